@@ -1,0 +1,120 @@
+# readmit - top-level build. `make help` lists the targets.
+# The pipeline DAG (ingest -> clean -> train -> register -> report) is in pipeline.mk.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+TOP := $(abspath .)
+
+BUILD ?= build
+CC ?= gcc
+PKGS := libpq yaml-0.1 jansson libxml-2.0 libarchive libcrypto
+CSTD := -std=c11 -D_DEFAULT_SOURCE -D_POSIX_C_SOURCE=200809L
+WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 \
+        -Wvla -Wwrite-strings -Wpointer-arith -Wundef -fno-common
+WERROR ?= -Werror
+OPT ?= -O2 -g
+SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS_ALL = $(CSTD) $(WARN) $(WERROR) $(OPT) $(EXTRA_CFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)
+LDLIBS_ALL = $(PKG_LIBS) -lfcgi -lpthread -lm
+
+LIB_SRC := $(sort $(wildcard src/*.c))
+CMD_SRC := $(sort $(wildcard src/cmd/*.c))
+FCGI_SRC := $(sort $(wildcard fcgi/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+SQL_FILES := $(sort $(shell find sql -name '*.sql' 2>/dev/null))
+
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql_gen.o
+CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
+FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
+UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+
+READMIT := $(BUILD)/readmit
+READMIT_FCGI := $(BUILD)/readmit-fcgi
+UNIT := $(BUILD)/test-unit
+DEPS_OK := var/state/deps.ok
+
+.PHONY: all build deps help check check-unit check-shell check-asan check-valgrind clean-build \
+        format demo
+.DELETE_ON_ERROR:
+
+## all: build everything and bring the pipeline up to date
+all: build pipeline
+
+## build: compile the library, the readmit command, the FastCGI server and the tests
+build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI))
+
+## deps: install the Debian packages the project needs (as root; else prints the command)
+deps: $(DEPS_OK)
+$(DEPS_OK): scripts/deps.sh
+	@scripts/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+$(BUILD)/gen/sql_gen.c: $(SQL_FILES) scripts/embed-sql.sh | $(DEPS_OK)
+	@mkdir -p $(@D)
+	scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/gen/unit_tests.h: $(UNIT_SRC)
+	@mkdir -p $(@D)
+	@grep -ho 'int test_[a-z0-9_]*_register(void)' $(UNIT_SRC) | sed 's/(void)//;s/^int //' | sort -u | \
+	  awk '{d = d "int " $$1 "(void);\n"; r = r "    " $$1 ",\n"} END {printf "%s#define UNIT_SUITES \\\n%s\n", d, r}' \
+	  | sed 's/,$$/, \\/' > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.o: %.c | $(DEPS_OK)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/gen/sql_gen.o: $(BUILD)/gen/sql_gen.c
+	$(CC) $(CSTD) $(OPT) $(EXTRA_CFLAGS) -c $< -o $@
+
+$(BUILD)/libreadmit.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
+$(READMIT_FCGI): $(FCGI_OBJ) $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
+$(BUILD)/tests/unit/main.o: $(BUILD)/gen/unit_tests.h
+
+$(UNIT): $(UNIT_OBJ) $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL) -lcunit
+
+## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set)
+check: check-unit check-asan check-shell
+
+## check-unit: CUnit unit tests
+check-unit: $(UNIT)
+	cd tests && ../$(UNIT)
+
+## check-asan: unit tests built and run under AddressSanitizer and UndefinedBehaviorSanitizer
+check-asan:
+	$(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN)" build/asan/test-unit build/asan/readmit
+	cd tests && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 ../build/asan/test-unit
+
+## check-valgrind: unit tests under valgrind (leaks are errors)
+check-valgrind: $(UNIT)
+	cd tests && valgrind -q --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite ../$(UNIT)
+
+## check-shell: integration tests in tests/t against the real servers
+check-shell: build
+	tests/run.sh
+
+## format: clang-format the C sources
+format:
+	clang-format -i src/*.[ch] src/cmd/*.[ch] $(wildcard fcgi/*.[ch]) tests/unit/*.[ch]
+
+## clean-build: remove build outputs (keeps var/ and the database)
+clean-build:
+	rm -rf $(BUILD)
+
+## help: list the targets
+help:
+	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | awk -F': ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+
+include pipeline.mk

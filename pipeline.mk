@@ -1,0 +1,127 @@
+# pipeline.mk - the readmit DAG: ingest -> clean -> train -> register -> report.
+#
+# Each stage is a `var/state/<stage>.ran` target that runs `readmit <stage>`
+# and a `var/state/<stage>.stamp` that the stage rewrites only when it produced
+# something new (a fingerprint of its output). Downstream stages depend on the
+# .stamp, so `make` re-runs exactly the stages below a change: a new data
+# batch, an edited config section, a rebuilt binary. `make -n` shows the plan.
+
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+
+CONF ?= conf/readmit.yaml
+VAR ?= var
+STATE := $(VAR)/state
+# Source data: DATA=path on the command line, else READMIT_DATA, else data.source in $(CONF).
+CONF_SOURCE := $(shell awk '/^data:/{f=1;next} /^[^ \t#]/{f=0} f && $$1=="source:"{gsub(/"/,"",$$2); print $$2; exit}' $(CONF) 2>/dev/null)
+DATA ?= $(or $(READMIT_DATA),$(CONF_SOURCE),data/dataset_diabetes.zip)
+BATCHES ?= all
+# DBNAME=name selects another database on the private server (tests use this).
+RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.name=$(DBNAME))
+RDM := $(READMIT)
+SECTIONS := data clean features split train registry report
+DB_UP := $(STATE)/db.ok
+
+.PHONY: pipeline ingest clean train register report db-start db-stop db-psql demo data \
+        serve stop bench-ingest bench-train bench-serve bench-report status
+
+## pipeline: bring every stage up to date (ingest, clean, train, register, report)
+pipeline: $(STATE)/report.ran
+
+$(STATE):
+	@mkdir -p $@
+
+# The private PostgreSQL server (or the external one named by PGHOST/DATABASE_URL).
+$(DB_UP): scripts/pg.sh | $(DEPS_OK) $(STATE)
+	@scripts/pg.sh start
+	@touch $@
+
+# Per-section config stamps: rewritten only when that section's settings change.
+$(STATE)/conf.ran: $(CONF) $(READMIT) | $(STATE)
+	@for s in $(SECTIONS); do \
+	  $(RDM) config $(RDM_OPTS) --section $$s > $(STATE)/conf-$$s.tmp; \
+	  if cmp -s $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; then rm $(STATE)/conf-$$s.tmp; \
+	  else mv $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; echo "config: section $$s changed"; fi; \
+	done
+	@touch $@
+$(SECTIONS:%=$(STATE)/conf-%.stamp): $(STATE)/conf.ran ;
+
+## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
+ingest: $(STATE)/ingest.ran
+$(STATE)/ingest.ran: $(READMIT) $(STATE)/conf-data.stamp $(wildcard $(DATA)) | $(DB_UP)
+	@test -e "$(DATA)" || { echo "readmit: no source data at '$(DATA)': run 'make data' or pass DATA=path/to/dataset_diabetes.zip" >&2; exit 1; }
+	$(RDM) ingest $(RDM_OPTS) --batches $(BATCHES) --stamp $(STATE)/ingest.stamp
+	@touch $@
+$(STATE)/ingest.stamp: $(STATE)/ingest.ran ;
+
+## clean: type, filter, validate and profile new raw batches
+clean: $(STATE)/clean.ran
+$(STATE)/clean.ran: $(READMIT) $(STATE)/ingest.stamp $(STATE)/conf-clean.stamp | $(DB_UP)
+	$(RDM) clean $(RDM_OPTS) --stamp $(STATE)/clean.stamp
+	@touch $@
+$(STATE)/clean.stamp: $(STATE)/clean.ran ;
+
+## train: train every configured model on the clean snapshot
+train: $(STATE)/train.ran
+$(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(STATE)/conf-features.stamp \
+                    $(STATE)/conf-split.stamp | $(DB_UP)
+	$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
+	@touch $@
+$(STATE)/train.stamp: $(STATE)/train.ran ;
+
+## register: register the best run; promote it to champion if it passes the gate
+register: $(STATE)/register.ran
+$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-registry.stamp | $(DB_UP)
+	$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
+	@touch $@
+$(STATE)/register.stamp: $(STATE)/register.ran ;
+
+## report: write the static HTML reports (reports/index.html)
+report: $(STATE)/report.ran
+$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp | $(DB_UP)
+	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
+	@touch $@
+
+## status: batches, row counts, validation, runs and model versions
+status: $(READMIT) | $(DB_UP)
+	@$(RDM) status $(RDM_OPTS)
+
+## db-start: start the private PostgreSQL server under var/pg (no-op with PGHOST/DATABASE_URL)
+db-start: | $(DEPS_OK)
+	@scripts/pg.sh start
+	@mkdir -p $(STATE) && touch $(DB_UP)
+
+## db-stop: stop the private PostgreSQL server
+db-stop:
+	@scripts/pg.sh stop
+	@rm -f $(DB_UP)
+
+## db-psql: open psql on the project database
+db-psql: | $(DB_UP)
+	@scripts/pg.sh psql
+
+## data: fetch the UCI dataset zip into data/ (needs network) unless DATA already exists
+data:
+	@scripts/fetch-data.sh "$(DATA)"
+
+## demo: the main job end to end: deps, build, database, ingest, clean, train, register, report, serve
+demo: build
+	@$(MAKE) --no-print-directory pipeline
+	@$(RDM) status $(RDM_OPTS)
+	@echo "report: $(abspath $(or $(REPORT_DIR),reports))/index.html"
+
+## bench-ingest: ingest and clean throughput on the real data vs psql \copy
+bench-ingest: build | $(DB_UP)
+	scripts/bench-ingest.sh $(DATA)
+
+## bench-train: training quality and speed on the real data (peers too when installed)
+bench-train: build | $(DB_UP)
+	scripts/bench-train.sh $(DATA)
+
+## bench-serve: HTTP serving throughput and latency with wrk
+bench-serve: build | $(DB_UP)
+	scripts/bench-serve.sh
+
+## bench-report: time to write the report site for 200 runs
+bench-report: build | $(DB_UP)
+	scripts/bench-report.sh

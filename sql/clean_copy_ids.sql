@@ -1,0 +1,1 @@
+COPY (SELECT encounter_id FROM clean.encounters) TO STDOUT

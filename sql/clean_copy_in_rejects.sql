@@ -1,0 +1,1 @@
+COPY clean.rejects (batch_id, line_no, encounter_id, rule, severity, detail) FROM STDIN

@@ -1,0 +1,1 @@
+SELECT count(*), coalesce(sum(target), 0) FROM clean.encounters

@@ -1,0 +1,1 @@
+SELECT coalesce(string_agg(concat_ws(' ', b.batch_id, r.source_sha256, r.batch_no, r.rows_accepted, b.rows_in, b.rows_clean, b.rows_filtered, b.rows_duplicate, b.rows_rejected), E'\n' ORDER BY b.batch_id), ''), coalesce('{' || string_agg(b.batch_id::text, ',' ORDER BY b.batch_id) || '}', '{}') FROM clean.batches b JOIN raw.batches r USING (batch_id)

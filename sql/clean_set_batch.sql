@@ -1,0 +1,1 @@
+SELECT set_config('readmit.clean_batch', $1, true)

@@ -1,0 +1,1 @@
+TRUNCATE clean.encounters, clean.rejects, clean.batches

@@ -1,0 +1,1 @@
+INSERT INTO public.schema_migrations (version) VALUES ($1)

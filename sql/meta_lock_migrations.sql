@@ -1,0 +1,1 @@
+LOCK TABLE public.schema_migrations IN EXCLUSIVE MODE

@@ -1,0 +1,1 @@
+DELETE FROM registry.aliases WHERE name = $1 AND alias = $2

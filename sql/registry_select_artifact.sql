@@ -1,0 +1,1 @@
+SELECT bytes FROM registry.artifacts WHERE sha256 = $1

@@ -1,0 +1,421 @@
+/* api.c - HTTP API bodies: prediction requests -> records -> scores -> JSON. */
+#include "api.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int rdm_api_seterr(rdm_api_error *e, int status, const char *code, const char *field,
+                   const char *fmt, ...)
+{
+    if (!e)
+        return status;
+    e->status = status;
+    snprintf(e->code, sizeof e->code, "%s", code ? code : "error");
+    snprintf(e->field, sizeof e->field, "%s", field ? field : "");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(e->message, sizeof e->message, fmt, ap);
+    va_end(ap);
+    e->position = -1;
+    return status;
+}
+
+/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t len;
+    unsigned min;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf) {
+        len = 2;
+        min = 0x80;
+    } else if (c >= 0xe0 && c <= 0xef) {
+        len = 3;
+        min = 0x800;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        len = 4;
+        min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    unsigned cp = c & (0x3fu >> (len - 1));
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3fu);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+int rdm_api_json_str(rdm_buf *out, const char *s, size_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    int rc = rdm_buf_addc(out, '"');
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (rc == RDM_OK && i < n) {
+        unsigned char c = p[i];
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            rc = rdm_buf_add(out, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = rdm_buf_add(out, esc, 6);
+            i++;
+        } else if (c < 0x80) {
+            size_t j = i;
+            while (j < n && p[j] >= 0x20 && p[j] < 0x80 && p[j] != '"' && p[j] != '\\')
+                j++;
+            rc = rdm_buf_add(out, s + i, j - i);
+            i = j;
+        } else {
+            size_t l = utf8_len(p + i, n - i);
+            if (l == 0) {
+                rc = rdm_buf_adds(out, "\\ufffd");
+                i++;
+            } else {
+                rc = rdm_buf_add(out, s + i, l);
+                i += l;
+            }
+        }
+    }
+    if (rc == RDM_OK)
+        rc = rdm_buf_addc(out, '"');
+    return rc;
+}
+
+int rdm_api_error_json(const rdm_api_error *e, rdm_buf *out)
+{
+    int rc = rdm_buf_adds(out, "{\"error\":{\"status\":");
+    if (rc == RDM_OK)
+        rc = rdm_buf_printf(out, "%d,\"code\":", e->status);
+    if (rc == RDM_OK)
+        rc = rdm_api_json_str(out, e->code, strlen(e->code));
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, ",\"message\":");
+    if (rc == RDM_OK)
+        rc = rdm_api_json_str(out, e->message, strlen(e->message));
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, ",\"field\":");
+    if (rc == RDM_OK)
+        rc = e->field[0] ? rdm_api_json_str(out, e->field, strlen(e->field))
+                         : rdm_buf_adds(out, "null");
+    if (rc == RDM_OK && e->position >= 0)
+        rc = rdm_buf_printf(out, ",\"position\":%ld", e->position);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, "}}\n");
+    return rc;
+}
+
+/* ---- request parsing ---- */
+
+void rdm_api_request_release(rdm_api_request *req)
+{
+    if (!req)
+        return;
+    free(req->recs);
+    free(req->arena);
+    if (req->json)
+        json_decref((json_t *)req->json);
+    *req = (rdm_api_request)RDM_API_REQUEST_INIT;
+}
+
+/* Copy a rendered number into the arena; returns its offset or -1. */
+static long arena_add(rdm_api_request *req, const char *s)
+{
+    size_t n = strlen(s) + 1;
+    if (req->arena_len + n > req->arena_cap) {
+        size_t cap = req->arena_cap ? req->arena_cap * 2 : 1024;
+        while (cap < req->arena_len + n)
+            cap *= 2;
+        char *a = realloc(req->arena, cap);
+        if (!a)
+            return -1;
+        req->arena = a;
+        req->arena_cap = cap;
+    }
+    memcpy(req->arena + req->arena_len, s, n);
+    long off = (long)req->arena_len;
+    req->arena_len += n;
+    return off;
+}
+
+/* Field name for messages: "age" or "instances[3].age". */
+static void field_name(char *out, size_t n, int batch, size_t idx, const char *key)
+{
+    if (batch)
+        snprintf(out, n, "instances[%zu]%s%s", idx, key ? "." : "", key ? key : "");
+    else
+        snprintf(out, n, "%s", key ? key : "");
+}
+
+static const char *json_type_name(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "a boolean";
+    case JSON_NULL:
+        return "null";
+    }
+    return "a value";
+}
+
+/* Check an integer value against a numeric column's range. */
+static int check_int(const rdm_column *c, long v, const char *fname, rdm_api_error *e)
+{
+    if (v < c->min || v > c->max)
+        return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "out_of_range", fname,
+                              "field '%s': %ld is outside the accepted range [%ld, %ld]", fname, v,
+                              c->min, c->max);
+    return RDM_HTTP_OK;
+}
+
+/* Offsets into the arena are stored in values[] until parsing ends (the arena
+ * may move); this marks them. */
+#define ARENA_TAG ((uintptr_t)1 << (sizeof(uintptr_t) * 8 - 1))
+
+/* Parse one value of column `col` into rec->values[col]. */
+static int parse_value(rdm_api_request *req, rdm_api_record *rec, int col, const json_t *v,
+                       const char *fname, rdm_api_error *e)
+{
+    const rdm_column *c = &rdm_schema_columns()[col];
+    int numeric = c->kind == RDM_COL_ID || c->kind == RDM_COL_INT || c->kind == RDM_COL_CODE;
+    char num[64];
+    rec->values[col] = NULL;
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return RDM_HTTP_OK;
+    case JSON_STRING: {
+        const char *s = json_string_value(v);
+        size_t n = json_string_length(v);
+        if (n > RDM_API_MAX_VALUE)
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "value_too_long", fname,
+                                  "field '%s': value of %zu bytes is longer than %d", fname, n,
+                                  RDM_API_MAX_VALUE);
+        if (rdm_value_is_missing(s))
+            return RDM_HTTP_OK;
+        if (numeric) {
+            long lv;
+            if (rdm_parse_long(s, &lv) != 0)
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                      "field '%s': expected an integer, got \"%.40s\"", fname, s);
+            int st = check_int(c, lv, fname, e);
+            if (st != RDM_HTTP_OK)
+                return st;
+        }
+        rec->values[col] = s;
+        return RDM_HTTP_OK;
+    }
+    case JSON_INTEGER: {
+        if (c->kind == RDM_COL_CAT || c->kind == RDM_COL_TARGET)
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                  "field '%s': expected a string, got a number", fname);
+        json_int_t iv = json_integer_value(v);
+        if (numeric) {
+            if (iv < LONG_MIN || iv > LONG_MAX)
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "out_of_range", fname,
+                                      "field '%s': integer out of range", fname);
+            int st = check_int(c, (long)iv, fname, e);
+            if (st != RDM_HTTP_OK)
+                return st;
+        }
+        snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, iv);
+        break;
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        if (c->kind == RDM_COL_CAT || c->kind == RDM_COL_TARGET)
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                  "field '%s': expected a string, got a number", fname);
+        if (numeric) {
+            if (!isfinite(d) || d != floor(d))
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                      "field '%s': expected an integer, got %g", fname, d);
+            if (d < (double)c->min || d > (double)c->max)
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "out_of_range", fname,
+                                      "field '%s': %g is outside the accepted range [%ld, %ld]",
+                                      fname, d, c->min, c->max);
+            snprintf(num, sizeof num, "%ld", (long)d);
+        } else {
+            /* a diagnosis code sent as a number (250.83): shortest form */
+            snprintf(num, sizeof num, "%.15g", d);
+        }
+        break;
+    }
+    default:
+        return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                              "field '%s': expected a string or a number, got %s", fname,
+                              json_type_name(v));
+    }
+    long off = arena_add(req, num);
+    if (off < 0)
+        return rdm_api_seterr(e, RDM_HTTP_INTERNAL, "out_of_memory", NULL, "out of memory");
+    rec->values[col] = (const char *)(uintptr_t)((uintptr_t)off | ARENA_TAG);
+    return RDM_HTTP_OK;
+}
+
+static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, const json_t *obj,
+                        rdm_api_error *e)
+{
+    char fname[96];
+    if (!json_is_object(obj)) {
+        field_name(fname, sizeof fname, req->batch, idx, NULL);
+        return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", req->batch ? fname : NULL,
+                              "%s%s must be a JSON object of feature values, got %s",
+                              req->batch ? "" : "the request body", fname, json_type_name(obj));
+    }
+    memset(rec, 0, sizeof *rec);
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        field_name(fname, sizeof fname, req->batch, idx, key);
+        if (strcmp(key, "encounter_id") == 0) {
+            if (json_is_integer(v)) {
+                snprintf(rec->id, sizeof rec->id, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+            } else if (json_is_string(v)) {
+                rdm_buf b = RDM_BUF_INIT;
+                size_t n = json_string_length(v);
+                if (n > sizeof rec->id - 3)
+                    return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "value_too_long", fname,
+                                          "field '%s': longer than %zu bytes", fname,
+                                          sizeof rec->id - 3);
+                if (rdm_api_json_str(&b, json_string_value(v), n) != RDM_OK || b.len >= sizeof rec->id) {
+                    rdm_buf_release(&b);
+                    return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "value_too_long", fname,
+                                          "field '%s': too long once escaped", fname);
+                }
+                memcpy(rec->id, b.data, b.len + 1);
+                rdm_buf_release(&b);
+            } else if (!json_is_null(v)) {
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                      "field '%s': expected a string or an integer, got %s", fname,
+                                      json_type_name(v));
+            }
+            continue;
+        }
+        int col = rdm_schema_find(key);
+        if (col < 0) {
+            if (strcmp(key, "instances") == 0 && req->batch)
+                return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
+                                      "instances cannot be nested");
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "unknown_field", fname,
+                                  "unknown field '%s': keys are the raw column names, see GET "
+                                  "/api/v1/model",
+                                  fname);
+        }
+        if (col == RDM_C_ENCOUNTER_ID)
+            continue; /* handled above */
+        int st = parse_value(req, rec, col, v, fname, e);
+        if (st != RDM_HTTP_OK)
+            return st;
+    }
+    return RDM_HTTP_OK;
+}
+
+int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_api_request *req,
+                          rdm_api_error *e)
+{
+    json_error_t je;
+    *req = (rdm_api_request)RDM_API_REQUEST_INIT;
+    if (!body)
+        body = "";
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        int st = rdm_api_seterr(e, RDM_HTTP_BAD_REQUEST, "malformed_json", NULL,
+                                "malformed JSON at byte %d (line %d, column %d): %s", je.position,
+                                je.line, je.column, je.text);
+        if (e)
+            e->position = je.position;
+        return st;
+    }
+    req->json = root;
+    int st = RDM_HTTP_OK;
+    const json_t *list = NULL;
+    if (!json_is_object(root)) {
+        st = rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", NULL,
+                            "the request body must be a JSON object (one record or "
+                            "{\"instances\": [...]}), got %s",
+                            json_type_name(root));
+        goto fail;
+    }
+    list = json_object_get(root, "instances");
+    if (list) {
+        req->batch = 1;
+        if (!json_is_array(list)) {
+            st = rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", "instances",
+                                "field 'instances': expected an array of records, got %s",
+                                json_type_name(list));
+            goto fail;
+        }
+        if (json_object_size(root) != 1) {
+            const char *k;
+            const json_t *v;
+            json_object_foreach(root, k, v) {
+                if (strcmp(k, "instances") != 0)
+                    break;
+            }
+            (void)v;
+            st = rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "unknown_field", k,
+                                "unknown field '%s' next to 'instances'", k);
+            goto fail;
+        }
+        size_t n = json_array_size(list);
+        if (n == 0) {
+            st = rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "empty_batch", "instances",
+                                "field 'instances': the list is empty");
+            goto fail;
+        }
+        if ((long)n > max_instances || n > (size_t)-1 / sizeof(rdm_api_record)) {
+            st = rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "too_many_instances", "instances",
+                                "field 'instances': %zu records, at most %ld per request", n,
+                                max_instances);
+            goto fail;
+        }
+        req->n = n;
+    } else {
+        req->n = 1;
+    }
+    req->recs = malloc(req->n * sizeof *req->recs);
+    if (!req->recs) {
+        st = rdm_api_seterr(e, RDM_HTTP_INTERNAL, "out_of_memory", NULL, "out of memory");
+        goto fail;
+    }
+    for (size_t i = 0; i < req->n; i++) {
+        st = parse_record(req, &req->recs[i], i, list ? json_array_get(list, i) : root, e);
+        if (st != RDM_HTTP_OK)
+            goto fail;
+    }
+    /* resolve arena offsets now that the arena no longer moves */
+    for (size_t i = 0; i < req->n; i++)
+        for (int c = 0; c < RDM_NCOLS; c++) {
+            uintptr_t p = (uintptr_t)req->recs[i].values[c];
+            if (p & ARENA_TAG)
+                req->recs[i].values[c] = req->arena + (p & ~ARENA_TAG);
+        }
+    return RDM_HTTP_OK;
+fail:
+    rdm_api_request_release(req);
+    return st;
+}

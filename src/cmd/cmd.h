@@ -1,0 +1,66 @@
+/* cmd.h - shared pieces of the readmit subcommands (thin layers over src/). */
+#ifndef RDM_CMD_H
+#define RDM_CMD_H
+
+#include "config.h"
+#include "db.h"
+#include "readmit.h"
+
+/* Exit codes: 0 ok, 1 failure, 2 usage or configuration error. */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2 };
+
+/* Options common to every subcommand, parsed by cmd_common_opt(). */
+typedef struct cmd_ctx {
+    const char *config_path; /* -c/--config, default conf/readmit.yaml */
+    const char *stamp;       /* --stamp FILE: rewritten only when the stage changed something */
+    int quiet;               /* -q */
+    int json;                /* --json */
+    char **overrides;        /* -o key=value (argv pointers) */
+    int noverrides;
+    rdm_config cfg;
+    int cfg_loaded;
+} cmd_ctx;
+
+/* Each subcommand: argv[0] is the subcommand name. Returns an exit code. */
+typedef int (*cmd_fn)(int argc, char **argv);
+
+/* If argv[*i] is a common option (-c, -o, -q, --stamp, --json), consume it (and its
+ * value) and return 1; return -1 on a missing value; 0 if not a common option. */
+int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i);
+/* Load the config (defaults, file, -o overrides, validation). Prints the error
+ * and returns EXIT_USAGE on failure. */
+int cmd_load_config(cmd_ctx *ctx);
+/* Connect to the database and apply migrations. Prints the error, returns NULL. */
+rdm_db *cmd_connect(cmd_ctx *ctx);
+void cmd_ctx_release(cmd_ctx *ctx);
+/* Print "readmit CMD: message" for err on stderr and return EXIT_FAIL. */
+int cmd_fail(const char *cmd, const rdm_err *err);
+/* Print a usage error and return EXIT_USAGE. */
+int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Rewrite the stamp file with `fingerprint` if it differs from its content
+ * (so make re-runs downstream stages only on change). No-op without --stamp. */
+int cmd_stamp(const cmd_ctx *ctx, const char *fingerprint, rdm_err *err);
+
+/* The text printed by `readmit CMD --help` lines that every command shares. */
+#define CMD_COMMON_HELP                                                                            \
+    "Common options:\n"                                                                            \
+    "  -c, --config FILE   configuration (default conf/readmit.yaml)\n"                            \
+    "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"                  \
+    "  -q, --quiet         no progress output\n"                                                   \
+    "      --stamp FILE    stamp file for make: rewritten only when something changed\n"          \
+    "  -h, --help          this help\n"
+
+int cmd_db(int argc, char **argv);
+int cmd_ingest(int argc, char **argv);
+int cmd_clean(int argc, char **argv);
+int cmd_status(int argc, char **argv);
+int cmd_synth(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_register(int argc, char **argv);
+int cmd_promote(int argc, char **argv);
+int cmd_rollback(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
+#endif

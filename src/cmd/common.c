@@ -1,0 +1,137 @@
+/* common.c - option parsing, config loading and connection shared by subcommands. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd.h"
+
+int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i)
+{
+    const char *a = argv[*i];
+    int has_next = *i + 1 < argc;
+    if (!strcmp(a, "-c") || !strcmp(a, "--config")) {
+        if (!has_next)
+            return -1;
+        ctx->config_path = argv[++*i];
+        return 1;
+    }
+    if (!strncmp(a, "--config=", 9)) {
+        ctx->config_path = a + 9;
+        return 1;
+    }
+    if (!strcmp(a, "-o")) {
+        if (!has_next)
+            return -1;
+        char **o = realloc(ctx->overrides, sizeof *o * (size_t)(ctx->noverrides + 1));
+        if (!o)
+            return -1;
+        ctx->overrides = o;
+        o[ctx->noverrides++] = argv[++*i];
+        return 1;
+    }
+    if (!strcmp(a, "--stamp")) {
+        if (!has_next)
+            return -1;
+        ctx->stamp = argv[++*i];
+        return 1;
+    }
+    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+        ctx->quiet = 1;
+        rdm_log_level = RDM_LOG_WARN;
+        return 1;
+    }
+    if (!strcmp(a, "--json")) {
+        ctx->json = 1;
+        return 1;
+    }
+    return 0;
+}
+
+int cmd_load_config(cmd_ctx *ctx)
+{
+    rdm_err err = {0};
+    if (rdm_config_defaults(&ctx->cfg, &err))
+        goto fail;
+    ctx->cfg_loaded = 1;
+    const char *path = ctx->config_path;
+    if (!path) {
+        const char *env = getenv("READMIT_CONFIG");
+        path = env && *env ? env : "conf/readmit.yaml";
+    }
+    if (rdm_config_load(&ctx->cfg, path, &err))
+        goto fail;
+    for (int i = 0; i < ctx->noverrides; i++)
+        if (rdm_config_set(&ctx->cfg, ctx->overrides[i], &err))
+            goto fail;
+    if (rdm_config_validate(&ctx->cfg, &err))
+        goto fail;
+    return EXIT_OK;
+fail:
+    fprintf(stderr, "readmit: config: %s\n", err.msg);
+    return EXIT_USAGE;
+}
+
+rdm_db *cmd_connect(cmd_ctx *ctx)
+{
+    rdm_err err = {0};
+    rdm_db *db = rdm_db_connect(&ctx->cfg, &err);
+    if (!db) {
+        fprintf(stderr, "readmit: %s\n", err.msg);
+        return NULL;
+    }
+    int applied = 0;
+    if (rdm_db_migrate(db, &applied, &err)) {
+        fprintf(stderr, "readmit: %s\n", err.msg);
+        rdm_db_close(db);
+        return NULL;
+    }
+    if (applied)
+        rdm_log(RDM_LOG_INFO, "db migrations_applied=%d", applied);
+    return db;
+}
+
+void cmd_ctx_release(cmd_ctx *ctx)
+{
+    if (ctx->cfg_loaded)
+        rdm_config_release(&ctx->cfg);
+    free(ctx->overrides);
+    ctx->overrides = NULL;
+    ctx->cfg_loaded = 0;
+}
+
+int cmd_fail(const char *cmd, const rdm_err *err)
+{
+    fprintf(stderr, "readmit %s: %s\n", cmd, err && err->msg[0] ? err->msg : "failed");
+    return EXIT_FAIL;
+}
+
+int cmd_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "readmit %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see readmit %s --help)\n", cmd);
+    return EXIT_USAGE;
+}
+
+int cmd_stamp(const cmd_ctx *ctx, const char *fingerprint, rdm_err *err)
+{
+    if (!ctx->stamp)
+        return RDM_OK;
+    rdm_buf old = RDM_BUF_INIT;
+    rdm_err ignore = {0};
+    size_t n = strlen(fingerprint);
+    int same = rdm_read_file(ctx->stamp, &old, &ignore) == RDM_OK && old.len == n + 1 &&
+               memcmp(old.data, fingerprint, n) == 0;
+    rdm_buf_release(&old);
+    if (same)
+        return RDM_OK;
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_buf_printf(&b, "%s\n", fingerprint);
+    if (rc == RDM_OK)
+        rc = rdm_write_file_atomic(ctx->stamp, b.data, b.len, err);
+    rdm_buf_release(&b);
+    return rc;
+}

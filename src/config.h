@@ -1,0 +1,127 @@
+/* config.h - typed configuration loaded from conf/readmit.yaml (libyaml). */
+#ifndef RDM_CONFIG_H
+#define RDM_CONFIG_H
+
+#include "readmit.h"
+
+/* A list of numbers: a YAML scalar or sequence (grids take several values). */
+typedef struct rdm_dlist {
+    double *v;
+    int n;
+} rdm_dlist;
+
+typedef enum { RDM_RULE_ALLOWED, RDM_RULE_RANGE, RDM_RULE_MISSING, RDM_RULE_NOT_NULL } rdm_rule_kind;
+
+/* One validation rule from clean.validation.rules. Row rules (ALLOWED, RANGE,
+ * NOT_NULL) reject the row when `hard`, else only count; MISSING is a batch
+ * rule on the missing rate of a column: hard fails the stage, soft counts. */
+typedef struct rdm_rule {
+    char *name;
+    char *column;
+    int col; /* schema column index */
+    rdm_rule_kind kind;
+    char **allowed; /* ALLOWED: values (NULL-terminated) */
+    int nallowed;
+    double min, max;     /* RANGE */
+    double max_missing;  /* MISSING: fraction in [0,1] */
+    int hard;            /* severity: hard (1) or soft (0) */
+} rdm_rule;
+
+typedef struct rdm_config {
+    char *path; /* file it was loaded from, or NULL for defaults */
+
+    struct {
+        char *dsn;        /* libpq conninfo; env DATABASE_URL or PGHOST wins; NULL = private cluster */
+        char *socket_dir; /* private cluster socket dir (default var/pg/run) */
+        char *name;       /* database name of the private cluster (default "readmit") */
+    } db;
+
+    struct {
+        char *source;         /* CSV or UCI zip; env READMIT_DATA wins */
+        long batch_rows;      /* rows per batch, default 15000 */
+        long max_field_bytes; /* longer fields are rejected, default 1024 */
+    } data;
+
+    struct {
+        long *exclude_discharge; /* discharge_disposition_id values dropped (expired/hospice) */
+        int nexclude;
+        long min_rows;           /* a batch with fewer clean rows fails validation (default 1) */
+        double max_reject_rate;  /* stage fails if more hard-rejected rows than this (default 0.05) */
+        rdm_rule *rules;
+        int nrules;
+    } clean;
+
+    struct {
+        int train_below; /* patient_nbr mod 100 < train_below -> train (70) */
+        int valid_below; /* < valid_below -> validation (85), else test */
+    } split;
+
+    struct {
+        long min_count; /* categorical level needs this many training rows, else "other" (default 20) */
+        int diag_mode;  /* 0 = frequency rank + chapter (default), 1 = raw code as category */
+    } features;
+
+    struct {
+        char *metric;   /* selection metric on validation: roc_auc (default), pr_auc, log_loss, accuracy */
+        int threads;    /* 0 = all cores */
+        long seed;
+        int logreg_enabled;
+        rdm_dlist logreg_l2; /* grid over the L2 penalty */
+        int logreg_max_iter;
+        double logreg_tol;
+        int gbt_enabled;
+        rdm_dlist gbt_learning_rate; /* grids */
+        rdm_dlist gbt_max_leaves;
+        int gbt_max_depth;
+        int gbt_max_iter;
+        int gbt_max_bins;
+        double gbt_min_child_weight;
+        double gbt_l2;
+        double gbt_subsample;
+        double gbt_colsample;
+        int gbt_early_stopping;
+        int baseline_enabled;
+        int bootstrap; /* bootstrap resamples for the test AUC interval (default 200) */
+    } train;
+
+    struct {
+        char *model_name;  /* registered model name (default "readmission") */
+        double min_metric; /* absolute floor on the selection metric */
+        double min_gain;   /* required gain over the champion, same validation split */
+    } registry;
+
+    struct {
+        int workers;        /* 0 = cores */
+        char *socket;       /* FastCGI Unix socket (default var/run/readmit-fcgi.sock) */
+        int fcgi_port;      /* TCP instead of the socket when > 0 */
+        int http_port;      /* nginx listen port (default 8080) */
+        long max_instances; /* per request (default 1000) */
+        long max_body_bytes;/* nginx client_max_body_size (default 8 MiB) */
+        int poll_seconds;   /* registry polling fallback (default 5) */
+    } serve;
+
+    struct {
+        char *dir; /* output directory (default reports) */
+    } report;
+} rdm_config;
+
+/* Fill `c` with defaults (allocates strings; call rdm_config_release()). */
+int rdm_config_defaults(rdm_config *c, rdm_err *err);
+/* Load `path` over the current values of `c`. Unknown keys, wrong types and
+ * out-of-range values fail with "file:line:column: ..." in err. Then applies
+ * environment overrides (DATABASE_URL/PGHOST, READMIT_DATA). */
+int rdm_config_load(rdm_config *c, const char *path, rdm_err *err);
+/* Cross-field checks (e.g. split bounds ordered); message in err. */
+int rdm_config_validate(const rdm_config *c, rdm_err *err);
+/* Set one value by dotted key ("train.gbt.learning_rate=0.05"), as from -o. */
+int rdm_config_set(rdm_config *c, const char *key_eq_value, rdm_err *err);
+/* Canonical text of one section ("clean", "train", ...), for fingerprints:
+ * the same settings always give the same text. Appends to out. */
+int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *out);
+/* The whole configuration as YAML that rdm_config_load() reads back (nested
+ * mappings, flow sequences, the rules list). Appends to out. */
+int rdm_config_yaml(const rdm_config *c, rdm_buf *out);
+/* Free everything the config owns. */
+void rdm_config_release(rdm_config *c);
+
+#endif

@@ -1,0 +1,80 @@
+/* rng.c - xoshiro256** (Blackman & Vigna) seeded through splitmix64. */
+#include "rng.h"
+
+uint64_t rdm_splitmix64(uint64_t *state)
+{
+    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+    return z ^ (z >> 31);
+}
+
+void rdm_rng_seed(rdm_rng *r, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (int i = 0; i < 4; i++)
+        r->s[i] = rdm_splitmix64(&st);
+}
+
+static inline uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+uint64_t rdm_rng_next(rdm_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t result = rotl(s[1] * 5, 7) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return result;
+}
+
+double rdm_rng_uniform(rdm_rng *r)
+{
+    return (double)(rdm_rng_next(r) >> 11) * 0x1.0p-53;
+}
+
+uint64_t rdm_rng_below(rdm_rng *r, uint64_t n)
+{
+    // Lemire's multiply-shift with rejection: unbiased.
+    uint64_t x = rdm_rng_next(r);
+    __uint128_t m = (__uint128_t)x * n;
+    uint64_t l = (uint64_t)m;
+    if (l < n) {
+        uint64_t t = (0 - n) % n;
+        while (l < t) {
+            x = rdm_rng_next(r);
+            m = (__uint128_t)x * n;
+            l = (uint64_t)m;
+        }
+    }
+    return (uint64_t)(m >> 64);
+}
+
+void rdm_rng_jump(rdm_rng *r)
+{
+    static const uint64_t JUMP[] = {0x180ec6d33cfd0abaULL, 0xd5a61266f0c9392cULL,
+                                    0xa9582618e03fc9aaULL, 0x39abdc4529b1661cULL};
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    for (int i = 0; i < 4; i++) {
+        for (int b = 0; b < 64; b++) {
+            if (JUMP[i] & (UINT64_C(1) << b)) {
+                s0 ^= r->s[0];
+                s1 ^= r->s[1];
+                s2 ^= r->s[2];
+                s3 ^= r->s[3];
+            }
+            rdm_rng_next(r);
+        }
+    }
+    r->s[0] = s0;
+    r->s[1] = s1;
+    r->s[2] = s2;
+    r->s[3] = s3;
+}

@@ -1,0 +1,340 @@
+/* util.c - error buffer, logging, byte buffer, files, hashing, clocks. */
+#include "readmit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+int rdm_errf(rdm_err *err, int code, const char *fmt, ...)
+{
+    if (err && err->msg[0] == '\0') {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err->msg, sizeof err->msg, fmt, ap);
+        va_end(ap);
+        err->code = code;
+    } else if (err && err->code == 0) {
+        err->code = code;
+    }
+    return code;
+}
+
+void rdm_err_prefix(rdm_err *err, const char *fmt, ...)
+{
+    if (!err || err->msg[0] == '\0')
+        return;
+    char pre[RDM_ERR_MSG], old[RDM_ERR_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(pre, sizeof pre, fmt, ap);
+    va_end(ap);
+    memcpy(old, err->msg, sizeof old);
+    size_t np = strlen(pre);
+    if (np > sizeof err->msg - 3)
+        np = sizeof err->msg - 3;
+    memcpy(err->msg, pre, np);
+    memcpy(err->msg + np, ": ", 2);
+    size_t room = sizeof err->msg - np - 3, no = strlen(old);
+    if (no > room)
+        no = room;
+    memcpy(err->msg + np + 2, old, no);
+    err->msg[np + 2 + no] = '\0';
+}
+
+void rdm_err_clear(rdm_err *err)
+{
+    if (err) {
+        err->code = 0;
+        err->msg[0] = '\0';
+    }
+}
+
+const char *rdm_strerror(int code)
+{
+    switch (code) {
+    case RDM_OK: return "ok";
+    case RDM_ENOMEM: return "out of memory";
+    case RDM_EIO: return "I/O error";
+    case RDM_EPARSE: return "parse error";
+    case RDM_EINVAL: return "invalid value";
+    case RDM_EDB: return "database error";
+    case RDM_ESCHEMA: return "schema mismatch";
+    case RDM_EVERSION: return "unsupported version";
+    case RDM_ENOTFOUND: return "not found";
+    case RDM_EVALID: return "validation failed";
+    case RDM_ESTATE: return "invalid state";
+    default: return "unknown error";
+    }
+}
+
+/* ---- logging ---- */
+
+int rdm_log_level = RDM_LOG_INFO;
+static rdm_log_sink log_sink;
+static void *log_ud;
+
+void rdm_log_set_sink(rdm_log_sink sink, void *ud)
+{
+    log_sink = sink;
+    log_ud = ud;
+}
+
+void rdm_log_write(int level, const char *fmt, ...)
+{
+    static const char *names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
+    char ts[32], line[2048];
+    rdm_utc_now(ts);
+    int n = snprintf(line, sizeof line, "%s %s ", ts, names[level < 0 ? 0 : level > 3 ? 3 : level]);
+    va_list ap;
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof line)
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+    va_end(ap);
+    if (log_sink)
+        log_sink(level, line, log_ud);
+    else
+        fprintf(stderr, "%s\n", line);
+}
+
+/* ---- buffer ---- */
+
+int rdm_buf_reserve(rdm_buf *b, size_t extra)
+{
+    size_t need = b->len + extra + 1;
+    if (need <= b->cap)
+        return RDM_OK;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < need)
+        cap *= 2;
+    char *p = realloc(b->data, cap);
+    if (!p)
+        return RDM_ENOMEM;
+    b->data = p;
+    b->cap = cap;
+    return RDM_OK;
+}
+
+int rdm_buf_add(rdm_buf *b, const void *p, size_t n)
+{
+    if (rdm_buf_reserve(b, n))
+        return RDM_ENOMEM;
+    if (n)
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return RDM_OK;
+}
+
+int rdm_buf_adds(rdm_buf *b, const char *s)
+{
+    return rdm_buf_add(b, s, strlen(s));
+}
+
+int rdm_buf_addc(rdm_buf *b, char c)
+{
+    if (b->len + 1 < b->cap) {
+        b->data[b->len++] = c;
+        b->data[b->len] = '\0';
+        return RDM_OK;
+    }
+    return rdm_buf_add(b, &c, 1);
+}
+
+int rdm_buf_printf(rdm_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return RDM_EINVAL;
+    if (rdm_buf_reserve(b, (size_t)n))
+        return RDM_ENOMEM;
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return RDM_OK;
+}
+
+void rdm_buf_reset(rdm_buf *b)
+{
+    b->len = 0;
+    if (b->data)
+        b->data[0] = '\0';
+}
+
+void rdm_buf_release(rdm_buf *b)
+{
+    free(b->data);
+    b->data = NULL;
+    b->len = b->cap = 0;
+}
+
+char *rdm_buf_take(rdm_buf *b)
+{
+    char *p = b->data;
+    if (!p)
+        p = calloc(1, 1);
+    b->data = NULL;
+    b->len = b->cap = 0;
+    return p;
+}
+
+/* ---- files ---- */
+
+int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        if (rdm_buf_add(out, chunk, n)) {
+            fclose(f);
+            return rdm_errf(err, RDM_ENOMEM, "%s: out of memory", path);
+        }
+    }
+    int bad = ferror(f);
+    fclose(f);
+    if (bad)
+        return rdm_errf(err, RDM_EIO, "%s: read error", path);
+    if (!out->data && rdm_buf_reserve(out, 0))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    return RDM_OK;
+}
+
+int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err *err)
+{
+    size_t plen = strlen(path);
+    char *tmp = malloc(plen + 16);
+    if (!tmp)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+        free(tmp);
+        return RDM_EIO;
+    }
+    const char *p = data;
+    size_t left = n;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            goto fail;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || fchmod(fd, 0644) != 0)
+        goto fail;
+    if (close(fd) != 0) {
+        fd = -1;
+        goto fail;
+    }
+    fd = -1;
+    if (rename(tmp, path) != 0)
+        goto fail;
+    free(tmp);
+    return RDM_OK;
+fail:
+    rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    free(tmp);
+    return RDM_EIO;
+}
+
+int rdm_mkdirs(const char *path, rdm_err *err)
+{
+    char buf[4096];
+    size_t n = strlen(path);
+    if (n == 0 || n >= sizeof buf)
+        return rdm_errf(err, RDM_EINVAL, "bad directory path '%s'", path);
+    memcpy(buf, path, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char c = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+                return rdm_errf(err, RDM_EIO, "mkdir %s: %s", buf, strerror(errno));
+            buf[i] = c;
+        }
+    }
+    return RDM_OK;
+}
+
+/* ---- hashing ---- */
+
+struct rdm_sha256 {
+    EVP_MD_CTX *ctx;
+};
+
+rdm_sha256 *rdm_sha256_new(void)
+{
+    rdm_sha256 *h = malloc(sizeof *h);
+    if (!h)
+        return NULL;
+    h->ctx = EVP_MD_CTX_new();
+    if (!h->ctx || EVP_DigestInit_ex(h->ctx, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(h->ctx);
+        free(h);
+        return NULL;
+    }
+    return h;
+}
+
+void rdm_sha256_update(rdm_sha256 *h, const void *data, size_t n)
+{
+    if (h && n)
+        EVP_DigestUpdate(h->ctx, data, n);
+}
+
+void rdm_sha256_final(rdm_sha256 *h, char out[65])
+{
+    unsigned char md[32];
+    unsigned int len = 0;
+    out[0] = '\0';
+    if (!h)
+        return;
+    EVP_DigestFinal_ex(h->ctx, md, &len);
+    for (unsigned i = 0; i < 32; i++)
+        snprintf(out + 2 * i, 3, "%02x", md[i]);
+    EVP_MD_CTX_free(h->ctx);
+    free(h);
+}
+
+void rdm_sha256_hex(const void *data, size_t n, char out[65])
+{
+    rdm_sha256 *h = rdm_sha256_new();
+    rdm_sha256_update(h, data, n);
+    rdm_sha256_final(h, out);
+}
+
+/* ---- clocks ---- */
+
+double rdm_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+void rdm_utc_now(char out[32])
+{
+    time_t t = time(NULL);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
