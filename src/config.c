@@ -55,7 +55,7 @@ static const key_def KEYS[] = {
     {"db.dsn", T_STR, OFF(db.dsn), 0, "null", 0, 0, F_NULLABLE, NULL},
     {"db.socket_dir", T_STR, OFF(db.socket_dir), 0, "var/pg/run", 0, 0, F_NONEMPTY, NULL},
     {"db.name", T_STR, OFF(db.name), 0, "readmit", 0, 0, F_NONEMPTY, NULL},
-    {"data.source", T_STR, OFF(data.source), 0, "data/diabetic_data.csv", 0, 0, F_NONEMPTY, NULL},
+    {"data.source", T_STR, OFF(data.source), 0, "data/dataset_diabetes.zip", 0, 0, F_NONEMPTY, NULL},
     {"data.batch_rows", T_LONG, OFF(data.batch_rows), 0, "15000", 1, 10000000, 0, NULL},
     {"data.max_field_bytes", T_LONG, OFF(data.max_field_bytes), 0, "1024", 1, 1048576, 0, NULL},
     {"clean.exclude_discharge", T_LLIST, OFF(clean.exclude_discharge), OFF(clean.nexclude),
@@ -110,7 +110,8 @@ static const key_def KEYS[] = {
 /* Default validation rules: none of them rejects a row of the UCI data set.
  * Row rules (allowed, min/max) look at present values only; missing values are
  * the business of not_null and max_missing. */
-static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic", "Asian", "Other", NULL};
+static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic", "Asian", "Other",
+                                   NULL};
 static const char *const GENDER[] = {"Female", "Male", "Unknown/Invalid", NULL};
 static const char *const AGE[] = {"[0-10)",  "[10-20)", "[20-30)", "[30-40)", "[40-50)", "[50-60)",
                                   "[60-70)", "[70-80)", "[80-90)", "[90-100)", NULL};
@@ -366,8 +367,10 @@ static int parse_integer(const yaml_node_t *n, long *out)
 
 static int parse_bool(const yaml_node_t *n, int *out)
 {
-    static const char *const T[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON", NULL};
-    static const char *const F[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF", NULL};
+    static const char *const T[] = {"true", "True", "TRUE", "yes", "Yes",
+                                    "YES",  "on",   "On",   "ON",  NULL};
+    static const char *const F[] = {"false", "False", "FALSE", "no",  "No",
+                                    "NO",    "off",   "Off",   "OFF", NULL};
     if (n->type != YAML_SCALAR_NODE)
         return -1;
     for (int i = 0; T[i]; i++) {
@@ -477,7 +480,8 @@ static int rule_from_def(rdm_rule *r, const rule_def *d)
 
 static int rule_parse(const vctx *v, yaml_document_t *doc, yaml_node_t *m, rdm_rule *r)
 {
-    static const char *const RKEYS = "name, column, allowed, min, max, max_missing, not_null, severity";
+    static const char *const RKEYS =
+        "name, column, allowed, min, max, max_missing, not_null, severity";
     memset(r, 0, sizeof *r);
     r->hard = 1;
     r->col = -1;
@@ -543,8 +547,8 @@ static int rule_parse(const vctx *v, yaml_document_t *doc, yaml_node_t *m, rdm_r
                             vn->type == YAML_SCALAR_NODE ? scalar(vn) : node_kind(vn));
             if (!strcmp(k, "max_missing")) {
                 if (d < 0 || d > 1)
-                    return verr(v, vn, "clean.rules", "max_missing must be between 0 and 1 (got %s)",
-                                scalar(vn));
+                    return verr(v, vn, "clean.rules",
+                                "max_missing must be between 0 and 1 (got %s)", scalar(vn));
                 has_missing = 1;
                 r->max_missing = d;
             } else {
@@ -571,7 +575,8 @@ static int rule_parse(const vctx *v, yaml_document_t *doc, yaml_node_t *m, rdm_r
         return verr(v, m, "clean.rules", "rule '%s' has no column", r->name);
     r->col = rdm_schema_find(r->column);
     if (r->col < 0)
-        return verr(v, colnode, "clean.rules", "rule '%s': unknown column '%s'", r->name, r->column);
+        return verr(v, colnode, "clean.rules", "rule '%s': unknown column '%s'", r->name,
+                    r->column);
     int kinds = has_allowed + has_range + has_missing + has_notnull;
     if (kinds != 1)
         return verr(v, m, "clean.rules",
@@ -859,6 +864,22 @@ static int load_doc(const char *text, size_t len, const char *file, yaml_documen
     if (!yaml_parser_load(&ps, doc)) {
         parser_error(&ps, file, err);
         rc = err && err->code ? err->code : RDM_EPARSE;
+    } else {
+        /* a second document would be silently ignored: refuse it */
+        yaml_document_t next;
+        if (!yaml_parser_load(&ps, &next)) {
+            parser_error(&ps, file, err);
+            rc = err && err->code ? err->code : RDM_EPARSE;
+        } else {
+            yaml_node_t *root = yaml_document_get_root_node(&next);
+            if (root)
+                rc = rdm_errf(err, RDM_EPARSE, "%s:%lu:%lu: only one YAML document is allowed",
+                              file, (unsigned long)next.start_mark.line + 1,
+                              (unsigned long)next.start_mark.column + 1);
+            yaml_document_delete(&next);
+        }
+        if (rc)
+            yaml_document_delete(doc);
     }
     yaml_parser_delete(&ps);
     return rc;
@@ -1019,9 +1040,12 @@ int rdm_config_validate(const rdm_config *c, rdm_err *err)
     static const struct {
         const char *key;
         size_t off;
-    } strs[] = {{"db.socket_dir", OFF(db.socket_dir)},   {"db.name", OFF(db.name)},
-                {"data.source", OFF(data.source)},       {"registry.model_name", OFF(registry.model_name)},
-                {"serve.socket", OFF(serve.socket)},     {"report.dir", OFF(report.dir)}};
+    } strs[] = {{"db.socket_dir", OFF(db.socket_dir)},
+                {"db.name", OFF(db.name)},
+                {"data.source", OFF(data.source)},
+                {"registry.model_name", OFF(registry.model_name)},
+                {"serve.socket", OFF(serve.socket)},
+                {"report.dir", OFF(report.dir)}};
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         const char *s = *(char *const *)cfield(c, strs[i].off);
         if (!s || !*s)

@@ -12,7 +12,7 @@ typedef struct rdm_dlist {
 
 typedef enum { RDM_RULE_ALLOWED, RDM_RULE_RANGE, RDM_RULE_MISSING, RDM_RULE_NOT_NULL } rdm_rule_kind;
 
-/* One validation rule from clean.validation.rules. Row rules (ALLOWED, RANGE,
+/* One validation rule from clean.rules. Row rules (ALLOWED, RANGE,
  * NOT_NULL) reject the row when `hard`, else only count; MISSING is a batch
  * rule on the missing rate of a column: hard fails the stage, soft counts. */
 typedef struct rdm_rule {

@@ -268,7 +268,11 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
         }
     }
 
+    /* decoded bytes + one NUL per field never exceed twice the buffered bytes */
     c->fb.len = 0;
+    if (rdm_buf_reserve(&c->fb, 2 * (end - p) + 2))
+        return P_ENOMEM;
+    char *fw = c->fb.data;
     c->nf = 0;
     c->problem = RDM_CSV_OK;
     c->prob_field = 0;
@@ -297,8 +301,7 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
                     c->unterm_eof = !over;
                     c->lens[c->nf] = 0;
                     c->offs[c->nf] = c->fb.len;
-                    if (rdm_buf_addc(&c->fb, '\0'))
-                        return P_ENOMEM;
+                    fw[c->fb.len++] = '\0';
                     c->nf++;
                     return P_RECORD;
                 }
@@ -310,14 +313,13 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
                     else if (b[p + i] == 0)
                         nul = 1;
                 }
-                if (rdm_buf_add(&c->fb, b + p, seg))
-                    return P_ENOMEM;
+                memcpy(fw + c->fb.len, b + p, seg);
+                c->fb.len += seg;
                 p += seg + 1;
                 if (p >= end && !at_eof)
                     return P_MORE;
                 if (p < end && b[p] == '"') {
-                    if (rdm_buf_addc(&c->fb, '"'))
-                        return P_ENOMEM;
+                    fw[c->fb.len++] = '"';
                     p++;
                     continue;
                 }
@@ -364,13 +366,12 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
         }
         if (p >= end && !at_eof)
             return P_MORE;
-        if (rdm_buf_add(&c->fb, b + s, p - s))
-            return P_ENOMEM;
+        memcpy(fw + c->fb.len, b + s, p - s);
+        c->fb.len += p - s;
     }
     field_done : {
         size_t flen = c->fb.len - fstart;
-        if (rdm_buf_addc(&c->fb, '\0'))
-            return P_ENOMEM;
+        fw[c->fb.len++] = '\0';
         c->offs[c->nf] = fstart;
         c->lens[c->nf] = flen;
         if (flen > c->max_field)

@@ -126,7 +126,7 @@ static xmlNodePtr text_el(plot *p, xmlNodePtr parent, const char *tag, const cha
 
 static void attr(plot *p, xmlNodePtr n, const char *k, const char *v)
 {
-    if (n && !xmlNewProp(n, BAD_CAST k, BAD_CAST v))
+    if (n && !xmlSetProp(n, BAD_CAST k, BAD_CAST v))
         p->oom = 1;
 }
 

@@ -1,0 +1,937 @@
+/* clean.c - the clean stage: type, validate, deduplicate and filter raw batches. */
+#include "clean.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+/* ------------------------------------------------------------------------ */
+/* Pure functions */
+
+static int is_int_kind(rdm_col_kind k)
+{
+    return k == RDM_COL_ID || k == RDM_COL_INT || k == RDM_COL_CODE;
+}
+
+/* Cut `s` so that it does not end inside a UTF-8 sequence. */
+static void utf8_fix_end(char *s)
+{
+    size_t n = strlen(s);
+    if (n == 0)
+        return;
+    size_t i = n;
+    size_t back = 0;
+    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
+        i--;
+        back++;
+    }
+    if (i == 0)
+        return;
+    unsigned char lead = (unsigned char)s[i - 1];
+    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+    if (back + 1 < need)
+        s[i - 1] = '\0';
+}
+
+/* Copy at most 60 bytes of `v` for a message, on a UTF-8 boundary. */
+static const char *shorten(const char *v, char out[64])
+{
+    snprintf(out, 64, "%.60s", v ? v : "");
+    utf8_fix_end(out);
+    return out;
+}
+
+static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule, const char *fmt,
+                      ...) __attribute__((format(printf, 4, 5)));
+static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule, const char *fmt,
+                      ...)
+{
+    if (!is)
+        return;
+    snprintf(is->rule, sizeof is->rule, "%s%s", rule_prefix, rule);
+    utf8_fix_end(is->rule);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(is->detail, sizeof is->detail, fmt, ap);
+    va_end(ap);
+    utf8_fix_end(is->detail);
+}
+
+int rdm_clean_parse_int(const char *v, rdm_col_kind kind, long *out)
+{
+    if (rdm_value_is_missing(v))
+        return 1;
+    long x;
+    if (rdm_parse_long(v, &x))
+        return -1;
+    if (kind != RDM_COL_ID && (x < INT_MIN || x > INT_MAX))
+        return -1;
+    *out = x;
+    return 0;
+}
+
+size_t rdm_clean_scratch_size(const char *const raw[RDM_NCOLS])
+{
+    size_t n = 0;
+    for (int i = 0; i < RDM_NCOLS; i++)
+        n += (raw[i] ? strlen(raw[i]) : 0) + 1;
+    return n;
+}
+
+int rdm_clean_type_row(const char *const raw[RDM_NCOLS], char *scratch, rdm_clean_row *row,
+                       rdm_clean_issue *issue)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    char *p = scratch;
+    for (int i = 0; i < RDM_NCOLS; i++) {
+        row->num[i] = 0;
+        row->val[i] = NULL;
+        const char *v = raw[i];
+        if (!v)
+            continue;
+        size_t n = rdm_value_normalize(v, p, strlen(v) + 1);
+        if (rdm_value_is_missing(p)) {
+            p += n + 1;
+            continue;
+        }
+        row->val[i] = p;
+        p += n + 1;
+        if (is_int_kind(cols[i].kind)) {
+            int rc = rdm_clean_parse_int(row->val[i], cols[i].kind, &row->num[i]);
+            if (rc < 0) {
+                char s[64];
+                issue_set(issue, "type:", cols[i].name, "%s='%s' is not an integer%s", cols[i].name,
+                          shorten(row->val[i], s),
+                          cols[i].kind == RDM_COL_ID ? "" : " (or out of the integer range)");
+                return -1;
+            }
+        }
+    }
+    row->target = rdm_target_from(row->val[RDM_C_READMITTED]);
+    row->group[0] = rdm_icd9_chapter(row->val[RDM_C_DIAG_1]);
+    row->group[1] = rdm_icd9_chapter(row->val[RDM_C_DIAG_2]);
+    row->group[2] = rdm_icd9_chapter(row->val[RDM_C_DIAG_3]);
+    return 0;
+}
+
+static int rule_col(const rdm_rule *r)
+{
+    if (r->col >= 0 && r->col < RDM_NCOLS)
+        return r->col;
+    return r->column ? rdm_schema_find(r->column) : -1;
+}
+
+int rdm_clean_rule_violated(const rdm_rule *r, const rdm_clean_row *row, rdm_clean_issue *issue)
+{
+    int c = rule_col(r);
+    if (c < 0)
+        return 0;
+    const rdm_column *col = &rdm_schema_columns()[c];
+    const char *v = row->val[c];
+    char s[64];
+    switch (r->kind) {
+    case RDM_RULE_NOT_NULL:
+        if (v)
+            return 0;
+        issue_set(issue, "", r->name, "%s is missing", col->name);
+        return 1;
+    case RDM_RULE_ALLOWED:
+        if (!v)
+            return 0;
+        for (int i = 0; i < r->nallowed; i++) {
+            if (is_int_kind(col->kind)) {
+                long a;
+                if (rdm_parse_long(r->allowed[i], &a) == 0 && a == row->num[c])
+                    return 0;
+            } else if (strcmp(r->allowed[i], v) == 0) {
+                return 0;
+            }
+        }
+        issue_set(issue, "", r->name, "%s='%s' is not an allowed value", col->name, shorten(v, s));
+        return 1;
+    case RDM_RULE_RANGE: {
+        if (!v)
+            return 0;
+        double x;
+        if (is_int_kind(col->kind)) {
+            x = (double)row->num[c];
+        } else {
+            char *end;
+            errno = 0;
+            x = strtod(v, &end);
+            if (end == v || *end != '\0' || errno || isnan(x)) {
+                issue_set(issue, "", r->name, "%s='%s' is not a number", col->name, shorten(v, s));
+                return 1;
+            }
+        }
+        if (x >= r->min && x <= r->max)
+            return 0;
+        issue_set(issue, "", r->name, "%s=%s outside [%g, %g]", col->name, shorten(v, s), r->min, r->max);
+        return 1;
+    }
+    case RDM_RULE_MISSING:
+        return 0;
+    }
+    return 0;
+}
+
+int rdm_clean_required_missing(const rdm_clean_row *row, rdm_clean_issue *issue)
+{
+    if (!row->val[RDM_C_ENCOUNTER_ID]) {
+        issue_set(issue, "required:", "encounter_id", "encounter_id is missing");
+        return 1;
+    }
+    if (!row->val[RDM_C_PATIENT_NBR]) {
+        issue_set(issue, "required:", "patient_nbr", "patient_nbr is missing");
+        return 1;
+    }
+    if (row->target < 0) {
+        char s[64];
+        if (row->val[RDM_C_READMITTED])
+            issue_set(issue, "required:", "readmitted", "readmitted='%s' is not NO, >30 or <30",
+                      shorten(row->val[RDM_C_READMITTED], s));
+        else
+            issue_set(issue, "required:", "readmitted", "readmitted is missing");
+        return 1;
+    }
+    return 0;
+}
+
+int rdm_clean_filtered(const rdm_config *cfg, const rdm_clean_row *row)
+{
+    if (!row->val[RDM_C_DISCHARGE])
+        return 0;
+    for (int i = 0; i < cfg->clean.nexclude; i++)
+        if (cfg->clean.exclude_discharge[i] == row->num[RDM_C_DISCHARGE])
+            return 1;
+    return 0;
+}
+
+int rdm_clean_missing_exceeds(const rdm_rule *r, long missing, long rows)
+{
+    return rows > 0 && (double)missing / (double)rows > r->max_missing;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Set of encounter ids (open addressing) */
+
+typedef struct idset {
+    uint64_t *keys; /* 0 = empty slot; key k stored as k + 1 (k = UINT64_MAX kept apart) */
+    size_t cap, n;
+    int has_max;
+} idset;
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static int idset_grow(idset *s)
+{
+    size_t cap = s->cap ? s->cap * 2 : 1024;
+    uint64_t *k = calloc(cap, sizeof *k);
+    if (!k)
+        return RDM_ENOMEM;
+    for (size_t i = 0; i < s->cap; i++) {
+        if (!s->keys[i])
+            continue;
+        size_t j = mix(s->keys[i]) & (cap - 1);
+        while (k[j])
+            j = (j + 1) & (cap - 1);
+        k[j] = s->keys[i];
+    }
+    free(s->keys);
+    s->keys = k;
+    s->cap = cap;
+    return RDM_OK;
+}
+
+/* Add `id`; returns 1 if it was already there, 0 if added, <0 on ENOMEM. */
+static int idset_add(idset *s, long id)
+{
+    uint64_t k = (uint64_t)id + 1;
+    if (k == 0) {
+        int had = s->has_max;
+        s->has_max = 1;
+        return had;
+    }
+    if ((s->n + 1) * 2 > s->cap && idset_grow(s))
+        return RDM_ENOMEM;
+    size_t j = mix(k) & (s->cap - 1);
+    while (s->keys[j]) {
+        if (s->keys[j] == k)
+            return 1;
+        j = (j + 1) & (s->cap - 1);
+    }
+    s->keys[j] = k;
+    s->n++;
+    return 0;
+}
+
+static void idset_release(idset *s)
+{
+    free(s->keys);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The stage */
+
+typedef struct batch_acc {
+    long batch_id;
+    long expected; /* raw.batches.rows_accepted */
+    long rows_in, clean, filtered, dup, rejected, type_rej, required_rej, positives;
+    long *viol;    /* per rule: violating rows (row rules) or missing values (MISSING) */
+    long *checked; /* per rule: rows looked at */
+} batch_acc;
+
+typedef struct run {
+    const rdm_config *cfg;
+    rdm_db *db;
+    idset seen;
+    batch_acc *b;
+    int nb;
+    batch_acc *cur;
+    rdm_buf enc, rej, line, scratch;
+    long done, total;
+    rdm_clean_progress progress;
+    void *ud;
+    double last_progress;
+} run;
+
+static int put_long(rdm_buf *b, long v)
+{
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    if (rdm_buf_reserve(b, (size_t)n))
+        return RDM_ENOMEM;
+    while (n)
+        b->data[b->len++] = tmp[--n];
+    b->data[b->len] = '\0';
+    return RDM_OK;
+}
+
+/* Text that is only whitespace around "" or "?" counts as missing. */
+static int raw_missing(const char *v)
+{
+    if (!v)
+        return 1;
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    if (*v == '?')
+        v++;
+    while (*v == ' ' || *v == '\t' || *v == '\r' || *v == '\n')
+        v++;
+    return *v == '\0';
+}
+
+static int add_reject(run *R, const char *batch, const char *line_no, const char *enc_id,
+                      const rdm_clean_issue *is)
+{
+    rdm_buf *b = &R->rej;
+    int rc = rdm_buf_adds(b, batch);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : rdm_buf_adds(b, line_no);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : rdm_copy_escape(b, enc_id);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : rdm_copy_escape(b, is->rule);
+    rc = rc ? rc : rdm_buf_adds(b, "\thard\t");
+    rc = rc ? rc : rdm_copy_escape(b, is->detail);
+    rc = rc ? rc : rdm_buf_addc(b, '\n');
+    R->cur->rejected++;
+    return rc;
+}
+
+static int add_clean(run *R, const char *batch, const char *line_no, const rdm_clean_row *row)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    rdm_buf *b = &R->enc;
+    int rc = put_long(b, row->num[RDM_C_ENCOUNTER_ID]);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : put_long(b, row->num[RDM_C_PATIENT_NBR]);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : rdm_buf_adds(b, batch);
+    rc = rc ? rc : rdm_buf_addc(b, '\t');
+    rc = rc ? rc : rdm_buf_adds(b, line_no);
+    for (int i = 2; i < RDM_NCOLS && !rc; i++) {
+        rc = rdm_buf_addc(b, '\t');
+        if (rc)
+            break;
+        if (is_int_kind(cols[i].kind) && row->val[i])
+            rc = put_long(b, row->num[i]);
+        else
+            rc = rdm_copy_escape(b, row->val[i]);
+    }
+    for (int g = 0; g < 3 && !rc; g++) {
+        rc = rdm_buf_addc(b, '\t');
+        rc = rc ? rc : rdm_buf_adds(b, row->group[g]);
+    }
+    rc = rc ? rc : rdm_buf_adds(b, row->target ? "\t1\n" : "\t0\n");
+    return rc;
+}
+
+static int find_batch(run *R, long id)
+{
+    if (R->cur && R->cur->batch_id == id)
+        return RDM_OK;
+    for (int i = 0; i < R->nb; i++)
+        if (R->b[i].batch_id == id) {
+            R->cur = &R->b[i];
+            return RDM_OK;
+        }
+    return RDM_ENOTFOUND;
+}
+
+#define RAW_FIELDS (RDM_NCOLS + 2)
+
+static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    run *R = ud;
+    const rdm_config *cfg = R->cfg;
+    rdm_buf_reset(&R->line);
+    if (rdm_buf_add(&R->line, line, len))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    char *f[RAW_FIELDS];
+    int nf = rdm_copy_split(R->line.data, R->line.len, f, RAW_FIELDS);
+    if (nf != RAW_FIELDS || !f[0] || !f[1])
+        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.encounters (%d fields)", nf);
+    long bid;
+    if (rdm_parse_long(f[0], &bid) || find_batch(R, bid))
+        return rdm_errf(err, RDM_EDB, "clean: row of unexpected batch %s", f[0]);
+    batch_acc *B = R->cur;
+    const char *const *raw = (const char *const *)(f + 2);
+    B->rows_in++;
+    R->done++;
+
+    for (int k = 0; k < cfg->clean.nrules; k++) {
+        const rdm_rule *r = &cfg->clean.rules[k];
+        if (r->kind != RDM_RULE_MISSING)
+            continue;
+        int c = rule_col(r);
+        B->checked[k]++;
+        if (c >= 0 && raw_missing(raw[c]))
+            B->viol[k]++;
+    }
+
+    size_t need = rdm_clean_scratch_size(raw);
+    rdm_buf_reset(&R->scratch);
+    if (rdm_buf_reserve(&R->scratch, need))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    rdm_clean_row row;
+    rdm_clean_issue is;
+    if (rdm_clean_type_row(raw, R->scratch.data, &row, &is)) {
+        B->type_rej++;
+        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+    }
+    int hard = 0;
+    for (int k = 0; k < cfg->clean.nrules; k++) {
+        const rdm_rule *r = &cfg->clean.rules[k];
+        if (r->kind == RDM_RULE_MISSING)
+            continue;
+        B->checked[k]++;
+        if (rdm_clean_rule_violated(r, &row, (r->hard && !hard) ? &is : NULL)) {
+            B->viol[k]++;
+            if (r->hard)
+                hard = 1;
+        }
+    }
+    if (!hard && rdm_clean_required_missing(&row, &is)) {
+        B->required_rej++;
+        hard = 1;
+    }
+    if (hard)
+        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+    int d = idset_add(&R->seen, row.num[RDM_C_ENCOUNTER_ID]);
+    if (d < 0)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    if (d) {
+        B->dup++;
+        return 0;
+    }
+    if (rdm_clean_filtered(cfg, &row)) {
+        B->filtered++;
+        return 0;
+    }
+    B->clean++;
+    B->positives += row.target == 1;
+    if (add_clean(R, f[0], f[1], &row))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    if (R->progress && (R->done & 4095) == 0) {
+        double now = rdm_now();
+        if (now - R->last_progress >= 0.5) {
+            R->last_progress = now;
+            R->progress(R->done, R->total, R->ud);
+        }
+    }
+    return 0;
+}
+
+static int on_id(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    run *R = ud;
+    char tmp[32];
+    if (len && line[len - 1] == '\n')
+        len--;
+    if (len == 0 || len >= sizeof tmp)
+        return rdm_errf(err, RDM_EDB, "clean: bad encounter id in clean.encounters");
+    memcpy(tmp, line, len);
+    tmp[len] = '\0';
+    long id;
+    if (rdm_parse_long(tmp, &id))
+        return rdm_errf(err, RDM_EDB, "clean: bad encounter id '%s' in clean.encounters", tmp);
+    return idset_add(&R->seen, id) < 0 ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+}
+
+static int copy_in(rdm_db *db, const char *name, const rdm_buf *b, rdm_err *err)
+{
+    if (b->len == 0)
+        return RDM_OK;
+    int rc = rdm_db_copy_in_begin(db, name, err);
+    if (rc)
+        return rc;
+    rc = rdm_db_copy_put(db, b->data, b->len, err);
+    if (rc) {
+        rdm_db_copy_end(db, "clean: copy failed", NULL);
+        return rc;
+    }
+    return rdm_db_copy_end(db, NULL, err);
+}
+
+/* One validation result (kept for the failure message and clean.validation). */
+typedef struct vres {
+    long batch_id; /* 0 = run level */
+    const char *rule;
+    int hard;
+    long violations, checked;
+    int passed;
+    int fails_stage; /* hard batch/run check that failed */
+    char what[200];  /* human description for a failure */
+} vres;
+
+typedef struct vlist {
+    vres *v;
+    int n, cap;
+} vlist;
+
+static vres *vadd(vlist *l, long batch, const char *rule, int hard, long viol, long checked, int passed)
+{
+    if (l->n == l->cap) {
+        int cap = l->cap ? l->cap * 2 : 64;
+        vres *p = realloc(l->v, sizeof *p * (size_t)cap);
+        if (!p)
+            return NULL;
+        l->v = p;
+        l->cap = cap;
+    }
+    vres *r = &l->v[l->n++];
+    memset(r, 0, sizeof *r);
+    r->batch_id = batch;
+    r->rule = rule;
+    r->hard = hard;
+    r->violations = viol;
+    r->checked = checked;
+    r->passed = passed;
+    return r;
+}
+
+/* Evaluate the batch and run checks; returns the number of failed hard checks. */
+static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
+{
+    const rdm_config *cfg = R->cfg;
+    int fails = 0;
+    long in = 0, rej = 0;
+    for (int i = 0; i < R->nb; i++) {
+        batch_acc *B = &R->b[i];
+        in += B->rows_in;
+        rej += B->rejected;
+        vres *x = vadd(V, B->batch_id, "type", 1, B->type_rej, B->rows_in, B->type_rej == 0);
+        if (!x)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        if (!vadd(V, B->batch_id, "required", 1, B->required_rej, B->rows_in - B->type_rej,
+                  B->required_rej == 0))
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        for (int k = 0; k < cfg->clean.nrules; k++) {
+            const rdm_rule *r = &cfg->clean.rules[k];
+            int passed = r->kind == RDM_RULE_MISSING ? !rdm_clean_missing_exceeds(r, B->viol[k], B->checked[k])
+                                                     : B->viol[k] == 0;
+            x = vadd(V, B->batch_id, r->name, r->hard, B->viol[k], B->checked[k], passed);
+            if (!x)
+                return rdm_errf(err, RDM_ENOMEM, "out of memory");
+            if (r->kind != RDM_RULE_MISSING) {
+                if (!r->hard)
+                    *soft += B->viol[k];
+            } else if (!passed && !r->hard) {
+                (*soft)++;
+            } else if (!passed) {
+                x->fails_stage = 1;
+                fails++;
+                snprintf(x->what, sizeof x->what,
+                         "%s is missing in %ld of %ld rows (%.1f%%), max_missing is %.1f%%", r->column,
+                         B->viol[k], B->checked[k], 100.0 * (double)B->viol[k] / (double)B->checked[k],
+                         100.0 * r->max_missing);
+            }
+        }
+        int ok = B->clean >= cfg->clean.min_rows;
+        x = vadd(V, B->batch_id, "min_rows", 1, ok ? 0 : 1, B->clean, ok);
+        if (!x)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        if (!ok) {
+            x->fails_stage = 1;
+            fails++;
+            snprintf(x->what, sizeof x->what, "%ld clean rows, min_rows is %ld", B->clean, cfg->clean.min_rows);
+        }
+    }
+    int ok = in == 0 || (double)rej / (double)in <= cfg->clean.max_reject_rate;
+    vres *x = vadd(V, 0, "max_reject_rate", 1, rej, in, ok);
+    if (!x)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    if (!ok) {
+        x->fails_stage = 1;
+        fails++;
+        snprintf(x->what, sizeof x->what, "%ld of %ld rows rejected (%.2f%%), max_reject_rate is %.2f%%", rej, in,
+                 100.0 * (double)rej / (double)in, 100.0 * cfg->clean.max_reject_rate);
+    }
+    return fails;
+}
+
+static int validation_copy(const vlist *V, int snapshot_id, rdm_buf *b)
+{
+    int rc = 0;
+    for (int i = 0; i < V->n && !rc; i++) {
+        const vres *x = &V->v[i];
+        rc = put_long(b, snapshot_id);
+        rc = rc ? rc : rdm_buf_addc(b, '\t');
+        if (x->batch_id)
+            rc = rc ? rc : put_long(b, x->batch_id);
+        else
+            rc = rc ? rc : rdm_buf_adds(b, "\\N");
+        rc = rc ? rc : rdm_buf_addc(b, '\t');
+        rc = rc ? rc : rdm_copy_escape(b, x->rule);
+        rc = rc ? rc : rdm_buf_printf(b, "\t%s\t%ld\t%ld\t%s\n", x->hard ? "hard" : "soft", x->violations,
+                                      x->checked, x->passed ? "t" : "f");
+    }
+    return rc;
+}
+
+static int batch_ids_text(const run *R, rdm_buf *b)
+{
+    int rc = rdm_buf_addc(b, '{');
+    for (int i = 0; i < R->nb && !rc; i++) {
+        if (i)
+            rc = rdm_buf_addc(b, ',');
+        rc = rc ? rc : put_long(b, R->b[i].batch_id);
+    }
+    return rc ? rc : rdm_buf_addc(b, '}');
+}
+
+/* Record a failed run in its own transaction. */
+static void record_failure(run *R, const vlist *V, const char *cfg_sha, const char *msg, long rows,
+                           long positives)
+{
+    rdm_err e2 = {0};
+    rdm_buf ids = RDM_BUF_INIT, vb = RDM_BUF_INIT, fp = RDM_BUF_INIT;
+    char rows_s[24], pos_s[24], fp_hex[65];
+    snprintf(rows_s, sizeof rows_s, "%ld", rows);
+    snprintf(pos_s, sizeof pos_s, "%ld", positives);
+    if (batch_ids_text(R, &ids) || rdm_buf_printf(&fp, "failed %s %s %s", cfg_sha, ids.data, rows_s))
+        goto out;
+    rdm_sha256_hex(fp.data, fp.len, fp_hex);
+    const char *p[] = {fp_hex, cfg_sha, rows_s, pos_s, ids.data, "failed", msg};
+    if (rdm_db_begin(R->db, &e2))
+        goto out;
+    PGresult *res = rdm_db_query(R->db, "clean_insert_snapshot", 7, p, &e2);
+    if (!res)
+        goto out;
+    int sid = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (validation_copy(V, sid, &vb) || copy_in(R->db, "clean_copy_in_validation", &vb, &e2) ||
+        rdm_db_commit(R->db, &e2))
+        goto out;
+out:
+    if (e2.msg[0])
+        rdm_log(RDM_LOG_WARN, "clean could not record the failed run: %s", e2.msg);
+    rdm_db_rollback(R->db);
+    rdm_buf_release(&ids);
+    rdm_buf_release(&vb);
+    rdm_buf_release(&fp);
+}
+
+static int batch_rows_copy(const run *R, int snapshot_id, rdm_buf *b)
+{
+    int rc = 0;
+    for (int i = 0; i < R->nb && !rc; i++) {
+        const batch_acc *B = &R->b[i];
+        rc = rdm_buf_printf(b, "%ld\t%d\t%ld\t%ld\t%ld\t%ld\t%ld\n", B->batch_id, snapshot_id, B->rows_in,
+                            B->clean, B->filtered, B->dup, B->rejected);
+    }
+    return rc;
+}
+
+static void run_release(run *R)
+{
+    for (int i = 0; i < R->nb; i++) {
+        free(R->b[i].viol);
+        free(R->b[i].checked);
+    }
+    free(R->b);
+    idset_release(&R->seen);
+    rdm_buf_release(&R->enc);
+    rdm_buf_release(&R->rej);
+    rdm_buf_release(&R->line);
+    rdm_buf_release(&R->scratch);
+}
+
+int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, void *ud,
+              rdm_clean_stats *st, rdm_err *err)
+{
+    memset(st, 0, sizeof *st);
+    double t0 = rdm_now();
+    run R;
+    memset(&R, 0, sizeof R);
+    R.cfg = cfg;
+    R.db = db;
+    R.progress = progress;
+    R.ud = ud;
+    vlist V = {0};
+    rdm_buf cfgtext = RDM_BUF_INIT, tmp = RDM_BUF_INIT;
+    PGresult *res = NULL;
+    int rc = RDM_OK, in_tx = 0;
+    char cfg_sha[65];
+
+    if ((rc = rdm_config_section_text(cfg, "clean", &cfgtext)))
+        goto fail;
+    rdm_sha256_hex(cfgtext.data ? cfgtext.data : "", cfgtext.len, cfg_sha);
+
+    if ((rc = rdm_db_begin(db, err)))
+        goto fail;
+    in_tx = 1;
+    if ((rc = rdm_db_exec(db, "clean_lock", 0, NULL, err)))
+        goto fail;
+
+    /* the current snapshot */
+    if (!(res = rdm_db_query(db, "clean_select_latest_snapshot", 0, NULL, err))) {
+        rc = RDM_EDB;
+        goto fail;
+    }
+    int have_snap = PQntuples(res) > 0;
+    if (have_snap) {
+        st->snapshot_id = atoi(PQgetvalue(res, 0, 0));
+        snprintf(st->fingerprint, sizeof st->fingerprint, "%s", PQgetvalue(res, 0, 1));
+        st->recleaned = strcmp(PQgetvalue(res, 0, 2), cfg_sha) != 0;
+        st->snapshot_rows = atol(PQgetvalue(res, 0, 3));
+        st->snapshot_positives = atol(PQgetvalue(res, 0, 4));
+    }
+    PQclear(res);
+    res = NULL;
+    if (st->recleaned) {
+        rdm_log(RDM_LOG_INFO, "clean config changed since snapshot %d: cleaning all batches again",
+                st->snapshot_id);
+        if ((rc = rdm_db_exec(db, "clean_truncate", 0, NULL, err)))
+            goto fail;
+    }
+
+    /* batches to clean */
+    if (!(res = rdm_db_query(db, "clean_select_new_batches", 0, NULL, err))) {
+        rc = RDM_EDB;
+        goto fail;
+    }
+    R.nb = PQntuples(res);
+    if (R.nb == 0 && !st->recleaned) {
+        PQclear(res);
+        res = NULL;
+        rdm_db_rollback(db);
+        in_tx = 0;
+        goto done;
+    }
+    R.b = calloc((size_t)(R.nb ? R.nb : 1), sizeof *R.b);
+    if (!R.b) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    int nr = cfg->clean.nrules;
+    for (int i = 0; i < R.nb; i++) {
+        R.b[i].batch_id = atol(PQgetvalue(res, i, 0));
+        R.b[i].expected = atol(PQgetvalue(res, i, 1));
+        R.total += R.b[i].expected;
+        R.b[i].viol = calloc((size_t)(nr ? nr : 1), sizeof(long));
+        R.b[i].checked = calloc((size_t)(nr ? nr : 1), sizeof(long));
+        if (!R.b[i].viol || !R.b[i].checked) {
+            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    PQclear(res);
+    res = NULL;
+
+    /* encounter ids already in the snapshot (duplicates across runs) */
+    if (!st->recleaned && have_snap && (rc = rdm_db_copy_out(db, "clean_copy_ids", on_id, &R, err)))
+        goto fail;
+
+    for (int i = 0; i < R.nb; i++) {
+        char bid[24];
+        snprintf(bid, sizeof bid, "%ld", R.b[i].batch_id);
+        const char *p[] = {bid};
+        R.cur = &R.b[i];
+        if ((rc = rdm_db_exec(db, "clean_set_batch", 1, p, err)))
+            goto fail;
+        if ((rc = rdm_db_copy_out(db, "clean_copy_raw_batch", on_raw_row, &R, err)))
+            goto fail;
+        if (R.b[i].rows_in != R.b[i].expected)
+            rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld", R.b[i].batch_id,
+                    R.b[i].rows_in, R.b[i].expected);
+        if ((rc = copy_in(db, "clean_copy_in_encounters", &R.enc, err)) ||
+            (rc = copy_in(db, "clean_copy_in_rejects", &R.rej, err)))
+            goto fail;
+        rdm_buf_reset(&R.enc);
+        rdm_buf_reset(&R.rej);
+        st->batches++;
+        st->rows_in += R.b[i].rows_in;
+        st->rows_clean += R.b[i].clean;
+        st->rows_filtered += R.b[i].filtered;
+        st->rows_duplicate += R.b[i].dup;
+        st->rows_rejected += R.b[i].rejected;
+        rdm_log(RDM_LOG_DEBUG, "clean batch=%ld rows=%ld clean=%ld filtered=%ld duplicate=%ld rejected=%ld",
+                R.b[i].batch_id, R.b[i].rows_in, R.b[i].clean, R.b[i].filtered, R.b[i].dup, R.b[i].rejected);
+    }
+    if (progress)
+        progress(R.done, R.total, ud);
+
+    /* validation */
+    int fails = evaluate(&R, &V, &st->soft_violations, err);
+    if (fails < 0) {
+        rc = fails;
+        goto fail;
+    }
+    if (fails > 0) {
+        const vres *first = NULL;
+        for (int i = 0; i < V.n && !first; i++)
+            if (V.v[i].fails_stage)
+                first = &V.v[i];
+        char where[48];
+        if (first->batch_id)
+            snprintf(where, sizeof where, "batch %ld", first->batch_id);
+        else
+            snprintf(where, sizeof where, "this run");
+        char more[48] = "";
+        if (fails > 1)
+            snprintf(more, sizeof more, " (and %d more failed check%s)", fails - 1, fails > 2 ? "s" : "");
+        char msg[RDM_ERR_MSG];
+        snprintf(msg, sizeof msg, "validation failed: rule '%s' (hard) in %s: %s%s; clean snapshot %d kept",
+                 first->rule, where, first->what, more, st->snapshot_id);
+        utf8_fix_end(msg);
+        rdm_errf(err, RDM_EVALID, "%s", msg);
+        st->validation_failures = fails;
+        rdm_db_rollback(db);
+        in_tx = 0;
+        long pos = 0;
+        for (int i = 0; i < R.nb; i++)
+            pos += R.b[i].positives;
+        record_failure(&R, &V, cfg_sha, msg, st->rows_clean, pos);
+        rc = RDM_EVALID;
+        goto fail;
+    }
+
+    /* the snapshot */
+    {
+        char zero[] = "0";
+        if ((rc = batch_ids_text(&R, &tmp))) {
+            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        const char *p[] = {"pending", cfg_sha, zero, zero, tmp.data, "ok", NULL};
+        if (!(res = rdm_db_query(db, "clean_insert_snapshot", 7, p, err))) {
+            rc = RDM_EDB;
+            goto fail;
+        }
+        int sid = atoi(PQgetvalue(res, 0, 0));
+        PQclear(res);
+        res = NULL;
+        rdm_buf_reset(&tmp);
+        if (batch_rows_copy(&R, sid, &tmp) || validation_copy(&V, sid, &R.enc)) {
+            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        if ((rc = copy_in(db, "clean_copy_in_batches", &tmp, err)) ||
+            (rc = copy_in(db, "clean_copy_in_validation", &R.enc, err)))
+            goto fail;
+        rdm_buf_reset(&R.enc);
+        rdm_buf_reset(&tmp);
+
+        /* fingerprint: ledger of every batch in the snapshot + counts + config */
+        if (!(res = rdm_db_query(db, "clean_select_counts", 0, NULL, err))) {
+            rc = RDM_EDB;
+            goto fail;
+        }
+        st->snapshot_rows = atol(PQgetvalue(res, 0, 0));
+        st->snapshot_positives = atol(PQgetvalue(res, 0, 1));
+        PQclear(res);
+        if (!(res = rdm_db_query(db, "clean_select_ledger", 0, NULL, err))) {
+            rc = RDM_EDB;
+            goto fail;
+        }
+        if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n", PQgetvalue(res, 0, 0),
+                           st->snapshot_rows, st->snapshot_positives) ||
+            rdm_buf_add(&tmp, cfgtext.data ? cfgtext.data : "", cfgtext.len)) {
+            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        rdm_sha256_hex(tmp.data, tmp.len, st->fingerprint);
+        char sid_s[16], rows_s[24], pos_s[24];
+        snprintf(sid_s, sizeof sid_s, "%d", sid);
+        snprintf(rows_s, sizeof rows_s, "%ld", st->snapshot_rows);
+        snprintf(pos_s, sizeof pos_s, "%ld", st->snapshot_positives);
+        const char *u[] = {sid_s, st->fingerprint, rows_s, pos_s, PQgetvalue(res, 0, 1)};
+        rc = rdm_db_exec(db, "clean_update_snapshot", 5, u, err);
+        PQclear(res);
+        res = NULL;
+        if (rc)
+            goto fail;
+        if ((rc = rdm_profile_store(db, sid, err))) {
+            rdm_err_prefix(err, "profile");
+            goto fail;
+        }
+        if ((rc = rdm_db_commit(db, err)))
+            goto fail;
+        in_tx = 0;
+        st->snapshot_id = sid;
+        st->changed = 1;
+    }
+
+done:
+    st->seconds = rdm_now() - t0;
+    run_release(&R);
+    free(V.v);
+    rdm_buf_release(&cfgtext);
+    rdm_buf_release(&tmp);
+    return RDM_OK;
+
+fail:
+    if (rc == RDM_ENOMEM)
+        rdm_errf(err, RDM_ENOMEM, "out of memory");
+    PQclear(res);
+    if (in_tx)
+        rdm_db_rollback(db);
+    st->seconds = rdm_now() - t0;
+    run_release(&R);
+    free(V.v);
+    rdm_buf_release(&cfgtext);
+    rdm_buf_release(&tmp);
+    return rc;
+}

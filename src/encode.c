@@ -1,0 +1,944 @@
+/* encode.c - fitted feature encoder (vocabularies, frequency ranks, scaling) and its text form. */
+#include "encode.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define VALBUF 512
+
+enum { K_NUM = 0, K_CAT = 1, K_RANK = 2 };
+
+typedef struct level {
+    char *s;
+    int code; /* vocabulary code (0..K-1), K = other (seen but rare); for ranks: the rank */
+} level;
+
+typedef struct enc_col {
+    int col;  /* schema column */
+    int kind; /* K_NUM, K_CAT, K_RANK */
+    /* K_NUM and K_RANK (log rank): standardisation */
+    double mean, sd;
+    int has_ind; /* linear missing indicator */
+    /* K_CAT: all seen levels sorted by string; vocab[0..K) by code, NULL-terminated */
+    /* K_RANK: all seen codes sorted by string with their rank */
+    level *seen;
+    int nseen;
+    int K;
+    char **vocab;
+    int unseen_rank; /* K_RANK */
+    int tree_j, lin_j;  /* first tree feature and first linear column */
+} enc_col;
+
+struct rdm_encoder {
+    rdm_encoder_params params;
+    int ncol;
+    enc_col cols[RDM_NCOLS];
+    int tree_dim;
+    int ncat[RDM_ENC_MAX_TREE];
+    char *tree_names[RDM_ENC_MAX_TREE];
+    int lin_dim, lin_nnz;
+    char **lin_names;
+    double *lin_scale;
+};
+
+static int nchapters(void)
+{
+    static int n = -1;
+    if (n < 0) {
+        int k = 0;
+        while (rdm_icd9_chapters()[k])
+            k++;
+        n = k;
+    }
+    return n;
+}
+
+static int chapter_index(const char *name)
+{
+    const char *const *ch = rdm_icd9_chapters();
+    for (int i = 0; ch[i]; i++)
+        if (strcmp(ch[i], name) == 0)
+            return i;
+    return -1;
+}
+
+void rdm_encoder_params_default(rdm_encoder_params *p)
+{
+    p->min_count = 20;
+    p->diag_mode = RDM_DIAG_RANK_CHAPTER;
+}
+
+static int cmp_level(const void *a, const void *b)
+{
+    return strcmp(((const level *)a)->s, ((const level *)b)->s);
+}
+
+static const level *find_level(const enc_col *c, const char *s)
+{
+    size_t lo = 0, hi = (size_t)c->nseen;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        int r = strcmp(c->seen[mid].s, s);
+        if (r == 0)
+            return &c->seen[mid];
+        if (r < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return NULL;
+}
+
+void rdm_encoder_free(rdm_encoder *e)
+{
+    if (!e)
+        return;
+    for (int i = 0; i < e->ncol; i++) {
+        enc_col *c = &e->cols[i];
+        for (int k = 0; k < c->nseen; k++)
+            free(c->seen[k].s);
+        free(c->seen);
+        free(c->vocab); /* strings belong to seen[] */
+    }
+    for (int j = 0; j < e->tree_dim; j++)
+        free(e->tree_names[j]);
+    if (e->lin_names)
+        for (int j = 0; j < e->lin_dim; j++)
+            free(e->lin_names[j]);
+    free(e->lin_names);
+    free(e->lin_scale);
+    free(e);
+}
+
+/* ---------------------------------------------------------------- fitting */
+
+typedef struct hent {
+    char *s;
+    long count;
+} hent;
+
+typedef struct htab {
+    hent *t;
+    size_t cap, n;
+} htab;
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+static int htab_add(htab *h, const char *s)
+{
+    if ((h->n + 1) * 2 > h->cap) {
+        size_t ncap = h->cap ? h->cap * 2 : 64;
+        hent *nt = calloc(ncap, sizeof *nt);
+        if (!nt)
+            return RDM_ENOMEM;
+        for (size_t i = 0; i < h->cap; i++) {
+            if (!h->t[i].s)
+                continue;
+            size_t k = hash_str(h->t[i].s) & (ncap - 1);
+            while (nt[k].s)
+                k = (k + 1) & (ncap - 1);
+            nt[k] = h->t[i];
+        }
+        free(h->t);
+        h->t = nt;
+        h->cap = ncap;
+    }
+    size_t k = hash_str(s) & (h->cap - 1);
+    while (h->t[k].s) {
+        if (strcmp(h->t[k].s, s) == 0) {
+            h->t[k].count++;
+            return RDM_OK;
+        }
+        k = (k + 1) & (h->cap - 1);
+    }
+    h->t[k].s = strdup(s);
+    if (!h->t[k].s)
+        return RDM_ENOMEM;
+    h->t[k].count = 1;
+    h->n++;
+    return RDM_OK;
+}
+
+static void htab_free(htab *h)
+{
+    for (size_t i = 0; i < h->cap; i++)
+        free(h->t[i].s);
+    free(h->t);
+    h->t = NULL;
+    h->cap = h->n = 0;
+}
+
+static int cmp_count_desc(const void *a, const void *b)
+{
+    const hent *x = a, *y = b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->s, y->s);
+}
+
+/* Normalised value into buf; returns 1 when missing. */
+static int norm_value(const char *v, char buf[VALBUF])
+{
+    if (rdm_value_is_missing(v))
+        return 1;
+    rdm_value_normalize(v, buf, VALBUF);
+    return rdm_value_is_missing(buf);
+}
+
+static const char *cell(const char *const *cells, const size_t *idx, size_t r, int col)
+{
+    size_t row = idx ? idx[r] : r;
+    return cells[row * RDM_NCOLS + (size_t)col];
+}
+
+static int parse_int(const rdm_column *sc, const char *v, double *out, rdm_err *err)
+{
+    long x;
+    if (rdm_parse_long(v, &x) != 0)
+        return rdm_errf(err, RDM_EINVAL, "field '%s': not an integer: '%.40s'", sc->name, v);
+    if (x < sc->min || x > sc->max)
+        return rdm_errf(err, RDM_EINVAL, "field '%s': %ld is out of range [%ld, %ld]", sc->name, x,
+                        sc->min, sc->max);
+    *out = (double)x;
+    return RDM_OK;
+}
+
+static char *xstrdup(const char *s)
+{
+    return strdup(s);
+}
+
+static char *fmt_name(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 1;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "%s%s", a, b);
+    return s;
+}
+
+/* Build tree/linear layouts and names from the fitted columns. */
+static int build_layout(rdm_encoder *e, rdm_err *err)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    int nch = nchapters();
+    int tj = 0, lj = 0, nnz = 0;
+    for (int i = 0; i < e->ncol; i++) {
+        enc_col *c = &e->cols[i];
+        c->tree_j = tj;
+        c->lin_j = lj;
+        if (c->kind == K_NUM) {
+            tj += 1;
+            lj += 1 + c->has_ind;
+            nnz += 1 + c->has_ind;
+        } else if (c->kind == K_CAT) {
+            tj += 1;
+            lj += c->K + 2;
+            nnz += 1;
+        } else {
+            tj += 2;
+            lj += nch + 1 + c->has_ind;
+            nnz += 2 + c->has_ind;
+        }
+    }
+    if (tj > RDM_ENC_MAX_TREE || nnz > RDM_ENC_MAX_NNZ)
+        return rdm_errf(err, RDM_EINVAL, "encoder: too many features");
+    e->tree_dim = tj;
+    e->lin_dim = lj;
+    e->lin_nnz = nnz;
+    e->lin_names = calloc((size_t)lj, sizeof *e->lin_names);
+    e->lin_scale = malloc((size_t)lj * sizeof *e->lin_scale);
+    if (!e->lin_names || !e->lin_scale)
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    int ok = 1;
+    for (int i = 0; i < e->ncol; i++) {
+        enc_col *c = &e->cols[i];
+        const char *name = sc[c->col].name;
+        int t = c->tree_j, l = c->lin_j;
+        if (c->kind == K_NUM) {
+            e->ncat[t] = 0;
+            e->tree_names[t] = xstrdup(name);
+            e->lin_names[l] = xstrdup(name);
+            e->lin_scale[l] = c->sd;
+            if (c->has_ind) {
+                e->lin_names[l + 1] = fmt_name(name, "=<missing>");
+                e->lin_scale[l + 1] = 1;
+            }
+        } else if (c->kind == K_CAT) {
+            e->ncat[t] = c->K + 1;
+            e->tree_names[t] = xstrdup(name);
+            char pre[128];
+            snprintf(pre, sizeof pre, "%s=", name);
+            for (int k = 0; k < c->K; k++) {
+                e->lin_names[l + k] = fmt_name(pre, c->vocab[k]);
+                e->lin_scale[l + k] = 1;
+            }
+            e->lin_names[l + c->K] = fmt_name(pre, "<other>");
+            e->lin_names[l + c->K + 1] = fmt_name(pre, "<missing>");
+            e->lin_scale[l + c->K] = e->lin_scale[l + c->K + 1] = 1;
+        } else {
+            e->ncat[t] = 0;
+            e->ncat[t + 1] = nch;
+            e->tree_names[t] = fmt_name(name, "_rank");
+            e->tree_names[t + 1] = fmt_name(name, "_group");
+            char pre[128];
+            snprintf(pre, sizeof pre, "%s_group=", name);
+            for (int k = 0; k < nch; k++) {
+                e->lin_names[l + k] = fmt_name(pre, rdm_icd9_chapters()[k]);
+                e->lin_scale[l + k] = 1;
+            }
+            e->lin_names[l + nch] = fmt_name(name, "_logrank");
+            e->lin_scale[l + nch] = c->sd;
+            if (c->has_ind) {
+                e->lin_names[l + nch + 1] = fmt_name(name, "_logrank=<missing>");
+                e->lin_scale[l + nch + 1] = 1;
+            }
+        }
+    }
+    for (int j = 0; j < e->tree_dim; j++)
+        ok &= e->tree_names[j] != NULL;
+    for (int j = 0; j < e->lin_dim; j++)
+        ok &= e->lin_names[j] != NULL;
+    if (!ok)
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    return RDM_OK;
+}
+
+/* Set up the feature columns (schema order) for the given diag mode. */
+static void init_cols(rdm_encoder *e)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    e->ncol = 0;
+    for (int c = 0; c < RDM_NCOLS; c++) {
+        int kind;
+        switch (sc[c].kind) {
+        case RDM_COL_INT:
+            kind = K_NUM;
+            break;
+        case RDM_COL_CODE:
+        case RDM_COL_CAT:
+            kind = K_CAT;
+            break;
+        case RDM_COL_DIAG:
+            kind = e->params.diag_mode == RDM_DIAG_RAW ? K_CAT : K_RANK;
+            break;
+        default:
+            continue;
+        }
+        enc_col *ec = &e->cols[e->ncol++];
+        memset(ec, 0, sizeof *ec);
+        ec->col = c;
+        ec->kind = kind;
+        ec->sd = 1;
+    }
+}
+
+static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const size_t *idx,
+                   size_t n, rdm_err *err)
+{
+    const rdm_column *sc = &rdm_schema_columns()[c->col];
+    char buf[VALBUF];
+    if (c->kind == K_NUM) {
+        double sum = 0, sumsq = 0, cnt = 0;
+        size_t miss = 0;
+        for (size_t r = 0; r < n; r++) {
+            const char *v = cell(cells, idx, r, c->col);
+            double x;
+            if (norm_value(v, buf)) {
+                miss++;
+                continue;
+            }
+            int rc = parse_int(sc, buf, &x, err);
+            if (rc) {
+                rdm_err_prefix(err, "training row %zu", r + 1);
+                return rc;
+            }
+            sum += x;
+            sumsq += x * x;
+            cnt++;
+        }
+        c->mean = cnt ? sum / cnt : 0;
+        double var = cnt > 0 ? sumsq / cnt - c->mean * c->mean : 0;
+        c->sd = var > 1e-12 ? sqrt(var) : 1;
+        c->has_ind = miss > 0;
+        return RDM_OK;
+    }
+    htab h = {NULL, 0, 0};
+    int rc = RDM_OK;
+    for (size_t r = 0; r < n && rc == RDM_OK; r++) {
+        const char *v = cell(cells, idx, r, c->col);
+        if (!norm_value(v, buf))
+            rc = htab_add(&h, buf);
+    }
+    if (rc) {
+        htab_free(&h);
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    }
+    /* compact + sort by count desc, string asc */
+    hent *all = malloc((h.n ? h.n : 1) * sizeof *all);
+    c->seen = malloc((h.n ? h.n : 1) * sizeof *c->seen);
+    if (!all || !c->seen) {
+        free(all);
+        htab_free(&h);
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < h.cap; i++)
+        if (h.t[i].s) {
+            all[m++] = h.t[i];
+            h.t[i].s = NULL; /* moved */
+        }
+    htab_free(&h);
+    qsort(all, m, sizeof *all, cmp_count_desc);
+    long minc = e->params.min_count > 0 ? e->params.min_count : 1;
+    if (c->kind == K_CAT) {
+        int K = 0;
+        while ((size_t)K < m && all[K].count >= minc)
+            K++;
+        c->K = K;
+        for (size_t i = 0; i < m; i++) {
+            c->seen[i].s = all[i].s;
+            c->seen[i].code = (int)i < K ? (int)i : K;
+        }
+    } else {
+        // competition rank: 1 + number of codes with a strictly larger count
+        double sum = 0, sumsq = 0, cnt = 0;
+        for (size_t i = 0; i < m; i++) {
+            int rank = (i > 0 && all[i].count == all[i - 1].count) ? c->seen[i - 1].code : (int)i + 1;
+            c->seen[i].s = all[i].s;
+            c->seen[i].code = rank;
+            double lr = log((double)rank);
+            sum += lr * (double)all[i].count;
+            sumsq += lr * lr * (double)all[i].count;
+            cnt += (double)all[i].count;
+        }
+        c->unseen_rank = (int)m + 1;
+        c->mean = cnt ? sum / cnt : 0;
+        double var = cnt ? sumsq / cnt - c->mean * c->mean : 0;
+        c->sd = var > 1e-12 ? sqrt(var) : 1;
+        c->has_ind = cnt < (double)n;
+    }
+    c->nseen = (int)m;
+    free(all);
+    if (c->kind == K_CAT) {
+        c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
+        if (!c->vocab)
+            return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+        for (int k = 0; k < c->K; k++)
+            c->vocab[k] = c->seen[k].s;
+    }
+    qsort(c->seen, (size_t)c->nseen, sizeof *c->seen, cmp_level);
+    return RDM_OK;
+}
+
+rdm_encoder *rdm_encoder_fit(const char *const *cells, const size_t *idx, size_t n,
+                             const rdm_encoder_params *p, rdm_err *err)
+{
+    rdm_encoder *e = calloc(1, sizeof *e);
+    if (!e) {
+        rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+        return NULL;
+    }
+    if (p)
+        e->params = *p;
+    else
+        rdm_encoder_params_default(&e->params);
+    if (e->params.diag_mode != RDM_DIAG_RAW)
+        e->params.diag_mode = RDM_DIAG_RANK_CHAPTER;
+    init_cols(e);
+    for (int i = 0; i < e->ncol; i++) {
+        if (fit_col(e, &e->cols[i], cells, idx, n, err) != RDM_OK) {
+            rdm_encoder_free(e);
+            return NULL;
+        }
+    }
+    if (build_layout(e, err) != RDM_OK) {
+        rdm_encoder_free(e);
+        return NULL;
+    }
+    return e;
+}
+
+/* ---------------------------------------------------------------- apply */
+
+int rdm_encoder_tree_dim(const rdm_encoder *e)
+{
+    return e->tree_dim;
+}
+
+const int *rdm_encoder_tree_ncat(const rdm_encoder *e)
+{
+    return e->ncat;
+}
+
+const char *rdm_encoder_tree_name(const rdm_encoder *e, int j)
+{
+    return j >= 0 && j < e->tree_dim ? e->tree_names[j] : NULL;
+}
+
+int rdm_encoder_lin_dim(const rdm_encoder *e)
+{
+    return e->lin_dim;
+}
+
+int rdm_encoder_lin_nnz(const rdm_encoder *e)
+{
+    return e->lin_nnz;
+}
+
+const char *rdm_encoder_lin_name(const rdm_encoder *e, int j)
+{
+    return j >= 0 && j < e->lin_dim ? e->lin_names[j] : NULL;
+}
+
+double rdm_encoder_lin_scale(const rdm_encoder *e, int j)
+{
+    return j >= 0 && j < e->lin_dim ? e->lin_scale[j] : NAN;
+}
+
+const rdm_encoder_params *rdm_encoder_get_params(const rdm_encoder *e)
+{
+    return &e->params;
+}
+
+const char *const *rdm_encoder_levels(const rdm_encoder *e, int col)
+{
+    for (int i = 0; i < e->ncol; i++)
+        if (e->cols[i].col == col)
+            return e->cols[i].kind == K_CAT ? (const char *const *)e->cols[i].vocab : NULL;
+    return NULL;
+}
+
+int rdm_encoder_uses(const rdm_encoder *e, int col)
+{
+    for (int i = 0; i < e->ncol; i++)
+        if (e->cols[i].col == col)
+            return 1;
+    return 0;
+}
+
+static void warn(rdm_warnings *w, const char *field, const char *v)
+{
+    if (!w || w->n >= RDM_MAX_WARNINGS)
+        return;
+    snprintf(w->msg[w->n++], sizeof w->msg[0], "field '%s': unseen value '%.40s' scored as other",
+             field, v);
+}
+
+/* One column's encoded view: numeric value (NaN missing), or category code (-1
+ * missing), rank and chapter for diag. */
+typedef struct colval {
+    double x;  /* K_NUM: value; K_RANK: rank (NaN when missing) */
+    int code;  /* K_CAT: code, -1 missing; K_RANK: chapter index */
+} colval;
+
+static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *w, rdm_err *err)
+{
+    const rdm_column *sc = &rdm_schema_columns()[c->col];
+    char buf[VALBUF];
+    int miss = norm_value(v, buf);
+    if (c->kind == K_NUM) {
+        out->code = -1;
+        out->x = NAN;
+        if (!miss)
+            return parse_int(sc, buf, &out->x, err);
+        return RDM_OK;
+    }
+    if (c->kind == K_CAT) {
+        out->x = NAN;
+        if (miss) {
+            out->code = -1;
+            return RDM_OK;
+        }
+        const level *l = find_level(c, buf);
+        if (!l) {
+            warn(w, sc->name, buf);
+            out->code = c->K;
+        } else {
+            out->code = l->code;
+        }
+        return RDM_OK;
+    }
+    out->code = chapter_index(rdm_icd9_chapter(miss ? NULL : buf));
+    if (out->code < 0)
+        out->code = chapter_index("other");
+    if (miss) {
+        out->x = NAN;
+        return RDM_OK;
+    }
+    const level *l = find_level(c, buf);
+    if (!l) {
+        warn(w, sc->name, buf);
+        out->x = c->unseen_rank;
+    } else {
+        out->x = l->code;
+    }
+    return RDM_OK;
+}
+
+int rdm_encoder_tree_row(const rdm_encoder *e, const char *const values[RDM_NCOLS], float *out,
+                         rdm_warnings *w, rdm_err *err)
+{
+    for (int i = 0; i < e->ncol; i++) {
+        const enc_col *c = &e->cols[i];
+        colval cv;
+        int rc = eval_col(c, values[c->col], &cv, w, err);
+        if (rc)
+            return rc;
+        float *o = out + c->tree_j;
+        if (c->kind == K_NUM) {
+            o[0] = (float)cv.x;
+        } else if (c->kind == K_CAT) {
+            o[0] = cv.code < 0 ? NAN : (float)cv.code;
+        } else {
+            o[0] = (float)cv.x;
+            o[1] = isnan(cv.x) ? NAN : (float)cv.code;
+        }
+    }
+    return RDM_OK;
+}
+
+int rdm_encoder_lin_row(const rdm_encoder *e, const char *const values[RDM_NCOLS], int32_t *idx,
+                        float *val, rdm_warnings *w, rdm_err *err)
+{
+    int k = 0, nch = nchapters();
+    for (int i = 0; i < e->ncol; i++) {
+        const enc_col *c = &e->cols[i];
+        colval cv;
+        int rc = eval_col(c, values[c->col], &cv, w, err);
+        if (rc)
+            return rc;
+        int l = c->lin_j;
+        if (c->kind == K_NUM) {
+            idx[k] = l;
+            val[k++] = isnan(cv.x) ? 0.0f : (float)((cv.x - c->mean) / c->sd);
+            if (c->has_ind) {
+                idx[k] = l + 1;
+                val[k++] = isnan(cv.x) ? 1.0f : 0.0f;
+            }
+        } else if (c->kind == K_CAT) {
+            idx[k] = l + (cv.code < 0 ? c->K + 1 : cv.code);
+            val[k++] = 1.0f;
+        } else {
+            idx[k] = l + cv.code;
+            val[k++] = 1.0f;
+            idx[k] = l + nch;
+            val[k++] = isnan(cv.x) ? 0.0f : (float)((log(cv.x) - c->mean) / c->sd);
+            if (c->has_ind) {
+                idx[k] = l + nch + 1;
+                val[k++] = isnan(cv.x) ? 1.0f : 0.0f;
+            }
+        }
+    }
+    return RDM_OK;
+}
+
+int rdm_encoder_tree_matrix(const rdm_encoder *e, const char *const *cells, const size_t *idx,
+                            size_t n, float *X, rdm_err *err)
+{
+    for (size_t r = 0; r < n; r++) {
+        size_t row = idx ? idx[r] : r;
+        int rc = rdm_encoder_tree_row(e, cells + row * RDM_NCOLS, X + r * (size_t)e->tree_dim,
+                                      NULL, err);
+        if (rc) {
+            rdm_err_prefix(err, "row %zu", r + 1);
+            return rc;
+        }
+    }
+    return RDM_OK;
+}
+
+int rdm_encoder_lin_matrix(const rdm_encoder *e, const char *const *cells, const size_t *idx,
+                           size_t n, int32_t *cols, float *val, rdm_err *err)
+{
+    size_t nnz = (size_t)e->lin_nnz;
+    for (size_t r = 0; r < n; r++) {
+        size_t row = idx ? idx[r] : r;
+        int rc = rdm_encoder_lin_row(e, cells + row * RDM_NCOLS, cols + r * nnz, val + r * nnz,
+                                     NULL, err);
+        if (rc) {
+            rdm_err_prefix(err, "row %zu", r + 1);
+            return rc;
+        }
+    }
+    return RDM_OK;
+}
+
+/* ---------------------------------------------------------------- text helpers */
+
+int rdm_text_put(rdm_buf *out, const char *s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    if (!*s)
+        return rdm_buf_addc(out, '%');
+    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
+        if (*q <= 0x20 || *q >= 0x7f || *q == '%') {
+            char esc[3] = {'%', hex[*q >> 4], hex[*q & 15]};
+            if (rdm_buf_add(out, esc, 3))
+                return RDM_ENOMEM;
+        } else if (rdm_buf_addc(out, (char)*q)) {
+            return RDM_ENOMEM;
+        }
+    }
+    return RDM_OK;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+int rdm_text_word(rdm_text *t, char *buf, size_t sz, const char *what, rdm_err *err)
+{
+    if (t->p < t->end && *t->p == ' ')
+        t->p++;
+    const char *s = t->p;
+    while (t->p < t->end && *t->p != ' ' && *t->p != '\n')
+        t->p++;
+    size_t n = (size_t)(t->p - s);
+    if (n == 0)
+        return rdm_errf(err, RDM_EPARSE, "line %d: expected %s", t->line, what);
+    if (n == 1 && s[0] == '%') {
+        buf[0] = '\0';
+        return RDM_OK;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (c == '%') {
+            int h = i + 2 < n ? hexval(s[i + 1]) : -1;
+            int l = i + 2 < n ? hexval(s[i + 2]) : -1;
+            if (h < 0 || l < 0 || (h == 0 && l == 0))
+                return rdm_errf(err, RDM_EPARSE, "line %d: bad escape in %s", t->line, what);
+            c = (char)(h * 16 + l);
+            i += 2;
+        }
+        if (k + 1 >= sz)
+            return rdm_errf(err, RDM_EPARSE, "line %d: %s too long", t->line, what);
+        buf[k++] = c;
+    }
+    buf[k] = '\0';
+    return RDM_OK;
+}
+
+int rdm_text_expect(rdm_text *t, const char *lit, rdm_err *err)
+{
+    char buf[64];
+    int rc = rdm_text_word(t, buf, sizeof buf, lit, err);
+    if (rc)
+        return rc;
+    if (strcmp(buf, lit) != 0)
+        return rdm_errf(err, RDM_EPARSE, "line %d: expected '%s', found '%.40s'", t->line, lit,
+                        buf);
+    return RDM_OK;
+}
+
+int rdm_text_double(rdm_text *t, double *out, const char *what, rdm_err *err)
+{
+    char buf[64], *end;
+    int rc = rdm_text_word(t, buf, sizeof buf, what, err);
+    if (rc)
+        return rc;
+    errno = 0;
+    *out = strtod(buf, &end);
+    if (end == buf || *end)
+        return rdm_errf(err, RDM_EPARSE, "line %d: %s: not a number: '%s'", t->line, what, buf);
+    return RDM_OK;
+}
+
+int rdm_text_long(rdm_text *t, long *out, long min, long max, const char *what, rdm_err *err)
+{
+    char buf[32];
+    int rc = rdm_text_word(t, buf, sizeof buf, what, err);
+    if (rc)
+        return rc;
+    if (rdm_parse_long(buf, out) != 0 || *out < min || *out > max)
+        return rdm_errf(err, RDM_EPARSE, "line %d: %s: bad value '%s'", t->line, what, buf);
+    return RDM_OK;
+}
+
+int rdm_text_eol(rdm_text *t, rdm_err *err)
+{
+    if (t->p >= t->end)
+        return rdm_errf(err, RDM_EPARSE, "line %d: unexpected end of data", t->line);
+    if (*t->p != '\n')
+        return rdm_errf(err, RDM_EPARSE, "line %d: unexpected data at end of line", t->line);
+    t->p++;
+    t->line++;
+    return RDM_OK;
+}
+
+/* ---------------------------------------------------------------- save / load */
+
+static const char *kind_name(int k)
+{
+    return k == K_NUM ? "num" : k == K_CAT ? "cat" : "rank";
+}
+
+int rdm_encoder_save(const rdm_encoder *e, rdm_buf *out, rdm_err *err)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    int rc = rdm_buf_printf(out, "encoder %d %ld %d\n", e->ncol, e->params.min_count,
+                            e->params.diag_mode);
+    for (int i = 0; i < e->ncol && !rc; i++) {
+        const enc_col *c = &e->cols[i];
+        rc |= rdm_buf_printf(out, "%s %s", kind_name(c->kind), sc[c->col].name);
+        if (c->kind == K_NUM)
+            rc |= rdm_buf_printf(out, " %.17g %.17g %d\n", c->mean, c->sd, c->has_ind);
+        else if (c->kind == K_CAT)
+            rc |= rdm_buf_printf(out, " %d %d\n", c->K, c->nseen);
+        else
+            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d\n", c->unseen_rank, c->mean, c->sd,
+                                 c->has_ind, c->nseen);
+        for (int k = 0; k < c->nseen && !rc; k++) {
+            rc |= rdm_text_put(out, c->seen[k].s);
+            rc |= rdm_buf_printf(out, " %d\n", c->seen[k].code);
+        }
+    }
+    rc |= rdm_buf_adds(out, "end encoder\n");
+    if (rc)
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    return RDM_OK;
+}
+
+static int load_col(rdm_text *t, rdm_encoder *e, enc_col *c, rdm_err *err)
+{
+    const rdm_column *sc = &rdm_schema_columns()[c->col];
+    char buf[VALBUF];
+    long v;
+    int rc = rdm_text_expect(t, kind_name(c->kind), err);
+    if (!rc)
+        rc = rdm_text_expect(t, sc->name, err);
+    if (rc)
+        return rc;
+    long nseen = 0;
+    if (c->kind == K_NUM) {
+        if ((rc = rdm_text_double(t, &c->mean, "mean", err)) ||
+            (rc = rdm_text_double(t, &c->sd, "sd", err)) ||
+            (rc = rdm_text_long(t, &v, 0, 1, "indicator", err)))
+            return rc;
+        c->has_ind = (int)v;
+        if (!isfinite(c->mean) || !(c->sd > 0) || !isfinite(c->sd))
+            return rdm_errf(err, RDM_EPARSE, "line %d: bad mean/sd", t->line);
+        return rdm_text_eol(t, err);
+    }
+    long maxseen = (long)(t->end - t->p) / 3 + 1;
+    if (c->kind == K_CAT) {
+        long K;
+        if ((rc = rdm_text_long(t, &K, 0, maxseen, "vocabulary size", err)) ||
+            (rc = rdm_text_long(t, &nseen, K, maxseen, "level count", err)))
+            return rc;
+        c->K = (int)K;
+    } else {
+        if ((rc = rdm_text_long(t, &v, 1, maxseen + 1, "unseen rank", err)) ||
+            (rc = rdm_text_double(t, &c->mean, "mean", err)) ||
+            (rc = rdm_text_double(t, &c->sd, "sd", err)))
+            return rc;
+        c->unseen_rank = (int)v;
+        if ((rc = rdm_text_long(t, &v, 0, 1, "indicator", err)) ||
+            (rc = rdm_text_long(t, &nseen, 0, maxseen, "code count", err)))
+            return rc;
+        c->has_ind = (int)v;
+        if (!isfinite(c->mean) || !(c->sd > 0) || !isfinite(c->sd))
+            return rdm_errf(err, RDM_EPARSE, "line %d: bad mean/sd", t->line);
+    }
+    if ((rc = rdm_text_eol(t, err)))
+        return rc;
+    c->seen = calloc((size_t)nseen + 1, sizeof *c->seen);
+    if (c->kind == K_CAT)
+        c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
+    if (!c->seen || (c->kind == K_CAT && !c->vocab))
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    for (long k = 0; k < nseen; k++) {
+        if ((rc = rdm_text_word(t, buf, sizeof buf, "level", err)))
+            return rc;
+        if (rdm_value_is_missing(buf))
+            return rdm_errf(err, RDM_EPARSE, "line %d: empty level", t->line);
+        c->seen[k].s = strdup(buf);
+        if (!c->seen[k].s)
+            return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+        c->nseen = (int)k + 1;
+        if (k > 0 && strcmp(c->seen[k - 1].s, buf) >= 0)
+            return rdm_errf(err, RDM_EPARSE, "line %d: levels not sorted", t->line);
+        if (c->kind == K_CAT) {
+            if ((rc = rdm_text_long(t, &v, 0, c->K, "code", err)))
+                return rc;
+            if (v < c->K) {
+                if (c->vocab[v])
+                    return rdm_errf(err, RDM_EPARSE, "line %d: duplicate code %ld", t->line, v);
+                c->vocab[v] = c->seen[k].s;
+            }
+        } else if ((rc = rdm_text_long(t, &v, 1, c->unseen_rank - 1, "rank", err))) {
+            return rc;
+        }
+        c->seen[k].code = (int)v;
+        if ((rc = rdm_text_eol(t, err)))
+            return rc;
+    }
+    for (int k = 0; k < c->K; k++)
+        if (!c->vocab[k])
+            return rdm_errf(err, RDM_EPARSE, "line %d: column '%s': code %d has no level", t->line,
+                            sc->name, k);
+    (void)e;
+    return RDM_OK;
+}
+
+rdm_encoder *rdm_encoder_load(const char *text, size_t n, size_t *used, rdm_err *err)
+{
+    rdm_text t = {text, text + n, 1};
+    long ncol, minc, mode;
+    rdm_encoder *e = calloc(1, sizeof *e);
+    if (!e) {
+        rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+        return NULL;
+    }
+    int rc = rdm_text_expect(&t, "encoder", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &ncol, 0, RDM_NCOLS, "column count", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &minc, 0, 1L << 40, "min_count", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &mode, 0, 1, "diag mode", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (rc)
+        goto fail;
+    e->params.min_count = minc;
+    e->params.diag_mode = (int)mode;
+    init_cols(e);
+    if (ncol != e->ncol) {
+        rc = rdm_errf(err, RDM_EPARSE, "line %d: encoder has %ld columns, this schema %d", t.line,
+                      ncol, e->ncol);
+        goto fail;
+    }
+    for (int i = 0; i < e->ncol; i++)
+        if ((rc = load_col(&t, e, &e->cols[i], err)))
+            goto fail;
+    if ((rc = rdm_text_expect(&t, "end", err)) || (rc = rdm_text_expect(&t, "encoder", err)) ||
+        (rc = rdm_text_eol(&t, err)))
+        goto fail;
+    if ((rc = build_layout(e, err)))
+        goto fail;
+    if (used)
+        *used = (size_t)(t.p - text);
+    return e;
+fail:
+    rdm_err_prefix(err, "encoder");
+    rdm_encoder_free(e);
+    return NULL;
+}

@@ -1,0 +1,376 @@
+/* ingest.c - source CSV -> raw.batches / raw.encounters / raw.rejects, one
+ * transaction per batch, streaming (see ingest.h). */
+#include "ingest.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+#include "schema.h"
+#include "source.h"
+
+#define COPY_FLUSH (256u * 1024u)        /* send accepted rows to the server in chunks */
+#define REJECT_RAW_MAX (64u * 1024u)     /* raw bytes kept per reject */
+#define REJECT_BUF_SOFT (16u << 20)      /* past this, keep only REJECT_RAW_SHORT bytes */
+#define REJECT_RAW_SHORT 256u
+
+int rdm_ingest_check_header(const char *const *names, int n, const char *label, rdm_err *err)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    int ok = n == RDM_NCOLS;
+    for (int i = 0; ok && i < n; i++)
+        ok = strcmp(names[i], cols[i].name) == 0;
+    if (ok)
+        return RDM_OK;
+    rdm_buf miss = RDM_BUF_INIT, extra = RDM_BUF_INIT;
+    int rc = RDM_OK;
+    for (int i = 0; i < RDM_NCOLS && rc == RDM_OK; i++) {
+        int found = 0;
+        for (int j = 0; j < n && !found; j++)
+            found = strcmp(names[j], cols[i].name) == 0;
+        if (!found)
+            rc = rdm_buf_printf(&miss, "%s%s", miss.len ? ", " : "", cols[i].name);
+    }
+    for (int j = 0; j < n && rc == RDM_OK; j++) {
+        int dup = 0;
+        for (int k = 0; k < j && !dup; k++)
+            dup = strcmp(names[j], names[k]) == 0;
+        if (dup || rdm_schema_find(names[j]) < 0)
+            rc = rdm_buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", names[j],
+                                dup ? " (duplicate)" : "");
+    }
+    if (rc != RDM_OK) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+    } else if (miss.len || extra.len) {
+        rc = rdm_errf(err, RDM_ESCHEMA,
+                      "%s: header does not match the schema: missing columns: %s; unexpected "
+                      "columns: %s",
+                      label, miss.len ? miss.data : "(none)", extra.len ? extra.data : "(none)");
+    } else {
+        int i = 0;
+        while (i < n && strcmp(names[i], cols[i].name) == 0)
+            i++;
+        rc = rdm_errf(err, RDM_ESCHEMA,
+                      "%s: header does not match the schema: column %d is '%s', expected '%s' "
+                      "(columns out of order)",
+                      label, i + 1, names[i], cols[i].name);
+    }
+    rdm_buf_release(&miss);
+    rdm_buf_release(&extra);
+    return rc;
+}
+
+/* State of one run. */
+typedef struct run {
+    const rdm_config *cfg;
+    rdm_db *db;
+    rdm_csv *csv;
+    rdm_source *src;
+    rdm_ingest_stats *st;
+    rdm_ingest_progress_fn progress;
+    void *ud;
+    double t0, last_progress;
+    rdm_buf copy; /* accepted rows, COPY text */
+    rdm_buf rej;  /* rejects, COPY text */
+    int *done;    /* batch numbers already loaded for this sha256, sorted */
+    int ndone;
+    int eof;
+} run;
+
+static int batch_done(const run *r, int k)
+{
+    int lo = 0, hi = r->ndone - 1;
+    while (lo <= hi) {
+        int mid = (lo + hi) / 2;
+        if (r->done[mid] == k)
+            return 1;
+        if (r->done[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return 0;
+}
+
+static int load_done(run *r, rdm_err *err)
+{
+    const char *p[] = {r->st->sha256};
+    PGresult *res = rdm_db_query(r->db, "raw_select_batch_nos", 1, p, err);
+    if (!res)
+        return RDM_EDB;
+    int n = PQntuples(res);
+    r->done = calloc((size_t)n + 1, sizeof *r->done);
+    if (!r->done) {
+        PQclear(res);
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    }
+    for (int i = 0; i < n; i++)
+        r->done[i] = atoi(PQgetvalue(res, i, 0));
+    r->ndone = n;
+    PQclear(res);
+    return RDM_OK;
+}
+
+static void tick(run *r, int force)
+{
+    if (!r->progress)
+        return;
+    double now = rdm_now();
+    if (force || now - r->last_progress >= 1.0) {
+        r->st->seconds = now - r->t0;
+        r->st->bytes = rdm_csv_bytes(r->csv);
+        r->progress(r->st, r->ud);
+        r->last_progress = now;
+    }
+}
+
+/* Read past up to n records without loading them; *got gets how many. */
+static int skip_records(run *r, long n, long *got, rdm_err *err)
+{
+    rdm_csv_record rec;
+    long k = 0;
+    for (; k < n; k++) {
+        int rc = rdm_csv_next(r->csv, &rec, err);
+        if (rc < 0)
+            return rc;
+        if (rc == 0) {
+            r->eof = 1;
+            break;
+        }
+    }
+    *got = k;
+    return RDM_OK;
+}
+
+static const char HEX[] = "0123456789abcdef";
+
+static int add_reject(run *r, long long batch_id, const rdm_csv_record *rec, char *num)
+{
+    size_t keep = rec->raw_len;
+    int cut = 0;
+    size_t lim = r->rej.len > REJECT_BUF_SOFT ? REJECT_RAW_SHORT : REJECT_RAW_MAX;
+    if (keep > lim) {
+        keep = lim;
+        cut = 1;
+    }
+    snprintf(num, 64, "%lld\t%ld\t", batch_id, rec->line);
+    if (rdm_buf_adds(&r->rej, num) || rdm_copy_escape(&r->rej, rec->reason))
+        return RDM_ENOMEM;
+    if (cut && rdm_buf_printf(&r->rej, " (raw text cut to %zu of %zu bytes)", keep, rec->raw_len))
+        return RDM_ENOMEM;
+    if (rdm_buf_add(&r->rej, "\t\\\\x", 4) || rdm_buf_reserve(&r->rej, keep * 2 + 2))
+        return RDM_ENOMEM;
+    const unsigned char *p = (const unsigned char *)rec->raw;
+    char *w = r->rej.data + r->rej.len;
+    for (size_t i = 0; i < keep; i++) {
+        *w++ = HEX[p[i] >> 4];
+        *w++ = HEX[p[i] & 15];
+    }
+    r->rej.len += keep * 2;
+    r->rej.data[r->rej.len] = '\0';
+    return rdm_buf_addc(&r->rej, '\n');
+}
+
+/* Load batch k in one transaction. */
+static int load_batch(run *r, int k, rdm_err *err)
+{
+    long n = r->cfg->data.batch_rows;
+    char bno[32], num[64];
+    snprintf(bno, sizeof bno, "%d", k);
+    int rc = rdm_db_begin(r->db, err);
+    if (rc)
+        return rc;
+    const char *p[] = {rdm_source_name(r->src), r->st->sha256, bno};
+    PGresult *res = rdm_db_query(r->db, "raw_insert_batch", 3, p, err);
+    if (!res) {
+        rdm_db_rollback(r->db);
+        return RDM_EDB;
+    }
+    long long batch_id = atoll(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char prefix[64];
+    int plen = snprintf(prefix, sizeof prefix, "%lld\t", batch_id);
+
+    rc = rdm_db_copy_in_begin(r->db, "raw_copy_in_encounters", err);
+    if (rc) {
+        rdm_db_rollback(r->db);
+        return rc;
+    }
+    int in_copy = 1;
+    rdm_buf_reset(&r->copy);
+    rdm_buf_reset(&r->rej);
+    long nread = 0, nacc = 0, nrej = 0, first = 0, last = 0;
+    rdm_csv_record rec;
+    while (nread < n) {
+        rc = rdm_csv_next(r->csv, &rec, err);
+        if (rc < 0)
+            goto fail;
+        if (rc == 0) {
+            r->eof = 1;
+            break;
+        }
+        if (nread == 0)
+            first = rec.line;
+        last = rec.last_line;
+        nread++;
+        if (rec.problem) {
+            nrej++;
+            if ((rc = add_reject(r, batch_id, &rec, num)) != RDM_OK) {
+                rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+                goto fail;
+            }
+        } else {
+            int ln = snprintf(num, sizeof num, "%ld", rec.line);
+            if (rdm_buf_add(&r->copy, prefix, (size_t)plen) ||
+                rdm_buf_add(&r->copy, num, (size_t)ln)) {
+                rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+                goto fail;
+            }
+            for (int i = 0; i < rec.nfields; i++) {
+                if (rdm_buf_addc(&r->copy, '\t') || rdm_copy_escape(&r->copy, rec.fields[i])) {
+                    rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+                    goto fail;
+                }
+            }
+            if (rdm_buf_addc(&r->copy, '\n')) {
+                rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+                goto fail;
+            }
+            nacc++;
+            if (r->copy.len >= COPY_FLUSH) {
+                if ((rc = rdm_db_copy_put(r->db, r->copy.data, r->copy.len, err)) != RDM_OK)
+                    goto fail;
+                rdm_buf_reset(&r->copy);
+            }
+        }
+        r->st->rows_read++;
+        if (rec.problem)
+            r->st->rows_rejected++;
+        else
+            r->st->rows_accepted++;
+        if ((nread & 1023) == 0)
+            tick(r, 0);
+    }
+    if (r->copy.len && (rc = rdm_db_copy_put(r->db, r->copy.data, r->copy.len, err)) != RDM_OK)
+        goto fail;
+    in_copy = 0;
+    if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
+        goto fail;
+    if (nread == 0) { /* nothing left: this batch does not exist */
+        rdm_db_rollback(r->db);
+        return RDM_OK;
+    }
+    if (r->rej.len) {
+        if ((rc = rdm_db_copy_in_begin(r->db, "raw_copy_in_rejects", err)) != RDM_OK)
+            goto fail;
+        in_copy = 1;
+        if ((rc = rdm_db_copy_put(r->db, r->rej.data, r->rej.len, err)) != RDM_OK)
+            goto fail;
+        in_copy = 0;
+        if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
+            goto fail;
+    }
+    char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
+    snprintf(sid, sizeof sid, "%lld", batch_id);
+    snprintf(sfirst, sizeof sfirst, "%ld", first);
+    snprintf(slast, sizeof slast, "%ld", last);
+    snprintf(sread, sizeof sread, "%ld", nread);
+    snprintf(sacc, sizeof sacc, "%ld", nacc);
+    snprintf(srej, sizeof srej, "%ld", nrej);
+    const char *u[] = {sid, sfirst, slast, sread, sacc, srej};
+    if ((rc = rdm_db_exec(r->db, "raw_update_batch", 6, u, err)) != RDM_OK)
+        goto fail;
+    if ((rc = rdm_db_commit(r->db, err)) != RDM_OK)
+        goto undo;
+    r->st->batches_loaded++;
+    rdm_log(RDM_LOG_DEBUG, "ingest batch=%d batch_id=%lld rows=%ld accepted=%ld rejected=%ld", k,
+            batch_id, nread, nacc, nrej);
+    return RDM_OK;
+fail:
+    if (in_copy)
+        rdm_db_copy_end(r->db, "ingest failed", NULL);
+    rdm_db_rollback(r->db);
+undo:
+    /* the batch's rows are not in the database: take them out of the totals */
+    r->st->rows_read -= (unsigned long long)nread;
+    r->st->rows_accepted -= (unsigned long long)nacc;
+    r->st->rows_rejected -= (unsigned long long)nrej;
+    rdm_err_prefix(err, "batch %d", k);
+    return rc;
+}
+
+int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
+               rdm_ingest_progress_fn progress, void *ud, rdm_ingest_stats *st, rdm_err *err)
+{
+    memset(st, 0, sizeof *st);
+    run r;
+    memset(&r, 0, sizeof r);
+    r.cfg = cfg;
+    r.db = db;
+    r.st = st;
+    r.progress = progress;
+    r.ud = ud;
+    r.t0 = r.last_progress = rdm_now();
+    const char *path = cfg->data.source;
+    int rc;
+    if (cfg->data.batch_rows <= 0 || cfg->data.batch_rows > 100000000L)
+        return rdm_errf(err, RDM_EINVAL, "data.batch_rows must be in [1, 100000000], not %ld",
+                        cfg->data.batch_rows);
+    if (!path || !*path)
+        return rdm_errf(err, RDM_EINVAL,
+                        "no data source: set data.source, --source or READMIT_DATA");
+    if ((rc = rdm_source_sha256(path, st->sha256, NULL, err)) != RDM_OK)
+        return rc;
+    if ((rc = load_done(&r, err)) != RDM_OK)
+        goto done;
+    if (!(r.src = rdm_source_open(path, err))) {
+        rc = err ? err->code : RDM_EIO;
+        goto done;
+    }
+    size_t maxf = cfg->data.max_field_bytes > 0 ? (size_t)cfg->data.max_field_bytes : 1024;
+    if (!(r.csv = rdm_csv_create(rdm_source_read, r.src, maxf, rdm_source_name(r.src), err))) {
+        rc = RDM_ENOMEM;
+        goto done;
+    }
+    if ((rc = rdm_csv_read_header(r.csv, err)) != RDM_OK)
+        goto done;
+    const char *const *names;
+    int nn = rdm_csv_header(r.csv, &names);
+    if ((rc = rdm_ingest_check_header(names, nn, rdm_source_name(r.src), err)) != RDM_OK)
+        goto done;
+
+    for (int k = 1; !r.eof; k++) {
+        long got = 0;
+        if (batch_done(&r, k)) {
+            if ((rc = skip_records(&r, cfg->data.batch_rows, &got, err)) != RDM_OK)
+                goto done;
+            st->rows_skipped += (unsigned long long)got;
+            st->batches_skipped += got > 0;
+            continue;
+        }
+        if (max_batches >= 0 && st->batches_loaded >= max_batches) {
+            /* only count the new batches left for a later run */
+            if ((rc = skip_records(&r, cfg->data.batch_rows, &got, err)) != RDM_OK)
+                goto done;
+            st->batches_left += got > 0;
+            continue;
+        }
+        if ((rc = load_batch(&r, k, err)) != RDM_OK)
+            goto done;
+        tick(&r, 0);
+    }
+    rc = RDM_OK;
+done:
+    st->seconds = rdm_now() - r.t0;
+    if (r.csv)
+        st->bytes = rdm_csv_bytes(r.csv);
+    if (rc == RDM_OK)
+        tick(&r, 1);
+    rdm_csv_free(r.csv);
+    rdm_source_close(r.src);
+    rdm_buf_release(&r.copy);
+    rdm_buf_release(&r.rej);
+    free(r.done);
+    return rc;
+}

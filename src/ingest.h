@@ -1,0 +1,57 @@
+/* ingest.h - load the source CSV into raw.* in batches.
+ *
+ * Batch k of a source (identified by the sha256 of its CSV bytes) is data
+ * records [(k-1)*N, k*N), N = data.batch_rows; rejected records count in the
+ * batch they fall in. Batches already in raw.batches for that sha256 are
+ * skipped, so re-running over the same file is a no-op and a changed file
+ * (new sha256) appends new batches. Each batch is one transaction: its ledger
+ * row in raw.batches, its accepted rows in raw.encounters (COPY) and its
+ * rejects in raw.rejects (COPY); a failure or a kill mid-batch leaves nothing
+ * of that batch. Memory is bounded by one batch's rejects (each reject keeps
+ * at most 64 KiB of raw text; past 16 MiB of rejects in one batch, the raw
+ * text of further rejects is cut to 256 bytes), never by the file size. */
+#ifndef RDM_INGEST_H
+#define RDM_INGEST_H
+
+#include "config.h"
+#include "db.h"
+#include "readmit.h"
+
+/* How many new batches one run takes. */
+#define RDM_INGEST_ALL (-1L)
+#define RDM_INGEST_NEXT 1L
+
+typedef struct rdm_ingest_stats {
+    unsigned long long rows_read;     /* data records in the batches loaded by this run */
+    unsigned long long rows_accepted; /* into raw.encounters */
+    unsigned long long rows_rejected; /* into raw.rejects */
+    unsigned long long rows_skipped;  /* records of batches already loaded earlier */
+    int batches_loaded;
+    int batches_skipped;
+    int batches_left; /* new batches left in the source after this run */
+    double seconds;
+    char sha256[65];
+    unsigned long long bytes; /* CSV bytes read so far */
+} rdm_ingest_stats;
+
+/* Called about once a second with the running totals. */
+typedef void (*rdm_ingest_progress_fn)(const rdm_ingest_stats *st, void *ud);
+
+/* Ingest cfg->data.source into `db` (migrated). max_batches: RDM_INGEST_ALL,
+ * or the number of new batches to take (RDM_INGEST_NEXT = 1). `progress` may
+ * be NULL. `st` (caller-owned) gets the totals, also on failure (the batches
+ * committed before it). Errors: RDM_EIO / RDM_EPARSE for the source,
+ * RDM_ESCHEMA for a header that does not match the schema (the message lists
+ * the missing and unexpected columns), RDM_EDB. */
+int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
+               rdm_ingest_progress_fn progress, void *ud, rdm_ingest_stats *st, rdm_err *err)
+    __attribute__((warn_unused_result));
+
+/* Check a header against the schema: same names in the same order. On a
+ * mismatch returns RDM_ESCHEMA with "header does not match the schema:
+ * missing columns: a, b; unexpected columns: x" (or the first column out of
+ * order). `label` prefixes the message. */
+int rdm_ingest_check_header(const char *const *names, int n, const char *label, rdm_err *err)
+    __attribute__((warn_unused_result));
+
+#endif

@@ -1,0 +1,432 @@
+/* logreg.c - L2 logistic regression on a constant-row-length CSR design, L-BFGS solver. */
+#include "logreg.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "encode.h"
+
+struct rdm_logreg {
+    int d;
+    double *w;
+    double b;
+    double l2;
+};
+
+void rdm_logreg_params_default(rdm_logreg_params *p)
+{
+    p->l2 = 1.0;
+    p->max_iter = 200;
+    p->tol = 1e-6;
+    p->threads = 0;
+}
+
+static int ncores(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
+}
+
+/* ---------------------------------------------------------------- objective */
+
+typedef struct chunk {
+    const rdm_csr *X;
+    const float *y;
+    const double *wb;
+    size_t lo, hi;
+    double *grad; /* d + 1, NULL for loss only */
+    double loss;
+} chunk;
+
+static void eval_chunk(chunk *c)
+{
+    const rdm_csr *X = c->X;
+    int d = X->d, nnz = X->nnz;
+    const double *w = c->wb;
+    double b = c->wb[d], loss = 0;
+    if (c->grad)
+        memset(c->grad, 0, (size_t)(d + 1) * sizeof *c->grad);
+    for (size_t r = c->lo; r < c->hi; r++) {
+        const int32_t *ci = X->cols + r * (size_t)nnz;
+        const float *cv = X->val + r * (size_t)nnz;
+        double z = b;
+        for (int k = 0; k < nnz; k++)
+            z += (double)cv[k] * w[ci[k]];
+        double y = c->y[r] > 0.5f ? 1.0 : 0.0;
+        // log(1 + e^z) - y z, stably
+        loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y * z;
+        if (c->grad) {
+            double p = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+            double g = p - y;
+            for (int k = 0; k < nnz; k++)
+                c->grad[ci[k]] += g * (double)cv[k];
+            c->grad[d] += g;
+        }
+    }
+    c->loss = loss;
+}
+
+static void *chunk_main(void *arg)
+{
+    eval_chunk(arg);
+    return NULL;
+}
+
+/* Scratch for threaded evaluation: per-thread gradient buffers. */
+typedef struct evalctx {
+    int threads;
+    chunk ch[64];
+    double *gbuf; /* threads * (d + 1) */
+} evalctx;
+
+static double objective_ctx(evalctx *ctx, const rdm_csr *X, const float *y, double l2,
+                            const double *wb, double *grad)
+{
+    int d = X->d, T = ctx->threads;
+    size_t n = X->n;
+    if ((size_t)T > n / 2048 + 1)
+        T = (int)(n / 2048 + 1);
+    for (int t = 0; t < T; t++) {
+        chunk *c = &ctx->ch[t];
+        c->X = X;
+        c->y = y;
+        c->wb = wb;
+        c->lo = n * (size_t)t / (size_t)T;
+        c->hi = n * (size_t)(t + 1) / (size_t)T;
+        c->grad = grad ? (t == 0 ? grad : ctx->gbuf + (size_t)t * (size_t)(d + 1)) : NULL;
+    }
+    pthread_t tid[64];
+    int started[64] = {0};
+    for (int t = 1; t < T; t++)
+        started[t] = pthread_create(&tid[t], NULL, chunk_main, &ctx->ch[t]) == 0;
+    eval_chunk(&ctx->ch[0]);
+    for (int t = 1; t < T; t++) {
+        if (started[t])
+            pthread_join(tid[t], NULL);
+        else
+            eval_chunk(&ctx->ch[t]);
+    }
+    double loss = 0;
+    for (int t = 0; t < T; t++) {
+        loss += ctx->ch[t].loss;
+        if (grad && t > 0) {
+            const double *g = ctx->ch[t].grad;
+            for (int j = 0; j <= d; j++)
+                grad[j] += g[j];
+        }
+    }
+    double pen = 0;
+    for (int j = 0; j < d; j++)
+        pen += wb[j] * wb[j];
+    loss += 0.5 * l2 * pen;
+    if (grad)
+        for (int j = 0; j < d; j++)
+            grad[j] += l2 * wb[j];
+    return loss;
+}
+
+static int ctx_init(evalctx *ctx, int threads, int d)
+{
+    ctx->threads = threads <= 0 ? ncores() : threads > 64 ? 64 : threads;
+    ctx->gbuf = malloc((size_t)ctx->threads * (size_t)(d + 1) * sizeof *ctx->gbuf);
+    return ctx->gbuf ? RDM_OK : RDM_ENOMEM;
+}
+
+double rdm_logreg_objective(const rdm_csr *X, const float *y, double l2, const double *wb,
+                            double *grad, int threads)
+{
+    evalctx ctx;
+    if (ctx_init(&ctx, threads, X->d) != RDM_OK)
+        return NAN;
+    double f = objective_ctx(&ctx, X, y, l2, wb, grad);
+    free(ctx.gbuf);
+    return f;
+}
+
+/* ---------------------------------------------------------------- L-BFGS */
+
+#define LBFGS_M 10
+
+static double dot(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static double maxabs(const double *a, int n)
+{
+    double m = 0;
+    for (int i = 0; i < n; i++)
+        if (fabs(a[i]) > m)
+            m = fabs(a[i]);
+    return m;
+}
+
+rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_params *p,
+                           rdm_logreg_info *info, rdm_err *err)
+{
+    rdm_logreg_params prm;
+    if (p)
+        prm = *p;
+    else
+        rdm_logreg_params_default(&prm);
+    if (X->n == 0 || X->d <= 0 || X->nnz < 0 || !(prm.l2 >= 0)) {
+        rdm_errf(err, RDM_EINVAL, "logreg: empty design or negative l2");
+        return NULL;
+    }
+    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++) {
+        if (X->cols[k] < 0 || X->cols[k] >= X->d || !isfinite(X->val[k])) {
+            rdm_errf(err, RDM_EINVAL, "logreg: bad design entry at row %zu", k / (size_t)X->nnz + 1);
+            return NULL;
+        }
+    }
+    int d = X->d, D = d + 1;
+    double n = (double)X->n, inv_n = 1.0 / n, l2 = prm.l2;
+    double *mem = calloc((size_t)D * (6 + 2 * LBFGS_M), sizeof *mem);
+    evalctx ctx = {0};
+    rdm_logreg *m = calloc(1, sizeof *m);
+    if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK) {
+        free(mem);
+        free(m);
+        free(ctx.gbuf);
+        rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
+        return NULL;
+    }
+    double *x = mem, *g = x + D, *xn = g + D, *gn = xn + D, *dir = gn + D, *q = dir + D;
+    double *S = q + D, *Yv = S + (size_t)D * LBFGS_M;
+    double rho[LBFGS_M], alpha[LBFGS_M];
+    // start at w = 0, b = logit(base rate)
+    double pos = 0;
+    for (size_t r = 0; r < X->n; r++)
+        pos += y[r] > 0.5f;
+    double rate = (pos + 0.5) / (n + 1.0);
+    x[d] = log(rate / (1 - rate));
+    double f = objective_ctx(&ctx, X, y, l2, x, g) * inv_n;
+    for (int j = 0; j < D; j++)
+        g[j] *= inv_n;
+    int k = 0, stored = 0, head = 0, converged = 0;
+    double gnorm = maxabs(g, D);
+    while (k < prm.max_iter) {
+        if (gnorm <= prm.tol) {
+            converged = 1;
+            break;
+        }
+        // two-loop recursion
+        memcpy(q, g, (size_t)D * sizeof *q);
+        for (int i = 0; i < stored; i++) {
+            int s = (head - 1 - i + LBFGS_M) % LBFGS_M;
+            alpha[s] = rho[s] * dot(S + (size_t)s * D, q, D);
+            const double *ys = Yv + (size_t)s * D;
+            for (int j = 0; j < D; j++)
+                q[j] -= alpha[s] * ys[j];
+        }
+        double gamma = 1.0;
+        if (stored > 0) {
+            int s = (head - 1 + LBFGS_M) % LBFGS_M;
+            const double *ys = Yv + (size_t)s * D;
+            gamma = dot(S + (size_t)s * D, ys, D) / dot(ys, ys, D);
+        }
+        for (int j = 0; j < D; j++)
+            q[j] *= gamma;
+        for (int i = stored - 1; i >= 0; i--) {
+            int s = (head - 1 - i + LBFGS_M) % LBFGS_M;
+            double beta = rho[s] * dot(Yv + (size_t)s * D, q, D);
+            const double *ss = S + (size_t)s * D;
+            for (int j = 0; j < D; j++)
+                q[j] += ss[j] * (alpha[s] - beta);
+        }
+        for (int j = 0; j < D; j++)
+            dir[j] = -q[j];
+        double dg = dot(dir, g, D);
+        if (!(dg < 0)) { // not a descent direction: restart from steepest descent
+            stored = 0;
+            for (int j = 0; j < D; j++)
+                dir[j] = -g[j];
+            dg = dot(dir, g, D);
+        }
+        double step = stored == 0 ? fmin(1.0, 1.0 / sqrt(dot(g, g, D))) : 1.0, fn = f;
+        int ok = 0;
+        for (int ls = 0; ls < 40; ls++) {
+            for (int j = 0; j < D; j++)
+                xn[j] = x[j] + step * dir[j];
+            fn = objective_ctx(&ctx, X, y, l2, xn, gn) * inv_n;
+            if (fn <= f + 1e-4 * step * dg) {
+                ok = 1;
+                break;
+            }
+            step *= 0.5;
+        }
+        if (!ok)
+            break; // no progress possible at double precision
+        for (int j = 0; j < D; j++)
+            gn[j] *= inv_n;
+        double *sn = S + (size_t)head * D, *yn = Yv + (size_t)head * D;
+        for (int j = 0; j < D; j++) {
+            sn[j] = xn[j] - x[j];
+            yn[j] = gn[j] - g[j];
+        }
+        double sy = dot(sn, yn, D);
+        if (sy > 1e-12 * dot(yn, yn, D)) {
+            rho[head] = 1.0 / sy;
+            head = (head + 1) % LBFGS_M;
+            if (stored < LBFGS_M)
+                stored++;
+        }
+        double fold = f;
+        memcpy(x, xn, (size_t)D * sizeof *x);
+        memcpy(g, gn, (size_t)D * sizeof *g);
+        f = fn;
+        gnorm = maxabs(g, D);
+        k++;
+        if (fold - f <= 1e-15 * fmax(1.0, fabs(f)) && gnorm <= 100 * prm.tol) {
+            converged = gnorm <= prm.tol;
+            break;
+        }
+    }
+    if (gnorm <= prm.tol)
+        converged = 1;
+    m->d = d;
+    m->l2 = l2;
+    m->b = x[d];
+    m->w = malloc((size_t)d * sizeof *m->w);
+    if (!m->w) {
+        free(mem);
+        free(m);
+        free(ctx.gbuf);
+        rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
+        return NULL;
+    }
+    memcpy(m->w, x, (size_t)d * sizeof *m->w);
+    if (info) {
+        info->iterations = k;
+        info->converged = converged;
+        info->objective = f;
+        info->grad_norm = gnorm;
+    }
+    free(mem);
+    free(ctx.gbuf);
+    return m;
+}
+
+/* ---------------------------------------------------------------- model */
+
+rdm_logreg *rdm_logreg_create(int d, const double *w, double b, rdm_err *err)
+{
+    rdm_logreg *m = calloc(1, sizeof *m);
+    if (m)
+        m->w = malloc((size_t)(d > 0 ? d : 1) * sizeof *m->w);
+    if (!m || !m->w || d <= 0) {
+        if (m)
+            free(m->w);
+        free(m);
+        rdm_errf(err, d <= 0 ? RDM_EINVAL : RDM_ENOMEM, "logreg: cannot create (d = %d)", d);
+        return NULL;
+    }
+    m->d = d;
+    m->b = b;
+    if (w)
+        memcpy(m->w, w, (size_t)d * sizeof *m->w);
+    else
+        memset(m->w, 0, (size_t)d * sizeof *m->w);
+    return m;
+}
+
+void rdm_logreg_free(rdm_logreg *m)
+{
+    if (!m)
+        return;
+    free(m->w);
+    free(m);
+}
+
+int rdm_logreg_dim(const rdm_logreg *m)
+{
+    return m->d;
+}
+
+const double *rdm_logreg_coef(const rdm_logreg *m)
+{
+    return m->w;
+}
+
+double rdm_logreg_intercept(const rdm_logreg *m)
+{
+    return m->b;
+}
+
+double rdm_logreg_get_l2(const rdm_logreg *m)
+{
+    return m->l2;
+}
+
+double rdm_logreg_margin(const rdm_logreg *m, const int32_t *cols, const float *val, int nnz)
+{
+    double z = m->b;
+    for (int k = 0; k < nnz; k++)
+        z += (double)val[k] * m->w[cols[k]];
+    return z;
+}
+
+int rdm_logreg_save(const rdm_logreg *m, rdm_buf *out, rdm_err *err)
+{
+    int rc = rdm_buf_printf(out, "logreg %d %.17g\nintercept %.17g\n", m->d, m->l2, m->b);
+    for (int j = 0; j < m->d && !rc; j++)
+        rc = rdm_buf_printf(out, "%.17g\n", m->w[j]);
+    if (!rc)
+        rc = rdm_buf_adds(out, "end logreg\n");
+    return rc ? rdm_errf(err, RDM_ENOMEM, "logreg: out of memory") : RDM_OK;
+}
+
+rdm_logreg *rdm_logreg_load(const char *text, size_t n, size_t *used, rdm_err *err)
+{
+    rdm_text t = {text, text + n, 1};
+    long d;
+    double l2, b;
+    rdm_logreg *m = NULL;
+    int rc = rdm_text_expect(&t, "logreg", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &d, 1, (long)(n / 2 + 1), "dimension", err);
+    if (!rc)
+        rc = rdm_text_double(&t, &l2, "l2", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (!rc)
+        rc = rdm_text_expect(&t, "intercept", err);
+    if (!rc)
+        rc = rdm_text_double(&t, &b, "intercept", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (rc)
+        goto fail;
+    m = rdm_logreg_create((int)d, NULL, b, err);
+    if (!m)
+        goto fail;
+    m->l2 = l2;
+    for (long j = 0; j < d; j++) {
+        if ((rc = rdm_text_double(&t, &m->w[j], "weight", err)) || (rc = rdm_text_eol(&t, err)))
+            goto fail;
+        if (!isfinite(m->w[j])) {
+            rdm_errf(err, RDM_EPARSE, "line %d: weight is not finite", t.line - 1);
+            goto fail;
+        }
+    }
+    if (!isfinite(b)) {
+        rdm_errf(err, RDM_EPARSE, "intercept is not finite");
+        goto fail;
+    }
+    if ((rc = rdm_text_expect(&t, "end", err)) || (rc = rdm_text_expect(&t, "logreg", err)) ||
+        (rc = rdm_text_eol(&t, err)))
+        goto fail;
+    if (used)
+        *used = (size_t)(t.p - text);
+    return m;
+fail:
+    rdm_err_prefix(err, "logreg");
+    rdm_logreg_free(m);
+    return NULL;
+}

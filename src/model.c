@@ -1,0 +1,645 @@
+/* model.c - the model artifact (schema + encoder + scorer + threshold + metadata),
+ * its versioned, checksummed text format, and the one scoring path. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encode.h"
+#include "gbt.h"
+#include "logreg.h"
+
+#define MAGIC "readmit-model"
+#define FORMAT_VERSION 1
+
+struct rdm_model {
+    rdm_model_type type;
+    rdm_encoder *enc;
+    rdm_logreg *lr;
+    rdm_gbt *gbt;
+    double baseline;
+    double threshold;
+    int nmeta;
+    char **keys, **vals; /* sorted by key */
+    int ninput;
+    rdm_input_field inputs[RDM_NCOLS];
+};
+
+static const char *TYPE_NAMES[] = {"baseline", "logreg", "gbt"};
+
+void rdm_model_free(rdm_model *m)
+{
+    if (!m)
+        return;
+    rdm_encoder_free(m->enc);
+    rdm_logreg_free(m->lr);
+    rdm_gbt_free(m->gbt);
+    for (int i = 0; i < m->nmeta; i++) {
+        free(m->keys[i]);
+        free(m->vals[i]);
+    }
+    free(m->keys);
+    free(m->vals);
+    free(m);
+}
+
+static int is_feature_col(const rdm_column *c)
+{
+    return c->kind != RDM_COL_ID && c->kind != RDM_COL_TARGET;
+}
+
+/* Input schema: every feature column the encoder reads (all feature columns
+ * without an encoder). */
+static void build_inputs(rdm_model *m)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    m->ninput = 0;
+    for (int c = 0; c < RDM_NCOLS; c++) {
+        if (!is_feature_col(&sc[c]) || (m->enc && !rdm_encoder_uses(m->enc, c)))
+            continue;
+        rdm_input_field *f = &m->inputs[m->ninput++];
+        f->col = c;
+        f->name = sc[c].name;
+        f->categorical = sc[c].kind != RDM_COL_INT;
+        f->levels = m->enc ? rdm_encoder_levels(m->enc, c) : sc[c].levels;
+        f->min = f->categorical ? NAN : (double)sc[c].min;
+        f->max = f->categorical ? NAN : (double)sc[c].max;
+    }
+}
+
+static int check_dims(const rdm_model *m, rdm_err *err)
+{
+    if (m->type == RDM_MODEL_LOGREG) {
+        if (!m->lr || !m->enc)
+            return rdm_errf(err, RDM_EINVAL, "model: logreg needs an encoder and weights");
+        if (rdm_logreg_dim(m->lr) != rdm_encoder_lin_dim(m->enc))
+            return rdm_errf(err, RDM_EINVAL, "model: logreg has %d weights, encoder %d features",
+                            rdm_logreg_dim(m->lr), rdm_encoder_lin_dim(m->enc));
+    } else if (m->type == RDM_MODEL_GBT) {
+        if (!m->gbt || !m->enc)
+            return rdm_errf(err, RDM_EINVAL, "model: gbt needs an encoder and trees");
+        if (rdm_gbt_nfeatures(m->gbt) != rdm_encoder_tree_dim(m->enc))
+            return rdm_errf(err, RDM_EINVAL, "model: gbt has %d features, encoder %d",
+                            rdm_gbt_nfeatures(m->gbt), rdm_encoder_tree_dim(m->enc));
+    } else if (!(m->baseline >= 0 && m->baseline <= 1)) {
+        return rdm_errf(err, RDM_EINVAL, "model: baseline probability %g not in [0, 1]",
+                        m->baseline);
+    }
+    if (!isfinite(m->threshold))
+        return rdm_errf(err, RDM_EINVAL, "model: threshold is not finite");
+    return RDM_OK;
+}
+
+rdm_model *rdm_model_create(rdm_model_type type, struct rdm_encoder *enc, void *scorer,
+                            double baseline_prob, double threshold, rdm_err *err)
+{
+    rdm_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        rdm_encoder_free(enc);
+        if (type == RDM_MODEL_LOGREG)
+            rdm_logreg_free(scorer);
+        else if (type == RDM_MODEL_GBT)
+            rdm_gbt_free(scorer);
+        rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        return NULL;
+    }
+    m->type = type;
+    m->enc = enc;
+    if (type == RDM_MODEL_LOGREG)
+        m->lr = scorer;
+    else if (type == RDM_MODEL_GBT)
+        m->gbt = scorer;
+    m->baseline = type == RDM_MODEL_BASELINE ? baseline_prob : NAN;
+    m->threshold = threshold;
+    if ((unsigned)type > RDM_MODEL_GBT) {
+        rdm_errf(err, RDM_EINVAL, "model: unknown type %d", (int)type);
+        rdm_model_free(m);
+        return NULL;
+    }
+    if (check_dims(m, err) != RDM_OK) {
+        rdm_model_free(m);
+        return NULL;
+    }
+    build_inputs(m);
+    return m;
+}
+
+static int valid_key(const char *k)
+{
+    if (!*k)
+        return 0;
+    for (; *k; k++)
+        if (!((*k >= 'a' && *k <= 'z') || (*k >= 'A' && *k <= 'Z') || (*k >= '0' && *k <= '9') ||
+              *k == '_' || *k == '.' || *k == '-'))
+            return 0;
+    return 1;
+}
+
+int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err *err)
+{
+    if (!valid_key(key) || strlen(key) > 100)
+        return rdm_errf(err, RDM_EINVAL, "model: bad metadata key '%.40s'", key);
+    int i = 0;
+    while (i < m->nmeta && strcmp(m->keys[i], key) < 0)
+        i++;
+    char *v = strdup(value ? value : "");
+    if (!v)
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    if (i < m->nmeta && strcmp(m->keys[i], key) == 0) {
+        free(m->vals[i]);
+        m->vals[i] = v;
+        return RDM_OK;
+    }
+    char *k = strdup(key);
+    char **nk = realloc(m->keys, (size_t)(m->nmeta + 1) * sizeof *nk);
+    if (nk)
+        m->keys = nk;
+    char **nv = nk ? realloc(m->vals, (size_t)(m->nmeta + 1) * sizeof *nv) : NULL;
+    if (nv)
+        m->vals = nv;
+    if (!k || !nk || !nv) {
+        free(k);
+        free(v);
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    }
+    memmove(m->keys + i + 1, m->keys + i, (size_t)(m->nmeta - i) * sizeof *nk);
+    memmove(m->vals + i + 1, m->vals + i, (size_t)(m->nmeta - i) * sizeof *nv);
+    m->keys[i] = k;
+    m->vals[i] = v;
+    m->nmeta++;
+    return RDM_OK;
+}
+
+void rdm_model_set_threshold(rdm_model *m, double threshold)
+{
+    m->threshold = threshold;
+}
+
+const struct rdm_encoder *rdm_model_encoder(const rdm_model *m)
+{
+    return m->enc;
+}
+
+double rdm_model_baseline_prob(const rdm_model *m)
+{
+    return m->type == RDM_MODEL_BASELINE ? m->baseline : NAN;
+}
+
+rdm_model_type rdm_model_get_type(const rdm_model *m)
+{
+    return m->type;
+}
+
+const char *rdm_model_type_name(const rdm_model *m)
+{
+    return TYPE_NAMES[m->type];
+}
+
+double rdm_model_threshold(const rdm_model *m)
+{
+    return m->threshold;
+}
+
+const char *rdm_model_meta(const rdm_model *m, const char *key)
+{
+    for (int i = 0; i < m->nmeta; i++)
+        if (strcmp(m->keys[i], key) == 0)
+            return m->vals[i];
+    return NULL;
+}
+
+int rdm_model_meta_count(const rdm_model *m)
+{
+    return m->nmeta;
+}
+
+void rdm_model_meta_at(const rdm_model *m, int i, const char **key, const char **value)
+{
+    if (i < 0 || i >= m->nmeta) {
+        *key = *value = NULL;
+        return;
+    }
+    *key = m->keys[i];
+    *value = m->vals[i];
+}
+
+int rdm_model_input_count(const rdm_model *m)
+{
+    return m->ninput;
+}
+
+const rdm_input_field *rdm_model_input(const rdm_model *m, int i)
+{
+    return i >= 0 && i < m->ninput ? &m->inputs[i] : NULL;
+}
+
+/* ---------------------------------------------------------------- scoring */
+
+static double sigmoid(double z)
+{
+    return z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+}
+
+/* Baseline without an encoder: still reject unusable integers, so every model
+ * accepts and rejects the same records. */
+static int check_ints(const char *const values[RDM_NCOLS], rdm_err *err)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    char buf[64];
+    for (int c = 0; c < RDM_NCOLS; c++) {
+        if (sc[c].kind != RDM_COL_INT || rdm_value_is_missing(values[c]))
+            continue;
+        rdm_value_normalize(values[c], buf, sizeof buf);
+        long x;
+        if (rdm_value_is_missing(buf))
+            continue;
+        if (rdm_parse_long(buf, &x) != 0)
+            return rdm_errf(err, RDM_EINVAL, "field '%s': not an integer: '%.40s'", sc[c].name,
+                            buf);
+        if (x < sc[c].min || x > sc[c].max)
+            return rdm_errf(err, RDM_EINVAL, "field '%s': %ld is out of range [%ld, %ld]",
+                            sc[c].name, x, sc[c].min, sc[c].max);
+    }
+    return RDM_OK;
+}
+
+int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], double *prob,
+                    rdm_warnings *w, rdm_err *err)
+{
+    if (!m || !values || !prob)
+        return rdm_errf(err, RDM_EINVAL, "score: NULL argument");
+    if (w)
+        w->n = 0;
+    float x[RDM_ENC_MAX_TREE];
+    int rc;
+    switch (m->type) {
+    case RDM_MODEL_LOGREG: {
+        int32_t idx[RDM_ENC_MAX_NNZ];
+        float val[RDM_ENC_MAX_NNZ];
+        rc = rdm_encoder_lin_row(m->enc, values, idx, val, w, err);
+        if (rc)
+            return rc;
+        *prob = sigmoid(rdm_logreg_margin(m->lr, idx, val, rdm_encoder_lin_nnz(m->enc)));
+        return RDM_OK;
+    }
+    case RDM_MODEL_GBT:
+        rc = rdm_encoder_tree_row(m->enc, values, x, w, err);
+        if (rc)
+            return rc;
+        *prob = sigmoid(rdm_gbt_margin(m->gbt, x));
+        return RDM_OK;
+    default:
+        rc = m->enc ? rdm_encoder_tree_row(m->enc, values, x, w, err) : check_ints(values, err);
+        if (rc)
+            return rc;
+        *prob = m->baseline;
+        return RDM_OK;
+    }
+}
+
+int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx,
+                         size_t n, double *prob, rdm_err *err)
+{
+    for (size_t r = 0; r < n; r++) {
+        size_t row = idx ? idx[r] : r;
+        int rc = rdm_model_score(m, cells + row * RDM_NCOLS, &prob[r], NULL, err);
+        if (rc) {
+            rdm_err_prefix(err, "row %zu", r + 1);
+            return rc;
+        }
+    }
+    return RDM_OK;
+}
+
+/* ---------------------------------------------------------------- importance */
+
+typedef struct impent {
+    double v;
+    int j;
+} impent;
+
+static int cmp_imp(const void *a, const void *b)
+{
+    const impent *x = a, *y = b;
+    if (x->v != y->v)
+        return x->v > y->v ? -1 : 1;
+    return x->j - y->j;
+}
+
+int rdm_model_feature_importance(const rdm_model *m, const char **names, double *values, int cap)
+{
+    if (m->type == RDM_MODEL_BASELINE)
+        return 0;
+    int d = m->type == RDM_MODEL_GBT ? rdm_encoder_tree_dim(m->enc) : rdm_encoder_lin_dim(m->enc);
+    if (cap <= 0)
+        return d;
+    impent *e = malloc((size_t)d * sizeof *e);
+    double *g = malloc((size_t)d * sizeof *g);
+    if (!e || !g) {
+        free(e);
+        free(g);
+        return -1;
+    }
+    if (m->type == RDM_MODEL_GBT) {
+        rdm_gbt_importance(m->gbt, g);
+    } else {
+        const double *w = rdm_logreg_coef(m->lr);
+        for (int j = 0; j < d; j++)
+            g[j] = fabs(w[j]) * rdm_encoder_lin_scale(m->enc, j);
+    }
+    for (int j = 0; j < d; j++) {
+        e[j].v = g[j];
+        e[j].j = j;
+    }
+    qsort(e, (size_t)d, sizeof *e, cmp_imp);
+    for (int k = 0; k < d && k < cap; k++) {
+        names[k] = m->type == RDM_MODEL_GBT ? rdm_encoder_tree_name(m->enc, e[k].j)
+                                            : rdm_encoder_lin_name(m->enc, e[k].j);
+        values[k] = e[k].v;
+    }
+    free(e);
+    free(g);
+    return d;
+}
+
+/* ---------------------------------------------------------------- save */
+
+static const char *input_kind(const rdm_column *c)
+{
+    switch (c->kind) {
+    case RDM_COL_INT:
+        return "int";
+    case RDM_COL_CODE:
+        return "code";
+    case RDM_COL_DIAG:
+        return "diag";
+    default:
+        return "cat";
+    }
+}
+
+int rdm_model_save_bytes(const rdm_model *m, rdm_buf *out, rdm_err *err)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    const rdm_column *sc = rdm_schema_columns();
+    int rc = rdm_buf_printf(&b, "%s %d\ntype %s\nthreshold %.17g\nbaseline %.17g\nmeta %d\n",
+                            MAGIC, FORMAT_VERSION, TYPE_NAMES[m->type], m->threshold,
+                            m->type == RDM_MODEL_BASELINE ? m->baseline : 0.0, m->nmeta);
+    for (int i = 0; i < m->nmeta && !rc; i++) {
+        rc |= rdm_text_put(&b, m->keys[i]);
+        rc |= rdm_buf_addc(&b, ' ');
+        rc |= rdm_text_put(&b, m->vals[i]);
+        rc |= rdm_buf_addc(&b, '\n');
+    }
+    rc |= rdm_buf_printf(&b, "inputs %d\n", m->ninput);
+    for (int i = 0; i < m->ninput && !rc; i++)
+        rc |= rdm_buf_printf(&b, "%s %s\n", m->inputs[i].name, input_kind(&sc[m->inputs[i].col]));
+    if (rc) {
+        rdm_buf_release(&b);
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    }
+    if (m->enc) {
+        rc = rdm_encoder_save(m->enc, &b, err);
+    } else {
+        rc = rdm_buf_adds(&b, "encoder none\n") ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+    }
+    if (!rc) {
+        if (rdm_buf_printf(&b, "scorer %s\n", TYPE_NAMES[m->type]))
+            rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        else if (m->type == RDM_MODEL_LOGREG)
+            rc = rdm_logreg_save(m->lr, &b, err);
+        else if (m->type == RDM_MODEL_GBT)
+            rc = rdm_gbt_save(m->gbt, &b, err);
+    }
+    if (!rc) {
+        char hex[65];
+        rdm_sha256_hex(b.data, b.len, hex);
+        if (rdm_buf_printf(&b, "checksum sha256 %s\n", hex) || rdm_buf_add(out, b.data, b.len))
+            rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    }
+    rdm_buf_release(&b);
+    return rc;
+}
+
+int rdm_model_save_file(const rdm_model *m, const char *path, rdm_err *err)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_model_save_bytes(m, &b, err);
+    if (!rc)
+        rc = rdm_write_file_atomic(path, b.data, b.len, err);
+    rdm_buf_release(&b);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- load */
+
+#define CK_PREFIX "checksum sha256 "
+#define CK_LINE (sizeof CK_PREFIX - 1 + 64 + 1)
+
+/* Magic, version and checksum; *body_len = bytes covered by the checksum. */
+static int check_envelope(const char *d, size_t n, size_t *body_len, rdm_err *err)
+{
+    size_t ml = sizeof MAGIC - 1;
+    if (n < ml + 1 || memcmp(d, MAGIC " ", ml + 1) != 0)
+        return rdm_errf(err, RDM_EPARSE, "not a readmit model file (no '%s' header)", MAGIC);
+    size_t i = ml + 1;
+    long v = 0;
+    int digits = 0;
+    while (i < n && d[i] >= '0' && d[i] <= '9' && digits < 9) {
+        v = v * 10 + (d[i] - '0');
+        i++;
+        digits++;
+    }
+    if (i >= n)
+        return rdm_errf(err, RDM_EPARSE, "model file is truncated (in the header)");
+    if (digits == 0 || d[i] != '\n')
+        return rdm_errf(err, RDM_EPARSE, "model file header: bad format version");
+    if (v > FORMAT_VERSION)
+        return rdm_errf(err, RDM_EVERSION,
+                        "model format version %ld is newer than this readmit supports (%d)", v,
+                        FORMAT_VERSION);
+    if (v < 1)
+        return rdm_errf(err, RDM_EPARSE, "model file header: bad format version %ld", v);
+    if (n < CK_LINE || d[n - 1] != '\n' || memcmp(d + n - CK_LINE, CK_PREFIX, CK_LINE - 65) != 0 ||
+        (n > CK_LINE && d[n - CK_LINE - 1] != '\n'))
+        return rdm_errf(err, RDM_EPARSE,
+                        "model file is truncated or corrupted (no checksum line at the end)");
+    char want[65], got[65];
+    memcpy(want, d + n - 65, 64);
+    want[64] = '\0';
+    rdm_sha256_hex(d, n - CK_LINE, got);
+    if (strcmp(want, got) != 0)
+        return rdm_errf(err, RDM_EPARSE, "model file is corrupted (checksum mismatch)");
+    *body_len = n - CK_LINE;
+    return RDM_OK;
+}
+
+static int parse_type(rdm_text *t, rdm_model_type *type, rdm_err *err)
+{
+    char buf[32];
+    int rc = rdm_text_word(t, buf, sizeof buf, "model type", err);
+    if (rc)
+        return rc;
+    for (int i = 0; i < 3; i++)
+        if (strcmp(buf, TYPE_NAMES[i]) == 0) {
+            *type = (rdm_model_type)i;
+            return RDM_OK;
+        }
+    return rdm_errf(err, RDM_EPARSE, "line %d: unknown model type '%s'", t->line, buf);
+}
+
+rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
+{
+    const char *d = data;
+    size_t body = 0;
+    if (!data)
+        n = 0;
+    if (check_envelope(d ? d : "", n, &body, err) != RDM_OK)
+        return NULL;
+    rdm_model *m = calloc(1, sizeof *m);
+    if (!m) {
+        rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        return NULL;
+    }
+    rdm_text t = {d, d + body, 1};
+    char key[128], val[4096], kind[16];
+    long nmeta, ninput, ver;
+    rdm_model_type stype;
+    int rc = rdm_text_expect(&t, MAGIC, err);
+    if (!rc)
+        rc = rdm_text_long(&t, &ver, 1, FORMAT_VERSION, "version", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (!rc)
+        rc = rdm_text_expect(&t, "type", err);
+    if (!rc)
+        rc = parse_type(&t, &m->type, err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (!rc)
+        rc = rdm_text_expect(&t, "threshold", err);
+    if (!rc)
+        rc = rdm_text_double(&t, &m->threshold, "threshold", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (!rc)
+        rc = rdm_text_expect(&t, "baseline", err);
+    if (!rc)
+        rc = rdm_text_double(&t, &m->baseline, "baseline", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    if (!rc)
+        rc = rdm_text_expect(&t, "meta", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &nmeta, 0, 10000, "metadata count", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    for (long i = 0; i < nmeta && !rc; i++) {
+        rc = rdm_text_word(&t, key, sizeof key, "metadata key", err);
+        if (!rc)
+            rc = rdm_text_word(&t, val, sizeof val, "metadata value", err);
+        if (!rc)
+            rc = rdm_text_eol(&t, err);
+        if (!rc && i > 0 && strcmp(m->keys[i - 1], key) >= 0)
+            rc = rdm_errf(err, RDM_EPARSE, "line %d: metadata keys not sorted", t.line - 1);
+        if (!rc)
+            rc = rdm_model_set_meta(m, key, val, err);
+    }
+    if (!rc)
+        rc = rdm_text_expect(&t, "inputs", err);
+    if (!rc)
+        rc = rdm_text_long(&t, &ninput, 0, RDM_NCOLS, "input count", err);
+    if (!rc)
+        rc = rdm_text_eol(&t, err);
+    int incol[RDM_NCOLS] = {0};
+    for (long i = 0; i < ninput && !rc; i++) {
+        rc = rdm_text_word(&t, key, sizeof key, "input name", err);
+        if (!rc)
+            rc = rdm_text_word(&t, kind, sizeof kind, "input kind", err);
+        if (!rc)
+            rc = rdm_text_eol(&t, err);
+        if (rc)
+            break;
+        incol[i] = rdm_schema_find(key);
+        if (incol[i] < 0 || strcmp(kind, input_kind(&rdm_schema_columns()[incol[i]])) != 0)
+            rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema",
+                          key, kind);
+    }
+    if (rc)
+        goto fail;
+    // encoder
+    if (t.end - t.p >= 13 && memcmp(t.p, "encoder none\n", 13) == 0) {
+        t.p += 13;
+        t.line++;
+    } else {
+        size_t used = 0;
+        m->enc = rdm_encoder_load(t.p, (size_t)(t.end - t.p), &used, err);
+        if (!m->enc)
+            goto fail;
+        for (const char *q = t.p; q < t.p + used; q++)
+            t.line += *q == '\n';
+        t.p += used;
+    }
+    if ((rc = rdm_text_expect(&t, "scorer", err)) || (rc = parse_type(&t, &stype, err)) ||
+        (rc = rdm_text_eol(&t, err)))
+        goto fail;
+    if (stype != m->type) {
+        rdm_errf(err, RDM_EPARSE, "line %d: scorer '%s' does not match type '%s'", t.line - 1,
+                 TYPE_NAMES[stype], TYPE_NAMES[m->type]);
+        goto fail;
+    }
+    size_t used = 0;
+    if (m->type == RDM_MODEL_LOGREG) {
+        m->lr = rdm_logreg_load(t.p, (size_t)(t.end - t.p), &used, err);
+        if (!m->lr)
+            goto fail;
+    } else if (m->type == RDM_MODEL_GBT) {
+        m->gbt = rdm_gbt_load(t.p, (size_t)(t.end - t.p), &used, err);
+        if (!m->gbt)
+            goto fail;
+    }
+    if (used > (size_t)(t.end - t.p))
+        used = (size_t)(t.end - t.p);
+    t.p += used;
+    if (t.p != t.end) {
+        rdm_errf(err, RDM_EPARSE, "unexpected data after the scorer section");
+        goto fail;
+    }
+    if (m->type != RDM_MODEL_BASELINE)
+        m->baseline = NAN;
+    if (check_dims(m, err) != RDM_OK)
+        goto fail;
+    build_inputs(m);
+    if (ninput != m->ninput) {
+        rdm_errf(err, RDM_ESCHEMA, "model lists %ld inputs, its encoder reads %d", ninput,
+                 m->ninput);
+        goto fail;
+    }
+    for (int i = 0; i < m->ninput; i++)
+        if (incol[i] != m->inputs[i].col) {
+            rdm_errf(err, RDM_ESCHEMA, "model input %d ('%s') does not match its encoder", i + 1,
+                     m->inputs[i].name);
+            goto fail;
+        }
+    return m;
+fail:
+    rdm_err_prefix(err, "loading model");
+    rdm_model_free(m);
+    return NULL;
+}
+
+rdm_model *rdm_model_load_file(const char *path, rdm_err *err)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    if (rdm_read_file(path, &b, err) != RDM_OK) {
+        rdm_buf_release(&b);
+        return NULL;
+    }
+    rdm_model *m = rdm_model_load_bytes(b.data ? b.data : "", b.len, err);
+    if (!m)
+        rdm_err_prefix(err, "%s", path);
+    rdm_buf_release(&b);
+    return m;
+}

@@ -1,0 +1,449 @@
+/* profile.c - per-column statistics of the clean snapshot, as JSON (jansson). */
+#include "profile.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "schema.h"
+
+enum { K_CAT, K_NUM, K_ID };
+
+typedef struct vent {
+    char *s;
+    long count, pos;
+} vent;
+
+/* String -> counts, open addressing over indexes into `e`. */
+typedef struct vmap {
+    vent *e;
+    size_t n, cap;
+    uint32_t *slot; /* index + 1, 0 = empty */
+    size_t nslot;
+} vmap;
+
+typedef struct pcol {
+    const char *name;
+    int kind;
+    long missing;
+    vmap map;    /* K_CAT, K_NUM */
+    long *nums;  /* K_NUM, K_ID */
+    size_t nn, capn;
+} pcol;
+
+typedef struct pbatch {
+    long id, rows, pos;
+} pbatch;
+
+#define NPCOLS (RDM_NCOLS + 4)
+
+struct rdm_profile {
+    pcol col[NPCOLS]; /* schema columns, then diag_1_group..3, target */
+    long rows, pos;
+    pbatch *b;
+    size_t nb, capb;
+};
+
+static const char *const DERIVED[] = {"diag_1_group", "diag_2_group", "diag_3_group", "target"};
+
+rdm_profile *rdm_profile_new(void)
+{
+    rdm_profile *p = calloc(1, sizeof *p);
+    if (!p)
+        return NULL;
+    const rdm_column *cols = rdm_schema_columns();
+    for (int i = 0; i < RDM_NCOLS; i++) {
+        p->col[i].name = cols[i].name;
+        p->col[i].kind = cols[i].kind == RDM_COL_ID ? K_ID : cols[i].kind == RDM_COL_INT ? K_NUM : K_CAT;
+    }
+    for (int i = 0; i < 4; i++) {
+        p->col[RDM_NCOLS + i].name = DERIVED[i];
+        p->col[RDM_NCOLS + i].kind = K_CAT;
+    }
+    return p;
+}
+
+void rdm_profile_free(rdm_profile *p)
+{
+    if (!p)
+        return;
+    for (int i = 0; i < NPCOLS; i++) {
+        pcol *c = &p->col[i];
+        for (size_t j = 0; j < c->map.n; j++)
+            free(c->map.e[j].s);
+        free(c->map.e);
+        free(c->map.slot);
+        free(c->nums);
+    }
+    free(p->b);
+    free(p);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h;
+}
+
+static int vmap_rehash(vmap *m)
+{
+    size_t ns = m->nslot ? m->nslot * 2 : 64;
+    uint32_t *sl = calloc(ns, sizeof *sl);
+    if (!sl)
+        return RDM_ENOMEM;
+    for (size_t i = 0; i < m->n; i++) {
+        size_t j = hash_str(m->e[i].s) & (ns - 1);
+        while (sl[j])
+            j = (j + 1) & (ns - 1);
+        sl[j] = (uint32_t)(i + 1);
+    }
+    free(m->slot);
+    m->slot = sl;
+    m->nslot = ns;
+    return RDM_OK;
+}
+
+static int vmap_add(vmap *m, const char *s, int positive)
+{
+    if ((m->n + 1) * 2 > m->nslot && vmap_rehash(m))
+        return RDM_ENOMEM;
+    size_t j = hash_str(s) & (m->nslot - 1);
+    while (m->slot[j]) {
+        vent *e = &m->e[m->slot[j] - 1];
+        if (strcmp(e->s, s) == 0) {
+            e->count++;
+            e->pos += positive;
+            return RDM_OK;
+        }
+        j = (j + 1) & (m->nslot - 1);
+    }
+    if (m->n == m->cap) {
+        size_t cap = m->cap ? m->cap * 2 : 16;
+        vent *e = realloc(m->e, sizeof *e * cap);
+        if (!e)
+            return RDM_ENOMEM;
+        m->e = e;
+        m->cap = cap;
+    }
+    size_t n = strlen(s) + 1;
+    char *c = malloc(n);
+    if (!c)
+        return RDM_ENOMEM;
+    memcpy(c, s, n);
+    m->e[m->n] = (vent){c, 1, positive};
+    m->slot[j] = (uint32_t)(m->n + 1);
+    m->n++;
+    return RDM_OK;
+}
+
+static int nums_add(pcol *c, long v)
+{
+    if (c->nn == c->capn) {
+        size_t cap = c->capn ? c->capn * 2 : 1024;
+        long *p = realloc(c->nums, sizeof *p * cap);
+        if (!p)
+            return RDM_ENOMEM;
+        c->nums = p;
+        c->capn = cap;
+    }
+    c->nums[c->nn++] = v;
+    return RDM_OK;
+}
+
+static int batch_add(rdm_profile *p, long id, int positive)
+{
+    for (size_t i = p->nb; i-- > 0;)
+        if (p->b[i].id == id) {
+            p->b[i].rows++;
+            p->b[i].pos += positive;
+            return RDM_OK;
+        }
+    if (p->nb == p->capb) {
+        size_t cap = p->capb ? p->capb * 2 : 16;
+        pbatch *b = realloc(p->b, sizeof *b * cap);
+        if (!b)
+            return RDM_ENOMEM;
+        p->b = b;
+        p->capb = cap;
+    }
+    p->b[p->nb++] = (pbatch){id, 1, positive};
+    return RDM_OK;
+}
+
+int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
+{
+    const char *t = f[RDM_PROFILE_F_TARGET];
+    int positive = t && strcmp(t, "1") == 0;
+    p->rows++;
+    p->pos += positive;
+    long bid = 0;
+    if (f[RDM_PROFILE_F_BATCH] && rdm_parse_long(f[RDM_PROFILE_F_BATCH], &bid))
+        return rdm_errf(err, RDM_EINVAL, "profile: bad batch_id '%s'", f[RDM_PROFILE_F_BATCH]);
+    if (batch_add(p, bid, positive))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    for (int i = 0; i < NPCOLS; i++) {
+        const char *v = f[i < RDM_NCOLS ? i : i + 1]; /* skip batch_id */
+        pcol *c = &p->col[i];
+        if (v == NULL) {
+            c->missing++;
+            continue;
+        }
+        if (c->kind != K_CAT) {
+            long x;
+            if (rdm_parse_long(v, &x))
+                return rdm_errf(err, RDM_EINVAL, "profile: column %s: '%s' is not an integer", c->name, v);
+            if (nums_add(c, x))
+                return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        }
+        if (c->kind != K_ID && vmap_add(&c->map, v, positive))
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    }
+    return RDM_OK;
+}
+
+static int cmp_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+static int cmp_vent_ptr(const void *a, const void *b)
+{
+    const vent *x = *(const vent *const *)a, *y = *(const vent *const *)b;
+    if (x->count != y->count)
+        return x->count > y->count ? -1 : 1;
+    return strcmp(x->s, y->s);
+}
+
+static int cmp_batch(const void *a, const void *b)
+{
+    const pbatch *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* json_object_set_new that remembers a failure in *bad. */
+static void put(json_t *o, const char *k, json_t *v, int *bad)
+{
+    if (!v || json_object_set_new(o, k, v))
+        *bad = 1;
+}
+
+static void push(json_t *a, json_t *v, int *bad)
+{
+    if (!v || json_array_append_new(a, v))
+        *bad = 1;
+}
+
+static int numeric_stats(const pcol *c, json_t *o)
+{
+    int bad = 0;
+    size_t n = c->nn;
+    long *s = malloc(sizeof *s * (n ? n : 1));
+    if (!s)
+        return RDM_ENOMEM;
+    memcpy(s, c->nums, sizeof *s * n);
+    qsort(s, n, sizeof *s, cmp_long);
+    if (c->kind == K_ID) {
+        size_t d = n ? 1 : 0;
+        for (size_t i = 1; i < n; i++)
+            d += s[i] != s[i - 1];
+        put(o, "distinct", json_integer((json_int_t)d), &bad);
+    }
+    if (n == 0 || c->kind == K_ID) {
+        if (n) {
+            put(o, "min", json_integer(s[0]), &bad);
+            put(o, "max", json_integer(s[n - 1]), &bad);
+        }
+        free(s);
+        return bad ? RDM_ENOMEM : RDM_OK;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)s[i];
+    long lo = s[0], hi = s[n - 1];
+    put(o, "min", json_integer(lo), &bad);
+    put(o, "max", json_integer(hi), &bad);
+    put(o, "mean", json_real(sum / (double)n), &bad);
+    json_t *q = json_object();
+    static const int QS[] = {5, 25, 50, 75, 95};
+    for (int i = 0; i < 5 && q; i++) {
+        size_t rank = (size_t)ceil((double)QS[i] / 100.0 * (double)n);
+        if (rank < 1)
+            rank = 1;
+        char k[8];
+        snprintf(k, sizeof k, "p%d", QS[i]);
+        put(q, k, json_integer(s[rank - 1]), &bad);
+    }
+    put(o, "quantiles", q, &bad);
+
+    json_t *h = json_object(), *edges = json_array(), *counts = json_array();
+    long span = hi - lo + 1;
+    int k = span <= 20 ? (int)span : 20;
+    long cnt[20] = {0};
+    double width = span <= 20 ? 1.0 : (double)(hi - lo) / 20.0;
+    for (size_t i = 0; i < n; i++) {
+        int b = (int)((double)(s[i] - lo) / width);
+        if (b >= k)
+            b = k - 1;
+        cnt[b]++;
+    }
+    for (int i = 0; i <= k && edges; i++) {
+        if (span <= 20)
+            push(edges, json_integer(lo + i), &bad);
+        else
+            push(edges, json_real(i == k ? (double)hi : (double)lo + i * width), &bad);
+    }
+    for (int i = 0; i < k && counts; i++)
+        push(counts, json_integer(cnt[i]), &bad);
+    if (h) {
+        put(h, "edges", edges, &bad);
+        put(h, "counts", counts, &bad);
+    } else {
+        json_decref(edges);
+        json_decref(counts);
+    }
+    put(o, "histogram", h, &bad);
+    free(s);
+    return bad ? RDM_ENOMEM : RDM_OK;
+}
+
+static json_t *column_json(const pcol *c, long rows, int *bad)
+{
+    static const char *const KIND[] = {"categorical", "numeric", "id"};
+    json_t *o = json_object();
+    if (!o) {
+        *bad = 1;
+        return NULL;
+    }
+    put(o, "name", json_string(c->name), bad);
+    put(o, "kind", json_string(KIND[c->kind]), bad);
+    put(o, "missing", json_integer(c->missing), bad);
+    put(o, "missing_rate", json_real(rows ? (double)c->missing / (double)rows : 0.0), bad);
+    if (c->kind != K_ID) {
+        put(o, "distinct", json_integer((json_int_t)c->map.n), bad);
+        const vent **sorted = malloc(sizeof *sorted * (c->map.n ? c->map.n : 1));
+        json_t *top = json_array();
+        if (!sorted || !top) {
+            *bad = 1;
+        } else {
+            for (size_t i = 0; i < c->map.n; i++)
+                sorted[i] = &c->map.e[i];
+            qsort(sorted, c->map.n, sizeof *sorted, cmp_vent_ptr);
+            for (size_t i = 0; i < c->map.n && i < 10; i++) {
+                json_t *t = json_object();
+                if (!t) {
+                    *bad = 1;
+                    break;
+                }
+                put(t, "value", json_string(sorted[i]->s), bad);
+                put(t, "count", json_integer(sorted[i]->count), bad);
+                put(t, "target_rate", json_real((double)sorted[i]->pos / (double)sorted[i]->count), bad);
+                push(top, t, bad);
+            }
+        }
+        free(sorted);
+        put(o, "top", top, bad);
+    }
+    if (c->kind != K_CAT && numeric_stats(c, o))
+        *bad = 1;
+    return o;
+}
+
+json_t *rdm_profile_json(const rdm_profile *p, rdm_err *err)
+{
+    int bad = 0;
+    json_t *o = json_object();
+    if (!o)
+        goto oom;
+    put(o, "rows", json_integer(p->rows), &bad);
+    put(o, "positives", json_integer(p->pos), &bad);
+    json_t *cb = json_object();
+    if (cb) {
+        put(cb, "negative", json_integer(p->rows - p->pos), &bad);
+        put(cb, "positive", json_integer(p->pos), &bad);
+        put(cb, "positive_rate", json_real(p->rows ? (double)p->pos / (double)p->rows : 0.0), &bad);
+    }
+    put(o, "class_balance", cb, &bad);
+    pbatch *bs = malloc(sizeof *bs * (p->nb ? p->nb : 1));
+    json_t *ba = json_array();
+    if (bs && ba) {
+        memcpy(bs, p->b, sizeof *bs * p->nb);
+        qsort(bs, p->nb, sizeof *bs, cmp_batch);
+        for (size_t i = 0; i < p->nb; i++) {
+            json_t *b = json_object();
+            if (b) {
+                put(b, "batch_id", json_integer(bs[i].id), &bad);
+                put(b, "rows", json_integer(bs[i].rows), &bad);
+                put(b, "positives", json_integer(bs[i].pos), &bad);
+            }
+            push(ba, b, &bad);
+        }
+    }
+    free(bs);
+    put(o, "batches", ba, &bad);
+    json_t *cols = json_array();
+    for (int i = 0; i < NPCOLS && cols; i++)
+        push(cols, column_json(&p->col[i], p->rows, &bad), &bad);
+    put(o, "columns", cols, &bad);
+    if (!bad)
+        return o;
+oom:
+    json_decref(o);
+    rdm_errf(err, RDM_ENOMEM, "profile: out of memory");
+    return NULL;
+}
+
+typedef struct pctx {
+    rdm_profile *p;
+    rdm_buf line;
+} pctx;
+
+static int on_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    pctx *c = ud;
+    rdm_buf_reset(&c->line);
+    if (rdm_buf_add(&c->line, line, len))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    char *f[RDM_PROFILE_NFIELDS];
+    int nf = rdm_copy_split(c->line.data, c->line.len, f, RDM_PROFILE_NFIELDS);
+    if (nf != RDM_PROFILE_NFIELDS)
+        return rdm_errf(err, RDM_EDB, "profile: unexpected row from clean.encounters (%d fields)", nf);
+    return rdm_profile_add(c->p, (const char *const *)f, err);
+}
+
+int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
+{
+    pctx c = {rdm_profile_new(), RDM_BUF_INIT};
+    if (!c.p)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    int rc = rdm_db_copy_out(db, "clean_copy_profile", on_row, &c, err);
+    rdm_buf_release(&c.line);
+    json_t *j = NULL;
+    char *text = NULL;
+    if (rc)
+        goto out;
+    if (!(j = rdm_profile_json(c.p, err))) {
+        rc = RDM_ENOMEM;
+        goto out;
+    }
+    json_object_set_new(j, "snapshot_id", json_integer(snapshot_id));
+    if (!(text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    char sid[16];
+    snprintf(sid, sizeof sid, "%d", snapshot_id);
+    const char *p[] = {sid, text};
+    rc = rdm_db_exec(db, "clean_insert_profile", 2, p, err);
+out:
+    free(text);
+    json_decref(j);
+    rdm_profile_free(c.p);
+    return rc;
+}

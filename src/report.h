@@ -1,0 +1,80 @@
+/* report.h - the static HTML site of experiments, the registry and the data
+ * (readmit report). Pages are HTML5 built with libxml2's tree API (every value
+ * escaped), with inline CSS and SVG and no external URLs.
+ *
+ * The site is built from one in-memory JSON object (see rdm_report_load):
+ * {
+ *   "model_name": "readmission",
+ *   "runs":     [registry runs, newest first: rdm_registry_runs_json layout],
+ *   "versions": [rdm_registry_versions_json layout],
+ *   "history":  [rdm_registry_history_json layout],
+ *   "curves":   {"<run_id>": {"valid": {"roc": [[x,y],..], "pr": .., "calibration": [..]},
+ *                             "test": {..}, "train": {"importance": [{"feature","gain"}]}}},
+ *   "data": {
+ *     "batches":    [{batch_id, source_path, source_sha256, batch_no, first_line, last_line,
+ *                     rows_read, rows_accepted, rows_rejected, finished_at,
+ *                     rows_in, rows_clean, rows_filtered, rows_duplicate, clean_rejected}],
+ *     "snapshots":  [{snapshot_id, created_at, status, rows, positives, batch_ids,
+ *                     fingerprint, message}], newest first
+ *     "raw_rejects":   [{reason, count, examples: [{batch_id, line_no, hex}]}]
+ *     "clean_rejects": [{rule, severity, count, examples: [{batch_id, line_no,
+ *                        encounter_id, detail}]}]
+ *     "validation": [{snapshot_id, batch_id, rule, severity, violations, checked, passed}],
+ *     "profile":    {snapshot_id, created_at, profile: (src/profile.h layout)} or null
+ *   }
+ * }
+ * Any member may be missing: the pages say "none yet" instead. */
+#ifndef RDM_REPORT_H
+#define RDM_REPORT_H
+
+#include <jansson.h>
+
+#include "config.h"
+#include "db.h"
+#include "readmit.h"
+
+/* Read everything the site shows from the database (registry, raw, clean).
+ * Runs without stored feature importance get it from their model artifact
+ * when it can be loaded. Returns a new JSON object owned by the caller
+ * (json_decref), or NULL with err (RDM_EDB, RDM_EPARSE). */
+json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err);
+
+/* Build one page into `out` (appended): HTML5 text. `run` is one element of
+ * site.runs. Errors: RDM_ENOMEM, RDM_EIO (serialisation). */
+int rdm_report_page_index(const json_t *site, rdm_buf *out, rdm_err *err);
+int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm_err *err);
+int rdm_report_page_compare(const json_t *site, rdm_buf *out, rdm_err *err);
+int rdm_report_page_data(const json_t *site, rdm_buf *out, rdm_err *err);
+
+/* What rdm_report_write_site did. */
+typedef struct rdm_report_stats {
+    int pages;              /* pages built */
+    int written;            /* pages whose bytes changed and were rewritten */
+    char fingerprint[65];   /* sha256 over every page's name and bytes */
+} rdm_report_stats;
+
+/* Build every page (index.html, compare.html, data.html, runs/<id>.html) and
+ * write under `dir` only those whose bytes differ from the file on disk, so
+ * that unchanged pages keep their timestamps. */
+int rdm_report_write_site(const json_t *site, const char *dir, rdm_report_stats *st, rdm_err *err);
+
+/* Write `n` bytes to `path` (atomically) unless the file already holds exactly
+ * these bytes. *written (may be NULL) = 1 when the file was (re)written. */
+int rdm_report_write_if_changed(const char *path, const void *data, size_t n, int *written,
+                                rdm_err *err);
+
+/* Check a generated page: it must parse with libxml2's HTML parser without
+ * errors (its HTML 4 tag table does not know the SVG and HTML5 elements the
+ * pages use; "unknown tag" is accepted for those names only), contain no
+ * external URL, and every relative href/src must name an existing file
+ * (relative to the page). Problems are appended to `msgs`, one per line, as
+ * "path:line: message"; *problems gets their count. Returns RDM_OK when the
+ * page could be checked (even with problems), RDM_EIO if it cannot be read. */
+int rdm_report_check_page(const char *path, int *problems, rdm_buf *msgs, rdm_err *err);
+
+/* Render bytes for display: printable ASCII kept, every other byte as \xNN
+ * (so invalid UTF-8 and control characters are visible and harmless); at most
+ * `max` input bytes, then "...". Appends to out. */
+int rdm_report_bytes_text(const unsigned char *p, size_t n, size_t max, rdm_buf *out);
+
+#endif

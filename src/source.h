@@ -1,0 +1,35 @@
+/* source.h - the ingest source: a plain CSV file or the UCI zip (the CSV entry
+ * is streamed out of the archive with libarchive, never unpacked to disk). */
+#ifndef RDM_SOURCE_H
+#define RDM_SOURCE_H
+
+#include <stddef.h>
+
+#include "readmit.h"
+
+typedef struct rdm_source rdm_source;
+
+/* Open `path`. A file starting with the zip magic "PK\3\4" is read as a zip:
+ * the entry whose name ends in "diabetic_data.csv", else the first entry whose
+ * name ends in ".csv" (case-insensitive). Anything else is read as CSV bytes.
+ * Returns a source owned by the caller (rdm_source_close), or NULL with err:
+ * RDM_EIO (missing or unreadable file), RDM_EPARSE (broken zip, zip without a
+ * CSV entry). */
+rdm_source *rdm_source_open(const char *path, rdm_err *err);
+void rdm_source_close(rdm_source *s);
+
+/* Read up to n CSV bytes: count, 0 at the end, or a negative RDM_E* with err.
+ * Signature matches rdm_csv_read_fn (pass the source as `ud`). */
+long rdm_source_read(void *source, char *buf, size_t n, rdm_err *err);
+
+/* Display name: the path, or "path:entry" for a zip (borrowed). */
+const char *rdm_source_name(const rdm_source *s);
+/* 1 when the source is a zip archive. */
+int rdm_source_is_zip(const rdm_source *s);
+
+/* SHA-256 of the CSV bytes of `path` (the zip entry for a zip), in one pass
+ * over a separate handle; `bytes` (may be NULL) gets the CSV size. */
+int rdm_source_sha256(const char *path, char out[65], unsigned long long *bytes, rdm_err *err)
+    __attribute__((warn_unused_result));
+
+#endif
