@@ -1,1 +1,1 @@
-UPDATE raw.batches SET first_line = $2::bigint, last_line = $3::bigint, rows_read = $4::integer, rows_accepted = $5::integer, rows_rejected = $6::integer, finished_at = clock_timestamp() WHERE batch_id = $1::bigint
+UPDATE raw.batches SET first_line = $2::bigint, last_line = $3::bigint, rows_read = $4::integer, rows_accepted = $5::integer, rows_rejected = $6::integer, source_sha256 = $7, finished_at = clock_timestamp() WHERE batch_id = $1::bigint

@@ -1,1 +1,1 @@
-UPDATE registry.runs SET selected = (run_id = $2) WHERE training_id = $1
+UPDATE registry.runs SET selected = coalesce(run_id = $2::bigint, false) WHERE training_id = $1

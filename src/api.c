@@ -319,7 +319,7 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
         if (col < 0) {
             if (strcmp(key, "instances") == 0 && req->batch)
                 return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", fname,
-                                      "instances cannot be nested");
+                                      "field '%s': instances cannot be nested", fname);
             return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "unknown_field", fname,
                                   "unknown field '%s': keys are the raw column names, see GET "
                                   "/api/v1/model",
@@ -341,7 +341,7 @@ int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_
     *req = (rdm_api_request)RDM_API_REQUEST_INIT;
     if (!body)
         body = "";
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!root) {
         int st = rdm_api_seterr(e, RDM_HTTP_BAD_REQUEST, "malformed_json", NULL,
                                 "malformed JSON at byte %d (line %d, column %d): %s", je.position,
@@ -418,4 +418,196 @@ int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_
 fail:
     rdm_api_request_release(req);
     return st;
+}
+
+/* ---- responses ---- */
+
+/* Field named in a model error message ("field 'age': ..."), else "". */
+static void field_from_msg(const char *msg, char *out, size_t n)
+{
+    out[0] = '\0';
+    const char *p = strstr(msg, "field '");
+    if (!p)
+        return;
+    p += 7;
+    const char *q = strchr(p, '\'');
+    if (!q)
+        return;
+    size_t len = (size_t)(q - p);
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, p, len);
+    out[len] = '\0';
+}
+
+static int add_model_head(rdm_buf *out, const rdm_api_model *am)
+{
+    int rc = rdm_buf_adds(out, "{\"model\":{\"name\":");
+    if (rc == RDM_OK)
+        rc = rdm_api_json_str(out, am->name ? am->name : "", am->name ? strlen(am->name) : 0);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, ",\"version\":");
+    if (rc == RDM_OK)
+        rc = rdm_api_json_str(out, am->version ? am->version : "",
+                              am->version ? strlen(am->version) : 0);
+    if (rc == RDM_OK)
+        rc = rdm_buf_addc(out, '}');
+    return rc;
+}
+
+/* ,"encounter_id":..,"probability":..,"decision":..,"threshold":..,"warnings":[..] */
+static int add_prediction(rdm_buf *out, const rdm_api_record *rec, double p, double thr,
+                          const rdm_warnings *w)
+{
+    int rc = RDM_OK;
+    if (rec->id[0])
+        rc = rdm_buf_printf(out, "\"encounter_id\":%s,", rec->id);
+    if (rc == RDM_OK)
+        rc = rdm_buf_printf(out, "\"probability\":%.6f,\"decision\":%s,\"threshold\":%.6g,"
+                                 "\"warnings\":[",
+                            p, p >= thr ? "true" : "false", thr);
+    for (int i = 0; rc == RDM_OK && i < w->n && i < RDM_MAX_WARNINGS; i++) {
+        if (i)
+            rc = rdm_buf_addc(out, ',');
+        if (rc == RDM_OK)
+            rc = rdm_api_json_str(out, w->msg[i], strnlen(w->msg[i], sizeof w->msg[i]));
+    }
+    if (rc == RDM_OK)
+        rc = rdm_buf_addc(out, ']');
+    return rc;
+}
+
+int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *out,
+                  rdm_api_error *e)
+{
+    double thr = rdm_model_threshold(am->model);
+    size_t start = out->len;
+    int rc = add_model_head(out, am);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, req->batch ? ",\"predictions\":[" : ",");
+    for (size_t i = 0; rc == RDM_OK && i < req->n; i++) {
+        rdm_err err = {0};
+        rdm_warnings w;
+        double p = 0;
+        w.n = 0;
+        if (rdm_model_score(am->model, req->recs[i].values, &p, &w, &err) != RDM_OK) {
+            char f[64], fname[96];
+            field_from_msg(err.msg, f, sizeof f);
+            field_name(fname, sizeof fname, req->batch, i, f[0] ? f : NULL);
+            out->len = start;
+            if (out->data)
+                out->data[start] = '\0';
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "invalid_value",
+                                  f[0] || req->batch ? fname : NULL, "%s%s%s",
+                                  req->batch ? fname : "", req->batch ? ": " : "", err.msg);
+        }
+        if (req->batch)
+            rc = rdm_buf_adds(out, i ? ",{" : "{");
+        if (rc == RDM_OK)
+            rc = add_prediction(out, &req->recs[i], p, thr, &w);
+        if (rc == RDM_OK && req->batch)
+            rc = rdm_buf_addc(out, '}');
+    }
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, req->batch ? "]}\n" : "}\n");
+    if (rc != RDM_OK) {
+        out->len = start;
+        if (out->data)
+            out->data[start] = '\0';
+        return rdm_api_seterr(e, RDM_HTTP_UNAVAILABLE, "out_of_memory", NULL, "out of memory");
+    }
+    return RDM_HTTP_OK;
+}
+
+int rdm_api_predict(const rdm_api_model *am, const char *body, size_t len, long max_instances,
+                    rdm_buf *out)
+{
+    rdm_api_error e;
+    rdm_api_request req;
+    int st;
+    if (!am || !am->model) {
+        st = rdm_api_seterr(&e, RDM_HTTP_UNAVAILABLE, "no_model", NULL,
+                            "no model is being served yet: train, register and promote a "
+                            "champion (readmit train && readmit register)");
+    } else {
+        st = rdm_api_parse_predict(body, len, max_instances, &req, &e);
+        if (st == RDM_HTTP_OK) {
+            st = rdm_api_score(am, &req, out, &e);
+            rdm_api_request_release(&req);
+        }
+    }
+    if (st != RDM_HTTP_OK && rdm_api_error_json(&e, out) != RDM_OK)
+        return RDM_HTTP_UNAVAILABLE;
+    return st;
+}
+
+static json_t *jstr(const char *s)
+{
+    json_t *v = json_string(s ? s : "");
+    return v ? v : json_string("");
+}
+
+int rdm_api_model_json(const rdm_api_model *am, rdm_buf *out)
+{
+    const rdm_model *m = am->model;
+    json_t *o = json_object();
+    json_t *meta = json_object();
+    json_t *fields = json_array();
+    int rc = RDM_ENOMEM;
+    if (!o || !meta || !fields)
+        goto done;
+    json_object_set_new(o, "name", jstr(am->name));
+    json_object_set_new(o, "version", jstr(am->version));
+    json_object_set_new(o, "alias", jstr(am->alias));
+    json_object_set_new(o, "sha256", jstr(am->sha256));
+    json_object_set_new(o, "type", jstr(rdm_model_type_name(m)));
+    json_object_set_new(o, "threshold", json_real(rdm_model_threshold(m)));
+    static const char *const keys[] = {"trained_at", "snapshot_id", "run_id", NULL};
+    for (int i = 0; keys[i]; i++) {
+        const char *v = rdm_model_meta(m, keys[i]);
+        if (v)
+            json_object_set_new(o, keys[i], jstr(v));
+    }
+    for (int i = 0; i < rdm_model_meta_count(m); i++) {
+        const char *k = NULL, *v = NULL;
+        rdm_model_meta_at(m, i, &k, &v);
+        if (k)
+            json_object_set_new(meta, k, jstr(v));
+    }
+    json_object_set(o, "metadata", meta);
+    for (int i = 0; i < rdm_model_input_count(m); i++) {
+        const rdm_input_field *f = rdm_model_input(m, i);
+        json_t *jf = json_object();
+        if (!f || !jf) {
+            json_decref(jf);
+            continue;
+        }
+        json_object_set_new(jf, "name", jstr(f->name));
+        json_object_set_new(jf, "type", jstr(f->categorical ? "categorical" : "integer"));
+        if (f->categorical) {
+            json_t *lv = json_array();
+            for (int k = 0; lv && f->levels && f->levels[k]; k++)
+                json_array_append_new(lv, jstr(f->levels[k]));
+            if (lv)
+                json_object_set_new(jf, "levels", lv);
+        } else {
+            json_object_set_new(jf, "min", json_real(f->min));
+            json_object_set_new(jf, "max", json_real(f->max));
+        }
+        json_array_append_new(fields, jf);
+    }
+    json_object_set(o, "input", fields);
+    json_object_set_new(o, "missing", jstr("absent, null, \"\" or \"?\""));
+    char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    if (text) {
+        rc = rdm_buf_adds(out, text);
+        if (rc == RDM_OK)
+            rc = rdm_buf_addc(out, '\n');
+        free(text);
+    }
+done:
+    json_decref(fields);
+    json_decref(meta);
+    json_decref(o);
+    return rc;
 }

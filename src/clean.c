@@ -812,6 +812,7 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     }
     if (progress)
         progress(R.done, R.total, ud);
+    double t_rows = rdm_now();
 
     /* validation */
     int fails = evaluate(&R, &V, &st->soft_violations, err);
@@ -903,13 +904,17 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         res = NULL;
         if (rc)
             goto fail;
+        double t_prof = rdm_now();
         if ((rc = rdm_profile_store(db, sid, err))) {
             rdm_err_prefix(err, "profile");
             goto fail;
         }
+        double t_commit = rdm_now();
         if ((rc = rdm_db_commit(db, err)))
             goto fail;
         in_tx = 0;
+        rdm_log(RDM_LOG_INFO, "clean snapshot=%d rows_seconds=%.2f profile_seconds=%.2f commit_seconds=%.2f",
+                sid, t_rows - t0, t_commit - t_prof, rdm_now() - t_commit);
         st->snapshot_id = sid;
         st->changed = 1;
     }

@@ -14,6 +14,7 @@ enum { K_NUM = 0, K_CAT = 1, K_RANK = 2 };
 typedef struct level {
     char *s;
     int code; /* vocabulary code (0..K-1), K = other (seen but rare); for ranks: the rank */
+    int vcode; /* ranks: vocabulary code of the diagnosis for the linear one-hot */
 } level;
 
 typedef struct enc_col {
@@ -246,8 +247,8 @@ static int build_layout(rdm_encoder *e, rdm_err *err)
             nnz += 1;
         } else {
             tj += 2;
-            lj += nch + 1 + c->has_ind;
-            nnz += 2 + c->has_ind;
+            lj += c->K + 2 + nch + 1 + c->has_ind;
+            nnz += 3 + c->has_ind;
         }
     }
     if (tj > RDM_ENC_MAX_TREE || nnz > RDM_ENC_MAX_NNZ)
@@ -291,6 +292,15 @@ static int build_layout(rdm_encoder *e, rdm_err *err)
             e->tree_names[t] = fmt_name(name, "_rank");
             e->tree_names[t + 1] = fmt_name(name, "_group");
             char pre[128];
+            snprintf(pre, sizeof pre, "%s=", name);
+            for (int k = 0; k < c->K; k++) {
+                e->lin_names[l + k] = fmt_name(pre, c->vocab[k]);
+                e->lin_scale[l + k] = 1;
+            }
+            e->lin_names[l + c->K] = fmt_name(pre, "<other>");
+            e->lin_names[l + c->K + 1] = fmt_name(pre, "<missing>");
+            e->lin_scale[l + c->K] = e->lin_scale[l + c->K + 1] = 1;
+            l += c->K + 2;
             snprintf(pre, sizeof pre, "%s_group=", name);
             for (int k = 0; k < nch; k++) {
                 e->lin_names[l + k] = fmt_name(pre, rdm_icd9_chapters()[k]);
@@ -400,11 +410,11 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
     htab_free(&h);
     qsort(all, m, sizeof *all, cmp_count_desc);
     long minc = e->params.min_count > 0 ? e->params.min_count : 1;
+    int K = 0;
+    while ((size_t)K < m && all[K].count >= minc)
+        K++;
+    c->K = K;
     if (c->kind == K_CAT) {
-        int K = 0;
-        while ((size_t)K < m && all[K].count >= minc)
-            K++;
-        c->K = K;
         for (size_t i = 0; i < m; i++) {
             c->seen[i].s = all[i].s;
             c->seen[i].code = (int)i < K ? (int)i : K;
@@ -416,6 +426,7 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
             int rank = (i > 0 && all[i].count == all[i - 1].count) ? c->seen[i - 1].code : (int)i + 1;
             c->seen[i].s = all[i].s;
             c->seen[i].code = rank;
+            c->seen[i].vcode = (int)i < K ? (int)i : K;
             double lr = log((double)rank);
             sum += lr * (double)all[i].count;
             sumsq += lr * lr * (double)all[i].count;
@@ -429,13 +440,11 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
     }
     c->nseen = (int)m;
     free(all);
-    if (c->kind == K_CAT) {
-        c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
-        if (!c->vocab)
-            return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
-        for (int k = 0; k < c->K; k++)
-            c->vocab[k] = c->seen[k].s;
-    }
+    c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
+    if (!c->vocab)
+        return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+    for (int k = 0; k < c->K; k++)
+        c->vocab[k] = c->seen[k].s;
     qsort(c->seen, (size_t)c->nseen, sizeof *c->seen, cmp_level);
     return RDM_OK;
 }
@@ -539,6 +548,7 @@ static void warn(rdm_warnings *w, const char *field, const char *v)
 typedef struct colval {
     double x;  /* K_NUM: value; K_RANK: rank (NaN when missing) */
     int code;  /* K_CAT: code, -1 missing; K_RANK: chapter index */
+    int vcode; /* K_RANK: vocabulary code, -1 missing */
 } colval;
 
 static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *w, rdm_err *err)
@@ -573,14 +583,17 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
         out->code = chapter_index("other");
     if (miss) {
         out->x = NAN;
+        out->vcode = -1;
         return RDM_OK;
     }
     const level *l = find_level(c, buf);
     if (!l) {
         warn(w, sc->name, buf);
         out->x = c->unseen_rank;
+        out->vcode = c->K;
     } else {
         out->x = l->code;
+        out->vcode = l->vcode;
     }
     return RDM_OK;
 }
@@ -629,6 +642,9 @@ int rdm_encoder_lin_row(const rdm_encoder *e, const char *const values[RDM_NCOLS
             idx[k] = l + (cv.code < 0 ? c->K + 1 : cv.code);
             val[k++] = 1.0f;
         } else {
+            idx[k] = l + (cv.vcode < 0 ? c->K + 1 : cv.vcode);
+            val[k++] = 1.0f;
+            l += c->K + 2;
             idx[k] = l + cv.code;
             val[k++] = 1.0f;
             idx[k] = l + nch;
@@ -803,11 +819,14 @@ int rdm_encoder_save(const rdm_encoder *e, rdm_buf *out, rdm_err *err)
         else if (c->kind == K_CAT)
             rc |= rdm_buf_printf(out, " %d %d\n", c->K, c->nseen);
         else
-            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d\n", c->unseen_rank, c->mean, c->sd,
-                                 c->has_ind, c->nseen);
+            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d %d\n", c->unseen_rank, c->mean,
+                                 c->sd, c->has_ind, c->K, c->nseen);
         for (int k = 0; k < c->nseen && !rc; k++) {
             rc |= rdm_text_put(out, c->seen[k].s);
-            rc |= rdm_buf_printf(out, " %d\n", c->seen[k].code);
+            rc |= rdm_buf_printf(out, " %d", c->seen[k].code);
+            if (c->kind == K_RANK)
+                rc |= rdm_buf_printf(out, " %d", c->seen[k].vcode);
+            rc |= rdm_buf_addc(out, '\n');
         }
     }
     rc |= rdm_buf_adds(out, "end encoder\n");
@@ -850,19 +869,21 @@ static int load_col(rdm_text *t, rdm_encoder *e, enc_col *c, rdm_err *err)
             (rc = rdm_text_double(t, &c->sd, "sd", err)))
             return rc;
         c->unseen_rank = (int)v;
+        long K;
         if ((rc = rdm_text_long(t, &v, 0, 1, "indicator", err)) ||
-            (rc = rdm_text_long(t, &nseen, 0, maxseen, "code count", err)))
+            (rc = rdm_text_long(t, &K, 0, maxseen, "vocabulary size", err)) ||
+            (rc = rdm_text_long(t, &nseen, K, maxseen, "code count", err)))
             return rc;
         c->has_ind = (int)v;
+        c->K = (int)K;
         if (!isfinite(c->mean) || !(c->sd > 0) || !isfinite(c->sd))
             return rdm_errf(err, RDM_EPARSE, "line %d: bad mean/sd", t->line);
     }
     if ((rc = rdm_text_eol(t, err)))
         return rc;
     c->seen = calloc((size_t)nseen + 1, sizeof *c->seen);
-    if (c->kind == K_CAT)
-        c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
-    if (!c->seen || (c->kind == K_CAT && !c->vocab))
+    c->vocab = calloc((size_t)c->K + 1, sizeof *c->vocab);
+    if (!c->seen || !c->vocab)
         return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
     for (long k = 0; k < nseen; k++) {
         if ((rc = rdm_text_word(t, buf, sizeof buf, "level", err)))
@@ -875,18 +896,22 @@ static int load_col(rdm_text *t, rdm_encoder *e, enc_col *c, rdm_err *err)
         c->nseen = (int)k + 1;
         if (k > 0 && strcmp(c->seen[k - 1].s, buf) >= 0)
             return rdm_errf(err, RDM_EPARSE, "line %d: levels not sorted", t->line);
+        long vc;
         if (c->kind == K_CAT) {
-            if ((rc = rdm_text_long(t, &v, 0, c->K, "code", err)))
+            if ((rc = rdm_text_long(t, &vc, 0, c->K, "code", err)))
                 return rc;
-            if (v < c->K) {
-                if (c->vocab[v])
-                    return rdm_errf(err, RDM_EPARSE, "line %d: duplicate code %ld", t->line, v);
-                c->vocab[v] = c->seen[k].s;
-            }
-        } else if ((rc = rdm_text_long(t, &v, 1, c->unseen_rank - 1, "rank", err))) {
+            v = vc;
+        } else if ((rc = rdm_text_long(t, &v, 1, c->unseen_rank - 1, "rank", err)) ||
+                   (rc = rdm_text_long(t, &vc, 0, c->K, "code", err))) {
             return rc;
         }
+        if (vc < c->K) {
+            if (c->vocab[vc])
+                return rdm_errf(err, RDM_EPARSE, "line %d: duplicate code %ld", t->line, vc);
+            c->vocab[vc] = c->seen[k].s;
+        }
         c->seen[k].code = (int)v;
+        c->seen[k].vcode = (int)vc;
         if ((rc = rdm_text_eol(t, err)))
             return rc;
     }

@@ -33,9 +33,12 @@
  *    if the column had missing values in training, a missing indicator column
  *    too, and a missing value is encoded as 0 (the mean) with indicator 1;
  *    both entries are always stored (explicit zeros keep the row length fixed);
- *  - diag in rank mode: the chapter one-hot and log(rank) standardised (with a
- *    missing indicator like the integers); in raw mode a one-hot like any
- *    categorical.
+ *  - diag in rank mode: the code one-hot (vocabulary of codes with >= min_count
+ *    training rows + "other" + "missing", as for categoricals), the chapter
+ *    one-hot, and log(rank) standardised (with a missing indicator like the
+ *    integers); in raw mode only the code one-hot. (With the code one-hot the
+ *    linear model matches a plain one-hot logistic regression; the chapter and
+ *    rank add what rare codes share.)
  *
  * Unseen levels at apply time map to "other" and add a warning to `w` naming
  * the field (w may be NULL). A non-integer or out-of-range (schema min/max)

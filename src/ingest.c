@@ -2,6 +2,7 @@
  * transaction per batch, streaming (see ingest.h). */
 #include "ingest.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,42 @@ typedef struct run {
     int *done;    /* batch numbers already loaded for this sha256, sorted */
     int ndone;
     int eof;
+    /* the sha256 pass runs in a thread while batch 1 is read and sent */
+    const char *path;
+    pthread_t sha_thread;
+    int sha_running;
+    int sha_rc;
+    rdm_err sha_err;
+    char sha[65]; /* written by the thread, read after the join */
+    int known; /* sha256 and done set are known */
 } run;
+
+static void *sha_main(void *arg)
+{
+    run *r = arg;
+    r->sha_rc = rdm_source_sha256(r->path, r->sha, NULL, &r->sha_err);
+    return NULL;
+}
+
+static int load_done(run *r, rdm_err *err);
+
+/* Wait for the sha256 pass, then read which batches are already loaded. */
+static int learn_source(run *r, rdm_err *err)
+{
+    if (r->known)
+        return RDM_OK;
+    if (r->sha_running) {
+        pthread_join(r->sha_thread, NULL);
+        r->sha_running = 0;
+    }
+    if (r->sha_rc != RDM_OK)
+        return rdm_errf(err, r->sha_rc, "%s", r->sha_err.msg);
+    memcpy(r->st->sha256, r->sha, sizeof r->sha);
+    int rc = load_done(r, err);
+    if (rc == RDM_OK)
+        r->known = 1;
+    return rc;
+}
 
 static int batch_done(const run *r, int k)
 {
@@ -172,6 +208,47 @@ static int add_reject(run *r, long long batch_id, const rdm_csv_record *rec, cha
     return rdm_buf_addc(&r->rej, '\n');
 }
 
+/* Bytes that COPY text format escapes. */
+static unsigned char ESC[256];
+
+/* Append one accepted record as a COPY text line: batch_id, line_no, fields.
+ * Same output as rdm_copy_escape() field by field, written in one pass. */
+static int add_row(run *r, const char *prefix, size_t plen, const rdm_csv_record *rec)
+{
+    if (!ESC['\\'])
+        ESC['\\'] = ESC['\t'] = ESC['\n'] = ESC['\r'] = 1;
+    size_t need = plen + 24 + (size_t)rec->nfields * 2 + 2;
+    for (int i = 0; i < rec->nfields; i++)
+        need += rec->lens[i] * 2;
+    if (rdm_buf_reserve(&r->copy, need))
+        return RDM_ENOMEM;
+    char *w = r->copy.data + r->copy.len;
+    memcpy(w, prefix, plen);
+    w += plen;
+    w += snprintf(w, 24, "%ld", rec->line);
+    for (int i = 0; i < rec->nfields; i++) {
+        *w++ = '\t';
+        const unsigned char *f = (const unsigned char *)rec->fields[i];
+        size_t n = rec->lens[i], j = 0;
+        while (j < n) {
+            size_t s = j;
+            while (j < n && !ESC[f[j]])
+                j++;
+            memcpy(w, f + s, j - s);
+            w += j - s;
+            if (j < n) {
+                unsigned char c = f[j++];
+                *w++ = '\\';
+                *w++ = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
+            }
+        }
+    }
+    *w++ = '\n';
+    r->copy.len = (size_t)(w - r->copy.data);
+    *w = '\0';
+    return RDM_OK;
+}
+
 /* Load batch k in one transaction. */
 static int load_batch(run *r, int k, rdm_err *err)
 {
@@ -181,7 +258,9 @@ static int load_batch(run *r, int k, rdm_err *err)
     int rc = rdm_db_begin(r->db, err);
     if (rc)
         return rc;
-    const char *p[] = {rdm_source_name(r->src), r->st->sha256, bno};
+    /* while the sha256 is still being computed (batch 1), the ledger row holds
+     * a placeholder, replaced before commit; the ingest lock keeps it unique */
+    const char *p[] = {rdm_source_name(r->src), r->known ? r->st->sha256 : "pending", bno};
     PGresult *res = rdm_db_query(r->db, "raw_insert_batch", 3, p, err);
     if (!res) {
         rdm_db_rollback(r->db);
@@ -221,19 +300,7 @@ static int load_batch(run *r, int k, rdm_err *err)
                 goto fail;
             }
         } else {
-            int ln = snprintf(num, sizeof num, "%ld", rec.line);
-            if (rdm_buf_add(&r->copy, prefix, (size_t)plen) ||
-                rdm_buf_add(&r->copy, num, (size_t)ln)) {
-                rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-                goto fail;
-            }
-            for (int i = 0; i < rec.nfields; i++) {
-                if (rdm_buf_addc(&r->copy, '\t') || rdm_copy_escape(&r->copy, rec.fields[i])) {
-                    rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-                    goto fail;
-                }
-            }
-            if (rdm_buf_addc(&r->copy, '\n')) {
+            if ((rc = add_row(r, prefix, (size_t)plen, &rec)) != RDM_OK) {
                 rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
                 goto fail;
             }
@@ -271,6 +338,19 @@ static int load_batch(run *r, int k, rdm_err *err)
         if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
             goto fail;
     }
+    if (!r->known) {
+        if ((rc = learn_source(r, err)) != RDM_OK)
+            goto fail;
+        if (batch_done(r, k)) { /* loaded by an earlier run: drop this copy */
+            rdm_db_rollback(r->db);
+            r->st->rows_read -= (unsigned long long)nread;
+            r->st->rows_accepted -= (unsigned long long)nacc;
+            r->st->rows_rejected -= (unsigned long long)nrej;
+            r->st->rows_skipped += (unsigned long long)nread;
+            r->st->batches_skipped++;
+            return RDM_OK;
+        }
+    }
     char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
     snprintf(sid, sizeof sid, "%lld", batch_id);
     snprintf(sfirst, sizeof sfirst, "%ld", first);
@@ -278,8 +358,8 @@ static int load_batch(run *r, int k, rdm_err *err)
     snprintf(sread, sizeof sread, "%ld", nread);
     snprintf(sacc, sizeof sacc, "%ld", nacc);
     snprintf(srej, sizeof srej, "%ld", nrej);
-    const char *u[] = {sid, sfirst, slast, sread, sacc, srej};
-    if ((rc = rdm_db_exec(r->db, "raw_update_batch", 6, u, err)) != RDM_OK)
+    const char *u[] = {sid, sfirst, slast, sread, sacc, srej, r->st->sha256};
+    if ((rc = rdm_db_exec(r->db, "raw_update_batch", 7, u, err)) != RDM_OK)
         goto fail;
     if ((rc = rdm_db_commit(r->db, err)) != RDM_OK)
         goto undo;
@@ -320,10 +400,20 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
     if (!path || !*path)
         return rdm_errf(err, RDM_EINVAL,
                         "no data source: set data.source, --source or READMIT_DATA");
-    if ((rc = rdm_source_sha256(path, st->sha256, NULL, err)) != RDM_OK)
-        return rc;
-    if ((rc = load_done(&r, err)) != RDM_OK)
-        goto done;
+    /* one ingest at a time per database: a second one waits, then finds the
+     * batches loaded (session lock, dropped on exit or crash) */
+    PGresult *lk = rdm_db_query(db, "raw_lock_ingest", 0, NULL, err);
+    if (!lk)
+        return RDM_EDB;
+    PQclear(lk);
+    r.path = path;
+    if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0) {
+        r.sha_running = 1;
+    } else { /* no thread: compute it here */
+        sha_main(&r);
+        if ((rc = learn_source(&r, err)) != RDM_OK)
+            goto done;
+    }
     if (!(r.src = rdm_source_open(path, err))) {
         rc = err ? err->code : RDM_EIO;
         goto done;
@@ -342,7 +432,9 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
 
     for (int k = 1; !r.eof; k++) {
         long got = 0;
-        if (batch_done(&r, k)) {
+        if (k > 1 && (rc = learn_source(&r, err)) != RDM_OK)
+            goto done;
+        if (r.known && batch_done(&r, k)) {
             if ((rc = skip_records(&r, cfg->data.batch_rows, &got, err)) != RDM_OK)
                 goto done;
             st->rows_skipped += (unsigned long long)got;
@@ -360,13 +452,20 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
             goto done;
         tick(&r, 0);
     }
-    rc = RDM_OK;
+    rc = learn_source(&r, err); /* the sha256 is reported even when nothing was loaded */
 done:
+    if (r.sha_running)
+        pthread_join(r.sha_thread, NULL);
     st->seconds = rdm_now() - r.t0;
     if (r.csv)
         st->bytes = rdm_csv_bytes(r.csv);
     if (rc == RDM_OK)
         tick(&r, 1);
+    {
+        rdm_err ignore = {0};
+        PGresult *ul = rdm_db_query(db, "raw_unlock_ingest", 0, NULL, &ignore);
+        PQclear(ul);
+    }
     rdm_csv_free(r.csv);
     rdm_source_close(r.src);
     rdm_buf_release(&r.copy);

@@ -56,10 +56,11 @@ static void eval_chunk(chunk *c)
         for (int k = 0; k < nnz; k++)
             z += (double)cv[k] * w[ci[k]];
         double y = c->y[r] > 0.5f ? 1.0 : 0.0;
-        // log(1 + e^z) - y z, stably
-        loss += (z > 0 ? z + log1p(exp(-z)) : log1p(exp(z))) - y * z;
+        // log(1 + e^z) - y z, stably, with one exp
+        double ez = exp(-fabs(z));
+        loss += (z > 0 ? z : 0) + log1p(ez) - y * z;
         if (c->grad) {
-            double p = z >= 0 ? 1.0 / (1.0 + exp(-z)) : exp(z) / (1.0 + exp(z));
+            double p = z >= 0 ? 1.0 / (1.0 + ez) : ez / (1.0 + ez);
             double g = p - y;
             for (int k = 0; k < nnz; k++)
                 c->grad[ci[k]] += g * (double)cv[k];
@@ -187,7 +188,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     }
     int d = X->d, D = d + 1;
     double n = (double)X->n, inv_n = 1.0 / n, l2 = prm.l2;
-    double *mem = calloc((size_t)D * (6 + 2 * LBFGS_M), sizeof *mem);
+    double *mem = calloc((size_t)D * (7 + 2 * LBFGS_M), sizeof *mem);
     evalctx ctx = {0};
     rdm_logreg *m = calloc(1, sizeof *m);
     if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK) {
@@ -198,7 +199,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         return NULL;
     }
     double *x = mem, *g = x + D, *xn = g + D, *gn = xn + D, *dir = gn + D, *q = dir + D;
-    double *S = q + D, *Yv = S + (size_t)D * LBFGS_M;
+    double *S = q + D, *Yv = S + (size_t)D * LBFGS_M, *H0 = Yv + (size_t)D * LBFGS_M;
     double rho[LBFGS_M], alpha[LBFGS_M];
     // start at w = 0, b = logit(base rate)
     double pos = 0;
@@ -206,10 +207,20 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         pos += y[r] > 0.5f;
     double rate = (pos + 0.5) / (n + 1.0);
     x[d] = log(rate / (1 - rate));
+    // Diagonal preconditioner: the inverse of the Hessian diagonal of F/n at
+    // the start, rate (1 - rate) mean(x_j^2) + l2 / n. One-hot columns of rare
+    // levels have tiny curvature; scaling them makes L-BFGS converge in far
+    // fewer iterations.
+    double c0 = rate * (1 - rate);
+    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++)
+        H0[X->cols[k]] += (double)X->val[k] * X->val[k];
+    for (int j = 0; j < d; j++)
+        H0[j] = 1.0 / (c0 * H0[j] * inv_n + l2 * inv_n + 1e-12);
+    H0[d] = 1.0 / c0;
     double f = objective_ctx(&ctx, X, y, l2, x, g) * inv_n;
     for (int j = 0; j < D; j++)
         g[j] *= inv_n;
-    int k = 0, stored = 0, head = 0, converged = 0;
+    int k = 0, stored = 0, head = 0, converged = 0, nevals = 1;
     double gnorm = maxabs(g, D);
     while (k < prm.max_iter) {
         if (gnorm <= prm.tol) {
@@ -225,14 +236,19 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
             for (int j = 0; j < D; j++)
                 q[j] -= alpha[s] * ys[j];
         }
+        // initial inverse Hessian: the diagonal preconditioner, scaled so that
+        // it agrees with the latest curvature pair
         double gamma = 1.0;
         if (stored > 0) {
             int s = (head - 1 + LBFGS_M) % LBFGS_M;
             const double *ys = Yv + (size_t)s * D;
-            gamma = dot(S + (size_t)s * D, ys, D) / dot(ys, ys, D);
+            double yhy = 0;
+            for (int j = 0; j < D; j++)
+                yhy += ys[j] * H0[j] * ys[j];
+            gamma = dot(S + (size_t)s * D, ys, D) / yhy;
         }
         for (int j = 0; j < D; j++)
-            q[j] *= gamma;
+            q[j] *= gamma * H0[j];
         for (int i = stored - 1; i >= 0; i--) {
             int s = (head - 1 - i + LBFGS_M) % LBFGS_M;
             double beta = rho[s] * dot(Yv + (size_t)s * D, q, D);
@@ -246,15 +262,16 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         if (!(dg < 0)) { // not a descent direction: restart from steepest descent
             stored = 0;
             for (int j = 0; j < D; j++)
-                dir[j] = -g[j];
+                dir[j] = -H0[j] * g[j];
             dg = dot(dir, g, D);
         }
-        double step = stored == 0 ? fmin(1.0, 1.0 / sqrt(dot(g, g, D))) : 1.0, fn = f;
+        double step = 1.0, fn = f;
         int ok = 0;
         for (int ls = 0; ls < 40; ls++) {
             for (int j = 0; j < D; j++)
                 xn[j] = x[j] + step * dir[j];
             fn = objective_ctx(&ctx, X, y, l2, xn, gn) * inv_n;
+            nevals++;
             if (fn <= f + 1e-4 * step * dg) {
                 ok = 1;
                 break;
@@ -283,8 +300,9 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         f = fn;
         gnorm = maxabs(g, D);
         k++;
-        if (fold - f <= 1e-15 * fmax(1.0, fabs(f)) && gnorm <= 100 * prm.tol) {
-            converged = gnorm <= prm.tol;
+        // relative reduction test of L-BFGS-B (factr 1e7 * machine epsilon)
+        if (fold - f <= 2.220446049250313e-09 * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
+            converged = 1;
             break;
         }
     }
@@ -304,6 +322,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     memcpy(m->w, x, (size_t)d * sizeof *m->w);
     if (info) {
         info->iterations = k;
+        info->evaluations = nevals;
         info->converged = converged;
         info->objective = f;
         info->grad_norm = gnorm;

@@ -4,7 +4,10 @@
  *     F(w, b) = sum_i logloss(y_i, sigmoid(x_i . w + b)) + (l2 / 2) * ||w||^2
  * i.e. scikit-learn's convention with l2 = 1 / C (C = 0.03 <-> l2 = 33.3).
  * The intercept b is not penalised. Solver: L-BFGS (the minimiser does not
- * depend on the scale, internally F / n is minimised). */
+ * depend on the scale, internally F / n is minimised) with a diagonal
+ * preconditioner; it stops when max |grad of F/n| <= tol or when an iteration
+ * reduces F/n by less than 2.2e-9 relative (the L-BFGS-B "factr" test that
+ * scikit-learn's lbfgs solver also uses). */
 #ifndef RDM_LOGREG_H
 #define RDM_LOGREG_H
 
@@ -38,7 +41,8 @@ void rdm_logreg_params_default(rdm_logreg_params *p);
 /* What the fit did (optional out). */
 typedef struct rdm_logreg_info {
     int iterations;
-    int converged;     /* 1 when the gradient tolerance was met */
+    int evaluations;   /* objective + gradient passes over the data */
+    int converged;     /* 1 when a stopping test (gradient or relative reduction) was met */
     double objective;  /* F(w, b) / n at the end */
     double grad_norm;  /* max |grad of F/n| at the end */
 } rdm_logreg_info;

@@ -47,19 +47,25 @@ int rdm_registry_experiment(rdm_db *db, const char *name, long long *id, rdm_err
 
 /* ---- artifacts ---- */
 
-static void cache_path(char out[256], const char *sha)
+const char *rdm_registry_cache_dir(void)
 {
-    snprintf(out, 256, "%s/%s.model", RDM_MODEL_CACHE_DIR, sha);
+    const char *d = getenv("READMIT_MODEL_CACHE");
+    return d && *d ? d : RDM_MODEL_CACHE_DIR;
+}
+
+static void cache_path(char out[4096], const char *sha)
+{
+    snprintf(out, 4096, "%s/%s.model", rdm_registry_cache_dir(), sha);
 }
 
 static void cache_write(const char *sha, const void *data, size_t n)
 {
-    char path[256];
+    char path[4096];
     rdm_err e = {0};
     cache_path(path, sha);
     if (access(path, R_OK) == 0)
         return;
-    if (rdm_mkdirs(RDM_MODEL_CACHE_DIR, &e) || rdm_write_file_atomic(path, data, n, &e))
+    if (rdm_mkdirs(rdm_registry_cache_dir(), &e) || rdm_write_file_atomic(path, data, n, &e))
         rdm_log(RDM_LOG_WARN, "registry cache_write path=%s error=\"%s\"", path, e.msg);
 }
 
@@ -88,7 +94,7 @@ int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n, char sha_o
 
 int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out, rdm_err *err)
 {
-    char path[256], got[65];
+    char path[4096], got[65];
     cache_path(path, sha256);
     rdm_buf file = RDM_BUF_INIT;
     rdm_err ignore = {0};

@@ -20,8 +20,10 @@
 
 /* NOTIFY channel sent after every champion change; payload "NAME:VERSION". */
 #define RDM_REGISTRY_CHANNEL "readmit_model"
-/* File cache of artifacts: var/models/<sha256>.model */
+/* File cache of artifacts: <dir>/<sha256>.model, dir = $READMIT_MODEL_CACHE
+ * or var/models (relative to the working directory). */
 #define RDM_MODEL_CACHE_DIR "var/models"
+const char *rdm_registry_cache_dir(void);
 
 /* ---- tracking (used by train) ---- */
 

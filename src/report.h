@@ -20,6 +20,7 @@
  *     "clean_rejects": [{rule, severity, count, examples: [{batch_id, line_no,
  *                        encounter_id, detail}]}]
  *     "validation": [{snapshot_id, batch_id, rule, severity, violations, checked, passed}],
+ *     "suspicious": [{column, value, count}]  accepted values with markup/control characters
  *     "profile":    {snapshot_id, created_at, profile: (src/profile.h layout)} or null
  *   }
  * }

@@ -39,7 +39,8 @@ CREATE TABLE clean.batches (
 CREATE TABLE clean.encounters (
     "encounter_id" bigint PRIMARY KEY,
     "patient_nbr" bigint NOT NULL,
-    batch_id bigint NOT NULL REFERENCES raw.batches (batch_id),
+    batch_id bigint NOT NULL,                     -- raw batch (in clean.batches; no FK: it would
+                                                  -- cost a trigger call per row on load)
     line_no  bigint NOT NULL,                     -- source line number (as in raw.encounters)
     "race" text,
     "gender" text,
@@ -94,7 +95,6 @@ CREATE TABLE clean.encounters (
     diag_3_group text NOT NULL,
     target smallint NOT NULL CHECK (target IN (0, 1))  -- 1 when readmitted = '<30'
 );
-CREATE INDEX encounters_batch_idx ON clean.encounters (batch_id);
 
 -- Rows of raw.encounters that broke a hard rule or a type check: one row per
 -- rejected source row, `rule` is the first hard rule it broke ("type:<column>"

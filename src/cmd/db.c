@@ -1,12 +1,108 @@
-/* db.c - readmit db (not implemented yet). */
+/* db.c - readmit db: apply migrations, show the schema state, print the conninfo. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cmd.h"
 
+static const char HELP[] =
+    "usage: readmit db migrate|status|url [options]\n"
+    "\n"
+    "  migrate   apply the schema migrations (sql/schema/NNN_*.sql) not yet\n"
+    "            applied; applying twice is a no-op\n"
+    "  status    server, database and user; applied and pending migrations\n"
+    "  url       print the libpq connection string readmit uses\n"
+    "\n" CMD_COMMON_HELP;
+
+static int db_status(rdm_db *db, rdm_err *err)
+{
+    PGresult *r = rdm_db_query(db, "status_select_server", 0, NULL, err);
+    if (!r)
+        return RDM_EDB;
+    printf("database %s, user %s, PostgreSQL %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
+           PQgetvalue(r, 0, 2));
+    PQclear(r);
+    if (rdm_db_exec(db, "meta_create_migrations", 0, NULL, err))
+        return RDM_EDB;
+    if (!(r = rdm_db_query(db, "status_select_migrations", 0, NULL, err)))
+        return RDM_EDB;
+    int pending = 0;
+    for (const char *const *n = rdm_sql_names(); *n; n++) {
+        if (strncmp(*n, "schema/", 7) != 0)
+            continue;
+        const char *ver = *n + 7, *at = NULL;
+        for (int i = 0; i < PQntuples(r) && !at; i++)
+            if (!strcmp(PQgetvalue(r, i, 0), ver))
+                at = PQgetvalue(r, i, 1);
+        printf("  %-24s %s\n", ver, at ? at : "pending");
+        pending += !at;
+    }
+    PQclear(r);
+    printf("%d pending migration%s%s\n", pending, pending == 1 ? "" : "s",
+           pending ? " (run: readmit db migrate)" : "");
+    return RDM_OK;
+}
+
 int cmd_db(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "readmit db: not implemented yet\n");
-    return EXIT_FAIL;
+    cmd_ctx ctx = {0};
+    const char *what = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int c = cmd_common_opt(&ctx, argc, argv, &i);
+        if (c < 0) {
+            cmd_ctx_release(&ctx);
+            return cmd_usage_error("db", "option %s needs a value", a);
+        }
+        if (c > 0)
+            continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(HELP, stdout);
+            cmd_ctx_release(&ctx);
+            return EXIT_OK;
+        }
+        if (!what && (!strcmp(a, "migrate") || !strcmp(a, "status") || !strcmp(a, "url"))) {
+            what = a;
+            continue;
+        }
+        cmd_ctx_release(&ctx);
+        return cmd_usage_error("db", "unknown argument '%s'", a);
+    }
+    if (!what) {
+        cmd_ctx_release(&ctx);
+        return cmd_usage_error("db", "which action: migrate, status or url?");
+    }
+    int rc = cmd_load_config(&ctx);
+    if (rc != EXIT_OK) {
+        cmd_ctx_release(&ctx);
+        return rc;
+    }
+    rdm_err err = {0};
+    if (!strcmp(what, "url")) {
+        char *ci = rdm_db_conninfo(&ctx.cfg);
+        if (ci)
+            puts(ci[0] ? ci : "(libpq environment: PGHOST etc.)");
+        else
+            rc = EXIT_FAIL;
+        free(ci);
+        cmd_ctx_release(&ctx);
+        return rc;
+    }
+    rdm_db *db = rdm_db_connect(&ctx.cfg, &err);
+    if (!db) {
+        cmd_ctx_release(&ctx);
+        return cmd_fail("db", &err);
+    }
+    if (!strcmp(what, "migrate")) {
+        int applied = 0;
+        if (rdm_db_migrate(db, &applied, &err) == RDM_OK)
+            printf("migrations: %d applied%s\n", applied, applied ? "" : " (up to date)");
+        else
+            rc = cmd_fail("db", &err);
+    } else if (db_status(db, &err) != RDM_OK) {
+        rc = cmd_fail("db", &err);
+    }
+    rdm_db_close(db);
+    cmd_ctx_release(&ctx);
+    return rc;
 }

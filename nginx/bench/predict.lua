@@ -1,0 +1,50 @@
+-- wrk script: POST prediction bodies read from a file (one JSON body per line),
+-- cycling through them; each wrk thread starts at a different line.
+-- Usage: wrk -s nginx/bench/predict.lua URL -- BODIES_FILE
+local bodies = {}
+local counter = 0
+local threads = {}
+
+function setup(thread)
+    counter = counter + 1
+    thread:set("id", counter)
+    table.insert(threads, thread)
+end
+
+function init(args)
+    local path = args[1] or "bodies.jsonl"
+    for line in io.lines(path) do
+        if #line > 0 then
+            bodies[#bodies + 1] = line
+        end
+    end
+    if #bodies == 0 then
+        error("no bodies in " .. path)
+    end
+    i = (id or 1) * 7919 % #bodies
+    wrk.method = "POST"
+    wrk.headers["Content-Type"] = "application/json"
+    bad = 0
+end
+
+function request()
+    i = i % #bodies + 1
+    return wrk.format(nil, nil, nil, bodies[i])
+end
+
+function response(status, headers, body)
+    if status ~= 200 then
+        bad = bad + 1
+    end
+end
+
+function done(summary, latency, requests)
+    local non200 = 0
+    for _, t in ipairs(threads) do
+        non200 = non200 + (t:get("bad") or 0)
+    end
+    io.write(string.format("RESULT requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f non200=%d sockerr=%d\n",
+        summary.requests, summary.requests / (summary.duration / 1e6),
+        latency:percentile(50) / 1000, latency:percentile(99) / 1000, non200,
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+end

@@ -1,0 +1,1 @@
+SELECT r.batch_id, r.batch_no, r.source_path, r.source_sha256, r.rows_read, r.rows_accepted, r.rows_rejected, to_char(r.finished_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), c.snapshot_id, c.rows_in, c.rows_clean, c.rows_filtered, c.rows_duplicate, c.rows_rejected FROM raw.batches r LEFT JOIN clean.batches c USING (batch_id) ORDER BY r.batch_id

@@ -1,0 +1,502 @@
+/* report.c - page skeleton, HTML writers and the site writer/checker of the reports. */
+#include "report.h"
+#include "report_int.h"
+
+#include <errno.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/HTMLtree.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char CSS[] =
+    "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 40px;"
+    "color:#222;line-height:1.4}"
+    ".nav{padding:10px 0;border-bottom:1px solid #ccc;margin-bottom:8px}"
+    ".nav a{margin-right:18px;font-weight:600}"
+    "h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #eee}"
+    "h3{font-size:1.05em}"
+    "table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}"
+    "th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}table.sortable th{cursor:pointer}"
+    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "tr.champion td{background:#fff7d6}"
+    ".badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;margin-left:4px;"
+    "background:#e6eefc;color:#1f4e9c}"
+    ".badge.champion{background:#ffe08a;color:#6b4e00}.badge.failed,.fail{background:#fde2e2;"
+    "color:#9c1f1f}"
+    ".charts{display:flex;flex-wrap:wrap;gap:12px}.chart{border:1px solid #eee}"
+    ".muted{color:#777}.mono{font-family:ui-monospace,monospace;font-size:12px;"
+    "word-break:break-all}"
+    "details{margin:4px 0 12px}summary{cursor:pointer;color:#1f4e9c}"
+    "ul.card li{margin-bottom:4px}";
+
+/* Sorting for tables of class "sortable": click a header to sort by it
+ * (numerically when both cells start with a number). */
+static const char SORT_JS[] =
+    "document.querySelectorAll('table.sortable th').forEach(function(th){"
+    "th.addEventListener('click',function(){"
+    "var t=th.closest('table'),b=t.tBodies[0];if(!b)return;"
+    "var i=Array.prototype.indexOf.call(th.parentNode.children,th);"
+    "var d=th.getAttribute('data-dir')==='a'?'d':'a';th.setAttribute('data-dir',d);"
+    "var rows=Array.prototype.slice.call(b.rows);"
+    "rows.sort(function(x,y){var p=x.cells[i]?x.cells[i].textContent:'',"
+    "q=y.cells[i]?y.cells[i].textContent:'',a=parseFloat(p),c=parseFloat(q);"
+    "var r=(!isNaN(a)&&!isNaN(c))?a-c:p.localeCompare(q);return d==='a'?r:-r;});"
+    "rows.forEach(function(r){b.appendChild(r);});});});";
+
+/* ---- JSON access ---- */
+
+double rdm_rpt_num(const json_t *o, const char *k)
+{
+    const json_t *v = o ? json_object_get(o, k) : NULL;
+    return json_is_number(v) ? json_number_value(v) : NAN;
+}
+
+const char *rdm_rpt_str(const json_t *o, const char *k)
+{
+    const json_t *v = o ? json_object_get(o, k) : NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+long long rdm_rpt_int(const json_t *o, const char *k, long long dflt)
+{
+    const json_t *v = o ? json_object_get(o, k) : NULL;
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_real(v))
+        return (long long)json_real_value(v);
+    return dflt;
+}
+
+const json_t *rdm_rpt_path(const json_t *o, const char *a, const char *b, const char *c)
+{
+    const json_t *v = o ? json_object_get(o, a) : NULL;
+    if (b)
+        v = json_is_object(v) ? json_object_get(v, b) : NULL;
+    if (c)
+        v = json_is_object(v) ? json_object_get(v, c) : NULL;
+    return v;
+}
+
+/* ---- page building ---- */
+
+/* Copy of s with C0 control characters (other than tab/newline) and DEL made
+ * visible as '?', so the serialised page never holds characters HTML forbids. */
+static char *clean_text(const char *s)
+{
+    size_t n = strlen(s);
+    char *c = malloc(n + 1);
+    if (!c)
+        return NULL;
+    for (size_t i = 0; i <= n; i++) {
+        unsigned char ch = (unsigned char)s[i];
+        c[i] = (i < n && ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7f)) ? '?' : s[i];
+    }
+    return c;
+}
+
+xmlNodePtr rdm_rpt_el(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *text)
+{
+    if (!parent) {
+        pg->oom = 1;
+        return NULL;
+    }
+    xmlNodePtr n;
+    if (text) {
+        char *c = clean_text(text);
+        n = c ? xmlNewTextChild(parent, NULL, BAD_CAST tag, BAD_CAST c) : NULL;
+        free(c);
+    } else {
+        n = xmlNewChild(parent, NULL, BAD_CAST tag, NULL);
+    }
+    if (!n)
+        pg->oom = 1;
+    return n;
+}
+
+xmlNodePtr rdm_rpt_elf(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *fmt, ...)
+{
+    char buf[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    return rdm_rpt_el(pg, parent, tag, buf);
+}
+
+void rdm_rpt_attr(rdm_rpt_page *pg, xmlNodePtr n, const char *k, const char *v)
+{
+    if (!n)
+        return;
+    char *c = clean_text(v ? v : "");
+    if (!c || !xmlSetProp(n, BAD_CAST k, BAD_CAST c))
+        pg->oom = 1;
+    free(c);
+}
+
+void rdm_rpt_text(rdm_rpt_page *pg, xmlNodePtr parent, const char *text)
+{
+    if (!parent)
+        return;
+    char *c = clean_text(text ? text : "");
+    xmlNodePtr t = c ? xmlNewText(BAD_CAST c) : NULL;
+    free(c);
+    if (!t || !xmlAddChild(parent, t)) {
+        xmlFreeNode(t);
+        pg->oom = 1;
+    }
+}
+
+xmlNodePtr rdm_rpt_link(rdm_rpt_page *pg, xmlNodePtr parent, const char *href, const char *text)
+{
+    xmlNodePtr a = rdm_rpt_el(pg, parent, "a", text);
+    rdm_rpt_attr(pg, a, "href", href);
+    return a;
+}
+
+void rdm_rpt_adopt(rdm_rpt_page *pg, xmlNodePtr parent, xmlNodePtr child)
+{
+    if (!child || !parent || !xmlAddChild(parent, child)) {
+        xmlFreeNode(child);
+        pg->oom = 1;
+    }
+}
+
+int rdm_rpt_page_start(rdm_rpt_page *pg, const char *title, const char *root)
+{
+    memset(pg, 0, sizeof *pg);
+    pg->root = root;
+    pg->doc = htmlNewDocNoDtD(NULL, NULL);
+    if (!pg->doc)
+        return RDM_ENOMEM;
+    if (!xmlCreateIntSubset(pg->doc, BAD_CAST "html", NULL, NULL))
+        pg->oom = 1;
+    xmlNodePtr html = xmlNewNode(NULL, BAD_CAST "html");
+    if (!html) {
+        xmlFreeDoc(pg->doc);
+        pg->doc = NULL;
+        return RDM_ENOMEM;
+    }
+    xmlDocSetRootElement(pg->doc, html);
+    rdm_rpt_attr(pg, html, "lang", "en");
+    xmlNodePtr head = rdm_rpt_el(pg, html, "head", NULL);
+    rdm_rpt_attr(pg, rdm_rpt_el(pg, head, "meta", NULL), "charset", "utf-8");
+    xmlNodePtr vp = rdm_rpt_el(pg, head, "meta", NULL);
+    rdm_rpt_attr(pg, vp, "name", "viewport");
+    rdm_rpt_attr(pg, vp, "content", "width=device-width, initial-scale=1");
+    rdm_rpt_elf(pg, head, "title", "%s - readmit", title);
+    rdm_rpt_el(pg, head, "style", CSS);
+    pg->body = rdm_rpt_el(pg, html, "body", NULL);
+    xmlNodePtr nav = rdm_rpt_el(pg, pg->body, "div", NULL);
+    rdm_rpt_attr(pg, nav, "class", "nav");
+    char href[64];
+    snprintf(href, sizeof href, "%sindex.html", root);
+    rdm_rpt_link(pg, nav, href, "Runs and versions");
+    snprintf(href, sizeof href, "%scompare.html", root);
+    rdm_rpt_link(pg, nav, href, "Compare");
+    snprintf(href, sizeof href, "%sdata.html", root);
+    rdm_rpt_link(pg, nav, href, "Data");
+    rdm_rpt_el(pg, pg->body, "h1", title);
+    return RDM_OK;
+}
+
+int rdm_rpt_page_finish(rdm_rpt_page *pg, rdm_buf *out, rdm_err *err)
+{
+    int rc = RDM_OK;
+    rdm_rpt_el(pg, pg->body, "script", SORT_JS);
+    if (pg->oom) {
+        rc = rdm_errf(err, RDM_ENOMEM, "report: out of memory building a page");
+    } else {
+        xmlChar *mem = NULL;
+        int n = 0;
+        htmlDocDumpMemoryFormat(pg->doc, &mem, &n, 1);
+        if (!mem || n <= 0)
+            rc = rdm_errf(err, RDM_EIO, "report: cannot serialise a page");
+        else if (rdm_buf_add(out, mem, (size_t)n))
+            rc = rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        xmlFree(mem);
+    }
+    xmlFreeDoc(pg->doc);
+    pg->doc = NULL;
+    return rc;
+}
+
+xmlNodePtr rdm_rpt_section(rdm_rpt_page *pg, const char *title, const char *id)
+{
+    xmlNodePtr h = rdm_rpt_el(pg, pg->body, "h2", title);
+    if (id)
+        rdm_rpt_attr(pg, h, "id", id);
+    return pg->body;
+}
+
+xmlNodePtr rdm_rpt_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *cls,
+                     const char *const *heads, int n)
+{
+    xmlNodePtr t = rdm_rpt_el(pg, parent, "table", NULL);
+    if (cls)
+        rdm_rpt_attr(pg, t, "class", cls);
+    xmlNodePtr tr = rdm_rpt_el(pg, rdm_rpt_el(pg, t, "thead", NULL), "tr", NULL);
+    for (int i = 0; i < n; i++)
+        rdm_rpt_el(pg, tr, "th", heads[i]);
+    return rdm_rpt_el(pg, t, "tbody", NULL);
+}
+
+xmlNodePtr rdm_rpt_td(rdm_rpt_page *pg, xmlNodePtr tr, const char *text)
+{
+    return rdm_rpt_el(pg, tr, "td", text ? text : "");
+}
+
+xmlNodePtr rdm_rpt_tdnum(rdm_rpt_page *pg, xmlNodePtr tr, int decimals, double v)
+{
+    char b[64];
+    if (isnan(v))
+        snprintf(b, sizeof b, "n/a");
+    else
+        snprintf(b, sizeof b, "%.*f", decimals, v);
+    xmlNodePtr td = rdm_rpt_el(pg, tr, "td", b);
+    rdm_rpt_attr(pg, td, "class", "num");
+    return td;
+}
+
+xmlNodePtr rdm_rpt_tdint(rdm_rpt_page *pg, xmlNodePtr tr, long long v)
+{
+    char b[32];
+    snprintf(b, sizeof b, "%lld", v);
+    xmlNodePtr td = rdm_rpt_el(pg, tr, "td", b);
+    rdm_rpt_attr(pg, td, "class", "num");
+    return td;
+}
+
+void rdm_rpt_fmt_time(const char *ts, char *out, size_t n)
+{
+    if (!ts || !*ts) {
+        snprintf(out, n, "-");
+        return;
+    }
+    /* "2024-05-01T12:34:56.123+00:00" -> "2024-05-01 12:34:56" */
+    snprintf(out, n, "%.19s", ts);
+    char *t = strchr(out, 'T');
+    if (t)
+        *t = ' ';
+}
+
+int rdm_report_bytes_text(const unsigned char *p, size_t n, size_t max, rdm_buf *out)
+{
+    size_t m = n < max ? n : max;
+    for (size_t i = 0; i < m; i++) {
+        int rc = (p[i] >= 0x20 && p[i] < 0x7f) ? rdm_buf_addc(out, (char)p[i])
+                                               : rdm_buf_printf(out, "\\x%02x", p[i]);
+        if (rc)
+            return rc;
+    }
+    if (n > max)
+        return rdm_buf_adds(out, "...");
+    return rdm_buf_add(out, "", 0);
+}
+
+/* ---- writing ---- */
+
+int rdm_report_write_if_changed(const char *path, const void *data, size_t n, int *written,
+                                rdm_err *err)
+{
+    if (written)
+        *written = 0;
+    rdm_buf old = RDM_BUF_INIT;
+    rdm_err ignore = {0};
+    int same = rdm_read_file(path, &old, &ignore) == RDM_OK && old.len == n &&
+               memcmp(old.data, data, n) == 0;
+    rdm_buf_release(&old);
+    if (same)
+        return RDM_OK;
+    /* temp file + rename: readers never see a half-written page. No fsync:
+     * pages are regenerated from the database at will, and syncing hundreds
+     * of pages would dominate the run time. */
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *f = fopen(tmp, "wb");
+    if (!f)
+        return rdm_errf(err, RDM_EIO, "%s: %s", tmp, strerror(errno));
+    int ok = fwrite(data, 1, n, f) == n;
+    ok = (fclose(f) == 0) && ok;
+    if (!ok || rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(e));
+    }
+    if (written)
+        *written = 1;
+    return RDM_OK;
+}
+
+static int emit(const char *dir, const char *name, rdm_buf *page, rdm_sha256 *h,
+                rdm_report_stats *st, rdm_err *err)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    rdm_sha256_update(h, name, strlen(name) + 1);
+    rdm_sha256_update(h, page->data, page->len);
+    int written = 0;
+    int rc = rdm_report_write_if_changed(path, page->data, page->len, &written, err);
+    st->pages++;
+    st->written += written;
+    rdm_buf_reset(page);
+    return rc;
+}
+
+int rdm_report_write_site(const json_t *site, const char *dir, rdm_report_stats *st, rdm_err *err)
+{
+    rdm_report_stats local;
+    if (!st)
+        st = &local;
+    memset(st, 0, sizeof *st);
+    char runs_dir[4096];
+    snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
+    int rc = rdm_mkdirs(runs_dir, err);
+    if (rc)
+        return rc;
+    rdm_sha256 *h = rdm_sha256_new();
+    if (!h)
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    rdm_buf page = RDM_BUF_INIT;
+    rc = rdm_report_page_index(site, &page, err);
+    if (!rc)
+        rc = emit(dir, "index.html", &page, h, st, err);
+    if (!rc)
+        rc = rdm_report_page_compare(site, &page, err);
+    if (!rc)
+        rc = emit(dir, "compare.html", &page, h, st, err);
+    if (!rc)
+        rc = rdm_report_page_data(site, &page, err);
+    if (!rc)
+        rc = emit(dir, "data.html", &page, h, st, err);
+    const json_t *runs = json_object_get(site, "runs");
+    size_t i;
+    const json_t *run;
+    json_array_foreach(runs, i, run) {
+        if (rc)
+            break;
+        char name[64];
+        snprintf(name, sizeof name, "runs/%lld.html", rdm_rpt_int(run, "run_id", 0));
+        rc = rdm_report_page_run(site, run, &page, err);
+        if (!rc)
+            rc = emit(dir, name, &page, h, st, err);
+    }
+    rdm_buf_release(&page);
+    rdm_sha256_final(h, st->fingerprint);
+    return rc;
+}
+
+/* ---- checking ---- */
+
+/* Elements the pages use that libxml2's HTML 4 parser does not know. */
+static const char *const KNOWN_FOREIGN[] = {
+    "svg", "path", "g", "line", "rect", "circle", "text", "polyline", "details", "summary",
+    "section", "nav", "main", "header", "footer", "figure", "figcaption", NULL};
+
+typedef struct check_ctx {
+    const char *path;
+    int problems;
+    rdm_buf *msgs;
+} check_ctx;
+
+static void problem(check_ctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static void problem(check_ctx *c, int line, const char *fmt, ...)
+{
+    char m[600];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(m, sizeof m, fmt, ap);
+    va_end(ap);
+    size_t l = strlen(m);
+    while (l && m[l - 1] == '\n')
+        m[--l] = '\0';
+    c->problems++;
+    if (c->msgs && rdm_buf_printf(c->msgs, "%s:%d: %s\n", c->path, line, m))
+        return;
+}
+
+static void on_parse_error(void *ud, xmlErrorPtr e)
+{
+    check_ctx *c = ud;
+    if (!e || e->level == XML_ERR_NONE)
+        return;
+    if (e->code == XML_HTML_UNKNOWN_TAG && e->str1) {
+        for (int i = 0; KNOWN_FOREIGN[i]; i++)
+            if (!strcmp((const char *)e->str1, KNOWN_FOREIGN[i]))
+                return;
+    }
+    problem(c, e->line, "HTML parser: %s", e->message ? e->message : "error");
+}
+
+static int is_external(const char *v)
+{
+    if (!strncmp(v, "//", 2))
+        return 1;
+    for (const char *p = v; *p && *p != '/' && *p != '#' && *p != '?'; p++)
+        if (*p == ':')
+            return 1; /* scheme: http:, https:, data:, javascript:, file: ... */
+    return 0;
+}
+
+static void check_links(check_ctx *c, xmlNodePtr n, const char *dir)
+{
+    for (; n; n = n->next) {
+        if (n->type != XML_ELEMENT_NODE)
+            continue;
+        static const char *const ATTRS[] = {"href", "src", "action", "xlink:href", NULL};
+        for (int i = 0; ATTRS[i]; i++) {
+            xmlChar *v = xmlGetProp(n, BAD_CAST ATTRS[i]);
+            if (!v)
+                continue;
+            const char *s = (const char *)v;
+            if (is_external(s)) {
+                problem(c, xmlGetLineNo(n), "external URL in %s: %s", ATTRS[i], s);
+            } else if (*s && *s != '#') {
+                char path[4096];
+                size_t k = strcspn(s, "#?");
+                snprintf(path, sizeof path, "%s/%.*s", dir, (int)k, s);
+                if (access(path, F_OK) != 0)
+                    problem(c, xmlGetLineNo(n), "broken link %s (no file %s)", s, path);
+            }
+            xmlFree(v);
+        }
+        check_links(c, n->children, dir);
+    }
+}
+
+int rdm_report_check_page(const char *path, int *problems, rdm_buf *msgs, rdm_err *err)
+{
+    if (problems)
+        *problems = 0;
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_read_file(path, &b, err);
+    if (rc)
+        return rc;
+    check_ctx c = {path, 0, msgs};
+    xmlSetStructuredErrorFunc(&c, on_parse_error);
+    htmlDocPtr doc = htmlReadMemory(b.data, (int)b.len, path, "UTF-8", HTML_PARSE_NONET);
+    xmlSetStructuredErrorFunc(NULL, NULL);
+    if (!doc) {
+        problem(&c, 0, "not parsed as HTML");
+    } else {
+        char dir[4096];
+        snprintf(dir, sizeof dir, "%s", path);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *slash = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        check_links(&c, xmlDocGetRootElement(doc), dir);
+        xmlFreeDoc(doc);
+    }
+    if (!strstr(b.data, "<!DOCTYPE html>"))
+        problem(&c, 1, "missing <!DOCTYPE html>");
+    rdm_buf_release(&b);
+    if (problems)
+        *problems = c.problems;
+    return RDM_OK;
+}

@@ -1,0 +1,177 @@
+/* report_db.c - read what the report site shows from PostgreSQL into one JSON object. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model.h"
+#include "registry.h"
+#include "report.h"
+#include "report_int.h"
+
+/* Run a named statement that returns one JSON text cell; new reference or NULL. */
+static json_t *json_stmt(rdm_db *db, const char *name, rdm_err *err)
+{
+    PGresult *res = rdm_db_query(db, name, 0, NULL, err);
+    if (!res)
+        return NULL;
+    json_t *j = NULL;
+    if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
+        rdm_errf(err, RDM_EDB, "%s: expected one JSON value", name);
+    } else {
+        json_error_t je;
+        j = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, &je);
+        if (!j)
+            rdm_errf(err, RDM_EPARSE, "%s: JSON line %d column %d: %s", name, je.line, je.column,
+                     je.text);
+    }
+    PQclear(res);
+    return j;
+}
+
+static int set_new(json_t *o, const char *k, json_t *v, rdm_err *err)
+{
+    if (!v)
+        return err && err->code ? err->code : rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    if (json_object_set_new(o, k, v))
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    return RDM_OK;
+}
+
+/* All curves as {"<run_id>": {split: {kind: points}}}: one row per curve,
+ * parsed here (much cheaper for the server than one aggregated document). */
+static json_t *load_curves(rdm_db *db, rdm_err *err)
+{
+    PGresult *res = rdm_db_query(db, "report_select_curves", 0, NULL, err);
+    if (!res)
+        return NULL;
+    json_t *all = json_object();
+    int rows = PQntuples(res);
+    for (int i = 0; all && i < rows; i++) {
+        const char *run = PQgetvalue(res, i, 0), *split = PQgetvalue(res, i, 1);
+        const char *kind = PQgetvalue(res, i, 2);
+        json_error_t je;
+        json_t *pts = json_loads(PQgetvalue(res, i, 3), JSON_DECODE_ANY, &je);
+        if (!pts) {
+            rdm_errf(err, RDM_EPARSE, "registry.curves run %s %s %s: JSON line %d column %d: %s",
+                     run, split, kind, je.line, je.column, je.text);
+            json_decref(all);
+            all = NULL;
+            break;
+        }
+        json_t *per = json_object_get(all, run);
+        if (!per && json_object_set_new(all, run, per = json_object()))
+            per = NULL;
+        json_t *sp = per ? json_object_get(per, split) : NULL;
+        if (per && !sp && json_object_set_new(per, split, sp = json_object()))
+            sp = NULL;
+        if (!sp || json_object_set_new(sp, kind, pts)) {
+            json_decref(all);
+            all = NULL;
+            rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        }
+    }
+    PQclear(res);
+    return all;
+}
+
+/* Importance from the model file for runs that stored none (best effort: a
+ * model that cannot be read leaves the run without importance). */
+static void importance_from_artifacts(rdm_db *db, json_t *site)
+{
+    json_t *curves = json_object_get(site, "curves");
+    size_t i;
+    json_t *run;
+    json_array_foreach(json_object_get(site, "runs"), i, run) {
+        const char *sha = rdm_rpt_str(run, "artifact_sha256");
+        const char *type = rdm_rpt_str(run, "model_type");
+        if (!sha || !type || !strcmp(type, "baseline"))
+            continue;
+        char id[32];
+        snprintf(id, sizeof id, "%lld", rdm_rpt_int(run, "run_id", 0));
+        if (json_is_array(rdm_rpt_path(curves, id, "train", "importance")))
+            continue;
+        rdm_buf bytes = RDM_BUF_INIT;
+        rdm_err e = {0};
+        rdm_model *m = NULL;
+        if (rdm_registry_get_artifact(db, sha, &bytes, &e) == RDM_OK)
+            m = rdm_model_load_bytes(bytes.data, bytes.len, &e);
+        rdm_buf_release(&bytes);
+        if (!m) {
+            rdm_log(RDM_LOG_DEBUG, "report run=%s importance unavailable: %s", id, e.msg);
+            continue;
+        }
+        int total = rdm_model_feature_importance(m, NULL, NULL, 0);
+        int cap = total < 20 ? total : 20;
+        const char *names[20];
+        double vals[20];
+        int n = cap > 0 ? rdm_model_feature_importance(m, names, vals, cap) : 0;
+        n = n < cap ? n : cap;
+        json_t *arr = json_array();
+        for (int k = 0; arr && k < n; k++)
+            json_array_append_new(arr, json_pack("{s:s,s:f}", "feature", names[k] ? names[k] : "?",
+                                                 "gain", isfinite(vals[k]) ? vals[k] : 0.0));
+        rdm_model_free(m);
+        if (!arr)
+            continue;
+        json_t *per = json_object_get(curves, id);
+        if (!per) {
+            per = json_object();
+            json_object_set_new(curves, id, per);
+        }
+        json_t *tr = json_object_get(per, "train");
+        if (!tr) {
+            tr = json_object();
+            json_object_set_new(per, "train", tr);
+        }
+        json_object_set_new(tr, "importance", arr);
+    }
+}
+
+json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err)
+{
+    const char *name = cfg->registry.model_name ? cfg->registry.model_name : "readmission";
+    json_t *site = json_object();
+    json_t *data = json_object();
+    if (!site || !data) {
+        json_decref(site);
+        json_decref(data);
+        rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        return NULL;
+    }
+    int rc = set_new(site, "model_name", json_string(name), err);
+    if (!rc)
+        rc = set_new(site, "runs", rdm_registry_runs_json(db, 0, err), err);
+    if (!rc)
+        rc = set_new(site, "versions", rdm_registry_versions_json(db, name, err), err);
+    if (!rc)
+        rc = set_new(site, "history", rdm_registry_history_json(db, name, err), err);
+    if (!rc)
+        rc = set_new(site, "curves", load_curves(db, err), err);
+    if (!rc)
+        rc = set_new(data, "batches", json_stmt(db, "report_select_batches", err), err);
+    if (!rc)
+        rc = set_new(data, "snapshots", json_stmt(db, "report_select_snapshots", err), err);
+    if (!rc)
+        rc = set_new(data, "raw_rejects", json_stmt(db, "report_select_raw_rejects", err), err);
+    if (!rc)
+        rc = set_new(data, "clean_rejects", json_stmt(db, "report_select_clean_rejects", err), err);
+    if (!rc)
+        rc = set_new(data, "validation", json_stmt(db, "report_select_validation", err), err);
+    if (!rc)
+        rc = set_new(data, "suspicious", json_stmt(db, "report_select_suspicious", err), err);
+    if (!rc)
+        rc = set_new(data, "profile", json_stmt(db, "report_select_profile", err), err);
+    if (rc) {
+        json_decref(site);
+        json_decref(data);
+        return NULL;
+    }
+    if (json_object_set_new(site, "data", data)) {
+        json_decref(site);
+        rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        return NULL;
+    }
+    importance_from_artifacts(db, site);
+    return site;
+}

@@ -1,0 +1,52 @@
+/* report_int.h - helpers shared by the report module's files (report.c,
+ * report_pages.c, report_db.c); not part of the library's interface. */
+#ifndef RDM_REPORT_INT_H
+#define RDM_REPORT_INT_H
+
+#include <jansson.h>
+#include <libxml/tree.h>
+
+#include "readmit.h"
+
+/* A page being built: allocation failures set oom, checked when serialising. */
+typedef struct rdm_rpt_page {
+    xmlDocPtr doc;
+    xmlNodePtr body;
+    int oom;
+    const char *root; /* "" for top-level pages, "../" under runs/ */
+} rdm_rpt_page;
+
+/* JSON access: NaN / NULL / dflt when missing or of another type. */
+double rdm_rpt_num(const json_t *o, const char *k);
+const char *rdm_rpt_str(const json_t *o, const char *k);
+long long rdm_rpt_int(const json_t *o, const char *k, long long dflt);
+/* o[a][b][c] (b, c may be NULL), or NULL. Borrowed. */
+const json_t *rdm_rpt_path(const json_t *o, const char *a, const char *b, const char *c);
+
+/* New page with head, inline CSS, navigation and <h1>title</h1>. */
+int rdm_rpt_page_start(rdm_rpt_page *pg, const char *title, const char *root);
+/* Add the sort script, serialise as HTML into out (appended), free the doc. */
+int rdm_rpt_page_finish(rdm_rpt_page *pg, rdm_buf *out, rdm_err *err);
+
+/* Child element with escaped text (text NULL: empty element). */
+xmlNodePtr rdm_rpt_el(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *text);
+xmlNodePtr rdm_rpt_elf(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void rdm_rpt_attr(rdm_rpt_page *pg, xmlNodePtr n, const char *k, const char *v);
+void rdm_rpt_text(rdm_rpt_page *pg, xmlNodePtr parent, const char *text);
+xmlNodePtr rdm_rpt_link(rdm_rpt_page *pg, xmlNodePtr parent, const char *href, const char *text);
+/* Link an unlinked node (e.g. an SVG chart) under parent; frees it on failure. */
+void rdm_rpt_adopt(rdm_rpt_page *pg, xmlNodePtr parent, xmlNodePtr child);
+/* <h2> on the body; returns the body. */
+xmlNodePtr rdm_rpt_section(rdm_rpt_page *pg, const char *title, const char *id);
+/* <table class=cls><thead>heads</thead><tbody> -> returns the tbody. */
+xmlNodePtr rdm_rpt_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *cls,
+                     const char *const *heads, int n);
+xmlNodePtr rdm_rpt_td(rdm_rpt_page *pg, xmlNodePtr tr, const char *text);
+/* Number cell with `decimals` digits ("n/a" for NaN). */
+xmlNodePtr rdm_rpt_tdnum(rdm_rpt_page *pg, xmlNodePtr tr, int decimals, double v);
+xmlNodePtr rdm_rpt_tdint(rdm_rpt_page *pg, xmlNodePtr tr, long long v);
+/* ISO timestamp -> "YYYY-MM-DD HH:MM:SS" ("-" when NULL). */
+void rdm_rpt_fmt_time(const char *ts, char *out, size_t n);
+
+#endif

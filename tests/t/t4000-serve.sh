@@ -1,0 +1,212 @@
+#!/bin/bash
+# Serving end to end: a PostgreSQL cluster of the test's own (so it can be
+# stopped), synthetic data -> ingest -> clean -> train -> register, the
+# readmit-fcgi pool behind nginx on a test port; every endpoint and error over
+# HTTP; a champion change under load with zero failures; a worker killed with
+# SIGKILL and restarted; the database stopped while predictions continue.
+export READMIT_PGDIR=$(mktemp -d /tmp/readmit-t4000-pg.XXXXXX)
+chmod 755 "$READMIT_PGDIR"
+. "$(dirname "$0")/lib.sh"
+
+FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
+PORT=$((20000 + $$ % 20000))
+URL=http://127.0.0.1:$PORT
+SERVE_ENV=(READMIT_HOME="$T_TMP" READMIT_CONFIG="$TOP/conf/test.yaml" READMIT_FCGI="$FCGI"
+    READMIT_HTTP_PORT=$PORT READMIT_PGDIR="$READMIT_PGDIR")
+
+serve() { env "${SERVE_ENV[@]}" READMIT_FCGI_OPTS="${FCGI_OPTS:-}" "$TOP/scripts/serve.sh" "$@"; }
+
+t_serve_cleanup() {
+    local rc=$?
+    serve stop >/dev/null 2>&1 || true
+    [ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null
+    "$TOP/scripts/pg.sh" stop >/dev/null 2>&1 || true
+    [ -n "$T_KEEP" ] || rm -rf "$READMIT_PGDIR"
+    return $rc
+}
+trap 't_serve_cleanup; t_cleanup' EXIT
+
+t_fresh_db
+cd "$T_TMP"
+R() { rdm "$1" -o "db.socket_dir=$READMIT_PGDIR/run" "${@:2}" >>out.txt 2>>err.txt; }
+FCGI_OPTS="-o db.name=$T_DB -o serve.max_body_bytes=200000 -o serve.max_instances=100"
+
+# status code of a request; the body goes to body.json
+code() { curl -s -o body.json -w '%{http_code}' "$@"; }
+jget() { jq -r "$1" body.json; }
+predict() { code -X POST -H 'Content-Type: application/json' --data-binary "$1" "$URL/api/v1/predict"; }
+wait_for() { # seconds command...: retry until the command succeeds
+    local n=$(($1 * 10))
+    shift
+    while [ $n -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+model_version() { curl -s "$URL/api/v1/model" | jq -r .version; }
+is_version() { [ "$(model_version)" = "$1" ]; }
+
+"$READMIT" synth --rows 6000 --seed 4 >s.csv
+check "ingest" R ingest -q --source s.csv
+check "clean" R clean -q
+
+# ---- no champion yet ----
+check "serve start" serve start
+check_eq "healthz 200" 200 "$(code "$URL/healthz")"
+check_eq "predict without a champion: 503" 503 "$(predict '{}')"
+check_eq "... code no_model" no_model "$(jget .error.code)"
+check_eq "readyz without a model: 503" 503 "$(code "$URL/readyz")"
+check_eq "model without a model: 503" 503 "$(code "$URL/api/v1/model")"
+
+# ---- first champion: picked up through NOTIFY / polling ----
+check "train" R train -q
+check "register v1" R register
+check "the pool loads champion v1" wait_for 10 is_version 1
+check_eq "readyz 200" 200 "$(code "$URL/readyz")"
+check_eq "readyz: database reachable" reachable "$(jget .database)"
+
+# ---- the API ----
+awk -v max=200 -f "$TOP/nginx/bench/records.awk" s.csv >single.jsonl
+awk -v batch=50 -v max=4 -f "$TOP/nginx/bench/records.awk" s.csv >batch.jsonl
+check "test records exist" test "$(wc -l <single.jsonl)" -ge 50
+REC=$(head -n 1 single.jsonl)
+check_eq "predict one record: 200" 200 "$(predict "$REC")"
+p=$(jget .probability)
+check "probability in [0, 1]" awk -v p="$p" 'BEGIN {exit !(p >= 0 && p <= 1)}'
+thr=$(jget .threshold)
+want=$(awk -v p="$p" -v t="$thr" 'BEGIN {print (p >= t) ? "true" : "false"}')
+check_eq "decision = probability >= threshold" "$want" "$(jget .decision)"
+check_eq "model version in the response" 1 "$(jget .model.version)"
+check_eq "encounter_id echoed" "$(echo "$REC" | jq -r .encounter_id)" "$(jget .encounter_id)"
+# the same record scored offline through the library must give the same probability
+head -n 1 s.csv >one.csv
+id=$(echo "$REC" | jq -r .encounter_id)
+awk -F, -v id="$id" 'NR > 1 && $1 == id' s.csv >>one.csv
+if R predict --model champion --input one.csv --output offline.csv 2>/dev/null && [ -s offline.csv ]; then
+    off=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "probability") c = i} NR == 2 {print $c}' offline.csv)
+    check "served = offline probability ($p vs $off)" awk -v a="$p" -v b="$off" 'BEGIN {d = a - b; if (d < 0) d = -d; exit !(d < 1e-6)}'
+else
+    echo "# skip: readmit predict --model/--input/--output not available for the offline comparison"
+fi
+check_eq "batch of 50: 200" 200 "$(predict "$(head -n 1 batch.jsonl)")"
+check_eq "50 predictions" 50 "$(jget '.predictions | length')"
+check_eq "unseen category: 200" 200 "$(predict '{"race": "Martian"}')"
+check "... with a warning naming the field" grep -q "race" <<<"$(jget '.warnings[0]')"
+check_eq "missing values (null, ?, absent): 200" 200 "$(predict '{"race": null, "weight": "?"}')"
+
+check_eq "malformed JSON: 400" 400 "$(predict '{"race": ')"
+check_eq "... with the byte offset" 9 "$(jget .error.position)"
+check_eq "unknown field: 422" 422 "$(predict '{"colour": "red"}')"
+check_eq "... naming the field" colour "$(jget .error.field)"
+check_eq "wrong type: 422" 422 "$(predict '{"age": 70}')"
+check_eq "... naming the field" age "$(jget .error.field)"
+check_eq "out of range: 422" 422 "$(predict '{"time_in_hospital": 99}')"
+check_eq "... code" out_of_range "$(jget .error.code)"
+big=$(printf '{"instances": [%s{}]}' "$(printf '{},%.0s' $(seq 100))")
+check_eq "101 instances (limit 100): 422" 422 "$(predict "$big")"
+check_eq "... code" too_many_instances "$(jget .error.code)"
+head -c 300000 /dev/zero | tr '\0' ' ' >big.json
+check_eq "body over the limit: 413" 413 "$(code -X POST --data-binary @big.json "$URL/api/v1/predict")"
+check_eq "... JSON error" body_too_large "$(jget .error.code)"
+check_eq "GET predict: 405" 405 "$(code "$URL/api/v1/predict")"
+check_eq "POST model: 405" 405 "$(code -X POST -d '{}' "$URL/api/v1/model")"
+check_eq "unknown API path: 404" 404 "$(code "$URL/api/v1/nothing")"
+check_eq "... JSON error" not_found "$(jget .error.code)"
+check_eq "model: 200" 200 "$(code "$URL/api/v1/model")"
+check "model: input schema with categories" test "$(jget '[.input[] | select(.type == "categorical")] | length')" -gt 5
+check "model: threshold" test "$(jget .threshold)" != null
+check_eq "UI page served" 200 "$(code "$URL/")"
+check "UI page is the form" grep -q 'api/v1/model' body.json
+check_eq "reports dir served" 200 "$(code "$URL/reports/")"
+check_eq "metrics: 200" 200 "$(code "$URL/metrics")"
+check "metrics: requests by route and code" grep -q 'readmit_http_requests_total{route="predict",code="422"} [1-9]' body.json
+check "metrics: latency histogram" grep -q 'readmit_http_request_duration_seconds_bucket{route="predict",le="+Inf"}' body.json
+check "metrics: predictions counted" grep -Eq '^readmit_predictions_total [1-9]' body.json
+check "metrics: model info" grep -q 'readmit_model_info{name="readmission",version="1"' body.json
+check "metrics: in-flight gauge" grep -q '^readmit_http_requests_in_flight' body.json
+
+# ---- a second version, then promote and roll back under load: zero failures ----
+check "train v2" R train -q -o train.gbt.learning_rate=0.2
+check "register v2" R register -o registry.min_gain=-1
+v=$(t_sql "SELECT version FROM registry.aliases WHERE alias = 'champion'")
+check_eq "v2 is champion" 2 "$v"
+check "the pool follows to v2" wait_for 10 is_version 2
+have_wrk=$(command -v wrk || true)
+load_start() {
+    if [ -n "$have_wrk" ]; then
+        wrk -t2 -c8 -d"$1" -s "$TOP/nginx/bench/predict.lua" "$URL/api/v1/predict" -- "$T_TMP/single.jsonl" >load.txt 2>&1 &
+    else
+        (end=$((SECONDS + $1)); n=0; bad=0
+         while [ $SECONDS -lt $end ]; do
+             c=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$REC" "$URL/api/v1/predict")
+             n=$((n + 1)); [ "$c" = 200 ] || bad=$((bad + 1))
+         done
+         echo "RESULT requests=$n non200=$bad sockerr=0") >load.txt 2>&1 &
+    fi
+    LOAD_PID=$!
+}
+load_check() {
+    wait "$LOAD_PID"
+    LOAD_PID=
+    local r
+    r=$(grep RESULT load.txt)
+    echo "# $1: $r"
+    check "$1: requests made" test "$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$r")" -gt 100
+    check_eq "$1: zero failed requests" "non200=0 sockerr=0" "$(grep -o 'non200=[0-9]* sockerr=[0-9]*' <<<"$r")"
+}
+load_start 8
+for i in 1 2 3; do
+    R rollback
+    wait_for 5 is_version 1 || not_ok "rollback $i: pool on v1"
+    R promote 2
+    wait_for 5 is_version 2 || not_ok "promote $i: pool on v2"
+done
+load_check "3 rollback/promote cycles under load"
+check "metrics: worker model loads counted" grep -Eq 'readmit_model_loads_total\{by="worker"\} ([7-9]|[1-9][0-9])' <(curl -s "$URL/metrics")
+
+# ---- SIGHUP reloads ----
+check "reload (SIGHUP)" serve reload
+check_eq "still serving after reload" 200 "$(predict "$REC")"
+
+# ---- kill -9 a worker: restarted, service continues ----
+sup=$(cat "$T_TMP/var/run/readmit-fcgi.pid")
+workers() { pgrep -P "$sup" | sort; }
+before=$(workers)
+check_eq "2 workers" 2 "$(echo "$before" | wc -l)"
+victim=$(echo "$before" | head -n 1)
+kill -9 "$victim"
+check "a new worker replaces it" wait_for 10 sh -c "[ \"\$(pgrep -P $sup | wc -l)\" = 2 ] && ! pgrep -P $sup | grep -qx $victim"
+check "metrics: one restart" grep -q '^readmit_worker_restarts_total 1' <(curl -s "$URL/metrics")
+check "the new worker serves the champion" wait_for 5 is_version 2
+ok_all=1
+for i in $(seq 20); do [ "$(predict "$REC")" = 200 ] || ok_all=0; done
+check "20 predictions after the restart" test $ok_all = 1
+
+# ---- the database goes away: keep serving ----
+"$TOP/scripts/pg.sh" stop >/dev/null 2>&1
+db_down() { curl -s "$URL/readyz" | jq -e '.database == "unreachable"' >/dev/null; }
+check "readyz reports the database unreachable" wait_for 10 db_down
+check_eq "readyz still 200 (a model is loaded)" 200 "$(code "$URL/readyz")"
+ok_all=1
+for i in $(seq 20); do [ "$(predict "$REC")" = 200 ] || ok_all=0; done
+check "predictions continue without the database" test $ok_all = 1
+check "metrics: database_up 0" grep -q '^readmit_database_up 0' <(curl -s "$URL/metrics")
+"$TOP/scripts/pg.sh" start >/dev/null 2>&1
+db_up() { curl -s "$URL/readyz" | jq -e '.database == "reachable"' >/dev/null; }
+check "reconnects when the database is back" wait_for 40 db_up
+
+# ---- stop: drains and exits ----
+check "serve stop" serve stop
+check "pool gone" sh -c "! kill -0 $sup 2>/dev/null"
+check "socket removed" test ! -e "$T_TMP/var/run/readmit-fcgi.sock"
+check_eq "nothing answers" 000 "$(curl -s -o /dev/null -w '%{http_code}' "$URL/healthz" || true)"
+
+# ---- docker-compose file parses ----
+if command -v docker-compose >/dev/null; then
+    check "docker-compose config" sh -c "cd '$TOP' && docker-compose -f docker-compose.yml config -q"
+else
+    echo "# skip: docker-compose not installed (apt-get install docker-compose)"
+fi
+t_done
