@@ -124,4 +124,12 @@ bench-serve: build | $(DB_UP)
 
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
-	scripts/bench-report.sh
+	scripts/bench-report.sh $(READMIT)
+
+## serve: start the FastCGI worker pool and nginx (http://127.0.0.1:8080/ by default)
+serve: build | $(DB_UP)
+	@READMIT_CONFIG=$(CONF) scripts/serve.sh start
+
+## stop: stop nginx and the worker pool
+stop:
+	@READMIT_CONFIG=$(CONF) scripts/serve.sh stop

@@ -31,6 +31,7 @@ scripts/pg.sh start >/dev/null 2>&1
 pg postgres -c "CREATE DATABASE \"$DB\""
 rdm() { "$READMIT" "$1" -c "$CONF" -o "db.name=$DB" "${@:2}"; }
 now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
 # the CSV as a plain file, for psql (a zip is unpacked to a temp file)
 CSV=$TMP/data.csv
@@ -82,16 +83,16 @@ for i in $(seq 1 "$RUNS"); do
     t1=$(now)
     read -r r a j < <(sed -n 's/^read \([0-9]*\) accepted \([0-9]*\) rejected \([0-9]*\)$/\1 \2 \3/p' "$TMP/ingest.out")
     [ "$r" = "$ROWS" ] || { echo "bench-ingest: ingest read $r rows, the file has $ROWS" >&2; exit 1; }
-    ti=$(echo "$t1 - $t0" | bc -l)
-    best_ing=$(echo "if ($ti < $best_ing) $ti else $best_ing" | bc -l)
+    ti=$(calc "$t1 - $t0")
+    best_ing=$(calc "($ti < $best_ing) ? $ti : $best_ing")
     m=$(cat "$TMP/rss"); [ "$m" -gt "$rss" ] && rss=$m
 
     pg "$DB" -c "TRUNCATE bench_plain" >/dev/null
     t0=$(now)
     pg "$DB" -c "\\copy bench_plain FROM '$CSV' WITH (FORMAT csv, HEADER true)"
     t1=$(now)
-    tc=$(echo "$t1 - $t0" | bc -l)
-    best_copy=$(echo "if ($tc < $best_copy) $tc else $best_copy" | bc -l)
+    tc=$(calc "$t1 - $t0")
+    best_copy=$(calc "($tc < $best_copy) ? $tc : $best_copy")
     printf 'run %d: readmit ingest %.3f s, psql \\copy %.3f s\n' "$i" "$ti" "$tc"
 done
 copied=$(pg "$DB" -c "SELECT count(*) FROM bench_plain")
@@ -102,18 +103,18 @@ clean_note="readmit clean failed or is not available"
 t0=$(now)
 if rdm clean -q >"$TMP/clean.out" 2>"$TMP/clean.err"; then
     t1=$(now)
-    clean_s=$(printf '%.3f' "$(echo "$t1 - $t0" | bc -l)")
+    clean_s=$(printf '%.3f' "$(calc "$t1 - $t0")")
     clean_note="rows into clean.encounters: $(pg "$DB" -c 'SELECT count(*) FROM clean.encounters' 2>/dev/null || echo '?')"
 fi
 
-rate() { echo "$ROWS / $1" | bc -l; }
+rate() { calc "$ROWS / $1"; }
 ri=$(rate "$best_ing"); rc=$(rate "$best_copy")
 echo
 echo "bench-ingest: $SRC"
 echo "  $ROWS rows, $MB MB of CSV, best of $RUNS runs, $(nproc) cores"
 printf '  %-28s %9s %12s %10s\n' "step" "seconds" "rows/s" "peak RSS"
-printf '  %-28s %9.3f %12.0f %8.1f MB\n' "readmit ingest (all checks)" "$best_ing" "$ri" "$(echo "$rss / 1024" | bc -l)"
+printf '  %-28s %9.3f %12.0f %8.1f MB\n' "readmit ingest (all checks)" "$best_ing" "$ri" "$(calc "$rss / 1024")"
 printf '  %-28s %9.3f %12.0f %10s\n' "psql \\copy (plain table)" "$best_copy" "$rc" "-"
 printf '  %-28s %9s %12s %10s\n' "readmit clean" "$clean_s" "" ""
-printf '  ingest / psql \\copy throughput: %.2f (target >= 0.5)\n' "$(echo "$ri / $rc" | bc -l)"
+printf '  ingest / psql \\copy throughput: %.2f (target >= 0.5)\n' "$(calc "$ri / $rc")"
 echo "  clean: $clean_note"

@@ -9,6 +9,8 @@ PACKAGES=(
     libcunit1-dev libfcgi-dev libfcgi-bin
     postgresql postgresql-client
     nginx-light curl
+    # tests and benchmarks: HTML checker, browser tests, load generator, leak checker
+    libxml2-utils chromium chromium-driver wrk valgrind
 )
 PG_USER=readmit-pg
 

@@ -3,8 +3,9 @@
 # front of it, with nginx's config rendered from nginx/nginx.conf.in into
 # var/nginx/ (pid, logs and temp files there too; never the system config).
 #
-# Usage: scripts/serve.sh start|stop|restart|status|reload
+# Usage: scripts/serve.sh start|stop|restart|status|reload|pool|nginx
 #   reload: SIGHUP to the pool (re-read the champion / model file in every worker)
+#   pool, nginx: run only that part in the foreground (containers: docker-compose.yml)
 #
 # Environment (all optional):
 #   READMIT_CONFIG       config file (default conf/readmit.yaml)
@@ -158,8 +159,19 @@ status)
     settings
     status
     ;;
+pool)
+    settings
+    mkdir -p "$RUN"
+    cd "$HOME_DIR"
+    exec "$FCGI" "${FCGI_ARGS[@]}" --pidfile "$POOL_PID"
+    ;;
+nginx)
+    settings
+    render
+    exec "$NGINX" -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" -g 'daemon off;'
+    ;;
 *)
-    echo "usage: scripts/serve.sh start|stop|restart|status|reload" >&2
+    echo "usage: scripts/serve.sh start|stop|restart|status|reload|pool|nginx" >&2
     exit 2
     ;;
 esac

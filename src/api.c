@@ -334,8 +334,257 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
     return RDM_HTTP_OK;
 }
 
+
+/* ---- fast path ----
+ * Most bodies are a flat object (or {"instances": [flat objects]}) of plain
+ * ASCII strings, small non-negative integers and nulls. Those are parsed here
+ * without building a jansson tree, into a private copy of the body with the
+ * values NUL-terminated in place. Anything else (escapes, non-ASCII, reals,
+ * negative numbers, nesting, duplicates, unknown keys, any invalid value, any
+ * syntax error) is left to jansson, which then gives the same records or the
+ * error with its position: this path only ever accepts what jansson would
+ * parse to the same values. */
+
+typedef struct fcur {
+    char *p, *end;
+} fcur;
+
+static void f_ws(fcur *c)
+{
+    while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
+        c->p++;
+}
+
+/* A plain string: printable ASCII without quote or backslash. NUL-terminates
+ * it in place (over the closing quote). */
+static char *f_string(fcur *c, size_t *n)
+{
+    if (c->p >= c->end || *c->p != '"')
+        return NULL;
+    char *s = ++c->p;
+    while (c->p < c->end && *c->p != '"') {
+        unsigned char ch = (unsigned char)*c->p;
+        if (ch < 0x20 || ch > 0x7e || ch == '\\')
+            return NULL;
+        c->p++;
+    }
+    if (c->p >= c->end)
+        return NULL;
+    *n = (size_t)(c->p - s);
+    *c->p++ = '\0';
+    return s;
+}
+
+/* Index of the key among the schema columns (RDM_NCOLS = encounter_id), or -1. */
+static int f_key(const char *k)
+{
+    if (strcmp(k, "encounter_id") == 0)
+        return RDM_NCOLS;
+    return rdm_schema_find(k);
+}
+
+/* One flat record at c->p. Returns 1 when parsed, 0 to fall back. */
+static int f_record(fcur *c, rdm_api_record *rec)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    uint64_t seen = 0;
+    memset(rec, 0, sizeof *rec);
+    if (c->p >= c->end || *c->p != '{')
+        return 0;
+    c->p++;
+    f_ws(c);
+    if (c->p < c->end && *c->p == '}') {
+        c->p++;
+        return 1;
+    }
+    for (;;) {
+        size_t kn, vn;
+        f_ws(c);
+        char *key = f_string(c, &kn);
+        if (!key)
+            return 0;
+        int col = f_key(key);
+        if (col < 0 || (seen >> col) & 1)
+            return 0;
+        seen |= (uint64_t)1 << col;
+        f_ws(c);
+        if (c->p >= c->end || *c->p != ':')
+            return 0;
+        c->p++;
+        f_ws(c);
+        if (c->p >= c->end)
+            return 0;
+        const rdm_column *cd = col < RDM_NCOLS ? &cols[col] : NULL;
+        int numeric = cd && (cd->kind == RDM_COL_ID || cd->kind == RDM_COL_INT ||
+                             cd->kind == RDM_COL_CODE);
+        char *v = NULL;
+        if (*c->p == '"') {
+            v = f_string(c, &vn);
+            if (!v || vn > RDM_API_MAX_VALUE)
+                return 0;
+            if (!cd) {
+                if (vn + 3 > sizeof rec->id)
+                    return 0;
+                snprintf(rec->id, sizeof rec->id, "\"%s\"", v);
+                v = NULL;
+            } else if (rdm_value_is_missing(v)) {
+                v = NULL;
+            } else if (numeric) {
+                long lv;
+                if (rdm_parse_long(v, &lv) != 0 || lv < cd->min || lv > cd->max)
+                    return 0;
+            }
+        } else if (*c->p >= '0' && *c->p <= '9') {
+            char *d = c->p;
+            while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+                c->p++;
+            size_t nd = (size_t)(c->p - d);
+            if (nd > 15 || (nd > 1 && d[0] == '0') || c->p >= c->end)
+                return 0;
+            if (*c->p == '.' || *c->p == 'e' || *c->p == 'E')
+                return 0; /* reals: jansson */
+            char after = *c->p;
+            if (after != ',' && after != '}' && after != ' ' && after != '\t' && after != '\n' &&
+                after != '\r')
+                return 0;
+            if (cd && (cd->kind == RDM_COL_CAT || cd->kind == RDM_COL_TARGET))
+                return 0;
+            if (!cd) {
+                if (nd + 1 > sizeof rec->id)
+                    return 0;
+                memcpy(rec->id, d, nd);
+                rec->id[nd] = '\0';
+            } else {
+                if (numeric) {
+                    long lv = strtol(d, NULL, 10);
+                    if (lv < cd->min || lv > cd->max)
+                        return 0;
+                }
+                v = d;
+            }
+            /* terminate in place; the separator is re-checked from `after` */
+            *c->p = '\0';
+            if (after == ',' || after == '}') {
+                c->p++;
+                if (cd)
+                    rec->values[col] = v;
+                if (after == '}')
+                    return 1;
+                continue;
+            }
+            c->p++;
+        } else if (c->end - c->p >= 4 && memcmp(c->p, "null", 4) == 0) {
+            c->p += 4;
+        } else {
+            return 0;
+        }
+        if (cd)
+            rec->values[col] = v;
+        f_ws(c);
+        if (c->p >= c->end)
+            return 0;
+        if (*c->p == ',') {
+            c->p++;
+            continue;
+        }
+        if (*c->p == '}') {
+            c->p++;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+/* Returns 1 when the whole body was parsed into req, 0 to fall back (req is
+ * then released). */
+static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_request *req)
+{
+    if (len == 0 || len > (64u << 20) || memchr(body, '\0', len))
+        return 0;
+    req->arena = malloc(len + 1);
+    if (!req->arena)
+        return 0;
+    memcpy(req->arena, body, len);
+    req->arena[len] = '\0';
+    req->arena_len = req->arena_cap = len + 1;
+    fcur c = {req->arena, req->arena + len};
+    size_t cap = 0;
+    f_ws(&c);
+    /* {"instances": [ ... ]} */
+    char *save = c.p;
+    int batch = 0;
+    if (c.p < c.end && *c.p == '{') {
+        c.p++;
+        f_ws(&c);
+        static const char INST[] = "\"instances\"";
+        if ((size_t)(c.end - c.p) > sizeof INST && memcmp(c.p, INST, sizeof INST - 1) == 0) {
+            c.p += sizeof INST - 1;
+            f_ws(&c);
+            if (c.p >= c.end || *c.p != ':')
+                goto fallback;
+            c.p++;
+            f_ws(&c);
+            if (c.p >= c.end || *c.p != '[')
+                goto fallback;
+            c.p++;
+            batch = 1;
+        } else {
+            c.p = save;
+        }
+    }
+    req->batch = batch;
+    for (;;) {
+        f_ws(&c);
+        if (batch && (long)req->n >= max_instances)
+            goto fallback; /* jansson reports too_many_instances */
+        if (req->n == cap) {
+            size_t ncap = cap ? cap * 2 : (batch ? 16 : 1);
+            rdm_api_record *r = realloc(req->recs, ncap * sizeof *r);
+            if (!r)
+                goto fallback;
+            req->recs = r;
+            cap = ncap;
+        }
+        if (!f_record(&c, &req->recs[req->n]))
+            goto fallback;
+        req->n++;
+        if (!batch)
+            break;
+        f_ws(&c);
+        if (c.p < c.end && *c.p == ',') {
+            c.p++;
+            continue;
+        }
+        if (c.p < c.end && *c.p == ']') {
+            c.p++;
+            f_ws(&c);
+            if (c.p >= c.end || *c.p != '}')
+                goto fallback;
+            c.p++;
+            break;
+        }
+        goto fallback;
+    }
+    f_ws(&c);
+    if (c.p != c.end)
+        goto fallback;
+    return 1;
+fallback:
+    rdm_api_request_release(req);
+    return 0;
+}
+
 int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_api_request *req,
                           rdm_api_error *e)
+{
+    *req = (rdm_api_request)RDM_API_REQUEST_INIT;
+    if (body && fast_parse(body, len, max_instances, req))
+        return RDM_HTTP_OK;
+    return rdm_api_parse_predict_jansson(body, len, max_instances, req, e);
+}
+
+int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instances,
+                                  rdm_api_request *req, rdm_api_error *e)
 {
     json_error_t je;
     *req = (rdm_api_request)RDM_API_REQUEST_INIT;

@@ -76,6 +76,10 @@ typedef struct rdm_api_request {
 int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_api_request *req,
                           rdm_api_error *e);
 void rdm_api_request_release(rdm_api_request *req);
+/* The same, always through jansson (rdm_api_parse_predict first tries a fast
+ * path for plain flat records and falls back to this). For tests. */
+int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instances,
+                                  rdm_api_request *req, rdm_api_error *e);
 
 /* What the server knows about the model it serves (all borrowed). */
 typedef struct rdm_api_model {

@@ -7,7 +7,9 @@
 #include <string.h>
 
 #define CSV_CHUNK (1u << 20) /* bytes asked from the source per read */
-#define CSV_RAW_KEEP 65536u  /* raw bytes kept for a record over the hard cap */
+#define CSV_RAW_KEEP                                        \
+    65536u /* raw bytes kept for a record over the hard cap \
+            */
 
 struct rdm_csv {
     rdm_csv_read_fn read;
@@ -20,7 +22,8 @@ struct rdm_csv {
     size_t cap, len, pos;
     int eof;
     int bom_checked;
-    int skipping; /* after an over-long record: drop bytes up to the next newline */
+    int skipping; /* after an over-long record: drop bytes up to the next newline
+                   */
     long line;    /* line number of the next record's first line */
     unsigned long long consumed;
 
@@ -47,14 +50,22 @@ struct rdm_csv {
 const char *rdm_csv_problem_name(rdm_csv_problem p)
 {
     switch (p) {
-    case RDM_CSV_OK: return "ok";
-    case RDM_CSV_FIELD_COUNT: return "field count";
-    case RDM_CSV_UTF8: return "invalid utf-8";
-    case RDM_CSV_NUL: return "nul byte";
-    case RDM_CSV_TOO_LONG: return "field too long";
-    case RDM_CSV_UNTERMINATED: return "unterminated quote";
-    case RDM_CSV_STRAY_QUOTE: return "stray quote";
-    case RDM_CSV_RECORD_TOO_LONG: return "record too long";
+    case RDM_CSV_OK:
+        return "ok";
+    case RDM_CSV_FIELD_COUNT:
+        return "field count";
+    case RDM_CSV_UTF8:
+        return "invalid utf-8";
+    case RDM_CSV_NUL:
+        return "nul byte";
+    case RDM_CSV_TOO_LONG:
+        return "field too long";
+    case RDM_CSV_UNTERMINATED:
+        return "unterminated quote";
+    case RDM_CSV_STRAY_QUOTE:
+        return "stray quote";
+    case RDM_CSV_RECORD_TOO_LONG:
+        return "record too long";
     }
     return "unknown";
 }
@@ -230,6 +241,7 @@ static void problem(rdm_csv *c, rdm_csv_problem kind, int field)
 
 /* Byte classes for the unquoted scan: 0 = plain, 1 = stops or needs a look. */
 static unsigned char CLS[256];
+
 static void init_cls(void)
 {
     if (CLS[','])
@@ -440,8 +452,8 @@ static void make_reason(rdm_csv *c, long line)
         break;
     case RDM_CSV_UNTERMINATED:
         if (c->unterm_eof)
-            snprintf(c->reason, sizeof c->reason,
-                     "line %ld, %s: unterminated quote at end of file", line, col);
+            snprintf(c->reason, sizeof c->reason, "line %ld, %s: unterminated quote at end of file",
+                     line, col);
         else
             snprintf(c->reason, sizeof c->reason,
                      "line %ld, %s: unterminated quote (not closed within %zu bytes)", line, col,
@@ -496,7 +508,8 @@ int rdm_csv_next(rdm_csv *c, rdm_csv_record *rec, rdm_err *err)
             return 0;
         if (r == P_MORE) {
             if (c->len - c->pos >= c->rec_cap) {
-                /* Over the hard cap: reject with the first bytes, skip to the next line. */
+                /* Over the hard cap: reject with the first bytes, skip to the next
+                 * line. */
                 size_t keep = c->len - c->pos;
                 if (keep > CSV_RAW_KEEP)
                     keep = CSV_RAW_KEEP;

@@ -39,26 +39,29 @@ typedef enum rdm_csv_problem {
     RDM_CSV_UTF8,            /* a field is not valid UTF-8 */
     RDM_CSV_NUL,             /* a field holds a NUL byte (text cannot store it) */
     RDM_CSV_TOO_LONG,        /* a field is longer than max_field_bytes */
-    RDM_CSV_UNTERMINATED,    /* quoted field open at end of file or past max_field_bytes */
-    RDM_CSV_STRAY_QUOTE,     /* '"' inside an unquoted field or after a closing quote */
+    RDM_CSV_UNTERMINATED,    /* quoted field open at end of file or past
+                                max_field_bytes */
+    RDM_CSV_STRAY_QUOTE,     /* '"' inside an unquoted field or after a closing quote
+                              */
     RDM_CSV_RECORD_TOO_LONG, /* physical record over the hard cap */
 } rdm_csv_problem;
 
-/* Short name of a problem ("field count", "invalid utf-8", ...). Static string. */
+/* Short name of a problem ("field count", "invalid utf-8", ...). Static string.
+ */
 const char *rdm_csv_problem_name(rdm_csv_problem p);
 
 /* One record. Everything points into the reader and stays valid until the
  * next rdm_csv_next() or rdm_csv_free(). */
 typedef struct rdm_csv_record {
     int nfields;
-    char **fields;       /* decoded, NUL-terminated values */
-    const size_t *lens;  /* their lengths */
-    long line;           /* source line of the record's first line (header = 1) */
-    long last_line;      /* source line of its last line */
-    const char *raw;     /* the bytes as read, without the line end */
+    char **fields;      /* decoded, NUL-terminated values */
+    const size_t *lens; /* their lengths */
+    long line;          /* source line of the record's first line (header = 1) */
+    long last_line;     /* source line of its last line */
+    const char *raw;    /* the bytes as read, without the line end */
     size_t raw_len;
     rdm_csv_problem problem;
-    const char *reason;  /* NULL when problem == RDM_CSV_OK */
+    const char *reason; /* NULL when problem == RDM_CSV_OK */
 } rdm_csv_record;
 
 typedef struct rdm_csv rdm_csv;
@@ -88,7 +91,8 @@ int rdm_csv_next(rdm_csv *c, rdm_csv_record *rec, rdm_err *err) __attribute__((w
 /* Bytes consumed from the source so far (after the BOM). */
 unsigned long long rdm_csv_bytes(const rdm_csv *c);
 
-/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF). */
+/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
+ */
 int rdm_utf8_valid(const char *s, size_t n);
 
 #endif

@@ -15,6 +15,7 @@ typedef struct level {
     char *s;
     int code; /* vocabulary code (0..K-1), K = other (seen but rare); for ranks: the rank */
     int vcode; /* ranks: vocabulary code of the diagnosis for the linear one-hot */
+    int chap;  /* ranks: ICD-9 chapter index (cached: scoring skips the parse) */
 } level;
 
 typedef struct enc_col {
@@ -41,20 +42,17 @@ struct rdm_encoder {
     int ncat[RDM_ENC_MAX_TREE];
     char *tree_names[RDM_ENC_MAX_TREE];
     int lin_dim, lin_nnz;
+    int nch; /* number of ICD-9 chapters */
     char **lin_names;
     double *lin_scale;
 };
 
 static int nchapters(void)
 {
-    static int n = -1;
-    if (n < 0) {
-        int k = 0;
-        while (rdm_icd9_chapters()[k])
-            k++;
-        n = k;
-    }
-    return n;
+    int k = 0;
+    while (rdm_icd9_chapters()[k])
+        k++;
+    return k;
 }
 
 static int chapter_index(const char *name)
@@ -64,6 +62,13 @@ static int chapter_index(const char *name)
         if (strcmp(ch[i], name) == 0)
             return i;
     return -1;
+}
+
+/* Chapter index of a (non-missing) diagnosis code; "other" if unknown. */
+static int code_chapter(const char *code)
+{
+    int k = chapter_index(rdm_icd9_chapter(code));
+    return k >= 0 ? k : chapter_index("other");
 }
 
 void rdm_encoder_params_default(rdm_encoder_params *p)
@@ -231,7 +236,7 @@ static char *fmt_name(const char *a, const char *b)
 static int build_layout(rdm_encoder *e, rdm_err *err)
 {
     const rdm_column *sc = rdm_schema_columns();
-    int nch = nchapters();
+    int nch = e->nch = nchapters();
     int tj = 0, lj = 0, nnz = 0;
     for (int i = 0; i < e->ncol; i++) {
         enc_col *c = &e->cols[i];
@@ -427,6 +432,7 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
             c->seen[i].s = all[i].s;
             c->seen[i].code = rank;
             c->seen[i].vcode = (int)i < K ? (int)i : K;
+            c->seen[i].chap = code_chapter(all[i].s);
             double lr = log((double)rank);
             sum += lr * (double)all[i].count;
             sumsq += lr * lr * (double)all[i].count;
@@ -578,10 +584,8 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
         }
         return RDM_OK;
     }
-    out->code = chapter_index(rdm_icd9_chapter(miss ? NULL : buf));
-    if (out->code < 0)
-        out->code = chapter_index("other");
     if (miss) {
+        out->code = chapter_index("missing");
         out->x = NAN;
         out->vcode = -1;
         return RDM_OK;
@@ -591,9 +595,11 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
         warn(w, sc->name, buf);
         out->x = c->unseen_rank;
         out->vcode = c->K;
+        out->code = code_chapter(buf);
     } else {
         out->x = l->code;
         out->vcode = l->vcode;
+        out->code = l->chap;
     }
     return RDM_OK;
 }
@@ -623,7 +629,7 @@ int rdm_encoder_tree_row(const rdm_encoder *e, const char *const values[RDM_NCOL
 int rdm_encoder_lin_row(const rdm_encoder *e, const char *const values[RDM_NCOLS], int32_t *idx,
                         float *val, rdm_warnings *w, rdm_err *err)
 {
-    int k = 0, nch = nchapters();
+    int k = 0, nch = e->nch;
     for (int i = 0; i < e->ncol; i++) {
         const enc_col *c = &e->cols[i];
         colval cv;
@@ -912,6 +918,7 @@ static int load_col(rdm_text *t, rdm_encoder *e, enc_col *c, rdm_err *err)
         }
         c->seen[k].code = (int)v;
         c->seen[k].vcode = (int)vc;
+        c->seen[k].chap = c->kind == K_RANK ? code_chapter(c->seen[k].s) : 0;
         if ((rc = rdm_text_eol(t, err)))
             return rc;
     }

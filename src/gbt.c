@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,7 +16,7 @@
 #define MAX_CODES 255     /* categories per categorical feature (codes 0..254) */
 #define CHUNK 8192        /* rows per chunk in reductions: fixed, so sums do not depend on threads */
 #define EDGE_SAMPLE 200000 /* rows used to compute the quantile bin edges */
-#define CAT_SMOOTH 10.0   /* hessian added to each category when ordering categories */
+#define CAT_SMOOTH 50.0 /* hessian added to each category when ordering categories */
 #define MIN_GAIN 1e-10
 
 /* ---- model ---------------------------------------------------------------------------- */
@@ -51,13 +52,13 @@ static int ncat_words(int k)
 
 void rdm_gbt_params_default(rdm_gbt_params *p)
 {
-    p->learning_rate = 0.1;
-    p->max_iter = 500;
+    p->learning_rate = 0.05;
+    p->max_iter = 1000;
     p->max_leaves = 31;
     p->max_depth = 0;
     p->max_bins = 255;
-    p->min_child_weight = 1e-3;
-    p->l2 = 1.0;
+    p->min_child_weight = 20.0;
+    p->l2 = 20.0;
     p->subsample = 1.0;
     p->colsample = 1.0;
     p->early_stopping = 20;
@@ -235,14 +236,14 @@ struct pool {
     void *arg;
 };
 
+/* Yield rather than pause: when the machine is busy, the thread being waited for may need
+ * this core. With nothing else runnable, sched_yield returns at once and this is a spin. */
 static inline void cpu_relax(void)
 {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
+    sched_yield();
 }
 
-/* Busy-wait up to ~100 us for *v to differ from `old` (a region is often only a few hundred
+/* Spin (yielding) up to ~100 us for *v to differ from `old` (a region is often only a few hundred
  * microseconds long: sleeping on a condition variable each time would cost more). */
 static void spin_while_eq_ulong(atomic_ulong *v, unsigned long old, atomic_int *quit)
 {
@@ -251,7 +252,7 @@ static void spin_while_eq_ulong(atomic_ulong *v, unsigned long old, atomic_int *
         if (atomic_load(v) != old || atomic_load(quit))
             return;
         cpu_relax();
-        if ((k & 255u) == 0) {
+        if ((k & 15u) == 0) {
             double t = rdm_now();
             if (t0 == 0)
                 t0 = t;
@@ -268,7 +269,7 @@ static void spin_while_pending(atomic_int *v)
         if (atomic_load(v) == 0)
             return;
         cpu_relax();
-        if ((k & 255u) == 0) {
+        if ((k & 15u) == 0) {
             double t = rdm_now();
             if (t0 == 0)
                 t0 = t;
@@ -354,10 +355,6 @@ static pool *pool_new(int nt)
     return p;
 }
 
-#ifdef GBT_PROFILE
-double gbt_prof[8];
-long gbt_rows;
-#endif
 static void pool_run(pool *p, job_fn fn, void *arg)
 {
     if (p->nt <= 1) {
@@ -1158,15 +1155,9 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
             L->h = Hs;
         }
         L->hist = freeh[--nfree];
-        L->can_split = nin >= 2 && L->h >= 2 * c.mcw && (c.max_depth == 0 || c.max_depth > 0);
+        L->can_split = nin >= 2 && L->h >= 2 * c.mcw;
         histjob hjb = {&c, L, NULL, ra, rb};
-#ifdef GBT_PROFILE
-        double tp2 = rdm_now();
-#endif
         pool_run(c.pool, hist_job, &hjb);
-#ifdef GBT_PROFILE
-        gbt_prof[2] += rdm_now() - tp2;
-#endif
         reduce_best(&c, ra, &L->best);
         int nleaves = 1;
         while (nleaves < p->max_leaves) {
@@ -1202,13 +1193,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
                 q->thr = c.edges[(size_t)q->feat * MAX_CODES + (size_t)P.best.tbin];
             }
             tbin[P.node - root] = P.best.tbin;
-#ifdef GBT_PROFILE
-            double tp1 = rdm_now();
-#endif
             uint32_t mid = partition_rows(&c, m, q, P.best.tbin, P.begin, P.end);
-#ifdef GBT_PROFILE
-            gbt_prof[1] += rdm_now() - tp1;
-#endif
             leaf A, B;
             memset(&A, 0, sizeof A);
             memset(&B, 0, sizeof B);
@@ -1231,14 +1216,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
             large->hist = P.hist;
             small->hist = freeh[--nfree];
             histjob hj2 = {&c, small, large, ra, rb};
-#ifdef GBT_PROFILE
-            double tp0 = rdm_now();
-            gbt_rows += small->end - small->begin;
-#endif
             pool_run(c.pool, hist_job, &hj2);
-#ifdef GBT_PROFILE
-            gbt_prof[0] += rdm_now() - tp0;
-#endif
             reduce_best(&c, ra, &small->best);
             reduce_best(&c, rb, &large->best);
             leaves[bl] = A;

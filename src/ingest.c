@@ -11,9 +11,9 @@
 #include "schema.h"
 #include "source.h"
 
-#define COPY_FLUSH (256u * 1024u)        /* send accepted rows to the server in chunks */
-#define REJECT_RAW_MAX (64u * 1024u)     /* raw bytes kept per reject */
-#define REJECT_BUF_SOFT (16u << 20)      /* past this, keep only REJECT_RAW_SHORT bytes */
+#define COPY_FLUSH       (256u * 1024u) /* send accepted rows to the server in chunks */
+#define REJECT_RAW_MAX   (64u * 1024u)  /* raw bytes kept per reject */
+#define REJECT_BUF_SOFT  (16u << 20)    /* past this, keep only REJECT_RAW_SHORT bytes */
 #define REJECT_RAW_SHORT 256u
 
 int rdm_ingest_check_header(const char *const *names, int n, const char *label, rdm_err *err)
@@ -53,7 +53,8 @@ int rdm_ingest_check_header(const char *const *names, int n, const char *label, 
         while (i < n && strcmp(names[i], cols[i].name) == 0)
             i++;
         rc = rdm_errf(err, RDM_ESCHEMA,
-                      "%s: header does not match the schema: column %d is '%s', expected '%s' "
+                      "%s: header does not match the schema: column %d is '%s', "
+                      "expected '%s' "
                       "(columns out of order)",
                       label, i + 1, names[i], cols[i].name);
     }
@@ -84,7 +85,7 @@ typedef struct run {
     int sha_rc;
     rdm_err sha_err;
     char sha[65]; /* written by the thread, read after the join */
-    int known; /* sha256 and done set are known */
+    int known;    /* sha256 and done set are known */
 } run;
 
 static void *sha_main(void *arg)
@@ -293,29 +294,27 @@ static int load_batch(run *r, int k, rdm_err *err)
             first = rec.line;
         last = rec.last_line;
         nread++;
+        r->st->rows_read++;
         if (rec.problem) {
             nrej++;
+            r->st->rows_rejected++;
             if ((rc = add_reject(r, batch_id, &rec, num)) != RDM_OK) {
                 rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
                 goto fail;
             }
         } else {
+            nacc++;
+            r->st->rows_accepted++;
             if ((rc = add_row(r, prefix, (size_t)plen, &rec)) != RDM_OK) {
                 rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
                 goto fail;
             }
-            nacc++;
             if (r->copy.len >= COPY_FLUSH) {
                 if ((rc = rdm_db_copy_put(r->db, r->copy.data, r->copy.len, err)) != RDM_OK)
                     goto fail;
                 rdm_buf_reset(&r->copy);
             }
         }
-        r->st->rows_read++;
-        if (rec.problem)
-            r->st->rows_rejected++;
-        else
-            r->st->rows_accepted++;
         if ((nread & 1023) == 0)
             tick(r, 0);
     }
@@ -380,8 +379,8 @@ undo:
     return rc;
 }
 
-int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
-               rdm_ingest_progress_fn progress, void *ud, rdm_ingest_stats *st, rdm_err *err)
+int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_progress_fn progress,
+               void *ud, rdm_ingest_stats *st, rdm_err *err)
 {
     memset(st, 0, sizeof *st);
     run r;

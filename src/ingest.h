@@ -18,7 +18,7 @@
 #include "readmit.h"
 
 /* How many new batches one run takes. */
-#define RDM_INGEST_ALL (-1L)
+#define RDM_INGEST_ALL  (-1L)
 #define RDM_INGEST_NEXT 1L
 
 typedef struct rdm_ingest_stats {
@@ -43,9 +43,8 @@ typedef void (*rdm_ingest_progress_fn)(const rdm_ingest_stats *st, void *ud);
  * committed before it). Errors: RDM_EIO / RDM_EPARSE for the source,
  * RDM_ESCHEMA for a header that does not match the schema (the message lists
  * the missing and unexpected columns), RDM_EDB. */
-int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches,
-               rdm_ingest_progress_fn progress, void *ud, rdm_ingest_stats *st, rdm_err *err)
-    __attribute__((warn_unused_result));
+int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_progress_fn progress,
+               void *ud, rdm_ingest_stats *st, rdm_err *err) __attribute__((warn_unused_result));
 
 /* Check a header against the schema: same names in the same order. On a
  * mismatch returns RDM_ESCHEMA with "header does not match the schema:

@@ -141,6 +141,8 @@ int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err
 {
     if (!valid_key(key) || strlen(key) > 100)
         return rdm_errf(err, RDM_EINVAL, "model: bad metadata key '%.40s'", key);
+    if (value && strlen(value) >= 4096)
+        return rdm_errf(err, RDM_EINVAL, "model: metadata value of '%s' is too long", key);
     int i = 0;
     while (i < m->nmeta && strcmp(m->keys[i], key) < 0)
         i++;

@@ -73,8 +73,8 @@ struct rdm_encoder; /* encode.h */
  * (RDM_EINVAL otherwise). */
 rdm_model *rdm_model_create(rdm_model_type type, struct rdm_encoder *enc, void *scorer,
                             double baseline_prob, double threshold, rdm_err *err);
-/* Set (or replace) a metadata entry; keys are [A-Za-z0-9_.-]+, values any
- * text without NUL. Only before the model is shared between threads. Entries
+/* Set (or replace) a metadata entry; keys are [A-Za-z0-9_.-]+ (at most 100
+ * bytes), values any text without NUL (less than 4096 bytes). Only before the model is shared between threads. Entries
  * are kept sorted by key, so the saved bytes do not depend on call order. */
 int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err *err);
 /* Set the decision threshold (only before sharing). */

@@ -105,7 +105,8 @@ static long clampl(long v, long lo, long hi)
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
-static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "?", "Hispanic", "Other", "Asian"};
+static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "?",
+                                   "Hispanic",  "Other",           "Asian"};
 static const double RACE_W[] = {74.8, 18.9, 2.2, 2.0, 1.5, 0.6};
 static const char *const AGE[] = {"[0-10)",  "[10-20)", "[20-30)", "[30-40)", "[40-50)",
                                   "[50-60)", "[60-70)", "[70-80)", "[80-90)", "[90-100)"};
@@ -114,15 +115,16 @@ static const char *const WEIGHT[] = {"[0-25)",    "[25-50)",   "[50-75)",   "[75
                                      "[125-150)", "[150-175)", "[175-200)", ">200"};
 static const int ADM_TYPE[] = {1, 3, 2, 6, 5, 8, 7, 4};
 static const double ADM_TYPE_W[] = {53.0, 18.5, 18.2, 5.2, 4.7, 0.3, 0.05, 0.05};
-static const int DISCH[] = {1, 3, 6, 18, 2, 22, 11, 5, 25, 4, 7, 23, 13, 14,
+static const int DISCH[] = {1,  3, 6,  18, 2, 22, 11, 5,  25, 4,  7,  23, 13, 14,
                             28, 8, 15, 24, 9, 17, 16, 19, 10, 27, 12, 20, 21};
-static const double DISCH_W[] = {59.0, 13.7, 12.7, 3.6, 2.1, 2.0, 1.6, 1.2, 1.0, 0.8, 0.6, 0.4, 0.4, 0.4,
-                                 0.14, 0.1, 0.06, 0.05, 0.02, 0.02, 0.01, 0.1, 0.01, 0.01, 0.01, 0.1, 0.1};
+static const double DISCH_W[] = {59.0, 13.7, 12.7, 3.6, 2.1,  2.0,  1.6,  1.2,  1.0,
+                                 0.8,  0.6,  0.4,  0.4, 0.4,  0.14, 0.1,  0.06, 0.05,
+                                 0.02, 0.02, 0.01, 0.1, 0.01, 0.01, 0.01, 0.1,  0.1};
 static const int ADM_SRC[] = {7, 1, 17, 4, 6, 2, 5, 3, 20, 9, 8};
 static const double ADM_SRC_W[] = {56.5, 29.0, 6.7, 3.1, 2.2, 1.1, 0.8, 0.2, 0.2, 0.1, 0.1};
 static const char *const PAYER[] = {"?",  "MC", "HM", "SP", "BC", "MD", "CP", "UN", "CM",
                                     "OG", "PO", "DM", "CH", "WC", "OT", "MP", "SI", "FR"};
-static const double PAYER_W[] = {39.6, 31.9, 6.2, 4.9, 4.6, 3.5, 2.5, 2.4, 1.9,
+static const double PAYER_W[] = {39.6, 31.9, 6.2, 4.9,  4.6,  3.5,  2.5,  2.4,  1.9,
                                  1.0,  0.6,  0.5, 0.15, 0.13, 0.09, 0.08, 0.05, 0.01};
 static const char *const SPEC[] = {"?",
                                    "InternalMedicine",
@@ -145,22 +147,23 @@ static const char *const SPEC[] = {"?",
 static const double SPEC_W[] = {49.1, 14.4, 7.4, 7.3, 5.3, 3.0, 1.6, 1.4, 1.2,
                                 1.1,  0.9,  0.8, 0.7, 0.7, 0.6, 0.5, 0.1, 0.2};
 /* diagnosis codes: common ones with weights; plus a generated tail */
-static const char *const DIAG[] = {"428",    "414",  "786", "410", "486",   "427", "491", "715",
-                                   "682",    "434",  "780", "996", "276",   "250.8", "599", "584",
-                                   "V57",    "250.6", "518", "577", "562",  "038", "250.83", "403",
-                                   "401",    "250",  "250.01", "496", "585", "272", "V45", "E885",
-                                   "E888",   "8",    "435", "789", "558",   "820", "574", "493"};
-static const double DIAG_W[] = {6.7, 6.5, 4.0, 3.5, 3.4, 2.7, 2.3, 2.1, 2.0, 2.0, 2.0, 1.9, 2.5, 1.6,
-                                1.6, 1.4, 1.2, 1.2, 1.5, 1.0, 1.1, 1.2, 0.5, 2.2, 2.0, 4.0, 1.5, 1.2,
-                                1.3, 1.4, 0.8, 0.3, 0.4, 0.2, 1.0, 1.0, 0.6, 0.7, 0.8, 0.8};
+static const char *const DIAG[] = {
+    "428", "414",  "786",    "410",   "486", "427", "491",    "715",   "682", "434",
+    "780", "996",  "276",    "250.8", "599", "584", "V57",    "250.6", "518", "577",
+    "562", "038",  "250.83", "403",   "401", "250", "250.01", "496",   "585", "272",
+    "V45", "E885", "E888",   "8",     "435", "789", "558",    "820",   "574", "493"};
+static const double DIAG_W[] = {6.7, 6.5, 4.0, 3.5, 3.4, 2.7, 2.3, 2.1, 2.0, 2.0,
+                                2.0, 1.9, 2.5, 1.6, 1.6, 1.4, 1.2, 1.2, 1.5, 1.0,
+                                1.1, 1.2, 0.5, 2.2, 2.0, 4.0, 1.5, 1.2, 1.3, 1.4,
+                                0.8, 0.3, 0.4, 0.2, 1.0, 1.0, 0.6, 0.7, 0.8, 0.8};
 static const char *const GLU[] = {"None", "Norm", ">200", ">300"};
 static const double GLU_W[] = {94.7, 2.6, 1.5, 1.2};
 static const char *const A1C[] = {"None", ">8", "Norm", ">7"};
 static const double A1C_W[] = {83.3, 8.1, 4.9, 3.7};
 static const char *const DRUGV[] = {"No", "Steady", "Up", "Down"};
 /* share of rows taking each drug (columns 24..47 in schema order) */
-static const double DRUG_USE[24] = {19.6, 1.5, 0.7, 0.1,  5.1,  0.001, 12.5, 10.5,
-                                    0.02, 7.2, 6.3, 0.3, 0.003, 0.03, 0.04, 0.0,
+static const double DRUG_USE[24] = {19.6, 1.5,  0.7, 0.1,  5.1,   0.001, 12.5,  10.5,
+                                    0.02, 7.2,  6.3, 0.3,  0.003, 0.03,  0.04,  0.0,
                                     0.0,  53.4, 0.7, 0.01, 0.001, 0.001, 0.001, 0.0};
 
 typedef struct patient {
@@ -229,7 +232,8 @@ static void gen_row(rng *r, long i, patient *pats, long *npat, char v[RDM_NCOLS]
     snprintf(v[18], 48, "%s", unif(r) < 0.0002 ? "?" : DIAG[d1]);
     snprintf(v[19], 48, "%s", unif(r) < 0.0035 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
     snprintf(v[20], 48, "%s", unif(r) < 0.014 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
-    static const double NDIAG_W[] = {0.2, 1.0, 2.8, 5.4, 10.9, 9.9, 10.2, 10.4, 48.6, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1};
+    static const double NDIAG_W[] = {0.2,  1.0, 2.8, 5.4, 10.9, 9.9, 10.2, 10.4,
+                                     48.6, 0.1, 0.1, 0.1, 0.1,  0.1, 0.1,  0.1};
     snprintf(v[21], 48, "%d", 1 + pick(r, NDIAG_W, N(NDIAG_W)));
     snprintf(v[22], 48, "%s", GLU[pick(r, GLU_W, N(GLU_W))]);
     int a1c = pick(r, A1C_W, N(A1C_W));

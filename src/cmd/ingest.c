@@ -1,22 +1,28 @@
-/* ingest.c - readmit ingest: load the source CSV (or UCI zip) into raw.* in batches. */
+/* ingest.c - readmit ingest: load the source CSV (or UCI zip) into raw.* in
+ * batches. */
+#include "ingest.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "ingest.h"
 
 static const char HELP[] =
     "usage: readmit ingest [--source PATH] [--batches next|all|K] [options]\n"
     "\n"
     "Load the source CSV (or the UCI zip) into raw.encounters in batches of\n"
     "data.batch_rows rows, one transaction per batch, with a ledger row in\n"
-    "raw.batches and unstorable rows (wrong field count, invalid UTF-8, over-long\n"
-    "field, broken quoting) in raw.rejects. Batches already loaded from the same\n"
+    "raw.batches and unstorable rows (wrong field count, invalid UTF-8, "
+    "over-long\n"
+    "field, broken quoting) in raw.rejects. Batches already loaded from the "
+    "same\n"
     "file (same sha256) are skipped. Prints rows read, accepted and rejected.\n"
     "\n"
-    "  --source PATH       CSV or zip (default: data.source; env READMIT_DATA)\n"
-    "  --batches WHAT      next: one new batch; all: every new batch (default);\n"
+    "  --source PATH       CSV or zip (default: data.source; env "
+    "READMIT_DATA)\n"
+    "  --batches WHAT      next: one new batch; all: every new batch "
+    "(default);\n"
     "                      K: at most K new batches\n" CMD_COMMON_HELP;
 
 static void progress(const rdm_ingest_stats *st, void *ud)
@@ -61,8 +67,8 @@ int cmd_ingest(int argc, char **argv)
                 max_batches = RDM_INGEST_NEXT;
             } else if ((max_batches = strtol(v, &end, 10)) < 1 || *end || end == v) {
                 cmd_ctx_release(&ctx);
-                return cmd_usage_error("ingest", "--batches wants next, all or a count >= 1, not '%s'",
-                                       v);
+                return cmd_usage_error("ingest",
+                                       "--batches wants next, all or a count >= 1, not '%s'", v);
             }
         } else {
             cmd_ctx_release(&ctx);
@@ -96,10 +102,12 @@ int cmd_ingest(int argc, char **argv)
     double rate = st.seconds > 0 ? (double)st.rows_read / st.seconds : 0;
     printf("read %llu accepted %llu rejected %llu\n", st.rows_read, st.rows_accepted,
            st.rows_rejected);
-    printf("batches: loaded %d, already loaded %d, left %d; %.2f s, %.0f rows/s; source %s "
-           "sha256 %.12s\n",
-           st.batches_loaded, st.batches_skipped, st.batches_left, st.seconds, rate,
-           ctx.cfg.data.source, st.sha256);
+    if (st.sha256[0])
+        printf("batches: loaded %d, already loaded %d, left %d; %.2f s, %.0f "
+               "rows/s; source %s "
+               "sha256 %.12s\n",
+               st.batches_loaded, st.batches_skipped, st.batches_left, st.seconds, rate,
+               ctx.cfg.data.source, st.sha256);
     fflush(stdout);
     if (irc != RDM_OK) {
         rc = cmd_fail("ingest", &err);

@@ -1,18 +1,20 @@
 /* synth.c - readmit synth: write a synthetic CSV with the dataset's schema. */
+#include "synth.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "synth.h"
 
 static const char HELP[] =
     "usage: readmit synth --rows N [--seed S] [--dirty] [--out FILE]\n"
     "\n"
     "Write a synthetic CSV with exactly the 50-column schema of the diabetes\n"
     "data, realistic value domains and a target that depends on the features.\n"
-    "The same seed gives the same bytes. --dirty appends a known set of bad rows\n"
+    "The same seed gives the same bytes. --dirty appends a known set of bad "
+    "rows\n"
     "(see src/synth.h): wrong field counts, broken quoting, invalid UTF-8, an\n"
     "over-long field, unknown categories, out-of-range numbers, a duplicate\n"
     "encounter id and HTML/script values.\n"
@@ -74,7 +76,8 @@ int cmd_synth(int argc, char **argv)
                 out = v;
             } else if (!strcmp(a, "--rows")) {
                 if (parse_num(v, &rows) || rows > 100000000ULL)
-                    return cmd_usage_error("synth", "--rows wants a count in [0, 1e8], not '%s'", v);
+                    return cmd_usage_error("synth", "--rows wants a count in [0, 1e8], not '%s'",
+                                           v);
                 have_rows = 1;
             } else if (parse_num(v, &seed)) {
                 return cmd_usage_error("synth", "--seed wants a non-negative integer, not '%s'", v);

@@ -19,12 +19,12 @@ check_eq "split sizes of the task definition" "69068 14982 15293" "$(t_sql "SELE
 check_eq "no failed runs" 0 "$(t_sql "SELECT count(*) FROM registry.runs WHERE status <> 'finished'")"
 check_eq "baseline test ROC AUC 0.5" 0.5 "$(t_sql "SELECT m.value FROM registry.metrics m JOIN registry.runs r USING (run_id) WHERE r.model_type = 'baseline' AND m.split = 'test' AND m.key = 'roc_auc'")"
 # floors set from the measured figures minus 0.01 (see the note of the
-# benchmark): best gbt validation 0.663 / test 0.677 when measured
+# benchmark): best gbt (lr 0.05, 31 leaves) validation 0.667, test 0.683
 gbt_valid=$(t_sql "SELECT max(m.value) FROM registry.metrics m JOIN registry.runs r USING (run_id) WHERE r.model_type = 'gbt' AND m.split = 'valid' AND m.key = 'roc_auc'")
 gbt_test=$(t_sql "SELECT m.value FROM registry.metrics m JOIN registry.runs r USING (run_id) WHERE r.model_type = 'gbt' AND m.split = 'test' AND m.key = 'roc_auc' ORDER BY (SELECT v.value FROM registry.metrics v WHERE v.run_id = r.run_id AND v.split = 'valid' AND v.key = 'roc_auc') DESC LIMIT 1")
 echo "# best gbt: validation ROC AUC $gbt_valid, its test ROC AUC $gbt_test"
-check "gbt validation ROC AUC >= 0.653" awk -v a="$gbt_valid" 'BEGIN {exit !(a >= 0.653)}'
-check "gbt test ROC AUC >= 0.667" awk -v a="$gbt_test" 'BEGIN {exit !(a >= 0.667)}'
+check "gbt validation ROC AUC >= 0.657" awk -v a="$gbt_valid" 'BEGIN {exit !(a >= 0.657)}'
+check "gbt test ROC AUC >= 0.672" awk -v a="$gbt_test" 'BEGIN {exit !(a >= 0.672)}'
 check "no leakage: gbt test ROC AUC < 0.72" awk -v a="$gbt_test" 'BEGIN {exit !(a < 0.72)}'
 check_eq "a champion exists" 1 "$(t_sql "SELECT count(*) FROM registry.aliases WHERE alias = 'champion'")"
 t_done

@@ -84,7 +84,8 @@ static void test_csv_embedded_newline(void)
 
 static void test_csv_crlf_bom_no_final_newline(void)
 {
-    const char *s = "\xEF\xBB\xBF" "a,b\r\n1,\"q\"\r\n\r\n3,4";
+    const char *s = "\xEF\xBB\xBF"
+                    "a,b\r\n1,\"q\"\r\n\r\n3,4";
     rdm_csv *c = open_hdr(s, strlen(s));
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
     const char *const *names;
@@ -248,6 +249,7 @@ typedef struct {
     const char *s;
     size_t n, pos;
 } trickle;
+
 static long trickle_read(void *ud, char *buf, size_t n, rdm_err *err)
 {
     (void)err;
@@ -260,7 +262,8 @@ static long trickle_read(void *ud, char *buf, size_t n, rdm_err *err)
 
 static void test_csv_trickle_source(void)
 {
-    const char *s = "\xEF\xBB\xBF" "a,b\r\n\"x\"\"\r\ny\",2\r\n3,\"4\"";
+    const char *s = "\xEF\xBB\xBF"
+                    "a,b\r\n\"x\"\"\r\ny\",2\r\n3,\"4\"";
     trickle t = {s, strlen(s), 0};
     rdm_err err = {0};
     rdm_csv *c = rdm_csv_create(trickle_read, &t, 0, "mem", &err);
@@ -279,6 +282,35 @@ static void test_csv_trickle_source(void)
     CU_ASSERT_EQUAL(rdm_csv_next(c, &r, &err), 0);
     CU_ASSERT_EQUAL(rdm_csv_bytes(c), strlen(s) - 3);
     rdm_csv_free(c);
+}
+
+static void test_csv_record_too_long(void)
+{
+    /* a 3 MiB line (no newline inside) is over the 1 MiB cap: rejected with its
+     * first 64 KiB, the reader skips to the next line and memory stays bounded */
+    size_t big = 3u << 20;
+    const char *hdr = "a,b\n";
+    size_t n = strlen(hdr) + big + 1 + 4;
+    char *s = malloc(n + 1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    strcpy(s, hdr);
+    memset(s + strlen(hdr), 'x', big);
+    memcpy(s + strlen(hdr) + big, "\n1,2\n", 6);
+    rdm_csv *c = open_hdr(s, n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    rdm_csv_record r;
+    CU_ASSERT_EQUAL_FATAL(next(c, &r), 1);
+    CU_ASSERT_EQUAL(r.problem, RDM_CSV_RECORD_TOO_LONG);
+    CU_ASSERT_EQUAL(r.line, 2);
+    CU_ASSERT_EQUAL(r.raw_len, 65536);
+    CU_ASSERT_STRING_EQUAL(r.reason, "line 2: record longer than 1048576 bytes");
+    CU_ASSERT_EQUAL_FATAL(next(c, &r), 1);
+    CU_ASSERT_EQUAL(r.problem, RDM_CSV_OK);
+    CU_ASSERT_EQUAL(r.line, 3);
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "2");
+    CU_ASSERT_EQUAL(next(c, &r), 0);
+    rdm_csv_free(c);
+    free(s);
 }
 
 static void test_csv_empty_input(void)
@@ -302,7 +334,8 @@ int test_csv_register(void)
             CU_ADD_TEST(s, test_csv_empty_fields) && CU_ADD_TEST(s, test_csv_field_count) &&
             CU_ADD_TEST(s, test_csv_invalid_utf8) && CU_ADD_TEST(s, test_csv_unterminated_quote) &&
             CU_ADD_TEST(s, test_csv_over_long_and_stray_quote) &&
-            CU_ADD_TEST(s, test_csv_trickle_source) && CU_ADD_TEST(s, test_csv_empty_input))
+            CU_ADD_TEST(s, test_csv_trickle_source) && CU_ADD_TEST(s, test_csv_record_too_long) &&
+            CU_ADD_TEST(s, test_csv_empty_input))
                ? 0
                : -1;
 }

@@ -33,15 +33,21 @@ static void test_synth_header_and_rows(void)
     rdm_err err = {0};
     CU_ASSERT_EQUAL_FATAL(rdm_synth_buf(1000, 5, 0, &a, &err), RDM_OK);
     /* header line, written out by hand from the data set's documentation */
-    const char *hdr =
-        "encounter_id,patient_nbr,race,gender,age,weight,admission_type_id,discharge_disposition_id,"
-        "admission_source_id,time_in_hospital,payer_code,medical_specialty,num_lab_procedures,"
-        "num_procedures,num_medications,number_outpatient,number_emergency,number_inpatient,diag_1,"
-        "diag_2,diag_3,number_diagnoses,max_glu_serum,A1Cresult,metformin,repaglinide,nateglinide,"
-        "chlorpropamide,glimepiride,acetohexamide,glipizide,glyburide,tolbutamide,pioglitazone,"
-        "rosiglitazone,acarbose,miglitol,troglitazone,tolazamide,examide,citoglipton,insulin,"
-        "glyburide-metformin,glipizide-metformin,glimepiride-pioglitazone,metformin-rosiglitazone,"
-        "metformin-pioglitazone,change,diabetesMed,readmitted\n";
+    const char *hdr = "encounter_id,patient_nbr,race,gender,age,weight,admission_"
+                      "type_id,discharge_disposition_id,"
+                      "admission_source_id,time_in_hospital,payer_code,medical_"
+                      "specialty,num_lab_procedures,"
+                      "num_procedures,num_medications,number_outpatient,number_"
+                      "emergency,number_inpatient,diag_1,"
+                      "diag_2,diag_3,number_diagnoses,max_glu_serum,A1Cresult,"
+                      "metformin,repaglinide,nateglinide,"
+                      "chlorpropamide,glimepiride,acetohexamide,glipizide,"
+                      "glyburide,tolbutamide,pioglitazone,"
+                      "rosiglitazone,acarbose,miglitol,troglitazone,tolazamide,"
+                      "examide,citoglipton,insulin,"
+                      "glyburide-metformin,glipizide-metformin,glimepiride-"
+                      "pioglitazone,metformin-rosiglitazone,"
+                      "metformin-pioglitazone,change,diabetesMed,readmitted\n";
     CU_ASSERT_FATAL(a.len > strlen(hdr));
     CU_ASSERT_EQUAL(memcmp(a.data, hdr, strlen(hdr)), 0);
     size_t lines = 0;
@@ -187,8 +193,9 @@ int test_synth_register(void)
     CU_pSuite s = CU_add_suite("synth", NULL, NULL);
     if (!s)
         return -1;
-    return (CU_ADD_TEST(s, test_synth_deterministic) && CU_ADD_TEST(s, test_synth_header_and_rows) &&
-            CU_ADD_TEST(s, test_synth_dirty_rows) && CU_ADD_TEST(s, test_ingest_header_check))
+    return (CU_ADD_TEST(s, test_synth_deterministic) &&
+            CU_ADD_TEST(s, test_synth_header_and_rows) && CU_ADD_TEST(s, test_synth_dirty_rows) &&
+            CU_ADD_TEST(s, test_ingest_header_check))
                ? 0
                : -1;
 }

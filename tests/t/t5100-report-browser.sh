@@ -1,0 +1,57 @@
+#!/bin/bash
+# The report site in headless Chromium from file://: no console errors,
+# screenshots taken, SVG curves drawn with non-empty paths.
+. "$(dirname "$0")/lib.sh"
+
+CHROME=$(command -v chromium || command -v chromium-browser || true)
+if [ -z "$CHROME" ]; then
+    echo "t5100-report-browser: skipped: chromium is not installed (apt-get install chromium)"
+    exit 0
+fi
+for c in synth ingest clean train register; do
+    if ! "$READMIT" "$c" --help >/dev/null 2>&1; then
+        echo "t5100-report-browser: skipped: 'readmit $c' is not available yet"
+        exit 0
+    fi
+done
+
+t_fresh_db
+D=$T_TMP/site
+rdm synth --rows 2000 --seed 3 --dirty --out "$T_TMP/s.csv" >/dev/null
+rdm ingest -q --source "$T_TMP/s.csv" >/dev/null
+rdm clean -q >/dev/null
+rdm train -q >/dev/null 2>&1
+rdm register -q >/dev/null 2>&1
+check "report" rdm report -q --out "$D"
+sel=$(t_sql "SELECT run_id FROM registry.runs WHERE selected ORDER BY run_id DESC LIMIT 1")
+SHOTS=${T_SHOTS:-$T_TMP/shots}
+mkdir -p "$SHOTS"
+
+browse() { # page screenshot log
+    timeout 90 "$CHROME" --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --no-first-run --user-data-dir="$T_TMP/profile" --enable-logging=stderr --v=0 \
+        --window-size=1280,2000 --screenshot="$2" "file://$1" >"$3" 2>&1 || true
+}
+dump() { # page -> DOM after scripts ran
+    timeout 90 "$CHROME" --headless --no-sandbox --disable-gpu --disable-background-networking \
+        --no-first-run --user-data-dir="$T_TMP/profile" --dump-dom "file://$1" 2>/dev/null || true
+}
+
+for p in index.html "runs/$sel.html" compare.html data.html; do
+    name=$(echo "$p" | tr / _)
+    browse "$D/$p" "$SHOTS/${name%.html}.png" "$T_TMP/$name.log"
+    check "$p: screenshot taken" test -s "$SHOTS/${name%.html}.png"
+    check "$p: no console error" bash -c "! grep -E 'Uncaught|ERROR:CONSOLE|CONSOLE\\([0-9]+\\)' '$T_TMP/$name.log'"
+done
+
+dump "$D/runs/$sel.html" >"$T_TMP/run.dom"
+check "run page DOM rendered" test -s "$T_TMP/run.dom"
+paths=$(grep -o '<path class="series" d="M[0-9][^"]*"' "$T_TMP/run.dom" | wc -l)
+check "run page: ROC and PR curves drawn with non-empty paths ($paths)" test "$paths" -ge 4
+check "run page: no empty path" bash -c "! grep -q '<path[^>]* d=\"\"' '$T_TMP/run.dom'"
+dump "$D/data.html" >"$T_TMP/data.dom"
+check "data page: dirty value is text in the DOM" grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' "$T_TMP/data.dom"
+check "data page: no injected img element" bash -c "! grep -q '<img' '$T_TMP/data.dom'"
+# the sort script ran without breaking the page: a header click is wired (no error logged above)
+echo "# screenshots in $SHOTS"
+t_done

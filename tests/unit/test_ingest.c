@@ -1,0 +1,174 @@
+/* test_ingest.c - the ingest source: plain CSV and zip (written here with
+ * libarchive), entry choice, sha256 of the CSV bytes, clear errors. */
+#include <CUnit/CUnit.h>
+#include <archive.h>
+#include <archive_entry.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "source.h"
+
+int test_ingest_register(void);
+
+static char dir[64];
+
+static int setup(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/readmit-test-ingest.XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Write a zip with the given entries (name, content pairs, NULL-terminated). */
+static int write_zip(const char *path, const char *const *entries)
+{
+    struct archive *a = archive_write_new();
+    if (!a || archive_write_set_format_zip(a) != ARCHIVE_OK ||
+        archive_write_open_filename(a, path) != ARCHIVE_OK)
+        return -1;
+    for (int i = 0; entries[i]; i += 2) {
+        struct archive_entry *e = archive_entry_new();
+        size_t n = strlen(entries[i + 1]);
+        archive_entry_set_pathname(e, entries[i]);
+        archive_entry_set_filetype(e, AE_IFREG);
+        archive_entry_set_perm(e, 0644);
+        archive_entry_set_size(e, (la_int64_t)n);
+        if (archive_write_header(a, e) != ARCHIVE_OK ||
+            archive_write_data(a, entries[i + 1], n) != (la_ssize_t)n)
+            return -1;
+        archive_entry_free(e);
+    }
+    archive_write_close(a);
+    archive_write_free(a);
+    return 0;
+}
+
+static void read_all(rdm_source *s, rdm_buf *out)
+{
+    char buf[7]; /* small reads on purpose */
+    rdm_err err = {0};
+    long n;
+    while ((n = rdm_source_read(s, buf, sizeof buf, &err)) > 0)
+        CU_ASSERT_EQUAL(rdm_buf_add(out, buf, (size_t)n), RDM_OK);
+    CU_ASSERT_EQUAL(n, 0);
+}
+
+static void test_source_plain(void)
+{
+    const char *csv = "a,b\r\n1,2\r\n";
+    char path[128];
+    snprintf(path, sizeof path, "%s/plain.csv", dir);
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, csv, strlen(csv), &err), RDM_OK);
+    rdm_source *s = rdm_source_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_FALSE(rdm_source_is_zip(s));
+    CU_ASSERT_STRING_EQUAL(rdm_source_name(s), path);
+    rdm_buf got = RDM_BUF_INIT;
+    read_all(s, &got);
+    CU_ASSERT_EQUAL(got.len, strlen(csv));
+    CU_ASSERT_EQUAL(memcmp(got.data, csv, got.len), 0);
+    rdm_buf_release(&got);
+    rdm_source_close(s);
+    char sha[65], want[65];
+    unsigned long long bytes = 0;
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, sha, &bytes, &err), RDM_OK);
+    rdm_sha256_hex(csv, strlen(csv), want);
+    CU_ASSERT_STRING_EQUAL(sha, want);
+    CU_ASSERT_EQUAL(bytes, strlen(csv));
+}
+
+static void test_source_zip(void)
+{
+    const char *csv = "a,b\n1,\"x,y\"\n";
+    char path[128];
+    snprintf(path, sizeof path, "%s/data.zip", dir);
+    /* the diabetic_data.csv entry wins over an earlier .csv entry */
+    const char *entries[] = {"dataset_diabetes/IDs_mapping.csv", "id,desc\n1,x\n",
+                             "dataset_diabetes/diabetic_data.csv", csv, NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
+    rdm_err err = {0};
+    rdm_source *s = rdm_source_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    CU_ASSERT_TRUE(rdm_source_is_zip(s));
+    CU_ASSERT_PTR_NOT_NULL(strstr(rdm_source_name(s), ":dataset_diabetes/diabetic_data.csv"));
+    /* through the CSV reader */
+    rdm_csv *c = rdm_csv_create(rdm_source_read, s, 0, rdm_source_name(s), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_read_header(c, &err), RDM_OK);
+    rdm_csv_record r;
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "x,y");
+    CU_ASSERT_EQUAL(rdm_csv_next(c, &r, &err), 0);
+    rdm_csv_free(c);
+    rdm_source_close(s);
+    /* the sha256 is the CSV entry's, not the archive's */
+    char sha[65], want[65];
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, sha, NULL, &err), RDM_OK);
+    rdm_sha256_hex(csv, strlen(csv), want);
+    CU_ASSERT_STRING_EQUAL(sha, want);
+
+    /* without diabetic_data.csv: the first .csv entry */
+    snprintf(path, sizeof path, "%s/other.zip", dir);
+    const char *e2[] = {"README.txt",   "hello\n", "x/first.CSV", "p,q\n",
+                        "y/second.csv", "r\n",     NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, e2), 0);
+    s = rdm_source_open(path, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    rdm_buf got = RDM_BUF_INIT;
+    read_all(s, &got);
+    CU_ASSERT_EQUAL(got.len, 4);
+    CU_ASSERT_EQUAL(memcmp(got.data, "p,q\n", 4), 0);
+    rdm_buf_release(&got);
+    rdm_source_close(s);
+}
+
+static void test_source_errors(void)
+{
+    char path[128];
+    rdm_err err = {0};
+    snprintf(path, sizeof path, "%s/missing.csv", dir);
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EIO);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "missing.csv: No such file or directory"));
+
+    rdm_err_clear(&err);
+    snprintf(path, sizeof path, "%s/nocsv.zip", dir);
+    const char *entries[] = {"notes.txt", "nothing here\n", NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "zip archive has no .csv entry"));
+
+    rdm_err_clear(&err);
+    snprintf(path, sizeof path, "%s/broken.zip", dir);
+    const char junk[] = "PK\3\4 this is not really a zip archive";
+    CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, junk, sizeof junk - 1, &err), RDM_OK);
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "broken.zip"));
+
+    rdm_err_clear(&err);
+    CU_ASSERT_PTR_NULL(rdm_source_open("", &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+}
+
+int test_ingest_register(void)
+{
+    CU_pSuite s = CU_add_suite("ingest", setup, teardown);
+    if (!s)
+        return -1;
+    return (CU_ADD_TEST(s, test_source_plain) && CU_ADD_TEST(s, test_source_zip) &&
+            CU_ADD_TEST(s, test_source_errors))
+               ? 0
+               : -1;
+}

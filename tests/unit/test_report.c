@@ -1,0 +1,247 @@
+/* test_report.c - report pages from an in-memory site: escaping, numbers, write-if-changed, checker. */
+#include <CUnit/CUnit.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/xpath.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "report.h"
+
+int test_report_register(void);
+
+#define EVIL "<script>alert(1)</script>"
+#define EVIL2 "\\\"><img src=x onerror=alert(1)>"
+
+static const char SITE[] =
+    "{\"model_name\": \"readmission\","
+    " \"runs\": [{\"run_id\": 2, \"training_id\": 1, \"model_type\": \"gbt\", \"name\": \"gbt " EVIL "\","
+    "   \"status\": \"finished\", \"selected\": true, \"threshold\": 0.15, \"duration_s\": 1.5,"
+    "   \"rows_train\": 700, \"rows_valid\": 150, \"rows_test\": 150, \"batch_ids\": \"1-2\","
+    "   \"artifact_sha256\": \"abc123\", \"params\": {\"lr\": \"0.1\", \"leaves\": \"31\"},"
+    "   \"valid\": {\"roc_auc\": 0.67125, \"tp\": 10, \"fp\": 20, \"tn\": 110, \"fn\": 10},"
+    "   \"test\": {\"roc_auc\": 0.68149, \"roc_auc_ci_low\": 0.66, \"roc_auc_ci_high\": 0.70,"
+    "            \"tp\": 9, \"fp\": 21, \"tn\": 112, \"fn\": 8, \"accuracy\": 0.8}},"
+    "  {\"run_id\": 1, \"training_id\": 1, \"model_type\": \"gbt\", \"name\": \"gbt b\","
+    "   \"status\": \"failed\", \"error\": \"" EVIL2 "\", \"params\": {\"lr\": \"0.1\", \"leaves\": \"15\"},"
+    "   \"valid\": {}, \"test\": {}}],"
+    " \"versions\": [{\"version\": 1, \"run_id\": 2, \"sha256\": \"abc123\", \"aliases\": [\"champion\"]}],"
+    " \"history\": [{\"at\": \"2024-01-02T03:04:05+00:00\", \"alias\": \"champion\", \"from_version\": null,"
+    "   \"to_version\": 1, \"action\": \"register\", \"reason\": \"gate " EVIL "\", \"actor\": \"me\","
+    "   \"gate\": {\"new\": 0.67, \"min_metric\": 0.5}}],"
+    " \"curves\": {\"2\": {\"test\": {\"roc\": [[0, 0], [0.5, 0.8], [1, 1]],"
+    "                               \"pr\": [[0, 1], [1, 0.1]],"
+    "                               \"calibration\": [{\"bin\": 0, \"lo\": 0, \"hi\": 0.1, \"n\": 100,"
+    "                                  \"mean_pred\": 0.05, \"frac_pos\": 0.07}]},"
+    "                      \"train\": {\"importance\": [{\"feature\": \"" EVIL "\", \"gain\": 3},"
+    "                                                 {\"feature\": \"number_inpatient\", \"gain\": 1}]}}},"
+    " \"data\": {\"batches\": [{\"batch_id\": 1, \"source_path\": \"/x/s.csv\", \"rows_read\": 10}],"
+    "   \"raw_rejects\": [{\"reason\": \"bad " EVIL "\", \"count\": 1, \"examples\":"
+    "      [{\"batch_id\": 1, \"line_no\": 5, \"hex\": \"3c623eff00\"}]}],"
+    "   \"suspicious\": [{\"column\": \"medical_specialty\", \"value\": \"" EVIL2 "\", \"count\": 1}],"
+    "   \"profile\": {\"snapshot_id\": 1, \"profile\": {\"rows\": 10, \"class_balance\":"
+    "      {\"negative\": 9, \"positive\": 1, \"positive_rate\": 0.1},"
+    "      \"columns\": [{\"name\": \"medical_specialty\", \"kind\": \"categorical\", \"missing\": 0,"
+    "        \"top\": [{\"value\": \"" EVIL "\", \"count\": 4, \"target_rate\": 0.25}]},"
+    "       {\"name\": \"time_in_hospital\", \"kind\": \"numeric\", \"histogram\":"
+    "        {\"edges\": [1, 2, 3], \"counts\": [4, 6]}}]}}}}";
+
+static json_t *site(void)
+{
+    json_error_t je;
+    json_t *s = json_loads(SITE, 0, &je);
+    if (!s)
+        fprintf(stderr, "fixture: line %d col %d: %s\n", je.line, je.column, je.text);
+    return s;
+}
+
+/* Parse HTML and return how many nodes match expr (-1 on parse failure). */
+static int count(const rdm_buf *b, const char *expr)
+{
+    htmlDocPtr d = htmlReadMemory(b->data, (int)b->len, "p.html", "UTF-8",
+                                  HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING);
+    if (!d)
+        return -1;
+    xmlXPathContextPtr c = xmlXPathNewContext(d);
+    xmlXPathObjectPtr o = xmlXPathEvalExpression(BAD_CAST expr, c);
+    int n = o && o->nodesetval ? o->nodesetval->nodeNr : 0;
+    if (o && o->type == XPATH_NUMBER)
+        n = (int)o->floatval;
+    xmlXPathFreeObject(o);
+    xmlXPathFreeContext(c);
+    xmlFreeDoc(d);
+    return n;
+}
+
+static void no_markup(const rdm_buf *b)
+{
+    CU_ASSERT_PTR_NULL(strstr(b->data, "<img"));
+    CU_ASSERT_PTR_NULL(strstr(b->data, "<script>alert"));
+    CU_ASSERT_EQUAL(count(b, "//script"), 1); /* the sort script only */
+    CU_ASSERT_EQUAL(count(b, "//img"), 0);
+}
+
+static void test_index(void)
+{
+    json_t *s = site();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_index(s, &b, &err), RDM_OK);
+    CU_ASSERT_EQUAL(strncmp(b.data, "<!DOCTYPE html>", 15), 0);
+    no_markup(&b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "gate &lt;script&gt;alert(1)&lt;/script&gt;"));
+    CU_ASSERT_EQUAL(count(&b, "//tr[@class='champion']"), 2); /* versions and runs tables */
+    CU_ASSERT_EQUAL(count(&b, "//a[@href='runs/2.html']"), 2); /* versions + runs */
+    CU_ASSERT_EQUAL(count(&b, "//a[@href='runs/1.html']"), 1);
+    /* key parameters: only leaves differs between the two gbt runs */
+    CU_ASSERT_EQUAL(count(&b, "//td[.='leaves=31']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[.='0.6713']"), 2); /* 0.67125 rounds to 0.6713 */
+    CU_ASSERT_EQUAL(count(&b, "//td[.='none']"), 1);   /* from_version null */
+    CU_ASSERT_EQUAL(count(&b, "//td[.='min_metric=0.5, new=0.67']"), 1);
+    rdm_buf_release(&b);
+    json_decref(s);
+}
+
+static void test_run_page(void)
+{
+    json_t *s = site();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err err = {0};
+    json_t *run = json_array_get(json_object_get(s, "runs"), 0);
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_EQUAL(count(&b, "//td[@id='m-test-roc_auc' and .='0.6815']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[@id='m-test-roc_auc_ci' and .='0.6600 to 0.7000']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[@id='cm-test-tp' and .='9']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[@id='cm-valid-tn' and .='110']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//svg"), 4); /* ROC, PR, calibration, importance */
+    CU_ASSERT_EQUAL(count(&b, "//path[@class='series']"), 5); /* roc+diag, pr+no skill, calib */
+    /* the importance table holds the escaped feature name and its share */
+    CU_ASSERT_EQUAL(count(&b, "//td[.='" EVIL "']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[.='75.0']"), 1);
+    /* model card limitation from the CI: width 0.04 */
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "interval is 0.0400 wide"));
+    rdm_buf_reset(&b);
+    run = json_array_get(json_object_get(s, "runs"), 1);
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    rdm_buf_release(&b);
+    json_decref(s);
+}
+
+static void test_compare_and_data(void)
+{
+    json_t *s = site();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_compare(s, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_EQUAL(count(&b, "//th[.='leaves']"), 1); /* differs */
+    CU_ASSERT_EQUAL(count(&b, "//th[.='lr']"), 0);     /* equal: hidden */
+    CU_ASSERT_EQUAL(count(&b, "//path[@class='series']"), 2);
+    rdm_buf_reset(&b);
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_data(s, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_EQUAL(count(&b, "//div[.='1:5: <b>\\xff\\x00']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[.='" EVIL "']"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+    CU_ASSERT_EQUAL(count(&b, "//g[@class='bars']/rect"), 2 + 1); /* histogram 2 bars, top 1 */
+    rdm_buf_release(&b);
+    /* an empty site still renders every page */
+    json_t *e = json_object();
+    CU_ASSERT_EQUAL(rdm_report_page_index(e, &b, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_report_page_compare(e, &b, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_report_page_data(e, &b, &err), RDM_OK);
+    rdm_buf_release(&b);
+    json_decref(e);
+    json_decref(s);
+}
+
+static void test_bytes_text(void)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    const unsigned char in[] = {'a', '<', 0xc3, 0x28, '\n', 0x7f, 'z'};
+    CU_ASSERT_EQUAL(rdm_report_bytes_text(in, sizeof in, 100, &b), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data, "a<\\xc3(\\x0a\\x7fz");
+    rdm_buf_reset(&b);
+    CU_ASSERT_EQUAL(rdm_report_bytes_text(in, sizeof in, 2, &b), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data, "a<...");
+    rdm_buf_release(&b);
+}
+
+static void test_write_and_check(void)
+{
+    char dir[] = "/tmp/readmit-test-report.XXXXXX";
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    json_t *s = site();
+    rdm_report_stats st;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.pages, 5); /* index, compare, data, 2 runs */
+    CU_ASSERT_EQUAL(st.written, 5);
+    char fp[65];
+    memcpy(fp, st.fingerprint, sizeof fp);
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.written, 0);
+    CU_ASSERT_STRING_EQUAL(st.fingerprint, fp);
+    /* one run changes: only its page is rewritten */
+    json_t *run = json_array_get(json_object_get(s, "runs"), 1);
+    json_object_set_new(run, "name", json_string("renamed"));
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.written, 2); /* runs/1.html and compare.html (shows names) */
+    CU_ASSERT_STRING_NOT_EQUAL(st.fingerprint, fp);
+
+    const char *names[] = {"index.html", "compare.html", "data.html", "runs/1.html", "runs/2.html"};
+    for (int i = 0; i < 5; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+        int problems = -1;
+        rdm_buf msgs = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_report_check_page(p, &problems, &msgs, &err), RDM_OK);
+        CU_ASSERT_EQUAL(problems, 0);
+        if (problems)
+            fprintf(stderr, "%s", msgs.data);
+        rdm_buf_release(&msgs);
+    }
+    /* the checker finds a broken link, an external URL and a parse error */
+    char bad[512];
+    snprintf(bad, sizeof bad, "%s/bad.html", dir);
+    const char *html = "<!DOCTYPE html><html><head><title>x</title></head><body>"
+                       "<a href=\"runs/99.html\">x</a><a href=\"https://example.com/\">y</a>"
+                       "<blink>z</blink></body></html>";
+    CU_ASSERT_EQUAL(rdm_report_write_if_changed(bad, html, strlen(html), NULL, &err), RDM_OK);
+    int problems = 0;
+    rdm_buf msgs = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_report_check_page(bad, &problems, &msgs, &err), RDM_OK);
+    CU_ASSERT_EQUAL(problems, 3);
+    CU_ASSERT_PTR_NOT_NULL(msgs.data ? strstr(msgs.data, "broken link runs/99.html") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(msgs.data ? strstr(msgs.data, "external URL") : NULL);
+    CU_ASSERT_PTR_NOT_NULL(msgs.data ? strstr(msgs.data, "blink") : NULL);
+    rdm_buf_release(&msgs);
+    int written = -1;
+    CU_ASSERT_EQUAL(rdm_report_write_if_changed(bad, html, strlen(html), &written, &err), RDM_OK);
+    CU_ASSERT_EQUAL(written, 0);
+
+    json_decref(s);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CU_ASSERT_EQUAL(system(cmd), 0);
+}
+
+int test_report_register(void)
+{
+    CU_pSuite s = CU_add_suite("report", NULL, NULL);
+    if (!s || !CU_add_test(s, "index page", test_index) ||
+        !CU_add_test(s, "run page numbers and escaping", test_run_page) ||
+        !CU_add_test(s, "compare and data pages", test_compare_and_data) ||
+        !CU_add_test(s, "bytes shown safely", test_bytes_text) ||
+        !CU_add_test(s, "write only changed pages; checker", test_write_and_check))
+        return -1;
+    return 0;
+}
