@@ -73,7 +73,7 @@ static const key_def KEYS[] = {
     {"train.bootstrap", T_INT, OFF(train.bootstrap), 0, "200", 0, 100000, 0, NULL},
     {"train.baseline.enabled", T_BOOL, OFF(train.baseline_enabled), 0, "true", 0, 0, 0, NULL},
     {"train.logreg.enabled", T_BOOL, OFF(train.logreg_enabled), 0, "true", 0, 0, 0, NULL},
-    {"train.logreg.l2", T_DLIST, OFF(train.logreg_l2), 0, "[0.1, 1, 10]", 0, 1e6, 0, NULL},
+    {"train.logreg.l2", T_DLIST, OFF(train.logreg_l2), 0, "[10, 33.3, 100]", 0, 1e6, 0, NULL},
     {"train.logreg.max_iter", T_INT, OFF(train.logreg_max_iter), 0, "200", 1, 100000, 0, NULL},
     {"train.logreg.tol", T_DBL, OFF(train.logreg_tol), 0, "1.0e-6", 0, 1, 0, NULL},
     {"train.gbt.enabled", T_BOOL, OFF(train.gbt_enabled), 0, "true", 0, 0, 0, NULL},

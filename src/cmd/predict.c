@@ -1,5 +1,5 @@
-/* predict.c - readmit predict: score a CSV of raw records with a model file or a
- * registry reference, through rdm_model_score. */
+/* predict.c - readmit predict: score a CSV of raw records with a model file or
+ * a registry reference, through rdm_model_score. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,10 +12,12 @@
 #include "schema.h"
 
 static const char HELP[] =
-    "usage: readmit predict --model MODEL --input CSV [--output FILE] [options]\n"
+    "usage: readmit predict --model MODEL --input CSV [--output FILE] "
+    "[options]\n"
     "\n"
     "Score every record of CSV (the source format: a header with the column\n"
-    "names, '?' for missing; the readmitted column, if present, is ignored) and\n"
+    "names, '?' for missing; the readmitted column, if present, is ignored) "
+    "and\n"
     "write CSV with a header: encounter_id,probability,decision, one line per\n"
     "input record, in input order. decision is 1 when probability >= the\n"
     "model's threshold. Unknown columns are ignored; columns the model needs\n"
@@ -26,164 +28,167 @@ static const char HELP[] =
     "  --input CSV         records to score ('-' = stdin)\n"
     "  --output FILE       where to write (default stdout)\n" CMD_COMMON_HELP;
 
-static long read_file(void *ud, char *buf, size_t n, rdm_err *err)
-{
-    FILE *f = ud;
-    size_t got = fread(buf, 1, n, f);
-    if (got == 0 && ferror(f))
-        return rdm_errf(err, RDM_EIO, "read: %s", strerror(errno));
-    return (long)got;
+static long read_file(void *ud, char *buf, size_t n, rdm_err *err) {
+  FILE *f = ud;
+  size_t got = fread(buf, 1, n, f);
+  if (got == 0 && ferror(f))
+    return rdm_errf(err, RDM_EIO, "read: %s", strerror(errno));
+  return (long)got;
 }
 
-static int score_csv(const rdm_model *m, FILE *in, const char *label, rdm_buf *out,
-                     long *rows, rdm_err *err)
-{
-    rdm_csv *csv = rdm_csv_create(read_file, in, 1 << 20, label, err);
-    if (!csv)
-        return RDM_ENOMEM;
-    int rc = rdm_csv_read_header(csv, err);
-    int map[4096];
-    const char *const *names = NULL;
-    int nh = rc ? 0 : rdm_csv_header(csv, &names);
-    if (nh > 4096)
-        rc = rdm_errf(err, RDM_ESCHEMA, "%s: too many columns (%d)", label, nh);
-    for (int i = 0; i < nh && !rc; i++)
-        map[i] = rdm_schema_find(names[i]);
-    int id_col = -1;
-    for (int i = 0; i < nh; i++)
-        if (map[i] == RDM_C_ENCOUNTER_ID)
-            id_col = i;
-    double thr = rdm_model_threshold(m);
-    if (!rc)
-        rc = rdm_buf_adds(out, "encounter_id,probability,decision\n");
-    rdm_csv_record rec;
-    while (!rc) {
-        int r = rdm_csv_next(csv, &rec, err);
-        if (r < 0) {
-            rc = r;
-            break;
-        }
-        if (r == 0)
-            break;
-        if (rec.problem) {
-            rc = rdm_errf(err, RDM_EPARSE, "%s", rec.reason);
-            break;
-        }
-        const char *values[RDM_NCOLS] = {0};
-        for (int i = 0; i < rec.nfields && i < nh; i++)
-            if (map[i] >= 0)
-                values[map[i]] = rec.fields[i];
-        double p = 0;
-        if ((rc = rdm_model_score(m, values, &p, NULL, err))) {
-            rdm_err_prefix(err, "%s:%ld", label, rec.line);
-            break;
-        }
-        (*rows)++;
-        const char *id = id_col >= 0 && id_col < rec.nfields ? rec.fields[id_col] : "";
-        if (id_col < 0 || strpbrk(id, ",\"\r\n"))
-            rc = rdm_buf_printf(out, "%ld,%.17g,%d\n", *rows, p, p >= thr);
-        else
-            rc = rdm_buf_printf(out, "%s,%.17g,%d\n", id, p, p >= thr);
+static int score_csv(const rdm_model *m, FILE *in, const char *label,
+                     rdm_buf *out, long *rows, rdm_err *err) {
+  rdm_csv *csv = rdm_csv_create(read_file, in, 1 << 20, label, err);
+  if (!csv)
+    return RDM_ENOMEM;
+  int rc = rdm_csv_read_header(csv, err);
+  int map[4096];
+  const char *const *names = NULL;
+  int nh = rc ? 0 : rdm_csv_header(csv, &names);
+  if (nh > 4096)
+    rc = rdm_errf(err, RDM_ESCHEMA, "%s: too many columns (%d)", label, nh);
+  for (int i = 0; i < nh && !rc; i++)
+    map[i] = rdm_schema_find(names[i]);
+  int id_col = -1;
+  for (int i = 0; i < nh; i++)
+    if (map[i] == RDM_C_ENCOUNTER_ID)
+      id_col = i;
+  double thr = rdm_model_threshold(m);
+  if (!rc)
+    rc = rdm_buf_adds(out, "encounter_id,probability,decision\n");
+  rdm_csv_record rec;
+  while (!rc) {
+    int r = rdm_csv_next(csv, &rec, err);
+    if (r < 0) {
+      rc = r;
+      break;
     }
-    rdm_csv_free(csv);
-    return rc;
+    if (r == 0)
+      break;
+    if (rec.problem) {
+      rc = rdm_errf(err, RDM_EPARSE, "%s", rec.reason);
+      break;
+    }
+    const char *values[RDM_NCOLS] = {0};
+    for (int i = 0; i < rec.nfields && i < nh; i++)
+      if (map[i] >= 0)
+        values[map[i]] = rec.fields[i];
+    double p = 0;
+    if ((rc = rdm_model_score(m, values, &p, NULL, err))) {
+      rdm_err_prefix(err, "%s:%ld", label, rec.line);
+      break;
+    }
+    (*rows)++;
+    const char *id =
+        id_col >= 0 && id_col < rec.nfields ? rec.fields[id_col] : "";
+    if (id_col < 0 || strpbrk(id, ",\"\r\n"))
+      rc = rdm_buf_printf(out, "%ld,%.17g,%d\n", *rows, p, p >= thr);
+    else
+      rc = rdm_buf_printf(out, "%s,%.17g,%d\n", id, p, p >= thr);
+  }
+  rdm_csv_free(csv);
+  return rc;
 }
 
-int cmd_predict(int argc, char **argv)
-{
-    cmd_ctx ctx = {0};
-    const char *model = NULL, *input = NULL, *output = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("predict", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        const char **dst = !strcmp(a, "--model")    ? &model
-                           : !strcmp(a, "--input")  ? &input
-                           : !strcmp(a, "--output") ? &output
-                                                    : NULL;
-        if (!dst) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("predict", "unknown argument '%s'", a);
-        }
-        if (i + 1 >= argc) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("predict", "option %s needs a value", a);
-        }
-        *dst = argv[++i];
+int cmd_predict(int argc, char **argv) {
+  cmd_ctx ctx = {0};
+  const char *model = NULL, *input = NULL, *output = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int c = cmd_common_opt(&ctx, argc, argv, &i);
+    if (c < 0) {
+      cmd_ctx_release(&ctx);
+      return cmd_usage_error("predict", "option %s needs a value", a);
     }
-    if (!model || !input) {
-        cmd_ctx_release(&ctx);
-        return cmd_usage_error("predict", "--model and --input are required");
+    if (c > 0)
+      continue;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(HELP, stdout);
+      cmd_ctx_release(&ctx);
+      return EXIT_OK;
     }
-    int rc = cmd_load_config(&ctx);
-    if (rc != EXIT_OK) {
-        cmd_ctx_release(&ctx);
-        return rc;
+    const char **dst = !strcmp(a, "--model")    ? &model
+                       : !strcmp(a, "--input")  ? &input
+                       : !strcmp(a, "--output") ? &output
+                                                : NULL;
+    if (!dst) {
+      cmd_ctx_release(&ctx);
+      return cmd_usage_error("predict", "unknown argument '%s'", a);
     }
-    rdm_err err = {0};
-    rdm_db *db = NULL;
-    rdm_buf bytes = RDM_BUF_INIT, out = RDM_BUF_INIT;
-    rdm_model *m = NULL;
-    FILE *in = NULL;
-    rdm_model_info info;
-    if (!rdm_registry_ref_is_file(model) && !(db = cmd_connect(&ctx))) {
-        rc = EXIT_FAIL;
-        goto done;
+    if (i + 1 >= argc) {
+      cmd_ctx_release(&ctx);
+      return cmd_usage_error("predict", "option %s needs a value", a);
     }
-    if (rdm_registry_fetch(db, &ctx.cfg, model, &bytes, &info, &err) ||
-        !(m = rdm_model_load_bytes(bytes.data, bytes.len, &err))) {
-        rdm_err_prefix(&err, "model %s", model);
-        rc = cmd_fail("predict", &err);
-        goto done;
-    }
-    in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
-    if (!in) {
-        rdm_errf(&err, RDM_EIO, "%s: %s", input, strerror(errno));
-        rc = cmd_fail("predict", &err);
-        goto done;
-    }
-    long rows = 0;
-    if (score_csv(m, in, strcmp(input, "-") ? input : "stdin", &out, &rows, &err)) {
-        rc = cmd_fail("predict", &err);
-        goto done;
-    }
-    if (output) {
-        if (rdm_write_file_atomic(output, out.data, out.len, &err)) {
-            rc = cmd_fail("predict", &err);
-            goto done;
-        }
-    } else if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout)) {
-        fprintf(stderr, "readmit predict: writing stdout: %s\n", strerror(errno));
-        rc = EXIT_FAIL;
-        goto done;
-    }
-    if (!ctx.quiet) {
-        if (info.version)
-            fprintf(stderr, "predict: %ld records scored with %s version %d%s%s (%s, sha256 %.12s)\n",
-                    rows, info.name, info.version, info.alias[0] ? " = " : "", info.alias,
-                    rdm_model_type_name(m), info.sha256);
-        else
-            fprintf(stderr, "predict: %ld records scored with %s (%s, sha256 %.12s)\n", rows, model,
-                    rdm_model_type_name(m), info.sha256);
-    }
-    rc = EXIT_OK;
-done:
-    if (in && in != stdin)
-        fclose(in);
-    rdm_model_free(m);
-    rdm_buf_release(&bytes);
-    rdm_buf_release(&out);
-    rdm_db_close(db);
+    *dst = argv[++i];
+  }
+  if (!model || !input) {
+    cmd_ctx_release(&ctx);
+    return cmd_usage_error("predict", "--model and --input are required");
+  }
+  int rc = cmd_load_config(&ctx);
+  if (rc != EXIT_OK) {
     cmd_ctx_release(&ctx);
     return rc;
+  }
+  rdm_err err = {0};
+  rdm_db *db = NULL;
+  rdm_buf bytes = RDM_BUF_INIT, out = RDM_BUF_INIT;
+  rdm_model *m = NULL;
+  FILE *in = NULL;
+  rdm_model_info info;
+  if (!rdm_registry_ref_is_file(model) && !(db = cmd_connect(&ctx))) {
+    rc = EXIT_FAIL;
+    goto done;
+  }
+  if (rdm_registry_fetch(db, &ctx.cfg, model, &bytes, &info, &err) ||
+      !(m = rdm_model_load_bytes(bytes.data, bytes.len, &err))) {
+    rdm_err_prefix(&err, "model %s", model);
+    rc = cmd_fail("predict", &err);
+    goto done;
+  }
+  in = strcmp(input, "-") ? fopen(input, "rb") : stdin;
+  if (!in) {
+    rdm_errf(&err, RDM_EIO, "%s: %s", input, strerror(errno));
+    rc = cmd_fail("predict", &err);
+    goto done;
+  }
+  long rows = 0;
+  if (score_csv(m, in, strcmp(input, "-") ? input : "stdin", &out, &rows,
+                &err)) {
+    rc = cmd_fail("predict", &err);
+    goto done;
+  }
+  if (output) {
+    if (rdm_write_file_atomic(output, out.data, out.len, &err)) {
+      rc = cmd_fail("predict", &err);
+      goto done;
+    }
+  } else if (fwrite(out.data, 1, out.len, stdout) != out.len ||
+             fflush(stdout)) {
+    fprintf(stderr, "readmit predict: writing stdout: %s\n", strerror(errno));
+    rc = EXIT_FAIL;
+    goto done;
+  }
+  if (!ctx.quiet) {
+    if (info.version)
+      fprintf(stderr,
+              "predict: %ld records scored with %s version %d%s%s (%s, sha256 "
+              "%.12s)\n",
+              rows, info.name, info.version, info.alias[0] ? " = " : "",
+              info.alias, rdm_model_type_name(m), info.sha256);
+    else
+      fprintf(stderr,
+              "predict: %ld records scored with %s (%s, sha256 %.12s)\n", rows,
+              model, rdm_model_type_name(m), info.sha256);
+  }
+  rc = EXIT_OK;
+done:
+  if (in && in != stdin)
+    fclose(in);
+  rdm_model_free(m);
+  rdm_buf_release(&bytes);
+  rdm_buf_release(&out);
+  rdm_db_close(db);
+  cmd_ctx_release(&ctx);
+  return rc;
 }

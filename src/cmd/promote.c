@@ -9,74 +9,77 @@
 static const char HELP[] =
     "usage: readmit promote VERSION [--reason TEXT] [options]\n"
     "\n"
-    "Make VERSION of registry.model_name the champion, whatever the gate said.\n"
-    "The change is appended to registry.alias_history as \"manual promote\" with\n"
+    "Make VERSION of registry.model_name the champion, whatever the gate "
+    "said.\n"
+    "The change is appended to registry.alias_history as \"manual promote\" "
+    "with\n"
     "the reason and $USER, and NOTIFY readmit_model tells servers at once. If\n"
     "VERSION was the challenger, it stops being the challenger.\n"
     "\n"
     "  --reason TEXT       why (recorded in the history)\n" CMD_COMMON_HELP;
 
-int cmd_promote(int argc, char **argv)
-{
-    cmd_ctx ctx = {0};
-    const char *reason = NULL, *vtext = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("promote", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        if (!strcmp(a, "--reason")) {
-            if (i + 1 >= argc) {
-                cmd_ctx_release(&ctx);
-                return cmd_usage_error("promote", "option --reason needs a value");
-            }
-            reason = argv[++i];
-        } else if (a[0] != '-' && !vtext) {
-            vtext = a;
-        } else {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("promote", "unknown argument '%s'", a);
-        }
+int cmd_promote(int argc, char **argv) {
+  cmd_ctx ctx = {0};
+  const char *reason = NULL, *vtext = NULL;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    int c = cmd_common_opt(&ctx, argc, argv, &i);
+    if (c < 0) {
+      cmd_ctx_release(&ctx);
+      return cmd_usage_error("promote", "option %s needs a value", a);
     }
-    char *end = NULL;
-    long version = vtext ? strtol(vtext, &end, 10) : 0;
-    if (!vtext || *end || version < 1 || version > 1000000000) {
+    if (c > 0)
+      continue;
+    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+      fputs(HELP, stdout);
+      cmd_ctx_release(&ctx);
+      return EXIT_OK;
+    }
+    if (!strcmp(a, "--reason")) {
+      if (i + 1 >= argc) {
         cmd_ctx_release(&ctx);
-        return cmd_usage_error("promote", vtext ? "VERSION must be a positive integer, not '%s'"
-                                                : "missing VERSION%s",
-                               vtext ? vtext : "");
+        return cmd_usage_error("promote", "option --reason needs a value");
+      }
+      reason = argv[++i];
+    } else if (a[0] != '-' && !vtext) {
+      vtext = a;
+    } else {
+      cmd_ctx_release(&ctx);
+      return cmd_usage_error("promote", "unknown argument '%s'", a);
     }
-    int rc = cmd_load_config(&ctx);
-    if (rc != EXIT_OK) {
-        cmd_ctx_release(&ctx);
-        return rc;
-    }
-    rdm_db *db = cmd_connect(&ctx);
-    if (!db) {
-        cmd_ctx_release(&ctx);
-        return EXIT_FAIL;
-    }
-    rdm_err err = {0};
-    rdm_gate_result g;
-    rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);
-    if (rc == RDM_OK) {
-        if (g.had_champion)
-            printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name,
-                   g.old_champion, g.champion, g.reason);
-        else
-            printf("%s: champion -> version %d (%s)\n", ctx.cfg.registry.model_name, g.champion,
-                   g.reason);
-    }
-    rdm_db_close(db);
+  }
+  char *end = NULL;
+  long version = vtext ? strtol(vtext, &end, 10) : 0;
+  if (!vtext || *end || version < 1 || version > 1000000000) {
     cmd_ctx_release(&ctx);
-    return rc == RDM_OK ? EXIT_OK : cmd_fail("promote", &err);
+    return cmd_usage_error("promote",
+                           vtext
+                               ? "VERSION must be a positive integer, not '%s'"
+                               : "missing VERSION%s",
+                           vtext ? vtext : "");
+  }
+  int rc = cmd_load_config(&ctx);
+  if (rc != EXIT_OK) {
+    cmd_ctx_release(&ctx);
+    return rc;
+  }
+  rdm_db *db = cmd_connect(&ctx);
+  if (!db) {
+    cmd_ctx_release(&ctx);
+    return EXIT_FAIL;
+  }
+  rdm_err err = {0};
+  rdm_gate_result g;
+  rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);
+  if (rc == RDM_OK) {
+    if (g.had_champion)
+      printf("%s: champion version %d -> %d (%s)\n",
+             ctx.cfg.registry.model_name, g.old_champion, g.champion, g.reason);
+    else
+      printf("%s: champion -> version %d (%s)\n", ctx.cfg.registry.model_name,
+             g.champion, g.reason);
+  }
+  rdm_db_close(db);
+  cmd_ctx_release(&ctx);
+  return rc == RDM_OK ? EXIT_OK : cmd_fail("promote", &err);
 }

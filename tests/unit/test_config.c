@@ -71,9 +71,9 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.train.baseline_enabled, 1);
     CU_ASSERT_EQUAL(c.train.logreg_enabled, 1);
     CU_ASSERT_EQUAL_FATAL(c.train.logreg_l2.n, 3);
-    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[0], 0.1, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[1], 1.0, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[2], 10.0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[0], 10.0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[1], 33.3, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_l2.v[2], 100.0, 1e-15);
     CU_ASSERT_EQUAL(c.train.logreg_max_iter, 200);
     CU_ASSERT_DOUBLE_EQUAL(c.train.logreg_tol, 1e-6, 1e-20);
     CU_ASSERT_EQUAL(c.train.gbt_enabled, 1);

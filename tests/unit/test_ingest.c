@@ -162,13 +162,45 @@ static void test_source_errors(void)
     CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
 }
 
+/* tests/data/csv/bom_crlf.csv: BOM, CRLF, a quoted CRLF, doubled quotes,
+ * empty fields, no final newline; read from the file through the source. */
+static void test_source_fixture(void)
+{
+    rdm_err err = {0};
+    rdm_source *s = rdm_source_open("data/csv/bom_crlf.csv", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    rdm_csv *c = rdm_csv_create(rdm_source_read, s, 0, rdm_source_name(s), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_read_header(c, &err), RDM_OK);
+    const char *const *names;
+    CU_ASSERT_EQUAL(rdm_csv_header(c, &names), 3);
+    CU_ASSERT_STRING_EQUAL(names[0], "id");
+    rdm_csv_record r;
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_EQUAL(r.problem, RDM_CSV_OK);
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "two\r\nlines");
+    CU_ASSERT_EQUAL(r.line, 2);
+    CU_ASSERT_EQUAL(r.last_line, 3);
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_EQUAL(r.line, 4);
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "say \"hi\"");
+    CU_ASSERT_STRING_EQUAL(r.fields[2], "");
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_EQUAL(r.line, 5);
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "");
+    CU_ASSERT_STRING_EQUAL(r.fields[2], "x,y");
+    CU_ASSERT_EQUAL(rdm_csv_next(c, &r, &err), 0);
+    rdm_csv_free(c);
+    rdm_source_close(s);
+}
+
 int test_ingest_register(void)
 {
     CU_pSuite s = CU_add_suite("ingest", setup, teardown);
     if (!s)
         return -1;
     return (CU_ADD_TEST(s, test_source_plain) && CU_ADD_TEST(s, test_source_zip) &&
-            CU_ADD_TEST(s, test_source_errors))
+            CU_ADD_TEST(s, test_source_errors) && CU_ADD_TEST(s, test_source_fixture))
                ? 0
                : -1;
 }

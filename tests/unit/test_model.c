@@ -418,16 +418,37 @@ static void test_gbt_roundtrip(void)
     p.threads = 1;
     p.seed = 1;
     p.early_stopping = 0;
+    p.subsample = 0.8; /* randomness, so the seed matters */
     rdm_gbt *g = rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL, NULL,
                              NULL);
+    rdm_gbt *g2 = g ? rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL,
+                                  NULL, NULL)
+                    : NULL;
     free(X);
-    if (!g) { /* boosted trees not available yet */
+    if (!g || !g2) { /* boosted trees not available yet */
+        rdm_gbt_free(g);
+        rdm_gbt_free(g2);
         rdm_encoder_free(e);
         free(t.cells);
         return;
     }
+    // same seed -> identical model bytes
+    rdm_buf ea = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_encoder_save(e, &ea, NULL), RDM_OK);
+    rdm_encoder *e2 = rdm_encoder_load(ea.data, ea.len, NULL, NULL);
+    rdm_buf_release(&ea);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e2);
     rdm_model *m = rdm_model_create(RDM_MODEL_GBT, e, g, 0, 0.5, NULL);
+    rdm_model *m2 = rdm_model_create(RDM_MODEL_GBT, e2, g2, 0, 0.5, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
+    rdm_buf b1 = RDM_BUF_INIT, b2 = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_model_save_bytes(m, &b1, NULL), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_model_save_bytes(m2, &b2, NULL), RDM_OK);
+    CU_ASSERT(b1.len == b2.len && memcmp(b1.data, b2.data, b1.len) == 0);
+    rdm_buf_release(&b1);
+    rdm_buf_release(&b2);
+    rdm_model_free(m2);
     roundtrip(m, &t);
     int nf = rdm_model_feature_importance(m, NULL, NULL, 0);
     CU_ASSERT_EQUAL(nf, d);
