@@ -17,8 +17,11 @@ CONF_SOURCE := $(shell awk '/^data:/{f=1;next} /^[^ \t#]/{f=0} f && $$1=="source
 DATA ?= $(or $(READMIT_DATA),$(CONF_SOURCE),data/dataset_diabetes.zip)
 BATCHES ?= all
 # DBNAME=name selects another database on the private server (tests use this).
-RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.name=$(DBNAME))
+RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.name=$(DBNAME)) \
+            $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
 RDM := $(READMIT)
+# the model file cache follows VAR
+export READMIT_MODEL_CACHE := $(abspath $(VAR))/models
 SECTIONS := data clean features split train registry report
 DB_UP := $(STATE)/db.ok
 
@@ -33,7 +36,7 @@ $(STATE):
 
 # The private PostgreSQL server (or the external one named by PGHOST/DATABASE_URL).
 $(DB_UP): scripts/pg.sh | $(DEPS_OK) $(STATE)
-	@scripts/pg.sh start
+	@$(if $(DBNAME),READMIT_DBNAME=$(DBNAME)) scripts/pg.sh start
 	@touch $@
 
 # Per-section config stamps: rewritten only when that section's settings change.
@@ -88,7 +91,7 @@ status: $(READMIT) | $(DB_UP)
 
 ## db-start: start the private PostgreSQL server under var/pg (no-op with PGHOST/DATABASE_URL)
 db-start: | $(DEPS_OK)
-	@scripts/pg.sh start
+	@$(if $(DBNAME),READMIT_DBNAME=$(DBNAME)) scripts/pg.sh start
 	@mkdir -p $(STATE) && touch $(DB_UP)
 
 ## db-stop: stop the private PostgreSQL server

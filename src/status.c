@@ -1,6 +1,8 @@
 /* status.c - pipeline status document (batches, row counts, clean snapshot). */
 #include "status.h"
 
+#include "registry.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,8 +49,9 @@ static long long geti(const json_t *o, const char *k)
 
 /* ---- section "batches" + "rows" ---- */
 
-static int build_batches(rdm_db *db, json_t *root, rdm_err *err)
+static int build_batches(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_err *err)
 {
+    (void)cfg;
     static const char *const KEYS[] = {"batch_id",   "batch_no",      "source",        "source_sha256",
                                        "rows_read",  "rows_accepted", "rows_rejected", "finished_at",
                                        "snapshot_id", "rows_in",      "rows_clean",    "rows_filtered",
@@ -195,8 +198,9 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
     return o;
 }
 
-static int build_snapshot(rdm_db *db, json_t *root, rdm_err *err)
+static int build_snapshot(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_err *err)
 {
+    (void)cfg;
     int bad = 0;
     json_t *ok = snapshot(db, "ok", &bad, err);
     if (bad < 0)
@@ -268,17 +272,68 @@ static int text_snapshot(const json_t *root, rdm_buf *out)
 
 typedef struct section {
     const char *name;
-    int (*build)(rdm_db *db, json_t *root, rdm_err *err);
+    int (*build)(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_err *err);
     int (*text)(const json_t *root, rdm_buf *out);
 } section;
+
+/* Runs of the latest training and the registered versions with their aliases. */
+static int build_registry(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_err *err)
+{
+    return rdm_registry_status_json(db, cfg, root, err);
+}
+
+static int text_registry(const json_t *root, rdm_buf *out)
+{
+    const json_t *r = json_object_get(root, "registry");
+    if (!json_is_object(r))
+        return RDM_OK;
+    char champ[32], chall[32];
+    const json_t *c = json_object_get(r, "champion"), *h = json_object_get(r, "challenger");
+    snprintf(champ, sizeof champ, json_is_integer(c) ? "v%lld" : "none", (long long)json_integer_value(c));
+    snprintf(chall, sizeof chall, json_is_integer(h) ? "v%lld" : "none", (long long)json_integer_value(h));
+    int rc = rdm_buf_printf(out, "\nModel %s: %lld versions, champion %s, challenger %s\n",
+                            json_string_value(json_object_get(r, "model_name")), geti(r, "versions"), champ,
+                            chall);
+    const json_t *t = json_object_get(r, "latest_training");
+    if (!rc && json_is_object(t))
+        rc = rdm_buf_printf(out, "Latest training %lld: %lld runs, %lld finished, %lld failed, selected run %lld\n",
+                            geti(t, "training_id"), geti(t, "runs"), geti(t, "finished"), geti(t, "failed"),
+                            geti(t, "selected_run_id"));
+    const json_t *runs = json_object_get(r, "runs");
+    if (!rc && json_array_size(runs))
+        rc = rdm_buf_printf(out, "  %6s  %-8s  %-34s  %-8s  %8s  %8s  %s\n", "run", "type", "name", "status",
+                            "valid", "test", "");
+    size_t i;
+    const json_t *x;
+    json_array_foreach(runs, i, x)
+    {
+        if (rc)
+            break;
+        char v[32] = "-", te[32] = "-", ver[32] = "";
+        const json_t *jv = json_object_get(x, "valid"), *jt = json_object_get(x, "test");
+        if (json_is_number(jv))
+            snprintf(v, sizeof v, "%.4f", json_number_value(jv));
+        if (json_is_number(jt))
+            snprintf(te, sizeof te, "%.4f", json_number_value(jt));
+        if (json_is_integer(json_object_get(x, "version")))
+            snprintf(ver, sizeof ver, "v%lld", geti(x, "version"));
+        rc = rdm_buf_printf(out, "  %6lld  %-8s  %-34.34s  %-8s  %8s  %8s  %s%s\n", geti(x, "run_id"),
+                            json_string_value(json_object_get(x, "model_type")),
+                            json_string_value(json_object_get(x, "name")),
+                            json_string_value(json_object_get(x, "status")), v, te,
+                            json_is_true(json_object_get(x, "selected")) ? "selected " : "", ver);
+    }
+    return rc;
+}
 
 static const section SECTIONS[] = {
     {"batches", build_batches, text_batches},
     {"snapshot", build_snapshot, text_snapshot},
+    {"registry", build_registry, text_registry},
 };
 #define NSECTIONS (sizeof SECTIONS / sizeof SECTIONS[0])
 
-json_t *rdm_status_build(rdm_db *db, rdm_err *err)
+json_t *rdm_status_build(rdm_db *db, const rdm_config *cfg, rdm_err *err)
 {
     json_t *root = json_object();
     if (!root) {
@@ -286,7 +341,7 @@ json_t *rdm_status_build(rdm_db *db, rdm_err *err)
         return NULL;
     }
     for (size_t i = 0; i < NSECTIONS; i++) {
-        if (SECTIONS[i].build(db, root, err)) {
+        if (SECTIONS[i].build(db, cfg, root, err)) {
             rdm_err_prefix(err, "status %s", SECTIONS[i].name);
             json_decref(root);
             return NULL;

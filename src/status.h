@@ -29,7 +29,7 @@
 
 /* Build the status document. Returns a new reference owned by the caller
  * (json_decref), or NULL with err. */
-json_t *rdm_status_build(rdm_db *db, rdm_err *err);
+json_t *rdm_status_build(rdm_db *db, const rdm_config *cfg, rdm_err *err);
 
 /* Append the plain-text rendering of a status document to `out`. */
 int rdm_status_text(const json_t *status, rdm_buf *out) __attribute__((warn_unused_result));

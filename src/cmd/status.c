@@ -48,7 +48,7 @@ int cmd_status(int argc, char **argv)
         return EXIT_FAIL;
     }
     rdm_err err = {0};
-    json_t *st = rdm_status_build(db, &err);
+    json_t *st = rdm_status_build(db, &ctx.cfg, &err);
     rdm_db_close(db);
     if (!st) {
         cmd_ctx_release(&ctx);
