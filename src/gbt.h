@@ -2,16 +2,18 @@
  *
  * Input is a dense row-major float matrix (n rows x d features), NaN = missing.
  * Feature j is numeric when ncat[j] == 0, else categorical with integer codes
- * 0..ncat[j]-1 stored as floats (split natively, not one-hot; at most 255 codes).
- * A categorical value that is not an integer in 0..ncat[j]-1 (for example a code the
- * training data never had) is treated as missing, at training and at scoring time.
+ * 0..ncat[j]-1 stored as floats (split natively, not one-hot; at most 255
+ * codes). A categorical value that is not an integer in 0..ncat[j]-1 (for
+ * example a code the training data never had) is treated as missing, at
+ * training and at scoring time.
  *
- * Numeric features are binned on quantiles of the training rows (at most max_bins bins
- * plus one bin for missing); trees are grown leaf-wise (best gain first) with histogram
- * subtraction. Each split learns where missing values go (default_left). Categorical
- * splits order the categories by gradient/hessian within the node and send a contiguous
- * prefix of that order left (stored as a bitset). Numeric thresholds are stored as float
- * values (x <= threshold goes left), so the model scores raw float features. */
+ * Numeric features are binned on quantiles of the training rows (at most
+ * max_bins bins plus one bin for missing); trees are grown leaf-wise (best gain
+ * first) with histogram subtraction. Each split learns where missing values go
+ * (default_left). Categorical splits order the categories by gradient/hessian
+ * within the node and send a contiguous prefix of that order left (stored as a
+ * bitset). Numeric thresholds are stored as float values (x <= threshold goes
+ * left), so the model scores raw float features. */
 #ifndef RDM_GBT_H
 #define RDM_GBT_H
 
@@ -19,43 +21,49 @@
 
 typedef struct rdm_gbt rdm_gbt;
 
-/* Defaults in parentheses (rdm_gbt_params_default); they were tuned on the readmission
- * task's validation split. */
+/* Defaults in parentheses (rdm_gbt_params_default); they were tuned on the
+ * readmission task's validation split. */
 typedef struct rdm_gbt_params {
-    double learning_rate;     /* shrinkage (0.05) */
-    int max_iter;             /* boosting rounds, upper bound (1000) */
-    int max_leaves;           /* leaf-wise growth, 2..65536 (31) */
-    int max_depth;            /* 0 = unlimited (default 0) */
-    int max_bins;             /* numeric bins, 2..255 (255); missing gets one more */
-    double min_child_weight;  /* minimum hessian sum in a child (20; one row at p=0.11 is ~0.1) */
-    double l2;                /* L2 on leaf values (lambda, 20) */
-    double subsample;         /* row fraction per tree (1.0) */
-    double colsample;         /* feature fraction per tree (1.0) */
-    int early_stopping;       /* stop after this many rounds without validation log-loss gain (20); 0 = off */
-    int threads;              /* 0 = all cores */
-    uint64_t seed;
+  double learning_rate; /* shrinkage (0.05) */
+  int max_iter;         /* boosting rounds, upper bound (1000) */
+  int max_leaves;       /* leaf-wise growth, 2..65536 (31) */
+  int max_depth;        /* 0 = unlimited (default 0) */
+  int max_bins;         /* numeric bins, 2..255 (255); missing gets one more */
+  double min_child_weight; /* minimum hessian sum in a child (20; one row at
+                              p=0.11 is ~0.1) */
+  double l2;               /* L2 on leaf values (lambda, 20) */
+  double subsample;        /* row fraction per tree (1.0) */
+  double colsample;        /* feature fraction per tree (1.0) */
+  int early_stopping; /* stop after this many rounds without validation log-loss
+                         gain (20); 0 = off */
+  int threads;        /* 0 = all cores */
+  uint64_t seed;
 } rdm_gbt_params;
 
 void rdm_gbt_params_default(rdm_gbt_params *p);
 
 /* Called after each boosting round (may be NULL). */
-typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss, void *ud);
+typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss,
+                                 void *ud);
 
 /* Fit. (Xv, yv, nv) is the validation set used only for early stopping (may be
- * NULL/0). y in {0,1}. ncat may be NULL (all numeric). The result is identical for a
- * given seed whatever the thread count (histograms are built per feature, reductions
- * run in a fixed order). With a validation set and early_stopping > 0 only the trees up
- * to the best validation round are kept. cb gets the training and validation mean log
- * loss after each round (validation NaN without a validation set).
- * Returns a model owned by the caller (free with rdm_gbt_free), or NULL with err:
- * RDM_EINVAL (bad parameter, label not 0/1, more than 255 categories), RDM_ENOMEM. */
-rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int *ncat,
-                     const float *Xv, const float *yv, size_t nv, const rdm_gbt_params *p,
-                     rdm_gbt_progress cb, void *ud, rdm_err *err);
+ * NULL/0). y in {0,1}. ncat may be NULL (all numeric). The result is identical
+ * for a given seed whatever the thread count (histograms are built per feature,
+ * reductions run in a fixed order). With a validation set and early_stopping >
+ * 0 only the trees up to the best validation round are kept. cb gets the
+ * training and validation mean log loss after each round (validation NaN
+ * without a validation set). Returns a model owned by the caller (free with
+ * rdm_gbt_free), or NULL with err: RDM_EINVAL (bad parameter, label not 0/1,
+ * more than 255 categories), RDM_ENOMEM. */
+rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
+                     const int *ncat, const float *Xv, const float *yv,
+                     size_t nv, const rdm_gbt_params *p, rdm_gbt_progress cb,
+                     void *ud, rdm_err *err);
 void rdm_gbt_free(rdm_gbt *m); /* NULL is a no-op */
 
-/* Margin (log-odds) for one row of d features; probability = 1/(1+exp(-margin)).
- * No allocation; safe to call from many threads on one model. */
+/* Margin (log-odds) for one row of d features; probability =
+ * 1/(1+exp(-margin)). No allocation; safe to call from many threads on one
+ * model. */
 double rdm_gbt_margin(const rdm_gbt *m, const float *x);
 /* Number of trees kept (after early stopping) and features. */
 int rdm_gbt_ntrees(const rdm_gbt *m);
@@ -63,15 +71,17 @@ int rdm_gbt_nfeatures(const rdm_gbt *m);
 /* Total split gain per feature over the kept trees (d entries written). */
 void rdm_gbt_importance(const rdm_gbt *m, double *gain);
 
-/* Text serialisation (a section of the model file), appended to `out`: hex floats (%a),
- * so everything reads back bit for bit. The section starts with the line "gbt 1" and
- * ends with the line "end". Returns RDM_OK or RDM_ENOMEM. */
+/* Text serialisation (a section of the model file), appended to `out`: hex
+ * floats (%a), so everything reads back bit for bit. The section starts with
+ * the line "gbt 1" and ends with the line "end". Returns RDM_OK or RDM_ENOMEM.
+ */
 int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err);
-/* Parse from text produced by rdm_gbt_save (need not be NUL-terminated; text after the
- * "end" line is left alone); *used (may be NULL) gets the bytes consumed, including the
- * end line's newline. Every child and feature index is bounds-checked; malformed or
- * truncated input fails with RDM_EPARSE ("gbt model line N: ..."), another format version
- * with RDM_EVERSION, never crashes. Returns a model owned by the caller. */
+/* Parse from text produced by rdm_gbt_save (need not be NUL-terminated; text
+ * after the "end" line is left alone); *used (may be NULL) gets the bytes
+ * consumed, including the end line's newline. Every child and feature index is
+ * bounds-checked; malformed or truncated input fails with RDM_EPARSE ("gbt
+ * model line N: ..."), another format version with RDM_EVERSION, never crashes.
+ * Returns a model owned by the caller. */
 rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err);
 
 #endif

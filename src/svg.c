@@ -55,6 +55,45 @@ void rdm_svg_fmt(double v, char *out, size_t n)
         snprintf(out, n, "%.2g", v);
 }
 
+size_t rdm_svg_fixed(double v, int decimals, char *out, size_t n)
+{
+    static const double P10[] = {1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    if (!out || n == 0)
+        return 0;
+    if (decimals < 0 || decimals > 9)
+        decimals = decimals < 0 ? 0 : 9;
+    /* s = |v| * 10^d carries at most one rounding error (10^d is exact), below
+     * 2^31 * 2^-53 < 2.4e-7 in absolute terms, so a fraction further than 1e-6
+     * from one half rounds exactly as printf rounds the exact binary value. */
+    double a = fabs(v), s = a * P10[decimals];
+    double f = floor(s), frac = s - f;
+    if (!(s < 2147483648.0) || fabs(frac - 0.5) < 1e-6 || n < 32) {
+        int k = snprintf(out, n, "%.*f", decimals, v);
+        return k < 0 ? 0 : (size_t)k < n ? (size_t)k : n - 1;
+    }
+    unsigned long q = (unsigned long)f + (frac > 0.5);
+    char dig[24];
+    int nd = 0;
+    do {
+        dig[nd++] = (char)('0' + q % 10);
+        q /= 10;
+    } while (q);
+    while (nd <= decimals) /* at least one digit before the point */
+        dig[nd++] = '0';
+    size_t len = 0;
+    if (signbit(v))
+        out[len++] = '-'; /* printf keeps the sign of -0.0 and of tiny negatives */
+    while (nd > decimals)
+        out[len++] = dig[--nd];
+    if (decimals) {
+        out[len++] = '.';
+        while (nd > 0)
+            out[len++] = dig[--nd];
+    }
+    out[len] = '\0';
+    return len;
+}
+
 /* Round x to 1, 2, 5 (or 10) times a power of ten; `round` picks the nearest,
  * else the next one up (Heckbert, "Nice numbers for graph labels"). */
 static double nice_num(double x, int round)
@@ -351,6 +390,20 @@ static void legend(plot *p, const char *const *names, const int *dashed, int n)
     }
 }
 
+/* Append " M12.34 56.78" (no leading space on an empty path) to a path's d. */
+static int path_point(rdm_buf *d, char cmd, double x, double y)
+{
+    char t[160];
+    size_t k = 0;
+    if (d->len)
+        t[k++] = ' ';
+    t[k++] = cmd;
+    k += rdm_svg_fixed(x, 2, t + k, 64);
+    t[k++] = ' ';
+    k += rdm_svg_fixed(y, 2, t + k, 64);
+    return rdm_buf_add(d, t, k);
+}
+
 xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, int ns,
                               rdm_err *err)
 {
@@ -405,8 +458,7 @@ xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, i
                 pen = 0;
                 continue;
             }
-            if (rdm_buf_printf(&d, "%s%s%.2f %.2f", d.len ? " " : "", pen ? "L" : "M",
-                               px(&p, s[k].x[i]), py(&p, s[k].y[i])))
+            if (path_point(&d, pen ? 'L' : 'M', px(&p, s[k].x[i]), py(&p, s[k].y[i])))
                 p.oom = 1;
             pen = 1;
             npts++;

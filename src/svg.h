@@ -57,6 +57,13 @@ int rdm_svg_nice_ticks(double lo, double hi, int target, double *out, int max, d
  * "1e-05", "n/a" for NaN. Always NUL-terminated within n bytes. */
 void rdm_svg_fmt(double v, char *out, size_t n);
 
+/* `v` with exactly `decimals` (0..9) digits after the point: the same bytes as
+ * snprintf(out, n, "%.*f", decimals, v), without printf in the common case
+ * (|v| * 10^decimals below 2^31 and not within 1e-6 of a rounding tie; every
+ * other value goes through snprintf). Returns the length written (at most
+ * n - 1; n >= 32 keeps every fast-path result whole). */
+size_t rdm_svg_fixed(double v, int decimals, char *out, size_t n);
+
 /* Serialise a chart on its own as an XML document (with the SVG namespace)
  * into out (appended): for tests and for saving .svg files. The node is not
  * consumed. */

@@ -5,7 +5,7 @@ t_fresh_db
 cd "$TOP"
 cp conf/test.yaml "$T_TMP/conf.yaml"
 "$READMIT" synth --rows 4000 --seed 11 > "$T_TMP/a.csv"
-M=(make --no-print-directory VAR="$T_TMP/var" CONF="$T_TMP/conf.yaml" DBNAME="$T_DB")
+M=(make --no-print-directory BUILD="${T_BUILD:-build}" VAR="$T_TMP/var" CONF="$T_TMP/conf.yaml" DBNAME="$T_DB")
 
 # stages planned by `make -n` (recipe lines that run a readmit stage)
 planned() { "${M[@]}" -n pipeline DATA="$1" 2>/dev/null | grep -oE 'readmit (ingest|clean|train|register|report) ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//'; }
