@@ -8,7 +8,7 @@ PACKAGES=(
     libpq-dev libyaml-dev libjansson-dev libxml2-dev libarchive-dev libssl-dev
     libcunit1-dev libfcgi-dev libfcgi-bin
     postgresql postgresql-client
-    nginx-light curl
+    nginx-light curl zip unzip time
     # tests and benchmarks: HTML checker, browser tests, load generator, leak checker
     libxml2-utils chromium chromium-driver wrk valgrind
 )

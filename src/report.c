@@ -6,6 +6,8 @@
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +23,7 @@ static const char CSS[] =
     "table{border-collapse:collapse;margin:6px 0 12px;font-size:13px}"
     "th,td{border:1px solid #ddd;padding:3px 7px;text-align:left;vertical-align:top}"
     "th{background:#f3f3f3}table.sortable th{cursor:pointer}"
-    "td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "td.num,table.points td+td{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.champion td{background:#fff7d6}"
     ".badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;margin-left:4px;"
     "background:#e6eefc;color:#1f4e9c}"
@@ -81,8 +83,6 @@ const json_t *rdm_rpt_path(const json_t *o, const char *a, const char *b, const 
     return v;
 }
 
-/* ---- page building ---- */
-
 /* Copy of s with C0 control characters (other than tab/newline) and DEL made
  * visible as '?', so the serialised page never holds characters HTML forbids. */
 static char *clean_text(const char *s)
@@ -96,6 +96,190 @@ static char *clean_text(const char *s)
         c[i] = (i < n && ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7f)) ? '?' : s[i];
     }
     return c;
+}
+
+/* ---- escaped HTML written directly ---- */
+
+/* Bytes that rdm_report_escape cannot copy as they are. */
+static unsigned char special(unsigned char c)
+{
+    return c < 0x20 || c >= 0x7f || c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
+}
+
+/* Length of the well-formed UTF-8 sequence at p (n bytes left) and its code
+ * point, or 0 if the bytes are not one (overlong, surrogate, > U+10FFFF). */
+static size_t utf8_seq(const unsigned char *p, size_t n, unsigned *cp)
+{
+    unsigned c = p[0], min;
+    size_t len;
+    if (c >= 0xC2 && c <= 0xDF) {
+        len = 2, c &= 0x1F, min = 0x80;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3, c &= 0x0F, min = 0x800;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4, c &= 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = (c << 6) | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+int rdm_report_escape(rdm_buf *out, const char *s, size_t n)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    if (rdm_buf_reserve(out, n + 8))
+        return RDM_ENOMEM;
+    size_t i = 0;
+    while (i < n) {
+        size_t j = i;
+        while (j < n && !special(p[j]))
+            j++;
+        if (j > i && rdm_buf_add(out, p + i, j - i))
+            return RDM_ENOMEM;
+        if (j == n)
+            break;
+        unsigned char c = p[j];
+        const char *rep = NULL;
+        size_t used = 1;
+        char one[2] = {(char)c, 0};
+        switch (c) {
+        case '&': rep = "&amp;"; break;
+        case '<': rep = "&lt;"; break;
+        case '>': rep = "&gt;"; break;
+        case '"': rep = "&quot;"; break;
+        case '\'': rep = "&#39;"; break;
+        case '\t':
+        case '\n': rep = one; break;
+        default:
+            if (c >= 0x80) {
+                unsigned cp = 0;
+                size_t l = utf8_seq(p + j, n - j, &cp);
+                if (l && cp >= 0xA0) {
+                    if (rdm_buf_add(out, p + j, l))
+                        return RDM_ENOMEM;
+                    i = j + l;
+                    continue;
+                }
+                used = l ? l : 1; /* C1 control or a byte of invalid UTF-8 */
+            }
+            rep = "?";
+        }
+        if (rdm_buf_adds(out, rep))
+            return RDM_ENOMEM;
+        i = j + used;
+    }
+    return rdm_buf_add(out, "", 0);
+}
+
+/* ---- page building ---- */
+
+/* Slots are marked in the tree by a comment holding a random per-process
+ * token, which no escaped value can reproduce: text is escaped, and the token
+ * is unknown to whoever wrote the data. */
+static char slot_token[17];
+static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
+
+static void slot_token_init(void)
+{
+    unsigned char r[8] = {0};
+    FILE *f = fopen("/dev/urandom", "rb");
+    size_t got = f ? fread(r, 1, sizeof r, f) : 0;
+    if (f)
+        fclose(f);
+    if (got != sizeof r) {
+        unsigned long long x = (unsigned long long)rdm_now() * 1000003ULL ^ (unsigned long long)getpid() ^
+                               (unsigned long long)(uintptr_t)&got;
+        memcpy(r, &x, sizeof r);
+    }
+    for (int i = 0; i < 8; i++)
+        snprintf(slot_token + 2 * i, 3, "%02x", r[i]);
+}
+
+static int slot_mark(char *buf, size_t n, int k)
+{
+    return snprintf(buf, n, "rdm-slot-%s-%d", slot_token, k);
+}
+
+rdm_buf *rdm_rpt_slot(rdm_rpt_page *pg, xmlNodePtr parent)
+{
+    pthread_once(&slot_once, slot_token_init);
+    if (!parent) {
+        pg->oom = 1;
+        return NULL;
+    }
+    if (pg->nslots == pg->capslots) {
+        int cap = pg->capslots ? 2 * pg->capslots : 4;
+        rdm_buf *s = realloc(pg->slots, (size_t)cap * sizeof *s);
+        if (!s) {
+            pg->oom = 1;
+            return NULL;
+        }
+        pg->slots = s;
+        pg->capslots = cap;
+    }
+    char mark[64];
+    slot_mark(mark, sizeof mark, pg->nslots);
+    xmlNodePtr c = xmlNewComment(BAD_CAST mark);
+    if (!c || !xmlAddChild(parent, c)) {
+        xmlFreeNode(c);
+        pg->oom = 1;
+        return NULL;
+    }
+    rdm_buf *b = &pg->slots[pg->nslots++];
+    *b = (rdm_buf)RDM_BUF_INIT;
+    return b;
+}
+
+/* Find needle in hay[0..n) (n small needles, large hay). */
+static const char *find(const char *hay, size_t n, const char *needle, size_t m)
+{
+    const char *end = hay + n;
+    for (const char *p = hay; (size_t)(end - p) >= m; p++) {
+        p = memchr(p, needle[0], (size_t)(end - p) - m + 1);
+        if (!p)
+            return NULL;
+        if (!memcmp(p, needle, m))
+            return p;
+    }
+    return NULL;
+}
+
+/* Append the serialised page with every slot's marker replaced by its bytes;
+ * each marker must appear exactly once. */
+static int splice(const rdm_rpt_page *pg, const char *mem, size_t n, rdm_buf *out, rdm_err *err)
+{
+    size_t total = n;
+    for (int k = 0; k < pg->nslots; k++)
+        total += pg->slots[k].len;
+    if (rdm_buf_reserve(out, total))
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    size_t at = 0;
+    for (int k = 0; k < pg->nslots; k++) {
+        char mark[80];
+        int ml = snprintf(mark, sizeof mark, "<!--");
+        ml += slot_mark(mark + ml, sizeof mark - (size_t)ml, k);
+        ml += snprintf(mark + ml, sizeof mark - (size_t)ml, "-->");
+        const char *p = find(mem + at, n - at, mark, (size_t)ml);
+        if (!p || find(p + ml, n - (size_t)(p - mem) - (size_t)ml, mark, (size_t)ml))
+            return rdm_errf(err, RDM_EIO, "report: slot %d of a page not found once", k);
+        if (rdm_buf_add(out, mem + at, (size_t)(p - (mem + at))) ||
+            rdm_buf_add(out, pg->slots[k].data ? pg->slots[k].data : "", pg->slots[k].len))
+            return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        at = (size_t)(p - mem) + (size_t)ml;
+    }
+    if (rdm_buf_add(out, mem + at, n - at))
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    return RDM_OK;
 }
 
 xmlNodePtr rdm_rpt_el(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *text)
@@ -215,12 +399,17 @@ int rdm_rpt_page_finish(rdm_rpt_page *pg, rdm_buf *out, rdm_err *err)
         htmlDocDumpMemoryFormat(pg->doc, &mem, &n, 1);
         if (!mem || n <= 0)
             rc = rdm_errf(err, RDM_EIO, "report: cannot serialise a page");
-        else if (rdm_buf_add(out, mem, (size_t)n))
-            rc = rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        else
+            rc = splice(pg, (const char *)mem, (size_t)n, out, err);
         xmlFree(mem);
     }
     xmlFreeDoc(pg->doc);
     pg->doc = NULL;
+    for (int k = 0; k < pg->nslots; k++)
+        rdm_buf_release(&pg->slots[k]);
+    free(pg->slots);
+    pg->slots = NULL;
+    pg->nslots = pg->capslots = 0;
     return rc;
 }
 

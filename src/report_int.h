@@ -14,6 +14,8 @@ typedef struct rdm_rpt_page {
     xmlNodePtr body;
     int oom;
     const char *root; /* "" for top-level pages, "../" under runs/ */
+    rdm_buf *slots;   /* raw HTML spliced in at serialisation (rdm_rpt_slot) */
+    int nslots, capslots;
 } rdm_rpt_page;
 
 /* JSON access: NaN / NULL / dflt when missing or of another type. */
@@ -27,6 +29,13 @@ const json_t *rdm_rpt_path(const json_t *o, const char *a, const char *b, const 
 int rdm_rpt_page_start(rdm_rpt_page *pg, const char *title, const char *root);
 /* Add the sort script, serialise as HTML into out (appended), free the doc. */
 int rdm_rpt_page_finish(rdm_rpt_page *pg, rdm_buf *out, rdm_err *err);
+
+/* A slot for pre-built HTML as the last child of parent: returns a buffer
+ * (owned by the page) that the caller fills with markup whose every text and
+ * attribute value went through rdm_report_escape(); its bytes replace the
+ * slot when the page is serialised. For large tables, where a node per cell
+ * makes building and serialising the tree slow. NULL (and oom) on failure. */
+rdm_buf *rdm_rpt_slot(rdm_rpt_page *pg, xmlNodePtr parent);
 
 /* Child element with escaped text (text NULL: empty element). */
 xmlNodePtr rdm_rpt_el(rdm_rpt_page *pg, xmlNodePtr parent, const char *tag, const char *text);

@@ -386,21 +386,53 @@ static void curve_block(rdm_rpt_page *pg, xmlNodePtr parent, const rdm_svg_chart
         para(pg, parent, "muted", "chart: %s", e.msg);
 }
 
+/* A point coordinate as rdm_rpt_tdnum writes it (4 decimals, "n/a" for NaN)
+ * into out (at least 64 bytes); returns the length. */
+static size_t num_text(double v, char *out)
+{
+    if (isnan(v)) {
+        memcpy(out, "n/a", 4);
+        return 3;
+    }
+    return rdm_svg_fixed(v, 4, out, 64);
+}
+
 static void points_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *summary,
                          const rdm_svg_series *s, int ns, const char *xname, const char *yname)
 {
     xmlNodePtr d = rdm_rpt_el(pg, parent, "details", NULL);
     rdm_rpt_el(pg, d, "summary", summary);
     const char *H[3] = {"series", xname, yname};
-    xmlNodePtr tb = rdm_rpt_table(pg, d, NULL, H, 3);
-    for (int k = 0; k < ns; k++) {
+    xmlNodePtr tb = rdm_rpt_table(pg, d, "points", H, 3);
+    /* thousands of rows: written directly (escaped), not as a node per cell */
+    rdm_buf *b = rdm_rpt_slot(pg, tb);
+    if (!b)
+        return;
+    rdm_buf name = RDM_BUF_INIT;
+    for (int k = 0; k < ns && !pg->oom; k++) {
+        rdm_buf_reset(&name);
+        if (rdm_buf_adds(&name, "<tr><td>") ||
+            rdm_report_escape(&name, s[k].name ? s[k].name : "", strlen(s[k].name ? s[k].name : "")) ||
+            rdm_buf_adds(&name, "</td><td>")) {
+            pg->oom = 1;
+            break;
+        }
         for (int i = 0; i < s[k].n; i++) {
-            xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-            rdm_rpt_td(pg, tr, s[k].name);
-            rdm_rpt_tdnum(pg, tr, 4, s[k].x[i]);
-            rdm_rpt_tdnum(pg, tr, 4, s[k].y[i]);
+            char row[160];
+            size_t l = 0;
+            l += num_text(s[k].x[i], row + l);
+            memcpy(row + l, "</td><td>", 9);
+            l += 9;
+            l += num_text(s[k].y[i], row + l);
+            memcpy(row + l, "</td></tr>\n", 11);
+            l += 11;
+            if (rdm_buf_add(b, name.data, name.len) || rdm_buf_add(b, row, l)) {
+                pg->oom = 1;
+                break;
+            }
         }
     }
+    rdm_buf_release(&name);
 }
 
 typedef struct calib {

@@ -4,6 +4,7 @@
 #include <libxml/xpath.h>
 #include <libxml/xpathInternals.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -263,11 +264,65 @@ static void test_bar_chart(void)
     CU_ASSERT_EQUAL(e2.code, RDM_EINVAL);
 }
 
+static void expect_fixed(double v, int d, const char *want)
+{
+    char b[64];
+    size_t n = rdm_svg_fixed(v, d, b, sizeof b);
+    CU_ASSERT_STRING_EQUAL(b, want);
+    CU_ASSERT_EQUAL(n, strlen(want));
+}
+
+static void test_fixed(void)
+{
+    /* hand-worked: 0.125 is exact in binary, a true tie, printf rounds to even */
+    expect_fixed(0.125, 2, "0.12");
+    expect_fixed(0.375, 2, "0.38");
+    expect_fixed(2.675, 2, "2.67"); /* 2.67499999999999982236431605997495353221893310546875 */
+    expect_fixed(0.00005, 4, "0.0001"); /* 5.00000000000000023960868e-05 */
+    expect_fixed(-0.00001, 4, "-0.0000");
+    expect_fixed(-0.0, 2, "-0.00");
+    expect_fixed(1234.5678, 2, "1234.57");
+    expect_fixed(0.9999996, 6, "1.000000");
+    expect_fixed(7, 0, "7");
+    expect_fixed(0.5, 0, "0");
+    expect_fixed(1.5, 0, "2");
+    expect_fixed(466, 2, "466.00");
+    expect_fixed(NAN, 4, "nan");
+    expect_fixed(-INFINITY, 4, "-inf");
+    expect_fixed(1e12, 2, "1000000000000.00"); /* beyond the fast path */
+    /* same bytes as printf over a sweep of values near every rounding boundary */
+    char a[64], b[64];
+    int bad = 0;
+    for (int i = -200000; i <= 200000 && bad < 5; i++) {
+        double v = i / 199999.0 + (i % 7) * 1e-9;
+        for (int d = 0; d <= 6; d++) {
+            rdm_svg_fixed(v, d, a, sizeof a);
+            snprintf(b, sizeof b, "%.*f", d, v);
+            if (strcmp(a, b)) {
+                fprintf(stderr, "rdm_svg_fixed(%.17g, %d) = %s, printf %s\n", v, d, a, b);
+                bad++;
+            }
+        }
+    }
+    for (int i = 0; i < 100000 && bad < 5; i++) {
+        double v = i * 0.00005; /* many exact and near ties */
+        rdm_svg_fixed(v, 4, a, sizeof a);
+        snprintf(b, sizeof b, "%.4f", v);
+        bad += strcmp(a, b) != 0;
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    /* a short buffer: printf semantics, truncated and terminated */
+    char s[4];
+    CU_ASSERT_EQUAL(rdm_svg_fixed(12.5, 2, s, sizeof s), 3);
+    CU_ASSERT_STRING_EQUAL(s, "12.");
+}
+
 int test_svg_register(void)
 {
     CU_pSuite s = CU_add_suite("svg", NULL, NULL);
     if (!s || !CU_add_test(s, "nice ticks", test_ticks) ||
         !CU_add_test(s, "compact numbers", test_fmt) ||
+        !CU_add_test(s, "fixed decimals like printf", test_fixed) ||
         !CU_add_test(s, "line chart scaling and structure", test_line_chart) ||
         !CU_add_test(s, "labels are escaped", test_escaping) ||
         !CU_add_test(s, "bar chart scaling", test_bar_chart))
