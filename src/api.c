@@ -375,9 +375,14 @@ static char *f_string(fcur *c, size_t *n)
     return s;
 }
 
-/* Index of the key among the schema columns (RDM_NCOLS = encounter_id), or -1. */
-static int f_key(const char *k)
+/* Index of the key among the schema columns (RDM_NCOLS = encounter_id), or
+ * -1. Records usually list columns in CSV order: try the one after `prev`. */
+static int f_key(const char *k, int prev)
 {
+    const rdm_column *cols = rdm_schema_columns();
+    int next = prev + 1;
+    if (next >= 0 && next < RDM_NCOLS && strcmp(cols[next].name, k) == 0)
+        return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
     if (strcmp(k, "encounter_id") == 0)
         return RDM_NCOLS;
     return rdm_schema_find(k);
@@ -388,6 +393,7 @@ static int f_record(fcur *c, rdm_api_record *rec)
 {
     const rdm_column *cols = rdm_schema_columns();
     uint64_t seen = 0;
+    int prev = -1;
     memset(rec, 0, sizeof *rec);
     if (c->p >= c->end || *c->p != '{')
         return 0;
@@ -403,9 +409,10 @@ static int f_record(fcur *c, rdm_api_record *rec)
         char *key = f_string(c, &kn);
         if (!key)
             return 0;
-        int col = f_key(key);
+        int col = f_key(key, prev);
         if (col < 0 || (seen >> col) & 1)
             return 0;
+        prev = col == RDM_NCOLS ? RDM_C_ENCOUNTER_ID : col;
         seen |= (uint64_t)1 << col;
         f_ws(c);
         if (c->p >= c->end || *c->p != ':')

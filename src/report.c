@@ -1,8 +1,10 @@
 /* report.c - page skeleton, HTML writers and the site writer/checker of the reports. */
 #include "report.h"
 #include "report_int.h"
+#include "svg.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
 #include <math.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char CSS[] =
@@ -96,6 +99,222 @@ static char *clean_text(const char *s)
         c[i] = (i < n && ((ch < 0x20 && ch != '\t' && ch != '\n') || ch == 0x7f)) ? '?' : s[i];
     }
     return c;
+}
+
+/* ---- the site: JSON plus decoded curves ---- */
+
+int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split,
+                      const char *kind, double *x, int n, rdm_err *err)
+{
+    if (strlen(split) >= sizeof site->curves[0].split || strlen(kind) >= sizeof site->curves[0].kind) {
+        free(x);
+        return rdm_errf(err, RDM_EINVAL, "report: curve run %lld: bad split '%s' or kind '%s'",
+                        run_id, split, kind);
+    }
+    if (site->ncurves == site->capcurves) {
+        size_t cap = site->capcurves ? 2 * site->capcurves : 64;
+        rdm_rpt_curve *c = realloc(site->curves, cap * sizeof *c);
+        if (!c) {
+            free(x);
+            return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        }
+        site->curves = c;
+        site->capcurves = cap;
+    }
+    rdm_rpt_curve *c = &site->curves[site->ncurves++];
+    memset(c, 0, sizeof *c);
+    c->run_id = run_id;
+    snprintf(c->split, sizeof c->split, "%s", split);
+    snprintf(c->kind, sizeof c->kind, "%s", kind);
+    c->n = n;
+    c->x = x;
+    c->y = x ? x + n : NULL;
+    return RDM_OK;
+}
+
+static int curve_cmp(const void *a, const void *b)
+{
+    const rdm_rpt_curve *p = a, *q = b;
+    if (p->run_id != q->run_id)
+        return p->run_id < q->run_id ? -1 : 1;
+    int c = strcmp(p->split, q->split);
+    return c ? c : strcmp(p->kind, q->kind);
+}
+
+void rdm_rpt_curves_sort(rdm_report_site *site)
+{
+    if (site->ncurves > 1)
+        qsort(site->curves, site->ncurves, sizeof *site->curves, curve_cmp);
+}
+
+const rdm_rpt_curve *rdm_rpt_curve_get(const rdm_report_site *site, long long run_id,
+                                       const char *split, const char *kind)
+{
+    if (!site || !site->ncurves)
+        return NULL;
+    rdm_rpt_curve key;
+    memset(&key, 0, sizeof key);
+    key.run_id = run_id;
+    snprintf(key.split, sizeof key.split, "%s", split);
+    snprintf(key.kind, sizeof key.kind, "%s", kind);
+    return bsearch(&key, site->curves, site->ncurves, sizeof key, curve_cmp);
+}
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\n' || *p == '\t' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* A JSON number at p (strtod accepts more: "inf", hex, leading '+'). */
+static const char *json_number(const char *p, const char *end, double *v)
+{
+    if (p >= end || !(*p == '-' || (*p >= '0' && *p <= '9')))
+        return NULL;
+    if (*p == '-' && (p + 1 >= end || !(p[1] >= '0' && p[1] <= '9')))
+        return NULL;
+    if (p[0] == '0' && p + 1 < end && (p[1] == 'x' || p[1] == 'X'))
+        return NULL;
+    char *q;
+    *v = strtod(p, &q);
+    return q > p && q <= end ? q : NULL;
+}
+
+int rdm_rpt_parse_pairs(const char *s, size_t len, double **xy, int *n)
+{
+    *xy = NULL;
+    *n = 0;
+    const char *p = s, *end = s + len;
+    p = skip_ws(p, end);
+    if (p >= end || *p++ != '[')
+        return -1;
+    /* the text has at most one point per 4 bytes ("[0,0]"): size once */
+    size_t cap = len / 4 + 1, k = 0;
+    double *x = malloc(2 * cap * sizeof *x);
+    if (!x)
+        return -1;
+    p = skip_ws(p, end);
+    if (p < end && *p == ']') {
+        p++;
+    } else {
+        for (;;) {
+            double a, b;
+            p = skip_ws(p, end);
+            if (p >= end || *p++ != '[')
+                goto bad;
+            if (!(p = json_number(skip_ws(p, end), end, &a)))
+                goto bad;
+            p = skip_ws(p, end);
+            if (p >= end || *p++ != ',')
+                goto bad;
+            if (!(p = json_number(skip_ws(p, end), end, &b)))
+                goto bad;
+            p = skip_ws(p, end);
+            if (p >= end || *p++ != ']' || k >= cap || k >= 0x3fffffff)
+                goto bad;
+            x[k] = a;
+            x[cap + k] = b;
+            k++;
+            p = skip_ws(p, end);
+            if (p < end && *p == ',') {
+                p++;
+                continue;
+            }
+            if (p < end && *p == ']') {
+                p++;
+                break;
+            }
+            goto bad;
+        }
+    }
+    if (skip_ws(p, end) != end)
+        goto bad;
+    memmove(x + k, x + cap, k * sizeof *x); /* y right after x */
+    *xy = x;
+    *n = (int)k;
+    return 0;
+bad:
+    free(x);
+    return -1;
+}
+
+int rdm_rpt_json_pairs(const json_t *arr, double **xy, int *n)
+{
+    *xy = NULL;
+    *n = 0;
+    size_t k = json_is_array(arr) ? json_array_size(arr) : 0;
+    if (k > 0x3fffffff)
+        return -1;
+    double *x = malloc((2 * k + 1) * sizeof *x);
+    if (!x)
+        return -1;
+    for (size_t i = 0; i < k; i++) {
+        const json_t *pt = json_array_get(arr, i);
+        const json_t *a = json_array_get(pt, 0), *b = json_array_get(pt, 1);
+        x[i] = json_is_number(a) ? json_number_value(a) : NAN;
+        x[k + i] = json_is_number(b) ? json_number_value(b) : NAN;
+    }
+    *xy = x;
+    *n = (int)k;
+    return 0;
+}
+
+rdm_report_site *rdm_report_site_new(json_t *json, rdm_err *err)
+{
+    if (!json_is_object(json)) {
+        json_decref(json);
+        rdm_errf(err, RDM_EINVAL, "report: the site is not a JSON object");
+        return NULL;
+    }
+    rdm_report_site *site = calloc(1, sizeof *site);
+    if (!site) {
+        json_decref(json);
+        rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        return NULL;
+    }
+    site->json = json;
+    const char *run;
+    json_t *per;
+    json_object_foreach(json_object_get(json, "curves"), run, per) {
+        const char *split;
+        json_t *kinds;
+        json_object_foreach(per, split, kinds) {
+            static const char *const K[] = {"roc", "pr"};
+            for (int k = 0; k < 2; k++) {
+                const json_t *arr = json_object_get(kinds, K[k]);
+                double *xy;
+                int n;
+                if (!arr)
+                    continue;
+                if (rdm_rpt_json_pairs(arr, &xy, &n) ||
+                    rdm_rpt_curve_add(site, atoll(run), split, K[k], xy, n, err)) {
+                    if (!err || !err->code)
+                        rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+                    rdm_report_site_free(site);
+                    return NULL;
+                }
+            }
+        }
+    }
+    rdm_rpt_curves_sort(site);
+    return site;
+}
+
+json_t *rdm_report_site_json(const rdm_report_site *site)
+{
+    return site ? site->json : NULL;
+}
+
+void rdm_report_site_free(rdm_report_site *site)
+{
+    if (!site)
+        return;
+    for (size_t i = 0; i < site->ncurves; i++)
+        free(site->curves[i].x);
+    free(site->curves);
+    json_decref(site->json);
+    free(site);
 }
 
 /* ---- escaped HTML written directly ---- */
@@ -444,7 +663,7 @@ xmlNodePtr rdm_rpt_tdnum(rdm_rpt_page *pg, xmlNodePtr tr, int decimals, double v
     if (isnan(v))
         snprintf(b, sizeof b, "n/a");
     else
-        snprintf(b, sizeof b, "%.*f", decimals, v);
+        rdm_svg_fixed(v, decimals, b, sizeof b);
     xmlNodePtr td = rdm_rpt_el(pg, tr, "td", b);
     rdm_rpt_attr(pg, td, "class", "num");
     return td;
@@ -493,25 +712,68 @@ int rdm_report_write_if_changed(const char *path, const void *data, size_t n, in
 {
     if (written)
         *written = 0;
-    rdm_buf old = RDM_BUF_INIT;
-    rdm_err ignore = {0};
-    int same = rdm_read_file(path, &old, &ignore) == RDM_OK && old.len == n &&
-               memcmp(old.data, data, n) == 0;
-    rdm_buf_release(&old);
+    /* compare with the page on disk without reading more than it takes */
+    int same = 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && (size_t)sb.st_size == n) {
+        int fd = open(path, O_RDONLY);
+        if (fd >= 0) {
+            same = 1;
+            char chunk[65536];
+            for (size_t at = 0; same && at < n;) {
+                size_t want = n - at < sizeof chunk ? n - at : sizeof chunk;
+                ssize_t got = read(fd, chunk, want);
+                if (got < 0 && errno == EINTR)
+                    continue;
+                if (got <= 0 || memcmp(chunk, (const char *)data + at, (size_t)got) != 0)
+                    same = 0;
+                else
+                    at += (size_t)got;
+            }
+            if (same) { /* nothing after n bytes either */
+                ssize_t extra = read(fd, chunk, 1);
+                same = extra == 0;
+            }
+            close(fd);
+        }
+    }
     if (same)
         return RDM_OK;
     /* temp file + rename: readers never see a half-written page. No fsync:
      * pages are regenerated from the database at will, and syncing hundreds
-     * of pages would dominate the run time. */
+     * of pages would dominate the run time. The temporary name is unique per
+     * thread as well as per process. */
+    static unsigned long seq;
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *f = fopen(tmp, "wb");
-    if (!f)
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
+             __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
         return rdm_errf(err, RDM_EIO, "%s: %s", tmp, strerror(errno));
-    int ok = fwrite(data, 1, n, f) == n;
-    ok = (fclose(f) == 0) && ok;
-    if (!ok || rename(tmp, path) != 0) {
-        int e = errno;
+    const char *p = data;
+    size_t left = n;
+    int ok = 1;
+    while (left && ok) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0) {
+            ok = 0;
+            break;
+        }
+        p += w;
+        left -= (size_t)w;
+    }
+    int e = errno;
+    if (close(fd) != 0 && ok) {
+        ok = 0;
+        e = errno;
+    }
+    if (ok && rename(tmp, path) != 0) {
+        ok = 0;
+        e = errno;
+    }
+    if (!ok) {
         unlink(tmp);
         return rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(e));
     }
@@ -520,22 +782,71 @@ int rdm_report_write_if_changed(const char *path, const void *data, size_t n, in
     return RDM_OK;
 }
 
-static int emit(const char *dir, const char *name, rdm_buf *page, rdm_sha256 *h,
-                rdm_report_stats *st, rdm_err *err)
+/* One page of the site to build and write. */
+typedef struct page_job {
+    char name[64];
+    const json_t *run; /* run pages */
+    int kind;          /* 0 index, 1 compare, 2 data, 3 run */
+    char digest[65];   /* sha256 of the page's bytes */
+    int written;
+    int rc;
+    rdm_err err;
+} page_job;
+
+typedef struct site_work {
+    const rdm_report_site *site;
+    const char *dir;
+    page_job *jobs;
+    size_t njobs;
+    size_t next;   /* next job to take (under lock) */
+    int failed;    /* stop taking jobs */
+    pthread_mutex_t lock;
+} site_work;
+
+static void run_job(site_work *w, page_job *j, rdm_buf *page)
 {
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    rdm_sha256_update(h, name, strlen(name) + 1);
-    rdm_sha256_update(h, page->data, page->len);
-    int written = 0;
-    int rc = rdm_report_write_if_changed(path, page->data, page->len, &written, err);
-    st->pages++;
-    st->written += written;
     rdm_buf_reset(page);
-    return rc;
+    switch (j->kind) {
+    case 0: j->rc = rdm_report_page_index(w->site, page, &j->err); break;
+    case 1: j->rc = rdm_report_page_compare(w->site, page, &j->err); break;
+    case 2: j->rc = rdm_report_page_data(w->site, page, &j->err); break;
+    default: j->rc = rdm_report_page_run(w->site, j->run, page, &j->err); break;
+    }
+    if (j->rc)
+        return;
+    rdm_sha256_hex(page->data, page->len, j->digest);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", w->dir, j->name);
+    j->rc = rdm_report_write_if_changed(path, page->data, page->len, &j->written, &j->err);
 }
 
-int rdm_report_write_site(const json_t *site, const char *dir, rdm_report_stats *st, rdm_err *err)
+static void *worker(void *arg)
+{
+    site_work *w = arg;
+    rdm_buf page = RDM_BUF_INIT;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        size_t k = w->failed ? w->njobs : w->next++;
+        pthread_mutex_unlock(&w->lock);
+        if (k >= w->njobs)
+            break;
+        run_job(w, &w->jobs[k], &page);
+        if (w->jobs[k].rc) {
+            pthread_mutex_lock(&w->lock);
+            w->failed = 1;
+            pthread_mutex_unlock(&w->lock);
+        }
+    }
+    rdm_buf_release(&page);
+    return NULL;
+}
+
+/* Pages are built on this many threads: each page is its own libxml2
+ * document and the site is only read, so they are independent. */
+#define SITE_THREADS 2
+
+int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_report_stats *st,
+                          rdm_err *err)
 {
     rdm_report_stats local;
     if (!st)
@@ -546,35 +857,63 @@ int rdm_report_write_site(const json_t *site, const char *dir, rdm_report_stats 
     int rc = rdm_mkdirs(runs_dir, err);
     if (rc)
         return rc;
-    rdm_sha256 *h = rdm_sha256_new();
-    if (!h)
+    const json_t *runs = json_object_get(rdm_report_site_json(site), "runs");
+    size_t nruns = json_is_array(runs) ? json_array_size(runs) : 0;
+    site_work w;
+    memset(&w, 0, sizeof w);
+    w.site = site;
+    w.dir = dir;
+    w.njobs = 3 + nruns;
+    w.jobs = calloc(w.njobs, sizeof *w.jobs);
+    if (!w.jobs)
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
-    rdm_buf page = RDM_BUF_INIT;
-    rc = rdm_report_page_index(site, &page, err);
-    if (!rc)
-        rc = emit(dir, "index.html", &page, h, st, err);
-    if (!rc)
-        rc = rdm_report_page_compare(site, &page, err);
-    if (!rc)
-        rc = emit(dir, "compare.html", &page, h, st, err);
-    if (!rc)
-        rc = rdm_report_page_data(site, &page, err);
-    if (!rc)
-        rc = emit(dir, "data.html", &page, h, st, err);
-    const json_t *runs = json_object_get(site, "runs");
-    size_t i;
-    const json_t *run;
-    json_array_foreach(runs, i, run) {
-        if (rc)
-            break;
-        char name[64];
-        snprintf(name, sizeof name, "runs/%lld.html", rdm_rpt_int(run, "run_id", 0));
-        rc = rdm_report_page_run(site, run, &page, err);
-        if (!rc)
-            rc = emit(dir, name, &page, h, st, err);
+    static const char *const TOP[] = {"index.html", "compare.html", "data.html"};
+    for (int k = 0; k < 3; k++) {
+        snprintf(w.jobs[k].name, sizeof w.jobs[k].name, "%s", TOP[k]);
+        w.jobs[k].kind = k;
     }
-    rdm_buf_release(&page);
+    for (size_t i = 0; i < nruns; i++) {
+        page_job *j = &w.jobs[3 + i];
+        j->run = json_array_get(runs, i);
+        j->kind = 3;
+        snprintf(j->name, sizeof j->name, "runs/%lld.html", rdm_rpt_int(j->run, "run_id", 0));
+    }
+    xmlInitParser();
+    pthread_mutex_init(&w.lock, NULL);
+    pthread_t th[SITE_THREADS - 1];
+    int started = 0;
+    for (int t = 0; t < SITE_THREADS - 1 && w.njobs > 8; t++)
+        if (pthread_create(&th[t], NULL, worker, &w) == 0)
+            started++;
+    worker(&w); /* this thread works too; alone if no thread could start */
+    for (int t = 0; t < started; t++)
+        pthread_join(th[t], NULL);
+    pthread_mutex_destroy(&w.lock);
+
+    rdm_sha256 *h = rdm_sha256_new();
+    if (!h) {
+        free(w.jobs);
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    }
+    for (size_t k = 0; k < w.njobs; k++) {
+        page_job *j = &w.jobs[k];
+        if (j->rc) { /* the first failure in page order */
+            if (!rc) {
+                rc = j->rc;
+                if (err)
+                    *err = j->err;
+            }
+            continue;
+        }
+        if (!j->digest[0])
+            continue; /* not built: a page before it failed */
+        rdm_sha256_update(h, j->name, strlen(j->name) + 1);
+        rdm_sha256_update(h, j->digest, 64);
+        st->pages++;
+        st->written += j->written;
+    }
     rdm_sha256_final(h, st->fingerprint);
+    free(w.jobs);
     return rc;
 }
 

@@ -24,7 +24,11 @@
  *     "profile":    {snapshot_id, created_at, profile: (src/profile.h layout)} or null
  *   }
  * }
- * Any member may be missing: the pages say "none yet" instead. */
+ * Any member may be missing: the pages say "none yet" instead.
+ *
+ * A site (rdm_report_site) holds that object and, decoded once into arrays of
+ * doubles, every ROC and PR curve: loading keeps those out of the JSON
+ * (hundreds of thousands of points), and the pages read them from the arrays. */
 #ifndef RDM_REPORT_H
 #define RDM_REPORT_H
 
@@ -34,30 +38,47 @@
 #include "db.h"
 #include "readmit.h"
 
-/* Read everything the site shows from the database (registry, raw, clean).
- * Runs without stored feature importance get it from their model artifact
- * when it can be loaded. Returns a new JSON object owned by the caller
- * (json_decref), or NULL with err (RDM_EDB, RDM_EPARSE). */
-json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err);
+typedef struct rdm_report_site rdm_report_site;
+
+/* Read everything the site shows from the database (registry, raw, clean):
+ * all curves of all runs in one COPY. Runs without stored feature importance
+ * get it from their model artifact when it can be loaded. Returns a new site
+ * owned by the caller (rdm_report_site_free), or NULL with err (RDM_EDB,
+ * RDM_EPARSE, RDM_ENOMEM). */
+rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err);
+
+/* A site from an object of the layout above (tests, tools): takes ownership
+ * of `json` (also on failure) and decodes its ROC and PR curves. Returns a new
+ * site (rdm_report_site_free) or NULL with err (RDM_ENOMEM, RDM_EINVAL when
+ * json is not an object). */
+rdm_report_site *rdm_report_site_new(json_t *json, rdm_err *err);
+/* The site's JSON object (borrowed; changing it changes the pages, except
+ * for the ROC and PR curves, decoded when the site was made). */
+json_t *rdm_report_site_json(const rdm_report_site *site);
+void rdm_report_site_free(rdm_report_site *site);
 
 /* Build one page into `out` (appended): HTML5 text. `run` is one element of
- * site.runs. Errors: RDM_ENOMEM, RDM_EIO (serialisation). */
-int rdm_report_page_index(const json_t *site, rdm_buf *out, rdm_err *err);
-int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm_err *err);
-int rdm_report_page_compare(const json_t *site, rdm_buf *out, rdm_err *err);
-int rdm_report_page_data(const json_t *site, rdm_buf *out, rdm_err *err);
+ * site.runs. Errors: RDM_ENOMEM, RDM_EIO (serialisation). Safe to call from
+ * several threads at once on the same site (it is only read). */
+int rdm_report_page_index(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
+int rdm_report_page_run(const rdm_report_site *site, const json_t *run, rdm_buf *out,
+                        rdm_err *err);
+int rdm_report_page_compare(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
+int rdm_report_page_data(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
 
 /* What rdm_report_write_site did. */
 typedef struct rdm_report_stats {
     int pages;              /* pages built */
     int written;            /* pages whose bytes changed and were rewritten */
-    char fingerprint[65];   /* sha256 over every page's name and bytes */
+    char fingerprint[65];   /* sha256 over every page's name and the sha256 of its bytes */
 } rdm_report_stats;
 
 /* Build every page (index.html, compare.html, data.html, runs/<id>.html) and
  * write under `dir` only those whose bytes differ from the file on disk, so
- * that unchanged pages keep their timestamps. */
-int rdm_report_write_site(const json_t *site, const char *dir, rdm_report_stats *st, rdm_err *err);
+ * that unchanged pages keep their timestamps. Pages are built on two threads;
+ * the result does not depend on their order. */
+int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_report_stats *st,
+                          rdm_err *err);
 
 /* Write `n` bytes to `path` (atomically) unless the file already holds exactly
  * these bytes. *written (may be NULL) = 1 when the file was (re)written. */

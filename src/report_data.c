@@ -390,8 +390,9 @@ static void profile(rdm_rpt_page *pg, const json_t *data)
     json_array_foreach(cols, i, c) column_detail(pg, c);
 }
 
-int rdm_report_page_data(const json_t *site, rdm_buf *out, rdm_err *err)
+int rdm_report_page_data(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
 {
+    const json_t *site = rdm_report_site_json(rs);
     rdm_rpt_page pg;
     if (rdm_rpt_page_start(&pg, "Data: batches, rejects, validation, profile", ""))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");

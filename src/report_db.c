@@ -1,4 +1,4 @@
-/* report_db.c - read what the report site shows from PostgreSQL into one JSON object. */
+/* report_db.c - read what the report site shows from PostgreSQL: one JSON object plus decoded curves. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,41 +38,75 @@ static int set_new(json_t *o, const char *k, json_t *v, rdm_err *err)
     return RDM_OK;
 }
 
-/* All curves as {"<run_id>": {split: {kind: points}}}: one row per curve,
- * parsed here (much cheaper for the server than one aggregated document). */
-static json_t *load_curves(rdm_db *db, rdm_err *err)
+/* Loading all curves: ROC and PR decoded into the site's arrays, calibration
+ * and importance (small objects) into json {"<run_id>": {split: {kind: ..}}}. */
+typedef struct curve_load {
+    rdm_report_site *site;
+    json_t *json;
+    rdm_buf line;
+} curve_load;
+
+static json_t *child(json_t *o, const char *k)
 {
-    PGresult *res = rdm_db_query(db, "report_select_curves", 0, NULL, err);
-    if (!res)
-        return NULL;
-    json_t *all = json_object();
-    int rows = PQntuples(res);
-    for (int i = 0; all && i < rows; i++) {
-        const char *run = PQgetvalue(res, i, 0), *split = PQgetvalue(res, i, 1);
-        const char *kind = PQgetvalue(res, i, 2);
-        json_error_t je;
-        json_t *pts = json_loads(PQgetvalue(res, i, 3), JSON_DECODE_ANY, &je);
-        if (!pts) {
-            rdm_errf(err, RDM_EPARSE, "registry.curves run %s %s %s: JSON line %d column %d: %s",
-                     run, split, kind, je.line, je.column, je.text);
-            json_decref(all);
-            all = NULL;
-            break;
-        }
-        json_t *per = json_object_get(all, run);
-        if (!per && json_object_set_new(all, run, per = json_object()))
-            per = NULL;
-        json_t *sp = per ? json_object_get(per, split) : NULL;
-        if (per && !sp && json_object_set_new(per, split, sp = json_object()))
-            sp = NULL;
-        if (!sp || json_object_set_new(sp, kind, pts)) {
-            json_decref(all);
-            all = NULL;
-            rdm_errf(err, RDM_ENOMEM, "report: out of memory");
-        }
+    json_t *c = json_object_get(o, k);
+    if (!c && json_object_set_new(o, k, c = json_object()))
+        c = NULL;
+    return c;
+}
+
+static int curve_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    curve_load *cl = ud;
+    rdm_buf_reset(&cl->line);
+    if (rdm_buf_add(&cl->line, line, len))
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    char *f[4];
+    if (rdm_copy_split(cl->line.data, cl->line.len, f, 4) != 4 || !f[0] || !f[1] || !f[2] || !f[3])
+        return rdm_errf(err, RDM_EPARSE, "registry.curves: unexpected COPY row");
+    const char *run = f[0], *split = f[1], *kind = f[2], *pts = f[3];
+    int pairs = !strcmp(kind, "roc") || !strcmp(kind, "pr");
+    if (pairs) {
+        double *xy;
+        int n;
+        if (rdm_rpt_parse_pairs(pts, strlen(pts), &xy, &n) == 0)
+            return rdm_rpt_curve_add(cl->site, atoll(run), split, kind, xy, n, err);
     }
-    PQclear(res);
-    return all;
+    json_error_t je;
+    json_t *j = json_loads(pts, JSON_DECODE_ANY, &je);
+    if (!j)
+        return rdm_errf(err, RDM_EPARSE, "registry.curves run %s %s %s: JSON line %d column %d: %s",
+                        run, split, kind, je.line, je.column, je.text);
+    if (pairs) { /* another shape of [[x, y], ...], e.g. with nulls */
+        double *xy;
+        int n;
+        int bad = rdm_rpt_json_pairs(j, &xy, &n);
+        json_decref(j);
+        if (bad)
+            return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        return rdm_rpt_curve_add(cl->site, atoll(run), split, kind, xy, n, err);
+    }
+    json_t *sp = child(child(cl->json, run), split);
+    if (!sp || json_object_set_new(sp, kind, j))
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    return RDM_OK;
+}
+
+/* All curves of all runs in one COPY, decoded while the server streams them. */
+static json_t *load_curves(rdm_db *db, rdm_report_site *site, rdm_err *err)
+{
+    curve_load cl = {site, json_object(), RDM_BUF_INIT};
+    if (!cl.json) {
+        rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+        return NULL;
+    }
+    int rc = rdm_db_copy_out(db, "report_copy_curves", curve_row, &cl, err);
+    rdm_buf_release(&cl.line);
+    if (rc) {
+        json_decref(cl.json);
+        return NULL;
+    }
+    rdm_rpt_curves_sort(site);
+    return cl.json;
 }
 
 /* Importance from the model file for runs that stored none (best effort: a
@@ -128,14 +162,16 @@ static void importance_from_artifacts(rdm_db *db, json_t *site)
     }
 }
 
-json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err)
+rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err)
 {
     const char *name = cfg->registry.model_name ? cfg->registry.model_name : "readmission";
-    json_t *site = json_object();
+    rdm_report_site *rs = rdm_report_site_new(json_object(), err);
+    if (!rs)
+        return NULL;
+    json_t *site = rdm_report_site_json(rs);
     json_t *data = json_object();
-    if (!site || !data) {
-        json_decref(site);
-        json_decref(data);
+    if (!data) {
+        rdm_report_site_free(rs);
         rdm_errf(err, RDM_ENOMEM, "report: out of memory");
         return NULL;
     }
@@ -147,7 +183,7 @@ json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err)
     if (!rc)
         rc = set_new(site, "history", rdm_registry_history_json(db, name, err), err);
     if (!rc)
-        rc = set_new(site, "curves", load_curves(db, err), err);
+        rc = set_new(site, "curves", load_curves(db, rs, err), err);
     if (!rc)
         rc = set_new(data, "batches", json_stmt(db, "report_select_batches", err), err);
     if (!rc)
@@ -163,15 +199,15 @@ json_t *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err)
     if (!rc)
         rc = set_new(data, "profile", json_stmt(db, "report_select_profile", err), err);
     if (rc) {
-        json_decref(site);
+        rdm_report_site_free(rs);
         json_decref(data);
         return NULL;
     }
     if (json_object_set_new(site, "data", data)) {
-        json_decref(site);
+        rdm_report_site_free(rs);
         rdm_errf(err, RDM_ENOMEM, "report: out of memory");
         return NULL;
     }
     importance_from_artifacts(db, site);
-    return site;
+    return rs;
 }

@@ -8,6 +8,37 @@
 
 #include "readmit.h"
 
+/* One decoded curve: n points, x[i] and y[i] (y == x + n, one allocation). */
+typedef struct rdm_rpt_curve {
+    long long run_id;
+    char split[8];
+    char kind[12];
+    int n;
+    double *x, *y;
+} rdm_rpt_curve;
+
+struct rdm_report_site {
+    json_t *json;           /* owned */
+    rdm_rpt_curve *curves;  /* owned, sorted by (run_id, split, kind) once built */
+    size_t ncurves, capcurves;
+};
+
+/* Add a curve to the site, taking x (malloc'd, 2n doubles: x then y). The
+ * site must be sorted (rdm_rpt_curves_sort) before lookups. RDM_ENOMEM (x is
+ * freed) or RDM_EINVAL (names too long). */
+int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split,
+                      const char *kind, double *x, int n, rdm_err *err);
+void rdm_rpt_curves_sort(rdm_report_site *site);
+/* The decoded curve or NULL. Borrowed from the site. */
+const rdm_rpt_curve *rdm_rpt_curve_get(const rdm_report_site *site, long long run_id,
+                                       const char *split, const char *kind);
+/* Decode "[[x, y], ...]" JSON text (numbers only) into a malloc'd array of 2n
+ * doubles (x then y); *n gets the count. 0 on success; -1 when the text has
+ * another shape (the caller falls back to a JSON parser) or on ENOMEM. */
+int rdm_rpt_parse_pairs(const char *s, size_t len, double **xy, int *n);
+/* The same from a parsed JSON array ([x, y] elements; non-numbers -> NaN). */
+int rdm_rpt_json_pairs(const json_t *arr, double **xy, int *n);
+
 /* A page being built: allocation failures set oom, checked when serialising. */
 typedef struct rdm_rpt_page {
     xmlDocPtr doc;

@@ -74,30 +74,6 @@ static const json_t *curve(const json_t *site, long long run_id, const char *spl
     return rdm_rpt_path(json_object_get(site, "curves"), id, split, kind);
 }
 
-/* [[x, y], ...] -> malloc'd arrays (caller frees both); returns n (0 when none). */
-static int xy_points(const json_t *arr, double **x, double **y)
-{
-    *x = *y = NULL;
-    size_t n = json_is_array(arr) ? json_array_size(arr) : 0;
-    if (!n)
-        return 0;
-    *x = malloc(n * sizeof **x);
-    *y = malloc(n * sizeof **y);
-    if (!*x || !*y) {
-        free(*x);
-        free(*y);
-        *x = *y = NULL;
-        return -1;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *p = json_array_get(arr, i);
-        const json_t *a = json_array_get(p, 0), *b = json_array_get(p, 1);
-        (*x)[i] = json_is_number(a) ? json_number_value(a) : NAN;
-        (*y)[i] = json_is_number(b) ? json_number_value(b) : NAN;
-    }
-    return (int)n;
-}
-
 static void href_run(char *buf, size_t n, const char *root, long long id)
 {
     snprintf(buf, n, "%sruns/%lld.html", root, id);
@@ -217,8 +193,9 @@ static void version_text(const json_t *v, char *out, size_t n)
         snprintf(out, n, "none");
 }
 
-int rdm_report_page_index(const json_t *site, rdm_buf *out, rdm_err *err)
+int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
 {
+    const json_t *site = rdm_report_site_json(rs);
     rdm_rpt_page pg;
     if (rdm_rpt_page_start(&pg, "Experiments and model registry", ""))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
@@ -663,8 +640,10 @@ static void model_card(rdm_rpt_page *pg, const json_t *site, const json_t *run, 
     (void)site;
 }
 
-int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm_err *err)
+int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *out,
+                        rdm_err *err)
 {
+    const json_t *site = rdm_report_site_json(rs);
     long long rid = rdm_rpt_int(run, "run_id", -1);
     char title[300], buf[512];
     snprintf(title, sizeof title, "Run %lld: %s", rid,
@@ -742,23 +721,24 @@ int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm
     }
 
     /* ROC and PR */
-    double *x[NSPLIT] = {0}, *y[NSPLIT] = {0}, *px[NSPLIT] = {0}, *py[NSPLIT] = {0};
     rdm_svg_series roc[NSPLIT + 1], prs[2 * NSPLIT];
-    int nroc = 0, npr = 0;
+    int nroc = 0, npr = 0, has_pr[NSPLIT] = {0};
     double diag[2] = {0, 1};
     double base[NSPLIT][2], unit[2] = {0, 1};
     for (int s = 0; s < NSPLIT; s++) {
-        int n = xy_points(curve(site, rid, SPLITS[s], "roc"), &x[s], &y[s]);
-        if (n > 0)
-            roc[nroc++] = (rdm_svg_series){SPLIT_NAMES[s], x[s], y[s], n, 0, 0};
-        n = xy_points(curve(site, rid, SPLITS[s], "pr"), &px[s], &py[s]);
-        if (n > 0)
-            prs[npr++] = (rdm_svg_series){SPLIT_NAMES[s], px[s], py[s], n, 0, 0};
+        const rdm_rpt_curve *c = rdm_rpt_curve_get(rs, rid, SPLITS[s], "roc");
+        if (c && c->n > 0)
+            roc[nroc++] = (rdm_svg_series){SPLIT_NAMES[s], c->x, c->y, c->n, 0, 0};
+        c = rdm_rpt_curve_get(rs, rid, SPLITS[s], "pr");
+        if (c && c->n > 0) {
+            prs[npr++] = (rdm_svg_series){SPLIT_NAMES[s], c->x, c->y, c->n, 0, 0};
+            has_pr[s] = 1;
+        }
     }
     int npr_curves = npr;
     for (int s = 0; s < NSPLIT; s++) {
         double r = rate(run, SPLITS[s]);
-        if (isnan(r) || !px[s])
+        if (isnan(r) || !has_pr[s])
             continue;
         base[s][0] = base[s][1] = r;
         prs[npr++] = (rdm_svg_series){s ? "no skill (test)" : "no skill (validation)", unit,
@@ -784,12 +764,6 @@ int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm
                      "true positive rate");
     if (npr_curves)
         points_table(&pg, body, "Precision-recall points", prs, npr, "recall", "precision");
-    for (int s = 0; s < NSPLIT; s++) {
-        free(x[s]);
-        free(y[s]);
-        free(px[s]);
-        free(py[s]);
-    }
 
     /* calibration */
     rdm_rpt_section(&pg, "Calibration", "calibration");
@@ -930,8 +904,9 @@ int rdm_report_page_run(const json_t *site, const json_t *run, rdm_buf *out, rdm
 
 #define MAX_COMPARE 8
 
-int rdm_report_page_compare(const json_t *site, rdm_buf *out, rdm_err *err)
+int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
 {
+    const json_t *site = rdm_report_site_json(rs);
     rdm_rpt_page pg;
     if (rdm_rpt_page_start(&pg, "Compare the latest runs", ""))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
@@ -1028,17 +1003,16 @@ int rdm_report_page_compare(const json_t *site, rdm_buf *out, rdm_err *err)
 
     rdm_rpt_section(&pg, "Test ROC curves overlaid", "roc");
     rdm_svg_series s[MAX_COMPARE + 1];
-    double *xs[MAX_COMPARE] = {0}, *ys[MAX_COMPARE] = {0};
     char names[MAX_COMPARE][96];
     int ns = 0;
     json_array_foreach(sel, i, r) {
         long long rid = rdm_rpt_int(r, "run_id", -1);
-        int np = xy_points(curve(site, rid, "test", "roc"), &xs[ns], &ys[ns]);
-        if (np <= 0)
+        const rdm_rpt_curve *c = rdm_rpt_curve_get(rs, rid, "test", "roc");
+        if (!c || c->n <= 0 || ns >= MAX_COMPARE)
             continue;
         snprintf(names[ns], sizeof names[ns], "run %lld %s", rid,
                  rdm_rpt_str(r, "model_type") ? rdm_rpt_str(r, "model_type") : "");
-        s[ns] = (rdm_svg_series){names[ns], xs[ns], ys[ns], np, 0, 0};
+        s[ns] = (rdm_svg_series){names[ns], c->x, c->y, c->n, 0, 0};
         ns++;
     }
     if (ns) {
@@ -1051,10 +1025,6 @@ int rdm_report_page_compare(const json_t *site, rdm_buf *out, rdm_err *err)
                      "true positive rate");
     } else {
         para(&pg, body, "muted", "No ROC curves stored.");
-    }
-    for (int k = 0; k < MAX_COMPARE; k++) {
-        free(xs[k]);
-        free(ys[k]);
     }
     json_decref(sel);
     return rdm_rpt_page_finish(&pg, out, err);

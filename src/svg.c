@@ -182,6 +182,14 @@ static void attrf(plot *p, xmlNodePtr n, const char *k, const char *fmt, ...)
     attr(p, n, k, v);
 }
 
+/* Numeric attribute with `decimals` digits, as "%.*f" would write it. */
+static void attr_num(plot *p, xmlNodePtr n, const char *k, double v, int decimals)
+{
+    char b[64];
+    rdm_svg_fixed(v, decimals, b, sizeof b);
+    attr(p, n, k, b);
+}
+
 static double px(const plot *p, double x)
 {
     double t = (x - p->x0) / (p->x1 - p->x0);
@@ -205,18 +213,18 @@ static double py(const plot *p, double y)
 static void line(plot *p, xmlNodePtr g, double xa, double ya, double xb, double yb)
 {
     xmlNodePtr l = el(p, g, "line");
-    attrf(p, l, "x1", "%.1f", xa);
-    attrf(p, l, "y1", "%.1f", ya);
-    attrf(p, l, "x2", "%.1f", xb);
-    attrf(p, l, "y2", "%.1f", yb);
+    attr_num(p, l, "x1", xa, 1);
+    attr_num(p, l, "y1", ya, 1);
+    attr_num(p, l, "x2", xb, 1);
+    attr_num(p, l, "y2", yb, 1);
 }
 
 static xmlNodePtr text_at(plot *p, xmlNodePtr g, double x, double y, const char *anchor,
                           const char *s)
 {
     xmlNodePtr t = text_el(p, g, "text", s);
-    attrf(p, t, "x", "%.1f", x);
-    attrf(p, t, "y", "%.1f", y);
+    attr_num(p, t, "x", x, 1);
+    attr_num(p, t, "y", y, 1);
     if (anchor)
         attr(p, t, "text-anchor", anchor);
     return t;
@@ -247,8 +255,8 @@ static void start(plot *p, const rdm_svg_chart *c)
     p->h = c->height > 0 ? c->height : 320;
     p->svg = el(p, NULL, "svg");
     attr(p, p->svg, "xmlns", SVG_NS);
-    attrf(p, p->svg, "width", "%.0f", p->w);
-    attrf(p, p->svg, "height", "%.0f", p->h);
+    attr_num(p, p->svg, "width", p->w, 0);
+    attr_num(p, p->svg, "height", p->h, 0);
     attrf(p, p->svg, "viewBox", "0 0 %.0f %.0f", p->w, p->h);
     attr(p, p->svg, "role", "img");
     attr(p, p->svg, "class", "chart");
@@ -363,10 +371,10 @@ static void legend(plot *p, const char *const *names, const int *dashed, int n)
     xmlNodePtr g = el(p, p->svg, "g");
     attr(p, g, "class", "legend");
     xmlNodePtr r = el(p, g, "rect");
-    attrf(p, r, "x", "%.1f", bx);
-    attrf(p, r, "y", "%.1f", by);
-    attrf(p, r, "width", "%.1f", bw);
-    attrf(p, r, "height", "%.1f", bh);
+    attr_num(p, r, "x", bx, 1);
+    attr_num(p, r, "y", by, 1);
+    attr_num(p, r, "width", bw, 1);
+    attr_num(p, r, "height", bh, 1);
     attr(p, r, "fill", "#ffffff");
     attr(p, r, "fill-opacity", "0.85");
     attr(p, r, "stroke", "#bbbbbb");
@@ -376,10 +384,10 @@ static void legend(plot *p, const char *const *names, const int *dashed, int n)
             continue;
         double y = by + 13 + 15.0 * row++;
         xmlNodePtr l = el(p, g, "line");
-        attrf(p, l, "x1", "%.1f", bx + 5);
-        attrf(p, l, "y1", "%.1f", y - 4);
-        attrf(p, l, "x2", "%.1f", bx + 23);
-        attrf(p, l, "y2", "%.1f", y - 4);
+        attr_num(p, l, "x1", bx + 5, 1);
+        attr_num(p, l, "y1", y - 4, 1);
+        attr_num(p, l, "x2", bx + 23, 1);
+        attr_num(p, l, "y2", y - 4, 1);
         attr(p, l, "stroke", dashed[i] < 0 ? "#888888" : PALETTE[i % NPALETTE]);
         attr(p, l, "stroke-width", "2");
         if (dashed[i])
@@ -482,8 +490,8 @@ xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, i
                 if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]))
                     continue;
                 xmlNodePtr ci = el(&p, g, "circle");
-                attrf(&p, ci, "cx", "%.2f", px(&p, s[k].x[i]));
-                attrf(&p, ci, "cy", "%.2f", py(&p, s[k].y[i]));
+                attr_num(&p, ci, "cx", px(&p, s[k].x[i]), 2);
+                attr_num(&p, ci, "cy", py(&p, s[k].y[i]), 2);
                 attr(&p, ci, "r", "3");
             }
         }
@@ -534,7 +542,7 @@ xmlNodePtr rdm_svg_bar_chart(const rdm_svg_chart *c, const char *const *labels,
         p.mb = 44;
         if (c->height <= 0)
             p.h = p.mt + p.mb + 18.0 * (n > 0 ? n : 1);
-        attrf(&p, p.svg, "height", "%.0f", p.h);
+        attr_num(&p, p.svg, "height", p.h, 0);
         attrf(&p, p.svg, "viewBox", "0 0 %.0f %.0f", p.w, p.h);
         int nt = bounds(c->xmin, c->xmax, v0, v1, vt, &p.x0, &p.x1);
         p.y0 = 0;
@@ -579,19 +587,19 @@ xmlNodePtr rdm_svg_bar_chart(const rdm_svg_chart *c, const char *const *labels,
         if (c->horizontal) {
             double xa = px(&p, fmin(0, v)), xb = px(&p, fmax(0, v));
             double y = p.mt + band * i + band * 0.1;
-            attrf(&p, r, "x", "%.2f", xa);
-            attrf(&p, r, "y", "%.2f", y);
-            attrf(&p, r, "width", "%.2f", xb - xa);
-            attrf(&p, r, "height", "%.2f", band * 0.8);
+            attr_num(&p, r, "x", xa, 2);
+            attr_num(&p, r, "y", y, 2);
+            attr_num(&p, r, "width", xb - xa, 2);
+            attr_num(&p, r, "height", band * 0.8, 2);
             clip_label(labels[i], 28, lab, sizeof lab);
             text_at(&p, labs, p.ml - 4, y + band * 0.4 + 4, "end", lab);
         } else {
             double ya = py(&p, fmax(0, v)), yb = py(&p, fmin(0, v));
             double x = p.ml + band * i + band * 0.1;
-            attrf(&p, r, "x", "%.2f", x);
-            attrf(&p, r, "y", "%.2f", ya);
-            attrf(&p, r, "width", "%.2f", band * 0.8);
-            attrf(&p, r, "height", "%.2f", yb - ya);
+            attr_num(&p, r, "x", x, 2);
+            attr_num(&p, r, "y", ya, 2);
+            attr_num(&p, r, "width", band * 0.8, 2);
+            attr_num(&p, r, "height", yb - ya, 2);
             if (i % every == 0) {
                 clip_label(labels[i], maxlab < 60 ? maxlab : 60, lab, sizeof lab);
                 text_at(&p, labs, x + band * 0.4, p.h - p.mb + 14, "middle", lab);

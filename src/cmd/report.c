@@ -82,13 +82,13 @@ int cmd_report(int argc, char **argv)
     }
     rdm_err err = {0};
     double t0 = rdm_now();
-    json_t *site = rdm_report_load(db, &ctx.cfg, &err);
+    rdm_report_site *site = rdm_report_load(db, &ctx.cfg, &err);
     rdm_db_close(db);
     double t1 = rdm_now();
     rdm_report_stats st = {0};
     const char *dir = out ? out : (ctx.cfg.report.dir ? ctx.cfg.report.dir : "reports");
     rc = site ? rdm_report_write_site(site, dir, &st, &err) : err.code;
-    json_decref(site);
+    rdm_report_site_free(site);
     if (rc == RDM_OK)
         rc = cmd_stamp(&ctx, st.fingerprint, &err);
     if (rc) {

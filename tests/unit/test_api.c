@@ -539,6 +539,102 @@ static void test_bad_bodies_generated(void)
     rdm_model_free(m);
 }
 
+/* The fast path and jansson must agree on every body: same status, same
+ * records (values and echoed ids), same error code and field. */
+static void same_parse(const char *name, const char *body, size_t len, long max)
+{
+    rdm_api_request a, b;
+    rdm_api_error ea, eb;
+    memset(&ea, 0, sizeof ea);
+    memset(&eb, 0, sizeof eb);
+    int sa = rdm_api_parse_predict(body, len, max, &a, &ea);
+    int sb = rdm_api_parse_predict_jansson(body, len, max, &b, &eb);
+    if (sa != sb)
+        fprintf(stderr, "\n%s: fast %d, jansson %d\n", name, sa, sb);
+    CU_ASSERT_EQUAL(sa, sb);
+    if (sa == 200 && sb == 200) {
+        CU_ASSERT_EQUAL_FATAL(a.n, b.n);
+        CU_ASSERT_EQUAL(a.batch, b.batch);
+        for (size_t i = 0; i < a.n; i++) {
+            CU_ASSERT_STRING_EQUAL(a.recs[i].id, b.recs[i].id);
+            for (int c = 0; c < RDM_NCOLS; c++) {
+                const char *x = a.recs[i].values[c], *y = b.recs[i].values[c];
+                CU_ASSERT((x == NULL) == (y == NULL));
+                if (x && y && strcmp(x, y) != 0) {
+                    fprintf(stderr, "\n%s: record %zu column %d: '%s' vs '%s'\n", name, i, c, x,
+                            y);
+                    CU_FAIL("values differ");
+                }
+            }
+        }
+    } else {
+        CU_ASSERT_STRING_EQUAL(ea.code, eb.code);
+        CU_ASSERT_STRING_EQUAL(ea.field, eb.field);
+        CU_ASSERT_EQUAL(ea.position, eb.position);
+    }
+    rdm_api_request_release(&a);
+    rdm_api_request_release(&b);
+}
+
+static void test_fast_path_agrees(void)
+{
+    static const char *const bodies[] = {
+        "{}",
+        " { } ",
+        "{\"race\":\"Caucasian\",\"age\":\"[70-80)\",\"time_in_hospital\":5}",
+        "{\"encounter_id\":12,\"patient_nbr\":\"9\",\"num_lab_procedures\":\"0\"}",
+        "{\"encounter_id\":\"x-1\",\"weight\":\"?\",\"payer_code\":null,\"diag_1\":\"250.83\"}",
+        "{\"diag_1\":250,\"admission_type_id\":3,\"medical_specialty\":\"\"}",
+        "{\"time_in_hospital\":05}",
+        "{\"time_in_hospital\":15}",
+        "{\"time_in_hospital\":\"15\"}",
+        "{\"time_in_hospital\":-3}",
+        "{\"time_in_hospital\":3.0}",
+        "{\"time_in_hospital\":3e0}",
+        "{\"time_in_hospital\":1234567890123456789012}",
+        "{\"race\":7}",
+        "{\"race\":\"a\",\"race\":\"b\"}",
+        "{\"race\":\"\\u00e9\"}",
+        "{\"race\":\"Cau\\\"c\"}",
+        "{\"race\":nul}",
+        "{\"race\":null,}",
+        "{\"race\":\"x\"",
+        "{\"race\":\"x\"}x",
+        "{\"race\" \"x\"}",
+        "{\"foo\":1}",
+        "{\"encounter_id\":true}",
+        "{\"instances\":[{\"race\":\"Other\"},{},{\"time_in_hospital\":2}]}",
+        "{ \"instances\" : [ { \"race\" : \"Other\" } , { } ] }",
+        "{\"instances\":[]}",
+        "{\"instances\":[{},{},{}]}",
+        "{\"instances\":[{}],\"race\":\"x\"}",
+        "{\"race\":\"x\",\"instances\":[{}]}",
+        "{\"instances\":[{}]",
+        "{\"instances\":[{},]}",
+        "{\"instances\":{}}",
+        "[{}]",
+        "5",
+        "",
+    };
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++)
+        same_parse(bodies[i], bodies[i], strlen(bodies[i]), 2);
+    /* the hostile corpus */
+    DIR *d = opendir(BAD_DIR);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", BAD_DIR, de->d_name);
+        rdm_buf body = RDM_BUF_INIT;
+        if (rdm_read_file(path, &body, NULL) == RDM_OK)
+            same_parse(de->d_name, body.data ? body.data : "", body.len, 1000);
+        rdm_buf_release(&body);
+    }
+    closedir(d);
+}
+
 int test_api_register(void)
 {
     CU_pSuite s = CU_add_suite("api", NULL, NULL);
@@ -550,7 +646,7 @@ int test_api_register(void)
             CU_ADD_TEST(s, test_predict_batch) && CU_ADD_TEST(s, test_predict_errors) &&
             CU_ADD_TEST(s, test_predict_unseen_category) && CU_ADD_TEST(s, test_json_str) &&
             CU_ADD_TEST(s, test_error_json) && CU_ADD_TEST(s, test_bad_bodies_corpus) &&
-            CU_ADD_TEST(s, test_bad_bodies_generated))
+            CU_ADD_TEST(s, test_bad_bodies_generated) && CU_ADD_TEST(s, test_fast_path_agrees))
                ? 0
                : -1;
 }

@@ -48,13 +48,19 @@ static const char SITE[] =
     "       {\"name\": \"time_in_hospital\", \"kind\": \"numeric\", \"histogram\":"
     "        {\"edges\": [1, 2, 3], \"counts\": [4, 6]}}]}}}}";
 
-static json_t *site(void)
+static rdm_report_site *site(void)
 {
     json_error_t je;
     json_t *s = json_loads(SITE, 0, &je);
-    if (!s)
+    if (!s) {
         fprintf(stderr, "fixture: line %d col %d: %s\n", je.line, je.column, je.text);
-    return s;
+        return NULL;
+    }
+    rdm_err err = {0};
+    rdm_report_site *rs = rdm_report_site_new(s, &err);
+    if (!rs)
+        fprintf(stderr, "fixture: %s\n", err.msg);
+    return rs;
 }
 
 /* Parse HTML and return how many nodes match expr (-1 on parse failure). */
@@ -85,7 +91,7 @@ static void no_markup(const rdm_buf *b)
 
 static void test_index(void)
 {
-    json_t *s = site();
+    rdm_report_site *s = site();
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_buf b = RDM_BUF_INIT;
     rdm_err err = {0};
@@ -102,16 +108,16 @@ static void test_index(void)
     CU_ASSERT_EQUAL(count(&b, "//td[.='none']"), 1);   /* from_version null */
     CU_ASSERT_EQUAL(count(&b, "//td[.='min_metric=0.5, new=0.67']"), 1);
     rdm_buf_release(&b);
-    json_decref(s);
+    rdm_report_site_free(s);
 }
 
 static void test_run_page(void)
 {
-    json_t *s = site();
+    rdm_report_site *s = site();
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_buf b = RDM_BUF_INIT;
     rdm_err err = {0};
-    json_t *run = json_array_get(json_object_get(s, "runs"), 0);
+    json_t *run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 0);
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
     no_markup(&b);
     CU_ASSERT_EQUAL(count(&b, "//td[@id='m-test-roc_auc' and .='0.6815']"), 1);
@@ -126,17 +132,17 @@ static void test_run_page(void)
     /* model card limitation from the CI: width 0.04 */
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "interval is 0.0400 wide"));
     rdm_buf_reset(&b);
-    run = json_array_get(json_object_get(s, "runs"), 1);
+    run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 1);
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
     no_markup(&b);
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "\"&gt;&lt;img src=x onerror=alert(1)&gt;"));
     rdm_buf_release(&b);
-    json_decref(s);
+    rdm_report_site_free(s);
 }
 
 static void test_compare_and_data(void)
 {
-    json_t *s = site();
+    rdm_report_site *s = site();
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_buf b = RDM_BUF_INIT;
     rdm_err err = {0};
@@ -154,13 +160,14 @@ static void test_compare_and_data(void)
     CU_ASSERT_EQUAL(count(&b, "//g[@class='bars']/rect"), 2 + 1); /* histogram 2 bars, top 1 */
     rdm_buf_release(&b);
     /* an empty site still renders every page */
-    json_t *e = json_object();
+    rdm_report_site *e = rdm_report_site_new(json_object(), &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
     CU_ASSERT_EQUAL(rdm_report_page_index(e, &b, &err), RDM_OK);
     CU_ASSERT_EQUAL(rdm_report_page_compare(e, &b, &err), RDM_OK);
     CU_ASSERT_EQUAL(rdm_report_page_data(e, &b, &err), RDM_OK);
     rdm_buf_release(&b);
-    json_decref(e);
-    json_decref(s);
+    rdm_report_site_free(e);
+    rdm_report_site_free(s);
 }
 
 static void test_bytes_text(void)
@@ -179,7 +186,7 @@ static void test_write_and_check(void)
 {
     char dir[] = "/tmp/readmit-test-report.XXXXXX";
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
-    json_t *s = site();
+    rdm_report_site *s = site();
     rdm_report_stats st;
     rdm_err err = {0};
     CU_ASSERT_EQUAL_FATAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
@@ -191,7 +198,7 @@ static void test_write_and_check(void)
     CU_ASSERT_EQUAL(st.written, 0);
     CU_ASSERT_STRING_EQUAL(st.fingerprint, fp);
     /* one run changes: only its page is rewritten */
-    json_t *run = json_array_get(json_object_get(s, "runs"), 1);
+    json_t *run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 1);
     json_object_set_new(run, "name", json_string("renamed"));
     CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
     CU_ASSERT_EQUAL(st.written, 2); /* runs/1.html and compare.html (shows names) */
@@ -228,7 +235,7 @@ static void test_write_and_check(void)
     CU_ASSERT_EQUAL(rdm_report_write_if_changed(bad, html, strlen(html), &written, &err), RDM_OK);
     CU_ASSERT_EQUAL(written, 0);
 
-    json_decref(s);
+    rdm_report_site_free(s);
     char cmd[600];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     CU_ASSERT_EQUAL(system(cmd), 0);

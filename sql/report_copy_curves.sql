@@ -1,0 +1,1 @@
+COPY (SELECT run_id, split, kind, points FROM registry.curves) TO STDOUT
