@@ -36,7 +36,9 @@ static const char USAGE[] =
     "  --threads N         request threads per worker (default 1)\n"
     "  --pidfile FILE      write the supervisor pid here\n"
     "  --empty             answer every request with a constant body (benchmark ceiling)\n"
-    "  --print-config      print the serve settings as shell variables and exit\n";
+    "  --print-config      print the serve settings as shell variables and exit\n"
+    "  --bench-score FILE  time parsing + scoring of the JSON bodies in FILE (one per\n"
+    "                      line) with the --model file, print the figures and exit\n";
 
 static volatile sig_atomic_t got_term, got_hup, got_chld;
 static int sig_pipe[2] = {-1, -1};
@@ -384,6 +386,7 @@ int main(int argc, char **argv)
     const char *config = "conf/readmit.yaml";
     const char *sock_opt = NULL;
     int port = -1, workers = -1, threads = 1, print_config = 0;
+    const char *bench = NULL;
     s.model_ref = "champion";
     if (rdm_config_defaults(&s.cfg, &err) != RDM_OK) {
         fprintf(stderr, "readmit-fcgi: %s\n", err.msg);
@@ -422,6 +425,8 @@ int main(int argc, char **argv)
                 goto usage;
         } else if (strcmp(a, "--pidfile") == 0 && has) {
             s.pidfile = argv[++i];
+        } else if (strcmp(a, "--bench-score") == 0 && has) {
+            bench = argv[++i];
         } else if (strcmp(a, "--print-config") == 0) {
             print_config = 1;
         } else if (strcmp(a, "--empty") == 0) {
@@ -448,13 +453,19 @@ int main(int argc, char **argv)
     if (port < 0)
         port = s.cfg.serve.fcgi_port;
     s.file_mode = rdm_registry_ref_is_file(s.model_ref);
+    if (bench) {
+        int rc = srv_bench_score(s.model_ref, bench, 2.0);
+        rdm_config_release(&s.cfg);
+        return rc;
+    }
     if (print_config) {
         /* values are checked by the config loader; quote the path for the shell */
         printf("http_port=%d\nfcgi_port=%d\nworkers=%d\nmax_body_bytes=%ld\nmax_instances=%ld\n"
-               "poll_seconds=%d\nmodel_name='%s'\nreport_dir='%s'\nsocket='%s'\n",
+               "poll_seconds=%d\nmodel_name='%s'\nreport_dir='%s'\nsocket='%s'\ndata_source='%s'\n",
                s.cfg.serve.http_port, port, workers, s.cfg.serve.max_body_bytes,
                s.cfg.serve.max_instances, s.cfg.serve.poll_seconds, s.cfg.registry.model_name,
-               s.cfg.report.dir, sock_opt ? sock_opt : s.cfg.serve.socket);
+               s.cfg.report.dir, sock_opt ? sock_opt : s.cfg.serve.socket,
+               s.cfg.data.source ? s.cfg.data.source : "");
         rdm_config_release(&s.cfg);
         return 0;
     }

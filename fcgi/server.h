@@ -83,6 +83,10 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx) __attribute__((
 struct rdm_buf;
 int srv_metrics_text(srv_shared *sh, int nworkers, struct rdm_buf *out);
 
+/* --bench-score: time the handler and the model on the bodies in a file
+ * (one JSON body per line) for about `seconds` each; prints one line. */
+int srv_bench_score(const char *model_path, const char *bodies_path, double seconds);
+
 /* Map a status code to its S_ index. */
 int srv_status_index(int status);
 

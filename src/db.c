@@ -75,6 +75,8 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
+static int result_error(rdm_db *db, PGresult *r, const char *what, rdm_err *err);
+
 rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
 {
     char *ci = rdm_db_conninfo(c);
@@ -106,8 +108,16 @@ rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
         return NULL;
     }
     db->conn = conn;
-    PGresult *r = PQexec(conn, "SET client_encoding = 'UTF8'; SET DateStyle = 'ISO'");
-    PQclear(r);
+    /* the session settings every statement and COPY of ours assumes */
+    if (PQsetClientEncoding(conn, "UTF8") != 0) {
+        result_error(db, NULL, "client_encoding UTF8", err);
+        rdm_db_close(db);
+        return NULL;
+    }
+    if (rdm_db_exec(db, "meta_set_datestyle", 0, NULL, err) != RDM_OK) {
+        rdm_db_close(db);
+        return NULL;
+    }
     return db;
 }
 
@@ -179,18 +189,18 @@ int rdm_db_exec_sql(rdm_db *db, const char *sql, rdm_err *err)
 
 int rdm_db_begin(rdm_db *db, rdm_err *err)
 {
-    return rdm_db_exec_sql(db, "BEGIN", err);
+    return rdm_db_exec(db, "meta_begin", 0, NULL, err);
 }
 
 int rdm_db_commit(rdm_db *db, rdm_err *err)
 {
-    return rdm_db_exec_sql(db, "COMMIT", err);
+    return rdm_db_exec(db, "meta_commit", 0, NULL, err);
 }
 
 void rdm_db_rollback(rdm_db *db)
 {
     if (db && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-        PQclear(PQexec(db->conn, "ROLLBACK"));
+        PQclear(PQexecParams(db->conn, rdm_sql("meta_rollback"), 0, NULL, NULL, NULL, NULL, 0));
 }
 
 int rdm_db_copy_in_begin(rdm_db *db, const char *name, rdm_err *err)

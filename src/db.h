@@ -35,7 +35,8 @@ PGresult *rdm_db_query(rdm_db *db, const char *name, int nparams, const char *co
 /* Same, discarding the result. */
 int rdm_db_exec(rdm_db *db, const char *name, int nparams, const char *const *params, rdm_err *err)
     __attribute__((warn_unused_result));
-/* Run literal SQL text without parameters (BEGIN, COMMIT, migration files). */
+/* Run SQL text without parameters; for text from rdm_sql() that may hold
+ * several statements (the migration files). Prefer rdm_db_exec(). */
 int rdm_db_exec_sql(rdm_db *db, const char *sql, rdm_err *err) __attribute__((warn_unused_result));
 
 int rdm_db_begin(rdm_db *db, rdm_err *err) __attribute__((warn_unused_result));

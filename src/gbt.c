@@ -1,7 +1,15 @@
 /* gbt.c - histogram gradient-boosted trees for binary log loss: quantile
  * binning, leaf-wise growth with histogram subtraction, native categorical
- * splits, learned missing direction, pthread feature-parallel histograms
- * (results independent of the thread count), text form. */
+ * splits, learned missing direction, pthreads, text form.
+ *
+ * Fitting: bins are stored sparsely, one list per row of the (feature, bin)
+ * pairs that differ from the feature's most frequent bin; a histogram sums
+ * those and recovers the most frequent bin from the node total. Gradients
+ * and hessians are fixed-point integers, so histogram sums are exact and do
+ * not depend on how rows are divided between threads: the model is the same
+ * for every thread count. Scoring: a compact copy of each tree (16-byte nodes,
+ * children adjacent) is built at fit and load time; the full nodes are kept
+ * for the text form and importance. */
 #include "gbt.h"
 
 #include <math.h>
@@ -12,16 +20,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define GBT_FORMAT 1
 #define MAX_CODES 255 /* categories per categorical feature (codes 0..254) */
+#define MAX_FEATURES (1 << 24) /* feature index bits in a compact node */
 #define CHUNK                                                                  \
-  8192 /* rows per chunk in reductions: fixed, so sums do not depend on        \
+  8192 /* rows per chunk in loss reductions: fixed, so sums do not depend on   \
           threads */
 #define EDGE_SAMPLE 200000 /* rows used to compute the quantile bin edges */
 #define CAT_SMOOTH                                                             \
   50.0 /* hessian added to each category when ordering categories */
 #define MIN_GAIN 1e-10
+#define PAR_HIST 2048  /* rows from which a histogram is built by all threads */
+#define PAR_SPLIT 16384 /* rows from which a partition uses all threads */
 
 /* ---- model
  * ----------------------------------------------------------------------------
@@ -39,6 +53,25 @@ typedef struct gnode {
   double gain;  /* split gain (internal nodes) */
 } gnode;
 
+/* Compact scoring node (16 bytes). Internal: u.s.thr is the numeric threshold
+ * (categorical: the number of categories), `info` holds the feature (low 24
+ * bits), CN_DLEFT and CN_CAT; the children are left and left + 1; cat is the
+ * word offset of the left-category bitset. Leaf: left = -1, u.value. */
+#define CN_FEAT 0xffffffu
+#define CN_DLEFT (1u << 24)
+#define CN_CAT (1u << 25)
+typedef struct cnode {
+  union {
+    struct {
+      float thr;
+      uint32_t info;
+    } s;
+    double value;
+  } u;
+  int32_t left;
+  int32_t cat;
+} cnode;
+
 struct rdm_gbt {
   int d;
   int *ncat;
@@ -50,6 +83,10 @@ struct rdm_gbt {
   int nn, ncap;
   uint32_t *cats;
   int nw, wcap;
+  /* compact form: tree t starts at cn[ctstart[t]] (tcap + 1 entries) */
+  cnode *cn;
+  int ncn, cncap;
+  int *ctstart;
 };
 
 static int ncat_words(int k) { return (k + 31) / 32; }
@@ -77,7 +114,8 @@ static rdm_gbt *model_new(int d, const int *ncat) {
   m->ncat = calloc((size_t)d, sizeof *m->ncat);
   m->tcap = 64;
   m->tstart = calloc((size_t)m->tcap + 1, sizeof *m->tstart);
-  if (!m->ncat || !m->tstart) {
+  m->ctstart = calloc((size_t)m->tcap + 1, sizeof *m->ctstart);
+  if (!m->ncat || !m->tstart || !m->ctstart) {
     rdm_gbt_free(m);
     return NULL;
   }
@@ -91,8 +129,10 @@ void rdm_gbt_free(rdm_gbt *m) {
     return;
   free(m->ncat);
   free(m->tstart);
+  free(m->ctstart);
   free(m->nodes);
   free(m->cats);
+  free(m->cn);
   free(m);
 }
 
@@ -144,44 +184,128 @@ static int model_begin_tree(rdm_gbt *m) {
     if (!t)
       return -1;
     m->tstart = t;
+    int *ct = realloc(m->ctstart, ((size_t)cap + 1) * sizeof *ct);
+    if (!ct)
+      return -1;
+    m->ctstart = ct;
     m->tcap = cap;
   }
   m->tstart[m->ntrees] = m->nn;
+  m->ctstart[m->ntrees] = m->ncn;
   return 0;
 }
 
-static void model_end_tree(rdm_gbt *m) {
+/* Close the tree opened last and append its compact form (breadth first, so
+ * siblings are adjacent). Returns 0, -1 (out of memory) or -2 (a node is the
+ * child of two nodes); on failure the model is only fit to be freed. */
+static int model_end_tree(rdm_gbt *m) {
+  int r = m->tstart[m->ntrees], e = m->nn, nn = e - r;
+  if (m->ncn + nn > m->cncap) {
+    int cap = m->cncap ? m->cncap : 256;
+    while (cap < m->ncn + nn)
+      cap *= 2;
+    cnode *c = realloc(m->cn, (size_t)cap * sizeof *c);
+    if (!c)
+      return -1;
+    m->cn = c;
+    m->cncap = cap;
+  }
+  /* queue of source nodes in compact order: cn slot s holds node src[s] */
+  int *src = malloc((size_t)nn * sizeof *src);
+  if (!src)
+    return -1;
+  int base = m->ncn, head = 0, tail = 0;
+  src[tail++] = r;
+  while (head < tail) {
+    int k = src[head];
+    const gnode *q = &m->nodes[k];
+    cnode *c = &m->cn[base + head];
+    memset(c, 0, sizeof *c);
+    if (q->feat < 0) {
+      c->u.value = q->value;
+      c->left = -1;
+      c->cat = -1;
+    } else {
+      uint32_t info = (uint32_t)q->feat | (q->dleft ? CN_DLEFT : 0u);
+      if (q->cat >= 0) {
+        info |= CN_CAT;
+        c->u.s.thr = (float)m->ncat[q->feat];
+      } else {
+        c->u.s.thr = q->thr;
+      }
+      c->u.s.info = info;
+      c->cat = q->cat;
+      if (tail + 2 > nn) { /* a node reached twice: not a tree */
+        free(src);
+        return -2;
+      }
+      c->left = base + tail;
+      src[tail++] = q->left;
+      src[tail++] = q->right;
+    }
+    head++;
+  }
+  free(src);
+  m->ncn += tail; /* nodes no path reaches are left out */
   m->ntrees++;
   m->tstart[m->ntrees] = m->nn;
+  m->ctstart[m->ntrees] = m->ncn;
+  return 0;
 }
 
-static inline int go_left(const rdm_gbt *m, const gnode *q, float v) {
-  if (q->cat >= 0) {
-    int k = m->ncat[q->feat];
-    if (v >= 0.0f && v < (float)k && v == floorf(v)) {
-      int code = (int)v;
-      return (int)((m->cats[q->cat + code / 32] >> (code % 32)) & 1u);
-    }
-    return q->dleft;
+/* 1 when x goes to the right child of internal compact node c. */
+static inline int cn_right(const rdm_gbt *m, const cnode *c, const float *x) {
+  uint32_t info = c->u.s.info;
+  float v = x[info & CN_FEAT];
+  if (!(info & CN_CAT)) {
+    /* NaN: !(v <= thr) is 1 (right), flipped when missing goes left */
+    return (!(v <= c->u.s.thr)) ^ ((v != v) & (int)((info >> 24) & 1u));
   }
-  if (isnan(v))
-    return q->dleft;
-  return v <= q->thr;
+  if (v >= 0.0f && v < c->u.s.thr) {
+    int code = (int)v;
+    if ((float)code == v)
+      return (int)(((m->cats[c->cat + code / 32] >> (code % 32)) & 1u) ^ 1u);
+  }
+  return !(info & CN_DLEFT);
 }
 
 static inline double tree_value(const rdm_gbt *m, int t, const float *x) {
-  const gnode *nd = m->nodes;
-  int k = m->tstart[t];
-  while (nd[k].feat >= 0) {
-    const gnode *q = &nd[k];
-    k = go_left(m, q, x[q->feat]) ? q->left : q->right;
-  }
-  return nd[k].value;
+  const cnode *cn = m->cn;
+  int k = m->ctstart[t];
+  while (cn[k].left >= 0)
+    k = cn[k].left + cn_right(m, &cn[k], x);
+  return cn[k].u.value;
 }
 
 double rdm_gbt_margin(const rdm_gbt *m, const float *x) {
   double s = m->base;
-  for (int t = 0; t < m->ntrees; t++)
+  const cnode *cn = m->cn;
+  const int *ts = m->ctstart;
+  int t = 0, nt = m->ntrees;
+  /* four trees at a time: independent walks overlap in the pipeline; the
+   * sum is still taken in tree order */
+  for (; t + 4 <= nt; t += 4) {
+    int k0 = ts[t], k1 = ts[t + 1], k2 = ts[t + 2], k3 = ts[t + 3];
+    for (;;) {
+      int a0 = cn[k0].left >= 0, a1 = cn[k1].left >= 0, a2 = cn[k2].left >= 0,
+          a3 = cn[k3].left >= 0;
+      if (!(a0 | a1 | a2 | a3))
+        break;
+      if (a0)
+        k0 = cn[k0].left + cn_right(m, &cn[k0], x);
+      if (a1)
+        k1 = cn[k1].left + cn_right(m, &cn[k1], x);
+      if (a2)
+        k2 = cn[k2].left + cn_right(m, &cn[k2], x);
+      if (a3)
+        k3 = cn[k3].left + cn_right(m, &cn[k3], x);
+    }
+    s += cn[k0].u.value;
+    s += cn[k1].u.value;
+    s += cn[k2].u.value;
+    s += cn[k3].u.value;
+  }
+  for (; t < nt; t++)
     s += tree_value(m, t, x);
   return s;
 }
@@ -375,29 +499,28 @@ static double rng_unif(uint64_t *s) {
 /* ---- fitting
  * -------------------------------------------------------------------------- */
 
-typedef struct ghpair {
-  float g, h;
-} ghpair;
-
-typedef struct ghsum {
-  double g, h;
-} ghsum;
+/* Fixed-point gradient and hessian of a row, and histogram entries: sums of
+ * these are exact, so they do not depend on the order of the additions. */
+typedef struct ghq {
+  int64_t g, h;
+} ghq;
 
 typedef struct split {
   double gain;
   int feat;
   int tbin; /* numeric: bins <= tbin go left */
   int dleft;
-  double gl, hl, gr, hr;
+  int64_t gl, hl, gr, hr;
   uint32_t set[8]; /* categorical: bins (= codes) going left */
 } split;
 
 typedef struct leaf {
   int node; /* absolute node index in the model */
-  uint32_t begin, end;
+  uint32_t begin, end;   /* training rows idx[begin..end) */
+  uint32_t vbegin, vend; /* validation rows vidx[vbegin..vend) */
   int depth;
-  double g, h;
-  ghsum *hist;
+  int64_t g, h;
+  ghq *hist;
   int can_split;
   split best;
 } leaf;
@@ -411,15 +534,33 @@ typedef struct fitctx {
   float *edges;   /* upper edges, MAX_CODES per feature (numeric only) */
   int *off;       /* histogram offset per feature */
   int tb;         /* histogram entries in all */
-  uint8_t *bins;  /* row-major n x d */
-  uint8_t *cbins; /* column-major d x n (row partitioning) */
-  ghpair *gh;
-  uint32_t *idx, *tmp;
+  int *defb;      /* most frequent bin per feature (absolute entry) */
+  uint8_t *splittable; /* per feature: at least two bins hold rows */
+  uint8_t *cbins; /* column-major d x n */
+  /* Histogram entries of each row's non-default bins: the first fixw in
+   * fix[i * fixw ..] (padded with the unused entries tb + s, s = slot), the
+   * rest in ovf[rowp[i] .. rowp[i+1]). A fixed width with a rare overflow
+   * keeps the inner loop free of unpredictable branches. */
+  int fixw;
+  int htb; /* histogram entries allocated: tb + fixw */
+  uint16_t *fix;
+  uint32_t *rowp; /* n + 1 */
+  uint32_t *ovf;
+  ghq *gh;
+  double scale, inv; /* fixed point: value = integer * inv */
+  uint32_t *idx, *tmpl, *tmpr;
+  /* validation rows, binned with the training edges and partitioned with the
+   * training rows (the same route as the float thresholds give) */
+  size_t nv;
+  const float *Xv;
+  uint8_t *vbins; /* column-major d x nv */
+  uint32_t *vidx, *vtmp;
   int *fl, nf; /* features used by the current tree */
   double l2, mcw;
   int max_depth;
   pool *pool;
-  rdm_err ferr; /* first error from a worker (edges) */
+  int nt;
+  ghq **thist; /* per-thread partial histograms (thread 0: unused) */
   float **wbuf; /* per-thread scratch for edges */
   uint32_t **wkey;
 } fitctx;
@@ -564,11 +705,80 @@ static void bin_job(void *arg, int tid, int nt) {
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
     for (size_t i = lo; i < hi; i++) {
       const float *x = c->X + i * (size_t)c->d;
-      uint8_t *b = c->bins + i * (size_t)c->d;
+      for (int j = 0; j < c->d; j++)
+        c->cbins[(size_t)j * c->n + i] = (uint8_t)value_bin(c, j, x[j]);
+    }
+  }
+}
+
+static void vbin_job(void *arg, int tid, int nt) {
+  fitctx *c = arg;
+  size_t nch = (c->nv + CHUNK - 1) / CHUNK;
+  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
+    for (size_t i = lo; i < hi; i++) {
+      const float *x = c->Xv + i * (size_t)c->d;
+      for (int j = 0; j < c->d; j++)
+        c->vbins[(size_t)j * c->nv + i] = (uint8_t)value_bin(c, j, x[j]);
+    }
+  }
+}
+
+/* Most frequent bin of each feature, and whether it can split at all. */
+static void mode_job(void *arg, int tid, int nt) {
+  fitctx *c = arg;
+  size_t cnt[MAX_CODES + 1];
+  for (int j = tid; j < c->d; j += nt) {
+    int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
+    memset(cnt, 0, sizeof cnt);
+    const uint8_t *col = c->cbins + (size_t)j * c->n;
+    for (size_t i = 0; i < c->n; i++)
+      cnt[col[i]]++;
+    int best = 0, used = 0;
+    for (int b = 0; b <= nbj; b++) {
+      used += cnt[b] > 0;
+      if (cnt[b] > cnt[best])
+        best = b;
+    }
+    c->defb[j] = c->off[j] + best;
+    c->splittable[j] = used >= 2;
+  }
+}
+
+/* Row lists of non-default entries: count (pass 0) or fill (pass 1). */
+typedef struct rowjob {
+  fitctx *c;
+  int pass;
+} rowjob;
+
+static void rows_job(void *arg, int tid, int nt) {
+  rowjob *rj = arg;
+  fitctx *c = rj->c;
+  size_t nch = (c->n + CHUNK - 1) / CHUNK;
+  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
+    for (size_t i = lo; i < hi; i++) {
+      uint32_t k = 0, w = (uint32_t)c->fixw, o = rj->pass ? c->rowp[i] : 0;
+      uint16_t *f = c->fix + i * (size_t)w;
       for (int j = 0; j < c->d; j++) {
-        b[j] = (uint8_t)value_bin(c, j, x[j]);
-        c->cbins[(size_t)j * c->n + i] = b[j];
+        if (!c->splittable[j])
+          continue;
+        int e = c->off[j] + c->cbins[(size_t)j * c->n + i];
+        if (e == c->defb[j])
+          continue;
+        if (rj->pass) {
+          if (k < w)
+            f[k] = (uint16_t)e;
+          else
+            c->ovf[o++] = (uint32_t)e;
+        }
+        k++;
       }
+      if (rj->pass)
+        for (; k < w; k++)
+          f[k] = (uint16_t)(c->tb + (int)k);
+      else
+        c->rowp[i + 1] = k; /* all entries for now */
     }
   }
 }
@@ -579,22 +789,27 @@ static inline double score(double g, double h, double l2) {
   return g * g / (h + l2);
 }
 
-static void split_numeric(const fitctx *c, int j, const ghsum *hj, double G,
-                          double H, split *s) {
+static void split_numeric(const fitctx *c, int j, const ghq *hj, int64_t G,
+                          int64_t H, split *s) {
   int nb = c->nb[j];
-  double gm = hj[nb].g, hm = hj[nb].h, l2 = c->l2, mcw = c->mcw;
-  double parent = score(G, H, l2);
-  int has_missing = hm > 1e-12;
-  double gl = 0, hl = 0;
+  int64_t gm = hj[nb].g, hm = hj[nb].h;
+  double l2 = c->l2, mcw = c->mcw, inv = c->inv;
+  double parent = score((double)G * inv, (double)H * inv, l2);
+  int has_missing = hm > 0;
+  int64_t gl = 0, hl = 0;
   for (int t = 0; t < nb; t++) {
+    if (t > 0 && hj[t].h == 0)
+      continue; /* empty bin: the same split as bin t - 1, which won ties */
     gl += hj[t].g;
     hl += hj[t].h;
     for (int dl = 0; dl <= has_missing; dl++) {
-      double lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
-      double rg = G - lg, rh = H - lh;
-      if (lh < mcw || rh < mcw)
+      int64_t lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
+      int64_t rg = G - lg, rh = H - lh;
+      double dlh = (double)lh * inv, drh = (double)rh * inv;
+      if (dlh < mcw || drh < mcw)
         continue;
-      double gain = score(lg, lh, l2) + score(rg, rh, l2) - parent;
+      double gain = score((double)lg * inv, dlh, l2) +
+                    score((double)rg * inv, drh, l2) - parent;
       if (gain > s->gain) {
         s->gain = gain;
         s->feat = j;
@@ -614,44 +829,55 @@ typedef struct catord {
   int code;
 } catord;
 
-static int catord_cmp(const void *a, const void *b) {
-  const catord *x = a, *y = b;
-  if (x->key < y->key)
-    return -1;
-  if (x->key > y->key)
-    return 1;
-  return (x->code > y->code) - (x->code < y->code);
+static inline int catord_less(const catord *x, const catord *y) {
+  return x->key < y->key || (x->key == y->key && x->code < y->code);
 }
 
-static void split_categorical(const fitctx *c, int j, const ghsum *hj, double G,
-                              double H, split *s) {
+/* Insertion sort: a few dozen categories at most in practice. */
+static void catord_sort(catord *a, int m) {
+  for (int i = 1; i < m; i++) {
+    catord t = a[i];
+    int k = i;
+    while (k > 0 && catord_less(&t, &a[k - 1])) {
+      a[k] = a[k - 1];
+      k--;
+    }
+    a[k] = t;
+  }
+}
+
+static void split_categorical(const fitctx *c, int j, const ghq *hj, int64_t G,
+                              int64_t H, split *s) {
   int k = c->ncat[j];
-  double gm = hj[k].g, hm = hj[k].h, l2 = c->l2, mcw = c->mcw;
-  double parent = score(G, H, l2);
-  int has_missing = hm > 1e-12;
+  int64_t gm = hj[k].g, hm = hj[k].h;
+  double l2 = c->l2, mcw = c->mcw, inv = c->inv;
+  double parent = score((double)G * inv, (double)H * inv, l2);
+  int has_missing = hm > 0;
   catord ord[MAX_CODES];
   int m = 0;
   for (int b = 0; b < k; b++) {
-    if (hj[b].h > 1e-12) {
-      ord[m].key = hj[b].g / (hj[b].h + CAT_SMOOTH);
+    if (hj[b].h > 0) {
+      ord[m].key = (double)hj[b].g * inv / ((double)hj[b].h * inv + CAT_SMOOTH);
       ord[m].code = b;
       m++;
     }
   }
   if (m == 0)
     return;
-  qsort(ord, (size_t)m, sizeof *ord, catord_cmp);
-  double gl = 0, hl = 0;
+  catord_sort(ord, m);
+  int64_t gl = 0, hl = 0;
   int best_p = -1;
   for (int p = 0; p < m; p++) {
     gl += hj[ord[p].code].g;
     hl += hj[ord[p].code].h;
     for (int dl = 0; dl <= has_missing; dl++) {
-      double lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
-      double rg = G - lg, rh = H - lh;
-      if (lh < mcw || rh < mcw)
+      int64_t lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
+      int64_t rg = G - lg, rh = H - lh;
+      double dlh = (double)lh * inv, drh = (double)rh * inv;
+      if (dlh < mcw || drh < mcw)
         continue;
-      double gain = score(lg, lh, l2) + score(rg, rh, l2) - parent;
+      double gain = score((double)lg * inv, dlh, l2) +
+                    score((double)rg * inv, drh, l2) - parent;
       if (gain > s->gain) {
         s->gain = gain;
         s->feat = j;
@@ -678,99 +904,119 @@ static void split_init(split *s) {
   s->feat = -1;
 }
 
-static void find_split(const fitctx *c, const leaf *lf, int j, split *s) {
-  split_init(s);
-  if (!lf->can_split)
-    return;
-  const ghsum *hj = lf->hist + c->off[j];
-  if (c->ncat[j] > 0)
-    split_categorical(c, j, hj, lf->g, lf->h, s);
-  else
-    split_numeric(c, j, hj, lf->g, lf->h, s);
+/* ---- histograms ---- */
+
+static inline void hadd(ghq *e, ghq v) {
+#if defined(__SSE2__)
+  __m128i a = _mm_loadu_si128((const __m128i *)(void *)e);
+  a = _mm_add_epi64(a, _mm_set_epi64x(v.h, v.g));
+  _mm_storeu_si128((__m128i *)(void *)e, a);
+#else
+  e->g += v.g;
+  e->h += v.h;
+#endif
 }
 
-/* ---- histogram job: build a (rows), b = parent - a, best split per feature
- * ---- */
+/* Add rows idx[a..b) into H (not cleared here). */
+static void hist_rows(const fitctx *c, ghq *H, uint32_t a, uint32_t b) {
+  const uint32_t *idx = c->idx, *rowp = c->rowp, *ovf = c->ovf;
+  const uint16_t *fix = c->fix;
+  const ghq *gh = c->gh;
+  size_t w = (size_t)c->fixw;
+  for (uint32_t k = a; k < b; k++) {
+    uint32_t i = idx[k];
+#if defined(__SSE2__)
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)&gh[i]);
+    const uint16_t *f = fix + i * w;
+    for (size_t s = 0; s < w; s++) {
+      __m128i *p = (__m128i *)(void *)&H[f[s]];
+      _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
+    }
+    for (uint32_t e = rowp[i], ee = rowp[i + 1]; e < ee; e++) {
+      __m128i *p = (__m128i *)(void *)&H[ovf[e]];
+      _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
+    }
+#else
+    ghq v = gh[i];
+    const uint16_t *f = fix + i * w;
+    for (size_t s = 0; s < w; s++)
+      hadd(&H[f[s]], v);
+    for (uint32_t e = rowp[i], ee = rowp[i + 1]; e < ee; e++)
+      hadd(&H[ovf[e]], v);
+#endif
+  }
+}
 
 typedef struct histjob {
   fitctx *c;
   leaf *a, *b;
-  split *ra, *rb; /* per active feature */
+  int partial; /* thread t > 0 holds rows in c->thist[t] */
+  split *ra, *rb; /* per active feature: best split of a and b */
 } histjob;
 
 static void hist_job(void *arg, int tid, int nt) {
-  histjob *hjb = arg;
-  fitctx *c = hjb->c;
-  int lo = (int)((long)c->nf * tid / nt),
-      hi = (int)((long)c->nf * (tid + 1) / nt);
-  if (lo >= hi)
-    return;
-  leaf *a = hjb->a;
-  ghsum *H = a->hist;
-  const int *fl = c->fl;
-  for (int q = lo; q < hi; q++) {
-    int j = fl[q];
+  histjob *hj = arg;
+  fitctx *c = hj->c;
+  uint32_t len = hj->a->end - hj->a->begin;
+  uint32_t lo = hj->a->begin + (uint32_t)((uint64_t)len * (uint64_t)tid / (uint64_t)nt);
+  uint32_t hi =
+      hj->a->begin + (uint32_t)((uint64_t)len * (uint64_t)(tid + 1) / (uint64_t)nt);
+  ghq *H = tid == 0 ? hj->a->hist : c->thist[tid];
+  memset(H, 0, (size_t)c->htb * sizeof *H);
+  hist_rows(c, H, lo, hi);
+}
+
+/* Per feature (features q = tid, tid + nt, ...): add the threads' partial
+ * histograms, recover the most frequent bin from the leaf total, b = parent -
+ * a, and the best split of each leaf on that feature. */
+static void feat_job(void *arg, int tid, int nt) {
+  histjob *hj = arg;
+  fitctx *c = hj->c;
+  leaf *a = hj->a, *b = hj->b;
+  for (int q = tid; q < c->nf; q += nt) {
+    int j = c->fl[q];
+    split_init(&hj->ra[q]);
+    split_init(&hj->rb[q]);
+    if (!c->splittable[j])
+      continue;
     int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
-    memset(H + c->off[j], 0, (size_t)(nbj + 1) * sizeof *H);
-  }
-  const uint8_t *bins = c->bins;
-  const ghpair *gh = c->gh;
-  const uint32_t *idx = c->idx;
-  size_t d = (size_t)c->d;
-  int nq = hi - lo;
-  int lof[256];
-  const int *fq = fl + lo;
-  int *offq = nq <= 256 ? lof : NULL;
-  if (offq)
-    for (int q = 0; q < nq; q++)
-      offq[q] = c->off[fq[q]];
-  if (c->nf == c->d && offq) {
-    /* every feature is active: fl[q] == q */
-    for (uint32_t k = a->begin; k < a->end; k++) {
-      uint32_t i = idx[k];
-      const uint8_t *r = bins + (size_t)i * d + lo;
-      double g = gh[i].g, h = gh[i].h;
-      for (int q = 0; q < nq; q++) {
-        ghsum *e = H + offq[q] + r[q];
-        e->g += g;
-        e->h += h;
+    ghq *ha = a->hist + c->off[j], *hd = a->hist + c->defb[j];
+    if (hj->partial)
+      for (int t = 1; t < c->nt; t++) {
+        const ghq *P = c->thist[t] + c->off[j];
+        for (int u = 0; u <= nbj; u++)
+          hadd(&ha[u], P[u]);
+      }
+    int64_t g = 0, h = 0;
+    for (int u = 0; u <= nbj; u++) {
+      g += ha[u].g;
+      h += ha[u].h;
+    }
+    hd->g += a->g - g; /* the rows' sums hold no entry of the default bin */
+    hd->h += a->h - h;
+    if (b) {
+      ghq *pb = b->hist + c->off[j];
+      for (int u = 0; u <= nbj; u++) {
+        pb[u].g -= ha[u].g;
+        pb[u].h -= ha[u].h;
       }
     }
-  } else
-    for (uint32_t k = a->begin; k < a->end; k++) {
-      uint32_t i = idx[k];
-      const uint8_t *r = bins + (size_t)i * d;
-      double g = gh[i].g, h = gh[i].h;
-      if (offq) {
-        for (int q = 0; q < nq; q++) {
-          ghsum *e = H + offq[q] + r[fq[q]];
-          e->g += g;
-          e->h += h;
-        }
-      } else {
-        for (int q = 0; q < nq; q++) {
-          ghsum *e = H + c->off[fq[q]] + r[fq[q]];
-          e->g += g;
-          e->h += h;
-        }
-      }
+    for (int side = 0; side < 2; side++) {
+      leaf *lf = side ? b : a;
+      if (!lf || !lf->can_split)
+        continue;
+      split *s = side ? &hj->rb[q] : &hj->ra[q];
+      const ghq *hl = lf->hist + c->off[j];
+      if (c->ncat[j] > 0)
+        split_categorical(c, j, hl, lf->g, lf->h, s);
+      else
+        split_numeric(c, j, hl, lf->g, lf->h, s);
     }
-  for (int q = lo; q < hi; q++) {
-    int j = fl[q];
-    if (hjb->b) {
-      int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
-      ghsum *pb = hjb->b->hist + c->off[j];
-      const ghsum *pa = H + c->off[j];
-      for (int t = 0; t <= nbj; t++) {
-        pb[t].g -= pa[t].g;
-        pb[t].h -= pa[t].h;
-      }
-      find_split(c, hjb->b, j, &hjb->rb[q]);
-    }
-    find_split(c, a, j, &hjb->ra[q]);
   }
 }
 
+/* The best of the per-feature splits, first feature on ties (the same for
+ * every thread count). */
 static void reduce_best(const fitctx *c, const split *r, split *best) {
   split_init(best);
   for (int q = 0; q < c->nf; q++)
@@ -778,64 +1024,232 @@ static void reduce_best(const fitctx *c, const split *r, split *best) {
       *best = r[q];
 }
 
+/* Histogram of leaf `a` (rows divided between the threads when it is large)
+ * with its most frequent bins recovered from the leaf totals; b = parent - a
+ * when b is given (b->hist holds the parent's histogram on entry); the best
+ * split of each. */
+static void build_hist(fitctx *c, leaf *a, leaf *b, split *ra, split *rb) {
+  uint32_t len = a->end - a->begin;
+  histjob hj = {c, a, b, 0, ra, rb};
+  if (c->nt > 1 && len >= PAR_HIST) {
+    pool_run(c->pool, hist_job, &hj);
+    hj.partial = 1;
+  } else {
+    memset(a->hist, 0, (size_t)c->htb * sizeof *a->hist);
+    hist_rows(c, a->hist, a->begin, a->end);
+  }
+  pool_run(c->pool, feat_job, &hj);
+  reduce_best(c, ra, &a->best);
+  if (b)
+    reduce_best(c, rb, &b->best);
+}
+
+/* ---- partition ---- */
+
+typedef struct partjob {
+  fitctx *c;
+  const uint8_t *col;
+  const uint8_t *lut; /* per bin: 1 = left */
+  uint32_t begin, end;
+  uint32_t nl[64], nr[64];
+} partjob;
+
+static void part_range(const partjob *pj, uint32_t lo, uint32_t hi,
+                       uint32_t *l, uint32_t *r, uint32_t *nl, uint32_t *nr) {
+  const uint32_t *idx = pj->c->idx;
+  const uint8_t *col = pj->col, *lut = pj->lut;
+  uint32_t a = 0, b = 0;
+  for (uint32_t k = lo; k < hi; k++) {
+    uint32_t i = idx[k];
+    uint32_t left = lut[col[i]];
+    l[a] = i;
+    r[b] = i;
+    a += left;
+    b += 1u - left;
+  }
+  *nl = a;
+  *nr = b;
+}
+
+static void part_job(void *arg, int tid, int nt) {
+  partjob *pj = arg;
+  uint32_t len = pj->end - pj->begin;
+  uint32_t lo = pj->begin + (uint32_t)((uint64_t)len * (uint64_t)tid / (uint64_t)nt);
+  uint32_t hi =
+      pj->begin + (uint32_t)((uint64_t)len * (uint64_t)(tid + 1) / (uint64_t)nt);
+  part_range(pj, lo, hi, pj->c->tmpl + lo, pj->c->tmpr + lo, &pj->nl[tid],
+             &pj->nr[tid]);
+}
+
+/* Stable partition of the validation rows vidx[begin,end); returns the first
+ * right index. */
+static uint32_t partition_valid(fitctx *c, int j, const uint8_t *lut,
+                                uint32_t begin, uint32_t end) {
+  const uint8_t *col = c->vbins + (size_t)j * c->nv;
+  uint32_t *idx = c->vidx, *r = c->vtmp, a = begin, b = 0;
+  for (uint32_t k = begin; k < end; k++) {
+    uint32_t i = idx[k];
+    uint32_t left = lut[col[i]];
+    idx[a] = i; /* a <= k: idx[k] is already read */
+    r[b] = i;
+    a += left;
+    b += 1u - left;
+  }
+  memcpy(idx + a, r, (size_t)b * sizeof *idx);
+  return a;
+}
+
+/* Stable partition of idx[begin,end) by the split `s` (and of the validation
+ * rows vidx[vbegin,vend): first right index in *vmid); returns the first
+ * right index. The result is the same however the range is divided. */
+static uint32_t partition_rows(fitctx *c, const split *s, uint32_t begin,
+                               uint32_t end, uint32_t vbegin, uint32_t vend,
+                               uint32_t *vmid) {
+  int j = s->feat, miss = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
+  uint8_t lut[256];
+  memset(lut, 0, sizeof lut);
+  for (int b = 0; b < miss; b++)
+    lut[b] = c->ncat[j] > 0 ? (uint8_t)((s->set[b / 32] >> (b % 32)) & 1u)
+                            : (uint8_t)(b <= s->tbin);
+  lut[miss] = (uint8_t)s->dleft;
+  *vmid = c->nv ? partition_valid(c, j, lut, vbegin, vend) : vbegin;
+  partjob pj;
+  pj.c = c;
+  pj.col = c->cbins + (size_t)j * c->n;
+  pj.lut = lut;
+  pj.begin = begin;
+  pj.end = end;
+  int parts = 1;
+  if (c->nt > 1 && end - begin >= PAR_SPLIT) {
+    pool_run(c->pool, part_job, &pj);
+    parts = c->nt;
+  } else {
+    part_job(&pj, 0, 1);
+  }
+  uint32_t len = end - begin, at = begin;
+  for (int t = 0; t < parts; t++) {
+    uint32_t lo = begin + (uint32_t)((uint64_t)len * (uint64_t)t / (uint64_t)parts);
+    memcpy(c->idx + at, c->tmpl + lo, (size_t)pj.nl[t] * sizeof *c->idx);
+    at += pj.nl[t];
+  }
+  uint32_t mid = at;
+  for (int t = 0; t < parts; t++) {
+    uint32_t lo = begin + (uint32_t)((uint64_t)len * (uint64_t)t / (uint64_t)parts);
+    memcpy(c->idx + at, c->tmpr + lo, (size_t)pj.nr[t] * sizeof *c->idx);
+    at += pj.nr[t];
+  }
+  return mid;
+}
+
 /* ---- gradients, loss, prediction updates ---- */
+
+/* Sum of log(1 + e_i) over a run of e_i in [0, 1] as the log of a product
+ * (one log per run, not per row); renormalised so it cannot overflow. */
+typedef struct logprod {
+  double m;
+  long ex;
+  int k;
+} logprod;
+
+static inline void lp_mul(logprod *lp, double f) {
+  lp->m *= f;
+  if (++lp->k == 256) {
+    int e;
+    lp->m = frexp(lp->m, &e);
+    lp->ex += e;
+    lp->k = 0;
+  }
+}
+
+static inline double lp_log(const logprod *lp) {
+  return log(lp->m) + (double)lp->ex * 0.69314718055994530942;
+}
+
+/* Gradient of one row into fixed point; returns e = exp(-|z|). */
+static inline double row_grad(const fitctx *c, double z, double y, ghq *out) {
+  double e = exp(-fabs(z));
+  double p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+  double h = p * (1.0 - p);
+  double gs = (p - y) * c->scale, hs = h * c->scale;
+  out->g = (int64_t)(gs + (gs >= 0 ? 0.5 : -0.5));
+  int64_t hq = (int64_t)(hs + 0.5);
+  out->h = hq > 0 ? hq : 1;
+  return e;
+}
 
 typedef struct gradjob {
   fitctx *c;
   const float *y;
-  const double *margin;
-  double *part; /* per chunk: loss sum */
+  double *margin;
+  double *part; /* per chunk: loss sum (when want_loss) */
+  int want_loss;
+  /* positions mode: add leaf values along idx (leaves sorted by begin) */
+  const leaf *lv;
+  const double *lw;
+  int nleaves;
+  size_t npos; /* rows in idx (positions mode) or n */
 } gradjob;
-
-static inline double logloss1(double z, double y) {
-  /* -(y log p + (1-y) log(1-p)) with p = sigmoid(z), stable */
-  double l = z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-  return l - y * z;
-}
 
 static void grad_job(void *arg, int tid, int nt) {
   gradjob *gj = arg;
   fitctx *c = gj->c;
-  size_t nch = (c->n + CHUNK - 1) / CHUNK;
+  size_t nch = (gj->npos + CHUNK - 1) / CHUNK;
   for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
-    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
+    logprod lp = {1.0, 0, 0};
     double s = 0;
-    for (size_t i = lo; i < hi; i++) {
-      double z = gj->margin[i], yi = gj->y[i];
-      double e = exp(-fabs(z)); /* one exp gives both p and the loss */
-      double p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
-      double h = p * (1.0 - p);
-      c->gh[i].g = (float)(p - yi);
-      c->gh[i].h = (float)(h > 1e-16 ? h : 1e-16);
-      s += log1p(e) + (z > 0 ? z : 0) - yi * z;
+    if (gj->lv) {
+      int l = 0;
+      while (l + 1 < gj->nleaves && gj->lv[l + 1].begin <= lo)
+        l++;
+      for (size_t k = lo; k < hi; k++) {
+        while (k >= gj->lv[l].end)
+          l++;
+        uint32_t i = c->idx[k];
+        double z = gj->margin[i] + gj->lw[l], yi = gj->y[i];
+        gj->margin[i] = z;
+        double e = row_grad(c, z, yi, &c->gh[i]);
+        if (gj->want_loss) {
+          lp_mul(&lp, 1.0 + e);
+          s += (z > 0 ? z : 0) - yi * z;
+        }
+      }
+    } else {
+      for (size_t i = lo; i < hi; i++) {
+        double z = gj->margin[i], yi = gj->y[i];
+        double e = row_grad(c, z, yi, &c->gh[i]);
+        if (gj->want_loss) {
+          lp_mul(&lp, 1.0 + e);
+          s += (z > 0 ? z : 0) - yi * z;
+        }
+      }
     }
-    gj->part[ch] = s;
+    if (gj->want_loss)
+      gj->part[ch] = s + lp_log(&lp);
   }
 }
 
 typedef struct validjob {
-  const rdm_gbt *m;
-  int tree;
-  const float *X;
   const float *y;
   size_t n;
-  double *margin;
+  const double *margin;
   double *part;
 } validjob;
 
+/* Validation loss per chunk (margins already updated). */
 static void valid_job(void *arg, int tid, int nt) {
   validjob *vj = arg;
-  size_t nch = (vj->n + CHUNK - 1) / CHUNK, d = (size_t)vj->m->d;
+  size_t nch = (vj->n + CHUNK - 1) / CHUNK;
   for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
     size_t lo = ch * CHUNK, hi = lo + CHUNK < vj->n ? lo + CHUNK : vj->n;
+    logprod lp = {1.0, 0, 0};
     double s = 0;
     for (size_t i = lo; i < hi; i++) {
-      if (vj->tree >= 0)
-        vj->margin[i] += tree_value(vj->m, vj->tree, vj->X + i * d);
-      if (vj->y)
-        s += logloss1(vj->margin[i], vj->y[i]);
+      double z = vj->margin[i], yi = vj->y[i];
+      lp_mul(&lp, 1.0 + exp(-fabs(z)));
+      s += (z > 0 ? z : 0) - yi * z;
     }
-    vj->part[ch] = s;
+    vj->part[ch] = s + lp_log(&lp);
   }
 }
 
@@ -853,15 +1267,14 @@ static void bintrav_job(void *arg, int tid, int nt) {
   fitctx *c = bj->c;
   const rdm_gbt *m = bj->m;
   int root = m->tstart[bj->tree];
-  size_t nch = (c->n + CHUNK - 1) / CHUNK, d = (size_t)c->d;
+  size_t nch = (c->n + CHUNK - 1) / CHUNK;
   for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
     for (size_t i = lo; i < hi; i++) {
-      const uint8_t *r = c->bins + i * d;
       int k = root;
       while (m->nodes[k].feat >= 0) {
         const gnode *q = &m->nodes[k];
-        int b = r[q->feat], left;
+        int b = c->cbins[(size_t)q->feat * c->n + i], left;
         if (q->cat >= 0)
           left = b >= m->ncat[q->feat]
                      ? q->dleft
@@ -883,38 +1296,14 @@ static double sum_parts(const double *part, size_t n) {
   return s;
 }
 
-/* Stable partition of idx[begin,end) by the split of node q; returns the first
- * right index. */
-static uint32_t partition_rows(fitctx *c, const rdm_gbt *m, const gnode *q,
-                               int tbin, uint32_t begin, uint32_t end) {
-  uint32_t nl = begin, nr = 0;
-  int j = q->feat, miss = q->cat >= 0 ? m->ncat[j] : c->nb[j];
-  const uint8_t *col = c->cbins + (size_t)j * c->n;
-  for (uint32_t k = begin; k < end; k++) {
-    uint32_t i = c->idx[k];
-    int b = col[i], left;
-    if (b == miss)
-      left = q->dleft;
-    else if (q->cat >= 0)
-      left = (int)((m->cats[q->cat + b / 32] >> (b % 32)) & 1u);
-    else
-      left = b <= tbin;
-    if (left)
-      c->idx[nl++] = i;
-    else
-      c->tmp[nr++] = i;
-  }
-  memcpy(c->idx + nl, c->tmp, (size_t)nr * sizeof *c->tmp);
-  return nl;
-}
-
 static int check_params(size_t n, int d, const int *ncat, const float *y,
                         const rdm_gbt_params *p, rdm_err *err) {
   if (n < 2 || n > 0xffffffffu)
     return rdm_errf(err, RDM_EINVAL,
                     "gbt: %zu training rows (need 2 .. 2^32-1)", n);
-  if (d < 1)
-    return rdm_errf(err, RDM_EINVAL, "gbt: %d features", d);
+  if (d < 1 || d >= MAX_FEATURES)
+    return rdm_errf(err, RDM_EINVAL, "gbt: %d features (need 1 .. %d)", d,
+                    MAX_FEATURES - 1);
   if (!(p->learning_rate > 0 && p->learning_rate <= 10))
     return rdm_errf(err, RDM_EINVAL, "gbt: learning_rate %g not in (0, 10]",
                     p->learning_rate);
@@ -950,6 +1339,11 @@ static int check_params(size_t n, int d, const int *ncat, const float *y,
   return RDM_OK;
 }
 
+static int cmp_leaf_begin(const void *a, const void *b) {
+  const leaf *x = a, *y = b;
+  return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
 rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
                      const int *ncat_in, const float *Xv, const float *yv,
                      size_t nv, const rdm_gbt_params *p, rdm_gbt_progress cb,
@@ -968,9 +1362,10 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
   rdm_gbt *m = NULL;
   int *ncat = NULL, *tbin = NULL;
   double *margin = NULL, *vmargin = NULL, *part = NULL, *vpart = NULL;
-  ghsum *histmem = NULL;
-  ghsum **freeh = NULL;
-  leaf *leaves = NULL;
+  double *lw = NULL;
+  ghq *histmem = NULL;
+  ghq **freeh = NULL;
+  leaf *leaves = NULL, *sorted = NULL;
   split *ra = NULL, *rb = NULL;
   int nt = p->threads;
   if (nt == 0) {
@@ -992,28 +1387,49 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
   c.l2 = p->l2;
   c.mcw = p->min_child_weight > 1e-9 ? p->min_child_weight : 1e-9;
   c.max_depth = p->max_depth;
+  c.nt = nt;
+  /* fixed point: n rows of |g| <= 1 must sum within 2^62 */
+  {
+    int sh = 62;
+    while (sh > 20 && ldexp(1.0, sh) * (double)n >= 4611686018427387904.0)
+      sh--;
+    if (sh > 40)
+      sh = 40;
+    c.scale = ldexp(1.0, sh);
+    c.inv = ldexp(1.0, -sh);
+  }
   c.pool = pool_new(nt);
   c.nb = calloc((size_t)d, sizeof *c.nb);
   c.off = calloc((size_t)d + 1, sizeof *c.off);
+  c.defb = calloc((size_t)d, sizeof *c.defb);
+  c.splittable = calloc((size_t)d, 1);
   c.edges = malloc((size_t)d * MAX_CODES * sizeof *c.edges);
-  c.bins = malloc(n * (size_t)d);
   c.cbins = malloc(n * (size_t)d);
+  c.rowp = malloc((n + 1) * sizeof *c.rowp);
   c.gh = malloc(n * sizeof *c.gh);
   c.idx = malloc(n * sizeof *c.idx);
-  c.tmp = malloc(n * sizeof *c.tmp);
+  c.tmpl = malloc(n * sizeof *c.tmpl);
+  c.tmpr = malloc(n * sizeof *c.tmpr);
   c.fl = malloc((size_t)d * sizeof *c.fl);
   c.wbuf = calloc((size_t)nt, sizeof *c.wbuf);
   c.wkey = calloc((size_t)nt, sizeof *c.wkey);
+  c.thist = calloc((size_t)nt, sizeof *c.thist);
   margin = malloc(n * sizeof *margin);
   part = malloc(((n + CHUNK - 1) / CHUNK) * sizeof *part);
-  if (!c.pool || !c.nb || !c.off || !c.edges || !c.bins || !c.cbins || !c.gh ||
-      !c.idx || !c.tmp || !c.fl || !c.wbuf || !c.wkey || !margin || !part)
+  if (!c.pool || !c.nb || !c.off || !c.defb || !c.splittable || !c.edges ||
+      !c.cbins || !c.rowp || !c.gh || !c.idx || !c.tmpl || !c.tmpr || !c.fl ||
+      !c.wbuf || !c.wkey || !c.thist || !margin || !part)
     goto nomem;
   if (nv) {
     vmargin = malloc(nv * sizeof *vmargin);
     vpart = malloc(((nv + CHUNK - 1) / CHUNK) * sizeof *vpart);
-    if (!vmargin || !vpart)
+    c.vbins = malloc(nv * (size_t)d);
+    c.vidx = malloc(nv * sizeof *c.vidx);
+    c.vtmp = malloc(nv * sizeof *c.vtmp);
+    if (!vmargin || !vpart || !c.vbins || !c.vidx || !c.vtmp)
       goto nomem;
+    c.nv = nv;
+    c.Xv = Xv;
   }
 
   /* bins */
@@ -1034,16 +1450,66 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
     }
     c.tb = c.off[d];
     pool_run(c.pool, bin_job, &c);
+    if (nv)
+      pool_run(c.pool, vbin_job, &c);
+    pool_run(c.pool, mode_job, &c);
+    rowjob rj = {&c, 0};
+    c.rowp[0] = 0;
+    pool_run(c.pool, rows_job, &rj);
+    /* fixed width: at most ~2% of rows overflow it */
+    {
+      size_t *cnt = calloc((size_t)d + 1, sizeof *cnt);
+      if (!cnt)
+        goto nomem;
+      for (size_t i = 0; i < n; i++)
+        cnt[c.rowp[i + 1]]++;
+      size_t acc = 0;
+      int w = 0;
+      while (w < d && n - (acc + cnt[w]) > n / 50)
+        acc += cnt[w++];
+      free(cnt);
+      if (c.tb + w > 65536)
+        w = 0;
+      c.fixw = w;
+      c.htb = c.tb + w;
+    }
+    uint64_t tot = 0; /* overflow counts -> offsets */
+    for (size_t i = 0; i < n; i++) {
+      uint32_t k = c.rowp[i + 1];
+      k = k > (uint32_t)c.fixw ? k - (uint32_t)c.fixw : 0;
+      c.rowp[i] = (uint32_t)tot;
+      tot += k;
+    }
+    if (tot > 0xffffffffu) {
+      rdm_errf(err, RDM_EINVAL, "gbt: %zu rows x %d features is too large", n,
+               d);
+      goto fail;
+    }
+    c.rowp[n] = (uint32_t)tot;
+    c.ovf = malloc((tot ? tot : 1) * sizeof *c.ovf);
+    c.fix = malloc((n * (size_t)c.fixw + 1) * sizeof *c.fix);
+    if (!c.ovf || !c.fix)
+      goto nomem;
+    rj.pass = 1;
+    pool_run(c.pool, rows_job, &rj);
+    for (int t = 1; t < nt; t++) {
+      c.thist[t] = malloc((size_t)c.htb * sizeof **c.thist);
+      if (!c.thist[t])
+        goto nomem;
+    }
   }
 
   m = model_new(d, ncat);
-  histmem = malloc((size_t)p->max_leaves * (size_t)c.tb * sizeof *histmem);
+  histmem = malloc((size_t)p->max_leaves * (size_t)c.htb * sizeof *histmem);
   freeh = malloc((size_t)p->max_leaves * sizeof *freeh);
   leaves = malloc((size_t)p->max_leaves * sizeof *leaves);
+  sorted = malloc((size_t)p->max_leaves * sizeof *sorted);
+  lw = malloc((size_t)p->max_leaves * sizeof *lw);
+  tbin = malloc(2 * (size_t)p->max_leaves * sizeof *tbin);
   ra = malloc((size_t)d * sizeof *ra);
   rb = malloc((size_t)d * sizeof *rb);
-  tbin = malloc(2 * (size_t)p->max_leaves * sizeof *tbin);
-  if (!m || !histmem || !freeh || !leaves || !ra || !rb || !tbin)
+  if (!m || !histmem || !freeh || !leaves || !sorted || !lw || !tbin || !ra ||
+      !rb)
     goto nomem;
 
   /* base score */
@@ -1064,8 +1530,10 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
   uint64_t rng = p->seed ^ 0x5851f42d4c957f2dULL;
   double best_vloss = INFINITY;
   int best_iter = -1, since_best = 0;
-  gradjob gj = {&c, y, margin, part};
-  pool_run(c.pool, grad_job, &gj);
+  {
+    gradjob gj = {&c, y, margin, part, 0, NULL, NULL, 0, n};
+    pool_run(c.pool, grad_job, &gj);
+  }
 
   for (int it = 0; it < p->max_iter; it++) {
     /* feature subsample */
@@ -1113,15 +1581,19 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
       goto nomem;
     int nfree = p->max_leaves;
     for (int k = 0; k < p->max_leaves; k++)
-      freeh[k] = histmem + (size_t)(p->max_leaves - 1 - k) * (size_t)c.tb;
+      freeh[k] = histmem + (size_t)(p->max_leaves - 1 - k) * (size_t)c.htb;
     leaf *L = &leaves[0];
     memset(L, 0, sizeof *L);
     L->node = root;
     L->begin = 0;
     L->end = nin;
+    L->vbegin = 0;
+    L->vend = (uint32_t)nv;
+    for (size_t i = 0; i < nv; i++)
+      c.vidx[i] = (uint32_t)i;
     L->depth = 0;
     {
-      double G = 0, Hs = 0;
+      int64_t G = 0, Hs = 0;
       for (uint32_t k = 0; k < nin; k++) {
         G += c.gh[c.idx[k]].g;
         Hs += c.gh[c.idx[k]].h;
@@ -1130,10 +1602,8 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
       L->h = Hs;
     }
     L->hist = freeh[--nfree];
-    L->can_split = nin >= 2 && L->h >= 2 * c.mcw;
-    histjob hjb = {&c, L, NULL, ra, rb};
-    pool_run(c.pool, hist_job, &hjb);
-    reduce_best(&c, ra, &L->best);
+    L->can_split = nin >= 2 && (double)L->h * c.inv >= 2 * c.mcw;
+    build_hist(&c, L, NULL, ra, rb);
     int nleaves = 1;
     while (nleaves < p->max_leaves) {
       int bl = -1;
@@ -1168,53 +1638,74 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
         q->thr = c.edges[(size_t)q->feat * MAX_CODES + (size_t)P.best.tbin];
       }
       tbin[P.node - root] = P.best.tbin;
-      uint32_t mid = partition_rows(&c, m, q, P.best.tbin, P.begin, P.end);
+      uint32_t vmid;
+      uint32_t mid = partition_rows(&c, &P.best, P.begin, P.end, P.vbegin,
+                                    P.vend, &vmid);
       leaf A, B;
       memset(&A, 0, sizeof A);
       memset(&B, 0, sizeof B);
       A.node = kids;
       A.begin = P.begin;
       A.end = mid;
+      A.vbegin = P.vbegin;
+      A.vend = vmid;
       A.g = P.best.gl;
       A.h = P.best.hl;
       B.node = kids + 1;
       B.begin = mid;
       B.end = P.end;
+      B.vbegin = vmid;
+      B.vend = P.vend;
       B.g = P.best.gr;
       B.h = P.best.hr;
       A.depth = B.depth = P.depth + 1;
       int dep_ok = c.max_depth == 0 || A.depth < c.max_depth;
-      A.can_split = dep_ok && A.end - A.begin >= 2 && A.h >= 2 * c.mcw;
-      B.can_split = dep_ok && B.end - B.begin >= 2 && B.h >= 2 * c.mcw;
+      A.can_split =
+          dep_ok && A.end - A.begin >= 2 && (double)A.h * c.inv >= 2 * c.mcw;
+      B.can_split =
+          dep_ok && B.end - B.begin >= 2 && (double)B.h * c.inv >= 2 * c.mcw;
       leaf *small = A.end - A.begin <= B.end - B.begin ? &A : &B;
       leaf *large = small == &A ? &B : &A;
       large->hist = P.hist;
       small->hist = freeh[--nfree];
-      histjob hj2 = {&c, small, large, ra, rb};
-      pool_run(c.pool, hist_job, &hj2);
-      reduce_best(&c, ra, &small->best);
-      reduce_best(&c, rb, &large->best);
+      if (small->can_split || large->can_split) {
+        build_hist(&c, small, large, ra, rb);
+      } else {
+        split_init(&small->best);
+        split_init(&large->best);
+      }
       leaves[bl] = A;
       leaves[nleaves++] = B;
     }
-    /* leaf values and training margins */
+    /* leaf values */
     for (int l = 0; l < nleaves; l++) {
       leaf *lf = &leaves[l];
-      double w = -lf->g / (lf->h + c.l2) * p->learning_rate;
+      double w =
+          -((double)lf->g * c.inv) / ((double)lf->h * c.inv + c.l2) *
+          p->learning_rate;
       m->nodes[lf->node].value = w;
-      if (p->subsample >= 1.0)
-        for (uint32_t k = lf->begin; k < lf->end; k++)
-          margin[c.idx[k]] += w;
+      for (uint32_t k = lf->vbegin; k < lf->vend; k++)
+        vmargin[c.vidx[k]] += w;
     }
-    model_end_tree(m);
-    if (p->subsample < 1.0) {
+    if (model_end_tree(m) != 0)
+      goto nomem;
+    /* training margins and the next gradients (one pass) */
+    if (p->subsample >= 1.0) {
+      memcpy(sorted, leaves, (size_t)nleaves * sizeof *sorted);
+      qsort(sorted, (size_t)nleaves, sizeof *sorted, cmp_leaf_begin);
+      for (int l = 0; l < nleaves; l++)
+        lw[l] = m->nodes[sorted[l].node].value;
+      gradjob gj = {&c, y, margin, part, cb != NULL, sorted, lw, nleaves, n};
+      pool_run(c.pool, grad_job, &gj);
+    } else {
       binjob bj = {&c, m, m->ntrees - 1, tbin, margin};
       pool_run(c.pool, bintrav_job, &bj);
+      gradjob gj = {&c, y, margin, part, cb != NULL, NULL, NULL, 0, n};
+      pool_run(c.pool, grad_job, &gj);
     }
-    pool_run(c.pool, grad_job, &gj);
-    double tloss = sum_parts(part, n) / (double)n, vloss = NAN;
+    double tloss = cb ? sum_parts(part, n) / (double)n : NAN, vloss = NAN;
     if (nv) {
-      validjob vj = {m, m->ntrees - 1, Xv, yv, nv, vmargin, vpart};
+      validjob vj = {yv, nv, vmargin, vpart};
       pool_run(c.pool, valid_job, &vj);
       vloss = sum_parts(vpart, nv) / (double)nv;
     }
@@ -1234,6 +1725,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
       best_iter + 1 < m->ntrees) {
     m->ntrees = best_iter + 1;
     m->nn = m->tstart[m->ntrees];
+    m->ncn = m->ctstart[m->ntrees];
     /* drop bitsets of removed trees: they were appended in order */
     int maxw = 0;
     for (int k = 0; k < m->nn; k++)
@@ -1248,6 +1740,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
 
 nomem:
   rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+fail:
   rdm_gbt_free(m);
   m = NULL;
 done:
@@ -1257,16 +1750,27 @@ done:
     free(c.wbuf[t]);
   for (int t = 0; t < nt && c.wkey; t++)
     free(c.wkey[t]);
+  for (int t = 0; t < nt && c.thist; t++)
+    free(c.thist[t]);
   free(c.wbuf);
   free(c.wkey);
+  free(c.thist);
   free(c.nb);
   free(c.off);
+  free(c.defb);
+  free(c.splittable);
   free(c.edges);
-  free(c.bins);
   free(c.cbins);
+  free(c.rowp);
+  free(c.fix);
+  free(c.ovf);
   free(c.gh);
   free(c.idx);
-  free(c.tmp);
+  free(c.tmpl);
+  free(c.tmpr);
+  free(c.vbins);
+  free(c.vidx);
+  free(c.vtmp);
   free(c.fl);
   free(ncat);
   free(tbin);
@@ -1277,6 +1781,8 @@ done:
   free(histmem);
   free(freeh);
   free(leaves);
+  free(sorted);
+  free(lw);
   free(ra);
   free(rb);
   return m;
@@ -1538,7 +2044,13 @@ rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err) {
       if (rd_eol(&r))
         goto fail;
     }
-    model_end_tree(m);
+    int erc = model_end_tree(m);
+    if (erc == -1)
+      goto nomem;
+    if (erc != 0) {
+      rd_fail(&r, "tree: a node is the child of two nodes");
+      goto fail;
+    }
   }
   if (rd_word(&r, "end"))
     goto fail;

@@ -16,6 +16,23 @@
 #define REJECT_BUF_SOFT  (16u << 20)    /* past this, keep only REJECT_RAW_SHORT bytes */
 #define REJECT_RAW_SHORT 256u
 
+/* Append `name` to the comma-separated list `b` unless it already holds
+ * LIST_MAX names (the error message must fit its buffer: the tail is counted). */
+#define LIST_MAX 10
+static int list_add(rdm_buf *b, int *count, const char *name, const char *note)
+{
+    if ((*count)++ >= LIST_MAX)
+        return RDM_OK;
+    return rdm_buf_printf(b, "%s%s%s", b->len ? ", " : "", name, note);
+}
+
+static int list_end(rdm_buf *b, int count)
+{
+    if (count > LIST_MAX)
+        return rdm_buf_printf(b, " and %d more", count - LIST_MAX);
+    return count ? RDM_OK : rdm_buf_adds(b, "(none)");
+}
+
 int rdm_ingest_check_header(const char *const *names, int n, const char *label, rdm_err *err)
 {
     const rdm_column *cols = rdm_schema_columns();
@@ -25,29 +42,30 @@ int rdm_ingest_check_header(const char *const *names, int n, const char *label, 
     if (ok)
         return RDM_OK;
     rdm_buf miss = RDM_BUF_INIT, extra = RDM_BUF_INIT;
-    int rc = RDM_OK;
+    int rc = RDM_OK, nmiss = 0, nextra = 0;
     for (int i = 0; i < RDM_NCOLS && rc == RDM_OK; i++) {
         int found = 0;
         for (int j = 0; j < n && !found; j++)
             found = strcmp(names[j], cols[i].name) == 0;
         if (!found)
-            rc = rdm_buf_printf(&miss, "%s%s", miss.len ? ", " : "", cols[i].name);
+            rc = list_add(&miss, &nmiss, cols[i].name, "");
     }
     for (int j = 0; j < n && rc == RDM_OK; j++) {
         int dup = 0;
         for (int k = 0; k < j && !dup; k++)
             dup = strcmp(names[j], names[k]) == 0;
         if (dup || rdm_schema_find(names[j]) < 0)
-            rc = rdm_buf_printf(&extra, "%s%s%s", extra.len ? ", " : "", names[j],
-                                dup ? " (duplicate)" : "");
+            rc = list_add(&extra, &nextra, names[j], dup ? " (duplicate)" : "");
     }
+    if (rc == RDM_OK && (nmiss || nextra))
+        rc = list_end(&miss, nmiss) || list_end(&extra, nextra) ? RDM_ENOMEM : RDM_OK;
     if (rc != RDM_OK) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-    } else if (miss.len || extra.len) {
+    } else if (nmiss || nextra) {
         rc = rdm_errf(err, RDM_ESCHEMA,
                       "%s: header does not match the schema: missing columns: %s; unexpected "
                       "columns: %s",
-                      label, miss.len ? miss.data : "(none)", extra.len ? extra.data : "(none)");
+                      label, miss.data, extra.data);
     } else {
         int i = 0;
         while (i < n && strcmp(names[i], cols[i].name) == 0)

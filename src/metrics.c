@@ -32,6 +32,21 @@ static scored *sorted_desc(const double *p, const float *y, size_t n)
     return s;
 }
 
+/* The group of rows i.. that share s[i].p (ties are one threshold): adds its
+ * positives to *gp and negatives to *gn; returns the index after it. */
+static size_t tie_group(const scored *s, size_t n, size_t i, double *gp, double *gn)
+{
+    size_t j = i;
+    while (j < n && s[j].p == s[i].p) {
+        if (s[j].y > 0.5f)
+            ++*gp;
+        else
+            ++*gn;
+        j++;
+    }
+    return j;
+}
+
 static void count_classes(const float *y, size_t n, double *pos, double *neg)
 {
     double P = 0;
@@ -52,18 +67,10 @@ double rdm_roc_auc(const double *p, const float *y, size_t n)
         return NAN;
     double tp = 0, sum = 0;
     for (size_t i = 0; i < n;) {
-        size_t j = i;
         double gp = 0, gn = 0;
-        while (j < n && s[j].p == s[i].p) {
-            if (s[j].y > 0.5f)
-                gp++;
-            else
-                gn++;
-            j++;
-        }
+        i = tie_group(s, n, i, &gp, &gn);
         sum += gn * (tp + gp / 2);
         tp += gp;
-        i = j;
     }
     free(s);
     return sum / (P * N);
@@ -80,14 +87,7 @@ double rdm_average_precision(const double *p, const float *y, size_t n)
         return NAN;
     double tp = 0, fp = 0, rprev = 0, ap = 0;
     for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && s[j].p == s[i].p) {
-            if (s[j].y > 0.5f)
-                tp++;
-            else
-                fp++;
-            j++;
-        }
+        size_t j = tie_group(s, n, i, &tp, &fp);
         double r = tp / P;
         ap += (r - rprev) * (tp / (tp + fp));
         rprev = r;
@@ -178,14 +178,7 @@ double rdm_best_f1_threshold(const double *p, const float *y, size_t n, double *
         return 0.5;
     double tp = 0, fp = 0, best = -1, thr = 0.5;
     for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && s[j].p == s[i].p) {
-            if (s[j].y > 0.5f)
-                tp++;
-            else
-                fp++;
-            j++;
-        }
+        size_t j = tie_group(s, n, i, &tp, &fp);
         double f = 2 * tp / (tp + fp + P);
         if (f > best) {
             best = f;
@@ -268,14 +261,7 @@ static int curve(const double *p, const float *y, size_t n, rdm_curve *out, int 
     }
     double tp = 0, fp = 0;
     for (size_t i = 0; i < n;) {
-        size_t j = i;
-        while (j < n && s[j].p == s[i].p) {
-            if (s[j].y > 0.5f)
-                tp++;
-            else
-                fp++;
-            j++;
-        }
+        size_t j = tie_group(s, n, i, &tp, &fp);
         if (roc) {
             cx[m] = fp / N;
             cy[m] = tp / P;

@@ -507,7 +507,7 @@ rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
     }
     rdm_text t = {d, d + body, 1};
     char key[128], val[4096], kind[16];
-    long nmeta, ninput, ver;
+    long nmeta = 0, ninput = 0, ver = 0;
     rdm_model_type stype;
     int rc = rdm_text_expect(&t, MAGIC, err);
     if (!rc)

@@ -257,9 +257,16 @@ int rdm_registry_fetch(rdm_db *db, const rdm_config *cfg, const char *ref,
     return rdm_errf(err, RDM_EINVAL, "empty model reference");
   if (rdm_registry_ref_is_file(ref)) {
     size_t before = out->len;
-    int rc = rdm_read_file(ref, out, err);
+    rdm_err ferr = {0};
+    int rc = rdm_read_file(ref, out, &ferr);
+    if (rc && !strchr(ref, '/') && access(ref, F_OK) != 0)
+      return rdm_errf(err, rc,
+                      "'%s' is neither a model file nor a registry reference "
+                      "(champion, challenger, VERSION, NAME:VERSION, "
+                      "NAME@ALIAS)",
+                      ref);
     if (rc)
-      return rc;
+      return rdm_errf(err, rc, "%s", ferr.msg);
     rdm_sha256_hex(out->data + before, out->len - before, info->sha256);
     return RDM_OK;
   }

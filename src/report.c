@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/HTMLtree.h>
+#include <libxml/xmlversion.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdint.h>
@@ -787,15 +788,200 @@ typedef struct page_job {
     char name[64];
     const json_t *run; /* run pages */
     int kind;          /* 0 index, 1 compare, 2 data, 3 run */
+    char input[65];    /* run pages: sha256 of everything the page shows ("" unknown) */
     char digest[65];   /* sha256 of the page's bytes */
     int written;
     int rc;
     rdm_err err;
 } page_job;
 
+/* The manifest kept next to the pages: for each run page, the hash of its
+ * inputs when it was built, the hash of its bytes and the file's size and
+ * modification time then. A page whose inputs hash the same and whose file
+ * is untouched is not built again. */
+#define MANIFEST ".report-manifest"
+#define MANIFEST_MAGIC "readmit-report-manifest 1\n"
+
+typedef struct manifest_entry {
+    char name[64];
+    char input[65];
+    char digest[65];
+    long long size, mtime_ns;
+} manifest_entry;
+
+typedef struct manifest {
+    manifest_entry *e;
+    size_t n;
+} manifest;
+
+static int entry_cmp(const void *a, const void *b)
+{
+    return strcmp(((const manifest_entry *)a)->name, ((const manifest_entry *)b)->name);
+}
+
+/* Best effort: a missing or unreadable manifest is an empty one. */
+static void manifest_load(const char *dir, manifest *m)
+{
+    memset(m, 0, sizeof *m);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, MANIFEST);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err ignore = {0};
+    if (rdm_read_file(path, &b, &ignore) || strncmp(b.data, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC))) {
+        rdm_buf_release(&b);
+        return;
+    }
+    size_t lines = 0;
+    for (size_t i = 0; i < b.len; i++)
+        lines += b.data[i] == '\n';
+    m->e = calloc(lines + 1, sizeof *m->e);
+    char *save = NULL;
+    for (char *l = strtok_r(b.data + strlen(MANIFEST_MAGIC), "\n", &save); m->e && l;
+         l = strtok_r(NULL, "\n", &save)) {
+        manifest_entry e;
+        memset(&e, 0, sizeof e);
+        if (sscanf(l, "%63s %64s %64s %lld %lld", e.name, e.input, e.digest, &e.size,
+                   &e.mtime_ns) == 5 &&
+            strlen(e.input) == 64 && strlen(e.digest) == 64)
+            m->e[m->n++] = e;
+    }
+    if (m->e)
+        qsort(m->e, m->n, sizeof *m->e, entry_cmp);
+    rdm_buf_release(&b);
+}
+
+static const manifest_entry *manifest_find(const manifest *m, const char *name)
+{
+    manifest_entry key;
+    snprintf(key.name, sizeof key.name, "%s", name);
+    return m->n ? bsearch(&key, m->e, m->n, sizeof key, entry_cmp) : NULL;
+}
+
+static int file_sig(const char *path, long long *size, long long *mtime_ns)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return -1;
+    *size = (long long)sb.st_size;
+    *mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + sb.st_mtim.tv_nsec;
+    return 0;
+}
+
+/* What the page generator is: this executable's bytes and the libraries'
+ * versions, so that a new build never keeps a page the old one made. */
+static int generator_id(char out[65])
+{
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err ignore = {0};
+    int rc = rdm_read_file("/proc/self/exe", &b, &ignore);
+    if (!rc && (rdm_buf_adds(&b, xmlParserVersion) || rdm_buf_adds(&b, jansson_version_str())))
+        rc = RDM_ENOMEM;
+    if (!rc)
+        rdm_sha256_hex(b.data, b.len, out);
+    rdm_buf_release(&b);
+    return rc;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* An unambiguous encoding of a JSON value (type tags, lengths, raw numbers,
+ * object keys sorted) for hashing; only reads v, so threads may share it. */
+static int encode_json(rdm_buf *b, const json_t *v)
+{
+    char tag;
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        size_t n = json_object_size(v), i = 0;
+        const char **keys = malloc((n + 1) * sizeof *keys);
+        if (!keys)
+            return RDM_ENOMEM;
+        const char *k;
+        json_t *x;
+        json_object_foreach((json_t *)v, k, x) {
+            if (i < n)
+                keys[i++] = k;
+        }
+        qsort(keys, i, sizeof *keys, key_cmp);
+        int rc = rdm_buf_addc(b, 'o') || rdm_buf_add(b, &i, sizeof i);
+        for (size_t j = 0; !rc && j < i; j++)
+            rc = rdm_buf_add(b, keys[j], strlen(keys[j]) + 1) ||
+                 encode_json(b, json_object_get(v, keys[j]));
+        free(keys);
+        return rc ? RDM_ENOMEM : RDM_OK;
+    }
+    case JSON_ARRAY: {
+        size_t n = json_array_size(v);
+        if (rdm_buf_addc(b, 'a') || rdm_buf_add(b, &n, sizeof n))
+            return RDM_ENOMEM;
+        for (size_t j = 0; j < n; j++)
+            if (encode_json(b, json_array_get(v, j)))
+                return RDM_ENOMEM;
+        return RDM_OK;
+    }
+    case JSON_STRING: {
+        size_t n = json_string_length(v);
+        return rdm_buf_addc(b, 's') || rdm_buf_add(b, &n, sizeof n) ||
+                       rdm_buf_add(b, json_string_value(v), n)
+                   ? RDM_ENOMEM
+                   : RDM_OK;
+    }
+    case JSON_INTEGER: {
+        json_int_t i = json_integer_value(v);
+        return rdm_buf_addc(b, 'i') || rdm_buf_add(b, &i, sizeof i) ? RDM_ENOMEM : RDM_OK;
+    }
+    case JSON_REAL: {
+        double d = json_real_value(v);
+        return rdm_buf_addc(b, 'r') || rdm_buf_add(b, &d, sizeof d) ? RDM_ENOMEM : RDM_OK;
+    }
+    case JSON_TRUE: tag = 't'; break;
+    case JSON_FALSE: tag = 'f'; break;
+    default: tag = 'n'; break;
+    }
+    return rdm_buf_addc(b, tag) ? RDM_ENOMEM : RDM_OK;
+}
+
+static int hash_json(rdm_buf *b, const json_t *v)
+{
+    if (!v)
+        return rdm_buf_addc(b, '-') ? RDM_ENOMEM : RDM_OK;
+    return encode_json(b, v);
+}
+
+/* sha256 of everything rdm_report_page_run reads for `run`: the model name,
+ * the versions, the run, its curves (stored JSON and decoded points). */
+static int run_input(const rdm_report_site *site, const json_t *run, const char *gen,
+                     rdm_buf *b, char out[65])
+{
+    const json_t *j = rdm_report_site_json(site);
+    long long rid = rdm_rpt_int(run, "run_id", -1);
+    char id[32];
+    snprintf(id, sizeof id, "%lld", rid);
+    rdm_buf_reset(b);
+    if (rdm_buf_add(b, gen, 64) || hash_json(b, json_object_get(j, "model_name")) ||
+        hash_json(b, json_object_get(j, "versions")) || hash_json(b, run) ||
+        hash_json(b, json_object_get(json_object_get(j, "curves"), id)))
+        return RDM_ENOMEM;
+    static const char *const SP[] = {"train", "valid", "test"}, *const KI[] = {"roc", "pr"};
+    for (int s = 0; s < 3; s++)
+        for (int k = 0; k < 2; k++) {
+            const rdm_rpt_curve *c = rdm_rpt_curve_get(site, rid, SP[s], KI[k]);
+            if (rdm_buf_printf(b, "%s %s %d", SP[s], KI[k], c ? c->n : -1) ||
+                rdm_buf_addc(b, '\0') ||
+                (c && c->n > 0 && rdm_buf_add(b, c->x, 2 * (size_t)c->n * sizeof *c->x)))
+                return RDM_ENOMEM;
+        }
+    rdm_sha256_hex(b->data, b->len, out);
+    return RDM_OK;
+}
+
 typedef struct site_work {
     const rdm_report_site *site;
     const char *dir;
+    const manifest *old;
+    const char *gen; /* generator id, NULL: no page is skipped */
     page_job *jobs;
     size_t njobs;
     size_t next;   /* next job to take (under lock) */
@@ -805,6 +991,17 @@ typedef struct site_work {
 
 static void run_job(site_work *w, page_job *j, rdm_buf *page)
 {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", w->dir, j->name);
+    if (j->kind == 3 && w->gen && run_input(w->site, j->run, w->gen, page, j->input))
+        j->input[0] = '\0';
+    const manifest_entry *e = j->input[0] ? manifest_find(w->old, j->name) : NULL;
+    long long size, mtime;
+    if (e && !strcmp(e->input, j->input) && file_sig(path, &size, &mtime) == 0 &&
+        size == e->size && mtime == e->mtime_ns) {
+        memcpy(j->digest, e->digest, sizeof j->digest); /* same inputs, file untouched */
+        return;
+    }
     rdm_buf_reset(page);
     switch (j->kind) {
     case 0: j->rc = rdm_report_page_index(w->site, page, &j->err); break;
@@ -815,8 +1012,6 @@ static void run_job(site_work *w, page_job *j, rdm_buf *page)
     if (j->rc)
         return;
     rdm_sha256_hex(page->data, page->len, j->digest);
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s", w->dir, j->name);
     j->rc = rdm_report_write_if_changed(path, page->data, page->len, &j->written, &j->err);
 }
 
@@ -872,12 +1067,18 @@ int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_repo
         snprintf(w.jobs[k].name, sizeof w.jobs[k].name, "%s", TOP[k]);
         w.jobs[k].kind = k;
     }
+    manifest old;
+    manifest_load(dir, &old);
+    w.old = &old;
+    char gen[65];
+    int have_gen = generator_id(gen) == RDM_OK;
     for (size_t i = 0; i < nruns; i++) {
         page_job *j = &w.jobs[3 + i];
         j->run = json_array_get(runs, i);
         j->kind = 3;
         snprintf(j->name, sizeof j->name, "runs/%lld.html", rdm_rpt_int(j->run, "run_id", 0));
     }
+    w.gen = have_gen ? gen : NULL;
     xmlInitParser();
     pthread_mutex_init(&w.lock, NULL);
     pthread_t th[SITE_THREADS - 1];
@@ -890,11 +1091,14 @@ int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_repo
         pthread_join(th[t], NULL);
     pthread_mutex_destroy(&w.lock);
 
+    free(old.e);
     rdm_sha256 *h = rdm_sha256_new();
     if (!h) {
         free(w.jobs);
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
     }
+    rdm_buf man = RDM_BUF_INIT;
+    int man_ok = rdm_buf_adds(&man, MANIFEST_MAGIC) == RDM_OK;
     for (size_t k = 0; k < w.njobs; k++) {
         page_job *j = &w.jobs[k];
         if (j->rc) { /* the first failure in page order */
@@ -911,9 +1115,23 @@ int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_repo
         rdm_sha256_update(h, j->digest, 64);
         st->pages++;
         st->written += j->written;
+        char path[4096];
+        long long size, mtime;
+        snprintf(path, sizeof path, "%s/%s", dir, j->name);
+        if (man_ok && j->input[0] && file_sig(path, &size, &mtime) == 0)
+            man_ok = rdm_buf_printf(&man, "%s %s %s %lld %lld\n", j->name, j->input, j->digest,
+                                    size, mtime) == RDM_OK;
     }
     rdm_sha256_final(h, st->fingerprint);
     free(w.jobs);
+    if (!rc && man_ok) { /* best effort: without it the next run builds every page */
+        char path[4096];
+        rdm_err ignore = {0};
+        snprintf(path, sizeof path, "%s/%s", dir, MANIFEST);
+        if (rdm_report_write_if_changed(path, man.data, man.len, NULL, &ignore))
+            rdm_log(RDM_LOG_WARN, "report manifest not written: %s", ignore.msg);
+    }
+    rdm_buf_release(&man);
     return rc;
 }
 

@@ -1,6 +1,10 @@
 /* report.h - the static HTML site of experiments, the registry and the data
  * (readmit report). Pages are HTML5 built with libxml2's tree API (every value
- * escaped), with inline CSS and SVG and no external URLs.
+ * escaped), with inline CSS and SVG and no external URLs. The one exception to
+ * the tree is the tables of curve points (thousands of rows per run page),
+ * written as text through rdm_report_escape() and spliced into the
+ * serialised tree: a node per cell made building and serialising the pages
+ * most of the report's run time.
  *
  * The site is built from one in-memory JSON object (see rdm_report_load):
  * {

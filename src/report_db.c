@@ -54,9 +54,49 @@ static json_t *child(json_t *o, const char *k)
     return c;
 }
 
+/* ROC and PR rows hold only numbers and punctuation: no COPY escapes, so the
+ * points are decoded where libpq left them (NUL-terminated after the '\n'). */
+static int pairs_row(curve_load *cl, const char *line, size_t len, int *done, rdm_err *err)
+{
+    *done = 0;
+    const char *t[3], *p = line, *end = line + len;
+    for (int k = 0; k < 3; k++) {
+        t[k] = memchr(p, '\t', (size_t)(end - p));
+        if (!t[k])
+            return RDM_OK;
+        p = t[k] + 1;
+    }
+    char run[32], split[16], kind[16];
+    size_t lr = (size_t)(t[0] - line), ls = (size_t)(t[1] - t[0] - 1), lk = (size_t)(t[2] - t[1] - 1);
+    if (lr >= sizeof run || ls >= sizeof split || lk >= sizeof kind)
+        return RDM_OK;
+    memcpy(kind, t[1] + 1, lk);
+    kind[lk] = '\0';
+    if (strcmp(kind, "roc") && strcmp(kind, "pr"))
+        return RDM_OK;
+    if (memchr(line, '\\', len))
+        return RDM_OK;
+    memcpy(run, line, lr);
+    run[lr] = '\0';
+    memcpy(split, t[0] + 1, ls);
+    split[ls] = '\0';
+    size_t lp = (size_t)(end - p);
+    if (lp && p[lp - 1] == '\n')
+        lp--;
+    double *xy;
+    int n;
+    if (rdm_rpt_parse_pairs(p, lp, &xy, &n))
+        return RDM_OK; /* another shape: the general path */
+    *done = 1;
+    return rdm_rpt_curve_add(cl->site, atoll(run), split, kind, xy, n, err);
+}
+
 static int curve_row(const char *line, size_t len, void *ud, rdm_err *err)
 {
     curve_load *cl = ud;
+    int done = 0, rc = pairs_row(cl, line, len, &done, err);
+    if (rc || done)
+        return rc;
     rdm_buf_reset(&cl->line);
     if (rdm_buf_add(&cl->line, line, len))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");

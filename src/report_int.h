@@ -32,9 +32,11 @@ void rdm_rpt_curves_sort(rdm_report_site *site);
 /* The decoded curve or NULL. Borrowed from the site. */
 const rdm_rpt_curve *rdm_rpt_curve_get(const rdm_report_site *site, long long run_id,
                                        const char *split, const char *kind);
-/* Decode "[[x, y], ...]" JSON text (numbers only) into a malloc'd array of 2n
- * doubles (x then y); *n gets the count. 0 on success; -1 when the text has
- * another shape (the caller falls back to a JSON parser) or on ENOMEM. */
+/* Decode the first len bytes of s, "[[x, y], ...]" JSON text (numbers only),
+ * into a malloc'd array of 2n doubles (x then y); *n gets the count. s must
+ * be NUL-terminated at or after len (numbers are read with strtod). 0 on
+ * success; -1 when the text has another shape (the caller falls back to a
+ * JSON parser) or on ENOMEM. */
 int rdm_rpt_parse_pairs(const char *s, size_t len, double **xy, int *n);
 /* The same from a parsed JSON array ([x, y] elements; non-numbers -> NaN). */
 int rdm_rpt_json_pairs(const json_t *arr, double **xy, int *n);

@@ -385,7 +385,7 @@ int rdm_status_table(rdm_buf *out, const json_t *rows, const char *const *keys, 
     size_t w[MAXC] = {0};
     int right[MAXC] = {0};
     int nc = 0;
-    while (keys[nc] && nc < MAXC)
+    while (nc < MAXC && keys[nc])
         nc++;
     for (int c = 0; c < nc; c++)
         w[c] = strlen(headers[c]);

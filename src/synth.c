@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "rng.h"
 #include "schema.h"
 
 static const rdm_synth_dirty_row DIRTY[RDM_SYNTH_NDIRTY] = {
@@ -34,40 +35,12 @@ long rdm_synth_dirty_line(long rows, int i)
     return rows + 2 + i + (i > 11 ? 1 : 0);
 }
 
-/* xoshiro256** seeded by splitmix64 */
-typedef struct rng {
-    uint64_t s[4];
-} rng;
-
-static uint64_t splitmix(uint64_t *x)
-{
-    uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t next64(rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return out;
-}
+/* the project's generator (rng.h): the same seed gives the same file */
+typedef rdm_rng rng;
 
 static double unif(rng *r)
 {
-    return (double)(next64(r) >> 11) * (1.0 / 9007199254740992.0);
+    return rdm_rng_uniform(r);
 }
 
 static long below(rng *r, long n)
@@ -344,9 +317,7 @@ int rdm_synth(long rows, uint64_t seed, int dirty, rdm_synth_write_fn write, voi
     if (rows < 0 || (dirty && rows < 1))
         return rdm_errf(err, RDM_EINVAL, "synth: rows must be >= %d, not %ld", dirty ? 1 : 0, rows);
     rng r;
-    uint64_t x = seed;
-    for (int k = 0; k < 4; k++)
-        r.s[k] = splitmix(&x);
+    rdm_rng_seed(&r, seed);
     sink s = {write, ud, RDM_BUF_INIT};
     patient *pats = calloc((size_t)rows + RDM_SYNTH_NDIRTY + 1, sizeof *pats);
     if (!pats)

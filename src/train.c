@@ -182,8 +182,7 @@ void rdm_dataset_release(rdm_dataset *ds) {
 int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds,
                      rdm_err *err) {
   memset(ds, 0, sizeof *ds);
-  int rc = rdm_db_exec_sql(
-      db, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY", err);
+  int rc = rdm_db_exec(db, "train_begin_snapshot", 0, NULL, err);
   if (rc)
     return rc;
   PGresult *r = rdm_db_query(db, "train_select_snapshot", 0, NULL, err);
@@ -253,12 +252,17 @@ static void *score_thread(void *arg) {
 
 int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx,
                    size_t n, int threads, double *p, rdm_err *err) {
+  enum { MAX_JOBS = 64 };
   int t = nthreads(threads);
+  if (t > MAX_JOBS) /* train.threads may be up to 1024 */
+    t = MAX_JOBS;
+  if (t < 1)
+    t = 1;
   if ((size_t)t > n / 2048 + 1)
     t = (int)(n / 2048 + 1);
-  score_job jobs[64];
-  pthread_t tid[64];
-  int started[64] = {0};
+  score_job jobs[MAX_JOBS];
+  pthread_t tid[MAX_JOBS];
+  int started[MAX_JOBS] = {0};
   size_t per = (n + (size_t)t - 1) / (size_t)t;
   for (int i = 0; i < t; i++) {
     size_t a = (size_t)i * per, b = a + per > n ? n : a + per;

@@ -33,33 +33,12 @@ static void progress(long done, long total, void *ud)
 int cmd_clean(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("clean", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        cmd_ctx_release(&ctx);
-        return cmd_usage_error("clean", "unknown argument '%s'", a);
-    }
-    int rc = cmd_load_config(&ctx);
-    if (rc != EXIT_OK) {
-        cmd_ctx_release(&ctx);
+    int rc = cmd_parse(&ctx, "clean", HELP, argc, argv, NULL);
+    if (rc != CMD_RUN)
         return rc;
-    }
-    rdm_db *db = cmd_connect(&ctx);
-    if (!db) {
-        cmd_ctx_release(&ctx);
-        return EXIT_FAIL;
-    }
+    rdm_db *db = cmd_open(&ctx, &rc);
+    if (!db)
+        return rc;
     rdm_err err = {0};
     rdm_clean_stats st;
     int crc = rdm_clean(&ctx.cfg, db, ctx.quiet ? NULL : progress, NULL, &st, &err);

@@ -24,6 +24,32 @@ typedef struct cmd_ctx {
 /* Each subcommand: argv[0] is the subcommand name. Returns an exit code. */
 typedef int (*cmd_fn)(int argc, char **argv);
 
+/* A subcommand's own option for cmd_parse(). `name` NULL: the positional
+ * argument (at most one). `value` set: the option takes a value (given as
+ * "--name VALUE" or "--name=VALUE"; argv pointer stored there); otherwise
+ * `flag` is set to 1. */
+typedef struct cmd_opt {
+    const char *name;
+    const char **value;
+    int *flag;
+} cmd_opt;
+
+/* cmd_parse() result meaning "go on and run the command". */
+#define CMD_RUN (-1)
+
+/* Parse argv[1..] for subcommand `cmd`: the common options (-c, -o, -q,
+ * --stamp; --json only when `opts` lists it with flag &ctx->json), -h/--help
+ * (prints `help` on stdout), then `opts` (terminated by an entry with name
+ * and value and flag all NULL). Returns CMD_RUN, or an exit code to return at
+ * once (EXIT_OK after --help, EXIT_USAGE after printing a usage error); ctx is
+ * released in the latter case. */
+int cmd_parse(cmd_ctx *ctx, const char *cmd, const char *help, int argc, char **argv,
+              const cmd_opt *opts);
+/* Load the config and connect (applying migrations). On failure prints the
+ * error, releases ctx, stores the exit code in *rc and returns NULL. The
+ * connection is owned by the caller (rdm_db_close). */
+rdm_db *cmd_open(cmd_ctx *ctx, int *rc);
+
 /* If argv[*i] is a common option (-c, -o, -q, --stamp, --json), consume it (and its
  * value) and return 1; return -1 on a missing value; 0 if not a common option. */
 int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i);

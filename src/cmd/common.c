@@ -5,7 +5,97 @@
 
 #include "cmd.h"
 
+static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json);
+
 int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i)
+{
+    return common_opt(ctx, argc, argv, i, 1);
+}
+
+/* The value of option `name` at argv[*i] ("--name VALUE" or "--name=VALUE"):
+ * 1 with *value set, 0 if argv[*i] is not that option, -1 if the value is missing. */
+static int opt_value(const char *name, int argc, char **argv, int *i, const char **value)
+{
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) != 0)
+        return 0;
+    if (a[n] == '=' && name[0] == '-' && name[1] == '-') {
+        *value = a + n + 1;
+        return 1;
+    }
+    if (a[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *value = argv[++*i];
+    return 1;
+}
+
+int cmd_parse(cmd_ctx *ctx, const char *cmd, const char *help, int argc, char **argv,
+              const cmd_opt *opts)
+{
+    int json = 0, have_pos = 0;
+    for (const cmd_opt *o = opts; o && (o->name || o->value || o->flag); o++)
+        json |= o->flag == &ctx->json;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        int c = common_opt(ctx, argc, argv, &i, json);
+        if (c < 0) {
+            cmd_ctx_release(ctx);
+            return cmd_usage_error(cmd, "option %s needs a value", a);
+        }
+        if (c > 0)
+            continue;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(help, stdout);
+            cmd_ctx_release(ctx);
+            return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
+        }
+        const cmd_opt *o = opts;
+        for (; o && (o->name || o->value || o->flag); o++) {
+            if (!o->name) {
+                c = a[0] != '-' || !a[1] ? 2 : 0; /* "-" alone is a value (stdin) */
+            } else if (o->value) {
+                c = opt_value(o->name, argc, argv, &i, o->value);
+            } else {
+                c = !strcmp(a, o->name);
+            }
+            if (c)
+                break;
+        }
+        if (c < 0) {
+            cmd_ctx_release(ctx);
+            return cmd_usage_error(cmd, "option %s needs a value", a);
+        }
+        if (c == 2 && !have_pos++) {
+            *o->value = a;
+            continue;
+        }
+        if (c == 1) {
+            if (o->flag)
+                *o->flag = 1;
+            continue;
+        }
+        cmd_ctx_release(ctx);
+        return cmd_usage_error(cmd, "unknown %s '%s'", a[0] == '-' && a[1] ? "option" : "argument",
+                               a);
+    }
+    return CMD_RUN;
+}
+
+rdm_db *cmd_open(cmd_ctx *ctx, int *rc)
+{
+    rdm_db *db = NULL;
+    *rc = cmd_load_config(ctx);
+    if (*rc == EXIT_OK && !(db = cmd_connect(ctx)))
+        *rc = EXIT_FAIL;
+    if (!db)
+        cmd_ctx_release(ctx);
+    return db;
+}
+
+static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json)
 {
     const char *a = argv[*i];
     int has_next = *i + 1 < argc;
@@ -40,7 +130,7 @@ int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i)
         rdm_log_level = RDM_LOG_WARN;
         return 1;
     }
-    if (!strcmp(a, "--json")) {
+    if (json && !strcmp(a, "--json")) {
         ctx->json = 1;
         return 1;
     }

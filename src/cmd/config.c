@@ -19,30 +19,13 @@ static const char HELP[] =
 int cmd_config(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
-    int defaults = 0, rc = EXIT_OK;
+    int defaults = 0;
     const char *section = NULL;
-    for (int i = 1; i < argc; i++) {
-        int r = cmd_common_opt(&ctx, argc, argv, &i);
-        if (r < 0) {
-            rc = cmd_usage_error("config", "option %s needs a value", argv[i]);
-            goto out;
-        }
-        if (r > 0)
-            continue;
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-            fputs(HELP, stdout);
-            goto out;
-        } else if (!strcmp(argv[i], "--defaults")) {
-            defaults = 1;
-        } else if (!strcmp(argv[i], "--section") && i + 1 < argc) {
-            section = argv[++i];
-        } else if (!strncmp(argv[i], "--section=", 10)) {
-            section = argv[i] + 10;
-        } else {
-            rc = cmd_usage_error("config", "unknown argument '%s'", argv[i]);
-            goto out;
-        }
-    }
+    const cmd_opt opts[] = {{"--defaults", NULL, &defaults}, {"--section", &section, NULL}, {0}};
+    int rc = cmd_parse(&ctx, "config", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
+        return rc;
+    rc = EXIT_OK;
     if (defaults) {
         rdm_err err = {0};
         ctx.cfg_loaded = 1;

@@ -47,32 +47,17 @@ int cmd_db(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
     const char *what = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("db", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        if (!what && (!strcmp(a, "migrate") || !strcmp(a, "status") || !strcmp(a, "url"))) {
-            what = a;
-            continue;
-        }
+    const cmd_opt opts[] = {{NULL, &what, NULL}, {0}};
+    int rc = cmd_parse(&ctx, "db", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
+        return rc;
+    if (!what || (strcmp(what, "migrate") && strcmp(what, "status") && strcmp(what, "url"))) {
         cmd_ctx_release(&ctx);
-        return cmd_usage_error("db", "unknown argument '%s'", a);
-    }
-    if (!what) {
-        cmd_ctx_release(&ctx);
+        if (what)
+            return cmd_usage_error("db", "unknown action '%s': migrate, status or url", what);
         return cmd_usage_error("db", "which action: migrate, status or url?");
     }
-    int rc = cmd_load_config(&ctx);
+    rc = cmd_load_config(&ctx);
     if (rc != EXIT_OK) {
         cmd_ctx_release(&ctx);
         return rc;

@@ -36,46 +36,23 @@ static void progress(const rdm_ingest_stats *st, void *ud)
 int cmd_ingest(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
-    const char *source = NULL;
+    const char *source = NULL, *batches = NULL;
     long max_batches = RDM_INGEST_ALL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
+    const cmd_opt opts[] = {{"--source", &source, NULL}, {"--batches", &batches, NULL}, {0}};
+    int rc = cmd_parse(&ctx, "ingest", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
+        return rc;
+    if (batches && strcmp(batches, "all") != 0) {
+        char *end;
+        if (!strcmp(batches, "next")) {
+            max_batches = RDM_INGEST_NEXT;
+        } else if ((max_batches = strtol(batches, &end, 10)) < 1 || *end || end == batches) {
             cmd_ctx_release(&ctx);
-            return cmd_usage_error("ingest", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        if ((!strcmp(a, "--source") || !strcmp(a, "--batches")) && i + 1 >= argc) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("ingest", "option %s needs a value", a);
-        }
-        if (!strcmp(a, "--source")) {
-            source = argv[++i];
-        } else if (!strcmp(a, "--batches")) {
-            const char *v = argv[++i];
-            char *end;
-            if (!strcmp(v, "all")) {
-                max_batches = RDM_INGEST_ALL;
-            } else if (!strcmp(v, "next")) {
-                max_batches = RDM_INGEST_NEXT;
-            } else if ((max_batches = strtol(v, &end, 10)) < 1 || *end || end == v) {
-                cmd_ctx_release(&ctx);
-                return cmd_usage_error("ingest",
-                                       "--batches wants next, all or a count >= 1, not '%s'", v);
-            }
-        } else {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("ingest", "unknown argument '%s'", a);
+            return cmd_usage_error("ingest", "--batches wants next, all or a count >= 1, not '%s'",
+                                   batches);
         }
     }
-    int rc = cmd_load_config(&ctx);
+    rc = cmd_load_config(&ctx);
     if (rc != EXIT_OK) {
         cmd_ctx_release(&ctx);
         return rc;

@@ -20,13 +20,17 @@ static const char HELP[] =
     "and\n"
     "write CSV with a header: encounter_id,probability,decision, one line per\n"
     "input record, in input order. decision is 1 when probability >= the\n"
-    "model's threshold. Unknown columns are ignored; columns the model needs\n"
-    "but the CSV lacks count as missing.\n"
+    "model's threshold. Unknown columns are ignored; a header that lacks a\n"
+    "column the model reads is an error (with --allow-missing, such columns\n"
+    "count as missing in every record). A malformed record stops the run\n"
+    "before anything is written.\n"
     "\n"
     "  --model MODEL       a model file, or a registry reference: champion,\n"
     "                      challenger, NAME:VERSION, NAME@ALIAS, VERSION\n"
     "  --input CSV         records to score ('-' = stdin)\n"
-    "  --output FILE       where to write (default stdout)\n" CMD_COMMON_HELP;
+    "  --output FILE       where to write (default stdout)\n"
+    "  --allow-missing     score even when the header lacks columns the model "
+    "reads\n" CMD_COMMON_HELP;
 
 static long read_file(void *ud, char *buf, size_t n, rdm_err *err) {
   FILE *f = ud;
@@ -36,8 +40,36 @@ static long read_file(void *ud, char *buf, size_t n, rdm_err *err) {
   return (long)got;
 }
 
+/* Fail naming the columns the model reads that the header `map` (schema
+ * index per CSV column) lacks: a CSV from the wrong source would otherwise
+ * be scored as if those values were all missing. */
+static int check_columns(const rdm_model *m, const int *map, int nh,
+                         const char *label, rdm_err *err) {
+  rdm_buf miss = RDM_BUF_INIT;
+  int n = 0, rc = RDM_OK;
+  for (int k = 0; k < rdm_model_input_count(m) && !rc; k++) {
+    const rdm_input_field *f = rdm_model_input(m, k);
+    int found = 0;
+    for (int i = 0; i < nh && !found; i++)
+      found = map[i] == f->col;
+    if (!found && n++ < 10)
+      rc = rdm_buf_printf(&miss, "%s%s", miss.len ? ", " : "", f->name);
+  }
+  if (rc)
+    rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+  else if (n)
+    rc = rdm_errf(err, RDM_ESCHEMA,
+                  "%s: header lacks %d column%s the model reads: %s%s (add them "
+                  "with '?' values, or pass --allow-missing to score them as "
+                  "missing)",
+                  label, n, n == 1 ? "" : "s", miss.data, n > 10 ? ", ..." : "");
+  rdm_buf_release(&miss);
+  return rc;
+}
+
 static int score_csv(const rdm_model *m, FILE *in, const char *label,
-                     rdm_buf *out, long *rows, rdm_err *err) {
+                     int allow_missing, rdm_buf *out, long *rows,
+                     rdm_err *err) {
   rdm_csv *csv = rdm_csv_create(read_file, in, 1 << 20, label, err);
   if (!csv)
     return RDM_ENOMEM;
@@ -45,14 +77,18 @@ static int score_csv(const rdm_model *m, FILE *in, const char *label,
   int map[4096];
   const char *const *names = NULL;
   int nh = rc ? 0 : rdm_csv_header(csv, &names);
-  if (nh > 4096)
+  if (nh > 4096) {
     rc = rdm_errf(err, RDM_ESCHEMA, "%s: too many columns (%d)", label, nh);
-  for (int i = 0; i < nh && !rc; i++)
-    map[i] = rdm_schema_find(names[i]);
+    nh = 0;
+  }
   int id_col = -1;
-  for (int i = 0; i < nh; i++)
+  for (int i = 0; i < nh; i++) {
+    map[i] = rdm_schema_find(names[i]);
     if (map[i] == RDM_C_ENCOUNTER_ID)
       id_col = i;
+  }
+  if (!rc && !allow_missing)
+    rc = check_columns(m, map, nh, label, err);
   double thr = rdm_model_threshold(m);
   if (!rc)
     rc = rdm_buf_adds(out, "encounter_id,probability,decision\n");
@@ -66,7 +102,8 @@ static int score_csv(const rdm_model *m, FILE *in, const char *label,
     if (r == 0)
       break;
     if (rec.problem) {
-      rc = rdm_errf(err, RDM_EPARSE, "%s", rec.reason);
+      rc = rdm_errf(err, RDM_EPARSE, "%s: %s (nothing written)", label,
+                    rec.reason);
       break;
     }
     const char *values[RDM_NCOLS] = {0};
@@ -93,39 +130,20 @@ static int score_csv(const rdm_model *m, FILE *in, const char *label,
 int cmd_predict(int argc, char **argv) {
   cmd_ctx ctx = {0};
   const char *model = NULL, *input = NULL, *output = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int c = cmd_common_opt(&ctx, argc, argv, &i);
-    if (c < 0) {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("predict", "option %s needs a value", a);
-    }
-    if (c > 0)
-      continue;
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      fputs(HELP, stdout);
-      cmd_ctx_release(&ctx);
-      return EXIT_OK;
-    }
-    const char **dst = !strcmp(a, "--model")    ? &model
-                       : !strcmp(a, "--input")  ? &input
-                       : !strcmp(a, "--output") ? &output
-                                                : NULL;
-    if (!dst) {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("predict", "unknown argument '%s'", a);
-    }
-    if (i + 1 >= argc) {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("predict", "option %s needs a value", a);
-    }
-    *dst = argv[++i];
-  }
+  int allow_missing = 0;
+  const cmd_opt opts[] = {{"--model", &model, NULL},
+                          {"--input", &input, NULL},
+                          {"--output", &output, NULL},
+                          {"--allow-missing", NULL, &allow_missing},
+                          {0}};
+  int rc = cmd_parse(&ctx, "predict", HELP, argc, argv, opts);
+  if (rc != CMD_RUN)
+    return rc;
   if (!model || !input) {
     cmd_ctx_release(&ctx);
     return cmd_usage_error("predict", "--model and --input are required");
   }
-  int rc = cmd_load_config(&ctx);
+  rc = cmd_load_config(&ctx);
   if (rc != EXIT_OK) {
     cmd_ctx_release(&ctx);
     return rc;
@@ -153,8 +171,8 @@ int cmd_predict(int argc, char **argv) {
     goto done;
   }
   long rows = 0;
-  if (score_csv(m, in, strcmp(input, "-") ? input : "stdin", &out, &rows,
-                &err)) {
+  if (score_csv(m, in, strcmp(input, "-") ? input : "stdin", allow_missing,
+                &out, &rows, &err)) {
     rc = cmd_fail("predict", &err);
     goto done;
   }

@@ -21,33 +21,10 @@ static const char HELP[] =
 int cmd_promote(int argc, char **argv) {
   cmd_ctx ctx = {0};
   const char *reason = NULL, *vtext = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int c = cmd_common_opt(&ctx, argc, argv, &i);
-    if (c < 0) {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("promote", "option %s needs a value", a);
-    }
-    if (c > 0)
-      continue;
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      fputs(HELP, stdout);
-      cmd_ctx_release(&ctx);
-      return EXIT_OK;
-    }
-    if (!strcmp(a, "--reason")) {
-      if (i + 1 >= argc) {
-        cmd_ctx_release(&ctx);
-        return cmd_usage_error("promote", "option --reason needs a value");
-      }
-      reason = argv[++i];
-    } else if (a[0] != '-' && !vtext) {
-      vtext = a;
-    } else {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("promote", "unknown argument '%s'", a);
-    }
-  }
+  const cmd_opt opts[] = {{"--reason", &reason, NULL}, {NULL, &vtext, NULL}, {0}};
+  int rc = cmd_parse(&ctx, "promote", HELP, argc, argv, opts);
+  if (rc != CMD_RUN)
+    return rc;
   char *end = NULL;
   long version = vtext ? strtol(vtext, &end, 10) : 0;
   if (!vtext || *end || version < 1 || version > 1000000000) {
@@ -58,16 +35,9 @@ int cmd_promote(int argc, char **argv) {
                                : "missing VERSION%s",
                            vtext ? vtext : "");
   }
-  int rc = cmd_load_config(&ctx);
-  if (rc != EXIT_OK) {
-    cmd_ctx_release(&ctx);
+  rdm_db *db = cmd_open(&ctx, &rc);
+  if (!db)
     return rc;
-  }
-  rdm_db *db = cmd_connect(&ctx);
-  if (!db) {
-    cmd_ctx_release(&ctx);
-    return EXIT_FAIL;
-  }
   rdm_err err = {0};
   rdm_gate_result g;
   rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);

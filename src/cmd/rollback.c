@@ -20,41 +20,13 @@ static const char HELP[] =
 int cmd_rollback(int argc, char **argv) {
   cmd_ctx ctx = {0};
   const char *reason = NULL;
-  for (int i = 1; i < argc; i++) {
-    const char *a = argv[i];
-    int c = cmd_common_opt(&ctx, argc, argv, &i);
-    if (c < 0) {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("rollback", "option %s needs a value", a);
-    }
-    if (c > 0)
-      continue;
-    if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-      fputs(HELP, stdout);
-      cmd_ctx_release(&ctx);
-      return EXIT_OK;
-    }
-    if (!strcmp(a, "--reason")) {
-      if (i + 1 >= argc) {
-        cmd_ctx_release(&ctx);
-        return cmd_usage_error("rollback", "option --reason needs a value");
-      }
-      reason = argv[++i];
-    } else {
-      cmd_ctx_release(&ctx);
-      return cmd_usage_error("rollback", "unknown argument '%s'", a);
-    }
-  }
-  int rc = cmd_load_config(&ctx);
-  if (rc != EXIT_OK) {
-    cmd_ctx_release(&ctx);
+  const cmd_opt opts[] = {{"--reason", &reason, NULL}, {0}};
+  int rc = cmd_parse(&ctx, "rollback", HELP, argc, argv, opts);
+  if (rc != CMD_RUN)
     return rc;
-  }
-  rdm_db *db = cmd_connect(&ctx);
-  if (!db) {
-    cmd_ctx_release(&ctx);
-    return EXIT_FAIL;
-  }
+  rdm_db *db = cmd_open(&ctx, &rc);
+  if (!db)
+    return rc;
   rdm_err err = {0};
   rdm_gate_result g;
   rc = rdm_registry_rollback(db, &ctx.cfg, reason, &g, &err);

@@ -20,33 +20,13 @@ static const char HELP[] =
 int cmd_status(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c < 0) {
-            cmd_ctx_release(&ctx);
-            return cmd_usage_error("status", "option %s needs a value", a);
-        }
-        if (c > 0)
-            continue;
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            cmd_ctx_release(&ctx);
-            return EXIT_OK;
-        }
-        cmd_ctx_release(&ctx);
-        return cmd_usage_error("status", "unknown argument '%s'", a);
-    }
-    int rc = cmd_load_config(&ctx);
-    if (rc != EXIT_OK) {
-        cmd_ctx_release(&ctx);
+    const cmd_opt opts[] = {{"--json", NULL, &ctx.json}, {0}};
+    int rc = cmd_parse(&ctx, "status", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
         return rc;
-    }
-    rdm_db *db = cmd_connect(&ctx);
-    if (!db) {
-        cmd_ctx_release(&ctx);
-        return EXIT_FAIL;
-    }
+    rdm_db *db = cmd_open(&ctx, &rc);
+    if (!db)
+        return rc;
     rdm_err err = {0};
     json_t *st = rdm_status_build(db, &ctx.cfg, &err);
     rdm_db_close(db);

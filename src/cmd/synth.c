@@ -46,48 +46,25 @@ static int parse_num(const char *s, unsigned long long *out)
 int cmd_synth(int argc, char **argv)
 {
     unsigned long long rows = 0, seed = 1;
-    int have_rows = 0, dirty = 0;
+    int dirty = 0;
     const char *out = NULL;
+    const char *rows_text = NULL, *seed_text = NULL;
     cmd_ctx ctx = {0}; /* common options are accepted (and unused: synth needs no config) */
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        int c = cmd_common_opt(&ctx, argc, argv, &i);
-        if (c != 0) {
-            free(ctx.overrides);
-            ctx.overrides = NULL;
-            ctx.noverrides = 0;
-            if (c < 0)
-                return cmd_usage_error("synth", "option %s needs a value", a);
-            continue;
-        }
-        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
-            fputs(HELP, stdout);
-            return EXIT_OK;
-        }
-        if (!strcmp(a, "--dirty")) {
-            dirty = 1;
-            continue;
-        }
-        if (!strcmp(a, "--rows") || !strcmp(a, "--seed") || !strcmp(a, "--out")) {
-            if (i + 1 >= argc)
-                return cmd_usage_error("synth", "option %s needs a value", a);
-            const char *v = argv[++i];
-            if (!strcmp(a, "--out")) {
-                out = v;
-            } else if (!strcmp(a, "--rows")) {
-                if (parse_num(v, &rows) || rows > 100000000ULL)
-                    return cmd_usage_error("synth", "--rows wants a count in [0, 1e8], not '%s'",
-                                           v);
-                have_rows = 1;
-            } else if (parse_num(v, &seed)) {
-                return cmd_usage_error("synth", "--seed wants a non-negative integer, not '%s'", v);
-            }
-            continue;
-        }
-        return cmd_usage_error("synth", "unknown argument '%s'", a);
-    }
-    if (!have_rows)
+    const cmd_opt opts[] = {{"--dirty", NULL, &dirty},
+                            {"--rows", &rows_text, NULL},
+                            {"--seed", &seed_text, NULL},
+                            {"--out", &out, NULL},
+                            {0}};
+    int prc = cmd_parse(&ctx, "synth", HELP, argc, argv, opts);
+    if (prc != CMD_RUN)
+        return prc;
+    cmd_ctx_release(&ctx);
+    if (!rows_text)
         return cmd_usage_error("synth", "--rows is required");
+    if (parse_num(rows_text, &rows) || rows > 100000000ULL)
+        return cmd_usage_error("synth", "--rows wants a count in [0, 1e8], not '%s'", rows_text);
+    if (seed_text && parse_num(seed_text, &seed))
+        return cmd_usage_error("synth", "--seed wants a non-negative integer, not '%s'", seed_text);
     if (dirty && rows < 1)
         return cmd_usage_error("synth", "--dirty needs --rows >= 1");
     rdm_err err = {0};

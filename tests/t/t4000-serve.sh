@@ -19,7 +19,7 @@ serve() { env "${SERVE_ENV[@]}" READMIT_FCGI_OPTS="${FCGI_OPTS:-}" "$TOP/scripts
 t_serve_cleanup() {
     local rc=$?
     serve stop >/dev/null 2>&1 || true
-    [ -n "${LOAD_PID:-}" ] && kill "$LOAD_PID" 2>/dev/null
+    if [ -n "${LOAD_PID:-}" ]; then kill "$LOAD_PID" 2>/dev/null || true; fi
     "$TOP/scripts/pg.sh" stop >/dev/null 2>&1 || true
     [ -n "$T_KEEP" ] || rm -rf "$READMIT_PGDIR"
     return $rc

@@ -5,10 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "report.h"
+#include "report_int.h"
 
 int test_report_register(void);
 
@@ -182,6 +184,112 @@ static void test_bytes_text(void)
     rdm_buf_release(&b);
 }
 
+static void expect_escape(const char *in, size_t n, const char *want)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_report_escape(&b, in, n), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data ? b.data : "", want);
+    rdm_buf_release(&b);
+}
+
+static void test_escape(void)
+{
+    expect_escape("", 0, "");
+    expect_escape("plain text 0.1234", 17, "plain text 0.1234");
+    expect_escape("a&b<c>\"d'e", 10, "a&amp;b&lt;c&gt;&quot;d&#39;e");
+    expect_escape(EVIL, strlen(EVIL), "&lt;script&gt;alert(1)&lt;/script&gt;");
+    expect_escape(EVIL2, strlen(EVIL2), "\\&quot;&gt;&lt;img src=x onerror=alert(1)&gt;");
+    expect_escape("<!--x-->", 8, "&lt;!--x--&gt;");
+    expect_escape("t\tn\nr\r\x01\x7f", 8, "t\tn\nr???");
+    expect_escape("nul\0x", 5, "nul?x");
+    expect_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    expect_escape("\xc3\x28", 2, "?(");             /* truncated sequence */
+    expect_escape("\xc0\xaf", 2, "??");             /* overlong '/' */
+    expect_escape("\xed\xa0\x80", 3, "???");        /* UTF-16 surrogate */
+    expect_escape("\xf4\x90\x80\x80", 4, "????");   /* above U+10FFFF */
+    expect_escape("\xc2\x85|\xc2\xa0", 5, "?|\xc2\xa0"); /* C1 control; NBSP kept */
+    expect_escape("\xe2\x82", 2, "??");             /* cut at the end */
+    /* appends */
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_buf_adds(&b, "x"), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_report_escape(&b, "<", 1), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data, "x&lt;");
+    rdm_buf_release(&b);
+}
+
+static void test_parse_pairs(void)
+{
+    double *xy = NULL;
+    int n = -1;
+    const char *t = " [[0, 0], [0.5,1e-3] ,[1.00000000000000000000, -2.5E+1]] ";
+    CU_ASSERT_EQUAL_FATAL(rdm_rpt_parse_pairs(t, strlen(t), &xy, &n), 0);
+    CU_ASSERT_EQUAL_FATAL(n, 3);
+    CU_ASSERT_DOUBLE_EQUAL(xy[0], 0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(xy[1], 0.5, 0);
+    CU_ASSERT_DOUBLE_EQUAL(xy[2], 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(xy[3], 0, 0);     /* y follows x */
+    CU_ASSERT_DOUBLE_EQUAL(xy[4], 0.001, 0);
+    CU_ASSERT_DOUBLE_EQUAL(xy[5], -25, 0);
+    free(xy);
+    CU_ASSERT_EQUAL(rdm_rpt_parse_pairs("[]", 2, &xy, &n), 0);
+    CU_ASSERT_EQUAL(n, 0);
+    free(xy);
+    static const char *const BAD[] = {"", "[", "[[1,2]", "[[1,2]] x", "[[1,null]]", "[[1,2,3]]",
+                                      "[[0x10,2]]", "[[inf,1]]", "[[+1,2]]", "[[-,2]]",
+                                      "[[1,2],]", "{\"a\":1}", "[[1 2]]", NULL};
+    for (int i = 0; BAD[i]; i++) {
+        CU_ASSERT_EQUAL(rdm_rpt_parse_pairs(BAD[i], strlen(BAD[i]), &xy, &n), -1);
+        CU_ASSERT_PTR_NULL(xy);
+    }
+    /* only the given length is read */
+    CU_ASSERT_EQUAL(rdm_rpt_parse_pairs("[[1,2]]garbage", 7, &xy, &n), 0);
+    CU_ASSERT_EQUAL(n, 1);
+    free(xy);
+}
+
+/* The points tables are written directly: every point of every series, in
+ * order, escaped, and a marker-like value in the data stays text. */
+static void test_points_tables(void)
+{
+    rdm_report_site *s = site();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    json_t *run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 0);
+    json_object_set_new(run, "model_type", json_string("<!--rdm-slot-0--><b>x</b>"));
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_PTR_NULL(strstr(b.data, "<!--rdm-slot"));
+    CU_ASSERT_PTR_NULL(strstr(b.data, "<b>"));
+    /* ROC: 3 test points + 2 no-skill; PR: 2 test points + 2 no-skill (rate 17/150) */
+    CU_ASSERT_EQUAL(count(&b, "//table[@class='points']"), 2);
+    CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[1]/tbody/tr"), 5);
+    CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[2]/tbody/tr"), 4);
+    CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[1]/tbody/tr[2][td[1]='test' and "
+                              "td[2]='0.5000' and td[3]='0.8000']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[2]/tbody/tr[4][td[1]='no skill (test)' "
+                              "and td[2]='1.0000' and td[3]='0.1133']"), 1);
+    rdm_buf_release(&b);
+    rdm_report_site_free(s);
+
+    /* a point that is not a number is shown as n/a (and not drawn) */
+    json_error_t je;
+    json_t *j = json_loads("{\"runs\": [{\"run_id\": 7, \"name\": \"n\"}], \"curves\": {\"7\": "
+                           "{\"valid\": {\"roc\": [[0, 0], [null, 0.5], [1, 1]]}}}}", 0, &je);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    s = rdm_report_site_new(j, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(s);
+    run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 0);
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
+    CU_ASSERT_EQUAL(count(&b, "//table[@class='points']/tbody/tr[2][td[2]='n/a' and "
+                              "td[3]='0.5000']"), 1);
+    rdm_buf_release(&b);
+    rdm_report_site_free(s);
+    /* not an object */
+    CU_ASSERT_PTR_NULL(rdm_report_site_new(json_array(), &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+}
+
 static void test_write_and_check(void)
 {
     char dir[] = "/tmp/readmit-test-report.XXXXXX";
@@ -203,6 +311,49 @@ static void test_write_and_check(void)
     CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
     CU_ASSERT_EQUAL(st.written, 2); /* runs/1.html and compare.html (shows names) */
     CU_ASSERT_STRING_NOT_EQUAL(st.fingerprint, fp);
+
+    /* a page whose inputs are unchanged is not built again while its file is
+     * untouched (same size and modification time, as recorded in the
+     * manifest); a touched file is rebuilt and restored */
+    char page[512], mf[512];
+    snprintf(page, sizeof page, "%s/runs/2.html", dir);
+    snprintf(mf, sizeof mf, "%s/.report-manifest", dir);
+    CU_ASSERT_EQUAL(access(mf, F_OK), 0);
+    rdm_buf orig = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_read_file(page, &orig, &err), RDM_OK);
+    struct stat sb;
+    CU_ASSERT_EQUAL_FATAL(stat(page, &sb), 0);
+    rdm_buf tampered = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&tampered, orig.data, orig.len), RDM_OK);
+    char *at = strstr(tampered.data, "Run 2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    at[0] = 'X';
+    FILE *f = fopen(page, "wb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    CU_ASSERT_EQUAL(fwrite(tampered.data, 1, tampered.len, f), tampered.len);
+    CU_ASSERT_EQUAL(fclose(f), 0);
+    struct timespec ts[2] = {sb.st_atim, sb.st_mtim};
+    CU_ASSERT_EQUAL(utimensat(AT_FDCWD, page, ts, 0), 0);
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.written, 0);
+    rdm_buf now = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_read_file(page, &now, &err), RDM_OK);
+    CU_ASSERT(now.len == tampered.len && !memcmp(now.data, tampered.data, now.len)); /* skipped */
+    rdm_buf_reset(&now);
+    struct timespec older[2] = {{1000000000, 0}, {1000000000, 0}};
+    CU_ASSERT_EQUAL(utimensat(AT_FDCWD, page, older, 0), 0);
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.written, 1);
+    CU_ASSERT_EQUAL(rdm_read_file(page, &now, &err), RDM_OK);
+    CU_ASSERT(now.len == orig.len && !memcmp(now.data, orig.data, now.len)); /* rebuilt */
+    /* without the manifest every page is built and compared: nothing to write */
+    CU_ASSERT_EQUAL(unlink(mf), 0);
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.written, 0);
+    CU_ASSERT_EQUAL(access(mf, F_OK), 0);
+    rdm_buf_release(&now);
+    rdm_buf_release(&tampered);
+    rdm_buf_release(&orig);
 
     const char *names[] = {"index.html", "compare.html", "data.html", "runs/1.html", "runs/2.html"};
     for (int i = 0; i < 5; i++) {
@@ -248,6 +399,9 @@ int test_report_register(void)
         !CU_add_test(s, "run page numbers and escaping", test_run_page) ||
         !CU_add_test(s, "compare and data pages", test_compare_and_data) ||
         !CU_add_test(s, "bytes shown safely", test_bytes_text) ||
+        !CU_add_test(s, "escaping helper", test_escape) ||
+        !CU_add_test(s, "curve text decoded", test_parse_pairs) ||
+        !CU_add_test(s, "points tables written directly", test_points_tables) ||
         !CU_add_test(s, "write only changed pages; checker", test_write_and_check))
         return -1;
     return 0;
