@@ -112,6 +112,8 @@ demo: build
 	@$(MAKE) --no-print-directory pipeline
 	@$(RDM) status $(RDM_OPTS)
 	@echo "report: $(abspath $(or $(REPORT_DIR),reports))/index.html"
+	@$(MAKE) --no-print-directory serve
+	@scripts/demo-predict.sh "$(CONF)"
 
 ## bench-ingest: ingest and clean throughput on the real data vs psql \copy
 bench-ingest: build | $(DB_UP)
@@ -123,7 +125,7 @@ bench-train: build | $(DB_UP)
 
 ## bench-serve: HTTP serving throughput and latency with wrk
 bench-serve: build | $(DB_UP)
-	scripts/bench-serve.sh
+	BUILD=$(BUILD) scripts/bench-serve.sh
 
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
@@ -131,7 +133,8 @@ bench-report: build | $(DB_UP)
 
 ## serve: start the FastCGI worker pool and nginx (http://127.0.0.1:8080/ by default)
 serve: build | $(DB_UP)
-	@READMIT_CONFIG=$(CONF) scripts/serve.sh start
+	@READMIT_CONFIG=$(CONF) READMIT_FCGI=$(READMIT_FCGI) \
+	  READMIT_FCGI_OPTS="$(if $(DBNAME),-o db.name=$(DBNAME)) $(READMIT_FCGI_OPTS)" scripts/serve.sh start
 
 ## stop: stop nginx and the worker pool
 stop:

@@ -185,7 +185,7 @@ static void db_try_connect(sup *s)
         return;
     }
     /* a channel name, not a value: no parameter is involved */
-    if (rdm_db_exec_sql(s->db, "LISTEN " RDM_REGISTRY_CHANNEL, &err) != RDM_OK) {
+    if (rdm_db_exec(s->db, "registry_listen", 0, NULL, &err) != RDM_OK) {
         rdm_log(RDM_LOG_WARN, "registry: LISTEN failed: %s", err.msg);
         db_drop(s, "LISTEN failed");
         return;
@@ -269,6 +269,10 @@ static void refresh(sup *s, int force)
     atomic_store(&s->sh->db_ok, 1);
     srv_model_ref cur;
     srv_model_ref_read(s->sh, &cur);
+    /* a pinned version ("3", "NAME:3") never changes: fetched once */
+    if (!strstr(s->model_ref, "champion") && !strstr(s->model_ref, "challenger") && cur.path[0] &&
+        !force)
+        return;
     char vtext[32];
     snprintf(vtext, sizeof vtext, "%d", version);
     if (version == 0)

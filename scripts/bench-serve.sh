@@ -38,7 +38,10 @@ export READMIT_HOME=$WORK READMIT_CONFIG=$CONF READMIT_FCGI=$FCGI READMIT_HTTP_P
     READMIT_ACCESS_LOG=off
 MODEL_OPTS=${READMIT_BENCH_MODEL:+--model $READMIT_BENCH_MODEL}
 serve() { READMIT_FCGI_OPTS="$1" "$TOP/scripts/serve.sh" "${@:2}" >/dev/null; }
-cleanup() { [ -z "${LOADPID:-}" ] || kill "$LOADPID" 2>/dev/null; serve "" stop || true; }
+cleanup() {
+    if [ -n "${LOADPID:-}" ]; then kill "$LOADPID" 2>/dev/null || true; fi
+    serve "" stop || true
+}
 trap cleanup EXIT
 
 # ---- request bodies: test-split records ----

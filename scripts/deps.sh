@@ -10,7 +10,7 @@ PACKAGES=(
     postgresql postgresql-client
     nginx-light curl zip unzip time
     # tests and benchmarks: HTML checker, browser tests, load generator, leak checker
-    libxml2-utils chromium chromium-driver wrk valgrind
+    libxml2-utils chromium chromium-driver wrk valgrind jq docker-compose
 )
 PG_USER=readmit-pg
 

@@ -588,14 +588,18 @@ static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
                          100.0 * r->max_missing);
             }
         }
-        int ok = B->clean >= cfg->clean.min_rows;
-        x = vadd(V, B->batch_id, "min_rows", 1, ok ? 0 : 1, B->clean, ok);
+        /* rows that passed validation; duplicates of rows already clean
+         * count, so a re-sent batch cannot block the stage for good */
+        long valid_rows = B->clean + B->dup;
+        int ok = valid_rows >= cfg->clean.min_rows;
+        x = vadd(V, B->batch_id, "min_rows", 1, ok ? 0 : 1, valid_rows, ok);
         if (!x)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
         if (!ok) {
             x->fails_stage = 1;
             fails++;
-            snprintf(x->what, sizeof x->what, "%ld clean rows, min_rows is %ld", B->clean, cfg->clean.min_rows);
+            snprintf(x->what, sizeof x->what, "%ld valid rows (clean or duplicate), min_rows is %ld", valid_rows,
+                     cfg->clean.min_rows);
         }
     }
     int ok = in == 0 || (double)rej / (double)in <= cfg->clean.max_reject_rate;

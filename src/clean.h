@@ -14,7 +14,7 @@
  *   5. task filter: discharge_disposition_id in cfg->clean.exclude_discharge
  *      (expired/hospice) is dropped and counted as filtered.
  * Batch rules: MISSING (missing rate of a column over the batch's rows) and
- * min_rows (clean rows per batch); run rule: max_reject_rate (rejected rows /
+ * min_rows (valid rows per batch: clean or duplicate); run rule: max_reject_rate (rejected rows /
  * rows in). A failing hard batch/run rule fails the whole run. */
 #ifndef RDM_CLEAN_H
 #define RDM_CLEAN_H

@@ -45,7 +45,7 @@ typedef struct rdm_config {
     struct {
         long *exclude_discharge; /* discharge_disposition_id values dropped (expired/hospice) */
         int nexclude;
-        long min_rows;           /* a batch with fewer clean rows fails validation (default 1) */
+        long min_rows;           /* a batch with fewer valid (clean or duplicate) rows fails validation (default 1) */
         double max_reject_rate;  /* stage fails if more hard-rejected rows than this (default 0.05) */
         rdm_rule *rules;
         int nrules;

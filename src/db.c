@@ -37,14 +37,40 @@ const char *const *rdm_sql_names(void)
     return rdm_sql_gen_names;
 }
 
+/* Append key='value' to a conninfo string: values are single-quoted with \
+ * and ' escaped, so a path or name cannot add keywords of its own. */
+static int conninfo_add(rdm_buf *b, const char *key, const char *value)
+{
+    if (rdm_buf_printf(b, "%s='", key))
+        return RDM_ENOMEM;
+    for (const char *p = value; *p; p++) {
+        if ((*p == '\'' || *p == '\\') && rdm_buf_addc(b, '\\'))
+            return RDM_ENOMEM;
+        if (rdm_buf_addc(b, *p))
+            return RDM_ENOMEM;
+    }
+    return rdm_buf_addc(b, '\'');
+}
+
 char *rdm_db_conninfo(const rdm_config *c)
 {
     const char *url = getenv("DATABASE_URL");
     if (url && *url)
         return strdup(url);
     const char *host = getenv("PGHOST");
-    if (host && *host)
-        return strdup(c->db.dsn ? c->db.dsn : "");
+    if (host && *host) {
+        /* libpq takes host, user, password from PG*; the database is
+         * PGDATABASE when set, else db.name (so tests can use their own). */
+        const char *pgdb = getenv("PGDATABASE");
+        if (c->db.dsn || (pgdb && *pgdb))
+            return strdup(c->db.dsn ? c->db.dsn : "");
+        rdm_buf b = RDM_BUF_INIT;
+        if (conninfo_add(&b, "dbname", c->db.name ? c->db.name : "readmit")) {
+            rdm_buf_release(&b);
+            return NULL;
+        }
+        return rdm_buf_take(&b);
+    }
     if (c->db.dsn && *c->db.dsn)
         return strdup(c->db.dsn);
     char abs[PATH_MAX];
@@ -52,21 +78,13 @@ char *rdm_db_conninfo(const rdm_config *c)
     if (!realpath(dir, abs))
         snprintf(abs, sizeof abs, "%s", dir);
     rdm_buf b = RDM_BUF_INIT;
-    /* conninfo values are single-quoted with \ and ' escaped */
-    if (rdm_buf_adds(&b, "host='"))
-        goto oom;
-    for (const char *p = abs; *p; p++) {
-        if ((*p == '\'' || *p == '\\') && rdm_buf_addc(&b, '\\'))
-            goto oom;
-        if (rdm_buf_addc(&b, *p))
-            goto oom;
+    if (conninfo_add(&b, "host", abs) ||
+        conninfo_add(&b, " dbname", c->db.name ? c->db.name : "readmit") ||
+        rdm_buf_adds(&b, " user='readmit'")) {
+        rdm_buf_release(&b);
+        return NULL;
     }
-    if (rdm_buf_printf(&b, "' dbname='%s' user='readmit'", c->db.name ? c->db.name : "readmit"))
-        goto oom;
     return rdm_buf_take(&b);
-oom:
-    rdm_buf_release(&b);
-    return NULL;
 }
 
 static void quiet_notice(void *arg, const char *msg)
@@ -91,8 +109,12 @@ rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
         size_t n = strlen(msg);
         while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
             msg[--n] = '\0';
-        rdm_errf(err, RDM_EDB, "cannot connect to PostgreSQL (%s): %s%s", ci[0] ? ci : "PG* environment",
-                 msg,
+        /* name the target by host, database and user, never by the conninfo
+         * text: a DATABASE_URL may hold a password */
+        const char *host = PQhost(conn), *db = PQdb(conn), *user = PQuser(conn);
+        rdm_errf(err, RDM_EDB, "cannot connect to PostgreSQL (host %s, database %s, user %s): %s%s",
+                 host && *host ? host : "default", db && *db ? db : "default",
+                 user && *user ? user : "default", msg,
                  (getenv("DATABASE_URL") || getenv("PGHOST")) ? ""
                                                               : " (is the private server running? try: make db-start)");
         PQfinish(conn);

@@ -20,7 +20,7 @@
 #include "readmit.h"
 
 /* NOTIFY channel sent after every champion change; payload "NAME:VERSION". */
-#define RDM_REGISTRY_CHANNEL "readmit_model"
+#define RDM_REGISTRY_CHANNEL "readmit_model" /* also in sql/registry_listen.sql */
 /* File cache of artifacts: <dir>/<sha256>.model, dir = $READMIT_MODEL_CACHE
  * or var/models (relative to the working directory). */
 #define RDM_MODEL_CACHE_DIR "var/models"

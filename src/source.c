@@ -101,6 +101,11 @@ rdm_source *rdm_source_open(const char *path, rdm_err *err)
     int zip = 0;
     if (is_zip(path, &zip, err))
         return NULL;
+    size_t plen = strlen(path);
+    if (!zip && plen > 4 && strcasecmp(path + plen - 4, ".zip") == 0) {
+        rdm_errf(err, RDM_EPARSE, "%s: not a zip archive (no zip signature at the start)", path);
+        return NULL;
+    }
     rdm_source *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);

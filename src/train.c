@@ -260,7 +260,7 @@ int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx,
     t = 1;
   if ((size_t)t > n / 2048 + 1)
     t = (int)(n / 2048 + 1);
-  score_job jobs[MAX_JOBS];
+  score_job jobs[MAX_JOBS] = {0}; /* t >= 1 below; zeroed for the analysers */
   pthread_t tid[MAX_JOBS];
   int started[MAX_JOBS] = {0};
   size_t per = (n + (size_t)t - 1) / (size_t)t;

@@ -45,9 +45,15 @@ int cmd_report(int argc, char **argv)
     cmd_ctx ctx = {0};
     const char *out = NULL;
     for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) {
+            free(ctx.overrides);
+            return cmd_usage_error("report", "unknown argument '%s'", argv[i]);
+        }
         int r = cmd_common_opt(&ctx, argc, argv, &i);
-        if (r < 0)
+        if (r < 0) {
+            free(ctx.overrides);
             return cmd_usage_error("report", "option %s needs a value", argv[i]);
+        }
         if (r > 0)
             continue;
         if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {

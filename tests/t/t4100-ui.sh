@@ -23,8 +23,8 @@ serve() {
 DRIVER_PID=
 t_ui_cleanup() {
     local rc=$?
-    [ -z "${SID:-}" ] || curl -s -X DELETE "http://127.0.0.1:$DPORT/session/$SID" >/dev/null 2>&1
-    [ -z "$DRIVER_PID" ] || kill "$DRIVER_PID" 2>/dev/null
+    if [ -n "${SID:-}" ]; then curl -s -X DELETE "http://127.0.0.1:$DPORT/session/$SID" >/dev/null 2>&1 || true; fi
+    if [ -n "$DRIVER_PID" ]; then kill "$DRIVER_PID" 2>/dev/null || true; fi
     serve stop >/dev/null 2>&1 || true
     return $rc
 }

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "db.h"
 #include "schema.h"
 
 #define FIX "data/config/"
@@ -576,6 +577,36 @@ static void test_env_data(void)
     }
 }
 
+/* The private-cluster conninfo quotes its values: a quote in the database
+ * name or the socket path cannot add conninfo keywords. */
+static void test_conninfo_quoting(void)
+{
+    const char *names[] = {"DATABASE_URL", "PGHOST"};
+    char *saved[2];
+    for (int i = 0; i < 2; i++) {
+        const char *v = getenv(names[i]);
+        saved[i] = v ? strdup(v) : NULL;
+        unsetenv(names[i]);
+    }
+    rdm_config c;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&c, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_config_set(&c, "db.socket_dir=/no/such/dir's", &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_config_set(&c, "db.name=x' host='evil", &err), RDM_OK);
+    char *ci = rdm_db_conninfo(&c);
+    CU_ASSERT_PTR_NOT_NULL(ci);
+    if (ci)
+        CU_ASSERT_STRING_EQUAL(ci, "host='/no/such/dir\\'s' dbname='x\\' host=\\'evil' "
+                                   "user='readmit'");
+    free(ci);
+    rdm_config_release(&c);
+    for (int i = 0; i < 2; i++) {
+        if (saved[i])
+            setenv(names[i], saved[i], 1);
+        free(saved[i]);
+    }
+}
+
 static void test_release(void)
 {
     rdm_config c;
@@ -618,6 +649,7 @@ int test_config_register(void)
         {"section text", test_section_text},
         {"yaml round trip", test_yaml_roundtrip},
         {"env READMIT_DATA", test_env_data},
+        {"conninfo quoting", test_conninfo_quoting},
         {"release", test_release},
     };
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)

@@ -157,6 +157,14 @@ static void test_source_errors(void)
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "broken.zip"));
 
+    /* named .zip but not one: an error, not a CSV with a strange header */
+    rdm_err_clear(&err);
+    snprintf(path, sizeof path, "%s/fake.zip", dir);
+    CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, "a,b\n1,2\n", 8, &err), RDM_OK);
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fake.zip: not a zip archive"));
+
     rdm_err_clear(&err);
     CU_ASSERT_PTR_NULL(rdm_source_open("", &err));
     CU_ASSERT_EQUAL(err.code, RDM_EINVAL);

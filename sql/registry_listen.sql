@@ -1,0 +1,1 @@
+LISTEN readmit_model
