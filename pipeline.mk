@@ -19,9 +19,8 @@ BATCHES ?= all
 # DBNAME=name selects another database on the private server (tests use this).
 RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.name=$(DBNAME)) \
             $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
-RDM := $(READMIT)
 # the model file cache follows VAR
-export READMIT_MODEL_CACHE := $(abspath $(VAR))/models
+RDM := READMIT_MODEL_CACHE=$(abspath $(VAR))/models $(READMIT)
 SECTIONS := data clean features split train registry report
 DB_UP := $(STATE)/db.ok
 
@@ -41,49 +40,49 @@ $(DB_UP): scripts/pg.sh | $(DEPS_OK) $(STATE)
 
 # Per-section config stamps: rewritten only when that section's settings change.
 $(STATE)/conf.ran: $(CONF) $(READMIT) | $(STATE)
+	@touch $@
 	@for s in $(SECTIONS); do \
 	  $(RDM) config $(RDM_OPTS) --section $$s > $(STATE)/conf-$$s.tmp; \
 	  if cmp -s $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; then rm $(STATE)/conf-$$s.tmp; \
 	  else mv $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; echo "config: section $$s changed"; fi; \
 	done
-	@touch $@
 $(SECTIONS:%=$(STATE)/conf-%.stamp): $(STATE)/conf.ran ;
 
 ## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
 ingest: $(STATE)/ingest.ran
 $(STATE)/ingest.ran: $(READMIT) $(STATE)/conf-data.stamp $(wildcard $(DATA)) | $(DB_UP)
 	@test -e "$(DATA)" || { echo "readmit: no source data at '$(DATA)': run 'make data' or pass DATA=path/to/dataset_diabetes.zip" >&2; exit 1; }
-	$(RDM) ingest $(RDM_OPTS) --batches $(BATCHES) --stamp $(STATE)/ingest.stamp
 	@touch $@
+	$(RDM) ingest $(RDM_OPTS) --batches $(BATCHES) --stamp $(STATE)/ingest.stamp
 $(STATE)/ingest.stamp: $(STATE)/ingest.ran ;
 
 ## clean: type, filter, validate and profile new raw batches
 clean: $(STATE)/clean.ran
 $(STATE)/clean.ran: $(READMIT) $(STATE)/ingest.stamp $(STATE)/conf-clean.stamp | $(DB_UP)
-	$(RDM) clean $(RDM_OPTS) --stamp $(STATE)/clean.stamp
 	@touch $@
+	$(RDM) clean $(RDM_OPTS) --stamp $(STATE)/clean.stamp
 $(STATE)/clean.stamp: $(STATE)/clean.ran ;
 
 ## train: train every configured model on the clean snapshot
 train: $(STATE)/train.ran
 $(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(STATE)/conf-features.stamp \
                     $(STATE)/conf-split.stamp | $(DB_UP)
-	$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
 	@touch $@
+	$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
 $(STATE)/train.stamp: $(STATE)/train.ran ;
 
 ## register: register the best run; promote it to champion if it passes the gate
 register: $(STATE)/register.ran
 $(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-registry.stamp | $(DB_UP)
-	$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
 	@touch $@
+	$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
 $(STATE)/register.stamp: $(STATE)/register.ran ;
 
 ## report: write the static HTML reports (reports/index.html)
 report: $(STATE)/report.ran
 $(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp | $(DB_UP)
-	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
 	@touch $@
+	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
 
 ## status: batches, row counts, validation, runs and model versions
 status: $(READMIT) | $(DB_UP)

@@ -19,16 +19,28 @@ Encoders are fitted on the training split only.
 categorical feature names end with ":c<levels>"; empty = missing) so that other programs can
 fit on exactly the same data.
 
+--ours CMD times another booster in the same run, on the same matrix: CMD is a shell command in
+which {matrix} is replaced by the path of the dumped matrix and {threads} by the thread count;
+it prints "key value" pairs on its standard output, of which "fit" (seconds, an "s" suffix is
+allowed) is required and "val_auc", "test_auc", "test_ap", "test_ll", "trees" are shown when
+present. --repeat N fits every booster N times, interleaved (ours, scikit-learn, XGBoost, then
+again), and reports the fastest fit of each and the ratios to ours, so that a machine busy with
+other work affects all of them alike.
+
 Exits 0 with a "skipped" line when scikit-learn / XGBoost are not installed.
 
-usage: scripts/bench-gbt-peers.py [--threads N] [--dump-matrix PATH] [--min-count K] DATA
+usage: scripts/bench-gbt-peers.py [--threads N] [--dump-matrix PATH] [--min-count K]
+                                  [--ours CMD] [--repeat N] DATA
 """
 import argparse
 import csv
 import io
 import math
 import os
+import re
+import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 
@@ -153,17 +165,37 @@ def metrics(y, p):
     return roc_auc_score(y, p), average_precision_score(y, p), log_loss(y, p)
 
 
+def run_ours(cmd, matrix, threads):
+    """Run the --ours command; returns a dict of its "key value" figures."""
+    line = cmd.replace("{matrix}", matrix).replace("{threads}", str(threads))
+    out = subprocess.run(line, shell=True, check=True, stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    got = {}
+    for key, val in re.findall(r"\b([a-z_]+)[ =]([0-9]+(?:\.[0-9]*)?)s?\b", out):
+        got.setdefault(key, float(val))
+    if "fit" not in got:
+        raise RuntimeError("--ours: no 'fit SECONDS' in the output of: " + line)
+    return got
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("data")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--min-count", type=int, default=30)
     ap.add_argument("--dump-matrix")
+    ap.add_argument("--ours", help="command timing another booster on {matrix} with {threads}")
+    ap.add_argument("--repeat", type=int, default=1, help="fits per booster (fastest shown)")
     a = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(a.threads)
     names, cols, y, split = encode(read_rows(a.data), a.min_count)
-    if a.dump_matrix:
-        dump_matrix(a.dump_matrix, names, cols, y, split)
+    tmpdir = None
+    matrix = a.dump_matrix
+    if a.ours and not matrix:
+        tmpdir = tempfile.TemporaryDirectory(prefix="bench-gbt-peers.")
+        matrix = os.path.join(tmpdir.name, "matrix.csv")
+    if matrix:
+        dump_matrix(matrix, names, cols, y, split)
     try:
         import numpy as np
         from sklearn.ensemble import HistGradientBoostingClassifier
@@ -175,52 +207,80 @@ def main():
             os.execv("/usr/bin/python3", ["/usr/bin/python3"] + sys.argv)
         print("bench-gbt-peers: skipped (python3-sklearn not installed)")
         return 0
+    try:
+        import xgboost as xgb
+    except ImportError:
+        xgb = None
     X = np.array(cols, dtype=np.float32).T
     y = np.array(y)
     split = np.array(split)
     iscat = np.array([":c" in n for n in names])
     tr, va, te = (split == 0), (split == 1), (split == 2)
-    print("rows: train %d valid %d test %d, features %d (%d categorical), threads %d" %
-          (tr.sum(), va.sum(), te.sum(), X.shape[1], iscat.sum(), a.threads))
-    print("%-28s %8s %8s %8s %8s %8s %6s" % ("peer", "val_auc", "test_auc", "test_ap",
+    print("rows: train %d valid %d test %d, features %d (%d categorical), threads %d, "
+          "fits per booster %d" % (tr.sum(), va.sum(), te.sum(), X.shape[1], iscat.sum(),
+                                   a.threads, a.repeat))
+
+    def fit_hgb():
+        t0 = time.perf_counter()
+        hgb = HistGradientBoostingClassifier(learning_rate=0.1, max_iter=500,
+                                             categorical_features=iscat, early_stopping=True,
+                                             random_state=0)
+        hgb.fit(X[tr], y[tr])
+        fit = time.perf_counter() - t0
+        pv, pt = hgb.predict_proba(X[va])[:, 1], hgb.predict_proba(X[te])[:, 1]
+        auc_t, ap_t, ll_t = metrics(y[te], pt)
+        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, hgb.n_iter_]
+
+    def fit_xgb():
+        ft = ["c" if c else "q" for c in iscat]
+        t0 = time.perf_counter()
+        dtr = xgb.DMatrix(X[tr], label=y[tr], feature_types=ft, enable_categorical=True,
+                          nthread=a.threads)
+        dva = xgb.DMatrix(X[va], label=y[va], feature_types=ft, enable_categorical=True,
+                          nthread=a.threads)
+        params = {"objective": "binary:logistic", "eval_metric": "logloss",
+                  "tree_method": "hist", "max_depth": 6, "eta": 0.1, "nthread": a.threads,
+                  "seed": 0, "max_cat_to_onehot": 1}
+        bst = xgb.train(params, dtr, num_boost_round=1000, evals=[(dva, "valid")],
+                        early_stopping_rounds=20, verbose_eval=False)
+        fit = time.perf_counter() - t0
+        dte = xgb.DMatrix(X[te], feature_types=ft, enable_categorical=True, nthread=a.threads)
+        rng = (0, bst.best_iteration + 1)
+        pv, pt = bst.predict(dva, iteration_range=rng), bst.predict(dte, iteration_range=rng)
+        auc_t, ap_t, ll_t = metrics(y[te], pt)
+        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, bst.best_iteration + 1]
+
+    def fit_ours():
+        g = run_ours(a.ours, matrix, a.threads)
+        nan = float("nan")
+        return [g.get("val_auc", nan), g.get("test_auc", nan), g.get("test_ap", nan),
+                g.get("test_ll", nan), g["fit"], int(g.get("trees", g.get("iters", 0)))]
+
+    boosters = []
+    if a.ours:
+        boosters.append(("ours (--ours)", fit_ours))
+    boosters.append(("sklearn HistGradientBoosting", fit_hgb))
+    if xgb is not None:
+        boosters.append(("XGBoost hist (depth 6)", fit_xgb))
+    best = {}
+    for _ in range(max(1, a.repeat)):
+        for name, fn in boosters:
+            r = fn()
+            if name not in best or r[4] < best[name][4]:
+                best[name] = r
+    print("%-28s %8s %8s %8s %8s %8s %6s" % ("booster", "val_auc", "test_auc", "test_ap",
                                              "test_ll", "fit_s", "iters"))
-
-    t0 = time.perf_counter()
-    hgb = HistGradientBoostingClassifier(learning_rate=0.1, max_iter=500,
-                                         categorical_features=iscat, early_stopping=True,
-                                         random_state=0)
-    hgb.fit(X[tr], y[tr])
-    fit = time.perf_counter() - t0
-    pv, pt = hgb.predict_proba(X[va])[:, 1], hgb.predict_proba(X[te])[:, 1]
-    auc_t, ap_t, ll_t = metrics(y[te], pt)
-    print("%-28s %8.4f %8.4f %8.4f %8.4f %8.2f %6d" % (
-        "sklearn HistGradientBoosting", metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit,
-        hgb.n_iter_))
-
-    try:
-        import xgboost as xgb
-    except ImportError:
+    for name, _ in boosters:
+        print("%-28s %8.4f %8.4f %8.4f %8.4f %8.2f %6d" % tuple([name] + best[name]))
+    if a.ours:
+        ours = best["ours (--ours)"][4]
+        for name, _ in boosters[1:]:
+            print("fit time %s / ours: %.2fx" % (name, best[name][4] / ours if ours > 0
+                                                  else float("inf")))
+    if xgb is None:
         print("bench-gbt-peers: XGBoost skipped (python3-xgboost not installed)")
-        return 0
-    ft = ["c" if c else "q" for c in iscat]
-    t0 = time.perf_counter()
-    dtr = xgb.DMatrix(X[tr], label=y[tr], feature_types=ft, enable_categorical=True,
-                      nthread=a.threads)
-    dva = xgb.DMatrix(X[va], label=y[va], feature_types=ft, enable_categorical=True,
-                      nthread=a.threads)
-    params = {"objective": "binary:logistic", "eval_metric": "logloss", "tree_method": "hist",
-              "max_depth": 6, "eta": 0.1, "nthread": a.threads, "seed": 0,
-              "max_cat_to_onehot": 1}
-    bst = xgb.train(params, dtr, num_boost_round=1000, evals=[(dva, "valid")],
-                    early_stopping_rounds=20, verbose_eval=False)
-    fit = time.perf_counter() - t0
-    dte = xgb.DMatrix(X[te], feature_types=ft, enable_categorical=True, nthread=a.threads)
-    rng = (0, bst.best_iteration + 1)
-    pv, pt = bst.predict(dva, iteration_range=rng), bst.predict(dte, iteration_range=rng)
-    auc_t, ap_t, ll_t = metrics(y[te], pt)
-    print("%-28s %8.4f %8.4f %8.4f %8.4f %8.2f %6d" % (
-        "XGBoost hist (depth 6)", metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit,
-        bst.best_iteration + 1))
+    if tmpdir:
+        tmpdir.cleanup()
     return 0
 
 

@@ -93,7 +93,7 @@ static const key_def KEYS[] = {
     {"registry.model_name", T_STR, OFF(registry.model_name), 0, "readmission", 0, 0, F_NONEMPTY,
      NULL},
     {"registry.min_metric", T_DBL, OFF(registry.min_metric), 0, "0.55", 0, 1e9, 0, NULL},
-    {"registry.min_gain", T_DBL, OFF(registry.min_gain), 0, "0.0", -1, 1, 0, NULL},
+    {"registry.min_gain", T_DBL, OFF(registry.min_gain), 0, "0.001", -1, 1, 0, NULL},
     {"serve.workers", T_INT, OFF(serve.workers), 0, "0", 0, 1024, 0, NULL},
     {"serve.socket", T_STR, OFF(serve.socket), 0, "var/run/readmit-fcgi.sock", 0, 0, F_NONEMPTY,
      NULL},

@@ -34,7 +34,7 @@
 #define CAT_SMOOTH                                                             \
   50.0 /* hessian added to each category when ordering categories */
 #define MIN_GAIN 1e-10
-#define PAR_HIST 2048  /* rows from which a histogram is built by all threads */
+#define PAR_HIST 8192  /* rows from which a histogram is built by all threads */
 #define PAR_SPLIT 16384 /* rows from which a partition uses all threads */
 
 /* ---- model
@@ -53,21 +53,22 @@ typedef struct gnode {
   double gain;  /* split gain (internal nodes) */
 } gnode;
 
-/* Compact scoring node (16 bytes). Internal: u.s.thr is the numeric threshold
- * (categorical: the number of categories), `info` holds the feature (low 24
- * bits), CN_DLEFT and CN_CAT; the children are left and left + 1; cat is the
- * word offset of the left-category bitset. Leaf: left = -1, u.value. */
+/* Compact scoring node (16 bytes). thr is the numeric threshold (categorical:
+ * the number of categories), `info` holds the feature (low 24 bits), CN_DLEFT
+ * and CN_CAT; the children are left and left + 1. For a categorical split cat
+ * is the left-category bitset itself when there are at most 32 categories,
+ * else (CN_WIDE) the word offset of the bitset in m->cats. A leaf is a numeric node on feature 0 with
+ * threshold +inf, missing left, and left = itself, so stepping from it stays
+ * there (a walk can take a fixed number of steps without testing for leaves);
+ * its cat is the index of its value in lval. */
 #define CN_FEAT 0xffffffu
 #define CN_DLEFT (1u << 24)
 #define CN_CAT (1u << 25)
+#define CN_LEAF (1u << 26)
+#define CN_WIDE (1u << 27)
 typedef struct cnode {
-  union {
-    struct {
-      float thr;
-      uint32_t info;
-    } s;
-    double value;
-  } u;
+  float thr;
+  uint32_t info;
   int32_t left;
   int32_t cat;
 } cnode;
@@ -83,10 +84,14 @@ struct rdm_gbt {
   int nn, ncap;
   uint32_t *cats;
   int nw, wcap;
-  /* compact form: tree t starts at cn[ctstart[t]] (tcap + 1 entries) */
+  /* compact form: tree t starts at cn[ctstart[t]] (tcap + 1 entries) and
+   * reaches every leaf within cdepth[t] steps; leaf values in lval */
   cnode *cn;
   int ncn, cncap;
   int *ctstart;
+  int *cdepth;
+  double *lval;
+  int nlv, lvcap;
 };
 
 static int ncat_words(int k) { return (k + 31) / 32; }
@@ -115,7 +120,8 @@ static rdm_gbt *model_new(int d, const int *ncat) {
   m->tcap = 64;
   m->tstart = calloc((size_t)m->tcap + 1, sizeof *m->tstart);
   m->ctstart = calloc((size_t)m->tcap + 1, sizeof *m->ctstart);
-  if (!m->ncat || !m->tstart || !m->ctstart) {
+  m->cdepth = calloc((size_t)m->tcap + 1, sizeof *m->cdepth);
+  if (!m->ncat || !m->tstart || !m->ctstart || !m->cdepth) {
     rdm_gbt_free(m);
     return NULL;
   }
@@ -130,6 +136,8 @@ void rdm_gbt_free(rdm_gbt *m) {
   free(m->ncat);
   free(m->tstart);
   free(m->ctstart);
+  free(m->cdepth);
+  free(m->lval);
   free(m->nodes);
   free(m->cats);
   free(m->cn);
@@ -188,6 +196,10 @@ static int model_begin_tree(rdm_gbt *m) {
     if (!ct)
       return -1;
     m->ctstart = ct;
+    int *cd = realloc(m->cdepth, ((size_t)cap + 1) * sizeof *cd);
+    if (!cd)
+      return -1;
+    m->cdepth = cd;
     m->tcap = cap;
   }
   m->tstart[m->ntrees] = m->nn;
@@ -210,42 +222,66 @@ static int model_end_tree(rdm_gbt *m) {
     m->cn = c;
     m->cncap = cap;
   }
+  if (m->nlv + nn > m->lvcap) {
+    int cap = m->lvcap ? m->lvcap : 256;
+    while (cap < m->nlv + nn)
+      cap *= 2;
+    double *v = realloc(m->lval, (size_t)cap * sizeof *v);
+    if (!v)
+      return -1;
+    m->lval = v;
+    m->lvcap = cap;
+  }
   /* queue of source nodes in compact order: cn slot s holds node src[s] */
-  int *src = malloc((size_t)nn * sizeof *src);
+  int *src = malloc(2 * (size_t)nn * sizeof *src), *dep = src + nn;
   if (!src)
     return -1;
-  int base = m->ncn, head = 0, tail = 0;
-  src[tail++] = r;
+  int base = m->ncn, head = 0, tail = 0, depth = 0;
+  src[tail] = r;
+  dep[tail++] = 0;
   while (head < tail) {
     int k = src[head];
     const gnode *q = &m->nodes[k];
     cnode *c = &m->cn[base + head];
     memset(c, 0, sizeof *c);
+    if (dep[head] > depth)
+      depth = dep[head];
     if (q->feat < 0) {
-      c->u.value = q->value;
-      c->left = -1;
-      c->cat = -1;
+      c->thr = INFINITY;
+      c->info = CN_DLEFT | CN_LEAF;
+      c->left = base + head;
+      c->cat = m->nlv;
+      m->lval[m->nlv++] = q->value;
     } else {
       uint32_t info = (uint32_t)q->feat | (q->dleft ? CN_DLEFT : 0u);
       if (q->cat >= 0) {
         info |= CN_CAT;
-        c->u.s.thr = (float)m->ncat[q->feat];
+        c->thr = (float)m->ncat[q->feat];
+        if (m->ncat[q->feat] <= 32) {
+          c->cat = (int32_t)m->cats[q->cat];
+        } else {
+          info |= CN_WIDE;
+          c->cat = q->cat;
+        }
       } else {
-        c->u.s.thr = q->thr;
+        c->thr = q->thr;
+        c->cat = -1;
       }
-      c->u.s.info = info;
-      c->cat = q->cat;
+      c->info = info;
       if (tail + 2 > nn) { /* a node reached twice: not a tree */
         free(src);
         return -2;
       }
       c->left = base + tail;
-      src[tail++] = q->left;
-      src[tail++] = q->right;
+      src[tail] = q->left;
+      dep[tail++] = dep[head] + 1;
+      src[tail] = q->right;
+      dep[tail++] = dep[head] + 1;
     }
     head++;
   }
   free(src);
+  m->cdepth[m->ntrees] = depth;
   m->ncn += tail; /* nodes no path reaches are left out */
   m->ntrees++;
   m->tstart[m->ntrees] = m->nn;
@@ -253,18 +289,19 @@ static int model_end_tree(rdm_gbt *m) {
   return 0;
 }
 
-/* 1 when x goes to the right child of internal compact node c. */
+/* 1 when x goes to the right child of compact node c (0 for a leaf). */
 static inline int cn_right(const rdm_gbt *m, const cnode *c, const float *x) {
-  uint32_t info = c->u.s.info;
+  uint32_t info = c->info;
   float v = x[info & CN_FEAT];
-  if (!(info & CN_CAT)) {
-    /* NaN: !(v <= thr) is 1 (right), flipped when missing goes left */
-    return (!(v <= c->u.s.thr)) ^ ((v != v) & (int)((info >> 24) & 1u));
-  }
-  if (v >= 0.0f && v < c->u.s.thr) {
+  if (!(info & CN_CAT)) /* NaN: right unless missing goes left */
+    return (!(v <= c->thr)) ^ ((v != v) & (int)((info >> 24) & 1u));
+  if (v >= 0.0f && v < c->thr) {
     int code = (int)v;
-    if ((float)code == v)
-      return (int)(((m->cats[c->cat + code / 32] >> (code % 32)) & 1u) ^ 1u);
+    if ((float)code == v) {
+      uint32_t bits = (info & CN_WIDE) ? m->cats[c->cat + code / 32]
+                                       : (uint32_t)c->cat;
+      return (int)(((bits >> (code & 31)) & 1u) ^ 1u);
+    }
   }
   return !(info & CN_DLEFT);
 }
@@ -272,9 +309,9 @@ static inline int cn_right(const rdm_gbt *m, const cnode *c, const float *x) {
 static inline double tree_value(const rdm_gbt *m, int t, const float *x) {
   const cnode *cn = m->cn;
   int k = m->ctstart[t];
-  while (cn[k].left >= 0)
+  for (int s = m->cdepth[t]; s > 0; s--)
     k = cn[k].left + cn_right(m, &cn[k], x);
-  return cn[k].u.value;
+  return m->lval[cn[k].cat];
 }
 
 double rdm_gbt_margin(const rdm_gbt *m, const float *x) {
@@ -282,28 +319,22 @@ double rdm_gbt_margin(const rdm_gbt *m, const float *x) {
   const cnode *cn = m->cn;
   const int *ts = m->ctstart;
   int t = 0, nt = m->ntrees;
-  /* four trees at a time: independent walks overlap in the pipeline; the
-   * sum is still taken in tree order */
+  /* four trees at a time: independent walks overlap in the pipeline (a walk
+   * that has reached its leaf stays there); the sum is still taken in tree
+   * order */
   for (; t + 4 <= nt; t += 4) {
     int k0 = ts[t], k1 = ts[t + 1], k2 = ts[t + 2], k3 = ts[t + 3];
-    for (;;) {
-      int a0 = cn[k0].left >= 0, a1 = cn[k1].left >= 0, a2 = cn[k2].left >= 0,
-          a3 = cn[k3].left >= 0;
-      if (!(a0 | a1 | a2 | a3))
-        break;
-      if (a0)
-        k0 = cn[k0].left + cn_right(m, &cn[k0], x);
-      if (a1)
-        k1 = cn[k1].left + cn_right(m, &cn[k1], x);
-      if (a2)
-        k2 = cn[k2].left + cn_right(m, &cn[k2], x);
-      if (a3)
-        k3 = cn[k3].left + cn_right(m, &cn[k3], x);
+    while (!(cn[k0].info & cn[k1].info & cn[k2].info & cn[k3].info &
+             CN_LEAF)) {
+      k0 = cn[k0].left + cn_right(m, &cn[k0], x);
+      k1 = cn[k1].left + cn_right(m, &cn[k1], x);
+      k2 = cn[k2].left + cn_right(m, &cn[k2], x);
+      k3 = cn[k3].left + cn_right(m, &cn[k3], x);
     }
-    s += cn[k0].u.value;
-    s += cn[k1].u.value;
-    s += cn[k2].u.value;
-    s += cn[k3].u.value;
+    s += m->lval[cn[k0].cat];
+    s += m->lval[cn[k1].cat];
+    s += m->lval[cn[k2].cat];
+    s += m->lval[cn[k3].cat];
   }
   for (; t < nt; t++)
     s += tree_value(m, t, x);
@@ -324,11 +355,18 @@ void rdm_gbt_importance(const rdm_gbt *m, double *gain) {
 }
 
 /* ---- thread pool
- * ---------------------------------------------------------------------- */
-
-typedef void (*job_fn)(void *arg, int tid, int nt);
+ * ----------------------------------------------------------------------
+ *
+ * A job is a number of items (features, row chunks) that threads claim one at
+ * a time from a shared counter; each item writes only its own results, so
+ * what a job computes does not depend on which thread ran which item. The
+ * caller's thread always takes part and may do every item: a worker that is
+ * not scheduled in time (a busy machine) does not hold the job up, and a
+ * worker that wakes after the job has ended finds nothing to do. */
 
 typedef struct pool pool;
+typedef void (*job_fn)(void *arg, int tid, pool *p);
+
 typedef struct wstart {
   pool *p;
   int tid;
@@ -342,41 +380,29 @@ struct pool {
   pthread_mutex_t mu;
   pthread_cond_t go, done;
   atomic_ulong gen;
-  atomic_int pending;
+  atomic_int inside; /* workers running the current job */
   atomic_int quit;
-  job_fn fn;
+  atomic_int next; /* next item of the current job */
+  job_fn fn;       /* NULL between jobs */
   void *arg;
 };
+
+/* The next item of the current job (items are 0, 1, 2, ...). */
+static inline int pool_next(pool *p) { return atomic_fetch_add(&p->next, 1); }
 
 /* Yield rather than pause: when the machine is busy, the thread being waited
  * for may need this core. With nothing else runnable, sched_yield returns at
  * once and this is a spin. */
 static inline void cpu_relax(void) { sched_yield(); }
 
-/* Spin (yielding) up to ~100 us for *v to differ from `old` (a region is often
- * only a few hundred microseconds long: sleeping on a condition variable each
- * time would cost more). */
+/* Spin (yielding) up to ~100 us for *v to differ from `old` (jobs are often
+ * only tens of microseconds long: sleeping on a condition variable each time
+ * would cost more). */
 static void spin_while_eq_ulong(atomic_ulong *v, unsigned long old,
                                 atomic_int *quit) {
   double t0 = 0;
   for (unsigned k = 1;; k++) {
     if (atomic_load(v) != old || atomic_load(quit))
-      return;
-    cpu_relax();
-    if ((k & 15u) == 0) {
-      double t = rdm_now();
-      if (t0 == 0)
-        t0 = t;
-      else if (t - t0 > 100e-6)
-        return;
-    }
-  }
-}
-
-static void spin_while_pending(atomic_int *v) {
-  double t0 = 0;
-  for (unsigned k = 1;; k++) {
-    if (atomic_load(v) == 0)
       return;
     cpu_relax();
     if ((k & 15u) == 0) {
@@ -405,10 +431,14 @@ static void *pool_main(void *a) {
     seen = p->gen;
     job_fn fn = p->fn;
     void *arg = p->arg;
+    if (fn)
+      p->inside++;
     pthread_mutex_unlock(&p->mu);
-    fn(arg, w->tid, p->nt);
+    if (!fn)
+      continue; /* woke after the job had ended */
+    fn(arg, w->tid, p);
     pthread_mutex_lock(&p->mu);
-    if (--p->pending == 0)
+    if (--p->inside == 0)
       pthread_cond_signal(&p->done);
     pthread_mutex_unlock(&p->mu);
   }
@@ -462,23 +492,35 @@ static pool *pool_new(int nt) {
   return p;
 }
 
+/* Run fn on this thread and on the workers that join in time; returns when
+ * every item is done and no worker is inside fn. */
 static void pool_run(pool *p, job_fn fn, void *arg) {
+  atomic_store(&p->next, 0);
   if (p->nt <= 1) {
-    fn(arg, 0, 1);
+    fn(arg, 0, p);
     return;
   }
   pthread_mutex_lock(&p->mu);
   p->fn = fn;
   p->arg = arg;
-  p->pending = p->nt - 1;
   p->gen++;
   pthread_cond_broadcast(&p->go);
   pthread_mutex_unlock(&p->mu);
-  fn(arg, 0, p->nt);
-  spin_while_pending(&p->pending);
+  fn(arg, 0, p);
+  /* every item is claimed: close the job to latecomers, wait for the rest */
   pthread_mutex_lock(&p->mu);
-  while (p->pending > 0)
-    pthread_cond_wait(&p->done, &p->mu);
+  p->fn = NULL;
+  p->arg = NULL;
+  if (p->inside > 0) {
+    /* an item in flight usually ends within microseconds */
+    pthread_mutex_unlock(&p->mu);
+    double t0 = rdm_now();
+    while (atomic_load(&p->inside) > 0 && rdm_now() - t0 < 50e-6)
+      cpu_relax();
+    pthread_mutex_lock(&p->mu);
+    while (p->inside > 0)
+      pthread_cond_wait(&p->done, &p->mu);
+  }
   pthread_mutex_unlock(&p->mu);
 }
 
@@ -549,6 +591,7 @@ typedef struct fitctx {
   ghq *gh;
   double scale, inv; /* fixed point: value = integer * inv */
   uint32_t *idx, *tmpl, *tmpr;
+  uint32_t *pnl, *pnr; /* per partition chunk: rows going left / right */
   /* validation rows, binned with the training edges and partitioned with the
    * training rows (the same route as the float thresholds give) */
   size_t nv;
@@ -561,6 +604,7 @@ typedef struct fitctx {
   pool *pool;
   int nt;
   ghq **thist; /* per-thread partial histograms (thread 0: unused) */
+  ghq **thist2; /* per-thread second histograms for odd rows */
   float **wbuf; /* per-thread scratch for edges */
   uint32_t **wkey;
 } fitctx;
@@ -669,10 +713,10 @@ typedef struct edgejob {
   int maxb;
 } edgejob;
 
-static void edge_job(void *arg, int tid, int nt) {
+static void edge_job(void *arg, int tid, pool *pl) {
   edgejob *ej = arg;
   fitctx *c = ej->c;
-  for (int j = tid; j < c->d; j += nt)
+  for (int j; (j = pool_next(pl)) < c->d;)
     if (c->ncat[j] == 0)
       feature_edges(c, j, ej->maxb, c->wkey[tid], (uint32_t *)c->wbuf[tid]);
 }
@@ -698,10 +742,12 @@ static inline int value_bin(const fitctx *c, int j, float v) {
   return lo;
 }
 
-static void bin_job(void *arg, int tid, int nt) {
+static void bin_job(void *arg, int tid, pool *pl) {
   fitctx *c = arg;
+  (void)tid;
   size_t nch = (c->n + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
     for (size_t i = lo; i < hi; i++) {
       const float *x = c->X + i * (size_t)c->d;
@@ -711,10 +757,12 @@ static void bin_job(void *arg, int tid, int nt) {
   }
 }
 
-static void vbin_job(void *arg, int tid, int nt) {
+static void vbin_job(void *arg, int tid, pool *pl) {
   fitctx *c = arg;
+  (void)tid;
   size_t nch = (c->nv + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
     for (size_t i = lo; i < hi; i++) {
       const float *x = c->Xv + i * (size_t)c->d;
@@ -725,10 +773,11 @@ static void vbin_job(void *arg, int tid, int nt) {
 }
 
 /* Most frequent bin of each feature, and whether it can split at all. */
-static void mode_job(void *arg, int tid, int nt) {
+static void mode_job(void *arg, int tid, pool *pl) {
   fitctx *c = arg;
   size_t cnt[MAX_CODES + 1];
-  for (int j = tid; j < c->d; j += nt) {
+  (void)tid;
+  for (int j; (j = pool_next(pl)) < c->d;) {
     int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
     memset(cnt, 0, sizeof cnt);
     const uint8_t *col = c->cbins + (size_t)j * c->n;
@@ -751,11 +800,13 @@ typedef struct rowjob {
   int pass;
 } rowjob;
 
-static void rows_job(void *arg, int tid, int nt) {
+static void rows_job(void *arg, int tid, pool *pl) {
   rowjob *rj = arg;
   fitctx *c = rj->c;
   size_t nch = (c->n + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  (void)tid;
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
     for (size_t i = lo; i < hi; i++) {
       uint32_t k = 0, w = (uint32_t)c->fixw, o = rj->pass ? c->rowp[i] : 0;
@@ -917,63 +968,89 @@ static inline void hadd(ghq *e, ghq v) {
 #endif
 }
 
-/* Add rows idx[a..b) into H (not cleared here). */
-static void hist_rows(const fitctx *c, ghq *H, uint32_t a, uint32_t b) {
-  const uint32_t *idx = c->idx, *rowp = c->rowp, *ovf = c->ovf;
-  const uint16_t *fix = c->fix;
-  const ghq *gh = c->gh;
+/* Add row i into H. */
+static inline void hist_row(const fitctx *c, ghq *H, uint32_t i) {
   size_t w = (size_t)c->fixw;
-  for (uint32_t k = a; k < b; k++) {
-    uint32_t i = idx[k];
+  const uint16_t *f = c->fix + i * w;
+  const uint32_t *ovf = c->ovf;
 #if defined(__SSE2__)
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)&gh[i]);
-    const uint16_t *f = fix + i * w;
-    for (size_t s = 0; s < w; s++) {
-      __m128i *p = (__m128i *)(void *)&H[f[s]];
-      _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
-    }
-    for (uint32_t e = rowp[i], ee = rowp[i + 1]; e < ee; e++) {
-      __m128i *p = (__m128i *)(void *)&H[ovf[e]];
-      _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
-    }
-#else
-    ghq v = gh[i];
-    const uint16_t *f = fix + i * w;
-    for (size_t s = 0; s < w; s++)
-      hadd(&H[f[s]], v);
-    for (uint32_t e = rowp[i], ee = rowp[i + 1]; e < ee; e++)
-      hadd(&H[ovf[e]], v);
-#endif
+  __m128i v = _mm_loadu_si128((const __m128i *)(const void *)&c->gh[i]);
+  for (size_t s = 0; s < w; s++) {
+    __m128i *p = (__m128i *)(void *)&H[f[s]];
+    _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
   }
+  for (uint32_t e = c->rowp[i], ee = c->rowp[i + 1]; e < ee; e++) {
+    __m128i *p = (__m128i *)(void *)&H[ovf[e]];
+    _mm_storeu_si128(p, _mm_add_epi64(_mm_loadu_si128(p), v));
+  }
+#else
+  ghq v = c->gh[i];
+  for (size_t s = 0; s < w; s++)
+    hadd(&H[f[s]], v);
+  for (uint32_t e = c->rowp[i], ee = c->rowp[i + 1]; e < ee; e++)
+    hadd(&H[ovf[e]], v);
+#endif
 }
+
+/* Add rows idx[a..b) into H. Large ranges alternate rows between H and the
+ * scratch histogram H2, then add H2 to H (exact): updates of the same bin by
+ * consecutive rows then do not wait for each other. */
+static void hist_rows(const fitctx *c, ghq *H, ghq *H2, uint32_t a,
+                      uint32_t b) {
+  const uint32_t *idx = c->idx;
+  if (b - a < 512) {
+    for (uint32_t k = a; k < b; k++)
+      hist_row(c, H, idx[k]);
+    return;
+  }
+  memset(H2, 0, (size_t)c->htb * sizeof *H2);
+  uint32_t k = a;
+  for (; k + 2 <= b; k += 2) {
+    hist_row(c, H, idx[k]);
+    hist_row(c, H2, idx[k + 1]);
+  }
+  if (k < b)
+    hist_row(c, H, idx[k]);
+  for (int e = 0; e < c->tb; e++)
+    hadd(&H[e], H2[e]);
+}
+
+#define HCHUNK 2048 /* rows per item of a histogram job */
 
 typedef struct histjob {
   fitctx *c;
   leaf *a, *b;
-  int partial; /* thread t > 0 holds rows in c->thist[t] */
-  split *ra, *rb; /* per active feature: best split of a and b */
+  uint8_t used[64]; /* thread t > 0 added rows into c->thist[t] */
+  split *ra, *rb;   /* per active feature: best split of a and b */
 } histjob;
 
-static void hist_job(void *arg, int tid, int nt) {
+/* Rows of leaf a in chunks: thread 0 into a->hist (cleared by the caller),
+ * thread t into c->thist[t] (cleared at its first chunk). */
+static void hist_job(void *arg, int tid, pool *pl) {
   histjob *hj = arg;
   fitctx *c = hj->c;
   uint32_t len = hj->a->end - hj->a->begin;
-  uint32_t lo = hj->a->begin + (uint32_t)((uint64_t)len * (uint64_t)tid / (uint64_t)nt);
-  uint32_t hi =
-      hj->a->begin + (uint32_t)((uint64_t)len * (uint64_t)(tid + 1) / (uint64_t)nt);
+  int nch = (int)((len + HCHUNK - 1) / HCHUNK);
   ghq *H = tid == 0 ? hj->a->hist : c->thist[tid];
-  memset(H, 0, (size_t)c->htb * sizeof *H);
-  hist_rows(c, H, lo, hi);
+  for (int ch; (ch = pool_next(pl)) < nch;) {
+    if (tid > 0 && !hj->used[tid]) {
+      memset(H, 0, (size_t)c->htb * sizeof *H);
+      hj->used[tid] = 1;
+    }
+    uint32_t lo = hj->a->begin + (uint32_t)ch * HCHUNK;
+    uint32_t hi = lo + HCHUNK < hj->a->end ? lo + HCHUNK : hj->a->end;
+    hist_rows(c, H, c->thist2[tid], lo, hi);
+  }
 }
 
-/* Per feature (features q = tid, tid + nt, ...): add the threads' partial
- * histograms, recover the most frequent bin from the leaf total, b = parent -
- * a, and the best split of each leaf on that feature. */
-static void feat_job(void *arg, int tid, int nt) {
-  histjob *hj = arg;
+/* Per active feature: add the threads' partial histograms, recover the most
+ * frequent bin from the leaf total, b = parent - a, and the best split of each
+ * leaf on that feature. (On one thread: a few microseconds per leaf, less
+ * than handing the work to another thread costs on a busy machine.) */
+static void feat_all(histjob *hj) {
   fitctx *c = hj->c;
   leaf *a = hj->a, *b = hj->b;
-  for (int q = tid; q < c->nf; q += nt) {
+  for (int q = 0; q < c->nf; q++) {
     int j = c->fl[q];
     split_init(&hj->ra[q]);
     split_init(&hj->rb[q]);
@@ -981,8 +1058,8 @@ static void feat_job(void *arg, int tid, int nt) {
       continue;
     int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
     ghq *ha = a->hist + c->off[j], *hd = a->hist + c->defb[j];
-    if (hj->partial)
-      for (int t = 1; t < c->nt; t++) {
+    for (int t = 1; t < c->nt; t++)
+      if (hj->used[t]) {
         const ghq *P = c->thist[t] + c->off[j];
         for (int u = 0; u <= nbj; u++)
           hadd(&ha[u], P[u]);
@@ -1030,15 +1107,19 @@ static void reduce_best(const fitctx *c, const split *r, split *best) {
  * split of each. */
 static void build_hist(fitctx *c, leaf *a, leaf *b, split *ra, split *rb) {
   uint32_t len = a->end - a->begin;
-  histjob hj = {c, a, b, 0, ra, rb};
-  if (c->nt > 1 && len >= PAR_HIST) {
+  histjob hj;
+  memset(&hj, 0, sizeof hj);
+  hj.c = c;
+  hj.a = a;
+  hj.b = b;
+  hj.ra = ra;
+  hj.rb = rb;
+  memset(a->hist, 0, (size_t)c->htb * sizeof *a->hist);
+  if (c->nt > 1 && len >= PAR_HIST)
     pool_run(c->pool, hist_job, &hj);
-    hj.partial = 1;
-  } else {
-    memset(a->hist, 0, (size_t)c->htb * sizeof *a->hist);
-    hist_rows(c, a->hist, a->begin, a->end);
-  }
-  pool_run(c->pool, feat_job, &hj);
+  else
+    hist_rows(c, a->hist, c->thist2[0], a->begin, a->end);
+  feat_all(&hj);
   reduce_best(c, ra, &a->best);
   if (b)
     reduce_best(c, rb, &b->best);
@@ -1046,19 +1127,24 @@ static void build_hist(fitctx *c, leaf *a, leaf *b, split *ra, split *rb) {
 
 /* ---- partition ---- */
 
+#define PCHUNK 8192 /* rows per item of a partition job */
+
 typedef struct partjob {
   fitctx *c;
   const uint8_t *col;
   const uint8_t *lut; /* per bin: 1 = left */
   uint32_t begin, end;
-  uint32_t nl[64], nr[64];
 } partjob;
 
-static void part_range(const partjob *pj, uint32_t lo, uint32_t hi,
-                       uint32_t *l, uint32_t *r, uint32_t *nl, uint32_t *nr) {
-  const uint32_t *idx = pj->c->idx;
+/* Chunk ch of the range into c->tmpl / c->tmpr at the chunk's offset; counts
+ * in c->pnl[ch], c->pnr[ch]. */
+static void part_chunk(const partjob *pj, int ch) {
+  fitctx *c = pj->c;
+  uint32_t lo = pj->begin + (uint32_t)ch * PCHUNK;
+  uint32_t hi = lo + PCHUNK < pj->end ? lo + PCHUNK : pj->end;
+  const uint32_t *idx = c->idx;
   const uint8_t *col = pj->col, *lut = pj->lut;
-  uint32_t a = 0, b = 0;
+  uint32_t *l = c->tmpl + lo, *r = c->tmpr + lo, a = 0, b = 0;
   for (uint32_t k = lo; k < hi; k++) {
     uint32_t i = idx[k];
     uint32_t left = lut[col[i]];
@@ -1067,18 +1153,16 @@ static void part_range(const partjob *pj, uint32_t lo, uint32_t hi,
     a += left;
     b += 1u - left;
   }
-  *nl = a;
-  *nr = b;
+  c->pnl[ch] = a;
+  c->pnr[ch] = b;
 }
 
-static void part_job(void *arg, int tid, int nt) {
+static void part_job(void *arg, int tid, pool *pl) {
   partjob *pj = arg;
-  uint32_t len = pj->end - pj->begin;
-  uint32_t lo = pj->begin + (uint32_t)((uint64_t)len * (uint64_t)tid / (uint64_t)nt);
-  uint32_t hi =
-      pj->begin + (uint32_t)((uint64_t)len * (uint64_t)(tid + 1) / (uint64_t)nt);
-  part_range(pj, lo, hi, pj->c->tmpl + lo, pj->c->tmpr + lo, &pj->nl[tid],
-             &pj->nr[tid]);
+  (void)tid;
+  int nch = (int)((pj->end - pj->begin + PCHUNK - 1) / PCHUNK);
+  for (int ch; (ch = pool_next(pl)) < nch;)
+    part_chunk(pj, ch);
 }
 
 /* Stable partition of the validation rows vidx[begin,end); returns the first
@@ -1119,24 +1203,23 @@ static uint32_t partition_rows(fitctx *c, const split *s, uint32_t begin,
   pj.lut = lut;
   pj.begin = begin;
   pj.end = end;
-  int parts = 1;
-  if (c->nt > 1 && end - begin >= PAR_SPLIT) {
+  int nch = (int)((end - begin + PCHUNK - 1) / PCHUNK);
+  if (c->nt > 1 && end - begin >= PAR_SPLIT)
     pool_run(c->pool, part_job, &pj);
-    parts = c->nt;
-  } else {
-    part_job(&pj, 0, 1);
-  }
-  uint32_t len = end - begin, at = begin;
-  for (int t = 0; t < parts; t++) {
-    uint32_t lo = begin + (uint32_t)((uint64_t)len * (uint64_t)t / (uint64_t)parts);
-    memcpy(c->idx + at, c->tmpl + lo, (size_t)pj.nl[t] * sizeof *c->idx);
-    at += pj.nl[t];
+  else
+    for (int ch = 0; ch < nch; ch++)
+      part_chunk(&pj, ch);
+  uint32_t at = begin;
+  for (int ch = 0; ch < nch; ch++) {
+    uint32_t lo = begin + (uint32_t)ch * PCHUNK;
+    memcpy(c->idx + at, c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
+    at += c->pnl[ch];
   }
   uint32_t mid = at;
-  for (int t = 0; t < parts; t++) {
-    uint32_t lo = begin + (uint32_t)((uint64_t)len * (uint64_t)t / (uint64_t)parts);
-    memcpy(c->idx + at, c->tmpr + lo, (size_t)pj.nr[t] * sizeof *c->idx);
-    at += pj.nr[t];
+  for (int ch = 0; ch < nch; ch++) {
+    uint32_t lo = begin + (uint32_t)ch * PCHUNK;
+    memcpy(c->idx + at, c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
+    at += c->pnr[ch];
   }
   return mid;
 }
@@ -1190,11 +1273,13 @@ typedef struct gradjob {
   size_t npos; /* rows in idx (positions mode) or n */
 } gradjob;
 
-static void grad_job(void *arg, int tid, int nt) {
+static void grad_job(void *arg, int tid, pool *pl) {
   gradjob *gj = arg;
   fitctx *c = gj->c;
   size_t nch = (gj->npos + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  (void)tid;
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
     logprod lp = {1.0, 0, 0};
     double s = 0;
@@ -1237,10 +1322,12 @@ typedef struct validjob {
 } validjob;
 
 /* Validation loss per chunk (margins already updated). */
-static void valid_job(void *arg, int tid, int nt) {
+static void valid_job(void *arg, int tid, pool *pl) {
   validjob *vj = arg;
   size_t nch = (vj->n + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  (void)tid;
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < vj->n ? lo + CHUNK : vj->n;
     logprod lp = {1.0, 0, 0};
     double s = 0;
@@ -1262,13 +1349,15 @@ typedef struct binjob {
   double *margin;
 } binjob;
 
-static void bintrav_job(void *arg, int tid, int nt) {
+static void bintrav_job(void *arg, int tid, pool *pl) {
   binjob *bj = arg;
   fitctx *c = bj->c;
   const rdm_gbt *m = bj->m;
   int root = m->tstart[bj->tree];
   size_t nch = (c->n + CHUNK - 1) / CHUNK;
-  for (size_t ch = (size_t)tid; ch < nch; ch += (size_t)nt) {
+  (void)tid;
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t ch = (size_t)it;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
     for (size_t i = lo; i < hi; i++) {
       int k = root;
@@ -1410,15 +1499,19 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
   c.idx = malloc(n * sizeof *c.idx);
   c.tmpl = malloc(n * sizeof *c.tmpl);
   c.tmpr = malloc(n * sizeof *c.tmpr);
+  c.pnl = malloc((n / PCHUNK + 2) * sizeof *c.pnl);
+  c.pnr = malloc((n / PCHUNK + 2) * sizeof *c.pnr);
   c.fl = malloc((size_t)d * sizeof *c.fl);
   c.wbuf = calloc((size_t)nt, sizeof *c.wbuf);
   c.wkey = calloc((size_t)nt, sizeof *c.wkey);
   c.thist = calloc((size_t)nt, sizeof *c.thist);
+  c.thist2 = calloc((size_t)nt, sizeof *c.thist2);
   margin = malloc(n * sizeof *margin);
   part = malloc(((n + CHUNK - 1) / CHUNK) * sizeof *part);
   if (!c.pool || !c.nb || !c.off || !c.defb || !c.splittable || !c.edges ||
-      !c.cbins || !c.rowp || !c.gh || !c.idx || !c.tmpl || !c.tmpr || !c.fl ||
-      !c.wbuf || !c.wkey || !c.thist || !margin || !part)
+      !c.cbins || !c.rowp || !c.gh || !c.idx || !c.tmpl || !c.tmpr || !c.pnl ||
+      !c.pnr || !c.fl ||
+      !c.wbuf || !c.wkey || !c.thist || !c.thist2 || !margin || !part)
     goto nomem;
   if (nv) {
     vmargin = malloc(nv * sizeof *vmargin);
@@ -1492,9 +1585,10 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
       goto nomem;
     rj.pass = 1;
     pool_run(c.pool, rows_job, &rj);
-    for (int t = 1; t < nt; t++) {
-      c.thist[t] = malloc((size_t)c.htb * sizeof **c.thist);
-      if (!c.thist[t])
+    for (int t = 0; t < nt; t++) {
+      c.thist[t] = t ? malloc((size_t)c.htb * sizeof **c.thist) : NULL;
+      c.thist2[t] = malloc((size_t)c.htb * sizeof **c.thist2);
+      if ((t && !c.thist[t]) || !c.thist2[t])
         goto nomem;
     }
   }
@@ -1726,6 +1820,8 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
     m->ntrees = best_iter + 1;
     m->nn = m->tstart[m->ntrees];
     m->ncn = m->ctstart[m->ntrees];
+    /* the last node of a tree (breadth first) is its last leaf */
+    m->nlv = m->ncn > 0 ? m->cn[m->ncn - 1].cat + 1 : 0;
     /* drop bitsets of removed trees: they were appended in order */
     int maxw = 0;
     for (int k = 0; k < m->nn; k++)
@@ -1752,6 +1848,9 @@ done:
     free(c.wkey[t]);
   for (int t = 0; t < nt && c.thist; t++)
     free(c.thist[t]);
+  for (int t = 0; t < nt && c.thist2; t++)
+    free(c.thist2[t]);
+  free(c.thist2);
   free(c.wbuf);
   free(c.wkey);
   free(c.thist);
@@ -1768,6 +1867,8 @@ done:
   free(c.idx);
   free(c.tmpl);
   free(c.tmpr);
+  free(c.pnl);
+  free(c.pnr);
   free(c.vbins);
   free(c.vidx);
   free(c.vtmp);

@@ -93,7 +93,7 @@ static void test_defaults(void)
     CU_ASSERT_EQUAL(c.train.gbt_early_stopping, 20);
     CU_ASSERT_STRING_EQUAL(c.registry.model_name, "readmission");
     CU_ASSERT_DOUBLE_EQUAL(c.registry.min_metric, 0.55, 1e-15);
-    CU_ASSERT_DOUBLE_EQUAL(c.registry.min_gain, 0.0, 0);
+    CU_ASSERT_DOUBLE_EQUAL(c.registry.min_gain, 0.001, 0);
     CU_ASSERT_EQUAL(c.serve.workers, 0);
     CU_ASSERT_STRING_EQUAL(c.serve.socket, "var/run/readmit-fcgi.sock");
     CU_ASSERT_EQUAL(c.serve.fcgi_port, 0);

@@ -475,6 +475,220 @@ static void test_gbt_load_errors(void) {
   CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
 }
 
+/* Mean log loss of the model on rows X (d features), computed from
+ * rdm_gbt_margin. */
+static double model_loss(const rdm_gbt *m, const float *X, const float *y,
+                         size_t n, int d) {
+  double s = 0;
+  for (size_t i = 0; i < n; i++) {
+    double z = rdm_gbt_margin(m, X + i * (size_t)d), yi = y[i];
+    s += log1p(exp(-fabs(z))) + (z > 0 ? z : 0) - yi * z;
+  }
+  return s / (double)n;
+}
+
+/* Columns: 0 = categorical(40), levels {3, 17, 33, 38} carry the signal, 8%
+ * missing; 1 = numeric with 10% NaN, signal above 0.6; 2..9 = categorical(3)
+ * at level 0 70% of the time (sparse rows of varying length); 10 =
+ * constant. */
+#define BIG_D 11
+static void make_big(size_t n, float *X, float *y) {
+  for (size_t i = 0; i < n; i++) {
+    float *x = X + i * BIG_D;
+    int c0 = (int)(unif() * 40);
+    x[0] = unif() < 0.08 ? NAN : (float)c0;
+    x[1] = unif() < 0.1 ? NAN : (float)unif();
+    int busy = 0;
+    for (int j = 2; j < 10; j++) {
+      double u = unif();
+      x[j] = u < 0.7 ? 0.0f : (u < 0.85 ? 1.0f : 2.0f);
+      busy += x[j] != 0.0f;
+    }
+    x[10] = 1.0f;
+    double z = -1.5;
+    if (!isnan(x[0]) && (c0 == 3 || c0 == 17 || c0 == 33 || c0 == 38))
+      z += 2.0;
+    if (!isnan(x[1]) && x[1] > 0.6f)
+      z += 1.0;
+    z += 0.3 * (busy - 2.4);
+    y[i] = unif() < 1.0 / (1.0 + exp(-z)) ? 1.0f : 0.0f;
+  }
+}
+
+static const int BIG_NCAT[BIG_D] = {40, 0, 3, 3, 3, 3, 3, 3, 3, 3, 0};
+
+/* Enough rows for every parallel path (row chunks of histograms and
+ * partitions): the model is the same for 1, 2 and 3 threads, and the
+ * training and validation losses reported during the fit are those of the
+ * final model's rdm_gbt_margin (the binned routes of the fit agree with the
+ * float thresholds, wide categorical bitsets included). */
+static void test_gbt_threads_large(void) {
+  size_t n = 40000, nv = 8000;
+  float *X = malloc((n + nv) * BIG_D * sizeof *X),
+        *y = malloc((n + nv) * sizeof *y);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+  lcg_state = 21;
+  make_big(n + nv, X, y);
+  const float *Xv = X + n * BIG_D, *yv = y + n;
+  char *text[3] = {NULL, NULL, NULL};
+  for (int t = 0; t < 3; t++) {
+    rdm_gbt_params p;
+    params(&p);
+    p.threads = t + 1;
+    p.learning_rate = 0.2;
+    p.max_iter = 25;
+    p.max_leaves = 16;
+    p.min_child_weight = 5;
+    trace *tr = calloc(1, sizeof *tr);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, BIG_D, BIG_NCAT, Xv, yv, nv, &p, record,
+                             tr, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(tr->calls, 25);
+    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 25);
+    CU_ASSERT_DOUBLE_EQUAL(tr->tl[24], model_loss(m, X, y, n, BIG_D), 1e-9);
+    CU_ASSERT_DOUBLE_EQUAL(tr->vl[24], model_loss(m, Xv, yv, nv, BIG_D), 1e-9);
+    /* learned: the signal levels of the wide categorical, high x1 */
+    float a[BIG_D] = {17, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    float b[BIG_D] = {16, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    float c[BIG_D] = {16, 0.1f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+    CU_ASSERT(rdm_gbt_margin(m, a) > rdm_gbt_margin(m, b) + 1.0);
+    CU_ASSERT(rdm_gbt_margin(m, b) > rdm_gbt_margin(m, c) + 0.5);
+    double g[BIG_D];
+    rdm_gbt_importance(m, g);
+    CU_ASSERT_EQUAL(g[10], 0.0);
+    rdm_buf buf = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_gbt_save(m, &buf, &err), RDM_OK);
+    text[t] = rdm_buf_take(&buf);
+    rdm_gbt_free(m);
+    free(tr);
+  }
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text[0]);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text[1]);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(text[2]);
+  CU_ASSERT_STRING_EQUAL(text[0], text[1]);
+  CU_ASSERT_STRING_EQUAL(text[0], text[2]);
+  for (int t = 0; t < 3; t++)
+    free(text[t]);
+  free(X);
+  free(y);
+}
+
+/* Almost every row at the most frequent bin of every feature: the few other
+ * rows (1.5%) still carry the signal. */
+static void test_gbt_sparse_rows(void) {
+  size_t n = 6000;
+  float *X = malloc(n * 3 * sizeof *X), *y = malloc(n * sizeof *y);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+  lcg_state = 22;
+  for (size_t i = 0; i < n; i++) {
+    int rare = unif() < 0.015;
+    X[3 * i] = rare ? 1.0f : 0.0f;
+    X[3 * i + 1] = rare ? 5.0f : 2.0f;
+    X[3 * i + 2] = rare ? 2.0f : 0.0f;
+    y[i] = unif() < (rare ? 0.8 : 0.1) ? 1.0f : 0.0f;
+  }
+  int ncat[3] = {2, 0, 3};
+  rdm_gbt_params p;
+  params(&p);
+  p.min_child_weight = 1;
+  for (int t = 1; t <= 2; t++) {
+    p.threads = t;
+    rdm_err err = {0};
+    rdm_gbt *m =
+        rdm_gbt_fit(X, y, n, 3, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    float a[3] = {1, 5, 2}, b[3] = {0, 2, 0};
+    CU_ASSERT(rdm_gbt_margin(m, a) > 0.8);  /* logit(0.8) = 1.4 */
+    CU_ASSERT(rdm_gbt_margin(m, b) < -1.5); /* logit(0.1) = -2.2 */
+    rdm_gbt_free(m);
+  }
+  free(X);
+  free(y);
+}
+
+/* Five trees (scored four at a time plus one), a categorical feature with 40
+ * categories (two bitset words), an unbalanced chain; values worked out by
+ * hand below. */
+static const char *HAND5 = "gbt 1\n"
+                           "features 2\n"
+                           "ncat 0 40\n"
+                           "base 0x0p+0\n"
+                           "trees 5\n"
+                           "tree 0 5\n"
+                           "num 0 0x1p-1 1 1 2 0x1p+0\n"
+                           "leaf 0x1p+0\n"
+                           "cat 1 0 3 4 0x1p+0 2 82\n"
+                           "leaf 0x1p+1\n"
+                           "leaf -0x1p+0\n"
+                           "tree 1 1\n"
+                           "leaf 0x1p-2\n"
+                           "tree 2 3\n"
+                           "cat 1 1 1 2 0x1p+0 0 1\n"
+                           "leaf 0x1p-1\n"
+                           "leaf -0x1p-1\n"
+                           "tree 3 7\n"
+                           "num 0 0x1p-2 0 1 2 0x1p+0\n"
+                           "leaf 0x1p-3\n"
+                           "num 0 0x1p-1 0 3 4 0x1p+0\n"
+                           "leaf 0x1p-4\n"
+                           "num 0 0x1.8p-1 0 5 6 0x1p+0\n"
+                           "leaf 0x1p-5\n"
+                           "leaf 0x1p-6\n"
+                           "tree 4 1\n"
+                           "leaf 0x1p-7\n"
+                           "end\n";
+
+static void test_gbt_hand_five_trees(void) {
+  rdm_err err = {0};
+  rdm_gbt *m = rdm_gbt_load(HAND5, strlen(HAND5), NULL, &err);
+  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+  /* tree 0: x0 <= 0.5 (NaN too) -> 1, else codes {1, 33, 39} -> 2, other
+   * codes and missing -> -1; tree 1: 0.25; tree 2: code 32, missing or not a
+   * code -> 0.5, else -0.5; tree 3: x0 <= 0.25 -> 1/8, <= 0.5 -> 1/16,
+   * <= 0.75 -> 1/32, else (NaN too) 1/64; tree 4: 1/128 */
+  struct {
+    float x0, x1;
+    double want;
+  } cases[] = {
+      {0.25f, 1.0f, 1 + 0.25 - 0.5 + 0.125 + 0.0078125},
+      {0.6f, 33.0f, 2 + 0.25 - 0.5 + 0.03125 + 0.0078125},
+      {NAN, 39.0f, 1 + 0.25 - 0.5 + 0.015625 + 0.0078125},
+      {0.9f, 32.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+      {0.9f, 40.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+      {0.9f, NAN, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+      {0.9f, 1.5f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+      {0.9f, 1.0f, 2 + 0.25 - 0.5 + 0.015625 + 0.0078125},
+      {0.75f, 0.0f, -1 + 0.25 - 0.5 + 0.03125 + 0.0078125},
+      {0.5f, 38.0f, 1 + 0.25 - 0.5 + 0.0625 + 0.0078125},
+  };
+  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+    float x[2] = {cases[k].x0, cases[k].x1};
+    CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), cases[k].want, 0);
+  }
+  rdm_buf b = RDM_BUF_INIT;
+  CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+  CU_ASSERT_STRING_EQUAL(b.data, HAND5);
+  rdm_buf_release(&b);
+  rdm_gbt_free(m);
+  /* a node that is the child of two nodes is not a tree */
+  const char *dag = "gbt 1\nfeatures 1\nncat 0\nbase 0x0p+0\ntrees 1\n"
+                    "tree 0 5\n"
+                    "num 0 0x1p-1 1 1 2 0x1p+0\n"
+                    "num 0 0x1p-2 1 3 4 0x1p+0\n"
+                    "num 0 0x1p-3 1 3 4 0x1p+0\n"
+                    "leaf 0x1p+0\n"
+                    "leaf 0x1p+1\n"
+                    "end\n";
+  rdm_err err2 = {0};
+  CU_ASSERT_PTR_NULL(rdm_gbt_load(dag, strlen(dag), NULL, &err2));
+  CU_ASSERT_EQUAL(err2.code, RDM_EPARSE);
+  CU_ASSERT(strstr(err2.msg, "child of two nodes") != NULL);
+}
+
 static void test_gbt_bad_input(void) {
   float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, 2};
   rdm_gbt_params p;
@@ -511,6 +725,9 @@ int test_gbt_register(void) {
       !CU_ADD_TEST(s, test_gbt_save_load_roundtrip) ||
       !CU_ADD_TEST(s, test_gbt_hand_model) ||
       !CU_ADD_TEST(s, test_gbt_load_errors) ||
+      !CU_ADD_TEST(s, test_gbt_threads_large) ||
+      !CU_ADD_TEST(s, test_gbt_sparse_rows) ||
+      !CU_ADD_TEST(s, test_gbt_hand_five_trees) ||
       !CU_ADD_TEST(s, test_gbt_bad_input))
     return -1;
   return 0;
