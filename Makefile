@@ -113,7 +113,8 @@ clean-build:
 
 ## help: list the targets
 help:
-	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | awk -F': ' '{printf "  %-16s %s\n", $$1, $$2}'
+	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \
+	  awk '{i = index($$0, ": "); printf "  %-16s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2)}'
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
 

@@ -82,12 +82,24 @@ static int cmp_level(const void *a, const void *b)
     return strcmp(((const level *)a)->s, ((const level *)b)->s);
 }
 
+/* strcmp's order (bytes as unsigned char), inline: level strings are short
+ * and this runs for every categorical field of every scored record. */
+static inline int scmp(const char *a, const char *b)
+{
+    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
+    while (*x && *x == *y) {
+        x++;
+        y++;
+    }
+    return (int)*x - (int)*y;
+}
+
 static const level *find_level(const enc_col *c, const char *s)
 {
     size_t lo = 0, hi = (size_t)c->nseen;
     while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        int r = strcmp(c->seen[mid].s, s);
+        int r = scmp(c->seen[mid].s, s);
         if (r == 0)
             return &c->seen[mid];
         if (r < 0)
@@ -206,10 +218,45 @@ static const char *cell(const char *const *cells, const size_t *idx, size_t r, i
     return cells[row * RDM_NCOLS + (size_t)col];
 }
 
+/* Normalised view of a value for scoring: *s is v itself when it needs no
+ * trimming (the usual case: no copy), else buf as norm_value fills it.
+ * Returns 1 when missing, like norm_value. */
+static int norm_view(const char *v, char buf[VALBUF], const char **s)
+{
+    if (rdm_value_is_missing(v))
+        return 1;
+    size_t n = strlen(v);
+    unsigned char a = (unsigned char)v[0], z = (unsigned char)v[n - 1];
+    if (n < VALBUF && a != ' ' && a != '\t' && a != '\r' && a != '\n' && z != ' ' &&
+        z != '\t' && z != '\r' && z != '\n') {
+        *s = v; /* not "" or "?" (checked above), so not missing */
+        return 0;
+    }
+    *s = buf;
+    return norm_value(v, buf);
+}
+
+/* rdm_parse_long for the common case (an optional '-' and 1..18 digits),
+ * falling back to it for everything else; the same result either way. */
+static int parse_long_fast(const char *v, long *out)
+{
+    const char *p = v + (v[0] == '-');
+    long x = 0;
+    int k = 0;
+    while (p[k] >= '0' && p[k] <= '9' && k < 18) {
+        x = x * 10 + (p[k] - '0');
+        k++;
+    }
+    if (k == 0 || p[k] != '\0')
+        return rdm_parse_long(v, out);
+    *out = v[0] == '-' ? -x : x;
+    return 0;
+}
+
 static int parse_int(const rdm_column *sc, const char *v, double *out, rdm_err *err)
 {
     long x;
-    if (rdm_parse_long(v, &x) != 0)
+    if (parse_long_fast(v, &x) != 0)
         return rdm_errf(err, RDM_EINVAL, "field '%s': not an integer: '%.40s'", sc->name, v);
     if (x < sc->min || x > sc->max)
         return rdm_errf(err, RDM_EINVAL, "field '%s': %ld is out of range [%ld, %ld]", sc->name, x,
@@ -561,12 +608,13 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
 {
     const rdm_column *sc = &rdm_schema_columns()[c->col];
     char buf[VALBUF];
-    int miss = norm_value(v, buf);
+    const char *s = buf;
+    int miss = norm_view(v, buf, &s);
     if (c->kind == K_NUM) {
         out->code = -1;
         out->x = NAN;
         if (!miss)
-            return parse_int(sc, buf, &out->x, err);
+            return parse_int(sc, s, &out->x, err);
         return RDM_OK;
     }
     if (c->kind == K_CAT) {
@@ -575,9 +623,9 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
             out->code = -1;
             return RDM_OK;
         }
-        const level *l = find_level(c, buf);
+        const level *l = find_level(c, s);
         if (!l) {
-            warn(w, sc->name, buf);
+            warn(w, sc->name, s);
             out->code = c->K;
         } else {
             out->code = l->code;
@@ -590,12 +638,12 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
         out->vcode = -1;
         return RDM_OK;
     }
-    const level *l = find_level(c, buf);
+    const level *l = find_level(c, s);
     if (!l) {
-        warn(w, sc->name, buf);
+        warn(w, sc->name, s);
         out->x = c->unseen_rank;
         out->vcode = c->K;
-        out->code = code_chapter(buf);
+        out->code = code_chapter(s);
     } else {
         out->x = l->code;
         out->vcode = l->vcode;

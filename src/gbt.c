@@ -26,7 +26,7 @@
 
 #define GBT_FORMAT 1
 #define MAX_CODES 255 /* categories per categorical feature (codes 0..254) */
-#define MAX_FEATURES (1 << 24) /* feature index bits in a compact node */
+#define MAX_FEATURES 1000000 /* as the text form accepts; < 2^24 (compact node) */
 #define CHUNK                                                                  \
   8192 /* rows per chunk in loss reductions: fixed, so sums do not depend on   \
           threads */
@@ -322,19 +322,28 @@ double rdm_gbt_margin(const rdm_gbt *m, const float *x) {
   /* four trees at a time: independent walks overlap in the pipeline (a walk
    * that has reached its leaf stays there); the sum is still taken in tree
    * order */
-  for (; t + 4 <= nt; t += 4) {
+  for (; t + 8 <= nt; t += 8) {
     int k0 = ts[t], k1 = ts[t + 1], k2 = ts[t + 2], k3 = ts[t + 3];
+    int k4 = ts[t + 4], k5 = ts[t + 5], k6 = ts[t + 6], k7 = ts[t + 7];
     while (!(cn[k0].info & cn[k1].info & cn[k2].info & cn[k3].info &
-             CN_LEAF)) {
+             cn[k4].info & cn[k5].info & cn[k6].info & cn[k7].info & CN_LEAF)) {
       k0 = cn[k0].left + cn_right(m, &cn[k0], x);
       k1 = cn[k1].left + cn_right(m, &cn[k1], x);
       k2 = cn[k2].left + cn_right(m, &cn[k2], x);
       k3 = cn[k3].left + cn_right(m, &cn[k3], x);
+      k4 = cn[k4].left + cn_right(m, &cn[k4], x);
+      k5 = cn[k5].left + cn_right(m, &cn[k5], x);
+      k6 = cn[k6].left + cn_right(m, &cn[k6], x);
+      k7 = cn[k7].left + cn_right(m, &cn[k7], x);
     }
     s += m->lval[cn[k0].cat];
     s += m->lval[cn[k1].cat];
     s += m->lval[cn[k2].cat];
     s += m->lval[cn[k3].cat];
+    s += m->lval[cn[k4].cat];
+    s += m->lval[cn[k5].cat];
+    s += m->lval[cn[k6].cat];
+    s += m->lval[cn[k7].cat];
   }
   for (; t < nt; t++)
     s += tree_value(m, t, x);
@@ -1390,9 +1399,9 @@ static int check_params(size_t n, int d, const int *ncat, const float *y,
   if (n < 2 || n > 0xffffffffu)
     return rdm_errf(err, RDM_EINVAL,
                     "gbt: %zu training rows (need 2 .. 2^32-1)", n);
-  if (d < 1 || d >= MAX_FEATURES)
+  if (d < 1 || d > MAX_FEATURES)
     return rdm_errf(err, RDM_EINVAL, "gbt: %d features (need 1 .. %d)", d,
-                    MAX_FEATURES - 1);
+                    MAX_FEATURES);
   if (!(p->learning_rate > 0 && p->learning_rate <= 10))
     return rdm_errf(err, RDM_EINVAL, "gbt: learning_rate %g not in (0, 10]",
                     p->learning_rate);
@@ -2065,7 +2074,7 @@ rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err) {
     return NULL;
   }
   if (rd_eol(&r) || rd_word(&r, "features") ||
-      rd_int(&r, 1, 1000000, &d, "features") || rd_eol(&r) ||
+      rd_int(&r, 1, MAX_FEATURES, &d, "features") || rd_eol(&r) ||
       rd_word(&r, "ncat"))
     return NULL;
   m = model_new(d, NULL);

@@ -13,7 +13,12 @@
  * (default_left). Categorical splits order the categories by gradient/hessian
  * within the node and send a contiguous prefix of that order left (stored as a
  * bitset). Numeric thresholds are stored as float values (x <= threshold goes
- * left), so the model scores raw float features. */
+ * left), so the model scores raw float features.
+ *
+ * Gradients and hessians are summed in fixed point (exact integer sums), so a
+ * fit gives the same model for a given seed whatever the thread count and
+ * however the threads happen to share the work. Scoring walks a compact copy
+ * of the trees (built at fit and load time; the text form is unchanged). */
 #ifndef RDM_GBT_H
 #define RDM_GBT_H
 
@@ -47,14 +52,14 @@ typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss,
                                  void *ud);
 
 /* Fit. (Xv, yv, nv) is the validation set used only for early stopping (may be
- * NULL/0). y in {0,1}. ncat may be NULL (all numeric). The result is identical
- * for a given seed whatever the thread count (histograms are built per feature,
- * reductions run in a fixed order). With a validation set and early_stopping >
- * 0 only the trees up to the best validation round are kept. cb gets the
- * training and validation mean log loss after each round (validation NaN
- * without a validation set). Returns a model owned by the caller (free with
- * rdm_gbt_free), or NULL with err: RDM_EINVAL (bad parameter, label not 0/1,
- * more than 255 categories), RDM_ENOMEM. */
+ * NULL/0). y in {0,1}. ncat may be NULL (all numeric); d at most 1,000,000.
+ * The result is identical for a given seed whatever the thread count. With a
+ * validation set and early_stopping > 0 only the trees up to the best
+ * validation round are kept. cb gets the training and validation mean log
+ * loss after each round (validation NaN without a validation set); without a
+ * cb the training loss is not computed. Returns a model owned by the caller
+ * (free with rdm_gbt_free), or NULL with err: RDM_EINVAL (bad parameter, label
+ * not 0/1, more than 255 categories), RDM_ENOMEM. */
 rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
                      const int *ncat, const float *Xv, const float *yv,
                      size_t nv, const rdm_gbt_params *p, rdm_gbt_progress cb,

@@ -610,42 +610,49 @@ static void test_gbt_sparse_rows(void) {
   free(y);
 }
 
-/* Five trees (scored four at a time plus one), a categorical feature with 40
- * categories (two bitset words), an unbalanced chain; values worked out by
- * hand below. */
-static const char *HAND5 = "gbt 1\n"
-                           "features 2\n"
-                           "ncat 0 40\n"
-                           "base 0x0p+0\n"
-                           "trees 5\n"
-                           "tree 0 5\n"
-                           "num 0 0x1p-1 1 1 2 0x1p+0\n"
-                           "leaf 0x1p+0\n"
-                           "cat 1 0 3 4 0x1p+0 2 82\n"
-                           "leaf 0x1p+1\n"
-                           "leaf -0x1p+0\n"
-                           "tree 1 1\n"
-                           "leaf 0x1p-2\n"
-                           "tree 2 3\n"
-                           "cat 1 1 1 2 0x1p+0 0 1\n"
-                           "leaf 0x1p-1\n"
-                           "leaf -0x1p-1\n"
-                           "tree 3 7\n"
-                           "num 0 0x1p-2 0 1 2 0x1p+0\n"
-                           "leaf 0x1p-3\n"
-                           "num 0 0x1p-1 0 3 4 0x1p+0\n"
-                           "leaf 0x1p-4\n"
-                           "num 0 0x1.8p-1 0 5 6 0x1p+0\n"
-                           "leaf 0x1p-5\n"
-                           "leaf 0x1p-6\n"
-                           "tree 4 1\n"
-                           "leaf 0x1p-7\n"
-                           "end\n";
+/* Five hand-written trees: a categorical feature with 40 categories (two
+ * bitset words), an unbalanced chain; values worked out by hand below. The
+ * model text repeats them `reps` times (trees are scored eight at a time, then
+ * one by one). */
+static const int HAND5_NODES[5] = {5, 1, 3, 7, 1};
+static const char *const HAND5_TREES[5] = {
+    "num 0 0x1p-1 1 1 2 0x1p+0\n"
+    "leaf 0x1p+0\n"
+    "cat 1 0 3 4 0x1p+0 2 82\n"
+    "leaf 0x1p+1\n"
+    "leaf -0x1p+0\n",
+    "leaf 0x1p-2\n",
+    "cat 1 1 1 2 0x1p+0 0 1\n"
+    "leaf 0x1p-1\n"
+    "leaf -0x1p-1\n",
+    "num 0 0x1p-2 0 1 2 0x1p+0\n"
+    "leaf 0x1p-3\n"
+    "num 0 0x1p-1 0 3 4 0x1p+0\n"
+    "leaf 0x1p-4\n"
+    "num 0 0x1.8p-1 0 5 6 0x1p+0\n"
+    "leaf 0x1p-5\n"
+    "leaf 0x1p-6\n",
+    "leaf 0x1p-7\n",
+};
+
+static char *hand5_text(int reps) {
+  rdm_buf b = RDM_BUF_INIT;
+  int rc = rdm_buf_printf(&b, "gbt 1\nfeatures 2\nncat 0 40\nbase 0x0p+0\n"
+                              "trees %d\n",
+                          5 * reps);
+  for (int t = 0; rc == 0 && t < 5 * reps; t++)
+    rc = rdm_buf_printf(&b, "tree %d %d\n%s", t, HAND5_NODES[t % 5],
+                        HAND5_TREES[t % 5]);
+  if (rc == 0)
+    rc = rdm_buf_adds(&b, "end\n");
+  if (rc != 0) {
+    rdm_buf_release(&b);
+    return NULL;
+  }
+  return rdm_buf_take(&b);
+}
 
 static void test_gbt_hand_five_trees(void) {
-  rdm_err err = {0};
-  rdm_gbt *m = rdm_gbt_load(HAND5, strlen(HAND5), NULL, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
   /* tree 0: x0 <= 0.5 (NaN too) -> 1, else codes {1, 33, 39} -> 2, other
    * codes and missing -> -1; tree 1: 0.25; tree 2: code 32, missing or not a
    * code -> 0.5, else -0.5; tree 3: x0 <= 0.25 -> 1/8, <= 0.5 -> 1/16,
@@ -665,15 +672,24 @@ static void test_gbt_hand_five_trees(void) {
       {0.75f, 0.0f, -1 + 0.25 - 0.5 + 0.03125 + 0.0078125},
       {0.5f, 38.0f, 1 + 0.25 - 0.5 + 0.0625 + 0.0078125},
   };
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    float x[2] = {cases[k].x0, cases[k].x1};
-    CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), cases[k].want, 0);
+  for (int reps = 1; reps <= 3; reps++) {
+    char *text = hand5_text(reps);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_load(text, strlen(text), NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 5 * reps);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+      float x[2] = {cases[k].x0, cases[k].x1};
+      CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), reps * cases[k].want, 0);
+    }
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data, text);
+    rdm_buf_release(&b);
+    rdm_gbt_free(m);
+    free(text);
   }
-  rdm_buf b = RDM_BUF_INIT;
-  CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
-  CU_ASSERT_STRING_EQUAL(b.data, HAND5);
-  rdm_buf_release(&b);
-  rdm_gbt_free(m);
   /* a node that is the child of two nodes is not a tree */
   const char *dag = "gbt 1\nfeatures 1\nncat 0\nbase 0x0p+0\ntrees 1\n"
                     "tree 0 5\n"
