@@ -524,7 +524,7 @@ static void pool_run(pool *p, job_fn fn, void *arg) {
     /* an item in flight usually ends within microseconds */
     pthread_mutex_unlock(&p->mu);
     double t0 = rdm_now();
-    while (atomic_load(&p->inside) > 0 && rdm_now() - t0 < 50e-6)
+    while (atomic_load(&p->inside) > 0 && rdm_now() - t0 < 300e-6)
       cpu_relax();
     pthread_mutex_lock(&p->mu);
     while (p->inside > 0)
@@ -1275,12 +1275,24 @@ typedef struct gradjob {
   double *margin;
   double *part; /* per chunk: loss sum (when want_loss) */
   int want_loss;
-  /* positions mode: add leaf values along idx (leaves sorted by begin) */
+  /* leaves mode: add each leaf's value to its rows (idx[begin..end)) */
   const leaf *lv;
   const double *lw;
   int nleaves;
   size_t npos; /* rows in idx (positions mode) or n */
 } gradjob;
+
+/* First position in idx[a..b) (ascending rows) whose row is >= r. */
+static size_t lower_row(const uint32_t *idx, size_t a, size_t b, size_t r) {
+  while (a < b) {
+    size_t mid = a + (b - a) / 2;
+    if (idx[mid] < r)
+      a = mid + 1;
+    else
+      b = mid;
+  }
+  return a;
+}
 
 static void grad_job(void *arg, int tid, pool *pl) {
   gradjob *gj = arg;
@@ -1293,19 +1305,22 @@ static void grad_job(void *arg, int tid, pool *pl) {
     logprod lp = {1.0, 0, 0};
     double s = 0;
     if (gj->lv) {
-      int l = 0;
-      while (l + 1 < gj->nleaves && gj->lv[l + 1].begin <= lo)
-        l++;
-      for (size_t k = lo; k < hi; k++) {
-        while (k >= gj->lv[l].end)
-          l++;
-        uint32_t i = c->idx[k];
-        double z = gj->margin[i] + gj->lw[l], yi = gj->y[i];
-        gj->margin[i] = z;
-        double e = row_grad(c, z, yi, &c->gh[i]);
-        if (gj->want_loss) {
-          lp_mul(&lp, 1.0 + e);
-          s += (z > 0 ? z : 0) - yi * z;
+      /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
+       * write disjoint parts of margin and gh); within each leaf the
+       * positions hold ascending rows (stable partitions of 0..n-1) */
+      for (int l = 0; l < gj->nleaves; l++) {
+        size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
+        size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
+        double w = gj->lw[l];
+        for (size_t k = a; k < b; k++) {
+          uint32_t i = c->idx[k];
+          double z = gj->margin[i] + w, yi = gj->y[i];
+          gj->margin[i] = z;
+          double e = row_grad(c, z, yi, &c->gh[i]);
+          if (gj->want_loss) {
+            lp_mul(&lp, 1.0 + e);
+            s += (z > 0 ? z : 0) - yi * z;
+          }
         }
       }
     } else {
@@ -1771,7 +1786,9 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
       leaf *large = small == &A ? &B : &A;
       large->hist = P.hist;
       small->hist = freeh[--nfree];
-      if (small->can_split || large->can_split) {
+      /* the children of the last split are never split: no histograms */
+      if ((small->can_split || large->can_split) &&
+          nleaves + 1 < p->max_leaves) {
         build_hist(&c, small, large, ra, rb);
       } else {
         split_init(&small->best);
