@@ -56,7 +56,7 @@ sql "SELECT r.name,
 echo
 if [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-peers.py" ]; then
     echo "peers (same data, same split, same threads):"
-    python3 "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" "$DATA" || echo "bench-gbt-peers: failed"
+    python3 "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "$DATA" || echo "bench-gbt-peers: failed"
 else
     echo "peers: scripts/bench-gbt-peers.py not present; skipped"
 fi
