@@ -132,8 +132,30 @@ load_result() { # not in $(...): wait needs this shell
 version() { curl -s "$URL/api/v1/model" | jq -r .version; }
 wait_version() { local i; for i in $(seq 100); do [ "$(version)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
 
+# promote/rollback cycles need a previous champion: with a single version,
+# train and register a second one (a different learning rate) first
+can_rollback() {
+    "$READMIT" rollback -c "$CONF" -q >/dev/null 2>&1
+}
+second_version() {
+    echo "reliability: registering a second version for the promote/rollback cycles" >&2
+    "$READMIT" train -c "$CONF" -q -o train.gbt.learning_rate=0.1 -o train.logreg.enabled=false \
+        -o train.baseline.enabled=false >/dev/null &&
+        "$READMIT" register -c "$CONF" -q -o registry.min_gain=-1 >/dev/null &&
+        wait_version "$(($(version) + 1))"
+}
 v0=$(version)
-if [ -z "${READMIT_BENCH_MODEL:-}" ] && "$READMIT" rollback -c "$CONF" -q >/dev/null 2>&1; then
+orig=$v0
+rolled=0
+if [ -z "${READMIT_BENCH_MODEL:-}" ]; then
+    if can_rollback; then
+        rolled=1
+    elif second_version; then
+        v0=$(version)
+        can_rollback && rolled=1
+    fi
+fi
+if [ "$rolled" = 1 ]; then
     for i in $(seq 100); do [ "$(version)" != "$v0" ] && break; sleep 0.1; done
     v1=$(version)
     "$READMIT" promote -c "$CONF" -q "$v0" >/dev/null && wait_version "$v0"
@@ -145,6 +167,9 @@ if [ -z "${READMIT_BENCH_MODEL:-}" ] && "$READMIT" rollback -c "$CONF" -q >/dev/
     done
     load_result
     echo "reliability: $CYCLES promote/rollback cycles (v$v0 <-> v$v1) under load: $LOAD_RESULT"
+    if [ "$v0" != "$orig" ]; then # leave the champion as it was found
+        "$READMIT" promote -c "$CONF" -q "$orig" >/dev/null && wait_version "$orig" || true
+    fi
 else
     echo "reliability: promote/rollback cycles skipped (needs a registry champion with a previous champion)"
 fi
