@@ -751,34 +751,30 @@ static inline int value_bin(const fitctx *c, int j, float v) {
   return lo;
 }
 
+/* Bin n rows of X (row-major, d features) into column-major out[j * n + i],
+ * chunks handed out by the pool. */
+static void bin_rows(const fitctx *c, pool *pl, const float *X, size_t n, uint8_t *out) {
+  size_t nch = (n + CHUNK - 1) / CHUNK;
+  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    size_t lo = (size_t)it * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+    for (size_t i = lo; i < hi; i++) {
+      const float *x = X + i * (size_t)c->d;
+      for (int j = 0; j < c->d; j++)
+        out[(size_t)j * n + i] = (uint8_t)value_bin(c, j, x[j]);
+    }
+  }
+}
+
 static void bin_job(void *arg, int tid, pool *pl) {
   fitctx *c = arg;
   (void)tid;
-  size_t nch = (c->n + CHUNK - 1) / CHUNK;
-  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
-    size_t ch = (size_t)it;
-    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
-    for (size_t i = lo; i < hi; i++) {
-      const float *x = c->X + i * (size_t)c->d;
-      for (int j = 0; j < c->d; j++)
-        c->cbins[(size_t)j * c->n + i] = (uint8_t)value_bin(c, j, x[j]);
-    }
-  }
+  bin_rows(c, pl, c->X, c->n, c->cbins);
 }
 
 static void vbin_job(void *arg, int tid, pool *pl) {
   fitctx *c = arg;
   (void)tid;
-  size_t nch = (c->nv + CHUNK - 1) / CHUNK;
-  for (int it; (size_t)(it = pool_next(pl)) < nch;) {
-    size_t ch = (size_t)it;
-    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
-    for (size_t i = lo; i < hi; i++) {
-      const float *x = c->Xv + i * (size_t)c->d;
-      for (int j = 0; j < c->d; j++)
-        c->vbins[(size_t)j * c->nv + i] = (uint8_t)value_bin(c, j, x[j]);
-    }
-  }
+  bin_rows(c, pl, c->Xv, c->nv, c->vbins);
 }
 
 /* Most frequent bin of each feature, and whether it can split at all. */
