@@ -20,9 +20,10 @@ extern const double srv_buckets[SRV_NBUCKETS - 1];
 extern const char *const srv_route_names[R_N];
 extern const int srv_status_codes[S_N];
 
-/* Counters of one worker process, written only by that process. */
+/* Counters of one worker process, written only by that process. Aligned to
+ * a cache line so that neighbouring workers' slots never share one. */
 typedef struct srv_slot {
-    _Atomic uint64_t requests[R_N][S_N];
+    _Alignas(64) _Atomic uint64_t requests[R_N][S_N];
     _Atomic uint64_t latency[R_N][SRV_NBUCKETS];
     _Atomic uint64_t latency_us[R_N]; /* sum, microseconds */
     _Atomic int64_t inflight;

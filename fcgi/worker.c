@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -36,6 +37,7 @@ static loaded *g_cur;
 static pthread_mutex_t g_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t g_stop;
 static _Atomic int g_done;
+static int g_unix_listen; /* the listening socket is AF_UNIX */
 
 static loaded *model_acquire(void)
 {
@@ -142,18 +144,49 @@ typedef struct tstate {
     rdm_buf out;
 } tstate;
 
+/* Append the decimal digits of v. */
+static int add_uint(rdm_buf *b, size_t v)
+{
+    char tmp[24], *q = tmp + sizeof tmp;
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return rdm_buf_add(b, q, (size_t)(tmp + sizeof tmp - q));
+}
+
+/* Headers and body in one buffer, written with one FCGX_PutStr. */
 static int send_response(FCGX_Request *r, tstate *ts, int status, const char *ctype,
                          const char *extra_headers)
 {
-    rdm_buf_reset(&ts->out);
-    if (rdm_buf_printf(&ts->out,
-                       "Status: %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-                       "Cache-Control: no-store\r\n%s\r\n",
-                       status, status_text(status), ctype, ts->body.len,
-                       extra_headers ? extra_headers : "") != RDM_OK ||
-        rdm_buf_add(&ts->out, ts->body.data, ts->body.len) != RDM_OK)
+    rdm_buf *o = &ts->out;
+    rdm_buf_reset(o);
+    int rc = rdm_buf_adds(o, "Status: ");
+    if (rc == RDM_OK)
+        rc = add_uint(o, (size_t)status);
+    if (rc == RDM_OK)
+        rc = rdm_buf_addc(o, ' ');
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, status_text(status));
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, "\r\nContent-Type: ");
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, ctype);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, "\r\nContent-Length: ");
+    if (rc == RDM_OK)
+        rc = add_uint(o, ts->body.len);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, "\r\nCache-Control: no-store\r\n");
+    if (rc == RDM_OK && extra_headers)
+        rc = rdm_buf_adds(o, extra_headers);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(o, "\r\n");
+    if (rc == RDM_OK)
+        rc = rdm_buf_add(o, ts->body.data, ts->body.len);
+    if (rc != RDM_OK)
         return -1;
-    return FCGX_PutStr(ts->out.data, (int)ts->out.len, r->out) < 0 ? -1 : 0;
+    return FCGX_PutStr(o->data, (int)o->len, r->out) < 0 ? -1 : 0;
 }
 
 static int error_body(tstate *ts, int status, const char *code, const char *fmt, ...)
@@ -337,6 +370,20 @@ static void handle(FCGX_Request *r, tstate *ts)
     }
     model_release(l);
     send_response(r, ts, status, ctype, extra);
+    /* On a Unix socket, close without libfcgi's lingering shutdown (half
+     * close, then wait up to 2 s for the web server to close its end), so the
+     * thread is free for the next request at once instead of waiting for
+     * nginx to be scheduled. That is safe only once the whole request has been
+     * read, up to the end of its stdin stream (the web server may send that
+     * last empty record separately): a close with unread input resets the
+     * connection and nginx would lose the response. */
+    if (g_unix_listen) {
+        char tmp[4096];
+        while (FCGX_GetStr(tmp, sizeof tmp, r->in) > 0) {
+        }
+        if (!FCGX_GetError(r->in))
+            FCGX_Detach(r);
+    }
     FCGX_Finish_r(r);
 
     double dt = rdm_now() - t0;
@@ -418,6 +465,11 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
     sigaddset(&set, SIGHUP);
     sigaddset(&set, SIGCHLD);
     pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+    struct sockaddr_storage sa_listen;
+    socklen_t sl = sizeof sa_listen;
+    g_unix_listen = getsockname(o->listen_fd, (struct sockaddr *)&sa_listen, &sl) == 0 &&
+                    sa_listen.ss_family == AF_UNIX;
 
     if (!o->empty)
         model_refresh(0);

@@ -362,13 +362,24 @@ static char *f_string(fcur *c, size_t *n)
     if (c->p >= c->end || *c->p != '"')
         return NULL;
     char *s = ++c->p;
-    while (c->p < c->end && *c->p != '"') {
-        unsigned char ch = (unsigned char)*c->p;
-        if (ch < 0x20 || ch > 0x7e || ch == '\\')
-            return NULL;
-        c->p++;
-    }
-    if (c->p >= c->end)
+    /* 1 for printable ASCII other than '"' and '\\'. The body is
+     * NUL-terminated and holds no NUL, so the scan stops at its end at the
+     * latest (NUL is not plain). */
+    static const unsigned char plain[256] = {
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+    };
+    const unsigned char *q = (const unsigned char *)s;
+    while (plain[*q])
+        q++;
+    c->p = (char *)q;
+    if (c->p >= c->end || *c->p != '"')
         return NULL;
     *n = (size_t)(c->p - s);
     *c->p++ = '\0';
@@ -711,17 +722,54 @@ static int add_model_head(rdm_buf *out, const rdm_api_model *am)
     return rc;
 }
 
-/* ,"encounter_id":..,"probability":..,"decision":..,"threshold":..,"warnings":[..] */
+/* Append `p` exactly as printf("%.6f") would. Probabilities take a short
+ * path: p * 1e6 is within 1e-9 of the exact scaled value, so unless its
+ * fraction is within 1e-6 of a rounding tie the nearest integer is the one
+ * printf rounds to; anything else goes through printf. */
+static int add_fixed6(rdm_buf *out, double p)
+{
+    if (p >= 0 && p < 1000 && !signbit(p)) {
+        double x = p * 1e6, fl = floor(x), fr = x - fl;
+        if (fabs(fr - 0.5) > 1e-6) {
+            unsigned long v = (unsigned long)fl + (fr > 0.5);
+            char tmp[16], *q = tmp + sizeof tmp;
+            for (int i = 0; i < 6; i++, v /= 10)
+                *--q = (char)('0' + v % 10);
+            *--q = '.';
+            do {
+                *--q = (char)('0' + v % 10);
+                v /= 10;
+            } while (v);
+            return rdm_buf_add(out, q, (size_t)(tmp + sizeof tmp - q));
+        }
+    }
+    return rdm_buf_printf(out, "%.6f", p);
+}
+
+/* ,"encounter_id":..,"probability":..,"decision":..,"threshold":..,"warnings":[..]
+ * `thr_text` is the threshold formatted with %.6g (once per request). */
 static int add_prediction(rdm_buf *out, const rdm_api_record *rec, double p, double thr,
-                          const rdm_warnings *w)
+                          const char *thr_text, const rdm_warnings *w)
 {
     int rc = RDM_OK;
-    if (rec->id[0])
-        rc = rdm_buf_printf(out, "\"encounter_id\":%s,", rec->id);
+    if (rec->id[0]) {
+        rc = rdm_buf_adds(out, "\"encounter_id\":");
+        if (rc == RDM_OK)
+            rc = rdm_buf_adds(out, rec->id);
+        if (rc == RDM_OK)
+            rc = rdm_buf_addc(out, ',');
+    }
     if (rc == RDM_OK)
-        rc = rdm_buf_printf(out, "\"probability\":%.6f,\"decision\":%s,\"threshold\":%.6g,"
-                                 "\"warnings\":[",
-                            p, p >= thr ? "true" : "false", thr);
+        rc = rdm_buf_adds(out, "\"probability\":");
+    if (rc == RDM_OK)
+        rc = add_fixed6(out, p);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, p >= thr ? ",\"decision\":true,\"threshold\":"
+                                        : ",\"decision\":false,\"threshold\":");
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, thr_text);
+    if (rc == RDM_OK)
+        rc = rdm_buf_adds(out, ",\"warnings\":[");
     for (int i = 0; rc == RDM_OK && i < w->n && i < RDM_MAX_WARNINGS; i++) {
         if (i)
             rc = rdm_buf_addc(out, ',');
@@ -737,6 +785,8 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
                   rdm_api_error *e)
 {
     double thr = rdm_model_threshold(am->model);
+    char thr_text[40];
+    snprintf(thr_text, sizeof thr_text, "%.6g", thr);
     size_t start = out->len;
     int rc = add_model_head(out, am);
     if (rc == RDM_OK)
@@ -760,7 +810,7 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
         if (req->batch)
             rc = rdm_buf_adds(out, i ? ",{" : "{");
         if (rc == RDM_OK)
-            rc = add_prediction(out, &req->recs[i], p, thr, &w);
+            rc = add_prediction(out, &req->recs[i], p, thr, thr_text, &w);
         if (rc == RDM_OK && req->batch)
             rc = rdm_buf_addc(out, '}');
     }

@@ -258,6 +258,56 @@ static void test_predict_single(void)
     rdm_model_free(m);
 }
 
+/* The probability is written as printf("%.6f") writes it and the threshold
+ * as "%.6g", including values next to a rounding tie. */
+static void test_predict_number_text(void)
+{
+    static const struct {
+        double p;
+        const char *text;
+    } cases[] = {
+        {0.25, "0.250000"},      {0.0, "0.000000"},      {1.0, "1.000000"},
+        {0.123456789, "0.123457"}, {0.9999996, "1.000000"}, {0.0000004, "0.000000"},
+        {0.0000006, "0.000001"}, {0.5, "0.500000"},       {1.0 / 3.0, "0.333333"},
+    };
+    rdm_buf out = RDM_BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        rdm_model *m = baseline(cases[i].p, 0.137884123);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        rdm_api_model am = {m, "readmission", "7", "champion", ""};
+        rdm_buf_reset(&out);
+        CU_ASSERT_EQUAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
+        char want[160];
+        snprintf(want, sizeof want, "\"probability\":%s,\"decision\":%s,\"threshold\":0.137884,",
+                 cases[i].text, cases[i].p >= 0.137884123 ? "true" : "false");
+        CU_ASSERT_PTR_NOT_NULL(strstr(out.data, want));
+        rdm_model_free(m);
+    }
+    /* near ties and random values: the same text as printf */
+    unsigned long long x = 88172645463325252ULL;
+    for (int i = 0; i < 20000; i++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        double p = i < 2000 ? ((double)(i % 1000) + 0.5) / 1e6 + (i < 1000 ? 0.0 : 1e-12)
+                            : (double)(x >> 11) / 9007199254740992.0;
+        rdm_model *m = baseline(p, 0.5);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        rdm_api_model am = {m, "readmission", "7", "champion", ""};
+        rdm_buf_reset(&out);
+        CU_ASSERT_EQUAL_FATAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
+        char want[80];
+        snprintf(want, sizeof want, "\"probability\":%.6f,", p);
+        if (!strstr(out.data, want)) {
+            CU_FAIL("probability text differs from printf");
+            rdm_model_free(m);
+            break;
+        }
+        rdm_model_free(m);
+    }
+    rdm_buf_release(&out);
+}
+
 static void test_predict_batch(void)
 {
     rdm_model *m = baseline(0.75, 0.5);
@@ -643,6 +693,7 @@ int test_api_register(void)
     return (CU_ADD_TEST(s, test_parse_single) && CU_ADD_TEST(s, test_parse_batch) &&
             CU_ADD_TEST(s, test_parse_batch_numbers) && CU_ADD_TEST(s, test_parse_errors) &&
             CU_ADD_TEST(s, test_parse_position) && CU_ADD_TEST(s, test_predict_single) &&
+            CU_ADD_TEST(s, test_predict_number_text) &&
             CU_ADD_TEST(s, test_predict_batch) && CU_ADD_TEST(s, test_predict_errors) &&
             CU_ADD_TEST(s, test_predict_unseen_category) && CU_ADD_TEST(s, test_json_str) &&
             CU_ADD_TEST(s, test_error_json) && CU_ADD_TEST(s, test_bad_bodies_corpus) &&
