@@ -149,8 +149,8 @@ static void reap(sup *s)
                 rdm_log(RDM_LOG_WARN, "worker %d pid=%d killed by signal %d; restart in %.1fs", i,
                         (int)pid, WTERMSIG(status), delay);
             else
-                rdm_log(RDM_LOG_WARN, "worker %d pid=%d exited with status %d; restart in %.1fs",
-                        i, (int)pid, WEXITSTATUS(status), delay);
+                rdm_log(RDM_LOG_WARN, "worker %d pid=%d exited with status %d; restart in %.1fs", i,
+                        (int)pid, WEXITSTATUS(status), delay);
         }
     }
 }
@@ -199,7 +199,8 @@ static void db_try_connect(sup *s)
 static void save_serving(sup *s, const srv_model_ref *ref)
 {
     char path[600], text[800];
-    snprintf(path, sizeof path, "%s/serving-%s.txt", RDM_MODEL_CACHE_DIR, s->cfg.registry.model_name);
+    snprintf(path, sizeof path, "%s/serving-%s.txt", RDM_MODEL_CACHE_DIR,
+             s->cfg.registry.model_name);
     int n = snprintf(text, sizeof text, "%s %s %s\n", ref->version, ref->sha256, ref->path);
     rdm_err err = {0};
     if (rdm_write_file_atomic(path, text, (size_t)n, &err) != RDM_OK)
@@ -209,7 +210,8 @@ static void save_serving(sup *s, const srv_model_ref *ref)
 static void load_serving(sup *s)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/serving-%s.txt", RDM_MODEL_CACHE_DIR, s->cfg.registry.model_name);
+    snprintf(path, sizeof path, "%s/serving-%s.txt", RDM_MODEL_CACHE_DIR,
+             s->cfg.registry.model_name);
     FILE *f = fopen(path, "r");
     if (!f)
         return;
@@ -302,9 +304,8 @@ static void refresh(sup *s, int force)
         rdm_write_file_atomic(ref.path, b.data, b.len, &err) != RDM_OK) {
         atomic_fetch_add(&s->sh->sup_load_failures, 1);
         snprintf(s->failed_sha, sizeof s->failed_sha, "%s", info.sha256);
-        rdm_log(RDM_LOG_ERROR,
-                "model %s version %d does not load (%s); still serving version %s", info.name,
-                info.version, err.msg, cur.version[0] ? cur.version : "(none)");
+        rdm_log(RDM_LOG_ERROR, "model %s version %d does not load (%s); still serving version %s",
+                info.name, info.version, err.msg, cur.version[0] ? cur.version : "(none)");
         rdm_model_free(m);
         rdm_buf_release(&b);
         return;
@@ -491,7 +492,8 @@ int main(int argc, char **argv)
         snprintf(bind, sizeof bind, "127.0.0.1:%d", port);
         s.socket_path[0] = '\0';
     } else {
-        snprintf(s.socket_path, sizeof s.socket_path, "%s", sock_opt ? sock_opt : s.cfg.serve.socket);
+        snprintf(s.socket_path, sizeof s.socket_path, "%s",
+                 sock_opt ? sock_opt : s.cfg.serve.socket);
         snprintf(bind, sizeof bind, "%s", s.socket_path);
         char dir[512];
         snprintf(dir, sizeof dir, "%s", s.socket_path);
@@ -583,7 +585,8 @@ int main(int argc, char **argv)
         got_hup = 0;
         int note = s.db && (pf[1].revents & (POLLIN | POLLHUP | POLLERR)) && notified(&s);
         now = rdm_now();
-        if (force || note || now >= s.next_poll || (!s.file_mode && !s.db && now >= s.next_connect)) {
+        if (force || note || now >= s.next_poll ||
+            (!s.file_mode && !s.db && now >= s.next_connect)) {
             if (force)
                 rdm_log(RDM_LOG_INFO, "SIGHUP: reloading the model");
             refresh(&s, force);

@@ -6,9 +6,9 @@
 #include "server.h"
 
 const double srv_buckets[SRV_NBUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-                                               0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
+                                              0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
 const char *const srv_route_names[R_N] = {"predict", "model",   "healthz",
-                                           "readyz",  "metrics", "other"};
+                                          "readyz",  "metrics", "other"};
 const int srv_status_codes[S_N] = {200, 400, 404, 405, 413, 422, 500, 503};
 
 int srv_status_index(int status)
@@ -70,10 +70,10 @@ static void label(char *out, size_t n, const char *s)
 int srv_metrics_text(srv_shared *sh, int nw, rdm_buf *out)
 {
     int rc = RDM_OK;
-#define P(...)                                                                                     \
-    do {                                                                                           \
-        if (rc == RDM_OK)                                                                          \
-            rc = rdm_buf_printf(out, __VA_ARGS__);                                                 \
+#define P(...)                                     \
+    do {                                           \
+        if (rc == RDM_OK)                          \
+            rc = rdm_buf_printf(out, __VA_ARGS__); \
     } while (0)
     P("# HELP readmit_http_requests_total HTTP requests by route and status code.\n"
       "# TYPE readmit_http_requests_total counter\n");

@@ -12,8 +12,10 @@
 
 /* Routes, as labelled in /metrics. */
 enum { R_PREDICT, R_MODEL, R_HEALTHZ, R_READYZ, R_METRICS, R_OTHER, R_N };
+
 /* Status codes counted in /metrics. */
 enum { S_200, S_400, S_404, S_405, S_413, S_422, S_500, S_503, S_N };
+
 /* Latency histogram upper bounds (seconds); the last bucket is +Inf. */
 #define SRV_NBUCKETS 13
 extern const double srv_buckets[SRV_NBUCKETS - 1];
@@ -38,10 +40,10 @@ typedef struct srv_slot {
 /* The block shared by the supervisor and all workers (anonymous MAP_SHARED). */
 typedef struct srv_shared {
     _Atomic uint64_t worker_restarts;
-    _Atomic int db_ok;            /* supervisor: the registry database answered lately */
-    _Atomic uint64_t model_gen;   /* bumped after the fields below change */
-    _Atomic uint64_t model_seq;   /* seqlock over the fields below (odd = writing) */
-    char model_path[512];         /* artifact file to load */
+    _Atomic int db_ok;          /* supervisor: the registry database answered lately */
+    _Atomic uint64_t model_gen; /* bumped after the fields below change */
+    _Atomic uint64_t model_seq; /* seqlock over the fields below (odd = writing) */
+    char model_path[512];       /* artifact file to load */
     char model_name[128];
     char model_version[32];
     char model_alias[16];
@@ -70,10 +72,10 @@ void srv_model_publish(srv_shared *sh, const srv_model_ref *ref);
 typedef struct srv_opts {
     int listen_fd;
     int workers;
-    int threads;          /* per worker */
+    int threads; /* per worker */
     long max_instances;
     long max_body_bytes;
-    int empty;            /* benchmark ceiling: answer a constant body without parsing */
+    int empty; /* benchmark ceiling: answer a constant body without parsing */
     const char *empty_body;
 } srv_opts;
 

@@ -72,8 +72,8 @@ static void model_refresh(int force)
     if (!ref.path[0] || (ref.gen == have && !force))
         return;
     pthread_mutex_lock(&g_model_mu);
-    int same = g_cur && strcmp(g_cur->path, ref.path) == 0 && strcmp(g_cur->sha256, ref.sha256) == 0 &&
-               !force;
+    int same = g_cur && strcmp(g_cur->path, ref.path) == 0 &&
+               strcmp(g_cur->sha256, ref.sha256) == 0 && !force;
     pthread_mutex_unlock(&g_model_mu);
     if (same && ref.sha256[0]) {
         atomic_store(&g_slot->model_gen, ref.gen);
@@ -191,6 +191,7 @@ static int send_response(FCGX_Request *r, tstate *ts, int status, const char *ct
 
 static int error_body(tstate *ts, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
 static int error_body(tstate *ts, int status, const char *code, const char *fmt, ...)
 {
     rdm_api_error e;
@@ -218,8 +219,9 @@ static int read_body(FCGX_Request *r, tstate *ts)
         char tmp[8192];
         while (FCGX_GetStr(tmp, sizeof tmp, r->in) > 0) {
         }
-        return error_body(ts, 413, "body_too_large", "request body of %ld bytes is over the limit of %ld",
-                          n, g_opts->max_body_bytes);
+        return error_body(ts, 413, "body_too_large",
+                          "request body of %ld bytes is over the limit of %ld", n,
+                          g_opts->max_body_bytes);
     }
     if (rdm_buf_reserve(&ts->in, (size_t)n + 1) != RDM_OK)
         return error_body(ts, 503, "out_of_memory", "out of memory");
@@ -272,13 +274,17 @@ static int handle_ready(tstate *ts, loaded *l)
                : rdm_buf_adds(&ts->body, "null");
     if (rc == RDM_OK)
         rc = rdm_buf_printf(&ts->body, ",\"database\":\"%s\",\"pid\":%d}\n",
-                            db > 0 ? "reachable" : db == 0 ? "unreachable" : "not used", (int)getpid());
+                            db > 0    ? "reachable"
+                            : db == 0 ? "unreachable"
+                                      : "not used",
+                            (int)getpid());
     if (rc != RDM_OK)
         return error_body(ts, 503, "out_of_memory", "out of memory");
     if (!l) {
         rdm_buf_reset(&ts->body);
-        return error_body(ts, 503, "no_model",
-                          "no model loaded yet: register and promote a champion (readmit register)");
+        return error_body(
+            ts, 503, "no_model",
+            "no model loaded yet: register and promote a champion (readmit register)");
     }
     return 200;
 }

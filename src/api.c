@@ -289,7 +289,8 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
     memset(rec, 0, sizeof *rec);
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         field_name(fname, sizeof fname, req->batch, idx, key);
         if (strcmp(key, "encounter_id") == 0) {
             if (json_is_integer(v)) {
@@ -301,7 +302,8 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
                     return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "value_too_long", fname,
                                           "field '%s': longer than %zu bytes", fname,
                                           sizeof rec->id - 3);
-                if (rdm_api_json_str(&b, json_string_value(v), n) != RDM_OK || b.len >= sizeof rec->id) {
+                if (rdm_api_json_str(&b, json_string_value(v), n) != RDM_OK ||
+                    b.len >= sizeof rec->id) {
                     rdm_buf_release(&b);
                     return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "value_too_long", fname,
                                           "field '%s': too long once escaped", fname);
@@ -334,7 +336,6 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
     return RDM_HTTP_OK;
 }
 
-
 /* ---- fast path ----
  * Most bodies are a flat object (or {"instances": [flat objects]}) of plain
  * ASCII strings, small non-negative integers and nulls. Those are parsed here
@@ -366,14 +367,11 @@ static char *f_string(fcur *c, size_t *n)
      * NUL-terminated and holds no NUL, so the scan stops at its end at the
      * latest (NUL is not plain). */
     static const unsigned char plain[256] = {
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-        1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
-        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
+        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+        0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+        1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0,
     };
     const unsigned char *q = (const unsigned char *)s;
     while (plain[*q])
@@ -433,8 +431,8 @@ static int f_record(fcur *c, rdm_api_record *rec)
         if (c->p >= c->end)
             return 0;
         const rdm_column *cd = col < RDM_NCOLS ? &cols[col] : NULL;
-        int numeric = cd && (cd->kind == RDM_COL_ID || cd->kind == RDM_COL_INT ||
-                             cd->kind == RDM_COL_CODE);
+        int numeric =
+            cd && (cd->kind == RDM_COL_ID || cd->kind == RDM_COL_INT || cd->kind == RDM_COL_CODE);
         char *v = NULL;
         if (*c->p == '"') {
             v = f_string(c, &vn);
@@ -639,7 +637,8 @@ int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instanc
         if (json_object_size(root) != 1) {
             const char *k;
             const json_t *v;
-            json_object_foreach(root, k, v) {
+            json_object_foreach(root, k, v)
+            {
                 if (strcmp(k, "instances") != 0)
                     break;
             }

@@ -58,12 +58,16 @@ typedef struct rdm_api_record {
 typedef struct rdm_api_request {
     rdm_api_record *recs;
     size_t n;
-    int batch;    /* 1: {"instances": [...]}, answered with a list */
-    void *json;   /* parsed document (owns borrowed string values) */
-    char *arena;  /* numbers rendered as text */
+    int batch;   /* 1: {"instances": [...]}, answered with a list */
+    void *json;  /* parsed document (owns borrowed string values) */
+    char *arena; /* numbers rendered as text */
     size_t arena_len, arena_cap;
 } rdm_api_request;
-#define RDM_API_REQUEST_INIT {NULL, 0, 0, NULL, NULL, 0, 0}
+
+#define RDM_API_REQUEST_INIT         \
+    {                                \
+        NULL, 0, 0, NULL, NULL, 0, 0 \
+    }
 
 /* Parse and validate a POST /api/v1/predict body (`len` bytes, may hold NULs)
  * into `req`. Accepts one record object or {"instances": [objects]} with 1 to

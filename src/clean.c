@@ -34,7 +34,11 @@ static void utf8_fix_end(char *s)
     if (i == 0)
         return;
     unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead < 0x80 ? 1 : (lead & 0xE0) == 0xC0 ? 2 : (lead & 0xF0) == 0xE0 ? 3 : (lead & 0xF8) == 0xF0 ? 4 : 1;
+    size_t need = lead < 0x80             ? 1
+                  : (lead & 0xE0) == 0xC0 ? 2
+                  : (lead & 0xF0) == 0xE0 ? 3
+                  : (lead & 0xF8) == 0xF0 ? 4
+                                          : 1;
     if (back + 1 < need)
         s[i - 1] = '\0';
 }
@@ -47,10 +51,11 @@ static const char *shorten(const char *v, char out[64])
     return out;
 }
 
-static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule, const char *fmt,
-                      ...) __attribute__((format(printf, 4, 5)));
-static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule, const char *fmt,
-                      ...)
+static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule,
+                      const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *rule,
+                      const char *fmt, ...)
 {
     if (!is)
         return;
@@ -172,7 +177,8 @@ int rdm_clean_rule_violated(const rdm_rule *r, const rdm_clean_row *row, rdm_cle
         }
         if (x >= r->min && x <= r->max)
             return 0;
-        issue_set(issue, "", r->name, "%s=%s outside [%g, %g]", col->name, shorten(v, s), r->min, r->max);
+        issue_set(issue, "", r->name, "%s=%s outside [%g, %g]", col->name, shorten(v, s), r->min,
+                  r->max);
         return 1;
     }
     case RDM_RULE_MISSING:
@@ -438,7 +444,8 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     rdm_clean_issue is;
     if (rdm_clean_type_row(raw, R->scratch.data, &row, &is)) {
         B->type_rej++;
-        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory")
+                                                      : 0;
     }
     int hard = 0;
     for (int k = 0; k < cfg->clean.nrules; k++) {
@@ -457,7 +464,8 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         hard = 1;
     }
     if (hard)
-        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
+        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory")
+                                                      : 0;
     int d = idset_add(&R->seen, row.num[RDM_C_ENCOUNTER_ID]);
     if (d < 0)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -530,7 +538,8 @@ typedef struct vlist {
     int n, cap;
 } vlist;
 
-static vres *vadd(vlist *l, long batch, const char *rule, int hard, long viol, long checked, int passed)
+static vres *vadd(vlist *l, long batch, const char *rule, int hard, long viol, long checked,
+                  int passed)
 {
     if (l->n == l->cap) {
         int cap = l->cap ? l->cap * 2 : 64;
@@ -569,8 +578,9 @@ static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
         for (int k = 0; k < cfg->clean.nrules; k++) {
             const rdm_rule *r = &cfg->clean.rules[k];
-            int passed = r->kind == RDM_RULE_MISSING ? !rdm_clean_missing_exceeds(r, B->viol[k], B->checked[k])
-                                                     : B->viol[k] == 0;
+            int passed = r->kind == RDM_RULE_MISSING
+                             ? !rdm_clean_missing_exceeds(r, B->viol[k], B->checked[k])
+                             : B->viol[k] == 0;
             x = vadd(V, B->batch_id, r->name, r->hard, B->viol[k], B->checked[k], passed);
             if (!x)
                 return rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -583,8 +593,9 @@ static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
                 x->fails_stage = 1;
                 fails++;
                 snprintf(x->what, sizeof x->what,
-                         "%s is missing in %ld of %ld rows (%.1f%%), max_missing is %.1f%%", r->column,
-                         B->viol[k], B->checked[k], 100.0 * (double)B->viol[k] / (double)B->checked[k],
+                         "%s is missing in %ld of %ld rows (%.1f%%), max_missing is %.1f%%",
+                         r->column, B->viol[k], B->checked[k],
+                         100.0 * (double)B->viol[k] / (double)B->checked[k],
                          100.0 * r->max_missing);
             }
         }
@@ -598,7 +609,8 @@ static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
         if (!ok) {
             x->fails_stage = 1;
             fails++;
-            snprintf(x->what, sizeof x->what, "%ld valid rows (clean or duplicate), min_rows is %ld", valid_rows,
+            snprintf(x->what, sizeof x->what,
+                     "%ld valid rows (clean or duplicate), min_rows is %ld", valid_rows,
                      cfg->clean.min_rows);
         }
     }
@@ -609,7 +621,8 @@ static int evaluate(run *R, vlist *V, long *soft, rdm_err *err)
     if (!ok) {
         x->fails_stage = 1;
         fails++;
-        snprintf(x->what, sizeof x->what, "%ld of %ld rows rejected (%.2f%%), max_reject_rate is %.2f%%", rej, in,
+        snprintf(x->what, sizeof x->what,
+                 "%ld of %ld rows rejected (%.2f%%), max_reject_rate is %.2f%%", rej, in,
                  100.0 * (double)rej / (double)in, 100.0 * cfg->clean.max_reject_rate);
     }
     return fails;
@@ -628,8 +641,9 @@ static int validation_copy(const vlist *V, int snapshot_id, rdm_buf *b)
             rc = rc ? rc : rdm_buf_adds(b, "\\N");
         rc = rc ? rc : rdm_buf_addc(b, '\t');
         rc = rc ? rc : rdm_copy_escape(b, x->rule);
-        rc = rc ? rc : rdm_buf_printf(b, "\t%s\t%ld\t%ld\t%s\n", x->hard ? "hard" : "soft", x->violations,
-                                      x->checked, x->passed ? "t" : "f");
+        rc = rc ? rc
+                : rdm_buf_printf(b, "\t%s\t%ld\t%ld\t%s\n", x->hard ? "hard" : "soft",
+                                 x->violations, x->checked, x->passed ? "t" : "f");
     }
     return rc;
 }
@@ -654,7 +668,8 @@ static void record_failure(run *R, const vlist *V, const char *cfg_sha, const ch
     char rows_s[24], pos_s[24], fp_hex[65];
     snprintf(rows_s, sizeof rows_s, "%ld", rows);
     snprintf(pos_s, sizeof pos_s, "%ld", positives);
-    if (batch_ids_text(R, &ids) || rdm_buf_printf(&fp, "failed %s %s %s", cfg_sha, ids.data, rows_s))
+    if (batch_ids_text(R, &ids) ||
+        rdm_buf_printf(&fp, "failed %s %s %s", cfg_sha, ids.data, rows_s))
         goto out;
     rdm_sha256_hex(fp.data, fp.len, fp_hex);
     const char *p[] = {fp_hex, cfg_sha, rows_s, pos_s, ids.data, "failed", msg};
@@ -682,8 +697,8 @@ static int batch_rows_copy(const run *R, int snapshot_id, rdm_buf *b)
     int rc = 0;
     for (int i = 0; i < R->nb && !rc; i++) {
         const batch_acc *B = &R->b[i];
-        rc = rdm_buf_printf(b, "%ld\t%d\t%ld\t%ld\t%ld\t%ld\t%ld\n", B->batch_id, snapshot_id, B->rows_in,
-                            B->clean, B->filtered, B->dup, B->rejected);
+        rc = rdm_buf_printf(b, "%ld\t%d\t%ld\t%ld\t%ld\t%ld\t%ld\n", B->batch_id, snapshot_id,
+                            B->rows_in, B->clean, B->filtered, B->dup, B->rejected);
     }
     return rc;
 }
@@ -798,8 +813,8 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         if ((rc = rdm_db_copy_out(db, "clean_copy_raw_batch", on_raw_row, &R, err)))
             goto fail;
         if (R.b[i].rows_in != R.b[i].expected)
-            rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld", R.b[i].batch_id,
-                    R.b[i].rows_in, R.b[i].expected);
+            rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld",
+                    R.b[i].batch_id, R.b[i].rows_in, R.b[i].expected);
         if ((rc = copy_in(db, "clean_copy_in_encounters", &R.enc, err)) ||
             (rc = copy_in(db, "clean_copy_in_rejects", &R.rej, err)))
             goto fail;
@@ -811,8 +826,10 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         st->rows_filtered += R.b[i].filtered;
         st->rows_duplicate += R.b[i].dup;
         st->rows_rejected += R.b[i].rejected;
-        rdm_log(RDM_LOG_DEBUG, "clean batch=%ld rows=%ld clean=%ld filtered=%ld duplicate=%ld rejected=%ld",
-                R.b[i].batch_id, R.b[i].rows_in, R.b[i].clean, R.b[i].filtered, R.b[i].dup, R.b[i].rejected);
+        rdm_log(RDM_LOG_DEBUG,
+                "clean batch=%ld rows=%ld clean=%ld filtered=%ld duplicate=%ld rejected=%ld",
+                R.b[i].batch_id, R.b[i].rows_in, R.b[i].clean, R.b[i].filtered, R.b[i].dup,
+                R.b[i].rejected);
     }
     if (progress)
         progress(R.done, R.total, ud);
@@ -836,9 +853,11 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
             snprintf(where, sizeof where, "this run");
         char more[48] = "";
         if (fails > 1)
-            snprintf(more, sizeof more, " (and %d more failed check%s)", fails - 1, fails > 2 ? "s" : "");
+            snprintf(more, sizeof more, " (and %d more failed check%s)", fails - 1,
+                     fails > 2 ? "s" : "");
         char msg[RDM_ERR_MSG];
-        snprintf(msg, sizeof msg, "validation failed: rule '%s' (hard) in %s: %s%s; clean snapshot %d kept",
+        snprintf(msg, sizeof msg,
+                 "validation failed: rule '%s' (hard) in %s: %s%s; clean snapshot %d kept",
                  first->rule, where, first->what, more, st->snapshot_id);
         utf8_fix_end(msg);
         rdm_errf(err, RDM_EVALID, "%s", msg);
@@ -891,8 +910,8 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
             rc = RDM_EDB;
             goto fail;
         }
-        if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n", PQgetvalue(res, 0, 0),
-                           st->snapshot_rows, st->snapshot_positives) ||
+        if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n",
+                           PQgetvalue(res, 0, 0), st->snapshot_rows, st->snapshot_positives) ||
             rdm_buf_add(&tmp, cfgtext.data ? cfgtext.data : "", cfgtext.len)) {
             rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
             goto fail;
@@ -917,8 +936,9 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         if ((rc = rdm_db_commit(db, err)))
             goto fail;
         in_tx = 0;
-        rdm_log(RDM_LOG_INFO, "clean snapshot=%d rows_seconds=%.2f profile_seconds=%.2f commit_seconds=%.2f",
-                sid, t_rows - t0, t_commit - t_prof, rdm_now() - t_commit);
+        rdm_log(RDM_LOG_INFO,
+                "clean snapshot=%d rows_seconds=%.2f profile_seconds=%.2f commit_seconds=%.2f", sid,
+                t_rows - t0, t_commit - t_prof, rdm_now() - t_commit);
         st->snapshot_id = sid;
         st->changed = 1;
     }

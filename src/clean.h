@@ -77,16 +77,16 @@ int rdm_clean_missing_exceeds(const rdm_rule *r, long missing, long rows);
 
 /* Numbers of one clean run. */
 typedef struct rdm_clean_stats {
-    int changed;            /* 1 when a new ok snapshot was written */
-    int recleaned;          /* 1 when the clean config changed and everything was rebuilt */
-    int batches;            /* raw batches cleaned in this run */
+    int changed;   /* 1 when a new ok snapshot was written */
+    int recleaned; /* 1 when the clean config changed and everything was rebuilt */
+    int batches;   /* raw batches cleaned in this run */
     long rows_in, rows_clean, rows_filtered, rows_duplicate, rows_rejected;
-    long soft_violations;   /* soft row-rule violations + failed soft batch rules */
-    int validation_failures;/* failed hard checks (the run then failed) */
-    int snapshot_id;        /* the current ok snapshot after the run (0: none) */
-    long snapshot_rows;     /* rows in clean.encounters */
+    long soft_violations;    /* soft row-rule violations + failed soft batch rules */
+    int validation_failures; /* failed hard checks (the run then failed) */
+    int snapshot_id;         /* the current ok snapshot after the run (0: none) */
+    long snapshot_rows;      /* rows in clean.encounters */
     long snapshot_positives;
-    char fingerprint[65];   /* of the current ok snapshot ("" when none) */
+    char fingerprint[65]; /* of the current ok snapshot ("" when none) */
     double seconds;
 } rdm_clean_stats;
 

@@ -49,13 +49,14 @@ static const char *const METRICS[] = {"roc_auc", "pr_auc", "log_loss", "accuracy
 static const char *const DIAG_MODES[] = {"rank_chapter", "code", NULL};
 
 #define OFF(m) offsetof(rdm_config, m)
-#define BIG 1e15
+#define BIG    1e15
 
 static const key_def KEYS[] = {
     {"db.dsn", T_STR, OFF(db.dsn), 0, "null", 0, 0, F_NULLABLE, NULL},
     {"db.socket_dir", T_STR, OFF(db.socket_dir), 0, "var/pg/run", 0, 0, F_NONEMPTY, NULL},
     {"db.name", T_STR, OFF(db.name), 0, "readmit", 0, 0, F_NONEMPTY, NULL},
-    {"data.source", T_STR, OFF(data.source), 0, "data/dataset_diabetes.zip", 0, 0, F_NONEMPTY, NULL},
+    {"data.source", T_STR, OFF(data.source), 0, "data/dataset_diabetes.zip", 0, 0, F_NONEMPTY,
+     NULL},
     {"data.batch_rows", T_LONG, OFF(data.batch_rows), 0, "15000", 1, 10000000, 0, NULL},
     {"data.max_field_bytes", T_LONG, OFF(data.max_field_bytes), 0, "1024", 1, 1048576, 0, NULL},
     {"clean.exclude_discharge", T_LLIST, OFF(clean.exclude_discharge), OFF(clean.nexclude),
@@ -79,8 +80,8 @@ static const key_def KEYS[] = {
     {"train.gbt.enabled", T_BOOL, OFF(train.gbt_enabled), 0, "true", 0, 0, 0, NULL},
     {"train.gbt.learning_rate", T_DLIST, OFF(train.gbt_learning_rate), 0, "[0.05, 0.1]", 0.0001, 1,
      0, NULL},
-    {"train.gbt.max_leaves", T_DLIST, OFF(train.gbt_max_leaves), 0, "[31]", 2, 4096,
-     F_INTEGRAL, NULL},
+    {"train.gbt.max_leaves", T_DLIST, OFF(train.gbt_max_leaves), 0, "[31]", 2, 4096, F_INTEGRAL,
+     NULL},
     {"train.gbt.max_depth", T_INT, OFF(train.gbt_max_depth), 0, "0", 0, 64, 0, NULL},
     {"train.gbt.max_iter", T_INT, OFF(train.gbt_max_iter), 0, "1000", 1, 100000, 0, NULL},
     {"train.gbt.max_bins", T_INT, OFF(train.gbt_max_bins), 0, "255", 2, 255, 0, NULL},
@@ -110,10 +111,10 @@ static const key_def KEYS[] = {
 /* Default validation rules: none of them rejects a row of the UCI data set.
  * Row rules (allowed, min/max) look at present values only; missing values are
  * the business of not_null and max_missing. */
-static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic", "Asian", "Other",
-                                   NULL};
+static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic",
+                                   "Asian",     "Other",           NULL};
 static const char *const GENDER[] = {"Female", "Male", "Unknown/Invalid", NULL};
-static const char *const AGE[] = {"[0-10)",  "[10-20)", "[20-30)", "[30-40)", "[40-50)", "[50-60)",
+static const char *const AGE[] = {"[0-10)",  "[10-20)", "[20-30)", "[30-40)",  "[40-50)", "[50-60)",
                                   "[60-70)", "[70-80)", "[80-90)", "[90-100)", NULL};
 static const char *const WEIGHT[] = {"[0-25)",    "[25-50)",   "[50-75)",   "[75-100)", "[100-125)",
                                      "[125-150)", "[150-175)", "[175-200)", ">200",     NULL};
@@ -134,10 +135,22 @@ typedef struct rule_def {
     int hard;
 } rule_def;
 
-#define R_ALLOWED(n, c, l) {n, c, RDM_RULE_ALLOWED, l, 0, 0, 1}
-#define R_RANGE(n, c, lo, hi) {n, c, RDM_RULE_RANGE, NULL, lo, hi, 1}
-#define R_NOTNULL(n, c) {n, c, RDM_RULE_NOT_NULL, NULL, 0, 0, 1}
-#define R_MISSING(n, c, m) {n, c, RDM_RULE_MISSING, NULL, m, 0, 0}
+#define R_ALLOWED(n, c, l)                 \
+    {                                      \
+        n, c, RDM_RULE_ALLOWED, l, 0, 0, 1 \
+    }
+#define R_RANGE(n, c, lo, hi)                 \
+    {                                         \
+        n, c, RDM_RULE_RANGE, NULL, lo, hi, 1 \
+    }
+#define R_NOTNULL(n, c)                        \
+    {                                          \
+        n, c, RDM_RULE_NOT_NULL, NULL, 0, 0, 1 \
+    }
+#define R_MISSING(n, c, m)                    \
+    {                                         \
+        n, c, RDM_RULE_MISSING, NULL, m, 0, 0 \
+    }
 
 static const rule_def DEFAULT_RULES[] = {
     R_NOTNULL("encounter_id_present", "encounter_id"),
@@ -298,7 +311,7 @@ typedef struct vctx {
 } vctx;
 
 __attribute__((format(printf, 4, 5))) static int verr(const vctx *v, const yaml_node_t *node,
-                                                       const char *key, const char *fmt, ...)
+                                                      const char *key, const char *fmt, ...)
 {
     char msg[RDM_ERR_MSG];
     va_list ap;
@@ -338,8 +351,7 @@ static int is_null(const yaml_node_t *n)
     if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
         return 0;
     const char *s = scalar(n);
-    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") ||
-           !strcmp(s, "NULL");
+    return !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
 }
 
 static int parse_number(const yaml_node_t *n, double *out)
@@ -668,8 +680,8 @@ static int set_value(rdm_config *c, const key_def *k, const vctx *v, yaml_docume
     if (k->type == T_RULES)
         return set_rules(c, v, doc, n);
     if (k->type != T_DLIST && k->type != T_LLIST && n->type != YAML_SCALAR_NODE) {
-        static const char *const what[] = {"a string", "an integer", "an integer", "a number",
-                                           "true or false", "one of", "one of"};
+        static const char *const what[] = {"a string",      "an integer", "an integer", "a number",
+                                           "true or false", "one of",     "one of"};
         return verr(v, n, k->key, "expected %s, got %s", what[k->type], node_kind(n));
     }
     switch (k->type) {
@@ -691,8 +703,8 @@ static int set_value(rdm_config *c, const key_def *k, const vctx *v, yaml_docume
                     for (int j = 0; k->names[j]; j++)
                         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s",
                                  j ? ", " : "", k->names[j]);
-                    return verr(v, n, k->key, "unknown value '%s' (expected one of: %s)",
-                                scalar(n), list);
+                    return verr(v, n, k->key, "unknown value '%s' (expected one of: %s)", scalar(n),
+                                list);
                 }
             }
             if (!(s = xstrdup(scalar(n))))
@@ -842,8 +854,8 @@ static void parser_error(const yaml_parser_t *ps, const char *file, rdm_err *err
         rdm_errf(err, RDM_EPARSE, "%s: YAML syntax error: %s", file,
                  ps->problem ? ps->problem : "malformed value");
     else if (ps->context && ps->problem)
-        rdm_errf(err, RDM_EPARSE, "%s:%lu:%lu: YAML syntax error: %s %s (started at %lu:%lu)",
-                 file, (unsigned long)mk->line + 1, (unsigned long)mk->column + 1, ps->problem,
+        rdm_errf(err, RDM_EPARSE, "%s:%lu:%lu: YAML syntax error: %s %s (started at %lu:%lu)", file,
+                 (unsigned long)mk->line + 1, (unsigned long)mk->column + 1, ps->problem,
                  ps->context, (unsigned long)ps->context_mark.line + 1,
                  (unsigned long)ps->context_mark.column + 1);
     else
@@ -1035,17 +1047,18 @@ int rdm_config_validate(const rdm_config *c, rdm_err *err)
     if (c->train.logreg_enabled && c->train.logreg_l2.n < 1)
         return rdm_errf(err, RDM_EINVAL, "train.logreg.l2: the grid is empty");
     if (c->train.gbt_enabled && (c->train.gbt_learning_rate.n < 1 || c->train.gbt_max_leaves.n < 1))
-        return rdm_errf(err, RDM_EINVAL, "train.gbt: the learning_rate and max_leaves grids "
-                                         "must not be empty");
+        return rdm_errf(err, RDM_EINVAL,
+                        "train.gbt: the learning_rate and max_leaves grids "
+                        "must not be empty");
+
     static const struct {
         const char *key;
         size_t off;
-    } strs[] = {{"db.socket_dir", OFF(db.socket_dir)},
-                {"db.name", OFF(db.name)},
-                {"data.source", OFF(data.source)},
-                {"registry.model_name", OFF(registry.model_name)},
-                {"serve.socket", OFF(serve.socket)},
-                {"report.dir", OFF(report.dir)}};
+    } strs[] = {
+        {"db.socket_dir", OFF(db.socket_dir)}, {"db.name", OFF(db.name)},
+        {"data.source", OFF(data.source)},     {"registry.model_name", OFF(registry.model_name)},
+        {"serve.socket", OFF(serve.socket)},   {"report.dir", OFF(report.dir)}};
+
     for (size_t i = 0; i < sizeof strs / sizeof strs[0]; i++) {
         const char *s = *(char *const *)cfield(c, strs[i].off);
         if (!s || !*s)

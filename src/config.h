@@ -10,7 +10,12 @@ typedef struct rdm_dlist {
     int n;
 } rdm_dlist;
 
-typedef enum { RDM_RULE_ALLOWED, RDM_RULE_RANGE, RDM_RULE_MISSING, RDM_RULE_NOT_NULL } rdm_rule_kind;
+typedef enum {
+    RDM_RULE_ALLOWED,
+    RDM_RULE_RANGE,
+    RDM_RULE_MISSING,
+    RDM_RULE_NOT_NULL
+} rdm_rule_kind;
 
 /* One validation rule from clean.rules. Row rules (ALLOWED, RANGE,
  * NOT_NULL) reject the row when `hard`, else only count; MISSING is a batch
@@ -22,16 +27,16 @@ typedef struct rdm_rule {
     rdm_rule_kind kind;
     char **allowed; /* ALLOWED: values (NULL-terminated) */
     int nallowed;
-    double min, max;     /* RANGE */
-    double max_missing;  /* MISSING: fraction in [0,1] */
-    int hard;            /* severity: hard (1) or soft (0) */
+    double min, max;    /* RANGE */
+    double max_missing; /* MISSING: fraction in [0,1] */
+    int hard;           /* severity: hard (1) or soft (0) */
 } rdm_rule;
 
 typedef struct rdm_config {
     char *path; /* file it was loaded from, or NULL for defaults */
 
     struct {
-        char *dsn;        /* libpq conninfo; env DATABASE_URL or PGHOST wins; NULL = private cluster */
+        char *dsn; /* libpq conninfo; env DATABASE_URL or PGHOST wins; NULL = private cluster */
         char *socket_dir; /* private cluster socket dir (default var/pg/run) */
         char *name;       /* database name of the private cluster (default "readmit") */
     } db;
@@ -45,8 +50,10 @@ typedef struct rdm_config {
     struct {
         long *exclude_discharge; /* discharge_disposition_id values dropped (expired/hospice) */
         int nexclude;
-        long min_rows;           /* a batch with fewer valid (clean or duplicate) rows fails validation (default 1) */
-        double max_reject_rate;  /* stage fails if more hard-rejected rows than this (default 0.05) */
+        long min_rows; /* a batch with fewer valid (clean or duplicate) rows fails validation
+                          (default 1) */
+        double
+            max_reject_rate; /* stage fails if more hard-rejected rows than this (default 0.05) */
         rdm_rule *rules;
         int nrules;
     } clean;
@@ -57,13 +64,15 @@ typedef struct rdm_config {
     } split;
 
     struct {
-        long min_count; /* categorical level needs this many training rows, else "other" (default 20) */
+        long min_count; /* categorical level needs this many training rows, else "other" (default
+                           20) */
         int diag_mode;  /* 0 = frequency rank + chapter (default), 1 = raw code as category */
     } features;
 
     struct {
-        char *metric;   /* selection metric on validation: roc_auc (default), pr_auc, log_loss, accuracy */
-        int threads;    /* 0 = all cores */
+        char *metric; /* selection metric on validation: roc_auc (default), pr_auc, log_loss,
+                         accuracy */
+        int threads;  /* 0 = all cores */
         long seed;
         int logreg_enabled;
         rdm_dlist logreg_l2; /* grid over the L2 penalty */
@@ -91,13 +100,13 @@ typedef struct rdm_config {
     } registry;
 
     struct {
-        int workers;        /* 0 = cores */
-        char *socket;       /* FastCGI Unix socket (default var/run/readmit-fcgi.sock) */
-        int fcgi_port;      /* TCP instead of the socket when > 0 */
-        int http_port;      /* nginx listen port (default 8080) */
-        long max_instances; /* per request (default 1000) */
-        long max_body_bytes;/* nginx client_max_body_size (default 8 MiB) */
-        int poll_seconds;   /* registry polling fallback (default 5) */
+        int workers;         /* 0 = cores */
+        char *socket;        /* FastCGI Unix socket (default var/run/readmit-fcgi.sock) */
+        int fcgi_port;       /* TCP instead of the socket when > 0 */
+        int http_port;       /* nginx listen port (default 8080) */
+        long max_instances;  /* per request (default 1000) */
+        long max_body_bytes; /* nginx client_max_body_size (default 8 MiB) */
+        int poll_seconds;    /* registry polling fallback (default 5) */
     } serve;
 
     struct {

@@ -115,8 +115,9 @@ rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
         rdm_errf(err, RDM_EDB, "cannot connect to PostgreSQL (host %s, database %s, user %s): %s%s",
                  host && *host ? host : "default", db && *db ? db : "default",
                  user && *user ? user : "default", msg,
-                 (getenv("DATABASE_URL") || getenv("PGHOST")) ? ""
-                                                              : " (is the private server running? try: make db-start)");
+                 (getenv("DATABASE_URL") || getenv("PGHOST"))
+                     ? ""
+                     : " (is the private server running? try: make db-start)");
         PQfinish(conn);
         free(ci);
         return NULL;
@@ -318,14 +319,31 @@ int rdm_copy_split(char *line, size_t len, char **fields, int max)
             if (*p == '\\' && p + 1 < end) {
                 p++;
                 switch (*p) {
-                case 'n': *w++ = '\n'; break;
-                case 't': *w++ = '\t'; break;
-                case 'r': *w++ = '\r'; break;
-                case 'b': *w++ = '\b'; break;
-                case 'f': *w++ = '\f'; break;
-                case 'v': *w++ = '\v'; break;
-                case 'N': *w++ = '\\'; *w++ = 'N'; break; /* marker, checked below */
-                default: *w++ = *p; break;
+                case 'n':
+                    *w++ = '\n';
+                    break;
+                case 't':
+                    *w++ = '\t';
+                    break;
+                case 'r':
+                    *w++ = '\r';
+                    break;
+                case 'b':
+                    *w++ = '\b';
+                    break;
+                case 'f':
+                    *w++ = '\f';
+                    break;
+                case 'v':
+                    *w++ = '\v';
+                    break;
+                case 'N':
+                    *w++ = '\\';
+                    *w++ = 'N';
+                    break; /* marker, checked below */
+                default:
+                    *w++ = *p;
+                    break;
                 }
                 p++;
             } else {
@@ -354,11 +372,20 @@ int rdm_copy_escape(rdm_buf *out, const char *v)
         char c = *p;
         const char *esc = NULL;
         switch (c) {
-        case '\\': esc = "\\\\"; break;
-        case '\t': esc = "\\t"; break;
-        case '\n': esc = "\\n"; break;
-        case '\r': esc = "\\r"; break;
-        default: break;
+        case '\\':
+            esc = "\\\\";
+            break;
+        case '\t':
+            esc = "\\t";
+            break;
+        case '\n':
+            esc = "\\n";
+            break;
+        case '\r':
+            esc = "\\r";
+            break;
+        default:
+            break;
         }
         if (esc || c == '\0') {
             if (p > run && rdm_buf_add(out, run, (size_t)(p - run)))
@@ -401,7 +428,8 @@ int rdm_db_migrate(rdm_db *db, int *applied, rdm_err *err)
         if (rdm_db_begin(db, err))
             return RDM_EDB;
         /* serialise concurrent migrators, then look again */
-        if (rdm_db_exec(db, "meta_lock_migrations", 0, NULL, err) || migration_done(db, ver, &done, err))
+        if (rdm_db_exec(db, "meta_lock_migrations", 0, NULL, err) ||
+            migration_done(db, ver, &done, err))
             goto fail;
         if (done) {
             rdm_db_rollback(db);

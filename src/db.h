@@ -45,8 +45,10 @@ void rdm_db_rollback(rdm_db *db); /* best effort, never fails */
 
 /* COPY ... FROM STDIN with the named statement; then put data, then end.
  * rdm_db_copy_end(db, NULL, err) finishes; with a message it aborts the COPY. */
-int rdm_db_copy_in_begin(rdm_db *db, const char *name, rdm_err *err) __attribute__((warn_unused_result));
-int rdm_db_copy_put(rdm_db *db, const char *data, size_t n, rdm_err *err) __attribute__((warn_unused_result));
+int rdm_db_copy_in_begin(rdm_db *db, const char *name, rdm_err *err)
+    __attribute__((warn_unused_result));
+int rdm_db_copy_put(rdm_db *db, const char *data, size_t n, rdm_err *err)
+    __attribute__((warn_unused_result));
 int rdm_db_copy_end(rdm_db *db, const char *abort_msg, rdm_err *err);
 
 /* COPY ... TO STDOUT with the named statement: `row` is called for each line

@@ -13,7 +13,7 @@ enum { K_NUM = 0, K_CAT = 1, K_RANK = 2 };
 
 typedef struct level {
     char *s;
-    int code; /* vocabulary code (0..K-1), K = other (seen but rare); for ranks: the rank */
+    int code;  /* vocabulary code (0..K-1), K = other (seen but rare); for ranks: the rank */
     int vcode; /* ranks: vocabulary code of the diagnosis for the linear one-hot */
     int chap;  /* ranks: ICD-9 chapter index (cached: scoring skips the parse) */
 } level;
@@ -30,8 +30,8 @@ typedef struct enc_col {
     int nseen;
     int K;
     char **vocab;
-    int unseen_rank; /* K_RANK */
-    int tree_j, lin_j;  /* first tree feature and first linear column */
+    int unseen_rank;   /* K_RANK */
+    int tree_j, lin_j; /* first tree feature and first linear column */
 } enc_col;
 
 struct rdm_encoder {
@@ -227,8 +227,8 @@ static int norm_view(const char *v, char buf[VALBUF], const char **s)
         return 1;
     size_t n = strlen(v);
     unsigned char a = (unsigned char)v[0], z = (unsigned char)v[n - 1];
-    if (n < VALBUF && a != ' ' && a != '\t' && a != '\r' && a != '\n' && z != ' ' &&
-        z != '\t' && z != '\r' && z != '\n') {
+    if (n < VALBUF && a != ' ' && a != '\t' && a != '\r' && a != '\n' && z != ' ' && z != '\t' &&
+        z != '\r' && z != '\n') {
         *s = v; /* not "" or "?" (checked above), so not missing */
         return 0;
     }
@@ -475,7 +475,8 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
         // competition rank: 1 + number of codes with a strictly larger count
         double sum = 0, sumsq = 0, cnt = 0;
         for (size_t i = 0; i < m; i++) {
-            int rank = (i > 0 && all[i].count == all[i - 1].count) ? c->seen[i - 1].code : (int)i + 1;
+            int rank =
+                (i > 0 && all[i].count == all[i - 1].count) ? c->seen[i - 1].code : (int)i + 1;
             c->seen[i].s = all[i].s;
             c->seen[i].code = rank;
             c->seen[i].vcode = (int)i < K ? (int)i : K;
@@ -717,8 +718,8 @@ int rdm_encoder_tree_matrix(const rdm_encoder *e, const char *const *cells, cons
 {
     for (size_t r = 0; r < n; r++) {
         size_t row = idx ? idx[r] : r;
-        int rc = rdm_encoder_tree_row(e, cells + row * RDM_NCOLS, X + r * (size_t)e->tree_dim,
-                                      NULL, err);
+        int rc = rdm_encoder_tree_row(e, cells + row * RDM_NCOLS, X + r * (size_t)e->tree_dim, NULL,
+                                      err);
         if (rc) {
             rdm_err_prefix(err, "row %zu", r + 1);
             return rc;
@@ -873,8 +874,8 @@ int rdm_encoder_save(const rdm_encoder *e, rdm_buf *out, rdm_err *err)
         else if (c->kind == K_CAT)
             rc |= rdm_buf_printf(out, " %d %d\n", c->K, c->nseen);
         else
-            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d %d\n", c->unseen_rank, c->mean,
-                                 c->sd, c->has_ind, c->K, c->nseen);
+            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d %d\n", c->unseen_rank, c->mean, c->sd,
+                                 c->has_ind, c->K, c->nseen);
         for (int k = 0; k < c->nseen && !rc; k++) {
             rc |= rdm_text_put(out, c->seen[k].s);
             rc |= rdm_buf_printf(out, " %d", c->seen[k].code);

@@ -69,7 +69,7 @@ void rdm_encoder_params_default(rdm_encoder_params *p);
 /* Upper bounds, for stack buffers: tree dim and linear nnz per row never
  * exceed these. */
 #define RDM_ENC_MAX_TREE (2 * RDM_NCOLS)
-#define RDM_ENC_MAX_NNZ (2 * RDM_NCOLS)
+#define RDM_ENC_MAX_NNZ  (2 * RDM_NCOLS)
 
 /* Fit on training rows. `cells` is a row-major table of raw values,
  * cells[r * RDM_NCOLS + c] = column c of row r. Rows used: idx[0..n) when idx
@@ -138,6 +138,7 @@ typedef struct rdm_text {
     const char *p, *end; /* unread input */
     int line;            /* current line number (1-based) */
 } rdm_text;
+
 /* Append the escaped form of s. */
 int rdm_text_put(rdm_buf *out, const char *s) __attribute__((warn_unused_result));
 /* Next token on the current line, unescaped into buf[sz]; RDM_EPARSE naming

@@ -29,27 +29,26 @@ typedef struct rdm_gbt rdm_gbt;
 /* Defaults in parentheses (rdm_gbt_params_default); they were tuned on the
  * readmission task's validation split. */
 typedef struct rdm_gbt_params {
-  double learning_rate; /* shrinkage (0.05) */
-  int max_iter;         /* boosting rounds, upper bound (1000) */
-  int max_leaves;       /* leaf-wise growth, 2..65536 (31) */
-  int max_depth;        /* 0 = unlimited (default 0) */
-  int max_bins;         /* numeric bins, 2..255 (255); missing gets one more */
-  double min_child_weight; /* minimum hessian sum in a child (20; one row at
-                              p=0.11 is ~0.1) */
-  double l2;               /* L2 on leaf values (lambda, 20) */
-  double subsample;        /* row fraction per tree (1.0) */
-  double colsample;        /* feature fraction per tree (1.0) */
-  int early_stopping; /* stop after this many rounds without validation log-loss
-                         gain (20); 0 = off */
-  int threads;        /* 0 = all cores */
-  uint64_t seed;
+    double learning_rate;    /* shrinkage (0.05) */
+    int max_iter;            /* boosting rounds, upper bound (1000) */
+    int max_leaves;          /* leaf-wise growth, 2..65536 (31) */
+    int max_depth;           /* 0 = unlimited (default 0) */
+    int max_bins;            /* numeric bins, 2..255 (255); missing gets one more */
+    double min_child_weight; /* minimum hessian sum in a child (20; one row at
+                                p=0.11 is ~0.1) */
+    double l2;               /* L2 on leaf values (lambda, 20) */
+    double subsample;        /* row fraction per tree (1.0) */
+    double colsample;        /* feature fraction per tree (1.0) */
+    int early_stopping;      /* stop after this many rounds without validation log-loss
+                                gain (20); 0 = off */
+    int threads;             /* 0 = all cores */
+    uint64_t seed;
 } rdm_gbt_params;
 
 void rdm_gbt_params_default(rdm_gbt_params *p);
 
 /* Called after each boosting round (may be NULL). */
-typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss,
-                                 void *ud);
+typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss, void *ud);
 
 /* Fit. (Xv, yv, nv) is the validation set used only for early stopping (may be
  * NULL/0). y in {0,1}. ncat may be NULL (all numeric); d at most 1,000,000.
@@ -60,10 +59,9 @@ typedef void (*rdm_gbt_progress)(int iter, double train_loss, double valid_loss,
  * cb the training loss is not computed. Returns a model owned by the caller
  * (free with rdm_gbt_free), or NULL with err: RDM_EINVAL (bad parameter, label
  * not 0/1, more than 255 categories), RDM_ENOMEM. */
-rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d,
-                     const int *ncat, const float *Xv, const float *yv,
-                     size_t nv, const rdm_gbt_params *p, rdm_gbt_progress cb,
-                     void *ud, rdm_err *err);
+rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int *ncat,
+                     const float *Xv, const float *yv, size_t nv, const rdm_gbt_params *p,
+                     rdm_gbt_progress cb, void *ud, rdm_err *err);
 void rdm_gbt_free(rdm_gbt *m); /* NULL is a no-op */
 
 /* Margin (log-odds) for one row of d features; probability =

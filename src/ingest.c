@@ -19,6 +19,7 @@
 /* Append `name` to the comma-separated list `b` unless it already holds
  * LIST_MAX names (the error message must fit its buffer: the tail is counted). */
 #define LIST_MAX 10
+
 static int list_add(rdm_buf *b, int *count, const char *name, const char *note)
 {
     if ((*count)++ >= LIST_MAX)

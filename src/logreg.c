@@ -182,7 +182,8 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     }
     for (size_t k = 0; k < X->n * (size_t)X->nnz; k++) {
         if (X->cols[k] < 0 || X->cols[k] >= X->d || !isfinite(X->val[k])) {
-            rdm_errf(err, RDM_EINVAL, "logreg: bad design entry at row %zu", k / (size_t)X->nnz + 1);
+            rdm_errf(err, RDM_EINVAL, "logreg: bad design entry at row %zu",
+                     k / (size_t)X->nnz + 1);
             return NULL;
         }
     }

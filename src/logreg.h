@@ -20,9 +20,9 @@
  * row r = columns cols[r*nnz .. r*nnz+nnz) with values val[...]; entries
  * with value 0 are allowed. Borrowed by the functions below. */
 typedef struct rdm_csr {
-    size_t n;          /* rows */
-    int d;             /* columns */
-    int nnz;           /* entries per row */
+    size_t n; /* rows */
+    int d;    /* columns */
+    int nnz;  /* entries per row */
     const int32_t *cols;
     const float *val;
 } rdm_csr;
@@ -30,10 +30,10 @@ typedef struct rdm_csr {
 typedef struct rdm_logreg rdm_logreg;
 
 typedef struct rdm_logreg_params {
-    double l2;     /* penalty (1 / C); >= 0 (default 1) */
-    int max_iter;  /* L-BFGS iterations (200) */
-    double tol;    /* stop when max |grad of F/n| <= tol (1e-6) */
-    int threads;   /* gradient threads; 0 = all cores (default 0) */
+    double l2;    /* penalty (1 / C); >= 0 (default 1) */
+    int max_iter; /* L-BFGS iterations (200) */
+    double tol;   /* stop when max |grad of F/n| <= tol (1e-6) */
+    int threads;  /* gradient threads; 0 = all cores (default 0) */
 } rdm_logreg_params;
 
 void rdm_logreg_params_default(rdm_logreg_params *p);
@@ -41,10 +41,10 @@ void rdm_logreg_params_default(rdm_logreg_params *p);
 /* What the fit did (optional out). */
 typedef struct rdm_logreg_info {
     int iterations;
-    int evaluations;   /* objective + gradient passes over the data */
-    int converged;     /* 1 when a stopping test (gradient or relative reduction) was met */
-    double objective;  /* F(w, b) / n at the end */
-    double grad_norm;  /* max |grad of F/n| at the end */
+    int evaluations;  /* objective + gradient passes over the data */
+    int converged;    /* 1 when a stopping test (gradient or relative reduction) was met */
+    double objective; /* F(w, b) / n at the end */
+    double grad_norm; /* max |grad of F/n| at the end */
 } rdm_logreg_info;
 
 /* Fit; y in {0, 1}. Returns a model owned by the caller (rdm_logreg_free), or
@@ -65,7 +65,7 @@ void rdm_logreg_free(rdm_logreg *m);
 int rdm_logreg_dim(const rdm_logreg *m);
 const double *rdm_logreg_coef(const rdm_logreg *m); /* borrowed, d entries */
 double rdm_logreg_intercept(const rdm_logreg *m);
-double rdm_logreg_get_l2(const rdm_logreg *m);      /* penalty it was fitted with (0 if created) */
+double rdm_logreg_get_l2(const rdm_logreg *m); /* penalty it was fitted with (0 if created) */
 /* Margin b + sum val[k] * w[cols[k]] for one sparse row; probability =
  * 1 / (1 + exp(-margin)). Column indexes must be < d. */
 double rdm_logreg_margin(const rdm_logreg *m, const int32_t *cols, const float *val, int nnz);

@@ -27,11 +27,13 @@ double rdm_accuracy(const double *p, const float *y, size_t n, double threshold)
 typedef struct rdm_confusion {
     size_t tp, fp, tn, fn;
 } rdm_confusion;
+
 rdm_confusion rdm_confusion_at(const double *p, const float *y, size_t n, double threshold);
 
 typedef struct rdm_prf {
     double precision, recall, f1; /* 0 when the denominator is 0 */
 } rdm_prf;
+
 rdm_prf rdm_prf_at(const double *p, const float *y, size_t n, double threshold);
 
 /* The threshold (one of the p values) maximising F1 on the given rows when
@@ -41,12 +43,14 @@ double rdm_best_f1_threshold(const double *p, const float *y, size_t n, double *
 
 /* Calibration: 10 equal-width bins over [0, 1] (p == 1 in the last bin). */
 #define RDM_CALIB_BINS 10
+
 typedef struct rdm_calib_bin {
-    double lo, hi;      /* bin edges */
-    double mean_pred;   /* mean predicted probability in the bin (NaN if empty) */
-    double observed;    /* observed positive rate in the bin (NaN if empty) */
+    double lo, hi;    /* bin edges */
+    double mean_pred; /* mean predicted probability in the bin (NaN if empty) */
+    double observed;  /* observed positive rate in the bin (NaN if empty) */
     size_t count;
 } rdm_calib_bin;
+
 void rdm_calibration(const double *p, const float *y, size_t n, rdm_calib_bin out[RDM_CALIB_BINS]);
 
 /* A curve downsampled to at most RDM_CURVE_MAX points (first and last kept).
@@ -54,10 +58,12 @@ void rdm_calibration(const double *p, const float *y, size_t n, rdm_calib_bin ou
  * PR: x = recall, y = precision, in decreasing threshold order.
  * thr[i] = the threshold of the point (+inf for the ROC origin). */
 #define RDM_CURVE_MAX 300
+
 typedef struct rdm_curve {
     int n;
     double x[RDM_CURVE_MAX], y[RDM_CURVE_MAX], thr[RDM_CURVE_MAX];
 } rdm_curve;
+
 /* Fill `out` (caller-owned). RDM_ENOMEM or RDM_EINVAL (a class missing). */
 int rdm_roc_curve(const double *p, const float *y, size_t n, rdm_curve *out, rdm_err *err);
 int rdm_pr_curve(const double *p, const float *y, size_t n, rdm_curve *out, rdm_err *err);
@@ -77,8 +83,9 @@ typedef struct rdm_metrics {
     double threshold;    /* the threshold used for the fields below */
     double accuracy_thr; /* accuracy at threshold */
     double precision, recall, f1;
-    rdm_confusion cm;    /* at threshold */
+    rdm_confusion cm; /* at threshold */
 } rdm_metrics;
+
 void rdm_metrics_compute(const double *p, const float *y, size_t n, double threshold,
                          rdm_metrics *out);
 

@@ -11,7 +11,7 @@
 #include "gbt.h"
 #include "logreg.h"
 
-#define MAGIC "readmit-model"
+#define MAGIC          "readmit-model"
 #define FORMAT_VERSION 1
 
 struct rdm_model {
@@ -301,8 +301,8 @@ int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], dou
     }
 }
 
-int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx,
-                         size_t n, double *prob, rdm_err *err)
+int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
+                         double *prob, rdm_err *err)
 {
     for (size_t r = 0; r < n; r++) {
         size_t row = idx ? idx[r] : r;
@@ -386,8 +386,8 @@ int rdm_model_save_bytes(const rdm_model *m, rdm_buf *out, rdm_err *err)
 {
     rdm_buf b = RDM_BUF_INIT;
     const rdm_column *sc = rdm_schema_columns();
-    int rc = rdm_buf_printf(&b, "%s %d\ntype %s\nthreshold %.17g\nbaseline %.17g\nmeta %d\n",
-                            MAGIC, FORMAT_VERSION, TYPE_NAMES[m->type], m->threshold,
+    int rc = rdm_buf_printf(&b, "%s %d\ntype %s\nthreshold %.17g\nbaseline %.17g\nmeta %d\n", MAGIC,
+                            FORMAT_VERSION, TYPE_NAMES[m->type], m->threshold,
                             m->type == RDM_MODEL_BASELINE ? m->baseline : 0.0, m->nmeta);
     for (int i = 0; i < m->nmeta && !rc; i++) {
         rc |= rdm_text_put(&b, m->keys[i]);
@@ -438,7 +438,7 @@ int rdm_model_save_file(const rdm_model *m, const char *path, rdm_err *err)
 /* ---------------------------------------------------------------- load */
 
 #define CK_PREFIX "checksum sha256 "
-#define CK_LINE (sizeof CK_PREFIX - 1 + 64 + 1)
+#define CK_LINE   (sizeof CK_PREFIX - 1 + 64 + 1)
 
 /* Magic, version and checksum; *body_len = bytes covered by the checksum. */
 static int check_envelope(const char *d, size_t n, size_t *body_len, rdm_err *err)
@@ -566,8 +566,8 @@ rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
             break;
         incol[i] = rdm_schema_find(key);
         if (incol[i] < 0 || strcmp(kind, input_kind(&rdm_schema_columns()[incol[i]])) != 0)
-            rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema",
-                          key, kind);
+            rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema", key,
+                          kind);
     }
     if (rc)
         goto fail;

@@ -36,17 +36,19 @@ void rdm_model_meta_at(const rdm_model *m, int i, const char **key, const char *
 /* The input schema: which raw columns the model reads, and for categorical
  * ones the levels it knows (for forms and validation). */
 typedef struct rdm_input_field {
-    int col;                     /* schema column index */
-    const char *name;            /* column name */
-    int categorical;             /* 1: string levels, 0: integer */
-    const char *const *levels;   /* known levels (NULL-terminated), categorical only */
-    double min, max;             /* accepted range, numeric only */
+    int col;                   /* schema column index */
+    const char *name;          /* column name */
+    int categorical;           /* 1: string levels, 0: integer */
+    const char *const *levels; /* known levels (NULL-terminated), categorical only */
+    double min, max;           /* accepted range, numeric only */
 } rdm_input_field;
+
 int rdm_model_input_count(const rdm_model *m);
 const rdm_input_field *rdm_model_input(const rdm_model *m, int i);
 
 /* Warnings from scoring one record (unseen categories mapped to "other"). */
 #define RDM_MAX_WARNINGS 8
+
 typedef struct rdm_warnings {
     int n;
     char msg[RDM_MAX_WARNINGS][128];
@@ -74,8 +76,9 @@ struct rdm_encoder; /* encode.h */
 rdm_model *rdm_model_create(rdm_model_type type, struct rdm_encoder *enc, void *scorer,
                             double baseline_prob, double threshold, rdm_err *err);
 /* Set (or replace) a metadata entry; keys are [A-Za-z0-9_.-]+ (at most 100
- * bytes), values any text without NUL (less than 4096 bytes). Only before the model is shared between threads. Entries
- * are kept sorted by key, so the saved bytes do not depend on call order. */
+ * bytes), values any text without NUL (less than 4096 bytes). Only before the model is shared
+ * between threads. Entries are kept sorted by key, so the saved bytes do not depend on call order.
+ */
 int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err *err);
 /* Set the decision threshold (only before sharing). */
 void rdm_model_set_threshold(rdm_model *m, double threshold);
@@ -94,7 +97,7 @@ int rdm_model_feature_importance(const rdm_model *m, const char **names, double 
 /* Score many records (row-major cells as in encode.h, rows idx[0..n) or
  * 0..n-1) through rdm_model_score into prob[n]. Stops at the first error,
  * which names the row. */
-int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx,
-                         size_t n, double *prob, rdm_err *err);
+int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
+                         double *prob, rdm_err *err);
 
 #endif

@@ -28,8 +28,8 @@ typedef struct pcol {
     const char *name;
     int kind;
     long missing;
-    vmap map;    /* K_CAT, K_NUM */
-    long *nums;  /* K_NUM, K_ID */
+    vmap map;   /* K_CAT, K_NUM */
+    long *nums; /* K_NUM, K_ID */
     size_t nn, capn;
 } pcol;
 
@@ -56,7 +56,9 @@ rdm_profile *rdm_profile_new(void)
     const rdm_column *cols = rdm_schema_columns();
     for (int i = 0; i < RDM_NCOLS; i++) {
         p->col[i].name = cols[i].name;
-        p->col[i].kind = cols[i].kind == RDM_COL_ID ? K_ID : cols[i].kind == RDM_COL_INT ? K_NUM : K_CAT;
+        p->col[i].kind = cols[i].kind == RDM_COL_ID    ? K_ID
+                         : cols[i].kind == RDM_COL_INT ? K_NUM
+                                                       : K_CAT;
     }
     for (int i = 0; i < 4; i++) {
         p->col[RDM_NCOLS + i].name = DERIVED[i];
@@ -197,7 +199,8 @@ int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
         if (c->kind != K_CAT) {
             long x;
             if (rdm_parse_long(v, &x))
-                return rdm_errf(err, RDM_EINVAL, "profile: column %s: '%s' is not an integer", c->name, v);
+                return rdm_errf(err, RDM_EINVAL, "profile: column %s: '%s' is not an integer",
+                                c->name, v);
             if (nums_add(c, x))
                 return rdm_errf(err, RDM_ENOMEM, "out of memory");
         }
@@ -343,7 +346,8 @@ static json_t *column_json(const pcol *c, long rows, int *bad)
                 }
                 put(t, "value", json_string(sorted[i]->s), bad);
                 put(t, "count", json_integer(sorted[i]->count), bad);
-                put(t, "target_rate", json_real((double)sorted[i]->pos / (double)sorted[i]->count), bad);
+                put(t, "target_rate", json_real((double)sorted[i]->pos / (double)sorted[i]->count),
+                    bad);
                 push(top, t, bad);
             }
         }
@@ -413,7 +417,8 @@ static int on_row(const char *line, size_t len, void *ud, rdm_err *err)
     char *f[RDM_PROFILE_NFIELDS];
     int nf = rdm_copy_split(c->line.data, c->line.len, f, RDM_PROFILE_NFIELDS);
     if (nf != RDM_PROFILE_NFIELDS)
-        return rdm_errf(err, RDM_EDB, "profile: unexpected row from clean.encounters (%d fields)", nf);
+        return rdm_errf(err, RDM_EDB, "profile: unexpected row from clean.encounters (%d fields)",
+                        nf);
     return rdm_profile_add(c->p, (const char *const *)f, err);
 }
 

@@ -38,6 +38,7 @@ typedef struct rdm_profile rdm_profile;
 /* Column count of a profile row: the 50 schema columns, batch_id, then
  * diag_1_group, diag_2_group, diag_3_group, target. */
 #define RDM_PROFILE_NFIELDS (RDM_PROFILE_F_TARGET + 1)
+
 enum {
     RDM_PROFILE_F_BATCH = 50,
     RDM_PROFILE_F_GROUP1 = 51,
@@ -57,6 +58,7 @@ json_t *rdm_profile_json(const rdm_profile *p, rdm_err *err);
 
 /* Profile clean.encounters as the current transaction sees it and store it as
  * the profile of `snapshot_id` in clean.profiles. */
-int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err) __attribute__((warn_unused_result));
+int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

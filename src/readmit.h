@@ -11,16 +11,16 @@
 /* Status codes: 0 is success, failures are negative. */
 enum {
     RDM_OK = 0,
-    RDM_ENOMEM = -1,  /* allocation failed */
-    RDM_EIO = -2,     /* file or socket I/O */
-    RDM_EPARSE = -3,  /* malformed input (CSV, YAML, JSON, model file) */
-    RDM_EINVAL = -4,  /* bad argument or value */
-    RDM_EDB = -5,     /* database error */
-    RDM_ESCHEMA = -6, /* input does not match the expected schema */
-    RDM_EVERSION = -7, /* unsupported format version */
+    RDM_ENOMEM = -1,    /* allocation failed */
+    RDM_EIO = -2,       /* file or socket I/O */
+    RDM_EPARSE = -3,    /* malformed input (CSV, YAML, JSON, model file) */
+    RDM_EINVAL = -4,    /* bad argument or value */
+    RDM_EDB = -5,       /* database error */
+    RDM_ESCHEMA = -6,   /* input does not match the expected schema */
+    RDM_EVERSION = -7,  /* unsupported format version */
     RDM_ENOTFOUND = -8, /* no such object (model, run, version) */
-    RDM_EVALID = -9,  /* data validation failed */
-    RDM_ESTATE = -10, /* operation not possible in the current state */
+    RDM_EVALID = -9,    /* data validation failed */
+    RDM_ESTATE = -10,   /* operation not possible in the current state */
 };
 
 #define RDM_ERR_MSG 512
@@ -43,14 +43,15 @@ const char *rdm_strerror(int code);
 
 /* Logging: one line per event on the sink (stderr by default). */
 enum { RDM_LOG_DEBUG = 0, RDM_LOG_INFO = 1, RDM_LOG_WARN = 2, RDM_LOG_ERROR = 3, RDM_LOG_OFF = 4 };
+
 extern int rdm_log_level;
 typedef void (*rdm_log_sink)(int level, const char *line, void *ud);
 void rdm_log_set_sink(rdm_log_sink sink, void *ud);
 void rdm_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#define rdm_log(level, ...)                                                                        \
-    do {                                                                                           \
-        if ((level) >= rdm_log_level)                                                              \
-            rdm_log_write((level), __VA_ARGS__);                                                   \
+#define rdm_log(level, ...)                      \
+    do {                                         \
+        if ((level) >= rdm_log_level)            \
+            rdm_log_write((level), __VA_ARGS__); \
     } while (0)
 
 /* Growable byte buffer, always NUL-terminated (data may also hold NULs). */
@@ -59,7 +60,11 @@ typedef struct rdm_buf {
     size_t len;
     size_t cap;
 } rdm_buf;
-#define RDM_BUF_INIT {NULL, 0, 0}
+
+#define RDM_BUF_INIT \
+    {                \
+        NULL, 0, 0   \
+    }
 int rdm_buf_reserve(rdm_buf *b, size_t extra) __attribute__((warn_unused_result));
 int rdm_buf_add(rdm_buf *b, const void *p, size_t n) __attribute__((warn_unused_result));
 int rdm_buf_adds(rdm_buf *b, const char *s) __attribute__((warn_unused_result));

@@ -29,43 +29,40 @@ const char *rdm_registry_cache_dir(void);
 /* ---- tracking (used by train) ---- */
 
 /* Id of the experiment `name`, created if missing. */
-int rdm_registry_experiment(rdm_db *db, const char *name, long long *id,
-                            rdm_err *err);
+int rdm_registry_experiment(rdm_db *db, const char *name, long long *id, rdm_err *err);
 
 /* Store model bytes (content-addressed; a no-op if present) and write the file
  * cache var/models/<sha256>.model. sha_out gets the hex sha256. */
-int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n,
-                              char sha_out[65], rdm_err *err);
+int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n, char sha_out[65],
+                              rdm_err *err);
 
 /* Fetch artifact bytes by sha256 (appended to out): the file cache when its
  * content matches, else the database (then the cache is refreshed). The
  * sha256 of what is returned is always verified. RDM_ENOTFOUND if absent. */
-int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out,
-                              rdm_err *err);
+int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out, rdm_err *err);
 
 /* Insert several metrics of one run/split at once: keys[i] = values[i]. NaN
  * values are skipped. */
-int rdm_registry_put_metrics(rdm_db *db, long long run_id, const char *split,
-                             int n, const char *const *keys,
-                             const double *values, rdm_err *err);
-int rdm_registry_put_param(rdm_db *db, long long run_id, const char *key,
-                           const char *value, rdm_err *err);
+int rdm_registry_put_metrics(rdm_db *db, long long run_id, const char *split, int n,
+                             const char *const *keys, const double *values, rdm_err *err);
+int rdm_registry_put_param(rdm_db *db, long long run_id, const char *key, const char *value,
+                           rdm_err *err);
 /* `json` is the points array as JSON text. */
-int rdm_registry_put_curve(rdm_db *db, long long run_id, const char *split,
-                           const char *kind, const char *json, rdm_err *err);
-int rdm_registry_put_tag(rdm_db *db, long long run_id, const char *key,
-                         const char *value, rdm_err *err);
+int rdm_registry_put_curve(rdm_db *db, long long run_id, const char *split, const char *kind,
+                           const char *json, rdm_err *err);
+int rdm_registry_put_tag(rdm_db *db, long long run_id, const char *key, const char *value,
+                         rdm_err *err);
 
 /* ---- model references ---- */
 
 /* What a reference resolved to. */
 typedef struct rdm_model_info {
-  char name[128];   /* registered name ("" for a file) */
-  int version;      /* 0 for a file */
-  char alias[16];   /* "champion"/"challenger" when resolved through an alias,
-                       else "" */
-  long long run_id; /* 0 for a file */
-  char sha256[65];  /* of the bytes */
+    char name[128];   /* registered name ("" for a file) */
+    int version;      /* 0 for a file */
+    char alias[16];   /* "champion"/"challenger" when resolved through an alias,
+                         else "" */
+    long long run_id; /* 0 for a file */
+    char sha256[65];  /* of the bytes */
 } rdm_model_info;
 
 /* 1 when `ref` names a file rather than a registry entry (no database needed).
@@ -77,30 +74,30 @@ int rdm_registry_ref_is_file(const char *ref);
  * file reference. Bytes are verified against the registry's sha256. Errors:
  * RDM_ENOTFOUND (no such alias/version/file), RDM_EDB, RDM_EIO, RDM_EINVAL
  * (checksum mismatch or malformed reference). */
-int rdm_registry_fetch(rdm_db *db, const rdm_config *cfg, const char *ref,
-                       rdm_buf *out, rdm_model_info *info, rdm_err *err);
+int rdm_registry_fetch(rdm_db *db, const rdm_config *cfg, const char *ref, rdm_buf *out,
+                       rdm_model_info *info, rdm_err *err);
 
 /* Cheap poll for servers: current version and sha256 of alias `alias` of
  * `name`. *version = 0 (and RDM_OK) when the alias is not set. */
-int rdm_registry_alias_get(rdm_db *db, const char *name, const char *alias,
-                           int *version, char sha_out[65], rdm_err *err);
+int rdm_registry_alias_get(rdm_db *db, const char *name, const char *alias, int *version,
+                           char sha_out[65], rdm_err *err);
 
 /* ---- registry operations (readmit register / promote / rollback) ---- */
 
 /* Outcome of register / promote / rollback, for printing. */
 typedef struct rdm_gate_result {
-  int version; /* the new (register) or target (promote/rollback) version */
-  int already; /* register: the selected run was already this version */
-  int passed;  /* gate outcome (register), 1 for promote/rollback */
-  int had_champion;      /* a champion existed before */
-  int old_champion;      /* its version (0 if none) */
-  int champion;          /* champion version after the operation */
-  char metric[32];       /* selection metric */
-  double new_score;      /* new version on the current validation split */
-  double champion_score; /* old champion on the same split (NaN if none) */
-  double min_metric, min_gain;
-  size_t valid_rows;
-  char reason[512]; /* as stored in the history */
+    int version;           /* the new (register) or target (promote/rollback) version */
+    int already;           /* register: the selected run was already this version */
+    int passed;            /* gate outcome (register), 1 for promote/rollback */
+    int had_champion;      /* a champion existed before */
+    int old_champion;      /* its version (0 if none) */
+    int champion;          /* champion version after the operation */
+    char metric[32];       /* selection metric */
+    double new_score;      /* new version on the current validation split */
+    double champion_score; /* old champion on the same split (NaN if none) */
+    double min_metric, min_gain;
+    size_t valid_rows;
+    char reason[512]; /* as stored in the history */
 } rdm_gate_result;
 
 /* Register the selected run of the latest training of cfg->registry.model_name
@@ -113,13 +110,11 @@ typedef struct rdm_gate_result {
  * no alias); fail: challenger -> new. Each alias change is appended to the
  * history; a champion change sends NOTIFY readmit_model 'NAME:VERSION'.
  * Re-running with no new training registers nothing (res->already = 1). */
-int rdm_registry_register(rdm_db *db, const rdm_config *cfg,
-                          rdm_gate_result *res, rdm_err *err);
+int rdm_registry_register(rdm_db *db, const rdm_config *cfg, rdm_gate_result *res, rdm_err *err);
 
 /* Make `version` the champion (manual). reason may be NULL ("manual"). */
-int rdm_registry_promote(rdm_db *db, const rdm_config *cfg, int version,
-                         const char *reason, rdm_gate_result *res,
-                         rdm_err *err);
+int rdm_registry_promote(rdm_db *db, const rdm_config *cfg, int version, const char *reason,
+                         rdm_gate_result *res, rdm_err *err);
 
 /* Champion back to the previous champion according to the history (promotions
  * push, rollbacks pop). RDM_ESTATE when there is none. */
@@ -154,7 +149,6 @@ json_t *rdm_registry_history_json(rdm_db *db, const char *name, rdm_err *err);
  * latest_training: {training_id, started_at, runs, finished, failed,
  * selected_run_id}, runs: [last training's runs: run_id, model_type, name,
  * status, valid metric, test metric]}. For `readmit status`. */
-int rdm_registry_status_json(rdm_db *db, const rdm_config *cfg, json_t *into,
-                             rdm_err *err);
+int rdm_registry_status_json(rdm_db *db, const rdm_config *cfg, json_t *into, rdm_err *err);
 
 #endif

@@ -1,7 +1,5 @@
 /* report.c - page skeleton, HTML writers and the site writer/checker of the reports. */
 #include "report.h"
-#include "report_int.h"
-#include "svg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -16,6 +14,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "report_int.h"
+#include "svg.h"
 
 static const char CSS[] =
     "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 40px;"
@@ -104,10 +105,11 @@ static char *clean_text(const char *s)
 
 /* ---- the site: JSON plus decoded curves ---- */
 
-int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split,
-                      const char *kind, double *x, int n, rdm_err *err)
+int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split, const char *kind,
+                      double *x, int n, rdm_err *err)
 {
-    if (strlen(split) >= sizeof site->curves[0].split || strlen(kind) >= sizeof site->curves[0].kind) {
+    if (strlen(split) >= sizeof site->curves[0].split ||
+        strlen(kind) >= sizeof site->curves[0].kind) {
         free(x);
         return rdm_errf(err, RDM_EINVAL, "report: curve run %lld: bad split '%s' or kind '%s'",
                         run_id, split, kind);
@@ -277,10 +279,12 @@ rdm_report_site *rdm_report_site_new(json_t *json, rdm_err *err)
     site->json = json;
     const char *run;
     json_t *per;
-    json_object_foreach(json_object_get(json, "curves"), run, per) {
+    json_object_foreach(json_object_get(json, "curves"), run, per)
+    {
         const char *split;
         json_t *kinds;
-        json_object_foreach(per, split, kinds) {
+        json_object_foreach(per, split, kinds)
+        {
             static const char *const K[] = {"roc", "pr"};
             for (int k = 0; k < 2; k++) {
                 const json_t *arr = json_object_get(kinds, K[k]);
@@ -373,13 +377,25 @@ int rdm_report_escape(rdm_buf *out, const char *s, size_t n)
         size_t used = 1;
         char one[2] = {(char)c, 0};
         switch (c) {
-        case '&': rep = "&amp;"; break;
-        case '<': rep = "&lt;"; break;
-        case '>': rep = "&gt;"; break;
-        case '"': rep = "&quot;"; break;
-        case '\'': rep = "&#39;"; break;
+        case '&':
+            rep = "&amp;";
+            break;
+        case '<':
+            rep = "&lt;";
+            break;
+        case '>':
+            rep = "&gt;";
+            break;
+        case '"':
+            rep = "&quot;";
+            break;
+        case '\'':
+            rep = "&#39;";
+            break;
         case '\t':
-        case '\n': rep = one; break;
+        case '\n':
+            rep = one;
+            break;
         default:
             if (c >= 0x80) {
                 unsigned cp = 0;
@@ -417,8 +433,8 @@ static void slot_token_init(void)
     if (f)
         fclose(f);
     if (got != sizeof r) {
-        unsigned long long x = (unsigned long long)rdm_now() * 1000003ULL ^ (unsigned long long)getpid() ^
-                               (unsigned long long)(uintptr_t)&got;
+        unsigned long long x = (unsigned long long)rdm_now() * 1000003ULL ^
+                               (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)&got;
         memcpy(r, &x, sizeof r);
     }
     for (int i = 0; i < 8; i++)
@@ -642,7 +658,7 @@ xmlNodePtr rdm_rpt_section(rdm_rpt_page *pg, const char *title, const char *id)
 }
 
 xmlNodePtr rdm_rpt_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *cls,
-                     const char *const *heads, int n)
+                         const char *const *heads, int n)
 {
     xmlNodePtr t = rdm_rpt_el(pg, parent, "table", NULL);
     if (cls)
@@ -799,7 +815,7 @@ typedef struct page_job {
  * inputs when it was built, the hash of its bytes and the file's size and
  * modification time then. A page whose inputs hash the same and whose file
  * is untouched is not built again. */
-#define MANIFEST ".report-manifest"
+#define MANIFEST       ".report-manifest"
 #define MANIFEST_MAGIC "readmit-report-manifest 1\n"
 
 typedef struct manifest_entry {
@@ -827,7 +843,8 @@ static void manifest_load(const char *dir, manifest *m)
     snprintf(path, sizeof path, "%s/%s", dir, MANIFEST);
     rdm_buf b = RDM_BUF_INIT;
     rdm_err ignore = {0};
-    if (rdm_read_file(path, &b, &ignore) || strncmp(b.data, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC))) {
+    if (rdm_read_file(path, &b, &ignore) ||
+        strncmp(b.data, MANIFEST_MAGIC, strlen(MANIFEST_MAGIC))) {
         rdm_buf_release(&b);
         return;
     }
@@ -900,7 +917,8 @@ static int encode_json(rdm_buf *b, const json_t *v)
             return RDM_ENOMEM;
         const char *k;
         json_t *x;
-        json_object_foreach((json_t *)v, k, x) {
+        json_object_foreach((json_t *)v, k, x)
+        {
             if (i < n)
                 keys[i++] = k;
         }
@@ -936,9 +954,15 @@ static int encode_json(rdm_buf *b, const json_t *v)
         double d = json_real_value(v);
         return rdm_buf_addc(b, 'r') || rdm_buf_add(b, &d, sizeof d) ? RDM_ENOMEM : RDM_OK;
     }
-    case JSON_TRUE: tag = 't'; break;
-    case JSON_FALSE: tag = 'f'; break;
-    default: tag = 'n'; break;
+    case JSON_TRUE:
+        tag = 't';
+        break;
+    case JSON_FALSE:
+        tag = 'f';
+        break;
+    default:
+        tag = 'n';
+        break;
     }
     return rdm_buf_addc(b, tag) ? RDM_ENOMEM : RDM_OK;
 }
@@ -952,8 +976,8 @@ static int hash_json(rdm_buf *b, const json_t *v)
 
 /* sha256 of everything rdm_report_page_run reads for `run`: the model name,
  * the versions, the run, its curves (stored JSON and decoded points). */
-static int run_input(const rdm_report_site *site, const json_t *run, const char *gen,
-                     rdm_buf *b, char out[65])
+static int run_input(const rdm_report_site *site, const json_t *run, const char *gen, rdm_buf *b,
+                     char out[65])
 {
     const json_t *j = rdm_report_site_json(site);
     long long rid = rdm_rpt_int(run, "run_id", -1);
@@ -984,8 +1008,8 @@ typedef struct site_work {
     const char *gen; /* generator id, NULL: no page is skipped */
     page_job *jobs;
     size_t njobs;
-    size_t next;   /* next job to take (under lock) */
-    int failed;    /* stop taking jobs */
+    size_t next; /* next job to take (under lock) */
+    int failed;  /* stop taking jobs */
     pthread_mutex_t lock;
 } site_work;
 
@@ -997,17 +1021,25 @@ static void run_job(site_work *w, page_job *j, rdm_buf *page)
         j->input[0] = '\0';
     const manifest_entry *e = j->input[0] ? manifest_find(w->old, j->name) : NULL;
     long long size, mtime;
-    if (e && !strcmp(e->input, j->input) && file_sig(path, &size, &mtime) == 0 &&
-        size == e->size && mtime == e->mtime_ns) {
+    if (e && !strcmp(e->input, j->input) && file_sig(path, &size, &mtime) == 0 && size == e->size &&
+        mtime == e->mtime_ns) {
         memcpy(j->digest, e->digest, sizeof j->digest); /* same inputs, file untouched */
         return;
     }
     rdm_buf_reset(page);
     switch (j->kind) {
-    case 0: j->rc = rdm_report_page_index(w->site, page, &j->err); break;
-    case 1: j->rc = rdm_report_page_compare(w->site, page, &j->err); break;
-    case 2: j->rc = rdm_report_page_data(w->site, page, &j->err); break;
-    default: j->rc = rdm_report_page_run(w->site, j->run, page, &j->err); break;
+    case 0:
+        j->rc = rdm_report_page_index(w->site, page, &j->err);
+        break;
+    case 1:
+        j->rc = rdm_report_page_compare(w->site, page, &j->err);
+        break;
+    case 2:
+        j->rc = rdm_report_page_data(w->site, page, &j->err);
+        break;
+    default:
+        j->rc = rdm_report_page_run(w->site, j->run, page, &j->err);
+        break;
     }
     if (j->rc)
         return;
@@ -1139,8 +1171,8 @@ int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_repo
 
 /* Elements the pages use that libxml2's HTML 4 parser does not know. */
 static const char *const KNOWN_FOREIGN[] = {
-    "svg", "path", "g", "line", "rect", "circle", "text", "polyline", "details", "summary",
-    "section", "nav", "main", "header", "footer", "figure", "figcaption", NULL};
+    "svg",     "path",    "g",   "line", "rect",   "circle", "text",   "polyline",   "details",
+    "summary", "section", "nav", "main", "header", "footer", "figure", "figcaption", NULL};
 
 typedef struct check_ctx {
     const char *path;
@@ -1148,7 +1180,8 @@ typedef struct check_ctx {
     rdm_buf *msgs;
 } check_ctx;
 
-static void problem(check_ctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void problem(check_ctx *c, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void problem(check_ctx *c, int line, const char *fmt, ...)
 {

@@ -65,16 +65,15 @@ void rdm_report_site_free(rdm_report_site *site);
  * site.runs. Errors: RDM_ENOMEM, RDM_EIO (serialisation). Safe to call from
  * several threads at once on the same site (it is only read). */
 int rdm_report_page_index(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
-int rdm_report_page_run(const rdm_report_site *site, const json_t *run, rdm_buf *out,
-                        rdm_err *err);
+int rdm_report_page_run(const rdm_report_site *site, const json_t *run, rdm_buf *out, rdm_err *err);
 int rdm_report_page_compare(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
 int rdm_report_page_data(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
 
 /* What rdm_report_write_site did. */
 typedef struct rdm_report_stats {
-    int pages;              /* pages built */
-    int written;            /* pages whose bytes changed and were rewritten */
-    char fingerprint[65];   /* sha256 over every page's name and the sha256 of its bytes */
+    int pages;            /* pages built */
+    int written;          /* pages whose bytes changed and were rewritten */
+    char fingerprint[65]; /* sha256 over every page's name and the sha256 of its bytes */
 } rdm_report_stats;
 
 /* Build every page (index.html, compare.html, data.html, runs/<id>.html) and

@@ -28,14 +28,16 @@ static void ledger(rdm_rpt_page *pg, const json_t *data)
     }
     note(pg, "Ingest accounting (rows read = accepted + rejected at ingest) and clean accounting "
              "(rows in = clean + filtered by the task + duplicates + rejected by rules).");
-    static const char *const H[] = {"batch", "source", "sha256", "no.", "lines", "read",
-                                    "accepted", "rejected at ingest", "clean", "filtered",
-                                    "duplicate", "rejected by rules", "ingested"};
+    static const char *const H[] = {"batch",   "source",   "sha256",    "no.",
+                                    "lines",   "read",     "accepted",  "rejected at ingest",
+                                    "clean",   "filtered", "duplicate", "rejected by rules",
+                                    "ingested"};
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 13);
     size_t i;
     const json_t *r;
     char buf[128];
-    json_array_foreach(b, i, r) {
+    json_array_foreach(b, i, r)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "batch_id", 0));
         const char *src = rdm_rpt_str(r, "source_path");
@@ -44,7 +46,8 @@ static void ledger(rdm_rpt_page *pg, const json_t *data)
         short_text(rdm_rpt_str(r, "source_sha256"), 12, buf, sizeof buf);
         rdm_rpt_attr(pg, rdm_rpt_td(pg, tr, buf), "class", "mono");
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "batch_no", 0));
-        snprintf(buf, sizeof buf, "%lld-%lld", rdm_rpt_int(r, "first_line", 0), rdm_rpt_int(r, "last_line", 0));
+        snprintf(buf, sizeof buf, "%lld-%lld", rdm_rpt_int(r, "first_line", 0),
+                 rdm_rpt_int(r, "last_line", 0));
         rdm_rpt_td(pg, tr, buf);
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "rows_read", 0));
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "rows_accepted", 0));
@@ -69,13 +72,15 @@ static void snapshots(rdm_rpt_page *pg, const json_t *data)
     if (!json_array_size(s))
         return;
     rdm_rpt_section(pg, "Clean snapshots", "snapshots");
-    static const char *const H[] = {"snapshot", "created", "status", "rows", "positives",
-                                    "positive rate", "batches", "fingerprint", "message"};
+    static const char *const H[] = {"snapshot", "created",     "status",
+                                    "rows",     "positives",   "positive rate",
+                                    "batches",  "fingerprint", "message"};
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 9);
     size_t i;
     const json_t *r;
     char buf[128];
-    json_array_foreach(s, i, r) {
+    json_array_foreach(s, i, r)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
         rdm_rpt_fmt_time(rdm_rpt_str(r, "created_at"), buf, sizeof buf);
@@ -105,15 +110,18 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
     if (!json_array_size(rr)) {
         note(pg, "No row was rejected at ingest.");
     } else {
-        note(pg, "Examples show the bytes as read: printable ASCII as is, every other byte as \\xNN.");
+        note(pg,
+             "Examples show the bytes as read: printable ASCII as is, every other byte as \\xNN.");
         static const char *const H[] = {"reason", "rows", "examples (batch:line: raw text)"};
         xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 3);
-        json_array_foreach(rr, i, r) {
+        json_array_foreach(rr, i, r)
+        {
             xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
             rdm_rpt_td(pg, tr, rdm_rpt_str(r, "reason"));
             rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
             xmlNodePtr td = rdm_rpt_td(pg, tr, NULL);
-            json_array_foreach(json_object_get(r, "examples"), k, e) {
+            json_array_foreach(json_object_get(r, "examples"), k, e)
+            {
                 rdm_buf t = RDM_BUF_INIT;
                 const char *hex = rdm_rpt_str(e, "hex");
                 size_t hn = hex ? strlen(hex) / 2 : 0;
@@ -144,15 +152,18 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
         note(pg, "No row was rejected by a validation rule or a type check.");
         return;
     }
-    static const char *const H[] = {"rule", "severity", "rows", "examples (batch:line, encounter: detail)"};
+    static const char *const H[] = {"rule", "severity", "rows",
+                                    "examples (batch:line, encounter: detail)"};
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 4);
-    json_array_foreach(cr, i, r) {
+    json_array_foreach(cr, i, r)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_td(pg, tr, rdm_rpt_str(r, "rule"));
         rdm_rpt_td(pg, tr, rdm_rpt_str(r, "severity"));
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
         xmlNodePtr td = rdm_rpt_td(pg, tr, NULL);
-        json_array_foreach(json_object_get(r, "examples"), k, e) {
+        json_array_foreach(json_object_get(r, "examples"), k, e)
+        {
             snprintf(buf, sizeof buf, "%lld:%lld, %s: %.180s", rdm_rpt_int(e, "batch_id", 0),
                      rdm_rpt_int(e, "line_no", 0),
                      rdm_rpt_str(e, "encounter_id") ? rdm_rpt_str(e, "encounter_id") : "-",
@@ -176,7 +187,8 @@ static void suspicious(rdm_rpt_page *pg, const json_t *data)
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 3);
     size_t i;
     const json_t *r;
-    json_array_foreach(v, i, r) {
+    json_array_foreach(v, i, r)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_td(pg, tr, rdm_rpt_str(r, "column"));
         rdm_rpt_attr(pg, rdm_rpt_td(pg, tr, rdm_rpt_str(r, "value")), "class", "mono");
@@ -194,12 +206,13 @@ static void validation(rdm_rpt_page *pg, const json_t *data)
     }
     note(pg, "Per clean run and batch (batch \"all\": checks over the whole run). A failed hard "
              "check stops the clean stage.");
-    static const char *const H[] = {"snapshot", "batch", "rule", "severity", "violations",
-                                    "checked", "rate", "result"};
+    static const char *const H[] = {"snapshot",   "batch",   "rule", "severity",
+                                    "violations", "checked", "rate", "result"};
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 8);
     size_t i;
     const json_t *r;
-    json_array_foreach(v, i, r) {
+    json_array_foreach(v, i, r)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
         long long b = rdm_rpt_int(r, "batch_id", -1);
@@ -238,7 +251,7 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
         return;
     const char **labels = calloc(nb, sizeof *labels);
     double *vals = calloc(nb, sizeof *vals);
-    char (*names)[24] = calloc(nb, sizeof *names);
+    char(*names)[24] = calloc(nb, sizeof *names);
     if (!labels || !vals || !names) {
         pg->oom = 1;
     } else {
@@ -246,7 +259,8 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
         xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 4);
         size_t i;
         const json_t *b;
-        json_array_foreach(bs, i, b) {
+        json_array_foreach(bs, i, b)
+        {
             long long rows = rdm_rpt_int(b, "rows", 0), p = rdm_rpt_int(b, "positives", 0);
             snprintf(names[i], sizeof names[i], "%lld", rdm_rpt_int(b, "batch_id", 0));
             labels[i] = names[i];
@@ -257,7 +271,8 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
             rdm_rpt_tdint(pg, tr, p);
             rdm_rpt_tdnum(pg, tr, 4, rows > 0 ? vals[i] : NAN);
         }
-        rdm_svg_chart c = {"Positive rate by batch", "batch", "positive rate", 0, 0, 0, 0, 0, 0, 0, 0};
+        rdm_svg_chart c = {
+            "Positive rate by batch", "batch", "positive rate", 0, 0, 0, 0, 0, 0, 0, 0};
         rdm_err e = {0};
         xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nb, &e);
         if (svg)
@@ -278,15 +293,17 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
     if (!nh && !nt)
         return;
     xmlNodePtr d = rdm_rpt_el(pg, pg->body, "details", NULL);
-    rdm_rpt_elf(pg, d, "summary", "%s: %s", name ? name : "?", nh ? "histogram" : "top values and target rate");
+    rdm_rpt_elf(pg, d, "summary", "%s: %s", name ? name : "?",
+                nh ? "histogram" : "top values and target rate");
     xmlNodePtr charts = rdm_rpt_el(pg, d, "div", NULL);
     rdm_rpt_attr(pg, charts, "class", "charts");
     char title[160];
     if (nh) {
-        const json_t *edges = json_object_get(hist, "edges"), *counts = json_object_get(hist, "counts");
+        const json_t *edges = json_object_get(hist, "edges"),
+                     *counts = json_object_get(hist, "counts");
         const char **labels = calloc(nh, sizeof *labels);
         double *vals = calloc(nh, sizeof *vals);
-        char (*lab)[48] = calloc(nh, sizeof *lab);
+        char(*lab)[48] = calloc(nh, sizeof *lab);
         if (!labels || !vals || !lab) {
             pg->oom = 1;
         } else {
@@ -327,7 +344,8 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
             xmlNodePtr tb = rdm_rpt_table(pg, d, NULL, H, 3);
             size_t i;
             const json_t *t;
-            json_array_foreach(top, i, t) {
+            json_array_foreach(top, i, t)
+            {
                 labels[i] = rdm_rpt_str(t, "value") ? rdm_rpt_str(t, "value") : "(missing)";
                 vals[i] = rdm_rpt_num(t, "target_rate");
                 xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
@@ -363,12 +381,13 @@ static void profile(rdm_rpt_page *pg, const json_t *data)
              rdm_rpt_int(pw, "snapshot_id", 0), rdm_rpt_int(prof, "rows", 0));
     note(pg, buf);
     static const char *const H[] = {"column", "kind", "missing", "missing rate", "distinct",
-                                    "min", "mean", "median", "max", "most frequent"};
+                                    "min",    "mean", "median",  "max",          "most frequent"};
     xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 10);
     const json_t *cols = json_object_get(prof, "columns");
     size_t i;
     const json_t *c;
-    json_array_foreach(cols, i, c) {
+    json_array_foreach(cols, i, c)
+    {
         xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
         rdm_rpt_td(pg, tr, rdm_rpt_str(c, "name"));
         rdm_rpt_td(pg, tr, rdm_rpt_str(c, "kind"));
@@ -381,8 +400,9 @@ static void profile(rdm_rpt_page *pg, const json_t *data)
         rdm_rpt_tdnum(pg, tr, 2, rdm_rpt_num(c, "max"));
         const json_t *t0 = json_array_get(json_object_get(c, "top"), 0);
         if (t0)
-            rdm_rpt_elf(pg, tr, "td", "%.60s (%lld)", rdm_rpt_str(t0, "value") ? rdm_rpt_str(t0, "value") : "(missing)",
-                    rdm_rpt_int(t0, "count", 0));
+            rdm_rpt_elf(pg, tr, "td", "%.60s (%lld)",
+                        rdm_rpt_str(t0, "value") ? rdm_rpt_str(t0, "value") : "(missing)",
+                        rdm_rpt_int(t0, "count", 0));
         else
             rdm_rpt_td(pg, tr, "");
     }

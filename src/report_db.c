@@ -1,4 +1,5 @@
-/* report_db.c - read what the report site shows from PostgreSQL: one JSON object plus decoded curves. */
+/* report_db.c - read what the report site shows from PostgreSQL: one JSON object plus decoded
+ * curves. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,7 +68,8 @@ static int pairs_row(curve_load *cl, const char *line, size_t len, int *done, rd
         p = t[k] + 1;
     }
     char run[32], split[16], kind[16];
-    size_t lr = (size_t)(t[0] - line), ls = (size_t)(t[1] - t[0] - 1), lk = (size_t)(t[2] - t[1] - 1);
+    size_t lr = (size_t)(t[0] - line), ls = (size_t)(t[1] - t[0] - 1),
+           lk = (size_t)(t[2] - t[1] - 1);
     if (lr >= sizeof run || ls >= sizeof split || lk >= sizeof kind)
         return RDM_OK;
     memcpy(kind, t[1] + 1, lk);
@@ -156,7 +158,8 @@ static void importance_from_artifacts(rdm_db *db, json_t *site)
     json_t *curves = json_object_get(site, "curves");
     size_t i;
     json_t *run;
-    json_array_foreach(json_object_get(site, "runs"), i, run) {
+    json_array_foreach(json_object_get(site, "runs"), i, run)
+    {
         const char *sha = rdm_rpt_str(run, "artifact_sha256");
         const char *type = rdm_rpt_str(run, "model_type");
         if (!sha || !type || !strcmp(type, "baseline"))

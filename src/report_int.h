@@ -18,16 +18,16 @@ typedef struct rdm_rpt_curve {
 } rdm_rpt_curve;
 
 struct rdm_report_site {
-    json_t *json;           /* owned */
-    rdm_rpt_curve *curves;  /* owned, sorted by (run_id, split, kind) once built */
+    json_t *json;          /* owned */
+    rdm_rpt_curve *curves; /* owned, sorted by (run_id, split, kind) once built */
     size_t ncurves, capcurves;
 };
 
 /* Add a curve to the site, taking x (malloc'd, 2n doubles: x then y). The
  * site must be sorted (rdm_rpt_curves_sort) before lookups. RDM_ENOMEM (x is
  * freed) or RDM_EINVAL (names too long). */
-int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split,
-                      const char *kind, double *x, int n, rdm_err *err);
+int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split, const char *kind,
+                      double *x, int n, rdm_err *err);
 void rdm_rpt_curves_sort(rdm_report_site *site);
 /* The decoded curve or NULL. Borrowed from the site. */
 const rdm_rpt_curve *rdm_rpt_curve_get(const rdm_report_site *site, long long run_id,
@@ -83,7 +83,7 @@ void rdm_rpt_adopt(rdm_rpt_page *pg, xmlNodePtr parent, xmlNodePtr child);
 xmlNodePtr rdm_rpt_section(rdm_rpt_page *pg, const char *title, const char *id);
 /* <table class=cls><thead>heads</thead><tbody> -> returns the tbody. */
 xmlNodePtr rdm_rpt_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *cls,
-                     const char *const *heads, int n);
+                         const char *const *heads, int n);
 xmlNodePtr rdm_rpt_td(rdm_rpt_page *pg, xmlNodePtr tr, const char *text);
 /* Number cell with `decimals` digits ("n/a" for NaN). */
 xmlNodePtr rdm_rpt_tdnum(rdm_rpt_page *pg, xmlNodePtr tr, int decimals, double v);

@@ -18,7 +18,8 @@ static const json_t *find_run(const json_t *site, long long run_id)
 {
     size_t i;
     const json_t *r;
-    json_array_foreach(json_object_get(site, "runs"), i, r) {
+    json_array_foreach(json_object_get(site, "runs"), i, r)
+    {
         if (rdm_rpt_int(r, "run_id", -1) == run_id)
             return r;
     }
@@ -32,12 +33,14 @@ static int run_version(const json_t *site, long long run_id, char *aliases, size
         aliases[0] = '\0';
     size_t i;
     const json_t *v;
-    json_array_foreach(json_object_get(site, "versions"), i, v) {
+    json_array_foreach(json_object_get(site, "versions"), i, v)
+    {
         if (rdm_rpt_int(v, "run_id", -1) != run_id)
             continue;
         size_t k;
         const json_t *a;
-        json_array_foreach(json_object_get(v, "aliases"), k, a) {
+        json_array_foreach(json_object_get(v, "aliases"), k, a)
+        {
             if (aliases && json_is_string(a)) {
                 size_t l = strlen(aliases);
                 snprintf(aliases + l, n - l, "%s%s", l ? " " : "", json_string_value(a));
@@ -52,8 +55,10 @@ static long long champion_run(const json_t *site)
 {
     size_t i, k;
     const json_t *v, *a;
-    json_array_foreach(json_object_get(site, "versions"), i, v) {
-        json_array_foreach(json_object_get(v, "aliases"), k, a) {
+    json_array_foreach(json_object_get(site, "versions"), i, v)
+    {
+        json_array_foreach(json_object_get(v, "aliases"), k, a)
+        {
             if (json_is_string(a) && !strcmp(json_string_value(a), "champion"))
                 return rdm_rpt_int(v, "run_id", -1);
         }
@@ -119,7 +124,8 @@ static const char **sorted_keys(const json_t *o, size_t *n)
     size_t i = 0;
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)o, key, v) {
+    json_object_foreach((json_t *)o, key, v)
+    {
         (void)v;
         k[i++] = key;
     }
@@ -146,7 +152,8 @@ static int param_varies(const json_t *runs, const char *model_type, const char *
     int seen = 0;
     size_t i;
     const json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         if (model_type && !str_eq(rdm_rpt_str(r, "model_type"), model_type))
             continue;
         const char *v = param_value(r, key);
@@ -209,12 +216,14 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
     int nfin = 0, nfail = 0;
     size_t i;
     const json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         const char *st = rdm_rpt_str(r, "status");
         nfin += st && !strcmp(st, "finished");
         nfail += st && !strcmp(st, "failed");
     }
-    para(&pg, body, NULL, "Registered model \"%s\": %zu version(s). %zu run(s): %d finished, %d failed.",
+    para(&pg, body, NULL,
+         "Registered model \"%s\": %zu version(s). %zu run(s): %d finished, %d failed.",
          model ? model : "?", json_array_size(versions), json_array_size(runs), nfin, nfail);
     xmlNodePtr links = rdm_rpt_el(&pg, body, "p", "Pages: ");
     rdm_rpt_link(&pg, links, "compare.html", "compare the latest runs");
@@ -225,11 +234,13 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
     if (!json_array_size(versions)) {
         para(&pg, body, "muted", "No version registered yet (readmit register).");
     } else {
-        static const char *const H[] = {"version", "aliases", "run", "model type", "registered",
-                                        "valid ROC AUC", "test ROC AUC", "model sha256"};
+        static const char *const H[] = {"version",      "aliases",     "run",
+                                        "model type",   "registered",  "valid ROC AUC",
+                                        "test ROC AUC", "model sha256"};
         xmlNodePtr tb = rdm_rpt_table(&pg, body, NULL, H, 8);
         const json_t *v;
-        json_array_foreach(versions, i, v) {
+        json_array_foreach(versions, i, v)
+        {
             long long rid = rdm_rpt_int(v, "run_id", -1);
             const json_t *run = find_run(site, rid);
             xmlNodePtr tr = rdm_rpt_el(&pg, tb, "tr", NULL);
@@ -239,7 +250,8 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
             xmlNodePtr td = rdm_rpt_td(&pg, tr, NULL);
             size_t k;
             const json_t *a;
-            json_array_foreach(json_object_get(v, "aliases"), k, a) {
+            json_array_foreach(json_object_get(v, "aliases"), k, a)
+            {
                 if (json_is_string(a))
                     badge(&pg, td, json_string_value(a), json_string_value(a));
             }
@@ -264,11 +276,12 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
         para(&pg, body, "muted",
              "Every change of the champion and challenger aliases, oldest first: the promotion "
              "gate's numbers (scored on the same validation split) or a manual reason.");
-        static const char *const H[] = {"when", "alias", "action", "from", "to", "why",
-                                        "gate numbers", "who"};
+        static const char *const H[] = {"when", "alias", "action",       "from",
+                                        "to",   "why",   "gate numbers", "who"};
         xmlNodePtr tb = rdm_rpt_table(&pg, body, NULL, H, 8);
         const json_t *h;
-        json_array_foreach(hist, i, h) {
+        json_array_foreach(hist, i, h)
+        {
             xmlNodePtr tr = rdm_rpt_el(&pg, tb, "tr", NULL);
             rdm_rpt_fmt_time(rdm_rpt_str(h, "at"), buf, sizeof buf);
             rdm_rpt_td(&pg, tr, buf);
@@ -293,12 +306,23 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
         para(&pg, body, "muted",
              "Newest first; click a column header to sort. Key parameters are those that "
              "differ between runs of the same model type.");
-        static const char *const H[] = {
-            "run", "training", "model type", "key parameters", "valid ROC AUC", "test ROC AUC",
-            "valid PR AUC", "test PR AUC", "valid log loss", "test log loss", "valid accuracy",
-            "test accuracy", "duration s", "status"};
+        static const char *const H[] = {"run",
+                                        "training",
+                                        "model type",
+                                        "key parameters",
+                                        "valid ROC AUC",
+                                        "test ROC AUC",
+                                        "valid PR AUC",
+                                        "test PR AUC",
+                                        "valid log loss",
+                                        "test log loss",
+                                        "valid accuracy",
+                                        "test accuracy",
+                                        "duration s",
+                                        "status"};
         xmlNodePtr tb = rdm_rpt_table(&pg, body, "sortable", H, 14);
-        json_array_foreach(runs, i, r) {
+        json_array_foreach(runs, i, r)
+        {
             long long rid = rdm_rpt_int(r, "run_id", -1);
             xmlNodePtr tr = rdm_rpt_el(&pg, tb, "tr", NULL);
             if (rid == champ)
@@ -342,13 +366,20 @@ int rdm_report_page_index(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
 
 /* ---- runs/<id>.html ---- */
 
-static const char *const METRIC_KEYS[] = {"roc_auc", "pr_auc", "log_loss", "brier", "accuracy",
-                                          "precision", "recall", "f1", "threshold", "n",
-                                          "positives"};
-static const char *const METRIC_NAMES[] = {"ROC AUC", "PR AUC (average precision)", "log loss",
-                                           "Brier score", "accuracy", "precision at threshold",
-                                           "recall at threshold", "F1 at threshold",
-                                           "threshold", "rows", "positives"};
+static const char *const METRIC_KEYS[] = {"roc_auc",   "pr_auc",    "log_loss", "brier",
+                                          "accuracy",  "precision", "recall",   "f1",
+                                          "threshold", "n",         "positives"};
+static const char *const METRIC_NAMES[] = {"ROC AUC",
+                                           "PR AUC (average precision)",
+                                           "log loss",
+                                           "Brier score",
+                                           "accuracy",
+                                           "precision at threshold",
+                                           "recall at threshold",
+                                           "F1 at threshold",
+                                           "threshold",
+                                           "rows",
+                                           "positives"};
 #define NMETRIC (sizeof METRIC_KEYS / sizeof METRIC_KEYS[0])
 
 /* A chart followed by the table of every plotted point. */
@@ -389,7 +420,8 @@ static void points_table(rdm_rpt_page *pg, xmlNodePtr parent, const char *summar
     for (int k = 0; k < ns && !pg->oom; k++) {
         rdm_buf_reset(&name);
         if (rdm_buf_adds(&name, "<tr><td>") ||
-            rdm_report_escape(&name, s[k].name ? s[k].name : "", strlen(s[k].name ? s[k].name : "")) ||
+            rdm_report_escape(&name, s[k].name ? s[k].name : "",
+                              strlen(s[k].name ? s[k].name : "")) ||
             rdm_buf_adds(&name, "</td><td>")) {
             pg->oom = 1;
             break;
@@ -427,7 +459,8 @@ static void load_calib(const json_t *arr, calib *c)
     c->worst = -1;
     size_t i;
     const json_t *b;
-    json_array_foreach(arr, i, b) {
+    json_array_foreach(arr, i, b)
+    {
         if (c->n >= 64)
             break;
         int k = c->n++;
@@ -457,7 +490,7 @@ static void confusion(rdm_rpt_page *pg, xmlNodePtr parent, const json_t *run, co
     double tp = metric(run, split, "tp"), fp = metric(run, split, "fp");
     double tn = metric(run, split, "tn"), fn = metric(run, split, "fn");
     rdm_rpt_elf(pg, parent, "h3", "Confusion matrix, %s (threshold %.4f)", name,
-            rdm_rpt_num(run, "threshold"));
+                rdm_rpt_num(run, "threshold"));
     if (isnan(tp) || isnan(fp) || isnan(tn) || isnan(fn)) {
         para(pg, parent, "muted", "No confusion matrix stored for this split.");
         return;
@@ -499,7 +532,8 @@ static double rate(const json_t *run, const char *split)
     return n > 0 ? p / n : NAN;
 }
 
-static void li(rdm_rpt_page *pg, xmlNodePtr ul, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void li(rdm_rpt_page *pg, xmlNodePtr ul, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void li(rdm_rpt_page *pg, xmlNodePtr ul, const char *fmt, ...)
 {
@@ -541,8 +575,8 @@ static void model_card(rdm_rpt_page *pg, const json_t *site, const json_t *run, 
         if (isnan(r))
             li(pg, ul, "%s split: %lld encounters (positive rate not stored)", SPN[s], rows);
         else
-            li(pg, ul, "%s split: %lld encounters, %.1f%% readmitted within 30 days", SPN[s],
-               rows, 100 * r);
+            li(pg, ul, "%s split: %lld encounters, %.1f%% readmitted within 30 days", SPN[s], rows,
+               100 * r);
     }
     li(pg, ul,
        "Split by patient (patient_nbr mod 100), so no patient is in two splits; raw batches %s, "
@@ -574,8 +608,9 @@ static void model_card(rdm_rpt_page *pg, const json_t *site, const json_t *run, 
     rdm_rpt_attr(pg, ul, "class", "card");
     int nlim = 0;
     if (type && !strcmp(type, "baseline")) {
-        li(pg, ul, "A constant baseline: it has no skill by construction and exists to show what "
-                   "no skill scores.");
+        li(pg, ul,
+           "A constant baseline: it has no skill by construction and exists to show what "
+           "no skill scores.");
         nlim++;
     }
     if (!isnan(tr_) && tr_ < 0.25) {
@@ -640,8 +675,7 @@ static void model_card(rdm_rpt_page *pg, const json_t *site, const json_t *run, 
     (void)site;
 }
 
-int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *out,
-                        rdm_err *err)
+int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *out, rdm_err *err)
 {
     const json_t *site = rdm_report_site_json(rs);
     long long rid = rdm_rpt_int(run, "run_id", -1);
@@ -655,8 +689,9 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
     char aliases[128];
     int version = run_version(site, rid, aliases, sizeof aliases);
     xmlNodePtr p = rdm_rpt_el(&pg, body, "p", NULL);
-    rdm_rpt_elf(&pg, p, "span", "%s, status %s", rdm_rpt_str(run, "model_type") ? rdm_rpt_str(run, "model_type") : "?",
-            rdm_rpt_str(run, "status") ? rdm_rpt_str(run, "status") : "?");
+    rdm_rpt_elf(&pg, p, "span", "%s, status %s",
+                rdm_rpt_str(run, "model_type") ? rdm_rpt_str(run, "model_type") : "?",
+                rdm_rpt_str(run, "status") ? rdm_rpt_str(run, "status") : "?");
     if (version) {
         snprintf(buf, sizeof buf, "version %d", version);
         badge(&pg, p, buf, NULL);
@@ -671,7 +706,8 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
     rdm_rpt_fmt_time(rdm_rpt_str(run, "started_at"), t0, sizeof t0);
     rdm_rpt_fmt_time(rdm_rpt_str(run, "ended_at"), t1, sizeof t1);
     para(&pg, body, NULL, "Training %lld. Started %s, ended %s; %.2f s in total, fit %.2f s.",
-         rdm_rpt_int(run, "training_id", 0), t0, t1, rdm_rpt_num(run, "duration_s"), rdm_rpt_num(run, "fit_s"));
+         rdm_rpt_int(run, "training_id", 0), t0, t1, rdm_rpt_num(run, "duration_s"),
+         rdm_rpt_num(run, "fit_s"));
 
     rdm_rpt_section(&pg, "Parameters", "params");
     size_t nk;
@@ -710,7 +746,8 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         xmlNodePtr tr = rdm_rpt_el(&pg, tb, "tr", NULL);
         rdm_rpt_td(&pg, tr, "ROC AUC bootstrap 95% interval");
         rdm_rpt_td(&pg, tr, "");
-        double lo = metric(run, "test", "roc_auc_ci_low"), hi = metric(run, "test", "roc_auc_ci_high");
+        double lo = metric(run, "test", "roc_auc_ci_low"),
+               hi = metric(run, "test", "roc_auc_ci_high");
         if (isnan(lo) || isnan(hi))
             snprintf(buf, sizeof buf, "n/a");
         else
@@ -741,16 +778,16 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         if (isnan(r) || !has_pr[s])
             continue;
         base[s][0] = base[s][1] = r;
-        prs[npr++] = (rdm_svg_series){s ? "no skill (test)" : "no skill (validation)", unit,
-                                      base[s], 2, 1, 0};
+        prs[npr++] = (rdm_svg_series){
+            s ? "no skill (test)" : "no skill (validation)", unit, base[s], 2, 1, 0};
     }
     rdm_rpt_section(&pg, "ROC and precision-recall curves", "curves");
     xmlNodePtr charts = rdm_rpt_el(&pg, body, "div", NULL);
     rdm_rpt_attr(&pg, charts, "class", "charts");
     if (nroc) {
         roc[nroc] = (rdm_svg_series){"no skill", diag, diag, 2, 1, 0};
-        rdm_svg_chart c = {"ROC curve", "false positive rate", "true positive rate", 0, 0, 0, 1,
-                           0, 1, 0, 0};
+        rdm_svg_chart c = {
+            "ROC curve", "false positive rate", "true positive rate", 0, 0, 0, 1, 0, 1, 0, 0};
         curve_block(&pg, charts, &c, roc, nroc + 1);
     }
     if (npr_curves) {
@@ -775,7 +812,8 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         if (cal[s].n)
             cs[ncs++] = (rdm_svg_series){SPLIT_NAMES[s], cal[s].mean, cal[s].frac, cal[s].n, 0, 1};
     }
-    para(&pg, body, NULL, "Brier score: validation %.4f, test %.4f. Expected calibration error: "
+    para(&pg, body, NULL,
+         "Brier score: validation %.4f, test %.4f. Expected calibration error: "
          "validation %.4f, test %.4f.",
          metric(run, "valid", "brier"), metric(run, "test", "brier"), cal[0].ece, cal[1].ece);
     if (ncs) {
@@ -790,13 +828,22 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         double t[24], step;
         int nt = rdm_svg_nice_ticks(0, hi > 0 ? hi : 1, 6, t, 24, &step);
         double top = nt ? t[nt - 1] : 1;
-        rdm_svg_chart c = {"Calibration (10 bins)", "mean predicted probability",
-                           "observed readmission rate", 0, 0, 0, top, 0, top, 1, 0};
+        rdm_svg_chart c = {"Calibration (10 bins)",
+                           "mean predicted probability",
+                           "observed readmission rate",
+                           0,
+                           0,
+                           0,
+                           top,
+                           0,
+                           top,
+                           1,
+                           0};
         xmlNodePtr cdiv = rdm_rpt_el(&pg, body, "div", NULL);
         rdm_rpt_attr(&pg, cdiv, "class", "charts");
         curve_block(&pg, cdiv, &c, cs, ncs);
-        static const char *const H[] = {"split", "bin", "from", "to", "encounters",
-                                        "mean predicted", "observed rate"};
+        static const char *const H[] = {
+            "split", "bin", "from", "to", "encounters", "mean predicted", "observed rate"};
         xmlNodePtr tb = rdm_rpt_table(&pg, body, NULL, H, 7);
         for (int s = 0; s < NSPLIT; s++)
             for (int k = 0; k < cal[s].n; k++) {
@@ -824,13 +871,15 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
     if (ni > 20)
         ni = 20;
     if (!ni) {
-        para(&pg, body, "muted", "No feature importance for this run (a constant baseline has none).");
+        para(&pg, body, "muted",
+             "No feature importance for this run (a constant baseline has none).");
     } else {
         const char *labels[20];
         double vals[20], total = 0;
         size_t i;
         const json_t *f;
-        json_array_foreach(imp, i, f) {
+        json_array_foreach(imp, i, f)
+        {
             double g = rdm_rpt_num(f, "gain");
             if (isfinite(g))
                 total += g;
@@ -844,8 +893,7 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         const char *what = mt && !strcmp(mt, "gbt")      ? "total split gain"
                            : mt && !strcmp(mt, "logreg") ? "|coefficient| x training sd"
                                                          : "importance";
-        rdm_svg_chart c = {"Feature importance", what, NULL, 640, 0, 0, 0,
-                           0, 0, 0, 1};
+        rdm_svg_chart c = {"Feature importance", what, NULL, 640, 0, 0, 0, 0, 0, 0, 1};
         rdm_err e = {0};
         xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, ni, &e);
         if (svg)
@@ -865,18 +913,23 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
     {
         static const char *const H[] = {"item", "value"};
         xmlNodePtr tb = rdm_rpt_table(&pg, body, NULL, H, 2);
+
         struct {
             const char *name, *key;
-        } rows[] = {{"raw batches", "batch_ids"},         {"data fingerprint", "data_fingerprint"},
-                    {"config hash", "config_hash"},       {"code version", "code_version"},
+        } rows[] = {{"raw batches", "batch_ids"},
+                    {"data fingerprint", "data_fingerprint"},
+                    {"config hash", "config_hash"},
+                    {"code version", "code_version"},
                     {"model sha256", "artifact_sha256"}};
+
         xmlNodePtr tr = rdm_rpt_el(&pg, tb, "tr", NULL);
         rdm_rpt_td(&pg, tr, "clean snapshot");
         rdm_rpt_tdint(&pg, tr, rdm_rpt_int(run, "snapshot_id", 0));
         for (size_t k = 0; k < sizeof rows / sizeof rows[0]; k++) {
             tr = rdm_rpt_el(&pg, tb, "tr", NULL);
             rdm_rpt_td(&pg, tr, rows[k].name);
-            xmlNodePtr td = rdm_rpt_td(&pg, tr, rdm_rpt_str(run, rows[k].key) ? rdm_rpt_str(run, rows[k].key) : "-");
+            xmlNodePtr td = rdm_rpt_td(
+                &pg, tr, rdm_rpt_str(run, rows[k].key) ? rdm_rpt_str(run, rows[k].key) : "-");
             rdm_rpt_attr(&pg, td, "class", "mono");
             char id[64];
             snprintf(id, sizeof id, "lineage-%s", rows[k].key);
@@ -892,7 +945,9 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         tr = rdm_rpt_el(&pg, tb, "tr", NULL);
         rdm_rpt_td(&pg, tr, "registered as");
         if (version)
-            rdm_rpt_elf(&pg, tr, "td", "%s version %d", rdm_rpt_str(site, "model_name") ? rdm_rpt_str(site, "model_name") : "?", version);
+            rdm_rpt_elf(&pg, tr, "td", "%s version %d",
+                        rdm_rpt_str(site, "model_name") ? rdm_rpt_str(site, "model_name") : "?",
+                        version);
         else
             rdm_rpt_td(&pg, tr, "not registered");
     }
@@ -916,7 +971,8 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
     long long latest = -1;
     size_t i;
     const json_t *r;
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         long long t = rdm_rpt_int(r, "training_id", -1);
         if (t > latest)
             latest = t;
@@ -926,7 +982,8 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
         xmlFreeDoc(pg.doc);
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
     }
-    json_array_foreach(runs, i, r) {
+    json_array_foreach(runs, i, r)
+    {
         if (rdm_rpt_int(r, "training_id", -1) == latest && json_array_size(sel) < MAX_COMPARE)
             json_array_append(sel, (json_t *)r);
     }
@@ -945,7 +1002,8 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
     xmlNodePtr t = rdm_rpt_el(&pg, body, "table", NULL);
     xmlNodePtr tr = rdm_rpt_el(&pg, rdm_rpt_el(&pg, t, "thead", NULL), "tr", NULL);
     rdm_rpt_el(&pg, tr, "th", "");
-    json_array_foreach(sel, i, r) {
+    json_array_foreach(sel, i, r)
+    {
         xmlNodePtr th = rdm_rpt_el(&pg, tr, "th", NULL);
         long long rid = rdm_rpt_int(r, "run_id", -1);
         href_run(href, sizeof href, "", rid);
@@ -963,10 +1021,12 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
     json_array_foreach(sel, i, r) rdm_rpt_td(&pg, tr, rdm_rpt_str(r, "name"));
     /* union of parameter keys, sorted, shown when they differ */
     json_t *all = json_object();
-    json_array_foreach(sel, i, r) {
+    json_array_foreach(sel, i, r)
+    {
         const char *k;
         json_t *v;
-        json_object_foreach(json_object_get(r, "params"), k, v) json_object_set(all, k, json_null());
+        json_object_foreach(json_object_get(r, "params"), k, v)
+            json_object_set(all, k, json_null());
     }
     size_t nk;
     const char **keys = sorted_keys(all, &nk);
@@ -977,7 +1037,8 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
         shown++;
         tr = rdm_rpt_el(&pg, tb, "tr", NULL);
         rdm_rpt_el(&pg, tr, "th", keys[k]);
-        json_array_foreach(sel, i, r) {
+        json_array_foreach(sel, i, r)
+        {
             const char *v = param_value(r, keys[k]);
             rdm_rpt_td(&pg, tr, v ? v : "-");
         }
@@ -1005,7 +1066,8 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
     rdm_svg_series s[MAX_COMPARE + 1];
     char names[MAX_COMPARE][96];
     int ns = 0;
-    json_array_foreach(sel, i, r) {
+    json_array_foreach(sel, i, r)
+    {
         long long rid = rdm_rpt_int(r, "run_id", -1);
         const rdm_rpt_curve *c = rdm_rpt_curve_get(rs, rid, "test", "roc");
         if (!c || c->n <= 0 || ns >= MAX_COMPARE)
@@ -1018,8 +1080,17 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
     if (ns) {
         double diag[2] = {0, 1};
         s[ns] = (rdm_svg_series){"no skill", diag, diag, 2, 1, 0};
-        rdm_svg_chart c = {"Test ROC curves", "false positive rate", "true positive rate", 560,
-                           400, 0, 1, 0, 1, 0, 0};
+        rdm_svg_chart c = {"Test ROC curves",
+                           "false positive rate",
+                           "true positive rate",
+                           560,
+                           400,
+                           0,
+                           1,
+                           0,
+                           1,
+                           0,
+                           0};
         curve_block(&pg, body, &c, s, ns + 1);
         points_table(&pg, body, "ROC points of every run", s, ns + 1, "false positive rate",
                      "true positive rate");

@@ -5,12 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const L_RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic", "Other", "Asian", NULL};
+static const char *const L_RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic",
+                                     "Other",     "Asian",           NULL};
 static const char *const L_GENDER[] = {"Female", "Male", "Unknown/Invalid", NULL};
-static const char *const L_AGE[] = {"[0-10)", "[10-20)", "[20-30)", "[30-40)", "[40-50)", "[50-60)",
-                                    "[60-70)", "[70-80)", "[80-90)", "[90-100)", NULL};
-static const char *const L_WEIGHT[] = {"[0-25)",    "[25-50)",   "[50-75)",   "[75-100)", "[100-125)",
-                                       "[125-150)", "[150-175)", "[175-200)", ">200",     NULL};
+static const char *const L_AGE[] = {"[0-10)",  "[10-20)",  "[20-30)", "[30-40)",
+                                    "[40-50)", "[50-60)",  "[60-70)", "[70-80)",
+                                    "[80-90)", "[90-100)", NULL};
+static const char *const L_WEIGHT[] = {"[0-25)",    "[25-50)",   "[50-75)",   "[75-100)",
+                                       "[100-125)", "[125-150)", "[150-175)", "[175-200)",
+                                       ">200",      NULL};
 static const char *const L_PAYER[] = {"MC", "HM", "SP", "BC", "MD", "CP", "UN", "CM", "OG",
                                       "PO", "DM", "CH", "WC", "OT", "MP", "SI", "FR", NULL};
 static const char *const L_GLU[] = {"None", "Norm", ">200", ">300", NULL};
@@ -20,11 +23,26 @@ static const char *const L_CHANGE[] = {"No", "Ch", NULL};
 static const char *const L_YESNO[] = {"No", "Yes", NULL};
 static const char *const L_READMIT[] = {"NO", ">30", "<30", NULL};
 
-#define ID(n) {n, RDM_COL_ID, NULL, 1, 999999999999L}
-#define INT(n, lo, hi) {n, RDM_COL_INT, NULL, lo, hi}
-#define CODE(n) {n, RDM_COL_CODE, NULL, 1, 99}
-#define CAT(n, l) {n, RDM_COL_CAT, l, 0, 0}
-#define DIAG(n) {n, RDM_COL_DIAG, NULL, 0, 0}
+#define ID(n)                                 \
+    {                                         \
+        n, RDM_COL_ID, NULL, 1, 999999999999L \
+    }
+#define INT(n, lo, hi)               \
+    {                                \
+        n, RDM_COL_INT, NULL, lo, hi \
+    }
+#define CODE(n)                      \
+    {                                \
+        n, RDM_COL_CODE, NULL, 1, 99 \
+    }
+#define CAT(n, l)               \
+    {                           \
+        n, RDM_COL_CAT, l, 0, 0 \
+    }
+#define DIAG(n)                     \
+    {                               \
+        n, RDM_COL_DIAG, NULL, 0, 0 \
+    }
 #define DRUG(n) CAT(n, L_DRUG)
 
 static const rdm_column COLUMNS[RDM_NCOLS] = {
@@ -120,10 +138,10 @@ size_t rdm_value_normalize(const char *v, char *out, size_t outsz)
 }
 
 static const char *const CHAPTERS[] = {
-    "circulatory", "respiratory", "digestive", "diabetes",  "injury",  "musculoskeletal",
-    "genitourinary", "neoplasms", "infectious", "endocrine", "blood",  "mental",
-    "nervous",     "skin",        "congenital", "pregnancy", "symptoms", "external",
-    "supplementary", "other",     "missing",    NULL};
+    "circulatory",   "respiratory", "digestive",  "diabetes",  "injury",   "musculoskeletal",
+    "genitourinary", "neoplasms",   "infectious", "endocrine", "blood",    "mental",
+    "nervous",       "skin",        "congenital", "pregnancy", "symptoms", "external",
+    "supplementary", "other",       "missing",    NULL};
 
 const char *const *rdm_icd9_chapters(void)
 {

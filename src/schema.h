@@ -9,12 +9,12 @@
 #define RDM_NCOLS 50
 
 typedef enum rdm_col_kind {
-    RDM_COL_ID,      /* encounter_id, patient_nbr: integers, never features */
-    RDM_COL_INT,     /* integer count or duration (numeric feature) */
-    RDM_COL_CODE,    /* integer code used as a category (admission_type_id, ...) */
-    RDM_COL_CAT,     /* string category */
-    RDM_COL_DIAG,    /* ICD-9 code (diag_1..3) */
-    RDM_COL_TARGET,  /* readmitted */
+    RDM_COL_ID,     /* encounter_id, patient_nbr: integers, never features */
+    RDM_COL_INT,    /* integer count or duration (numeric feature) */
+    RDM_COL_CODE,   /* integer code used as a category (admission_type_id, ...) */
+    RDM_COL_CAT,    /* string category */
+    RDM_COL_DIAG,   /* ICD-9 code (diag_1..3) */
+    RDM_COL_TARGET, /* readmitted */
 } rdm_col_kind;
 
 typedef struct rdm_column {

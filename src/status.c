@@ -1,11 +1,11 @@
 /* status.c - pipeline status document (batches, row counts, clean snapshot). */
 #include "status.h"
 
-#include "registry.h"
-
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "registry.h"
 
 /* A cell of a result as JSON: type 'i' integer, 's' string, 'b' boolean;
  * SQL NULL -> null. Returns a new reference (NULL on ENOMEM). */
@@ -15,9 +15,12 @@ static json_t *cell(const PGresult *r, int row, int col, char type)
         return json_null();
     const char *v = PQgetvalue(r, row, col);
     switch (type) {
-    case 'i': return json_integer((json_int_t)strtoll(v, NULL, 10));
-    case 'b': return json_boolean(v[0] == 't');
-    default: return json_string(v);
+    case 'i':
+        return json_integer((json_int_t)strtoll(v, NULL, 10));
+    case 'b':
+        return json_boolean(v[0] == 't');
+    default:
+        return json_string(v);
     }
 }
 
@@ -29,7 +32,8 @@ static void put(json_t *o, const char *k, json_t *v, int *bad)
 }
 
 /* Object from one result row: keys[i] with types[i] for column i. */
-static json_t *row_object(const PGresult *r, int row, const char *const *keys, const char *types, int *bad)
+static json_t *row_object(const PGresult *r, int row, const char *const *keys, const char *types,
+                          int *bad)
 {
     json_t *o = json_object();
     if (!o) {
@@ -52,10 +56,10 @@ static long long geti(const json_t *o, const char *k)
 static int build_batches(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_err *err)
 {
     (void)cfg;
-    static const char *const KEYS[] = {"batch_id",   "batch_no",      "source",        "source_sha256",
-                                       "rows_read",  "rows_accepted", "rows_rejected", "finished_at",
-                                       "snapshot_id", "rows_in",      "rows_clean",    "rows_filtered",
-                                       "rows_duplicate", "rows_clean_rejected", NULL};
+    static const char *const KEYS[] = {
+        "batch_id",      "batch_no",      "source",         "source_sha256",       "rows_read",
+        "rows_accepted", "rows_rejected", "finished_at",    "snapshot_id",         "rows_in",
+        "rows_clean",    "rows_filtered", "rows_duplicate", "rows_clean_rejected", NULL};
     static const char TYPES[] = "iissiiisiiiiii";
     PGresult *r = rdm_db_query(db, "status_select_batches", 0, NULL, err);
     if (!r)
@@ -108,8 +112,9 @@ static int text_batches(const json_t *root, rdm_buf *out)
                                        "rows_accepted", "rows_rejected",  "rows_clean",
                                        "rows_filtered", "rows_duplicate", "rows_clean_rejected",
                                        "snapshot_id",   "finished_at",    NULL};
-    static const char *const HEAD[] = {"batch", "no", "read", "accepted", "rejected", "clean",
-                                       "filtered", "dup", "clean-rej", "snapshot", "loaded (UTC)", NULL};
+    static const char *const HEAD[] = {"batch",     "no",       "read",         "accepted",
+                                       "rejected",  "clean",    "filtered",     "dup",
+                                       "clean-rej", "snapshot", "loaded (UTC)", NULL};
     const json_t *b = json_object_get(root, "batches");
     const json_t *rows = json_object_get(root, "rows");
     int rc = rdm_buf_adds(out, "Batches\n");
@@ -123,10 +128,11 @@ static int text_batches(const json_t *root, rdm_buf *out)
                             "  raw:   %lld batches, %lld read = %lld accepted + %lld rejected\n"
                             "  clean: %lld batches cleaned, %lld pending; %lld clean rows, %lld "
                             "filtered, %lld duplicates, %lld rejected by validation\n",
-                            geti(rows, "raw_batches"), geti(rows, "raw_read"), geti(rows, "raw_accepted"),
-                            geti(rows, "raw_rejected"), geti(rows, "clean_batches"),
-                            geti(rows, "pending_batches"), geti(rows, "clean"), geti(rows, "filtered"),
-                            geti(rows, "duplicates"), geti(rows, "clean_rejected"));
+                            geti(rows, "raw_batches"), geti(rows, "raw_read"),
+                            geti(rows, "raw_accepted"), geti(rows, "raw_rejected"),
+                            geti(rows, "clean_batches"), geti(rows, "pending_batches"),
+                            geti(rows, "clean"), geti(rows, "filtered"), geti(rows, "duplicates"),
+                            geti(rows, "clean_rejected"));
     return rc;
 }
 
@@ -134,8 +140,9 @@ static int text_batches(const json_t *root, rdm_buf *out)
 
 static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
 {
-    static const char *const KEYS[] = {"snapshot_id", "created_at", "fingerprint", "rows", "positives",
-                                       "",            "status",     "message",     NULL};
+    static const char *const KEYS[] = {"snapshot_id", "created_at", "fingerprint",
+                                       "rows",        "positives",  "",
+                                       "status",      "message",    NULL};
     static const char TYPES[] = "issiisss";
     const char *p[] = {status};
     PGresult *r = rdm_db_query(db, "status_select_snapshot", 1, p, err);
@@ -166,8 +173,8 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
     PQclear(r);
     if (!o)
         return NULL;
-    static const char *const VKEYS[] = {"batch_id", "rule", "severity", "violations", "checked", "passed",
-                                        NULL};
+    static const char *const VKEYS[] = {"batch_id", "rule",   "severity", "violations",
+                                        "checked",  "passed", NULL};
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", geti(o, "snapshot_id"));
     const char *vp[] = {sid};
@@ -222,8 +229,10 @@ static int build_snapshot(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_e
 
 static int text_validation(const json_t *s, rdm_buf *out)
 {
-    static const char *const KEYS[] = {"batch_id", "rule", "severity", "violations", "checked", "passed", NULL};
-    static const char *const HEAD[] = {"batch", "rule", "severity", "violations", "checked", "passed", NULL};
+    static const char *const KEYS[] = {"batch_id", "rule",   "severity", "violations",
+                                       "checked",  "passed", NULL};
+    static const char *const HEAD[] = {"batch",   "rule",   "severity", "violations",
+                                       "checked", "passed", NULL};
     const json_t *v = json_object_get(s, "validation");
     const json_t *rules = json_object_get(v, "rules");
     json_t *shown = json_array();
@@ -236,8 +245,9 @@ static int text_validation(const json_t *s, rdm_buf *out)
         if (!json_is_true(json_object_get(x, "passed")) || geti(x, "violations") > 0)
             json_array_append(shown, x);
     }
-    int rc = rdm_buf_printf(out, "  validation: %lld checks, %lld not passed%s\n", geti(v, "checks"),
-                            geti(v, "failed"), json_array_size(shown) ? "; checks with violations:" : "");
+    int rc = rdm_buf_printf(out, "  validation: %lld checks, %lld not passed%s\n",
+                            geti(v, "checks"), geti(v, "failed"),
+                            json_array_size(shown) ? "; checks with violations:" : "");
     if (!rc && json_array_size(shown))
         rc = rdm_status_table(out, shown, KEYS, HEAD);
     json_decref(shown);
@@ -251,16 +261,18 @@ static int text_snapshot(const json_t *root, rdm_buf *out)
     if (!rc && !json_is_object(s))
         rc = rdm_buf_adds(out, "  (none: run readmit clean)\n");
     else if (!rc) {
-        rc = rdm_buf_printf(out, "  snapshot %lld at %s: %lld rows, %lld positive (%.2f%%), fingerprint %.16s\n",
-                            geti(s, "snapshot_id"), json_string_value(json_object_get(s, "created_at")),
-                            geti(s, "rows"), geti(s, "positives"),
-                            100.0 * json_real_value(json_object_get(s, "positive_rate")),
-                            json_string_value(json_object_get(s, "fingerprint")));
+        rc = rdm_buf_printf(
+            out, "  snapshot %lld at %s: %lld rows, %lld positive (%.2f%%), fingerprint %.16s\n",
+            geti(s, "snapshot_id"), json_string_value(json_object_get(s, "created_at")),
+            geti(s, "rows"), geti(s, "positives"),
+            100.0 * json_real_value(json_object_get(s, "positive_rate")),
+            json_string_value(json_object_get(s, "fingerprint")));
         rc = rc ? rc : text_validation(s, out);
     }
     const json_t *f = json_object_get(root, "last_failure");
     if (!rc && json_is_object(f)) {
-        rc = rdm_buf_printf(out, "\nLast clean run FAILED (run %lld at %s): %s\n", geti(f, "snapshot_id"),
+        rc = rdm_buf_printf(out, "\nLast clean run FAILED (run %lld at %s): %s\n",
+                            geti(f, "snapshot_id"),
                             json_string_value(json_object_get(f, "created_at")),
                             json_string_value(json_object_get(f, "message")));
         rc = rc ? rc : text_validation(f, out);
@@ -289,20 +301,23 @@ static int text_registry(const json_t *root, rdm_buf *out)
         return RDM_OK;
     char champ[32], chall[32];
     const json_t *c = json_object_get(r, "champion"), *h = json_object_get(r, "challenger");
-    snprintf(champ, sizeof champ, json_is_integer(c) ? "v%lld" : "none", (long long)json_integer_value(c));
-    snprintf(chall, sizeof chall, json_is_integer(h) ? "v%lld" : "none", (long long)json_integer_value(h));
+    snprintf(champ, sizeof champ, json_is_integer(c) ? "v%lld" : "none",
+             (long long)json_integer_value(c));
+    snprintf(chall, sizeof chall, json_is_integer(h) ? "v%lld" : "none",
+             (long long)json_integer_value(h));
     int rc = rdm_buf_printf(out, "\nModel %s: %lld versions, champion %s, challenger %s\n",
-                            json_string_value(json_object_get(r, "model_name")), geti(r, "versions"), champ,
-                            chall);
+                            json_string_value(json_object_get(r, "model_name")),
+                            geti(r, "versions"), champ, chall);
     const json_t *t = json_object_get(r, "latest_training");
     if (!rc && json_is_object(t))
-        rc = rdm_buf_printf(out, "Latest training %lld: %lld runs, %lld finished, %lld failed, selected run %lld\n",
-                            geti(t, "training_id"), geti(t, "runs"), geti(t, "finished"), geti(t, "failed"),
-                            geti(t, "selected_run_id"));
+        rc = rdm_buf_printf(
+            out, "Latest training %lld: %lld runs, %lld finished, %lld failed, selected run %lld\n",
+            geti(t, "training_id"), geti(t, "runs"), geti(t, "finished"), geti(t, "failed"),
+            geti(t, "selected_run_id"));
     const json_t *runs = json_object_get(r, "runs");
     if (!rc && json_array_size(runs))
-        rc = rdm_buf_printf(out, "  %6s  %-8s  %-34s  %-8s  %8s  %8s  %s\n", "run", "type", "name", "status",
-                            "valid", "test", "");
+        rc = rdm_buf_printf(out, "  %6s  %-8s  %-34s  %-8s  %8s  %8s  %s\n", "run", "type", "name",
+                            "status", "valid", "test", "");
     size_t i;
     const json_t *x;
     json_array_foreach(runs, i, x)
@@ -317,8 +332,8 @@ static int text_registry(const json_t *root, rdm_buf *out)
             snprintf(te, sizeof te, "%.4f", json_number_value(jt));
         if (json_is_integer(json_object_get(x, "version")))
             snprintf(ver, sizeof ver, "v%lld", geti(x, "version"));
-        rc = rdm_buf_printf(out, "  %6lld  %-8s  %-34.34s  %-8s  %8s  %8s  %s%s\n", geti(x, "run_id"),
-                            json_string_value(json_object_get(x, "model_type")),
+        rc = rdm_buf_printf(out, "  %6lld  %-8s  %-34.34s  %-8s  %8s  %8s  %s%s\n",
+                            geti(x, "run_id"), json_string_value(json_object_get(x, "model_type")),
                             json_string_value(json_object_get(x, "name")),
                             json_string_value(json_object_get(x, "status")), v, te,
                             json_is_true(json_object_get(x, "selected")) ? "selected " : "", ver);
@@ -379,9 +394,11 @@ static int fmt_value(const json_t *v, char *buf, size_t n)
     return json_is_number(v);
 }
 
-int rdm_status_table(rdm_buf *out, const json_t *rows, const char *const *keys, const char *const *headers)
+int rdm_status_table(rdm_buf *out, const json_t *rows, const char *const *keys,
+                     const char *const *headers)
 {
     enum { MAXC = 24 };
+
     size_t w[MAXC] = {0};
     int right[MAXC] = {0};
     int nc = 0;

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define SVG_NS "http://www.w3.org/2000/svg"
+#define SVG_NS    "http://www.w3.org/2000/svg"
 #define MAX_TICKS 24
-#define CHAR_W 6.2 /* approximate width of a character at font-size 11 */
+#define CHAR_W    6.2 /* approximate width of a character at font-size 11 */
 
 static const char *const PALETTE[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e",
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
@@ -19,9 +19,9 @@ static const char *const PALETTE[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
 typedef struct plot {
     xmlNodePtr svg;
     int oom;
-    double w, h;                /* canvas */
-    double ml, mr, mt, mb;      /* margins */
-    double x0, x1, y0, y1;      /* data bounds of the axes */
+    double w, h;           /* canvas */
+    double ml, mr, mt, mb; /* margins */
+    double x0, x1, y0, y1; /* data bounds of the axes */
 } plot;
 
 void rdm_svg_fmt(double v, char *out, size_t n)
@@ -146,8 +146,8 @@ int rdm_svg_nice_ticks(double lo, double hi, int target, double *out, int max, d
 
 static xmlNodePtr el(plot *p, xmlNodePtr parent, const char *tag)
 {
-    xmlNodePtr n = parent ? xmlNewChild(parent, NULL, BAD_CAST tag, NULL)
-                          : xmlNewNode(NULL, BAD_CAST tag);
+    xmlNodePtr n =
+        parent ? xmlNewChild(parent, NULL, BAD_CAST tag, NULL) : xmlNewNode(NULL, BAD_CAST tag);
     if (!n)
         p->oom = 1;
     return n;
@@ -412,8 +412,7 @@ static int path_point(rdm_buf *d, char cmd, double x, double y)
     return rdm_buf_add(d, t, k);
 }
 
-xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, int ns,
-                              rdm_err *err)
+xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, int ns, rdm_err *err)
 {
     if (!c || !s || ns <= 0)
         return rdm_errf(err, RDM_EINVAL, "svg: line chart needs at least one series"), NULL;

@@ -13,25 +13,25 @@
 /* One line series: n points (x[i], y[i]). Non-finite points are skipped (the
  * line is broken there). */
 typedef struct rdm_svg_series {
-    const char *name;  /* legend label (may be NULL: no legend entry) */
+    const char *name; /* legend label (may be NULL: no legend entry) */
     const double *x;
     const double *y;
     int n;
-    int dashed;        /* draw dashed (reference lines such as "no skill") */
-    int markers;       /* draw a dot at every point (calibration bins) */
+    int dashed;  /* draw dashed (reference lines such as "no skill") */
+    int markers; /* draw a dot at every point (calibration bins) */
 } rdm_svg_series;
 
 /* Chart layout. Axis bounds: when lo >= hi the axis is scaled to the data and
  * extended to nice tick values. */
 typedef struct rdm_svg_chart {
-    const char *title;  /* drawn on top and used as the accessible label */
+    const char *title; /* drawn on top and used as the accessible label */
     const char *xlabel;
     const char *ylabel;
-    int width, height;  /* pixels; 0 = 480 x 320 */
+    int width, height; /* pixels; 0 = 480 x 320 */
     double xmin, xmax;
     double ymin, ymax;
-    int diagonal;       /* draw the y = x reference line (dashed grey) */
-    int horizontal;     /* bar charts: bars grow to the right, labels on the left */
+    int diagonal;   /* draw the y = x reference line (dashed grey) */
+    int horizontal; /* bar charts: bars grow to the right, labels on the left */
 } rdm_svg_chart;
 
 /* Line chart. Returns a new, unlinked <svg> element owned by the caller (link

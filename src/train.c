@@ -19,1012 +19,981 @@
 
 /* ---- pure helpers ---- */
 
-int rdm_split_of(long long patient_nbr, int train_below, int valid_below) {
-  long long k = patient_nbr % 100;
-  if (k < 0)
-    k += 100;
-  if (k < train_below)
-    return RDM_SPLIT_TRAIN;
-  if (k < valid_below)
-    return RDM_SPLIT_VALID;
-  return RDM_SPLIT_TEST;
+int rdm_split_of(long long patient_nbr, int train_below, int valid_below)
+{
+    long long k = patient_nbr % 100;
+    if (k < 0)
+        k += 100;
+    if (k < train_below)
+        return RDM_SPLIT_TRAIN;
+    if (k < valid_below)
+        return RDM_SPLIT_VALID;
+    return RDM_SPLIT_TEST;
 }
 
-const char *rdm_split_name(int split) {
-  static const char *const names[] = {"train", "valid", "test"};
-  return split >= 0 && split < RDM_NSPLITS ? names[split] : "?";
+const char *rdm_split_name(int split)
+{
+    static const char *const names[] = {"train", "valid", "test"};
+    return split >= 0 && split < RDM_NSPLITS ? names[split] : "?";
 }
 
-int rdm_metric_higher_better(const char *metric) {
-  return strcmp(metric, "log_loss") != 0 && strcmp(metric, "brier") != 0;
+int rdm_metric_higher_better(const char *metric)
+{
+    return strcmp(metric, "log_loss") != 0 && strcmp(metric, "brier") != 0;
 }
 
-double rdm_metric_by_name(const char *metric, const double *p, const float *y,
-                          size_t n) {
-  if (!strcmp(metric, "roc_auc"))
-    return rdm_roc_auc(p, y, n);
-  if (!strcmp(metric, "pr_auc"))
-    return rdm_average_precision(p, y, n);
-  if (!strcmp(metric, "log_loss"))
-    return rdm_log_loss(p, y, n);
-  if (!strcmp(metric, "brier"))
-    return rdm_brier(p, y, n);
-  if (!strcmp(metric, "accuracy"))
-    return rdm_accuracy(p, y, n, 0.5);
-  return NAN;
+double rdm_metric_by_name(const char *metric, const double *p, const float *y, size_t n)
+{
+    if (!strcmp(metric, "roc_auc"))
+        return rdm_roc_auc(p, y, n);
+    if (!strcmp(metric, "pr_auc"))
+        return rdm_average_precision(p, y, n);
+    if (!strcmp(metric, "log_loss"))
+        return rdm_log_loss(p, y, n);
+    if (!strcmp(metric, "brier"))
+        return rdm_brier(p, y, n);
+    if (!strcmp(metric, "accuracy"))
+        return rdm_accuracy(p, y, n, 0.5);
+    return NAN;
 }
 
-const char *rdm_code_version(void) {
-  static char buf[160];
-  const char *extra = getenv("READMIT_CODE_VERSION");
-  if (extra && *extra)
-    snprintf(buf, sizeof buf, "%s+%s", RDM_VERSION, extra);
-  else
-    snprintf(buf, sizeof buf, "%s", RDM_VERSION);
-  return buf;
+const char *rdm_code_version(void)
+{
+    static char buf[160];
+    const char *extra = getenv("READMIT_CODE_VERSION");
+    if (extra && *extra)
+        snprintf(buf, sizeof buf, "%s+%s", RDM_VERSION, extra);
+    else
+        snprintf(buf, sizeof buf, "%s", RDM_VERSION);
+    return buf;
 }
 
-static int nthreads(int cfg_threads) {
-  if (cfg_threads > 0)
-    return cfg_threads;
-  long n = sysconf(_SC_NPROCESSORS_ONLN);
-  return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
+static int nthreads(int cfg_threads)
+{
+    if (cfg_threads > 0)
+        return cfg_threads;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
 }
 
 /* ---- dataset ---- */
 
 /* Blocks of text that hold the COPY lines (cells point into them). */
 typedef struct block {
-  struct block *next;
-  size_t used, cap;
-  char data[];
+    struct block *next;
+    size_t used, cap;
+    char data[];
 } block;
 
 typedef struct load_ctx {
-  rdm_dataset *ds;
-  const rdm_config *cfg;
-  size_t cap;
-  block *head;
+    rdm_dataset *ds;
+    const rdm_config *cfg;
+    size_t cap;
+    block *head;
 } load_ctx;
 
-static char *arena_alloc(load_ctx *lc, size_t n) {
-  block *b = lc->head;
-  if (!b || b->cap - b->used < n) {
-    size_t cap = n > (4u << 20) ? n : (4u << 20);
-    block *nb = malloc(sizeof *nb + cap);
-    if (!nb)
-      return NULL;
-    nb->next = b;
-    nb->used = 0;
-    nb->cap = cap;
-    lc->head = nb;
-    lc->ds->arena = nb;
-    b = nb;
-  }
-  char *p = b->data + b->used;
-  b->used += n;
-  return p;
+static char *arena_alloc(load_ctx *lc, size_t n)
+{
+    block *b = lc->head;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > (4u << 20) ? n : (4u << 20);
+        block *nb = malloc(sizeof *nb + cap);
+        if (!nb)
+            return NULL;
+        nb->next = b;
+        nb->used = 0;
+        nb->cap = cap;
+        lc->head = nb;
+        lc->ds->arena = nb;
+        b = nb;
+    }
+    char *p = b->data + b->used;
+    b->used += n;
+    return p;
 }
 
-static int load_row(const char *line, size_t len, void *ud, rdm_err *err) {
-  load_ctx *lc = ud;
-  rdm_dataset *ds = lc->ds;
-  if (ds->n == lc->cap) {
-    size_t cap = lc->cap ? lc->cap * 2 : 16384;
-    const char **c = realloc(ds->cells, sizeof *c * cap * RDM_NCOLS);
-    if (!c)
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    ds->cells = c;
-    float *y = realloc(ds->y, sizeof *y * cap);
-    if (!y)
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    ds->y = y;
-    unsigned char *s = realloc(ds->split, cap);
-    if (!s)
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    ds->split = s;
-    lc->cap = cap;
-  }
-  char *copy = arena_alloc(lc, len + 1);
-  if (!copy)
-    return rdm_errf(err, RDM_ENOMEM, "out of memory");
-  memcpy(copy, line, len);
-  copy[len] = '\0';
-  char *f[RDM_NCOLS + 1];
-  int nf = rdm_copy_split(copy, len, f, RDM_NCOLS + 1);
-  if (nf != RDM_NCOLS)
-    return rdm_errf(err, RDM_EPARSE,
-                    "clean.encounters row %zu: %d columns, expected %d",
-                    ds->n + 1, nf, RDM_NCOLS);
-  long pat = 0;
-  if (!f[RDM_C_PATIENT_NBR] || rdm_parse_long(f[RDM_C_PATIENT_NBR], &pat))
-    return rdm_errf(
-        err, RDM_EPARSE,
-        "clean.encounters row %zu (encounter_id %s): bad patient_nbr",
-        ds->n + 1, f[0] ? f[0] : "NULL");
-  int t = rdm_target_from(f[RDM_C_READMITTED]);
-  if (t < 0)
-    return rdm_errf(
-        err, RDM_EPARSE,
-        "clean.encounters row %zu (encounter_id %s): field 'readmitted': "
-        "unexpected value '%s'",
-        ds->n + 1, f[0] ? f[0] : "NULL",
-        f[RDM_C_READMITTED] ? f[RDM_C_READMITTED] : "NULL");
-  const char **row = ds->cells + ds->n * RDM_NCOLS;
-  for (int c = 0; c < RDM_NCOLS; c++)
-    row[c] = f[c];
-  ds->y[ds->n] = (float)t;
-  ds->split[ds->n] = (unsigned char)rdm_split_of(
-      pat, lc->cfg->split.train_below, lc->cfg->split.valid_below);
-  ds->n++;
-  return RDM_OK;
+static int load_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    load_ctx *lc = ud;
+    rdm_dataset *ds = lc->ds;
+    if (ds->n == lc->cap) {
+        size_t cap = lc->cap ? lc->cap * 2 : 16384;
+        const char **c = realloc(ds->cells, sizeof *c * cap * RDM_NCOLS);
+        if (!c)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        ds->cells = c;
+        float *y = realloc(ds->y, sizeof *y * cap);
+        if (!y)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        ds->y = y;
+        unsigned char *s = realloc(ds->split, cap);
+        if (!s)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        ds->split = s;
+        lc->cap = cap;
+    }
+    char *copy = arena_alloc(lc, len + 1);
+    if (!copy)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    memcpy(copy, line, len);
+    copy[len] = '\0';
+    char *f[RDM_NCOLS + 1];
+    int nf = rdm_copy_split(copy, len, f, RDM_NCOLS + 1);
+    if (nf != RDM_NCOLS)
+        return rdm_errf(err, RDM_EPARSE, "clean.encounters row %zu: %d columns, expected %d",
+                        ds->n + 1, nf, RDM_NCOLS);
+    long pat = 0;
+    if (!f[RDM_C_PATIENT_NBR] || rdm_parse_long(f[RDM_C_PATIENT_NBR], &pat))
+        return rdm_errf(err, RDM_EPARSE,
+                        "clean.encounters row %zu (encounter_id %s): bad patient_nbr", ds->n + 1,
+                        f[0] ? f[0] : "NULL");
+    int t = rdm_target_from(f[RDM_C_READMITTED]);
+    if (t < 0)
+        return rdm_errf(err, RDM_EPARSE,
+                        "clean.encounters row %zu (encounter_id %s): field 'readmitted': "
+                        "unexpected value '%s'",
+                        ds->n + 1, f[0] ? f[0] : "NULL",
+                        f[RDM_C_READMITTED] ? f[RDM_C_READMITTED] : "NULL");
+    const char **row = ds->cells + ds->n * RDM_NCOLS;
+    for (int c = 0; c < RDM_NCOLS; c++)
+        row[c] = f[c];
+    ds->y[ds->n] = (float)t;
+    ds->split[ds->n] =
+        (unsigned char)rdm_split_of(pat, lc->cfg->split.train_below, lc->cfg->split.valid_below);
+    ds->n++;
+    return RDM_OK;
 }
 
-void rdm_dataset_release(rdm_dataset *ds) {
-  if (!ds)
-    return;
-  block *b = ds->arena;
-  while (b) {
-    block *nx = b->next;
-    free(b);
-    b = nx;
-  }
-  free(ds->cells);
-  free(ds->y);
-  free(ds->split);
-  for (int s = 0; s < RDM_NSPLITS; s++) {
-    free(ds->idx[s]);
-    free(ds->ys[s]);
-  }
-  memset(ds, 0, sizeof *ds);
+void rdm_dataset_release(rdm_dataset *ds)
+{
+    if (!ds)
+        return;
+    block *b = ds->arena;
+    while (b) {
+        block *nx = b->next;
+        free(b);
+        b = nx;
+    }
+    free(ds->cells);
+    free(ds->y);
+    free(ds->split);
+    for (int s = 0; s < RDM_NSPLITS; s++) {
+        free(ds->idx[s]);
+        free(ds->ys[s]);
+    }
+    memset(ds, 0, sizeof *ds);
 }
 
-int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds,
-                     rdm_err *err) {
-  memset(ds, 0, sizeof *ds);
-  int rc = rdm_db_exec(db, "train_begin_snapshot", 0, NULL, err);
-  if (rc)
-    return rc;
-  PGresult *r = rdm_db_query(db, "train_select_snapshot", 0, NULL, err);
-  if (!r) {
-    rc = RDM_EDB;
-    goto fail;
-  }
-  if (PQntuples(r) < 1) {
+int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err)
+{
+    memset(ds, 0, sizeof *ds);
+    int rc = rdm_db_exec(db, "train_begin_snapshot", 0, NULL, err);
+    if (rc)
+        return rc;
+    PGresult *r = rdm_db_query(db, "train_select_snapshot", 0, NULL, err);
+    if (!r) {
+        rc = RDM_EDB;
+        goto fail;
+    }
+    if (PQntuples(r) < 1) {
+        PQclear(r);
+        rc = rdm_errf(err, RDM_ENOTFOUND,
+                      "no clean snapshot yet: run readmit ingest and readmit clean");
+        goto fail;
+    }
+    ds->snapshot_id = atoll(PQgetvalue(r, 0, 0));
+    snprintf(ds->fingerprint, sizeof ds->fingerprint, "%s", PQgetvalue(r, 0, 1));
+    const char *bids = PQgetvalue(r, 0, 2);
+    if (strlen(bids) >= sizeof ds->batch_ids)
+        snprintf(ds->batch_ids, sizeof ds->batch_ids, "%.*s...", (int)sizeof ds->batch_ids - 4,
+                 bids);
+    else
+        snprintf(ds->batch_ids, sizeof ds->batch_ids, "%s", bids);
     PQclear(r);
-    rc =
-        rdm_errf(err, RDM_ENOTFOUND,
-                 "no clean snapshot yet: run readmit ingest and readmit clean");
-    goto fail;
-  }
-  ds->snapshot_id = atoll(PQgetvalue(r, 0, 0));
-  snprintf(ds->fingerprint, sizeof ds->fingerprint, "%s", PQgetvalue(r, 0, 1));
-  const char *bids = PQgetvalue(r, 0, 2);
-  if (strlen(bids) >= sizeof ds->batch_ids)
-    snprintf(ds->batch_ids, sizeof ds->batch_ids, "%.*s...",
-             (int)sizeof ds->batch_ids - 4, bids);
-  else
-    snprintf(ds->batch_ids, sizeof ds->batch_ids, "%s", bids);
-  PQclear(r);
-  load_ctx lc = {ds, cfg, 0, NULL};
-  if ((rc = rdm_db_copy_out(db, "train_copy_encounters", load_row, &lc, err)))
-    goto fail;
-  if ((rc = rdm_db_commit(db, err)))
-    return rc;
-  for (int s = 0; s < RDM_NSPLITS; s++) {
-    size_t k = 0;
-    for (size_t i = 0; i < ds->n; i++)
-      k += ds->split[i] == s;
-    ds->idx[s] = malloc(sizeof(size_t) * (k ? k : 1));
-    ds->ys[s] = malloc(sizeof(float) * (k ? k : 1));
-    if (!ds->idx[s] || !ds->ys[s])
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    ds->count[s] = 0;
-    for (size_t i = 0; i < ds->n; i++)
-      if (ds->split[i] == s) {
-        ds->ys[s][ds->count[s]] = ds->y[i];
-        ds->idx[s][ds->count[s]++] = i;
-      }
-  }
-  return RDM_OK;
+    load_ctx lc = {ds, cfg, 0, NULL};
+    if ((rc = rdm_db_copy_out(db, "train_copy_encounters", load_row, &lc, err)))
+        goto fail;
+    if ((rc = rdm_db_commit(db, err)))
+        return rc;
+    for (int s = 0; s < RDM_NSPLITS; s++) {
+        size_t k = 0;
+        for (size_t i = 0; i < ds->n; i++)
+            k += ds->split[i] == s;
+        ds->idx[s] = malloc(sizeof(size_t) * (k ? k : 1));
+        ds->ys[s] = malloc(sizeof(float) * (k ? k : 1));
+        if (!ds->idx[s] || !ds->ys[s])
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        ds->count[s] = 0;
+        for (size_t i = 0; i < ds->n; i++)
+            if (ds->split[i] == s) {
+                ds->ys[s][ds->count[s]] = ds->y[i];
+                ds->idx[s][ds->count[s]++] = i;
+            }
+    }
+    return RDM_OK;
 fail:
-  rdm_db_rollback(db);
-  return rc;
+    rdm_db_rollback(db);
+    return rc;
 }
 
 /* ---- scoring through the one path, in threads ---- */
 
 typedef struct score_job {
-  const rdm_model *m;
-  const rdm_dataset *ds;
-  const size_t *idx;
-  size_t n;
-  double *p;
-  int rc;
-  rdm_err err;
+    const rdm_model *m;
+    const rdm_dataset *ds;
+    const size_t *idx;
+    size_t n;
+    double *p;
+    int rc;
+    rdm_err err;
 } score_job;
 
-static void *score_thread(void *arg) {
-  score_job *j = arg;
-  j->rc = rdm_model_score_rows(j->m, j->ds->cells, j->idx, j->n, j->p, &j->err);
-  return NULL;
+static void *score_thread(void *arg)
+{
+    score_job *j = arg;
+    j->rc = rdm_model_score_rows(j->m, j->ds->cells, j->idx, j->n, j->p, &j->err);
+    return NULL;
 }
 
-int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx,
-                   size_t n, int threads, double *p, rdm_err *err) {
-  enum { MAX_JOBS = 64 };
-  int t = nthreads(threads);
-  if (t > MAX_JOBS) /* train.threads may be up to 1024 */
-    t = MAX_JOBS;
-  if (t < 1)
-    t = 1;
-  if ((size_t)t > n / 2048 + 1)
-    t = (int)(n / 2048 + 1);
-  score_job jobs[MAX_JOBS] = {0}; /* t >= 1 below; zeroed for the analysers */
-  pthread_t tid[MAX_JOBS];
-  int started[MAX_JOBS] = {0};
-  size_t per = (n + (size_t)t - 1) / (size_t)t;
-  for (int i = 0; i < t; i++) {
-    size_t a = (size_t)i * per, b = a + per > n ? n : a + per;
-    jobs[i] = (score_job){m,
-                          ds,
-                          idx + (a < n ? a : n),
-                          b > a ? b - a : 0,
-                          p + (a < n ? a : n),
-                          0,
-                          {0, {0}}};
-    if (i > 0 && pthread_create(&tid[i], NULL, score_thread, &jobs[i]) == 0)
-      started[i] = 1;
-    else if (i > 0)
-      score_thread(&jobs[i]);
-  }
-  score_thread(&jobs[0]);
-  int rc = RDM_OK;
-  for (int i = 0; i < t; i++) {
-    if (started[i])
-      pthread_join(tid[i], NULL);
-    if (jobs[i].rc && rc == RDM_OK) {
-      rc = jobs[i].rc;
-      rdm_errf(err, rc, "%s", jobs[i].err.msg);
+int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx, size_t n,
+                   int threads, double *p, rdm_err *err)
+{
+    enum { MAX_JOBS = 64 };
+
+    int t = nthreads(threads);
+    if (t > MAX_JOBS) /* train.threads may be up to 1024 */
+        t = MAX_JOBS;
+    if (t < 1)
+        t = 1;
+    if ((size_t)t > n / 2048 + 1)
+        t = (int)(n / 2048 + 1);
+    score_job jobs[MAX_JOBS] = {0}; /* t >= 1 below; zeroed for the analysers */
+    pthread_t tid[MAX_JOBS];
+    int started[MAX_JOBS] = {0};
+    size_t per = (n + (size_t)t - 1) / (size_t)t;
+    for (int i = 0; i < t; i++) {
+        size_t a = (size_t)i * per, b = a + per > n ? n : a + per;
+        jobs[i] = (score_job){
+            m, ds, idx + (a < n ? a : n), b > a ? b - a : 0, p + (a < n ? a : n), 0, {0, {0}}};
+        if (i > 0 && pthread_create(&tid[i], NULL, score_thread, &jobs[i]) == 0)
+            started[i] = 1;
+        else if (i > 0)
+            score_thread(&jobs[i]);
     }
-  }
-  return rc;
+    score_thread(&jobs[0]);
+    int rc = RDM_OK;
+    for (int i = 0; i < t; i++) {
+        if (started[i])
+            pthread_join(tid[i], NULL);
+        if (jobs[i].rc && rc == RDM_OK) {
+            rc = jobs[i].rc;
+            rdm_errf(err, rc, "%s", jobs[i].err.msg);
+        }
+    }
+    return rc;
 }
 
 /* ---- one run ---- */
 
 typedef struct trainer {
-  const rdm_config *cfg;
-  rdm_db *db;
-  rdm_train_progress progress;
-  void *ud;
-  rdm_dataset ds;
-  rdm_encoder *enc;
-  rdm_buf enc_text;
-  int threads;
-  long long experiment_id, training_id;
-  char config_hash[65];
-  /* encoded training/validation data */
-  int tdim, ldim, lnnz;
-  float *Xt, *Xv;
-  int32_t *Lc;
-  float *Lv;
+    const rdm_config *cfg;
+    rdm_db *db;
+    rdm_train_progress progress;
+    void *ud;
+    rdm_dataset ds;
+    rdm_encoder *enc;
+    rdm_buf enc_text;
+    int threads;
+    long long experiment_id, training_id;
+    char config_hash[65];
+    /* encoded training/validation data */
+    int tdim, ldim, lnnz;
+    float *Xt, *Xv;
+    int32_t *Lc;
+    float *Lv;
 } trainer;
 
+static void say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 static void say(trainer *t, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static void say(trainer *t, const char *fmt, ...) {
-  if (!t->progress)
-    return;
-  char line[512];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(line, sizeof line, fmt, ap);
-  va_end(ap);
-  t->progress(line, t->ud);
+{
+    if (!t->progress)
+        return;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    t->progress(line, t->ud);
 }
 
-static rdm_encoder *encoder_copy(trainer *t, rdm_err *err) {
-  size_t used = 0;
-  return rdm_encoder_load(t->enc_text.data, t->enc_text.len, &used, err);
+static rdm_encoder *encoder_copy(trainer *t, rdm_err *err)
+{
+    size_t used = 0;
+    return rdm_encoder_load(t->enc_text.data, t->enc_text.len, &used, err);
 }
 
 /* A run's description: model type, label, params. */
 typedef struct run_spec {
-  rdm_model_type type;
-  char name[128];
-  int nparams;
-  char pkey[16][32];
-  char pval[16][64];
-  double l2;  /* logreg */
-  double lr;  /* gbt */
-  int leaves; /* gbt */
+    rdm_model_type type;
+    char name[128];
+    int nparams;
+    char pkey[16][32];
+    char pval[16][64];
+    double l2;  /* logreg */
+    double lr;  /* gbt */
+    int leaves; /* gbt */
 } run_spec;
 
 static void spec_param(run_spec *s, const char *k, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-static void spec_param(run_spec *s, const char *k, const char *fmt, ...) {
-  if (s->nparams >= 16)
-    return;
-  snprintf(s->pkey[s->nparams], sizeof s->pkey[0], "%s", k);
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(s->pval[s->nparams], sizeof s->pval[0], fmt, ap);
-  va_end(ap);
-  s->nparams++;
+
+static void spec_param(run_spec *s, const char *k, const char *fmt, ...)
+{
+    if (s->nparams >= 16)
+        return;
+    snprintf(s->pkey[s->nparams], sizeof s->pkey[0], "%s", k);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(s->pval[s->nparams], sizeof s->pval[0], fmt, ap);
+    va_end(ap);
+    s->nparams++;
 }
 
 typedef struct gbt_progress_ctx {
-  trainer *t;
-  const char *name;
-  double start;
-  size_t rows;
+    trainer *t;
+    const char *name;
+    double start;
+    size_t rows;
 } gbt_progress_ctx;
 
-static void gbt_cb(int iter, double train_loss, double valid_loss, void *ud) {
-  gbt_progress_ctx *g = ud;
-  if (iter % 25 != 0)
-    return;
-  double el = rdm_now() - g->start;
-  say(g->t,
-      "train model=\"%s\" iter=%d train_logloss=%.5f valid_logloss=%.5f "
-      "rows_per_s=%.0f",
-      g->name, iter, train_loss, valid_loss,
-      el > 0 ? (double)g->rows * iter / el : 0.0);
+static void gbt_cb(int iter, double train_loss, double valid_loss, void *ud)
+{
+    gbt_progress_ctx *g = ud;
+    if (iter % 25 != 0)
+        return;
+    double el = rdm_now() - g->start;
+    say(g->t,
+        "train model=\"%s\" iter=%d train_logloss=%.5f valid_logloss=%.5f "
+        "rows_per_s=%.0f",
+        g->name, iter, train_loss, valid_loss, el > 0 ? (double)g->rows * iter / el : 0.0);
 }
 
 /* Fit the model of `s`. Returns the model (owned by caller) or NULL. */
-static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s,
-                            rdm_err *err) {
-  const rdm_dataset *ds = &t->ds;
-  size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
-  double t0 = rdm_now();
-  rdm_model *m = NULL;
-  if (s->type == RDM_MODEL_BASELINE) {
-    double pos = 0;
-    for (size_t i = 0; i < nt; i++)
-      pos += ds->ys[RDM_SPLIT_TRAIN][i];
-    m = rdm_model_create(RDM_MODEL_BASELINE, NULL, NULL,
-                         nt ? pos / (double)nt : 0.5, 0.5, err);
-  } else if (s->type == RDM_MODEL_LOGREG) {
-    rdm_csr X = {nt, t->ldim, t->lnnz, t->Lc, t->Lv};
-    rdm_logreg_params p;
-    rdm_logreg_params_default(&p);
-    p.l2 = s->l2;
-    p.max_iter = t->cfg->train.logreg_max_iter;
-    p.tol = t->cfg->train.logreg_tol;
-    p.threads = t->threads;
-    rdm_logreg_info info = {0};
-    rdm_logreg *lr =
-        rdm_logreg_fit(&X, ds->ys[RDM_SPLIT_TRAIN], &p, &info, err);
-    if (!lr)
-      return NULL;
-    say(t,
-        "train model=\"%s\" iterations=%d converged=%d objective=%.6f "
-        "grad=%.2e",
-        s->name, info.iterations, info.converged, info.objective,
-        info.grad_norm);
-    rdm_encoder *e = encoder_copy(t, err);
-    if (!e) {
-      rdm_logreg_free(lr);
-      return NULL;
+static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
+    double t0 = rdm_now();
+    rdm_model *m = NULL;
+    if (s->type == RDM_MODEL_BASELINE) {
+        double pos = 0;
+        for (size_t i = 0; i < nt; i++)
+            pos += ds->ys[RDM_SPLIT_TRAIN][i];
+        m = rdm_model_create(RDM_MODEL_BASELINE, NULL, NULL, nt ? pos / (double)nt : 0.5, 0.5, err);
+    } else if (s->type == RDM_MODEL_LOGREG) {
+        rdm_csr X = {nt, t->ldim, t->lnnz, t->Lc, t->Lv};
+        rdm_logreg_params p;
+        rdm_logreg_params_default(&p);
+        p.l2 = s->l2;
+        p.max_iter = t->cfg->train.logreg_max_iter;
+        p.tol = t->cfg->train.logreg_tol;
+        p.threads = t->threads;
+        rdm_logreg_info info = {0};
+        rdm_logreg *lr = rdm_logreg_fit(&X, ds->ys[RDM_SPLIT_TRAIN], &p, &info, err);
+        if (!lr)
+            return NULL;
+        say(t,
+            "train model=\"%s\" iterations=%d converged=%d objective=%.6f "
+            "grad=%.2e",
+            s->name, info.iterations, info.converged, info.objective, info.grad_norm);
+        rdm_encoder *e = encoder_copy(t, err);
+        if (!e) {
+            rdm_logreg_free(lr);
+            return NULL;
+        }
+        m = rdm_model_create(RDM_MODEL_LOGREG, e, lr, 0, 0.5, err);
+        if (m) {
+            char b[64];
+            snprintf(b, sizeof b, "%d", info.iterations);
+            rdm_model_set_meta(m, "fit.iterations", b, NULL);
+            rdm_model_set_meta(m, "fit.converged", info.converged ? "1" : "0", NULL);
+        }
+    } else {
+        const rdm_config *c = t->cfg;
+        rdm_gbt_params p;
+        rdm_gbt_params_default(&p);
+        p.learning_rate = s->lr;
+        p.max_leaves = s->leaves;
+        p.max_iter = c->train.gbt_max_iter;
+        p.max_depth = c->train.gbt_max_depth;
+        p.max_bins = c->train.gbt_max_bins;
+        p.min_child_weight = c->train.gbt_min_child_weight;
+        p.l2 = c->train.gbt_l2;
+        p.subsample = c->train.gbt_subsample;
+        p.colsample = c->train.gbt_colsample;
+        p.early_stopping = c->train.gbt_early_stopping;
+        p.threads = t->threads;
+        p.seed = (uint64_t)c->train.seed;
+        gbt_progress_ctx g = {t, s->name, t0, nt};
+        rdm_gbt *gb =
+            rdm_gbt_fit(t->Xt, ds->ys[RDM_SPLIT_TRAIN], nt, t->tdim, rdm_encoder_tree_ncat(t->enc),
+                        t->Xv, ds->ys[RDM_SPLIT_VALID], nv, &p, gbt_cb, &g, err);
+        if (!gb)
+            return NULL;
+        int ntrees = rdm_gbt_ntrees(gb);
+        say(t, "train model=\"%s\" trees=%d", s->name, ntrees);
+        rdm_encoder *e = encoder_copy(t, err);
+        if (!e) {
+            rdm_gbt_free(gb);
+            return NULL;
+        }
+        m = rdm_model_create(RDM_MODEL_GBT, e, gb, 0, 0.5, err);
+        if (m) {
+            char b[64];
+            snprintf(b, sizeof b, "%d", ntrees);
+            rdm_model_set_meta(m, "fit.trees", b, NULL);
+        }
     }
-    m = rdm_model_create(RDM_MODEL_LOGREG, e, lr, 0, 0.5, err);
-    if (m) {
-      char b[64];
-      snprintf(b, sizeof b, "%d", info.iterations);
-      rdm_model_set_meta(m, "fit.iterations", b, NULL);
-      rdm_model_set_meta(m, "fit.converged", info.converged ? "1" : "0", NULL);
-    }
-  } else {
-    const rdm_config *c = t->cfg;
-    rdm_gbt_params p;
-    rdm_gbt_params_default(&p);
-    p.learning_rate = s->lr;
-    p.max_leaves = s->leaves;
-    p.max_iter = c->train.gbt_max_iter;
-    p.max_depth = c->train.gbt_max_depth;
-    p.max_bins = c->train.gbt_max_bins;
-    p.min_child_weight = c->train.gbt_min_child_weight;
-    p.l2 = c->train.gbt_l2;
-    p.subsample = c->train.gbt_subsample;
-    p.colsample = c->train.gbt_colsample;
-    p.early_stopping = c->train.gbt_early_stopping;
-    p.threads = t->threads;
-    p.seed = (uint64_t)c->train.seed;
-    gbt_progress_ctx g = {t, s->name, t0, nt};
-    rdm_gbt *gb = rdm_gbt_fit(t->Xt, ds->ys[RDM_SPLIT_TRAIN], nt, t->tdim,
-                              rdm_encoder_tree_ncat(t->enc), t->Xv,
-                              ds->ys[RDM_SPLIT_VALID], nv, &p, gbt_cb, &g, err);
-    if (!gb)
-      return NULL;
-    int ntrees = rdm_gbt_ntrees(gb);
-    say(t, "train model=\"%s\" trees=%d", s->name, ntrees);
-    rdm_encoder *e = encoder_copy(t, err);
-    if (!e) {
-      rdm_gbt_free(gb);
-      return NULL;
-    }
-    m = rdm_model_create(RDM_MODEL_GBT, e, gb, 0, 0.5, err);
-    if (m) {
-      char b[64];
-      snprintf(b, sizeof b, "%d", ntrees);
-      rdm_model_set_meta(m, "fit.trees", b, NULL);
-    }
-  }
-  *fit_s = rdm_now() - t0;
-  return m;
+    *fit_s = rdm_now() - t0;
+    return m;
 }
 
-static json_t *curve_json(const rdm_curve *c) {
-  json_t *a = json_array();
-  for (int i = 0; i < c->n; i++) {
-    json_t *pt = json_array();
-    json_array_append_new(pt, json_real(c->x[i]));
-    json_array_append_new(pt, json_real(c->y[i]));
-    json_array_append_new(pt, isfinite(c->thr[i]) ? json_real(c->thr[i])
-                                                  : json_null());
-    json_array_append_new(a, pt);
-  }
-  return a;
+static json_t *curve_json(const rdm_curve *c)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < c->n; i++) {
+        json_t *pt = json_array();
+        json_array_append_new(pt, json_real(c->x[i]));
+        json_array_append_new(pt, json_real(c->y[i]));
+        json_array_append_new(pt, isfinite(c->thr[i]) ? json_real(c->thr[i]) : json_null());
+        json_array_append_new(a, pt);
+    }
+    return a;
 }
 
-static json_t *calib_json(const double *p, const float *y, size_t n) {
-  rdm_calib_bin bins[RDM_CALIB_BINS];
-  rdm_calibration(p, y, n, bins);
-  json_t *a = json_array();
-  for (int i = 0; i < RDM_CALIB_BINS; i++) {
-    json_t *o = json_object();
-    json_object_set_new(o, "bin", json_integer(i));
-    json_object_set_new(o, "lo", json_real(bins[i].lo));
-    json_object_set_new(o, "hi", json_real(bins[i].hi));
-    json_object_set_new(o, "n", json_integer((json_int_t)bins[i].count));
-    json_object_set_new(o, "mean_pred",
-                        isfinite(bins[i].mean_pred)
-                            ? json_real(bins[i].mean_pred)
-                            : json_null());
-    json_object_set_new(o, "frac_pos",
-                        isfinite(bins[i].observed) ? json_real(bins[i].observed)
-                                                   : json_null());
-    json_array_append_new(a, o);
-  }
-  return a;
+static json_t *calib_json(const double *p, const float *y, size_t n)
+{
+    rdm_calib_bin bins[RDM_CALIB_BINS];
+    rdm_calibration(p, y, n, bins);
+    json_t *a = json_array();
+    for (int i = 0; i < RDM_CALIB_BINS; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "bin", json_integer(i));
+        json_object_set_new(o, "lo", json_real(bins[i].lo));
+        json_object_set_new(o, "hi", json_real(bins[i].hi));
+        json_object_set_new(o, "n", json_integer((json_int_t)bins[i].count));
+        json_object_set_new(o, "mean_pred",
+                            isfinite(bins[i].mean_pred) ? json_real(bins[i].mean_pred)
+                                                        : json_null());
+        json_object_set_new(o, "frac_pos",
+                            isfinite(bins[i].observed) ? json_real(bins[i].observed) : json_null());
+        json_array_append_new(a, o);
+    }
+    return a;
 }
 
-static int put_json(trainer *t, long long run_id, const char *split,
-                    const char *kind, json_t *j, rdm_err *err) {
-  char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
-  json_decref(j);
-  if (!s)
-    return rdm_errf(err, RDM_ENOMEM, "out of memory");
-  int rc = rdm_registry_put_curve(t->db, run_id, split, kind, s, err);
-  free(s);
-  return rc;
+static int put_json(trainer *t, long long run_id, const char *split, const char *kind, json_t *j,
+                    rdm_err *err)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    json_decref(j);
+    if (!s)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    int rc = rdm_registry_put_curve(t->db, run_id, split, kind, s, err);
+    free(s);
+    return rc;
 }
 
 /* Metrics, curves and calibration of one split into the registry. */
-static int record_split(trainer *t, long long run_id, int split,
-                        const double *p, double thr, double *metric_out,
-                        rdm_err *err) {
-  const rdm_dataset *ds = &t->ds;
-  size_t n = ds->count[split];
-  const float *y = ds->ys[split];
-  const char *sname = rdm_split_name(split);
-  rdm_metrics m;
-  rdm_metrics_compute(p, y, n, thr, &m);
-  const char *keys[] = {"n",
-                        "positive_rate",
-                        "roc_auc",
-                        "pr_auc",
-                        "log_loss",
-                        "brier",
-                        "accuracy",
-                        "threshold",
-                        "accuracy_at_threshold",
-                        "precision",
-                        "recall",
-                        "f1",
-                        "tp",
-                        "fp",
-                        "tn",
-                        "fn",
-                        "roc_auc_ci_low",
-                        "roc_auc_ci_high"};
-  double vals[18] = {(double)n,
-                     m.positive_rate,
-                     m.roc_auc,
-                     m.pr_auc,
-                     m.log_loss,
-                     m.brier,
-                     m.accuracy,
-                     m.threshold,
-                     m.accuracy_thr,
-                     m.precision,
-                     m.recall,
-                     m.f1,
-                     (double)m.cm.tp,
-                     (double)m.cm.fp,
-                     (double)m.cm.tn,
-                     (double)m.cm.fn,
-                     NAN,
-                     NAN};
-  int nk = 16;
-  if (split == RDM_SPLIT_TEST && t->cfg->train.bootstrap > 0) {
-    double lo = NAN, hi = NAN;
-    rdm_err ignore = {0};
-    if (rdm_auc_bootstrap(p, y, n, t->cfg->train.bootstrap,
-                          (uint64_t)t->cfg->train.seed, &lo, &hi,
-                          &ignore) == RDM_OK) {
-      vals[16] = lo;
-      vals[17] = hi;
+static int record_split(trainer *t, long long run_id, int split, const double *p, double thr,
+                        double *metric_out, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t n = ds->count[split];
+    const float *y = ds->ys[split];
+    const char *sname = rdm_split_name(split);
+    rdm_metrics m;
+    rdm_metrics_compute(p, y, n, thr, &m);
+    const char *keys[] = {"n",
+                          "positive_rate",
+                          "roc_auc",
+                          "pr_auc",
+                          "log_loss",
+                          "brier",
+                          "accuracy",
+                          "threshold",
+                          "accuracy_at_threshold",
+                          "precision",
+                          "recall",
+                          "f1",
+                          "tp",
+                          "fp",
+                          "tn",
+                          "fn",
+                          "roc_auc_ci_low",
+                          "roc_auc_ci_high"};
+    double vals[18] = {
+        (double)n,       m.positive_rate, m.roc_auc,       m.pr_auc,        m.log_loss, m.brier,
+        m.accuracy,      m.threshold,     m.accuracy_thr,  m.precision,     m.recall,   m.f1,
+        (double)m.cm.tp, (double)m.cm.fp, (double)m.cm.tn, (double)m.cm.fn, NAN,        NAN};
+    int nk = 16;
+    if (split == RDM_SPLIT_TEST && t->cfg->train.bootstrap > 0) {
+        double lo = NAN, hi = NAN;
+        rdm_err ignore = {0};
+        if (rdm_auc_bootstrap(p, y, n, t->cfg->train.bootstrap, (uint64_t)t->cfg->train.seed, &lo,
+                              &hi, &ignore) == RDM_OK) {
+            vals[16] = lo;
+            vals[17] = hi;
+        }
+        nk = 18;
     }
-    nk = 18;
-  }
-  int rc = rdm_registry_put_metrics(t->db, run_id, sname, nk, keys, vals, err);
-  if (rc)
+    int rc = rdm_registry_put_metrics(t->db, run_id, sname, nk, keys, vals, err);
+    if (rc)
+        return rc;
+    if (metric_out)
+        *metric_out = rdm_metric_by_name(t->cfg->train.metric, p, y, n);
+    rdm_curve *c = malloc(sizeof *c);
+    if (!c)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    rdm_err ignore = {0};
+    if (rdm_roc_curve(p, y, n, c, &ignore) == RDM_OK)
+        rc = put_json(t, run_id, sname, "roc", curve_json(c), err);
+    if (rc == RDM_OK && rdm_pr_curve(p, y, n, c, &ignore) == RDM_OK)
+        rc = put_json(t, run_id, sname, "pr", curve_json(c), err);
+    free(c);
+    if (rc == RDM_OK)
+        rc = put_json(t, run_id, sname, "calibration", calib_json(p, y, n), err);
     return rc;
-  if (metric_out)
-    *metric_out = rdm_metric_by_name(t->cfg->train.metric, p, y, n);
-  rdm_curve *c = malloc(sizeof *c);
-  if (!c)
-    return rdm_errf(err, RDM_ENOMEM, "out of memory");
-  rdm_err ignore = {0};
-  if (rdm_roc_curve(p, y, n, c, &ignore) == RDM_OK)
-    rc = put_json(t, run_id, sname, "roc", curve_json(c), err);
-  if (rc == RDM_OK && rdm_pr_curve(p, y, n, c, &ignore) == RDM_OK)
-    rc = put_json(t, run_id, sname, "pr", curve_json(c), err);
-  free(c);
-  if (rc == RDM_OK)
-    rc = put_json(t, run_id, sname, "calibration", calib_json(p, y, n), err);
-  return rc;
 }
 
-static int record_importance(trainer *t, long long run_id, const rdm_model *m,
-                             rdm_err *err) {
-  int total = rdm_model_feature_importance(m, NULL, NULL, 0);
-  if (total <= 0)
-    return RDM_OK;
-  const char **names = malloc(sizeof *names * (size_t)total);
-  double *vals = malloc(sizeof *vals * (size_t)total);
-  if (!names || !vals) {
+static int record_importance(trainer *t, long long run_id, const rdm_model *m, rdm_err *err)
+{
+    int total = rdm_model_feature_importance(m, NULL, NULL, 0);
+    if (total <= 0)
+        return RDM_OK;
+    const char **names = malloc(sizeof *names * (size_t)total);
+    double *vals = malloc(sizeof *vals * (size_t)total);
+    if (!names || !vals) {
+        free(names);
+        free(vals);
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    }
+    int k = rdm_model_feature_importance(m, names, vals, total);
+    json_t *a = json_array();
+    for (int i = 0; i < k && i < total; i++) {
+        json_t *o = json_object();
+        json_object_set_new(o, "feature", json_string(names[i]));
+        json_object_set_new(o, "gain", json_real(isfinite(vals[i]) ? vals[i] : 0));
+        json_array_append_new(a, o);
+    }
     free(names);
     free(vals);
-    return rdm_errf(err, RDM_ENOMEM, "out of memory");
-  }
-  int k = rdm_model_feature_importance(m, names, vals, total);
-  json_t *a = json_array();
-  for (int i = 0; i < k && i < total; i++) {
-    json_t *o = json_object();
-    json_object_set_new(o, "feature", json_string(names[i]));
-    json_object_set_new(o, "gain", json_real(isfinite(vals[i]) ? vals[i] : 0));
-    json_array_append_new(a, o);
-  }
-  free(names);
-  free(vals);
-  return put_json(t, run_id, "train", "importance", a, err);
+    return put_json(t, run_id, "train", "importance", a, err);
 }
 
 typedef struct run_outcome {
-  long long run_id;
-  int ok;
-  double valid_metric, test_metric;
+    long long run_id;
+    int ok;
+    double valid_metric, test_metric;
 } run_outcome;
 
 /* Evaluate and record a fitted model. Takes ownership of m. */
-static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id,
-                               rdm_model *m, double fit_s, double t0,
-                               run_outcome *out, rdm_err *err) {
-  const rdm_dataset *ds = &t->ds;
-  size_t nv = ds->count[RDM_SPLIT_VALID], ns = ds->count[RDM_SPLIT_TEST];
-  double *pv = malloc(sizeof *pv * (nv ? nv : 1)),
-         *pv2 = malloc(sizeof *pv2 * (nv ? nv : 1));
-  double *ps = malloc(sizeof *ps * (ns ? ns : 1));
-  rdm_buf bytes = RDM_BUF_INIT;
-  rdm_model *loaded = NULL;
-  int rc = RDM_OK, in_tx = 0;
-  if (!pv || !pv2 || !ps) {
-    rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-    goto done;
-  }
-  /* threshold from validation, through the scoring path */
-  if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads, pv,
-                           err)))
-    goto done;
-  double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
-  rdm_model_set_threshold(m, thr);
-  char b[64], now[32];
-  snprintf(b, sizeof b, "%lld", run_id);
-  rdm_utc_now(now);
-  const struct {
-    const char *k, *v;
-  } meta[] = {{"run_id", b},
-              {"run_name", s->name},
-              {"trained_at", now},
-              {"snapshot_fingerprint", ds->fingerprint},
-              {"config_hash", t->config_hash},
-              {"code_version", rdm_code_version()},
-              {"selection_metric", t->cfg->train.metric}};
-  for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rc == RDM_OK; i++)
-    rc = rdm_model_set_meta(m, meta[i].k, meta[i].v, err);
-  snprintf(b, sizeof b, "%lld", ds->snapshot_id);
-  if (rc == RDM_OK)
-    rc = rdm_model_set_meta(m, "snapshot_id", b, err);
-  if (rc || (rc = rdm_model_save_bytes(m, &bytes, err)))
-    goto done;
-  /* evaluate what serving will load: the saved bytes */
-  if (!(loaded = rdm_model_load_bytes(bytes.data, bytes.len, err))) {
-    rc = err && err->code ? err->code : RDM_EPARSE;
-    rdm_err_prefix(err, "reloading the saved model");
-    goto done;
-  }
-  if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads,
-                           pv2, err)) ||
-      (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, t->threads,
-                           ps, err)))
-    goto done;
-  for (size_t i = 0; i < nv; i++)
-    if (pv[i] != pv2[i] && !(isnan(pv[i]) && isnan(pv2[i]))) {
-      rc = rdm_errf(
-          err, RDM_ESTATE,
-          "saved model scores validation row %zu as %.17g, in memory %.17g", i,
-          pv2[i], pv[i]);
-      goto done;
+static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, rdm_model *m,
+                               double fit_s, double t0, run_outcome *out, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t nv = ds->count[RDM_SPLIT_VALID], ns = ds->count[RDM_SPLIT_TEST];
+    double *pv = malloc(sizeof *pv * (nv ? nv : 1)), *pv2 = malloc(sizeof *pv2 * (nv ? nv : 1));
+    double *ps = malloc(sizeof *ps * (ns ? ns : 1));
+    rdm_buf bytes = RDM_BUF_INIT;
+    rdm_model *loaded = NULL;
+    int rc = RDM_OK, in_tx = 0;
+    if (!pv || !pv2 || !ps) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
     }
-  if ((rc = rdm_db_begin(t->db, err)))
-    goto done;
-  in_tx = 1;
-  char sha[65];
-  if ((rc = rdm_registry_put_artifact(t->db, bytes.data, bytes.len, sha, err)))
-    goto done;
-  {
-    const char *p[] = {b, sha};
+    /* threshold from validation, through the scoring path */
+    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads, pv, err)))
+        goto done;
+    double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
+    rdm_model_set_threshold(m, thr);
+    char b[64], now[32];
     snprintf(b, sizeof b, "%lld", run_id);
-    if ((rc = rdm_db_exec(t->db, "registry_insert_run_artifact", 2, p, err)))
-      goto done;
-  }
-  if ((rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr,
-                         &out->valid_metric, err)) ||
-      (rc = record_split(t, run_id, RDM_SPLIT_TEST, ps, thr, &out->test_metric,
-                         err)) ||
-      (rc = record_importance(t, run_id, loaded, err)))
-    goto done;
-  {
-    const char *keys[] = {"fit_seconds", "trees", "iterations"};
-    const char *tr = rdm_model_meta(loaded, "fit.trees");
-    const char *it = rdm_model_meta(loaded, "fit.iterations");
-    double vals[] = {fit_s, tr ? atof(tr) : NAN, it ? atof(it) : NAN};
-    if ((rc = rdm_registry_put_metrics(t->db, run_id, "train", 3, keys, vals,
-                                       err)))
-      goto done;
-  }
-  {
-    char d[32], f[32], th[32];
-    snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
-    snprintf(f, sizeof f, "%.6f", fit_s);
-    snprintf(th, sizeof th, "%.17g", thr);
-    const char *p[] = {b, d, f, th, sha};
-    if ((rc = rdm_db_exec(t->db, "registry_finish_run", 5, p, err)))
-      goto done;
-  }
-  rc = rdm_db_commit(t->db, err);
-  in_tx = 0;
-  if (rc == RDM_OK)
-    out->ok = 1;
+    rdm_utc_now(now);
+
+    const struct {
+        const char *k, *v;
+    } meta[] = {{"run_id", b},
+                {"run_name", s->name},
+                {"trained_at", now},
+                {"snapshot_fingerprint", ds->fingerprint},
+                {"config_hash", t->config_hash},
+                {"code_version", rdm_code_version()},
+                {"selection_metric", t->cfg->train.metric}};
+
+    for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rc == RDM_OK; i++)
+        rc = rdm_model_set_meta(m, meta[i].k, meta[i].v, err);
+    snprintf(b, sizeof b, "%lld", ds->snapshot_id);
+    if (rc == RDM_OK)
+        rc = rdm_model_set_meta(m, "snapshot_id", b, err);
+    if (rc || (rc = rdm_model_save_bytes(m, &bytes, err)))
+        goto done;
+    /* evaluate what serving will load: the saved bytes */
+    if (!(loaded = rdm_model_load_bytes(bytes.data, bytes.len, err))) {
+        rc = err && err->code ? err->code : RDM_EPARSE;
+        rdm_err_prefix(err, "reloading the saved model");
+        goto done;
+    }
+    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads, pv2, err)) ||
+        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, t->threads, ps, err)))
+        goto done;
+    for (size_t i = 0; i < nv; i++)
+        if (pv[i] != pv2[i] && !(isnan(pv[i]) && isnan(pv2[i]))) {
+            rc = rdm_errf(err, RDM_ESTATE,
+                          "saved model scores validation row %zu as %.17g, in memory %.17g", i,
+                          pv2[i], pv[i]);
+            goto done;
+        }
+    if ((rc = rdm_db_begin(t->db, err)))
+        goto done;
+    in_tx = 1;
+    char sha[65];
+    if ((rc = rdm_registry_put_artifact(t->db, bytes.data, bytes.len, sha, err)))
+        goto done;
+    {
+        const char *p[] = {b, sha};
+        snprintf(b, sizeof b, "%lld", run_id);
+        if ((rc = rdm_db_exec(t->db, "registry_insert_run_artifact", 2, p, err)))
+            goto done;
+    }
+    if ((rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr, &out->valid_metric, err)) ||
+        (rc = record_split(t, run_id, RDM_SPLIT_TEST, ps, thr, &out->test_metric, err)) ||
+        (rc = record_importance(t, run_id, loaded, err)))
+        goto done;
+    {
+        const char *keys[] = {"fit_seconds", "trees", "iterations"};
+        const char *tr = rdm_model_meta(loaded, "fit.trees");
+        const char *it = rdm_model_meta(loaded, "fit.iterations");
+        double vals[] = {fit_s, tr ? atof(tr) : NAN, it ? atof(it) : NAN};
+        if ((rc = rdm_registry_put_metrics(t->db, run_id, "train", 3, keys, vals, err)))
+            goto done;
+    }
+    {
+        char d[32], f[32], th[32];
+        snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
+        snprintf(f, sizeof f, "%.6f", fit_s);
+        snprintf(th, sizeof th, "%.17g", thr);
+        const char *p[] = {b, d, f, th, sha};
+        if ((rc = rdm_db_exec(t->db, "registry_finish_run", 5, p, err)))
+            goto done;
+    }
+    rc = rdm_db_commit(t->db, err);
+    in_tx = 0;
+    if (rc == RDM_OK)
+        out->ok = 1;
 done:
-  if (in_tx)
-    rdm_db_rollback(t->db);
-  free(pv);
-  free(pv2);
-  free(ps);
-  rdm_buf_release(&bytes);
-  rdm_model_free(loaded);
-  rdm_model_free(m);
-  return rc;
+    if (in_tx)
+        rdm_db_rollback(t->db);
+    free(pv);
+    free(pv2);
+    free(ps);
+    rdm_buf_release(&bytes);
+    rdm_model_free(loaded);
+    rdm_model_free(m);
+    return rc;
 }
 
-static int run_one(trainer *t, const run_spec *s, run_outcome *out,
-                   rdm_err *err) {
-  const rdm_dataset *ds = &t->ds;
-  memset(out, 0, sizeof *out);
-  out->valid_metric = out->test_metric = NAN;
-  char eid[32], tid[32], sid[32], r0[32], r1[32], r2[32];
-  snprintf(eid, sizeof eid, "%lld", t->experiment_id);
-  snprintf(tid, sizeof tid, "%lld", t->training_id);
-  snprintf(sid, sizeof sid, "%lld", ds->snapshot_id);
-  snprintf(r0, sizeof r0, "%zu", ds->count[0]);
-  snprintf(r1, sizeof r1, "%zu", ds->count[1]);
-  snprintf(r2, sizeof r2, "%zu", ds->count[2]);
-  const char *type = s->type == RDM_MODEL_BASELINE ? "baseline"
-                     : s->type == RDM_MODEL_LOGREG ? "logreg"
-                                                   : "gbt";
-  const char *p[] = {eid,
-                     tid,
-                     type,
-                     s->name,
-                     t->config_hash,
-                     rdm_code_version(),
-                     sid,
-                     ds->fingerprint,
-                     ds->batch_ids,
-                     r0,
-                     r1,
-                     r2};
-  PGresult *r = rdm_db_query(t->db, "registry_insert_run", 12, p, err);
-  if (!r)
-    return RDM_EDB;
-  out->run_id = atoll(PQgetvalue(r, 0, 0));
-  PQclear(r);
-  for (int i = 0; i < s->nparams; i++)
-    if (rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err))
-      return RDM_EDB;
-  say(t, "train run=%lld model=\"%s\" start", out->run_id, s->name);
-  double t0 = rdm_now(), fit_s = 0;
-  rdm_err rerr = {0};
-  rdm_model *m = fit_model(t, s, &fit_s, &rerr);
-  int rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
-             : (rerr.code ? rerr.code : RDM_EINVAL);
-  if (rc == RDM_OK) {
-    say(t,
-        "train run=%lld model=\"%s\" finished fit_s=%.2f valid_%s=%.4f "
-        "test_%s=%.4f",
-        out->run_id, s->name, fit_s, t->cfg->train.metric, out->valid_metric,
-        t->cfg->train.metric, out->test_metric);
+static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    memset(out, 0, sizeof *out);
+    out->valid_metric = out->test_metric = NAN;
+    char eid[32], tid[32], sid[32], r0[32], r1[32], r2[32];
+    snprintf(eid, sizeof eid, "%lld", t->experiment_id);
+    snprintf(tid, sizeof tid, "%lld", t->training_id);
+    snprintf(sid, sizeof sid, "%lld", ds->snapshot_id);
+    snprintf(r0, sizeof r0, "%zu", ds->count[0]);
+    snprintf(r1, sizeof r1, "%zu", ds->count[1]);
+    snprintf(r2, sizeof r2, "%zu", ds->count[2]);
+    const char *type = s->type == RDM_MODEL_BASELINE ? "baseline"
+                       : s->type == RDM_MODEL_LOGREG ? "logreg"
+                                                     : "gbt";
+    const char *p[] = {
+        eid,           tid, type, s->name, t->config_hash, rdm_code_version(), sid, ds->fingerprint,
+        ds->batch_ids, r0,  r1,   r2};
+    PGresult *r = rdm_db_query(t->db, "registry_insert_run", 12, p, err);
+    if (!r)
+        return RDM_EDB;
+    out->run_id = atoll(PQgetvalue(r, 0, 0));
+    PQclear(r);
+    for (int i = 0; i < s->nparams; i++)
+        if (rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err))
+            return RDM_EDB;
+    say(t, "train run=%lld model=\"%s\" start", out->run_id, s->name);
+    double t0 = rdm_now(), fit_s = 0;
+    rdm_err rerr = {0};
+    rdm_model *m = fit_model(t, s, &fit_s, &rerr);
+    int rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
+               : (rerr.code ? rerr.code : RDM_EINVAL);
+    if (rc == RDM_OK) {
+        say(t,
+            "train run=%lld model=\"%s\" finished fit_s=%.2f valid_%s=%.4f "
+            "test_%s=%.4f",
+            out->run_id, s->name, fit_s, t->cfg->train.metric, out->valid_metric,
+            t->cfg->train.metric, out->test_metric);
+        return RDM_OK;
+    }
+    /* record the failure; the other runs go on */
+    char d[32];
+    snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
+    char id[32];
+    snprintf(id, sizeof id, "%lld", out->run_id);
+    const char *msg = rerr.msg[0] ? rerr.msg : rdm_strerror(rc);
+    const char *fp[] = {id, d, msg};
+    say(t, "train run=%lld model=\"%s\" failed: %s", out->run_id, s->name, msg);
+    if (rdm_db_exec(t->db, "registry_fail_run", 3, fp, err))
+        return RDM_EDB; /* the database itself failed: stop */
     return RDM_OK;
-  }
-  /* record the failure; the other runs go on */
-  char d[32];
-  snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
-  char id[32];
-  snprintf(id, sizeof id, "%lld", out->run_id);
-  const char *msg = rerr.msg[0] ? rerr.msg : rdm_strerror(rc);
-  const char *fp[] = {id, d, msg};
-  say(t, "train run=%lld model=\"%s\" failed: %s", out->run_id, s->name, msg);
-  if (rdm_db_exec(t->db, "registry_fail_run", 3, fp, err))
-    return RDM_EDB; /* the database itself failed: stop */
-  return RDM_OK;
 }
 
 /* ---- the whole training ---- */
 
-static int config_hash(const rdm_config *cfg, char out[65]) {
-  rdm_buf b = RDM_BUF_INIT;
-  int rc = rdm_config_section_text(cfg, "split", &b);
-  if (!rc)
-    rc = rdm_config_section_text(cfg, "features", &b);
-  if (!rc)
-    rc = rdm_config_section_text(cfg, "train", &b);
-  if (!rc)
-    rdm_sha256_hex(b.data ? b.data : "", b.len, out);
-  rdm_buf_release(&b);
-  return rc;
-}
-
-static int prepare_features(trainer *t, rdm_err *err) {
-  const rdm_dataset *ds = &t->ds;
-  const rdm_config *c = t->cfg;
-  rdm_encoder_params ep;
-  rdm_encoder_params_default(&ep);
-  ep.min_count = c->features.min_count;
-  ep.diag_mode = c->features.diag_mode;
-  double t0 = rdm_now();
-  size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
-  t->enc = rdm_encoder_fit(ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, &ep, err);
-  if (!t->enc)
-    return err && err->code ? err->code : RDM_EINVAL;
-  int rc = rdm_encoder_save(t->enc, &t->enc_text, err);
-  if (rc)
+static int config_hash(const rdm_config *cfg, char out[65])
+{
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_config_section_text(cfg, "split", &b);
+    if (!rc)
+        rc = rdm_config_section_text(cfg, "features", &b);
+    if (!rc)
+        rc = rdm_config_section_text(cfg, "train", &b);
+    if (!rc)
+        rdm_sha256_hex(b.data ? b.data : "", b.len, out);
+    rdm_buf_release(&b);
     return rc;
-  t->tdim = rdm_encoder_tree_dim(t->enc);
-  t->ldim = rdm_encoder_lin_dim(t->enc);
-  t->lnnz = rdm_encoder_lin_nnz(t->enc);
-  if (c->train.gbt_enabled) {
-    t->Xt = malloc(sizeof(float) * (nt ? nt : 1) * (size_t)t->tdim);
-    t->Xv = malloc(sizeof(float) * (nv ? nv : 1) * (size_t)t->tdim);
-    if (!t->Xt || !t->Xv)
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    if ((rc = rdm_encoder_tree_matrix(
-             t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Xt, err)) ||
-        (rc = rdm_encoder_tree_matrix(
-             t->enc, ds->cells, ds->idx[RDM_SPLIT_VALID], nv, t->Xv, err)))
-      return rc;
-  }
-  if (c->train.logreg_enabled) {
-    t->Lc = malloc(sizeof(int32_t) * (nt ? nt : 1) * (size_t)t->lnnz);
-    t->Lv = malloc(sizeof(float) * (nt ? nt : 1) * (size_t)t->lnnz);
-    if (!t->Lc || !t->Lv)
-      return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    if ((rc =
-             rdm_encoder_lin_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN],
-                                    nt, t->Lc, t->Lv, err)))
-      return rc;
-  }
-  say(t, "train encoder tree_features=%d linear_features=%d seconds=%.2f",
-      t->tdim, t->ldim, rdm_now() - t0);
-  return RDM_OK;
 }
 
-static int build_specs(const rdm_config *c, run_spec **out, int *n) {
-  int cap = 1 + c->train.logreg_l2.n +
-            c->train.gbt_learning_rate.n * c->train.gbt_max_leaves.n;
-  run_spec *s = calloc((size_t)cap, sizeof *s);
-  if (!s)
-    return RDM_ENOMEM;
-  int k = 0;
-  if (c->train.baseline_enabled) {
-    s[k].type = RDM_MODEL_BASELINE;
-    snprintf(s[k].name, sizeof s[k].name, "baseline majority");
-    spec_param(&s[k], "strategy", "prior");
-    k++;
-  }
-  if (c->train.logreg_enabled)
-    for (int i = 0; i < c->train.logreg_l2.n; i++) {
-      run_spec *r = &s[k++];
-      r->type = RDM_MODEL_LOGREG;
-      r->l2 = c->train.logreg_l2.v[i];
-      snprintf(r->name, sizeof r->name, "logreg l2=%g", r->l2);
-      spec_param(r, "l2", "%.17g", r->l2);
-      spec_param(r, "max_iter", "%d", c->train.logreg_max_iter);
-      spec_param(r, "tol", "%.17g", c->train.logreg_tol);
-      spec_param(r, "min_count", "%ld", c->features.min_count);
-      spec_param(r, "diag", "%s",
-                 c->features.diag_mode ? "code" : "rank_chapter");
+static int prepare_features(trainer *t, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    const rdm_config *c = t->cfg;
+    rdm_encoder_params ep;
+    rdm_encoder_params_default(&ep);
+    ep.min_count = c->features.min_count;
+    ep.diag_mode = c->features.diag_mode;
+    double t0 = rdm_now();
+    size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
+    t->enc = rdm_encoder_fit(ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, &ep, err);
+    if (!t->enc)
+        return err && err->code ? err->code : RDM_EINVAL;
+    int rc = rdm_encoder_save(t->enc, &t->enc_text, err);
+    if (rc)
+        return rc;
+    t->tdim = rdm_encoder_tree_dim(t->enc);
+    t->ldim = rdm_encoder_lin_dim(t->enc);
+    t->lnnz = rdm_encoder_lin_nnz(t->enc);
+    if (c->train.gbt_enabled) {
+        t->Xt = malloc(sizeof(float) * (nt ? nt : 1) * (size_t)t->tdim);
+        t->Xv = malloc(sizeof(float) * (nv ? nv : 1) * (size_t)t->tdim);
+        if (!t->Xt || !t->Xv)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        if ((rc = rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Xt,
+                                          err)) ||
+            (rc = rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_VALID], nv, t->Xv,
+                                          err)))
+            return rc;
     }
-  if (c->train.gbt_enabled)
-    for (int i = 0; i < c->train.gbt_learning_rate.n; i++)
-      for (int j = 0; j < c->train.gbt_max_leaves.n; j++) {
-        run_spec *r = &s[k++];
-        r->type = RDM_MODEL_GBT;
-        r->lr = c->train.gbt_learning_rate.v[i];
-        r->leaves = (int)c->train.gbt_max_leaves.v[j];
-        snprintf(r->name, sizeof r->name, "gbt lr=%g leaves=%d", r->lr,
-                 r->leaves);
-        spec_param(r, "learning_rate", "%.17g", r->lr);
-        spec_param(r, "max_leaves", "%d", r->leaves);
-        spec_param(r, "max_depth", "%d", c->train.gbt_max_depth);
-        spec_param(r, "max_iter", "%d", c->train.gbt_max_iter);
-        spec_param(r, "max_bins", "%d", c->train.gbt_max_bins);
-        spec_param(r, "min_child_weight", "%.17g",
-                   c->train.gbt_min_child_weight);
-        spec_param(r, "l2", "%.17g", c->train.gbt_l2);
-        spec_param(r, "subsample", "%.17g", c->train.gbt_subsample);
-        spec_param(r, "colsample", "%.17g", c->train.gbt_colsample);
-        spec_param(r, "early_stopping", "%d", c->train.gbt_early_stopping);
-        spec_param(r, "seed", "%ld", c->train.seed);
-        spec_param(r, "min_count", "%ld", c->features.min_count);
-        spec_param(r, "diag", "%s",
-                   c->features.diag_mode ? "code" : "rank_chapter");
-      }
-  *out = s;
-  *n = k;
-  return RDM_OK;
+    if (c->train.logreg_enabled) {
+        t->Lc = malloc(sizeof(int32_t) * (nt ? nt : 1) * (size_t)t->lnnz);
+        t->Lv = malloc(sizeof(float) * (nt ? nt : 1) * (size_t)t->lnnz);
+        if (!t->Lc || !t->Lv)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        if ((rc = rdm_encoder_lin_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Lc,
+                                         t->Lv, err)))
+            return rc;
+    }
+    say(t, "train encoder tree_features=%d linear_features=%d seconds=%.2f", t->tdim, t->ldim,
+        rdm_now() - t0);
+    return RDM_OK;
 }
 
-static void trainer_release(trainer *t) {
-  rdm_dataset_release(&t->ds);
-  rdm_encoder_free(t->enc);
-  rdm_buf_release(&t->enc_text);
-  free(t->Xt);
-  free(t->Xv);
-  free(t->Lc);
-  free(t->Lv);
+static int build_specs(const rdm_config *c, run_spec **out, int *n)
+{
+    int cap = 1 + c->train.logreg_l2.n + c->train.gbt_learning_rate.n * c->train.gbt_max_leaves.n;
+    run_spec *s = calloc((size_t)cap, sizeof *s);
+    if (!s)
+        return RDM_ENOMEM;
+    int k = 0;
+    if (c->train.baseline_enabled) {
+        s[k].type = RDM_MODEL_BASELINE;
+        snprintf(s[k].name, sizeof s[k].name, "baseline majority");
+        spec_param(&s[k], "strategy", "prior");
+        k++;
+    }
+    if (c->train.logreg_enabled)
+        for (int i = 0; i < c->train.logreg_l2.n; i++) {
+            run_spec *r = &s[k++];
+            r->type = RDM_MODEL_LOGREG;
+            r->l2 = c->train.logreg_l2.v[i];
+            snprintf(r->name, sizeof r->name, "logreg l2=%g", r->l2);
+            spec_param(r, "l2", "%.17g", r->l2);
+            spec_param(r, "max_iter", "%d", c->train.logreg_max_iter);
+            spec_param(r, "tol", "%.17g", c->train.logreg_tol);
+            spec_param(r, "min_count", "%ld", c->features.min_count);
+            spec_param(r, "diag", "%s", c->features.diag_mode ? "code" : "rank_chapter");
+        }
+    if (c->train.gbt_enabled)
+        for (int i = 0; i < c->train.gbt_learning_rate.n; i++)
+            for (int j = 0; j < c->train.gbt_max_leaves.n; j++) {
+                run_spec *r = &s[k++];
+                r->type = RDM_MODEL_GBT;
+                r->lr = c->train.gbt_learning_rate.v[i];
+                r->leaves = (int)c->train.gbt_max_leaves.v[j];
+                snprintf(r->name, sizeof r->name, "gbt lr=%g leaves=%d", r->lr, r->leaves);
+                spec_param(r, "learning_rate", "%.17g", r->lr);
+                spec_param(r, "max_leaves", "%d", r->leaves);
+                spec_param(r, "max_depth", "%d", c->train.gbt_max_depth);
+                spec_param(r, "max_iter", "%d", c->train.gbt_max_iter);
+                spec_param(r, "max_bins", "%d", c->train.gbt_max_bins);
+                spec_param(r, "min_child_weight", "%.17g", c->train.gbt_min_child_weight);
+                spec_param(r, "l2", "%.17g", c->train.gbt_l2);
+                spec_param(r, "subsample", "%.17g", c->train.gbt_subsample);
+                spec_param(r, "colsample", "%.17g", c->train.gbt_colsample);
+                spec_param(r, "early_stopping", "%d", c->train.gbt_early_stopping);
+                spec_param(r, "seed", "%ld", c->train.seed);
+                spec_param(r, "min_count", "%ld", c->features.min_count);
+                spec_param(r, "diag", "%s", c->features.diag_mode ? "code" : "rank_chapter");
+            }
+    *out = s;
+    *n = k;
+    return RDM_OK;
 }
 
-int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress,
-              void *ud, rdm_train_result *res, rdm_err *err) {
-  memset(res, 0, sizeof *res);
-  trainer t;
-  memset(&t, 0, sizeof t);
-  t.cfg = cfg;
-  t.db = db;
-  t.progress = progress;
-  t.ud = ud;
-  t.threads = nthreads(cfg->train.threads);
-  double t0 = rdm_now();
-  run_spec *specs = NULL;
-  run_outcome *outs = NULL;
-  int nspecs = 0, rc;
+static void trainer_release(trainer *t)
+{
+    rdm_dataset_release(&t->ds);
+    rdm_encoder_free(t->enc);
+    rdm_buf_release(&t->enc_text);
+    free(t->Xt);
+    free(t->Xv);
+    free(t->Lc);
+    free(t->Lv);
+}
 
-  if ((rc = config_hash(cfg, t.config_hash))) {
-    rdm_errf(err, rc, "out of memory");
-    goto done;
-  }
-  if ((rc = rdm_dataset_load(db, cfg, &t.ds, err)))
-    goto done;
-  for (int s = 0; s < RDM_NSPLITS; s++)
-    res->rows[s] = t.ds.count[s];
-  res->snapshot_id = t.ds.snapshot_id;
-  snprintf(res->fingerprint, sizeof res->fingerprint, "%s", t.ds.fingerprint);
-  say(&t,
-      "train snapshot=%lld rows=%zu train=%zu valid=%zu test=%zu load_s=%.2f "
-      "threads=%d",
-      t.ds.snapshot_id, t.ds.n, t.ds.count[0], t.ds.count[1], t.ds.count[2],
-      rdm_now() - t0, t.threads);
-  if (t.ds.count[RDM_SPLIT_TRAIN] == 0 || t.ds.count[RDM_SPLIT_VALID] == 0) {
-    rc = rdm_errf(err, RDM_ESTATE,
-                  "snapshot %lld: the training or validation split is empty "
-                  "(%zu train, %zu validation rows)",
-                  t.ds.snapshot_id, t.ds.count[0], t.ds.count[1]);
-    goto done;
-  }
-  if ((rc = prepare_features(&t, err)))
-    goto done;
-  if ((rc = rdm_registry_experiment(db, cfg->registry.model_name,
-                                    &t.experiment_id, err)))
-    goto done;
-  {
-    char eid[32], sid[32], r0[32], r1[32], r2[32];
-    snprintf(eid, sizeof eid, "%lld", t.experiment_id);
-    snprintf(sid, sizeof sid, "%lld", t.ds.snapshot_id);
-    snprintf(r0, sizeof r0, "%zu", t.ds.count[0]);
-    snprintf(r1, sizeof r1, "%zu", t.ds.count[1]);
-    snprintf(r2, sizeof r2, "%zu", t.ds.count[2]);
-    const char *p[] = {eid,
-                       t.config_hash,
-                       rdm_code_version(),
-                       sid,
-                       t.ds.fingerprint,
-                       cfg->train.metric,
-                       r0,
-                       r1,
-                       r2};
-    PGresult *r = rdm_db_query(db, "registry_insert_training", 9, p, err);
-    if (!r) {
-      rc = RDM_EDB;
-      goto done;
+int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, void *ud,
+              rdm_train_result *res, rdm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.cfg = cfg;
+    t.db = db;
+    t.progress = progress;
+    t.ud = ud;
+    t.threads = nthreads(cfg->train.threads);
+    double t0 = rdm_now();
+    run_spec *specs = NULL;
+    run_outcome *outs = NULL;
+    int nspecs = 0, rc;
+
+    if ((rc = config_hash(cfg, t.config_hash))) {
+        rdm_errf(err, rc, "out of memory");
+        goto done;
     }
-    t.training_id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
-    res->training_id = t.training_id;
-  }
-  if ((rc = build_specs(cfg, &specs, &nspecs))) {
-    rdm_errf(err, rc, "out of memory");
-    goto done;
-  }
-  outs = calloc((size_t)(nspecs ? nspecs : 1), sizeof *outs);
-  if (!outs) {
-    rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-    goto done;
-  }
-  int hb = rdm_metric_higher_better(cfg->train.metric), best = -1;
-  for (int i = 0; i < nspecs; i++) {
-    if ((rc = run_one(&t, &specs[i], &outs[i], err)))
-      goto done;
-    res->runs++;
-    if (!outs[i].ok) {
-      res->failed++;
-      continue;
+    if ((rc = rdm_dataset_load(db, cfg, &t.ds, err)))
+        goto done;
+    for (int s = 0; s < RDM_NSPLITS; s++)
+        res->rows[s] = t.ds.count[s];
+    res->snapshot_id = t.ds.snapshot_id;
+    snprintf(res->fingerprint, sizeof res->fingerprint, "%s", t.ds.fingerprint);
+    say(&t,
+        "train snapshot=%lld rows=%zu train=%zu valid=%zu test=%zu load_s=%.2f "
+        "threads=%d",
+        t.ds.snapshot_id, t.ds.n, t.ds.count[0], t.ds.count[1], t.ds.count[2], rdm_now() - t0,
+        t.threads);
+    if (t.ds.count[RDM_SPLIT_TRAIN] == 0 || t.ds.count[RDM_SPLIT_VALID] == 0) {
+        rc = rdm_errf(err, RDM_ESTATE,
+                      "snapshot %lld: the training or validation split is empty "
+                      "(%zu train, %zu validation rows)",
+                      t.ds.snapshot_id, t.ds.count[0], t.ds.count[1]);
+        goto done;
     }
-    res->finished++;
-    double v = outs[i].valid_metric;
-    if (!isfinite(v))
-      continue;
-    if (best < 0 ||
-        (hb ? v > outs[best].valid_metric : v < outs[best].valid_metric))
-      best = i;
-  }
-  {
-    char tid[32], sel[32];
-    snprintf(tid, sizeof tid, "%lld", t.training_id);
-    snprintf(sel, sizeof sel, "%lld", best >= 0 ? outs[best].run_id : 0LL);
-    const char *p[] = {tid, best >= 0 ? sel : NULL};
-    if ((rc = rdm_db_exec(db, "registry_update_selected", 2, p, err)) ||
-        (rc = rdm_db_exec(db, "registry_finish_training", 2, p, err)))
-      goto done;
-  }
-  if (best >= 0) {
-    res->selected_run_id = outs[best].run_id;
-    snprintf(res->selected_name, sizeof res->selected_name, "%s",
-             specs[best].name);
-    res->selected_valid = outs[best].valid_metric;
-    res->selected_test = outs[best].test_metric;
-  } else {
-    rc = rdm_errf(err, RDM_ESTATE, "training %lld: no run finished (%d failed)",
-                  t.training_id, res->failed);
-  }
+    if ((rc = prepare_features(&t, err)))
+        goto done;
+    if ((rc = rdm_registry_experiment(db, cfg->registry.model_name, &t.experiment_id, err)))
+        goto done;
+    {
+        char eid[32], sid[32], r0[32], r1[32], r2[32];
+        snprintf(eid, sizeof eid, "%lld", t.experiment_id);
+        snprintf(sid, sizeof sid, "%lld", t.ds.snapshot_id);
+        snprintf(r0, sizeof r0, "%zu", t.ds.count[0]);
+        snprintf(r1, sizeof r1, "%zu", t.ds.count[1]);
+        snprintf(r2, sizeof r2, "%zu", t.ds.count[2]);
+        const char *p[] = {eid,
+                           t.config_hash,
+                           rdm_code_version(),
+                           sid,
+                           t.ds.fingerprint,
+                           cfg->train.metric,
+                           r0,
+                           r1,
+                           r2};
+        PGresult *r = rdm_db_query(db, "registry_insert_training", 9, p, err);
+        if (!r) {
+            rc = RDM_EDB;
+            goto done;
+        }
+        t.training_id = atoll(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        res->training_id = t.training_id;
+    }
+    if ((rc = build_specs(cfg, &specs, &nspecs))) {
+        rdm_errf(err, rc, "out of memory");
+        goto done;
+    }
+    outs = calloc((size_t)(nspecs ? nspecs : 1), sizeof *outs);
+    if (!outs) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    int hb = rdm_metric_higher_better(cfg->train.metric), best = -1;
+    for (int i = 0; i < nspecs; i++) {
+        if ((rc = run_one(&t, &specs[i], &outs[i], err)))
+            goto done;
+        res->runs++;
+        if (!outs[i].ok) {
+            res->failed++;
+            continue;
+        }
+        res->finished++;
+        double v = outs[i].valid_metric;
+        if (!isfinite(v))
+            continue;
+        if (best < 0 || (hb ? v > outs[best].valid_metric : v < outs[best].valid_metric))
+            best = i;
+    }
+    {
+        char tid[32], sel[32];
+        snprintf(tid, sizeof tid, "%lld", t.training_id);
+        snprintf(sel, sizeof sel, "%lld", best >= 0 ? outs[best].run_id : 0LL);
+        const char *p[] = {tid, best >= 0 ? sel : NULL};
+        if ((rc = rdm_db_exec(db, "registry_update_selected", 2, p, err)) ||
+            (rc = rdm_db_exec(db, "registry_finish_training", 2, p, err)))
+            goto done;
+    }
+    if (best >= 0) {
+        res->selected_run_id = outs[best].run_id;
+        snprintf(res->selected_name, sizeof res->selected_name, "%s", specs[best].name);
+        res->selected_valid = outs[best].valid_metric;
+        res->selected_test = outs[best].test_metric;
+    } else {
+        rc = rdm_errf(err, RDM_ESTATE, "training %lld: no run finished (%d failed)", t.training_id,
+                      res->failed);
+    }
 done:
-  res->seconds = rdm_now() - t0;
-  free(specs);
-  free(outs);
-  trainer_release(&t);
-  return rc;
+    res->seconds = rdm_now() - t0;
+    free(specs);
+    free(outs);
+    trainer_release(&t);
+    return rc;
 }

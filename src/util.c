@@ -1,6 +1,4 @@
 /* util.c - error buffer, logging, byte buffer, files, hashing, clocks. */
-#include "readmit.h"
-
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -10,6 +8,8 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "readmit.h"
 
 int rdm_errf(rdm_err *err, int code, const char *fmt, ...)
 {
@@ -58,18 +58,30 @@ void rdm_err_clear(rdm_err *err)
 const char *rdm_strerror(int code)
 {
     switch (code) {
-    case RDM_OK: return "ok";
-    case RDM_ENOMEM: return "out of memory";
-    case RDM_EIO: return "I/O error";
-    case RDM_EPARSE: return "parse error";
-    case RDM_EINVAL: return "invalid value";
-    case RDM_EDB: return "database error";
-    case RDM_ESCHEMA: return "schema mismatch";
-    case RDM_EVERSION: return "unsupported version";
-    case RDM_ENOTFOUND: return "not found";
-    case RDM_EVALID: return "validation failed";
-    case RDM_ESTATE: return "invalid state";
-    default: return "unknown error";
+    case RDM_OK:
+        return "ok";
+    case RDM_ENOMEM:
+        return "out of memory";
+    case RDM_EIO:
+        return "I/O error";
+    case RDM_EPARSE:
+        return "parse error";
+    case RDM_EINVAL:
+        return "invalid value";
+    case RDM_EDB:
+        return "database error";
+    case RDM_ESCHEMA:
+        return "schema mismatch";
+    case RDM_EVERSION:
+        return "unsupported version";
+    case RDM_ENOTFOUND:
+        return "not found";
+    case RDM_EVALID:
+        return "validation failed";
+    case RDM_ESTATE:
+        return "invalid state";
+    default:
+        return "unknown error";
     }
 }
 

@@ -1,8 +1,9 @@
 /* clean.c - readmit clean: type, validate, filter and profile new raw batches. */
+#include "clean.h"
+
 #include <stdio.h>
 #include <string.h>
 
-#include "clean.h"
 #include "cmd.h"
 
 static const char HELP[] =
@@ -51,19 +52,23 @@ int cmd_clean(int argc, char **argv)
     } else {
         printf("clean: %d batch%s%s: rows in %ld, clean %ld, filtered %ld, duplicate %ld, rejected "
                "%ld; soft violations %ld, validation failures %d; %.2f s\n",
-               st.batches, st.batches == 1 ? "" : "es", st.recleaned ? " (config changed: all cleaned again)" : "",
-               st.rows_in, st.rows_clean, st.rows_filtered, st.rows_duplicate, st.rows_rejected,
+               st.batches, st.batches == 1 ? "" : "es",
+               st.recleaned ? " (config changed: all cleaned again)" : "", st.rows_in,
+               st.rows_clean, st.rows_filtered, st.rows_duplicate, st.rows_rejected,
                st.soft_violations, st.validation_failures, st.seconds);
         if (crc == RDM_OK)
-            printf("snapshot %d: %ld rows, %ld positive (%.1f%%), fingerprint %.16s\n", st.snapshot_id,
-                   st.snapshot_rows, st.snapshot_positives,
-                   st.snapshot_rows ? 100.0 * (double)st.snapshot_positives / (double)st.snapshot_rows : 0.0,
+            printf("snapshot %d: %ld rows, %ld positive (%.1f%%), fingerprint %.16s\n",
+                   st.snapshot_id, st.snapshot_rows, st.snapshot_positives,
+                   st.snapshot_rows
+                       ? 100.0 * (double)st.snapshot_positives / (double)st.snapshot_rows
+                       : 0.0,
                    st.fingerprint);
     }
     fflush(stdout);
     if (crc != RDM_OK) {
         rc = cmd_fail("clean", &err);
-    } else if (cmd_stamp(&ctx, st.fingerprint[0] ? st.fingerprint : "no clean snapshot", &err) != RDM_OK) {
+    } else if (cmd_stamp(&ctx, st.fingerprint[0] ? st.fingerprint : "no clean snapshot", &err) !=
+               RDM_OK) {
         rc = cmd_fail("clean", &err);
     }
     rdm_db_close(db);

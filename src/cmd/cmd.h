@@ -68,12 +68,12 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 int cmd_stamp(const cmd_ctx *ctx, const char *fingerprint, rdm_err *err);
 
 /* The text printed by `readmit CMD --help` lines that every command shares. */
-#define CMD_COMMON_HELP                                                                            \
-    "Common options:\n"                                                                            \
-    "  -c, --config FILE   configuration (default conf/readmit.yaml)\n"                            \
-    "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"                  \
-    "  -q, --quiet         no progress output\n"                                                   \
-    "      --stamp FILE    stamp file for make: rewritten only when something changed\n"          \
+#define CMD_COMMON_HELP                                                                  \
+    "Common options:\n"                                                                  \
+    "  -c, --config FILE   configuration (default conf/readmit.yaml)\n"                  \
+    "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"        \
+    "  -q, --quiet         no progress output\n"                                         \
+    "      --stamp FILE    stamp file for make: rewritten only when something changed\n" \
     "  -h, --help          this help\n"
 
 int cmd_db(int argc, char **argv);

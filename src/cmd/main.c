@@ -22,14 +22,16 @@ static const struct {
     {"synth", cmd_synth, "write a synthetic CSV with the dataset's schema (for tests)"},
     {"config", cmd_config, "print the effective configuration"},
 };
+
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: readmit COMMAND [options]   (readmit COMMAND --help for details)\n\n"
-               "readmit %s: predicts 30-day readmission of diabetic patients and runs the\n"
-               "model's life: ingest -> clean -> train -> register/promote -> report -> serve.\n\n"
-               "Commands:\n",
+    fprintf(f,
+            "usage: readmit COMMAND [options]   (readmit COMMAND --help for details)\n\n"
+            "readmit %s: predicts 30-day readmission of diabetic patients and runs the\n"
+            "model's life: ingest -> clean -> train -> register/promote -> report -> serve.\n\n"
+            "Commands:\n",
             RDM_VERSION);
     for (size_t i = 0; i < NCOMMANDS; i++)
         fprintf(f, "  %-10s %s\n", COMMANDS[i].name, COMMANDS[i].help);

@@ -18,38 +18,37 @@ static const char HELP[] =
     "\n"
     "  --reason TEXT       why (recorded in the history)\n" CMD_COMMON_HELP;
 
-int cmd_promote(int argc, char **argv) {
-  cmd_ctx ctx = {0};
-  const char *reason = NULL, *vtext = NULL;
-  const cmd_opt opts[] = {{"--reason", &reason, NULL}, {NULL, &vtext, NULL}, {0}};
-  int rc = cmd_parse(&ctx, "promote", HELP, argc, argv, opts);
-  if (rc != CMD_RUN)
-    return rc;
-  char *end = NULL;
-  long version = vtext ? strtol(vtext, &end, 10) : 0;
-  if (!vtext || *end || version < 1 || version > 1000000000) {
+int cmd_promote(int argc, char **argv)
+{
+    cmd_ctx ctx = {0};
+    const char *reason = NULL, *vtext = NULL;
+    const cmd_opt opts[] = {{"--reason", &reason, NULL}, {NULL, &vtext, NULL}, {0}};
+    int rc = cmd_parse(&ctx, "promote", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
+        return rc;
+    char *end = NULL;
+    long version = vtext ? strtol(vtext, &end, 10) : 0;
+    if (!vtext || *end || version < 1 || version > 1000000000) {
+        cmd_ctx_release(&ctx);
+        return cmd_usage_error(
+            "promote", vtext ? "VERSION must be a positive integer, not '%s'" : "missing VERSION%s",
+            vtext ? vtext : "");
+    }
+    rdm_db *db = cmd_open(&ctx, &rc);
+    if (!db)
+        return rc;
+    rdm_err err = {0};
+    rdm_gate_result g;
+    rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);
+    if (rc == RDM_OK) {
+        if (g.had_champion)
+            printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name,
+                   g.old_champion, g.champion, g.reason);
+        else
+            printf("%s: champion -> version %d (%s)\n", ctx.cfg.registry.model_name, g.champion,
+                   g.reason);
+    }
+    rdm_db_close(db);
     cmd_ctx_release(&ctx);
-    return cmd_usage_error("promote",
-                           vtext
-                               ? "VERSION must be a positive integer, not '%s'"
-                               : "missing VERSION%s",
-                           vtext ? vtext : "");
-  }
-  rdm_db *db = cmd_open(&ctx, &rc);
-  if (!db)
-    return rc;
-  rdm_err err = {0};
-  rdm_gate_result g;
-  rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);
-  if (rc == RDM_OK) {
-    if (g.had_champion)
-      printf("%s: champion version %d -> %d (%s)\n",
-             ctx.cfg.registry.model_name, g.old_champion, g.champion, g.reason);
-    else
-      printf("%s: champion -> version %d (%s)\n", ctx.cfg.registry.model_name,
-             g.champion, g.reason);
-  }
-  rdm_db_close(db);
-  cmd_ctx_release(&ctx);
-  return rc == RDM_OK ? EXIT_OK : cmd_fail("promote", &err);
+    return rc == RDM_OK ? EXIT_OK : cmd_fail("promote", &err);
 }

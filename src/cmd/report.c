@@ -1,10 +1,11 @@
 /* report.c - readmit report: write the static HTML site (or check generated pages). */
+#include "report.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "report.h"
 
 static const char USAGE[] =
     "usage: readmit report [--out DIR] [options]\n"

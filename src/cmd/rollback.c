@@ -17,23 +17,24 @@ static const char HELP[] =
     "\n"
     "  --reason TEXT       why (recorded in the history)\n" CMD_COMMON_HELP;
 
-int cmd_rollback(int argc, char **argv) {
-  cmd_ctx ctx = {0};
-  const char *reason = NULL;
-  const cmd_opt opts[] = {{"--reason", &reason, NULL}, {0}};
-  int rc = cmd_parse(&ctx, "rollback", HELP, argc, argv, opts);
-  if (rc != CMD_RUN)
-    return rc;
-  rdm_db *db = cmd_open(&ctx, &rc);
-  if (!db)
-    return rc;
-  rdm_err err = {0};
-  rdm_gate_result g;
-  rc = rdm_registry_rollback(db, &ctx.cfg, reason, &g, &err);
-  if (rc == RDM_OK)
-    printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name,
-           g.old_champion, g.champion, g.reason);
-  rdm_db_close(db);
-  cmd_ctx_release(&ctx);
-  return rc == RDM_OK ? EXIT_OK : cmd_fail("rollback", &err);
+int cmd_rollback(int argc, char **argv)
+{
+    cmd_ctx ctx = {0};
+    const char *reason = NULL;
+    const cmd_opt opts[] = {{"--reason", &reason, NULL}, {0}};
+    int rc = cmd_parse(&ctx, "rollback", HELP, argc, argv, opts);
+    if (rc != CMD_RUN)
+        return rc;
+    rdm_db *db = cmd_open(&ctx, &rc);
+    if (!db)
+        return rc;
+    rdm_err err = {0};
+    rdm_gate_result g;
+    rc = rdm_registry_rollback(db, &ctx.cfg, reason, &g, &err);
+    if (rc == RDM_OK)
+        printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name, g.old_champion,
+               g.champion, g.reason);
+    rdm_db_close(db);
+    cmd_ctx_release(&ctx);
+    return rc == RDM_OK ? EXIT_OK : cmd_fail("rollback", &err);
 }

@@ -1,10 +1,11 @@
 /* status.c - readmit status: batches, row counts, clean snapshot and validation. */
+#include "status.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "status.h"
 
 static const char HELP[] =
     "usage: readmit status [--json] [options]\n"

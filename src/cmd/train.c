@@ -1,11 +1,12 @@
 /* train.c - readmit train: every configured model on the current clean
  * snapshot. */
+#include "train.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
-#include "train.h"
 
 static const char HELP[] =
     "usage: readmit train [--stamp FILE] [options]\n"
@@ -21,48 +22,49 @@ static const char HELP[] =
     "selected; the test split is only reported. Progress goes to stderr.\n"
     "\n" CMD_COMMON_HELP;
 
-static void progress(const char *line, void *ud) {
-  (void)ud;
-  fprintf(stderr, "%s\n", line);
+static void progress(const char *line, void *ud)
+{
+    (void)ud;
+    fprintf(stderr, "%s\n", line);
 }
 
-int cmd_train(int argc, char **argv) {
-  cmd_ctx ctx = {0};
-  int rc = cmd_parse(&ctx, "train", HELP, argc, argv, NULL);
-  if (rc != CMD_RUN)
-    return rc;
-  rdm_db *db = cmd_open(&ctx, &rc);
-  if (!db)
-    return rc;
-  rdm_err err = {0};
-  rdm_train_result res;
-  rc = rdm_train(&ctx.cfg, db, ctx.quiet ? NULL : progress, NULL, &res, &err);
-  if (rc == RDM_OK) {
-    printf("training %lld: %d runs (%d finished, %d failed) on snapshot %lld "
-           "(%zu train / %zu valid / %zu test rows) in %.1f s\n",
-           res.training_id, res.runs, res.finished, res.failed, res.snapshot_id,
-           res.rows[0], res.rows[1], res.rows[2], res.seconds);
-    printf("selected run %lld (%s): validation %s %.4f, test %.4f\n",
-           res.selected_run_id, res.selected_name, ctx.cfg.train.metric,
-           res.selected_valid, res.selected_test);
-    /* the stamp names the training's inputs, so make re-runs register only
-     * when data, training config or code changed */
-    rdm_buf fp = RDM_BUF_INIT, sec = RDM_BUF_INIT;
-    int bad = rdm_config_section_text(&ctx.cfg, "split", &sec) ||
-              rdm_config_section_text(&ctx.cfg, "features", &sec) ||
-              rdm_config_section_text(&ctx.cfg, "train", &sec);
-    char h[65];
-    rdm_sha256_hex(sec.data ? sec.data : "", sec.len, h);
-    bad = bad || rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s",
-                                res.fingerprint, h, rdm_code_version());
-    if (bad)
-      rc = rdm_errf(&err, RDM_ENOMEM, "out of memory");
-    else
-      rc = cmd_stamp(&ctx, fp.data, &err);
-    rdm_buf_release(&fp);
-    rdm_buf_release(&sec);
-  }
-  rdm_db_close(db);
-  cmd_ctx_release(&ctx);
-  return rc == RDM_OK ? EXIT_OK : cmd_fail("train", &err);
+int cmd_train(int argc, char **argv)
+{
+    cmd_ctx ctx = {0};
+    int rc = cmd_parse(&ctx, "train", HELP, argc, argv, NULL);
+    if (rc != CMD_RUN)
+        return rc;
+    rdm_db *db = cmd_open(&ctx, &rc);
+    if (!db)
+        return rc;
+    rdm_err err = {0};
+    rdm_train_result res;
+    rc = rdm_train(&ctx.cfg, db, ctx.quiet ? NULL : progress, NULL, &res, &err);
+    if (rc == RDM_OK) {
+        printf("training %lld: %d runs (%d finished, %d failed) on snapshot %lld "
+               "(%zu train / %zu valid / %zu test rows) in %.1f s\n",
+               res.training_id, res.runs, res.finished, res.failed, res.snapshot_id, res.rows[0],
+               res.rows[1], res.rows[2], res.seconds);
+        printf("selected run %lld (%s): validation %s %.4f, test %.4f\n", res.selected_run_id,
+               res.selected_name, ctx.cfg.train.metric, res.selected_valid, res.selected_test);
+        /* the stamp names the training's inputs, so make re-runs register only
+         * when data, training config or code changed */
+        rdm_buf fp = RDM_BUF_INIT, sec = RDM_BUF_INIT;
+        int bad = rdm_config_section_text(&ctx.cfg, "split", &sec) ||
+                  rdm_config_section_text(&ctx.cfg, "features", &sec) ||
+                  rdm_config_section_text(&ctx.cfg, "train", &sec);
+        char h[65];
+        rdm_sha256_hex(sec.data ? sec.data : "", sec.len, h);
+        bad = bad || rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s", res.fingerprint, h,
+                                    rdm_code_version());
+        if (bad)
+            rc = rdm_errf(&err, RDM_ENOMEM, "out of memory");
+        else
+            rc = cmd_stamp(&ctx, fp.data, &err);
+        rdm_buf_release(&fp);
+        rdm_buf_release(&sec);
+    }
+    rdm_db_close(db);
+    cmd_ctx_release(&ctx);
+    return rc == RDM_OK ? EXIT_OK : cmd_fail("train", &err);
 }

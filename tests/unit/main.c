@@ -40,8 +40,8 @@ int main(int argc, char **argv)
     unsigned sfailed = CU_get_number_of_suites_failed();
     unsigned afailed = CU_get_number_of_failures();
     CU_cleanup_registry();
-    printf("\nunit: %u tests run, %u failed (%u assertion failures, %u suites failed)\n", run, failed,
-           afailed, sfailed);
+    printf("\nunit: %u tests run, %u failed (%u assertion failures, %u suites failed)\n", run,
+           failed, afailed, sfailed);
     if (run == 0) {
         fprintf(stderr, "unit: no tests ran: failing\n");
         return 1;

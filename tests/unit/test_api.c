@@ -57,11 +57,11 @@ static void test_parse_single(void)
     CU_ASSERT_STRING_EQUAL(r->values[col("time_in_hospital")], "5");
     CU_ASSERT_STRING_EQUAL(r->values[col("num_lab_procedures")], "41");
     CU_ASSERT_STRING_EQUAL(r->values[col("diag_1")], "250.83");
-    CU_ASSERT_PTR_NULL(r->values[col("weight")]);             /* "?" */
-    CU_ASSERT_PTR_NULL(r->values[col("payer_code")]);         /* null */
-    CU_ASSERT_PTR_NULL(r->values[col("medical_specialty")]);  /* "" */
-    CU_ASSERT_PTR_NULL(r->values[col("gender")]);             /* absent */
-    CU_ASSERT_PTR_NULL(r->values[RDM_C_ENCOUNTER_ID]);        /* never a feature */
+    CU_ASSERT_PTR_NULL(r->values[col("weight")]);            /* "?" */
+    CU_ASSERT_PTR_NULL(r->values[col("payer_code")]);        /* null */
+    CU_ASSERT_PTR_NULL(r->values[col("medical_specialty")]); /* "" */
+    CU_ASSERT_PTR_NULL(r->values[col("gender")]);            /* absent */
+    CU_ASSERT_PTR_NULL(r->values[RDM_C_ENCOUNTER_ID]);       /* never a feature */
     rdm_api_request_release(&req);
     rdm_api_request_release(&req); /* idempotent */
 }
@@ -266,10 +266,11 @@ static void test_predict_number_text(void)
         double p;
         const char *text;
     } cases[] = {
-        {0.25, "0.250000"},      {0.0, "0.000000"},      {1.0, "1.000000"},
+        {0.25, "0.250000"},        {0.0, "0.000000"},       {1.0, "1.000000"},
         {0.123456789, "0.123457"}, {0.9999996, "1.000000"}, {0.0000004, "0.000000"},
-        {0.0000006, "0.000001"}, {0.5, "0.500000"},       {1.0 / 3.0, "0.333333"},
+        {0.0000006, "0.000001"},   {0.5, "0.500000"},       {1.0 / 3.0, "0.333333"},
     };
+
     rdm_buf out = RDM_BUF_INIT;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rdm_model *m = baseline(cases[i].p, 0.137884123);
@@ -369,6 +370,7 @@ static void test_predict_errors(void)
 static void test_predict_unseen_category(void)
 {
     enum { N = 40 };
+
     const char **cells = calloc(N * RDM_NCOLS, sizeof *cells);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
     static const char *const RACE[] = {"Caucasian", "AfricanAmerican"};
@@ -464,8 +466,9 @@ static void test_error_json(void)
     rdm_buf b = RDM_BUF_INIT;
     CU_ASSERT_EQUAL(rdm_api_seterr(&e, 422, "unknown_field", "x\"y", "bad \"%s\"", "q"), 422);
     CU_ASSERT_EQUAL(rdm_api_error_json(&e, &b), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, "{\"error\":{\"status\":422,\"code\":\"unknown_field\",\"message\":"
-                                   "\"bad \\\"q\\\"\",\"field\":\"x\\\"y\"}}\n");
+    CU_ASSERT_STRING_EQUAL(b.data,
+                           "{\"error\":{\"status\":422,\"code\":\"unknown_field\",\"message\":"
+                           "\"bad \\\"q\\\"\",\"field\":\"x\\\"y\"}}\n");
     rdm_buf_reset(&b);
     rdm_api_seterr(&e, 400, "malformed_json", NULL, "m");
     e.position = 12;
@@ -611,8 +614,7 @@ static void same_parse(const char *name, const char *body, size_t len, long max)
                 const char *x = a.recs[i].values[c], *y = b.recs[i].values[c];
                 CU_ASSERT((x == NULL) == (y == NULL));
                 if (x && y && strcmp(x, y) != 0) {
-                    fprintf(stderr, "\n%s: record %zu column %d: '%s' vs '%s'\n", name, i, c, x,
-                            y);
+                    fprintf(stderr, "\n%s: record %zu column %d: '%s' vs '%s'\n", name, i, c, x, y);
                     CU_FAIL("values differ");
                 }
             }
@@ -693,11 +695,11 @@ int test_api_register(void)
     return (CU_ADD_TEST(s, test_parse_single) && CU_ADD_TEST(s, test_parse_batch) &&
             CU_ADD_TEST(s, test_parse_batch_numbers) && CU_ADD_TEST(s, test_parse_errors) &&
             CU_ADD_TEST(s, test_parse_position) && CU_ADD_TEST(s, test_predict_single) &&
-            CU_ADD_TEST(s, test_predict_number_text) &&
-            CU_ADD_TEST(s, test_predict_batch) && CU_ADD_TEST(s, test_predict_errors) &&
-            CU_ADD_TEST(s, test_predict_unseen_category) && CU_ADD_TEST(s, test_json_str) &&
-            CU_ADD_TEST(s, test_error_json) && CU_ADD_TEST(s, test_bad_bodies_corpus) &&
-            CU_ADD_TEST(s, test_bad_bodies_generated) && CU_ADD_TEST(s, test_fast_path_agrees))
+            CU_ADD_TEST(s, test_predict_number_text) && CU_ADD_TEST(s, test_predict_batch) &&
+            CU_ADD_TEST(s, test_predict_errors) && CU_ADD_TEST(s, test_predict_unseen_category) &&
+            CU_ADD_TEST(s, test_json_str) && CU_ADD_TEST(s, test_error_json) &&
+            CU_ADD_TEST(s, test_bad_bodies_corpus) && CU_ADD_TEST(s, test_bad_bodies_generated) &&
+            CU_ADD_TEST(s, test_fast_path_agrees))
                ? 0
                : -1;
 }

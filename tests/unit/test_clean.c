@@ -9,10 +9,15 @@
 
 /* A plausible source row (values as in the CSV). */
 static const char *const ROW[RDM_NCOLS] = {
-    "2278392", "8222157", " Caucasian ", "Female", "[0-10)", "?", "6", "25", "1", "1", "?",
-    "Pediatrics-Endocrinology", "41", "0", "1", "0", "0", "0", "250.83", "V57", "?", "1", "None",
-    "None", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "No",
-    "No", "No", "No", "No", "No", "No", "No", "No", "No", "No", "<30"};
+    "2278392", "8222157", " Caucasian ", "Female", "[0-10)", "?",
+    "6",       "25",      "1",           "1",      "?",      "Pediatrics-Endocrinology",
+    "41",      "0",       "1",           "0",      "0",      "0",
+    "250.83",  "V57",     "?",           "1",      "None",   "None",
+    "No",      "No",      "No",          "No",     "No",     "No",
+    "No",      "No",      "No",          "No",     "No",     "No",
+    "No",      "No",      "No",          "No",     "No",     "No",
+    "No",      "No",      "No",          "No",     "No",     "No",
+    "No",      "<30"};
 
 typedef struct typed {
     const char *raw[RDM_NCOLS];
@@ -68,9 +73,9 @@ static void test_type_row(void)
     CU_ASSERT_PTR_NULL(t.row.val[5]);                  /* weight '?' */
     CU_ASSERT_PTR_NULL(t.row.val[10]);                 /* payer_code '?' */
     CU_ASSERT_EQUAL(t.row.num[RDM_C_DISCHARGE], 25);
-    CU_ASSERT_EQUAL(t.row.num[12], 41);                /* num_lab_procedures */
-    CU_ASSERT_STRING_EQUAL(t.row.val[22], "None");     /* max_glu_serum: a category */
-    CU_ASSERT_STRING_EQUAL(t.row.val[23], "None");     /* A1Cresult */
+    CU_ASSERT_EQUAL(t.row.num[12], 41);            /* num_lab_procedures */
+    CU_ASSERT_STRING_EQUAL(t.row.val[22], "None"); /* max_glu_serum: a category */
+    CU_ASSERT_STRING_EQUAL(t.row.val[23], "None"); /* A1Cresult */
     CU_ASSERT_EQUAL(t.row.target, 1);
     CU_ASSERT_STRING_EQUAL(t.row.group[0], "diabetes");      /* 250.83 */
     CU_ASSERT_STRING_EQUAL(t.row.group[1], "supplementary"); /* V57 */
@@ -138,12 +143,24 @@ static void test_rules(void)
     char n_t[] = "tih", c_t[] = "time_in_hospital", n_p[] = "payer_present", c_p[] = "payer_code";
     char n_w[] = "weight_missing", c_w[] = "weight";
     char *g[] = {female, male, NULL};
-    rdm_rule allowed = {.name = n_g, .column = c_g, .col = 3, .kind = RDM_RULE_ALLOWED, .allowed = g,
-                        .nallowed = 2, .hard = 1};
-    rdm_rule range = {.name = n_t, .column = c_t, .col = 9, .kind = RDM_RULE_RANGE, .min = 1, .max = 14,
+    rdm_rule allowed = {.name = n_g,
+                        .column = c_g,
+                        .col = 3,
+                        .kind = RDM_RULE_ALLOWED,
+                        .allowed = g,
+                        .nallowed = 2,
+                        .hard = 1};
+    rdm_rule range = {.name = n_t,
+                      .column = c_t,
+                      .col = 9,
+                      .kind = RDM_RULE_RANGE,
+                      .min = 1,
+                      .max = 14,
                       .hard = 1};
-    rdm_rule notnull = {.name = n_p, .column = c_p, .col = 10, .kind = RDM_RULE_NOT_NULL, .hard = 0};
-    rdm_rule missing = {.name = n_w, .column = c_w, .col = 5, .kind = RDM_RULE_MISSING, .max_missing = 0.1};
+    rdm_rule notnull = {
+        .name = n_p, .column = c_p, .col = 10, .kind = RDM_RULE_NOT_NULL, .hard = 0};
+    rdm_rule missing = {
+        .name = n_w, .column = c_w, .col = 5, .kind = RDM_RULE_MISSING, .max_missing = 0.1};
     rdm_clean_issue is;
 
     type_with(&t, -1, NULL);
@@ -178,8 +195,13 @@ static void test_rules(void)
     /* allowed values of an integer column compare as integers */
     char one[] = "1", two[] = "2", n_a[] = "adm", c_a[] = "admission_type_id";
     char *codes[] = {one, two, NULL};
-    rdm_rule adm = {.name = n_a, .column = c_a, .col = 6, .kind = RDM_RULE_ALLOWED,
-                    .allowed = codes, .nallowed = 2, .hard = 1};
+    rdm_rule adm = {.name = n_a,
+                    .column = c_a,
+                    .col = 6,
+                    .kind = RDM_RULE_ALLOWED,
+                    .allowed = codes,
+                    .nallowed = 2,
+                    .hard = 1};
     type_with(&t, 6, "02");
     CU_ASSERT_EQUAL(rdm_clean_rule_violated(&adm, &t.row, &is), 0);
     free(t.scratch);
@@ -229,6 +251,7 @@ static void test_required_and_filter(void)
 }
 
 int test_clean_register(void);
+
 int test_clean_register(void)
 {
     CU_pSuite s = CU_add_suite("clean", NULL, NULL);

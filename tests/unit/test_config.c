@@ -246,7 +246,7 @@ static void test_out_of_range(void)
     rdm_err err = {0};
     CU_ASSERT_EQUAL(load_fixture(&c, FIX "out_of_range.yaml", &err), RDM_EINVAL);
     CU_ASSERT(has(err.msg, FIX "out_of_range.yaml:3:20: clean.max_reject_rate: "
-                           "must be between 0 and 1 (got 1.5)"));
+                               "must be between 0 and 1 (got 1.5)"));
     /* the key before the error was applied, the bad one was not */
     CU_ASSERT_EQUAL(c.clean.min_rows, 10);
     CU_ASSERT_DOUBLE_EQUAL(c.clean.max_reject_rate, 0.05, 1e-15);
@@ -271,9 +271,10 @@ static void test_bad_yaml(void)
 
     rdm_err_clear(&err);
     CU_ASSERT_EQUAL(load_fixture(&c, FIX "unknown_section.yaml", &err), RDM_EINVAL);
-    CU_ASSERT(has(err.msg, FIX "unknown_section.yaml:4:1: top level: unknown key 'models' "
-                           "(allowed: db, data, clean, split, features, train, registry, serve, "
-                           "report)"));
+    CU_ASSERT(has(err.msg,
+                  FIX "unknown_section.yaml:4:1: top level: unknown key 'models' "
+                      "(allowed: db, data, clean, split, features, train, registry, serve, "
+                      "report)"));
     rdm_config_release(&c);
 }
 
@@ -625,11 +626,13 @@ static void test_release(void)
 }
 
 int test_config_register(void);
+
 int test_config_register(void)
 {
     CU_pSuite s = CU_add_suite("config", NULL, NULL);
     if (!s)
         return -1;
+
     struct {
         const char *name;
         void (*fn)(void);
@@ -652,6 +655,7 @@ int test_config_register(void)
         {"conninfo quoting", test_conninfo_quoting},
         {"release", test_release},
     };
+
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
         if (!CU_add_test(s, tests[i].name, tests[i].fn))
             return -1;

@@ -281,7 +281,8 @@ static void test_save_load(void)
         CU_ASSERT_EQUAL(rdm_encoder_tree_dim(e), rdm_encoder_tree_dim(e2));
         CU_ASSERT_EQUAL(rdm_encoder_lin_dim(e), rdm_encoder_lin_dim(e2));
         for (int r = 0; r < NROWS; r++) {
-            float x1[RDM_ENC_MAX_TREE], x2[RDM_ENC_MAX_TREE], v1[RDM_ENC_MAX_NNZ], v2[RDM_ENC_MAX_NNZ];
+            float x1[RDM_ENC_MAX_TREE], x2[RDM_ENC_MAX_TREE], v1[RDM_ENC_MAX_NNZ],
+                v2[RDM_ENC_MAX_NNZ];
             int32_t i1[RDM_ENC_MAX_NNZ], i2[RDM_ENC_MAX_NNZ];
             const char *const *row = cells + r * RDM_NCOLS;
             rdm_encoder_tree_row(e, row, x1, NULL, NULL);

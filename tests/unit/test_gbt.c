@@ -12,380 +12,380 @@ int test_gbt_register(void);
 
 static uint64_t lcg_state;
 
-static double unif(void) {
-  lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
-  return (double)(lcg_state >> 11) * (1.0 / 9007199254740992.0);
+static double unif(void)
+{
+    lcg_state = lcg_state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (double)(lcg_state >> 11) * (1.0 / 9007199254740992.0);
 }
 
-static void params(rdm_gbt_params *p) {
-  rdm_gbt_params_default(p);
-  p->learning_rate = 0.3;
-  p->max_iter = 40;
-  p->max_leaves = 8;
-  p->min_child_weight = 1.0;
-  p->early_stopping = 0;
-  p->threads = 1;
-  p->seed = 7;
+static void params(rdm_gbt_params *p)
+{
+    rdm_gbt_params_default(p);
+    p->learning_rate = 0.3;
+    p->max_iter = 40;
+    p->max_leaves = 8;
+    p->min_child_weight = 1.0;
+    p->early_stopping = 0;
+    p->threads = 1;
+    p->seed = 7;
 }
 
 /* Columns: 0 = categorical(4), 1 = categorical(4), 2 = numeric uniform, 3 =
  * numeric with NaNs, 4 = constant. Label: P(y)=0.9 when (f0 odd) XOR (f1 >= 2),
  * else 0.1 (f1 >= 2 is 70% of rows). */
-static void make_xor(size_t n, float *X, float *y) {
-  for (size_t i = 0; i < n; i++) {
-    float *x = X + i * 5;
-    x[0] = (float)(int)(unif() * 4);
-    x[1] = unif() < 0.7 ? (float)(2 + (int)(unif() * 2))
-                        : (float)(int)(unif() * 2);
-    x[2] = (float)unif();
-    x[3] = unif() < 0.1 ? NAN : (float)unif();
-    x[4] = 5.0f;
-    int cell = (((int)x[0] & 1) ^ (x[1] >= 2));
-    y[i] = unif() < (cell ? 0.9 : 0.1) ? 1.0f : 0.0f;
-  }
+static void make_xor(size_t n, float *X, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        float *x = X + i * 5;
+        x[0] = (float)(int)(unif() * 4);
+        x[1] = unif() < 0.7 ? (float)(2 + (int)(unif() * 2)) : (float)(int)(unif() * 2);
+        x[2] = (float)unif();
+        x[3] = unif() < 0.1 ? NAN : (float)unif();
+        x[4] = 5.0f;
+        int cell = (((int)x[0] & 1) ^ (x[1] >= 2));
+        y[i] = unif() < (cell ? 0.9 : 0.1) ? 1.0f : 0.0f;
+    }
 }
 
 static const int XOR_NCAT[5] = {4, 4, 0, 0, 0};
 
-static void test_gbt_categorical_xor(void) {
-  size_t n = 4000;
-  float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 1;
-  make_xor(n, X, y);
-  rdm_gbt_params p;
-  params(&p);
-  rdm_err err = {0};
-  rdm_gbt *m =
-      rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, NULL, NULL, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 40);
-  CU_ASSERT_EQUAL(rdm_gbt_nfeatures(m), 5);
-  /* every cell on the right side, with a clear margin (true log-odds are +-2.2)
-   */
-  for (int a = 0; a < 4; a++)
-    for (int b = 0; b < 4; b++) {
-      float x[5] = {(float)a, (float)b, 0.5f, 0.5f, 5.0f};
-      double z = rdm_gbt_margin(m, x);
-      int cell = (a & 1) ^ (b >= 2);
-      CU_ASSERT(cell ? z > 1.0 : z < -1.0);
-    }
-  double gain[5];
-  rdm_gbt_importance(m, gain);
-  CU_ASSERT(gain[0] > 0);
-  CU_ASSERT(gain[1] > 0);
-  /* the noise columns pick up some over-fitting gain; the signal columns
-   * dominate */
-  double noise = gain[2] > gain[3] ? gain[2] : gain[3];
-  CU_ASSERT(gain[0] > 2 * noise);
-  CU_ASSERT(gain[1] > 2 * noise);
-  CU_ASSERT_EQUAL(gain[4], 0.0); /* constant feature: never splittable */
-  rdm_gbt_free(m);
-  free(X);
-  free(y);
-}
-
-static void test_gbt_monotone_numeric(void) {
-  size_t n = 6000;
-  float *X = malloc(n * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 2;
-  for (size_t i = 0; i < n; i++) {
-    X[i] = (float)unif();
-    y[i] = unif() < X[i] ? 1.0f : 0.0f; /* P(y=1 | x) = x */
-  }
-  rdm_gbt_params p;
-  params(&p);
-  p.learning_rate = 0.1;
-  p.max_iter = 60;
-  p.max_leaves = 4;
-  p.min_child_weight = 20;
-  rdm_err err = {0};
-  rdm_gbt *m =
-      rdm_gbt_fit(X, y, n, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  double prev = -INFINITY;
-  for (int k = 1; k <= 9; k += 2) {
-    float x = (float)k / 10.0f;
-    double z = rdm_gbt_margin(m, &x);
-    CU_ASSERT(z >=
-              prev - 0.05); /* allow tiny wiggles between neighbouring bins */
-    prev = z;
-  }
-  float lo = 0.1f, hi = 0.9f;
-  /* logit(0.9) - logit(0.1) = 4.39; boosted trees get most of the way */
-  CU_ASSERT(rdm_gbt_margin(m, &hi) - rdm_gbt_margin(m, &lo) > 2.5);
-  rdm_gbt_free(m);
-  free(X);
-  free(y);
-}
-
-static void test_gbt_missing_learned_direction(void) {
-  size_t n = 3000;
-  float *X = malloc(n * 2 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 3;
-  for (size_t i = 0; i < n; i++) {
-    int miss = unif() < 0.2;
-    /* feature 0: numeric, NaN carries the signal; feature 1: categorical(3),
-     * NaN likewise */
-    X[2 * i] = miss ? NAN : (float)unif();
-    X[2 * i + 1] = miss ? NAN : (float)(int)(unif() * 3);
-    y[i] = miss ? 1.0f : (unif() < 0.05 ? 1.0f : 0.0f);
-  }
-  int ncat[2] = {0, 3};
-  rdm_gbt_params p;
-  params(&p);
-  rdm_err err = {0};
-  for (int variant = 0; variant < 2; variant++) {
-    /* variant 1: only the categorical column is available as a signal */
-    float *Xv = X;
-    if (variant == 1)
-      for (size_t i = 0; i < n; i++)
-        X[2 * i] = 0.5f;
-    rdm_gbt *m =
-        rdm_gbt_fit(Xv, y, n, 2, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+static void test_gbt_categorical_xor(void)
+{
+    size_t n = 4000;
+    float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 1;
+    make_xor(n, X, y);
+    rdm_gbt_params p;
+    params(&p);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, NULL, NULL, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    float miss[2] = {NAN, NAN};
-    double zm = rdm_gbt_margin(m, miss);
-    CU_ASSERT(zm > 2.0);
-    for (int k = 0; k < 3; k++) {
-      float x[2] = {0.1f + 0.4f * (float)k, (float)k};
-      CU_ASSERT(rdm_gbt_margin(m, x) < -2.0);
-    }
-    /* the learned default direction holds for each feature on its own */
-    float only_num[2] = {NAN, 1.0f};
-    float only_cat[2] = {0.5f, NAN};
-    CU_ASSERT(variant == 1 || rdm_gbt_margin(m, only_num) > 0.0);
-    CU_ASSERT(variant == 0 || rdm_gbt_margin(m, only_cat) > 2.0);
+    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 40);
+    CU_ASSERT_EQUAL(rdm_gbt_nfeatures(m), 5);
+    /* every cell on the right side, with a clear margin (true log-odds are +-2.2)
+     */
+    for (int a = 0; a < 4; a++)
+        for (int b = 0; b < 4; b++) {
+            float x[5] = {(float)a, (float)b, 0.5f, 0.5f, 5.0f};
+            double z = rdm_gbt_margin(m, x);
+            int cell = (a & 1) ^ (b >= 2);
+            CU_ASSERT(cell ? z > 1.0 : z < -1.0);
+        }
+    double gain[5];
+    rdm_gbt_importance(m, gain);
+    CU_ASSERT(gain[0] > 0);
+    CU_ASSERT(gain[1] > 0);
+    /* the noise columns pick up some over-fitting gain; the signal columns
+     * dominate */
+    double noise = gain[2] > gain[3] ? gain[2] : gain[3];
+    CU_ASSERT(gain[0] > 2 * noise);
+    CU_ASSERT(gain[1] > 2 * noise);
+    CU_ASSERT_EQUAL(gain[4], 0.0); /* constant feature: never splittable */
     rdm_gbt_free(m);
-  }
-  free(X);
-  free(y);
+    free(X);
+    free(y);
+}
+
+static void test_gbt_monotone_numeric(void)
+{
+    size_t n = 6000;
+    float *X = malloc(n * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 2;
+    for (size_t i = 0; i < n; i++) {
+        X[i] = (float)unif();
+        y[i] = unif() < X[i] ? 1.0f : 0.0f; /* P(y=1 | x) = x */
+    }
+    rdm_gbt_params p;
+    params(&p);
+    p.learning_rate = 0.1;
+    p.max_iter = 60;
+    p.max_leaves = 4;
+    p.min_child_weight = 20;
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    double prev = -INFINITY;
+    for (int k = 1; k <= 9; k += 2) {
+        float x = (float)k / 10.0f;
+        double z = rdm_gbt_margin(m, &x);
+        CU_ASSERT(z >= prev - 0.05); /* allow tiny wiggles between neighbouring bins */
+        prev = z;
+    }
+    float lo = 0.1f, hi = 0.9f;
+    /* logit(0.9) - logit(0.1) = 4.39; boosted trees get most of the way */
+    CU_ASSERT(rdm_gbt_margin(m, &hi) - rdm_gbt_margin(m, &lo) > 2.5);
+    rdm_gbt_free(m);
+    free(X);
+    free(y);
+}
+
+static void test_gbt_missing_learned_direction(void)
+{
+    size_t n = 3000;
+    float *X = malloc(n * 2 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 3;
+    for (size_t i = 0; i < n; i++) {
+        int miss = unif() < 0.2;
+        /* feature 0: numeric, NaN carries the signal; feature 1: categorical(3),
+         * NaN likewise */
+        X[2 * i] = miss ? NAN : (float)unif();
+        X[2 * i + 1] = miss ? NAN : (float)(int)(unif() * 3);
+        y[i] = miss ? 1.0f : (unif() < 0.05 ? 1.0f : 0.0f);
+    }
+    int ncat[2] = {0, 3};
+    rdm_gbt_params p;
+    params(&p);
+    rdm_err err = {0};
+    for (int variant = 0; variant < 2; variant++) {
+        /* variant 1: only the categorical column is available as a signal */
+        float *Xv = X;
+        if (variant == 1)
+            for (size_t i = 0; i < n; i++)
+                X[2 * i] = 0.5f;
+        rdm_gbt *m = rdm_gbt_fit(Xv, y, n, 2, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        float miss[2] = {NAN, NAN};
+        double zm = rdm_gbt_margin(m, miss);
+        CU_ASSERT(zm > 2.0);
+        for (int k = 0; k < 3; k++) {
+            float x[2] = {0.1f + 0.4f * (float)k, (float)k};
+            CU_ASSERT(rdm_gbt_margin(m, x) < -2.0);
+        }
+        /* the learned default direction holds for each feature on its own */
+        float only_num[2] = {NAN, 1.0f};
+        float only_cat[2] = {0.5f, NAN};
+        CU_ASSERT(variant == 1 || rdm_gbt_margin(m, only_num) > 0.0);
+        CU_ASSERT(variant == 0 || rdm_gbt_margin(m, only_cat) > 2.0);
+        rdm_gbt_free(m);
+    }
+    free(X);
+    free(y);
 }
 
 typedef struct trace {
-  int calls;
-  double tl[512], vl[512];
+    int calls;
+    double tl[512], vl[512];
 } trace;
 
-static void record(int iter, double tl, double vl, void *ud) {
-  trace *t = ud;
-  if (iter == t->calls && t->calls < 512) {
-    t->tl[t->calls] = tl;
-    t->vl[t->calls] = vl;
-  }
-  t->calls++;
-}
-
-static void test_gbt_train_loss_decreases(void) {
-  size_t n = 2000;
-  float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 4;
-  make_xor(n, X, y);
-  rdm_gbt_params p;
-  params(&p);
-  p.learning_rate = 0.1;
-  p.max_iter = 30;
-  trace *t = calloc(1, sizeof *t);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-  rdm_err err = {0};
-  rdm_gbt *m =
-      rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, record, t, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  CU_ASSERT_EQUAL(t->calls, 30);
-  /* base rate loss: the positive rate r gives -(r log r + (1-r) log(1-r))
-   * before any tree */
-  double pos = 0;
-  for (size_t i = 0; i < n; i++)
-    pos += y[i];
-  double r = pos / (double)n, l0 = -(r * log(r) + (1 - r) * log(1 - r));
-  CU_ASSERT(t->tl[0] < l0);
-  for (int i = 1; i < 30; i++)
-    CU_ASSERT(t->tl[i] <= t->tl[i - 1] + 1e-12);
-  CU_ASSERT(t->tl[29] < l0 - 0.15);
-  CU_ASSERT(isnan(t->vl[0])); /* no validation set */
-  rdm_gbt_free(m);
-  free(t);
-  free(X);
-  free(y);
-}
-
-static void test_gbt_early_stopping(void) {
-  size_t n = 1000, nv = 1000;
-  float *X = malloc((n + nv) * 3 * sizeof *X),
-        *y = malloc((n + nv) * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 5;
-  for (size_t i = 0; i < n + nv;
-       i++) { /* pure noise: validation loss soon goes up */
-    for (int j = 0; j < 3; j++)
-      X[i * 3 + j] = (float)unif();
-    y[i] = unif() < 0.3 ? 1.0f : 0.0f;
-  }
-  rdm_gbt_params p;
-  params(&p);
-  p.max_iter = 300;
-  p.max_leaves = 16;
-  p.early_stopping = 5;
-  trace *t = calloc(1, sizeof *t);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(t);
-  rdm_err err = {0};
-  rdm_gbt *m =
-      rdm_gbt_fit(X, y, n, 3, NULL, X + n * 3, y + n, nv, &p, record, t, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  int kept = rdm_gbt_ntrees(m);
-  CU_ASSERT(t->calls < 300);
-  CU_ASSERT_EQUAL(t->calls, kept + 5); /* stopped 5 rounds after the best */
-  int best = 0;
-  for (int i = 1; i < t->calls && i < 512; i++)
-    if (t->vl[i] < t->vl[best])
-      best = i;
-  CU_ASSERT_EQUAL(kept, best + 1);
-  /* the kept model's validation loss is the best recorded one */
-  double s = 0;
-  for (size_t i = 0; i < nv; i++) {
-    double z = rdm_gbt_margin(m, X + (n + i) * 3), yi = y[n + i];
-    s += log1p(exp(-fabs(z))) + (z > 0 ? z : 0) - yi * z;
-  }
-  CU_ASSERT_DOUBLE_EQUAL(s / (double)nv, t->vl[best], 1e-9);
-  rdm_gbt_free(m);
-  free(t);
-  free(X);
-  free(y);
-}
-
-static char *fit_text(const float *X, const float *y, size_t n, int threads,
-                      uint64_t seed) {
-  rdm_gbt_params p;
-  params(&p);
-  p.threads = threads;
-  p.seed = seed;
-  p.subsample = 0.8;
-  p.colsample = 0.6;
-  p.max_iter = 15;
-  rdm_err err = {0};
-  rdm_gbt *m = rdm_gbt_fit(X, y, n, 5, XOR_NCAT, X, y, n, &p, NULL, NULL, &err);
-  if (!m)
-    return NULL;
-  rdm_buf b = RDM_BUF_INIT;
-  int rc = rdm_gbt_save(m, &b, &err);
-  rdm_gbt_free(m);
-  if (rc != RDM_OK) {
-    rdm_buf_release(&b);
-    return NULL;
-  }
-  return rdm_buf_take(&b);
-}
-
-static void test_gbt_deterministic(void) {
-  size_t n = 3000;
-  float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 6;
-  make_xor(n, X, y);
-  char *a = fit_text(X, y, n, 2, 11), *b = fit_text(X, y, n, 2, 11);
-  char *c = fit_text(X, y, n, 1, 11), *d = fit_text(X, y, n, 3, 11);
-  char *e = fit_text(X, y, n, 2, 12);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(a);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(b);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(c);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(d);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(e);
-  CU_ASSERT_STRING_EQUAL(a, b); /* same seed, same threads */
-  CU_ASSERT_STRING_EQUAL(a, c); /* thread count does not matter either */
-  CU_ASSERT_STRING_EQUAL(a, d);
-  CU_ASSERT(strcmp(a, e) != 0); /* the seed does (row and feature sampling) */
-  free(a);
-  free(b);
-  free(c);
-  free(d);
-  free(e);
-  free(X);
-  free(y);
-}
-
-static void test_gbt_save_load_roundtrip(void) {
-  size_t n = 2000;
-  float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 7;
-  make_xor(n, X, y);
-  rdm_gbt_params p;
-  params(&p);
-  rdm_err err = {0};
-  rdm_gbt *m =
-      rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, NULL, NULL, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  rdm_buf b = RDM_BUF_INIT;
-  CU_ASSERT_EQUAL_FATAL(rdm_gbt_save(m, &b, &err), RDM_OK);
-  CU_ASSERT_EQUAL(rdm_buf_adds(&b, "next section\n"), 0);
-  size_t used = 0;
-  rdm_gbt *m2 = rdm_gbt_load(b.data, b.len, &used, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
-  CU_ASSERT_EQUAL(used, b.len - strlen("next section\n"));
-  CU_ASSERT_EQUAL(rdm_gbt_ntrees(m2), rdm_gbt_ntrees(m));
-  int same = 1;
-  for (size_t i = 0; i < n; i++)
-    if (rdm_gbt_margin(m, X + i * 5) != rdm_gbt_margin(m2, X + i * 5))
-      same = 0;
-  CU_ASSERT(same);
-  double g1[5], g2[5];
-  rdm_gbt_importance(m, g1);
-  rdm_gbt_importance(m2, g2);
-  CU_ASSERT(memcmp(g1, g2, sizeof g1) == 0);
-  rdm_buf b2 = RDM_BUF_INIT;
-  CU_ASSERT_EQUAL(rdm_gbt_save(m2, &b2, &err), RDM_OK);
-  CU_ASSERT_EQUAL(b2.len, used);
-  CU_ASSERT(b2.len == used && memcmp(b.data, b2.data, used) == 0);
-
-  /* truncated at every offset: an error, never a crash; only the full text
-   * loads */
-  int bad = 0;
-  for (size_t cut = 0; cut < used - 1; cut++) {
-    rdm_err e2 = {0};
-    char *tr = malloc(cut + 1);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
-    memcpy(tr, b.data,
-           cut); /* exact-size copy: ASan sees any read past the end */
-    rdm_gbt *t = rdm_gbt_load(tr, cut, NULL, &e2);
-    if (t || e2.code != RDM_EPARSE)
-      bad++;
-    rdm_gbt_free(t);
-    free(tr);
-  }
-  CU_ASSERT_EQUAL(bad, 0);
-  /* garbled bytes: any outcome but a crash; a model that loads must still score
-   */
-  for (size_t pos = 0; pos < used; pos += 7) {
-    rdm_err e3 = {0};
-    char *g = malloc(used);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
-    memcpy(g, b.data, used);
-    g[pos] = (char)(g[pos] == '1' ? '9' : (g[pos] == ' ' ? 'x' : '1'));
-    rdm_gbt *t = rdm_gbt_load(g, used, NULL, &e3);
-    if (t) {
-      (void)rdm_gbt_margin(t, X);
-    } else {
-      CU_ASSERT(e3.code == RDM_EPARSE || e3.code == RDM_EVERSION);
+static void record(int iter, double tl, double vl, void *ud)
+{
+    trace *t = ud;
+    if (iter == t->calls && t->calls < 512) {
+        t->tl[t->calls] = tl;
+        t->vl[t->calls] = vl;
     }
-    rdm_gbt_free(t);
-    free(g);
-  }
-  rdm_buf_release(&b);
-  rdm_buf_release(&b2);
-  rdm_gbt_free(m);
-  rdm_gbt_free(m2);
-  free(X);
-  free(y);
+    t->calls++;
+}
+
+static void test_gbt_train_loss_decreases(void)
+{
+    size_t n = 2000;
+    float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 4;
+    make_xor(n, X, y);
+    rdm_gbt_params p;
+    params(&p);
+    p.learning_rate = 0.1;
+    p.max_iter = 30;
+    trace *t = calloc(1, sizeof *t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, record, t, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(t->calls, 30);
+    /* base rate loss: the positive rate r gives -(r log r + (1-r) log(1-r))
+     * before any tree */
+    double pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i];
+    double r = pos / (double)n, l0 = -(r * log(r) + (1 - r) * log(1 - r));
+    CU_ASSERT(t->tl[0] < l0);
+    for (int i = 1; i < 30; i++)
+        CU_ASSERT(t->tl[i] <= t->tl[i - 1] + 1e-12);
+    CU_ASSERT(t->tl[29] < l0 - 0.15);
+    CU_ASSERT(isnan(t->vl[0])); /* no validation set */
+    rdm_gbt_free(m);
+    free(t);
+    free(X);
+    free(y);
+}
+
+static void test_gbt_early_stopping(void)
+{
+    size_t n = 1000, nv = 1000;
+    float *X = malloc((n + nv) * 3 * sizeof *X), *y = malloc((n + nv) * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 5;
+    for (size_t i = 0; i < n + nv; i++) { /* pure noise: validation loss soon goes up */
+        for (int j = 0; j < 3; j++)
+            X[i * 3 + j] = (float)unif();
+        y[i] = unif() < 0.3 ? 1.0f : 0.0f;
+    }
+    rdm_gbt_params p;
+    params(&p);
+    p.max_iter = 300;
+    p.max_leaves = 16;
+    p.early_stopping = 5;
+    trace *t = calloc(1, sizeof *t);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 3, NULL, X + n * 3, y + n, nv, &p, record, t, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int kept = rdm_gbt_ntrees(m);
+    CU_ASSERT(t->calls < 300);
+    CU_ASSERT_EQUAL(t->calls, kept + 5); /* stopped 5 rounds after the best */
+    int best = 0;
+    for (int i = 1; i < t->calls && i < 512; i++)
+        if (t->vl[i] < t->vl[best])
+            best = i;
+    CU_ASSERT_EQUAL(kept, best + 1);
+    /* the kept model's validation loss is the best recorded one */
+    double s = 0;
+    for (size_t i = 0; i < nv; i++) {
+        double z = rdm_gbt_margin(m, X + (n + i) * 3), yi = y[n + i];
+        s += log1p(exp(-fabs(z))) + (z > 0 ? z : 0) - yi * z;
+    }
+    CU_ASSERT_DOUBLE_EQUAL(s / (double)nv, t->vl[best], 1e-9);
+    rdm_gbt_free(m);
+    free(t);
+    free(X);
+    free(y);
+}
+
+static char *fit_text(const float *X, const float *y, size_t n, int threads, uint64_t seed)
+{
+    rdm_gbt_params p;
+    params(&p);
+    p.threads = threads;
+    p.seed = seed;
+    p.subsample = 0.8;
+    p.colsample = 0.6;
+    p.max_iter = 15;
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 5, XOR_NCAT, X, y, n, &p, NULL, NULL, &err);
+    if (!m)
+        return NULL;
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_gbt_save(m, &b, &err);
+    rdm_gbt_free(m);
+    if (rc != RDM_OK) {
+        rdm_buf_release(&b);
+        return NULL;
+    }
+    return rdm_buf_take(&b);
+}
+
+static void test_gbt_deterministic(void)
+{
+    size_t n = 3000;
+    float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 6;
+    make_xor(n, X, y);
+    char *a = fit_text(X, y, n, 2, 11), *b = fit_text(X, y, n, 2, 11);
+    char *c = fit_text(X, y, n, 1, 11), *d = fit_text(X, y, n, 3, 11);
+    char *e = fit_text(X, y, n, 2, 12);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_STRING_EQUAL(a, b); /* same seed, same threads */
+    CU_ASSERT_STRING_EQUAL(a, c); /* thread count does not matter either */
+    CU_ASSERT_STRING_EQUAL(a, d);
+    CU_ASSERT(strcmp(a, e) != 0); /* the seed does (row and feature sampling) */
+    free(a);
+    free(b);
+    free(c);
+    free(d);
+    free(e);
+    free(X);
+    free(y);
+}
+
+static void test_gbt_save_load_roundtrip(void)
+{
+    size_t n = 2000;
+    float *X = malloc(n * 5 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 7;
+    make_xor(n, X, y);
+    rdm_gbt_params p;
+    params(&p);
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, 5, XOR_NCAT, NULL, NULL, 0, &p, NULL, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_buf_adds(&b, "next section\n"), 0);
+    size_t used = 0;
+    rdm_gbt *m2 = rdm_gbt_load(b.data, b.len, &used, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m2);
+    CU_ASSERT_EQUAL(used, b.len - strlen("next section\n"));
+    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m2), rdm_gbt_ntrees(m));
+    int same = 1;
+    for (size_t i = 0; i < n; i++)
+        if (rdm_gbt_margin(m, X + i * 5) != rdm_gbt_margin(m2, X + i * 5))
+            same = 0;
+    CU_ASSERT(same);
+    double g1[5], g2[5];
+    rdm_gbt_importance(m, g1);
+    rdm_gbt_importance(m2, g2);
+    CU_ASSERT(memcmp(g1, g2, sizeof g1) == 0);
+    rdm_buf b2 = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_gbt_save(m2, &b2, &err), RDM_OK);
+    CU_ASSERT_EQUAL(b2.len, used);
+    CU_ASSERT(b2.len == used && memcmp(b.data, b2.data, used) == 0);
+
+    /* truncated at every offset: an error, never a crash; only the full text
+     * loads */
+    int bad = 0;
+    for (size_t cut = 0; cut < used - 1; cut++) {
+        rdm_err e2 = {0};
+        char *tr = malloc(cut + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+        memcpy(tr, b.data, cut); /* exact-size copy: ASan sees any read past the end */
+        rdm_gbt *t = rdm_gbt_load(tr, cut, NULL, &e2);
+        if (t || e2.code != RDM_EPARSE)
+            bad++;
+        rdm_gbt_free(t);
+        free(tr);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+    /* garbled bytes: any outcome but a crash; a model that loads must still score
+     */
+    for (size_t pos = 0; pos < used; pos += 7) {
+        rdm_err e3 = {0};
+        char *g = malloc(used);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        memcpy(g, b.data, used);
+        g[pos] = (char)(g[pos] == '1' ? '9' : (g[pos] == ' ' ? 'x' : '1'));
+        rdm_gbt *t = rdm_gbt_load(g, used, NULL, &e3);
+        if (t) {
+            (void)rdm_gbt_margin(t, X);
+        } else {
+            CU_ASSERT(e3.code == RDM_EPARSE || e3.code == RDM_EVERSION);
+        }
+        rdm_gbt_free(t);
+        free(g);
+    }
+    rdm_buf_release(&b);
+    rdm_buf_release(&b2);
+    rdm_gbt_free(m);
+    rdm_gbt_free(m2);
+    free(X);
+    free(y);
 }
 
 /* A model written by hand: x0 <= 0.5 (missing left) -> 1; else x1 in {0, 2} ->
@@ -403,88 +403,86 @@ static const char HAND[] = "gbt 1\n"
                            "leaf -0x1p+0\n"
                            "end\n";
 
-static void test_gbt_hand_model(void) {
-  rdm_err err = {0};
-  size_t used = 0;
-  rdm_gbt *m = rdm_gbt_load(HAND, strlen(HAND), &used, &err);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-  CU_ASSERT_EQUAL(used, strlen(HAND));
-  struct {
-    float x0, x1;
-    double want;
-  } cases[] = {
-      {0.25f, 1.0f, 1.25},   {0.5f, 1.0f, 1.25},     {NAN, 1.0f, 1.25},
-      {0.75f, 0.0f, 2.25},   {0.75f, 2.0f, 2.25},    {0.75f, 1.0f, -0.75},
-      {0.75f, NAN, -0.75},   {0.75f, 7.0f, -0.75},   {0.75f, 1.5f, -0.75},
-      {0.75f, -1.0f, -0.75}, {INFINITY, 0.0f, 2.25},
-  };
-  for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-    float x[2] = {cases[k].x0, cases[k].x1};
-    CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), cases[k].want, 1e-15);
-  }
-  double g[2];
-  rdm_gbt_importance(m, g);
-  CU_ASSERT_DOUBLE_EQUAL(g[0], 1.5, 0);
-  CU_ASSERT_DOUBLE_EQUAL(g[1], 0.5, 0);
-  rdm_buf b = RDM_BUF_INIT;
-  CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
-  CU_ASSERT_STRING_EQUAL(b.data, HAND);
-  rdm_buf_release(&b);
-  rdm_gbt_free(m);
+static void test_gbt_hand_model(void)
+{
+    rdm_err err = {0};
+    size_t used = 0;
+    rdm_gbt *m = rdm_gbt_load(HAND, strlen(HAND), &used, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(used, strlen(HAND));
+
+    struct {
+        float x0, x1;
+        double want;
+    } cases[] = {
+        {0.25f, 1.0f, 1.25},  {0.5f, 1.0f, 1.25},    {NAN, 1.0f, 1.25},      {0.75f, 0.0f, 2.25},
+        {0.75f, 2.0f, 2.25},  {0.75f, 1.0f, -0.75},  {0.75f, NAN, -0.75},    {0.75f, 7.0f, -0.75},
+        {0.75f, 1.5f, -0.75}, {0.75f, -1.0f, -0.75}, {INFINITY, 0.0f, 2.25},
+    };
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float x[2] = {cases[k].x0, cases[k].x1};
+        CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), cases[k].want, 1e-15);
+    }
+    double g[2];
+    rdm_gbt_importance(m, g);
+    CU_ASSERT_DOUBLE_EQUAL(g[0], 1.5, 0);
+    CU_ASSERT_DOUBLE_EQUAL(g[1], 0.5, 0);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(b.data, HAND);
+    rdm_buf_release(&b);
+    rdm_gbt_free(m);
 }
 
-static void expect_load_error(const char *from, const char *to, int code) {
-  char text[1024];
-  const char *at = strstr(HAND, from);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(at);
-  size_t pre = (size_t)(at - HAND);
-  snprintf(text, sizeof text, "%.*s%s%s", (int)pre, HAND, to,
-           at + strlen(from));
-  rdm_err err = {0};
-  rdm_gbt *m = rdm_gbt_load(text, strlen(text), NULL, &err);
-  CU_ASSERT_PTR_NULL(m);
-  CU_ASSERT_EQUAL(err.code, code);
-  CU_ASSERT(strstr(err.msg, "line") != NULL);
-  rdm_gbt_free(m);
+static void expect_load_error(const char *from, const char *to, int code)
+{
+    char text[1024];
+    const char *at = strstr(HAND, from);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+    size_t pre = (size_t)(at - HAND);
+    snprintf(text, sizeof text, "%.*s%s%s", (int)pre, HAND, to, at + strlen(from));
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_load(text, strlen(text), NULL, &err);
+    CU_ASSERT_PTR_NULL(m);
+    CU_ASSERT_EQUAL(err.code, code);
+    CU_ASSERT(strstr(err.msg, "line") != NULL);
+    rdm_gbt_free(m);
 }
 
-static void test_gbt_load_errors(void) {
-  expect_load_error("gbt 1", "gbt 2", RDM_EVERSION);
-  expect_load_error("gbt 1", "gbx 1", RDM_EPARSE);
-  expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 1 5",
-                    RDM_EPARSE); /* child >= nodes */
-  expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 0 2",
-                    RDM_EPARSE);                                 /* cycle */
-  expect_load_error("num 0 0x1p-1", "num 2 0x1p-1", RDM_EPARSE); /* feature */
-  expect_load_error("num 0 0x1p-1", "num 1 0x1p-1",
-                    RDM_EPARSE); /* numeric on categorical */
-  expect_load_error("cat 1 0 3 4", "cat 0 0 3 4",
-                    RDM_EPARSE); /* categorical on numeric */
-  expect_load_error("0x1p-1 5\n", "0x1p-1 5 6\n",
-                    RDM_EPARSE); /* extra bitset word */
-  expect_load_error("0x1p-1 5\n", "0x1p-1 zz\n", RDM_EPARSE);
-  expect_load_error("leaf 0x1p+0", "leaf nan", RDM_EPARSE);
-  expect_load_error("leaf 0x1p+0", "leaf", RDM_EPARSE);
-  expect_load_error("trees 1", "trees 2", RDM_EPARSE);
-  expect_load_error("tree 0 5", "tree 0 4", RDM_EPARSE);
-  expect_load_error("tree 0 5", "tree 0 99999999", RDM_EPARSE);
-  expect_load_error("ncat 0 3", "ncat 0 300", RDM_EPARSE);
-  expect_load_error("end\n", "", RDM_EPARSE);
-  rdm_err err = {0};
-  CU_ASSERT_PTR_NULL(rdm_gbt_load("", 0, NULL, &err));
-  CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
+static void test_gbt_load_errors(void)
+{
+    expect_load_error("gbt 1", "gbt 2", RDM_EVERSION);
+    expect_load_error("gbt 1", "gbx 1", RDM_EPARSE);
+    expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 1 5", RDM_EPARSE); /* child >= nodes */
+    expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 0 2", RDM_EPARSE); /* cycle */
+    expect_load_error("num 0 0x1p-1", "num 2 0x1p-1", RDM_EPARSE);             /* feature */
+    expect_load_error("num 0 0x1p-1", "num 1 0x1p-1", RDM_EPARSE); /* numeric on categorical */
+    expect_load_error("cat 1 0 3 4", "cat 0 0 3 4", RDM_EPARSE);   /* categorical on numeric */
+    expect_load_error("0x1p-1 5\n", "0x1p-1 5 6\n", RDM_EPARSE);   /* extra bitset word */
+    expect_load_error("0x1p-1 5\n", "0x1p-1 zz\n", RDM_EPARSE);
+    expect_load_error("leaf 0x1p+0", "leaf nan", RDM_EPARSE);
+    expect_load_error("leaf 0x1p+0", "leaf", RDM_EPARSE);
+    expect_load_error("trees 1", "trees 2", RDM_EPARSE);
+    expect_load_error("tree 0 5", "tree 0 4", RDM_EPARSE);
+    expect_load_error("tree 0 5", "tree 0 99999999", RDM_EPARSE);
+    expect_load_error("ncat 0 3", "ncat 0 300", RDM_EPARSE);
+    expect_load_error("end\n", "", RDM_EPARSE);
+    rdm_err err = {0};
+    CU_ASSERT_PTR_NULL(rdm_gbt_load("", 0, NULL, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
 }
 
 /* Mean log loss of the model on rows X (d features), computed from
  * rdm_gbt_margin. */
-static double model_loss(const rdm_gbt *m, const float *X, const float *y,
-                         size_t n, int d) {
-  double s = 0;
-  for (size_t i = 0; i < n; i++) {
-    double z = rdm_gbt_margin(m, X + i * (size_t)d), yi = y[i];
-    s += log1p(exp(-fabs(z))) + (z > 0 ? z : 0) - yi * z;
-  }
-  return s / (double)n;
+static double model_loss(const rdm_gbt *m, const float *X, const float *y, size_t n, int d)
+{
+    double s = 0;
+    for (size_t i = 0; i < n; i++) {
+        double z = rdm_gbt_margin(m, X + i * (size_t)d), yi = y[i];
+        s += log1p(exp(-fabs(z))) + (z > 0 ? z : 0) - yi * z;
+    }
+    return s / (double)n;
 }
 
 /* Columns: 0 = categorical(40), levels {3, 17, 33, 38} carry the signal, 8%
@@ -492,27 +490,29 @@ static double model_loss(const rdm_gbt *m, const float *X, const float *y,
  * at level 0 70% of the time (sparse rows of varying length); 10 =
  * constant. */
 #define BIG_D 11
-static void make_big(size_t n, float *X, float *y) {
-  for (size_t i = 0; i < n; i++) {
-    float *x = X + i * BIG_D;
-    int c0 = (int)(unif() * 40);
-    x[0] = unif() < 0.08 ? NAN : (float)c0;
-    x[1] = unif() < 0.1 ? NAN : (float)unif();
-    int busy = 0;
-    for (int j = 2; j < 10; j++) {
-      double u = unif();
-      x[j] = u < 0.7 ? 0.0f : (u < 0.85 ? 1.0f : 2.0f);
-      busy += x[j] != 0.0f;
+
+static void make_big(size_t n, float *X, float *y)
+{
+    for (size_t i = 0; i < n; i++) {
+        float *x = X + i * BIG_D;
+        int c0 = (int)(unif() * 40);
+        x[0] = unif() < 0.08 ? NAN : (float)c0;
+        x[1] = unif() < 0.1 ? NAN : (float)unif();
+        int busy = 0;
+        for (int j = 2; j < 10; j++) {
+            double u = unif();
+            x[j] = u < 0.7 ? 0.0f : (u < 0.85 ? 1.0f : 2.0f);
+            busy += x[j] != 0.0f;
+        }
+        x[10] = 1.0f;
+        double z = -1.5;
+        if (!isnan(x[0]) && (c0 == 3 || c0 == 17 || c0 == 33 || c0 == 38))
+            z += 2.0;
+        if (!isnan(x[1]) && x[1] > 0.6f)
+            z += 1.0;
+        z += 0.3 * (busy - 2.4);
+        y[i] = unif() < 1.0 / (1.0 + exp(-z)) ? 1.0f : 0.0f;
     }
-    x[10] = 1.0f;
-    double z = -1.5;
-    if (!isnan(x[0]) && (c0 == 3 || c0 == 17 || c0 == 33 || c0 == 38))
-      z += 2.0;
-    if (!isnan(x[1]) && x[1] > 0.6f)
-      z += 1.0;
-    z += 0.3 * (busy - 2.4);
-    y[i] = unif() < 1.0 / (1.0 + exp(-z)) ? 1.0f : 0.0f;
-  }
 }
 
 static const int BIG_NCAT[BIG_D] = {40, 0, 3, 3, 3, 3, 3, 3, 3, 3, 0};
@@ -522,92 +522,91 @@ static const int BIG_NCAT[BIG_D] = {40, 0, 3, 3, 3, 3, 3, 3, 3, 3, 0};
  * training and validation losses reported during the fit are those of the
  * final model's rdm_gbt_margin (the binned routes of the fit agree with the
  * float thresholds, wide categorical bitsets included). */
-static void test_gbt_threads_large(void) {
-  size_t n = 40000, nv = 8000;
-  float *X = malloc((n + nv) * BIG_D * sizeof *X),
-        *y = malloc((n + nv) * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 21;
-  make_big(n + nv, X, y);
-  const float *Xv = X + n * BIG_D, *yv = y + n;
-  char *text[3] = {NULL, NULL, NULL};
-  for (int t = 0; t < 3; t++) {
-    rdm_gbt_params p;
-    params(&p);
-    p.threads = t + 1;
-    p.learning_rate = 0.2;
-    p.max_iter = 25;
-    p.max_leaves = 16;
-    p.min_child_weight = 5;
-    trace *tr = calloc(1, sizeof *tr);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
-    rdm_err err = {0};
-    rdm_gbt *m = rdm_gbt_fit(X, y, n, BIG_D, BIG_NCAT, Xv, yv, nv, &p, record,
-                             tr, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_EQUAL(tr->calls, 25);
-    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 25);
-    CU_ASSERT_DOUBLE_EQUAL(tr->tl[24], model_loss(m, X, y, n, BIG_D), 1e-9);
-    CU_ASSERT_DOUBLE_EQUAL(tr->vl[24], model_loss(m, Xv, yv, nv, BIG_D), 1e-9);
-    /* learned: the signal levels of the wide categorical, high x1 */
-    float a[BIG_D] = {17, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    float b[BIG_D] = {16, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    float c[BIG_D] = {16, 0.1f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    CU_ASSERT(rdm_gbt_margin(m, a) > rdm_gbt_margin(m, b) + 1.0);
-    CU_ASSERT(rdm_gbt_margin(m, b) > rdm_gbt_margin(m, c) + 0.5);
-    double g[BIG_D];
-    rdm_gbt_importance(m, g);
-    CU_ASSERT_EQUAL(g[10], 0.0);
-    rdm_buf buf = RDM_BUF_INIT;
-    CU_ASSERT_EQUAL(rdm_gbt_save(m, &buf, &err), RDM_OK);
-    text[t] = rdm_buf_take(&buf);
-    rdm_gbt_free(m);
-    free(tr);
-  }
-  CU_ASSERT_PTR_NOT_NULL_FATAL(text[0]);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(text[1]);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(text[2]);
-  CU_ASSERT_STRING_EQUAL(text[0], text[1]);
-  CU_ASSERT_STRING_EQUAL(text[0], text[2]);
-  for (int t = 0; t < 3; t++)
-    free(text[t]);
-  free(X);
-  free(y);
+static void test_gbt_threads_large(void)
+{
+    size_t n = 40000, nv = 8000;
+    float *X = malloc((n + nv) * BIG_D * sizeof *X), *y = malloc((n + nv) * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 21;
+    make_big(n + nv, X, y);
+    const float *Xv = X + n * BIG_D, *yv = y + n;
+    char *text[3] = {NULL, NULL, NULL};
+    for (int t = 0; t < 3; t++) {
+        rdm_gbt_params p;
+        params(&p);
+        p.threads = t + 1;
+        p.learning_rate = 0.2;
+        p.max_iter = 25;
+        p.max_leaves = 16;
+        p.min_child_weight = 5;
+        trace *tr = calloc(1, sizeof *tr);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(tr);
+        rdm_err err = {0};
+        rdm_gbt *m = rdm_gbt_fit(X, y, n, BIG_D, BIG_NCAT, Xv, yv, nv, &p, record, tr, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        CU_ASSERT_EQUAL(tr->calls, 25);
+        CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 25);
+        CU_ASSERT_DOUBLE_EQUAL(tr->tl[24], model_loss(m, X, y, n, BIG_D), 1e-9);
+        CU_ASSERT_DOUBLE_EQUAL(tr->vl[24], model_loss(m, Xv, yv, nv, BIG_D), 1e-9);
+        /* learned: the signal levels of the wide categorical, high x1 */
+        float a[BIG_D] = {17, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        float b[BIG_D] = {16, 0.9f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        float c[BIG_D] = {16, 0.1f, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+        CU_ASSERT(rdm_gbt_margin(m, a) > rdm_gbt_margin(m, b) + 1.0);
+        CU_ASSERT(rdm_gbt_margin(m, b) > rdm_gbt_margin(m, c) + 0.5);
+        double g[BIG_D];
+        rdm_gbt_importance(m, g);
+        CU_ASSERT_EQUAL(g[10], 0.0);
+        rdm_buf buf = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_gbt_save(m, &buf, &err), RDM_OK);
+        text[t] = rdm_buf_take(&buf);
+        rdm_gbt_free(m);
+        free(tr);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[1]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[2]);
+    CU_ASSERT_STRING_EQUAL(text[0], text[1]);
+    CU_ASSERT_STRING_EQUAL(text[0], text[2]);
+    for (int t = 0; t < 3; t++)
+        free(text[t]);
+    free(X);
+    free(y);
 }
 
 /* Almost every row at the most frequent bin of every feature: the few other
  * rows (1.5%) still carry the signal. */
-static void test_gbt_sparse_rows(void) {
-  size_t n = 6000;
-  float *X = malloc(n * 3 * sizeof *X), *y = malloc(n * sizeof *y);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(X);
-  CU_ASSERT_PTR_NOT_NULL_FATAL(y);
-  lcg_state = 22;
-  for (size_t i = 0; i < n; i++) {
-    int rare = unif() < 0.015;
-    X[3 * i] = rare ? 1.0f : 0.0f;
-    X[3 * i + 1] = rare ? 5.0f : 2.0f;
-    X[3 * i + 2] = rare ? 2.0f : 0.0f;
-    y[i] = unif() < (rare ? 0.8 : 0.1) ? 1.0f : 0.0f;
-  }
-  int ncat[3] = {2, 0, 3};
-  rdm_gbt_params p;
-  params(&p);
-  p.min_child_weight = 1;
-  for (int t = 1; t <= 2; t++) {
-    p.threads = t;
-    rdm_err err = {0};
-    rdm_gbt *m =
-        rdm_gbt_fit(X, y, n, 3, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    float a[3] = {1, 5, 2}, b[3] = {0, 2, 0};
-    CU_ASSERT(rdm_gbt_margin(m, a) > 0.8);  /* logit(0.8) = 1.4 */
-    CU_ASSERT(rdm_gbt_margin(m, b) < -1.5); /* logit(0.1) = -2.2 */
-    rdm_gbt_free(m);
-  }
-  free(X);
-  free(y);
+static void test_gbt_sparse_rows(void)
+{
+    size_t n = 6000;
+    float *X = malloc(n * 3 * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 22;
+    for (size_t i = 0; i < n; i++) {
+        int rare = unif() < 0.015;
+        X[3 * i] = rare ? 1.0f : 0.0f;
+        X[3 * i + 1] = rare ? 5.0f : 2.0f;
+        X[3 * i + 2] = rare ? 2.0f : 0.0f;
+        y[i] = unif() < (rare ? 0.8 : 0.1) ? 1.0f : 0.0f;
+    }
+    int ncat[3] = {2, 0, 3};
+    rdm_gbt_params p;
+    params(&p);
+    p.min_child_weight = 1;
+    for (int t = 1; t <= 2; t++) {
+        p.threads = t;
+        rdm_err err = {0};
+        rdm_gbt *m = rdm_gbt_fit(X, y, n, 3, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        float a[3] = {1, 5, 2}, b[3] = {0, 2, 0};
+        CU_ASSERT(rdm_gbt_margin(m, a) > 0.8);  /* logit(0.8) = 1.4 */
+        CU_ASSERT(rdm_gbt_margin(m, b) < -1.5); /* logit(0.1) = -2.2 */
+        rdm_gbt_free(m);
+    }
+    free(X);
+    free(y);
 }
 
 /* Five hand-written trees: a categorical feature with 40 categories (two
@@ -635,116 +634,113 @@ static const char *const HAND5_TREES[5] = {
     "leaf 0x1p-7\n",
 };
 
-static char *hand5_text(int reps) {
-  rdm_buf b = RDM_BUF_INIT;
-  int rc = rdm_buf_printf(&b, "gbt 1\nfeatures 2\nncat 0 40\nbase 0x0p+0\n"
-                              "trees %d\n",
-                          5 * reps);
-  for (int t = 0; rc == 0 && t < 5 * reps; t++)
-    rc = rdm_buf_printf(&b, "tree %d %d\n%s", t, HAND5_NODES[t % 5],
-                        HAND5_TREES[t % 5]);
-  if (rc == 0)
-    rc = rdm_buf_adds(&b, "end\n");
-  if (rc != 0) {
-    rdm_buf_release(&b);
-    return NULL;
-  }
-  return rdm_buf_take(&b);
-}
-
-static void test_gbt_hand_five_trees(void) {
-  /* tree 0: x0 <= 0.5 (NaN too) -> 1, else codes {1, 33, 39} -> 2, other
-   * codes and missing -> -1; tree 1: 0.25; tree 2: code 32, missing or not a
-   * code -> 0.5, else -0.5; tree 3: x0 <= 0.25 -> 1/8, <= 0.5 -> 1/16,
-   * <= 0.75 -> 1/32, else (NaN too) 1/64; tree 4: 1/128 */
-  struct {
-    float x0, x1;
-    double want;
-  } cases[] = {
-      {0.25f, 1.0f, 1 + 0.25 - 0.5 + 0.125 + 0.0078125},
-      {0.6f, 33.0f, 2 + 0.25 - 0.5 + 0.03125 + 0.0078125},
-      {NAN, 39.0f, 1 + 0.25 - 0.5 + 0.015625 + 0.0078125},
-      {0.9f, 32.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
-      {0.9f, 40.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
-      {0.9f, NAN, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
-      {0.9f, 1.5f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
-      {0.9f, 1.0f, 2 + 0.25 - 0.5 + 0.015625 + 0.0078125},
-      {0.75f, 0.0f, -1 + 0.25 - 0.5 + 0.03125 + 0.0078125},
-      {0.5f, 38.0f, 1 + 0.25 - 0.5 + 0.0625 + 0.0078125},
-  };
-  for (int reps = 1; reps <= 3; reps++) {
-    char *text = hand5_text(reps);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(text);
-    rdm_err err = {0};
-    rdm_gbt *m = rdm_gbt_load(text, strlen(text), NULL, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 5 * reps);
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-      float x[2] = {cases[k].x0, cases[k].x1};
-      CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), reps * cases[k].want, 0);
-    }
+static char *hand5_text(int reps)
+{
     rdm_buf b = RDM_BUF_INIT;
-    CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, text);
-    rdm_buf_release(&b);
-    rdm_gbt_free(m);
-    free(text);
-  }
-  /* a node that is the child of two nodes is not a tree */
-  const char *dag = "gbt 1\nfeatures 1\nncat 0\nbase 0x0p+0\ntrees 1\n"
-                    "tree 0 5\n"
-                    "num 0 0x1p-1 1 1 2 0x1p+0\n"
-                    "num 0 0x1p-2 1 3 4 0x1p+0\n"
-                    "num 0 0x1p-3 1 3 4 0x1p+0\n"
-                    "leaf 0x1p+0\n"
-                    "leaf 0x1p+1\n"
-                    "end\n";
-  rdm_err err2 = {0};
-  CU_ASSERT_PTR_NULL(rdm_gbt_load(dag, strlen(dag), NULL, &err2));
-  CU_ASSERT_EQUAL(err2.code, RDM_EPARSE);
-  CU_ASSERT(strstr(err2.msg, "child of two nodes") != NULL);
+    int rc = rdm_buf_printf(&b,
+                            "gbt 1\nfeatures 2\nncat 0 40\nbase 0x0p+0\n"
+                            "trees %d\n",
+                            5 * reps);
+    for (int t = 0; rc == 0 && t < 5 * reps; t++)
+        rc = rdm_buf_printf(&b, "tree %d %d\n%s", t, HAND5_NODES[t % 5], HAND5_TREES[t % 5]);
+    if (rc == 0)
+        rc = rdm_buf_adds(&b, "end\n");
+    if (rc != 0) {
+        rdm_buf_release(&b);
+        return NULL;
+    }
+    return rdm_buf_take(&b);
 }
 
-static void test_gbt_bad_input(void) {
-  float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, 2};
-  rdm_gbt_params p;
-  params(&p);
-  rdm_err err = {0};
-  CU_ASSERT_PTR_NULL(
-      rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err));
-  CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
-  CU_ASSERT(strstr(err.msg, "row 3") != NULL);
-  y[3] = 1;
-  p.max_bins = 256;
-  rdm_err err2 = {0};
-  CU_ASSERT_PTR_NULL(
-      rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err2));
-  CU_ASSERT_EQUAL(err2.code, RDM_EINVAL);
-  int ncat = 256;
-  params(&p);
-  rdm_err err3 = {0};
-  CU_ASSERT_PTR_NULL(
-      rdm_gbt_fit(X, y, 4, 1, &ncat, NULL, NULL, 0, &p, NULL, NULL, &err3));
-  CU_ASSERT_EQUAL(err3.code, RDM_EINVAL);
+static void test_gbt_hand_five_trees(void)
+{
+    /* tree 0: x0 <= 0.5 (NaN too) -> 1, else codes {1, 33, 39} -> 2, other
+     * codes and missing -> -1; tree 1: 0.25; tree 2: code 32, missing or not a
+     * code -> 0.5, else -0.5; tree 3: x0 <= 0.25 -> 1/8, <= 0.5 -> 1/16,
+     * <= 0.75 -> 1/32, else (NaN too) 1/64; tree 4: 1/128 */
+    struct {
+        float x0, x1;
+        double want;
+    } cases[] = {
+        {0.25f, 1.0f, 1 + 0.25 - 0.5 + 0.125 + 0.0078125},
+        {0.6f, 33.0f, 2 + 0.25 - 0.5 + 0.03125 + 0.0078125},
+        {NAN, 39.0f, 1 + 0.25 - 0.5 + 0.015625 + 0.0078125},
+        {0.9f, 32.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+        {0.9f, 40.0f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+        {0.9f, NAN, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+        {0.9f, 1.5f, -1 + 0.25 + 0.5 + 0.015625 + 0.0078125},
+        {0.9f, 1.0f, 2 + 0.25 - 0.5 + 0.015625 + 0.0078125},
+        {0.75f, 0.0f, -1 + 0.25 - 0.5 + 0.03125 + 0.0078125},
+        {0.5f, 38.0f, 1 + 0.25 - 0.5 + 0.0625 + 0.0078125},
+    };
+
+    for (int reps = 1; reps <= 3; reps++) {
+        char *text = hand5_text(reps);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+        rdm_err err = {0};
+        rdm_gbt *m = rdm_gbt_load(text, strlen(text), NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 5 * reps);
+        for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+            float x[2] = {cases[k].x0, cases[k].x1};
+            CU_ASSERT_DOUBLE_EQUAL(rdm_gbt_margin(m, x), reps * cases[k].want, 0);
+        }
+        rdm_buf b = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+        CU_ASSERT_STRING_EQUAL(b.data, text);
+        rdm_buf_release(&b);
+        rdm_gbt_free(m);
+        free(text);
+    }
+    /* a node that is the child of two nodes is not a tree */
+    const char *dag = "gbt 1\nfeatures 1\nncat 0\nbase 0x0p+0\ntrees 1\n"
+                      "tree 0 5\n"
+                      "num 0 0x1p-1 1 1 2 0x1p+0\n"
+                      "num 0 0x1p-2 1 3 4 0x1p+0\n"
+                      "num 0 0x1p-3 1 3 4 0x1p+0\n"
+                      "leaf 0x1p+0\n"
+                      "leaf 0x1p+1\n"
+                      "end\n";
+    rdm_err err2 = {0};
+    CU_ASSERT_PTR_NULL(rdm_gbt_load(dag, strlen(dag), NULL, &err2));
+    CU_ASSERT_EQUAL(err2.code, RDM_EPARSE);
+    CU_ASSERT(strstr(err2.msg, "child of two nodes") != NULL);
 }
 
-int test_gbt_register(void) {
-  CU_pSuite s = CU_add_suite("gbt", NULL, NULL);
-  if (!s)
-    return -1;
-  if (!CU_ADD_TEST(s, test_gbt_categorical_xor) ||
-      !CU_ADD_TEST(s, test_gbt_monotone_numeric) ||
-      !CU_ADD_TEST(s, test_gbt_missing_learned_direction) ||
-      !CU_ADD_TEST(s, test_gbt_train_loss_decreases) ||
-      !CU_ADD_TEST(s, test_gbt_early_stopping) ||
-      !CU_ADD_TEST(s, test_gbt_deterministic) ||
-      !CU_ADD_TEST(s, test_gbt_save_load_roundtrip) ||
-      !CU_ADD_TEST(s, test_gbt_hand_model) ||
-      !CU_ADD_TEST(s, test_gbt_load_errors) ||
-      !CU_ADD_TEST(s, test_gbt_threads_large) ||
-      !CU_ADD_TEST(s, test_gbt_sparse_rows) ||
-      !CU_ADD_TEST(s, test_gbt_hand_five_trees) ||
-      !CU_ADD_TEST(s, test_gbt_bad_input))
-    return -1;
-  return 0;
+static void test_gbt_bad_input(void)
+{
+    float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, 2};
+    rdm_gbt_params p;
+    params(&p);
+    rdm_err err = {0};
+    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+    CU_ASSERT(strstr(err.msg, "row 3") != NULL);
+    y[3] = 1;
+    p.max_bins = 256;
+    rdm_err err2 = {0};
+    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err2));
+    CU_ASSERT_EQUAL(err2.code, RDM_EINVAL);
+    int ncat = 256;
+    params(&p);
+    rdm_err err3 = {0};
+    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, &ncat, NULL, NULL, 0, &p, NULL, NULL, &err3));
+    CU_ASSERT_EQUAL(err3.code, RDM_EINVAL);
+}
+
+int test_gbt_register(void)
+{
+    CU_pSuite s = CU_add_suite("gbt", NULL, NULL);
+    if (!s)
+        return -1;
+    if (!CU_ADD_TEST(s, test_gbt_categorical_xor) || !CU_ADD_TEST(s, test_gbt_monotone_numeric) ||
+        !CU_ADD_TEST(s, test_gbt_missing_learned_direction) ||
+        !CU_ADD_TEST(s, test_gbt_train_loss_decreases) ||
+        !CU_ADD_TEST(s, test_gbt_early_stopping) || !CU_ADD_TEST(s, test_gbt_deterministic) ||
+        !CU_ADD_TEST(s, test_gbt_save_load_roundtrip) || !CU_ADD_TEST(s, test_gbt_hand_model) ||
+        !CU_ADD_TEST(s, test_gbt_load_errors) || !CU_ADD_TEST(s, test_gbt_threads_large) ||
+        !CU_ADD_TEST(s, test_gbt_sparse_rows) || !CU_ADD_TEST(s, test_gbt_hand_five_trees) ||
+        !CU_ADD_TEST(s, test_gbt_bad_input))
+        return -1;
+    return 0;
 }

@@ -162,8 +162,8 @@ static void test_bootstrap(void)
     CU_ASSERT_EQUAL(hi, hi2);
     // width against the Hanley-McNeil standard error
     double N = (double)n - P, q1 = auc / (2 - auc), q2 = 2 * auc * auc / (1 + auc);
-    double se = sqrt((auc * (1 - auc) + (P - 1) * (q1 - auc * auc) + (N - 1) * (q2 - auc * auc)) /
-                     (P * N));
+    double se =
+        sqrt((auc * (1 - auc) + (P - 1) * (q1 - auc * auc) + (N - 1) * (q2 - auc * auc)) / (P * N));
     double ratio = (hi - lo) / (2 * 1.96 * se);
     CU_ASSERT(ratio > 0.8 && ratio < 1.25);
     (void)secs; /* timing is reported by the benchmark, not asserted */

@@ -339,7 +339,8 @@ static void test_corrupted(void)
     rdm_err_clear(&err);
     CU_ASSERT_PTR_NULL(rdm_model_load_bytes(c.data, c.len, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EVERSION);
-    CU_ASSERT_STRING_EQUAL(err.msg, "model format version 2 is newer than this readmit supports (1)");
+    CU_ASSERT_STRING_EQUAL(err.msg,
+                           "model format version 2 is newer than this readmit supports (1)");
     rdm_buf_release(&c);
     // not a model at all
     rdm_err_clear(&err);
@@ -419,11 +420,11 @@ static void test_gbt_roundtrip(void)
     p.seed = 1;
     p.early_stopping = 0;
     p.subsample = 0.8; /* randomness, so the seed matters */
-    rdm_gbt *g = rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL, NULL,
-                             NULL);
-    rdm_gbt *g2 = g ? rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL,
-                                  NULL, NULL)
-                    : NULL;
+    rdm_gbt *g =
+        rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL, NULL, NULL);
+    rdm_gbt *g2 =
+        g ? rdm_gbt_fit(X, t.y, N, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p, NULL, NULL, NULL)
+          : NULL;
     free(X);
     if (!g || !g2) { /* boosted trees not available yet */
         rdm_gbt_free(g);

@@ -8,13 +8,14 @@
 enum { C_RACE = 2, C_TIH = 9, C_LAB = 12 };
 
 /* One clean row: every column "x" except the ones given. */
-static int add(rdm_profile *p, const char *race, const char *tih, const char *lab, const char *batch,
-               const char *target, const char *enc)
+static int add(rdm_profile *p, const char *race, const char *tih, const char *lab,
+               const char *batch, const char *target, const char *enc)
 {
     const char *f[RDM_PROFILE_NFIELDS];
     const rdm_column *cols = rdm_schema_columns();
     for (int i = 0; i < RDM_NCOLS; i++)
-        f[i] = cols[i].kind == RDM_COL_CAT || cols[i].kind == RDM_COL_DIAG || cols[i].kind == RDM_COL_TARGET
+        f[i] = cols[i].kind == RDM_COL_CAT || cols[i].kind == RDM_COL_DIAG ||
+                       cols[i].kind == RDM_COL_TARGET
                    ? "x"
                    : "1";
     f[RDM_C_ENCOUNTER_ID] = enc;
@@ -81,12 +82,13 @@ static void test_profile_stats(void)
     CU_ASSERT_EQUAL(ival(race, "distinct"), 2);
     const json_t *top = json_object_get(race, "top");
     CU_ASSERT_EQUAL_FATAL(json_array_size(top), 2);
-    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(top, 0), "value")), "A");
+    CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(top, 0), "value")),
+                           "A");
     CU_ASSERT_EQUAL(ival(json_array_get(top, 0), "count"), 2);
-    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(json_array_get(top, 0), "target_rate")), 0.5,
-                           1e-12);
-    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(json_array_get(top, 1), "target_rate")), 0.0,
-                           1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(json_array_get(top, 0), "target_rate")),
+                           0.5, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(json_array_get(top, 1), "target_rate")),
+                           0.0, 1e-12);
 
     /* numeric: 1, 2, 3, 10 */
     const json_t *tih = column(j, "time_in_hospital");
@@ -120,7 +122,8 @@ static void test_profile_stats(void)
     CU_ASSERT_EQUAL(json_integer_value(json_array_get(counts, 0)), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_array_get(counts, 10)), 1);
     CU_ASSERT_EQUAL(json_integer_value(json_array_get(counts, 19)), 2);
-    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_array_get(json_object_get(h, "edges"), 1)), 5.0, 1e-12);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_array_get(json_object_get(h, "edges"), 1)), 5.0,
+                           1e-12);
 
     /* id column: distinct only, no top */
     const json_t *enc = column(j, "encounter_id");
@@ -144,8 +147,10 @@ static void test_profile_bad_value(void)
 }
 
 int test_profile_register(void);
+
 int test_profile_register(void)
 {
     CU_pSuite s = CU_add_suite("profile", NULL, NULL);
-    return (s && CU_ADD_TEST(s, test_profile_stats) && CU_ADD_TEST(s, test_profile_bad_value)) ? 0 : -1;
+    return (s && CU_ADD_TEST(s, test_profile_stats) && CU_ADD_TEST(s, test_profile_bad_value)) ? 0
+                                                                                               : -1;
 }

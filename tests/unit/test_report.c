@@ -1,11 +1,12 @@
-/* test_report.c - report pages from an in-memory site: escaping, numbers, write-if-changed, checker. */
+/* test_report.c - report pages from an in-memory site: escaping, numbers, write-if-changed,
+ * checker. */
 #include <CUnit/CUnit.h>
+#include <fcntl.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/xpath.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,12 +15,13 @@
 
 int test_report_register(void);
 
-#define EVIL "<script>alert(1)</script>"
+#define EVIL  "<script>alert(1)</script>"
 #define EVIL2 "\\\"><img src=x onerror=alert(1)>"
 
 static const char SITE[] =
     "{\"model_name\": \"readmission\","
-    " \"runs\": [{\"run_id\": 2, \"training_id\": 1, \"model_type\": \"gbt\", \"name\": \"gbt " EVIL "\","
+    " \"runs\": [{\"run_id\": 2, \"training_id\": 1, \"model_type\": \"gbt\", \"name\": \"gbt " EVIL
+    "\","
     "   \"status\": \"finished\", \"selected\": true, \"threshold\": 0.15, \"duration_s\": 1.5,"
     "   \"rows_train\": 700, \"rows_valid\": 150, \"rows_test\": 150, \"batch_ids\": \"1-2\","
     "   \"artifact_sha256\": \"abc123\", \"params\": {\"lr\": \"0.1\", \"leaves\": \"31\"},"
@@ -27,25 +29,34 @@ static const char SITE[] =
     "   \"test\": {\"roc_auc\": 0.68149, \"roc_auc_ci_low\": 0.66, \"roc_auc_ci_high\": 0.70,"
     "            \"tp\": 9, \"fp\": 21, \"tn\": 112, \"fn\": 8, \"accuracy\": 0.8}},"
     "  {\"run_id\": 1, \"training_id\": 1, \"model_type\": \"gbt\", \"name\": \"gbt b\","
-    "   \"status\": \"failed\", \"error\": \"" EVIL2 "\", \"params\": {\"lr\": \"0.1\", \"leaves\": \"15\"},"
+    "   \"status\": \"failed\", \"error\": \"" EVIL2
+    "\", \"params\": {\"lr\": \"0.1\", \"leaves\": \"15\"},"
     "   \"valid\": {}, \"test\": {}}],"
-    " \"versions\": [{\"version\": 1, \"run_id\": 2, \"sha256\": \"abc123\", \"aliases\": [\"champion\"]}],"
-    " \"history\": [{\"at\": \"2024-01-02T03:04:05+00:00\", \"alias\": \"champion\", \"from_version\": null,"
-    "   \"to_version\": 1, \"action\": \"register\", \"reason\": \"gate " EVIL "\", \"actor\": \"me\","
+    " \"versions\": [{\"version\": 1, \"run_id\": 2, \"sha256\": \"abc123\", \"aliases\": "
+    "[\"champion\"]}],"
+    " \"history\": [{\"at\": \"2024-01-02T03:04:05+00:00\", \"alias\": \"champion\", "
+    "\"from_version\": null,"
+    "   \"to_version\": 1, \"action\": \"register\", \"reason\": \"gate " EVIL
+    "\", \"actor\": \"me\","
     "   \"gate\": {\"new\": 0.67, \"min_metric\": 0.5}}],"
     " \"curves\": {\"2\": {\"test\": {\"roc\": [[0, 0], [0.5, 0.8], [1, 1]],"
     "                               \"pr\": [[0, 1], [1, 0.1]],"
-    "                               \"calibration\": [{\"bin\": 0, \"lo\": 0, \"hi\": 0.1, \"n\": 100,"
+    "                               \"calibration\": [{\"bin\": 0, \"lo\": 0, \"hi\": 0.1, \"n\": "
+    "100,"
     "                                  \"mean_pred\": 0.05, \"frac_pos\": 0.07}]},"
     "                      \"train\": {\"importance\": [{\"feature\": \"" EVIL "\", \"gain\": 3},"
-    "                                                 {\"feature\": \"number_inpatient\", \"gain\": 1}]}}},"
-    " \"data\": {\"batches\": [{\"batch_id\": 1, \"source_path\": \"/x/s.csv\", \"rows_read\": 10}],"
+    "                                                 {\"feature\": \"number_inpatient\", "
+    "\"gain\": 1}]}}},"
+    " \"data\": {\"batches\": [{\"batch_id\": 1, \"source_path\": \"/x/s.csv\", \"rows_read\": "
+    "10}],"
     "   \"raw_rejects\": [{\"reason\": \"bad " EVIL "\", \"count\": 1, \"examples\":"
     "      [{\"batch_id\": 1, \"line_no\": 5, \"hex\": \"3c623eff00\"}]}],"
-    "   \"suspicious\": [{\"column\": \"medical_specialty\", \"value\": \"" EVIL2 "\", \"count\": 1}],"
+    "   \"suspicious\": [{\"column\": \"medical_specialty\", \"value\": \"" EVIL2
+    "\", \"count\": 1}],"
     "   \"profile\": {\"snapshot_id\": 1, \"profile\": {\"rows\": 10, \"class_balance\":"
     "      {\"negative\": 9, \"positive\": 1, \"positive_rate\": 0.1},"
-    "      \"columns\": [{\"name\": \"medical_specialty\", \"kind\": \"categorical\", \"missing\": 0,"
+    "      \"columns\": [{\"name\": \"medical_specialty\", \"kind\": \"categorical\", \"missing\": "
+    "0,"
     "        \"top\": [{\"value\": \"" EVIL "\", \"count\": 4, \"target_rate\": 0.25}]},"
     "       {\"name\": \"time_in_hospital\", \"kind\": \"numeric\", \"histogram\":"
     "        {\"edges\": [1, 2, 3], \"counts\": [4, 6]}}]}}}}";
@@ -101,7 +112,7 @@ static void test_index(void)
     CU_ASSERT_EQUAL(strncmp(b.data, "<!DOCTYPE html>", 15), 0);
     no_markup(&b);
     CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "gate &lt;script&gt;alert(1)&lt;/script&gt;"));
-    CU_ASSERT_EQUAL(count(&b, "//tr[@class='champion']"), 2); /* versions and runs tables */
+    CU_ASSERT_EQUAL(count(&b, "//tr[@class='champion']"), 2);  /* versions and runs tables */
     CU_ASSERT_EQUAL(count(&b, "//a[@href='runs/2.html']"), 2); /* versions + runs */
     CU_ASSERT_EQUAL(count(&b, "//a[@href='runs/1.html']"), 1);
     /* key parameters: only leaves differs between the two gbt runs */
@@ -126,7 +137,7 @@ static void test_run_page(void)
     CU_ASSERT_EQUAL(count(&b, "//td[@id='m-test-roc_auc_ci' and .='0.6600 to 0.7000']"), 1);
     CU_ASSERT_EQUAL(count(&b, "//td[@id='cm-test-tp' and .='9']"), 1);
     CU_ASSERT_EQUAL(count(&b, "//td[@id='cm-valid-tn' and .='110']"), 1);
-    CU_ASSERT_EQUAL(count(&b, "//svg"), 4); /* ROC, PR, calibration, importance */
+    CU_ASSERT_EQUAL(count(&b, "//svg"), 4);                   /* ROC, PR, calibration, importance */
     CU_ASSERT_EQUAL(count(&b, "//path[@class='series']"), 5); /* roc+diag, pr+no skill, calib */
     /* the importance table holds the escaped feature name and its share */
     CU_ASSERT_EQUAL(count(&b, "//td[.='" EVIL "']"), 1);
@@ -202,13 +213,14 @@ static void test_escape(void)
     expect_escape("<!--x-->", 8, "&lt;!--x--&gt;");
     expect_escape("t\tn\nr\r\x01\x7f", 8, "t\tn\nr???");
     expect_escape("nul\0x", 5, "nul?x");
-    expect_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
-    expect_escape("\xc3\x28", 2, "?(");             /* truncated sequence */
-    expect_escape("\xc0\xaf", 2, "??");             /* overlong '/' */
-    expect_escape("\xed\xa0\x80", 3, "???");        /* UTF-16 surrogate */
-    expect_escape("\xf4\x90\x80\x80", 4, "????");   /* above U+10FFFF */
+    expect_escape("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14,
+                  "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+    expect_escape("\xc3\x28", 2, "?(");                  /* truncated sequence */
+    expect_escape("\xc0\xaf", 2, "??");                  /* overlong '/' */
+    expect_escape("\xed\xa0\x80", 3, "???");             /* UTF-16 surrogate */
+    expect_escape("\xf4\x90\x80\x80", 4, "????");        /* above U+10FFFF */
     expect_escape("\xc2\x85|\xc2\xa0", 5, "?|\xc2\xa0"); /* C1 control; NBSP kept */
-    expect_escape("\xe2\x82", 2, "??");             /* cut at the end */
+    expect_escape("\xe2\x82", 2, "??");                  /* cut at the end */
     /* appends */
     rdm_buf b = RDM_BUF_INIT;
     CU_ASSERT_EQUAL(rdm_buf_adds(&b, "x"), RDM_OK);
@@ -227,16 +239,16 @@ static void test_parse_pairs(void)
     CU_ASSERT_DOUBLE_EQUAL(xy[0], 0, 0);
     CU_ASSERT_DOUBLE_EQUAL(xy[1], 0.5, 0);
     CU_ASSERT_DOUBLE_EQUAL(xy[2], 1, 0);
-    CU_ASSERT_DOUBLE_EQUAL(xy[3], 0, 0);     /* y follows x */
+    CU_ASSERT_DOUBLE_EQUAL(xy[3], 0, 0); /* y follows x */
     CU_ASSERT_DOUBLE_EQUAL(xy[4], 0.001, 0);
     CU_ASSERT_DOUBLE_EQUAL(xy[5], -25, 0);
     free(xy);
     CU_ASSERT_EQUAL(rdm_rpt_parse_pairs("[]", 2, &xy, &n), 0);
     CU_ASSERT_EQUAL(n, 0);
     free(xy);
-    static const char *const BAD[] = {"", "[", "[[1,2]", "[[1,2]] x", "[[1,null]]", "[[1,2,3]]",
-                                      "[[0x10,2]]", "[[inf,1]]", "[[+1,2]]", "[[-,2]]",
-                                      "[[1,2],]", "{\"a\":1}", "[[1 2]]", NULL};
+    static const char *const BAD[] = {
+        "",          "[",        "[[1,2]",  "[[1,2]] x", "[[1,null]]", "[[1,2,3]]", "[[0x10,2]]",
+        "[[inf,1]]", "[[+1,2]]", "[[-,2]]", "[[1,2],]",  "{\"a\":1}",  "[[1 2]]",   NULL};
     for (int i = 0; BAD[i]; i++) {
         CU_ASSERT_EQUAL(rdm_rpt_parse_pairs(BAD[i], strlen(BAD[i]), &xy, &n), -1);
         CU_ASSERT_PTR_NULL(xy);
@@ -266,23 +278,27 @@ static void test_points_tables(void)
     CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[1]/tbody/tr"), 5);
     CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[2]/tbody/tr"), 4);
     CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[1]/tbody/tr[2][td[1]='test' and "
-                              "td[2]='0.5000' and td[3]='0.8000']"), 1);
+                              "td[2]='0.5000' and td[3]='0.8000']"),
+                    1);
     CU_ASSERT_EQUAL(count(&b, "(//table[@class='points'])[2]/tbody/tr[4][td[1]='no skill (test)' "
-                              "and td[2]='1.0000' and td[3]='0.1133']"), 1);
+                              "and td[2]='1.0000' and td[3]='0.1133']"),
+                    1);
     rdm_buf_release(&b);
     rdm_report_site_free(s);
 
     /* a point that is not a number is shown as n/a (and not drawn) */
     json_error_t je;
     json_t *j = json_loads("{\"runs\": [{\"run_id\": 7, \"name\": \"n\"}], \"curves\": {\"7\": "
-                           "{\"valid\": {\"roc\": [[0, 0], [null, 0.5], [1, 1]]}}}}", 0, &je);
+                           "{\"valid\": {\"roc\": [[0, 0], [null, 0.5], [1, 1]]}}}}",
+                           0, &je);
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     s = rdm_report_site_new(j, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 0);
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_run(s, run, &b, &err), RDM_OK);
     CU_ASSERT_EQUAL(count(&b, "//table[@class='points']/tbody/tr[2][td[2]='n/a' and "
-                              "td[3]='0.5000']"), 1);
+                              "td[3]='0.5000']"),
+                    1);
     rdm_buf_release(&b);
     rdm_report_site_free(s);
     /* not an object */

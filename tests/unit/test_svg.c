@@ -277,7 +277,7 @@ static void test_fixed(void)
     /* hand-worked: 0.125 is exact in binary, a true tie, printf rounds to even */
     expect_fixed(0.125, 2, "0.12");
     expect_fixed(0.375, 2, "0.38");
-    expect_fixed(2.675, 2, "2.67"); /* 2.67499999999999982236431605997495353221893310546875 */
+    expect_fixed(2.675, 2, "2.67");     /* 2.67499999999999982236431605997495353221893310546875 */
     expect_fixed(0.00005, 4, "0.0001"); /* 5.00000000000000023960868e-05 */
     expect_fixed(-0.00001, 4, "-0.0000");
     expect_fixed(-0.0, 2, "-0.00");
