@@ -108,6 +108,7 @@ data:
 
 ## demo: the main job end to end: deps, build, database, ingest, clean, train, register, report, serve
 demo: build
+	@test -e "$(DATA)" || scripts/fetch-data.sh "$(DATA)"
 	@$(MAKE) --no-print-directory pipeline
 	@$(RDM) status $(RDM_OPTS)
 	@echo "report: $(abspath $(or $(REPORT_DIR),reports))/index.html"
