@@ -279,6 +279,20 @@ static char *fmt_name(const char *a, const char *b)
     return s;
 }
 
+/* Names of a one-hot block at linear column l: "name=level" for each
+ * vocabulary level, then "name=<other>" and "name=<missing>". */
+static void onehot_names(rdm_encoder *e, int l, const char *name, const enc_col *c)
+{
+    char pre[128];
+    snprintf(pre, sizeof pre, "%s=", name);
+    for (int k = 0; k < c->K; k++)
+        e->lin_names[l + k] = fmt_name(pre, c->vocab[k]);
+    e->lin_names[l + c->K] = fmt_name(pre, "<other>");
+    e->lin_names[l + c->K + 1] = fmt_name(pre, "<missing>");
+    for (int k = 0; k < c->K + 2; k++)
+        e->lin_scale[l + k] = 1;
+}
+
 /* Build tree/linear layouts and names from the fitted columns. */
 static int build_layout(rdm_encoder *e, rdm_err *err)
 {
@@ -329,30 +343,15 @@ static int build_layout(rdm_encoder *e, rdm_err *err)
         } else if (c->kind == K_CAT) {
             e->ncat[t] = c->K + 1;
             e->tree_names[t] = xstrdup(name);
-            char pre[128];
-            snprintf(pre, sizeof pre, "%s=", name);
-            for (int k = 0; k < c->K; k++) {
-                e->lin_names[l + k] = fmt_name(pre, c->vocab[k]);
-                e->lin_scale[l + k] = 1;
-            }
-            e->lin_names[l + c->K] = fmt_name(pre, "<other>");
-            e->lin_names[l + c->K + 1] = fmt_name(pre, "<missing>");
-            e->lin_scale[l + c->K] = e->lin_scale[l + c->K + 1] = 1;
+            onehot_names(e, l, name, c);
         } else {
             e->ncat[t] = 0;
             e->ncat[t + 1] = nch;
             e->tree_names[t] = fmt_name(name, "_rank");
             e->tree_names[t + 1] = fmt_name(name, "_group");
-            char pre[128];
-            snprintf(pre, sizeof pre, "%s=", name);
-            for (int k = 0; k < c->K; k++) {
-                e->lin_names[l + k] = fmt_name(pre, c->vocab[k]);
-                e->lin_scale[l + k] = 1;
-            }
-            e->lin_names[l + c->K] = fmt_name(pre, "<other>");
-            e->lin_names[l + c->K + 1] = fmt_name(pre, "<missing>");
-            e->lin_scale[l + c->K] = e->lin_scale[l + c->K + 1] = 1;
+            onehot_names(e, l, name, c);
             l += c->K + 2;
+            char pre[128];
             snprintf(pre, sizeof pre, "%s_group=", name);
             for (int k = 0; k < nch; k++) {
                 e->lin_names[l + k] = fmt_name(pre, rdm_icd9_chapters()[k]);

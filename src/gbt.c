@@ -150,19 +150,30 @@ void rdm_gbt_free(rdm_gbt *m)
     free(m);
 }
 
+/* Grow *p (of *cap elements of `elem` bytes) to hold at least `need`,
+ * doubling from `initial`. Returns 0, or -1 (unchanged) when out of memory. */
+static int grow_array(void **p, int *cap, int need, size_t elem, int initial)
+{
+    if (need <= *cap)
+        return 0;
+    int c = *cap ? *cap : initial;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
 /* Append `k` nodes; returns the index of the first, or -1. */
 static int model_add_nodes(rdm_gbt *m, int k)
 {
-    if (m->nn + k > m->ncap) {
-        int cap = m->ncap ? m->ncap : 256;
-        while (cap < m->nn + k)
-            cap *= 2;
-        gnode *nd = realloc(m->nodes, (size_t)cap * sizeof *nd);
-        if (!nd)
-            return -1;
-        m->nodes = nd;
-        m->ncap = cap;
-    }
+    void *nodes = m->nodes;
+    if (grow_array(&nodes, &m->ncap, m->nn + k, sizeof *m->nodes, 256))
+        return -1;
+    m->nodes = nodes;
     int first = m->nn;
     for (int i = 0; i < k; i++) {
         gnode *q = &m->nodes[first + i];
@@ -176,16 +187,10 @@ static int model_add_nodes(rdm_gbt *m, int k)
 
 static int model_add_words(rdm_gbt *m, int k)
 {
-    if (m->nw + k > m->wcap) {
-        int cap = m->wcap ? m->wcap : 64;
-        while (cap < m->nw + k)
-            cap *= 2;
-        uint32_t *w = realloc(m->cats, (size_t)cap * sizeof *w);
-        if (!w)
-            return -1;
-        m->cats = w;
-        m->wcap = cap;
-    }
+    void *cats = m->cats;
+    if (grow_array(&cats, &m->wcap, m->nw + k, sizeof *m->cats, 64))
+        return -1;
+    m->cats = cats;
     int first = m->nw;
     memset(m->cats + first, 0, (size_t)k * sizeof *m->cats);
     m->nw += k;
