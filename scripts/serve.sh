@@ -59,9 +59,16 @@ render() {
     mkdir -p "$NGX/tmp" "$RUN" "$LOGDIR" "$report_dir"
     local user_line="" keep=${READMIT_KEEP_CONN:-off} ka=16
     if [ "$(id -u)" -eq 0 ]; then
-        # the master needs root for nothing here; workers drop to nobody
-        user_line="user nobody nogroup;"
-        chown -R nobody "$NGX/tmp"
+        # the master needs root for nothing here; workers drop to nobody when
+        # nobody can reach the checkout (not so under a private home directory)
+        if runuser -u nobody -- test -r "$TOP/nginx/ui/index.html" 2>/dev/null &&
+            runuser -u nobody -- test -x "$RUN" 2>/dev/null; then
+            user_line="user nobody nogroup;"
+            chown -R nobody "$NGX/tmp"
+        else
+            echo "readmit serve: nobody cannot reach $TOP; nginx workers run as root" >&2
+            user_line="user root root;"
+        fi
     fi
     local access=${READMIT_ACCESS_LOG:-$NGX/access.log}
     [ "$access" = off ] || access="$access combined"
