@@ -6,9 +6,14 @@ set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
 PGDIR=${READMIT_PGDIR:-$TOP/var/pg}
-DATA=$PGDIR/data
-RUN=$PGDIR/run
-LOG=$PGDIR/server.log
+# var/pg may be a link to a directory the server user can reach (see start)
+set_paths() {
+    [ -L "$PGDIR" ] && PGDIR=$(readlink -f "$PGDIR")
+    DATA=$PGDIR/data
+    RUN=$PGDIR/run
+    LOG=$PGDIR/server.log
+}
+set_paths
 DBNAME=${READMIT_DBNAME:-readmit}
 PG_USER=readmit-pg
 BINDIR=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
@@ -22,7 +27,7 @@ external() { [ -n "${DATABASE_URL:-}" ] || [ -n "${PGHOST:-}" ]; }
 as_owner() {
     if [ "$(id -u)" -eq 0 ]; then
         id "$PG_USER" >/dev/null 2>&1 || die "user $PG_USER missing: run make deps"
-        runuser -u "$PG_USER" -- "$@"
+        (cd / && runuser -u "$PG_USER" -- "$@")
     else
         "$@"
     fi
@@ -45,6 +50,7 @@ start() {
             mkdir -p "$alt"
             ln -sfn "$alt" "$PGDIR"
             echo "readmit db: $PGDIR is not reachable by $PG_USER; cluster kept in $alt" >&2
+            set_paths
         fi
     fi
     mkdir -p "$PGDIR"
