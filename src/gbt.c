@@ -892,38 +892,49 @@ static inline double score(double g, double h, double l2)
     return g * g / (h + l2);
 }
 
+/* Consider the split that sends (gl, hl) left, the missing bin (gm, hm) to
+ * either side when present; keep it in *s when it beats the best so far.
+ * Returns 1 when *s was replaced. */
+static int try_split(const fitctx *c, int j, int tbin, int64_t gl, int64_t hl, int64_t gm,
+                     int64_t hm, int64_t G, int64_t H, double parent, split *s)
+{
+    double l2 = c->l2, mcw = c->mcw, inv = c->inv;
+    int has_missing = hm > 0, better = 0;
+    for (int dl = 0; dl <= has_missing; dl++) {
+        int64_t lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
+        int64_t rg = G - lg, rh = H - lh;
+        double dlh = (double)lh * inv, drh = (double)rh * inv;
+        if (dlh < mcw || drh < mcw)
+            continue;
+        double gain = score((double)lg * inv, dlh, l2) + score((double)rg * inv, drh, l2) - parent;
+        if (gain > s->gain) {
+            s->gain = gain;
+            s->feat = j;
+            s->tbin = tbin;
+            s->dleft = has_missing ? dl : lh >= rh;
+            s->gl = lg;
+            s->hl = lh;
+            s->gr = rg;
+            s->hr = rh;
+            better = 1;
+        }
+    }
+    return better;
+}
+
 static void split_numeric(const fitctx *c, int j, const ghq *hj, int64_t G, int64_t H, split *s)
 {
     int nb = c->nb[j];
     int64_t gm = hj[nb].g, hm = hj[nb].h;
-    double l2 = c->l2, mcw = c->mcw, inv = c->inv;
-    double parent = score((double)G * inv, (double)H * inv, l2);
-    int has_missing = hm > 0;
+    double inv = c->inv;
+    double parent = score((double)G * inv, (double)H * inv, c->l2);
     int64_t gl = 0, hl = 0;
     for (int t = 0; t < nb; t++) {
         if (t > 0 && hj[t].h == 0)
             continue; /* empty bin: the same split as bin t - 1, which won ties */
         gl += hj[t].g;
         hl += hj[t].h;
-        for (int dl = 0; dl <= has_missing; dl++) {
-            int64_t lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
-            int64_t rg = G - lg, rh = H - lh;
-            double dlh = (double)lh * inv, drh = (double)rh * inv;
-            if (dlh < mcw || drh < mcw)
-                continue;
-            double gain =
-                score((double)lg * inv, dlh, l2) + score((double)rg * inv, drh, l2) - parent;
-            if (gain > s->gain) {
-                s->gain = gain;
-                s->feat = j;
-                s->tbin = t;
-                s->dleft = has_missing ? dl : lh >= rh;
-                s->gl = lg;
-                s->hl = lh;
-                s->gr = rg;
-                s->hr = rh;
-            }
-        }
+        try_split(c, j, t, gl, hl, gm, hm, G, H, parent, s);
     }
 }
 
@@ -955,9 +966,8 @@ static void split_categorical(const fitctx *c, int j, const ghq *hj, int64_t G, 
 {
     int k = c->ncat[j];
     int64_t gm = hj[k].g, hm = hj[k].h;
-    double l2 = c->l2, mcw = c->mcw, inv = c->inv;
-    double parent = score((double)G * inv, (double)H * inv, l2);
-    int has_missing = hm > 0;
+    double inv = c->inv;
+    double parent = score((double)G * inv, (double)H * inv, c->l2);
     catord ord[MAX_CODES];
     int m = 0;
     for (int b = 0; b < k; b++) {
@@ -975,26 +985,8 @@ static void split_categorical(const fitctx *c, int j, const ghq *hj, int64_t G, 
     for (int p = 0; p < m; p++) {
         gl += hj[ord[p].code].g;
         hl += hj[ord[p].code].h;
-        for (int dl = 0; dl <= has_missing; dl++) {
-            int64_t lg = gl + (dl ? gm : 0), lh = hl + (dl ? hm : 0);
-            int64_t rg = G - lg, rh = H - lh;
-            double dlh = (double)lh * inv, drh = (double)rh * inv;
-            if (dlh < mcw || drh < mcw)
-                continue;
-            double gain =
-                score((double)lg * inv, dlh, l2) + score((double)rg * inv, drh, l2) - parent;
-            if (gain > s->gain) {
-                s->gain = gain;
-                s->feat = j;
-                s->tbin = -1;
-                s->dleft = has_missing ? dl : lh >= rh;
-                s->gl = lg;
-                s->hl = lh;
-                s->gr = rg;
-                s->hr = rh;
-                best_p = p;
-            }
-        }
+        if (try_split(c, j, -1, gl, hl, gm, hm, G, H, parent, s))
+            best_p = p;
     }
     if (best_p >= 0) {
         memset(s->set, 0, sizeof s->set);
