@@ -76,6 +76,13 @@ void rdm_buf_release(rdm_buf *b);
 /* Give the storage to the caller (free() it); the buffer becomes empty. */
 char *rdm_buf_take(rdm_buf *b);
 
+/* Grow the array *p (*cap elements of `elem` bytes each) so that it holds at
+ * least `need` elements: the capacity doubles (from 8) until it is enough.
+ * Returns RDM_OK, or RDM_ENOMEM with *p and *cap unchanged when the
+ * allocation fails or need * elem would overflow. Pass a `void *` copy of a
+ * typed pointer: `void *v = a; if (rdm_grow(&v, &cap, n, sizeof *a)) ...; a = v;` */
+int rdm_grow(void **p, size_t *cap, size_t need, size_t elem) __attribute__((warn_unused_result));
+
 /* Read a whole file into `out` (appended). */
 int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err);
 /* Write `n` bytes atomically: temp file in the same directory, fsync, rename. */

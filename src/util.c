@@ -114,21 +114,40 @@ void rdm_log_write(int level, const char *fmt, ...)
         fprintf(stderr, "%s\n", line);
 }
 
-/* ---- buffer ---- */
+/* ---- arrays and buffer ---- */
+
+int rdm_grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return RDM_OK;
+    if (elem == 0 || need > SIZE_MAX / elem)
+        return RDM_ENOMEM;
+    size_t c = *cap ? *cap : 8;
+    while (c < need)
+        c = c > SIZE_MAX / 2 ? need : c * 2;
+    if (c > SIZE_MAX / elem)
+        c = need;
+    void *q = realloc(*p, c * elem);
+    if (!q)
+        return RDM_ENOMEM;
+    *p = q;
+    *cap = c;
+    return RDM_OK;
+}
 
 int rdm_buf_reserve(rdm_buf *b, size_t extra)
 {
+    if (extra > SIZE_MAX - b->len - 1)
+        return RDM_ENOMEM;
     size_t need = b->len + extra + 1;
     if (need <= b->cap)
         return RDM_OK;
-    size_t cap = b->cap ? b->cap : 64;
-    while (cap < need)
-        cap *= 2;
-    char *p = realloc(b->data, cap);
-    if (!p)
+    if (need < 64)
+        need = 64; /* buffers start at 64 bytes */
+    void *p = b->data;
+    if (rdm_grow(&p, &b->cap, need, 1))
         return RDM_ENOMEM;
     b->data = p;
-    b->cap = cap;
     return RDM_OK;
 }
 

@@ -17,6 +17,7 @@ typedef struct cmd_ctx {
     int json;                /* --json */
     char **overrides;        /* -o key=value (argv pointers) */
     int noverrides;
+    size_t overrides_cap;
     rdm_config cfg;
     int cfg_loaded;
 } cmd_ctx;

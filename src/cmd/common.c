@@ -112,11 +112,11 @@ static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json)
     if (!strcmp(a, "-o")) {
         if (!has_next)
             return -1;
-        char **o = realloc(ctx->overrides, sizeof *o * (size_t)(ctx->noverrides + 1));
-        if (!o)
+        void *o = ctx->overrides;
+        if (rdm_grow(&o, &ctx->overrides_cap, (size_t)ctx->noverrides + 1, sizeof(char *)))
             return -1;
         ctx->overrides = o;
-        o[ctx->noverrides++] = argv[++*i];
+        ctx->overrides[ctx->noverrides++] = argv[++*i];
         return 1;
     }
     if (!strcmp(a, "--stamp")) {
@@ -186,6 +186,8 @@ void cmd_ctx_release(cmd_ctx *ctx)
         rdm_config_release(&ctx->cfg);
     free(ctx->overrides);
     ctx->overrides = NULL;
+    ctx->noverrides = 0;
+    ctx->overrides_cap = 0;
     ctx->cfg_loaded = 0;
 }
 
