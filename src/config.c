@@ -18,6 +18,7 @@
 #include <yaml.h>
 
 #include "schema.h"
+#include "secret.h"
 
 typedef enum {
     T_STR,   /* char *; F_NULLABLE allows null */
@@ -32,7 +33,7 @@ typedef enum {
     T_RULES, /* clean.rules */
 } key_type;
 
-enum { F_NULLABLE = 1, F_INTEGRAL = 2, F_NOFP = 4, F_NONEMPTY = 8 };
+enum { F_NULLABLE = 1, F_INTEGRAL = 2, F_NOFP = 4, F_NONEMPTY = 8, F_SECRET = 16 };
 
 typedef struct key_def {
     const char *key;
@@ -52,7 +53,7 @@ static const char *const DIAG_MODES[] = {"rank_chapter", "code", NULL};
 #define BIG    1e15
 
 static const key_def KEYS[] = {
-    {"db.dsn", T_STR, OFF(db.dsn), 0, "null", 0, 0, F_NULLABLE, NULL},
+    {"db.dsn", T_STR, OFF(db.dsn), 0, "null", 0, 0, F_NULLABLE | F_SECRET, NULL},
     {"db.socket_dir", T_STR, OFF(db.socket_dir), 0, "var/pg/run", 0, 0, F_NONEMPTY, NULL},
     {"db.name", T_STR, OFF(db.name), 0, "readmit", 0, 0, F_NONEMPTY, NULL},
     {"data.source", T_STR, OFF(data.source), 0, "data/dataset_diabetes.zip", 0, 0, F_NONEMPTY,
@@ -1108,6 +1109,12 @@ static int add_value(rdm_buf *out, const rdm_config *c, const key_def *k)
     const void *p = cfield(c, k->off);
     switch (k->type) {
     case T_STR:
+        if (k->flags & F_SECRET) { /* a conninfo may hold a password: never printed */
+            char *masked = rdm_secret_mask_conninfo(*(char *const *)p);
+            int rc = *(char *const *)p && !masked ? RDM_ENOMEM : add_quoted(out, masked);
+            free(masked);
+            return rc;
+        }
         return add_quoted(out, *(char *const *)p);
     case T_ESTR:
         return rdm_buf_adds(out, *(char *const *)p ? *(char *const *)p : "null");

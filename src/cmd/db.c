@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "secret.h"
 
 static const char HELP[] =
     "usage: readmit db migrate|status|url [options]\n"
@@ -11,7 +12,7 @@ static const char HELP[] =
     "  migrate   apply the schema migrations (sql/schema/NNN_*.sql) not yet\n"
     "            applied; applying twice is a no-op\n"
     "  status    server, database and user; applied and pending migrations\n"
-    "  url       print the libpq connection string readmit uses\n"
+    "  url       print the libpq connection string readmit uses (password masked)\n"
     "\n" CMD_COMMON_HELP;
 
 static int db_status(rdm_db *db, rdm_err *err)
@@ -65,10 +66,12 @@ int cmd_db(int argc, char **argv)
     rdm_err err = {0};
     if (!strcmp(what, "url")) {
         char *ci = rdm_db_conninfo(&ctx.cfg);
-        if (ci)
-            puts(ci[0] ? ci : "(libpq environment: PGHOST etc.)");
+        char *shown = rdm_secret_mask_conninfo(ci);
+        if (shown)
+            puts(shown[0] ? shown : "(libpq environment: PGHOST etc.)");
         else
             rc = EXIT_FAIL;
+        free(shown);
         free(ci);
         cmd_ctx_release(&ctx);
         return rc;
