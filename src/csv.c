@@ -70,44 +70,6 @@ const char *rdm_csv_problem_name(rdm_csv_problem p)
     return "unknown";
 }
 
-int rdm_utf8_valid(const char *s, size_t n)
-{
-    const unsigned char *p = (const unsigned char *)s, *e = p + n;
-    while (p < e) {
-        unsigned c = *p;
-        if (c < 0x80) {
-            p++;
-            continue;
-        }
-        size_t need;
-        unsigned min;
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-            min = 0x80;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            min = 0x800;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            min = 0x10000;
-        } else {
-            return 0;
-        }
-        if ((size_t)(e - p) < need + 1)
-            return 0;
-        unsigned cp = c & (need == 1 ? 0x1F : need == 2 ? 0x0F : 0x07);
-        for (size_t i = 1; i <= need; i++) {
-            if ((p[i] & 0xC0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (p[i] & 0x3F);
-        }
-        if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return 0;
-        p += need + 1;
-    }
-    return 1;
-}
-
 static long mem_read(void *ud, char *buf, size_t n, rdm_err *err)
 {
     (void)err;

@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #include "readmit.h"
+#include "utf8.h" /* rdm_utf8_valid, used on every field */
 
 /* Byte source: fill buf with up to n bytes; return the count, 0 at end of
  * input, or a negative RDM_E* code with err filled. */
@@ -90,9 +91,5 @@ int rdm_csv_next(rdm_csv *c, rdm_csv_record *rec, rdm_err *err) __attribute__((w
 
 /* Bytes consumed from the source so far (after the BOM). */
 unsigned long long rdm_csv_bytes(const rdm_csv *c);
-
-/* True when s[0..n) is valid UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
- */
-int rdm_utf8_valid(const char *s, size_t n);
 
 #endif

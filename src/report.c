@@ -17,6 +17,7 @@
 
 #include "report_int.h"
 #include "svg.h"
+#include "utf8.h"
 
 static const char CSS[] =
     "body{font-family:system-ui,sans-serif;margin:0 auto;max-width:1200px;padding:0 16px 40px;"
@@ -330,34 +331,6 @@ static unsigned char special(unsigned char c)
     return c < 0x20 || c >= 0x7f || c == '&' || c == '<' || c == '>' || c == '"' || c == '\'';
 }
 
-/* Length of the well-formed UTF-8 sequence at p (n bytes left) and its code
- * point, or 0 if the bytes are not one (overlong, surrogate, > U+10FFFF). */
-static size_t utf8_seq(const unsigned char *p, size_t n, unsigned *cp)
-{
-    unsigned c = p[0], min;
-    size_t len;
-    if (c >= 0xC2 && c <= 0xDF) {
-        len = 2, c &= 0x1F, min = 0x80;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3, c &= 0x0F, min = 0x800;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4, c &= 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = (c << 6) | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 int rdm_report_escape(rdm_buf *out, const char *s, size_t n)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -399,7 +372,7 @@ int rdm_report_escape(rdm_buf *out, const char *s, size_t n)
         default:
             if (c >= 0x80) {
                 unsigned cp = 0;
-                size_t l = utf8_seq(p + j, n - j, &cp);
+                size_t l = rdm_utf8_seq(p + j, n - j, &cp);
                 if (l && cp >= 0xA0) {
                     if (rdm_buf_add(out, p + j, l))
                         return RDM_ENOMEM;
