@@ -1,0 +1,66 @@
+/* explain.h - exact per-prediction explanations in log-odds.
+ *
+ * Boosted trees: path-dependent TreeSHAP (Lundberg et al., "From local
+ * explanations to global understanding with explainable AI for trees", 2020,
+ * Algorithm 2). The value of a feature set S at a node is the cover-weighted
+ * mean of the children for a split on a feature outside S, and the child the
+ * record takes for a split on a feature in S; the contributions are the exact
+ * Shapley values of that game, so they add up to the tree's value minus its
+ * expected value (the cover-weighted mean of its leaves). The algorithm sees
+ * a tree only through rdm_shap_tree (children, split feature, node cover,
+ * leaf value) and, for one record, which child the record takes at every
+ * split; the split test itself stays with the model.
+ *
+ * Logistic regression: contribution of linear column j = w_j (x_j - mean_j)
+ * with the training mean; the base value is the margin at the mean.
+ *
+ * Both are summed back to raw input fields (one-hot levels, diagnosis rank
+ * and chapter add up to their field), and
+ *     base_value + sum of contributions == logit(probability)
+ * up to rounding. */
+#ifndef RDM_EXPLAIN_H
+#define RDM_EXPLAIN_H
+
+#include <stddef.h>
+
+#include "model.h"
+#include "readmit.h"
+#include "schema.h"
+
+/* ---- TreeSHAP on one tree ---- */
+
+/* A tree as parallel arrays indexed by node (all borrowed). Node `root` is the
+ * root; an internal node k has feat[k] >= 0 and children left[k], right[k];
+ * a leaf has feat[k] < 0 and value[k]. cover[k] > 0 is the training weight
+ * (rows or hessian) that reached node k. Indexes may be absolute into arrays
+ * shared by many trees. */
+typedef struct rdm_shap_tree {
+    int root;
+    int n; /* nodes in the arrays (every index is < n) */
+    const int *feat;
+    const int *left, *right;
+    const double *value;
+    const double *cover;
+} rdm_shap_tree;
+
+/* Check a tree: indexes in range, features < nfeat, covers finite and > 0,
+ * every node reached at most once from the root. *depth gets the number of
+ * splits on the longest root-to-leaf path. RDM_EINVAL naming the node. */
+int rdm_shap_tree_check(const rdm_shap_tree *t, int nfeat, int *depth, rdm_err *err);
+
+/* Expected value of a checked tree: the cover-weighted mean of the leaves
+ * (the same weights the contributions use). */
+double rdm_shap_expected(const rdm_shap_tree *t);
+
+/* Bytes of scratch rdm_shap_add needs for a tree of the given depth. */
+size_t rdm_shap_scratch_size(int depth);
+
+/* Add the contributions of a checked tree of the given depth for one record
+ * to phi[] (indexed by feature). goes_left[k] (for every internal node k) is 1 when the record goes
+ * to left[k]. `scratch` holds rdm_shap_scratch_size(depth) bytes, suitably aligned for double
+ * (malloc). The contributions add up to the record's leaf value minus rdm_shap_expected; features
+ * the tree never splits on get nothing added. No allocation. */
+void rdm_shap_add(const rdm_shap_tree *t, int depth, const unsigned char *goes_left, double *phi,
+                  void *scratch);
+
+#endif
