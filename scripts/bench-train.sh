@@ -4,6 +4,7 @@
 # test PR AUC, test log loss, test Brier, fit time. Runs the peers
 # (scripts/bench-gbt-peers.py: scikit-learn, XGBoost) side by side when they
 # are installed. Uses a scratch database that it drops at the end.
+# PEERS=0 skips the peers; READMIT=PATH times another build of readmit.
 # Usage: scripts/bench-train.sh [DATA]   (default: $READMIT_REAL_DATA, else
 #        ../shared/data/dataset_diabetes.zip, else data/diabetic_data.csv)
 set -euo pipefail
@@ -54,9 +55,27 @@ sql "SELECT r.name,
     awk -F'|' '{ sel = ($8 == "t") ? " *selected" : ""; tr = ($9 != "") ? sprintf(" (%d trees)", $9) : "";
                  printf "%-28s %8.4f %8.4f %8.4f %9.4f %8.4f %8.2f%s%s\n", $1, $2, $3, $4, $5, $6, $7, tr, sel }'
 echo
-if [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-peers.py" ]; then
+# Model content per run (threshold, encoder and scorer sections; the metadata,
+# which holds the training time and code version, and the checksum line left
+# out): equal digests mean bit-identical models.
+echo "model content sha256 (without metadata):"
+sql "SELECT a.sha256 || ' ' || r.name FROM registry.runs r
+     JOIN registry.run_artifacts a USING (run_id) ORDER BY r.run_id" |
+    while read -r sha name; do
+        digest=$(sql "SELECT convert_from(bytes, 'UTF8') FROM registry.artifacts WHERE sha256 = '$sha'" |
+            sed -n '/^threshold /p; /^encoder/,$p' | grep -v '^checksum ' | sha256sum | cut -c1-16)
+        printf '  %-28s %s\n' "$name" "$digest"
+    done
+echo
+if [ "${PEERS:-1}" = 0 ]; then
+    echo "peers: skipped (PEERS=0)"
+elif [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-peers.py" ]; then
     echo "peers (same data, same split, same threads):"
-    python3 "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "$DATA" || echo "bench-gbt-peers: failed"
+    python3=${PYTHON:-}
+    for py in python3 /usr/bin/python3; do # Debian's python3-sklearn/-xgboost live in the system one
+        [ -z "$python3" ] && "$py" -c 'import sklearn, xgboost' 2>/dev/null && python3=$py
+    done
+    "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "$DATA" || echo "bench-gbt-peers: failed"
 else
     echo "peers: scripts/bench-gbt-peers.py not present; skipped"
 fi

@@ -13,16 +13,15 @@
 #include "gbt.h"
 
 #include <math.h>
-#include <pthread.h>
-#include <sched.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #if defined(__SSE2__)
 #include <emmintrin.h>
 #endif
+
+#include "pool.h"
+#include "rng.h"
 
 #define GBT_FORMAT   1
 #define MAX_CODES    255     /* categories per categorical feature (codes 0..254) */
@@ -387,202 +386,6 @@ void rdm_gbt_importance(const rdm_gbt *m, double *gain)
             gain[m->nodes[k].feat] += m->nodes[k].gain;
 }
 
-/* ---- thread pool
- * ----------------------------------------------------------------------
- *
- * A job is a number of items (features, row chunks) that threads claim one at
- * a time from a shared counter; each item writes only its own results, so
- * what a job computes does not depend on which thread ran which item. The
- * caller's thread always takes part and may do every item: a worker that is
- * not scheduled in time (a busy machine) does not hold the job up, and a
- * worker that wakes after the job has ended finds nothing to do. */
-
-typedef struct pool pool;
-typedef void (*job_fn)(void *arg, int tid, pool *p);
-
-typedef struct wstart {
-    pool *p;
-    int tid;
-} wstart;
-
-struct pool {
-    int nt;
-    pthread_t *th;
-    wstart *ws;
-    int started;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    atomic_ulong gen;
-    atomic_int inside; /* workers running the current job */
-    atomic_int quit;
-    atomic_int next; /* next item of the current job */
-    job_fn fn;       /* NULL between jobs */
-    void *arg;
-};
-
-/* The next item of the current job (items are 0, 1, 2, ...). */
-static inline int pool_next(pool *p)
-{
-    return atomic_fetch_add(&p->next, 1);
-}
-
-/* Yield rather than pause: when the machine is busy, the thread being waited
- * for may need this core. With nothing else runnable, sched_yield returns at
- * once and this is a spin. */
-static inline void cpu_relax(void)
-{
-    sched_yield();
-}
-
-/* Spin (yielding) up to ~100 us for *v to differ from `old` (jobs are often
- * only tens of microseconds long: sleeping on a condition variable each time
- * would cost more). */
-static void spin_while_eq_ulong(atomic_ulong *v, unsigned long old, atomic_int *quit)
-{
-    double t0 = 0;
-    for (unsigned k = 1;; k++) {
-        if (atomic_load(v) != old || atomic_load(quit))
-            return;
-        cpu_relax();
-        if ((k & 15u) == 0) {
-            double t = rdm_now();
-            if (t0 == 0)
-                t0 = t;
-            else if (t - t0 > 100e-6)
-                return;
-        }
-    }
-}
-
-static void *pool_main(void *a)
-{
-    wstart *w = a;
-    pool *p = w->p;
-    unsigned long seen = 0;
-    for (;;) {
-        spin_while_eq_ulong(&p->gen, seen, &p->quit);
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->quit)
-            pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) {
-            pthread_mutex_unlock(&p->mu);
-            return NULL;
-        }
-        seen = p->gen;
-        job_fn fn = p->fn;
-        void *arg = p->arg;
-        if (fn)
-            p->inside++;
-        pthread_mutex_unlock(&p->mu);
-        if (!fn)
-            continue; /* woke after the job had ended */
-        fn(arg, w->tid, p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->inside == 0)
-            pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
-    }
-}
-
-static void pool_free(pool *p)
-{
-    if (!p)
-        return;
-    if (p->started) {
-        pthread_mutex_lock(&p->mu);
-        p->quit = 1;
-        pthread_cond_broadcast(&p->go);
-        pthread_mutex_unlock(&p->mu);
-        for (int i = 0; i < p->started; i++)
-            pthread_join(p->th[i], NULL);
-    }
-    pthread_mutex_destroy(&p->mu);
-    pthread_cond_destroy(&p->go);
-    pthread_cond_destroy(&p->done);
-    free(p->th);
-    free(p->ws);
-    free(p);
-}
-
-/* nt threads in all: the caller's thread is number 0. */
-static pool *pool_new(int nt)
-{
-    pool *p = calloc(1, sizeof *p);
-    if (!p)
-        return NULL;
-    p->nt = nt;
-    pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->go, NULL);
-    pthread_cond_init(&p->done, NULL);
-    if (nt > 1) {
-        p->th = calloc((size_t)nt, sizeof *p->th);
-        p->ws = calloc((size_t)nt, sizeof *p->ws);
-        if (!p->th || !p->ws) {
-            pool_free(p);
-            return NULL;
-        }
-        for (int i = 1; i < nt; i++) {
-            p->ws[i].p = p;
-            p->ws[i].tid = i;
-            if (pthread_create(&p->th[p->started], NULL, pool_main, &p->ws[i]) != 0) {
-                pool_free(p);
-                return NULL;
-            }
-            p->started++;
-        }
-    }
-    return p;
-}
-
-/* Run fn on this thread and on the workers that join in time; returns when
- * every item is done and no worker is inside fn. */
-static void pool_run(pool *p, job_fn fn, void *arg)
-{
-    atomic_store(&p->next, 0);
-    if (p->nt <= 1) {
-        fn(arg, 0, p);
-        return;
-    }
-    pthread_mutex_lock(&p->mu);
-    p->fn = fn;
-    p->arg = arg;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
-    fn(arg, 0, p);
-    /* every item is claimed: close the job to latecomers, wait for the rest */
-    pthread_mutex_lock(&p->mu);
-    p->fn = NULL;
-    p->arg = NULL;
-    if (p->inside > 0) {
-        /* an item in flight usually ends within microseconds */
-        pthread_mutex_unlock(&p->mu);
-        double t0 = rdm_now();
-        while (atomic_load(&p->inside) > 0 && rdm_now() - t0 < 300e-6)
-            cpu_relax();
-        pthread_mutex_lock(&p->mu);
-        while (p->inside > 0)
-            pthread_cond_wait(&p->done, &p->mu);
-    }
-    pthread_mutex_unlock(&p->mu);
-}
-
-/* ---- random numbers (splitmix64)
- * ------------------------------------------------------ */
-
-static uint64_t rng_next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
-static double rng_unif(uint64_t *s)
-{
-    return (double)(rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
 /* ---- fitting
  * -------------------------------------------------------------------------- */
 
@@ -646,7 +449,7 @@ typedef struct fitctx {
     int *fl, nf; /* features used by the current tree */
     double l2, mcw;
     int max_depth;
-    pool *pool;
+    rdm_pool *pool;
     int nt;
     ghq **thist;  /* per-thread partial histograms (thread 0: unused) */
     ghq **thist2; /* per-thread second histograms for odd rows */
@@ -761,11 +564,11 @@ typedef struct edgejob {
     int maxb;
 } edgejob;
 
-static void edge_job(void *arg, int tid, pool *pl)
+static void edge_job(void *arg, int tid, rdm_pool *pl)
 {
     edgejob *ej = arg;
     fitctx *c = ej->c;
-    for (int j; (j = pool_next(pl)) < c->d;)
+    for (int j; (j = (int)rdm_pool_next(pl)) < c->d;)
         if (c->ncat[j] == 0)
             feature_edges(c, j, ej->maxb, c->wkey[tid], (uint32_t *)c->wbuf[tid]);
 }
@@ -794,10 +597,10 @@ static inline int value_bin(const fitctx *c, int j, float v)
 
 /* Bin n rows of X (row-major, d features) into column-major out[j * n + i],
  * chunks handed out by the pool. */
-static void bin_rows(const fitctx *c, pool *pl, const float *X, size_t n, uint8_t *out)
+static void bin_rows(const fitctx *c, rdm_pool *pl, const float *X, size_t n, uint8_t *out)
 {
     size_t nch = (n + CHUNK - 1) / CHUNK;
-    for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
         size_t lo = (size_t)it * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
         for (size_t i = lo; i < hi; i++) {
             const float *x = X + i * (size_t)c->d;
@@ -807,14 +610,14 @@ static void bin_rows(const fitctx *c, pool *pl, const float *X, size_t n, uint8_
     }
 }
 
-static void bin_job(void *arg, int tid, pool *pl)
+static void bin_job(void *arg, int tid, rdm_pool *pl)
 {
     fitctx *c = arg;
     (void)tid;
     bin_rows(c, pl, c->X, c->n, c->cbins);
 }
 
-static void vbin_job(void *arg, int tid, pool *pl)
+static void vbin_job(void *arg, int tid, rdm_pool *pl)
 {
     fitctx *c = arg;
     (void)tid;
@@ -822,12 +625,12 @@ static void vbin_job(void *arg, int tid, pool *pl)
 }
 
 /* Most frequent bin of each feature, and whether it can split at all. */
-static void mode_job(void *arg, int tid, pool *pl)
+static void mode_job(void *arg, int tid, rdm_pool *pl)
 {
     fitctx *c = arg;
     size_t cnt[MAX_CODES + 1];
     (void)tid;
-    for (int j; (j = pool_next(pl)) < c->d;) {
+    for (int j; (j = (int)rdm_pool_next(pl)) < c->d;) {
         int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
         memset(cnt, 0, sizeof cnt);
         const uint8_t *col = c->cbins + (size_t)j * c->n;
@@ -850,13 +653,13 @@ typedef struct rowjob {
     int pass;
 } rowjob;
 
-static void rows_job(void *arg, int tid, pool *pl)
+static void rows_job(void *arg, int tid, rdm_pool *pl)
 {
     rowjob *rj = arg;
     fitctx *c = rj->c;
     size_t nch = (c->n + CHUNK - 1) / CHUNK;
     (void)tid;
-    for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
         size_t ch = (size_t)it;
         size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
         for (size_t i = lo; i < hi; i++) {
@@ -1069,20 +872,20 @@ static void hist_rows(const fitctx *c, ghq *H, ghq *H2, uint32_t a, uint32_t b)
 typedef struct histjob {
     fitctx *c;
     leaf *a, *b;
-    uint8_t used[64]; /* thread t > 0 added rows into c->thist[t] */
-    split *ra, *rb;   /* per active feature: best split of a and b */
+    uint8_t used[RDM_POOL_MAX]; /* thread t > 0 added rows into c->thist[t] */
+    split *ra, *rb;             /* per active feature: best split of a and b */
 } histjob;
 
 /* Rows of leaf a in chunks: thread 0 into a->hist (cleared by the caller),
  * thread t into c->thist[t] (cleared at its first chunk). */
-static void hist_job(void *arg, int tid, pool *pl)
+static void hist_job(void *arg, int tid, rdm_pool *pl)
 {
     histjob *hj = arg;
     fitctx *c = hj->c;
     uint32_t len = hj->a->end - hj->a->begin;
     int nch = (int)((len + HCHUNK - 1) / HCHUNK);
     ghq *H = tid == 0 ? hj->a->hist : c->thist[tid];
-    for (int ch; (ch = pool_next(pl)) < nch;) {
+    for (int ch; (ch = (int)rdm_pool_next(pl)) < nch;) {
         if (tid > 0 && !hj->used[tid]) {
             memset(H, 0, (size_t)c->htb * sizeof *H);
             hj->used[tid] = 1;
@@ -1169,7 +972,7 @@ static void build_hist(fitctx *c, leaf *a, leaf *b, split *ra, split *rb)
     hj.rb = rb;
     memset(a->hist, 0, (size_t)c->htb * sizeof *a->hist);
     if (c->nt > 1 && len >= PAR_HIST)
-        pool_run(c->pool, hist_job, &hj);
+        rdm_pool_run(c->pool, hist_job, &hj);
     else
         hist_rows(c, a->hist, c->thist2[0], a->begin, a->end);
     feat_all(&hj);
@@ -1211,12 +1014,12 @@ static void part_chunk(const partjob *pj, int ch)
     c->pnr[ch] = b;
 }
 
-static void part_job(void *arg, int tid, pool *pl)
+static void part_job(void *arg, int tid, rdm_pool *pl)
 {
     partjob *pj = arg;
     (void)tid;
     int nch = (int)((pj->end - pj->begin + PCHUNK - 1) / PCHUNK);
-    for (int ch; (ch = pool_next(pl)) < nch;)
+    for (int ch; (ch = (int)rdm_pool_next(pl)) < nch;)
         part_chunk(pj, ch);
 }
 
@@ -1260,7 +1063,7 @@ static uint32_t partition_rows(fitctx *c, const split *s, uint32_t begin, uint32
     pj.end = end;
     int nch = (int)((end - begin + PCHUNK - 1) / PCHUNK);
     if (c->nt > 1 && end - begin >= PAR_SPLIT)
-        pool_run(c->pool, part_job, &pj);
+        rdm_pool_run(c->pool, part_job, &pj);
     else
         for (int ch = 0; ch < nch; ch++)
             part_chunk(&pj, ch);
@@ -1344,13 +1147,13 @@ static size_t lower_row(const uint32_t *idx, size_t a, size_t b, size_t r)
     return a;
 }
 
-static void grad_job(void *arg, int tid, pool *pl)
+static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
     fitctx *c = gj->c;
     size_t nch = (gj->npos + CHUNK - 1) / CHUNK;
     (void)tid;
-    for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
         size_t ch = (size_t)it;
         size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
         logprod lp = {1.0, 0, 0};
@@ -1397,12 +1200,12 @@ typedef struct validjob {
 } validjob;
 
 /* Validation loss per chunk (margins already updated). */
-static void valid_job(void *arg, int tid, pool *pl)
+static void valid_job(void *arg, int tid, rdm_pool *pl)
 {
     validjob *vj = arg;
     size_t nch = (vj->n + CHUNK - 1) / CHUNK;
     (void)tid;
-    for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
         size_t ch = (size_t)it;
         size_t lo = ch * CHUNK, hi = lo + CHUNK < vj->n ? lo + CHUNK : vj->n;
         logprod lp = {1.0, 0, 0};
@@ -1425,7 +1228,7 @@ typedef struct binjob {
     double *margin;
 } binjob;
 
-static void bintrav_job(void *arg, int tid, pool *pl)
+static void bintrav_job(void *arg, int tid, rdm_pool *pl)
 {
     binjob *bj = arg;
     fitctx *c = bj->c;
@@ -1433,7 +1236,7 @@ static void bintrav_job(void *arg, int tid, pool *pl)
     int root = m->tstart[bj->tree];
     size_t nch = (c->n + CHUNK - 1) / CHUNK;
     (void)tid;
-    for (int it; (size_t)(it = pool_next(pl)) < nch;) {
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
         size_t ch = (size_t)it;
         size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
         for (size_t i = lo; i < hi; i++) {
@@ -1526,13 +1329,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
     ghq **freeh = NULL;
     leaf *leaves = NULL, *sorted = NULL;
     split *ra = NULL, *rb = NULL;
-    int nt = p->threads;
-    if (nt == 0) {
-        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-        nt = ncpu > 0 ? (int)ncpu : 1;
-    }
-    if (nt > 64)
-        nt = 64;
+    int nt = p->threads == 0 ? rdm_ncpu() : p->threads > RDM_POOL_MAX ? RDM_POOL_MAX : p->threads;
 
     ncat = calloc((size_t)d, sizeof *ncat);
     if (!ncat)
@@ -1557,7 +1354,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
         c.scale = ldexp(1.0, sh);
         c.inv = ldexp(1.0, -sh);
     }
-    c.pool = pool_new(nt);
+    c.pool = rdm_pool_create(nt, NULL);
     c.nb = calloc((size_t)d, sizeof *c.nb);
     c.off = calloc((size_t)d + 1, sizeof *c.off);
     c.defb = calloc((size_t)d, sizeof *c.defb);
@@ -1604,20 +1401,20 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
                 goto nomem;
         }
         edgejob ej = {&c, p->max_bins};
-        pool_run(c.pool, edge_job, &ej);
+        rdm_pool_run(c.pool, edge_job, &ej);
         for (int j = 0; j < d; j++) {
             if (ncat[j] > 0)
                 c.nb[j] = ncat[j];
             c.off[j + 1] = c.off[j] + c.nb[j] + 1;
         }
         c.tb = c.off[d];
-        pool_run(c.pool, bin_job, &c);
+        rdm_pool_run(c.pool, bin_job, &c);
         if (nv)
-            pool_run(c.pool, vbin_job, &c);
-        pool_run(c.pool, mode_job, &c);
+            rdm_pool_run(c.pool, vbin_job, &c);
+        rdm_pool_run(c.pool, mode_job, &c);
         rowjob rj = {&c, 0};
         c.rowp[0] = 0;
-        pool_run(c.pool, rows_job, &rj);
+        rdm_pool_run(c.pool, rows_job, &rj);
         /* fixed width: at most ~2% of rows overflow it */
         {
             size_t *cnt = calloc((size_t)d + 1, sizeof *cnt);
@@ -1652,7 +1449,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
         if (!c.ovf || !c.fix)
             goto nomem;
         rj.pass = 1;
-        pool_run(c.pool, rows_job, &rj);
+        rdm_pool_run(c.pool, rows_job, &rj);
         for (int t = 0; t < nt; t++) {
             c.thist[t] = t ? malloc((size_t)c.htb * sizeof **c.thist) : NULL;
             c.thist2[t] = malloc((size_t)c.htb * sizeof **c.thist2);
@@ -1693,7 +1490,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
     int best_iter = -1, since_best = 0;
     {
         gradjob gj = {&c, y, margin, part, 0, NULL, NULL, 0, n};
-        pool_run(c.pool, grad_job, &gj);
+        rdm_pool_run(c.pool, grad_job, &gj);
     }
 
     for (int it = 0; it < p->max_iter; it++) {
@@ -1706,7 +1503,7 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
             if (nf < 1)
                 nf = 1;
             for (int q = 0; q < nf; q++) {
-                int r = q + (int)(rng_next(&rng) % (uint64_t)(d - q));
+                int r = q + (int)(rdm_splitmix64(&rng) % (uint64_t)(d - q));
                 int t = c.fl[q];
                 c.fl[q] = c.fl[r];
                 c.fl[r] = t;
@@ -1724,10 +1521,10 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
         uint32_t nin = 0;
         if (p->subsample < 1.0) {
             for (size_t i = 0; i < n; i++)
-                if (rng_unif(&rng) < p->subsample)
+                if (rdm_splitmix64_uniform(&rng) < p->subsample)
                     c.idx[nin++] = (uint32_t)i;
             if (nin == 0)
-                c.idx[nin++] = (uint32_t)(rng_next(&rng) % n);
+                c.idx[nin++] = (uint32_t)(rdm_splitmix64(&rng) % n);
         } else {
             for (size_t i = 0; i < n; i++)
                 c.idx[i] = (uint32_t)i;
@@ -1853,17 +1650,17 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
             for (int l = 0; l < nleaves; l++)
                 lw[l] = m->nodes[sorted[l].node].value;
             gradjob gj = {&c, y, margin, part, cb != NULL, sorted, lw, nleaves, n};
-            pool_run(c.pool, grad_job, &gj);
+            rdm_pool_run(c.pool, grad_job, &gj);
         } else {
             binjob bj = {&c, m, m->ntrees - 1, tbin, margin};
-            pool_run(c.pool, bintrav_job, &bj);
+            rdm_pool_run(c.pool, bintrav_job, &bj);
             gradjob gj = {&c, y, margin, part, cb != NULL, NULL, NULL, 0, n};
-            pool_run(c.pool, grad_job, &gj);
+            rdm_pool_run(c.pool, grad_job, &gj);
         }
         double tloss = cb ? sum_parts(part, n) / (double)n : NAN, vloss = NAN;
         if (nv) {
             validjob vj = {yv, nv, vmargin, vpart};
-            pool_run(c.pool, valid_job, &vj);
+            rdm_pool_run(c.pool, valid_job, &vj);
             vloss = sum_parts(vpart, nv) / (double)nv;
         }
         if (cb)
@@ -1903,7 +1700,7 @@ fail:
     m = NULL;
 done:
     if (c.pool)
-        pool_free(c.pool);
+        rdm_pool_free(c.pool);
     for (int t = 0; t < nt && c.wbuf; t++)
         free(c.wbuf[t]);
     for (int t = 0; t < nt && c.wkey; t++)

@@ -2,12 +2,11 @@
 #include "logreg.h"
 
 #include <math.h>
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "encode.h"
+#include "pool.h"
 
 struct rdm_logreg {
     int d;
@@ -22,12 +21,6 @@ void rdm_logreg_params_default(rdm_logreg_params *p)
     p->max_iter = 200;
     p->tol = 1e-6;
     p->threads = 0;
-}
-
-static int ncores(void)
-{
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 64 ? 64 : (int)n;
 }
 
 /* ---------------------------------------------------------------- objective */
@@ -70,18 +63,23 @@ static void eval_chunk(chunk *c)
     c->loss = loss;
 }
 
-static void *chunk_main(void *arg)
-{
-    eval_chunk(arg);
-    return NULL;
-}
-
-/* Scratch for threaded evaluation: per-thread gradient buffers. */
+/* Scratch for threaded evaluation: the pool and one gradient buffer per
+ * chunk. The rows are cut into `threads` chunks whatever the pool does, and
+ * their sums are added in chunk order: the result depends on the thread count
+ * only. */
 typedef struct evalctx {
     int threads;
-    chunk ch[64];
+    rdm_pool *pool;
+    chunk ch[RDM_POOL_MAX];
     double *gbuf; /* threads * (d + 1) */
 } evalctx;
+
+static void chunk_item(void *arg, size_t item, int tid)
+{
+    evalctx *ctx = arg;
+    (void)tid;
+    eval_chunk(&ctx->ch[item]);
+}
 
 static double objective_ctx(evalctx *ctx, const rdm_csr *X, const float *y, double l2,
                             const double *wb, double *grad)
@@ -99,17 +97,7 @@ static double objective_ctx(evalctx *ctx, const rdm_csr *X, const float *y, doub
         c->hi = n * (size_t)(t + 1) / (size_t)T;
         c->grad = grad ? (t == 0 ? grad : ctx->gbuf + (size_t)t * (size_t)(d + 1)) : NULL;
     }
-    pthread_t tid[64];
-    int started[64] = {0};
-    for (int t = 1; t < T; t++)
-        started[t] = pthread_create(&tid[t], NULL, chunk_main, &ctx->ch[t]) == 0;
-    eval_chunk(&ctx->ch[0]);
-    for (int t = 1; t < T; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            eval_chunk(&ctx->ch[t]);
-    }
+    rdm_pool_for(ctx->pool, (size_t)T, chunk_item, ctx);
     double loss = 0;
     for (int t = 0; t < T; t++) {
         loss += ctx->ch[t].loss;
@@ -129,11 +117,24 @@ static double objective_ctx(evalctx *ctx, const rdm_csr *X, const float *y, doub
     return loss;
 }
 
+static void ctx_release(evalctx *ctx)
+{
+    rdm_pool_free(ctx->pool);
+    free(ctx->gbuf);
+    ctx->pool = NULL;
+    ctx->gbuf = NULL;
+}
+
 static int ctx_init(evalctx *ctx, int threads, int d)
 {
-    ctx->threads = threads <= 0 ? ncores() : threads > 64 ? 64 : threads;
+    ctx->threads = threads <= 0 ? rdm_ncpu() : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
     ctx->gbuf = malloc((size_t)ctx->threads * (size_t)(d + 1) * sizeof *ctx->gbuf);
-    return ctx->gbuf ? RDM_OK : RDM_ENOMEM;
+    ctx->pool = rdm_pool_create(ctx->threads, NULL);
+    if (!ctx->gbuf || !ctx->pool) {
+        ctx_release(ctx);
+        return RDM_ENOMEM;
+    }
+    return RDM_OK;
 }
 
 double rdm_logreg_objective(const rdm_csr *X, const float *y, double l2, const double *wb,
@@ -143,7 +144,7 @@ double rdm_logreg_objective(const rdm_csr *X, const float *y, double l2, const d
     if (ctx_init(&ctx, threads, X->d) != RDM_OK)
         return NAN;
     double f = objective_ctx(&ctx, X, y, l2, wb, grad);
-    free(ctx.gbuf);
+    ctx_release(&ctx);
     return f;
 }
 
@@ -195,7 +196,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK) {
         free(mem);
         free(m);
-        free(ctx.gbuf);
+        ctx_release(&ctx);
         rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
         return NULL;
     }
@@ -316,7 +317,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     if (!m->w) {
         free(mem);
         free(m);
-        free(ctx.gbuf);
+        ctx_release(&ctx);
         rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
         return NULL;
     }
@@ -329,7 +330,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         info->grad_norm = gnorm;
     }
     free(mem);
-    free(ctx.gbuf);
+    ctx_release(&ctx);
     return m;
 }
 

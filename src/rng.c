@@ -9,6 +9,11 @@ uint64_t rdm_splitmix64(uint64_t *state)
     return z ^ (z >> 31);
 }
 
+double rdm_splitmix64_uniform(uint64_t *state)
+{
+    return (double)(rdm_splitmix64(state) >> 11) * 0x1.0p-53;
+}
+
 void rdm_rng_seed(rdm_rng *r, uint64_t seed)
 {
     uint64_t st = seed;

@@ -21,7 +21,12 @@ uint64_t rdm_rng_below(rdm_rng *r, uint64_t n);
 /* Advance by 2^128 steps: call k times on a copy to get k non-overlapping
  * streams for k threads. */
 void rdm_rng_jump(rdm_rng *r);
-/* splitmix64 step (also a good 64-bit mixer for hashing). */
+/* splitmix64 (Steele, Lea & Flood), a generator of its own with a 64-bit
+ * state: the next 64 bits (also a good 64-bit mixer for hashing). The boosted
+ * trees draw their row and feature samples from this stream, so changing it
+ * changes every model trained with subsampling. */
 uint64_t rdm_splitmix64(uint64_t *state);
+/* Uniform double in [0, 1) with 53 bits from the splitmix64 stream. */
+double rdm_splitmix64_uniform(uint64_t *state);
 
 #endif
