@@ -2,7 +2,7 @@
  * (readmit report). Pages are HTML5 built with libxml2's tree API (every value
  * escaped), with inline CSS and SVG and no external URLs. The one exception to
  * the tree is the tables of curve points (thousands of rows per run page),
- * written as text through rdm_report_escape() and spliced into the
+ * written as text through rdm_html_escape() and spliced into the
  * serialised tree: a node per cell made building and serialising the pages
  * most of the report's run time.
  *
@@ -96,16 +96,5 @@ int rdm_report_write_if_changed(const char *path, const void *data, size_t n, in
  * "path:line: message"; *problems gets their count. Returns RDM_OK when the
  * page could be checked (even with problems), RDM_EIO if it cannot be read. */
 int rdm_report_check_page(const char *path, int *problems, rdm_buf *msgs, rdm_err *err);
-
-/* Append the n bytes of s escaped for HTML text and quoted attribute values:
- * & < > " ' as entities; C0 controls other than tab and newline, DEL and the
- * C1 controls as '?', like the tree-built parts of the pages; each byte of an
- * invalid UTF-8 sequence as '?'. Valid UTF-8 is kept. RDM_ENOMEM on failure. */
-int rdm_report_escape(rdm_buf *out, const char *s, size_t n);
-
-/* Render bytes for display: printable ASCII kept, every other byte as \xNN
- * (so invalid UTF-8 and control characters are visible and harmless); at most
- * `max` input bytes, then "...". Appends to out. */
-int rdm_report_bytes_text(const unsigned char *p, size_t n, size_t max, rdm_buf *out);
 
 #endif

@@ -4,13 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "html.h"
 #include "report.h"
-#include "report_int.h"
+#include "site.h"
 #include "svg.h"
 
-static void note(rdm_rpt_page *pg, const char *text)
+static void note(rdm_html_page *pg, const char *text)
 {
-    rdm_rpt_attr(pg, rdm_rpt_el(pg, pg->body, "p", text), "class", "muted");
+    rdm_html_attr(pg, rdm_html_el(pg, pg->body, "p", text), "class", "muted");
 }
 
 static void short_text(const char *s, size_t n, char *out, size_t cap)
@@ -18,9 +19,9 @@ static void short_text(const char *s, size_t n, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)n, s ? s : "-");
 }
 
-static void ledger(rdm_rpt_page *pg, const json_t *data)
+static void ledger(rdm_html_page *pg, const json_t *data)
 {
-    rdm_rpt_section(pg, "Batch ledger", "batches");
+    rdm_html_section(pg, "Batch ledger", "batches");
     const json_t *b = json_object_get(data, "batches");
     if (!json_array_size(b)) {
         note(pg, "No batch ingested yet (readmit ingest).");
@@ -32,77 +33,77 @@ static void ledger(rdm_rpt_page *pg, const json_t *data)
                                     "lines",   "read",     "accepted",  "rejected at ingest",
                                     "clean",   "filtered", "duplicate", "rejected by rules",
                                     "ingested"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 13);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, "sortable", H, 13);
     size_t i;
     const json_t *r;
     char buf[128];
     json_array_foreach(b, i, r)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "batch_id", 0));
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "batch_id", 0));
         const char *src = rdm_rpt_str(r, "source_path");
         const char *base = src ? strrchr(src, '/') : NULL;
-        rdm_rpt_td(pg, tr, base ? base + 1 : src);
+        rdm_html_td(pg, tr, base ? base + 1 : src);
         short_text(rdm_rpt_str(r, "source_sha256"), 12, buf, sizeof buf);
-        rdm_rpt_attr(pg, rdm_rpt_td(pg, tr, buf), "class", "mono");
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "batch_no", 0));
+        rdm_html_attr(pg, rdm_html_td(pg, tr, buf), "class", "mono");
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "batch_no", 0));
         snprintf(buf, sizeof buf, "%lld-%lld", rdm_rpt_int(r, "first_line", 0),
                  rdm_rpt_int(r, "last_line", 0));
-        rdm_rpt_td(pg, tr, buf);
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "rows_read", 0));
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "rows_accepted", 0));
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "rows_rejected", 0));
+        rdm_html_td(pg, tr, buf);
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "rows_read", 0));
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "rows_accepted", 0));
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "rows_rejected", 0));
         static const char *const C[] = {"rows_clean", "rows_filtered", "rows_duplicate",
                                         "clean_rejected"};
         for (int k = 0; k < 4; k++) {
             long long v = rdm_rpt_int(r, C[k], -1);
             if (v < 0)
-                rdm_rpt_td(pg, tr, "not cleaned");
+                rdm_html_td(pg, tr, "not cleaned");
             else
-                rdm_rpt_tdint(pg, tr, v);
+                rdm_html_tdint(pg, tr, v);
         }
-        rdm_rpt_fmt_time(rdm_rpt_str(r, "finished_at"), buf, sizeof buf);
-        rdm_rpt_td(pg, tr, buf);
+        rdm_html_fmt_time(rdm_rpt_str(r, "finished_at"), buf, sizeof buf);
+        rdm_html_td(pg, tr, buf);
     }
 }
 
-static void snapshots(rdm_rpt_page *pg, const json_t *data)
+static void snapshots(rdm_html_page *pg, const json_t *data)
 {
     const json_t *s = json_object_get(data, "snapshots");
     if (!json_array_size(s))
         return;
-    rdm_rpt_section(pg, "Clean snapshots", "snapshots");
+    rdm_html_section(pg, "Clean snapshots", "snapshots");
     static const char *const H[] = {"snapshot", "created",     "status",
                                     "rows",     "positives",   "positive rate",
                                     "batches",  "fingerprint", "message"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 9);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, NULL, H, 9);
     size_t i;
     const json_t *r;
     char buf[128];
     json_array_foreach(s, i, r)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
-        rdm_rpt_fmt_time(rdm_rpt_str(r, "created_at"), buf, sizeof buf);
-        rdm_rpt_td(pg, tr, buf);
-        xmlNodePtr st = rdm_rpt_td(pg, tr, rdm_rpt_str(r, "status"));
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
+        rdm_html_fmt_time(rdm_rpt_str(r, "created_at"), buf, sizeof buf);
+        rdm_html_td(pg, tr, buf);
+        xmlNodePtr st = rdm_html_td(pg, tr, rdm_rpt_str(r, "status"));
         if (rdm_rpt_str(r, "status") && strcmp(rdm_rpt_str(r, "status"), "ok"))
-            rdm_rpt_attr(pg, st, "class", "fail");
+            rdm_html_attr(pg, st, "class", "fail");
         long long rows = rdm_rpt_int(r, "rows", 0), pos = rdm_rpt_int(r, "positives", 0);
-        rdm_rpt_tdint(pg, tr, rows);
-        rdm_rpt_tdint(pg, tr, pos);
-        rdm_rpt_tdnum(pg, tr, 4, rows > 0 ? (double)pos / (double)rows : NAN);
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "batch_ids"));
+        rdm_html_tdint(pg, tr, rows);
+        rdm_html_tdint(pg, tr, pos);
+        rdm_html_tdnum(pg, tr, 4, rows > 0 ? (double)pos / (double)rows : NAN);
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "batch_ids"));
         short_text(rdm_rpt_str(r, "fingerprint"), 16, buf, sizeof buf);
-        rdm_rpt_attr(pg, rdm_rpt_td(pg, tr, buf), "class", "mono");
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "message"));
+        rdm_html_attr(pg, rdm_html_td(pg, tr, buf), "class", "mono");
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "message"));
     }
 }
 
-static void rejects(rdm_rpt_page *pg, const json_t *data)
+static void rejects(rdm_html_page *pg, const json_t *data)
 {
-    rdm_rpt_section(pg, "Rejected rows", "rejects");
-    rdm_rpt_el(pg, pg->body, "h3", "At ingest (raw.rejects), by reason");
+    rdm_html_section(pg, "Rejected rows", "rejects");
+    rdm_html_el(pg, pg->body, "h3", "At ingest (raw.rejects), by reason");
     const json_t *rr = json_object_get(data, "raw_rejects");
     size_t i, k;
     const json_t *r, *e;
@@ -113,13 +114,13 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
         note(pg,
              "Examples show the bytes as read: printable ASCII as is, every other byte as \\xNN.");
         static const char *const H[] = {"reason", "rows", "examples (batch:line: raw text)"};
-        xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 3);
+        xmlNodePtr tb = rdm_html_table(pg, pg->body, NULL, H, 3);
         json_array_foreach(rr, i, r)
         {
-            xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-            rdm_rpt_td(pg, tr, rdm_rpt_str(r, "reason"));
-            rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
-            xmlNodePtr td = rdm_rpt_td(pg, tr, NULL);
+            xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+            rdm_html_td(pg, tr, rdm_rpt_str(r, "reason"));
+            rdm_html_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
+            xmlNodePtr td = rdm_html_td(pg, tr, NULL);
             json_array_foreach(json_object_get(r, "examples"), k, e)
             {
                 rdm_buf t = RDM_BUF_INIT;
@@ -134,10 +135,10 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
                 int rc = rdm_buf_printf(&t, "%lld:%lld: ", rdm_rpt_int(e, "batch_id", 0),
                                         rdm_rpt_int(e, "line_no", 0));
                 if (!rc && bytes)
-                    rc = rdm_report_bytes_text(bytes, hn, 200, &t);
+                    rc = rdm_html_bytes_text(bytes, hn, 200, &t);
                 if (!rc) {
-                    xmlNodePtr d = rdm_rpt_el(pg, td, "div", t.data);
-                    rdm_rpt_attr(pg, d, "class", "mono");
+                    xmlNodePtr d = rdm_html_el(pg, td, "div", t.data);
+                    rdm_html_attr(pg, d, "class", "mono");
                 } else {
                     pg->oom = 1;
                 }
@@ -146,7 +147,7 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
             }
         }
     }
-    rdm_rpt_el(pg, pg->body, "h3", "At clean (clean.rejects), by rule");
+    rdm_html_el(pg, pg->body, "h3", "At clean (clean.rejects), by rule");
     const json_t *cr = json_object_get(data, "clean_rejects");
     if (!json_array_size(cr)) {
         note(pg, "No row was rejected by a validation rule or a type check.");
@@ -154,28 +155,28 @@ static void rejects(rdm_rpt_page *pg, const json_t *data)
     }
     static const char *const H[] = {"rule", "severity", "rows",
                                     "examples (batch:line, encounter: detail)"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 4);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, NULL, H, 4);
     json_array_foreach(cr, i, r)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "rule"));
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "severity"));
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
-        xmlNodePtr td = rdm_rpt_td(pg, tr, NULL);
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "rule"));
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "severity"));
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
+        xmlNodePtr td = rdm_html_td(pg, tr, NULL);
         json_array_foreach(json_object_get(r, "examples"), k, e)
         {
             snprintf(buf, sizeof buf, "%lld:%lld, %s: %.180s", rdm_rpt_int(e, "batch_id", 0),
                      rdm_rpt_int(e, "line_no", 0),
                      rdm_rpt_str(e, "encounter_id") ? rdm_rpt_str(e, "encounter_id") : "-",
                      rdm_rpt_str(e, "detail") ? rdm_rpt_str(e, "detail") : "");
-            rdm_rpt_attr(pg, rdm_rpt_el(pg, td, "div", buf), "class", "mono");
+            rdm_html_attr(pg, rdm_html_el(pg, td, "div", buf), "class", "mono");
         }
     }
 }
 
-static void suspicious(rdm_rpt_page *pg, const json_t *data)
+static void suspicious(rdm_html_page *pg, const json_t *data)
 {
-    rdm_rpt_section(pg, "Values with markup or control characters", "suspicious");
+    rdm_html_section(pg, "Values with markup or control characters", "suspicious");
     const json_t *v = json_object_get(data, "suspicious");
     if (!json_array_size(v)) {
         note(pg, "No stored categorical value contains <, >, &, quotes or control characters.");
@@ -184,21 +185,21 @@ static void suspicious(rdm_rpt_page *pg, const json_t *data)
     note(pg, "Accepted values that contain <, >, &, quotes or control characters (possible "
              "injection or encoding problems), shown as text.");
     static const char *const H[] = {"column", "value", "rows"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 3);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, NULL, H, 3);
     size_t i;
     const json_t *r;
     json_array_foreach(v, i, r)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "column"));
-        rdm_rpt_attr(pg, rdm_rpt_td(pg, tr, rdm_rpt_str(r, "value")), "class", "mono");
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "column"));
+        rdm_html_attr(pg, rdm_html_td(pg, tr, rdm_rpt_str(r, "value")), "class", "mono");
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "count", 0));
     }
 }
 
-static void validation(rdm_rpt_page *pg, const json_t *data)
+static void validation(rdm_html_page *pg, const json_t *data)
 {
-    rdm_rpt_section(pg, "Validation results per batch", "validation");
+    rdm_html_section(pg, "Validation results per batch", "validation");
     const json_t *v = json_object_get(data, "validation");
     if (!json_array_size(v)) {
         note(pg, "No validation result yet (readmit clean).");
@@ -208,34 +209,34 @@ static void validation(rdm_rpt_page *pg, const json_t *data)
              "check stops the clean stage.");
     static const char *const H[] = {"snapshot",   "batch",   "rule", "severity",
                                     "violations", "checked", "rate", "result"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 8);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, "sortable", H, 8);
     size_t i;
     const json_t *r;
     json_array_foreach(v, i, r)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_tdint(pg, tr, rdm_rpt_int(r, "snapshot_id", 0));
         long long b = rdm_rpt_int(r, "batch_id", -1);
         if (b < 0)
-            rdm_rpt_td(pg, tr, "all");
+            rdm_html_td(pg, tr, "all");
         else
-            rdm_rpt_tdint(pg, tr, b);
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "rule"));
-        rdm_rpt_td(pg, tr, rdm_rpt_str(r, "severity"));
+            rdm_html_tdint(pg, tr, b);
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "rule"));
+        rdm_html_td(pg, tr, rdm_rpt_str(r, "severity"));
         long long viol = rdm_rpt_int(r, "violations", 0), chk = rdm_rpt_int(r, "checked", 0);
-        rdm_rpt_tdint(pg, tr, viol);
-        rdm_rpt_tdint(pg, tr, chk);
-        rdm_rpt_tdnum(pg, tr, 4, chk > 0 ? (double)viol / (double)chk : NAN);
+        rdm_html_tdint(pg, tr, viol);
+        rdm_html_tdint(pg, tr, chk);
+        rdm_html_tdnum(pg, tr, 4, chk > 0 ? (double)viol / (double)chk : NAN);
         int passed = json_is_true(json_object_get(r, "passed"));
-        xmlNodePtr td = rdm_rpt_td(pg, tr, passed ? "pass" : "FAIL");
+        xmlNodePtr td = rdm_html_td(pg, tr, passed ? "pass" : "FAIL");
         if (!passed)
-            rdm_rpt_attr(pg, td, "class", "fail");
+            rdm_html_attr(pg, td, "class", "fail");
     }
 }
 
-static void balance(rdm_rpt_page *pg, const json_t *prof)
+static void balance(rdm_html_page *pg, const json_t *prof)
 {
-    rdm_rpt_section(pg, "Class balance", "balance");
+    rdm_html_section(pg, "Class balance", "balance");
     const json_t *cb = json_object_get(prof, "class_balance");
     long long neg = rdm_rpt_int(cb, "negative", 0), pos = rdm_rpt_int(cb, "positive", 0);
     double r = rdm_rpt_num(cb, "positive_rate");
@@ -244,7 +245,7 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
              "%lld encounters: %lld readmitted within 30 days (positive rate %.4f), %lld not. "
              "Always predicting \"not readmitted\" would score accuracy %.4f.",
              neg + pos, pos, r, neg, isnan(r) ? NAN : 1 - r);
-    rdm_rpt_el(pg, pg->body, "p", buf);
+    rdm_html_el(pg, pg->body, "p", buf);
     const json_t *bs = json_object_get(prof, "batches");
     size_t nb = json_array_size(bs);
     if (!nb)
@@ -256,7 +257,7 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
         pg->oom = 1;
     } else {
         static const char *const H[] = {"batch", "rows", "positives", "positive rate"};
-        xmlNodePtr tb = rdm_rpt_table(pg, pg->body, NULL, H, 4);
+        xmlNodePtr tb = rdm_html_table(pg, pg->body, NULL, H, 4);
         size_t i;
         const json_t *b;
         json_array_foreach(bs, i, b)
@@ -265,25 +266,25 @@ static void balance(rdm_rpt_page *pg, const json_t *prof)
             snprintf(names[i], sizeof names[i], "%lld", rdm_rpt_int(b, "batch_id", 0));
             labels[i] = names[i];
             vals[i] = rows > 0 ? (double)p / (double)rows : 0;
-            xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-            rdm_rpt_td(pg, tr, names[i]);
-            rdm_rpt_tdint(pg, tr, rows);
-            rdm_rpt_tdint(pg, tr, p);
-            rdm_rpt_tdnum(pg, tr, 4, rows > 0 ? vals[i] : NAN);
+            xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+            rdm_html_td(pg, tr, names[i]);
+            rdm_html_tdint(pg, tr, rows);
+            rdm_html_tdint(pg, tr, p);
+            rdm_html_tdnum(pg, tr, 4, rows > 0 ? vals[i] : NAN);
         }
         rdm_svg_chart c = {
             "Positive rate by batch", "batch", "positive rate", 0, 0, 0, 0, 0, 0, 0, 0};
         rdm_err e = {0};
         xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nb, &e);
         if (svg)
-            rdm_rpt_adopt(pg, pg->body, svg);
+            rdm_html_adopt(pg, pg->body, svg);
     }
     free(labels);
     free(vals);
     free(names);
 }
 
-static void column_detail(rdm_rpt_page *pg, const json_t *col)
+static void column_detail(rdm_html_page *pg, const json_t *col)
 {
     const char *name = rdm_rpt_str(col, "name");
     const json_t *hist = json_object_get(col, "histogram");
@@ -292,11 +293,11 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
     size_t nt = json_array_size(top);
     if (!nh && !nt)
         return;
-    xmlNodePtr d = rdm_rpt_el(pg, pg->body, "details", NULL);
-    rdm_rpt_elf(pg, d, "summary", "%s: %s", name ? name : "?",
-                nh ? "histogram" : "top values and target rate");
-    xmlNodePtr charts = rdm_rpt_el(pg, d, "div", NULL);
-    rdm_rpt_attr(pg, charts, "class", "charts");
+    xmlNodePtr d = rdm_html_el(pg, pg->body, "details", NULL);
+    rdm_html_elf(pg, d, "summary", "%s: %s", name ? name : "?",
+                 nh ? "histogram" : "top values and target rate");
+    xmlNodePtr charts = rdm_html_el(pg, d, "div", NULL);
+    rdm_html_attr(pg, charts, "class", "charts");
     char title[160];
     if (nh) {
         const json_t *edges = json_object_get(hist, "edges"),
@@ -308,7 +309,7 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
             pg->oom = 1;
         } else {
             static const char *const H[] = {"from", "to", "count"};
-            xmlNodePtr tb = rdm_rpt_table(pg, d, NULL, H, 3);
+            xmlNodePtr tb = rdm_html_table(pg, d, NULL, H, 3);
             for (size_t i = 0; i < nh; i++) {
                 double a = json_number_value(json_array_get(edges, i));
                 double b = json_number_value(json_array_get(edges, i + 1));
@@ -318,17 +319,17 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
                 snprintf(lab[i], sizeof lab[i], "%s", sa);
                 labels[i] = lab[i];
                 vals[i] = json_number_value(json_array_get(counts, i));
-                xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-                rdm_rpt_td(pg, tr, sa);
-                rdm_rpt_td(pg, tr, sb);
-                rdm_rpt_tdint(pg, tr, (long long)vals[i]);
+                xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+                rdm_html_td(pg, tr, sa);
+                rdm_html_td(pg, tr, sb);
+                rdm_html_tdint(pg, tr, (long long)vals[i]);
             }
             snprintf(title, sizeof title, "%.100s: histogram", name ? name : "?");
             rdm_svg_chart c = {title, name, "encounters", 0, 0, 0, 0, 0, 0, 0, 0};
             rdm_err e = {0};
             xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nh, &e);
             if (svg)
-                rdm_rpt_adopt(pg, charts, svg);
+                rdm_html_adopt(pg, charts, svg);
         }
         free(labels);
         free(vals);
@@ -341,79 +342,79 @@ static void column_detail(rdm_rpt_page *pg, const json_t *col)
             pg->oom = 1;
         } else {
             static const char *const H[] = {"value", "encounters", "target rate"};
-            xmlNodePtr tb = rdm_rpt_table(pg, d, NULL, H, 3);
+            xmlNodePtr tb = rdm_html_table(pg, d, NULL, H, 3);
             size_t i;
             const json_t *t;
             json_array_foreach(top, i, t)
             {
                 labels[i] = rdm_rpt_str(t, "value") ? rdm_rpt_str(t, "value") : "(missing)";
                 vals[i] = rdm_rpt_num(t, "target_rate");
-                xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-                rdm_rpt_td(pg, tr, labels[i]);
-                rdm_rpt_tdint(pg, tr, rdm_rpt_int(t, "count", 0));
-                rdm_rpt_tdnum(pg, tr, 4, vals[i]);
+                xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+                rdm_html_td(pg, tr, labels[i]);
+                rdm_html_tdint(pg, tr, rdm_rpt_int(t, "count", 0));
+                rdm_html_tdnum(pg, tr, 4, vals[i]);
             }
             snprintf(title, sizeof title, "%.100s: target rate by top values", name ? name : "?");
             rdm_svg_chart c = {title, "readmitted <30 days rate", NULL, 560, 0, 0, 0, 0, 0, 0, 1};
             rdm_err e = {0};
             xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nt, &e);
             if (svg)
-                rdm_rpt_adopt(pg, charts, svg);
+                rdm_html_adopt(pg, charts, svg);
         }
         free(labels);
         free(vals);
     }
 }
 
-static void profile(rdm_rpt_page *pg, const json_t *data)
+static void profile(rdm_html_page *pg, const json_t *data)
 {
     const json_t *pw = json_object_get(data, "profile");
     const json_t *prof = json_object_get(pw, "profile");
     if (!json_is_object(prof)) {
-        rdm_rpt_section(pg, "Column profile", "profile");
+        rdm_html_section(pg, "Column profile", "profile");
         note(pg, "No profile yet (readmit clean).");
         return;
     }
     balance(pg, prof);
-    rdm_rpt_section(pg, "Column profile", "profile");
+    rdm_html_section(pg, "Column profile", "profile");
     char buf[200];
     snprintf(buf, sizeof buf, "Clean snapshot %lld, %lld rows. Click a header to sort.",
              rdm_rpt_int(pw, "snapshot_id", 0), rdm_rpt_int(prof, "rows", 0));
     note(pg, buf);
     static const char *const H[] = {"column", "kind", "missing", "missing rate", "distinct",
                                     "min",    "mean", "median",  "max",          "most frequent"};
-    xmlNodePtr tb = rdm_rpt_table(pg, pg->body, "sortable", H, 10);
+    xmlNodePtr tb = rdm_html_table(pg, pg->body, "sortable", H, 10);
     const json_t *cols = json_object_get(prof, "columns");
     size_t i;
     const json_t *c;
     json_array_foreach(cols, i, c)
     {
-        xmlNodePtr tr = rdm_rpt_el(pg, tb, "tr", NULL);
-        rdm_rpt_td(pg, tr, rdm_rpt_str(c, "name"));
-        rdm_rpt_td(pg, tr, rdm_rpt_str(c, "kind"));
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(c, "missing", 0));
-        rdm_rpt_tdnum(pg, tr, 4, rdm_rpt_num(c, "missing_rate"));
-        rdm_rpt_tdint(pg, tr, rdm_rpt_int(c, "distinct", 0));
-        rdm_rpt_tdnum(pg, tr, 2, rdm_rpt_num(c, "min"));
-        rdm_rpt_tdnum(pg, tr, 2, rdm_rpt_num(c, "mean"));
-        rdm_rpt_tdnum(pg, tr, 2, rdm_rpt_num(rdm_rpt_path(c, "quantiles", NULL, NULL), "p50"));
-        rdm_rpt_tdnum(pg, tr, 2, rdm_rpt_num(c, "max"));
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_td(pg, tr, rdm_rpt_str(c, "name"));
+        rdm_html_td(pg, tr, rdm_rpt_str(c, "kind"));
+        rdm_html_tdint(pg, tr, rdm_rpt_int(c, "missing", 0));
+        rdm_html_tdnum(pg, tr, 4, rdm_rpt_num(c, "missing_rate"));
+        rdm_html_tdint(pg, tr, rdm_rpt_int(c, "distinct", 0));
+        rdm_html_tdnum(pg, tr, 2, rdm_rpt_num(c, "min"));
+        rdm_html_tdnum(pg, tr, 2, rdm_rpt_num(c, "mean"));
+        rdm_html_tdnum(pg, tr, 2, rdm_rpt_num(rdm_rpt_path(c, "quantiles", NULL, NULL), "p50"));
+        rdm_html_tdnum(pg, tr, 2, rdm_rpt_num(c, "max"));
         const json_t *t0 = json_array_get(json_object_get(c, "top"), 0);
         if (t0)
-            rdm_rpt_elf(pg, tr, "td", "%.60s (%lld)",
-                        rdm_rpt_str(t0, "value") ? rdm_rpt_str(t0, "value") : "(missing)",
-                        rdm_rpt_int(t0, "count", 0));
+            rdm_html_elf(pg, tr, "td", "%.60s (%lld)",
+                         rdm_rpt_str(t0, "value") ? rdm_rpt_str(t0, "value") : "(missing)",
+                         rdm_rpt_int(t0, "count", 0));
         else
-            rdm_rpt_td(pg, tr, "");
+            rdm_html_td(pg, tr, "");
     }
-    rdm_rpt_el(pg, pg->body, "h3", "Distributions and target rate by value");
+    rdm_html_el(pg, pg->body, "h3", "Distributions and target rate by value");
     json_array_foreach(cols, i, c) column_detail(pg, c);
 }
 
 int rdm_report_page_data(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
 {
     const json_t *site = rdm_report_site_json(rs);
-    rdm_rpt_page pg;
+    rdm_html_page pg;
     if (rdm_rpt_page_start(&pg, "Data: batches, rejects, validation, profile", ""))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
     const json_t *data = json_object_get(site, "data");
@@ -423,5 +424,5 @@ int rdm_report_page_data(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
     validation(&pg, data);
     suspicious(&pg, data);
     profile(&pg, data);
-    return rdm_rpt_page_finish(&pg, out, err);
+    return rdm_html_page_finish(&pg, out, err);
 }

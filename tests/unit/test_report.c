@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "html.h"
 #include "report.h"
-#include "report_int.h"
+#include "site.h"
 
 int test_report_register(void);
 
@@ -187,10 +188,10 @@ static void test_bytes_text(void)
 {
     rdm_buf b = RDM_BUF_INIT;
     const unsigned char in[] = {'a', '<', 0xc3, 0x28, '\n', 0x7f, 'z'};
-    CU_ASSERT_EQUAL(rdm_report_bytes_text(in, sizeof in, 100, &b), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_html_bytes_text(in, sizeof in, 100, &b), RDM_OK);
     CU_ASSERT_STRING_EQUAL(b.data, "a<\\xc3(\\x0a\\x7fz");
     rdm_buf_reset(&b);
-    CU_ASSERT_EQUAL(rdm_report_bytes_text(in, sizeof in, 2, &b), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_html_bytes_text(in, sizeof in, 2, &b), RDM_OK);
     CU_ASSERT_STRING_EQUAL(b.data, "a<...");
     rdm_buf_release(&b);
 }
@@ -198,7 +199,7 @@ static void test_bytes_text(void)
 static void expect_escape(const char *in, size_t n, const char *want)
 {
     rdm_buf b = RDM_BUF_INIT;
-    CU_ASSERT_EQUAL(rdm_report_escape(&b, in, n), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_html_escape(&b, in, n), RDM_OK);
     CU_ASSERT_STRING_EQUAL(b.data ? b.data : "", want);
     rdm_buf_release(&b);
 }
@@ -224,7 +225,7 @@ static void test_escape(void)
     /* appends */
     rdm_buf b = RDM_BUF_INIT;
     CU_ASSERT_EQUAL(rdm_buf_adds(&b, "x"), RDM_OK);
-    CU_ASSERT_EQUAL(rdm_report_escape(&b, "<", 1), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_html_escape(&b, "<", 1), RDM_OK);
     CU_ASSERT_STRING_EQUAL(b.data, "x&lt;");
     rdm_buf_release(&b);
 }
