@@ -1,4 +1,4 @@
-/* report_write.c - the site writer: build pages on worker threads, write
+/* report_write.c - the site writer: build pages on the thread pool, write
  * only those whose bytes changed, keep a manifest so that a page whose inputs
  * are unchanged is not even built, and fingerprint the whole site. It knows
  * nothing of what the pages are: each job brings its builder. */
@@ -9,12 +9,13 @@
 #include <jansson.h>
 #include <libxml/parser.h>
 #include <libxml/xmlversion.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include "pool.h"
 
 int rdm_report_write_if_changed(const char *path, const void *data, size_t n, int *written,
                                 rdm_err *err)
@@ -185,9 +186,8 @@ typedef struct site_work {
     const char *gen; /* generator id, NULL: no page is skipped */
     rdm_report_job *jobs;
     size_t njobs;
-    size_t next; /* next job to take (under lock) */
-    int failed;  /* stop taking jobs */
-    pthread_mutex_t lock;
+    rdm_buf *scratch; /* one page buffer per pool thread */
+    int failed;       /* set once a page fails: later pages are skipped */
 } site_work;
 
 static void run_job(site_work *w, rdm_report_job *j, rdm_buf *page)
@@ -211,44 +211,45 @@ static void run_job(site_work *w, rdm_report_job *j, rdm_buf *page)
     j->rc = rdm_report_write_if_changed(path, page->data, page->len, &j->written, &j->err);
 }
 
-static void *worker(void *arg)
+/* One page: each is its own libxml2 document and the site is only read, so
+ * pages are independent items of the pool. */
+static void page_item(void *arg, size_t k, int tid)
 {
     site_work *w = arg;
-    rdm_buf page = RDM_BUF_INIT;
-    for (;;) {
-        pthread_mutex_lock(&w->lock);
-        size_t k = w->failed ? w->njobs : w->next++;
-        pthread_mutex_unlock(&w->lock);
-        if (k >= w->njobs)
-            break;
-        run_job(w, &w->jobs[k], &page);
-        if (w->jobs[k].rc) {
-            pthread_mutex_lock(&w->lock);
-            w->failed = 1;
-            pthread_mutex_unlock(&w->lock);
-        }
-    }
-    rdm_buf_release(&page);
-    return NULL;
+    if (__atomic_load_n(&w->failed, __ATOMIC_RELAXED))
+        return;
+    run_job(w, &w->jobs[k], &w->scratch[tid]);
+    if (w->jobs[k].rc)
+        __atomic_store_n(&w->failed, 1, __ATOMIC_RELAXED);
 }
 
-/* Pages are built on this many threads: each page is its own libxml2
- * document and the site is only read, so they are independent. */
-#define SITE_THREADS 2
+/* Small sites are built on the caller's thread alone: starting threads would
+ * cost more than it saves. */
+#define PARALLEL_FROM 9
 
-static void build_all(site_work *w)
+static int build_all(site_work *w, rdm_err *err)
 {
     xmlInitParser();
-    pthread_mutex_init(&w->lock, NULL);
-    pthread_t th[SITE_THREADS - 1];
-    int started = 0;
-    for (int t = 0; t < SITE_THREADS - 1 && w->njobs > 8; t++)
-        if (pthread_create(&th[t], NULL, worker, w) == 0)
-            started++;
-    worker(w); /* this thread works too; alone if no thread could start */
-    for (int t = 0; t < started; t++)
-        pthread_join(th[t], NULL);
-    pthread_mutex_destroy(&w->lock);
+    rdm_pool *pool = NULL;
+    if (w->njobs >= PARALLEL_FROM) {
+        rdm_err perr = {0};
+        pool = rdm_pool_create(0, &perr);
+        if (!pool) /* still correct on one thread */
+            rdm_log(RDM_LOG_WARN, "report: pages built on one thread: %s", perr.msg);
+    }
+    int threads = pool ? rdm_pool_threads(pool) : 1;
+    w->scratch = calloc((size_t)threads, sizeof *w->scratch);
+    if (!w->scratch) {
+        rdm_pool_free(pool);
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    }
+    rdm_pool_for(pool, w->njobs, page_item, w);
+    rdm_pool_free(pool);
+    for (int t = 0; t < threads; t++)
+        rdm_buf_release(&w->scratch[t]);
+    free(w->scratch);
+    w->scratch = NULL;
+    return RDM_OK;
 }
 
 /* The first failure in page order into rc/err; stats, fingerprint and the
@@ -307,10 +308,12 @@ int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n, rdm_
     w.old = &old;
     char gen[65];
     w.gen = generator_id(gen) == RDM_OK ? gen : NULL;
-    build_all(&w);
+    int rc = build_all(&w, err);
     free(old.e);
+    if (rc)
+        return rc;
     rdm_buf man = RDM_BUF_INIT;
-    int rc = collect(dir, jobs, n, st, &man, err);
+    rc = collect(dir, jobs, n, st, &man, err);
     if (!rc && man.len) { /* best effort: without it the next run builds every page */
         char path[4096];
         rdm_err ignore = {0};

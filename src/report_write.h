@@ -1,5 +1,5 @@
 /* report_write.h - the site writer: a list of page jobs in, pages under a
- * directory out. Pages are built on worker threads (each job only reads what
+ * directory out. Pages are built on the thread pool (each job only reads what
  * its ctx and item point to), written only when their bytes changed, and
  * recorded in a manifest (.report-manifest) with the hash of their inputs: a
  * job whose input hash and file are unchanged since the last run is not built.

@@ -15,6 +15,17 @@ static const char *const PALETTE[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
                                       "#9467bd", "#8c564b", "#e377c2", "#17becf"};
 #define NPALETTE (sizeof PALETTE / sizeof PALETTE[0])
 
+/* Dash patterns of rdm_svg_series.dashed: 1 the reference dash, 2.. these. */
+static const char *const DASHES[] = {"8 3", "2 2", "8 3 2 3", "12 4", "1 3", "6 2 2 2", "4 1"};
+#define NDASHES (sizeof DASHES / sizeof DASHES[0])
+
+static const char *dash_of(int dashed)
+{
+    if (dashed <= 0)
+        return NULL;
+    return dashed == 1 ? "4 3" : DASHES[(size_t)(dashed - 2) % NDASHES];
+}
+
 /* Builder state: any libxml2 allocation failure sets oom, checked once at the end. */
 typedef struct plot {
     xmlNodePtr svg;
@@ -390,8 +401,8 @@ static void legend(plot *p, const char *const *names, const int *dashed, int n)
         attr_num(p, l, "y2", y - 4, 1);
         attr(p, l, "stroke", dashed[i] < 0 ? "#888888" : PALETTE[i % NPALETTE]);
         attr(p, l, "stroke-width", "2");
-        if (dashed[i])
-            attr(p, l, "stroke-dasharray", "4 3");
+        if (dash_of(dashed[i]))
+            attr(p, l, "stroke-dasharray", dash_of(dashed[i]));
         char lab[48];
         clip_label(names[i], 40, lab, sizeof lab);
         text_at(p, g, bx + 27, y, NULL, lab);
@@ -477,9 +488,9 @@ xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, i
         attr(&p, path, "d", d.data);
         attr(&p, path, "fill", "none");
         attr(&p, path, "stroke", color);
-        attr(&p, path, "stroke-width", s[k].dashed ? "1.5" : "2");
-        if (s[k].dashed)
-            attr(&p, path, "stroke-dasharray", "4 3");
+        attr(&p, path, "stroke-width", s[k].dashed == 1 ? "1.5" : "2");
+        if (dash_of(s[k].dashed))
+            attr(&p, path, "stroke-dasharray", dash_of(s[k].dashed));
         if (s[k].name)
             text_el(&p, path, "title", s[k].name);
         if (s[k].markers) {

@@ -17,7 +17,9 @@ typedef struct rdm_svg_series {
     const double *x;
     const double *y;
     int n;
-    int dashed;  /* draw dashed (reference lines such as "no skill") */
+    int dashed;  /* 0 solid; 1 the reference dash ("no skill" lines); 2, 3, ...
+                  * distinct dash patterns, so overlaid series differ in more
+                  * than colour */
     int markers; /* draw a dot at every point (calibration bins) */
 } rdm_svg_series;
 
