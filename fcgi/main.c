@@ -2,6 +2,7 @@
  * forks the workers, restarts dead ones with back-off, follows the registry
  * champion (LISTEN/NOTIFY + polling) and publishes it to the workers through
  * shared memory; SIGHUP reloads, SIGTERM drains and exits. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcgiapp.h>
 #include <fcntl.h>
@@ -32,6 +33,7 @@ static const char USAGE[] =
     "                      followed across promotions) or a .model file (SIGHUP reloads it)\n"
     "  --socket PATH       Unix socket (default serve.socket)\n"
     "  --port N            TCP port on 127.0.0.1 instead of the socket (serve.fcgi_port)\n"
+    "  --bind ADDR         IPv4 address the --port listens on (default 127.0.0.1)\n"
     "  --workers N         worker processes (serve.workers; 0 = cores)\n"
     "  --threads N         request threads per worker (default 1)\n"
     "  --pidfile FILE      write the supervisor pid here\n"
@@ -390,6 +392,7 @@ int main(int argc, char **argv)
     rdm_err err = {0};
     const char *config = "conf/readmit.yaml";
     const char *sock_opt = NULL;
+    const char *bind_addr = "127.0.0.1";
     int port = -1, workers = -1, threads = 1, print_config = 0;
     const char *bench = NULL;
     s.model_ref = "champion";
@@ -419,6 +422,11 @@ int main(int argc, char **argv)
             s.model_ref = argv[++i];
         } else if (strcmp(a, "--socket") == 0 && has) {
             sock_opt = argv[++i];
+        } else if (strcmp(a, "--bind") == 0 && has) {
+            struct in_addr ia;
+            bind_addr = argv[++i];
+            if (inet_pton(AF_INET, bind_addr, &ia) != 1)
+                goto usage;
         } else if (strcmp(a, "--port") == 0 && has) {
             if (arg_int(argv[++i], &port) != 0)
                 goto usage;
@@ -489,7 +497,7 @@ int main(int argc, char **argv)
     }
     char bind[600];
     if (port > 0) {
-        snprintf(bind, sizeof bind, "127.0.0.1:%d", port);
+        snprintf(bind, sizeof bind, "%s:%d", bind_addr, port);
         s.socket_path[0] = '\0';
     } else {
         snprintf(s.socket_path, sizeof s.socket_path, "%s",
