@@ -111,6 +111,11 @@ format:
 clean-build:
 	rm -rf $(BUILD)
 
+## bench-locust: Locust next to wrk on POST /api/v1/predict (req/s, failures, p50/p95/p99, CPU)
+.PHONY: bench-locust
+bench-locust: build
+	BUILD=$(BUILD) READMIT_DATA=$(abspath $(DATA)) scripts/bench-locust.sh
+
 ## help: list the targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \

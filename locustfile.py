@@ -1,12 +1,14 @@
-"""Locust load test of the readmit prediction API (optional; the project's own
-benchmark is `make bench-serve`, which uses wrk).
+"""Locust load test of the readmit prediction API. `make bench-locust` runs it
+headless next to wrk on the same endpoint (scripts/bench-locust.sh); by hand:
 
     locust -f locustfile.py --host http://127.0.0.1:8080 \
         --users 32 --spawn-rate 32 --run-time 1m --headless
 
 Request bodies come from READMIT_BODIES (one JSON body per line, as written by
 nginx/bench/records.awk; `make bench-serve` leaves them in var/bench/), else a
-small built-in record is used.
+small built-in record is used. READMIT_LOCUST_TASKS=single sends only
+single-record predictions (what `make bench-locust` compares with wrk); the
+default mix adds batches of 100 and model metadata requests.
 """
 import itertools
 import json
@@ -37,6 +39,9 @@ def _bodies():
 _CYCLE = itertools.cycle(_bodies())
 
 
+_SINGLE_ONLY = os.environ.get("READMIT_LOCUST_TASKS", "mix") == "single"
+
+
 class PredictUser(HttpUser):
     wait_time = between(0, 0)
 
@@ -50,7 +55,7 @@ class PredictUser(HttpUser):
             elif "probability" not in r.text:
                 r.failure("no probability in the response")
 
-    @task(1)
+    @task(0 if _SINGLE_ONLY else 1)
     def batch(self):
         body = '{"instances": [' + ",".join(next(_CYCLE) for _ in range(100)) + "]}"
         with self.client.post("/api/v1/predict", data=body, name="/api/v1/predict [100]",
@@ -59,6 +64,6 @@ class PredictUser(HttpUser):
             if r.status_code != 200:
                 r.failure(f"status {r.status_code}")
 
-    @task(1)
+    @task(0 if _SINGLE_ONLY else 1)
     def model(self):
         self.client.get("/api/v1/model")

@@ -43,8 +43,9 @@ function done(summary, latency, requests)
     for _, t in ipairs(threads) do
         non200 = non200 + (t:get("bad") or 0)
     end
-    io.write(string.format("RESULT requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f non200=%d sockerr=%d\n",
+    io.write(string.format("RESULT requests=%d rps=%.1f p50_ms=%.3f p99_ms=%.3f non200=%d sockerr=%d p95_ms=%.3f\n",
         summary.requests, summary.requests / (summary.duration / 1e6),
         latency:percentile(50) / 1000, latency:percentile(99) / 1000, non200,
-        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout))
+        summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+        latency:percentile(95) / 1000))
 end
