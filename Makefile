@@ -51,9 +51,15 @@ $(DEPS_OK): scripts/deps.sh
 	@scripts/deps.sh
 	@mkdir -p $(@D) && touch $@
 
-$(BUILD)/gen/sql_gen.c: $(SQL_FILES) scripts/embed-sql.sh | $(DEPS_OK)
+# sql/ and sql/schema themselves: a removed statement regenerates both files
+$(BUILD)/gen/sql_gen.c: $(SQL_FILES) sql sql/schema scripts/embed-sql.sh | $(DEPS_OK)
 	@mkdir -p $(@D)
 	scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
+
+# one enum constant per statement (src/db.h includes it)
+$(BUILD)/gen/sql_ids.h: $(SQL_FILES) sql sql/schema scripts/embed-sql.sh | $(DEPS_OK)
+	@mkdir -p $(@D)
+	scripts/embed-sql.sh --header sql > $@.tmp && mv $@.tmp $@
 
 $(BUILD)/gen/unit_tests.h: $(UNIT_SRC)
 	@mkdir -p $(@D)
@@ -61,7 +67,7 @@ $(BUILD)/gen/unit_tests.h: $(UNIT_SRC)
 	  awk '{d = d "int " $$1 "(void);\n"; r = r "    " $$1 ",\n"} END {printf "%s#define UNIT_SUITES \\\n%s\n", d, r}' \
 	  | sed 's/,$$/, \\/' > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.o: %.c | $(DEPS_OK)
+$(BUILD)/%.o: %.c | $(DEPS_OK) $(BUILD)/gen/sql_ids.h
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -c $< -o $@
 

@@ -92,7 +92,7 @@ static int spawn(sup *s, int i)
         close(sig_pipe[0]);
         close(sig_pipe[1]);
         if (s->db)
-            close(PQsocket(rdm_db_conn(s->db)));
+            close(rdm_db_socket(s->db));
         struct sigaction sa;
         memset(&sa, 0, sizeof sa);
         sa.sa_handler = SIG_DFL;
@@ -187,7 +187,7 @@ static void db_try_connect(sup *s)
         return;
     }
     /* a channel name, not a value: no parameter is involved */
-    if (rdm_db_exec(s->db, "registry_listen", 0, NULL, &err) != RDM_OK) {
+    if (rdm_db_exec(s->db, RDM_SQL_REGISTRY_LISTEN, 0, NULL, &err) != RDM_OK) {
         rdm_log(RDM_LOG_WARN, "registry: LISTEN failed: %s", err.msg);
         db_drop(s, "LISTEN failed");
         return;
@@ -264,7 +264,7 @@ static void refresh(sup *s, int force)
     char sha[65] = "";
     const char *name = s->cfg.registry.model_name;
     if (rdm_registry_alias_get(s->db, name, "champion", &version, sha, &err) != RDM_OK) {
-        if (PQstatus(rdm_db_conn(s->db)) != CONNECTION_OK)
+        if (!rdm_db_ok(s->db))
             db_drop(s, err.msg);
         else
             rdm_log(RDM_LOG_WARN, "registry: %s", err.msg);
@@ -292,7 +292,7 @@ static void refresh(sup *s, int force)
     if (rdm_registry_fetch(s->db, &s->cfg, s->model_ref, &b, &info, &err) != RDM_OK) {
         atomic_fetch_add(&s->sh->sup_load_failures, 1);
         rdm_log(RDM_LOG_ERROR, "registry: fetching %s failed: %s", s->model_ref, err.msg);
-        if (PQstatus(rdm_db_conn(s->db)) != CONNECTION_OK)
+        if (!rdm_db_ok(s->db))
             db_drop(s, err.msg);
         rdm_buf_release(&b);
         return;
@@ -326,24 +326,24 @@ static void refresh(sup *s, int force)
             info.version, info.sha256, (rdm_now() - t0) * 1e3);
 }
 
+static void log_notification(const char *channel, const char *payload, void *ud)
+{
+    (void)ud;
+    rdm_log(RDM_LOG_INFO, "registry: notification %s '%s'", channel, payload);
+}
+
 /* Drain notifications; returns 1 when one arrived. */
 static int notified(sup *s)
 {
     if (!s->db)
         return 0;
-    PGconn *c = rdm_db_conn(s->db);
-    if (!PQconsumeInput(c)) {
-        db_drop(s, PQerrorMessage(c));
+    rdm_err err = {0};
+    int n = rdm_db_notifications(s->db, log_notification, NULL, &err);
+    if (n < 0) {
+        db_drop(s, err.msg);
         return 0;
     }
-    int any = 0;
-    PGnotify *n;
-    while ((n = PQnotifies(c)) != NULL) {
-        rdm_log(RDM_LOG_INFO, "registry: notification %s '%s'", n->relname, n->extra);
-        PQfreemem(n);
-        any = 1;
-    }
-    return any;
+    return n > 0;
 }
 
 static void shutdown_all(sup *s)
@@ -578,7 +578,7 @@ int main(int argc, char **argv)
         int timeout = wake > now ? (int)((wake - now) * 1000) + 1 : 0;
         struct pollfd pf[2] = {{sig_pipe[0], POLLIN, 0}, {-1, POLLIN, 0}};
         if (s.db)
-            pf[1].fd = PQsocket(rdm_db_conn(s.db));
+            pf[1].fd = rdm_db_socket(s.db);
         poll(pf, s.db ? 2 : 1, timeout);
         char drain[64];
         while (read(sig_pipe[0], drain, sizeof drain) > 0) {

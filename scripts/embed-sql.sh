@@ -1,18 +1,42 @@
 #!/bin/sh
-# Turn sql/**/*.sql into a C table (name -> text), sorted by name, on stdout.
-# Usage: scripts/embed-sql.sh sql
+# Turn sql/**/*.sql into C, sorted by name:
+#   scripts/embed-sql.sh sql           the table (name -> text) on stdout
+#   scripts/embed-sql.sh --header sql  enum rdm_sql_id on stdout: one constant
+#                                      per statement (sql/raw_insert_batch.sql
+#                                      -> RDM_SQL_RAW_INSERT_BATCH), so a
+#                                      misspelt statement fails to compile.
+# The constants index the table: both come from the same sorted list.
 set -eu
+header=0
+if [ "$1" = "--header" ]; then header=1; shift; fi
 dir=$1
+names=$(cd "$dir" && find . -name '*.sql' | sed -e 's|^\./||' -e 's|\.sql$||' | LC_ALL=C sort)
+ident() { printf 'RDM_SQL_%s' "$(printf '%s' "$1" | tr 'a-z/.-' 'A-Z___')"; }
+# two files must not map to one identifier (e.g. a-b.sql and a_b.sql)
+dups=$(for f in $names; do ident "$f"; echo; done | LC_ALL=C sort | uniq -d)
+if [ -n "$dups" ]; then
+    echo "embed-sql.sh: statement names collide: $dups" >&2
+    exit 1
+fi
 echo "/* Generated from $dir/ by scripts/embed-sql.sh: do not edit. */"
-files=$(cd "$dir" && find . -name '*.sql' | sed 's|^\./||' | LC_ALL=C sort)
+if [ "$header" = 1 ]; then
+    echo "#ifndef RDM_SQL_IDS_H"
+    echo "#define RDM_SQL_IDS_H"
+    echo "typedef enum rdm_sql_id {"
+    for f in $names; do printf '    %s, /* %s/%s.sql */\n' "$(ident "$f")" "$dir" "$f"; done
+    echo "    RDM_SQL_COUNT"
+    echo "} rdm_sql_id;"
+    echo "#endif"
+    exit 0
+fi
 echo "const char *const rdm_sql_gen_names[] = {"
-for f in $files; do printf '    "%s",\n' "${f%.sql}"; done
+for f in $names; do printf '    "%s",\n' "$f"; done
 echo "    0};"
 echo "const char *const rdm_sql_gen_texts[] = {"
-for f in $files; do
-    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/    "/' -e 's/$/\\n"/' "$dir/$f"
+for f in $names; do
+    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/    "/' -e 's/$/\\n"/' "$dir/$f.sql"
     echo "    ,"
 done
 echo "    0};"
-n=0; for f in $files; do n=$((n+1)); done
+n=0; for f in $names; do n=$((n+1)); done
 echo "const int rdm_sql_gen_count = $n;"

@@ -1,1 +1,1 @@
-SELECT count(*), coalesce(sum(target), 0) FROM clean.encounters
+SELECT count(*) AS rows, coalesce(sum(target), 0) AS positives FROM clean.encounters

@@ -1,1 +1,1 @@
-SELECT current_database(), current_user, current_setting('server_version')
+SELECT current_database() AS database, current_user AS "user", current_setting('server_version') AS version

@@ -1,1 +1,1 @@
-SELECT snapshot_id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"'), fingerprint, rows, positives, array_to_string(batch_ids, ','), status, message FROM clean.snapshots WHERE status = $1 ORDER BY snapshot_id DESC LIMIT 1
+SELECT snapshot_id, to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS created_at, fingerprint, rows, positives, array_to_string(batch_ids, ',') AS batch_ids, status, message FROM clean.snapshots WHERE status = $1 ORDER BY snapshot_id DESC LIMIT 1

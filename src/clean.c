@@ -507,7 +507,7 @@ static int on_id(const char *line, size_t len, void *ud, rdm_err *err)
     return idset_add(&R->seen, id) < 0 ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
 }
 
-static int copy_in(rdm_db *db, const char *name, const rdm_buf *b, rdm_err *err)
+static int copy_in(rdm_db *db, rdm_sql_id name, const rdm_buf *b, rdm_err *err)
 {
     if (b->len == 0)
         return RDM_OK;
@@ -675,13 +675,14 @@ static void record_failure(run *R, const vlist *V, const char *cfg_sha, const ch
     const char *p[] = {fp_hex, cfg_sha, rows_s, pos_s, ids.data, "failed", msg};
     if (rdm_db_begin(R->db, &e2))
         goto out;
-    PGresult *res = rdm_db_query(R->db, "clean_insert_snapshot", 7, p, &e2);
+    rdm_res *res = rdm_db_query(R->db, RDM_SQL_CLEAN_INSERT_SNAPSHOT, 7, p, &e2);
     if (!res)
         goto out;
-    int sid = atoi(PQgetvalue(res, 0, 0));
-    PQclear(res);
-    if (validation_copy(V, sid, &vb) || copy_in(R->db, "clean_copy_in_validation", &vb, &e2) ||
-        rdm_db_commit(R->db, &e2))
+    int sid = rdm_res_int(res, 0, "snapshot_id");
+    int src = rdm_res_check(res, &e2);
+    rdm_res_free(res);
+    if (src || validation_copy(V, sid, &vb) ||
+        copy_in(R->db, RDM_SQL_CLEAN_COPY_IN_VALIDATION, &vb, &e2) || rdm_db_commit(R->db, &e2))
         goto out;
 out:
     if (e2.msg[0])
@@ -730,7 +731,7 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     R.ud = ud;
     vlist V = {0};
     rdm_buf cfgtext = RDM_BUF_INIT, tmp = RDM_BUF_INIT;
-    PGresult *res = NULL;
+    rdm_res *res = NULL;
     int rc = RDM_OK, in_tx = 0;
     char cfg_sha[65];
 
@@ -741,39 +742,42 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     if ((rc = rdm_db_begin(db, err)))
         goto fail;
     in_tx = 1;
-    if ((rc = rdm_db_exec(db, "clean_lock", 0, NULL, err)))
+    if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_LOCK, 0, NULL, err)))
         goto fail;
 
     /* the current snapshot */
-    if (!(res = rdm_db_query(db, "clean_select_latest_snapshot", 0, NULL, err))) {
+    if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LATEST_SNAPSHOT, 0, NULL, err))) {
         rc = RDM_EDB;
         goto fail;
     }
-    int have_snap = PQntuples(res) > 0;
+    int have_snap = rdm_res_rows(res) > 0;
     if (have_snap) {
-        st->snapshot_id = atoi(PQgetvalue(res, 0, 0));
-        snprintf(st->fingerprint, sizeof st->fingerprint, "%s", PQgetvalue(res, 0, 1));
-        st->recleaned = strcmp(PQgetvalue(res, 0, 2), cfg_sha) != 0;
-        st->snapshot_rows = atol(PQgetvalue(res, 0, 3));
-        st->snapshot_positives = atol(PQgetvalue(res, 0, 4));
+        const char *snap_cfg = rdm_res_text(res, 0, "config_sha256");
+        st->snapshot_id = rdm_res_int(res, 0, "snapshot_id");
+        rdm_res_copy(res, 0, "fingerprint", st->fingerprint, sizeof st->fingerprint);
+        st->recleaned = !snap_cfg || strcmp(snap_cfg, cfg_sha) != 0;
+        st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
+        st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
     }
-    PQclear(res);
+    if ((rc = rdm_res_check(res, err)))
+        goto fail;
+    rdm_res_free(res);
     res = NULL;
     if (st->recleaned) {
         rdm_log(RDM_LOG_INFO, "clean config changed since snapshot %d: cleaning all batches again",
                 st->snapshot_id);
-        if ((rc = rdm_db_exec(db, "clean_truncate", 0, NULL, err)))
+        if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_TRUNCATE, 0, NULL, err)))
             goto fail;
     }
 
     /* batches to clean */
-    if (!(res = rdm_db_query(db, "clean_select_new_batches", 0, NULL, err))) {
+    if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_NEW_BATCHES, 0, NULL, err))) {
         rc = RDM_EDB;
         goto fail;
     }
-    R.nb = PQntuples(res);
+    R.nb = rdm_res_rows(res);
     if (R.nb == 0 && !st->recleaned) {
-        PQclear(res);
+        rdm_res_free(res);
         res = NULL;
         rdm_db_rollback(db);
         in_tx = 0;
@@ -786,8 +790,8 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     }
     int nr = cfg->clean.nrules;
     for (int i = 0; i < R.nb; i++) {
-        R.b[i].batch_id = atol(PQgetvalue(res, i, 0));
-        R.b[i].expected = atol(PQgetvalue(res, i, 1));
+        R.b[i].batch_id = (long)rdm_res_ll(res, i, "batch_id");
+        R.b[i].expected = (long)rdm_res_ll(res, i, "rows_accepted");
         R.total += R.b[i].expected;
         R.b[i].viol = calloc((size_t)(nr ? nr : 1), sizeof(long));
         R.b[i].checked = calloc((size_t)(nr ? nr : 1), sizeof(long));
@@ -796,11 +800,14 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
             goto fail;
         }
     }
-    PQclear(res);
+    if ((rc = rdm_res_check(res, err)))
+        goto fail;
+    rdm_res_free(res);
     res = NULL;
 
     /* encounter ids already in the snapshot (duplicates across runs) */
-    if (!st->recleaned && have_snap && (rc = rdm_db_copy_out(db, "clean_copy_ids", on_id, &R, err)))
+    if (!st->recleaned && have_snap &&
+        (rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_IDS, on_id, &R, err)))
         goto fail;
 
     for (int i = 0; i < R.nb; i++) {
@@ -808,15 +815,15 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         snprintf(bid, sizeof bid, "%ld", R.b[i].batch_id);
         const char *p[] = {bid};
         R.cur = &R.b[i];
-        if ((rc = rdm_db_exec(db, "clean_set_batch", 1, p, err)))
+        if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err)))
             goto fail;
-        if ((rc = rdm_db_copy_out(db, "clean_copy_raw_batch", on_raw_row, &R, err)))
+        if ((rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, &R, err)))
             goto fail;
         if (R.b[i].rows_in != R.b[i].expected)
             rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld",
                     R.b[i].batch_id, R.b[i].rows_in, R.b[i].expected);
-        if ((rc = copy_in(db, "clean_copy_in_encounters", &R.enc, err)) ||
-            (rc = copy_in(db, "clean_copy_in_rejects", &R.rej, err)))
+        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R.enc, err)) ||
+            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R.rej, err)))
             goto fail;
         rdm_buf_reset(&R.enc);
         rdm_buf_reset(&R.rej);
@@ -880,38 +887,46 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
             goto fail;
         }
         const char *p[] = {"pending", cfg_sha, zero, zero, tmp.data, "ok", NULL};
-        if (!(res = rdm_db_query(db, "clean_insert_snapshot", 7, p, err))) {
+        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_INSERT_SNAPSHOT, 7, p, err))) {
             rc = RDM_EDB;
             goto fail;
         }
-        int sid = atoi(PQgetvalue(res, 0, 0));
-        PQclear(res);
+        int sid = rdm_res_int(res, 0, "snapshot_id");
+        if ((rc = rdm_res_check(res, err)))
+            goto fail;
+        rdm_res_free(res);
         res = NULL;
         rdm_buf_reset(&tmp);
         if (batch_rows_copy(&R, sid, &tmp) || validation_copy(&V, sid, &R.enc)) {
             rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
             goto fail;
         }
-        if ((rc = copy_in(db, "clean_copy_in_batches", &tmp, err)) ||
-            (rc = copy_in(db, "clean_copy_in_validation", &R.enc, err)))
+        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_BATCHES, &tmp, err)) ||
+            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_VALIDATION, &R.enc, err)))
             goto fail;
         rdm_buf_reset(&R.enc);
         rdm_buf_reset(&tmp);
 
         /* fingerprint: ledger of every batch in the snapshot + counts + config */
-        if (!(res = rdm_db_query(db, "clean_select_counts", 0, NULL, err))) {
+        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_COUNTS, 0, NULL, err))) {
             rc = RDM_EDB;
             goto fail;
         }
-        st->snapshot_rows = atol(PQgetvalue(res, 0, 0));
-        st->snapshot_positives = atol(PQgetvalue(res, 0, 1));
-        PQclear(res);
-        if (!(res = rdm_db_query(db, "clean_select_ledger", 0, NULL, err))) {
+        st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
+        st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
+        if ((rc = rdm_res_check(res, err)))
+            goto fail;
+        rdm_res_free(res);
+        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LEDGER, 0, NULL, err))) {
             rc = RDM_EDB;
             goto fail;
         }
+        const char *ledger = rdm_res_text(res, 0, "ledger");
+        const char *ledger_ids = rdm_res_text(res, 0, "batch_ids");
+        if ((rc = rdm_res_check(res, err)))
+            goto fail;
         if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n",
-                           PQgetvalue(res, 0, 0), st->snapshot_rows, st->snapshot_positives) ||
+                           ledger ? ledger : "", st->snapshot_rows, st->snapshot_positives) ||
             rdm_buf_add(&tmp, cfgtext.data ? cfgtext.data : "", cfgtext.len)) {
             rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
             goto fail;
@@ -921,9 +936,9 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         snprintf(sid_s, sizeof sid_s, "%d", sid);
         snprintf(rows_s, sizeof rows_s, "%ld", st->snapshot_rows);
         snprintf(pos_s, sizeof pos_s, "%ld", st->snapshot_positives);
-        const char *u[] = {sid_s, st->fingerprint, rows_s, pos_s, PQgetvalue(res, 0, 1)};
-        rc = rdm_db_exec(db, "clean_update_snapshot", 5, u, err);
-        PQclear(res);
+        const char *u[] = {sid_s, st->fingerprint, rows_s, pos_s, ledger_ids};
+        rc = rdm_db_exec(db, RDM_SQL_CLEAN_UPDATE_SNAPSHOT, 5, u, err);
+        rdm_res_free(res);
         res = NULL;
         if (rc)
             goto fail;
@@ -954,7 +969,7 @@ done:
 fail:
     if (rc == RDM_ENOMEM)
         rdm_errf(err, RDM_ENOMEM, "out of memory");
-    PQclear(res);
+    rdm_res_free(res);
     if (in_tx)
         rdm_db_rollback(db);
     st->seconds = rdm_now() - t0;

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <yaml.h>
 
+#include "metrics.h"
 #include "schema.h"
 #include "secret.h"
 
@@ -46,7 +47,7 @@ typedef struct key_def {
     const char *const *names; /* T_ENUM / T_ESTR */
 } key_def;
 
-static const char *const METRICS[] = {"roc_auc", "pr_auc", "log_loss", "accuracy", NULL};
+#define METRICS rdm_metric_names /* the one list, in metrics.c */
 static const char *const DIAG_MODES[] = {"rank_chapter", "code", NULL};
 
 #define OFF(m) offsetof(rdm_config, m)

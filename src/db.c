@@ -1,7 +1,13 @@
-/* db.c - libpq wrapper: connections, named statements, COPY, migrations. */
+/* db.c - the libpq boundary: connections, statements by id, results by column
+ * name, COPY, LISTEN/NOTIFY, migrations. */
 #include "db.h"
 
+#include <errno.h>
+#include <libpq-fe.h>
 #include <limits.h>
+#include <math.h>
+#include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,30 +17,26 @@ struct rdm_db {
     const char *copy_name;
 };
 
-/* Generated from sql/ by the build (build/sql_gen.c). */
+struct rdm_res {
+    PGresult *pg;
+    const char *name; /* statement name, for messages */
+    int bad;          /* a getter problem was recorded */
+    char why[256];
+};
+
+/* Generated from sql/ by the build (build/gen/sql_gen.c); indexed by rdm_sql_id. */
 extern const char *const rdm_sql_gen_names[];
 extern const char *const rdm_sql_gen_texts[];
 extern const int rdm_sql_gen_count;
 
-const char *rdm_sql(const char *name)
+const char *rdm_sql_name(rdm_sql_id id)
 {
-    int lo = 0, hi = rdm_sql_gen_count - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        int c = strcmp(name, rdm_sql_gen_names[mid]);
-        if (c == 0)
-            return rdm_sql_gen_texts[mid];
-        if (c < 0)
-            hi = mid - 1;
-        else
-            lo = mid + 1;
-    }
-    return NULL;
+    return (int)id >= 0 && (int)id < rdm_sql_gen_count ? rdm_sql_gen_names[id] : NULL;
 }
 
-const char *const *rdm_sql_names(void)
+const char *rdm_sql_text(rdm_sql_id id)
 {
-    return rdm_sql_gen_names;
+    return (int)id >= 0 && (int)id < rdm_sql_gen_count ? rdm_sql_gen_texts[id] : NULL;
 }
 
 /* Append key='value' to a conninfo string: values are single-quoted with \
@@ -93,71 +95,8 @@ static void quiet_notice(void *arg, const char *msg)
     (void)msg;
 }
 
-static int result_error(rdm_db *db, PGresult *r, const char *what, rdm_err *err);
-
-rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
-{
-    char *ci = rdm_db_conninfo(c);
-    if (!ci) {
-        rdm_errf(err, RDM_ENOMEM, "out of memory");
-        return NULL;
-    }
-    PGconn *conn = PQconnectdb(ci);
-    if (PQstatus(conn) != CONNECTION_OK) {
-        char msg[RDM_ERR_MSG];
-        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
-        size_t n = strlen(msg);
-        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-            msg[--n] = '\0';
-        /* name the target by host, database and user, never by the conninfo
-         * text: a DATABASE_URL may hold a password */
-        const char *host = PQhost(conn), *db = PQdb(conn), *user = PQuser(conn);
-        rdm_errf(err, RDM_EDB, "cannot connect to PostgreSQL (host %s, database %s, user %s): %s%s",
-                 host && *host ? host : "default", db && *db ? db : "default",
-                 user && *user ? user : "default", msg,
-                 (getenv("DATABASE_URL") || getenv("PGHOST"))
-                     ? ""
-                     : " (is the private server running? try: make db-start)");
-        PQfinish(conn);
-        free(ci);
-        return NULL;
-    }
-    free(ci);
-    PQsetNoticeProcessor(conn, quiet_notice, NULL);
-    rdm_db *db = calloc(1, sizeof *db);
-    if (!db) {
-        PQfinish(conn);
-        rdm_errf(err, RDM_ENOMEM, "out of memory");
-        return NULL;
-    }
-    db->conn = conn;
-    /* the session settings every statement and COPY of ours assumes */
-    if (PQsetClientEncoding(conn, "UTF8") != 0) {
-        result_error(db, NULL, "client_encoding UTF8", err);
-        rdm_db_close(db);
-        return NULL;
-    }
-    if (rdm_db_exec(db, "meta_set_datestyle", 0, NULL, err) != RDM_OK) {
-        rdm_db_close(db);
-        return NULL;
-    }
-    return db;
-}
-
-void rdm_db_close(rdm_db *db)
-{
-    if (!db)
-        return;
-    PQfinish(db->conn);
-    free(db);
-}
-
-PGconn *rdm_db_conn(rdm_db *db)
-{
-    return db ? db->conn : NULL;
-}
-
-static int result_error(rdm_db *db, PGresult *r, const char *what, rdm_err *err)
+/* The message of `r` (or of the connection), trailing newlines removed. */
+static int result_error(rdm_db *db, const PGresult *r, const char *what, rdm_err *err)
 {
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn);
     char buf[RDM_ERR_MSG];
@@ -168,78 +107,337 @@ static int result_error(rdm_db *db, PGresult *r, const char *what, rdm_err *err)
     return rdm_errf(err, RDM_EDB, "sql %s: %s", what, buf);
 }
 
-PGresult *rdm_db_query(rdm_db *db, const char *name, int nparams, const char *const *params,
-                       rdm_err *err)
+rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err)
 {
-    const char *sql = rdm_sql(name);
-    if (!sql) {
-        rdm_errf(err, RDM_EINVAL, "no SQL statement named '%s' in sql/", name);
-        return NULL;
+    rdm_db *db = NULL;
+    PGconn *conn = NULL;
+    char *ci = rdm_db_conninfo(c);
+    if (!ci) {
+        rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto fail;
     }
-    PGresult *r = PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-    ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        result_error(db, r, name, err);
-        PQclear(r);
-        return NULL;
+    conn = PQconnectdb(ci);
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char msg[RDM_ERR_MSG];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(conn));
+        size_t n = strlen(msg);
+        while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+            msg[--n] = '\0';
+        /* name the target by host, database and user, never by the conninfo
+         * text: a DATABASE_URL may hold a password */
+        const char *host = PQhost(conn), *dbn = PQdb(conn), *user = PQuser(conn);
+        rdm_errf(err, RDM_EDB, "cannot connect to PostgreSQL (host %s, database %s, user %s): %s%s",
+                 host && *host ? host : "default", dbn && *dbn ? dbn : "default",
+                 user && *user ? user : "default", msg,
+                 (getenv("DATABASE_URL") || getenv("PGHOST"))
+                     ? ""
+                     : " (is the private server running? try: make db-start)");
+        goto fail;
     }
-    return r;
+    PQsetNoticeProcessor(conn, quiet_notice, NULL);
+    if (!(db = calloc(1, sizeof *db))) {
+        rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto fail;
+    }
+    db->conn = conn;
+    conn = NULL;
+    /* the session settings every statement and COPY of ours assumes */
+    if (PQsetClientEncoding(db->conn, "UTF8") != 0) {
+        result_error(db, NULL, "client_encoding UTF8", err);
+        goto fail;
+    }
+    if (rdm_db_exec(db, RDM_SQL_META_SET_DATESTYLE, 0, NULL, err) != RDM_OK)
+        goto fail;
+    free(ci);
+    return db;
+fail:
+    free(ci);
+    PQfinish(conn);
+    rdm_db_close(db);
+    return NULL;
 }
 
-int rdm_db_exec(rdm_db *db, const char *name, int nparams, const char *const *params, rdm_err *err)
+void rdm_db_close(rdm_db *db)
 {
-    PGresult *r = rdm_db_query(db, name, nparams, params, err);
+    if (!db)
+        return;
+    PQfinish(db->conn);
+    free(db);
+}
+
+int rdm_db_ok(const rdm_db *db)
+{
+    return db && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+int rdm_db_socket(const rdm_db *db)
+{
+    return db ? PQsocket(db->conn) : -1;
+}
+
+/* ---- statements ---- */
+
+rdm_res *rdm_db_query_bin(rdm_db *db, rdm_sql_id id, int nparams, const char *const *params,
+                          const int *lens, int binary_result, rdm_err *err)
+{
+    enum { MAXP = 64 };
+
+    const char *sql = rdm_sql_text(id), *name = rdm_sql_name(id);
+    if (!sql) {
+        rdm_errf(err, RDM_EINVAL, "no SQL statement %d in sql/", (int)id);
+        return NULL;
+    }
+    if (nparams < 0 || nparams > MAXP) {
+        rdm_errf(err, RDM_EINVAL, "sql %s: %d parameters", name, nparams);
+        return NULL;
+    }
+    int fmts[MAXP];
+    for (int i = 0; lens && i < nparams; i++)
+        fmts[i] = lens[i] >= 0;
+    rdm_res *res = calloc(1, sizeof *res);
+    if (!res) {
+        rdm_errf(err, RDM_ENOMEM, "out of memory");
+        return NULL;
+    }
+    res->name = name;
+    res->pg = PQexecParams(db->conn, sql, nparams, NULL, params, lens, lens ? fmts : NULL,
+                           binary_result ? 1 : 0);
+    ExecStatusType st = PQresultStatus(res->pg);
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        result_error(db, res->pg, name, err);
+        rdm_res_free(res);
+        return NULL;
+    }
+    return res;
+}
+
+rdm_res *rdm_db_query(rdm_db *db, rdm_sql_id id, int nparams, const char *const *params,
+                      rdm_err *err)
+{
+    return rdm_db_query_bin(db, id, nparams, params, NULL, 0, err);
+}
+
+int rdm_db_exec(rdm_db *db, rdm_sql_id id, int nparams, const char *const *params, rdm_err *err)
+{
+    rdm_res *r = rdm_db_query(db, id, nparams, params, err);
     if (!r)
-        return RDM_EDB;
-    PQclear(r);
+        return err && err->code ? err->code : RDM_EDB;
+    rdm_res_free(r);
     return RDM_OK;
 }
 
-int rdm_db_exec_sql(rdm_db *db, const char *sql, rdm_err *err)
+json_t *rdm_db_json(rdm_db *db, rdm_sql_id id, int nparams, const char *const *params, rdm_err *err)
+{
+    rdm_res *r = rdm_db_query(db, id, nparams, params, err);
+    if (!r)
+        return NULL;
+    json_t *j = NULL;
+    const char *v = rdm_res_single(r);
+    if (rdm_res_check(r, err) == RDM_OK) {
+        json_error_t je;
+        if (rdm_res_rows(r) != 1 || !v)
+            rdm_errf(err, RDM_EDB, "sql %s: expected one JSON value", r->name);
+        else if (!(j = json_loads(v, JSON_DECODE_ANY, &je)))
+            rdm_errf(err, RDM_EPARSE,
+                     "sql %s: invalid JSON from the database: line %d column %d: %s", r->name,
+                     je.line, je.column, je.text);
+    }
+    rdm_res_free(r);
+    return j;
+}
+
+/* SQL text that may hold several statements (the migration files). */
+static int exec_script(rdm_db *db, const char *sql, const char *name, rdm_err *err)
 {
     PGresult *r = PQexec(db->conn, sql);
     ExecStatusType st = PQresultStatus(r);
-    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
-        char what[64];
-        snprintf(what, sizeof what, "'%.40s'", sql);
-        result_error(db, r, what, err);
-        PQclear(r);
-        return RDM_EDB;
-    }
+    int rc = RDM_OK;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+        rc = result_error(db, r, name, err);
     PQclear(r);
-    return RDM_OK;
+    return rc;
 }
+
+/* ---- results ---- */
+
+static void res_bad(rdm_res *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void res_bad(rdm_res *r, const char *fmt, ...)
+{
+    if (r->bad)
+        return;
+    r->bad = 1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->why, sizeof r->why, fmt, ap);
+    va_end(ap);
+}
+
+int rdm_res_rows(const rdm_res *r)
+{
+    return r ? PQntuples(r->pg) : 0;
+}
+
+int rdm_res_col(const rdm_res *r, const char *name)
+{
+    return r ? PQfnumber(r->pg, name) : -1;
+}
+
+/* Column index of `col` for row `row`, or -1 (recorded). */
+static int cell(rdm_res *r, int row, const char *col)
+{
+    int c = PQfnumber(r->pg, col);
+    if (c < 0) {
+        res_bad(r, "no column '%s'", col);
+        return -1;
+    }
+    if (row < 0 || row >= PQntuples(r->pg)) {
+        res_bad(r, "column '%s': no row %d (%d rows)", col, row, PQntuples(r->pg));
+        return -1;
+    }
+    return c;
+}
+
+int rdm_res_isnull(rdm_res *r, int row, const char *col)
+{
+    int c = cell(r, row, col);
+    return c < 0 || PQgetisnull(r->pg, row, c);
+}
+
+const char *rdm_res_text(rdm_res *r, int row, const char *col)
+{
+    int c = cell(r, row, col);
+    if (c < 0 || PQgetisnull(r->pg, row, c))
+        return NULL;
+    return PQgetvalue(r->pg, row, c);
+}
+
+void rdm_res_copy(rdm_res *r, int row, const char *col, char *out, size_t size)
+{
+    const char *v = rdm_res_text(r, row, col);
+    if (size)
+        snprintf(out, size, "%s", v ? v : "");
+}
+
+long long rdm_res_ll(rdm_res *r, int row, const char *col)
+{
+    const char *v = rdm_res_text(r, row, col);
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (errno || end == v || *end) {
+        res_bad(r, "column '%s' row %d: '%.40s' is not an integer", col, row, v);
+        return 0;
+    }
+    return x;
+}
+
+int rdm_res_int(rdm_res *r, int row, const char *col)
+{
+    long long x = rdm_res_ll(r, row, col);
+    if (x < INT_MIN || x > INT_MAX) {
+        res_bad(r, "column '%s' row %d: %lld is out of range", col, row, x);
+        return 0;
+    }
+    return (int)x;
+}
+
+double rdm_res_double(rdm_res *r, int row, const char *col)
+{
+    const char *v = rdm_res_text(r, row, col);
+    if (!v)
+        return NAN;
+    char *end;
+    double x = strtod(v, &end);
+    if (end == v || *end) {
+        res_bad(r, "column '%s' row %d: '%.40s' is not a number", col, row, v);
+        return NAN;
+    }
+    return x;
+}
+
+const char *rdm_res_single(rdm_res *r)
+{
+    if (PQnfields(r->pg) != 1) {
+        res_bad(r, "%d columns where one value was expected", PQnfields(r->pg));
+        return NULL;
+    }
+    if (PQntuples(r->pg) < 1 || PQgetisnull(r->pg, 0, 0))
+        return NULL;
+    return PQgetvalue(r->pg, 0, 0);
+}
+
+int rdm_res_bool(rdm_res *r, int row, const char *col)
+{
+    const char *v = rdm_res_text(r, row, col);
+    if (!v)
+        return 0;
+    if (strcmp(v, "t") && strcmp(v, "f"))
+        res_bad(r, "column '%s' row %d: '%.40s' is not a boolean", col, row, v);
+    return !strcmp(v, "t");
+}
+
+const void *rdm_res_bytes(rdm_res *r, int row, const char *col, size_t *len)
+{
+    int c = cell(r, row, col);
+    *len = 0;
+    if (c < 0 || PQgetisnull(r->pg, row, c))
+        return NULL;
+    *len = (size_t)PQgetlength(r->pg, row, c);
+    return PQgetvalue(r->pg, row, c);
+}
+
+int rdm_res_check(const rdm_res *r, rdm_err *err)
+{
+    if (!r || !r->bad)
+        return RDM_OK;
+    return rdm_errf(err, RDM_EDB, "sql %s: %s", r->name ? r->name : "?", r->why);
+}
+
+void rdm_res_free(rdm_res *r)
+{
+    if (!r)
+        return;
+    PQclear(r->pg);
+    free(r);
+}
+
+/* ---- transactions ---- */
 
 int rdm_db_begin(rdm_db *db, rdm_err *err)
 {
-    return rdm_db_exec(db, "meta_begin", 0, NULL, err);
+    return rdm_db_exec(db, RDM_SQL_META_BEGIN, 0, NULL, err);
 }
 
 int rdm_db_commit(rdm_db *db, rdm_err *err)
 {
-    return rdm_db_exec(db, "meta_commit", 0, NULL, err);
+    return rdm_db_exec(db, RDM_SQL_META_COMMIT, 0, NULL, err);
 }
 
 void rdm_db_rollback(rdm_db *db)
 {
     if (db && PQtransactionStatus(db->conn) != PQTRANS_IDLE)
-        PQclear(PQexecParams(db->conn, rdm_sql("meta_rollback"), 0, NULL, NULL, NULL, NULL, 0));
+        PQclear(PQexecParams(db->conn, rdm_sql_text(RDM_SQL_META_ROLLBACK), 0, NULL, NULL, NULL,
+                             NULL, 0));
 }
 
-int rdm_db_copy_in_begin(rdm_db *db, const char *name, rdm_err *err)
+/* ---- COPY ---- */
+
+int rdm_db_copy_in_begin(rdm_db *db, rdm_sql_id id, rdm_err *err)
 {
-    const char *sql = rdm_sql(name);
+    const char *sql = rdm_sql_text(id), *name = rdm_sql_name(id);
     if (!sql)
-        return rdm_errf(err, RDM_EINVAL, "no SQL statement named '%s' in sql/", name);
+        return rdm_errf(err, RDM_EINVAL, "no SQL statement %d in sql/", (int)id);
     PGresult *r = PQexec(db->conn, sql);
-    if (PQresultStatus(r) != PGRES_COPY_IN) {
-        result_error(db, r, name, err);
-        PQclear(r);
-        return RDM_EDB;
-    }
+    int rc = RDM_OK;
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        rc = result_error(db, r, name, err);
     PQclear(r);
-    db->copy_name = name;
-    return RDM_OK;
+    if (rc == RDM_OK)
+        db->copy_name = name;
+    return rc;
 }
 
 int rdm_db_copy_put(rdm_db *db, const char *data, size_t n, rdm_err *err)
@@ -270,16 +468,16 @@ int rdm_db_copy_end(rdm_db *db, const char *abort_msg, rdm_err *err)
     return abort_msg ? RDM_OK : rc;
 }
 
-int rdm_db_copy_out(rdm_db *db, const char *name, rdm_copy_row_fn row, void *ud, rdm_err *err)
+int rdm_db_copy_out(rdm_db *db, rdm_sql_id id, rdm_copy_row_fn row, void *ud, rdm_err *err)
 {
-    const char *sql = rdm_sql(name);
+    const char *sql = rdm_sql_text(id), *name = rdm_sql_name(id);
     if (!sql)
-        return rdm_errf(err, RDM_EINVAL, "no SQL statement named '%s' in sql/", name);
+        return rdm_errf(err, RDM_EINVAL, "no SQL statement %d in sql/", (int)id);
     PGresult *r = PQexec(db->conn, sql);
     if (PQresultStatus(r) != PGRES_COPY_OUT) {
-        result_error(db, r, name, err);
+        int rc = result_error(db, r, name, err);
         PQclear(r);
-        return RDM_EDB;
+        return rc;
     }
     PQclear(r);
     int rc = RDM_OK;
@@ -303,6 +501,39 @@ int rdm_db_copy_out(rdm_db *db, const char *name, rdm_copy_row_fn row, void *ud,
         PQclear(r);
     }
     return rc;
+}
+
+/* ---- LISTEN / NOTIFY ---- */
+
+int rdm_db_wait(rdm_db *db, int timeout_ms, rdm_err *err)
+{
+    int fd = rdm_db_socket(db);
+    if (fd < 0)
+        return rdm_errf(err, RDM_EDB, "no database connection");
+    struct pollfd pf = {fd, POLLIN, 0};
+    int n;
+    do
+        n = poll(&pf, 1, timeout_ms);
+    while (n < 0 && errno == EINTR);
+    if (n < 0)
+        return rdm_errf(err, RDM_EIO, "poll on the database socket: %s", strerror(errno));
+    return n > 0;
+}
+
+int rdm_db_notifications(rdm_db *db, rdm_notify_fn fn, void *ud, rdm_err *err)
+{
+    if (!db || !PQconsumeInput(db->conn))
+        return db ? result_error(db, NULL, "notifications", err)
+                  : rdm_errf(err, RDM_EDB, "no database connection");
+    int count = 0;
+    PGnotify *n;
+    while ((n = PQnotifies(db->conn)) != NULL) {
+        if (fn)
+            fn(n->relname, n->extra ? n->extra : "", ud);
+        PQfreemem(n);
+        count++;
+    }
+    return count;
 }
 
 int rdm_copy_split(char *line, size_t len, char **fields, int max)
@@ -352,7 +583,9 @@ int rdm_copy_split(char *line, size_t len, char **fields, int max)
         }
         int at_end = (p >= end);
         *w = '\0';
-        if (w - start == 2 && start[0] == '\\' && start[1] == 'N')
+        /* NULL only for the two raw characters \N, not for an escaped
+         * backslash followed by N (the text "\N") */
+        if (p - start == 2 && w - start == 2 && start[0] == '\\' && start[1] == 'N')
             fields[nf++] = NULL;
         else
             fields[nf++] = start;
@@ -402,49 +635,52 @@ int rdm_copy_escape(rdm_buf *out, const char *v)
 static int migration_done(rdm_db *db, const char *ver, int *done, rdm_err *err)
 {
     const char *p1[] = {ver};
-    PGresult *r = rdm_db_query(db, "meta_select_migration", 1, p1, err);
+    rdm_res *r = rdm_db_query(db, RDM_SQL_META_SELECT_MIGRATION, 1, p1, err);
     if (!r)
         return RDM_EDB;
-    *done = PQntuples(r) > 0;
-    PQclear(r);
+    *done = rdm_res_rows(r) > 0;
+    rdm_res_free(r);
     return RDM_OK;
 }
 
 int rdm_db_migrate(rdm_db *db, int *applied, rdm_err *err)
 {
     *applied = 0;
-    if (rdm_db_exec(db, "meta_create_migrations", 0, NULL, err))
-        return RDM_EDB;
-    for (const char *const *n = rdm_sql_names(); *n; n++) {
-        if (strncmp(*n, "schema/", 7) != 0)
+    int rc = rdm_db_exec(db, RDM_SQL_META_CREATE_MIGRATIONS, 0, NULL, err);
+    if (rc)
+        return rc;
+    for (int id = 0; id < RDM_SQL_COUNT; id++) {
+        const char *name = rdm_sql_name((rdm_sql_id)id);
+        if (strncmp(name, "schema/", 7) != 0)
             continue;
-        const char *ver = *n + 7;
+        const char *ver = name + 7;
         const char *p1[] = {ver};
         int done = 0;
-        if (migration_done(db, ver, &done, err))
-            return RDM_EDB;
+        if ((rc = migration_done(db, ver, &done, err)))
+            goto fail;
         if (done)
             continue;
-        if (rdm_db_begin(db, err))
-            return RDM_EDB;
+        if ((rc = rdm_db_begin(db, err)))
+            goto fail;
         /* serialise concurrent migrators, then look again */
-        if (rdm_db_exec(db, "meta_lock_migrations", 0, NULL, err) ||
-            migration_done(db, ver, &done, err))
+        if ((rc = rdm_db_exec(db, RDM_SQL_META_LOCK_MIGRATIONS, 0, NULL, err)) ||
+            (rc = migration_done(db, ver, &done, err)))
             goto fail;
         if (done) {
             rdm_db_rollback(db);
             continue;
         }
-        if (rdm_db_exec_sql(db, rdm_sql(*n), err)) {
+        if ((rc = exec_script(db, rdm_sql_text((rdm_sql_id)id), name, err))) {
             rdm_err_prefix(err, "migration %s", ver);
             goto fail;
         }
-        if (rdm_db_exec(db, "meta_insert_migration", 1, p1, err) || rdm_db_commit(db, err))
+        if ((rc = rdm_db_exec(db, RDM_SQL_META_INSERT_MIGRATION, 1, p1, err)) ||
+            (rc = rdm_db_commit(db, err)))
             goto fail;
         (*applied)++;
     }
     return RDM_OK;
 fail:
     rdm_db_rollback(db);
-    return RDM_EDB;
+    return rc;
 }

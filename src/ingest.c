@@ -152,20 +152,22 @@ static int batch_done(const run *r, int k)
 static int load_done(run *r, rdm_err *err)
 {
     const char *p[] = {r->st->sha256};
-    PGresult *res = rdm_db_query(r->db, "raw_select_batch_nos", 1, p, err);
+    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_SELECT_BATCH_NOS, 1, p, err);
     if (!res)
         return RDM_EDB;
-    int n = PQntuples(res);
+    int n = rdm_res_rows(res), rc = RDM_OK;
     r->done = calloc((size_t)n + 1, sizeof *r->done);
     if (!r->done) {
-        PQclear(res);
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
     }
     for (int i = 0; i < n; i++)
-        r->done[i] = atoi(PQgetvalue(res, i, 0));
+        r->done[i] = rdm_res_int(res, i, "batch_no");
     r->ndone = n;
-    PQclear(res);
-    return RDM_OK;
+    rc = rdm_res_check(res, err);
+done:
+    rdm_res_free(res);
+    return rc;
 }
 
 static void tick(run *r, int force)
@@ -281,17 +283,22 @@ static int load_batch(run *r, int k, rdm_err *err)
     /* while the sha256 is still being computed (batch 1), the ledger row holds
      * a placeholder, replaced before commit; the ingest lock keeps it unique */
     const char *p[] = {rdm_source_name(r->src), r->known ? r->st->sha256 : "pending", bno};
-    PGresult *res = rdm_db_query(r->db, "raw_insert_batch", 3, p, err);
+    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_INSERT_BATCH, 3, p, err);
     if (!res) {
         rdm_db_rollback(r->db);
         return RDM_EDB;
     }
-    long long batch_id = atoll(PQgetvalue(res, 0, 0));
-    PQclear(res);
+    long long batch_id = rdm_res_ll(res, 0, "batch_id");
+    rc = rdm_res_check(res, err);
+    rdm_res_free(res);
+    if (rc) {
+        rdm_db_rollback(r->db);
+        return rc;
+    }
     char prefix[64];
     int plen = snprintf(prefix, sizeof prefix, "%lld\t", batch_id);
 
-    rc = rdm_db_copy_in_begin(r->db, "raw_copy_in_encounters", err);
+    rc = rdm_db_copy_in_begin(r->db, RDM_SQL_RAW_COPY_IN_ENCOUNTERS, err);
     if (rc) {
         rdm_db_rollback(r->db);
         return rc;
@@ -347,7 +354,7 @@ static int load_batch(run *r, int k, rdm_err *err)
         return RDM_OK;
     }
     if (r->rej.len) {
-        if ((rc = rdm_db_copy_in_begin(r->db, "raw_copy_in_rejects", err)) != RDM_OK)
+        if ((rc = rdm_db_copy_in_begin(r->db, RDM_SQL_RAW_COPY_IN_REJECTS, err)) != RDM_OK)
             goto fail;
         in_copy = 1;
         if ((rc = rdm_db_copy_put(r->db, r->rej.data, r->rej.len, err)) != RDM_OK)
@@ -377,7 +384,7 @@ static int load_batch(run *r, int k, rdm_err *err)
     snprintf(sacc, sizeof sacc, "%ld", nacc);
     snprintf(srej, sizeof srej, "%ld", nrej);
     const char *u[] = {sid, sfirst, slast, sread, sacc, srej, r->st->sha256};
-    if ((rc = rdm_db_exec(r->db, "raw_update_batch", 7, u, err)) != RDM_OK)
+    if ((rc = rdm_db_exec(r->db, RDM_SQL_RAW_UPDATE_BATCH, 7, u, err)) != RDM_OK)
         goto fail;
     if ((rc = rdm_db_commit(r->db, err)) != RDM_OK)
         goto undo;
@@ -420,10 +427,8 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
                         "no data source: set data.source, --source or READMIT_DATA");
     /* one ingest at a time per database: a second one waits, then finds the
      * batches loaded (session lock, dropped on exit or crash) */
-    PGresult *lk = rdm_db_query(db, "raw_lock_ingest", 0, NULL, err);
-    if (!lk)
+    if (rdm_db_exec(db, RDM_SQL_RAW_LOCK_INGEST, 0, NULL, err))
         return RDM_EDB;
-    PQclear(lk);
     r.path = path;
     if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0) {
         r.sha_running = 1;
@@ -481,8 +486,8 @@ done:
         tick(&r, 1);
     {
         rdm_err ignore = {0};
-        PGresult *ul = rdm_db_query(db, "raw_unlock_ingest", 0, NULL, &ignore);
-        PQclear(ul);
+        if (rdm_db_exec(db, RDM_SQL_RAW_UNLOCK_INGEST, 0, NULL, &ignore))
+            rdm_log(RDM_LOG_WARN, "ingest: %s", ignore.msg);
     }
     rdm_csv_free(r.csv);
     rdm_source_close(r.src);

@@ -392,3 +392,35 @@ void rdm_metrics_compute(const double *p, const float *y, size_t n, double thres
     out->recall = r.recall;
     out->f1 = r.f1;
 }
+
+/* ---- metrics by name ---- */
+
+const char *const rdm_metric_names[] = {"roc_auc", "pr_auc", "log_loss", "accuracy", "brier", NULL};
+
+int rdm_metric_known(const char *metric)
+{
+    for (const char *const *m = rdm_metric_names; *m; m++)
+        if (!strcmp(*m, metric))
+            return 1;
+    return 0;
+}
+
+int rdm_metric_higher_better(const char *metric)
+{
+    return strcmp(metric, "log_loss") != 0 && strcmp(metric, "brier") != 0;
+}
+
+double rdm_metric_by_name(const char *metric, const double *p, const float *y, size_t n)
+{
+    if (!strcmp(metric, "roc_auc"))
+        return rdm_roc_auc(p, y, n);
+    if (!strcmp(metric, "pr_auc"))
+        return rdm_average_precision(p, y, n);
+    if (!strcmp(metric, "log_loss"))
+        return rdm_log_loss(p, y, n);
+    if (!strcmp(metric, "brier"))
+        return rdm_brier(p, y, n);
+    if (!strcmp(metric, "accuracy"))
+        return rdm_accuracy(p, y, n, 0.5);
+    return NAN;
+}

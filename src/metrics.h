@@ -24,6 +24,19 @@ double rdm_brier(const double *p, const float *y, size_t n);
 /* Fraction correct when predicting 1 for p >= threshold. */
 double rdm_accuracy(const double *p, const float *y, size_t n, double threshold);
 
+/* ---- metrics by name (the selection metric, the gate) ----
+ * The one list of metric names a configuration may select, and their
+ * direction. */
+
+/* "roc_auc", "pr_auc", "log_loss", "accuracy", "brier", NULL. */
+extern const char *const rdm_metric_names[];
+/* 1 when `metric` is one of rdm_metric_names. */
+int rdm_metric_known(const char *metric);
+/* 1 when larger is better (all but log_loss and brier). */
+int rdm_metric_higher_better(const char *metric);
+/* Value of `metric` on (p, y) ("accuracy" at 0.5); NaN for an unknown name. */
+double rdm_metric_by_name(const char *metric, const double *p, const float *y, size_t n);
+
 typedef struct rdm_confusion {
     size_t tp, fp, tn, fn;
 } rdm_confusion;

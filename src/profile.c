@@ -427,7 +427,7 @@ int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
     pctx c = {rdm_profile_new(), RDM_BUF_INIT};
     if (!c.p)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    int rc = rdm_db_copy_out(db, "clean_copy_profile", on_row, &c, err);
+    int rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_PROFILE, on_row, &c, err);
     rdm_buf_release(&c.line);
     json_t *j = NULL;
     char *text = NULL;
@@ -445,7 +445,7 @@ int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
     char sid[16];
     snprintf(sid, sizeof sid, "%d", snapshot_id);
     const char *p[] = {sid, text};
-    rc = rdm_db_exec(db, "clean_insert_profile", 2, p, err);
+    rc = rdm_db_exec(db, RDM_SQL_CLEAN_INSERT_PROFILE, 2, p, err);
 out:
     free(text);
     json_decref(j);

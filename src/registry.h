@@ -1,7 +1,7 @@
-/* registry.h - experiment tracking and the model registry (schema `registry`,
- * sql/schema/003_registry.sql): trainings, runs, params, metrics, curves,
- * artifacts, model versions, the aliases champion/challenger and the
- * append-only alias history.
+/* registry.h - storage of experiment tracking and the model registry (schema
+ * `registry`, sql/schema/003_registry.sql): trainings, runs, params, metrics,
+ * curves, artifacts, model versions, the aliases champion/challenger and the
+ * append-only alias history. It stores and reads; gate.h decides.
  *
  * Model references (for predict and the FastCGI server):
  *   "champion", "challenger"           alias of cfg->registry.model_name
@@ -65,6 +65,10 @@ typedef struct rdm_model_info {
     char sha256[65];  /* of the bytes */
 } rdm_model_info;
 
+/* A version number: decimal digits only (no sign, no spaces), 1 to
+ * 999999999. RDM_EINVAL otherwise. */
+int rdm_registry_parse_version(const char *s, int *version);
+
 /* 1 when `ref` names a file rather than a registry entry (no database needed).
  */
 int rdm_registry_ref_is_file(const char *ref);
@@ -82,44 +86,70 @@ int rdm_registry_fetch(rdm_db *db, const rdm_config *cfg, const char *ref, rdm_b
 int rdm_registry_alias_get(rdm_db *db, const char *name, const char *alias, int *version,
                            char sha_out[65], rdm_err *err);
 
-/* ---- registry operations (readmit register / promote / rollback) ---- */
+/* ---- runs (written by train) ---- */
 
-/* Outcome of register / promote / rollback, for printing. */
-typedef struct rdm_gate_result {
-    int version;           /* the new (register) or target (promote/rollback) version */
-    int already;           /* register: the selected run was already this version */
-    int passed;            /* gate outcome (register), 1 for promote/rollback */
-    int had_champion;      /* a champion existed before */
-    int old_champion;      /* its version (0 if none) */
-    int champion;          /* champion version after the operation */
-    char metric[32];       /* selection metric */
-    double new_score;      /* new version on the current validation split */
-    double champion_score; /* old champion on the same split (NaN if none) */
-    double min_metric, min_gain;
-    size_t valid_rows;
-    char reason[512]; /* as stored in the history */
-} rdm_gate_result;
+/* A training (one `readmit train`) and a run (one grid point) as recorded. */
+typedef struct rdm_run_rec {
+    long long experiment_id, training_id, snapshot_id;
+    const char *model_type, *name; /* run only */
+    const char *config_hash, *code_version, *data_fingerprint;
+    const char *batch_ids;        /* run only: "1,2,3" */
+    const char *selection_metric; /* training only */
+    size_t rows[3];               /* train, valid, test */
+} rdm_run_rec;
 
-/* Register the selected run of the latest training of cfg->registry.model_name
- * as version N+1 (input schema + an example validation record), then apply the
- * promotion gate: re-score the current champion and the new version on the
- * current validation split (rebuilt from the current clean snapshot). Pass iff
- * new >= min_metric and new - champion >= min_gain (for log_loss: lower is
- * better, so the floor is a ceiling and the gain is champion - new); no
- * champion: the floor only. Pass: champion -> new (the previous champion keeps
- * no alias); fail: challenger -> new. Each alias change is appended to the
- * history; a champion change sends NOTIFY readmit_model 'NAME:VERSION'.
- * Re-running with no new training registers nothing (res->already = 1). */
-int rdm_registry_register(rdm_db *db, const rdm_config *cfg, rdm_gate_result *res, rdm_err *err);
+int rdm_registry_insert_training(rdm_db *db, const rdm_run_rec *t, long long *training_id,
+                                 rdm_err *err);
+/* A run in status 'running'. */
+int rdm_registry_insert_run(rdm_db *db, const rdm_run_rec *r, long long *run_id, rdm_err *err);
+/* The run's model artifact (already stored with rdm_registry_put_artifact). */
+int rdm_registry_put_run_artifact(rdm_db *db, long long run_id, const char *sha256, rdm_err *err);
+int rdm_registry_finish_run(rdm_db *db, long long run_id, double seconds, double fit_seconds,
+                            double threshold, const char *sha256, rdm_err *err);
+int rdm_registry_fail_run(rdm_db *db, long long run_id, double seconds, const char *error,
+                          rdm_err *err);
+/* Mark the selected run (0: none) and end the training. */
+int rdm_registry_finish_training(rdm_db *db, long long training_id, long long selected_run_id,
+                                 rdm_err *err);
 
-/* Make `version` the champion (manual). reason may be NULL ("manual"). */
-int rdm_registry_promote(rdm_db *db, const rdm_config *cfg, int version, const char *reason,
-                         rdm_gate_result *res, rdm_err *err);
+/* ---- versions, aliases, history (moved by gate.c) ---- */
 
-/* Champion back to the previous champion according to the history (promotions
- * push, rollbacks pop). RDM_ESTATE when there is none. */
-int rdm_registry_rollback(rdm_db *db, const rdm_config *cfg, const char *reason,
-                          rdm_gate_result *res, rdm_err *err);
+/* Selected run of the latest finished training of `name` and its artifact.
+ * RDM_ENOTFOUND (with a message saying what to run) when there is none. */
+int rdm_registry_latest_selected(rdm_db *db, const char *name, long long *run_id, char sha[65],
+                                 rdm_err *err);
+/* Version of `name` made from `run_id`; 0 when none. */
+int rdm_registry_version_of_run(rdm_db *db, const char *name, long long run_id, int *version,
+                                rdm_err *err);
+int rdm_registry_next_version(rdm_db *db, const char *name, int *version, rdm_err *err);
+int rdm_registry_insert_version(rdm_db *db, const char *name, int version, long long run_id,
+                                const char *sha256, const char *input_schema_json,
+                                const char *example_json, rdm_err *err);
+/* Version `version` (alias NULL) or alias `alias` of `name`; RDM_ENOTFOUND. */
+int rdm_registry_lookup(rdm_db *db, const char *name, const char *alias, int version,
+                        rdm_model_info *info, rdm_err *err);
+/* Version behind an alias, 0 when unset. */
+int rdm_registry_alias_version(rdm_db *db, const char *name, const char *alias, int *version,
+                               rdm_err *err);
+/* Set (to > 0) or remove (to == 0) an alias and append its history row. */
+int rdm_registry_set_alias(rdm_db *db, const char *name, const char *alias, int from, int to,
+                           const char *action, const char *reason, const char *actor,
+                           const char *gate_json, rdm_err *err);
+/* NOTIFY readmit_model 'NAME:VERSION' (delivered at commit). */
+int rdm_registry_notify(rdm_db *db, const char *name, int version, rdm_err *err);
+/* Serialise alias changes of `name` until the end of the transaction. */
+int rdm_registry_lock(rdm_db *db, const char *name, rdm_err *err);
+
+/* One row of the champion's alias history. */
+typedef struct rdm_alias_move {
+    int from_version; /* 0 when there was no champion */
+    int to_version;
+    int rollback; /* the move was a rollback */
+} rdm_alias_move;
+
+/* The champion's history of `name`, oldest first: *out (free() it), *n rows. */
+int rdm_registry_champion_history(rdm_db *db, const char *name, rdm_alias_move **out, int *n,
+                                  rdm_err *err);
 
 /* Actor recorded in the history: "$USER (readmit CMD)". Static buffer. */
 const char *rdm_registry_actor(const char *cmd);

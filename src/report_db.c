@@ -10,26 +10,6 @@
 #include "report.h"
 #include "report_int.h"
 
-/* Run a named statement that returns one JSON text cell; new reference or NULL. */
-static json_t *json_stmt(rdm_db *db, const char *name, rdm_err *err)
-{
-    PGresult *res = rdm_db_query(db, name, 0, NULL, err);
-    if (!res)
-        return NULL;
-    json_t *j = NULL;
-    if (PQntuples(res) != 1 || PQnfields(res) != 1 || PQgetisnull(res, 0, 0)) {
-        rdm_errf(err, RDM_EDB, "%s: expected one JSON value", name);
-    } else {
-        json_error_t je;
-        j = json_loads(PQgetvalue(res, 0, 0), JSON_DECODE_ANY, &je);
-        if (!j)
-            rdm_errf(err, RDM_EPARSE, "%s: JSON line %d column %d: %s", name, je.line, je.column,
-                     je.text);
-    }
-    PQclear(res);
-    return j;
-}
-
 static int set_new(json_t *o, const char *k, json_t *v, rdm_err *err)
 {
     if (!v)
@@ -141,7 +121,7 @@ static json_t *load_curves(rdm_db *db, rdm_report_site *site, rdm_err *err)
         rdm_errf(err, RDM_ENOMEM, "report: out of memory");
         return NULL;
     }
-    int rc = rdm_db_copy_out(db, "report_copy_curves", curve_row, &cl, err);
+    int rc = rdm_db_copy_out(db, RDM_SQL_REPORT_COPY_CURVES, curve_row, &cl, err);
     rdm_buf_release(&cl.line);
     if (rc) {
         json_decref(cl.json);
@@ -228,19 +208,26 @@ rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err
     if (!rc)
         rc = set_new(site, "curves", load_curves(db, rs, err), err);
     if (!rc)
-        rc = set_new(data, "batches", json_stmt(db, "report_select_batches", err), err);
+        rc = set_new(data, "batches", rdm_db_json(db, RDM_SQL_REPORT_SELECT_BATCHES, 0, NULL, err),
+                     err);
     if (!rc)
-        rc = set_new(data, "snapshots", json_stmt(db, "report_select_snapshots", err), err);
+        rc = set_new(data, "snapshots",
+                     rdm_db_json(db, RDM_SQL_REPORT_SELECT_SNAPSHOTS, 0, NULL, err), err);
     if (!rc)
-        rc = set_new(data, "raw_rejects", json_stmt(db, "report_select_raw_rejects", err), err);
+        rc = set_new(data, "raw_rejects",
+                     rdm_db_json(db, RDM_SQL_REPORT_SELECT_RAW_REJECTS, 0, NULL, err), err);
     if (!rc)
-        rc = set_new(data, "clean_rejects", json_stmt(db, "report_select_clean_rejects", err), err);
+        rc = set_new(data, "clean_rejects",
+                     rdm_db_json(db, RDM_SQL_REPORT_SELECT_CLEAN_REJECTS, 0, NULL, err), err);
     if (!rc)
-        rc = set_new(data, "validation", json_stmt(db, "report_select_validation", err), err);
+        rc = set_new(data, "validation",
+                     rdm_db_json(db, RDM_SQL_REPORT_SELECT_VALIDATION, 0, NULL, err), err);
     if (!rc)
-        rc = set_new(data, "suspicious", json_stmt(db, "report_select_suspicious", err), err);
+        rc = set_new(data, "suspicious",
+                     rdm_db_json(db, RDM_SQL_REPORT_SELECT_SUSPICIOUS, 0, NULL, err), err);
     if (!rc)
-        rc = set_new(data, "profile", json_stmt(db, "report_select_profile", err), err);
+        rc = set_new(data, "profile", rdm_db_json(db, RDM_SQL_REPORT_SELECT_PROFILE, 0, NULL, err),
+                     err);
     if (rc) {
         rdm_report_site_free(rs);
         json_decref(data);

@@ -7,20 +7,19 @@
 
 #include "registry.h"
 
-/* A cell of a result as JSON: type 'i' integer, 's' string, 'b' boolean;
- * SQL NULL -> null. Returns a new reference (NULL on ENOMEM). */
-static json_t *cell(const PGresult *r, int row, int col, char type)
+/* Column `col` of a result row as JSON: type 'i' integer, 's' string, 'b'
+ * boolean; SQL NULL -> null. Returns a new reference (NULL on ENOMEM). */
+static json_t *cell(rdm_res *r, int row, const char *col, char type)
 {
-    if (PQgetisnull(r, row, col))
+    if (rdm_res_isnull(r, row, col))
         return json_null();
-    const char *v = PQgetvalue(r, row, col);
     switch (type) {
     case 'i':
-        return json_integer((json_int_t)strtoll(v, NULL, 10));
+        return json_integer((json_int_t)rdm_res_ll(r, row, col));
     case 'b':
-        return json_boolean(v[0] == 't');
+        return json_boolean(rdm_res_bool(r, row, col));
     default:
-        return json_string(v);
+        return json_string(rdm_res_text(r, row, col));
     }
 }
 
@@ -31,9 +30,8 @@ static void put(json_t *o, const char *k, json_t *v, int *bad)
         *bad = 1;
 }
 
-/* Object from one result row: keys[i] with types[i] for column i. */
-static json_t *row_object(const PGresult *r, int row, const char *const *keys, const char *types,
-                          int *bad)
+/* Object from one result row: keys[i] (a column of the result) with types[i]. */
+static json_t *row_object(rdm_res *r, int row, const char *const *keys, const char *types, int *bad)
 {
     json_t *o = json_object();
     if (!o) {
@@ -41,8 +39,7 @@ static json_t *row_object(const PGresult *r, int row, const char *const *keys, c
         return NULL;
     }
     for (int i = 0; keys[i]; i++)
-        if (keys[i][0])
-            put(o, keys[i], cell(r, row, i, types[i]), bad);
+        put(o, keys[i], cell(r, row, keys[i], types[i]), bad);
     return o;
 }
 
@@ -61,17 +58,17 @@ static int build_batches(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_er
         "rows_accepted", "rows_rejected", "finished_at",    "snapshot_id",         "rows_in",
         "rows_clean",    "rows_filtered", "rows_duplicate", "rows_clean_rejected", NULL};
     static const char TYPES[] = "iissiiisiiiiii";
-    PGresult *r = rdm_db_query(db, "status_select_batches", 0, NULL, err);
+    rdm_res *r = rdm_db_query(db, RDM_SQL_STATUS_SELECT_BATCHES, 0, NULL, err);
     if (!r)
         return RDM_EDB;
     int bad = 0;
     json_t *arr = json_array();
     long long t[10] = {0};
-    for (int i = 0; arr && i < PQntuples(r); i++) {
+    for (int i = 0; arr && i < rdm_res_rows(r); i++) {
         json_t *o = row_object(r, i, KEYS, TYPES, &bad);
         if (!o)
             break;
-        int cleaned = !PQgetisnull(r, i, 8);
+        int cleaned = !rdm_res_isnull(r, i, "snapshot_id");
         put(o, "cleaned", json_boolean(cleaned), &bad);
         t[0]++;
         t[1] += geti(o, "rows_read");
@@ -87,8 +84,11 @@ static int build_batches(rdm_db *db, const rdm_config *cfg, json_t *root, rdm_er
         if (json_array_append_new(arr, o))
             bad = 1;
     }
-    PQclear(r);
+    int rc = rdm_res_check(r, err);
+    rdm_res_free(r);
     put(root, "batches", arr, &bad);
+    if (rc)
+        return rc;
     json_t *rows = json_object();
     if (rows) {
         put(rows, "raw_batches", json_integer(t[0]), &bad);
@@ -140,18 +140,17 @@ static int text_batches(const json_t *root, rdm_buf *out)
 
 static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
 {
-    static const char *const KEYS[] = {"snapshot_id", "created_at", "fingerprint",
-                                       "rows",        "positives",  "",
-                                       "status",      "message",    NULL};
-    static const char TYPES[] = "issiisss";
+    static const char *const KEYS[] = {"snapshot_id", "created_at", "fingerprint", "rows",
+                                       "positives",   "status",     "message",     NULL};
+    static const char TYPES[] = "issiiss";
     const char *p[] = {status};
-    PGresult *r = rdm_db_query(db, "status_select_snapshot", 1, p, err);
+    rdm_res *r = rdm_db_query(db, RDM_SQL_STATUS_SELECT_SNAPSHOT, 1, p, err);
     if (!r) {
         *bad = -1;
         return NULL;
     }
-    if (PQntuples(r) == 0) {
-        PQclear(r);
+    if (rdm_res_rows(r) == 0) {
+        rdm_res_free(r);
         return json_null();
     }
     json_t *o = row_object(r, 0, KEYS, TYPES, bad);
@@ -159,7 +158,8 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
         long long rows = geti(o, "rows"), pos = geti(o, "positives");
         put(o, "positive_rate", json_real(rows ? (double)pos / (double)rows : 0.0), bad);
         json_t *ids = json_array();
-        char *list = strdup(PQgetvalue(r, 0, 5));
+        const char *bids = rdm_res_text(r, 0, "batch_ids");
+        char *list = strdup(bids ? bids : "");
         if (ids && list) {
             for (char *s = strtok(list, ","); s; s = strtok(NULL, ","))
                 if (json_array_append_new(ids, json_integer(strtoll(s, NULL, 10))))
@@ -170,7 +170,12 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
         if (strcmp(status, "ok") == 0)
             json_object_del(o, "message");
     }
-    PQclear(r);
+    if (rdm_res_check(r, err)) {
+        *bad = -1;
+        json_decref(o);
+        o = NULL;
+    }
+    rdm_res_free(r);
     if (!o)
         return NULL;
     static const char *const VKEYS[] = {"batch_id", "rule",   "severity", "violations",
@@ -178,7 +183,7 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
     char sid[24];
     snprintf(sid, sizeof sid, "%lld", geti(o, "snapshot_id"));
     const char *vp[] = {sid};
-    r = rdm_db_query(db, "status_select_validation", 1, vp, err);
+    r = rdm_db_query(db, RDM_SQL_STATUS_SELECT_VALIDATION, 1, vp, err);
     if (!r) {
         *bad = -1;
         json_decref(o);
@@ -186,7 +191,7 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
     }
     json_t *rules = json_array(), *v = json_object();
     long failed = 0;
-    for (int i = 0; rules && i < PQntuples(r); i++) {
+    for (int i = 0; rules && i < rdm_res_rows(r); i++) {
         json_t *x = row_object(r, i, VKEYS, "issiib", bad);
         if (x && !json_is_true(json_object_get(x, "passed")))
             failed++;
@@ -194,14 +199,20 @@ static json_t *snapshot(rdm_db *db, const char *status, int *bad, rdm_err *err)
             *bad = 1;
     }
     if (v) {
-        put(v, "checks", json_integer(PQntuples(r)), bad);
+        put(v, "checks", json_integer(rdm_res_rows(r)), bad);
         put(v, "failed", json_integer(failed), bad);
         put(v, "rules", rules, bad);
     } else {
         json_decref(rules);
     }
-    PQclear(r);
+    if (rdm_res_check(r, err))
+        *bad = -1;
+    rdm_res_free(r);
     put(o, "validation", v, bad);
+    if (*bad < 0) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 

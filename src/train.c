@@ -5,7 +5,6 @@
 
 #include <jansson.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,46 +16,6 @@
 #include "metrics.h"
 #include "registry.h"
 
-/* ---- pure helpers ---- */
-
-int rdm_split_of(long long patient_nbr, int train_below, int valid_below)
-{
-    long long k = patient_nbr % 100;
-    if (k < 0)
-        k += 100;
-    if (k < train_below)
-        return RDM_SPLIT_TRAIN;
-    if (k < valid_below)
-        return RDM_SPLIT_VALID;
-    return RDM_SPLIT_TEST;
-}
-
-const char *rdm_split_name(int split)
-{
-    static const char *const names[] = {"train", "valid", "test"};
-    return split >= 0 && split < RDM_NSPLITS ? names[split] : "?";
-}
-
-int rdm_metric_higher_better(const char *metric)
-{
-    return strcmp(metric, "log_loss") != 0 && strcmp(metric, "brier") != 0;
-}
-
-double rdm_metric_by_name(const char *metric, const double *p, const float *y, size_t n)
-{
-    if (!strcmp(metric, "roc_auc"))
-        return rdm_roc_auc(p, y, n);
-    if (!strcmp(metric, "pr_auc"))
-        return rdm_average_precision(p, y, n);
-    if (!strcmp(metric, "log_loss"))
-        return rdm_log_loss(p, y, n);
-    if (!strcmp(metric, "brier"))
-        return rdm_brier(p, y, n);
-    if (!strcmp(metric, "accuracy"))
-        return rdm_accuracy(p, y, n, 0.5);
-    return NAN;
-}
-
 const char *rdm_code_version(void)
 {
     static char buf[160];
@@ -66,231 +25,6 @@ const char *rdm_code_version(void)
     else
         snprintf(buf, sizeof buf, "%s", RDM_VERSION);
     return buf;
-}
-
-static int nthreads(int cfg_threads)
-{
-    if (cfg_threads > 0)
-        return cfg_threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-}
-
-/* ---- dataset ---- */
-
-/* Blocks of text that hold the COPY lines (cells point into them). */
-typedef struct block {
-    struct block *next;
-    size_t used, cap;
-    char data[];
-} block;
-
-typedef struct load_ctx {
-    rdm_dataset *ds;
-    const rdm_config *cfg;
-    size_t cap;
-    block *head;
-} load_ctx;
-
-static char *arena_alloc(load_ctx *lc, size_t n)
-{
-    block *b = lc->head;
-    if (!b || b->cap - b->used < n) {
-        size_t cap = n > (4u << 20) ? n : (4u << 20);
-        block *nb = malloc(sizeof *nb + cap);
-        if (!nb)
-            return NULL;
-        nb->next = b;
-        nb->used = 0;
-        nb->cap = cap;
-        lc->head = nb;
-        lc->ds->arena = nb;
-        b = nb;
-    }
-    char *p = b->data + b->used;
-    b->used += n;
-    return p;
-}
-
-static int load_row(const char *line, size_t len, void *ud, rdm_err *err)
-{
-    load_ctx *lc = ud;
-    rdm_dataset *ds = lc->ds;
-    if (ds->n == lc->cap) {
-        size_t cap = lc->cap ? lc->cap * 2 : 16384;
-        const char **c = realloc(ds->cells, sizeof *c * cap * RDM_NCOLS);
-        if (!c)
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->cells = c;
-        float *y = realloc(ds->y, sizeof *y * cap);
-        if (!y)
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->y = y;
-        unsigned char *s = realloc(ds->split, cap);
-        if (!s)
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->split = s;
-        lc->cap = cap;
-    }
-    char *copy = arena_alloc(lc, len + 1);
-    if (!copy)
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    memcpy(copy, line, len);
-    copy[len] = '\0';
-    char *f[RDM_NCOLS + 1];
-    int nf = rdm_copy_split(copy, len, f, RDM_NCOLS + 1);
-    if (nf != RDM_NCOLS)
-        return rdm_errf(err, RDM_EPARSE, "clean.encounters row %zu: %d columns, expected %d",
-                        ds->n + 1, nf, RDM_NCOLS);
-    long pat = 0;
-    if (!f[RDM_C_PATIENT_NBR] || rdm_parse_long(f[RDM_C_PATIENT_NBR], &pat))
-        return rdm_errf(err, RDM_EPARSE,
-                        "clean.encounters row %zu (encounter_id %s): bad patient_nbr", ds->n + 1,
-                        f[0] ? f[0] : "NULL");
-    int t = rdm_target_from(f[RDM_C_READMITTED]);
-    if (t < 0)
-        return rdm_errf(err, RDM_EPARSE,
-                        "clean.encounters row %zu (encounter_id %s): field 'readmitted': "
-                        "unexpected value '%s'",
-                        ds->n + 1, f[0] ? f[0] : "NULL",
-                        f[RDM_C_READMITTED] ? f[RDM_C_READMITTED] : "NULL");
-    const char **row = ds->cells + ds->n * RDM_NCOLS;
-    for (int c = 0; c < RDM_NCOLS; c++)
-        row[c] = f[c];
-    ds->y[ds->n] = (float)t;
-    ds->split[ds->n] =
-        (unsigned char)rdm_split_of(pat, lc->cfg->split.train_below, lc->cfg->split.valid_below);
-    ds->n++;
-    return RDM_OK;
-}
-
-void rdm_dataset_release(rdm_dataset *ds)
-{
-    if (!ds)
-        return;
-    block *b = ds->arena;
-    while (b) {
-        block *nx = b->next;
-        free(b);
-        b = nx;
-    }
-    free(ds->cells);
-    free(ds->y);
-    free(ds->split);
-    for (int s = 0; s < RDM_NSPLITS; s++) {
-        free(ds->idx[s]);
-        free(ds->ys[s]);
-    }
-    memset(ds, 0, sizeof *ds);
-}
-
-int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err)
-{
-    memset(ds, 0, sizeof *ds);
-    int rc = rdm_db_exec(db, "train_begin_snapshot", 0, NULL, err);
-    if (rc)
-        return rc;
-    PGresult *r = rdm_db_query(db, "train_select_snapshot", 0, NULL, err);
-    if (!r) {
-        rc = RDM_EDB;
-        goto fail;
-    }
-    if (PQntuples(r) < 1) {
-        PQclear(r);
-        rc = rdm_errf(err, RDM_ENOTFOUND,
-                      "no clean snapshot yet: run readmit ingest and readmit clean");
-        goto fail;
-    }
-    ds->snapshot_id = atoll(PQgetvalue(r, 0, 0));
-    snprintf(ds->fingerprint, sizeof ds->fingerprint, "%s", PQgetvalue(r, 0, 1));
-    const char *bids = PQgetvalue(r, 0, 2);
-    if (strlen(bids) >= sizeof ds->batch_ids)
-        snprintf(ds->batch_ids, sizeof ds->batch_ids, "%.*s...", (int)sizeof ds->batch_ids - 4,
-                 bids);
-    else
-        snprintf(ds->batch_ids, sizeof ds->batch_ids, "%s", bids);
-    PQclear(r);
-    load_ctx lc = {ds, cfg, 0, NULL};
-    if ((rc = rdm_db_copy_out(db, "train_copy_encounters", load_row, &lc, err)))
-        goto fail;
-    if ((rc = rdm_db_commit(db, err)))
-        return rc;
-    for (int s = 0; s < RDM_NSPLITS; s++) {
-        size_t k = 0;
-        for (size_t i = 0; i < ds->n; i++)
-            k += ds->split[i] == s;
-        ds->idx[s] = malloc(sizeof(size_t) * (k ? k : 1));
-        ds->ys[s] = malloc(sizeof(float) * (k ? k : 1));
-        if (!ds->idx[s] || !ds->ys[s])
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->count[s] = 0;
-        for (size_t i = 0; i < ds->n; i++)
-            if (ds->split[i] == s) {
-                ds->ys[s][ds->count[s]] = ds->y[i];
-                ds->idx[s][ds->count[s]++] = i;
-            }
-    }
-    return RDM_OK;
-fail:
-    rdm_db_rollback(db);
-    return rc;
-}
-
-/* ---- scoring through the one path, in threads ---- */
-
-typedef struct score_job {
-    const rdm_model *m;
-    const rdm_dataset *ds;
-    const size_t *idx;
-    size_t n;
-    double *p;
-    int rc;
-    rdm_err err;
-} score_job;
-
-static void *score_thread(void *arg)
-{
-    score_job *j = arg;
-    j->rc = rdm_model_score_rows(j->m, j->ds->cells, j->idx, j->n, j->p, &j->err);
-    return NULL;
-}
-
-int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx, size_t n,
-                   int threads, double *p, rdm_err *err)
-{
-    enum { MAX_JOBS = 64 };
-
-    int t = nthreads(threads);
-    if (t > MAX_JOBS) /* train.threads may be up to 1024 */
-        t = MAX_JOBS;
-    if (t < 1)
-        t = 1;
-    if ((size_t)t > n / 2048 + 1)
-        t = (int)(n / 2048 + 1);
-    score_job jobs[MAX_JOBS] = {0}; /* t >= 1 below; zeroed for the analysers */
-    pthread_t tid[MAX_JOBS];
-    int started[MAX_JOBS] = {0};
-    size_t per = (n + (size_t)t - 1) / (size_t)t;
-    for (int i = 0; i < t; i++) {
-        size_t a = (size_t)i * per, b = a + per > n ? n : a + per;
-        jobs[i] = (score_job){
-            m, ds, idx + (a < n ? a : n), b > a ? b - a : 0, p + (a < n ? a : n), 0, {0, {0}}};
-        if (i > 0 && pthread_create(&tid[i], NULL, score_thread, &jobs[i]) == 0)
-            started[i] = 1;
-        else if (i > 0)
-            score_thread(&jobs[i]);
-    }
-    score_thread(&jobs[0]);
-    int rc = RDM_OK;
-    for (int i = 0; i < t; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        if (jobs[i].rc && rc == RDM_OK) {
-            rc = jobs[i].rc;
-            rdm_errf(err, rc, "%s", jobs[i].err.msg);
-        }
-    }
-    return rc;
 }
 
 /* ---- one run ---- */
@@ -661,13 +395,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     char sha[65];
     if ((rc = rdm_registry_put_artifact(t->db, bytes.data, bytes.len, sha, err)))
         goto done;
-    {
-        const char *p[] = {b, sha};
-        snprintf(b, sizeof b, "%lld", run_id);
-        if ((rc = rdm_db_exec(t->db, "registry_insert_run_artifact", 2, p, err)))
-            goto done;
-    }
-    if ((rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr, &out->valid_metric, err)) ||
+    if ((rc = rdm_registry_put_run_artifact(t->db, run_id, sha, err)) ||
+        (rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr, &out->valid_metric, err)) ||
         (rc = record_split(t, run_id, RDM_SPLIT_TEST, ps, thr, &out->test_metric, err)) ||
         (rc = record_importance(t, run_id, loaded, err)))
         goto done;
@@ -679,15 +408,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         if ((rc = rdm_registry_put_metrics(t->db, run_id, "train", 3, keys, vals, err)))
             goto done;
     }
-    {
-        char d[32], f[32], th[32];
-        snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
-        snprintf(f, sizeof f, "%.6f", fit_s);
-        snprintf(th, sizeof th, "%.17g", thr);
-        const char *p[] = {b, d, f, th, sha};
-        if ((rc = rdm_db_exec(t->db, "registry_finish_run", 5, p, err)))
-            goto done;
-    }
+    if ((rc = rdm_registry_finish_run(t->db, run_id, rdm_now() - t0, fit_s, thr, sha, err)))
+        goto done;
     rc = rdm_db_commit(t->db, err);
     in_tx = 0;
     if (rc == RDM_OK)
@@ -709,33 +431,32 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
     const rdm_dataset *ds = &t->ds;
     memset(out, 0, sizeof *out);
     out->valid_metric = out->test_metric = NAN;
-    char eid[32], tid[32], sid[32], r0[32], r1[32], r2[32];
-    snprintf(eid, sizeof eid, "%lld", t->experiment_id);
-    snprintf(tid, sizeof tid, "%lld", t->training_id);
-    snprintf(sid, sizeof sid, "%lld", ds->snapshot_id);
-    snprintf(r0, sizeof r0, "%zu", ds->count[0]);
-    snprintf(r1, sizeof r1, "%zu", ds->count[1]);
-    snprintf(r2, sizeof r2, "%zu", ds->count[2]);
     const char *type = s->type == RDM_MODEL_BASELINE ? "baseline"
                        : s->type == RDM_MODEL_LOGREG ? "logreg"
                                                      : "gbt";
-    const char *p[] = {
-        eid,           tid, type, s->name, t->config_hash, rdm_code_version(), sid, ds->fingerprint,
-        ds->batch_ids, r0,  r1,   r2};
-    PGresult *r = rdm_db_query(t->db, "registry_insert_run", 12, p, err);
-    if (!r)
-        return RDM_EDB;
-    out->run_id = atoll(PQgetvalue(r, 0, 0));
-    PQclear(r);
+    rdm_run_rec rec = {t->experiment_id,
+                       t->training_id,
+                       ds->snapshot_id,
+                       type,
+                       s->name,
+                       t->config_hash,
+                       rdm_code_version(),
+                       ds->fingerprint,
+                       ds->batch_ids,
+                       NULL,
+                       {ds->count[0], ds->count[1], ds->count[2]}};
+    int rc = rdm_registry_insert_run(t->db, &rec, &out->run_id, err);
+    if (rc)
+        return rc;
     for (int i = 0; i < s->nparams; i++)
-        if (rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err))
-            return RDM_EDB;
+        if ((rc = rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err)))
+            return rc;
     say(t, "train run=%lld model=\"%s\" start", out->run_id, s->name);
     double t0 = rdm_now(), fit_s = 0;
     rdm_err rerr = {0};
     rdm_model *m = fit_model(t, s, &fit_s, &rerr);
-    int rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
-               : (rerr.code ? rerr.code : RDM_EINVAL);
+    rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
+           : (rerr.code ? rerr.code : RDM_EINVAL);
     if (rc == RDM_OK) {
         say(t,
             "train run=%lld model=\"%s\" finished fit_s=%.2f valid_%s=%.4f "
@@ -745,16 +466,10 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
         return RDM_OK;
     }
     /* record the failure; the other runs go on */
-    char d[32];
-    snprintf(d, sizeof d, "%.6f", rdm_now() - t0);
-    char id[32];
-    snprintf(id, sizeof id, "%lld", out->run_id);
     const char *msg = rerr.msg[0] ? rerr.msg : rdm_strerror(rc);
-    const char *fp[] = {id, d, msg};
     say(t, "train run=%lld model=\"%s\" failed: %s", out->run_id, s->name, msg);
-    if (rdm_db_exec(t->db, "registry_fail_run", 3, fp, err))
-        return RDM_EDB; /* the database itself failed: stop */
-    return RDM_OK;
+    /* a failing database stops the training */
+    return rdm_registry_fail_run(t->db, out->run_id, rdm_now() - t0, msg, err);
 }
 
 /* ---- the whole training ---- */
@@ -890,7 +605,7 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
     t.db = db;
     t.progress = progress;
     t.ud = ud;
-    t.threads = nthreads(cfg->train.threads);
+    t.threads = rdm_dataset_threads(cfg->train.threads);
     double t0 = rdm_now();
     run_spec *specs = NULL;
     run_outcome *outs = NULL;
@@ -923,28 +638,19 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
     if ((rc = rdm_registry_experiment(db, cfg->registry.model_name, &t.experiment_id, err)))
         goto done;
     {
-        char eid[32], sid[32], r0[32], r1[32], r2[32];
-        snprintf(eid, sizeof eid, "%lld", t.experiment_id);
-        snprintf(sid, sizeof sid, "%lld", t.ds.snapshot_id);
-        snprintf(r0, sizeof r0, "%zu", t.ds.count[0]);
-        snprintf(r1, sizeof r1, "%zu", t.ds.count[1]);
-        snprintf(r2, sizeof r2, "%zu", t.ds.count[2]);
-        const char *p[] = {eid,
+        rdm_run_rec rec = {t.experiment_id,
+                           0,
+                           t.ds.snapshot_id,
+                           NULL,
+                           NULL,
                            t.config_hash,
                            rdm_code_version(),
-                           sid,
                            t.ds.fingerprint,
+                           NULL,
                            cfg->train.metric,
-                           r0,
-                           r1,
-                           r2};
-        PGresult *r = rdm_db_query(db, "registry_insert_training", 9, p, err);
-        if (!r) {
-            rc = RDM_EDB;
+                           {t.ds.count[0], t.ds.count[1], t.ds.count[2]}};
+        if ((rc = rdm_registry_insert_training(db, &rec, &t.training_id, err)))
             goto done;
-        }
-        t.training_id = atoll(PQgetvalue(r, 0, 0));
-        PQclear(r);
         res->training_id = t.training_id;
     }
     if ((rc = build_specs(cfg, &specs, &nspecs))) {
@@ -972,15 +678,9 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
         if (best < 0 || (hb ? v > outs[best].valid_metric : v < outs[best].valid_metric))
             best = i;
     }
-    {
-        char tid[32], sel[32];
-        snprintf(tid, sizeof tid, "%lld", t.training_id);
-        snprintf(sel, sizeof sel, "%lld", best >= 0 ? outs[best].run_id : 0LL);
-        const char *p[] = {tid, best >= 0 ? sel : NULL};
-        if ((rc = rdm_db_exec(db, "registry_update_selected", 2, p, err)) ||
-            (rc = rdm_db_exec(db, "registry_finish_training", 2, p, err)))
-            goto done;
-    }
+    if ((rc = rdm_registry_finish_training(db, t.training_id, best >= 0 ? outs[best].run_id : 0,
+                                           err)))
+        goto done;
     if (best >= 0) {
         res->selected_run_id = outs[best].run_id;
         snprintf(res->selected_name, sizeof res->selected_name, "%s", specs[best].name);

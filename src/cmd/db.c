@@ -17,28 +17,38 @@ static const char HELP[] =
 
 static int db_status(rdm_db *db, rdm_err *err)
 {
-    PGresult *r = rdm_db_query(db, "status_select_server", 0, NULL, err);
+    rdm_res *r = rdm_db_query(db, RDM_SQL_STATUS_SELECT_SERVER, 0, NULL, err);
     if (!r)
         return RDM_EDB;
-    printf("database %s, user %s, PostgreSQL %s\n", PQgetvalue(r, 0, 0), PQgetvalue(r, 0, 1),
-           PQgetvalue(r, 0, 2));
-    PQclear(r);
-    if (rdm_db_exec(db, "meta_create_migrations", 0, NULL, err))
+    const char *dbn = rdm_res_text(r, 0, "database"), *user = rdm_res_text(r, 0, "user"),
+               *ver = rdm_res_text(r, 0, "version");
+    int rc = rdm_res_check(r, err);
+    if (rc == RDM_OK)
+        printf("database %s, user %s, PostgreSQL %s\n", dbn, user, ver);
+    rdm_res_free(r);
+    if (rc)
+        return rc;
+    if (rdm_db_exec(db, RDM_SQL_META_CREATE_MIGRATIONS, 0, NULL, err))
         return RDM_EDB;
-    if (!(r = rdm_db_query(db, "status_select_migrations", 0, NULL, err)))
+    if (!(r = rdm_db_query(db, RDM_SQL_STATUS_SELECT_MIGRATIONS, 0, NULL, err)))
         return RDM_EDB;
     int pending = 0;
-    for (const char *const *n = rdm_sql_names(); *n; n++) {
-        if (strncmp(*n, "schema/", 7) != 0)
+    for (int id = 0; id < RDM_SQL_COUNT; id++) {
+        const char *name = rdm_sql_name((rdm_sql_id)id), *at = NULL;
+        if (strncmp(name, "schema/", 7) != 0)
             continue;
-        const char *ver = *n + 7, *at = NULL;
-        for (int i = 0; i < PQntuples(r) && !at; i++)
-            if (!strcmp(PQgetvalue(r, i, 0), ver))
-                at = PQgetvalue(r, i, 1);
-        printf("  %-24s %s\n", ver, at ? at : "pending");
+        for (int i = 0; i < rdm_res_rows(r) && !at; i++) {
+            const char *v = rdm_res_text(r, i, "version");
+            if (v && !strcmp(v, name + 7))
+                at = rdm_res_text(r, i, "applied_at");
+        }
+        printf("  %-24s %s\n", name + 7, at ? at : "pending");
         pending += !at;
     }
-    PQclear(r);
+    rc = rdm_res_check(r, err);
+    rdm_res_free(r);
+    if (rc)
+        return rc;
     printf("%d pending migration%s%s\n", pending, pending == 1 ? "" : "s",
            pending ? " (run: readmit db migrate)" : "");
     return RDM_OK;

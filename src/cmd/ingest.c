@@ -90,16 +90,18 @@ int cmd_ingest(int argc, char **argv)
         rc = cmd_fail("ingest", &err);
         goto out;
     }
-    PGresult *res = rdm_db_query(db, "raw_select_fingerprint", 0, NULL, &err);
+    rdm_res *res = rdm_db_query(db, RDM_SQL_RAW_SELECT_FINGERPRINT, 0, NULL, &err);
     if (!res) {
         rc = cmd_fail("ingest", &err);
         goto out;
     }
     char fp[160];
-    snprintf(fp, sizeof fp, "raw batches=%s rows=%s last_batch=%s", PQgetvalue(res, 0, 0),
-             PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2));
-    PQclear(res);
-    if (cmd_stamp(&ctx, fp, &err) != RDM_OK)
+    snprintf(fp, sizeof fp, "raw batches=%lld rows=%lld last_batch=%lld",
+             rdm_res_ll(res, 0, "batches"), rdm_res_ll(res, 0, "rows"),
+             rdm_res_ll(res, 0, "last_batch"));
+    int frc = rdm_res_check(res, &err);
+    rdm_res_free(res);
+    if (frc != RDM_OK || cmd_stamp(&ctx, fp, &err) != RDM_OK)
         rc = cmd_fail("ingest", &err);
 out:
     rdm_db_close(db);

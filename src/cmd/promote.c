@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gate.h"
 #include "registry.h"
 
 static const char HELP[] =
@@ -26,9 +27,8 @@ int cmd_promote(int argc, char **argv)
     int rc = cmd_parse(&ctx, "promote", HELP, argc, argv, opts);
     if (rc != CMD_RUN)
         return rc;
-    char *end = NULL;
-    long version = vtext ? strtol(vtext, &end, 10) : 0;
-    if (!vtext || *end || version < 1 || version > 1000000000) {
+    int version = 0;
+    if (!vtext || rdm_registry_parse_version(vtext, &version) != RDM_OK) {
         cmd_ctx_release(&ctx);
         return cmd_usage_error(
             "promote", vtext ? "VERSION must be a positive integer, not '%s'" : "missing VERSION%s",
@@ -39,9 +39,12 @@ int cmd_promote(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_registry_promote(db, &ctx.cfg, (int)version, reason, &g, &err);
+    rc = rdm_gate_promote(db, &ctx.cfg, version, reason, rdm_registry_actor("promote"), &g, &err);
     if (rc == RDM_OK) {
-        if (g.had_champion)
+        if (g.already)
+            printf("%s: version %d is already the champion; nothing to do\n",
+                   ctx.cfg.registry.model_name, g.champion);
+        else if (g.had_champion)
             printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name,
                    g.old_champion, g.champion, g.reason);
         else

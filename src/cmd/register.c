@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gate.h"
 #include "registry.h"
 
 static const char HELP[] =
@@ -83,7 +84,7 @@ int cmd_register(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_registry_register(db, &ctx.cfg, &g, &err);
+    rc = rdm_gate_register(db, &ctx.cfg, rdm_registry_actor("register"), &g, &err);
     if (rc == RDM_OK) {
         const char *name = ctx.cfg.registry.model_name;
         if (g.already)

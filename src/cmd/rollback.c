@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "gate.h"
 #include "registry.h"
 
 static const char HELP[] =
@@ -30,7 +31,7 @@ int cmd_rollback(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_registry_rollback(db, &ctx.cfg, reason, &g, &err);
+    rc = rdm_gate_rollback(db, &ctx.cfg, reason, rdm_registry_actor("rollback"), &g, &err);
     if (rc == RDM_OK)
         printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name, g.old_champion,
                g.champion, g.reason);

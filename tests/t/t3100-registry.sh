@@ -61,7 +61,13 @@ check "promote 3 (the challenger)" R promote 3
 check_eq "v3 champion" 3 "$(champion)"
 check_eq "no challenger left" 0 "$(challenger)"
 check "promote a missing version fails" exit_code 1 promote 42
-check "promote the champion again fails" exit_code 1 promote 3
+nhist=$(t_sql "SELECT count(*) FROM registry.alias_history")
+check "promote the champion again succeeds" exit_code 0 promote 3
+check "... saying it is already the champion" grep -q 'version 3 is already the champion' out.txt
+check_eq "... and records nothing" "$nhist" "$(t_sql "SELECT count(*) FROM registry.alias_history")"
+for bad in " 3" "3 " "+3" "-3" "0" "3x" "1234567890" ""; do
+    check "promote '$bad' is a usage error" exit_code 2 promote "$bad"
+done
 check "promote without a version is a usage error" exit_code 2 promote
 check "rollback from v3 goes back to v2" R rollback
 check_eq "v2 champion" 2 "$(champion)"

@@ -1,8 +1,9 @@
-/* test_train.c - the patient split (pure parts of train.c). */
+/* test_train.c - the patient split (dataset.c) and metrics by name (metrics.c). */
 #include <CUnit/CUnit.h>
 #include <math.h>
 
-#include "train.h"
+#include "dataset.h"
+#include "metrics.h"
 
 /* Bounds of the default 70/15/15 split, worked out by hand from k = patient mod
  * 100. */
