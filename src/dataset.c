@@ -1,12 +1,10 @@
 /* dataset.c - the current clean snapshot as raw records, the patient split,
- * and scoring rows through rdm_model_score in threads. */
+ * and scoring rows through rdm_model_score on the thread pool. */
 #include "dataset.h"
 
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* ---- the split ---- */
 
@@ -27,16 +25,6 @@ const char *rdm_split_name(int split)
     static const char *const names[] = {"train", "valid", "test"};
     return split >= 0 && split < RDM_NSPLITS ? names[split] : "?";
 }
-
-int rdm_dataset_threads(int cfg_threads)
-{
-    if (cfg_threads > 0)
-        return cfg_threads;
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n > 0 ? (int)(n > 64 ? 64 : n) : 1;
-}
-
-/* ---- dataset ---- */
 
 /* Blocks of text that hold the COPY lines (cells point into them). */
 typedef struct block {
@@ -204,7 +192,9 @@ done:
     return rc;
 }
 
-/* ---- scoring through the one path, in threads ---- */
+/* ---- scoring through the one path, on the pool ---- */
+
+enum { SCORE_CHUNK = 2048 }; /* rows per pool item */
 
 typedef struct score_job {
     const rdm_model *m;
@@ -212,51 +202,32 @@ typedef struct score_job {
     const size_t *idx;
     size_t n;
     double *p;
-    int rc;
-    rdm_err err;
+    int rc[RDM_POOL_MAX]; /* first failure of each thread */
+    rdm_err err[RDM_POOL_MAX];
 } score_job;
 
-static void *score_thread(void *arg)
+static void score_chunk(void *arg, size_t item, int tid)
 {
     score_job *j = arg;
-    j->rc = rdm_model_score_rows(j->m, j->ds->cells, j->idx, j->n, j->p, &j->err);
-    return NULL;
+    size_t a = item * SCORE_CHUNK, b = a + SCORE_CHUNK < j->n ? a + SCORE_CHUNK : j->n;
+    if (j->rc[tid])
+        return;
+    j->rc[tid] =
+        rdm_model_score_rows(j->m, j->ds->cells, j->idx + a, b - a, j->p + a, &j->err[tid]);
 }
 
 int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx, size_t n,
-                   int threads, double *p, rdm_err *err)
+                   rdm_pool *pool, double *p, rdm_err *err)
 {
-    enum { MAX_JOBS = 64 };
-
-    int t = rdm_dataset_threads(threads);
-    if (t > MAX_JOBS) /* train.threads may be up to 1024 */
-        t = MAX_JOBS;
-    if (t < 1)
-        t = 1;
-    if ((size_t)t > n / 2048 + 1)
-        t = (int)(n / 2048 + 1);
-    score_job jobs[MAX_JOBS] = {0}; /* t >= 1 below; zeroed for the analysers */
-    pthread_t tid[MAX_JOBS];
-    int started[MAX_JOBS] = {0};
-    size_t per = (n + (size_t)t - 1) / (size_t)t;
-    for (int i = 0; i < t; i++) {
-        size_t a = (size_t)i * per, b = a + per > n ? n : a + per;
-        jobs[i] = (score_job){
-            m, ds, idx + (a < n ? a : n), b > a ? b - a : 0, p + (a < n ? a : n), 0, {0, {0}}};
-        if (i > 0 && pthread_create(&tid[i], NULL, score_thread, &jobs[i]) == 0)
-            started[i] = 1;
-        else if (i > 0)
-            score_thread(&jobs[i]);
-    }
-    score_thread(&jobs[0]);
+    score_job *j = calloc(1, sizeof *j);
+    if (!j)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    *j = (score_job){.m = m, .ds = ds, .idx = idx, .n = n, .p = p};
+    rdm_pool_for(pool, (n + SCORE_CHUNK - 1) / SCORE_CHUNK, score_chunk, j);
     int rc = RDM_OK;
-    for (int i = 0; i < t; i++) {
-        if (started[i])
-            pthread_join(tid[i], NULL);
-        if (jobs[i].rc && rc == RDM_OK) {
-            rc = jobs[i].rc;
-            rdm_errf(err, rc, "%s", jobs[i].err.msg);
-        }
-    }
+    for (int t = 0; t < RDM_POOL_MAX && rc == RDM_OK; t++)
+        if (j->rc[t])
+            rc = rdm_errf(err, j->rc[t], "%s", j->err[t].msg);
+    free(j);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "db.h"
 #include "model.h"
+#include "pool.h"
 #include "readmit.h"
 #include "schema.h"
 
@@ -43,13 +44,10 @@ typedef struct rdm_dataset {
 int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err);
 void rdm_dataset_release(rdm_dataset *ds);
 
-/* Threads to use for `cfg_threads` (train.threads): itself when > 0, else
- * the online cores (at most 64). */
-int rdm_dataset_threads(int cfg_threads);
-
-/* Score rows idx[0..n) of `ds` through rdm_model_score into p[0..n), with
- * `threads` threads (0 = all cores). */
+/* Score rows idx[0..n) of `ds` through rdm_model_score into p[0..n), spread
+ * over `pool` in chunks of rows (NULL: on the caller's thread). Each row's
+ * probability is the same whatever the pool. */
 int rdm_score_rows(const rdm_model *m, const rdm_dataset *ds, const size_t *idx, size_t n,
-                   int threads, double *p, rdm_err *err);
+                   rdm_pool *pool, double *p, rdm_err *err);
 
 #endif

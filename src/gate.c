@@ -79,13 +79,13 @@ static rdm_model *load_model_sha(rdm_db *db, const char *sha, rdm_err *err)
 
 /* Selection metric of `m` on the validation rows of ds. */
 static int score_valid(const rdm_model *m, const rdm_dataset *ds, const rdm_config *cfg,
-                       double *out, rdm_err *err)
+                       rdm_pool *pool, double *out, rdm_err *err)
 {
     size_t n = ds->count[RDM_SPLIT_VALID];
     double *p = malloc(sizeof *p * (n ? n : 1));
     if (!p)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    int rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], n, cfg->train.threads, p, err);
+    int rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], n, pool, p, err);
     if (rc == RDM_OK)
         *out = rdm_metric_by_name(cfg->train.metric, p, ds->ys[RDM_SPLIT_VALID], n);
     free(p);
@@ -185,6 +185,7 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
     rdm_dataset ds;
     memset(&ds, 0, sizeof ds);
     rdm_model *nm = NULL, *cm = NULL;
+    rdm_pool *pool = NULL;
     char *schema = NULL, *example = NULL, *gate = NULL;
     int in_tx = 0;
     long long run_id = 0;
@@ -200,7 +201,11 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
         rc = err && err->code ? err->code : RDM_EPARSE;
         goto done;
     }
-    if ((rc = score_valid(nm, &ds, cfg, &res->new_score, err)))
+    if (!(pool = rdm_pool_create(cfg->train.threads, err))) {
+        rc = err && err->code ? err->code : RDM_ENOMEM;
+        goto done;
+    }
+    if ((rc = score_valid(nm, &ds, cfg, pool, &res->new_score, err)))
         goto done;
 
     if ((rc = rdm_db_begin(db, err)))
@@ -229,7 +234,7 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
             rc = err && err->code ? err->code : RDM_EPARSE;
             goto done;
         }
-        if ((rc = score_valid(cm, &ds, cfg, &res->champion_score, err)))
+        if ((rc = score_valid(cm, &ds, cfg, pool, &res->champion_score, err)))
             goto done;
     }
     res->valid_rows = ds.count[RDM_SPLIT_VALID];
@@ -276,6 +281,7 @@ done:
     free(example);
     rdm_model_free(nm);
     rdm_model_free(cm);
+    rdm_pool_free(pool);
     rdm_dataset_release(&ds);
     return rc;
 }

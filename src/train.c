@@ -38,6 +38,7 @@ typedef struct trainer {
     rdm_encoder *enc;
     rdm_buf enc_text;
     int threads;
+    rdm_pool *pool; /* scoring */
     long long experiment_id, training_id;
     char config_hash[65];
     /* encoded training/validation data */
@@ -348,7 +349,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         goto done;
     }
     /* threshold from validation, through the scoring path */
-    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads, pv, err)))
+    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->pool, pv, err)))
         goto done;
     double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
     rdm_model_set_threshold(m, thr);
@@ -379,8 +380,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         rdm_err_prefix(err, "reloading the saved model");
         goto done;
     }
-    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, t->threads, pv2, err)) ||
-        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, t->threads, ps, err)))
+    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, t->pool, pv2, err)) ||
+        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, t->pool, ps, err)))
         goto done;
     for (size_t i = 0; i < nv; i++)
         if (pv[i] != pv2[i] && !(isnan(pv[i]) && isnan(pv2[i]))) {
@@ -587,6 +588,7 @@ static int build_specs(const rdm_config *c, run_spec **out, int *n)
 static void trainer_release(trainer *t)
 {
     rdm_dataset_release(&t->ds);
+    rdm_pool_free(t->pool);
     rdm_encoder_free(t->enc);
     rdm_buf_release(&t->enc_text);
     free(t->Xt);
@@ -605,12 +607,16 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
     t.db = db;
     t.progress = progress;
     t.ud = ud;
-    t.threads = rdm_dataset_threads(cfg->train.threads);
+    t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
     double t0 = rdm_now();
     run_spec *specs = NULL;
     run_outcome *outs = NULL;
     int nspecs = 0, rc;
 
+    if (!(t.pool = rdm_pool_create(t.threads, err))) {
+        rc = err && err->code ? err->code : RDM_ENOMEM;
+        goto done;
+    }
     if ((rc = config_hash(cfg, t.config_hash))) {
         rdm_errf(err, rc, "out of memory");
         goto done;
