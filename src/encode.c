@@ -1,7 +1,6 @@
 /* encode.c - fitted feature encoder (vocabularies, frequency ranks, scaling) and its text form. */
 #include "encode.h"
 
-#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -740,116 +739,6 @@ int rdm_encoder_lin_matrix(const rdm_encoder *e, const char *const *cells, const
             return rc;
         }
     }
-    return RDM_OK;
-}
-
-/* ---------------------------------------------------------------- text helpers */
-
-int rdm_text_put(rdm_buf *out, const char *s)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    if (!*s)
-        return rdm_buf_addc(out, '%');
-    for (const unsigned char *q = (const unsigned char *)s; *q; q++) {
-        if (*q <= 0x20 || *q >= 0x7f || *q == '%') {
-            char esc[3] = {'%', hex[*q >> 4], hex[*q & 15]};
-            if (rdm_buf_add(out, esc, 3))
-                return RDM_ENOMEM;
-        } else if (rdm_buf_addc(out, (char)*q)) {
-            return RDM_ENOMEM;
-        }
-    }
-    return RDM_OK;
-}
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int rdm_text_word(rdm_text *t, char *buf, size_t sz, const char *what, rdm_err *err)
-{
-    if (t->p < t->end && *t->p == ' ')
-        t->p++;
-    const char *s = t->p;
-    while (t->p < t->end && *t->p != ' ' && *t->p != '\n')
-        t->p++;
-    size_t n = (size_t)(t->p - s);
-    if (n == 0)
-        return rdm_errf(err, RDM_EPARSE, "line %d: expected %s", t->line, what);
-    if (n == 1 && s[0] == '%') {
-        buf[0] = '\0';
-        return RDM_OK;
-    }
-    size_t k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c == '%') {
-            int h = i + 2 < n ? hexval(s[i + 1]) : -1;
-            int l = i + 2 < n ? hexval(s[i + 2]) : -1;
-            if (h < 0 || l < 0 || (h == 0 && l == 0))
-                return rdm_errf(err, RDM_EPARSE, "line %d: bad escape in %s", t->line, what);
-            c = (char)(h * 16 + l);
-            i += 2;
-        }
-        if (k + 1 >= sz)
-            return rdm_errf(err, RDM_EPARSE, "line %d: %s too long", t->line, what);
-        buf[k++] = c;
-    }
-    buf[k] = '\0';
-    return RDM_OK;
-}
-
-int rdm_text_expect(rdm_text *t, const char *lit, rdm_err *err)
-{
-    char buf[64];
-    int rc = rdm_text_word(t, buf, sizeof buf, lit, err);
-    if (rc)
-        return rc;
-    if (strcmp(buf, lit) != 0)
-        return rdm_errf(err, RDM_EPARSE, "line %d: expected '%s', found '%.40s'", t->line, lit,
-                        buf);
-    return RDM_OK;
-}
-
-int rdm_text_double(rdm_text *t, double *out, const char *what, rdm_err *err)
-{
-    char buf[64], *end;
-    int rc = rdm_text_word(t, buf, sizeof buf, what, err);
-    if (rc)
-        return rc;
-    errno = 0;
-    *out = strtod(buf, &end);
-    if (end == buf || *end)
-        return rdm_errf(err, RDM_EPARSE, "line %d: %s: not a number: '%s'", t->line, what, buf);
-    return RDM_OK;
-}
-
-int rdm_text_long(rdm_text *t, long *out, long min, long max, const char *what, rdm_err *err)
-{
-    char buf[32];
-    int rc = rdm_text_word(t, buf, sizeof buf, what, err);
-    if (rc)
-        return rc;
-    if (rdm_parse_long(buf, out) != 0 || *out < min || *out > max)
-        return rdm_errf(err, RDM_EPARSE, "line %d: %s: bad value '%s'", t->line, what, buf);
-    return RDM_OK;
-}
-
-int rdm_text_eol(rdm_text *t, rdm_err *err)
-{
-    if (t->p >= t->end)
-        return rdm_errf(err, RDM_EPARSE, "line %d: unexpected end of data", t->line);
-    if (*t->p != '\n')
-        return rdm_errf(err, RDM_EPARSE, "line %d: unexpected data at end of line", t->line);
-    t->p++;
-    t->line++;
     return RDM_OK;
 }
 

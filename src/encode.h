@@ -54,6 +54,7 @@
 #include "model.h"
 #include "readmit.h"
 #include "schema.h"
+#include "text.h"
 
 typedef struct rdm_encoder rdm_encoder;
 
@@ -129,26 +130,5 @@ int rdm_encoder_save(const rdm_encoder *e, rdm_buf *out, rdm_err *err);
  * bytes consumed. Malformed or truncated input fails with RDM_EPARSE. Returns
  * a new encoder owned by the caller. */
 rdm_encoder *rdm_encoder_load(const char *text, size_t n, size_t *used, rdm_err *err);
-
-/* ---- text helpers shared by the model-file sections (encode.c, logreg.c,
- * model.c) ----
- * Lines of space-separated tokens. Tokens are escaped: bytes <= 0x20, >= 0x7f
- * and '%' as %XX; the empty string as a lone "%". */
-typedef struct rdm_text {
-    const char *p, *end; /* unread input */
-    int line;            /* current line number (1-based) */
-} rdm_text;
-
-/* Append the escaped form of s. */
-int rdm_text_put(rdm_buf *out, const char *s) __attribute__((warn_unused_result));
-/* Next token on the current line, unescaped into buf[sz]; RDM_EPARSE naming
- * `what` when the line has no more tokens or the token is too long. */
-int rdm_text_word(rdm_text *t, char *buf, size_t sz, const char *what, rdm_err *err);
-/* The next token must equal `lit`. */
-int rdm_text_expect(rdm_text *t, const char *lit, rdm_err *err);
-int rdm_text_double(rdm_text *t, double *out, const char *what, rdm_err *err);
-int rdm_text_long(rdm_text *t, long *out, long min, long max, const char *what, rdm_err *err);
-/* The current line must have no more tokens; moves to the next line. */
-int rdm_text_eol(rdm_text *t, rdm_err *err);
 
 #endif

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "text.h"
 #include "pool.h"
 
 struct rdm_logreg {

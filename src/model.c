@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "text.h"
 #include "gbt.h"
 #include "logreg.h"
 

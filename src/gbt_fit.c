@@ -1,0 +1,773 @@
+/* gbt_fit.c - the boosted-trees fit: boosting rounds of leaf-wise tree
+ * growth (row partitions, leaf values), gradients and losses, sampling,
+ * early stopping. Binning is gbt_bin.c, histograms and splits gbt_hist.c. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gbt_int.h"
+#include "rng.h"
+
+void rdm_gbt_params_default(rdm_gbt_params *p)
+{
+    p->learning_rate = 0.05;
+    p->max_iter = 1000;
+    p->max_leaves = 31;
+    p->max_depth = 0;
+    p->max_bins = 255;
+    p->min_child_weight = 20.0;
+    p->l2 = 20.0;
+    p->subsample = 1.0;
+    p->colsample = 1.0;
+    p->early_stopping = 20;
+    p->threads = 0;
+    p->seed = 1;
+}
+
+/* ---- partition ---- */
+
+typedef struct partjob {
+    fitctx *c;
+    const uint8_t *col;
+    const uint8_t *lut; /* per bin: 1 = left */
+    uint32_t begin, end;
+} partjob;
+
+/* Chunk ch of the range into c->tmpl / c->tmpr at the chunk's offset; counts
+ * in c->pnl[ch], c->pnr[ch]. */
+static void part_chunk(const partjob *pj, int ch)
+{
+    fitctx *c = pj->c;
+    uint32_t lo = pj->begin + (uint32_t)ch * PCHUNK;
+    uint32_t hi = lo + PCHUNK < pj->end ? lo + PCHUNK : pj->end;
+    const uint32_t *idx = c->idx;
+    const uint8_t *col = pj->col, *lut = pj->lut;
+    uint32_t *l = c->tmpl + lo, *r = c->tmpr + lo, a = 0, b = 0;
+    for (uint32_t k = lo; k < hi; k++) {
+        uint32_t i = idx[k];
+        uint32_t left = lut[col[i]];
+        l[a] = i;
+        r[b] = i;
+        a += left;
+        b += 1u - left;
+    }
+    c->pnl[ch] = a;
+    c->pnr[ch] = b;
+}
+
+static void part_job(void *arg, int tid, rdm_pool *pl)
+{
+    partjob *pj = arg;
+    (void)tid;
+    int nch = (int)((pj->end - pj->begin + PCHUNK - 1) / PCHUNK);
+    for (int ch; (ch = (int)rdm_pool_next(pl)) < nch;)
+        part_chunk(pj, ch);
+}
+
+/* Stable partition of the validation rows vidx[begin,end); returns the first
+ * right index. */
+static uint32_t partition_valid(fitctx *c, int j, const uint8_t *lut, uint32_t begin, uint32_t end)
+{
+    const uint8_t *col = c->vbins + (size_t)j * c->nv;
+    uint32_t *idx = c->vidx, *r = c->vtmp, a = begin, b = 0;
+    for (uint32_t k = begin; k < end; k++) {
+        uint32_t i = idx[k];
+        uint32_t left = lut[col[i]];
+        idx[a] = i; /* a <= k: idx[k] is already read */
+        r[b] = i;
+        a += left;
+        b += 1u - left;
+    }
+    memcpy(idx + a, r, (size_t)b * sizeof *idx);
+    return a;
+}
+
+/* Stable partition of idx[begin,end) by the split `s` (and of the validation
+ * rows vidx[vbegin,vend): first right index in *vmid); returns the first
+ * right index. The result is the same however the range is divided. */
+static uint32_t partition_rows(fitctx *c, const split *s, uint32_t begin, uint32_t end,
+                               uint32_t vbegin, uint32_t vend, uint32_t *vmid)
+{
+    int j = s->feat, miss = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
+    uint8_t lut[256];
+    memset(lut, 0, sizeof lut);
+    for (int b = 0; b < miss; b++)
+        lut[b] =
+            c->ncat[j] > 0 ? (uint8_t)((s->set[b / 32] >> (b % 32)) & 1u) : (uint8_t)(b <= s->tbin);
+    lut[miss] = (uint8_t)s->dleft;
+    *vmid = c->nv ? partition_valid(c, j, lut, vbegin, vend) : vbegin;
+    partjob pj;
+    pj.c = c;
+    pj.col = c->cbins + (size_t)j * c->n;
+    pj.lut = lut;
+    pj.begin = begin;
+    pj.end = end;
+    int nch = (int)((end - begin + PCHUNK - 1) / PCHUNK);
+    if (c->nt > 1 && end - begin >= PAR_SPLIT)
+        rdm_pool_run(c->pool, part_job, &pj);
+    else
+        for (int ch = 0; ch < nch; ch++)
+            part_chunk(&pj, ch);
+    uint32_t at = begin;
+    for (int ch = 0; ch < nch; ch++) {
+        uint32_t lo = begin + (uint32_t)ch * PCHUNK;
+        memcpy(c->idx + at, c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
+        at += c->pnl[ch];
+    }
+    uint32_t mid = at;
+    for (int ch = 0; ch < nch; ch++) {
+        uint32_t lo = begin + (uint32_t)ch * PCHUNK;
+        memcpy(c->idx + at, c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
+        at += c->pnr[ch];
+    }
+    return mid;
+}
+
+/* ---- gradients, loss, prediction updates ---- */
+
+/* Sum of log(1 + e_i) over a run of e_i in [0, 1] as the log of a product
+ * (one log per run, not per row); renormalised so it cannot overflow. */
+typedef struct logprod {
+    double m;
+    long ex;
+    int k;
+} logprod;
+
+static inline void lp_mul(logprod *lp, double f)
+{
+    lp->m *= f;
+    if (++lp->k == 256) {
+        int e;
+        lp->m = frexp(lp->m, &e);
+        lp->ex += e;
+        lp->k = 0;
+    }
+}
+
+static inline double lp_log(const logprod *lp)
+{
+    return log(lp->m) + (double)lp->ex * 0.69314718055994530942;
+}
+
+/* Gradient of one row into fixed point; returns e = exp(-|z|). */
+static inline double row_grad(const fitctx *c, double z, double y, ghq *out)
+{
+    double e = exp(-fabs(z));
+    double p = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    double h = p * (1.0 - p);
+    double gs = (p - y) * c->scale, hs = h * c->scale;
+    out->g = (int64_t)(gs + (gs >= 0 ? 0.5 : -0.5));
+    int64_t hq = (int64_t)(hs + 0.5);
+    out->h = hq > 0 ? hq : 1;
+    return e;
+}
+
+typedef struct gradjob {
+    fitctx *c;
+    const float *y;
+    double *margin;
+    double *part; /* per chunk: loss sum (when want_loss) */
+    int want_loss;
+    /* leaves mode: add each leaf's value to its rows (idx[begin..end)) */
+    const leaf *lv;
+    const double *lw;
+    int nleaves;
+    size_t npos; /* rows in idx (positions mode) or n */
+} gradjob;
+
+/* First position in idx[a..b) (ascending rows) whose row is >= r. */
+static size_t lower_row(const uint32_t *idx, size_t a, size_t b, size_t r)
+{
+    while (a < b) {
+        size_t mid = a + (b - a) / 2;
+        if (idx[mid] < r)
+            a = mid + 1;
+        else
+            b = mid;
+    }
+    return a;
+}
+
+static void grad_job(void *arg, int tid, rdm_pool *pl)
+{
+    gradjob *gj = arg;
+    fitctx *c = gj->c;
+    size_t nch = (gj->npos + CHUNK - 1) / CHUNK;
+    (void)tid;
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
+        size_t ch = (size_t)it;
+        size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
+        logprod lp = {1.0, 0, 0};
+        double s = 0;
+        if (gj->lv) {
+            /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
+             * write disjoint parts of margin and gh); within each leaf the
+             * positions hold ascending rows (stable partitions of 0..n-1) */
+            for (int l = 0; l < gj->nleaves; l++) {
+                size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
+                size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
+                double w = gj->lw[l];
+                for (size_t k = a; k < b; k++) {
+                    uint32_t i = c->idx[k];
+                    double z = gj->margin[i] + w, yi = gj->y[i];
+                    gj->margin[i] = z;
+                    double e = row_grad(c, z, yi, &c->gh[i]);
+                    if (gj->want_loss) {
+                        lp_mul(&lp, 1.0 + e);
+                        s += (z > 0 ? z : 0) - yi * z;
+                    }
+                }
+            }
+        } else {
+            for (size_t i = lo; i < hi; i++) {
+                double z = gj->margin[i], yi = gj->y[i];
+                double e = row_grad(c, z, yi, &c->gh[i]);
+                if (gj->want_loss) {
+                    lp_mul(&lp, 1.0 + e);
+                    s += (z > 0 ? z : 0) - yi * z;
+                }
+            }
+        }
+        if (gj->want_loss)
+            gj->part[ch] = s + lp_log(&lp);
+    }
+}
+
+typedef struct validjob {
+    const float *y;
+    size_t n;
+    const double *margin;
+    double *part;
+} validjob;
+
+/* Validation loss per chunk (margins already updated). */
+static void valid_job(void *arg, int tid, rdm_pool *pl)
+{
+    validjob *vj = arg;
+    size_t nch = (vj->n + CHUNK - 1) / CHUNK;
+    (void)tid;
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
+        size_t ch = (size_t)it;
+        size_t lo = ch * CHUNK, hi = lo + CHUNK < vj->n ? lo + CHUNK : vj->n;
+        logprod lp = {1.0, 0, 0};
+        double s = 0;
+        for (size_t i = lo; i < hi; i++) {
+            double z = vj->margin[i], yi = vj->y[i];
+            lp_mul(&lp, 1.0 + exp(-fabs(z)));
+            s += (z > 0 ? z : 0) - yi * z;
+        }
+        vj->part[ch] = s + lp_log(&lp);
+    }
+}
+
+/* Binned traversal of the training rows (used with row subsampling). */
+typedef struct binjob {
+    fitctx *c;
+    const rdm_gbt *m;
+    int tree;
+    const int *tbin; /* per node of the tree (relative) */
+    double *margin;
+} binjob;
+
+static void bintrav_job(void *arg, int tid, rdm_pool *pl)
+{
+    binjob *bj = arg;
+    fitctx *c = bj->c;
+    const rdm_gbt *m = bj->m;
+    int root = m->tstart[bj->tree];
+    size_t nch = (c->n + CHUNK - 1) / CHUNK;
+    (void)tid;
+    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
+        size_t ch = (size_t)it;
+        size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
+        for (size_t i = lo; i < hi; i++) {
+            int k = root;
+            while (m->nodes[k].feat >= 0) {
+                const gnode *q = &m->nodes[k];
+                int b = c->cbins[(size_t)q->feat * c->n + i], left;
+                if (q->cat >= 0)
+                    left = b >= m->ncat[q->feat]
+                               ? q->dleft
+                               : (int)((m->cats[q->cat + b / 32] >> (b % 32)) & 1u);
+                else
+                    left = b == c->nb[q->feat] ? q->dleft : b <= bj->tbin[k - root];
+                k = left ? q->left : q->right;
+            }
+            bj->margin[i] += m->nodes[k].value;
+        }
+    }
+}
+
+static double sum_parts(const double *part, size_t n)
+{
+    double s = 0;
+    size_t nch = (n + CHUNK - 1) / CHUNK;
+    for (size_t ch = 0; ch < nch; ch++)
+        s += part[ch];
+    return s;
+}
+
+static int check_params(size_t n, int d, const int *ncat, const float *y, const rdm_gbt_params *p,
+                        rdm_err *err)
+{
+    if (n < 2 || n > 0xffffffffu)
+        return rdm_errf(err, RDM_EINVAL, "gbt: %zu training rows (need 2 .. 2^32-1)", n);
+    if (d < 1 || d > MAX_FEATURES)
+        return rdm_errf(err, RDM_EINVAL, "gbt: %d features (need 1 .. %d)", d, MAX_FEATURES);
+    if (!(p->learning_rate > 0 && p->learning_rate <= 10))
+        return rdm_errf(err, RDM_EINVAL, "gbt: learning_rate %g not in (0, 10]", p->learning_rate);
+    if (p->max_iter < 1)
+        return rdm_errf(err, RDM_EINVAL, "gbt: max_iter %d < 1", p->max_iter);
+    if (p->max_leaves < 2 || p->max_leaves > 65536)
+        return rdm_errf(err, RDM_EINVAL, "gbt: max_leaves %d not in 2..65536", p->max_leaves);
+    if (p->max_depth < 0)
+        return rdm_errf(err, RDM_EINVAL, "gbt: max_depth %d < 0", p->max_depth);
+    if (p->max_bins < 2 || p->max_bins > 255)
+        return rdm_errf(err, RDM_EINVAL, "gbt: max_bins %d not in 2..255", p->max_bins);
+    if (!(p->min_child_weight >= 0) || !(p->l2 >= 0))
+        return rdm_errf(err, RDM_EINVAL, "gbt: min_child_weight and l2 must be >= 0");
+    if (!(p->subsample > 0 && p->subsample <= 1) || !(p->colsample > 0 && p->colsample <= 1))
+        return rdm_errf(err, RDM_EINVAL, "gbt: subsample and colsample must be in (0, 1]");
+    if (p->early_stopping < 0 || p->threads < 0)
+        return rdm_errf(err, RDM_EINVAL, "gbt: early_stopping and threads must be >= 0");
+    for (int j = 0; ncat && j < d; j++)
+        if (ncat[j] < 0 || ncat[j] > MAX_CODES)
+            return rdm_errf(err, RDM_EINVAL, "gbt: feature %d: %d categories (at most %d)", j,
+                            ncat[j], MAX_CODES);
+    for (size_t i = 0; i < n; i++)
+        if (y[i] != 0.0f && y[i] != 1.0f)
+            return rdm_errf(err, RDM_EINVAL, "gbt: row %zu: label %g is not 0 or 1", i,
+                            (double)y[i]);
+    return RDM_OK;
+}
+
+static int cmp_leaf_begin(const void *a, const void *b)
+{
+    const leaf *x = a, *y = b;
+    return (x->begin > y->begin) - (x->begin < y->begin);
+}
+
+/* ---- the fit ---- */
+
+static void fit_release(fitctx *c)
+{
+    rdm_pool_free(c->pool);
+    for (int t = 0; t < c->nt; t++) {
+        free(c->wbuf ? c->wbuf[t] : NULL);
+        free(c->wkey ? c->wkey[t] : NULL);
+        free(c->thist ? c->thist[t] : NULL);
+        free(c->thist2 ? c->thist2[t] : NULL);
+    }
+    void *owned[] = {c->thist2, c->wbuf,       c->wkey,    c->thist, c->nb,    c->off,
+                     c->defb,   c->splittable, c->edges,   c->cbins, c->rowp,  c->fix,
+                     c->ovf,    c->gh,         c->idx,     c->tmpl,  c->tmpr,  c->pnl,
+                     c->pnr,    c->vbins,      c->vidx,    c->vtmp,  c->fl,    c->ncat_own,
+                     c->tbin,   c->margin,     c->vmargin, c->part,  c->vpart, c->histmem,
+                     c->freeh,  c->leaves,     c->sorted,  c->lw,    c->ra,    c->rb};
+    for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
+        free(owned[k]);
+    memset(c, 0, sizeof *c);
+}
+
+/* The fixed-point scale: n rows of |g| <= 1 must sum within 2^62. */
+static void fixed_point(fitctx *c, size_t n)
+{
+    int sh = 62;
+    while (sh > 20 && ldexp(1.0, sh) * (double)n >= 4611686018427387904.0)
+        sh--;
+    if (sh > 40)
+        sh = 40;
+    c->scale = ldexp(1.0, sh);
+    c->inv = ldexp(1.0, -sh);
+}
+
+/* Everything the fit needs before binning. Returns 0 or -1 (out of memory). */
+static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
+                     const rdm_gbt_params *p, int nt)
+{
+    size_t L = (size_t)p->max_leaves;
+    c->nt = nt;
+    c->ncat_own = calloc((size_t)d, sizeof *c->ncat_own);
+    if (!c->ncat_own)
+        return -1;
+    if (ncat_in)
+        memcpy(c->ncat_own, ncat_in, (size_t)d * sizeof *c->ncat_own);
+    c->ncat = c->ncat_own;
+    c->pool = rdm_pool_create(nt, NULL);
+    c->nb = calloc((size_t)d, sizeof *c->nb);
+    c->off = calloc((size_t)d + 1, sizeof *c->off);
+    c->defb = calloc((size_t)d, sizeof *c->defb);
+    c->splittable = calloc((size_t)d, 1);
+    c->edges = malloc((size_t)d * MAX_CODES * sizeof *c->edges);
+    c->cbins = malloc(n * (size_t)d);
+    c->rowp = malloc((n + 1) * sizeof *c->rowp);
+    c->gh = malloc(n * sizeof *c->gh);
+    c->idx = malloc(n * sizeof *c->idx);
+    c->tmpl = malloc(n * sizeof *c->tmpl);
+    c->tmpr = malloc(n * sizeof *c->tmpr);
+    c->pnl = malloc((n / PCHUNK + 2) * sizeof *c->pnl);
+    c->pnr = malloc((n / PCHUNK + 2) * sizeof *c->pnr);
+    c->fl = malloc((size_t)d * sizeof *c->fl);
+    c->wbuf = calloc((size_t)nt, sizeof *c->wbuf);
+    c->wkey = calloc((size_t)nt, sizeof *c->wkey);
+    c->thist = calloc((size_t)nt, sizeof *c->thist);
+    c->thist2 = calloc((size_t)nt, sizeof *c->thist2);
+    c->margin = malloc(n * sizeof *c->margin);
+    c->part = malloc(((n + CHUNK - 1) / CHUNK) * sizeof *c->part);
+    c->freeh = malloc(L * sizeof *c->freeh);
+    c->leaves = malloc(L * sizeof *c->leaves);
+    c->sorted = malloc(L * sizeof *c->sorted);
+    c->lw = malloc(L * sizeof *c->lw);
+    c->tbin = malloc(2 * L * sizeof *c->tbin);
+    c->ra = malloc((size_t)d * sizeof *c->ra);
+    c->rb = malloc((size_t)d * sizeof *c->rb);
+    if (!c->pool || !c->nb || !c->off || !c->defb || !c->splittable || !c->edges || !c->cbins ||
+        !c->rowp || !c->gh || !c->idx || !c->tmpl || !c->tmpr || !c->pnl || !c->pnr || !c->fl ||
+        !c->wbuf || !c->wkey || !c->thist || !c->thist2 || !c->margin || !c->part || !c->freeh ||
+        !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
+        return -1;
+    if (nv) {
+        c->vmargin = malloc(nv * sizeof *c->vmargin);
+        c->vpart = malloc(((nv + CHUNK - 1) / CHUNK) * sizeof *c->vpart);
+        c->vbins = malloc(nv * (size_t)d);
+        c->vidx = malloc(nv * sizeof *c->vidx);
+        c->vtmp = malloc(nv * sizeof *c->vtmp);
+        if (!c->vmargin || !c->vpart || !c->vbins || !c->vidx || !c->vtmp)
+            return -1;
+    }
+    return 0;
+}
+
+/* Histogram memory, once the bins are known (htb entries each). */
+static int alloc_hists(fitctx *c, int max_leaves)
+{
+    for (int t = 0; t < c->nt; t++) {
+        c->thist[t] = t ? malloc((size_t)c->htb * sizeof **c->thist) : NULL;
+        c->thist2[t] = malloc((size_t)c->htb * sizeof **c->thist2);
+        if ((t && !c->thist[t]) || !c->thist2[t])
+            return -1;
+    }
+    c->histmem = malloc((size_t)max_leaves * (size_t)c->htb * sizeof *c->histmem);
+    return c->histmem ? 0 : -1;
+}
+
+/* Base margin: the log-odds of the training label rate. */
+static double base_margin(const float *y, size_t n)
+{
+    double pos = 0;
+    for (size_t i = 0; i < n; i++)
+        pos += y[i];
+    double rate = pos / (double)n;
+    if (rate < 1e-6)
+        rate = 1e-6;
+    if (rate > 1 - 1e-6)
+        rate = 1 - 1e-6;
+    return log(rate / (1 - rate));
+}
+
+/* Features for this tree in c->fl[0..c->nf), ascending. */
+static void sample_features(fitctx *c, const rdm_gbt_params *p, uint64_t *rng)
+{
+    int d = c->d, nf = d;
+    for (int j = 0; j < d; j++)
+        c->fl[j] = j;
+    if (p->colsample < 1.0) {
+        nf = (int)(p->colsample * d + 0.5);
+        if (nf < 1)
+            nf = 1;
+        for (int q = 0; q < nf; q++) {
+            int r = q + (int)(rdm_splitmix64(rng) % (uint64_t)(d - q));
+            int t = c->fl[q];
+            c->fl[q] = c->fl[r];
+            c->fl[r] = t;
+        }
+        /* ascending order keeps memory access sequential */
+        for (int q = 1; q < nf; q++)
+            for (int r = q; r > 0 && c->fl[r - 1] > c->fl[r]; r--) {
+                int t = c->fl[r];
+                c->fl[r] = c->fl[r - 1];
+                c->fl[r - 1] = t;
+            }
+    }
+    c->nf = nf;
+}
+
+/* Rows for this tree in c->idx (ascending); returns their number. */
+static uint32_t sample_rows(fitctx *c, const rdm_gbt_params *p, uint64_t *rng)
+{
+    uint32_t nin = 0;
+    size_t n = c->n;
+    if (p->subsample < 1.0) {
+        for (size_t i = 0; i < n; i++)
+            if (rdm_splitmix64_uniform(rng) < p->subsample)
+                c->idx[nin++] = (uint32_t)i;
+        if (nin == 0)
+            c->idx[nin++] = (uint32_t)(rdm_splitmix64(rng) % n);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            c->idx[i] = (uint32_t)i;
+        nin = (uint32_t)n;
+    }
+    return nin;
+}
+
+static int leaf_can_split(const fitctx *c, const leaf *lf)
+{
+    int dep_ok = c->max_depth == 0 || lf->depth < c->max_depth;
+    return dep_ok && lf->end - lf->begin >= 2 && (double)lf->h * c->inv >= 2 * c->mcw;
+}
+
+/* The root leaf over idx[0..nin) and every validation row, with its
+ * histogram and best split. */
+static void root_leaf(fitctx *c, int node, uint32_t nin, int *nfree)
+{
+    leaf *L = &c->leaves[0];
+    memset(L, 0, sizeof *L);
+    L->node = node;
+    L->end = nin;
+    L->vend = (uint32_t)c->nv;
+    for (size_t i = 0; i < c->nv; i++)
+        c->vidx[i] = (uint32_t)i;
+    int64_t G = 0, Hs = 0;
+    for (uint32_t k = 0; k < nin; k++) {
+        G += c->gh[c->idx[k]].g;
+        Hs += c->gh[c->idx[k]].h;
+    }
+    L->g = G;
+    L->h = Hs;
+    L->hist = c->freeh[--*nfree];
+    L->can_split = nin >= 2 && (double)L->h * c->inv >= 2 * c->mcw;
+    rdm_gbt_hist_build(c, L, NULL, c->ra, c->rb);
+}
+
+/* Turn P's node into its best split; 0 or -1 (out of memory). */
+static int set_split(fitctx *c, rdm_gbt *m, const leaf *P, int root, int kids)
+{
+    gnode *q = &m->nodes[P->node];
+    q->feat = P->best.feat;
+    q->dleft = P->best.dleft;
+    q->gain = P->best.gain;
+    q->left = kids;
+    q->right = kids + 1;
+    if (c->ncat[q->feat] > 0) {
+        int nwd = ncat_words(c->ncat[q->feat]);
+        int w = rdm_gbt_tree_add_words(m, nwd);
+        if (w < 0)
+            return -1;
+        q = &m->nodes[P->node];
+        q->cat = w;
+        memcpy(m->cats + w, P->best.set, (size_t)nwd * sizeof *m->cats);
+        q->thr = 0;
+    } else {
+        q->thr = c->edges[(size_t)q->feat * MAX_CODES + (size_t)P->best.tbin];
+    }
+    c->tbin[P->node - root] = P->best.tbin;
+    return 0;
+}
+
+/* Split leaf bl into itself (left child) and a new last leaf (right child),
+ * with the histograms and best splits of both unless no further split can
+ * happen. Returns 0 or -1 (out of memory). */
+static int split_leaf(fitctx *c, rdm_gbt *m, int root, int bl, int *nleaves, int *nfree,
+                      int max_leaves)
+{
+    leaf P = c->leaves[bl];
+    int kids = rdm_gbt_tree_add_nodes(m, 2);
+    if (kids < 0 || set_split(c, m, &P, root, kids) != 0)
+        return -1;
+    uint32_t vmid;
+    uint32_t mid = partition_rows(c, &P.best, P.begin, P.end, P.vbegin, P.vend, &vmid);
+    leaf A, B;
+    memset(&A, 0, sizeof A);
+    memset(&B, 0, sizeof B);
+    A.node = kids;
+    A.begin = P.begin;
+    A.end = mid;
+    A.vbegin = P.vbegin;
+    A.vend = vmid;
+    A.g = P.best.gl;
+    A.h = P.best.hl;
+    B.node = kids + 1;
+    B.begin = mid;
+    B.end = P.end;
+    B.vbegin = vmid;
+    B.vend = P.vend;
+    B.g = P.best.gr;
+    B.h = P.best.hr;
+    A.depth = B.depth = P.depth + 1;
+    A.can_split = leaf_can_split(c, &A);
+    B.can_split = leaf_can_split(c, &B);
+    leaf *small = A.end - A.begin <= B.end - B.begin ? &A : &B;
+    leaf *large = small == &A ? &B : &A;
+    large->hist = P.hist;
+    small->hist = c->freeh[--*nfree];
+    /* the children of the last split are never split: no histograms */
+    if ((small->can_split || large->can_split) && *nleaves + 1 < max_leaves) {
+        rdm_gbt_hist_build(c, small, large, c->ra, c->rb);
+    } else {
+        rdm_gbt_split_init(&small->best);
+        rdm_gbt_split_init(&large->best);
+    }
+    c->leaves[bl] = A;
+    c->leaves[(*nleaves)++] = B;
+    return 0;
+}
+
+/* Grow one tree, leaf-wise (best gain first), over idx[0..nin); sets the
+ * leaf values and adds them to the validation margins. Returns the number of
+ * leaves, or -1 (out of memory). */
+static int grow_tree(fitctx *c, rdm_gbt *m, const rdm_gbt_params *p, uint32_t nin)
+{
+    if (rdm_gbt_tree_begin(m) != 0)
+        return -1;
+    int root = rdm_gbt_tree_add_nodes(m, 1);
+    if (root < 0)
+        return -1;
+    int nfree = p->max_leaves;
+    for (int k = 0; k < p->max_leaves; k++)
+        c->freeh[k] = c->histmem + (size_t)(p->max_leaves - 1 - k) * (size_t)c->htb;
+    root_leaf(c, root, nin, &nfree);
+    int nleaves = 1;
+    while (nleaves < p->max_leaves) {
+        int bl = -1;
+        double bg = MIN_GAIN;
+        for (int l = 0; l < nleaves; l++)
+            if (c->leaves[l].best.feat >= 0 && c->leaves[l].best.gain > bg) {
+                bg = c->leaves[l].best.gain;
+                bl = l;
+            }
+        if (bl < 0)
+            break;
+        if (split_leaf(c, m, root, bl, &nleaves, &nfree, p->max_leaves) != 0)
+            return -1;
+    }
+    for (int l = 0; l < nleaves; l++) {
+        leaf *lf = &c->leaves[l];
+        double w = -((double)lf->g * c->inv) / ((double)lf->h * c->inv + c->l2) * p->learning_rate;
+        m->nodes[lf->node].value = w;
+        for (uint32_t k = lf->vbegin; k < lf->vend; k++)
+            c->vmargin[c->vidx[k]] += w;
+    }
+    if (rdm_gbt_tree_end(m) != 0)
+        return -1;
+    return nleaves;
+}
+
+/* Training margins of the last tree and the next gradients (one pass);
+ * with want_loss, the per-chunk training losses in c->part. */
+static void update_train(fitctx *c, const rdm_gbt *m, const rdm_gbt_params *p, const float *y,
+                         int nleaves, int want_loss)
+{
+    size_t n = c->n;
+    if (p->subsample >= 1.0) {
+        memcpy(c->sorted, c->leaves, (size_t)nleaves * sizeof *c->sorted);
+        qsort(c->sorted, (size_t)nleaves, sizeof *c->sorted, cmp_leaf_begin);
+        for (int l = 0; l < nleaves; l++)
+            c->lw[l] = m->nodes[c->sorted[l].node].value;
+        gradjob gj = {c, y, c->margin, c->part, want_loss, c->sorted, c->lw, nleaves, n};
+        rdm_pool_run(c->pool, grad_job, &gj);
+    } else {
+        binjob bj = {c, m, m->ntrees - 1, c->tbin, c->margin};
+        rdm_pool_run(c->pool, bintrav_job, &bj);
+        gradjob gj = {c, y, c->margin, c->part, want_loss, NULL, NULL, 0, n};
+        rdm_pool_run(c->pool, grad_job, &gj);
+    }
+}
+
+/* Early stopping on the validation loss. */
+typedef struct stopper {
+    double best_vloss;
+    int best_iter, since_best;
+} stopper;
+
+/* 1 when the fit should stop after round `it` with validation loss vloss. */
+static int stop_now(stopper *s, int it, double vloss, int patience)
+{
+    if (s->best_iter < 0 || vloss < s->best_vloss - 1e-12 * fabs(s->best_vloss)) {
+        s->best_vloss = vloss;
+        s->best_iter = it;
+        s->since_best = 0;
+        return 0;
+    }
+    return ++s->since_best >= patience;
+}
+
+/* Set up the context, bin, allocate histograms; RDM_OK or an error. */
+static int fit_prepare(fitctx *c, const float *X, size_t n, int d, const int *ncat_in,
+                       const float *Xv, size_t nv, const rdm_gbt_params *p, rdm_err *err)
+{
+    int nt = p->threads == 0 ? rdm_ncpu() : p->threads > RDM_POOL_MAX ? RDM_POOL_MAX : p->threads;
+    c->n = n;
+    c->d = d;
+    c->X = X;
+    c->l2 = p->l2;
+    c->mcw = p->min_child_weight > 1e-9 ? p->min_child_weight : 1e-9;
+    c->max_depth = p->max_depth;
+    fixed_point(c, n);
+    if (fit_alloc(c, n, d, ncat_in, nv, p, nt) != 0)
+        return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    c->nv = nv;
+    c->Xv = nv ? Xv : NULL;
+    int rc = rdm_gbt_bin_build(c, p->max_bins, err);
+    if (rc == RDM_OK && alloc_hists(c, p->max_leaves) != 0)
+        rc = rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    return rc;
+}
+
+rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int *ncat_in,
+                     const float *Xv, const float *yv, size_t nv, const rdm_gbt_params *p,
+                     rdm_gbt_progress cb, void *ud, rdm_err *err)
+{
+    if (!X || !y || !p) {
+        rdm_errf(err, RDM_EINVAL, "gbt: missing training data or parameters");
+        return NULL;
+    }
+    if (check_params(n, d, ncat_in, y, p, err) != RDM_OK)
+        return NULL;
+    if (!Xv || !yv)
+        nv = 0;
+    fitctx c;
+    memset(&c, 0, sizeof c);
+    rdm_gbt *m = NULL;
+    if (fit_prepare(&c, X, n, d, ncat_in, Xv, nv, p, err) != RDM_OK)
+        goto fail;
+    if (!(m = rdm_gbt_tree_new(d, c.ncat)))
+        goto nomem;
+    m->base = base_margin(y, n);
+    for (size_t i = 0; i < n; i++)
+        c.margin[i] = m->base;
+    for (size_t i = 0; i < nv; i++)
+        c.vmargin[i] = m->base;
+    uint64_t rng = p->seed ^ 0x5851f42d4c957f2dULL;
+    stopper st = {INFINITY, -1, 0};
+    gradjob gj = {&c, y, c.margin, c.part, 0, NULL, NULL, 0, n};
+    rdm_pool_run(c.pool, grad_job, &gj);
+    for (int it = 0; it < p->max_iter; it++) {
+        sample_features(&c, p, &rng);
+        uint32_t nin = sample_rows(&c, p, &rng);
+        int nleaves = grow_tree(&c, m, p, nin);
+        if (nleaves < 0)
+            goto nomem;
+        update_train(&c, m, p, y, nleaves, cb != NULL);
+        double tloss = cb ? sum_parts(c.part, n) / (double)n : NAN, vloss = NAN;
+        if (nv) {
+            validjob vj = {yv, nv, c.vmargin, c.vpart};
+            rdm_pool_run(c.pool, valid_job, &vj);
+            vloss = sum_parts(c.vpart, nv) / (double)nv;
+        }
+        if (cb)
+            cb(it, tloss, vloss, ud);
+        if (nv && p->early_stopping > 0 && stop_now(&st, it, vloss, p->early_stopping))
+            break;
+    }
+    if (nv && p->early_stopping > 0 && st.best_iter >= 0)
+        rdm_gbt_tree_keep(m, st.best_iter + 1);
+    fit_release(&c);
+    return m;
+nomem:
+    rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+fail:
+    rdm_gbt_free(m);
+    fit_release(&c);
+    return NULL;
+}

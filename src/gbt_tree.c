@@ -1,0 +1,484 @@
+/* gbt_tree.c - the boosted-trees model: building trees node by node, the
+ * compact scoring copy, scoring one row, importance, and the text form. */
+#include "gbt_tree.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+rdm_gbt *rdm_gbt_tree_new(int d, const int *ncat)
+{
+    rdm_gbt *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    m->d = d;
+    m->ncat = calloc((size_t)d, sizeof *m->ncat);
+    m->tcap = 64;
+    m->tstart = calloc((size_t)m->tcap + 1, sizeof *m->tstart);
+    m->ctstart = calloc((size_t)m->tcap + 1, sizeof *m->ctstart);
+    m->cdepth = calloc((size_t)m->tcap + 1, sizeof *m->cdepth);
+    if (!m->ncat || !m->tstart || !m->ctstart || !m->cdepth) {
+        rdm_gbt_free(m);
+        return NULL;
+    }
+    if (ncat)
+        memcpy(m->ncat, ncat, (size_t)d * sizeof *ncat);
+    return m;
+}
+
+void rdm_gbt_free(rdm_gbt *m)
+{
+    if (!m)
+        return;
+    free(m->ncat);
+    free(m->tstart);
+    free(m->ctstart);
+    free(m->cdepth);
+    free(m->lval);
+    free(m->nodes);
+    free(m->cats);
+    free(m->cn);
+    free(m);
+}
+
+/* Grow *p (of *cap elements of `elem` bytes) to hold at least `need`,
+ * doubling from `initial`. Returns 0, or -1 (unchanged) when out of memory. */
+static int grow_array(void **p, int *cap, int need, size_t elem, int initial)
+{
+    if (need <= *cap)
+        return 0;
+    int c = *cap ? *cap : initial;
+    while (c < need)
+        c *= 2;
+    void *q = realloc(*p, (size_t)c * elem);
+    if (!q)
+        return -1;
+    *p = q;
+    *cap = c;
+    return 0;
+}
+
+int rdm_gbt_tree_add_nodes(rdm_gbt *m, int k)
+{
+    void *nodes = m->nodes;
+    if (grow_array(&nodes, &m->ncap, m->nn + k, sizeof *m->nodes, 256))
+        return -1;
+    m->nodes = nodes;
+    int first = m->nn;
+    for (int i = 0; i < k; i++) {
+        gnode *q = &m->nodes[first + i];
+        memset(q, 0, sizeof *q);
+        q->feat = -1;
+        q->left = q->right = q->cat = -1;
+    }
+    m->nn += k;
+    return first;
+}
+
+int rdm_gbt_tree_add_words(rdm_gbt *m, int k)
+{
+    void *cats = m->cats;
+    if (grow_array(&cats, &m->wcap, m->nw + k, sizeof *m->cats, 64))
+        return -1;
+    m->cats = cats;
+    int first = m->nw;
+    memset(m->cats + first, 0, (size_t)k * sizeof *m->cats);
+    m->nw += k;
+    return first;
+}
+
+int rdm_gbt_tree_begin(rdm_gbt *m)
+{
+    if (m->ntrees + 1 > m->tcap) {
+        int cap = m->tcap * 2;
+        int *t = realloc(m->tstart, ((size_t)cap + 1) * sizeof *t);
+        if (!t)
+            return -1;
+        m->tstart = t;
+        int *ct = realloc(m->ctstart, ((size_t)cap + 1) * sizeof *ct);
+        if (!ct)
+            return -1;
+        m->ctstart = ct;
+        int *cd = realloc(m->cdepth, ((size_t)cap + 1) * sizeof *cd);
+        if (!cd)
+            return -1;
+        m->cdepth = cd;
+        m->tcap = cap;
+    }
+    m->tstart[m->ntrees] = m->nn;
+    m->ctstart[m->ntrees] = m->ncn;
+    return 0;
+}
+
+/* Breadth first, so siblings are adjacent. */
+int rdm_gbt_tree_end(rdm_gbt *m)
+{
+    int r = m->tstart[m->ntrees], e = m->nn, nn = e - r;
+    if (m->ncn + nn > m->cncap) {
+        int cap = m->cncap ? m->cncap : 256;
+        while (cap < m->ncn + nn)
+            cap *= 2;
+        cnode *c = realloc(m->cn, (size_t)cap * sizeof *c);
+        if (!c)
+            return -1;
+        m->cn = c;
+        m->cncap = cap;
+    }
+    if (m->nlv + nn > m->lvcap) {
+        int cap = m->lvcap ? m->lvcap : 256;
+        while (cap < m->nlv + nn)
+            cap *= 2;
+        double *v = realloc(m->lval, (size_t)cap * sizeof *v);
+        if (!v)
+            return -1;
+        m->lval = v;
+        m->lvcap = cap;
+    }
+    /* queue of source nodes in compact order: cn slot s holds node src[s] */
+    int *src = malloc(2 * (size_t)nn * sizeof *src), *dep = src + nn;
+    if (!src)
+        return -1;
+    int base = m->ncn, head = 0, tail = 0, depth = 0;
+    src[tail] = r;
+    dep[tail++] = 0;
+    while (head < tail) {
+        int k = src[head];
+        const gnode *q = &m->nodes[k];
+        cnode *c = &m->cn[base + head];
+        memset(c, 0, sizeof *c);
+        if (dep[head] > depth)
+            depth = dep[head];
+        if (q->feat < 0) {
+            c->thr = INFINITY;
+            c->info = CN_DLEFT | CN_LEAF;
+            c->left = base + head;
+            c->cat = m->nlv;
+            m->lval[m->nlv++] = q->value;
+        } else {
+            uint32_t info = (uint32_t)q->feat | (q->dleft ? CN_DLEFT : 0u);
+            if (q->cat >= 0) {
+                info |= CN_CAT;
+                c->thr = (float)m->ncat[q->feat];
+                if (m->ncat[q->feat] <= 32) {
+                    c->cat = (int32_t)m->cats[q->cat];
+                } else {
+                    info |= CN_WIDE;
+                    c->cat = q->cat;
+                }
+            } else {
+                c->thr = q->thr;
+                c->cat = -1;
+            }
+            c->info = info;
+            if (tail + 2 > nn) { /* a node reached twice: not a tree */
+                free(src);
+                return -2;
+            }
+            c->left = base + tail;
+            src[tail] = q->left;
+            dep[tail++] = dep[head] + 1;
+            src[tail] = q->right;
+            dep[tail++] = dep[head] + 1;
+        }
+        head++;
+    }
+    free(src);
+    m->cdepth[m->ntrees] = depth;
+    m->ncn += tail; /* nodes no path reaches are left out */
+    m->ntrees++;
+    m->tstart[m->ntrees] = m->nn;
+    m->ctstart[m->ntrees] = m->ncn;
+    return 0;
+}
+
+void rdm_gbt_tree_keep(rdm_gbt *m, int ntrees)
+{
+    if (ntrees < 0 || ntrees >= m->ntrees)
+        return;
+    m->ntrees = ntrees;
+    m->nn = m->tstart[m->ntrees];
+    m->ncn = m->ctstart[m->ntrees];
+    /* the last node of a tree (breadth first) is its last leaf */
+    m->nlv = m->ncn > 0 ? m->cn[m->ncn - 1].cat + 1 : 0;
+    /* drop bitsets of removed trees: they were appended in order */
+    int maxw = 0;
+    for (int k = 0; k < m->nn; k++)
+        if (m->nodes[k].cat >= 0) {
+            int e = m->nodes[k].cat + ncat_words(m->ncat[m->nodes[k].feat]);
+            if (e > maxw)
+                maxw = e;
+        }
+    m->nw = maxw;
+}
+
+/* 1 when x goes to the right child of compact node c (0 for a leaf). */
+static inline int cn_right(const rdm_gbt *m, const cnode *c, const float *x)
+{
+    uint32_t info = c->info;
+    float v = x[info & CN_FEAT];
+    if (!(info & CN_CAT)) /* NaN: right unless missing goes left */
+        return (!(v <= c->thr)) ^ ((v != v) & (int)((info >> 24) & 1u));
+    if (v >= 0.0f && v < c->thr) {
+        int code = (int)v;
+        if ((float)code == v) {
+            uint32_t bits = (info & CN_WIDE) ? m->cats[c->cat + code / 32] : (uint32_t)c->cat;
+            return (int)(((bits >> (code & 31)) & 1u) ^ 1u);
+        }
+    }
+    return !(info & CN_DLEFT);
+}
+
+static inline double tree_value(const rdm_gbt *m, int t, const float *x)
+{
+    const cnode *cn = m->cn;
+    int k = m->ctstart[t];
+    for (int s = m->cdepth[t]; s > 0; s--)
+        k = cn[k].left + cn_right(m, &cn[k], x);
+    return m->lval[cn[k].cat];
+}
+
+double rdm_gbt_margin(const rdm_gbt *m, const float *x)
+{
+    double s = m->base;
+    const cnode *cn = m->cn;
+    const int *ts = m->ctstart;
+    int t = 0, nt = m->ntrees;
+    /* four trees at a time: independent walks overlap in the pipeline (a walk
+     * that has reached its leaf stays there); the sum is still taken in tree
+     * order */
+    for (; t + 8 <= nt; t += 8) {
+        int k0 = ts[t], k1 = ts[t + 1], k2 = ts[t + 2], k3 = ts[t + 3];
+        int k4 = ts[t + 4], k5 = ts[t + 5], k6 = ts[t + 6], k7 = ts[t + 7];
+        while (!(cn[k0].info & cn[k1].info & cn[k2].info & cn[k3].info & cn[k4].info & cn[k5].info &
+                 cn[k6].info & cn[k7].info & CN_LEAF)) {
+            k0 = cn[k0].left + cn_right(m, &cn[k0], x);
+            k1 = cn[k1].left + cn_right(m, &cn[k1], x);
+            k2 = cn[k2].left + cn_right(m, &cn[k2], x);
+            k3 = cn[k3].left + cn_right(m, &cn[k3], x);
+            k4 = cn[k4].left + cn_right(m, &cn[k4], x);
+            k5 = cn[k5].left + cn_right(m, &cn[k5], x);
+            k6 = cn[k6].left + cn_right(m, &cn[k6], x);
+            k7 = cn[k7].left + cn_right(m, &cn[k7], x);
+        }
+        s += m->lval[cn[k0].cat];
+        s += m->lval[cn[k1].cat];
+        s += m->lval[cn[k2].cat];
+        s += m->lval[cn[k3].cat];
+        s += m->lval[cn[k4].cat];
+        s += m->lval[cn[k5].cat];
+        s += m->lval[cn[k6].cat];
+        s += m->lval[cn[k7].cat];
+    }
+    for (; t < nt; t++)
+        s += tree_value(m, t, x);
+    return s;
+}
+
+int rdm_gbt_ntrees(const rdm_gbt *m)
+{
+    return m ? m->ntrees : 0;
+}
+
+int rdm_gbt_nfeatures(const rdm_gbt *m)
+{
+    return m ? m->d : 0;
+}
+
+void rdm_gbt_importance(const rdm_gbt *m, double *gain)
+{
+    for (int j = 0; j < m->d; j++)
+        gain[j] = 0.0;
+    int end = m->tstart[m->ntrees];
+    for (int k = 0; k < end; k++)
+        if (m->nodes[k].feat >= 0)
+            gain[m->nodes[k].feat] += m->nodes[k].gain;
+}
+
+/* ---- text form ----
+ *
+ *   gbt 1
+ *   features D
+ *   ncat c_0 ... c_{D-1}
+ *   base <hex float>
+ *   trees T
+ *   tree <t> <nodes>
+ *   leaf <value>
+ *   num <feature> <threshold> <default_left> <left> <right> <gain>
+ *   cat <feature> <default_left> <left> <right> <gain> <word_0> ...   (hex, 32 bits each)
+ *   end
+ *
+ * Child indices are relative to the tree's first node and always greater than
+ * the node's own index, so every path ends at a leaf. */
+
+int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err)
+{
+    if (!m || !out)
+        return rdm_errf(err, RDM_EINVAL, "gbt: nothing to save");
+    int rc = rdm_buf_printf(out, "gbt %d\nfeatures %d\nncat", GBT_FORMAT, m->d);
+    for (int j = 0; rc == 0 && j < m->d; j++)
+        rc = rdm_buf_printf(out, " %d", m->ncat[j]);
+    if (rc == 0)
+        rc = rdm_buf_printf(out, "\nbase %a\ntrees %d\n", m->base, m->ntrees);
+    for (int t = 0; rc == 0 && t < m->ntrees; t++) {
+        int r = m->tstart[t], e = m->tstart[t + 1];
+        rc = rdm_buf_printf(out, "tree %d %d\n", t, e - r);
+        for (int k = r; rc == 0 && k < e; k++) {
+            const gnode *q = &m->nodes[k];
+            if (q->feat < 0) {
+                rc = rdm_buf_printf(out, "leaf %a\n", q->value);
+            } else if (q->cat < 0) {
+                rc = rdm_buf_printf(out, "num %d %a %d %d %d %a\n", q->feat, (double)q->thr,
+                                    q->dleft, q->left - r, q->right - r, q->gain);
+            } else {
+                rc = rdm_buf_printf(out, "cat %d %d %d %d %a", q->feat, q->dleft, q->left - r,
+                                    q->right - r, q->gain);
+                int nwd = ncat_words(m->ncat[q->feat]);
+                for (int w = 0; rc == 0 && w < nwd; w++)
+                    rc = rdm_buf_printf(out, " %x", (unsigned)m->cats[q->cat + w]);
+                if (rc == 0)
+                    rc = rdm_buf_addc(out, '\n');
+            }
+        }
+    }
+    if (rc == 0)
+        rc = rdm_buf_adds(out, "end\n");
+    if (rc != 0)
+        return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory while saving");
+    return RDM_OK;
+}
+
+/* One node line of tree `k` of nn nodes (root = absolute index of node 0). */
+static int load_node(rdm_text *t, rdm_gbt *m, int root, int k, int nn, rdm_err *err)
+{
+    char kind[8];
+    int rc = rdm_text_word(t, kind, sizeof kind, "a node (leaf, num or cat)", err);
+    if (rc)
+        return rc;
+    int a = rdm_gbt_tree_add_nodes(m, 1);
+    if (a < 0)
+        return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    gnode *q = &m->nodes[a];
+    double v, gain;
+    int l, r, is_cat = strcmp(kind, "cat") == 0;
+    if (strcmp(kind, "leaf") == 0) {
+        if ((rc = rdm_text_real(t, &v, 0, "leaf value", err)))
+            return rc;
+        q->value = v;
+        return rdm_text_eol(t, err);
+    }
+    if (!is_cat && strcmp(kind, "num") != 0)
+        return rdm_text_fail(t, err, "unknown node kind '%s'", kind);
+    if ((rc = rdm_text_int(t, &q->feat, 0, m->d - 1, "feature", err)))
+        return rc;
+    if ((m->ncat[q->feat] > 0) != is_cat)
+        return rdm_text_fail(t, err, "%s",
+                             is_cat ? "categorical split on a numeric feature"
+                                    : "numeric split on a categorical feature");
+    if (!is_cat) {
+        if ((rc = rdm_text_real(t, &v, 1, "threshold", err)))
+            return rc;
+        q->thr = (float)v;
+    }
+    if ((rc = rdm_text_int(t, &q->dleft, 0, 1, "default_left", err)) ||
+        (rc = rdm_text_int(t, &l, k + 1, nn - 1, "left child", err)) ||
+        (rc = rdm_text_int(t, &r, k + 1, nn - 1, "right child", err)) ||
+        (rc = rdm_text_real(t, &gain, 0, "gain", err)))
+        return rc;
+    q->left = root + l;
+    q->right = root + r;
+    q->gain = gain;
+    if (is_cat) {
+        int nwd = ncat_words(m->ncat[q->feat]);
+        int w = rdm_gbt_tree_add_words(m, nwd);
+        if (w < 0)
+            return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+        m->nodes[a].cat = w;
+        for (int i = 0; i < nwd; i++)
+            if ((rc = rdm_text_hex32(t, &m->cats[w + i], "category bitset", err)))
+                return rc;
+    }
+    return rdm_text_eol(t, err);
+}
+
+/* Tree number `tn`: its header line and nodes. */
+static int load_tree(rdm_text *t, rdm_gbt *m, int tn, rdm_err *err)
+{
+    int tt, nn, rc;
+    if ((rc = rdm_text_expect(t, "tree", err)) ||
+        (rc = rdm_text_int(t, &tt, tn, tn, "tree number", err)) ||
+        (rc = rdm_text_int(t, &nn, 1, 10000000, "node count", err)) || (rc = rdm_text_eol(t, err)))
+        return rc;
+    if (rdm_gbt_tree_begin(m) != 0)
+        return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    int root = m->nn;
+    for (int k = 0; k < nn; k++)
+        if ((rc = load_node(t, m, root, k, nn, err)))
+            return rc;
+    int erc = rdm_gbt_tree_end(m);
+    if (erc == -1)
+        return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    if (erc != 0)
+        return rdm_text_fail(t, err, "tree: a node is the child of two nodes");
+    return RDM_OK;
+}
+
+/* Header up to the "ncat" keyword: a new model of the stated features. */
+static rdm_gbt *load_header(rdm_text *t, rdm_err *err)
+{
+    int d, ver;
+    if (rdm_text_expect(t, "gbt", err) || rdm_text_int(t, &ver, 0, 1000000, "format version", err))
+        return NULL;
+    if (ver != GBT_FORMAT) {
+        rdm_errf(err, RDM_EVERSION,
+                 "line %d: format version %d not supported (this build reads %d)", t->line, ver,
+                 GBT_FORMAT);
+        return NULL;
+    }
+    if (rdm_text_eol(t, err) || rdm_text_expect(t, "features", err) ||
+        rdm_text_int(t, &d, 1, MAX_FEATURES, "features", err) || rdm_text_eol(t, err) ||
+        rdm_text_expect(t, "ncat", err))
+        return NULL;
+    rdm_gbt *m = rdm_gbt_tree_new(d, NULL);
+    if (!m)
+        rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+    return m;
+}
+
+rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err)
+{
+    if (used)
+        *used = 0;
+    if (!text) {
+        rdm_errf(err, RDM_EPARSE, "gbt model: no text");
+        return NULL;
+    }
+    rdm_text t = {text, text + n, 1};
+    rdm_gbt *m = load_header(&t, err);
+    if (!m)
+        goto fail;
+    int ntrees, rc = RDM_OK;
+    for (int j = 0; j < m->d && !rc; j++)
+        rc = rdm_text_int(&t, &m->ncat[j], 0, MAX_CODES, "category count", err);
+    if (rc || (rc = rdm_text_eol(&t, err)) || (rc = rdm_text_expect(&t, "base", err)) ||
+        (rc = rdm_text_real(&t, &m->base, 0, "base", err)) || (rc = rdm_text_eol(&t, err)) ||
+        (rc = rdm_text_expect(&t, "trees", err)) ||
+        (rc = rdm_text_int(&t, &ntrees, 0, 10000000, "trees", err)) || (rc = rdm_text_eol(&t, err)))
+        goto fail;
+    for (int k = 0; k < ntrees; k++)
+        if ((rc = load_tree(&t, m, k, err)))
+            goto fail;
+    if ((rc = rdm_text_expect(&t, "end", err)))
+        goto fail;
+    if (t.p < t.end && (rc = rdm_text_eol(&t, err))) /* "end" may close the text */
+        goto fail;
+    if (used)
+        *used = (size_t)(t.p - text);
+    return m;
+fail:
+    rdm_err_prefix(err, "gbt model");
+    rdm_gbt_free(m);
+    return NULL;
+}
