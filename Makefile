@@ -122,6 +122,11 @@ clean-build:
 bench-locust: build
 	BUILD=$(BUILD) READMIT_DATA=$(abspath $(DATA)) scripts/bench-locust.sh
 
+## demo-cluster: three serving hosts behind nginx in network namespaces: host kill, promotions, DB down, 1/2/3-host throughput (root)
+.PHONY: demo-cluster
+demo-cluster: build
+	BUILD=$(BUILD) scripts/demo-cluster.sh
+
 ## help: list the targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \
