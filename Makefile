@@ -89,6 +89,13 @@ $(BUILD)/tests/unit/main.o: $(BUILD)/gen/unit_tests.h
 $(UNIT): $(UNIT_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL) -lcunit
 
+## bench-score: scoring micro-benchmark on one core: us per record, single and in blocks of 100 (MODEL=file to use a saved model)
+bench-score: $(BUILD)/bench-score
+	$(BUILD)/bench-score $(if $(MODEL),--model $(MODEL))
+
+$(BUILD)/bench-score: $(BUILD)/tests/bench/bench_score.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 ## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set)
 check: check-unit check-asan check-shell
 

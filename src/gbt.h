@@ -70,6 +70,8 @@ void rdm_gbt_free(rdm_gbt *m); /* NULL is a no-op */
 double rdm_gbt_margin(const rdm_gbt *m, const float *x);
 /* Number of trees kept (after early stopping) and features. */
 int rdm_gbt_ntrees(const rdm_gbt *m);
+/* Leaves over the kept trees. */
+int rdm_gbt_nleaves(const rdm_gbt *m);
 int rdm_gbt_nfeatures(const rdm_gbt *m);
 /* Total split gain per feature over the kept trees (d entries written). */
 void rdm_gbt_importance(const rdm_gbt *m, double *gain);

@@ -282,6 +282,11 @@ int rdm_gbt_ntrees(const rdm_gbt *m)
     return m ? m->ntrees : 0;
 }
 
+int rdm_gbt_nleaves(const rdm_gbt *m)
+{
+    return m ? m->nlv : 0;
+}
+
 int rdm_gbt_nfeatures(const rdm_gbt *m)
 {
     return m ? m->d : 0;

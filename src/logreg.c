@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "encode.h"
-#include "text.h"
 #include "pool.h"
+#include "text.h"
 
 struct rdm_logreg {
     int d;
@@ -22,6 +22,8 @@ void rdm_logreg_params_default(rdm_logreg_params *p)
     p->max_iter = 200;
     p->tol = 1e-6;
     p->threads = 0;
+    p->progress = NULL;
+    p->progress_ud = NULL;
 }
 
 /* ---------------------------------------------------------------- objective */
@@ -170,6 +172,129 @@ static double maxabs(const double *a, int n)
     return m;
 }
 
+/* L-BFGS memory: the last LBFGS_M steps s and gradient changes y. */
+typedef struct lbfgs {
+    int D;
+    double *S, *Yv, *H0; /* LBFGS_M * D, LBFGS_M * D, D (diagonal preconditioner) */
+    double rho[LBFGS_M], alpha[LBFGS_M];
+    int stored, head;
+} lbfgs;
+
+/* Diagonal preconditioner: the inverse of the Hessian diagonal of F/n at the
+ * start, rate (1 - rate) mean(x_j^2) + l2 / n. One-hot columns of rare levels
+ * have tiny curvature; scaling them makes L-BFGS converge in far fewer
+ * iterations. */
+static void precondition(const rdm_csr *X, double rate, double l2, double *H0)
+{
+    int d = X->d;
+    double inv_n = 1.0 / (double)X->n, c0 = rate * (1 - rate);
+    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++)
+        H0[X->cols[k]] += (double)X->val[k] * X->val[k];
+    for (int j = 0; j < d; j++)
+        H0[j] = 1.0 / (c0 * H0[j] * inv_n + l2 * inv_n + 1e-12);
+    H0[d] = 1.0 / c0;
+}
+
+/* Search direction from gradient g (q: scratch); returns dir . g (< 0). */
+static double lbfgs_direction(lbfgs *L, const double *g, double *q, double *dir)
+{
+    int D = L->D;
+    const double *S = L->S, *Yv = L->Yv, *H0 = L->H0;
+    // two-loop recursion
+    memcpy(q, g, (size_t)D * sizeof *q);
+    for (int i = 0; i < L->stored; i++) {
+        int s = (L->head - 1 - i + LBFGS_M) % LBFGS_M;
+        L->alpha[s] = L->rho[s] * dot(S + (size_t)s * D, q, D);
+        const double *ys = Yv + (size_t)s * D;
+        for (int j = 0; j < D; j++)
+            q[j] -= L->alpha[s] * ys[j];
+    }
+    // initial inverse Hessian: the diagonal preconditioner, scaled so that
+    // it agrees with the latest curvature pair
+    double gamma = 1.0;
+    if (L->stored > 0) {
+        int s = (L->head - 1 + LBFGS_M) % LBFGS_M;
+        const double *ys = Yv + (size_t)s * D;
+        double yhy = 0;
+        for (int j = 0; j < D; j++)
+            yhy += ys[j] * H0[j] * ys[j];
+        gamma = dot(S + (size_t)s * D, ys, D) / yhy;
+    }
+    for (int j = 0; j < D; j++)
+        q[j] *= gamma * H0[j];
+    for (int i = L->stored - 1; i >= 0; i--) {
+        int s = (L->head - 1 - i + LBFGS_M) % LBFGS_M;
+        double beta = L->rho[s] * dot(Yv + (size_t)s * D, q, D);
+        const double *ss = S + (size_t)s * D;
+        for (int j = 0; j < D; j++)
+            q[j] += ss[j] * (L->alpha[s] - beta);
+    }
+    for (int j = 0; j < D; j++)
+        dir[j] = -q[j];
+    double dg = dot(dir, g, D);
+    if (!(dg < 0)) { // not a descent direction: restart from steepest descent
+        L->stored = 0;
+        for (int j = 0; j < D; j++)
+            dir[j] = -H0[j] * g[j];
+        dg = dot(dir, g, D);
+    }
+    return dg;
+}
+
+/* Remember the step x -> xn with gradients g -> gn (when it has curvature). */
+static void lbfgs_push(lbfgs *L, const double *x, const double *xn, const double *g,
+                       const double *gn)
+{
+    int D = L->D;
+    double *sn = L->S + (size_t)L->head * D, *yn = L->Yv + (size_t)L->head * D;
+    for (int j = 0; j < D; j++) {
+        sn[j] = xn[j] - x[j];
+        yn[j] = gn[j] - g[j];
+    }
+    double sy = dot(sn, yn, D);
+    if (sy > 1e-12 * dot(yn, yn, D)) {
+        L->rho[L->head] = 1.0 / sy;
+        L->head = (L->head + 1) % LBFGS_M;
+        if (L->stored < LBFGS_M)
+            L->stored++;
+    }
+}
+
+/* Backtracking (Armijo) line search from x along dir: xn, gn (scaled by
+ * 1/n) and *fn at the accepted step. Returns 1, or 0 when no step of the 40
+ * tried decreases F/n enough (no progress possible at double precision). */
+static int line_search(evalctx *ctx, const rdm_csr *X, const float *y, double l2, const double *x,
+                       double f, const double *dir, double dg, double *xn, double *gn, double *fn,
+                       int *nevals)
+{
+    int D = X->d + 1;
+    double inv_n = 1.0 / (double)X->n, step = 1.0;
+    for (int ls = 0; ls < 40; ls++) {
+        for (int j = 0; j < D; j++)
+            xn[j] = x[j] + step * dir[j];
+        *fn = objective_ctx(ctx, X, y, l2, xn, gn) * inv_n;
+        (*nevals)++;
+        if (*fn <= f + 1e-4 * step * dg) {
+            for (int j = 0; j < D; j++)
+                gn[j] *= inv_n;
+            return 1;
+        }
+        step *= 0.5;
+    }
+    return 0;
+}
+
+static int check_design(const rdm_csr *X, double l2, rdm_err *err)
+{
+    if (X->n == 0 || X->d <= 0 || X->nnz < 0 || !(l2 >= 0))
+        return rdm_errf(err, RDM_EINVAL, "logreg: empty design or negative l2");
+    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++)
+        if (X->cols[k] < 0 || X->cols[k] >= X->d || !isfinite(X->val[k]))
+            return rdm_errf(err, RDM_EINVAL, "logreg: bad design entry at row %zu",
+                            k / (size_t)X->nnz + 1);
+    return RDM_OK;
+}
+
 rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_params *p,
                            rdm_logreg_info *info, rdm_err *err)
 {
@@ -178,131 +303,48 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         prm = *p;
     else
         rdm_logreg_params_default(&prm);
-    if (X->n == 0 || X->d <= 0 || X->nnz < 0 || !(prm.l2 >= 0)) {
-        rdm_errf(err, RDM_EINVAL, "logreg: empty design or negative l2");
+    if (check_design(X, prm.l2, err) != RDM_OK)
         return NULL;
-    }
-    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++) {
-        if (X->cols[k] < 0 || X->cols[k] >= X->d || !isfinite(X->val[k])) {
-            rdm_errf(err, RDM_EINVAL, "logreg: bad design entry at row %zu",
-                     k / (size_t)X->nnz + 1);
-            return NULL;
-        }
-    }
     int d = X->d, D = d + 1;
     double n = (double)X->n, inv_n = 1.0 / n, l2 = prm.l2;
     double *mem = calloc((size_t)D * (7 + 2 * LBFGS_M), sizeof *mem);
     evalctx ctx = {0};
     rdm_logreg *m = calloc(1, sizeof *m);
-    if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK) {
-        free(mem);
-        free(m);
-        ctx_release(&ctx);
-        rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
-        return NULL;
-    }
+    if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK ||
+        !(m->w = malloc((size_t)d * sizeof *m->w)))
+        goto nomem;
     double *x = mem, *g = x + D, *xn = g + D, *gn = xn + D, *dir = gn + D, *q = dir + D;
-    double *S = q + D, *Yv = S + (size_t)D * LBFGS_M, *H0 = Yv + (size_t)D * LBFGS_M;
-    double rho[LBFGS_M], alpha[LBFGS_M];
+    lbfgs L = {D, q + D, q + D + (size_t)D * LBFGS_M, q + D + 2 * (size_t)D * LBFGS_M, {0}, {0},
+               0, 0};
     // start at w = 0, b = logit(base rate)
     double pos = 0;
     for (size_t r = 0; r < X->n; r++)
         pos += y[r] > 0.5f;
     double rate = (pos + 0.5) / (n + 1.0);
     x[d] = log(rate / (1 - rate));
-    // Diagonal preconditioner: the inverse of the Hessian diagonal of F/n at
-    // the start, rate (1 - rate) mean(x_j^2) + l2 / n. One-hot columns of rare
-    // levels have tiny curvature; scaling them makes L-BFGS converge in far
-    // fewer iterations.
-    double c0 = rate * (1 - rate);
-    for (size_t k = 0; k < X->n * (size_t)X->nnz; k++)
-        H0[X->cols[k]] += (double)X->val[k] * X->val[k];
-    for (int j = 0; j < d; j++)
-        H0[j] = 1.0 / (c0 * H0[j] * inv_n + l2 * inv_n + 1e-12);
-    H0[d] = 1.0 / c0;
+    precondition(X, rate, l2, L.H0);
     double f = objective_ctx(&ctx, X, y, l2, x, g) * inv_n;
     for (int j = 0; j < D; j++)
         g[j] *= inv_n;
-    int k = 0, stored = 0, head = 0, converged = 0, nevals = 1;
+    int k = 0, converged = 0, nevals = 1;
     double gnorm = maxabs(g, D);
     while (k < prm.max_iter) {
         if (gnorm <= prm.tol) {
             converged = 1;
             break;
         }
-        // two-loop recursion
-        memcpy(q, g, (size_t)D * sizeof *q);
-        for (int i = 0; i < stored; i++) {
-            int s = (head - 1 - i + LBFGS_M) % LBFGS_M;
-            alpha[s] = rho[s] * dot(S + (size_t)s * D, q, D);
-            const double *ys = Yv + (size_t)s * D;
-            for (int j = 0; j < D; j++)
-                q[j] -= alpha[s] * ys[j];
-        }
-        // initial inverse Hessian: the diagonal preconditioner, scaled so that
-        // it agrees with the latest curvature pair
-        double gamma = 1.0;
-        if (stored > 0) {
-            int s = (head - 1 + LBFGS_M) % LBFGS_M;
-            const double *ys = Yv + (size_t)s * D;
-            double yhy = 0;
-            for (int j = 0; j < D; j++)
-                yhy += ys[j] * H0[j] * ys[j];
-            gamma = dot(S + (size_t)s * D, ys, D) / yhy;
-        }
-        for (int j = 0; j < D; j++)
-            q[j] *= gamma * H0[j];
-        for (int i = stored - 1; i >= 0; i--) {
-            int s = (head - 1 - i + LBFGS_M) % LBFGS_M;
-            double beta = rho[s] * dot(Yv + (size_t)s * D, q, D);
-            const double *ss = S + (size_t)s * D;
-            for (int j = 0; j < D; j++)
-                q[j] += ss[j] * (alpha[s] - beta);
-        }
-        for (int j = 0; j < D; j++)
-            dir[j] = -q[j];
-        double dg = dot(dir, g, D);
-        if (!(dg < 0)) { // not a descent direction: restart from steepest descent
-            stored = 0;
-            for (int j = 0; j < D; j++)
-                dir[j] = -H0[j] * g[j];
-            dg = dot(dir, g, D);
-        }
-        double step = 1.0, fn = f;
-        int ok = 0;
-        for (int ls = 0; ls < 40; ls++) {
-            for (int j = 0; j < D; j++)
-                xn[j] = x[j] + step * dir[j];
-            fn = objective_ctx(&ctx, X, y, l2, xn, gn) * inv_n;
-            nevals++;
-            if (fn <= f + 1e-4 * step * dg) {
-                ok = 1;
-                break;
-            }
-            step *= 0.5;
-        }
-        if (!ok)
-            break; // no progress possible at double precision
-        for (int j = 0; j < D; j++)
-            gn[j] *= inv_n;
-        double *sn = S + (size_t)head * D, *yn = Yv + (size_t)head * D;
-        for (int j = 0; j < D; j++) {
-            sn[j] = xn[j] - x[j];
-            yn[j] = gn[j] - g[j];
-        }
-        double sy = dot(sn, yn, D);
-        if (sy > 1e-12 * dot(yn, yn, D)) {
-            rho[head] = 1.0 / sy;
-            head = (head + 1) % LBFGS_M;
-            if (stored < LBFGS_M)
-                stored++;
-        }
+        double dg = lbfgs_direction(&L, g, q, dir), fn = f;
+        if (!line_search(&ctx, X, y, l2, x, f, dir, dg, xn, gn, &fn, &nevals))
+            break;
+        lbfgs_push(&L, x, xn, g, gn);
         double fold = f;
         memcpy(x, xn, (size_t)D * sizeof *x);
         memcpy(g, gn, (size_t)D * sizeof *g);
         f = fn;
         gnorm = maxabs(g, D);
         k++;
+        if (prm.progress)
+            prm.progress(k, f, gnorm, prm.progress_ud);
         // relative reduction test of L-BFGS-B (factr 1e7 * machine epsilon)
         if (fold - f <= 2.220446049250313e-09 * fmax(fmax(fabs(fold), fabs(f)), 1.0)) {
             converged = 1;
@@ -314,14 +356,6 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     m->d = d;
     m->l2 = l2;
     m->b = x[d];
-    m->w = malloc((size_t)d * sizeof *m->w);
-    if (!m->w) {
-        free(mem);
-        free(m);
-        ctx_release(&ctx);
-        rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
-        return NULL;
-    }
     memcpy(m->w, x, (size_t)d * sizeof *m->w);
     if (info) {
         info->iterations = k;
@@ -333,6 +367,12 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     free(mem);
     ctx_release(&ctx);
     return m;
+nomem:
+    free(mem);
+    rdm_logreg_free(m);
+    ctx_release(&ctx);
+    rdm_errf(err, RDM_ENOMEM, "logreg: out of memory");
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- model */

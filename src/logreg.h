@@ -29,11 +29,17 @@ typedef struct rdm_csr {
 
 typedef struct rdm_logreg rdm_logreg;
 
+/* Called after each L-BFGS iteration (1, 2, ...) with F/n and max |grad of
+ * F/n| at the new point. */
+typedef void (*rdm_logreg_progress)(int iter, double objective, double grad_norm, void *ud);
+
 typedef struct rdm_logreg_params {
-    double l2;    /* penalty (1 / C); >= 0 (default 1) */
-    int max_iter; /* L-BFGS iterations (200) */
-    double tol;   /* stop when max |grad of F/n| <= tol (1e-6) */
-    int threads;  /* gradient threads; 0 = all cores (default 0) */
+    double l2;                    /* penalty (1 / C); >= 0 (default 1) */
+    int max_iter;                 /* L-BFGS iterations (200) */
+    double tol;                   /* stop when max |grad of F/n| <= tol (1e-6) */
+    int threads;                  /* gradient threads; 0 = all cores (default 0) */
+    rdm_logreg_progress progress; /* per iteration (NULL = none; default NULL) */
+    void *progress_ud;            /* passed to progress */
 } rdm_logreg_params;
 
 void rdm_logreg_params_default(rdm_logreg_params *p);

@@ -8,9 +8,9 @@
 #include <string.h>
 
 #include "encode.h"
-#include "text.h"
 #include "gbt.h"
 #include "logreg.h"
+#include "text.h"
 
 #define MAGIC          "readmit-model"
 #define FORMAT_VERSION 1
@@ -183,6 +183,11 @@ void rdm_model_set_threshold(rdm_model *m, double threshold)
 const struct rdm_encoder *rdm_model_encoder(const rdm_model *m)
 {
     return m->enc;
+}
+
+const struct rdm_gbt *rdm_model_gbt(const rdm_model *m)
+{
+    return m->gbt;
 }
 
 double rdm_model_baseline_prob(const rdm_model *m)
@@ -383,45 +388,57 @@ static const char *input_kind(const rdm_column *c)
     }
 }
 
+/* Magic, type, threshold, metadata and input lines. RDM_OK or RDM_ENOMEM. */
+static int save_header(const rdm_model *m, rdm_buf *b)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    int rc = rdm_buf_printf(b, "%s %d\ntype %s\nthreshold %.17g\nbaseline %.17g\nmeta %d\n", MAGIC,
+                            FORMAT_VERSION, TYPE_NAMES[m->type], m->threshold,
+                            m->type == RDM_MODEL_BASELINE ? m->baseline : 0.0, m->nmeta);
+    for (int i = 0; i < m->nmeta && rc == RDM_OK; i++)
+        if ((rc = rdm_text_put(b, m->keys[i])) == RDM_OK && (rc = rdm_buf_addc(b, ' ')) == RDM_OK &&
+            (rc = rdm_text_put(b, m->vals[i])) == RDM_OK)
+            rc = rdm_buf_addc(b, '\n');
+    if (rc == RDM_OK)
+        rc = rdm_buf_printf(b, "inputs %d\n", m->ninput);
+    for (int i = 0; i < m->ninput && rc == RDM_OK; i++)
+        rc = rdm_buf_printf(b, "%s %s\n", m->inputs[i].name, input_kind(&sc[m->inputs[i].col]));
+    return rc == RDM_OK ? RDM_OK : RDM_ENOMEM;
+}
+
+/* The encoder and scorer sections. */
+static int save_sections(const rdm_model *m, rdm_buf *b, rdm_err *err)
+{
+    int rc = m->enc ? rdm_encoder_save(m->enc, b, err)
+                    : (rdm_buf_adds(b, "encoder none\n") ? RDM_ENOMEM : RDM_OK);
+    if (rc == RDM_ENOMEM && !m->enc)
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    if (rc != RDM_OK)
+        return rc;
+    if (rdm_buf_printf(b, "scorer %s\n", TYPE_NAMES[m->type]))
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    if (m->type == RDM_MODEL_LOGREG)
+        return rdm_logreg_save(m->lr, b, err);
+    if (m->type == RDM_MODEL_GBT)
+        return rdm_gbt_save(m->gbt, b, err);
+    return RDM_OK;
+}
+
 int rdm_model_save_bytes(const rdm_model *m, rdm_buf *out, rdm_err *err)
 {
     rdm_buf b = RDM_BUF_INIT;
-    const rdm_column *sc = rdm_schema_columns();
-    int rc = rdm_buf_printf(&b, "%s %d\ntype %s\nthreshold %.17g\nbaseline %.17g\nmeta %d\n", MAGIC,
-                            FORMAT_VERSION, TYPE_NAMES[m->type], m->threshold,
-                            m->type == RDM_MODEL_BASELINE ? m->baseline : 0.0, m->nmeta);
-    for (int i = 0; i < m->nmeta && !rc; i++) {
-        rc |= rdm_text_put(&b, m->keys[i]);
-        rc |= rdm_buf_addc(&b, ' ');
-        rc |= rdm_text_put(&b, m->vals[i]);
-        rc |= rdm_buf_addc(&b, '\n');
+    int rc = save_header(m, &b);
+    if (rc != RDM_OK) {
+        rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        goto done;
     }
-    rc |= rdm_buf_printf(&b, "inputs %d\n", m->ninput);
-    for (int i = 0; i < m->ninput && !rc; i++)
-        rc |= rdm_buf_printf(&b, "%s %s\n", m->inputs[i].name, input_kind(&sc[m->inputs[i].col]));
-    if (rc) {
-        rdm_buf_release(&b);
-        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
-    }
-    if (m->enc) {
-        rc = rdm_encoder_save(m->enc, &b, err);
-    } else {
-        rc = rdm_buf_adds(&b, "encoder none\n") ? rdm_errf(err, RDM_ENOMEM, "out of memory") : 0;
-    }
-    if (!rc) {
-        if (rdm_buf_printf(&b, "scorer %s\n", TYPE_NAMES[m->type]))
-            rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
-        else if (m->type == RDM_MODEL_LOGREG)
-            rc = rdm_logreg_save(m->lr, &b, err);
-        else if (m->type == RDM_MODEL_GBT)
-            rc = rdm_gbt_save(m->gbt, &b, err);
-    }
-    if (!rc) {
-        char hex[65];
-        rdm_sha256_hex(b.data, b.len, hex);
-        if (rdm_buf_printf(&b, "checksum sha256 %s\n", hex) || rdm_buf_add(out, b.data, b.len))
-            rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
-    }
+    if ((rc = save_sections(m, &b, err)) != RDM_OK)
+        goto done;
+    char hex[65];
+    rdm_sha256_hex(b.data, b.len, hex);
+    if (rdm_buf_printf(&b, "checksum sha256 %s\n", hex) || rdm_buf_add(out, b.data, b.len))
+        rc = rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+done:
     rdm_buf_release(&b);
     return rc;
 }
@@ -493,6 +510,128 @@ static int parse_type(rdm_text *t, rdm_model_type *type, rdm_err *err)
     return rdm_errf(err, RDM_EPARSE, "line %d: unknown model type '%s'", t->line, buf);
 }
 
+/* "<key> <value>" lines: the version, type, threshold, baseline and
+ * metadata. */
+static int load_head(rdm_text *t, rdm_model *m, rdm_err *err)
+{
+    char key[128], val[4096];
+    long nmeta = 0, ver = 0;
+    int rc = rdm_text_expect(t, MAGIC, err);
+    if (!rc)
+        rc = rdm_text_long(t, &ver, 1, FORMAT_VERSION, "version", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    if (!rc)
+        rc = rdm_text_expect(t, "type", err);
+    if (!rc)
+        rc = parse_type(t, &m->type, err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    if (!rc)
+        rc = rdm_text_expect(t, "threshold", err);
+    if (!rc)
+        rc = rdm_text_double(t, &m->threshold, "threshold", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    if (!rc)
+        rc = rdm_text_expect(t, "baseline", err);
+    if (!rc)
+        rc = rdm_text_double(t, &m->baseline, "baseline", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    if (!rc)
+        rc = rdm_text_expect(t, "meta", err);
+    if (!rc)
+        rc = rdm_text_long(t, &nmeta, 0, 10000, "metadata count", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    for (long i = 0; i < nmeta && !rc; i++) {
+        rc = rdm_text_word(t, key, sizeof key, "metadata key", err);
+        if (!rc)
+            rc = rdm_text_word(t, val, sizeof val, "metadata value", err);
+        if (!rc)
+            rc = rdm_text_eol(t, err);
+        if (!rc && i > 0 && strcmp(m->keys[i - 1], key) >= 0)
+            rc = rdm_errf(err, RDM_EPARSE, "line %d: metadata keys not sorted", t->line - 1);
+        if (!rc)
+            rc = rdm_model_set_meta(m, key, val, err);
+    }
+    return rc;
+}
+
+/* The input lines: schema column of each in incol[], their number in
+ * *ninput. */
+static int load_inputs(rdm_text *t, int incol[RDM_NCOLS], long *ninput, rdm_err *err)
+{
+    char key[128], kind[16];
+    int rc = rdm_text_expect(t, "inputs", err);
+    if (!rc)
+        rc = rdm_text_long(t, ninput, 0, RDM_NCOLS, "input count", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    for (long i = 0; i < *ninput && !rc; i++) {
+        rc = rdm_text_word(t, key, sizeof key, "input name", err);
+        if (!rc)
+            rc = rdm_text_word(t, kind, sizeof kind, "input kind", err);
+        if (!rc)
+            rc = rdm_text_eol(t, err);
+        if (rc)
+            break;
+        incol[i] = rdm_schema_find(key);
+        if (incol[i] < 0 || strcmp(kind, input_kind(&rdm_schema_columns()[incol[i]])) != 0)
+            rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema", key,
+                          kind);
+    }
+    return rc;
+}
+
+/* The encoder and scorer sections, up to the end of the text. */
+static int load_sections(rdm_text *t, rdm_model *m, rdm_err *err)
+{
+    rdm_model_type stype;
+    int rc;
+    if (t->end - t->p >= 13 && memcmp(t->p, "encoder none\n", 13) == 0) {
+        t->p += 13;
+        t->line++;
+    } else {
+        size_t used = 0;
+        m->enc = rdm_encoder_load(t->p, (size_t)(t->end - t->p), &used, err);
+        if (!m->enc)
+            return err && err->code ? err->code : RDM_EPARSE;
+        for (const char *q = t->p; q < t->p + used; q++)
+            t->line += *q == '\n';
+        t->p += used;
+    }
+    if ((rc = rdm_text_expect(t, "scorer", err)) || (rc = parse_type(t, &stype, err)) ||
+        (rc = rdm_text_eol(t, err)))
+        return rc;
+    if (stype != m->type)
+        return rdm_errf(err, RDM_EPARSE, "line %d: scorer '%s' does not match type '%s'",
+                        t->line - 1, TYPE_NAMES[stype], TYPE_NAMES[m->type]);
+    size_t used = 0, left = (size_t)(t->end - t->p);
+    if (m->type == RDM_MODEL_LOGREG && !(m->lr = rdm_logreg_load(t->p, left, &used, err)))
+        return err && err->code ? err->code : RDM_EPARSE;
+    if (m->type == RDM_MODEL_GBT && !(m->gbt = rdm_gbt_load(t->p, left, &used, err)))
+        return err && err->code ? err->code : RDM_EPARSE;
+    t->p += used < left ? used : left;
+    if (t->p != t->end)
+        return rdm_errf(err, RDM_EPARSE, "unexpected data after the scorer section");
+    return RDM_OK;
+}
+
+/* The inputs listed in the file are those the encoder reads. */
+static int check_inputs(const rdm_model *m, const int *incol, long ninput, rdm_err *err)
+{
+    if (ninput != m->ninput)
+        return rdm_errf(err, RDM_ESCHEMA, "model lists %ld inputs, its encoder reads %d", ninput,
+                        m->ninput);
+    for (int i = 0; i < m->ninput; i++)
+        if (incol[i] != m->inputs[i].col)
+            return rdm_errf(err, RDM_ESCHEMA, "model input %d ('%s') does not match its encoder",
+                            i + 1, m->inputs[i].name);
+    return RDM_OK;
+}
+
 rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
 {
     const char *d = data;
@@ -507,125 +646,17 @@ rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
         return NULL;
     }
     rdm_text t = {d, d + body, 1};
-    char key[128], val[4096], kind[16];
-    long nmeta = 0, ninput = 0, ver = 0;
-    rdm_model_type stype;
-    int rc = rdm_text_expect(&t, MAGIC, err);
-    if (!rc)
-        rc = rdm_text_long(&t, &ver, 1, FORMAT_VERSION, "version", err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
-    if (!rc)
-        rc = rdm_text_expect(&t, "type", err);
-    if (!rc)
-        rc = parse_type(&t, &m->type, err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
-    if (!rc)
-        rc = rdm_text_expect(&t, "threshold", err);
-    if (!rc)
-        rc = rdm_text_double(&t, &m->threshold, "threshold", err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
-    if (!rc)
-        rc = rdm_text_expect(&t, "baseline", err);
-    if (!rc)
-        rc = rdm_text_double(&t, &m->baseline, "baseline", err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
-    if (!rc)
-        rc = rdm_text_expect(&t, "meta", err);
-    if (!rc)
-        rc = rdm_text_long(&t, &nmeta, 0, 10000, "metadata count", err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
-    for (long i = 0; i < nmeta && !rc; i++) {
-        rc = rdm_text_word(&t, key, sizeof key, "metadata key", err);
-        if (!rc)
-            rc = rdm_text_word(&t, val, sizeof val, "metadata value", err);
-        if (!rc)
-            rc = rdm_text_eol(&t, err);
-        if (!rc && i > 0 && strcmp(m->keys[i - 1], key) >= 0)
-            rc = rdm_errf(err, RDM_EPARSE, "line %d: metadata keys not sorted", t.line - 1);
-        if (!rc)
-            rc = rdm_model_set_meta(m, key, val, err);
-    }
-    if (!rc)
-        rc = rdm_text_expect(&t, "inputs", err);
-    if (!rc)
-        rc = rdm_text_long(&t, &ninput, 0, RDM_NCOLS, "input count", err);
-    if (!rc)
-        rc = rdm_text_eol(&t, err);
     int incol[RDM_NCOLS] = {0};
-    for (long i = 0; i < ninput && !rc; i++) {
-        rc = rdm_text_word(&t, key, sizeof key, "input name", err);
-        if (!rc)
-            rc = rdm_text_word(&t, kind, sizeof kind, "input kind", err);
-        if (!rc)
-            rc = rdm_text_eol(&t, err);
-        if (rc)
-            break;
-        incol[i] = rdm_schema_find(key);
-        if (incol[i] < 0 || strcmp(kind, input_kind(&rdm_schema_columns()[incol[i]])) != 0)
-            rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema", key,
-                          kind);
-    }
-    if (rc)
+    long ninput = 0;
+    if (load_head(&t, m, err) || load_inputs(&t, incol, &ninput, err) || load_sections(&t, m, err))
         goto fail;
-    // encoder
-    if (t.end - t.p >= 13 && memcmp(t.p, "encoder none\n", 13) == 0) {
-        t.p += 13;
-        t.line++;
-    } else {
-        size_t used = 0;
-        m->enc = rdm_encoder_load(t.p, (size_t)(t.end - t.p), &used, err);
-        if (!m->enc)
-            goto fail;
-        for (const char *q = t.p; q < t.p + used; q++)
-            t.line += *q == '\n';
-        t.p += used;
-    }
-    if ((rc = rdm_text_expect(&t, "scorer", err)) || (rc = parse_type(&t, &stype, err)) ||
-        (rc = rdm_text_eol(&t, err)))
-        goto fail;
-    if (stype != m->type) {
-        rdm_errf(err, RDM_EPARSE, "line %d: scorer '%s' does not match type '%s'", t.line - 1,
-                 TYPE_NAMES[stype], TYPE_NAMES[m->type]);
-        goto fail;
-    }
-    size_t used = 0;
-    if (m->type == RDM_MODEL_LOGREG) {
-        m->lr = rdm_logreg_load(t.p, (size_t)(t.end - t.p), &used, err);
-        if (!m->lr)
-            goto fail;
-    } else if (m->type == RDM_MODEL_GBT) {
-        m->gbt = rdm_gbt_load(t.p, (size_t)(t.end - t.p), &used, err);
-        if (!m->gbt)
-            goto fail;
-    }
-    if (used > (size_t)(t.end - t.p))
-        used = (size_t)(t.end - t.p);
-    t.p += used;
-    if (t.p != t.end) {
-        rdm_errf(err, RDM_EPARSE, "unexpected data after the scorer section");
-        goto fail;
-    }
     if (m->type != RDM_MODEL_BASELINE)
         m->baseline = NAN;
     if (check_dims(m, err) != RDM_OK)
         goto fail;
     build_inputs(m);
-    if (ninput != m->ninput) {
-        rdm_errf(err, RDM_ESCHEMA, "model lists %ld inputs, its encoder reads %d", ninput,
-                 m->ninput);
+    if (check_inputs(m, incol, ninput, err) != RDM_OK)
         goto fail;
-    }
-    for (int i = 0; i < m->ninput; i++)
-        if (incol[i] != m->inputs[i].col) {
-            rdm_errf(err, RDM_ESCHEMA, "model input %d ('%s') does not match its encoder", i + 1,
-                     m->inputs[i].name);
-            goto fail;
-        }
     return m;
 fail:
     rdm_err_prefix(err, "loading model");

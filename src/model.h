@@ -84,6 +84,8 @@ int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err
 void rdm_model_set_threshold(rdm_model *m, double threshold);
 /* The encoder (borrowed; NULL for a baseline built without one). */
 const struct rdm_encoder *rdm_model_encoder(const rdm_model *m);
+/* The trees of a boosted-trees model (borrowed; NULL for other types). */
+const struct rdm_gbt *rdm_model_gbt(const rdm_model *m);
 /* The constant of a baseline model (NaN for other types). */
 double rdm_model_baseline_prob(const rdm_model *m);
 

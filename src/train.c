@@ -114,6 +114,13 @@ static void gbt_cb(int iter, double train_loss, double valid_loss, void *ud)
         g->name, iter, train_loss, valid_loss, el > 0 ? (double)g->rows * iter / el : 0.0);
 }
 
+static void logreg_cb(int iter, double objective, double grad_norm, void *ud)
+{
+    gbt_progress_ctx *g = ud;
+    say(g->t, "train model=\"%s\" iter=%d objective=%.6f grad=%.2e", g->name, iter, objective,
+        grad_norm);
+}
+
 /* Fit the model of `s`. Returns the model (owned by caller) or NULL. */
 static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_err *err)
 {
@@ -134,6 +141,9 @@ static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_er
         p.max_iter = t->cfg->train.logreg_max_iter;
         p.tol = t->cfg->train.logreg_tol;
         p.threads = t->threads;
+        gbt_progress_ctx g = {t, s->name, t0, nt};
+        p.progress = logreg_cb;
+        p.progress_ud = &g;
         rdm_logreg_info info = {0};
         rdm_logreg *lr = rdm_logreg_fit(&X, ds->ys[RDM_SPLIT_TRAIN], &p, &info, err);
         if (!lr)

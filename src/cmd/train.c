@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
@@ -22,9 +23,13 @@ static const char HELP[] =
     "selected; the test split is only reported. Progress goes to stderr.\n"
     "\n" CMD_COMMON_HELP;
 
+/* Per-iteration lines (" iter=") only on a terminal: logs keep one line per
+ * model. */
 static void progress(const char *line, void *ud)
 {
     (void)ud;
+    if (strstr(line, " iter=") && !isatty(STDERR_FILENO))
+        return;
     fprintf(stderr, "%s\n", line);
 }
 

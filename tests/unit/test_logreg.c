@@ -186,11 +186,59 @@ static void test_save_load(void)
     rdm_logreg_free(m2);
 }
 
+typedef struct seen {
+    int calls, last_iter, out_of_order, rose;
+    double last_obj, last_grad;
+} seen;
+
+static void on_iter(int iter, double objective, double grad_norm, void *ud)
+{
+    seen *s = ud;
+    s->out_of_order += iter != s->last_iter + 1;
+    s->rose += s->calls > 0 && !(objective <= s->last_obj); /* Armijo steps only go down */
+    s->calls++;
+    s->last_iter = iter;
+    s->last_obj = objective;
+    s->last_grad = grad_norm;
+}
+
+/* The progress callback sees every iteration, in order, with the objective
+ * and gradient the fit reports at the end; the same model as without it. */
+static void test_progress(void)
+{
+    static const double wt[] = {1, -1, 0.5, 2};
+    prob p;
+    make_problem(&p, 3000, 4, 2, wt, 0.2, 3);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p.y);
+    rdm_logreg_params prm;
+    rdm_logreg_params_default(&prm);
+    rdm_logreg_info plain, info;
+    rdm_logreg *m0 = rdm_logreg_fit(&p.X, p.y, &prm, &plain, NULL);
+    seen s = {0};
+    prm.progress = on_iter;
+    prm.progress_ud = &s;
+    rdm_logreg *m = rdm_logreg_fit(&p.X, p.y, &prm, &info, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT(info.iterations > 2);
+    CU_ASSERT_EQUAL(s.calls, info.iterations);
+    CU_ASSERT_EQUAL(s.last_iter, info.iterations);
+    CU_ASSERT_EQUAL(s.out_of_order, 0);
+    CU_ASSERT_EQUAL(s.rose, 0);
+    CU_ASSERT(s.last_obj == info.objective && s.last_grad == info.grad_norm);
+    CU_ASSERT(plain.iterations == info.iterations &&
+              rdm_logreg_intercept(m0) == rdm_logreg_intercept(m));
+    rdm_logreg_free(m0);
+    rdm_logreg_free(m);
+    free_problem(&p);
+}
+
 int test_logreg_register(void)
 {
     CU_pSuite s = CU_add_suite("logreg", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_gradient_check) && CU_ADD_TEST(s, test_convergence) &&
-            CU_ADD_TEST(s, test_separable) && CU_ADD_TEST(s, test_save_load))
+            CU_ADD_TEST(s, test_separable) && CU_ADD_TEST(s, test_save_load) &&
+            CU_ADD_TEST(s, test_progress))
                ? 0
                : -1;
 }
