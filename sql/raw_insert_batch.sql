@@ -1,1 +1,1 @@
-INSERT INTO raw.batches (source_path, source_sha256, batch_no, first_line, last_line, rows_read, rows_accepted, rows_rejected, started_at) VALUES ($1, $2, $3::integer, 0, 0, 0, 0, 0, clock_timestamp()) RETURNING batch_id
+INSERT INTO raw.batches (source_path, source_sha256, batch_no, first_record, first_line, last_line, rows_read, rows_accepted, rows_rejected, started_at) VALUES ($1, $2, $3::integer, $4::bigint, 0, 0, 0, 0, 0, clock_timestamp()) RETURNING batch_id

@@ -40,6 +40,9 @@ struct rdm_csv {
     rdm_csv_problem problem;
     int prob_field;
     int unterm_eof; /* the unterminated quote reached the end of input */
+    int skip_rest;  /* the record returned ended before its line did (an
+                       over-long quoted field past the buffer): drop the rest
+                       of that line before the next record */
     char reason[512];
 
     /* memory source */
@@ -270,6 +273,10 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
                     if (e > c->pos && b[e - 1] == '\r' && nl)
                         e--;
                     *raw_end = e;
+                    /* the line goes on past what is buffered: it is one
+                     * record, whatever its length (else the rest of it would
+                     * come back as a second record with the same line) */
+                    c->skip_rest = !nl && !at_eof;
                     c->problem = RDM_CSV_UNTERMINATED;
                     c->prob_field = c->nf;
                     c->unterm_eof = !over;
@@ -525,6 +532,10 @@ int rdm_csv_next(rdm_csv *c, rdm_csv_record *rec, rdm_err *err)
         c->line += nl;
         c->consumed += next - c->pos;
         c->pos = next;
+        if (c->skip_rest) {
+            c->skip_rest = 0;
+            c->skipping = 1;
+        }
         return 1;
     }
 }

@@ -92,12 +92,14 @@ typedef struct run {
     rdm_ingest_progress_fn progress;
     void *ud;
     double t0, last_progress;
-    rdm_buf copy; /* accepted rows, COPY text */
-    rdm_buf rej;  /* rejects, COPY text */
-    int *done;    /* batch numbers already loaded for this sha256, sorted */
+    rdm_buf copy;           /* accepted rows, COPY text */
+    rdm_buf rej;            /* rejects, COPY text */
+    rdm_ingest_range *done; /* records already loaded from this sha256, by start */
     int ndone;
+    int next_no;            /* batch_no of the next batch (1 + the largest so far) */
+    unsigned long long pos; /* data records read from the source so far */
     int eof;
-    /* the sha256 pass runs in a thread while batch 1 is read and sent */
+    /* the sha256 pass runs in a thread while the header is read */
     const char *path;
     pthread_t sha_thread;
     int sha_running;
@@ -134,25 +136,34 @@ static int learn_source(run *r, rdm_err *err)
     return rc;
 }
 
-static int batch_done(const run *r, int k)
+void rdm_ingest_plan(const rdm_ingest_range *done, int ndone, unsigned long long pos,
+                     long batch_rows, rdm_ingest_step *step)
 {
-    int lo = 0, hi = r->ndone - 1;
-    while (lo <= hi) {
-        int mid = (lo + hi) / 2;
-        if (r->done[mid] == k)
-            return 1;
-        if (r->done[mid] < k)
-            lo = mid + 1;
-        else
-            hi = mid - 1;
+    unsigned long long end = pos;
+    /* a loaded batch covers pos: skip to its end (the furthest, if several) */
+    for (int i = 0; i < ndone; i++) {
+        unsigned long long a = done[i].first, b = done[i].first + done[i].count;
+        if (a <= pos && pos < b && b > end)
+            end = b;
     }
-    return 0;
+    if (end > pos) {
+        step->skip = 1;
+        step->count = end - pos;
+        return;
+    }
+    /* a new batch, cut where the next loaded range starts */
+    unsigned long long n = (unsigned long long)batch_rows;
+    for (int i = 0; i < ndone; i++)
+        if (done[i].count > 0 && done[i].first > pos && done[i].first - pos < n)
+            n = done[i].first - pos;
+    step->skip = 0;
+    step->count = n;
 }
 
 static int load_done(run *r, rdm_err *err)
 {
     const char *p[] = {r->st->sha256};
-    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_SELECT_BATCH_NOS, 1, p, err);
+    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_SELECT_BATCH_RANGES, 1, p, err);
     if (!res)
         return RDM_EDB;
     int n = rdm_res_rows(res), rc = RDM_OK;
@@ -161,8 +172,16 @@ static int load_done(run *r, rdm_err *err)
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
         goto done;
     }
-    for (int i = 0; i < n; i++)
-        r->done[i] = rdm_res_int(res, i, "batch_no");
+    r->next_no = 1;
+    for (int i = 0; i < n; i++) {
+        long long first = rdm_res_ll(res, i, "first_record");
+        long long count = rdm_res_ll(res, i, "rows_read");
+        int no = rdm_res_int(res, i, "batch_no");
+        r->done[i].first = first > 0 ? (unsigned long long)first : 0;
+        r->done[i].count = count > 0 ? (unsigned long long)count : 0;
+        if (no >= r->next_no)
+            r->next_no = no + 1;
+    }
     r->ndone = n;
     rc = rdm_res_check(res, err);
 done:
@@ -184,10 +203,10 @@ static void tick(run *r, int force)
 }
 
 /* Read past up to n records without loading them; *got gets how many. */
-static int skip_records(run *r, long n, long *got, rdm_err *err)
+static int skip_records(run *r, unsigned long long n, unsigned long long *got, rdm_err *err)
 {
     rdm_csv_record rec;
-    long k = 0;
+    unsigned long long k = 0;
     for (; k < n; k++) {
         int rc = rdm_csv_next(r->csv, &rec, err);
         if (rc < 0)
@@ -198,6 +217,7 @@ static int skip_records(run *r, long n, long *got, rdm_err *err)
         }
     }
     *got = k;
+    r->pos += k;
     return RDM_OK;
 }
 
@@ -271,19 +291,18 @@ static int add_row(run *r, const char *prefix, size_t plen, const rdm_csv_record
     return RDM_OK;
 }
 
-/* Load batch k in one transaction. */
-static int load_batch(run *r, int k, rdm_err *err)
+/* Load the next `n` records as batch number r->next_no, in one transaction. */
+static int load_batch(run *r, unsigned long long n, rdm_err *err)
 {
-    long n = r->cfg->data.batch_rows;
-    char bno[32], num[64];
+    int k = r->next_no;
+    char bno[32], bfirst[32], num[64];
     snprintf(bno, sizeof bno, "%d", k);
+    snprintf(bfirst, sizeof bfirst, "%llu", r->pos);
     int rc = rdm_db_begin(r->db, err);
     if (rc)
         return rc;
-    /* while the sha256 is still being computed (batch 1), the ledger row holds
-     * a placeholder, replaced before commit; the ingest lock keeps it unique */
-    const char *p[] = {rdm_source_name(r->src), r->known ? r->st->sha256 : "pending", bno};
-    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_INSERT_BATCH, 3, p, err);
+    const char *p[] = {rdm_source_name(r->src), r->st->sha256, bno, bfirst};
+    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_INSERT_BATCH, 4, p, err);
     if (!res) {
         rdm_db_rollback(r->db);
         return RDM_EDB;
@@ -308,7 +327,7 @@ static int load_batch(run *r, int k, rdm_err *err)
     rdm_buf_reset(&r->rej);
     long nread = 0, nacc = 0, nrej = 0, first = 0, last = 0;
     rdm_csv_record rec;
-    while (nread < n) {
+    while ((unsigned long long)nread < n) {
         rc = rdm_csv_next(r->csv, &rec, err);
         if (rc < 0)
             goto fail;
@@ -363,19 +382,6 @@ static int load_batch(run *r, int k, rdm_err *err)
         if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
             goto fail;
     }
-    if (!r->known) {
-        if ((rc = learn_source(r, err)) != RDM_OK)
-            goto fail;
-        if (batch_done(r, k)) { /* loaded by an earlier run: drop this copy */
-            rdm_db_rollback(r->db);
-            r->st->rows_read -= (unsigned long long)nread;
-            r->st->rows_accepted -= (unsigned long long)nacc;
-            r->st->rows_rejected -= (unsigned long long)nrej;
-            r->st->rows_skipped += (unsigned long long)nread;
-            r->st->batches_skipped++;
-            return RDM_OK;
-        }
-    }
     char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
     snprintf(sid, sizeof sid, "%lld", batch_id);
     snprintf(sfirst, sizeof sfirst, "%ld", first);
@@ -388,6 +394,8 @@ static int load_batch(run *r, int k, rdm_err *err)
         goto fail;
     if ((rc = rdm_db_commit(r->db, err)) != RDM_OK)
         goto undo;
+    r->pos += (unsigned long long)nread;
+    r->next_no++;
     r->st->batches_loaded++;
     rdm_log(RDM_LOG_DEBUG, "ingest batch=%d batch_id=%lld rows=%ld accepted=%ld rejected=%ld", k,
             batch_id, nread, nacc, nrej);
@@ -430,13 +438,10 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
     if (rdm_db_exec(db, RDM_SQL_RAW_LOCK_INGEST, 0, NULL, err))
         return RDM_EDB;
     r.path = path;
-    if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0) {
+    if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0)
         r.sha_running = 1;
-    } else { /* no thread: compute it here */
+    else /* no thread: compute it here */
         sha_main(&r);
-        if ((rc = learn_source(&r, err)) != RDM_OK)
-            goto done;
-    }
     if (!(r.src = rdm_source_open(path, err))) {
         rc = err ? err->code : RDM_EIO;
         goto done;
@@ -452,30 +457,32 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
     int nn = rdm_csv_header(r.csv, &names);
     if ((rc = rdm_ingest_check_header(names, nn, rdm_source_name(r.src), err)) != RDM_OK)
         goto done;
+    /* which records of this source are loaded already */
+    if ((rc = learn_source(&r, err)) != RDM_OK)
+        goto done;
 
-    for (int k = 1; !r.eof; k++) {
-        long got = 0;
-        if (k > 1 && (rc = learn_source(&r, err)) != RDM_OK)
-            goto done;
-        if (r.known && batch_done(&r, k)) {
-            if ((rc = skip_records(&r, cfg->data.batch_rows, &got, err)) != RDM_OK)
+    while (!r.eof) {
+        rdm_ingest_step step;
+        unsigned long long got = 0;
+        rdm_ingest_plan(r.done, r.ndone, r.pos, cfg->data.batch_rows, &step);
+        if (step.skip) { /* covered by earlier batches, whatever their size */
+            if ((rc = skip_records(&r, step.count, &got, err)) != RDM_OK)
                 goto done;
-            st->rows_skipped += (unsigned long long)got;
+            st->rows_skipped += got;
             st->batches_skipped += got > 0;
             continue;
         }
         if (max_batches >= 0 && st->batches_loaded >= max_batches) {
             /* only count the new batches left for a later run */
-            if ((rc = skip_records(&r, cfg->data.batch_rows, &got, err)) != RDM_OK)
+            if ((rc = skip_records(&r, step.count, &got, err)) != RDM_OK)
                 goto done;
             st->batches_left += got > 0;
             continue;
         }
-        if ((rc = load_batch(&r, k, err)) != RDM_OK)
+        if ((rc = load_batch(&r, step.count, err)) != RDM_OK)
             goto done;
         tick(&r, 0);
     }
-    rc = learn_source(&r, err); /* the sha256 is reported even when nothing was loaded */
 done:
     if (r.sha_running)
         pthread_join(r.sha_thread, NULL);

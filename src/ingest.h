@@ -1,10 +1,12 @@
 /* ingest.h - load the source CSV into raw.* in batches.
  *
- * Batch k of a source (identified by the sha256 of its CSV bytes) is data
- * records [(k-1)*N, k*N), N = data.batch_rows; rejected records count in the
- * batch they fall in. Batches already in raw.batches for that sha256 are
- * skipped, so re-running over the same file is a no-op and a changed file
- * (new sha256) appends new batches. Each batch is one transaction: its ledger
+ * A batch of a source (identified by the sha256 of its CSV bytes) is the
+ * range of data records it covers (raw.batches.first_record, rows_read), at
+ * most N = data.batch_rows; rejected records count in the batch they fall in.
+ * Records already covered by a batch of that sha256 are skipped, so
+ * re-running over the same file is a no-op, a run with another batch size
+ * loads exactly the records not yet loaded, and a changed file (new sha256)
+ * appends new batches. Each batch is one transaction: its ledger
  * row in raw.batches, its accepted rows in raw.encounters (COPY) and its
  * rejects in raw.rejects (COPY); a failure or a kill mid-batch leaves nothing
  * of that batch. Memory is bounded by one batch's rejects (each reject keeps
@@ -45,6 +47,23 @@ typedef void (*rdm_ingest_progress_fn)(const rdm_ingest_stats *st, void *ud);
  * the missing and unexpected columns), RDM_EDB. */
 int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_progress_fn progress,
                void *ud, rdm_ingest_stats *st, rdm_err *err) __attribute__((warn_unused_result));
+
+/* Records [first, first + count) of a source, loaded as one batch. */
+typedef struct rdm_ingest_range {
+    unsigned long long first, count;
+} rdm_ingest_range;
+
+/* What to do at record `pos` (0-based data record index) of a source whose
+ * loaded batches are done[0..ndone): skip `count` records covered by a
+ * batch, or load the next `count` records as a new batch (at most batch_rows,
+ * cut where the next loaded batch starts). Pure; used by rdm_ingest. */
+typedef struct rdm_ingest_step {
+    int skip;
+    unsigned long long count;
+} rdm_ingest_step;
+
+void rdm_ingest_plan(const rdm_ingest_range *done, int ndone, unsigned long long pos,
+                     long batch_rows, rdm_ingest_step *step);
 
 /* Check a header against the schema: same names in the same order. On a
  * mismatch returns RDM_ESCHEMA with "header does not match the schema:

@@ -80,6 +80,39 @@ check_eq "new file: batches 1..3 under its own sha256" "1,2,3" \
 check_eq "two sources in the ledger" 2 "$(t_sql 'SELECT count(DISTINCT source_sha256) FROM raw.batches')"
 check_eq "total rows" 10007 "$(t_sql 'SELECT count(*) FROM raw.encounters')"
 
+# --- a new batch size between runs loads exactly the records not loaded yet ---
+# (the same file, 7000 records: 2 x 1500 then 5000 at a time, and 5000 then 1500 at a time)
+per_line() { t_sql "SELECT count(*) || ' ' || count(DISTINCT e.line_no) || ' ' || min(e.line_no) || ' ' || max(e.line_no) FROM raw.encounters e JOIN raw.batches b USING (batch_id) WHERE b.source_path = '$1'"; }
+rdm synth --rows 7000 --seed 21 --out "$T_TMP/d.csv"
+rdm ingest -q -o data.batch_rows=1500 --source "$T_TMP/d.csv" --batches 2 >"$T_TMP/outd1"
+check_eq "small batches first: 2 x 1500" "3000 3000 0" "$(counts "$T_TMP/outd1")"
+rdm ingest -q -o data.batch_rows=5000 --source "$T_TMP/d.csv" >"$T_TMP/outd2"
+check_eq "then batch_rows 5000: exactly the 4000 left" "4000 4000 0" "$(counts "$T_TMP/outd2")"
+check "... saying 2 batches were already loaded" grep -q 'already loaded 2, left 0' "$T_TMP/outd2"
+check_eq "every record of d.csv once (rows, distinct lines, first, last)" "7000 7000 2 7001" "$(per_line "$T_TMP/d.csv")"
+rdm synth --rows 7000 --seed 22 --out "$T_TMP/e.csv"
+rdm ingest -q -o data.batch_rows=5000 --source "$T_TMP/e.csv" --batches next >"$T_TMP/oute1"
+check_eq "large batch first: 5000" "5000 5000 0" "$(counts "$T_TMP/oute1")"
+rdm ingest -q -o data.batch_rows=1500 --source "$T_TMP/e.csv" >"$T_TMP/oute2"
+check_eq "then batch_rows 1500: exactly the 2000 left" "2000 2000 0" "$(counts "$T_TMP/oute2")"
+check_eq "every record of e.csv once" "7000 7000 2 7001" "$(per_line "$T_TMP/e.csv")"
+check_eq "ledger of e.csv: record ranges 0+5000, 5000+1500, 6500+500" "1:0:5000|2:5000:1500|3:6500:500" \
+    "$(t_sql "SELECT string_agg(concat_ws(':', batch_no, first_record, rows_read), '|' ORDER BY batch_no) FROM raw.batches WHERE source_path = '$T_TMP/e.csv'")"
+rdm ingest -q -o data.batch_rows=700 --source "$T_TMP/e.csv" >"$T_TMP/oute3"
+check_eq "and a third size finds nothing new" "0 0 0" "$(counts "$T_TMP/oute3")"
+# the rest of this file counts batches and rows of the sources above
+t_sql "DELETE FROM raw.encounters WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path IN ('$T_TMP/d.csv', '$T_TMP/e.csv')); DELETE FROM raw.batches WHERE source_path IN ('$T_TMP/d.csv', '$T_TMP/e.csv')" >/dev/null
+
+# --- a quoted field over the limit and longer than one read: one reject, the file loads ---
+rdm synth --rows 50 --seed 23 --out "$T_TMP/q.csv"
+{ printf '"'; head -c 3000000 /dev/zero | tr '\0' x; printf '"\n'; } >"$T_TMP/big.txt"
+awk -F, -v OFS=, -v f="$T_TMP/big.txt" 'NR == 1 { getline big <f } NR == 3 { $12 = big } { print }' "$T_TMP/q.csv" >"$T_TMP/q2.csv"
+if rdm ingest -q --source "$T_TMP/q2.csv" >"$T_TMP/outq" 2>"$T_TMP/errq"; then ok "long quoted field: ingest succeeds"; else not_ok "long quoted field: ingest succeeds ($(head -c 300 "$T_TMP/errq"))"; fi
+check_eq "long quoted field: 49 accepted, 1 rejected" "50 49 1" "$(counts "$T_TMP/outq")"
+check_eq "long quoted field: the reject is line 3" "3" \
+    "$(t_sql "SELECT string_agg(r.line_no::text, ',') FROM raw.rejects r JOIN raw.batches b USING (batch_id) WHERE b.source_path = '$T_TMP/q2.csv'")"
+t_sql "DELETE FROM raw.rejects WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'); DELETE FROM raw.encounters WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'); DELETE FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'" >/dev/null
+
 # --- a header that does not match the schema fails and loads nothing ---
 sed '1s/,race,/,ethnicity,/; 1s/,weight//; 1s/$/,extra/' "$T_TMP/b.csv" >"$T_TMP/c.csv"
 if ing --source "$T_TMP/c.csv" >"$T_TMP/out7" 2>"$T_TMP/err7"; then not_ok "bad header must fail"; else ok "bad header fails"; fi

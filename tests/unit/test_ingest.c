@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "csv.h"
+#include "ingest.h"
 #include "source.h"
 
 int test_ingest_register(void);
@@ -202,13 +203,122 @@ static void test_source_fixture(void)
     rdm_source_close(s);
 }
 
+/* A quoted field far over the limit and longer than one read of the source:
+ * one reject for its line, then the next line as the next record (it used to
+ * come back as two rejects with the same line number). */
+static void test_csv_long_quoted_field(void)
+{
+    const size_t big = 3u << 20;
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_adds(&b, "a,b\n\""), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_reserve(&b, big + 16), RDM_OK);
+    memset(b.data + b.len, 'x', big);
+    b.len += big;
+    b.data[b.len] = '\0';
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_adds(&b, "\",2\n3,4\n"), RDM_OK);
+    rdm_err err = {0};
+    rdm_csv *c = rdm_csv_open_mem(b.data, b.len, 1024, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_read_header(c, &err), RDM_OK);
+    rdm_csv_record r;
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_EQUAL(r.line, 2);
+    CU_ASSERT_EQUAL(r.problem, RDM_CSV_UNTERMINATED);
+    CU_ASSERT_EQUAL_FATAL(rdm_csv_next(c, &r, &err), 1);
+    CU_ASSERT_EQUAL(r.line, 3);
+    CU_ASSERT_EQUAL(r.problem, RDM_CSV_OK);
+    CU_ASSERT_EQUAL_FATAL(r.nfields, 2);
+    CU_ASSERT_STRING_EQUAL(r.fields[0], "3");
+    CU_ASSERT_STRING_EQUAL(r.fields[1], "4");
+    CU_ASSERT_EQUAL(rdm_csv_next(c, &r, &err), 0);
+    rdm_csv_free(c);
+    rdm_buf_release(&b);
+}
+
+/* Walk a source of `total` records with rdm_ingest_plan over `done` and
+ * batch size `b`; count how often each record would be loaded. */
+static void walk(const rdm_ingest_range *done, int nd, unsigned long long total, long b,
+                 unsigned char *loaded, int *new_batches, unsigned long long *max_batch)
+{
+    unsigned long long pos = 0;
+    *new_batches = 0;
+    *max_batch = 0;
+    while (pos < total) {
+        rdm_ingest_step st;
+        rdm_ingest_plan(done, nd, pos, b, &st);
+        CU_ASSERT_TRUE_FATAL(st.count > 0);
+        unsigned long long n = pos + st.count > total ? total - pos : st.count;
+        if (!st.skip) {
+            for (unsigned long long i = pos; i < pos + n; i++)
+                loaded[i]++;
+            (*new_batches)++;
+            if (n > *max_batch)
+                *max_batch = n;
+        }
+        pos += n;
+    }
+}
+
+typedef struct plan_case {
+    const char *what;
+    rdm_ingest_range done[4];
+    int nd;
+    unsigned long long total;
+    long batch_rows;
+    int want_new; /* new batches */
+} plan_case;
+
+/* every record not covered by `done` is loaded exactly once, covered ones
+ * never, and no new batch is larger than batch_rows */
+static const plan_case PLAN[] = {
+    {"nothing loaded yet", {{0, 0}}, 0, 7000, 1500, 5},
+    {"everything loaded", {{0, 3000}, {3000, 3000}, {6000, 1000}}, 3, 7000, 3000, 0},
+    {"two batches of 1500, then 5000 at a time", {{0, 1500}, {1500, 1500}}, 2, 7000, 5000, 1},
+    {"one batch of 5000, then 1500 at a time", {{0, 5000}}, 1, 7000, 1500, 2},
+    {"a hole between batches is filled, cut at the next batch",
+     {{0, 1000}, {4000, 1000}},
+     2,
+     7000,
+     5000,
+     2},
+    {"overlapping old batches", {{0, 3000}, {2000, 2000}}, 2, 7000, 2500, 2},
+    {"a file that grew", {{0, 2000}, {2000, 2000}, {4000, 1013}}, 3, 9000, 2000, 2},
+};
+
+static void test_ingest_plan_table(void)
+{
+    for (size_t c = 0; c < sizeof PLAN / sizeof PLAN[0]; c++) {
+        const plan_case *p = &PLAN[c];
+        unsigned char *loaded = calloc(p->total, 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(loaded);
+        int nb = 0;
+        unsigned long long maxb = 0;
+        walk(p->done, p->nd, p->total, p->batch_rows, loaded, &nb, &maxb);
+        unsigned long long bad = 0;
+        for (unsigned long long i = 0; i < p->total; i++) {
+            int covered = 0;
+            for (int k = 0; k < p->nd; k++)
+                covered |= i >= p->done[k].first && i < p->done[k].first + p->done[k].count;
+            bad += loaded[i] != (covered ? 0 : 1);
+        }
+        if (bad || nb != p->want_new || maxb > (unsigned long long)p->batch_rows)
+            fprintf(stderr, "\nplan case '%s': %llu records wrong, %d new batches (want %d)\n",
+                    p->what, bad, nb, p->want_new);
+        CU_ASSERT_EQUAL(bad, 0);
+        CU_ASSERT_EQUAL(nb, p->want_new);
+        CU_ASSERT_TRUE(maxb <= (unsigned long long)p->batch_rows);
+        free(loaded);
+    }
+}
+
 int test_ingest_register(void)
 {
     CU_pSuite s = CU_add_suite("ingest", setup, teardown);
     if (!s)
         return -1;
     return (CU_ADD_TEST(s, test_source_plain) && CU_ADD_TEST(s, test_source_zip) &&
-            CU_ADD_TEST(s, test_source_errors) && CU_ADD_TEST(s, test_source_fixture))
+            CU_ADD_TEST(s, test_source_errors) && CU_ADD_TEST(s, test_source_fixture) &&
+            CU_ADD_TEST(s, test_ingest_plan_table) && CU_ADD_TEST(s, test_csv_long_quoted_field))
                ? 0
                : -1;
 }
