@@ -22,16 +22,19 @@ LDLIBS_ALL = $(PKG_LIBS) -lfcgi -lpthread -lm
 LIB_SRC := $(sort $(wildcard src/*.c))
 CMD_SRC := $(sort $(wildcard src/cmd/*.c))
 FCGI_SRC := $(sort $(wildcard fcgi/*.c))
+FCGI_BENCH_SRC := $(sort $(wildcard fcgi/bench/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
 SQL_FILES := $(sort $(shell find sql -name '*.sql' 2>/dev/null))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql_gen.o
 CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
+FCGI_BENCH_OBJ := $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.o) $(filter-out $(BUILD)/fcgi/main.o,$(FCGI_OBJ))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
 READMIT := $(BUILD)/readmit
 READMIT_FCGI := $(BUILD)/readmit-fcgi
+READMIT_FCGI_BENCH := $(BUILD)/readmit-fcgi-bench
 UNIT := $(BUILD)/test-unit
 DEPS_OK := var/state/deps.ok
 
@@ -43,7 +46,7 @@ DEPS_OK := var/state/deps.ok
 all: build pipeline
 
 ## build: compile the library, the readmit command, the FastCGI server and the tests
-build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI))
+build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI) $(READMIT_FCGI_BENCH))
 
 ## deps: install the Debian packages the project needs (as root; else prints the command)
 deps: $(DEPS_OK)
@@ -83,6 +86,9 @@ $(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
 
 $(READMIT_FCGI): $(FCGI_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
+$(READMIT_FCGI_BENCH): $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 $(BUILD)/tests/unit/main.o: $(BUILD)/gen/unit_tests.h
 
@@ -139,6 +145,7 @@ help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \
 	  awk '{i = index($$0, ": "); printf "  %-16s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2)}'
 
--include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(UNIT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.d) \
+         $(UNIT_OBJ:.o=.d)
 
 include pipeline.mk

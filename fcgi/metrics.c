@@ -7,9 +7,9 @@
 
 const double srv_buckets[SRV_NBUCKETS - 1] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
                                               0.01,   0.025,   0.05,   0.1,   0.25,   1.0};
-const char *const srv_route_names[R_N] = {"predict", "model",   "healthz",
+const char *const srv_route_names[R_N] = {"predict", "model",   "openapi", "healthz",
                                           "readyz",  "metrics", "other"};
-const int srv_status_codes[S_N] = {200, 400, 404, 405, 413, 422, 500, 503};
+const int srv_status_codes[S_N] = {200, 400, 404, 405, 408, 413, 415, 422, 500, 503};
 
 int srv_status_index(int status)
 {
@@ -19,40 +19,32 @@ int srv_status_index(int status)
     return S_500;
 }
 
-void srv_model_ref_read(srv_shared *sh, srv_model_ref *out)
+const char *srv_status_text(int status)
 {
-    for (;;) {
-        uint64_t s1 = atomic_load_explicit(&sh->model_seq, memory_order_acquire);
-        if (s1 & 1)
-            continue;
-        out->gen = atomic_load_explicit(&sh->model_gen, memory_order_acquire);
-        memcpy(out->path, sh->model_path, sizeof out->path);
-        memcpy(out->name, sh->model_name, sizeof out->name);
-        memcpy(out->version, sh->model_version, sizeof out->version);
-        memcpy(out->alias, sh->model_alias, sizeof out->alias);
-        memcpy(out->sha256, sh->model_sha256, sizeof out->sha256);
-        atomic_thread_fence(memory_order_acquire);
-        if (atomic_load_explicit(&sh->model_seq, memory_order_relaxed) == s1)
-            break;
+    switch (status) {
+    case 200:
+        return "OK";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 413:
+        return "Payload Too Large";
+    case 415:
+        return "Unsupported Media Type";
+    case 422:
+        return "Unprocessable Entity";
+    case 503:
+        return "Service Unavailable";
+    default:
+        return "Internal Server Error";
     }
-    out->path[sizeof out->path - 1] = '\0';
-    out->name[sizeof out->name - 1] = '\0';
-    out->version[sizeof out->version - 1] = '\0';
-    out->alias[sizeof out->alias - 1] = '\0';
-    out->sha256[sizeof out->sha256 - 1] = '\0';
-}
-
-void srv_model_publish(srv_shared *sh, const srv_model_ref *ref)
-{
-    atomic_fetch_add_explicit(&sh->model_seq, 1, memory_order_acq_rel);
-    atomic_thread_fence(memory_order_release);
-    snprintf(sh->model_path, sizeof sh->model_path, "%s", ref->path);
-    snprintf(sh->model_name, sizeof sh->model_name, "%s", ref->name);
-    snprintf(sh->model_version, sizeof sh->model_version, "%s", ref->version);
-    snprintf(sh->model_alias, sizeof sh->model_alias, "%s", ref->alias);
-    snprintf(sh->model_sha256, sizeof sh->model_sha256, "%s", ref->sha256);
-    atomic_fetch_add_explicit(&sh->model_gen, 1, memory_order_release);
-    atomic_fetch_add_explicit(&sh->model_seq, 1, memory_order_release);
 }
 
 #define LD(x) atomic_load_explicit(&(x), memory_order_relaxed)

@@ -1,20 +1,37 @@
-/* server.h - readmit-fcgi internals shared by the supervisor (main.c), the
- * workers (worker.c) and the metrics (metrics.c): the shared-memory block the
- * supervisor creates before forking, and the server settings. */
+/* server.h - readmit-fcgi internals and the interfaces between its files:
+ *   main.c        the command's edge: options, config, environment -> srv_opts
+ *   listen.c      the FastCGI socket, its permissions, dropping root
+ *   supervisor.c  prefork, restart with back-off, signals, draining
+ *   follower.c    the model follower (supervisor side): the registry champion
+ *                 through LISTEN/NOTIFY and polling, fetch, checksum, cache,
+ *                 publish to the workers
+ *   served.c      the model a worker serves: load on a new generation, swap,
+ *                 reference counts for requests in flight
+ *   worker.c      the worker loop: threads, accept, read, respond, count
+ *   routes.c      path -> handler (the API, the probes, /metrics)
+ *   metrics.c     the counters in Prometheus text
+ *   shared.c      the block shared by all processes: create, seqlock
+ * fcgi/bench/ builds readmit-fcgi-bench (the empty responder and the scoring
+ * micro-benchmark) from the same files. */
 #ifndef RDM_FCGI_SERVER_H
 #define RDM_FCGI_SERVER_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config.h"
+#include "readmit.h"
+
 #define SRV_MAX_WORKERS 64
+#define SRV_MAX_THREADS 256
 
 /* Routes, as labelled in /metrics. */
-enum { R_PREDICT, R_MODEL, R_HEALTHZ, R_READYZ, R_METRICS, R_OTHER, R_N };
+enum { R_PREDICT, R_MODEL, R_OPENAPI, R_HEALTHZ, R_READYZ, R_METRICS, R_OTHER, R_N };
 
 /* Status codes counted in /metrics. */
-enum { S_200, S_400, S_404, S_405, S_413, S_422, S_500, S_503, S_N };
+enum { S_200, S_400, S_404, S_405, S_408, S_413, S_415, S_422, S_500, S_503, S_N };
 
 /* Latency histogram upper bounds (seconds); the last bucket is +Inf. */
 #define SRV_NBUCKETS 13
@@ -32,7 +49,8 @@ typedef struct srv_slot {
     _Atomic uint64_t predictions; /* records scored */
     _Atomic uint64_t model_loads;
     _Atomic uint64_t model_load_failures;
-    _Atomic uint64_t model_gen; /* generation of the model it serves */
+    _Atomic uint64_t read_timeouts; /* requests dropped: not in full within serve.read_timeout */
+    _Atomic uint64_t model_gen;     /* generation of the model it serves */
     _Atomic int pid;
     char model_version[32]; /* version it serves ("" = none) */
 } srv_slot;
@@ -63,34 +81,147 @@ typedef struct srv_model_ref {
     char sha256[65];
 } srv_model_ref;
 
+/* shared.c: map a zeroed block (NULL on failure, errno set); unmap. */
+srv_shared *srv_shared_create(void);
+void srv_shared_free(srv_shared *sh);
 /* Read the published model under the seqlock. */
 void srv_model_ref_read(srv_shared *sh, srv_model_ref *out);
 /* Publish (supervisor only). */
 void srv_model_publish(srv_shared *sh, const srv_model_ref *ref);
 
-/* Settings of one server run. */
+/* ---- one request, as the worker loop hands it to a handler ---- */
+
+/* What the worker loop read (all borrowed, valid during the call) and what
+ * the handler answers. The body has been read in full before the call. */
+typedef struct srv_request {
+    /* in */
+    const char *method, *path, *query, *content_type, *request_id;
+    const char *body;
+    size_t body_len;
+    /* out, filled by the handler */
+    int route;  /* R_* for /metrics */
+    int status; /* HTTP status */
+    const char *ctype;
+    const char *headers;    /* extra header lines, each ending in \r\n, or NULL */
+    rdm_buf *out;           /* response body */
+    long records;           /* records scored (0 unless a prediction) */
+    char model_version[32]; /* model that answered ("" = none) */
+} srv_request;
+
+struct srv_opts;
+typedef void (*srv_handler_fn)(srv_request *rq, const struct srv_opts *o, srv_shared *sh);
+
+/* Settings of one server run, filled at the command's edge. */
 typedef struct srv_opts {
     int listen_fd;
     int workers;
     int threads; /* per worker */
     long max_instances;
     long max_body_bytes;
-    int empty; /* benchmark ceiling: answer a constant body without parsing */
-    const char *empty_body;
+    double read_timeout; /* seconds for a whole request to arrive (0 = no limit) */
+    srv_handler_fn handler;
+    int follow_model; /* workers load the published model (the real server) */
 } srv_opts;
 
-/* Run one worker process (never returns): slot `idx` of `sh`. */
+/* worker.c: run one worker process (never returns): slot `idx` of `sh`. */
 void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx) __attribute__((noreturn));
 
-/* Append the Prometheus text of all counters to out (a rdm_buf). */
-struct rdm_buf;
-int srv_metrics_text(srv_shared *sh, int nworkers, struct rdm_buf *out);
+/* ---- the supervisor and what it drives ---- */
 
-/* --bench-score: time the handler and the model on the bodies in a file
- * (one JSON body per line) for about `seconds` each; prints one line. */
-int srv_bench_score(const char *model_path, const char *bodies_path, double seconds);
+/* The model source the supervisor follows (follower.c); opaque. */
+typedef struct srv_follower srv_follower;
 
+/* supervisor.c: fork the workers, restart them with back-off, drive the
+ * follower (may be NULL), SIGHUP = reload, SIGTERM/SIGINT = drain and
+ * return. Returns 0, or -1 with a message in err when it cannot start. */
+int srv_supervise(const srv_opts *o, srv_shared *sh, srv_follower *f, rdm_err *err);
+
+/* ---- follower.c ---- */
+
+/* What the follower needs (borrowed for its life). */
+typedef struct srv_follow_opts {
+    const rdm_config *cfg;
+    const char *model_ref; /* "champion", "challenger", "3", "NAME:3" or a .model file */
+    const char *cache_dir; /* model cache directory (var/models) */
+} srv_follow_opts;
+
+srv_follower *srv_follower_new(const srv_follow_opts *fo, srv_shared *sh, rdm_err *err);
+void srv_follower_free(srv_follower *f);
+/* First look: fetch what to serve; with the database down, the cached champion. */
+void srv_follower_start(srv_follower *f);
+/* The socket to poll for notifications (-1 = none). */
+int srv_follower_fd(const srv_follower *f);
+/* When the follower wants to run next (absolute rdm_now() time). */
+double srv_follower_wake(const srv_follower *f);
+/* Run: `readable` the fd polled readable, `force` reload (SIGHUP). */
+void srv_follower_step(srv_follower *f, int readable, int force);
+/* In a freshly forked child: close the database socket without telling the server. */
+void srv_follower_forget(srv_follower *f);
+
+/* ---- served.c: the model in a worker ---- */
+
+/* A loaded model with its registry identity; freed when the last request
+ * holding it finishes (requests in flight keep the old one across a swap). */
+typedef struct srv_loaded {
+    struct rdm_model *model;
+    int refs;
+    srv_model_ref ref; /* what was published when it was loaded */
+} srv_loaded;
+
+srv_loaded *srv_served_acquire(void);
+void srv_served_release(srv_loaded *l);
+/* Load the published model when its generation changed (or `force`). Runs
+ * in the worker's main thread, never in a request. */
+void srv_served_refresh(srv_shared *sh, srv_slot *slot, int force);
+
+/* ---- routes.c ---- */
+
+/* The handler of the real server. */
+void srv_route(srv_request *rq, const srv_opts *o, srv_shared *sh);
+
+/* ---- cmdline.c: the command's edge, shared by readmit-fcgi and readmit-fcgi-bench ---- */
+
+typedef struct srv_cmd {
+    rdm_config cfg;
+    const char *model_ref; /* --model (default "champion") */
+    const char *sock_opt, *pidfile, *bench_file;
+    const char *bind_addr; /* --bind: IPv4 address of the TCP listener (default 127.0.0.1) */
+    const char *cache_dir; /* READMIT_MODEL_CACHE, else var/models */
+    int port, workers, threads, print_config, empty;
+} srv_cmd;
+
+/* Parse the command line (the config file first, then -o overrides in
+ * order, then the options). `bench`: accept --empty and --bench-score.
+ * Returns -1 to go on, else the exit status (usage and --help printed). */
+int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int bench);
+/* --print-config: the serve settings as shell variables. */
+void srv_cmd_print_config(const srv_cmd *c);
+/* Listen, drop root, fork the pool and supervise it until SIGTERM; `follow`
+ * runs the model follower. Returns the exit status. */
+int srv_cmd_serve(srv_cmd *c, srv_handler_fn handler, int follow);
+void srv_cmd_release(srv_cmd *c);
+
+/* ---- listen.c ---- */
+
+typedef struct srv_listen_opts {
+    const char *socket_path;  /* Unix socket, when port == 0 */
+    const char *bind_addr;    /* TCP address when port > 0 */
+    int port;                 /* TCP bind_addr:port when > 0 */
+    const char *socket_group; /* group that may connect (nginx's), "" = the owner's */
+    const char *user;         /* drop to this user after binding ("" = stay) */
+} srv_listen_opts;
+
+/* Bind and listen; fills `bind_text` with what it listens on. */
+int srv_listen_open(const srv_listen_opts *lo, char *bind_text, size_t n, rdm_err *err);
+/* Drop root to lo->user (no-op when not root or no user). */
+int srv_drop_privileges(const srv_listen_opts *lo, rdm_err *err);
+
+/* ---- metrics.c ---- */
+
+int srv_metrics_text(srv_shared *sh, int nworkers, rdm_buf *out);
 /* Map a status code to its S_ index. */
 int srv_status_index(int status);
+/* Reason phrase of a status code. */
+const char *srv_status_text(int status);
 
 #endif

@@ -19,6 +19,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 BUILD=${BUILD:-build}
 FCGI=$TOP/$BUILD/readmit-fcgi
+BENCH=$TOP/$BUILD/readmit-fcgi-bench
 READMIT=$TOP/$BUILD/readmit
 CONF=${READMIT_CONFIG:-$TOP/conf/readmit.yaml}
 PORT=${READMIT_BENCH_PORT:-18090}
@@ -31,7 +32,7 @@ LUA=$TOP/nginx/bench/predict.lua
 
 die() { echo "bench-serve: $*" >&2; exit 1; }
 command -v wrk >/dev/null || die "wrk not installed (apt-get install wrk)"
-[ -x "$FCGI" ] && [ -x "$READMIT" ] || die "build first (make build)"
+[ -x "$FCGI" ] && [ -x "$BENCH" ] && [ -x "$READMIT" ] || die "build first (make build)"
 mkdir -p "$WORK"
 
 export READMIT_HOME=$WORK READMIT_CONFIG=$CONF READMIT_FCGI=$FCGI READMIT_HTTP_PORT=$PORT \
@@ -75,7 +76,8 @@ run_wrk() { # name conns path bodies
     ERR[$1,$2]=$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(non200|sockerr)=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' <<<"$out")
 }
 
-serve "--empty" start
+# the empty responder: readmit-fcgi-bench, the same pool code with a constant answer
+READMIT_FCGI=$BENCH serve "--empty" start
 sleep 0.5
 for c in 32 128; do
     run_wrk static "$c" /bench/static "$WORK/single.jsonl"
@@ -115,8 +117,8 @@ mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 
 [ -n "${READMIT_BENCH_MODEL:-}" ] && mpath=$READMIT_BENCH_MODEL
 case $mpath in /* | "") ;; *) mpath=$WORK/$mpath ;; esac
 if [ -n "$mpath" ] && [ -f "$mpath" ]; then
-    "$FCGI" -c "$CONF" --model "$mpath" --bench-score "$WORK/single.jsonl" | sed 's/^BENCH_SCORE/scoring, one record per body:/'
-    "$FCGI" -c "$CONF" --model "$mpath" --bench-score "$WORK/batch.jsonl" | sed 's/^BENCH_SCORE/scoring, batches of 100:/'
+    "$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/single.jsonl" | sed 's/^BENCH_SCORE/scoring, one record per body:/'
+    "$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/batch.jsonl" | sed 's/^BENCH_SCORE/scoring, batches of 100:/'
 fi
 
 # ---- reliability ----

@@ -65,6 +65,8 @@ render() {
             runuser -u nobody -- test -x "$RUN" 2>/dev/null; then
             user_line="user nobody nogroup;"
             chown -R nobody "$NGX/tmp"
+            # the FastCGI socket: owner and nginx's group only, never the world
+            FCGI_ARGS+=(-o serve.socket_group=nogroup)
         else
             echo "readmit serve: nobody cannot reach $TOP; nginx workers run as root" >&2
             user_line="user root root;"

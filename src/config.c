@@ -106,6 +106,10 @@ static const key_def KEYS[] = {
     {"serve.max_body_bytes", T_LONG, OFF(serve.max_body_bytes), 0, "8388608", 1024, 1073741824, 0,
      NULL},
     {"serve.poll_seconds", T_INT, OFF(serve.poll_seconds), 0, "5", 1, 3600, 0, NULL},
+    {"serve.threads", T_INT, OFF(serve.threads), 0, "1", 1, 256, 0, NULL},
+    {"serve.user", T_STR, OFF(serve.user), 0, "\"\"", 0, 0, 0, NULL},
+    {"serve.socket_group", T_STR, OFF(serve.socket_group), 0, "\"\"", 0, 0, 0, NULL},
+    {"serve.read_timeout", T_DBL, OFF(serve.read_timeout), 0, "10", 0, 3600, 0, NULL},
     {"report.dir", T_STR, OFF(report.dir), 0, "reports", 0, 0, F_NONEMPTY, NULL},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))

@@ -40,6 +40,8 @@ void rdm_err_prefix(rdm_err *err, const char *fmt, ...) __attribute__((format(pr
 void rdm_err_clear(rdm_err *err);
 /* Short name of a status code ("parse error", ...). */
 const char *rdm_strerror(int code);
+/* Text of errno value `e` in the caller's buffer (thread-safe; strerror_r). */
+const char *rdm_errno_text(int e, char *buf, size_t n);
 
 /* Logging: one line per event on the sink (stderr by default). */
 enum { RDM_LOG_DEBUG = 0, RDM_LOG_INFO = 1, RDM_LOG_WARN = 2, RDM_LOG_ERROR = 3, RDM_LOG_OFF = 4 };

@@ -55,6 +55,15 @@ void rdm_err_clear(rdm_err *err)
     }
 }
 
+const char *rdm_errno_text(int e, char *buf, size_t n)
+{
+    if (n == 0)
+        return "";
+    if (strerror_r(e, buf, n) != 0)
+        snprintf(buf, n, "error %d", e);
+    return buf;
+}
+
 const char *rdm_strerror(int code)
 {
     switch (code) {
@@ -222,9 +231,10 @@ char *rdm_buf_take(rdm_buf *b)
 
 int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err)
 {
+    char msg[128];
     FILE *f = fopen(path, "rb");
     if (!f)
-        return rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+        return rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
     char chunk[65536];
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
@@ -249,9 +259,10 @@ int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err 
     if (!tmp)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
+    char msg[128];
     int fd = mkstemp(tmp);
     if (fd < 0) {
-        rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+        rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
         free(tmp);
         return RDM_EIO;
     }
@@ -279,7 +290,7 @@ int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err 
     free(tmp);
     return RDM_OK;
 fail:
-    rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+    rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
     if (fd >= 0)
         close(fd);
     unlink(tmp);
@@ -298,8 +309,10 @@ int rdm_mkdirs(const char *path, rdm_err *err)
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
+            char msg[128];
             if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-                return rdm_errf(err, RDM_EIO, "mkdir %s: %s", buf, strerror(errno));
+                return rdm_errf(err, RDM_EIO, "mkdir %s: %s", buf,
+                                rdm_errno_text(errno, msg, sizeof msg));
             buf[i] = c;
         }
     }

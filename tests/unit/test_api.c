@@ -176,18 +176,27 @@ static void test_parse_errors(void)
 /* Malformed JSON reports where: byte offsets worked out by hand. */
 static void test_parse_position(void)
 {
-    rdm_api_request req;
-    rdm_api_error e;
-    /* 16 bytes, the object never closes: the error is at the end */
-    CU_ASSERT_EQUAL(parse("{\"age\":\"[70-80)\"", 10, &req, &e), 400);
-    CU_ASSERT_EQUAL(e.position, 16);
-    /* "x" at byte 8 is not a value; jansson has read it when it fails */
-    CU_ASSERT_EQUAL(parse("{\"age\": x}", 10, &req, &e), 400);
-    CU_ASSERT_EQUAL(e.position, 9);
-    CU_ASSERT_PTR_NOT_NULL(strstr(e.message, "byte 9"));
-    /* not malformed: no position */
-    CU_ASSERT_EQUAL(parse("{\"foo\": 1}", 10, &req, &e), 422);
-    CU_ASSERT_EQUAL(e.position, -1);
+    static const struct {
+        const char *body;
+        int status;
+        long position; /* -1: none */
+        const char *in_message;
+    } cases[] = {
+        /* 16 bytes, the object never closes: the error is at the end */
+        {"{\"age\":\"[70-80)\"", 400, 16, "byte 16"},
+        /* "x" at byte 8 is not a value; jansson has read it when it fails */
+        {"{\"age\": x}", 400, 9, "byte 9"},
+        /* not malformed: no position */
+        {"{\"foo\": 1}", 422, -1, "foo"},
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rdm_api_request req;
+        rdm_api_error e;
+        CU_ASSERT_EQUAL(parse(cases[i].body, 10, &req, &e), cases[i].status);
+        CU_ASSERT_EQUAL(e.position, cases[i].position);
+        CU_ASSERT_PTR_NOT_NULL(strstr(e.message, cases[i].in_message));
+    }
 }
 
 /* ---- responses ---- */
@@ -335,32 +344,41 @@ static void test_predict_batch(void)
     rdm_model_free(m);
 }
 
+/* The whole handler's error answers: status and error body. */
 static void test_predict_errors(void)
 {
+    static const struct {
+        const char *body;
+        long max;
+        int with_model; /* 0: no model loaded, 2: a model without a scorer */
+        int status;
+        const char *code;
+        const char *field; /* NULL: null */
+    } cases[] = {
+        {"{}", 10, 0, 503, "no_model", NULL},
+        {"{}", 10, 2, 503, "no_model", NULL},
+        {"{", 10, 1, 400, "malformed_json", NULL},
+        /* unknown field in a batch, named with its index */
+        {"{\"instances\": [{}, {\"colour\": \"red\"}]}", 10, 1, 422, "unknown_field",
+         "instances[1].colour"},
+        {"{\"instances\": [{}, {}]}", 1, 1, 422, "too_many_instances", "instances"},
+        {"{\"age\": 3}", 10, 1, 422, "wrong_type", "age"},
+    };
+
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
     rdm_api_model am = {m, "readmission", "1", "champion", ""};
-    rdm_buf out = RDM_BUF_INIT;
-    /* no model: 503 */
-    CU_ASSERT_EQUAL(rdm_api_predict(NULL, "{}", 2, 10, &out), 503);
-    check_error_body(&out, 503, "no_model", NULL);
-    rdm_buf_reset(&out);
     rdm_api_model none = {NULL, "", "", "", ""};
-    CU_ASSERT_EQUAL(rdm_api_predict(&none, "{}", 2, 10, &out), 503);
-    rdm_buf_reset(&out);
-    /* malformed */
-    CU_ASSERT_EQUAL(rdm_api_predict(&am, "{", 1, 10, &out), 400);
-    check_error_body(&out, 400, "malformed_json", NULL);
-    rdm_buf_reset(&out);
-    /* unknown field in a batch, named with its index */
-    const char *b2 = "{\"instances\": [{}, {\"colour\": \"red\"}]}";
-    CU_ASSERT_EQUAL(rdm_api_predict(&am, b2, strlen(b2), 10, &out), 422);
-    check_error_body(&out, 422, "unknown_field", "instances[1].colour");
-    rdm_buf_reset(&out);
-    /* too many */
-    const char *b3 = "{\"instances\": [{}, {}]}";
-    CU_ASSERT_EQUAL(rdm_api_predict(&am, b3, strlen(b3), 1, &out), 422);
-    check_error_body(&out, 422, "too_many_instances", "instances");
+    rdm_buf out = RDM_BUF_INIT;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const rdm_api_model *use = cases[i].with_model == 1   ? &am
+                                   : cases[i].with_model == 2 ? &none
+                                                              : NULL;
+        rdm_buf_reset(&out);
+        const char *b = cases[i].body;
+        CU_ASSERT_EQUAL(rdm_api_predict(use, b, strlen(b), cases[i].max, &out), cases[i].status);
+        check_error_body(&out, cases[i].status, cases[i].code, cases[i].field);
+    }
     rdm_buf_release(&out);
     rdm_model_free(m);
 }
@@ -441,22 +459,33 @@ static void test_predict_unseen_category(void)
 
 static void test_json_str(void)
 {
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *out;
+    } cases[] = {
+        {"a\"b\\c\n\x01", 7, "\"a\\\"b\\\\c\\u000a\\u0001\""},
+        /* valid UTF-8 (é, €) kept; a lone continuation byte and a truncated
+         * sequence become U+FFFD */
+        {"\xc3\xa9\xe2\x82\xac\x80z\xe2\x82", 9, "\"\xc3\xa9\xe2\x82\xac\\ufffdz\\ufffd\\ufffd\""},
+        /* overlong encoding and a surrogate are invalid */
+        {"\xc0\xaf\xed\xa0\x80", 5, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\""},
+        /* embedded NUL */
+        {"a\0b", 3, "\"a\\u0000b\""},
+        /* 4-byte sequence kept; above U+10FFFF invalid */
+        {"\xf0\x9f\x98\x80", 4, "\"\xf0\x9f\x98\x80\""},
+        {"\xf4\x90\x80\x80", 4, "\"\\ufffd\\ufffd\\ufffd\\ufffd\""},
+        {"", 0, "\"\""},
+    };
+
     rdm_buf b = RDM_BUF_INIT;
-    CU_ASSERT_EQUAL(rdm_api_json_str(&b, "a\"b\\c\n\x01", 7), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, "\"a\\\"b\\\\c\\u000a\\u0001\"");
-    rdm_buf_reset(&b);
-    /* valid UTF-8 (é, €) kept; a lone continuation byte and a truncated
-     * sequence become U+FFFD */
-    CU_ASSERT_EQUAL(rdm_api_json_str(&b, "\xc3\xa9\xe2\x82\xac\x80z\xe2\x82", 9), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, "\"\xc3\xa9\xe2\x82\xac\\ufffdz\\ufffd\\ufffd\"");
-    rdm_buf_reset(&b);
-    /* overlong encoding and a surrogate are invalid */
-    CU_ASSERT_EQUAL(rdm_api_json_str(&b, "\xc0\xaf\xed\xa0\x80", 5), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"");
-    rdm_buf_reset(&b);
-    /* embedded NUL */
-    CU_ASSERT_EQUAL(rdm_api_json_str(&b, "a\0b", 3), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(b.data, "\"a\\u0000b\"");
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        rdm_buf_reset(&b);
+        CU_ASSERT_EQUAL_FATAL(rdm_api_json_str(&b, cases[i].in, cases[i].len), RDM_OK);
+        if (strcmp(b.data, cases[i].out) != 0)
+            fprintf(stderr, "\njson_str case %zu: got %s want %s\n", i, b.data, cases[i].out);
+        CU_ASSERT_STRING_EQUAL(b.data, cases[i].out);
+    }
     rdm_buf_release(&b);
 }
 

@@ -1,26 +1,27 @@
-/* bench.c - readmit-fcgi --bench-score: the scoring micro-benchmark (one
- * record from JSON text to probability, and the model alone), timed in
+/* score.c - readmit-fcgi-bench --bench-score: the scoring micro-benchmark
+ * (one record from JSON text to probability, and the model alone), timed in
  * process on real request bodies. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "../server.h"
 #include "api.h"
+#include "bench.h"
 #include "model.h"
 #include "readmit.h"
-#include "server.h"
 
 int srv_bench_score(const char *model_path, const char *bodies_path, double seconds)
 {
     rdm_err err = {0};
     rdm_model *m = rdm_model_load_file(model_path, &err);
     if (!m) {
-        fprintf(stderr, "readmit-fcgi: %s\n", err.msg);
+        fprintf(stderr, "readmit-fcgi-bench: %s\n", err.msg);
         return 1;
     }
     rdm_buf text = RDM_BUF_INIT;
     if (rdm_read_file(bodies_path, &text, &err) != RDM_OK) {
-        fprintf(stderr, "readmit-fcgi: %s\n", err.msg);
+        fprintf(stderr, "readmit-fcgi-bench: %s\n", err.msg);
         rdm_model_free(m);
         return 1;
     }
