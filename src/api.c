@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "utf8.h"
+
 int rdm_api_seterr(rdm_api_error *e, int status, const char *code, const char *field,
                    const char *fmt, ...)
 {
@@ -22,39 +24,6 @@ int rdm_api_seterr(rdm_api_error *e, int status, const char *code, const char *f
     va_end(ap);
     e->position = -1;
     return status;
-}
-
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf) {
-        len = 2;
-        min = 0x80;
-    } else if (c >= 0xe0 && c <= 0xef) {
-        len = 3;
-        min = 0x800;
-    } else if (c >= 0xf0 && c <= 0xf4) {
-        len = 4;
-        min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (n < len)
-        return 0;
-    unsigned cp = c & (0x3fu >> (len - 1));
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3fu);
-    }
-    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-        return 0;
-    return len;
 }
 
 int rdm_api_json_str(rdm_buf *out, const char *s, size_t n)
@@ -80,7 +49,7 @@ int rdm_api_json_str(rdm_buf *out, const char *s, size_t n)
             rc = rdm_buf_add(out, s + i, j - i);
             i = j;
         } else {
-            size_t l = utf8_len(p + i, n - i);
+            size_t l = rdm_utf8_seq(p + i, n - i, NULL);
             if (l == 0) {
                 rc = rdm_buf_adds(out, "\\ufffd");
                 i++;
