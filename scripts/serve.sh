@@ -39,7 +39,12 @@ die() { echo "readmit serve: $*" >&2; exit 1; }
 
 # shellcheck disable=SC2206
 EXTRA=(${READMIT_FCGI_OPTS:-})
-FCGI_ARGS=(-c "$CONF" -o "db.socket_dir=$PGDIR/run" "${EXTRA[@]}")
+FCGI_ARGS=(-c "$CONF" -o "db.socket_dir=$PGDIR/run")
+# As root, nginx's workers run as nobody:nogroup (see render; also in the nginx
+# container): the FastCGI socket is open to its owner and that group only,
+# never to the world. Unprivileged, nginx runs as the same user: owner only.
+[ "$(id -u)" -ne 0 ] || FCGI_ARGS+=(-o serve.socket_group=nogroup)
+FCGI_ARGS+=("${EXTRA[@]}")
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
@@ -65,8 +70,6 @@ render() {
             runuser -u nobody -- test -x "$RUN" 2>/dev/null; then
             user_line="user nobody nogroup;"
             chown -R nobody "$NGX/tmp"
-            # the FastCGI socket: owner and nginx's group only, never the world
-            FCGI_ARGS+=(-o serve.socket_group=nogroup)
         else
             echo "readmit serve: nobody cannot reach $TOP; nginx workers run as root" >&2
             user_line="user root root;"
