@@ -2,6 +2,7 @@
  * slots for large tables, and the escaping used for text written directly. */
 #include "html.h"
 
+#include <ctype.h>
 #include <libxml/HTMLtree.h>
 #include <math.h>
 #include <pthread.h>
@@ -27,6 +28,8 @@ static const char CSS[] =
     "th{background:#f3f3f3}table.sortable th{cursor:pointer}"
     "td.num,table.points td+td{text-align:right;font-variant-numeric:tabular-nums}"
     "tr.champion td{background:#fff7d6}"
+    "td.best{font-weight:700;background:#e3f4e3}td.warn{background:#fff3c4}"
+    "table.matrix td{text-align:center}"
     ".badge{display:inline-block;padding:0 6px;border-radius:8px;font-size:12px;margin-left:4px;"
     "background:#e6eefc;color:#1f4e9c}"
     ".badge.champion{background:#ffe08a;color:#6b4e00}.badge.failed,.fail{background:#fde2e2;"
@@ -470,4 +473,36 @@ void rdm_html_li(rdm_html_page *pg, xmlNodePtr ul, const char *fmt, ...)
     vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
     rdm_html_el(pg, ul, "li", buf);
+}
+
+size_t rdm_html_fmt_double(double v, char *out, size_t n)
+{
+    if (!n)
+        return 0;
+    if (!isfinite(v))
+        return (size_t)snprintf(out, n, "%s", isnan(v) ? "n/a" : v > 0 ? "inf" : "-inf");
+    char buf[64];
+    for (int p = 1; p <= 17; p++) {
+        snprintf(buf, sizeof buf, "%.*g", p, v);
+        if (p >= 15 || strtod(buf, NULL) == v)
+            break;
+    }
+    return (size_t)snprintf(out, n, "%s", buf);
+}
+
+const char *rdm_html_fmt_value(const char *text, char *out, size_t n)
+{
+    if (!text)
+        return NULL;
+    char *end = NULL;
+    const char *p = text;
+    while (*p == ' ')
+        p++;
+    if (!*p || !(isdigit((unsigned char)*p) || *p == '-' || *p == '+' || *p == '.'))
+        return text;
+    double v = strtod(p, &end);
+    if (!end || end == p || *end || !isfinite(v))
+        return text;
+    rdm_html_fmt_double(v, out, n);
+    return out;
 }

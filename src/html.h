@@ -76,6 +76,14 @@ xmlNodePtr rdm_html_tdint(rdm_html_page *pg, xmlNodePtr tr, long long v);
 /* ISO timestamp -> "YYYY-MM-DD HH:MM:SS" ("-" when NULL). */
 void rdm_html_fmt_time(const char *ts, char *out, size_t n);
 
+/* A number for people: the shortest "%g" text (at most 15 significant
+ * digits) that reads back as v, so 0.05 stored as 0.050000000000000003 shows
+ * as "0.05"; "n/a", "inf", "-inf" for the rest. Returns the length. */
+size_t rdm_html_fmt_double(double v, char *out, size_t n);
+/* `text` as rdm_html_fmt_double shows it when the whole text is a finite
+ * number (then out is returned), else text itself (NULL stays NULL). */
+const char *rdm_html_fmt_value(const char *text, char *out, size_t n);
+
 /* Append the n bytes of s escaped for HTML text and quoted attribute values:
  * & < > " ' as entities; C0 controls other than tab and newline, DEL and the
  * C1 controls as '?', like the tree-built parts of the pages; each byte of an

@@ -28,14 +28,25 @@ static int build_data(const void *site, const void *item, rdm_buf *out, rdm_err 
     return rdm_report_page_data(site, out, err);
 }
 
-static int build_run(const void *site, const void *run, rdm_buf *out, rdm_err *err)
+static int build_run(const void *site, const void *item, rdm_buf *out, rdm_err *err)
 {
-    return rdm_report_page_run(site, run, out, err);
+    return rdm_report_page_run(site, ((const rdm_rpt_page_ref *)item)->run, out, err);
 }
 
-static int run_input(const void *site, const void *run, const char *gen, rdm_buf *b, char out[65])
+static int run_input(const void *site, const void *item, const char *gen, rdm_buf *b, char out[65])
 {
-    return rdm_rpt_run_input(site, run, gen, b, out);
+    return rdm_rpt_run_input(site, ((const rdm_rpt_page_ref *)item)->run, gen, b, out);
+}
+
+static int build_training(const void *site, const void *item, rdm_buf *out, rdm_err *err)
+{
+    return rdm_report_page_compare_training(site, ((const rdm_rpt_page_ref *)item)->id, out, err);
+}
+
+static int training_input(const void *site, const void *item, const char *gen, rdm_buf *b,
+                          char out[65])
+{
+    return rdm_rpt_training_input(site, ((const rdm_rpt_page_ref *)item)->id, gen, b, out);
 }
 
 /* The builder of each kind of page (rdm_rpt_kind order); input NULL: built
@@ -49,16 +60,20 @@ static const struct {
     {RDM_RPT_COMPARE, build_compare, NULL},
     {RDM_RPT_DATA, build_data, NULL},
     {RDM_RPT_RUN, build_run, run_input},
+    {RDM_RPT_TRAINING, build_training, training_input},
 };
 
 int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_report_stats *st,
                           rdm_err *err)
 {
-    char runs_dir[4096];
-    snprintf(runs_dir, sizeof runs_dir, "%s/runs", dir);
-    int rc = rdm_mkdirs(runs_dir, err);
-    if (rc)
-        return rc;
+    const char *const *dirs = rdm_rpt_page_dirs();
+    for (int d = 0; dirs[d]; d++) {
+        char sub[4096];
+        snprintf(sub, sizeof sub, "%s/%s", dir, dirs[d]);
+        int rc = rdm_mkdirs(sub, err);
+        if (rc)
+            return rc;
+    }
     size_t n = 0;
     rdm_rpt_page_ref *pages = rdm_rpt_pages(site, &n);
     rdm_report_job *jobs = pages ? calloc(n + 1, sizeof *jobs) : NULL;
@@ -75,10 +90,10 @@ int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_repo
                 j->input = BUILDERS[k].input;
             }
         j->ctx = site;
-        j->item = pages[i].run;
+        j->item = &pages[i];
     }
-    free(pages);
-    rc = rdm_report_write_pages(dir, jobs, n, st, err);
+    int rc = rdm_report_write_pages(dir, jobs, n, dirs, st, err);
     free(jobs);
+    free(pages);
     return rc;
 }

@@ -26,6 +26,7 @@
  *     "validation": [{snapshot_id, batch_id, rule, severity, violations, checked, passed}],
  *     "suspicious": [{column, value, count}]  accepted values with markup/control characters
  *     "profile":    {snapshot_id, created_at, profile: (src/profile.h layout)} or null
+ *     "drift":      [{column, batch_id, rows, psi, tvd}]  each batch against the snapshot
  *   }
  * }
  * Any member may be missing: the pages say "none yet" instead.
@@ -51,6 +52,11 @@ typedef struct rdm_report_site rdm_report_site;
  * RDM_EPARSE, RDM_ENOMEM). */
 rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err);
 
+/* Add site.data.drift: for each batch of the current clean snapshot and each
+ * compared column, {column, batch_id, rows, psi, tvd} against the whole
+ * snapshot. RDM_EDB / RDM_EPARSE / RDM_ENOMEM; nothing is added on failure. */
+int rdm_report_load_drift(rdm_db *db, rdm_report_site *site, rdm_err *err);
+
 /* A site from an object of the layout above (tests, tools): takes ownership
  * of `json` (also on failure) and decodes its ROC and PR curves. Returns a new
  * site (rdm_report_site_free) or NULL with err (RDM_ENOMEM, RDM_EINVAL when
@@ -68,17 +74,23 @@ int rdm_report_page_index(const rdm_report_site *site, rdm_buf *out, rdm_err *er
 int rdm_report_page_run(const rdm_report_site *site, const json_t *run, rdm_buf *out, rdm_err *err);
 int rdm_report_page_compare(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
 int rdm_report_page_data(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
+/* compare/<training_id>.html: every run of one training. */
+int rdm_report_page_compare_training(const rdm_report_site *site, long long training_id,
+                                     rdm_buf *out, rdm_err *err);
 
 /* What rdm_report_write_site did. */
 typedef struct rdm_report_stats {
     int pages;            /* pages built */
     int written;          /* pages whose bytes changed and were rewritten */
+    int removed;          /* pages of runs and trainings no longer in the site, deleted */
     char fingerprint[65]; /* sha256 over every page's name and the sha256 of its bytes */
 } rdm_report_stats;
 
-/* Build every page (index.html, compare.html, data.html, runs/<id>.html) and
- * write under `dir` only those whose bytes differ from the file on disk, so
- * that unchanged pages keep their timestamps. Pages are built on two threads;
+/* Build every page (index.html, compare.html, data.html, runs/<id>.html,
+ * compare/<training>.html) and write under `dir` only those whose bytes
+ * differ from the file on disk, so that unchanged pages keep their
+ * timestamps. Pages under runs/ and compare/ that the site no longer has
+ * (deleted runs, another database) are removed. Pages are built on the thread pool;
  * the result does not depend on their order. */
 int rdm_report_write_site(const rdm_report_site *site, const char *dir, rdm_report_stats *st,
                           rdm_err *err);

@@ -6,6 +6,7 @@
 
 #include "html.h"
 #include "report.h"
+#include "schema.h"
 #include "site.h"
 #include "svg.h"
 
@@ -197,6 +198,116 @@ static void suspicious(rdm_html_page *pg, const json_t *data)
     }
 }
 
+/* Index of v in arr (of integers), appending it when new; -1 on ENOMEM. */
+static int index_of(long long *arr, int *n, int cap, long long v)
+{
+    for (int i = 0; i < *n; i++)
+        if (arr[i] == v)
+            return i;
+    if (*n >= cap)
+        return -1;
+    arr[*n] = v;
+    return (*n)++;
+}
+
+/* A rule/column x batch matrix: the header row (batch -1 is "all") and its
+ * body, returned. */
+static xmlNodePtr matrix_start(rdm_html_page *pg, const char *id, const char *corner,
+                               const long long *batches, int nb)
+{
+    xmlNodePtr t = rdm_html_el(pg, pg->body, "table", NULL);
+    rdm_html_attr(pg, t, "class", "matrix");
+    rdm_html_attr(pg, t, "id", id);
+    xmlNodePtr tr = rdm_html_el(pg, rdm_html_el(pg, t, "thead", NULL), "tr", NULL);
+    rdm_html_el(pg, tr, "th", corner);
+    for (int b = 0; b < nb; b++) {
+        if (batches[b] < 0)
+            rdm_html_el(pg, tr, "th", "all");
+        else
+            rdm_html_elf(pg, tr, "th", "batch %lld", batches[b]);
+    }
+    return rdm_html_el(pg, t, "tbody", NULL);
+}
+
+/* A row of the matrix: its head and nb empty cells (filled by the caller). */
+static void matrix_row(rdm_html_page *pg, xmlNodePtr tb, const char *head, xmlNodePtr *cells,
+                       int nb)
+{
+    xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+    rdm_html_el(pg, tr, "th", head);
+    for (int b = 0; b < nb; b++)
+        cells[b] = rdm_html_el(pg, tr, "td", NULL);
+}
+
+#define MAX_RULES   128
+#define MAX_BATCHES 64
+
+/* Rule x batch matrix of the latest clean run: violations per cell, failed
+ * checks marked; the full list below it in a <details>. */
+static void validation_matrix(rdm_html_page *pg, const json_t *v)
+{
+    long long snap = -1;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(v, i, r) snap =
+        rdm_rpt_int(r, "snapshot_id", 0) > snap ? rdm_rpt_int(r, "snapshot_id", 0) : snap;
+    const char *rules[MAX_RULES];
+    long long batches[MAX_BATCHES];
+    int nr = 0, nb = 0;
+    json_array_foreach(v, i, r)
+    {
+        if (rdm_rpt_int(r, "snapshot_id", 0) != snap)
+            continue;
+        const char *rule = rdm_rpt_str(r, "rule");
+        int k = 0;
+        while (k < nr && strcmp(rules[k], rule ? rule : ""))
+            k++;
+        if (k == nr && nr < MAX_RULES)
+            rules[nr++] = rule ? rule : "";
+        index_of(batches, &nb, MAX_BATCHES, rdm_rpt_int(r, "batch_id", -1));
+    }
+    /* batches ascending, "all" (-1) last */
+    for (int a = 0; a < nb; a++)
+        for (int b = a + 1; b < nb; b++)
+            if ((batches[b] >= 0 && (batches[a] < 0 || batches[b] < batches[a]))) {
+                long long t = batches[a];
+                batches[a] = batches[b];
+                batches[b] = t;
+            }
+    rdm_html_para(pg, pg->body, NULL,
+                  "Latest clean run (snapshot %lld): violations of each rule in each batch; a "
+                  "red cell is a failed check, \"ok\" a passed one with no violation. Column "
+                  "\"all\" holds the checks over the whole run.",
+                  snap);
+    xmlNodePtr tb = matrix_start(pg, "validation-matrix", "rule", batches, nb);
+    for (int k = 0; k < nr; k++) {
+        xmlNodePtr cells[MAX_BATCHES];
+        matrix_row(pg, tb, rules[k], cells, nb);
+        json_array_foreach(v, i, r)
+        {
+            const char *rule = rdm_rpt_str(r, "rule");
+            if (rdm_rpt_int(r, "snapshot_id", 0) != snap || strcmp(rule ? rule : "", rules[k]))
+                continue;
+            int b = index_of(batches, &nb, nb, rdm_rpt_int(r, "batch_id", -1));
+            if (b < 0)
+                continue;
+            long long viol = rdm_rpt_int(r, "violations", 0), chk = rdm_rpt_int(r, "checked", 0);
+            int passed = json_is_true(json_object_get(r, "passed"));
+            char text[32], title[96];
+            if (viol)
+                snprintf(text, sizeof text, "%lld", viol);
+            else
+                snprintf(text, sizeof text, "ok");
+            snprintf(title, sizeof title, "%lld of %lld checked (%s, %s)", viol, chk,
+                     rdm_rpt_str(r, "severity") ? rdm_rpt_str(r, "severity") : "?",
+                     passed ? "pass" : "FAIL");
+            rdm_html_text(pg, cells[b], text);
+            rdm_html_attr(pg, cells[b], "title", title);
+            rdm_html_attr(pg, cells[b], "class", passed ? (viol ? "num warn" : "num") : "num fail");
+        }
+    }
+}
+
 static void validation(rdm_html_page *pg, const json_t *data)
 {
     rdm_html_section(pg, "Validation results per batch", "validation");
@@ -205,11 +316,12 @@ static void validation(rdm_html_page *pg, const json_t *data)
         note(pg, "No validation result yet (readmit clean).");
         return;
     }
-    note(pg, "Per clean run and batch (batch \"all\": checks over the whole run). A failed hard "
-             "check stops the clean stage.");
+    validation_matrix(pg, v);
+    xmlNodePtr d = rdm_html_el(pg, pg->body, "details", NULL);
+    rdm_html_elf(pg, d, "summary", "Every check of every clean run (%zu rows)", json_array_size(v));
     static const char *const H[] = {"snapshot",   "batch",   "rule", "severity",
                                     "violations", "checked", "rate", "result"};
-    xmlNodePtr tb = rdm_html_table(pg, pg->body, "sortable", H, 8);
+    xmlNodePtr tb = rdm_html_table(pg, d, "sortable", H, 8);
     size_t i;
     const json_t *r;
     json_array_foreach(v, i, r)
@@ -231,6 +343,64 @@ static void validation(rdm_html_page *pg, const json_t *data)
         xmlNodePtr td = rdm_html_td(pg, tr, passed ? "pass" : "FAIL");
         if (!passed)
             rdm_html_attr(pg, td, "class", "fail");
+    }
+}
+
+/* PSI above this is a shift worth a look (the usual rule of thumb: < 0.1
+ * stable, 0.1 to 0.25 moderate, above 0.25 large). */
+#define PSI_WARN 0.1
+#define PSI_HIGH 0.25
+
+/* Batch x column matrix of PSI against the whole snapshot. */
+static void drift(rdm_html_page *pg, const json_t *data)
+{
+    const json_t *d = json_object_get(data, "drift");
+    rdm_html_section(pg, "Batches against the training snapshot", "drift");
+    if (!json_array_size(d)) {
+        note(pg, "No batch distribution to compare yet (readmit clean).");
+        return;
+    }
+    note(pg, "Each batch's distribution of a column against the whole clean snapshot, which is "
+             "what training reads: population stability index (PSI; below 0.1 stable, 0.1 to "
+             "0.25 moderate, above 0.25 large shift). Hover a cell for the total variation "
+             "distance.");
+    long long batches[MAX_BATCHES];
+    const char *cols[64];
+    int nb = 0, nc = 0;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(d, i, r)
+    {
+        const char *c = rdm_rpt_str(r, "column");
+        int k = 0;
+        while (k < nc && strcmp(cols[k], c ? c : ""))
+            k++;
+        if (k == nc && nc < 64)
+            cols[nc++] = c ? c : "";
+        index_of(batches, &nb, MAX_BATCHES, rdm_rpt_int(r, "batch_id", -1));
+    }
+    xmlNodePtr tb = matrix_start(pg, "drift-matrix", "column", batches, nb);
+    for (int k = 0; k < nc; k++) {
+        xmlNodePtr cells[MAX_BATCHES];
+        matrix_row(pg, tb, cols[k], cells, nb);
+        json_array_foreach(d, i, r)
+        {
+            const char *c = rdm_rpt_str(r, "column");
+            int b = index_of(batches, &nb, nb, rdm_rpt_int(r, "batch_id", -1));
+            if (b < 0 || strcmp(c ? c : "", cols[k]))
+                continue;
+            double psi = rdm_rpt_num(r, "psi");
+            char text[32], title[96];
+            snprintf(text, sizeof text, "%.3f", psi);
+            snprintf(title, sizeof title, "total variation %.3f over %lld rows",
+                     rdm_rpt_num(r, "tvd"), rdm_rpt_int(r, "rows", 0));
+            rdm_html_text(pg, cells[b], text);
+            rdm_html_attr(pg, cells[b], "title", title);
+            rdm_html_attr(pg, cells[b], "class",
+                          psi > PSI_HIGH   ? "num fail"
+                          : psi > PSI_WARN ? "num warn"
+                                           : "num");
+        }
     }
 }
 
@@ -284,6 +454,9 @@ static void balance(rdm_html_page *pg, const json_t *prof)
     free(names);
 }
 
+static void top_values(rdm_html_page *pg, xmlNodePtr d, xmlNodePtr charts, const char *name,
+                       const json_t *top, size_t nt);
+
 static void column_detail(rdm_html_page *pg, const json_t *col)
 {
     const char *name = rdm_rpt_str(col, "name");
@@ -335,35 +508,86 @@ static void column_detail(rdm_html_page *pg, const json_t *col)
         free(vals);
         free(lab);
     }
-    if (nt) {
-        const char **labels = calloc(nt, sizeof *labels);
-        double *vals = calloc(nt, sizeof *vals);
-        if (!labels || !vals) {
-            pg->oom = 1;
-        } else {
-            static const char *const H[] = {"value", "encounters", "target rate"};
-            xmlNodePtr tb = rdm_html_table(pg, d, NULL, H, 3);
-            size_t i;
-            const json_t *t;
-            json_array_foreach(top, i, t)
-            {
-                labels[i] = rdm_rpt_str(t, "value") ? rdm_rpt_str(t, "value") : "(missing)";
-                vals[i] = rdm_rpt_num(t, "target_rate");
-                xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
-                rdm_html_td(pg, tr, labels[i]);
-                rdm_html_tdint(pg, tr, rdm_rpt_int(t, "count", 0));
-                rdm_html_tdnum(pg, tr, 4, vals[i]);
-            }
-            snprintf(title, sizeof title, "%.100s: target rate by top values", name ? name : "?");
-            rdm_svg_chart c = {title, "readmitted <30 days rate", NULL, 560, 0, 0, 0, 0, 0, 0, 1};
-            rdm_err e = {0};
-            xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nt, &e);
-            if (svg)
-                rdm_html_adopt(pg, charts, svg);
-        }
-        free(labels);
-        free(vals);
+    if (nt)
+        top_values(pg, d, charts, name, top, nt);
+}
+
+/* Columns whose levels have a natural order (schema.c lists them in it):
+ * their bars follow it instead of frequency. */
+static const char *const ORDERED[] = {"age", "A1Cresult", "max_glu_serum", NULL};
+
+/* Rank of value v among the column's known levels in natural order, or a
+ * large number (unknown values and "missing" last, by frequency). */
+static int is_ordered(const char *col)
+{
+    for (int i = 0; col && ORDERED[i]; i++)
+        if (!strcmp(col, ORDERED[i]))
+            return 1;
+    return 0;
+}
+
+static int level_rank(const char *col, const char *v)
+{
+    int c = is_ordered(col) ? rdm_schema_find(col) : -1;
+    const char *const *lv = c >= 0 ? rdm_schema_columns()[c].levels : NULL;
+    for (int k = 0; lv && v && lv[k]; k++)
+        if (!strcmp(lv[k], v))
+            return k;
+    return 1000;
+}
+
+/* Top values: in natural order for ordered levels (stable: frequency among
+ * the rest), each bar labelled with its count. */
+static void top_values(rdm_html_page *pg, xmlNodePtr d, xmlNodePtr charts, const char *name,
+                       const json_t *top, size_t nt)
+{
+    const char **labels = calloc(nt, sizeof *labels);
+    double *vals = calloc(nt, sizeof *vals);
+    size_t *ord = calloc(nt, sizeof *ord);
+    char(*lab)[96] = calloc(nt, sizeof *lab);
+    if (!labels || !vals || !ord || !lab) {
+        pg->oom = 1;
+        goto done;
     }
+    for (size_t i = 0; i < nt; i++)
+        ord[i] = i;
+    for (size_t i = 1; i < nt; i++) /* insertion sort: stable, nt <= 10 */
+        for (size_t j = i; j > 0; j--) {
+            const json_t *a = json_array_get(top, ord[j - 1]), *b = json_array_get(top, ord[j]);
+            if (level_rank(name, rdm_rpt_str(a, "value")) <=
+                level_rank(name, rdm_rpt_str(b, "value")))
+                break;
+            size_t t = ord[j];
+            ord[j] = ord[j - 1];
+            ord[j - 1] = t;
+        }
+    static const char *const H[] = {"value", "encounters", "target rate"};
+    xmlNodePtr tb = rdm_html_table(pg, d, NULL, H, 3);
+    for (size_t i = 0; i < nt; i++) {
+        const json_t *t = json_array_get(top, ord[i]);
+        const char *v = rdm_rpt_str(t, "value") ? rdm_rpt_str(t, "value") : "(missing)";
+        long long cnt = rdm_rpt_int(t, "count", 0);
+        snprintf(lab[i], sizeof lab[i], "%.60s (n=%lld)", v, cnt);
+        labels[i] = lab[i];
+        vals[i] = rdm_rpt_num(t, "target_rate");
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_td(pg, tr, v);
+        rdm_html_tdint(pg, tr, cnt);
+        rdm_html_tdnum(pg, tr, 4, vals[i]);
+    }
+    char title[160];
+    snprintf(title, sizeof title, "%.100s: target rate by %s", name ? name : "?",
+             is_ordered(name) ? "level, in order" : "top values");
+    rdm_svg_chart c = {title, "readmitted <30 days rate", NULL, 560, 0, 0, 0, 0, 0, 0, 1};
+    rdm_err e = {0};
+    xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, (int)nt, &e);
+    if (svg)
+        rdm_html_adopt(pg, charts, svg);
+done:
+    free(labels);
+    free(vals);
+    free(ord);
+    free(lab);
 }
 
 static void profile(rdm_html_page *pg, const json_t *data)
@@ -422,6 +646,7 @@ int rdm_report_page_data(const rdm_report_site *rs, rdm_buf *out, rdm_err *err)
     snapshots(&pg, data);
     rejects(&pg, data);
     validation(&pg, data);
+    drift(&pg, data);
     suspicious(&pg, data);
     profile(&pg, data);
     return rdm_html_page_finish(&pg, out, err);

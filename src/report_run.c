@@ -15,21 +15,27 @@
 static const char *const SPLITS[NSPLIT] = {"valid", "test"};
 static const char *const SPLIT_NAMES[NSPLIT] = {"validation", "test"};
 
-static const char *const METRIC_KEYS[] = {"roc_auc",   "pr_auc",    "log_loss", "brier",
-                                          "accuracy",  "precision", "recall",   "f1",
-                                          "threshold", "n",         "positives"};
-static const char *const METRIC_NAMES[] = {"ROC AUC",
-                                           "PR AUC (average precision)",
-                                           "log loss",
-                                           "Brier score",
-                                           "accuracy",
-                                           "precision at threshold",
-                                           "recall at threshold",
-                                           "F1 at threshold",
-                                           "threshold",
-                                           "rows",
-                                           "positives"};
-#define NMETRIC (sizeof METRIC_KEYS / sizeof METRIC_KEYS[0])
+/* The metrics table. `at`: 0 not thresholded, 1 at 0.5, 2 at the run's
+ * chosen threshold; every thresholded metric is labelled with its threshold. */
+static const struct {
+    const char *key, *name;
+    int at, decimals;
+} METRICS[] = {
+    {"roc_auc", "ROC AUC", 0, 4},
+    {"pr_auc", "PR AUC (average precision)", 0, 4},
+    {"log_loss", "log loss", 0, 4},
+    {"brier", "Brier score", 0, 4},
+    {"threshold", "chosen threshold (best validation F1)", 0, 4},
+    {"accuracy", "accuracy", 1, 4},
+    {"accuracy_at_threshold", "accuracy", 2, 4},
+    {"precision", "precision", 2, 4},
+    {"recall", "recall", 2, 4},
+    {"f1", "F1", 2, 4},
+    {"n", "rows", 0, 0},
+    {"positives", "positives", 0, 0},
+};
+
+#define NMETRIC (sizeof METRICS / sizeof METRICS[0])
 
 typedef struct calib {
     int n;
@@ -107,18 +113,6 @@ static void confusion(rdm_html_page *pg, xmlNodePtr parent, const json_t *run, c
     rdm_html_tdint(pg, tr, (long long)(tp + fp + fn + tn));
 }
 
-static double rate(const json_t *run, const char *split)
-{
-    double n = rdm_rpt_metric(run, split, "n"), p = rdm_rpt_metric(run, split, "positives");
-    if (isnan(n) || isnan(p)) {
-        double tp = rdm_rpt_metric(run, split, "tp"), fp = rdm_rpt_metric(run, split, "fp");
-        double tn = rdm_rpt_metric(run, split, "tn"), fn = rdm_rpt_metric(run, split, "fn");
-        n = tp + fp + tn + fn;
-        p = tp + fn;
-    }
-    return n > 0 ? p / n : NAN;
-}
-
 static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run, const calib *ct)
 {
     xmlNodePtr body = pg->body;
@@ -143,7 +137,7 @@ static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run,
     static const char *const ROWS[] = {"rows_train", "rows_valid", "rows_test"};
     for (int s = 0; s < 3; s++) {
         long long rows = rdm_rpt_int(run, ROWS[s], -1);
-        double r = rate(run, SP[s]);
+        double r = rdm_rpt_positive_rate(run, SP[s]);
         if (rows < 0 && isnan(r))
             continue;
         if (isnan(r))
@@ -167,7 +161,7 @@ static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run,
            lo = rdm_rpt_metric(run, "test", "roc_auc_ci_low"),
            hi = rdm_rpt_metric(run, "test", "roc_auc_ci_high");
     double vauc = rdm_rpt_metric(run, "valid", "roc_auc");
-    double pr = rdm_rpt_metric(run, "test", "pr_auc"), tr_ = rate(run, "test");
+    double pr = rdm_rpt_metric(run, "test", "pr_auc"), tr_ = rdm_rpt_positive_rate(run, "test");
     double acc = rdm_rpt_metric(run, "test", "accuracy");
     rdm_html_li(pg, ul,
                 "Test ROC AUC %.4f (bootstrap 95%% interval %.4f to %.4f); validation %.4f.", auc,
@@ -177,7 +171,9 @@ static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run,
                     "Test PR AUC %.4f against %.4f for no skill (the positive rate): %.2fx lift.",
                     pr, tr_, pr / tr_);
     if (!isnan(acc) && !isnan(tr_))
-        rdm_html_li(pg, ul, "Test accuracy %.4f; always predicting \"not readmitted\" scores %.4f.",
+        rdm_html_li(pg, ul,
+                    "Test accuracy at threshold 0.5: %.4f; always predicting \"not readmitted\" "
+                    "scores %.4f.",
                     acc, 1 - tr_);
     rdm_html_li(pg, ul, "Test log loss %.4f, Brier score %.4f.",
                 rdm_rpt_metric(run, "test", "log_loss"), rdm_rpt_metric(run, "test", "brier"));
@@ -275,7 +271,8 @@ static void params_section(rdm_html_page *pg, const rdm_report_site *rs, const j
         for (size_t k = 0; keys && k < nk; k++) {
             xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
             rdm_html_td(pg, tr, keys[k]);
-            rdm_html_td(pg, tr, rdm_rpt_param(run, keys[k]));
+            char num[64];
+            rdm_html_td(pg, tr, rdm_html_fmt_value(rdm_rpt_param(run, keys[k]), num, sizeof num));
         }
     }
     free(keys);
@@ -290,17 +287,22 @@ static void metrics_section(rdm_html_page *pg, const rdm_report_site *rs, const 
     {
         static const char *const H[] = {"metric", "validation", "test"};
         xmlNodePtr tb = rdm_html_table(pg, body, NULL, H, 3);
+        double thr = rdm_rpt_num(run, "threshold");
         for (size_t m = 0; m < NMETRIC; m++) {
             xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
-            rdm_html_td(pg, tr, METRIC_NAMES[m]);
+            if (METRICS[m].at == 1)
+                rdm_html_elf(pg, tr, "td", "%s at threshold 0.5", METRICS[m].name);
+            else if (METRICS[m].at == 2)
+                rdm_html_elf(pg, tr, "td", "%s at the chosen threshold %.4f", METRICS[m].name, thr);
+            else
+                rdm_html_td(pg, tr, METRICS[m].name);
             for (int s = 0; s < NSPLIT; s++) {
-                double v = rdm_rpt_metric(run, SPLITS[s], METRIC_KEYS[m]);
-                int dec = m >= NMETRIC - 2 ? 0 : 4;
-                if (!strcmp(METRIC_KEYS[m], "threshold") && isnan(v))
-                    v = rdm_rpt_num(run, "threshold");
-                xmlNodePtr td = rdm_html_tdnum(pg, tr, dec, v);
+                double v = rdm_rpt_metric(run, SPLITS[s], METRICS[m].key);
+                if (!strcmp(METRICS[m].key, "threshold") && isnan(v))
+                    v = thr;
+                xmlNodePtr td = rdm_html_tdnum(pg, tr, METRICS[m].decimals, v);
                 char id[64];
-                snprintf(id, sizeof id, "m-%s-%s", SPLITS[s], METRIC_KEYS[m]);
+                snprintf(id, sizeof id, "m-%s-%s", SPLITS[s], METRICS[m].key);
                 rdm_html_attr(pg, td, "id", id);
             }
         }
@@ -340,7 +342,7 @@ static void curves_section(rdm_html_page *pg, const rdm_report_site *rs, const j
     }
     int npr_curves = npr;
     for (int s = 0; s < NSPLIT; s++) {
-        double r = rate(run, SPLITS[s]);
+        double r = rdm_rpt_positive_rate(run, SPLITS[s]);
         if (isnan(r) || !has_pr[s])
             continue;
         base[s][0] = base[s][1] = r;

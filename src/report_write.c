@@ -4,6 +4,7 @@
  * nothing of what the pages are: each job brings its builder. */
 #include "report_write.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
@@ -291,8 +292,54 @@ static int collect(const char *dir, rdm_report_job *jobs, size_t n, rdm_report_s
     return rc;
 }
 
-int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n, rdm_report_stats *st,
-                           rdm_err *err)
+static int job_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Remove the pages under dir/<sub> (for each sub in prune) that no job wrote:
+ * pages of runs and trainings the site no longer has. */
+static int prune_pages(const char *dir, const char *const *prune, const rdm_report_job *jobs,
+                       size_t n, int *removed, rdm_err *err)
+{
+    const char **names = malloc((n + 1) * sizeof *names);
+    if (!names)
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
+    for (size_t k = 0; k < n; k++)
+        names[k] = jobs[k].name;
+    qsort(names, n, sizeof *names, job_cmp);
+    int rc = RDM_OK;
+    for (int d = 0; prune && prune[d] && !rc; d++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, prune[d]);
+        DIR *dh = opendir(path);
+        if (!dh)
+            continue;
+        struct dirent *e;
+        while (!rc && (e = readdir(dh))) {
+            size_t l = strlen(e->d_name);
+            if (l < 6 || strcmp(e->d_name + l - 5, ".html"))
+                continue;
+            char name[600];
+            snprintf(name, sizeof name, "%s/%s", prune[d], e->d_name);
+            const char *key = name;
+            if (bsearch(&key, names, n, sizeof *names, job_cmp))
+                continue;
+            snprintf(path, sizeof path, "%s/%s", dir, name);
+            if (unlink(path) != 0 && errno != ENOENT) {
+                rc = rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+            } else {
+                (*removed)++;
+            }
+        }
+        closedir(dh);
+    }
+    free(names);
+    return rc;
+}
+
+int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n,
+                           const char *const *prune, rdm_report_stats *st, rdm_err *err)
 {
     rdm_report_stats local;
     if (!st)
@@ -322,5 +369,7 @@ int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n, rdm_
             rdm_log(RDM_LOG_WARN, "report manifest not written: %s", ignore.msg);
     }
     rdm_buf_release(&man);
+    if (!rc)
+        rc = prune_pages(dir, prune, jobs, n, &st->removed, err);
     return rc;
 }

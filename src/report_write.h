@@ -32,8 +32,10 @@ typedef struct rdm_report_job {
  * exist). On failure the first failing job's error (in job order) is
  * returned; pages already written stay. st (may be NULL) gets the counts and
  * the fingerprint: sha256 over every page's name and the sha256 of its bytes,
- * in job order. */
-int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n, rdm_report_stats *st,
-                           rdm_err *err);
+ * in job order. After a successful run, every *.html file directly under
+ * dir/<p> for each p of `prune` (NULL-terminated, may be NULL) that is not
+ * a job's page is removed (st->removed counts them). */
+int rdm_report_write_pages(const char *dir, rdm_report_job *jobs, size_t n,
+                           const char *const *prune, rdm_report_stats *st, rdm_err *err);
 
 #endif

@@ -465,17 +465,14 @@ static int hash_json(rdm_buf *b, const json_t *v)
     return encode_json(b, v);
 }
 
-int rdm_rpt_run_input(const rdm_report_site *site, const json_t *run, const char *gen, rdm_buf *b,
-                      char out[65])
+/* A run and its curves (stored JSON and decoded points) into b. */
+static int add_run(rdm_buf *b, const rdm_report_site *site, const json_t *run)
 {
     const json_t *j = rdm_report_site_json(site);
     long long rid = rdm_rpt_int(run, "run_id", -1);
     char id[32];
     snprintf(id, sizeof id, "%lld", rid);
-    rdm_buf_reset(b);
-    if (rdm_buf_add(b, gen, 64) || hash_json(b, json_object_get(j, "model_name")) ||
-        hash_json(b, json_object_get(j, "versions")) || hash_json(b, run) ||
-        hash_json(b, json_object_get(json_object_get(j, "curves"), id)))
+    if (hash_json(b, run) || hash_json(b, json_object_get(json_object_get(j, "curves"), id)))
         return RDM_ENOMEM;
     static const char *const SP[] = {"train", "valid", "test"}, *const KI[] = {"roc", "pr"};
     for (int s = 0; s < 3; s++)
@@ -486,6 +483,36 @@ int rdm_rpt_run_input(const rdm_report_site *site, const json_t *run, const char
                 (c && c->n > 0 && rdm_buf_add(b, c->x, 2 * (size_t)c->n * sizeof *c->x)))
                 return RDM_ENOMEM;
         }
+    return RDM_OK;
+}
+
+int rdm_rpt_run_input(const rdm_report_site *site, const json_t *run, const char *gen, rdm_buf *b,
+                      char out[65])
+{
+    const json_t *j = rdm_report_site_json(site);
+    rdm_buf_reset(b);
+    if (rdm_buf_add(b, gen, 64) || hash_json(b, json_object_get(j, "model_name")) ||
+        hash_json(b, json_object_get(j, "versions")) || add_run(b, site, run))
+        return RDM_ENOMEM;
+    rdm_sha256_hex(b->data, b->len, out);
+    return RDM_OK;
+}
+
+int rdm_rpt_training_input(const rdm_report_site *site, long long training_id, const char *gen,
+                           rdm_buf *b, char out[65])
+{
+    const json_t *j = rdm_report_site_json(site);
+    rdm_buf_reset(b);
+    if (rdm_buf_add(b, gen, 64) || rdm_buf_printf(b, "training %lld", training_id) ||
+        hash_json(b, json_object_get(j, "versions")))
+        return RDM_ENOMEM;
+    size_t i;
+    const json_t *r;
+    json_array_foreach(json_object_get(j, "runs"), i, r)
+    {
+        if (rdm_rpt_int(r, "training_id", -1) == training_id && add_run(b, site, r))
+            return RDM_ENOMEM;
+    }
     rdm_sha256_hex(b->data, b->len, out);
     return RDM_OK;
 }
@@ -493,7 +520,8 @@ int rdm_rpt_run_input(const rdm_report_site *site, const json_t *run, const char
 /* ---- the pages of the site ---- */
 
 /* The top-level pages, in navigation and build order. A new page is a row
- * here, a kind in site.h and a builder in report.c's table. */
+ * here, a kind in site.h and a builder in report.c's table. Run pages and
+ * the compare page of each training follow them. */
 static const struct {
     rdm_rpt_kind kind;
     rdm_html_navlink link;
@@ -513,24 +541,210 @@ int rdm_rpt_page_start(rdm_html_page *pg, const char *title, const char *root)
     return rdm_html_page_start(pg, title, root, nav, NTOP);
 }
 
+static int cmp_desc(const void *a, const void *b)
+{
+    long long x = *(const long long *)a, y = *(const long long *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+long long *rdm_rpt_trainings(const json_t *site, size_t *n)
+{
+    const json_t *runs = json_object_get(site, "runs");
+    size_t nr = json_is_array(runs) ? json_array_size(runs) : 0, k = 0;
+    *n = 0;
+    long long *t = malloc((nr + 1) * sizeof *t);
+    if (!t)
+        return NULL;
+    for (size_t i = 0; i < nr; i++)
+        t[k++] = rdm_rpt_int(json_array_get(runs, i), "training_id", 0);
+    qsort(t, k, sizeof *t, cmp_desc);
+    size_t m = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!m || t[m - 1] != t[i])
+            t[m++] = t[i];
+    *n = m;
+    return t;
+}
+
+void rdm_rpt_href_compare(char *buf, size_t n, const char *root, long long training_id)
+{
+    snprintf(buf, n, "%scompare/%lld.html", root, training_id);
+}
+
 rdm_rpt_page_ref *rdm_rpt_pages(const rdm_report_site *site, size_t *n)
 {
-    const json_t *runs = json_object_get(rdm_report_site_json(site), "runs");
-    size_t nruns = json_is_array(runs) ? json_array_size(runs) : 0;
+    const json_t *j = rdm_report_site_json(site);
+    const json_t *runs = json_object_get(j, "runs");
+    size_t nruns = json_is_array(runs) ? json_array_size(runs) : 0, ntr = 0;
     *n = 0;
-    rdm_rpt_page_ref *p = calloc((size_t)NTOP + nruns, sizeof *p);
-    if (!p)
+    long long *tr = rdm_rpt_trainings(j, &ntr);
+    rdm_rpt_page_ref *p = tr ? calloc((size_t)NTOP + nruns + ntr, sizeof *p) : NULL;
+    if (!p) {
+        free(tr);
         return NULL;
+    }
     for (int k = 0; k < NTOP; k++) {
         p[k].kind = TOP[k].kind;
         snprintf(p[k].name, sizeof p[k].name, "%s", TOP[k].link.href);
     }
-    for (size_t i = 0; i < nruns; i++) {
-        rdm_rpt_page_ref *r = &p[NTOP + i];
-        r->kind = RDM_RPT_RUN;
-        r->run = json_array_get(runs, i);
-        rdm_rpt_href_run(r->name, sizeof r->name, "", rdm_rpt_int(r->run, "run_id", 0));
+    size_t at = (size_t)NTOP;
+    for (size_t i = 0; i < nruns; i++, at++) {
+        p[at].kind = RDM_RPT_RUN;
+        p[at].run = json_array_get(runs, i);
+        p[at].id = rdm_rpt_int(p[at].run, "run_id", 0);
+        rdm_rpt_href_run(p[at].name, sizeof p[at].name, "", p[at].id);
     }
-    *n = (size_t)NTOP + nruns;
+    for (size_t i = 0; i < ntr; i++, at++) {
+        p[at].kind = RDM_RPT_TRAINING;
+        p[at].id = tr[i];
+        rdm_rpt_href_compare(p[at].name, sizeof p[at].name, "", tr[i]);
+    }
+    free(tr);
+    *n = at;
     return p;
+}
+
+const char *const *rdm_rpt_page_dirs(void)
+{
+    static const char *const DIRS[] = {"runs", "compare", NULL};
+    return DIRS;
+}
+
+double rdm_rpt_positive_rate(const json_t *run, const char *split)
+{
+    double n = rdm_rpt_metric(run, split, "n"), p = rdm_rpt_metric(run, split, "positives");
+    if (isnan(n) || isnan(p)) {
+        double tp = rdm_rpt_metric(run, split, "tp"), fp = rdm_rpt_metric(run, split, "fp");
+        double tn = rdm_rpt_metric(run, split, "tn"), fn = rdm_rpt_metric(run, split, "fn");
+        n = tp + fp + tn + fn;
+        p = tp + fn;
+    }
+    return n > 0 ? p / n : NAN;
+}
+
+/* ---- metric names ---- */
+
+static const struct {
+    const char *key, *label;
+    int higher_better;
+} METRIC_INFO[] = {
+    {"roc_auc", "ROC AUC", 1},     {"pr_auc", "PR AUC", 1},     {"log_loss", "log loss", 0},
+    {"brier", "Brier score", 0},   {"accuracy", "accuracy", 1}, {"f1", "F1", 1},
+    {"precision", "precision", 1}, {"recall", "recall", 1},
+};
+
+const char *rdm_rpt_metric_label(const char *key)
+{
+    for (size_t i = 0; key && i < sizeof METRIC_INFO / sizeof METRIC_INFO[0]; i++)
+        if (!strcmp(METRIC_INFO[i].key, key))
+            return METRIC_INFO[i].label;
+    return key ? key : "?";
+}
+
+int rdm_rpt_higher_better(const char *key)
+{
+    for (size_t i = 0; key && i < sizeof METRIC_INFO / sizeof METRIC_INFO[0]; i++)
+        if (!strcmp(METRIC_INFO[i].key, key))
+            return METRIC_INFO[i].higher_better;
+    return 1;
+}
+
+/* ---- alias history in words ---- */
+
+static int gate_num(const json_t *g, const char *k, double *v)
+{
+    *v = rdm_rpt_num(g, k);
+    return isfinite(*v);
+}
+
+/* The manual reason without the "manual promote: " prefix the registry adds. */
+static const char *manual_reason(const char *reason)
+{
+    const char *c = reason ? strstr(reason, ": ") : NULL;
+    if (reason && !strncmp(reason, "manual ", 7) && c)
+        return c + 2;
+    return reason;
+}
+
+static void gate_words(const json_t *h, const json_t *g, char *out, size_t n)
+{
+    const char *alias = rdm_rpt_str(h, "alias");
+    const char *label = rdm_rpt_metric_label(rdm_rpt_str(g, "metric"));
+    long long to = rdm_rpt_int(h, "to_version", 0), champ = rdm_rpt_int(g, "champion_version", 0);
+    double score, old, gain, floor_, need;
+    int has = gate_num(g, "new_score", &score), has_old = gate_num(g, "champion_score", &old);
+    gate_num(g, "gain", &gain);
+    gate_num(g, "min_metric", &floor_);
+    gate_num(g, "min_gain", &need);
+    int floor_ok = json_is_true(json_object_get(g, "floor_ok"));
+    if (!to) {
+        snprintf(out, n, "The %s alias was cleared.", alias ? alias : "?");
+    } else if (json_is_true(json_object_get(g, "passed")) && champ && has && has_old) {
+        snprintf(out, n,
+                 "v%lld became %s: its validation %s of %.4f beats champion v%lld (%.4f) by "
+                 "%.4f, at least %.4f was needed, and meets the floor of %.4f.",
+                 to, alias ? alias : "?", label, score, champ, old, gain, need, floor_);
+    } else if (json_is_true(json_object_get(g, "passed")) && has) {
+        snprintf(out, n,
+                 "v%lld became %s, the first one: its validation %s of %.4f meets the floor "
+                 "of %.4f.",
+                 to, alias ? alias : "?", label, score, floor_);
+    } else if (has && !floor_ok) {
+        snprintf(out, n,
+                 "v%lld became %s, not champion: its validation %s of %.4f misses the floor of "
+                 "%.4f.",
+                 to, alias ? alias : "?", label, score, floor_);
+    } else if (has && has_old) {
+        snprintf(out, n,
+                 "v%lld became %s, not champion: its validation %s of %.4f against champion "
+                 "v%lld (%.4f) is a gain of %.4f, short of the %.4f needed.",
+                 to, alias ? alias : "?", label, score, champ, old, gain, need);
+    } else {
+        snprintf(out, n, "%s", rdm_rpt_str(h, "reason") ? rdm_rpt_str(h, "reason") : "-");
+    }
+}
+
+void rdm_rpt_history_sentence(const json_t *h, char *out, size_t n)
+{
+    const json_t *g = json_object_get(h, "gate");
+    const char *action = rdm_rpt_str(h, "action");
+    const char *reason = manual_reason(rdm_rpt_str(h, "reason"));
+    long long from = rdm_rpt_int(h, "from_version", 0), to = rdm_rpt_int(h, "to_version", 0);
+    int manual = action && (!strcmp(action, "promote") || !strcmp(action, "rollback"));
+    if (manual) {
+        char fromtxt[32] = "no version";
+        if (from)
+            snprintf(fromtxt, sizeof fromtxt, "v%lld", from);
+        snprintf(out, n, "%s by hand from %s to v%lld%s%s",
+                 action[0] == 'p' ? "Promoted" : "Rolled back", fromtxt, to,
+                 reason && *reason ? ": " : ".", reason && *reason ? reason : "");
+    } else if (json_is_object(g) && json_object_get(g, "metric")) {
+        gate_words(h, g, out, n);
+    } else {
+        snprintf(out, n, "%s", rdm_rpt_str(h, "reason") ? rdm_rpt_str(h, "reason") : "-");
+    }
+}
+
+void rdm_rpt_actor_text(const char *actor, char *out, size_t n)
+{
+    if (!actor || !*actor) {
+        snprintf(out, n, "unknown");
+        return;
+    }
+    /* "user (readmit cmd)" or "user@host (readmit cmd)" */
+    const char *paren = strstr(actor, " (");
+    size_t ul = paren ? (size_t)(paren - actor) : strlen(actor);
+    const char *at = memchr(actor, '@', ul);
+    char cmd[96] = "";
+    if (paren) {
+        snprintf(cmd, sizeof cmd, "%s", paren + 2);
+        char *close = strrchr(cmd, ')');
+        if (close)
+            *close = '\0';
+    }
+    if (at)
+        snprintf(out, n, "%.*s on %.*s%s%s", (int)(at - actor), actor,
+                 (int)(ul - (size_t)(at - actor) - 1), at + 1, cmd[0] ? ", " : "", cmd);
+    else
+        snprintf(out, n, "%.*s%s%s (host not recorded)", (int)ul, actor, cmd[0] ? ", " : "", cmd);
 }

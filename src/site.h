@@ -67,6 +67,9 @@ int rdm_rpt_run_version(const json_t *site, long long run_id, char *aliases, siz
 long long rdm_rpt_champion_run(const json_t *site);
 /* run[split][key] (NaN when missing). */
 double rdm_rpt_metric(const json_t *run, const char *split, const char *key);
+/* Positive rate of a split: positives / n, else from the confusion counts;
+ * NaN when unknown. */
+double rdm_rpt_positive_rate(const json_t *run, const char *split);
 /* The stored curve JSON site.curves[run_id][split][kind], or NULL. */
 const json_t *rdm_rpt_curve_json(const json_t *site, long long run_id, const char *split,
                                  const char *kind);
@@ -83,9 +86,10 @@ int rdm_rpt_param_varies(const json_t *runs, const char *model_type, const char 
 
 typedef enum rdm_rpt_kind {
     RDM_RPT_INDEX,
-    RDM_RPT_COMPARE,
+    RDM_RPT_COMPARE, /* compare.html: the selected run of each training */
     RDM_RPT_DATA,
-    RDM_RPT_RUN
+    RDM_RPT_RUN,      /* runs/<run_id>.html */
+    RDM_RPT_TRAINING, /* compare/<training_id>.html: every run of one training */
 } rdm_rpt_kind;
 
 /* One page of the site: its kind, file name under the site directory, and
@@ -93,22 +97,46 @@ typedef enum rdm_rpt_kind {
 typedef struct rdm_rpt_page_ref {
     rdm_rpt_kind kind;
     char name[64];
-    const json_t *run;
+    const json_t *run; /* RDM_RPT_RUN */
+    long long id;      /* run id or training id */
 } rdm_rpt_page_ref;
 
 /* Every page of the site, top-level pages first (in navigation order), then
- * one per run (site.runs order). A new array owned by the caller (free), *n
- * its length; NULL on ENOMEM. */
+ * one per run (site.runs order), then one per training (newest first). A new array owned by the
+ * caller (free), *n its length; NULL on ENOMEM. */
 rdm_rpt_page_ref *rdm_rpt_pages(const rdm_report_site *site, size_t *n);
-/* Link to a run's page from a page under `root` ("" or "../"). */
+/* The subdirectories of the site that hold generated pages only: a page
+ * there that the site no longer has is removed. NULL-terminated. */
+const char *const *rdm_rpt_page_dirs(void);
+/* Link to a run's page, a training's compare page, from a page under `root`
+ * ("" or "../"). */
 void rdm_rpt_href_run(char *buf, size_t n, const char *root, long long id);
+void rdm_rpt_href_compare(char *buf, size_t n, const char *root, long long training_id);
+/* Distinct training ids of site.runs, newest first: a new array (free), *n
+ * its length; NULL on ENOMEM. */
+long long *rdm_rpt_trainings(const json_t *site, size_t *n);
+/* Display name of a metric key ("roc_auc" -> "ROC AUC"; unknown keys as they
+ * are) and whether higher is better (unknown: 1). */
+const char *rdm_rpt_metric_label(const char *key);
+int rdm_rpt_higher_better(const char *key);
 /* rdm_html_page_start with the site's navigation bar. */
 int rdm_rpt_page_start(rdm_html_page *pg, const char *title, const char *root);
+
+/* One alias-history row (rdm_registry_history_json layout) as a sentence:
+ * what moved and why, from the gate's numbers or the manual reason. */
+void rdm_rpt_history_sentence(const json_t *h, char *out, size_t n);
+/* Who made a change, from the registry's actor text ("user (readmit cmd)",
+ * "user@host (readmit cmd)"): "user on host, readmit cmd"; without a host,
+ * "user, readmit cmd (host not recorded)". */
+void rdm_rpt_actor_text(const char *actor, char *out, size_t n);
 
 /* sha256 (hex) of everything a run page shows for `run`: the generator id
  * `gen` (64 hex), the model name, the versions, the run, its stored curves
  * and decoded points. b is scratch space. RDM_ENOMEM on failure. */
 int rdm_rpt_run_input(const rdm_report_site *site, const json_t *run, const char *gen, rdm_buf *b,
                       char out[65]);
+/* The same for a training's compare page: its runs and their curves. */
+int rdm_rpt_training_input(const rdm_report_site *site, long long training_id, const char *gen,
+                           rdm_buf *b, char out[65]);
 
 #endif

@@ -90,6 +90,10 @@ int cmd_report(int argc, char **argv)
     rdm_err err = {0};
     double t0 = rdm_now();
     rdm_report_site *site = rdm_report_load(db, &ctx.cfg, &err);
+    if (site && rdm_report_load_drift(db, site, &err)) {
+        rdm_report_site_free(site);
+        site = NULL;
+    }
     rdm_db_close(db);
     double t1 = rdm_now();
     rdm_report_stats st = {0};
@@ -103,8 +107,8 @@ int cmd_report(int argc, char **argv)
         return cmd_fail("report", &err);
     }
     double t2 = rdm_now();
-    rdm_log(RDM_LOG_INFO, "report pages=%d written=%d load_s=%.3f build_s=%.3f dir=%s", st.pages,
-            st.written, t1 - t0, t2 - t1, dir);
+    rdm_log(RDM_LOG_INFO, "report pages=%d written=%d removed=%d load_s=%.3f build_s=%.3f dir=%s",
+            st.pages, st.written, st.removed, t1 - t0, t2 - t1, dir);
     if (!ctx.quiet)
         printf("%s/index.html\n", dir);
     cmd_ctx_release(&ctx);

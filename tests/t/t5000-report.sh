@@ -27,8 +27,13 @@ for id in $run_ids; do
     [ -s "$D/runs/$id.html" ] || not_ok "page of run $id missing"
 done
 check_eq "one page per run" "$(echo $run_ids | wc -w)" "$(ls "$D/runs" | wc -l)"
+trainings=$(t_sql "SELECT DISTINCT training_id FROM registry.runs ORDER BY 1")
+for t in $trainings; do
+    [ -s "$D/compare/$t.html" ] || not_ok "compare page of training $t missing"
+done
+check_eq "one compare page per training" "$(echo $trainings | wc -w)" "$(ls "$D/compare" | wc -l)"
 
-pages=("$D"/*.html "$D"/runs/*.html)
+pages=("$D"/*.html "$D"/runs/*.html "$D"/compare/*.html)
 # our checker: libxml2 HTML parser errors, broken links, external URLs
 check "pages parse and links resolve (readmit report --check)" rdm report --check "${pages[@]}"
 # an independent parse with xmllint: only "unknown tag" for SVG/HTML5 names is tolerated
@@ -85,6 +90,40 @@ nrej=$(t_sql "SELECT count(*) FROM raw.rejects")
 check "raw rejects counted on data.html" test "$nrej" -gt 0
 check "invalid UTF-8 reject shown as \\x escapes" grep -q '\\x[89a-f][0-9a-f]' "$D/data.html"
 
+# reports that read well
+xp() { xmllint --html --xpath "$2" "$1" 2>/dev/null || true; }
+raw=$(t_sql "SELECT value FROM registry.params WHERE run_id = $sel AND key = 'learning_rate'")
+if [ -n "$raw" ]; then
+    check_eq "parameter shown for people ($raw)" "$(printf '%.15g' "$raw")" \
+        "$(xp "$D/runs/$sel.html" "string(//tr[td[1]='learning_rate']/td[2])")"
+fi
+check "run page labels accuracy with threshold 0.5" grep -q '<td>accuracy at threshold 0.5</td>' "$D/runs/$sel.html"
+check "run page labels F1 with the chosen threshold" grep -q '<td>F1 at the chosen threshold [0-9.]*</td>' "$D/runs/$sel.html"
+check "index names every run" test "$(xp "$D/index.html" "count(//td[@class='run-name'])")" = "$(echo $run_ids | wc -w)"
+t1=$(echo $trainings | cut -d' ' -f1)
+check "runs table links the training's compare page" grep -q "href=\"compare/$t1.html\"" "$D/index.html"
+check "compare.html links every training's compare page" \
+    test "$(grep -o 'href="compare/[0-9]*.html"' "$D/compare.html" | sort -u | wc -l)" -eq "$(echo $trainings | wc -w)"
+check "compare page marks a best value" grep -q 'class="num best"' "$D/compare/$t1.html"
+check "compare page overlays ROC and PR" \
+    test "$(xp "$D/compare/$t1.html" "count(//h2[@id='roc' or @id='pr'])")" = 2
+check "overlaid curves differ in dash pattern" grep -q 'stroke-dasharray="8 3"' "$D/compare/$t1.html"
+check "compare page hides parameters equal in every run" \
+    test "$(xp "$D/compare/$t1.html" "count(//table[@class='compare']//th[.='max_bins'])")" = 0
+check "gate reason is a sentence" grep -q 'became champion' "$D/index.html"
+check "gate numbers behind a toggle" test "$(xp "$D/index.html" "count(//details/table[@class='gate'])")" -ge 1
+check "who names the command" grep -q 'readmit register' "$D/index.html"
+check "champion over trainings plotted" grep -q 'id="champion-trend"' "$D/index.html"
+nrules=$(t_sql "SELECT count(DISTINCT rule) FROM clean.validation WHERE snapshot_id = (SELECT max(snapshot_id) FROM clean.validation)" 2>/dev/null || echo)
+if [ -n "$nrules" ]; then
+    check_eq "validation as a rule x batch matrix" "$nrules" \
+        "$(xp "$D/data.html" "count(//table[@id='validation-matrix']/tbody/tr)")"
+fi
+check "batches compared with the snapshot" test "$(xp "$D/data.html" "count(//table[@id='drift-matrix']/tbody/tr)")" -gt 0
+ages=$(xp "$D/data.html" "//details[starts-with(summary,'age:')]//table/tbody/tr/td[1]/text()")
+check "age levels in their natural order" bash -c "[ -n \"\$1\" ] && printf '%s\n' \"\$1\" | sort -c" - "$ages"
+check "bars of levels show counts" grep -q '(n=[0-9]*)' "$D/data.html"
+
 # a second run rewrites nothing and keeps the stamp
 before=$(stat -c '%n %.9Y' "$D/index.html" "$D/runs/$sel.html" "$T_TMP/report.stamp")
 sleep 1.1
@@ -100,4 +139,14 @@ t_sql "UPDATE registry.runs SET name = name || ' renamed' WHERE run_id = $other"
 rdm report -q --out "$D" --stamp "$T_TMP/report.stamp"
 check "changed run page rewritten" grep -q 'renamed' "$D/runs/$other.html"
 check_eq "data.html untouched" "$old_data" "$(stat -c %Y "$D/data.html")"
+
+# orphan pages (runs and trainings the registry no longer has) go away
+echo stale >"$D/runs/999999.html"
+echo stale >"$D/compare/999999.html"
+echo keep >"$D/runs/notes.txt"
+rdm report -q --out "$D" --stamp "$T_TMP/report.stamp"
+check "orphan run page removed" test ! -e "$D/runs/999999.html"
+check "orphan compare page removed" test ! -e "$D/compare/999999.html"
+check "other files kept" test -e "$D/runs/notes.txt"
+check_eq "run pages left" "$(echo $run_ids | wc -w)" "$(ls "$D"/runs/*.html | wc -l)"
 t_done

@@ -38,7 +38,8 @@ dump() { # page -> DOM after scripts ran
         --no-first-run --user-data-dir="$T_TMP/profile" --dump-dom "file://$1" 2>/dev/null || true
 }
 
-for p in index.html "runs/$sel.html" compare.html data.html; do
+tr=$(t_sql "SELECT training_id FROM registry.runs WHERE run_id = $sel")
+for p in index.html "runs/$sel.html" compare.html "compare/$tr.html" data.html; do
     name=$(echo "$p" | tr / _)
     browse "$D/$p" "$SHOTS/${name%.html}.png" "$T_TMP/$name.log"
     check "$p: screenshot taken" test -s "$SHOTS/${name%.html}.png"
@@ -53,6 +54,14 @@ check "run page: no empty path" bash -c "! grep -q '<path[^>]* d=\"\"' '$T_TMP/r
 dump "$D/data.html" >"$T_TMP/data.dom"
 check "data page: dirty value is text in the DOM" grep -qF '&lt;script&gt;alert(1)&lt;/script&gt;' "$T_TMP/data.dom"
 check "data page: no injected img element" bash -c "! grep -q '<img' '$T_TMP/data.dom'"
+dump "$D/compare/$tr.html" >"$T_TMP/compare.dom"
+cpaths=$(grep -o '<path class="series" d="M[0-9][^"]*"' "$T_TMP/compare.dom" | wc -l)
+check "compare page: ROC and PR overlays drawn ($cpaths paths)" test "$cpaths" -ge 4
+check "compare page: runs told apart by dash pattern" \
+    test "$(grep -o 'class="series"[^>]*stroke-dasharray="[0-9 ]*"' "$T_TMP/compare.dom" | sort -u | wc -l)" -ge 2
+dump "$D/index.html" >"$T_TMP/index.dom"
+check "index: champion trend drawn" grep -q 'Champion validation ROC AUC by training' "$T_TMP/index.dom"
+check "index: gate numbers in a toggle" grep -q '<details><summary>details</summary>' "$T_TMP/index.dom"
 # the sort script ran without breaking the page: a header click is wired (no error logged above)
 echo "# screenshots in $SHOTS"
 t_done

@@ -120,7 +120,19 @@ static void test_index(void)
     CU_ASSERT_EQUAL(count(&b, "//td[.='leaves=31']"), 1);
     CU_ASSERT_EQUAL(count(&b, "//td[.='0.6713']"), 2); /* 0.67125 rounds to 0.6713 */
     CU_ASSERT_EQUAL(count(&b, "//td[.='none']"), 1);   /* from_version null */
-    CU_ASSERT_EQUAL(count(&b, "//td[.='min_metric=0.5, new=0.67']"), 1);
+    /* the gate's numbers behind a toggle, formatted */
+    CU_ASSERT_EQUAL(count(&b, "//details/table[@class='gate']//td[.='min_metric']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//details/table[@class='gate']//td[.='0.5000']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//td[.='me (host not recorded)']"), 1);
+    /* run names, and the training links to its compare page */
+    CU_ASSERT_EQUAL(count(&b, "//td[@class='run-name']"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//td[@class='run-name' and .='gbt b']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//a[@href='compare/1.html']"), 2);
+    /* accuracy columns say their threshold */
+    CU_ASSERT_EQUAL(count(&b, "//th[.='test accuracy at 0.5']"), 1);
+    /* the champion over trainings */
+    CU_ASSERT_EQUAL(count(&b, "//h2[@id='champion-trend']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//svg[.//text[.='Champion validation ROC AUC by training']]"), 1);
     rdm_buf_release(&b);
     rdm_report_site_free(s);
 }
@@ -160,11 +172,39 @@ static void test_compare_and_data(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_buf b = RDM_BUF_INIT;
     rdm_err err = {0};
+    /* compare.html: the selected run of each training (here one) */
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_compare(s, &b, &err), RDM_OK);
     no_markup(&b);
-    CU_ASSERT_EQUAL(count(&b, "//th[.='leaves']"), 1); /* differs */
-    CU_ASSERT_EQUAL(count(&b, "//th[.='lr']"), 0);     /* equal: hidden */
-    CU_ASSERT_EQUAL(count(&b, "//path[@class='series']"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//table[@class='compare']/thead//a"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//a[@href='compare/1.html']"), 1);
+    rdm_buf_reset(&b);
+    /* compare/1.html: both runs of training 1 */
+    json_t *runs = json_object_get(rdm_report_site_json(s), "runs");
+    json_t *r1 = json_array_get(runs, 1), *r2 = json_array_get(runs, 0);
+    json_object_set_new(json_object_get(r1, "valid"), "roc_auc", json_real(0.6));
+    json_object_set_new(json_object_get(r1, "valid"), "log_loss", json_real(0.30));
+    json_object_set_new(json_object_get(r2, "valid"), "log_loss", json_real(0.35));
+    json_object_set_new(json_object_get(r2, "params"), "gbt_only", json_string("3"));
+    CU_ASSERT_EQUAL_FATAL(rdm_report_page_compare_training(s, 1, &b, &err), RDM_OK);
+    no_markup(&b);
+    CU_ASSERT_EQUAL(count(&b, "//table[@class='compare']/thead//a"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//a[@href='../runs/1.html']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//th[.='leaves']"), 1);   /* differs */
+    CU_ASSERT_EQUAL(count(&b, "//th[.='lr']"), 0);       /* equal: hidden */
+    CU_ASSERT_EQUAL(count(&b, "//th[.='gbt_only']"), 0); /* one run has it: no difference */
+    /* the best of each metric: higher ROC AUC (run 2, first), lower log loss (run 1) */
+    CU_ASSERT_EQUAL(count(&b, "//tr[th='validation ROC AUC']/td[1][@class='num best' and "
+                              ".='0.6713']"),
+                    1);
+    CU_ASSERT_EQUAL(count(&b, "//tr[th='validation log loss']/td[2][@class='num best' and "
+                              ".='0.3000']"),
+                    1);
+    CU_ASSERT_EQUAL(count(&b, "//td[@class='num best']"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//th[.='test F1 at the chosen threshold']"), 1);
+    /* ROC and PR overlaid: run 2's curves and the no-skill lines */
+    CU_ASSERT_EQUAL(count(&b, "//h2[@id='roc']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//h2[@id='pr']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//path[@class='series']"), 4);
     rdm_buf_reset(&b);
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_data(s, &b, &err), RDM_OK);
     no_markup(&b);
@@ -315,8 +355,9 @@ static void test_write_and_check(void)
     rdm_report_stats st;
     rdm_err err = {0};
     CU_ASSERT_EQUAL_FATAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
-    CU_ASSERT_EQUAL(st.pages, 5); /* index, compare, data, 2 runs */
-    CU_ASSERT_EQUAL(st.written, 5);
+    CU_ASSERT_EQUAL(st.pages, 6); /* index, compare, data, 2 runs, compare/1 */
+    CU_ASSERT_EQUAL(st.written, 6);
+    CU_ASSERT_EQUAL(st.removed, 0);
     char fp[65];
     memcpy(fp, st.fingerprint, sizeof fp);
     CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
@@ -326,7 +367,7 @@ static void test_write_and_check(void)
     json_t *run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 1);
     json_object_set_new(run, "name", json_string("renamed"));
     CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
-    CU_ASSERT_EQUAL(st.written, 2); /* runs/1.html and compare.html (shows names) */
+    CU_ASSERT_EQUAL(st.written, 3); /* runs/1.html, compare/1.html, index.html (names) */
     CU_ASSERT_STRING_NOT_EQUAL(st.fingerprint, fp);
 
     /* a page whose inputs are unchanged is not built again while its file is
@@ -372,8 +413,26 @@ static void test_write_and_check(void)
     rdm_buf_release(&tampered);
     rdm_buf_release(&orig);
 
-    const char *names[] = {"index.html", "compare.html", "data.html", "runs/1.html", "runs/2.html"};
-    for (int i = 0; i < 5; i++) {
+    /* pages of runs and trainings the site does not have are removed; other
+     * files are left alone */
+    static const char *const ORPHANS[] = {"runs/99.html", "compare/77.html", "runs/notes.txt"};
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, ORPHANS[i]);
+        CU_ASSERT_EQUAL(rdm_report_write_if_changed(p, "x", 1, NULL, &err), RDM_OK);
+    }
+    CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
+    CU_ASSERT_EQUAL(st.removed, 2);
+    CU_ASSERT_EQUAL(st.written, 0);
+    for (int i = 0; i < 3; i++) {
+        char p[512];
+        snprintf(p, sizeof p, "%s/%s", dir, ORPHANS[i]);
+        CU_ASSERT_EQUAL(access(p, F_OK) == 0, i == 2);
+    }
+
+    const char *names[] = {"index.html",  "compare.html", "data.html",
+                           "runs/1.html", "runs/2.html",  "compare/1.html"};
+    for (int i = 0; i < 6; i++) {
         char p[512];
         snprintf(p, sizeof p, "%s/%s", dir, names[i]);
         int problems = -1;
@@ -409,6 +468,92 @@ static void test_write_and_check(void)
     CU_ASSERT_EQUAL(system(cmd), 0);
 }
 
+static void expect_sentence(const char *row, const char *want)
+{
+    json_error_t je;
+    json_t *h = json_loads(row, 0, &je);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    char out[1024];
+    rdm_rpt_history_sentence(h, out, sizeof out);
+    if (strcmp(out, want))
+        fprintf(stderr, "history sentence:\n  got  %s\n  want %s\n", out, want);
+    CU_ASSERT_STRING_EQUAL(out, want);
+    json_decref(h);
+}
+
+static void test_words(void)
+{
+    /* the gate's reason as a sentence, for every kind of alias change */
+    expect_sentence(
+        "{\"alias\": \"champion\", \"action\": \"register\", \"to_version\": 3,"
+        " \"gate\": {\"metric\": \"roc_auc\", \"passed\": true, \"floor_ok\": true,"
+        " \"new_score\": 0.6704, \"champion_version\": 2, \"champion_score\": 0.6674,"
+        " \"gain\": 0.003, \"min_gain\": 0.001, \"min_metric\": 0.5}}",
+        "v3 became champion: its validation ROC AUC of 0.6704 beats champion v2 "
+        "(0.6674) by 0.0030, at least 0.0010 was needed, and meets the floor of 0.5000.");
+    expect_sentence(
+        "{\"alias\": \"champion\", \"action\": \"register\", \"to_version\": 1,"
+        " \"gate\": {\"metric\": \"log_loss\", \"passed\": true, \"floor_ok\": true,"
+        " \"new_score\": 0.31, \"champion_version\": null, \"min_gain\": 0.001,"
+        " \"min_metric\": 0.5}}",
+        "v1 became champion, the first one: its validation log loss of 0.3100 meets the "
+        "floor of 0.5000.");
+    expect_sentence("{\"alias\": \"challenger\", \"action\": \"register\", \"to_version\": 4,"
+                    " \"gate\": {\"metric\": \"roc_auc\", \"passed\": false, \"floor_ok\": true,"
+                    " \"new_score\": 0.665, \"champion_version\": 3, \"champion_score\": 0.6704,"
+                    " \"gain\": -0.0054, \"min_gain\": 0.001, \"min_metric\": 0.5}}",
+                    "v4 became challenger, not champion: its validation ROC AUC of 0.6650 against "
+                    "champion v3 (0.6704) is a gain of -0.0054, short of the 0.0010 needed.");
+    expect_sentence(
+        "{\"alias\": \"challenger\", \"action\": \"register\", \"to_version\": 5,"
+        " \"gate\": {\"metric\": \"roc_auc\", \"passed\": false, \"floor_ok\": false,"
+        " \"new_score\": 0.45, \"min_metric\": 0.5}}",
+        "v5 became challenger, not champion: its validation ROC AUC of 0.4500 misses the "
+        "floor of 0.5000.");
+    expect_sentence("{\"alias\": \"champion\", \"action\": \"rollback\", \"from_version\": 3,"
+                    " \"to_version\": 2, \"reason\": \"manual rollback: drift in batch 7\","
+                    " \"gate\": {\"action\": \"rollback\"}}",
+                    "Rolled back by hand from v3 to v2: drift in batch 7");
+    expect_sentence("{\"alias\": \"champion\", \"action\": \"promote\", \"to_version\": 2}",
+                    "Promoted by hand from no version to v2.");
+    expect_sentence("{\"alias\": \"challenger\", \"action\": \"promote\", \"to_version\": null,"
+                    " \"reason\": \"x\"}",
+                    "Promoted by hand from no version to v0: x");
+    expect_sentence("{\"alias\": \"champion\", \"reason\": \"old text\", \"to_version\": 1}",
+                    "old text");
+    /* who */
+    char out[256];
+    rdm_rpt_actor_text("ana@ward7 (readmit promote)", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "ana on ward7, readmit promote");
+    rdm_rpt_actor_text("ana (readmit register)", out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "ana, readmit register (host not recorded)");
+    rdm_rpt_actor_text(NULL, out, sizeof out);
+    CU_ASSERT_STRING_EQUAL(out, "unknown");
+
+    /* numbers for people */
+    static const struct {
+        const char *in, *want;
+    } NUM[] = {{"0.050000000000000003", "0.05"},
+               {"0.1", "0.1"},
+               {"31", "31"},
+               {"1e-05", "1e-05"},
+               {"-2.50", "-2.5"},
+               {"gbt", "gbt"},
+               {"0.05x", "0.05x"},
+               {"", ""},
+               {"nan", "nan"},
+               {"0.30000000000000004", "0.3"},
+               {"123456789", "123456789"}};
+
+    for (size_t i = 0; i < sizeof NUM / sizeof NUM[0]; i++) {
+        char buf[64];
+        const char *got = rdm_html_fmt_value(NUM[i].in, buf, sizeof buf);
+        if (strcmp(got, NUM[i].want))
+            fprintf(stderr, "fmt_value(%s) = %s, want %s\n", NUM[i].in, got, NUM[i].want);
+        CU_ASSERT_STRING_EQUAL(got, NUM[i].want);
+    }
+}
+
 int test_report_register(void)
 {
     CU_pSuite s = CU_add_suite("report", NULL, NULL);
@@ -419,7 +564,8 @@ int test_report_register(void)
         !CU_add_test(s, "escaping helper", test_escape) ||
         !CU_add_test(s, "curve text decoded", test_parse_pairs) ||
         !CU_add_test(s, "points tables written directly", test_points_tables) ||
-        !CU_add_test(s, "write only changed pages; checker", test_write_and_check))
+        !CU_add_test(s, "write only changed pages; checker", test_write_and_check) ||
+        !CU_add_test(s, "alias history in words, numbers for people", test_words))
         return -1;
     return 0;
 }
