@@ -39,7 +39,7 @@ int rdm_report_load_drift(rdm_db *db, rdm_report_site *site, rdm_err *err)
         json_decref(arr);
         return json_is_object(data) ? rdm_errf(err, RDM_ENOMEM, "report: out of memory") : RDM_OK;
     }
-    int rc = rdm_db_copy_out(db, "report_copy_batch_drift", drift_row, arr, err);
+    int rc = rdm_db_copy_out(db, RDM_SQL_REPORT_COPY_BATCH_DRIFT, drift_row, arr, err);
     if (!rc && json_object_set_new(data, "drift", arr))
         return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
     if (rc)
