@@ -66,8 +66,13 @@ void rdm_gbt_free(rdm_gbt *m); /* NULL is a no-op */
 
 /* Margin (log-odds) for one row of d features; probability =
  * 1/(1+exp(-margin)). No allocation; safe to call from many threads on one
- * model. */
+ * model. The same as rdm_gbt_margins with n = 1. */
 double rdm_gbt_margin(const rdm_gbt *m, const float *x);
+/* Margins of n rows (row-major, d features each) into out[0..n): for each
+ * row exactly rdm_gbt_margin's value (the same sum in the same tree order),
+ * computed tree by tree over the block, which is faster per row for blocks
+ * of tens of rows. No allocation; thread-safe like rdm_gbt_margin. */
+void rdm_gbt_margins(const rdm_gbt *m, const float *X, size_t n, double *out);
 /* Number of trees kept (after early stopping) and features. */
 int rdm_gbt_ntrees(const rdm_gbt *m);
 /* Leaves over the kept trees. */

@@ -1,5 +1,6 @@
 /* gbt_tree.c - the boosted-trees model: building trees node by node, the
- * compact scoring copy, scoring one row, importance, and the text form. */
+ * compact scoring copy (scored by gbt_score.c), importance, and the text
+ * form. */
 #include "gbt_tree.h"
 
 #include <math.h>
@@ -212,69 +213,6 @@ void rdm_gbt_tree_keep(rdm_gbt *m, int ntrees)
                 maxw = e;
         }
     m->nw = maxw;
-}
-
-/* 1 when x goes to the right child of compact node c (0 for a leaf). */
-static inline int cn_right(const rdm_gbt *m, const cnode *c, const float *x)
-{
-    uint32_t info = c->info;
-    float v = x[info & CN_FEAT];
-    if (!(info & CN_CAT)) /* NaN: right unless missing goes left */
-        return (!(v <= c->thr)) ^ ((v != v) & (int)((info >> 24) & 1u));
-    if (v >= 0.0f && v < c->thr) {
-        int code = (int)v;
-        if ((float)code == v) {
-            uint32_t bits = (info & CN_WIDE) ? m->cats[c->cat + code / 32] : (uint32_t)c->cat;
-            return (int)(((bits >> (code & 31)) & 1u) ^ 1u);
-        }
-    }
-    return !(info & CN_DLEFT);
-}
-
-static inline double tree_value(const rdm_gbt *m, int t, const float *x)
-{
-    const cnode *cn = m->cn;
-    int k = m->ctstart[t];
-    for (int s = m->cdepth[t]; s > 0; s--)
-        k = cn[k].left + cn_right(m, &cn[k], x);
-    return m->lval[cn[k].cat];
-}
-
-double rdm_gbt_margin(const rdm_gbt *m, const float *x)
-{
-    double s = m->base;
-    const cnode *cn = m->cn;
-    const int *ts = m->ctstart;
-    int t = 0, nt = m->ntrees;
-    /* four trees at a time: independent walks overlap in the pipeline (a walk
-     * that has reached its leaf stays there); the sum is still taken in tree
-     * order */
-    for (; t + 8 <= nt; t += 8) {
-        int k0 = ts[t], k1 = ts[t + 1], k2 = ts[t + 2], k3 = ts[t + 3];
-        int k4 = ts[t + 4], k5 = ts[t + 5], k6 = ts[t + 6], k7 = ts[t + 7];
-        while (!(cn[k0].info & cn[k1].info & cn[k2].info & cn[k3].info & cn[k4].info & cn[k5].info &
-                 cn[k6].info & cn[k7].info & CN_LEAF)) {
-            k0 = cn[k0].left + cn_right(m, &cn[k0], x);
-            k1 = cn[k1].left + cn_right(m, &cn[k1], x);
-            k2 = cn[k2].left + cn_right(m, &cn[k2], x);
-            k3 = cn[k3].left + cn_right(m, &cn[k3], x);
-            k4 = cn[k4].left + cn_right(m, &cn[k4], x);
-            k5 = cn[k5].left + cn_right(m, &cn[k5], x);
-            k6 = cn[k6].left + cn_right(m, &cn[k6], x);
-            k7 = cn[k7].left + cn_right(m, &cn[k7], x);
-        }
-        s += m->lval[cn[k0].cat];
-        s += m->lval[cn[k1].cat];
-        s += m->lval[cn[k2].cat];
-        s += m->lval[cn[k3].cat];
-        s += m->lval[cn[k4].cat];
-        s += m->lval[cn[k5].cat];
-        s += m->lval[cn[k6].cat];
-        s += m->lval[cn[k7].cat];
-    }
-    for (; t < nt; t++)
-        s += tree_value(m, t, x);
-    return s;
 }
 
 int rdm_gbt_ntrees(const rdm_gbt *m)

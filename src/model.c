@@ -296,7 +296,8 @@ int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], dou
         rc = rdm_encoder_tree_row(m->enc, values, x, w, err);
         if (rc)
             return rc;
-        *prob = sigmoid(rdm_gbt_margin(m->gbt, x));
+        rdm_gbt_margins(m->gbt, x, 1, prob); /* a block of one, as rdm_model_score_rows */
+        *prob = sigmoid(*prob);
         return RDM_OK;
     default:
         rc = m->enc ? rdm_encoder_tree_row(m->enc, values, x, w, err) : check_ints(values, err);
@@ -307,9 +308,42 @@ int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], dou
     }
 }
 
+/* Rows of a boosted-trees model are encoded a block at a time and the trees
+ * walk the whole block (rdm_gbt_margins): the same probabilities, bit for
+ * bit, as rdm_model_score on each row. */
+#define SCORE_BLOCK 32
+
+static int score_rows_gbt(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
+                          double *prob, rdm_err *err)
+{
+    float X[SCORE_BLOCK * RDM_ENC_MAX_TREE];
+    size_t d = (size_t)rdm_encoder_tree_dim(m->enc);
+    for (size_t a = 0; a < n; a += SCORE_BLOCK) {
+        size_t k = n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, j = 0;
+        int rc = RDM_OK;
+        for (; j < k && rc == RDM_OK; j++) {
+            size_t row = idx ? idx[a + j] : a + j;
+            rc = rdm_encoder_tree_row(m->enc, cells + row * RDM_NCOLS, X + j * d, NULL, err);
+        }
+        size_t ok = rc == RDM_OK ? j : j - 1; /* rows before a failing one are scored */
+        rdm_gbt_margins(m->gbt, X, ok, prob + a);
+        for (size_t i = 0; i < ok; i++)
+            prob[a + i] = sigmoid(prob[a + i]);
+        if (rc != RDM_OK) {
+            rdm_err_prefix(err, "row %zu", a + ok + 1);
+            return rc;
+        }
+    }
+    return RDM_OK;
+}
+
 int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
                          double *prob, rdm_err *err)
 {
+    if (!m || (n > 0 && (!cells || !prob)))
+        return rdm_errf(err, RDM_EINVAL, "score: NULL argument");
+    if (m->type == RDM_MODEL_GBT)
+        return score_rows_gbt(m, cells, idx, n, prob, err);
     for (size_t r = 0; r < n; r++) {
         size_t row = idx ? idx[r] : r;
         int rc = rdm_model_score(m, cells + row * RDM_NCOLS, &prob[r], NULL, err);

@@ -5,7 +5,9 @@
  * usage: bench-score [--model FILE] [--rows N] [--seconds S]
  * Without --model, a model of the default shape (learning rate 0.05, 31
  * leaves, 160 trees) is fitted on `readmit synth` rows. Records are synthetic
- * rows in the raw source format either way. */
+ * rows in the raw source format either way. Built with -DBENCH_BASE against
+ * an older library (no block scorer, no tree accessors) it times only the two
+ * scoring calls, for before/after figures. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,6 +105,7 @@ static double time_scoring(const rdm_model *m, const rows *r, size_t block, doub
     return (t - t0) / (double)done;
 }
 
+#ifndef BENCH_BASE
 /* Seconds per record of the encoder alone and of the trees alone (rows
  * encoded beforehand). */
 static void time_parts(const rdm_model *m, const rows *r, double seconds, double *enc_s,
@@ -138,6 +141,7 @@ static void time_parts(const rdm_model *m, const rows *r, double seconds, double
 done:
     free(X);
 }
+#endif
 
 int main(int argc, char **argv)
 {
@@ -167,21 +171,28 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-score: %s\n", m ? "not a boosted-trees model" : err.msg);
         return 1;
     }
+#ifndef BENCH_BASE
     const rdm_gbt *g = rdm_model_gbt(m);
     printf("model: %s, %d trees, %d leaves (%.1f per tree), %d features; %zu records, 1 core\n",
            model_path ? model_path : "fitted on synthetic rows", rdm_gbt_ntrees(g),
            rdm_gbt_nleaves(g), (double)rdm_gbt_nleaves(g) / rdm_gbt_ntrees(g),
            rdm_gbt_nfeatures(g), r.n);
+#else
+    printf("model: %s (older library); %zu records, 1 core\n",
+           model_path ? model_path : "fitted on synthetic rows", r.n);
+#endif
     double *p1 = malloc(r.n * sizeof *p1), *p2 = malloc(r.n * sizeof *p2), c1, c2;
     if (!p1 || !p2)
         return 1;
     double single = time_scoring(m, &r, 0, seconds, p1, &c1);
     double block = time_scoring(m, &r, 100, seconds, p2, &c2);
     int same = memcmp(p1, p2, r.n * sizeof *p1) == 0;
+#ifndef BENCH_BASE
     double enc_s, tree_s;
     time_parts(m, &r, seconds, &enc_s, &tree_s);
     printf("encoder alone (rdm_encoder_tree_row):     %6.3f us/record\n", enc_s * 1e6);
     printf("trees alone (rdm_gbt_margin):             %6.3f us/record\n", tree_s * 1e6);
+#endif
     printf("single record (rdm_model_score):          %6.3f us/record\n", single * 1e6);
     printf("blocks of 100 (rdm_model_score_rows):     %6.3f us/record\n", block * 1e6);
     printf("single and block probabilities identical: %s\n", same ? "yes" : "NO");

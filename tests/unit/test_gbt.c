@@ -452,22 +452,37 @@ static void expect_load_error(const char *from, const char *to, int code)
 
 static void test_gbt_load_errors(void)
 {
-    expect_load_error("gbt 1", "gbt 2", RDM_EVERSION);
-    expect_load_error("gbt 1", "gbx 1", RDM_EPARSE);
-    expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 1 5", RDM_EPARSE); /* child >= nodes */
-    expect_load_error("num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 0 2", RDM_EPARSE); /* cycle */
-    expect_load_error("num 0 0x1p-1", "num 2 0x1p-1", RDM_EPARSE);             /* feature */
-    expect_load_error("num 0 0x1p-1", "num 1 0x1p-1", RDM_EPARSE); /* numeric on categorical */
-    expect_load_error("cat 1 0 3 4", "cat 0 0 3 4", RDM_EPARSE);   /* categorical on numeric */
-    expect_load_error("0x1p-1 5\n", "0x1p-1 5 6\n", RDM_EPARSE);   /* extra bitset word */
-    expect_load_error("0x1p-1 5\n", "0x1p-1 zz\n", RDM_EPARSE);
-    expect_load_error("leaf 0x1p+0", "leaf nan", RDM_EPARSE);
-    expect_load_error("leaf 0x1p+0", "leaf", RDM_EPARSE);
-    expect_load_error("trees 1", "trees 2", RDM_EPARSE);
-    expect_load_error("tree 0 5", "tree 0 4", RDM_EPARSE);
-    expect_load_error("tree 0 5", "tree 0 99999999", RDM_EPARSE);
-    expect_load_error("ncat 0 3", "ncat 0 300", RDM_EPARSE);
-    expect_load_error("end\n", "", RDM_EPARSE);
+    /* HAND with one piece replaced: `from` -> `to` must fail with `code` */
+    static const struct {
+        const char *from, *to;
+        int code;
+    } cases[] = {
+        {"gbt 1", "gbt 2", RDM_EVERSION},
+        {"gbt 1", "gbx 1", RDM_EPARSE},
+        {"num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 1 5", RDM_EPARSE}, /* child >= nodes */
+        {"num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 0 2", RDM_EPARSE}, /* cycle */
+        {"num 0 0x1p-1", "num 2 0x1p-1", RDM_EPARSE},             /* feature */
+        {"num 0 0x1p-1", "num 1 0x1p-1", RDM_EPARSE},             /* numeric on categorical */
+        {"cat 1 0 3 4", "cat 0 0 3 4", RDM_EPARSE},               /* categorical on numeric */
+        {"0x1p-1 5\n", "0x1p-1 5 6\n", RDM_EPARSE},               /* extra bitset word */
+        {"0x1p-1 5\n", "0x1p-1 zz\n", RDM_EPARSE},
+        {"leaf 0x1p+0", "leaf nan", RDM_EPARSE},
+        {"leaf 0x1p+0", "leaf", RDM_EPARSE},
+        {"leaf 0x1p+0", "leaf 0x1p+0 7", RDM_EPARSE}, /* extra token */
+        {"leaf 0x1p+0", "lief 0x1p+0", RDM_EPARSE},   /* node kind */
+        {"base 0x1p-2", "base inf", RDM_EPARSE},
+        {"trees 1", "trees 2", RDM_EPARSE},
+        {"tree 0 5", "tree 0 4", RDM_EPARSE},
+        {"tree 0 5", "tree 1 5", RDM_EPARSE},
+        {"tree 0 5", "tree 0 99999999", RDM_EPARSE},
+        {"ncat 0 3", "ncat 0 300", RDM_EPARSE},
+        {"ncat 0 3", "ncat 0", RDM_EPARSE},
+        {"end\n", "", RDM_EPARSE},
+        {"end\n", "end x\n", RDM_EPARSE},
+    };
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        expect_load_error(cases[k].from, cases[k].to, cases[k].code);
     rdm_err err = {0};
     CU_ASSERT_PTR_NULL(rdm_gbt_load("", 0, NULL, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
@@ -573,6 +588,160 @@ static void test_gbt_threads_large(void)
         free(text[t]);
     free(X);
     free(y);
+}
+
+/* ---- an independent scorer over the text form (the reference) ---- */
+
+typedef struct refnode {
+    int kind; /* 0 leaf, 1 num, 2 cat */
+    int feat, dleft, left, right;
+    double thr, value;
+    uint32_t set[8];
+} refnode;
+
+typedef struct refmodel {
+    int d, ncat[64], ntrees;
+    double base;
+    int *tstart; /* ntrees + 1 */
+    refnode *nodes;
+} refmodel;
+
+/* Parse what rdm_gbt_save writes (features <= 64, categories <= 256). */
+static int ref_parse(const char *text, refmodel *r)
+{
+    const char *p = text;
+    int used = 0, nn = 0;
+    memset(r, 0, sizeof *r);
+    if (sscanf(p, "gbt 1\nfeatures %d\nncat%n", &r->d, &used) != 1 || r->d > 64)
+        return -1;
+    p += used;
+    for (int j = 0; j < r->d; j++, p += used)
+        if (sscanf(p, " %d%n", &r->ncat[j], &used) != 1)
+            return -1;
+    if (sscanf(p, "\nbase %la\ntrees %d\n%n", &r->base, &r->ntrees, &used) != 2)
+        return -1;
+    p += used;
+    r->tstart = calloc((size_t)r->ntrees + 1, sizeof *r->tstart);
+    size_t cap = 1024;
+    r->nodes = malloc(cap * sizeof *r->nodes);
+    for (int t = 0; t < r->ntrees; t++) {
+        int tt, k;
+        if (sscanf(p, "tree %d %d\n%n", &tt, &k, &used) != 2 || tt != t)
+            return -1;
+        p += used;
+        r->tstart[t] = nn;
+        for (int i = 0; i < k; i++, nn++) {
+            if ((size_t)nn == cap)
+                r->nodes = realloc(r->nodes, (cap *= 2) * sizeof *r->nodes);
+            refnode *q = &r->nodes[nn];
+            double gain;
+            memset(q, 0, sizeof *q);
+            if (sscanf(p, "leaf %la\n%n", &q->value, &used) == 1) {
+                q->kind = 0;
+            } else if (sscanf(p, "num %d %la %d %d %d %la\n%n", &q->feat, &q->thr, &q->dleft,
+                              &q->left, &q->right, &gain, &used) == 6) {
+                q->kind = 1;
+            } else if (sscanf(p, "cat %d %d %d %d %la%n", &q->feat, &q->dleft, &q->left, &q->right,
+                              &gain, &used) == 5) {
+                q->kind = 2;
+                p += used;
+                for (int w = 0; w < (r->ncat[q->feat] + 31) / 32; w++, p += used)
+                    if (sscanf(p, " %x%n", &q->set[w], &used) != 1)
+                        return -1;
+                used = 1; /* the newline */
+            } else {
+                return -1;
+            }
+            p += used;
+        }
+    }
+    r->tstart[r->ntrees] = nn;
+    return strcmp(p, "end\n") == 0 ? 0 : -1;
+}
+
+/* base + the leaf of every tree, in tree order: x <= thr goes left, NaN and
+ * codes outside 0..ncat-1 go where dleft says. */
+static double ref_margin(const refmodel *r, const float *x)
+{
+    double s = r->base;
+    for (int t = 0; t < r->ntrees; t++) {
+        const refnode *q = &r->nodes[r->tstart[t]];
+        while (q->kind != 0) {
+            float v = x[q->feat];
+            int left;
+            if (isnan(v))
+                left = q->dleft;
+            else if (q->kind == 1)
+                left = (double)v <= q->thr;
+            else if (v >= 0 && v < (float)r->ncat[q->feat] && v == floorf(v))
+                left = (int)((q->set[(int)v / 32] >> ((int)v % 32)) & 1u);
+            else
+                left = q->dleft;
+            q = &r->nodes[r->tstart[t] + (left ? q->left : q->right)];
+        }
+        s += q->value;
+    }
+    return s;
+}
+
+/* The block scorer on a whole test split: every row's margin, for every
+ * block size, is bit for bit the reference's (and rdm_gbt_margin's), wide
+ * and narrow categorical splits, missing values and unseen codes included. */
+static void test_gbt_block_scoring(void)
+{
+    size_t n = 20000, nt = 5000;
+    float *X = malloc((n + nt) * BIG_D * sizeof *X), *y = malloc((n + nt) * sizeof *y);
+    double *ref = malloc(nt * sizeof *ref), *got = malloc(nt * sizeof *got);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X && y && ref && got);
+    lcg_state = 99;
+    make_big(n + nt, X, y);
+    float *Xt = X + n * BIG_D;
+    for (size_t i = 0; i < nt; i += 97) /* codes the training data never had */
+        Xt[i * BIG_D + 2] = (float)(3 + i % 5);
+    rdm_gbt_params p;
+    params(&p);
+    p.max_iter = 60;
+    p.max_leaves = 31;
+    p.learning_rate = 0.1;
+    p.min_child_weight = 2;
+    rdm_err err = {0};
+    rdm_gbt *m = rdm_gbt_fit(X, y, n, BIG_D, BIG_NCAT, NULL, NULL, 0, &p, NULL, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    CU_ASSERT_EQUAL(rdm_gbt_ntrees(m), 60);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_gbt_save(m, &b, &err), RDM_OK);
+    refmodel r;
+    CU_ASSERT_EQUAL_FATAL(ref_parse(b.data, &r), 0);
+    CU_ASSERT_EQUAL(r.ntrees, 60);
+    for (size_t i = 0; i < nt; i++)
+        ref[i] = ref_margin(&r, Xt + i * BIG_D);
+    static const size_t blocks[] = {1, 2, 3, 7, 8, 9, 32, 100, 4999, 5000};
+    for (size_t k = 0; k < sizeof blocks / sizeof blocks[0]; k++) {
+        memset(got, 0, nt * sizeof *got);
+        for (size_t a = 0; a < nt; a += blocks[k])
+            rdm_gbt_margins(m, Xt + a * BIG_D, nt - a < blocks[k] ? nt - a : blocks[k], got + a);
+        size_t diff = 0;
+        for (size_t i = 0; i < nt; i++)
+            diff += memcmp(&got[i], &ref[i], sizeof *got) != 0;
+        CU_ASSERT_EQUAL(diff, 0);
+    }
+    size_t diff = 0;
+    double spread = 0;
+    for (size_t i = 0; i < nt; i++) {
+        double z = rdm_gbt_margin(m, Xt + i * BIG_D);
+        diff += memcmp(&z, &ref[i], sizeof z) != 0;
+        spread += fabs(z - ref[0]);
+    }
+    CU_ASSERT_EQUAL(diff, 0);
+    CU_ASSERT(spread > 0); /* the rows do not all land in the same leaves */
+    free(r.tstart);
+    free(r.nodes);
+    rdm_buf_release(&b);
+    rdm_gbt_free(m);
+    free(X);
+    free(y);
+    free(ref);
+    free(got);
 }
 
 /* Almost every row at the most frequent bin of every feature: the few other
@@ -707,25 +876,51 @@ static void test_gbt_hand_five_trees(void)
     CU_ASSERT(strstr(err2.msg, "child of two nodes") != NULL);
 }
 
+/* Bad arguments: each case changes one thing of a valid 4-row fit. */
 static void test_gbt_bad_input(void)
 {
-    float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, 2};
+    static const struct {
+        const char *what;
+        float y3;       /* label of row 4 */
+        int max_bins;   /* 0 = default */
+        int ncat;       /* categories of the one feature (0 = numeric) */
+        int max_leaves; /* 0 = default */
+        double subsample;
+        const char *msg; /* expected in the message */
+    } cases[] = {
+        {"label", 2, 0, 0, 0, 1, "row 3"},
+        {"bins", 1, 256, 0, 0, 1, "max_bins"},
+        {"categories", 1, 0, 256, 0, 1, "categories"},
+        {"leaves", 1, 0, 0, 1, 1, "max_leaves"},
+        {"subsample", 1, 0, 0, 0, 0, "subsample"},
+    };
+
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, cases[k].y3};
+        rdm_gbt_params p;
+        params(&p);
+        if (cases[k].max_bins)
+            p.max_bins = cases[k].max_bins;
+        if (cases[k].max_leaves)
+            p.max_leaves = cases[k].max_leaves;
+        p.subsample = cases[k].subsample;
+        int ncat = cases[k].ncat;
+        rdm_err err = {0};
+        rdm_gbt *m = rdm_gbt_fit(X, y, 4, 1, &ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+        CU_ASSERT_PTR_NULL(m);
+        CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+        if (!strstr(err.msg, cases[k].msg))
+            CU_FAIL(cases[k].what);
+        rdm_gbt_free(m);
+    }
+    /* and the valid fit itself works */
+    float X[4] = {1, 2, 3, 4}, y[4] = {0, 1, 0, 1};
     rdm_gbt_params p;
     params(&p);
-    rdm_err err = {0};
-    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err));
-    CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
-    CU_ASSERT(strstr(err.msg, "row 3") != NULL);
-    y[3] = 1;
-    p.max_bins = 256;
-    rdm_err err2 = {0};
-    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, &err2));
-    CU_ASSERT_EQUAL(err2.code, RDM_EINVAL);
-    int ncat = 256;
-    params(&p);
-    rdm_err err3 = {0};
-    CU_ASSERT_PTR_NULL(rdm_gbt_fit(X, y, 4, 1, &ncat, NULL, NULL, 0, &p, NULL, NULL, &err3));
-    CU_ASSERT_EQUAL(err3.code, RDM_EINVAL);
+    p.min_child_weight = 0;
+    rdm_gbt *m = rdm_gbt_fit(X, y, 4, 1, NULL, NULL, NULL, 0, &p, NULL, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL(m);
+    rdm_gbt_free(m);
 }
 
 int test_gbt_register(void)
@@ -740,7 +935,7 @@ int test_gbt_register(void)
         !CU_ADD_TEST(s, test_gbt_save_load_roundtrip) || !CU_ADD_TEST(s, test_gbt_hand_model) ||
         !CU_ADD_TEST(s, test_gbt_load_errors) || !CU_ADD_TEST(s, test_gbt_threads_large) ||
         !CU_ADD_TEST(s, test_gbt_sparse_rows) || !CU_ADD_TEST(s, test_gbt_hand_five_trees) ||
-        !CU_ADD_TEST(s, test_gbt_bad_input))
+        !CU_ADD_TEST(s, test_gbt_bad_input) || !CU_ADD_TEST(s, test_gbt_block_scoring))
         return -1;
     return 0;
 }
