@@ -8,7 +8,7 @@
 #include "model.h"
 #include "registry.h"
 #include "report.h"
-#include "report_int.h"
+#include "site.h"
 
 static int set_new(json_t *o, const char *k, json_t *v, rdm_err *err)
 {
