@@ -3,6 +3,9 @@
 # (each with params, metrics, ROC/PR curves of 300 points, calibration and
 # importance) in a fresh database. Prints the figure; asserts nothing.
 # Usage: scripts/bench-report.sh [READMIT_BINARY] [RUNS]
+# With BENCH_BASE=OTHER_BINARY the other binary (e.g. a build of main) is
+# timed on the same database too, the two alternating, and both are printed:
+# before/after in one run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 READMIT=${1:-build/readmit}
@@ -91,20 +94,33 @@ COMMIT;
 SQL
 
 n=$(scripts/pg.sh psql -d "$DB" -tAc "SELECT count(*) FROM registry.runs")
-best=
-for i in 1 2 3; do
-    rm -rf "$OUT/site"
+fresh() { # binary site-dir -> seconds of one fresh build
+    rm -rf "$2"
+    local t0 t1
     t0=$(date +%s.%N)
-    rdm report -q --out "$OUT/site"
+    "$1" report -c conf/test.yaml -o "db.name=$DB" -q --out "$2"
     t1=$(date +%s.%N)
-    t=$(echo "$t1 - $t0" | bc -l)
-    if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
+    echo "$t1 - $t0" | bc -l
+}
+bins=("$READMIT")
+[ -n "${BENCH_BASE:-}" ] && bins=("$BENCH_BASE" "$READMIT")
+declare -A best same
+for i in 1 2 3; do
+    for k in "${!bins[@]}"; do
+        b=${bins[$k]}
+        t=$(fresh "$b" "$OUT/site-$k")
+        if [ -z "${best[$b]:-}" ] || [ "$(echo "$t < ${best[$b]}" | bc -l)" = 1 ]; then best[$b]=$t; fi
+    done
 done
-t0=$(date +%s.%N)
-rdm report -q --out "$OUT/site"
-t1=$(date +%s.%N)
-same=$(echo "$t1 - $t0" | bc -l)
-pages=$(find "$OUT/site" -name '*.html' | wc -l)
-size=$(du -sh "$OUT/site" | cut -f1)
-printf 'bench-report: %d runs, %d pages (%s): fresh site %.3f s (best of 3), unchanged re-run %.3f s (target < 2 s)\n' \
-    "$n" "$pages" "$size" "$best" "$same"
+for k in "${!bins[@]}"; do
+    b=${bins[$k]}
+    d="$OUT/site-$k"
+    t0=$(date +%s.%N)
+    "$b" report -c conf/test.yaml -o "db.name=$DB" -q --out "$d"
+    t1=$(date +%s.%N)
+    same[$b]=$(echo "$t1 - $t0" | bc -l)
+    pages=$(find "$d" -name '*.html' | wc -l)
+    size=$(du -sh "$d" | cut -f1)
+    printf 'bench-report: %s: %d runs, %d pages (%s): fresh site %.3f s (best of 3), unchanged re-run %.3f s (target < 2 s)\n' \
+        "$b" "$n" "$pages" "$size" "${best[$b]}" "${same[$b]}"
+done
