@@ -140,6 +140,11 @@ bench-locust: build
 demo-cluster: build
 	BUILD=$(BUILD) scripts/demo-cluster.sh
 
+## check-containers: podman: build the images, compose up, pipeline on a synthetic file, a prediction via nginx, tear down (SKIPPED when podman cannot run)
+.PHONY: check-containers
+check-containers: build
+	scripts/check-containers.sh
+
 ## help: list the targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \

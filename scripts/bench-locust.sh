@@ -46,22 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- bodies: test-split records of the configured source, else synthetic ----
-eval "$("$FCGI" -c "$CONF" --print-config)"
-src=${READMIT_DATA:-$data_source}
-case $src in /*) ;; *) src=$TOP/$src ;; esac
-csv=$WORK/records.csv
-if [ -f "$src" ]; then
-    case $src in
-    *.zip) unzip -p "$src" '*diabetic_data.csv' >"$csv" ;;
-    *) cp "$src" "$csv" ;;
-    esac
-    echo "records: test split of $src"
-else
-    "$READMIT" synth --rows 30000 --seed 1 >"$csv"
-    echo "records: synthetic (no data at $src)"
-fi
-awk -f nginx/bench/records.awk "$csv" >"$WORK/single.jsonl"
-rm -f "$csv"
+BUILD=$BUILD READMIT_CONFIG=$CONF "$TOP/scripts/bench-bodies.sh" "$WORK"
 
 serve start
 for _ in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done

@@ -46,23 +46,7 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- request bodies: test-split records ----
-eval "$("$FCGI" -c "$CONF" --print-config)"
-src=${READMIT_DATA:-$data_source}
-case $src in /*) ;; *) src=$TOP/$src ;; esac
-csv=$WORK/records.csv
-if [ -f "$src" ]; then
-    case $src in
-    *.zip) unzip -p "$src" '*diabetic_data.csv' >"$csv" ;;
-    *) cp "$src" "$csv" ;;
-    esac
-    echo "records: test split of $src"
-else
-    "$READMIT" synth --rows 30000 --seed 1 >"$csv"
-    echo "records: synthetic (no data at $src)"
-fi
-awk -f nginx/bench/records.awk "$csv" >"$WORK/single.jsonl"
-awk -v batch=100 -f nginx/bench/records.awk "$csv" >"$WORK/batch.jsonl"
-rm -f "$csv"
+BUILD=$BUILD READMIT_CONFIG=$CONF "$TOP/scripts/bench-bodies.sh" "$WORK"
 echo "bodies: $(wc -l <"$WORK/single.jsonl") single, $(wc -l <"$WORK/batch.jsonl") batches of 100"
 
 # ---- throughput ----
