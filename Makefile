@@ -84,6 +84,9 @@ $(BUILD)/libreadmit.a: $(LIB_OBJ)
 $(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
+$(BUILD)/bench-explain: $(BUILD)/tests/bench/bench_explain.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 $(READMIT_FCGI): $(FCGI_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 

@@ -25,7 +25,7 @@ SECTIONS := data clean features split train registry report
 DB_UP := $(STATE)/db.ok
 
 .PHONY: pipeline ingest clean train register report db-start db-stop db-psql demo data \
-        serve stop bench-ingest bench-train bench-serve bench-report status
+        serve stop bench-ingest bench-train bench-serve bench-explain bench-report status
 
 ## pipeline: bring every stage up to date (ingest, clean, train, register, report)
 pipeline: $(STATE)/report.ran
@@ -126,6 +126,10 @@ bench-train: build | $(DB_UP)
 ## bench-serve: HTTP serving throughput and latency with wrk
 bench-serve: build | $(DB_UP)
 	BUILD=$(BUILD) scripts/bench-serve.sh
+
+## bench-explain: one explained prediction (TreeSHAP) of the default model vs plain scoring
+bench-explain: build $(BUILD)/bench-explain | $(DB_UP)
+	BUILD=$(BUILD) scripts/bench-explain.sh $(DATA)
 
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)

@@ -566,6 +566,18 @@ double rdm_encoder_lin_scale(const rdm_encoder *e, int j)
     return j >= 0 && j < e->lin_dim ? e->lin_scale[j] : NAN;
 }
 
+/* Schema column of the encoded feature j (tree or linear layout); columns are
+ * laid out in order, so it is the last column starting at or before j. */
+int rdm_encoder_feature_col(const rdm_encoder *e, int linear, int j)
+{
+    if (j < 0 || j >= (linear ? e->lin_dim : e->tree_dim))
+        return -1;
+    int col = -1;
+    for (int i = 0; i < e->ncol && (linear ? e->cols[i].lin_j : e->cols[i].tree_j) <= j; i++)
+        col = e->cols[i].col;
+    return col;
+}
+
 const rdm_encoder_params *rdm_encoder_get_params(const rdm_encoder *e)
 {
     return &e->params;

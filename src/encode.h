@@ -119,6 +119,11 @@ int rdm_encoder_lin_matrix(const rdm_encoder *e, const char *const *cells, const
 /* Known levels (vocabulary, NULL-terminated, borrowed) of schema column `col`,
  * or NULL when the column is not categorical in this encoder. */
 const char *const *rdm_encoder_levels(const rdm_encoder *e, int col);
+/* Schema column (raw input field) that encoded feature j comes from: a tree
+ * feature when `linear` is 0, a linear column otherwise; -1 when j is out of
+ * range. One-hot levels, indicators, diagnosis rank and chapter all map to
+ * their field. */
+int rdm_encoder_feature_col(const rdm_encoder *e, int linear, int j);
 /* 1 when schema column `col` is an input of the encoder. */
 int rdm_encoder_uses(const rdm_encoder *e, int col);
 const rdm_encoder_params *rdm_encoder_get_params(const rdm_encoder *e);

@@ -63,4 +63,55 @@ size_t rdm_shap_scratch_size(int depth);
 void rdm_shap_add(const rdm_shap_tree *t, int depth, const unsigned char *goes_left, double *phi,
                   void *scratch);
 
+/* ---- the same for a whole forest, laid out once ----
+ * Leaf by leaf, with the integral form of the Shapley weights (explain.c):
+ * the same values as rdm_shap_add up to rounding, at a fraction of the
+ * cost, which is what explaining a model uses. */
+typedef struct rdm_shap_forest rdm_shap_forest;
+
+/* Check and lay out `ntrees` trees (borrowed during the call only) over
+ * `nfeat` features. Returns a forest owned by the caller, or NULL with err
+ * (RDM_EINVAL naming the tree, RDM_ENOMEM). */
+rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, int nfeat,
+                                        rdm_err *err);
+void rdm_shap_forest_free(rdm_shap_forest *f);
+/* Sum of the trees' expected values. */
+double rdm_shap_forest_expected(const rdm_shap_forest *f);
+/* Add every tree's contributions for one record to phi[nfeat]; goes_left as
+ * for rdm_shap_add over the trees' shared node indexes. No allocation;
+ * thread-safe. */
+void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi);
+
+/* ---- explanations of a model ---- */
+
+typedef struct rdm_explainer rdm_explainer;
+
+/* Build what explaining `m` needs (for boosted trees a copy of the trees;
+ * for logistic regression the training means, which model files saved
+ * before they were stored lack: RDM_EINVAL saying so). `m` is borrowed and
+ * must outlive the explainer. Immutable once built: rdm_explain is
+ * thread-safe on a shared explainer. Returns NULL with err on failure. */
+rdm_explainer *rdm_explainer_create(const rdm_model *m, rdm_err *err);
+void rdm_explainer_free(rdm_explainer *x);
+
+typedef struct rdm_contribution {
+    int col;             /* schema column of the input field */
+    const char *field;   /* its name (borrowed, static) */
+    double contribution; /* log-odds */
+} rdm_contribution;
+
+typedef struct rdm_explanation {
+    double prob;       /* as rdm_model_score gives it */
+    double base_value; /* log-odds of the expected prediction */
+    int n;             /* input fields of the model */
+    /* every input field, by decreasing |contribution| (ties in schema order) */
+    rdm_contribution c[RDM_NCOLS];
+} rdm_explanation;
+
+/* Explain one raw record (as rdm_model_score takes it; the probability comes
+ * from rdm_model_score itself, the contributions from the same encoder).
+ * Errors and warnings as rdm_model_score. */
+int rdm_explain(const rdm_explainer *x, const char *const values[RDM_NCOLS], rdm_explanation *out,
+                rdm_warnings *w, rdm_err *err);
+
 #endif

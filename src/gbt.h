@@ -81,9 +81,31 @@ int rdm_gbt_nfeatures(const rdm_gbt *m);
 /* Total split gain per feature over the kept trees (d entries written). */
 void rdm_gbt_importance(const rdm_gbt *m, double *gain);
 
+/* ---- the trees, for explanations (explain.h) ----
+ * Nodes of every kept tree in one array (the scoring order): tree t is the
+ * nodes from rdm_gbt_tree_root(m, t) up to rdm_gbt_tree_root(m, t + 1), its
+ * root first. */
+typedef struct rdm_gbt_node_info {
+    int feat;        /* split feature; -1 for a leaf */
+    int left, right; /* children (-1 for a leaf) */
+    double value;    /* leaf value (learning rate applied) */
+    double cover;    /* training rows that reached the node; NaN when the model
+                        was read from a format 1 file */
+} rdm_gbt_node_info;
+
+double rdm_gbt_base(const rdm_gbt *m); /* the margin's constant term */
+int rdm_gbt_node_count(const rdm_gbt *m);
+int rdm_gbt_tree_root(const rdm_gbt *m, int t);
+void rdm_gbt_node(const rdm_gbt *m, int k, rdm_gbt_node_info *out);
+/* For every node k: goes_left[k] = 1 when row x takes the left child (the
+ * test rdm_gbt_margin applies; leaves get 1). node_count entries. */
+void rdm_gbt_route(const rdm_gbt *m, const float *x, unsigned char *goes_left);
+
 /* Text serialisation (a section of the model file), appended to `out`: hex
  * floats (%a), so everything reads back bit for bit. The section starts with
- * the line "gbt 1" and ends with the line "end". Returns RDM_OK or RDM_ENOMEM.
+ * the line "gbt 2" and ends with the line "end"; format 2 adds each node's
+ * training cover to format 1, which still loads (covers NaN) and is written
+ * back as format 1. Returns RDM_OK or RDM_ENOMEM.
  */
 int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err);
 /* Parse from text produced by rdm_gbt_save (need not be NUL-terminated; text

@@ -577,6 +577,8 @@ static int split_leaf(fitctx *c, rdm_gbt *m, int root, int bl, int *nleaves, int
         return -1;
     uint32_t vmid;
     uint32_t mid = partition_rows(c, &P.best, P.begin, P.end, P.vbegin, P.vend, &vmid);
+    m->nodes[kids].cover = (double)(mid - P.begin);
+    m->nodes[kids + 1].cover = (double)(P.end - mid);
     leaf A, B;
     memset(&A, 0, sizeof A);
     memset(&B, 0, sizeof B);
@@ -623,6 +625,7 @@ static int grow_tree(fitctx *c, rdm_gbt *m, const rdm_gbt_params *p, uint32_t ni
     int root = rdm_gbt_tree_add_nodes(m, 1);
     if (root < 0)
         return -1;
+    m->nodes[root].cover = (double)nin; /* rows, for explanations */
     int nfree = p->max_leaves;
     for (int k = 0; k < p->max_leaves; k++)
         c->freeh[k] = c->histmem + (size_t)(p->max_leaves - 1 - k) * (size_t)c->htb;

@@ -83,6 +83,12 @@ void rdm_gbt_margins(const rdm_gbt *m, const float *X, size_t n, double *out)
     }
 }
 
+void rdm_gbt_route(const rdm_gbt *m, const float *x, unsigned char *goes_left)
+{
+    for (int k = 0; k < m->ncn; k++)
+        goes_left[k] = (unsigned char)!cn_right(m, &m->cn[k], x);
+}
+
 double rdm_gbt_margin(const rdm_gbt *m, const float *x)
 {
     double z;

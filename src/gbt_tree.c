@@ -42,6 +42,7 @@ void rdm_gbt_free(rdm_gbt *m)
     free(m->nodes);
     free(m->cats);
     free(m->cn);
+    free(m->ccover);
     free(m);
 }
 
@@ -126,6 +127,10 @@ int rdm_gbt_tree_end(rdm_gbt *m)
         if (!c)
             return -1;
         m->cn = c;
+        double *cc = realloc(m->ccover, (size_t)cap * sizeof *cc);
+        if (!cc)
+            return -1;
+        m->ccover = cc;
         m->cncap = cap;
     }
     if (m->nlv + nn > m->lvcap) {
@@ -150,6 +155,7 @@ int rdm_gbt_tree_end(rdm_gbt *m)
         const gnode *q = &m->nodes[k];
         cnode *c = &m->cn[base + head];
         memset(c, 0, sizeof *c);
+        m->ccover[base + head] = q->cover;
         if (dep[head] > depth)
             depth = dep[head];
         if (q->feat < 0) {
@@ -215,6 +221,32 @@ void rdm_gbt_tree_keep(rdm_gbt *m, int ntrees)
     m->nw = maxw;
 }
 
+double rdm_gbt_base(const rdm_gbt *m)
+{
+    return m->base;
+}
+
+int rdm_gbt_node_count(const rdm_gbt *m)
+{
+    return m->ncn;
+}
+
+int rdm_gbt_tree_root(const rdm_gbt *m, int t)
+{
+    return m->ctstart[t];
+}
+
+void rdm_gbt_node(const rdm_gbt *m, int k, rdm_gbt_node_info *out)
+{
+    const cnode *c = &m->cn[k];
+    int leaf = (c->info & CN_LEAF) != 0;
+    out->feat = leaf ? -1 : (int)(c->info & CN_FEAT);
+    out->left = leaf ? -1 : c->left;
+    out->right = leaf ? -1 : c->left + 1;
+    out->value = leaf ? m->lval[c->cat] : 0.0;
+    out->cover = m->ccover[k];
+}
+
 int rdm_gbt_ntrees(const rdm_gbt *m)
 {
     return m ? m->ntrees : 0;
@@ -242,15 +274,15 @@ void rdm_gbt_importance(const rdm_gbt *m, double *gain)
 
 /* ---- text form ----
  *
- *   gbt 1
+ *   gbt 2          (format 1: the same without the covers)
  *   features D
  *   ncat c_0 ... c_{D-1}
  *   base <hex float>
  *   trees T
  *   tree <t> <nodes>
- *   leaf <value>
- *   num <feature> <threshold> <default_left> <left> <right> <gain>
- *   cat <feature> <default_left> <left> <right> <gain> <word_0> ...   (hex, 32 bits each)
+ *   leaf <value> <cover>
+ *   num <feature> <threshold> <default_left> <left> <right> <gain> <cover>
+ *   cat <feature> <default_left> <left> <right> <gain> <cover> <word_0> ...   (hex, 32 bits each)
  *   end
  *
  * Child indices are relative to the tree's first node and always greater than
@@ -260,7 +292,12 @@ int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err)
 {
     if (!m || !out)
         return rdm_errf(err, RDM_EINVAL, "gbt: nothing to save");
-    int rc = rdm_buf_printf(out, "gbt %d\nfeatures %d\nncat", GBT_FORMAT, m->d);
+    /* a model read from a format 1 file (no covers) is written back as it was */
+    int ver = GBT_FORMAT;
+    for (int k = 0; k < m->nn && ver > 1; k++)
+        if (isnan(m->nodes[k].cover))
+            ver = 1;
+    int rc = rdm_buf_printf(out, "gbt %d\nfeatures %d\nncat", ver, m->d);
     for (int j = 0; rc == 0 && j < m->d; j++)
         rc = rdm_buf_printf(out, " %d", m->ncat[j]);
     if (rc == 0)
@@ -270,20 +307,24 @@ int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err)
         rc = rdm_buf_printf(out, "tree %d %d\n", t, e - r);
         for (int k = r; rc == 0 && k < e; k++) {
             const gnode *q = &m->nodes[k];
-            if (q->feat < 0) {
-                rc = rdm_buf_printf(out, "leaf %a\n", q->value);
-            } else if (q->cat < 0) {
-                rc = rdm_buf_printf(out, "num %d %a %d %d %d %a\n", q->feat, (double)q->thr,
-                                    q->dleft, q->left - r, q->right - r, q->gain);
-            } else {
-                rc = rdm_buf_printf(out, "cat %d %d %d %d %a", q->feat, q->dleft, q->left - r,
-                                    q->right - r, q->gain);
+            if (q->feat < 0)
+                rc = rdm_buf_printf(out, "leaf %a", q->value);
+            else
+                rc = rdm_buf_printf(out, "%s %d", q->cat < 0 ? "num" : "cat", q->feat);
+            if (rc == 0 && q->feat >= 0 && q->cat < 0)
+                rc = rdm_buf_printf(out, " %a", (double)q->thr);
+            if (rc == 0 && q->feat >= 0)
+                rc = rdm_buf_printf(out, " %d %d %d %a", q->dleft, q->left - r, q->right - r,
+                                    q->gain);
+            if (rc == 0 && ver >= 2)
+                rc = rdm_buf_printf(out, " %a", q->cover);
+            if (q->feat >= 0 && q->cat >= 0) {
                 int nwd = ncat_words(m->ncat[q->feat]);
                 for (int w = 0; rc == 0 && w < nwd; w++)
                     rc = rdm_buf_printf(out, " %x", (unsigned)m->cats[q->cat + w]);
-                if (rc == 0)
-                    rc = rdm_buf_addc(out, '\n');
             }
+            if (rc == 0)
+                rc = rdm_buf_addc(out, '\n');
         }
     }
     if (rc == 0)
@@ -294,7 +335,7 @@ int rdm_gbt_save(const rdm_gbt *m, rdm_buf *out, rdm_err *err)
 }
 
 /* One node line of tree `k` of nn nodes (root = absolute index of node 0). */
-static int load_node(rdm_text *t, rdm_gbt *m, int root, int k, int nn, rdm_err *err)
+static int load_node(rdm_text *t, rdm_gbt *m, int ver, int root, int k, int nn, rdm_err *err)
 {
     char kind[8];
     int rc = rdm_text_word(t, kind, sizeof kind, "a node (leaf, num or cat)", err);
@@ -310,6 +351,9 @@ static int load_node(rdm_text *t, rdm_gbt *m, int root, int k, int nn, rdm_err *
         if ((rc = rdm_text_real(t, &v, 0, "leaf value", err)))
             return rc;
         q->value = v;
+        q->cover = NAN;
+        if (ver >= 2 && (rc = rdm_text_real(t, &q->cover, 0, "cover", err)))
+            return rc;
         return rdm_text_eol(t, err);
     }
     if (!is_cat && strcmp(kind, "num") != 0)
@@ -333,6 +377,9 @@ static int load_node(rdm_text *t, rdm_gbt *m, int root, int k, int nn, rdm_err *
     q->left = root + l;
     q->right = root + r;
     q->gain = gain;
+    q->cover = NAN;
+    if (ver >= 2 && (rc = rdm_text_real(t, &q->cover, 0, "cover", err)))
+        return rc;
     if (is_cat) {
         int nwd = ncat_words(m->ncat[q->feat]);
         int w = rdm_gbt_tree_add_words(m, nwd);
@@ -347,7 +394,7 @@ static int load_node(rdm_text *t, rdm_gbt *m, int root, int k, int nn, rdm_err *
 }
 
 /* Tree number `tn`: its header line and nodes. */
-static int load_tree(rdm_text *t, rdm_gbt *m, int tn, rdm_err *err)
+static int load_tree(rdm_text *t, rdm_gbt *m, int ver, int tn, rdm_err *err)
 {
     int tt, nn, rc;
     if ((rc = rdm_text_expect(t, "tree", err)) ||
@@ -358,7 +405,7 @@ static int load_tree(rdm_text *t, rdm_gbt *m, int tn, rdm_err *err)
         return rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
     int root = m->nn;
     for (int k = 0; k < nn; k++)
-        if ((rc = load_node(t, m, root, k, nn, err)))
+        if ((rc = load_node(t, m, ver, root, k, nn, err)))
             return rc;
     int erc = rdm_gbt_tree_end(m);
     if (erc == -1)
@@ -369,12 +416,13 @@ static int load_tree(rdm_text *t, rdm_gbt *m, int tn, rdm_err *err)
 }
 
 /* Header up to the "ncat" keyword: a new model of the stated features. */
-static rdm_gbt *load_header(rdm_text *t, rdm_err *err)
+static rdm_gbt *load_header(rdm_text *t, int *verp, rdm_err *err)
 {
     int d, ver;
     if (rdm_text_expect(t, "gbt", err) || rdm_text_int(t, &ver, 0, 1000000, "format version", err))
         return NULL;
-    if (ver != GBT_FORMAT) {
+    *verp = ver;
+    if (ver != GBT_FORMAT && ver != 1) {
         rdm_errf(err, RDM_EVERSION,
                  "line %d: format version %d not supported (this build reads %d)", t->line, ver,
                  GBT_FORMAT);
@@ -399,7 +447,8 @@ rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err)
         return NULL;
     }
     rdm_text t = {text, text + n, 1};
-    rdm_gbt *m = load_header(&t, err);
+    int ver = 0;
+    rdm_gbt *m = load_header(&t, &ver, err);
     if (!m)
         goto fail;
     int ntrees, rc = RDM_OK;
@@ -411,7 +460,7 @@ rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err)
         (rc = rdm_text_int(&t, &ntrees, 0, 10000000, "trees", err)) || (rc = rdm_text_eol(&t, err)))
         goto fail;
     for (int k = 0; k < ntrees; k++)
-        if ((rc = load_tree(&t, m, k, err)))
+        if ((rc = load_tree(&t, m, ver, k, err)))
             goto fail;
     if ((rc = rdm_text_expect(&t, "end", err)))
         goto fail;

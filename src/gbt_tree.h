@@ -14,9 +14,9 @@
  *        m->cats[cat .. cat + ncat_words(ncat[feat])) is set;
  *      - missing (NaN), and categorical values that are not a known code,
  *        go left when dleft, else right;
- *    `gain` is the split's gain (feature importance). Node cover (the
- *    hessian sum or row count reaching a node) is not stored: the model file
- *    has no field for it.
+ *    `gain` is the split's gain (feature importance); `cover` the number of
+ *    training rows that reached the node (for explanations; NaN in a model
+ *    read from a format 1 file, which has no field for it).
  *
  * 2. Compact scoring nodes (`cnode`, m->cn, 16 bytes), derived from the
  *    full nodes by rdm_gbt_tree_end() at fit and load time (never saved):
@@ -28,7 +28,7 @@
 
 #include "gbt.h"
 
-#define GBT_FORMAT   1       /* text form version */
+#define GBT_FORMAT   2       /* text form version (2: node covers; 1 still loads) */
 #define MAX_CODES    255     /* categories per categorical feature (codes 0..254) */
 #define MAX_FEATURES 1000000 /* as the text form accepts; < 2^24 (compact node) */
 
@@ -41,6 +41,7 @@ typedef struct gnode {
     int dleft;    /* missing (and unknown categories) go left */
     double value; /* leaf value (learning rate applied) */
     double gain;  /* split gain (internal nodes) */
+    double cover; /* training rows that reached the node (NaN: unknown) */
 } gnode;
 
 /* Compact scoring node (16 bytes). thr is the numeric threshold (categorical:
@@ -84,6 +85,7 @@ struct rdm_gbt {
     int *cdepth;
     double *lval;
     int nlv, lvcap;
+    double *ccover; /* cover of each compact node (cncap entries) */
 };
 
 /* 32-bit words in the bitset of a categorical feature with k codes. */

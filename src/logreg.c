@@ -14,6 +14,7 @@ struct rdm_logreg {
     double *w;
     double b;
     double l2;
+    double *mean; /* training mean of each column (NULL: not known) */
 };
 
 void rdm_logreg_params_default(rdm_logreg_params *p)
@@ -357,6 +358,13 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     m->l2 = l2;
     m->b = x[d];
     memcpy(m->w, x, (size_t)d * sizeof *m->w);
+    m->mean = calloc((size_t)d, sizeof *m->mean);
+    if (m->mean) { /* for explanations against the training mean */
+        for (size_t e = 0; e < X->n * (size_t)X->nnz; e++)
+            m->mean[X->cols[e]] += X->val[e];
+        for (int j = 0; j < d; j++)
+            m->mean[j] *= inv_n;
+    }
     if (info) {
         info->iterations = k;
         info->evaluations = nevals;
@@ -403,6 +411,7 @@ void rdm_logreg_free(rdm_logreg *m)
     if (!m)
         return;
     free(m->w);
+    free(m->mean);
     free(m);
 }
 
@@ -419,6 +428,11 @@ const double *rdm_logreg_coef(const rdm_logreg *m)
 double rdm_logreg_intercept(const rdm_logreg *m)
 {
     return m->b;
+}
+
+const double *rdm_logreg_means(const rdm_logreg *m)
+{
+    return m->mean;
 }
 
 double rdm_logreg_get_l2(const rdm_logreg *m)
@@ -439,6 +453,11 @@ int rdm_logreg_save(const rdm_logreg *m, rdm_buf *out, rdm_err *err)
     int rc = rdm_buf_printf(out, "logreg %d %.17g\nintercept %.17g\n", m->d, m->l2, m->b);
     for (int j = 0; j < m->d && !rc; j++)
         rc = rdm_buf_printf(out, "%.17g\n", m->w[j]);
+    if (!rc && m->mean) {
+        rc = rdm_buf_adds(out, "means\n");
+        for (int j = 0; j < m->d && !rc; j++)
+            rc = rdm_buf_printf(out, "%.17g\n", m->mean[j]);
+    }
     if (!rc)
         rc = rdm_buf_adds(out, "end logreg\n");
     return rc ? rdm_errf(err, RDM_ENOMEM, "logreg: out of memory") : RDM_OK;
@@ -480,6 +499,18 @@ rdm_logreg *rdm_logreg_load(const char *text, size_t n, size_t *used, rdm_err *e
     if (!isfinite(b)) {
         rdm_errf(err, RDM_EPARSE, "intercept is not finite");
         goto fail;
+    }
+    if (t.end - t.p >= 6 && memcmp(t.p, "means\n", 6) == 0) { /* optional (older files lack it) */
+        if ((rc = rdm_text_expect(&t, "means", err)) || (rc = rdm_text_eol(&t, err)))
+            goto fail;
+        if (!(m->mean = malloc((size_t)d * sizeof *m->mean))) {
+            rdm_errf(err, RDM_ENOMEM, "out of memory");
+            goto fail;
+        }
+        for (long j = 0; j < d; j++)
+            if ((rc = rdm_text_double(&t, &m->mean[j], "mean", err)) ||
+                (rc = rdm_text_eol(&t, err)))
+                goto fail;
     }
     if ((rc = rdm_text_expect(&t, "end", err)) || (rc = rdm_text_expect(&t, "logreg", err)) ||
         (rc = rdm_text_eol(&t, err)))

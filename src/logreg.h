@@ -72,6 +72,9 @@ int rdm_logreg_dim(const rdm_logreg *m);
 const double *rdm_logreg_coef(const rdm_logreg *m); /* borrowed, d entries */
 double rdm_logreg_intercept(const rdm_logreg *m);
 double rdm_logreg_get_l2(const rdm_logreg *m); /* penalty it was fitted with (0 if created) */
+/* Training mean of each column (d entries, borrowed), for explanations; NULL
+ * for a created model or one loaded from a file saved without them. */
+const double *rdm_logreg_means(const rdm_logreg *m);
 /* Margin b + sum val[k] * w[cols[k]] for one sparse row; probability =
  * 1 / (1 + exp(-margin)). Column indexes must be < d. */
 double rdm_logreg_margin(const rdm_logreg *m, const int32_t *cols, const float *val, int nnz);

@@ -355,6 +355,11 @@ int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const siz
     return RDM_OK;
 }
 
+const struct rdm_logreg *rdm_model_logreg(const rdm_model *m)
+{
+    return m->type == RDM_MODEL_LOGREG ? m->lr : NULL;
+}
+
 /* ---------------------------------------------------------------- importance */
 
 typedef struct impent {

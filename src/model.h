@@ -86,6 +86,9 @@ void rdm_model_set_threshold(rdm_model *m, double threshold);
 const struct rdm_encoder *rdm_model_encoder(const rdm_model *m);
 /* The trees of a boosted-trees model (borrowed; NULL for other types). */
 const struct rdm_gbt *rdm_model_gbt(const rdm_model *m);
+/* The weights of a logistic regression (borrowed; NULL for other types). */
+struct rdm_logreg;
+const struct rdm_logreg *rdm_model_logreg(const rdm_model *m);
 /* The constant of a baseline model (NaN for other types). */
 double rdm_model_baseline_prob(const rdm_model *m);
 

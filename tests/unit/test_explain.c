@@ -7,8 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "csv.h"
+#include "encode.h"
 #include "explain.h"
+#include "gbt.h"
+#include "logreg.h"
 #include "rng.h"
+#include "synth.h"
 
 int test_explain_register(void);
 
@@ -125,6 +130,9 @@ static void test_shap_matches_brute_force(void)
         void *scratch = malloc(rdm_shap_scratch_size(d));
         CU_ASSERT_PTR_NOT_NULL_FATAL(scratch);
         double ev = rdm_shap_expected(&v);
+        rdm_shap_forest *f = rdm_shap_forest_create(&v, 1, nf, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+        CU_ASSERT_DOUBLE_EQUAL(rdm_shap_forest_expected(f), ev, 1e-15);
         unsigned used = 0;
         for (int k = 0; k < t.n; k++)
             if (t.feat[k] >= 0)
@@ -147,11 +155,20 @@ static void test_shap_matches_brute_force(void)
                 if (!(used & (1u << j)))
                     ok &= phi[j] == 0.0; /* exactly: nothing was ever added */
             }
+            /* the forest form (what models use) gives the same values */
+            double phi2[8] = {0};
+            rdm_shap_forest_add(f, gl, phi2);
+            for (int j = 0; j < nf; j++) {
+                ok &= fabs(phi2[j] - ref[j]) <= 1e-12 * (1 + scale);
+                if (!(used & (1u << j)))
+                    ok &= phi2[j] == 0.0;
+            }
             CU_ASSERT(ok);
             if (!ok) {
                 for (int j = 0; j < nf; j++)
-                    fprintf(stderr, "trial %d feature %d: treeshap %.17g brute force %.17g\n",
-                            trial, j, phi[j], ref[j]);
+                    fprintf(stderr,
+                            "trial %d feature %d: treeshap %.17g forest %.17g brute force %.17g\n",
+                            trial, j, phi[j], phi2[j], ref[j]);
             }
             /* additivity: expected value + contributions = the record's leaf */
             double leaf = t.value[leaf_of(&t, gl)];
@@ -163,6 +180,7 @@ static void test_shap_matches_brute_force(void)
             n_additivity += add_ok;
         }
         free(scratch);
+        rdm_shap_forest_free(f);
     }
     n_bruteforce += checked;
     CU_ASSERT_EQUAL(checked, 2000);
@@ -216,6 +234,393 @@ static void test_shap_stump_by_hand(void)
     CU_ASSERT_DOUBLE_EQUAL(phi[0], -3.0, 1e-15);
 }
 
+/* ---- models: boosted trees fitted on a few features ---- */
+
+/* Shapley values of the whole ensemble by brute force: v(S) = base + sum over
+ * trees of the path-dependent expectation, through rdm_gbt_node and
+ * rdm_gbt_route (the model's own split test). */
+static double gbt_value(const rdm_gbt *g, const unsigned char *gl, int k, unsigned set)
+{
+    rdm_gbt_node_info ni, l, r;
+    rdm_gbt_node(g, k, &ni);
+    if (ni.feat < 0)
+        return ni.value;
+    if (set & (1u << ni.feat))
+        return gbt_value(g, gl, gl[k] ? ni.left : ni.right, set);
+    rdm_gbt_node(g, ni.left, &l);
+    rdm_gbt_node(g, ni.right, &r);
+    return (l.cover * gbt_value(g, gl, ni.left, set) + r.cover * gbt_value(g, gl, ni.right, set)) /
+           ni.cover;
+}
+
+static double ensemble_value(const rdm_gbt *g, const unsigned char *gl, unsigned set)
+{
+    double s = rdm_gbt_base(g);
+    for (int t = 0; t < rdm_gbt_ntrees(g); t++)
+        s += gbt_value(g, gl, rdm_gbt_tree_root(g, t), set);
+    return s;
+}
+
+static void test_gbt_fit_brute_force(void)
+{
+    enum { NR = 3000, D = 6 };
+
+    float *X = malloc(NR * D * sizeof *X), y[NR];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    rdm_rng r;
+    rdm_rng_seed(&r, 77);
+    int ncat[D] = {0, 0, 0, 4, 0, 3};
+    for (int i = 0; i < NR; i++) {
+        float *x = X + i * D;
+        for (int j = 0; j < D; j++)
+            x[j] =
+                ncat[j] ? (float)rdm_rng_below(&r, (uint64_t)ncat[j]) : (float)rdm_rng_uniform(&r);
+        if (rdm_rng_uniform(&r) < 0.1)
+            x[1] = NAN; /* missing values take the learned direction */
+        double z = 2 * x[0] - 1 + (x[3] == 2 ? 1 : 0) + (x[1] > 0.5f ? 0.7 : 0) - x[2] * x[0];
+        y[i] = rdm_rng_uniform(&r) < 1 / (1 + exp(-z));
+    }
+    rdm_gbt_params p;
+    rdm_gbt_params_default(&p);
+    p.max_iter = 12;
+    p.max_leaves = 8;
+    p.min_child_weight = 1;
+    p.early_stopping = 0;
+    p.threads = 1;
+    p.subsample = 0.7;
+    rdm_err err = {0};
+    rdm_gbt *g = rdm_gbt_fit(X, y, NR, D, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    int nn = rdm_gbt_node_count(g);
+    unsigned char *gl = malloc((size_t)nn);
+    int *feat = malloc((size_t)nn * sizeof *feat), *lc = malloc((size_t)nn * sizeof *lc),
+        *rc = malloc((size_t)nn * sizeof *rc);
+    double *val = malloc((size_t)nn * sizeof *val), *cov = malloc((size_t)nn * sizeof *cov);
+    CU_ASSERT_FATAL(gl && feat && lc && rc && val && cov);
+    unsigned used = 0;
+    for (int k = 0; k < nn; k++) {
+        rdm_gbt_node_info ni;
+        rdm_gbt_node(g, k, &ni);
+        feat[k] = ni.feat;
+        lc[k] = ni.left;
+        rc[k] = ni.right;
+        val[k] = ni.value;
+        cov[k] = ni.cover;
+        CU_ASSERT(cov[k] >= 1 && cov[k] <= NR);
+        if (ni.feat >= 0) {
+            used |= 1u << ni.feat;
+            rdm_gbt_node_info a, b;
+            rdm_gbt_node(g, ni.left, &a);
+            rdm_gbt_node(g, ni.right, &b);
+            CU_ASSERT_EQUAL(a.cover + b.cover, ni.cover); /* rows: children add up */
+        }
+    }
+    int ntr = rdm_gbt_ntrees(g);
+    rdm_shap_tree *trees = malloc((size_t)ntr * sizeof *trees);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(trees);
+    for (int t = 0; t < ntr; t++)
+        trees[t] = (rdm_shap_tree){rdm_gbt_tree_root(g, t), nn, feat, lc, rc, val, cov};
+    rdm_shap_forest *forest = rdm_shap_forest_create(trees, ntr, D, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(forest);
+    long ok_bf = 0, ok_add = 0;
+    double fact[D + 1] = {1};
+    for (int i = 1; i <= D; i++)
+        fact[i] = fact[i - 1] * i;
+    for (int i = 0; i < 200; i++) {
+        const float *x = X + i * D;
+        rdm_gbt_route(g, x, gl);
+        double phi[D] = {0}, ev = rdm_gbt_base(g);
+        for (int t = 0; t < rdm_gbt_ntrees(g); t++) {
+            rdm_shap_tree v = {rdm_gbt_tree_root(g, t), nn, feat, lc, rc, val, cov};
+            int depth;
+            CU_ASSERT_EQUAL_FATAL(rdm_shap_tree_check(&v, D, &depth, &err), RDM_OK);
+            double scratch[256];
+            CU_ASSERT_FATAL(rdm_shap_scratch_size(depth) <= sizeof scratch);
+            rdm_shap_add(&v, depth, gl, phi, scratch);
+            ev += rdm_shap_expected(&v);
+        }
+        double phi2[D] = {0};
+        rdm_shap_forest_add(forest, gl, phi2);
+        for (int j = 0; j < D; j++)
+            CU_ASSERT(fabs(phi2[j] - phi[j]) <= 1e-12);
+        CU_ASSERT_DOUBLE_EQUAL(rdm_shap_forest_expected(forest) + rdm_gbt_base(g), ev, 1e-12);
+        double vs[1 << D];
+        for (unsigned s2 = 0; s2 < (1u << D); s2++)
+            vs[s2] = ensemble_value(g, gl, s2);
+        double sum = ev;
+        int ok = fabs(vs[0] - ev) <= 1e-12;
+        for (int j = 0; j < D; j++) {
+            double ref = 0;
+            for (unsigned s2 = 0; s2 < (1u << D); s2++)
+                if (!(s2 & (1u << j))) {
+                    int sz = __builtin_popcount(s2);
+                    ref += fact[sz] * fact[D - sz - 1] / fact[D] * (vs[s2 | (1u << j)] - vs[s2]);
+                }
+            ok &= fabs(phi[j] - ref) <= 1e-12;
+            if (!(used & (1u << j)))
+                ok &= phi[j] == 0.0;
+            sum += phi[j];
+        }
+        double margin = rdm_gbt_margin(g, x);
+        int add =
+            fabs(sum - margin) <= 1e-9 * fabs(margin) && fabs(vs[(1u << D) - 1] - margin) <= 1e-12;
+        CU_ASSERT(ok);
+        CU_ASSERT(add);
+        ok_bf += ok;
+        ok_add += add;
+    }
+    CU_ASSERT_EQUAL(ok_bf, 200);
+    n_bruteforce += ok_bf;
+    n_additivity += ok_add;
+    rdm_shap_forest_free(forest);
+    free(trees);
+    free(gl);
+    free(feat);
+    free(lc);
+    free(rc);
+    free(val);
+    free(cov);
+    free(X);
+    rdm_gbt_free(g);
+}
+
+/* ---- models built from synthetic records ---- */
+
+typedef struct records {
+    char **cells; /* row-major, RDM_NCOLS per row (NULL = absent column) */
+    float *y;
+    size_t n;
+} records;
+
+static void records_free(records *t)
+{
+    for (size_t k = 0; t->cells && k < t->n * RDM_NCOLS; k++)
+        free(t->cells[k]);
+    free(t->cells);
+    free(t->y);
+}
+
+static int make_records(records *t, long rows, uint64_t seed)
+{
+    memset(t, 0, sizeof *t);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_err err = {0};
+    if (rdm_synth_buf(rows, seed, 0, &b, &err) != RDM_OK)
+        return -1;
+    rdm_csv *csv = rdm_csv_open_mem(b.data, b.len, 0, &err);
+    int rc = csv ? rdm_csv_read_header(csv, &err) : -1;
+    const char *const *names = NULL;
+    int nh = rc ? 0 : rdm_csv_header(csv, &names), map[RDM_NCOLS + 8];
+    for (int i = 0; i < nh && i < RDM_NCOLS + 8; i++)
+        map[i] = rdm_schema_find(names[i]);
+    t->cells = calloc((size_t)rows * RDM_NCOLS, sizeof *t->cells);
+    t->y = calloc((size_t)rows, sizeof *t->y);
+    rdm_csv_record rec;
+    while (!rc && t->cells && t->y && t->n < (size_t)rows && rdm_csv_next(csv, &rec, &err) == 1) {
+        char **row = t->cells + t->n * RDM_NCOLS;
+        for (int i = 0; i < rec.nfields && i < nh; i++)
+            if (map[i] >= 0)
+                row[map[i]] = strdup(rec.fields[i]);
+        t->y[t->n] = row[RDM_C_READMITTED] && strcmp(row[RDM_C_READMITTED], "<30") == 0;
+        t->n++;
+    }
+    rdm_csv_free(csv);
+    rdm_buf_release(&b);
+    return rc || t->n != (size_t)rows ? -1 : 0;
+}
+
+/* Fit, save and load back (the explainer works on what the model file
+ * holds). type: RDM_MODEL_GBT or RDM_MODEL_LOGREG. */
+static rdm_model *fit_model(const records *t, rdm_model_type type)
+{
+    const char *const *cells = (const char *const *)t->cells;
+    rdm_encoder_params ep;
+    rdm_encoder_params_default(&ep);
+    rdm_encoder *e = rdm_encoder_fit(cells, NULL, t->n, &ep, NULL);
+    if (!e)
+        return NULL;
+    void *scorer = NULL;
+    if (type == RDM_MODEL_GBT) {
+        int d = rdm_encoder_tree_dim(e);
+        float *X = malloc(t->n * (size_t)d * sizeof *X);
+        if (X && rdm_encoder_tree_matrix(e, cells, NULL, t->n, X, NULL) == RDM_OK) {
+            rdm_gbt_params p;
+            rdm_gbt_params_default(&p);
+            p.max_iter = 60;
+            p.learning_rate = 0.1;
+            p.early_stopping = 0;
+            p.threads = 2;
+            scorer = rdm_gbt_fit(X, t->y, t->n, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &p,
+                                 NULL, NULL, NULL);
+        }
+        free(X);
+    } else {
+        int nnz = rdm_encoder_lin_nnz(e);
+        int32_t *cols = malloc(t->n * (size_t)nnz * sizeof *cols);
+        float *val = malloc(t->n * (size_t)nnz * sizeof *val);
+        if (cols && val &&
+            rdm_encoder_lin_matrix(e, cells, NULL, t->n, cols, val, NULL) == RDM_OK) {
+            rdm_csr X = {t->n, rdm_encoder_lin_dim(e), nnz, cols, val};
+            rdm_logreg_params p;
+            rdm_logreg_params_default(&p);
+            p.l2 = 10;
+            p.threads = 2;
+            scorer = rdm_logreg_fit(&X, t->y, &p, NULL, NULL);
+        }
+        free(cols);
+        free(val);
+    }
+    if (!scorer) {
+        rdm_encoder_free(e);
+        return NULL;
+    }
+    rdm_model *m = rdm_model_create(type, e, scorer, 0, 0.2, NULL);
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_model *back = NULL;
+    if (m && rdm_model_save_bytes(m, &b, NULL) == RDM_OK)
+        back = rdm_model_load_bytes(b.data, b.len, NULL);
+    rdm_buf_release(&b);
+    rdm_model_free(m);
+    return back;
+}
+
+/* Every record: base + contributions == logit(probability) to 1e-9
+ * relative; every input field listed once, sorted by |contribution|. */
+static long check_model_additivity(const rdm_model *m, const records *t, const rdm_explainer *x)
+{
+    long ok_n = 0;
+    int nin = rdm_model_input_count(m);
+    for (size_t i = 0; i < t->n; i++) {
+        rdm_explanation ex;
+        rdm_err err = {0};
+        const char *const *row = (const char *const *)t->cells + i * RDM_NCOLS;
+        CU_ASSERT_EQUAL_FATAL(rdm_explain(x, row, &ex, NULL, &err), RDM_OK);
+        double p = 0;
+        CU_ASSERT_EQUAL(rdm_model_score(m, row, &p, NULL, NULL), RDM_OK);
+        CU_ASSERT_EQUAL(p, ex.prob); /* the one scoring path */
+        double s = ex.base_value, lg = log(ex.prob / (1 - ex.prob));
+        int seen[RDM_NCOLS] = {0}, ok = ex.n == nin;
+        for (int k = 0; k < ex.n; k++) {
+            s += ex.c[k].contribution;
+            ok &= ex.c[k].col >= 0 && ex.c[k].col < RDM_NCOLS && !seen[ex.c[k].col]++;
+            if (k)
+                ok &= fabs(ex.c[k].contribution) <= fabs(ex.c[k - 1].contribution);
+        }
+        ok &= fabs(s - lg) <= 1e-9 * fmax(fabs(lg), 1e-3);
+        CU_ASSERT(ok);
+        if (!ok)
+            fprintf(stderr, "record %zu: base + contributions %.17g, logit %.17g\n", i, s, lg);
+        ok_n += ok;
+    }
+    return ok_n;
+}
+
+static void test_model_gbt(void)
+{
+    records t;
+    CU_ASSERT_EQUAL_FATAL(make_records(&t, 4000, 5), 0);
+    rdm_model *m = fit_model(&t, RDM_MODEL_GBT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_err err = {0};
+    rdm_explainer *x = rdm_explainer_create(m, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    long ok = check_model_additivity(m, &t, x);
+    CU_ASSERT_EQUAL(ok, (long)t.n);
+    n_additivity += ok;
+    /* fields that no split uses get exactly 0 */
+    const rdm_gbt *g = rdm_model_gbt(m);
+    const rdm_encoder *enc = rdm_model_encoder(m);
+    int used[RDM_NCOLS] = {0}, nunused = 0;
+    for (int k = 0; k < rdm_gbt_node_count(g); k++) {
+        rdm_gbt_node_info ni;
+        rdm_gbt_node(g, k, &ni);
+        if (ni.feat >= 0)
+            used[rdm_encoder_feature_col(enc, 0, ni.feat)] = 1;
+    }
+    for (size_t i = 0; i < 200; i++) {
+        rdm_explanation ex;
+        CU_ASSERT_EQUAL(
+            rdm_explain(x, (const char *const *)t.cells + i * RDM_NCOLS, &ex, NULL, NULL), RDM_OK);
+        for (int k = 0; k < ex.n; k++)
+            if (!used[ex.c[k].col]) {
+                CU_ASSERT_EQUAL(ex.c[k].contribution, 0.0);
+                nunused += i == 0;
+            }
+    }
+    CU_ASSERT(nunused > 0); /* the synthetic data has fields no tree needs */
+    /* a bad value fails as scoring does, naming the field */
+    const char *bad[RDM_NCOLS] = {0};
+    bad[rdm_schema_find("num_lab_procedures")] = "many";
+    err = (rdm_err){0};
+    rdm_explanation ex;
+    CU_ASSERT_NOT_EQUAL(rdm_explain(x, bad, &ex, NULL, &err), RDM_OK);
+    CU_ASSERT(strstr(err.msg, "num_lab_procedures") != NULL);
+    rdm_explainer_free(x);
+    rdm_model_free(m);
+    records_free(&t);
+}
+
+static void test_model_logreg(void)
+{
+    records t;
+    CU_ASSERT_EQUAL_FATAL(make_records(&t, 3000, 6), 0);
+    rdm_model *m = fit_model(&t, RDM_MODEL_LOGREG);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_err err = {0};
+    rdm_explainer *x = rdm_explainer_create(m, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    long ok = check_model_additivity(m, &t, x);
+    CU_ASSERT_EQUAL(ok, (long)t.n);
+    n_additivity += ok;
+    /* against the training mean: the contributions average to 0 over the
+     * training rows, field by field */
+    double mean[RDM_NCOLS] = {0};
+    for (size_t i = 0; i < t.n; i++) {
+        rdm_explanation ex;
+        CU_ASSERT_EQUAL(
+            rdm_explain(x, (const char *const *)t.cells + i * RDM_NCOLS, &ex, NULL, NULL), RDM_OK);
+        for (int k = 0; k < ex.n; k++)
+            mean[ex.c[k].col] += ex.c[k].contribution / (double)t.n;
+    }
+    for (int c = 0; c < RDM_NCOLS; c++)
+        CU_ASSERT(fabs(mean[c]) < 1e-6);
+    rdm_explainer_free(x);
+    rdm_model_free(m);
+    records_free(&t);
+}
+
+/* A baseline explains as its constant; a model without covers is refused. */
+static void test_model_baseline_and_old_files(void)
+{
+    rdm_err err = {0};
+    rdm_model *b = rdm_model_create(RDM_MODEL_BASELINE, NULL, NULL, 0.2, 0.5, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    rdm_explainer *x = rdm_explainer_create(b, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    const char *rec[RDM_NCOLS] = {0};
+    rdm_explanation ex;
+    CU_ASSERT_EQUAL(rdm_explain(x, rec, &ex, NULL, &err), RDM_OK);
+    CU_ASSERT_DOUBLE_EQUAL(ex.base_value, log(0.25), 1e-15);
+    for (int k = 0; k < ex.n; k++)
+        CU_ASSERT_EQUAL(ex.c[k].contribution, 0.0);
+    CU_ASSERT(ex.n > 40);
+    rdm_explainer_free(x);
+    rdm_model_free(b);
+
+    static const char V1[] = "gbt 1\nfeatures 1\nncat 0\nbase 0x0p+0\ntrees 1\ntree 0 3\n"
+                             "num 0 0x1p-1 1 1 2 0x1p+0\nleaf 0x1p+0\nleaf -0x1p+0\nend\n";
+    rdm_gbt *g = rdm_gbt_load(V1, sizeof V1 - 1, NULL, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    rdm_gbt_node_info ni;
+    rdm_gbt_node(g, 0, &ni);
+    CU_ASSERT(isnan(ni.cover));
+    rdm_buf out = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_gbt_save(g, &out, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(out.data, V1); /* written back as format 1 */
+    rdm_buf_release(&out);
+    rdm_gbt_free(g);
+}
+
 static int print_counts(void)
 {
     printf("\nexplain: %ld additivity checks passed, %ld brute-force Shapley checks passed\n",
@@ -227,7 +632,9 @@ int test_explain_register(void)
 {
     CU_pSuite s = CU_add_suite("explain", NULL, print_counts);
     return (s && CU_ADD_TEST(s, test_shap_matches_brute_force) &&
-            CU_ADD_TEST(s, test_shap_check_rejects) && CU_ADD_TEST(s, test_shap_stump_by_hand))
+            CU_ADD_TEST(s, test_shap_check_rejects) && CU_ADD_TEST(s, test_shap_stump_by_hand) &&
+            CU_ADD_TEST(s, test_gbt_fit_brute_force) && CU_ADD_TEST(s, test_model_gbt) &&
+            CU_ADD_TEST(s, test_model_logreg) && CU_ADD_TEST(s, test_model_baseline_and_old_files))
                ? 0
                : -1;
 }

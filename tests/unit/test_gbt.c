@@ -457,7 +457,7 @@ static void test_gbt_load_errors(void)
         const char *from, *to;
         int code;
     } cases[] = {
-        {"gbt 1", "gbt 2", RDM_EVERSION},
+        {"gbt 1", "gbt 3", RDM_EVERSION},
         {"gbt 1", "gbx 1", RDM_EPARSE},
         {"num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 1 5", RDM_EPARSE}, /* child >= nodes */
         {"num 0 0x1p-1 1 1 2", "num 0 0x1p-1 1 0 2", RDM_EPARSE}, /* cycle */
@@ -612,7 +612,7 @@ static int ref_parse(const char *text, refmodel *r)
     const char *p = text;
     int used = 0, nn = 0;
     memset(r, 0, sizeof *r);
-    if (sscanf(p, "gbt 1\nfeatures %d\nncat%n", &r->d, &used) != 1 || r->d > 64)
+    if (sscanf(p, "gbt 2\nfeatures %d\nncat%n", &r->d, &used) != 1 || r->d > 64)
         return -1;
     p += used;
     for (int j = 0; j < r->d; j++, p += used)
@@ -634,15 +634,15 @@ static int ref_parse(const char *text, refmodel *r)
             if ((size_t)nn == cap)
                 r->nodes = realloc(r->nodes, (cap *= 2) * sizeof *r->nodes);
             refnode *q = &r->nodes[nn];
-            double gain;
+            double gain, cover; /* format 2: every node ends with its cover */
             memset(q, 0, sizeof *q);
-            if (sscanf(p, "leaf %la\n%n", &q->value, &used) == 1) {
+            if (sscanf(p, "leaf %la %la\n%n", &q->value, &cover, &used) == 2) {
                 q->kind = 0;
-            } else if (sscanf(p, "num %d %la %d %d %d %la\n%n", &q->feat, &q->thr, &q->dleft,
-                              &q->left, &q->right, &gain, &used) == 6) {
+            } else if (sscanf(p, "num %d %la %d %d %d %la %la\n%n", &q->feat, &q->thr, &q->dleft,
+                              &q->left, &q->right, &gain, &cover, &used) == 7) {
                 q->kind = 1;
-            } else if (sscanf(p, "cat %d %d %d %d %la%n", &q->feat, &q->dleft, &q->left, &q->right,
-                              &gain, &used) == 5) {
+            } else if (sscanf(p, "cat %d %d %d %d %la %la%n", &q->feat, &q->dleft, &q->left,
+                              &q->right, &gain, &cover, &used) == 6) {
                 q->kind = 2;
                 p += used;
                 for (int w = 0; w < (r->ncat[q->feat] + 31) / 32; w++, p += used)
