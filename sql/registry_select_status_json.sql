@@ -11,7 +11,7 @@ SELECT jsonb_build_object(
                                   'finished', (SELECT count(*) FROM registry.runs r WHERE r.training_id = t.training_id AND r.status = 'finished'),
                                   'failed', (SELECT count(*) FROM registry.runs r WHERE r.training_id = t.training_id AND r.status = 'failed'))
         FROM registry.trainings t JOIN registry.experiments e USING (experiment_id)
-        WHERE e.name = $1 ORDER BY t.training_id DESC LIMIT 1),
+        WHERE e.name = $1 AND t.ended_at IS NOT NULL ORDER BY t.training_id DESC LIMIT 1),
     'runs', (
         SELECT coalesce(jsonb_agg(jsonb_build_object(
                    'run_id', r.run_id, 'model_type', r.model_type, 'name', r.name, 'status', r.status,
@@ -23,5 +23,6 @@ SELECT jsonb_build_object(
                ORDER BY r.run_id), '[]'::jsonb)
         FROM registry.runs r
         WHERE r.training_id = (SELECT max(t.training_id) FROM registry.trainings t
-                               JOIN registry.experiments e USING (experiment_id) WHERE e.name = $1))
+                               JOIN registry.experiments e USING (experiment_id)
+                               WHERE e.name = $1 AND t.ended_at IS NOT NULL))
 )::text

@@ -61,6 +61,8 @@ static const key_def KEYS[] = {
      NULL},
     {"data.batch_rows", T_LONG, OFF(data.batch_rows), 0, "15000", 1, 10000000, 0, NULL},
     {"data.max_field_bytes", T_LONG, OFF(data.max_field_bytes), 0, "1024", 1, 1048576, 0, NULL},
+    {"data.max_source_bytes", T_LONG, OFF(data.max_source_bytes), 0, "1073741824", 1, BIG, 0,
+     NULL},
     {"clean.exclude_discharge", T_LLIST, OFF(clean.exclude_discharge), OFF(clean.nexclude),
      "[11, 13, 14, 19, 20, 21]", 1, 99, 0, NULL},
     {"clean.min_rows", T_LONG, OFF(clean.min_rows), 0, "1", 0, 1e9, 0, NULL},

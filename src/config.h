@@ -45,6 +45,8 @@ typedef struct rdm_config {
         char *source;         /* CSV or UCI zip; env READMIT_DATA wins */
         long batch_rows;      /* rows per batch, default 15000 */
         long max_field_bytes; /* longer fields are rejected, default 1024 */
+        long max_source_bytes; /* CSV bytes one source may hold (a zip member
+                                  may expand to), default 1 GiB */
     } data;
 
     struct {

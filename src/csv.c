@@ -549,6 +549,14 @@ int rdm_csv_read_header(rdm_csv *c, rdm_err *err)
         return rc;
     if (rc == 0)
         return rdm_errf(err, RDM_EPARSE, "%s: empty input: no header line", label);
+    /* a carriage return inside the header line (not before its newline): the
+     * file ends its lines with CR alone, and the whole file reads as one line */
+    const char *cr = memchr(rec.raw, '\r', rec.raw_len);
+    if (cr && (size_t)(cr - rec.raw) + 1 < rec.raw_len && cr[1] != '\n')
+        return rdm_errf(err, RDM_EPARSE,
+                        "%s: line 1: carriage return inside the line: the file uses CR-only (old "
+                        "Mac) line endings; convert them to LF or CRLF (e.g. tr '\\r' '\\n')",
+                        label);
     if (rec.problem)
         return rdm_errf(err, RDM_EPARSE, "%s: header: %s", label, rec.reason);
     char **names = calloc((size_t)rec.nfields, sizeof *names);

@@ -515,8 +515,11 @@ int rdm_db_wait(rdm_db *db, int timeout_ms, rdm_err *err)
     do
         n = poll(&pf, 1, timeout_ms);
     while (n < 0 && errno == EINTR);
-    if (n < 0)
-        return rdm_errf(err, RDM_EIO, "poll on the database socket: %s", strerror(errno));
+    if (n < 0) {
+        char msg[128];
+        return rdm_errf(err, RDM_EIO, "poll on the database socket: %s",
+                        rdm_errno_text(errno, msg, sizeof msg));
+    }
     return n > 0;
 }
 

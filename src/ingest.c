@@ -101,6 +101,7 @@ typedef struct run {
     int eof;
     /* the sha256 pass runs in a thread while the header is read */
     const char *path;
+    long long max_bytes; /* data.max_source_bytes */
     pthread_t sha_thread;
     int sha_running;
     int sha_rc;
@@ -112,7 +113,7 @@ typedef struct run {
 static void *sha_main(void *arg)
 {
     run *r = arg;
-    r->sha_rc = rdm_source_sha256(r->path, r->sha, NULL, &r->sha_err);
+    r->sha_rc = rdm_source_sha256(r->path, r->max_bytes, r->sha, NULL, &r->sha_err);
     return NULL;
 }
 
@@ -438,11 +439,12 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
     if (rdm_db_exec(db, RDM_SQL_RAW_LOCK_INGEST, 0, NULL, err))
         return RDM_EDB;
     r.path = path;
+    r.max_bytes = cfg->data.max_source_bytes;
     if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0)
         r.sha_running = 1;
     else /* no thread: compute it here */
         sha_main(&r);
-    if (!(r.src = rdm_source_open(path, err))) {
+    if (!(r.src = rdm_source_open(path, r.max_bytes, err))) {
         rc = err ? err->code : RDM_EIO;
         goto done;
     }

@@ -87,7 +87,12 @@ int rdm_grow(void **p, size_t *cap, size_t need, size_t elem) __attribute__((war
 
 /* Read a whole file into `out` (appended). */
 int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err);
-/* Write `n` bytes atomically: temp file in the same directory, fsync, rename. */
+/* Write `n` bytes to `path`. A regular file or a missing path is replaced
+ * atomically (temp file in the same directory, fsync, rename); a symbolic
+ * link is followed and its target replaced (the link stays); a device, FIFO
+ * or socket is written in place (streamed, never replaced by a file); a
+ * directory is refused (RDM_EINVAL). Write errors (e.g. /dev/full) are
+ * RDM_EIO naming the path and the cause. */
 int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err *err);
 /* mkdir -p */
 int rdm_mkdirs(const char *path, rdm_err *err);

@@ -268,6 +268,37 @@ int rdm_registry_fail_run(rdm_db *db, long long run_id, double seconds, const ch
     return rdm_db_exec(db, RDM_SQL_REGISTRY_FAIL_RUN, 3, p, err);
 }
 
+int rdm_registry_lock_training(rdm_db *db, rdm_err *err)
+{
+    return rdm_db_exec(db, RDM_SQL_REGISTRY_LOCK_TRAIN, 0, NULL, err);
+}
+
+void rdm_registry_unlock_training(rdm_db *db)
+{
+    rdm_err ignore = {0};
+    if (rdm_db_exec(db, RDM_SQL_REGISTRY_UNLOCK_TRAIN, 0, NULL, &ignore))
+        rdm_log(RDM_LOG_WARN, "registry: %s", ignore.msg);
+}
+
+int rdm_registry_fail_stale_runs(rdm_db *db, long long training_id, int *n, rdm_err *err)
+{
+    char id[32];
+    ll_text(id, training_id);
+    const char *p[] = {id};
+    *n = 0;
+    rdm_res *r = rdm_db_query(db, RDM_SQL_REGISTRY_FAIL_STALE_RUNS, 1, p, err);
+    if (!r)
+        return err && err->code ? err->code : RDM_EDB;
+    *n = rdm_res_rows(r);
+    for (int i = 0; i < *n; i++)
+        rdm_log(RDM_LOG_WARN,
+                "registry: run %lld was left running by an interrupted training: marked failed",
+                rdm_res_ll(r, i, "run_id"));
+    int rc = rdm_res_check(r, err);
+    rdm_res_free(r);
+    return rc;
+}
+
 int rdm_registry_finish_training(rdm_db *db, long long training_id, long long selected_run_id,
                                  rdm_err *err)
 {

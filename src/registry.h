@@ -108,6 +108,14 @@ int rdm_registry_finish_run(rdm_db *db, long long run_id, double seconds, double
                             double threshold, const char *sha256, rdm_err *err);
 int rdm_registry_fail_run(rdm_db *db, long long run_id, double seconds, const char *error,
                           rdm_err *err);
+/* One training at a time per database: a session lock held from the start of
+ * a training to its end (dropped by the server if the process dies). */
+int rdm_registry_lock_training(rdm_db *db, rdm_err *err);
+void rdm_registry_unlock_training(rdm_db *db);
+/* Runs still 'running' that belong to another training than `training_id`
+ * (their process died: trainings hold the lock above) become 'failed' with
+ * the reason; *n gets how many. Call with the lock held. */
+int rdm_registry_fail_stale_runs(rdm_db *db, long long training_id, int *n, rdm_err *err);
 /* Mark the selected run (0: none) and end the training. */
 int rdm_registry_finish_training(rdm_db *db, long long training_id, long long selected_run_id,
                                  rdm_err *err);
@@ -178,7 +186,9 @@ json_t *rdm_registry_history_json(rdm_db *db, const char *name, rdm_err *err);
  * json_object_set_new): {model_name, champion, challenger, versions: n,
  * latest_training: {training_id, started_at, runs, finished, failed,
  * selected_run_id}, runs: [last training's runs: run_id, model_type, name,
- * status, valid metric, test metric]}. For `readmit status`. */
+ * status, valid metric, test metric]}; "latest" is the latest training that
+ * ended (one still running, or killed, is never shown as current). For
+ * `readmit status`. */
 int rdm_registry_status_json(rdm_db *db, const rdm_config *cfg, json_t *into, rdm_err *err);
 
 #endif

@@ -9,16 +9,21 @@
 
 typedef struct rdm_source rdm_source;
 
-/* Open `path`. A file starting with the zip magic "PK\3\4" is read as a zip:
- * the entry whose name ends in "diabetic_data.csv", else the first entry whose
- * name ends in ".csv" (case-insensitive). Anything else is read as CSV bytes.
- * Returns a source owned by the caller (rdm_source_close), or NULL with err:
- * RDM_EIO (missing or unreadable file), RDM_EPARSE (broken zip, zip without a
- * CSV entry). */
-rdm_source *rdm_source_open(const char *path, rdm_err *err);
+/* Open `path`, a regular file (a FIFO or device is refused: a source is read
+ * twice). A file starting with the zip magic "PK\3\4" is read as a zip: the
+ * entry whose name ends in "diabetic_data.csv", else the only entry whose
+ * name ends in ".csv" (case-insensitive; several are refused). Anything else
+ * is read as CSV bytes. At most `max_bytes` CSV bytes (data.max_source_bytes;
+ * 0: no limit) are read: past that, reading fails (checked while reading,
+ * and up front for a zip entry that declares its size). Returns a source
+ * owned by the caller (rdm_source_close), or NULL with err: RDM_EIO (missing
+ * or unreadable file), RDM_EINVAL (not a regular file, over the limit),
+ * RDM_EPARSE (broken zip, zip without a CSV entry or with several). */
+rdm_source *rdm_source_open(const char *path, long long max_bytes, rdm_err *err);
 void rdm_source_close(rdm_source *s);
 
-/* Read up to n CSV bytes: count, 0 at the end, or a negative RDM_E* with err.
+/* Read up to n CSV bytes: count, 0 at the end, or a negative RDM_E* with err
+ * (RDM_EINVAL past the limit).
  * Signature matches rdm_csv_read_fn (pass the source as `ud`). */
 long rdm_source_read(void *source, char *buf, size_t n, rdm_err *err);
 
@@ -29,7 +34,7 @@ int rdm_source_is_zip(const rdm_source *s);
 
 /* SHA-256 of the CSV bytes of `path` (the zip entry for a zip), in one pass
  * over a separate handle; `bytes` (may be NULL) gets the CSV size. */
-int rdm_source_sha256(const char *path, char out[65], unsigned long long *bytes, rdm_err *err)
-    __attribute__((warn_unused_result));
+int rdm_source_sha256(const char *path, long long max_bytes, char out[65],
+                      unsigned long long *bytes, rdm_err *err) __attribute__((warn_unused_result));
 
 #endif

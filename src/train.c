@@ -621,12 +621,16 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
     double t0 = rdm_now();
     run_spec *specs = NULL;
     run_outcome *outs = NULL;
-    int nspecs = 0, rc;
+    int nspecs = 0, rc, locked = 0;
 
     if (!(t.pool = rdm_pool_create(t.threads, err))) {
         rc = err && err->code ? err->code : RDM_ENOMEM;
         goto done;
     }
+    /* one training at a time: a run left 'running' is then a dead one */
+    if ((rc = rdm_registry_lock_training(db, err)))
+        goto done;
+    locked = 1;
     if ((rc = config_hash(cfg, t.config_hash))) {
         rdm_errf(err, rc, "out of memory");
         goto done;
@@ -665,9 +669,12 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
                            NULL,
                            cfg->train.metric,
                            {t.ds.count[0], t.ds.count[1], t.ds.count[2]}};
-        if ((rc = rdm_registry_insert_training(db, &rec, &t.training_id, err)))
+        if ((rc = rdm_registry_insert_training(db, &rec, &t.training_id, err)) ||
+            (rc = rdm_registry_fail_stale_runs(db, t.training_id, &res->stale_runs, err)))
             goto done;
         res->training_id = t.training_id;
+        if (res->stale_runs)
+            say(&t, "train marked %d run(s) of interrupted trainings failed", res->stale_runs);
     }
     if ((rc = build_specs(cfg, &specs, &nspecs))) {
         rdm_errf(err, rc, "out of memory");
@@ -707,6 +714,8 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
                       res->failed);
     }
 done:
+    if (locked)
+        rdm_registry_unlock_training(db);
     res->seconds = rdm_now() - t0;
     free(specs);
     free(outs);

@@ -26,6 +26,7 @@ typedef struct rdm_train_result {
     long long training_id;
     long long selected_run_id; /* 0 when no run finished */
     int runs, finished, failed;
+    int stale_runs; /* runs of interrupted trainings marked failed */
     char selected_name[128];
     double selected_valid; /* selection metric on validation */
     double selected_test;  /* same metric on test (reported, never used) */

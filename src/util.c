@@ -252,50 +252,93 @@ int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err)
     return RDM_OK;
 }
 
-int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err *err)
+static int write_all(int fd, const void *data, size_t n)
+{
+    const char *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* RDM_EIO "path: [what]cause" from errno (thread-safe text). */
+static int io_error(rdm_err *err, const char *path, const char *what)
+{
+    char msg[128];
+    int e = errno;
+    return rdm_errf(err, RDM_EIO, "%s: %s%s", path, what, rdm_errno_text(e, msg, sizeof msg));
+}
+
+/* Temp file in the same directory, fsync, rename over `path`. */
+static int replace_file(const char *path, const void *data, size_t n, rdm_err *err)
 {
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
     if (!tmp)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     snprintf(tmp, plen + 16, "%s.tmpXXXXXX", path);
-    char msg[128];
-    int fd = mkstemp(tmp);
+    int fd = mkstemp(tmp), rc = RDM_OK;
     if (fd < 0) {
-        rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
-        free(tmp);
-        return RDM_EIO;
+        rc = io_error(err, path, "");
+        goto done;
     }
-    const char *p = data;
-    size_t left = n;
-    while (left > 0) {
-        ssize_t w = write(fd, p, left);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            goto fail;
-        }
-        p += w;
-        left -= (size_t)w;
-    }
-    if (fsync(fd) != 0 || fchmod(fd, 0644) != 0)
-        goto fail;
-    if (close(fd) != 0) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0)
-        goto fail;
-    free(tmp);
-    return RDM_OK;
-fail:
-    rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
-    if (fd >= 0)
+    if (write_all(fd, data, n) != 0 || fsync(fd) != 0 || fchmod(fd, 0644) != 0) {
+        rc = io_error(err, path, "");
         close(fd);
-    unlink(tmp);
+        unlink(tmp);
+        goto done;
+    }
+    if (close(fd) != 0 || rename(tmp, path) != 0) {
+        rc = io_error(err, path, "");
+        unlink(tmp);
+    }
+done:
     free(tmp);
-    return RDM_EIO;
+    return rc;
+}
+
+/* Write into what is there (a device, a FIFO, a socket): no temp file. */
+static int stream_file(const char *path, const void *data, size_t n, rdm_err *err)
+{
+    int fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0)
+        return io_error(err, path, "");
+    int rc = RDM_OK;
+    if (write_all(fd, data, n) != 0)
+        rc = io_error(err, path, "write failed: ");
+    if (close(fd) != 0 && rc == RDM_OK)
+        rc = io_error(err, path, "write failed: ");
+    return rc;
+}
+
+int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err *err)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno != ENOENT)
+            return io_error(err, path, "");
+        return replace_file(path, data, n, err);
+    }
+    if (S_ISLNK(st.st_mode)) {
+        /* replace what the link points to, never the link itself */
+        char *target = realpath(path, NULL);
+        if (!target)
+            return io_error(err, path, "symbolic link to nothing usable: ");
+        int rc = rdm_write_file_atomic(target, data, n, err);
+        free(target);
+        return rc;
+    }
+    if (S_ISDIR(st.st_mode))
+        return rdm_errf(err, RDM_EINVAL, "%s: is a directory, not a file", path);
+    if (S_ISREG(st.st_mode))
+        return replace_file(path, data, n, err);
+    return stream_file(path, data, n, err);
 }
 
 int rdm_mkdirs(const char *path, rdm_err *err)

@@ -79,12 +79,15 @@ int cmd_ingest(int argc, char **argv)
     double rate = st.seconds > 0 ? (double)st.rows_read / st.seconds : 0;
     printf("read %llu accepted %llu rejected %llu\n", st.rows_read, st.rows_accepted,
            st.rows_rejected);
-    if (st.sha256[0])
+    if (st.sha256[0] && irc == RDM_OK)
         printf("batches: loaded %d, already loaded %d, left %d; %.2f s, %.0f "
                "rows/s; source %s "
                "sha256 %.12s\n",
                st.batches_loaded, st.batches_skipped, st.batches_left, st.seconds, rate,
                ctx.cfg.data.source, st.sha256);
+    else if (st.sha256[0]) /* what is left is unknown: the rest was not read */
+        printf("batches: loaded %d before the error, already loaded %d; source %s sha256 %.12s\n",
+               st.batches_loaded, st.batches_skipped, ctx.cfg.data.source, st.sha256);
     fflush(stdout);
     if (irc != RDM_OK) {
         rc = cmd_fail("ingest", &err);

@@ -113,6 +113,21 @@ check_eq "long quoted field: the reject is line 3" "3" \
     "$(t_sql "SELECT string_agg(r.line_no::text, ',') FROM raw.rejects r JOIN raw.batches b USING (batch_id) WHERE b.source_path = '$T_TMP/q2.csv'")"
 t_sql "DELETE FROM raw.rejects WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'); DELETE FROM raw.encounters WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'); DELETE FROM raw.batches WHERE source_path = '$T_TMP/q2.csv'" >/dev/null
 
+# --- sources that cannot be read twice, or too big, or with CR-only lines: refused clearly ---
+nb0=$(t_sql 'SELECT count(*) FROM raw.batches')
+mkfifo "$T_TMP/src.fifo"
+if timeout 20 "$READMIT" ingest -c "${T_CONF:-$TOP/conf/test.yaml}" -o "db.name=$T_DB" -q --source "$T_TMP/src.fifo" >"$T_TMP/outf" 2>"$T_TMP/errf"; then not_ok "FIFO source must fail"; else ok "FIFO source fails"; fi
+check "FIFO source: says why" grep -q "src.fifo: not a regular file (a FIFO)" "$T_TMP/errf"
+if timeout 20 "$READMIT" ingest -c "${T_CONF:-$TOP/conf/test.yaml}" -o "db.name=$T_DB" -q --source /dev/zero >/dev/null 2>"$T_TMP/errz"; then not_ok "/dev/zero source must fail"; else ok "/dev/zero source fails at once"; fi
+check "/dev/zero: says why" grep -q "/dev/zero: not a regular file (a character device)" "$T_TMP/errz"
+if rdm ingest -q -o data.max_source_bytes=100000 --source "$T_TMP/a.csv" >"$T_TMP/outl" 2>"$T_TMP/errl"; then not_ok "source over data.max_source_bytes must fail"; else ok "source over data.max_source_bytes fails"; fi
+check "... naming the limit" grep -q "more than 100000 bytes of CSV (data.max_source_bytes)" "$T_TMP/errl"
+check "a failed ingest does not claim 'left 0'" bash -c "! grep -q 'left 0' '$T_TMP/outl'"
+tr '\n' '\r' <"$T_TMP/b.csv" >"$T_TMP/cr.csv"
+if rdm ingest -q --source "$T_TMP/cr.csv" >/dev/null 2>"$T_TMP/errcr"; then not_ok "CR-only file must fail"; else ok "CR-only file fails"; fi
+check "CR-only file: named as such" grep -q "cr.csv: line 1: .*CR-only (old Mac) line endings" "$T_TMP/errcr"
+check_eq "refused sources add no batch" "$nb0" "$(t_sql 'SELECT count(*) FROM raw.batches')"
+
 # --- a header that does not match the schema fails and loads nothing ---
 sed '1s/,race,/,ethnicity,/; 1s/,weight//; 1s/$/,extra/' "$T_TMP/b.csv" >"$T_TMP/c.csv"
 if ing --source "$T_TMP/c.csv" >"$T_TMP/out7" 2>"$T_TMP/err7"; then not_ok "bad header must fail"; else ok "bad header fails"; fi

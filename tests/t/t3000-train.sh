@@ -90,4 +90,22 @@ cp train.stamp train.stamp.1
 check "train again" R train -q --stamp train.stamp
 check "same inputs -> same train stamp" cmp -s train.stamp train.stamp.1
 check_eq "second training recorded" 2 "$(t_sql "SELECT count(*) FROM registry.trainings")"
+
+# a training killed mid-fit: its training never ended and its run stayed 'running'
+# (made here by hand, as the killed process would have left them)
+t_sql "INSERT INTO registry.trainings (experiment_id, config_hash, code_version, snapshot_id, data_fingerprint, selection_metric, rows_train, rows_valid, rows_test) SELECT experiment_id, config_hash, code_version, snapshot_id, data_fingerprint, selection_metric, rows_train, rows_valid, rows_test FROM registry.trainings ORDER BY training_id DESC LIMIT 1" >/dev/null
+killed=$(t_sql "SELECT max(training_id) FROM registry.trainings")
+t_sql "INSERT INTO registry.runs (experiment_id, training_id, model_type, name, config_hash, code_version, snapshot_id, data_fingerprint, batch_ids, rows_train, rows_valid, rows_test) SELECT experiment_id, $killed, model_type, name, config_hash, code_version, snapshot_id, data_fingerprint, batch_ids, rows_train, rows_valid, rows_test FROM registry.runs ORDER BY run_id DESC LIMIT 1" >/dev/null
+stale=$(t_sql "SELECT max(run_id) FROM registry.runs")
+rdm status -o "db.socket_dir=$TOP/var/pg/run" >status1.txt
+check "status: the killed training is not the latest" grep -q "^Latest training $((killed - 1)):" status1.txt
+check "status: never 'selected run 0'" bash -c "! grep -q 'selected run 0' status1.txt"
+check "status: the stale run is not listed as current" bash -c "! grep -qE '^ +$stale +' status1.txt"
+check "train after a killed training" R train -q
+check_eq "the stale run is failed now, with the reason" \
+    "failed|interrupted: training $killed ended before this run finished (the process was killed or crashed); marked failed by training $((killed + 1))" \
+    "$(t_sql "SELECT status || '|' || error FROM registry.runs WHERE run_id = $stale")"
+check_eq "no run is left running" 0 "$(t_sql "SELECT count(*) FROM registry.runs WHERE status = 'running'")"
+rdm status -o "db.socket_dir=$TOP/var/pg/run" >status2.txt
+check "status: the new training is the latest" grep -q "^Latest training $((killed + 1)): 4 runs, 4 finished, 0 failed" status2.txt
 t_done

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "csv.h"
@@ -70,7 +71,7 @@ static void test_source_plain(void)
     snprintf(path, sizeof path, "%s/plain.csv", dir);
     rdm_err err = {0};
     CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, csv, strlen(csv), &err), RDM_OK);
-    rdm_source *s = rdm_source_open(path, &err);
+    rdm_source *s = rdm_source_open(path, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_FALSE(rdm_source_is_zip(s));
     CU_ASSERT_STRING_EQUAL(rdm_source_name(s), path);
@@ -82,7 +83,7 @@ static void test_source_plain(void)
     rdm_source_close(s);
     char sha[65], want[65];
     unsigned long long bytes = 0;
-    CU_ASSERT_EQUAL(rdm_source_sha256(path, sha, &bytes, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 0, sha, &bytes, &err), RDM_OK);
     rdm_sha256_hex(csv, strlen(csv), want);
     CU_ASSERT_STRING_EQUAL(sha, want);
     CU_ASSERT_EQUAL(bytes, strlen(csv));
@@ -98,7 +99,7 @@ static void test_source_zip(void)
                              "dataset_diabetes/diabetic_data.csv", csv, NULL};
     CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
     rdm_err err = {0};
-    rdm_source *s = rdm_source_open(path, &err);
+    rdm_source *s = rdm_source_open(path, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     CU_ASSERT_TRUE(rdm_source_is_zip(s));
     CU_ASSERT_PTR_NOT_NULL(strstr(rdm_source_name(s), ":dataset_diabetes/diabetic_data.csv"));
@@ -114,16 +115,24 @@ static void test_source_zip(void)
     rdm_source_close(s);
     /* the sha256 is the CSV entry's, not the archive's */
     char sha[65], want[65];
-    CU_ASSERT_EQUAL(rdm_source_sha256(path, sha, NULL, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 0, sha, NULL, &err), RDM_OK);
     rdm_sha256_hex(csv, strlen(csv), want);
     CU_ASSERT_STRING_EQUAL(sha, want);
 
-    /* without diabetic_data.csv: the first .csv entry */
-    snprintf(path, sizeof path, "%s/other.zip", dir);
-    const char *e2[] = {"README.txt",   "hello\n", "x/first.CSV", "p,q\n",
+    /* without diabetic_data.csv: two .csv entries are refused, naming them */
+    snprintf(path, sizeof path, "%s/two.zip", dir);
+    const char *e3[] = {"README.txt",   "hello\n", "x/first.CSV", "p,q\n",
                         "y/second.csv", "r\n",     NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, e3), 0);
+    rdm_err_clear(&err);
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, 0, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "2 .csv entries (x/first.CSV, y/second.csv)"));
+    /* ... and the only one is taken */
+    snprintf(path, sizeof path, "%s/other.zip", dir);
+    const char *e2[] = {"README.txt", "hello\n", "x/first.CSV", "p,q\n", NULL};
     CU_ASSERT_EQUAL_FATAL(write_zip(path, e2), 0);
-    s = rdm_source_open(path, &err);
+    s = rdm_source_open(path, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_buf got = RDM_BUF_INIT;
     read_all(s, &got);
@@ -138,7 +147,7 @@ static void test_source_errors(void)
     char path[128];
     rdm_err err = {0};
     snprintf(path, sizeof path, "%s/missing.csv", dir);
-    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, 0, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "missing.csv: No such file or directory"));
 
@@ -146,7 +155,7 @@ static void test_source_errors(void)
     snprintf(path, sizeof path, "%s/nocsv.zip", dir);
     const char *entries[] = {"notes.txt", "nothing here\n", NULL};
     CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
-    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, 0, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "zip archive has no .csv entry"));
 
@@ -154,7 +163,7 @@ static void test_source_errors(void)
     snprintf(path, sizeof path, "%s/broken.zip", dir);
     const char junk[] = "PK\3\4 this is not really a zip archive";
     CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, junk, sizeof junk - 1, &err), RDM_OK);
-    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, 0, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "broken.zip"));
 
@@ -162,13 +171,85 @@ static void test_source_errors(void)
     rdm_err_clear(&err);
     snprintf(path, sizeof path, "%s/fake.zip", dir);
     CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, "a,b\n1,2\n", 8, &err), RDM_OK);
-    CU_ASSERT_PTR_NULL(rdm_source_open(path, &err));
+    CU_ASSERT_PTR_NULL(rdm_source_open(path, 0, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "fake.zip: not a zip archive"));
 
     rdm_err_clear(&err);
-    CU_ASSERT_PTR_NULL(rdm_source_open("", &err));
+    CU_ASSERT_PTR_NULL(rdm_source_open("", 0, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+}
+
+/* Sources that cannot be read twice are refused up front, by kind. */
+static void test_source_not_regular(void)
+{
+    static const struct {
+        const char *path, *kind;
+    } CASES[] = {{"/dev/zero", "a character device"}, {NULL, "a FIFO"}, {"/tmp", "a directory"}};
+
+    char fifo[128];
+    snprintf(fifo, sizeof fifo, "%s/source.fifo", dir);
+    CU_ASSERT_EQUAL_FATAL(mkfifo(fifo, 0600), 0);
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        const char *p = CASES[i].path ? CASES[i].path : fifo;
+        rdm_err err = {0};
+        char sha[65];
+        CU_ASSERT_PTR_NULL(rdm_source_open(p, 0, &err));
+        CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, CASES[i].kind));
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "not a regular file"));
+        rdm_err_clear(&err);
+        CU_ASSERT_EQUAL(rdm_source_sha256(p, 0, sha, NULL, &err), RDM_EINVAL);
+    }
+}
+
+/* data.max_source_bytes: reading past it fails, for a plain file and for a
+ * zip entry (declared size or not); at the limit it reads. */
+static void test_source_limit(void)
+{
+    char path[128], sha[65];
+    rdm_err err = {0};
+    const char *csv = "a,b\n1,2\n3,4\n"; /* 12 bytes */
+    snprintf(path, sizeof path, "%s/limit.csv", dir);
+    CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(path, csv, strlen(csv), &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 12, sha, NULL, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 11, sha, NULL, &err), RDM_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "more than 11 bytes of CSV (data.max_source_bytes)"));
+    snprintf(path, sizeof path, "%s/limit.zip", dir);
+    const char *entries[] = {"diabetic_data.csv", csv, NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
+    rdm_err_clear(&err);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 12, sha, NULL, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_source_sha256(path, 5, sha, NULL, &err), RDM_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "data.max_source_bytes"));
+}
+
+/* A truncated zip names what is wrong, never "(null)". */
+static void test_source_truncated_zip(void)
+{
+    char path[128], cut[128];
+    snprintf(path, sizeof path, "%s/whole.zip", dir);
+    snprintf(cut, sizeof cut, "%s/cut.zip", dir);
+    rdm_buf big = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_adds(&big, "a,b\n"), RDM_OK);
+    for (int i = 0; i < 5000; i++)
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_printf(&big, "%d,%d\n", i, i * 7919 % 1000), RDM_OK);
+    const char *entries[] = {"diabetic_data.csv", big.data, NULL};
+    CU_ASSERT_EQUAL_FATAL(write_zip(path, entries), 0);
+    rdm_buf z = RDM_BUF_INIT;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_read_file(path, &z, &err), RDM_OK);
+    for (size_t keep = 20; keep < z.len; keep += z.len / 7) {
+        CU_ASSERT_EQUAL_FATAL(rdm_write_file_atomic(cut, z.data, keep, &err), RDM_OK);
+        char sha[65];
+        rdm_err e = {0};
+        int rc = rdm_source_sha256(cut, 0, sha, NULL, &e);
+        CU_ASSERT_NOT_EQUAL(rc, RDM_OK);
+        CU_ASSERT_PTR_NULL(strstr(e.msg, "(null)"));
+        CU_ASSERT_TRUE(strlen(e.msg) > 0);
+    }
+    rdm_buf_release(&z);
+    rdm_buf_release(&big);
 }
 
 /* tests/data/csv/bom_crlf.csv: BOM, CRLF, a quoted CRLF, doubled quotes,
@@ -176,7 +257,7 @@ static void test_source_errors(void)
 static void test_source_fixture(void)
 {
     rdm_err err = {0};
-    rdm_source *s = rdm_source_open("data/csv/bom_crlf.csv", &err);
+    rdm_source *s = rdm_source_open("data/csv/bom_crlf.csv", 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(s);
     rdm_csv *c = rdm_csv_create(rdm_source_read, s, 0, rdm_source_name(s), &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(c);
@@ -233,6 +314,29 @@ static void test_csv_long_quoted_field(void)
     CU_ASSERT_EQUAL(rdm_csv_next(c, &r, &err), 0);
     rdm_csv_free(c);
     rdm_buf_release(&b);
+}
+
+/* CR-only line endings: the header says so, instead of a puzzling header. */
+static void test_csv_cr_only(void)
+{
+    static const char *const CASES[] = {"a,b\r1,2\r3,4\r", "a,b\r1,2", "h\"x\",b\r1,2\r"};
+    for (size_t i = 0; i < sizeof CASES / sizeof CASES[0]; i++) {
+        rdm_err err = {0};
+        rdm_csv *c = rdm_csv_open_mem(CASES[i], strlen(CASES[i]), 64, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(rdm_csv_read_header(c, &err), RDM_EPARSE);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "CR-only"));
+        rdm_csv_free(c);
+    }
+    /* CRLF and a header ending in CR alone at the end of input are fine */
+    static const char *const OK[] = {"a,b\r\n1,2\r\n", "a,b\r"};
+    for (size_t i = 0; i < sizeof OK / sizeof OK[0]; i++) {
+        rdm_err err = {0};
+        rdm_csv *c = rdm_csv_open_mem(OK[i], strlen(OK[i]), 64, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+        CU_ASSERT_EQUAL(rdm_csv_read_header(c, &err), RDM_OK);
+        rdm_csv_free(c);
+    }
 }
 
 /* Walk a source of `total` records with rdm_ingest_plan over `done` and
@@ -317,8 +421,10 @@ int test_ingest_register(void)
     if (!s)
         return -1;
     return (CU_ADD_TEST(s, test_source_plain) && CU_ADD_TEST(s, test_source_zip) &&
-            CU_ADD_TEST(s, test_source_errors) && CU_ADD_TEST(s, test_source_fixture) &&
-            CU_ADD_TEST(s, test_ingest_plan_table) && CU_ADD_TEST(s, test_csv_long_quoted_field))
+            CU_ADD_TEST(s, test_source_errors) && CU_ADD_TEST(s, test_source_not_regular) &&
+            CU_ADD_TEST(s, test_source_limit) && CU_ADD_TEST(s, test_source_truncated_zip) &&
+            CU_ADD_TEST(s, test_source_fixture) && CU_ADD_TEST(s, test_ingest_plan_table) &&
+            CU_ADD_TEST(s, test_csv_long_quoted_field) && CU_ADD_TEST(s, test_csv_cr_only))
                ? 0
                : -1;
 }
