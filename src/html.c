@@ -344,7 +344,20 @@ int rdm_html_page_start(rdm_html_page *pg, const char *title, const char *root,
 int rdm_html_page_finish(rdm_html_page *pg, rdm_buf *out, rdm_err *err)
 {
     int rc = RDM_OK;
-    rdm_html_el(pg, pg->body, "script", SORT_JS);
+    if (pg->script) {
+        size_t a = strlen(SORT_JS), b = strlen(pg->script);
+        char *js = malloc(a + b + 1);
+        if (js) {
+            memcpy(js, SORT_JS, a);
+            memcpy(js + a, pg->script, b + 1);
+            rdm_html_el(pg, pg->body, "script", js);
+            free(js);
+        } else {
+            pg->oom = 1;
+        }
+    } else {
+        rdm_html_el(pg, pg->body, "script", SORT_JS);
+    }
     if (pg->oom) {
         rc = rdm_errf(err, RDM_ENOMEM, "report: out of memory building a page");
     } else {

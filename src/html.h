@@ -29,13 +29,15 @@ typedef struct rdm_html_page {
     const char *root; /* "" for top-level pages, "../" one directory down */
     rdm_buf *slots;   /* raw HTML spliced in at serialisation (rdm_html_slot) */
     int nslots, capslots;
+    const char *script; /* page script run after the sort script (static text) */
 } rdm_html_page;
 
 /* New page with head, inline CSS, the navigation bar (nav: `n` links, each
  * href prefixed with root) and <h1>title</h1>. RDM_ENOMEM on failure. */
 int rdm_html_page_start(rdm_html_page *pg, const char *title, const char *root,
                         const rdm_html_navlink *nav, int n);
-/* Add the sort script, serialise as HTML into out (appended), free the doc
+/* Add the sort script (and pg->script, in the same <script> element),
+ * serialise as HTML into out (appended), free the doc
  * (also on failure). RDM_ENOMEM (pg->oom), RDM_EIO (serialisation). */
 int rdm_html_page_finish(rdm_html_page *pg, rdm_buf *out, rdm_err *err);
 /* Free a page without serialising it. */

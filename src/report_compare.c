@@ -124,6 +124,7 @@ static void metric_row(rdm_html_page *pg, xmlNodePtr tb, const json_t *sel, cons
             worst = v;
     }
     xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+    rdm_html_attr(pg, tr, "data-better", hb ? "1" : "-1");
     rdm_html_el(pg, tr, "th", head);
     json_array_foreach(sel, i, r)
     {
@@ -220,8 +221,10 @@ static void overlay(rdm_html_page *pg, const rdm_report_site *rs, const json_t *
                       ns + nref, c.xlabel, c.ylabel);
 }
 
-/* The body of a compare page over the runs in sel. */
-static void compare_runs(rdm_html_page *pg, const rdm_report_site *rs, const json_t *sel)
+/* The body of a compare page over the runs in sel: the table (returned),
+ * then, with curves, the overlays. */
+static xmlNodePtr compare_runs(rdm_html_page *pg, const rdm_report_site *rs, const json_t *sel,
+                               int curves)
 {
     const json_t *site = rdm_report_site_json(rs);
     long long champ = rdm_rpt_champion_run(site);
@@ -247,8 +250,81 @@ static void compare_runs(rdm_html_page *pg, const rdm_report_site *rs, const jso
                   "%d parameter(s) with the same value in every run that has them are not shown. "
                   "The best value of each metric is marked.",
                   same);
-    overlay(pg, rs, sel, "roc");
-    overlay(pg, rs, sel, "pr");
+    if (curves) {
+        overlay(pg, rs, sel, "roc");
+        overlay(pg, rs, sel, "pr");
+    }
+    return t;
+}
+
+/* Shows the runs named in the page's #runs=ID,ID,... (ticked on the index)
+ * and marks the best of each metric among them. */
+static const char PICKED_JS[] =
+    "(function(){var w=document.getElementById('picked-table');if(!w)return;"
+    "var m=/runs=([0-9,]+)/.exec(location.hash);if(!m)return;var want={};"
+    "m[1].split(',').forEach(function(x){want[x]=1;});w.style.display='';"
+    "w.querySelectorAll('[data-run]').forEach(function(c){"
+    "c.style.display=want[c.getAttribute('data-run')]?'':'none';});"
+    "w.querySelectorAll('tr[data-better]').forEach(function(tr){"
+    "var d=+tr.getAttribute('data-better'),best=null,tds=tr.querySelectorAll('td[data-run]');"
+    "tds.forEach(function(td){td.classList.remove('best');if(td.style.display==='none')return;"
+    "var v=parseFloat(td.textContent);if(!isNaN(v)&&(best===null||d*v>d*best))best=v;});"
+    "tds.forEach(function(td){if(td.style.display!=='none'&&parseFloat(td.textContent)===best)"
+    "td.classList.add('best');});});"
+    "var n=document.getElementById('picked-note');"
+    "if(n)n.textContent='The runs ticked on the index: '+m[1].split(',').join(', ')+'.';})();";
+
+/* Every element child of a row after the first gets data-run of its column. */
+static void tag_columns(rdm_html_page *pg, xmlNodePtr row, char ids[][24], size_t n)
+{
+    size_t k = 0;
+    int first = 1;
+    for (xmlNodePtr c = row ? row->children : NULL; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE)
+            continue;
+        if (first) {
+            first = 0;
+            continue;
+        }
+        if (k < n)
+            rdm_html_attr(pg, c, "data-run", ids[k++]);
+    }
+}
+
+/* Every run of the site in one table, hidden until the page is opened with
+ * #runs=... from the index, which then shows the ticked runs only. */
+static void picked_section(rdm_html_page *pg, const rdm_report_site *rs)
+{
+    const json_t *runs = json_object_get(rdm_report_site_json(rs), "runs");
+    size_t n = json_array_size(runs);
+    rdm_html_section(pg, "Ticked runs, across trainings", "picked");
+    xmlNodePtr note = rdm_html_el(pg, pg->body, "p",
+                                  "Tick runs in the runs table of the index, then follow "
+                                  "\"Compare the ticked runs\": they are shown here side by side.");
+    rdm_html_attr(pg, note, "id", "picked-note");
+    rdm_html_attr(pg, note, "class", "muted");
+    if (!n)
+        return;
+    char(*ids)[24] = calloc(n, sizeof *ids);
+    if (!ids) {
+        pg->oom = 1;
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        snprintf(ids[i], sizeof ids[i], "%lld", rdm_rpt_int(json_array_get(runs, i), "run_id", -1));
+    xmlNodePtr w = rdm_html_el(pg, pg->body, "div", NULL);
+    rdm_html_attr(pg, w, "id", "picked-table");
+    rdm_html_attr(pg, w, "style", "display:none");
+    xmlNodePtr body = pg->body;
+    pg->body = w; /* the table and its note go into the wrapper */
+    xmlNodePtr t = compare_runs(pg, rs, runs, 0);
+    pg->body = body;
+    for (xmlNodePtr part = t ? t->children : NULL; part; part = part->next)
+        for (xmlNodePtr row = part->children; row; row = row->next)
+            if (row->type == XML_ELEMENT_NODE)
+                tag_columns(pg, row, ids, n);
+    free(ids);
+    pg->script = PICKED_JS;
 }
 
 static void training_links(rdm_html_page *pg, const json_t *site)
@@ -296,9 +372,10 @@ int rdm_report_page_compare(const rdm_report_site *rs, rdm_buf *out, rdm_err *er
         rdm_html_para(&pg, pg.body, NULL,
                       "The run each training selected, newest training first (at most %d).",
                       MAX_COMPARE);
-        compare_runs(&pg, rs, sel);
+        compare_runs(&pg, rs, sel, 1);
     }
     json_decref(sel);
+    picked_section(&pg, rs);
     return rdm_html_page_finish(&pg, out, err);
 }
 
@@ -329,7 +406,7 @@ int rdm_report_page_compare_training(const rdm_report_site *rs, long long traini
     rdm_html_para(&pg, pg.body, NULL, "%zu run(s) of training %lld side by side%s.", total,
                   training_id, total > MAX_COMPARE ? " (the newest 16 shown)" : "");
     if (json_array_size(sel))
-        compare_runs(&pg, rs, sel);
+        compare_runs(&pg, rs, sel, 1);
     json_decref(sel);
     return rdm_html_page_finish(&pg, out, err);
 }

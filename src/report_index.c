@@ -155,6 +155,15 @@ static void key_params(const json_t *runs, const json_t *r, char *buf, size_t n)
     free(keys);
 }
 
+/* Ticking runs builds the link to compare.html#runs=ID,ID,... */
+static const char PICK_JS[] =
+    "(function(){var a=document.getElementById('compare-picked');if(!a)return;"
+    "var u=function(){var v=[];document.querySelectorAll('input.pick:checked').forEach("
+    "function(c){v.push(c.value);});a.setAttribute('href','compare.html'+(v.length?"
+    "'#runs='+v.join(','):''));a.textContent='Compare the ticked runs ('+v.length+')';};"
+    "document.querySelectorAll('input.pick').forEach(function(c){"
+    "c.addEventListener('change',u);});u();})();";
+
 static void run_row(rdm_html_page *pg, xmlNodePtr tb, const json_t *runs, const json_t *r,
                     long long champ)
 {
@@ -163,6 +172,13 @@ static void run_row(rdm_html_page *pg, xmlNodePtr tb, const json_t *runs, const 
     xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
     if (rid == champ)
         rdm_html_attr(pg, tr, "class", "champion");
+    xmlNodePtr box = rdm_html_el(pg, rdm_html_td(pg, tr, NULL), "input", NULL);
+    snprintf(buf, sizeof buf, "%lld", rid);
+    rdm_html_attr(pg, box, "type", "checkbox");
+    rdm_html_attr(pg, box, "class", "pick");
+    rdm_html_attr(pg, box, "value", buf);
+    snprintf(buf, sizeof buf, "tick run %lld to compare it", rid);
+    rdm_html_attr(pg, box, "aria-label", buf);
     xmlNodePtr td = rdm_html_td(pg, tr, NULL);
     rdm_rpt_href_run(href, sizeof href, "", rid);
     snprintf(buf, sizeof buf, "%lld", rid);
@@ -204,7 +220,12 @@ static void runs_section(rdm_html_page *pg, const json_t *site)
                   "Newest first; click a column header to sort. Key parameters are those that "
                   "differ between runs of the same model type. A training number opens the "
                   "comparison of that training's runs. Accuracy is at threshold 0.5.");
-    static const char *const H[] = {"run",
+    xmlNodePtr p = rdm_html_el(pg, body, "p", "Tick runs of any trainings, then: ");
+    rdm_html_attr(pg, rdm_html_link(pg, p, "compare.html#picked", "Compare the ticked runs"), "id",
+                  "compare-picked");
+    pg->script = PICK_JS;
+    static const char *const H[] = {"pick",
+                                    "run",
                                     "name",
                                     "training",
                                     "model type",
@@ -219,7 +240,7 @@ static void runs_section(rdm_html_page *pg, const json_t *site)
                                     "test accuracy at 0.5",
                                     "duration s",
                                     "status"};
-    xmlNodePtr tb = rdm_html_table(pg, body, "sortable", H, 15);
+    xmlNodePtr tb = rdm_html_table(pg, body, "sortable", H, 16);
     long long champ = rdm_rpt_champion_run(site);
     size_t i;
     const json_t *r;

@@ -99,6 +99,10 @@ if [ -n "$raw" ]; then
 fi
 check "run page labels accuracy with threshold 0.5" grep -q '<td>accuracy at threshold 0.5</td>' "$D/runs/$sel.html"
 check "run page labels F1 with the chosen threshold" grep -q '<td>F1 at the chosen threshold [0-9.]*</td>' "$D/runs/$sel.html"
+check "every run can be ticked for a cross-training compare" \
+    test "$(xp "$D/index.html" "count(//input[@class='pick'])")" = "$(echo $run_ids | wc -w)"
+check "compare.html holds every run for the ticked ones" \
+    test "$(xp "$D/compare.html" "count(//div[@id='picked-table']//thead//th[@data-run])")" = "$(echo $run_ids | wc -w)"
 check "index names every run" test "$(xp "$D/index.html" "count(//td[@class='run-name'])")" = "$(echo $run_ids | wc -w)"
 t1=$(echo $trainings | cut -d' ' -f1)
 check "runs table links the training's compare page" grep -q "href=\"compare/$t1.html\"" "$D/index.html"

@@ -59,6 +59,12 @@ cpaths=$(grep -o '<path class="series" d="M[0-9][^"]*"' "$T_TMP/compare.dom" | w
 check "compare page: ROC and PR overlays drawn ($cpaths paths)" test "$cpaths" -ge 4
 check "compare page: runs told apart by dash pattern" \
     test "$(grep -o 'class="series"[^>]*stroke-dasharray="[0-9 ]*"' "$T_TMP/compare.dom" | sort -u | wc -l)" -ge 2
+# runs ticked on the index (two runs of any trainings) open compare.html#runs=A,B
+two=$(t_sql "SELECT string_agg(run_id::text, ',') FROM (SELECT run_id FROM registry.runs ORDER BY run_id LIMIT 2) x")
+dump "$D/compare.html#runs=$two" >"$T_TMP/picked.dom"
+check "compare.html#runs=$two shows those two runs only" \
+    test "$(grep -o '<th data-run="[0-9]*">' "$T_TMP/picked.dom" | wc -l)" -eq 2
+check "compare.html#runs=$two says which runs" grep -q "The runs ticked on the index: ${two/,/, }" "$T_TMP/picked.dom"
 dump "$D/index.html" >"$T_TMP/index.dom"
 check "index: champion trend drawn" grep -q 'Champion validation ROC AUC by training' "$T_TMP/index.dom"
 check "index: gate numbers in a toggle" grep -q '<details><summary>details</summary>' "$T_TMP/index.dom"

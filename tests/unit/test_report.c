@@ -128,6 +128,11 @@ static void test_index(void)
     CU_ASSERT_EQUAL(count(&b, "//td[@class='run-name']"), 2);
     CU_ASSERT_EQUAL(count(&b, "//td[@class='run-name' and .='gbt b']"), 1);
     CU_ASSERT_EQUAL(count(&b, "//a[@href='compare/1.html']"), 2);
+    /* runs of any training can be ticked for compare.html#runs=... */
+    CU_ASSERT_EQUAL(count(&b, "//input[@type='checkbox' and @class='pick']"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//input[@class='pick' and @value='1']"), 1);
+    CU_ASSERT_EQUAL(count(&b, "//a[@id='compare-picked']"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "input.pick:checked"));
     /* accuracy columns say their threshold */
     CU_ASSERT_EQUAL(count(&b, "//th[.='test accuracy at 0.5']"), 1);
     /* the champion over trainings */
@@ -175,8 +180,12 @@ static void test_compare_and_data(void)
     /* compare.html: the selected run of each training (here one) */
     CU_ASSERT_EQUAL_FATAL(rdm_report_page_compare(s, &b, &err), RDM_OK);
     no_markup(&b);
-    CU_ASSERT_EQUAL(count(&b, "//table[@class='compare']/thead//a"), 1);
+    CU_ASSERT_EQUAL(count(&b, "(//table[@class='compare'])[1]/thead//a"), 1);
     CU_ASSERT_EQUAL(count(&b, "//a[@href='compare/1.html']"), 1);
+    /* and every run, column by column, for the runs ticked on the index */
+    CU_ASSERT_EQUAL(count(&b, "//div[@id='picked-table']//thead//th[@data-run]"), 2);
+    CU_ASSERT_EQUAL(count(&b, "//div[@id='picked-table']//tr[th='name']/td[@data-run='1']"), 1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "location.hash"));
     rdm_buf_reset(&b);
     /* compare/1.html: both runs of training 1 */
     json_t *runs = json_object_get(rdm_report_site_json(s), "runs");
@@ -367,7 +376,7 @@ static void test_write_and_check(void)
     json_t *run = json_array_get(json_object_get(rdm_report_site_json(s), "runs"), 1);
     json_object_set_new(run, "name", json_string("renamed"));
     CU_ASSERT_EQUAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
-    CU_ASSERT_EQUAL(st.written, 3); /* runs/1.html, compare/1.html, index.html (names) */
+    CU_ASSERT_EQUAL(st.written, 4); /* runs/1, compare/1, index and compare.html (names) */
     CU_ASSERT_STRING_NOT_EQUAL(st.fingerprint, fp);
 
     /* a page whose inputs are unchanged is not built again while its file is
