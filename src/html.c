@@ -494,10 +494,14 @@ size_t rdm_html_fmt_double(double v, char *out, size_t n)
         return 0;
     if (!isfinite(v))
         return (size_t)snprintf(out, n, "%s", isnan(v) ? "n/a" : v > 0 ? "inf" : "-inf");
+    if (v == floor(v) && fabs(v) < 1e15) /* whole numbers as they are: 60, not 6e+01 */
+        return (size_t)snprintf(out, n, "%.0f", v);
+    /* exponent form only for very small or very large values */
+    int plain = fabs(v) >= 1e-4 && fabs(v) < 1e15;
     char buf[64];
-    for (int p = 1; p <= 17; p++) {
+    for (int p = 1; p <= 15; p++) {
         snprintf(buf, sizeof buf, "%.*g", p, v);
-        if (p >= 15 || strtod(buf, NULL) == v)
+        if (p == 15 || (strtod(buf, NULL) == v && (!plain || !strchr(buf, 'e'))))
             break;
     }
     return (size_t)snprintf(out, n, "%s", buf);
