@@ -219,41 +219,45 @@ done:
 
 /* ---------------------------------------------------------------- forests
  *
- * The same values, computed leaf by leaf. For one leaf of value v whose path
+ * The same values, computed node by node. For one leaf of value v whose path
  * splits on the distinct features k (a feature split on twice counts once,
  * with z_k the product of its cover fractions and o_k = 1 when the record
  * takes every one of its edges, else 0), the value function is
  * v * prod_k (k in S ? o_k : z_k), a product game whose Shapley values are
- *     phi_i = v (o_i - z_i) * integral_0^1 prod_{k != i} (z_k + (o_k - z_k) t) dt
+ *     phi_i = v (o_i - z_i) * integral_0^1 prod_{k != i} g_k(t) dt,
+ *     g_k(t) = z_k (1 - t) + o_k t
  * (the Shapley weights |S|! (M-|S|-1)! / M! are the integrals of
  * t^|S| (1-t)^(M-1-|S|)). The integrand is a polynomial of degree M - 1, so
- * Gauss-Legendre quadrature with ceil(M/2) points is exact. With
- * G(t) = prod_k g_k(t):
- *   o_i = 0: g_i = z_i (1 - t), so phi_i = -v integral G(t) / (1 - t): the same
- *            for every such feature of the leaf;
- *   o_i = 1: g_i = z_i + (1 - z_i) t, phi_i = v (1 - z_i) integral G / g_i.
- * The path structure (features, z, edges) is fixed per tree, so it is laid
- * out once; a record then costs a pass over each leaf's edges and features. */
+ * Gauss-Legendre quadrature with Q >= M/2 points is exact: everything is
+ * computed at Q points t_q at once.
+ *
+ * A depth-first walk carries R(t) = prod_k g_k(t) over the path down and
+ * returns S_n(t) = sum over the leaves below n of v R(t) up. Feature i's
+ * terms for the leaves whose last split on i is the edge into child c share
+ * g_i and (o_i - z_i), so they are
+ *     (o_i - z_i) * integral (S_c(t) - A_c(t)) / g_i(t) dt,
+ * with A_c the sum of S over the children of the next splits on i below c
+ * (their leaves belong to those deeper edges). One pass over the nodes per
+ * record. Trees whose paths carry more than 16 distinct features take
+ * rdm_shap_add (Algorithm 2) instead. */
 
-#define MAXQ 64 /* quadrature points: paths with up to 128 distinct features */
+#define NQ 8 /* quadrature points at most */
 
-typedef struct fleaf {
-    double v;
-    int m;     /* distinct features on the path */
-    int first; /* their index in the per-feature arrays */
-} fleaf;
+enum { W_ALG2 = 0, W_4 = 4, W_8 = 8 };
+
+typedef double v4d __attribute__((vector_size(32)));
+typedef double v8d __attribute__((vector_size(64)));
 
 struct rdm_shap_forest {
-    int nfeat, nleaves;
-    fleaf *leaves;
-    int *pf_feat;    /* per path feature: the feature */
-    double *pf_z;    /* its cover fraction */
-    int *pf_edge;    /* its first edge; edges of one feature are contiguous */
-    unsigned *edges; /* per edge: split node * 2 + 1 when the path goes left */
-    int npf, nedge;
+    int nfeat, ntrees, nn;
+    int *root, *depth, *width;    /* per tree; width 4, 8 or W_ALG2 */
+    int *feat, *left, *right;     /* per node (the trees' own indexes) */
+    double *value, *cover, *frac; /* frac: cover / parent cover */
+    int maxdepth;
     double expected;
-    double qt[MAXQ + 1][MAXQ], qw[MAXQ + 1][MAXQ]; /* nodes and weights on [0, 1] per count */
-    int maxq;
+    /* quadrature: points, 1 - t, 1 / (1 - t), weights */
+    v4d t4, omt4, iomt4, w4;
+    v8d t8, omt8, iomt8, w8;
 };
 
 /* Gauss-Legendre nodes and weights for n points, mapped to [0, 1]. */
@@ -290,121 +294,111 @@ void rdm_shap_forest_free(rdm_shap_forest *f)
 {
     if (!f)
         return;
-    free(f->leaves);
-    free(f->pf_feat);
-    free(f->pf_z);
-    free(f->pf_edge);
-    free(f->edges);
+    free(f->root);
+    free(f->depth);
+    free(f->width);
+    free(f->feat);
+    free(f->left);
+    free(f->right);
+    free(f->value);
+    free(f->cover);
+    free(f->frac);
     free(f);
 }
 
-/* DFS over one tree: count (f->nleaves, npf, nedge) or, with `fill`, lay
- * out the leaves. The current path is kept in pnode/pleft/pfeat/pfrac. */
-typedef struct fbuild {
-    rdm_shap_forest *f;
-    const rdm_shap_tree *t;
-    int fill;
-    int pnode[128], pfeat[128];
-    unsigned char pleft[128];
-    double pfrac[128];
-} fbuild;
-
-static void lay_leaf(fbuild *b, int depth, double v)
+/* Most distinct features on a root-to-leaf path below `node`; cnt[] counts
+ * the features on the path above (all zero again on return). */
+static int max_distinct(const rdm_shap_tree *t, int node, int *cnt, int have)
 {
-    rdm_shap_forest *f = b->f;
-    if (!b->fill) {
-        f->nleaves++;
-        f->nedge += depth;
-        f->npf += depth; /* an upper bound */
-        return;
-    }
-    fleaf *L = &f->leaves[f->nleaves++];
-    L->v = v;
-    L->first = f->npf;
-    L->m = 0;
-    unsigned char done[128] = {0};
-    for (int e = 0; e < depth; e++) {
-        if (done[e])
-            continue;
-        int k = f->npf++;
-        f->pf_feat[k] = b->pfeat[e];
-        f->pf_edge[k] = f->nedge;
-        double z = 1;
-        for (int e2 = e; e2 < depth; e2++)
-            if (!done[e2] && b->pfeat[e2] == b->pfeat[e]) {
-                done[e2] = 1;
-                z *= b->pfrac[e2];
-                f->edges[f->nedge++] = (unsigned)b->pnode[e2] * 2u + b->pleft[e2];
-            }
-        f->pf_z[k] = z;
-        L->m++;
-    }
-    f->pf_edge[f->npf] = f->nedge;
-}
-
-static void lay_tree(fbuild *b, int node, int depth)
-{
-    const rdm_shap_tree *t = b->t;
-    if (t->feat[node] < 0) {
-        lay_leaf(b, depth, t->value[node]);
-        return;
-    }
-    for (int side = 0; side < 2; side++) {
-        int c = side == 0 ? t->left[node] : t->right[node];
-        b->pnode[depth] = node;
-        b->pleft[depth] = side == 0;
-        b->pfeat[depth] = t->feat[node];
-        b->pfrac[depth] = t->cover[c] / t->cover[node];
-        lay_tree(b, c, depth + 1);
-    }
+    int f = t->feat[node];
+    if (f < 0)
+        return have;
+    int add = cnt[f]++ == 0;
+    int a = max_distinct(t, t->left[node], cnt, have + add);
+    int b = max_distinct(t, t->right[node], cnt, have + add);
+    cnt[f]--;
+    return a > b ? a : b;
 }
 
 rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, int nfeat,
                                         rdm_err *err)
 {
     rdm_shap_forest *f = calloc(1, sizeof *f);
-    if (!f) {
-        rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
-        return NULL;
-    }
+    int *cnt = calloc((size_t)nfeat + 1, sizeof *cnt);
+    if (!f || !cnt)
+        goto nomem;
     f->nfeat = nfeat;
-    int maxm = 0;
+    f->ntrees = ntrees;
+    f->nn = ntrees > 0 ? trees[0].n : 0;
+    for (int t = 0; t < ntrees; t++)
+        if (trees[t].n > f->nn)
+            f->nn = trees[t].n;
+    size_t nt = (size_t)ntrees + 1, nn = (size_t)f->nn + 1;
+    f->root = malloc(nt * sizeof *f->root);
+    f->depth = malloc(nt * sizeof *f->depth);
+    f->width = malloc(nt * sizeof *f->width);
+    f->feat = malloc(nn * sizeof *f->feat);
+    f->left = malloc(nn * sizeof *f->left);
+    f->right = malloc(nn * sizeof *f->right);
+    f->value = calloc(nn, sizeof *f->value);
+    f->cover = calloc(nn, sizeof *f->cover);
+    f->frac = calloc(nn, sizeof *f->frac);
+    if (!f->root || !f->depth || !f->width || !f->feat || !f->left || !f->right || !f->value ||
+        !f->cover || !f->frac)
+        goto nomem;
+    for (int k = 0; k < f->nn; k++)
+        f->feat[k] = f->left[k] = f->right[k] = -1;
     for (int t = 0; t < ntrees; t++) {
-        int depth;
-        if (rdm_shap_tree_check(&trees[t], nfeat, &depth, err)) {
+        const rdm_shap_tree *tr = &trees[t];
+        if (rdm_shap_tree_check(tr, nfeat, &f->depth[t], err)) {
             rdm_err_prefix(err, "tree %d", t);
             goto fail;
         }
-        if (depth > 2 * MAXQ) {
-            rdm_errf(err, RDM_EINVAL, "tree %d: deeper than %d splits", t, 2 * MAXQ);
-            goto fail;
+        /* copy the nodes this tree reaches (trees may share arrays) */
+        int stack[256], sp = 0;
+        stack[sp++] = tr->root;
+        while (sp > 0) {
+            int k = stack[--sp];
+            f->feat[k] = tr->feat[k];
+            f->value[k] = tr->value[k];
+            f->cover[k] = tr->cover[k];
+            if (tr->feat[k] >= 0) {
+                f->left[k] = tr->left[k];
+                f->right[k] = tr->right[k];
+                f->frac[tr->left[k]] = tr->cover[tr->left[k]] / tr->cover[k];
+                f->frac[tr->right[k]] = tr->cover[tr->right[k]] / tr->cover[k];
+                stack[sp++] = tr->left[k];
+                stack[sp++] = tr->right[k];
+            }
         }
-        if (depth > maxm)
-            maxm = depth;
-        fbuild b = {f, &trees[t], 0, {0}, {0}, {0}, {0}};
-        lay_tree(&b, trees[t].root, 0);
-        f->expected += rdm_shap_expected(&trees[t]);
+        f->root[t] = tr->root;
+        int m = max_distinct(tr, tr->root, cnt, 0);
+        f->width[t] = m <= 8 ? W_4 : m <= 16 ? W_8 : W_ALG2;
+        if (f->depth[t] > f->maxdepth)
+            f->maxdepth = f->depth[t];
+        f->expected += rdm_shap_expected(tr);
     }
-    f->leaves = malloc(((size_t)f->nleaves + 1) * sizeof *f->leaves);
-    f->pf_feat = malloc(((size_t)f->npf + 1) * sizeof *f->pf_feat);
-    f->pf_z = malloc(((size_t)f->npf + 1) * sizeof *f->pf_z);
-    f->pf_edge = malloc(((size_t)f->npf + 1) * sizeof *f->pf_edge);
-    f->edges = malloc(((size_t)f->nedge + 1) * sizeof *f->edges);
-    if (!f->leaves || !f->pf_feat || !f->pf_z || !f->pf_edge || !f->edges) {
-        rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
-        goto fail;
+    double t[NQ], w[NQ];
+    gauss_legendre(4, t, w);
+    for (int q = 0; q < 4; q++) {
+        f->t4[q] = t[q];
+        f->omt4[q] = 1 - t[q];
+        f->iomt4[q] = 1 / (1 - t[q]);
+        f->w4[q] = w[q];
     }
-    f->nleaves = f->npf = f->nedge = 0;
-    f->pf_edge[0] = 0;
-    for (int t = 0; t < ntrees; t++) {
-        fbuild b = {f, &trees[t], 1, {0}, {0}, {0}, {0}};
-        lay_tree(&b, trees[t].root, 0);
+    gauss_legendre(NQ, t, w);
+    for (int q = 0; q < NQ; q++) {
+        f->t8[q] = t[q];
+        f->omt8[q] = 1 - t[q];
+        f->iomt8[q] = 1 / (1 - t[q]);
+        f->w8[q] = w[q];
     }
-    f->maxq = (maxm + 1) / 2;
-    for (int q = 1; q <= f->maxq; q++)
-        gauss_legendre(q, f->qt[q], f->qw[q]);
+    free(cnt);
     return f;
+nomem:
+    rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
 fail:
+    free(cnt);
     rdm_shap_forest_free(f);
     return NULL;
 }
@@ -414,94 +408,104 @@ double rdm_shap_forest_expected(const rdm_shap_forest *f)
     return f->expected;
 }
 
-/* One leaf with value v: the record follows the na path features fa (cover
- * fractions za) and leaves the nb features fb (product of their fractions
- * zb). nq = ceil((na + nb) / 2) quadrature points (a constant where inlined,
- * so the loops over q unroll); products by prefix and suffix instead of
- * divisions. */
-static inline __attribute__((always_inline)) void
-leaf_kernel(const rdm_shap_forest *f, double v, int na, const double *za, const int *fa, int nb,
-            double zb, const int *fb, double *phi, const int nq)
+/* The walk, on fixed-width vectors of quadrature points (GCC/Clang vector
+ * extensions): 4 points for trees whose paths carry up to 8 distinct
+ * features, 8 for up to 16 (more points than needed are still exact). Per
+ * feature, while the walk is below one of its splits: its merged cover
+ * fraction z and indicator o at the last such edge, 1 / g at the points, and
+ * A (see above). */
+typedef struct fstate4 {
+    v4d ig, acc;
+    double z, o;
+    int on;
+} fstate4;
+
+typedef struct fstate8 {
+    v8d ig, acc;
+    double z, o;
+    int on;
+} fstate8;
+
+typedef struct walk {
+    const rdm_shap_forest *f;
+    const unsigned char *gl;
+    double *phi;
+    void *st; /* fstate4 or fstate8 per feature */
+} walk;
+
+/* visit4 / visit8: the walk at `node` with *Rp; *Sp gets the sum of v R
+ * over the leaves below. T: the points, OMT: 1 - T, IOMT: 1 / (1 - T), W: the
+ * weights. */
+#define DEFINE_VISIT(NAME, VEC, STATE, T, OMT, IOMT, W)                    \
+    static void NAME(const walk *c, int node, const VEC *Rp, VEC *Sp)      \
+    {                                                                      \
+        const rdm_shap_forest *f = c->f;                                   \
+        VEC R = *Rp;                                                       \
+        int fe = f->feat[node];                                            \
+        if (fe < 0) {                                                      \
+            *Sp = f->value[node] * R;                                      \
+            return;                                                        \
+        }                                                                  \
+        STATE *st = (STATE *)c->st + fe, saved = *st;                      \
+        VEC S = R * 0;                                                     \
+        for (int side = 0; side < 2; side++) {                             \
+            int ch = side ? f->right[node] : f->left[node];                \
+            int hot = (c->gl[node] != 0) == (side == 0);                   \
+            double z = (saved.on ? saved.z : 1.0) * f->frac[ch];           \
+            double o = (saved.on && saved.o == 0) || !hot ? 0.0 : 1.0;     \
+            VEC ig = o == 0 ? f->IOMT * (1 / z) : 1 / (z * f->OMT + f->T); \
+            VEC g = o == 0 ? z * f->OMT : z * f->OMT + f->T;               \
+            VEC R2 = (saved.on ? R * saved.ig : R) * g;                    \
+            st->ig = ig;                                                   \
+            st->acc = R * 0;                                               \
+            st->on = 1;                                                    \
+            st->z = z;                                                     \
+            st->o = o;                                                     \
+            VEC S2;                                                        \
+            NAME(c, ch, &R2, &S2);                                         \
+            VEC d = f->W * (S2 - st->acc) * ig;                            \
+            double sum = 0;                                                \
+            for (size_t q = 0; q < sizeof(VEC) / sizeof(double); q++)      \
+                sum += d[q];                                               \
+            c->phi[fe] += (o - z) * sum;                                   \
+            saved.acc += S2;                                               \
+            S += S2;                                                       \
+        }                                                                  \
+        *st = saved;                                                       \
+        *Sp = S;                                                           \
+    }
+
+DEFINE_VISIT(visit4, v4d, fstate4, t4, omt4, iomt4, w4)
+DEFINE_VISIT(visit8, v8d, fstate8, t8, omt8, iomt8, w8)
+
+size_t rdm_shap_forest_scratch_size(const rdm_shap_forest *f)
 {
-    const double *t = f->qt[nq], *w = f->qw[nq];
-    double P[2 * MAXQ + 1][MAXQ], S[MAXQ];
-    for (int q = 0; q < nq; q++) {
-        double g = w[q] * zb, u = 1 - t[q];
-        for (int k = 0; k < nb; k++)
-            g *= u;
-        P[0][q] = g;
-    }
-    for (int k = 0; k < na; k++) {
-        double z = za[k], y = 1 - z;
-        for (int q = 0; q < nq; q++)
-            P[k + 1][q] = P[k][q] * (z + y * t[q]);
-    }
-    if (nb) {
-        double sb = 0;
-        for (int q = 0; q < nq; q++)
-            sb += P[na][q] / (1 - t[q]);
-        sb *= -v;
-        for (int k = 0; k < nb; k++)
-            phi[fb[k]] += sb;
-    }
-    for (int q = 0; q < nq; q++)
-        S[q] = 1;
-    for (int k = na - 1; k >= 0; k--) {
-        double z = za[k], y = 1 - z, sa = 0;
-        for (int q = 0; q < nq; q++) {
-            sa += P[k][q] * S[q];
-            S[q] *= z + y * t[q];
-        }
-        phi[fa[k]] += v * y * sa;
-    }
+    return 64 + (size_t)(f->nfeat + 1) * (sizeof(fstate8) + sizeof(fstate4)) +
+           rdm_shap_scratch_size(f->maxdepth);
 }
 
-void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi)
+void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi,
+                         void *scratch)
 {
-    const int *pf_edge = f->pf_edge, *pf_feat = f->pf_feat;
-    const unsigned *edges = f->edges;
-    const double *pf_z = f->pf_z;
-    for (int l = 0; l < f->nleaves; l++) {
-        const fleaf *L = &f->leaves[l];
-        int m = L->m, k0 = L->first, na = 0, nb = 0;
-        double za[2 * MAXQ], zb = 1;
-        int fa[2 * MAXQ], fb[2 * MAXQ];
-        for (int k = k0; k < k0 + m; k++) {
-            int ok = 1;
-            for (int e = pf_edge[k]; e < pf_edge[k + 1]; e++)
-                ok &= goes_left[edges[e] >> 1] == (edges[e] & 1u);
-            double z = pf_z[k];
-            /* branch-free partition into followed (a) and left (b) features */
-            za[na] = z;
-            fa[na] = pf_feat[k];
-            fb[nb] = pf_feat[k];
-            zb *= ok ? 1.0 : z;
-            na += ok;
-            nb += !ok;
-        }
-        switch ((m + 1) / 2) {
-        case 0:
-            break;
-        case 1:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 1);
-            break;
-        case 2:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 2);
-            break;
-        case 3:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 3);
-            break;
-        case 4:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 4);
-            break;
-        case 5:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 5);
-            break;
-        case 6:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, 6);
-            break;
-        default:
-            leaf_kernel(f, L->v, na, za, fa, nb, zb, fb, phi, (m + 1) / 2);
+    /* a walk leaves every feature's state off, as it found it */
+    fstate8 *st8 = (fstate8 *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* vector alignment */
+    fstate4 *st4 = (fstate4 *)(st8 + f->nfeat + 1);
+    for (int j = 0; j <= f->nfeat; j++) {
+        st8[j].on = 0;
+        st4[j].on = 0;
+    }
+    void *alg2 = st4 + f->nfeat + 1;
+    walk c4 = {f, goes_left, phi, st4}, c8 = {f, goes_left, phi, st8};
+    for (int t = 0; t < f->ntrees; t++) {
+        if (f->width[t] == W_4) {
+            v4d one = {1, 1, 1, 1}, S;
+            visit4(&c4, f->root[t], &one, &S);
+        } else if (f->width[t] == W_8) {
+            v8d one = {1, 1, 1, 1, 1, 1, 1, 1}, S;
+            visit8(&c8, f->root[t], &one, &S);
+        } else {
+            rdm_shap_tree v = {f->root[t], f->nn, f->feat, f->left, f->right, f->value, f->cover};
+            rdm_shap_add(&v, f->depth[t], goes_left, phi, alg2);
         }
     }
 }
@@ -675,15 +679,20 @@ static int cmp_contrib(const void *a, const void *b)
 static int explain_gbt(const rdm_explainer *x, const float *row, double *phi_in, rdm_err *err)
 {
     unsigned char *gl = malloc((size_t)x->nnodes + 1);
+    void *scratch = malloc(rdm_shap_forest_scratch_size(x->forest));
     double phi[RDM_ENC_MAX_TREE] = {0};
-    if (!gl)
-        return rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
-    rdm_gbt_route(rdm_model_gbt(x->m), row, gl);
-    rdm_shap_forest_add(x->forest, gl, phi);
-    for (int j = 0; j < x->nfeat; j++)
-        phi_in[x->field[j]] += phi[j];
+    int rc = RDM_OK;
+    if (!gl || !scratch) {
+        rc = rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
+    } else {
+        rdm_gbt_route(rdm_model_gbt(x->m), row, gl);
+        rdm_shap_forest_add(x->forest, gl, phi, scratch);
+        for (int j = 0; j < x->nfeat; j++)
+            phi_in[x->field[j]] += phi[j];
+    }
     free(gl);
-    return RDM_OK;
+    free(scratch);
+    return rc;
 }
 
 int rdm_explain(const rdm_explainer *x, const char *const values[RDM_NCOLS], rdm_explanation *out,

@@ -64,12 +64,12 @@ void rdm_shap_add(const rdm_shap_tree *t, int depth, const unsigned char *goes_l
                   void *scratch);
 
 /* ---- the same for a whole forest, laid out once ----
- * Leaf by leaf, with the integral form of the Shapley weights (explain.c):
- * the same values as rdm_shap_add up to rounding, at a fraction of the
- * cost, which is what explaining a model uses. */
+ * Node by node, with the integral form of the Shapley weights evaluated by
+ * quadrature (explain.c): the same values as rdm_shap_add up to rounding, at
+ * a fraction of the cost; this is what explaining a model uses. */
 typedef struct rdm_shap_forest rdm_shap_forest;
 
-/* Check and lay out `ntrees` trees (borrowed during the call only) over
+/* Check and copy `ntrees` trees (borrowed during the call only) over
  * `nfeat` features. Returns a forest owned by the caller, or NULL with err
  * (RDM_EINVAL naming the tree, RDM_ENOMEM). */
 rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, int nfeat,
@@ -77,10 +77,13 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
 void rdm_shap_forest_free(rdm_shap_forest *f);
 /* Sum of the trees' expected values. */
 double rdm_shap_forest_expected(const rdm_shap_forest *f);
+/* Bytes of scratch rdm_shap_forest_add needs. */
+size_t rdm_shap_forest_scratch_size(const rdm_shap_forest *f);
 /* Add every tree's contributions for one record to phi[nfeat]; goes_left as
- * for rdm_shap_add over the trees' shared node indexes. No allocation;
- * thread-safe. */
-void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi);
+ * for rdm_shap_add over the trees' node indexes; scratch as sized above
+ * (malloc alignment). No allocation; thread-safe on a shared forest. */
+void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi,
+                         void *scratch);
 
 /* ---- explanations of a model ---- */
 

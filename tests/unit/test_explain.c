@@ -86,8 +86,8 @@ static double value_of(const rtree *t, const unsigned char *gl, int k, unsigned 
 /* Shapley values of the game v(S) = value_of(S) over nf players. */
 static void brute_force(const rtree *t, const unsigned char *gl, int nf, double *phi)
 {
-    double v[256], fact[9] = {1};
-    for (int i = 1; i <= 8; i++)
+    double v[4096], fact[13] = {1};
+    for (int i = 1; i <= 12; i++)
         fact[i] = fact[i - 1] * i;
     for (unsigned s = 0; s < (1u << nf); s++)
         v[s] = value_of(t, gl, 0, s);
@@ -116,11 +116,14 @@ static void test_shap_matches_brute_force(void)
     rdm_rng_seed(&r, 12345);
     rtree t;
     unsigned char gl[MAXN];
-    double x[8], phi[8], ref[8];
+    double x[12], phi[12], ref[12];
     long checked = 0;
-    for (int trial = 0; trial < 400; trial++) {
-        int nf = 1 + (int)rdm_rng_below(&r, 8);
-        int depth = 1 + (int)rdm_rng_below(&r, 7);
+    for (int trial = 0; trial < 410; trial++) {
+        /* mostly up to 8 features; the last 40 trees deeper, with paths of 9
+         * to 12 distinct features (the forest's 8-point quadrature) */
+        int deep = trial >= 400;
+        int nf = deep ? 9 + (int)rdm_rng_below(&r, 4) : 1 + (int)rdm_rng_below(&r, 8);
+        int depth = deep ? 10 + (int)rdm_rng_below(&r, 3) : 1 + (int)rdm_rng_below(&r, 7);
         random_tree(&t, depth, nf, &r);
         rdm_shap_tree v = view(&t);
         int d = -1;
@@ -156,8 +159,11 @@ static void test_shap_matches_brute_force(void)
                     ok &= phi[j] == 0.0; /* exactly: nothing was ever added */
             }
             /* the forest form (what models use) gives the same values */
-            double phi2[8] = {0};
-            rdm_shap_forest_add(f, gl, phi2);
+            double phi2[12] = {0};
+            void *fs = malloc(rdm_shap_forest_scratch_size(f));
+            CU_ASSERT_PTR_NOT_NULL_FATAL(fs);
+            rdm_shap_forest_add(f, gl, phi2, fs);
+            free(fs);
             for (int j = 0; j < nf; j++) {
                 ok &= fabs(phi2[j] - ref[j]) <= 1e-12 * (1 + scale);
                 if (!(used & (1u << j)))
@@ -183,7 +189,7 @@ static void test_shap_matches_brute_force(void)
         rdm_shap_forest_free(f);
     }
     n_bruteforce += checked;
-    CU_ASSERT_EQUAL(checked, 2000);
+    CU_ASSERT_EQUAL(checked, 2050);
 }
 
 /* A node reached twice, a zero cover, a feature out of range: refused. */
@@ -340,7 +346,10 @@ static void test_gbt_fit_brute_force(void)
             ev += rdm_shap_expected(&v);
         }
         double phi2[D] = {0};
-        rdm_shap_forest_add(forest, gl, phi2);
+        void *fs = malloc(rdm_shap_forest_scratch_size(forest));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(fs);
+        rdm_shap_forest_add(forest, gl, phi2, fs);
+        free(fs);
         for (int j = 0; j < D; j++)
             CU_ASSERT(fabs(phi2[j] - phi[j]) <= 1e-12);
         CU_ASSERT_DOUBLE_EQUAL(rdm_shap_forest_expected(forest) + rdm_gbt_base(g), ev, 1e-12);
