@@ -333,13 +333,15 @@ static void champion_plot(rdm_html_page *pg, const json_t *site)
         }
     if (!(lo <= hi))
         lo = 0, hi = 1;
+    /* an x span of at least 5 keeps the ticks on whole training numbers */
+    double pad = fmax(0.5, (5 - (x[n - 1] - x[0])) / 2);
     rdm_svg_chart c = {"Champion validation ROC AUC by training",
                        "training",
                        "validation ROC AUC",
                        560,
                        320,
-                       x[0] - 0.5,
-                       x[n - 1] + 0.5,
+                       x[0] - pad,
+                       x[n - 1] + pad,
                        fmax(0, lo - 0.02),
                        fmin(1, hi + 0.02),
                        0,
