@@ -78,7 +78,9 @@ idle_pool=$(rss_kb $(pids_of "$sup")) idle_ngx=$(rss_kb $(pids_of "$ngx"))
 sample_rss &
 SAMPLER=$!
 p0=$(ticks $(pids_of "$sup")) n0=$(ticks $(pids_of "$ngx")) t0=$(date +%s.%N)
-wrk_out=$(wrk -t2 -c"$USERS" -d"${SECS}s" --timeout 10s -s "$LUA" "$URL/api/v1/predict" -- "$WORK/single.jsonl" | grep RESULT)
+wrk_out=$(/usr/bin/time -f "%U %S %e" -o "$WORK/wrk.time" wrk -t2 -c"$USERS" -d"${SECS}s" --timeout 10s \
+    -s "$LUA" "$URL/api/v1/predict" -- "$WORK/single.jsonl" | grep RESULT)
+read -r wu ws we <"$WORK/wrk.time"
 p1=$(ticks $(pids_of "$sup")) n1=$(ticks $(pids_of "$ngx")) t1=$(date +%s.%N)
 kill "$SAMPLER" 2>/dev/null || true
 wait "$SAMPLER" 2>/dev/null || true
@@ -106,14 +108,20 @@ PY
 read -r l_n l_fail l_rps l_p50 l_p95 l_p99 <<<"$loc"
 
 echo
-echo "| load generator | requests | req/s | failures | p50 | p95 | p99 | generator CPU |"
-echo "|---|---|---|---|---|---|---|---|"
-echo "| wrk (2 threads, $USERS connections) | $(kv requests) | $(kv rps) | $wrk_fail | $(kv p50_ms) ms | $(kv p95_ms) ms | $(kv p99_ms) ms | (C, event loop) |"
+echo "| load generator | requests | req/s | failures | p50 | p95 | p99 | generator CPU | generator CPU per request |"
+echo "|---|---|---|---|---|---|---|---|---|"
+awk -v n="$(kv requests)" -v r="$(kv rps)" -v f="$wrk_fail" -v a="$(kv p50_ms)" -v b="$(kv p95_ms)" \
+    -v c="$(kv p99_ms)" -v u="$wu" -v s="$ws" -v e="$we" -v users="$USERS" 'BEGIN {
+    printf "| wrk (2 threads, %d connections) | %d | %.1f | %d | %.1f ms | %.1f ms | %.1f ms | %.0f%% of one core | %.0f us |\n",
+        users, n, r, f, a, b, c, 100 * (u + s) / e, 1e6 * (u + s) / n }'
 awk -v n="$l_n" -v r="$l_rps" -v f="$l_fail" -v a="$l_p50" -v b="$l_p95" -v c="$l_p99" \
     -v u="$lu" -v s="$ls" -v e="$le" -v users="$USERS" 'BEGIN {
-    printf "| Locust (1 process, %d users) | %d | %.1f | %d | %s ms | %s ms | %s ms | %.0f%% of one core |\n",
-        users, n, r, f, a, b, c, 100 * (u + s) / e }'
-awk -v a="$(kv rps)" -v b="$l_rps" 'BEGIN { printf "Locust / wrk = %.1f%%: Locust (one Python process, gevent) is the bottleneck, not the server\n", 100 * b / a }'
+    printf "| Locust (1 process, %d users) | %d | %.1f | %d | %s ms | %s ms | %s ms | %.0f%% of one core | %.0f us |\n",
+        users, n, r, f, a, b, c, 100 * (u + s) / e, 1e6 * (u + s) / n }'
+awk -v a="$(kv rps)" -v b="$l_rps" -v lu="$lu" -v ls="$ls" -v ln="$l_n" 'BEGIN {
+    printf "Locust / wrk = %.1f%%. Locust (one Python process, gevent) spends %.2f ms of CPU per request,\n", 100 * b / a, 1e3 * (lu + ls) / ln
+    printf "so one core caps it near %.0f req/s whatever the server does: it is the bottleneck, not the server\n", ln / (lu + ls) }'
+echo "machine load average: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 echo
 awk -v p="$((p1 - p0))" -v n="$((n1 - n0))" -v hz="$HZ" -v t0="$t0" -v t1="$t1" \
     -v ip="$idle_pool" -v in_="$idle_ngx" -v pp="$peak_pool" -v pn="$peak_ngx" 'BEGIN {

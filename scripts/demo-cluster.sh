@@ -21,7 +21,7 @@
 #
 # Environment: READMIT_CLUSTER_SECONDS (5: each throughput run), BUILD (build),
 #   READMIT_CLUSTER_ROWS (4000: synthetic rows for the pipeline),
-#   READMIT_CLUSTER_PROMOTIONS (5).
+#   READMIT_CLUSTER_PROMOTIONS (5), READMIT_CLUSTER_ORDER ("1 2 3": host counts of the throughput runs).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -86,6 +86,11 @@ for h in db s1 s2 s3 lb cl; do
     ip -n "$(ns "$h")" link set eth0 up
     ip -n "$(ns "$h")" link set lo up
 done
+# the balancer opens a new upstream connection for each request its small
+# keepalive cache cannot carry and closes it after: without reuse of
+# TIME_WAIT ports it runs out of ports towards a host within a minute
+# (per-namespace settings: the machine's own are untouched)
+in_ns lb sysctl -q -w net.ipv4.tcp_tw_reuse=1 net.ipv4.ip_local_port_range="1024 65000"
 echo "network: namespaces rdm$ID-{db,s1,s2,s3,lb,cl} on a bridge, $NET.0/24"
 
 # ---- the PostgreSQL host ----
@@ -219,7 +224,7 @@ throughput() {
 echo
     echo "== throughput through the balancer: 1, 2, 3 hosts ($CONNS connections, ${SECS}s each)"
     local n
-    for n in 1 2 3; do
+    for n in ${READMIT_CLUSTER_ORDER:-1 2 3}; do
         # a fresh balancer for each: an old nginx worker still holding idle
         # keepalive connections (a reload) would park workers the new one needs
         lb -s stop
@@ -227,10 +232,14 @@ echo
         lb_render "$n"
         lb
         sleep 0.5
+        local h b=() share=""
+        for h in 1 2 3; do b[$h]=$(requests_of "$h"); done
         load "$SECS" "$CONNS"
         load_wait
+        local tw; tw=$(in_ns lb ss -Htan state time-wait | wc -l)
+        for h in 1 2 3; do share="$share s$h=$(( $(requests_of "$h") - b[h] ))"; done
         RPS[$n]=$LOAD_RPS
-        echo "$n host(s): $LOAD_RPS req/s (p99 $LOAD_P99 ms), $LOAD_FAILED failed"
+        echo "$n host(s): $LOAD_RPS req/s (p99 $LOAD_P99 ms), $LOAD_FAILED failed; served by$share; balancer sockets in TIME_WAIT: $tw"
     done
     awk -v a="${RPS[1]}" -v b="${RPS[2]}" -v c="${RPS[3]}" -v cores="$(nproc)" 'BEGIN {
         printf "ratios: 2/1 = %.2f, 3/1 = %.2f (all hosts share %d cores with the balancer and wrk)\n", b / a, c / a, cores }'
