@@ -4,7 +4,8 @@
 # bring the compose stack up (PostgreSQL, the pool, nginx published on
 # 127.0.0.1 only), run the pipeline container on a synthetic file, get a
 # prediction through the nginx container, tear everything down (containers,
-# volumes, network). Prints "containers: SKIPPED (reason)" and exits 0 when
+# volumes, network); on the way, run the serving pod of deploy/k8s the way
+# the manifests do (non-root, read-only root filesystem). Prints "containers: SKIPPED (reason)" and exits 0 when
 # podman cannot run containers here; a failure past that point fails.
 # Environment: CONTAINERS_CONF (default deploy/containers/containers.conf).
 set -euo pipefail
@@ -54,6 +55,7 @@ compose() { podman-compose -p "$P" "$@"; }
 teardown() {
     local rc=$?
     [ -z "${PSPID:-}" ] || kill "$PSPID" 2>/dev/null || true
+    podman rm -f "$P-pod-nginx" "$P-pod-pool" >/dev/null 2>&1 || true
     compose down -v >"$W/down.log" 2>&1 || true
     # whatever `down` left: containers, volumes and the network of this project only
     podman ps -a --filter "label=io.podman.compose.project=$P" -q | xargs -r podman rm -f >/dev/null 2>&1 || true
@@ -108,6 +110,34 @@ code=$(curl -s -o "$W/pred.json" -w '%{http_code}' -X POST -H 'Content-Type: app
     --data-binary "$body" "$URL/api/v1/predict")
 [ "$code" = 200 ] && grep -q '"probability"' "$W/pred.json" || die "prediction through nginx: HTTP $code $(head -c 200 "$W/pred.json")"
 step "prediction through the nginx container on 127.0.0.1:$READMIT_COMPOSE_PORT: HTTP 200, model version $version, probability $(jq -r .probability "$W/pred.json")"
+step "the Kubernetes pod shape (deploy/k8s/base/serving.yaml): pool + nginx sharing one network namespace, uid 65534, read-only root filesystem"
+net=$(podman network ls --format '{{.Name}}' --filter "label=io.podman.compose.project=$P" | head -n 1)
+PORT2=$((READMIT_COMPOSE_PORT + 1))
+# one network namespace for both, as in a pod (podman's own pods need a pause
+# image this machine cannot pull): nginx joins the pool's
+POD_RUN=(podman run -d --read-only --user 65534:65534 --tmpfs /var/lib/readmit:mode=1777
+    --tmpfs /tmp:mode=1777 -v "$TOP/conf/readmit.yaml:/etc/readmit/readmit.yaml:ro"
+    -e READMIT_CONFIG=/etc/readmit/readmit.yaml -e READMIT_HOME=/var/lib/readmit)
+"${POD_RUN[@]}" --name "$P-pod-pool" --network "$net" -p "127.0.0.1:$PORT2:8080" -v "$READMIT_SECRETS/pgpass:/run/secrets/pgpass:ro" \
+    -e "READMIT_FCGI_OPTS=-o serve.fcgi_port=9000 -o serve.workers=2 -o report.dir=/var/lib/readmit/reports" \
+    -e DATABASE_URL=postgresql://readmit@db:5432/readmit -e PGPASSFILE=/run/secrets/pgpass \
+    readmit:0.1.0 scripts/serve.sh pool >/dev/null
+"${POD_RUN[@]}" --name "$P-pod-nginx" --network "container:$P-pod-pool" -e READMIT_LISTEN=0.0.0.0:8080 -e READMIT_ACCESS_LOG=off \
+    -e "READMIT_FCGI_OPTS=-o serve.fcgi_port=9000 -o report.dir=/var/lib/readmit/reports" \
+    readmit:0.1.0 scripts/serve.sh nginx >/dev/null
+code=000
+for _ in $(seq 100); do
+    code=$(curl -s -o "$W/pod-ready.json" -w '%{http_code}' "http://127.0.0.1:$PORT2/readyz" || true)
+    [ "$code" = 200 ] && break
+    sleep 0.2
+done
+podman logs "$P-pod-pool" >"$W/pod-pool.log" 2>&1 || true
+podman logs "$P-pod-nginx" >"$W/pod-nginx.log" 2>&1 || true
+[ "$code" = 200 ] || die "the pod shape: /readyz answers $code"
+code=$(curl -s -o "$W/pod-pred.json" -w '%{http_code}' -X POST -H 'Content-Type: application/json' \
+    --data-binary "$body" "http://127.0.0.1:$PORT2/api/v1/predict")
+[ "$code" = 200 ] && grep -q '"probability"' "$W/pod-pred.json" || die "the pod shape: prediction HTTP $code"
+step "the pod shape serves: /readyz 200, a prediction 200, with nothing written outside its tmpfs"
 kill "$PSPID" 2>/dev/null || true
 PSPID=
 compose logs >"$W/logs.log" 2>&1 || true
