@@ -7,12 +7,22 @@
 #       initdb into DIR/data (superuser `readmit`, password from the file,
 #       never on a command line), listen on ADDR:PORT, database `readmit`;
 #       with TLS_DIR (server.crt, server.key): TLS only, no plain connections
-#   pgtcp_start / pgtcp_stop / pgtcp_running
+#   pgtcp_start / pgtcp_stop / pgtcp_running; pgtcp_free_port
 # PGTCP_EXEC: a command prefix the server runs under (e.g. "ip netns exec NS").
 # As root the server runs as the unprivileged user readmit-pg (make deps).
 
 PGTCP_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
 PGTCP_EXEC=${PGTCP_EXEC:-}
+
+# A TCP port nothing listens on now, from a range above the usual ones.
+pgtcp_free_port() {
+    local p i
+    for i in $(seq 50); do
+        p=$((30000 + (RANDOM * 32768 + RANDOM) % 25000))
+        ss -Hltn "sport = :$p" 2>/dev/null | grep -q . || { echo "$p"; return 0; }
+    done
+    return 1
+}
 
 pgtcp_owner() { # command...: run as the cluster owner, inside PGTCP_EXEC
     if [ "$(id -u)" -eq 0 ]; then

@@ -118,7 +118,16 @@ stop) stop ;;
 status) if external || running; then echo running; else echo stopped; exit 3; fi ;;
 psql)
     shift
-    if external; then exec psql "${DATABASE_URL:-}" "$@"; fi
+    if external; then
+        url=${DATABASE_URL:-}
+        # a URI's password goes to psql through the environment, never its command line (ps)
+        if [[ $url =~ ^(postgres(ql)?://[^:/@]*):([^@/]*)@(.*)$ ]]; then
+            PGPASSWORD=$(printf '%b' "${BASH_REMATCH[3]//%/\\x}")
+            export PGPASSWORD
+            url="${BASH_REMATCH[1]}@${BASH_REMATCH[4]}"
+        fi
+        exec psql "$url" "$@"
+    fi
     exec "$BINDIR/psql" -h "$RUN" -U readmit -d "$DBNAME" "$@"
     ;;
 *) echo "usage: $0 start|stop|status|psql [args]" >&2; exit 2 ;;
