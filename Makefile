@@ -105,6 +105,10 @@ bench-score: $(BUILD)/bench-score
 $(BUILD)/bench-score: $(BUILD)/tests/bench/bench_score.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
+# the boosted trees on the peers' encoded matrix (scripts/bench-train.sh, bench-gbt-peers.py --ours)
+$(BUILD)/gbt-fit-matrix: $(BUILD)/tests/bench/gbt_fit_matrix.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 ## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set)
 check: check-unit check-asan check-shell
 

@@ -75,7 +75,13 @@ elif [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-pe
     for py in python3 /usr/bin/python3; do # Debian's python3-sklearn/-xgboost live in the system one
         [ -z "$python3" ] && "$py" -c 'import sklearn, xgboost' 2>/dev/null && python3=$py
     done
-    "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "$DATA" || echo "bench-gbt-peers: failed"
+    # readmit's trees on the peers' matrix too, interleaved with them (same run, same matrix)
+    ours=()
+    fitm=$(dirname "$READMIT")/gbt-fit-matrix
+    [ "$READMIT" != "$TOP/build/readmit" ] || make -s -C "$TOP" build/gbt-fit-matrix >/dev/null 2>&1 || true
+    [ -x "$fitm" ] && ours=(--ours "$fitm {matrix} {threads}")
+    "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "${ours[@]}" "$DATA" ||
+        echo "bench-gbt-peers: failed"
 else
     echo "peers: scripts/bench-gbt-peers.py not present; skipped"
 fi

@@ -34,11 +34,12 @@ static inline double tree_value(const rdm_gbt *m, int t, const float *x)
 }
 
 #define LANES 8
+#define BLOCK 32 /* rows walked tree by tree: their features stay in the cache */
 
 /* Lanes are (tree, row) pairs in tree-major order: lane L is tree L / n, row
  * L % n. Each row's leaf values are added in lane order, hence in tree order,
  * whatever n is: the sums are the same, bit for bit, for every block size. */
-void rdm_gbt_margins(const rdm_gbt *m, const float *X, size_t n, double *out)
+static void margins_block(const rdm_gbt *m, const float *X, size_t n, double *out)
 {
     const cnode *cn = m->cn;
     const double *lval = m->lval;
@@ -81,6 +82,12 @@ void rdm_gbt_margins(const rdm_gbt *m, const float *X, size_t n, double *out)
             t++;
         }
     }
+}
+
+void rdm_gbt_margins(const rdm_gbt *m, const float *X, size_t n, double *out)
+{
+    for (size_t a = 0; a < n; a += BLOCK)
+        margins_block(m, X + a * (size_t)m->d, n - a < BLOCK ? n - a : BLOCK, out + a);
 }
 
 void rdm_gbt_route(const rdm_gbt *m, const float *x, unsigned char *goes_left)
