@@ -4,7 +4,8 @@
 # test PR AUC, test log loss, test Brier, fit time. Runs the peers
 # (scripts/bench-gbt-peers.py: scikit-learn, XGBoost) side by side when they
 # are installed. Uses a scratch database that it drops at the end.
-# PEERS=0 skips the peers; READMIT=PATH times another build of readmit.
+# PEERS=0 skips the peers; READMIT=PATH times another build of readmit;
+# MODEL_OUT=FILE writes the selected model there.
 # Usage: scripts/bench-train.sh [DATA]   (default: $READMIT_REAL_DATA, else
 #        ../shared/data/dataset_diabetes.zip, else data/diabetic_data.csv)
 set -euo pipefail
@@ -66,6 +67,11 @@ sql "SELECT a.sha256 || ' ' || r.name FROM registry.runs r
             sed -n '/^threshold /p; /^encoder/,$p' | grep -v '^checksum ' | sha256sum | cut -c1-16)
         printf '  %-28s %s\n' "$name" "$digest"
     done
+if [ -n "${MODEL_OUT:-}" ]; then # the selected model's file, e.g. for make bench-score MODEL=...
+    sql "SELECT encode(a.bytes, 'base64') FROM registry.runs r JOIN registry.run_artifacts ra USING (run_id)
+         JOIN registry.artifacts a USING (sha256) WHERE r.selected" | base64 -d > "$MODEL_OUT"
+    echo "selected model written to $MODEL_OUT"
+fi
 echo
 if [ "${PEERS:-1}" = 0 ]; then
     echo "peers: skipped (PEERS=0)"

@@ -148,9 +148,8 @@ static inline int value_bin(const fitctx *c, int j, float v)
  * chunks handed out by the pool. */
 static void bin_rows(const fitctx *c, rdm_pool *pl, const float *X, size_t n, uint8_t *out)
 {
-    size_t nch = (n + CHUNK - 1) / CHUNK;
-    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
-        size_t lo = (size_t)it * CHUNK, hi = lo + CHUNK < n ? lo + CHUNK : n;
+    size_t lo, hi;
+    while (next_chunk(pl, n, &lo, &hi) >= 0) {
         for (size_t i = lo; i < hi; i++) {
             const float *x = X + i * (size_t)c->d;
             for (int j = 0; j < c->d; j++)
@@ -206,11 +205,9 @@ static void rows_job(void *arg, int tid, rdm_pool *pl)
 {
     rowjob *rj = arg;
     fitctx *c = rj->c;
-    size_t nch = (c->n + CHUNK - 1) / CHUNK;
+    size_t lo, hi;
     (void)tid;
-    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
-        size_t ch = (size_t)it;
-        size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
+    while (next_chunk(pl, c->n, &lo, &hi) >= 0) {
         for (size_t i = lo; i < hi; i++) {
             uint32_t k = 0, w = (uint32_t)c->fixw, o = rj->pass ? c->rowp[i] : 0;
             uint16_t *f = c->fix + i * (size_t)w;

@@ -192,11 +192,9 @@ static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
     fitctx *c = gj->c;
-    size_t nch = (gj->npos + CHUNK - 1) / CHUNK;
+    size_t lo, hi;
     (void)tid;
-    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
-        size_t ch = (size_t)it;
-        size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
+    for (long ch; (ch = next_chunk(pl, gj->npos, &lo, &hi)) >= 0;) {
         logprod lp = {1.0, 0, 0};
         double s = 0;
         if (gj->lv) {
@@ -244,11 +242,9 @@ typedef struct validjob {
 static void valid_job(void *arg, int tid, rdm_pool *pl)
 {
     validjob *vj = arg;
-    size_t nch = (vj->n + CHUNK - 1) / CHUNK;
+    size_t lo, hi;
     (void)tid;
-    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
-        size_t ch = (size_t)it;
-        size_t lo = ch * CHUNK, hi = lo + CHUNK < vj->n ? lo + CHUNK : vj->n;
+    for (long ch; (ch = next_chunk(pl, vj->n, &lo, &hi)) >= 0;) {
         logprod lp = {1.0, 0, 0};
         double s = 0;
         for (size_t i = lo; i < hi; i++) {
@@ -275,11 +271,9 @@ static void bintrav_job(void *arg, int tid, rdm_pool *pl)
     fitctx *c = bj->c;
     const rdm_gbt *m = bj->m;
     int root = m->tstart[bj->tree];
-    size_t nch = (c->n + CHUNK - 1) / CHUNK;
+    size_t lo, hi;
     (void)tid;
-    for (int it; (size_t)(it = (int)rdm_pool_next(pl)) < nch;) {
-        size_t ch = (size_t)it;
-        size_t lo = ch * CHUNK, hi = lo + CHUNK < c->n ? lo + CHUNK : c->n;
+    while (next_chunk(pl, c->n, &lo, &hi) >= 0) {
         for (size_t i = lo; i < hi; i++) {
             int k = root;
             while (m->nodes[k].feat >= 0) {

@@ -104,6 +104,19 @@ typedef struct fitctx {
     split *ra, *rb;       /* per active feature: best splits of two leaves */
 } fitctx;
 
+/* The next chunk of CHUNK rows of 0..n-1 claimed from the running pool job:
+ * its index (for per-chunk results) and its rows [*lo, *hi); -1 when every
+ * chunk is taken. */
+static inline long next_chunk(rdm_pool *pl, size_t n, size_t *lo, size_t *hi)
+{
+    size_t ch = rdm_pool_next(pl);
+    if (ch >= (n + CHUNK - 1) / CHUNK)
+        return -1;
+    *lo = ch * CHUNK;
+    *hi = *lo + CHUNK < n ? *lo + CHUNK : n;
+    return (long)ch;
+}
+
 /* ---- gbt_bin.c ---- */
 
 /* Quantile bin edges of the numeric features (categorical features: one bin
