@@ -67,6 +67,11 @@ sql "SELECT a.sha256 || ' ' || r.name FROM registry.runs r
             sed -n '/^threshold /p; /^encoder/,$p' | grep -v '^checksum ' | sha256sum | cut -c1-16)
         printf '  %-28s %s\n' "$name" "$digest"
     done
+# Every metric of every run at full precision (float8 text is exact): equal
+# digests mean the same probabilities on every split, whatever the file format.
+echo "metrics sha256 (every run, split and metric, full precision): $(sql "SELECT r.name || '|' || m.split || '|' || m.key || '|' || m.value::text
+     FROM registry.runs r JOIN registry.metrics m USING (run_id)
+     WHERE m.key NOT LIKE '%seconds%' ORDER BY r.run_id, m.split, m.key" | sha256sum | cut -c1-16)"
 if [ -n "${MODEL_OUT:-}" ]; then # the selected model's file, e.g. for make bench-score MODEL=...
     sql "SELECT encode(a.bytes, 'base64') FROM registry.runs r JOIN registry.run_artifacts ra USING (run_id)
          JOIN registry.artifacts a USING (sha256) WHERE r.selected" | base64 -d > "$MODEL_OUT"
