@@ -109,8 +109,8 @@ $(BUILD)/bench-score: $(BUILD)/tests/bench/bench_score.o $(BUILD)/libreadmit.a
 $(BUILD)/gbt-fit-matrix: $(BUILD)/tests/bench/gbt_fit_matrix.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
-## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set)
-check: check-unit check-asan check-shell
+## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set), fuzz corpora
+check: check-unit check-asan check-shell check-fuzz
 
 ## check-unit: CUnit unit tests
 check-unit: $(UNIT)
@@ -156,6 +156,8 @@ check-containers: build
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \
 	  awk '{i = index($$0, ": "); printf "  %-16s %s\n", substr($$0, 1, i - 1), substr($$0, i + 2)}'
+
+include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.d) \
          $(UNIT_OBJ:.o=.d)

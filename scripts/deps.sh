@@ -9,8 +9,8 @@ PACKAGES=(
     libcunit1-dev libfcgi-dev libfcgi-bin
     postgresql postgresql-client
     nginx-light curl zip unzip time
-    # tests and benchmarks: HTML checker, browser tests, load generator, leak checker
-    libxml2-utils chromium chromium-driver wrk valgrind jq docker-compose
+    # tests and benchmarks: HTML checker, browser tests, load generator, leak checker, fuzzing
+    libxml2-utils chromium chromium-driver wrk valgrind jq docker-compose clang libclang-rt-14-dev
 )
 PG_USER=readmit-pg
 
