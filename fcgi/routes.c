@@ -39,6 +39,7 @@ static void api_model(const srv_loaded *l, rdm_api_model *am)
     am->version = l->ref.version;
     am->alias = l->ref.alias;
     am->sha256 = l->ref.sha256;
+    am->explainer = l->explainer;
 }
 
 static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *l)

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "explain.h"
 #include "model.h"
 #include "server.h"
 
@@ -30,6 +31,7 @@ void srv_served_release(srv_loaded *l)
     int last = --l->refs == 0;
     pthread_mutex_unlock(&g_mu);
     if (last) {
+        rdm_explainer_free(l->explainer);
         rdm_model_free(l->model);
         free(l);
     }
@@ -73,6 +75,8 @@ void srv_served_refresh(srv_shared *sh, srv_slot *slot, int force)
         return;
     }
     l->model = m;
+    l->explainer =
+        rdm_explainer_create(m, NULL); /* "explain": true builds one per request without */
     l->refs = 1;
     l->ref = ref;
     swap_in(l);

@@ -164,6 +164,7 @@ void srv_follower_forget(srv_follower *f);
  * holding it finishes (requests in flight keep the old one across a swap). */
 typedef struct srv_loaded {
     struct rdm_model *model;
+    struct rdm_explainer *explainer; /* NULL when the model cannot be explained */
     int refs;
     srv_model_ref ref; /* what was published when it was loaded */
 } srv_loaded;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "explain.h"
 #include "utf8.h"
 
 int rdm_api_seterr(rdm_api_error *e, int status, const char *code, const char *field,
@@ -245,6 +246,16 @@ static int parse_value(rdm_api_request *req, rdm_api_record *rec, int col, const
     return RDM_HTTP_OK;
 }
 
+/* "explain": a boolean. */
+static int parse_explain(rdm_api_request *req, const json_t *v, rdm_api_error *e)
+{
+    if (!json_is_boolean(v))
+        return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "wrong_type", "explain",
+                              "field 'explain': expected true or false, got %s", json_type_name(v));
+    req->explain = json_is_true(v);
+    return RDM_HTTP_OK;
+}
+
 static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, const json_t *obj,
                         rdm_api_error *e)
 {
@@ -261,6 +272,12 @@ static int parse_record(rdm_api_request *req, rdm_api_record *rec, size_t idx, c
     json_object_foreach((json_t *)obj, key, v)
     {
         field_name(fname, sizeof fname, req->batch, idx, key);
+        if (!req->batch && strcmp(key, "explain") == 0) {
+            int st = parse_explain(req, v, e);
+            if (st != RDM_HTTP_OK)
+                return st;
+            continue;
+        }
         if (strcmp(key, "encounter_id") == 0) {
             if (json_is_integer(v)) {
                 snprintf(rec->id, sizeof rec->id, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
@@ -603,12 +620,15 @@ int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instanc
                                 json_type_name(list));
             goto fail;
         }
-        if (json_object_size(root) != 1) {
+        const json_t *ex = json_object_get(root, "explain");
+        if (ex && (st = parse_explain(req, ex, e)) != RDM_HTTP_OK)
+            goto fail;
+        if (json_object_size(root) != 1u + (ex != NULL)) {
             const char *k;
             const json_t *v;
             json_object_foreach(root, k, v)
             {
-                if (strcmp(k, "instances") != 0)
+                if (strcmp(k, "instances") != 0 && strcmp(k, "explain") != 0)
                     break;
             }
             (void)v;
@@ -749,8 +769,58 @@ static int add_prediction(rdm_buf *out, const rdm_api_record *rec, double p, dou
     return rc;
 }
 
+static int score_records(const rdm_api_model *am, const struct rdm_explainer *x,
+                         const rdm_api_request *req, rdm_buf *out, rdm_api_error *e);
+
+/* ,"base_value":..,"contributions":[{"field":..,"value":..,"contribution":..},..]
+ * (values as the request gave them: numbers for integer fields, null when
+ * missing). */
+static int add_explanation(rdm_buf *out, const rdm_api_record *rec, const rdm_explanation *ex)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    int rc = rdm_buf_printf(out, ",\"base_value\":%.17g,\"contributions\":[", ex->base_value);
+    for (int k = 0; rc == RDM_OK && k < ex->n; k++) {
+        const rdm_contribution *c = &ex->c[k];
+        const char *v = rec->values[c->col];
+        int missing = !v || !v[0] || strcmp(v, "?") == 0;
+        rc = rdm_buf_adds(out, k ? ",{\"field\":" : "{\"field\":");
+        if (rc == RDM_OK)
+            rc = rdm_api_json_str(out, c->field, strlen(c->field));
+        if (rc == RDM_OK)
+            rc = rdm_buf_adds(out, ",\"value\":");
+        if (rc == RDM_OK && missing)
+            rc = rdm_buf_adds(out, "null");
+        else if (rc == RDM_OK && sc[c->col].kind == RDM_COL_INT)
+            rc = rdm_buf_adds(out, v); /* validated as an integer when parsed */
+        else if (rc == RDM_OK)
+            rc = rdm_api_json_str(out, v, strlen(v));
+        if (rc == RDM_OK)
+            rc = rdm_buf_printf(out, ",\"contribution\":%.17g}", c->contribution);
+    }
+    if (rc == RDM_OK)
+        rc = rdm_buf_addc(out, ']');
+    return rc;
+}
+
 int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *out,
                   rdm_api_error *e)
+{
+    rdm_explainer *own = NULL;
+    const rdm_explainer *x = req->explain ? am->explainer : NULL;
+    if (req->explain && !x) {
+        rdm_err xe = {0};
+        if (!(x = own = rdm_explainer_create(am->model, &xe)))
+            return rdm_api_seterr(e, RDM_HTTP_UNPROCESSABLE, "cannot_explain", "explain", "%s",
+                                  xe.msg);
+    }
+    int st = score_records(am, x, req, out, e);
+    rdm_explainer_free(own);
+    return st;
+}
+
+/* rdm_api_score with the explainer `x` (NULL without "explain"). */
+static int score_records(const rdm_api_model *am, const rdm_explainer *x,
+                         const rdm_api_request *req, rdm_buf *out, rdm_api_error *e)
 {
     double thr = rdm_model_threshold(am->model);
     char thr_text[40];
@@ -764,7 +834,12 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
         rdm_warnings w;
         double p = 0;
         w.n = 0;
-        if (rdm_model_score(am->model, req->recs[i].values, &p, &w, &err) != RDM_OK) {
+        rdm_explanation ex;
+        int src = x ? rdm_explain(x, req->recs[i].values, &ex, &w, &err)
+                    : rdm_model_score(am->model, req->recs[i].values, &p, &w, &err);
+        if (x)
+            p = ex.prob;
+        if (src != RDM_OK) {
             char f[64], fname[96];
             field_from_msg(err.msg, f, sizeof f);
             field_name(fname, sizeof fname, req->batch, i, f[0] ? f : NULL);
@@ -779,6 +854,8 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
             rc = rdm_buf_adds(out, i ? ",{" : "{");
         if (rc == RDM_OK)
             rc = add_prediction(out, &req->recs[i], p, thr, thr_text, &w);
+        if (rc == RDM_OK && x)
+            rc = add_explanation(out, &req->recs[i], &ex);
         if (rc == RDM_OK && req->batch)
             rc = rdm_buf_addc(out, '}');
     }

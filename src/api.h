@@ -62,21 +62,22 @@ typedef struct rdm_api_request {
     void *json;  /* parsed document (owns borrowed string values) */
     char *arena; /* numbers rendered as text */
     size_t arena_len, arena_cap;
+    int explain; /* 1: "explain": true, answer with contributions */
 } rdm_api_request;
 
-#define RDM_API_REQUEST_INIT         \
-    {                                \
-        NULL, 0, 0, NULL, NULL, 0, 0 \
+#define RDM_API_REQUEST_INIT            \
+    {                                   \
+        NULL, 0, 0, NULL, NULL, 0, 0, 0 \
     }
 
 /* Parse and validate a POST /api/v1/predict body (`len` bytes, may hold NULs)
  * into `req`. Accepts one record object or {"instances": [objects]} with 1 to
  * `max_instances` records. Keys are schema column names (plus encounter_id,
  * echoed, never a feature); values strings or numbers; null, "" and "?" mean
- * missing. Returns RDM_HTTP_OK, or the HTTP status with `e` filled: 400
- * malformed JSON (with the byte offset), 422 not an object / unknown field /
- * wrong type / out of range / too many instances. On failure `req` is left
- * empty. */
+ * missing. "explain": true|false next to the fields of one record or next to
+ * "instances" asks for contributions (req->explain). Returns RDM_HTTP_OK, or the HTTP status with
+ * `e` filled: 400 malformed JSON (with the byte offset), 422 not an object / unknown field / wrong
+ * type / out of range / too many instances. On failure `req` is left empty. */
 int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_api_request *req,
                           rdm_api_error *e);
 void rdm_api_request_release(rdm_api_request *req);
@@ -92,11 +93,15 @@ typedef struct rdm_api_model {
     const char *version; /* registry version ("" when loaded from a file) */
     const char *alias;   /* "champion", or "" */
     const char *sha256;  /* artifact checksum, or "" */
+    /* for "explain": true (NULL: built for the request, slower) */
+    const struct rdm_explainer *explainer;
 } rdm_api_model;
 
 /* Score a parsed request with the one scoring path and append the response
- * body to `out`. Returns RDM_HTTP_OK, or 422 with `e` filled when the model
- * rejects a value (field named). */
+ * body to `out`. With req->explain each prediction adds "base_value" and
+ * "contributions": [{"field", "value", "contribution"}] over every input
+ * field by decreasing |contribution| (log-odds, explain.h). Returns RDM_HTTP_OK, or 422 with `e`
+ * filled when the model rejects a value (field named). */
 int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *out,
                   rdm_api_error *e);
 

@@ -7,6 +7,7 @@
 
 #include "cmd.h"
 #include "csv.h"
+#include "explain.h"
 #include "model.h"
 #include "registry.h"
 #include "schema.h"
@@ -30,7 +31,12 @@ static const char HELP[] =
     "  --input CSV         records to score ('-' = stdin)\n"
     "  --output FILE       where to write (default stdout)\n"
     "  --allow-missing     score even when the header lacks columns the model "
-    "reads\n" CMD_COMMON_HELP;
+    "reads\n"
+    "  --explain           add base_value (log-odds) and top_contributions: the\n"
+    "                      five input fields that moved this record's log-odds\n"
+    "                      most, as \"field=value:+0.1234; ...\" (exact\n"
+    "                      contributions, the same as POST /api/v1/predict with\n"
+    "                      \"explain\": true)\n" CMD_COMMON_HELP;
 
 static long read_file(void *ud, char *buf, size_t n, rdm_err *err)
 {
@@ -69,8 +75,28 @@ static int check_columns(const rdm_model *m, const int *map, int nh, const char 
     return rc;
 }
 
-static int score_csv(const rdm_model *m, FILE *in, const char *label, int allow_missing,
-                     rdm_buf *out, long *rows, rdm_err *err)
+#define TOP_CONTRIBUTIONS 5
+
+/* ,base_value,"field=value:+0.123; ..." (the largest contributions first) */
+static int add_explanation(rdm_buf *out, const char *const values[RDM_NCOLS],
+                           const rdm_explanation *ex)
+{
+    int rc = rdm_buf_printf(out, ",%.17g,\"", ex->base_value);
+    for (int k = 0; !rc && k < ex->n && k < TOP_CONTRIBUTIONS; k++) {
+        const char *v = values[ex->c[k].col];
+        if (!v || !v[0])
+            v = "?";
+        rc = rdm_buf_printf(out, "%s%s=", k ? "; " : "", ex->c[k].field);
+        for (const char *p = v; !rc && *p; p++) /* CSV quoting: double the quotes */
+            rc = *p == '"' ? rdm_buf_adds(out, "\"\"") : rdm_buf_addc(out, *p);
+        if (!rc)
+            rc = rdm_buf_printf(out, ":%+.4f", ex->c[k].contribution);
+    }
+    return rc ? rc : rdm_buf_addc(out, '"');
+}
+
+static int score_csv(const rdm_model *m, const rdm_explainer *x, FILE *in, const char *label,
+                     int allow_missing, rdm_buf *out, long *rows, rdm_err *err)
 {
     rdm_csv *csv = rdm_csv_create(read_file, in, 1 << 20, label, err);
     if (!csv)
@@ -93,7 +119,9 @@ static int score_csv(const rdm_model *m, FILE *in, const char *label, int allow_
         rc = check_columns(m, map, nh, label, err);
     double thr = rdm_model_threshold(m);
     if (!rc)
-        rc = rdm_buf_adds(out, "encounter_id,probability,decision\n");
+        rc =
+            rdm_buf_adds(out, x ? "encounter_id,probability,decision,base_value,top_contributions\n"
+                                : "encounter_id,probability,decision\n");
     rdm_csv_record rec;
     while (!rc) {
         int r = rdm_csv_next(csv, &rec, err);
@@ -112,16 +140,24 @@ static int score_csv(const rdm_model *m, FILE *in, const char *label, int allow_
             if (map[i] >= 0)
                 values[map[i]] = rec.fields[i];
         double p = 0;
-        if ((rc = rdm_model_score(m, values, &p, NULL, err))) {
+        rdm_explanation ex;
+        rc = x ? rdm_explain(x, values, &ex, NULL, err) : rdm_model_score(m, values, &p, NULL, err);
+        if (x)
+            p = ex.prob;
+        if (rc) {
             rdm_err_prefix(err, "%s:%ld", label, rec.line);
             break;
         }
         (*rows)++;
         const char *id = id_col >= 0 && id_col < rec.nfields ? rec.fields[id_col] : "";
         if (id_col < 0 || strpbrk(id, ",\"\r\n"))
-            rc = rdm_buf_printf(out, "%ld,%.17g,%d\n", *rows, p, p >= thr);
+            rc = rdm_buf_printf(out, "%ld,%.17g,%d", *rows, p, p >= thr);
         else
-            rc = rdm_buf_printf(out, "%s,%.17g,%d\n", id, p, p >= thr);
+            rc = rdm_buf_printf(out, "%s,%.17g,%d", id, p, p >= thr);
+        if (!rc && x)
+            rc = add_explanation(out, values, &ex);
+        if (!rc)
+            rc = rdm_buf_addc(out, '\n');
     }
     rdm_csv_free(csv);
     return rc;
@@ -131,12 +167,12 @@ int cmd_predict(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
     const char *model = NULL, *input = NULL, *output = NULL;
-    int allow_missing = 0;
-    const cmd_opt opts[] = {{"--model", &model, NULL},
-                            {"--input", &input, NULL},
-                            {"--output", &output, NULL},
-                            {"--allow-missing", NULL, &allow_missing},
-                            {0}};
+    int allow_missing = 0, explain = 0;
+    rdm_explainer *x = NULL;
+    const cmd_opt opts[] = {
+        {"--model", &model, NULL},     {"--input", &input, NULL},
+        {"--output", &output, NULL},   {"--allow-missing", NULL, &allow_missing},
+        {"--explain", NULL, &explain}, {0}};
     int rc = cmd_parse(&ctx, "predict", HELP, argc, argv, opts);
     if (rc != CMD_RUN)
         return rc;
@@ -172,7 +208,12 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     long rows = 0;
-    if (score_csv(m, in, strcmp(input, "-") ? input : "stdin", allow_missing, &out, &rows, &err)) {
+    if (explain && !(x = rdm_explainer_create(m, &err))) {
+        rc = cmd_fail("predict", &err);
+        goto done;
+    }
+    if (score_csv(m, x, in, strcmp(input, "-") ? input : "stdin", allow_missing, &out, &rows,
+                  &err)) {
         rc = cmd_fail("predict", &err);
         goto done;
     }
@@ -199,6 +240,7 @@ int cmd_predict(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
+    rdm_explainer_free(x);
     if (in && in != stdin)
         fclose(in);
     rdm_model_free(m);

@@ -235,7 +235,7 @@ static void test_predict_single(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "7", "champion", ""};
+    rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"encounter_id\": 1234, \"age\": \"[50-60)\", \"time_in_hospital\": 2}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -284,7 +284,7 @@ static void test_predict_number_text(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rdm_model *m = baseline(cases[i].p, 0.137884123);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-        rdm_api_model am = {m, "readmission", "7", "champion", ""};
+        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
         rdm_buf_reset(&out);
         CU_ASSERT_EQUAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
         char want[160];
@@ -303,7 +303,7 @@ static void test_predict_number_text(void)
                             : (double)(x >> 11) / 9007199254740992.0;
         rdm_model *m = baseline(p, 0.5);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-        rdm_api_model am = {m, "readmission", "7", "champion", ""};
+        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
         rdm_buf_reset(&out);
         CU_ASSERT_EQUAL_FATAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
         char want[80];
@@ -322,7 +322,7 @@ static void test_predict_batch(void)
 {
     rdm_model *m = baseline(0.75, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "2", "champion", ""};
+    rdm_api_model am = {m, "readmission", "2", "champion", "", NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"instances\": [{\"encounter_id\": \"e1\"}, {\"encounter_id\": 2}]}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -367,8 +367,8 @@ static void test_predict_errors(void)
 
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", ""};
-    rdm_api_model none = {NULL, "", "", "", ""};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
+    rdm_api_model none = {NULL, "", "", "", "", NULL};
     rdm_buf out = RDM_BUF_INIT;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const rdm_api_model *use = cases[i].with_model == 1   ? &am
@@ -411,7 +411,7 @@ static void test_predict_unseen_category(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
     rdm_model *m = rdm_model_create(RDM_MODEL_BASELINE, enc, NULL, 0.1, 0.5, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "3", "champion", ""};
+    rdm_api_model am = {m, "readmission", "3", "champion", "", NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"race\": \"Martian\", \"gender\": \"Female\"}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -536,7 +536,7 @@ static void test_bad_bodies_corpus(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", ""};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
     DIR *d = opendir(BAD_DIR);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     int n = 0;
@@ -576,7 +576,7 @@ static void test_bad_bodies_generated(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", ""};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
     size_t len;
     char *s;
     /* a 10 MB string value, key and garbage */

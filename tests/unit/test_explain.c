@@ -2,11 +2,13 @@
  * over every feature subset (with the same path-dependent value function),
  * additivity, and exact zeros for features no tree uses. */
 #include <CUnit/CUnit.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "csv.h"
 #include "encode.h"
 #include "explain.h"
@@ -630,6 +632,111 @@ static void test_model_baseline_and_old_files(void)
     rdm_gbt_free(g);
 }
 
+/* ---- served: POST /api/v1/predict with "explain": true ---- */
+
+/* A JSON body for record i (integers as numbers, the rest as strings). */
+static void record_json(const records *t, size_t i, int explain, rdm_buf *b)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    int first = 1;
+    CU_ASSERT_EQUAL(rdm_buf_addc(b, '{'), RDM_OK);
+    for (int c = 0; c < RDM_NCOLS; c++) {
+        const char *v = t->cells[i * RDM_NCOLS + c];
+        if (!v || c == RDM_C_READMITTED || c == RDM_C_PATIENT_NBR || !strcmp(v, "?"))
+            continue;
+        int num = sc[c].kind == RDM_COL_INT || c == RDM_C_ENCOUNTER_ID;
+        CU_ASSERT_EQUAL(rdm_buf_printf(b, num ? "%s\"%s\":%s" : "%s\"%s\":\"%s\"", first ? "" : ",",
+                                       sc[c].name, v),
+                        RDM_OK);
+        first = 0;
+    }
+    if (explain)
+        CU_ASSERT_EQUAL(rdm_buf_adds(b, ",\"explain\":true"), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_buf_addc(b, '}'), RDM_OK);
+}
+
+/* The prediction object `p` carries the explanation rdm_explain gives for
+ * record i, digit for digit. */
+static int same_explanation(const json_t *p, const rdm_explainer *x, const records *t, size_t i)
+{
+    rdm_explanation ex;
+    if (rdm_explain(x, (const char *const *)t->cells + i * RDM_NCOLS, &ex, NULL, NULL))
+        return 0;
+    const json_t *cs = json_object_get(p, "contributions");
+    int ok = json_is_array(cs) && (int)json_array_size(cs) == ex.n &&
+             json_real_value(json_object_get(p, "base_value")) == ex.base_value;
+    for (int k = 0; ok && k < ex.n; k++) {
+        const json_t *c = json_array_get(cs, (size_t)k);
+        ok = strcmp(json_string_value(json_object_get(c, "field")), ex.c[k].field) == 0 &&
+             json_number_value(json_object_get(c, "contribution")) == ex.c[k].contribution &&
+             json_object_get(c, "value") != NULL;
+    }
+    return ok;
+}
+
+static void test_api_explain(void)
+{
+    records t;
+    CU_ASSERT_EQUAL_FATAL(make_records(&t, 2000, 8), 0);
+    rdm_model *m = fit_model(&t, RDM_MODEL_GBT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_explainer *x = rdm_explainer_create(m, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    for (int with = 0; with < 2; with++) { /* the explainer given, or built per request */
+        rdm_api_model am = {m, "readmission", "1", "champion", "", with ? x : NULL};
+        for (size_t i = 0; i < 20; i++) {
+            rdm_buf body = RDM_BUF_INIT, out = RDM_BUF_INIT;
+            record_json(&t, i, 1, &body);
+            CU_ASSERT_EQUAL(rdm_api_predict(&am, body.data, body.len, 100, &out), 200);
+            json_t *r = json_loads(out.data, 0, NULL);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+            CU_ASSERT(same_explanation(r, x, &t, i));
+            json_decref(r);
+            rdm_buf_release(&body);
+            rdm_buf_release(&out);
+        }
+    }
+    /* a batch with "explain" next to "instances"; without it, no contributions */
+    rdm_api_model am = {m, "readmission", "1", "champion", "", x};
+    for (int explain = 0; explain < 2; explain++) {
+        rdm_buf body = RDM_BUF_INIT, out = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_buf_adds(&body, "{\"instances\":["), RDM_OK);
+        for (size_t i = 0; i < 5; i++) {
+            if (i)
+                CU_ASSERT_EQUAL(rdm_buf_addc(&body, ','), RDM_OK);
+            record_json(&t, i, 0, &body);
+        }
+        CU_ASSERT_EQUAL(rdm_buf_adds(&body, explain ? "],\"explain\":true}" : "]}"), RDM_OK);
+        CU_ASSERT_EQUAL(rdm_api_predict(&am, body.data, body.len, 100, &out), 200);
+        json_t *r = json_loads(out.data, 0, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+        const json_t *ps = json_object_get(r, "predictions");
+        CU_ASSERT_EQUAL(json_array_size(ps), 5);
+        for (size_t i = 0; i < json_array_size(ps); i++) {
+            const json_t *p = json_array_get(ps, i);
+            if (explain) {
+                CU_ASSERT(same_explanation(p, x, &t, i));
+            } else {
+                CU_ASSERT_PTR_NULL(json_object_get(p, "contributions"));
+            }
+        }
+        json_decref(r);
+        rdm_buf_release(&body);
+        rdm_buf_release(&out);
+    }
+    /* not a boolean; inside a batch record: 422 */
+    static const char *const BAD[] = {"{\"age\":\"[50-60)\",\"explain\":\"yes\"}",
+                                      "{\"instances\":[{\"age\":\"[50-60)\",\"explain\":true}]}"};
+    for (size_t k = 0; k < 2; k++) {
+        rdm_buf out = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_api_predict(&am, BAD[k], strlen(BAD[k]), 100, &out), 422);
+        rdm_buf_release(&out);
+    }
+    rdm_explainer_free(x);
+    rdm_model_free(m);
+    records_free(&t);
+}
+
 static int print_counts(void)
 {
     printf("\nexplain: %ld additivity checks passed, %ld brute-force Shapley checks passed\n",
@@ -643,7 +750,8 @@ int test_explain_register(void)
     return (s && CU_ADD_TEST(s, test_shap_matches_brute_force) &&
             CU_ADD_TEST(s, test_shap_check_rejects) && CU_ADD_TEST(s, test_shap_stump_by_hand) &&
             CU_ADD_TEST(s, test_gbt_fit_brute_force) && CU_ADD_TEST(s, test_model_gbt) &&
-            CU_ADD_TEST(s, test_model_logreg) && CU_ADD_TEST(s, test_model_baseline_and_old_files))
+            CU_ADD_TEST(s, test_model_logreg) &&
+            CU_ADD_TEST(s, test_model_baseline_and_old_files) && CU_ADD_TEST(s, test_api_explain))
                ? 0
                : -1;
 }
