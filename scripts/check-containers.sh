@@ -138,6 +138,20 @@ code=$(curl -s -o "$W/pod-pred.json" -w '%{http_code}' -X POST -H 'Content-Type:
     --data-binary "$body" "http://127.0.0.1:$PORT2/api/v1/predict")
 [ "$code" = 200 ] && grep -q '"probability"' "$W/pod-pred.json" || die "the pod shape: prediction HTTP $code"
 step "the pod shape serves: /readyz 200, a prediction 200, with nothing written outside its tmpfs"
+# the CronJob's container (deploy/k8s/base/pipeline-cronjob.yaml): make against the
+# shared database, non-root, read-only root, state and reports on their own volumes
+# (volumes owned by the pod's user, as a volume claim with fsGroup is)
+mkdir -p "$W/cron-var" "$W/cron-reports"
+chown 65534:65534 "$W/cron-var" "$W/cron-reports"
+podman run --rm --read-only --user 65534:65534 --network "$net" -v "$W/cron-var:/app/var" \
+    -v "$W/cron-reports:/app/reports" --tmpfs /tmp:mode=1777 -v "$W/data:/data:ro" \
+    -v "$TOP/conf/test.yaml:/etc/readmit/readmit.yaml:ro" -v "$READMIT_SECRETS/pgpass:/run/secrets/pgpass:ro" \
+    -e READMIT_CONFIG=/etc/readmit/readmit.yaml -e READMIT_DATA=/data/data.csv \
+    -e DATABASE_URL=postgresql://readmit@db:5432/readmit -e PGPASSFILE=/run/secrets/pgpass \
+    readmit:0.1.0 make --no-print-directory pipeline CONF=/etc/readmit/readmit.yaml DEPS_OK=/app/build/deps.ok \
+    >"$W/cronjob.log" 2>&1 || die "the CronJob shape: make pipeline failed"
+grep -q 'reports/index.html' "$W/cronjob.log" || die "the CronJob shape: no report written"
+step "the CronJob shape runs make pipeline (non-root, read-only root): $(grep -c '^READMIT_MODEL_CACHE' "$W/cronjob.log") stages"
 kill "$PSPID" 2>/dev/null || true
 PSPID=
 compose logs >"$W/logs.log" 2>&1 || true
