@@ -941,6 +941,13 @@ int rdm_api_model_json(const rdm_api_model *am, rdm_buf *out)
                 json_array_append_new(lv, jstr(f->levels[k]));
             if (lv)
                 json_object_set_new(jf, "levels", lv);
+            if (rdm_schema_columns()[f->col].kind == RDM_COL_DIAG) { /* ICD-9 chapter per code */
+                json_t *ch = json_array();
+                for (int k = 0; ch && f->levels && f->levels[k]; k++)
+                    json_array_append_new(ch, jstr(rdm_icd9_chapter(f->levels[k])));
+                if (ch)
+                    json_object_set_new(jf, "chapters", ch);
+            }
         } else {
             json_object_set_new(jf, "min", json_real(f->min));
             json_object_set_new(jf, "max", json_real(f->max));

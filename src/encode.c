@@ -587,7 +587,7 @@ const char *const *rdm_encoder_levels(const rdm_encoder *e, int col)
 {
     for (int i = 0; i < e->ncol; i++)
         if (e->cols[i].col == col)
-            return e->cols[i].kind == K_CAT ? (const char *const *)e->cols[i].vocab : NULL;
+            return e->cols[i].kind != K_NUM ? (const char *const *)e->cols[i].vocab : NULL;
     return NULL;
 }
 

@@ -117,7 +117,9 @@ int rdm_encoder_lin_matrix(const rdm_encoder *e, const char *const *cells, const
 
 /* ---- input schema ---- */
 /* Known levels (vocabulary, NULL-terminated, borrowed) of schema column `col`,
- * or NULL when the column is not categorical in this encoder. */
+ * or NULL when the column is numeric in this encoder. For diagnoses in rank
+ * mode: the codes of the linear one-hot (seen in at least min_count training
+ * rows; rarer codes are still scored, by their rank). */
 const char *const *rdm_encoder_levels(const rdm_encoder *e, int col);
 /* Schema column (raw input field) that encoded feature j comes from: a tree
  * feature when `linear` is 0, a linear column otherwise; -1 when j is out of

@@ -344,6 +344,35 @@ typedef struct run_outcome {
 } run_outcome;
 
 /* Evaluate and record a fitted model. Takes ownership of m. */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* For readers of a prediction (the web form): the validation base rate and
+ * the probability above which the top tenth of validation encounters lie. */
+static int set_valid_meta(rdm_model *m, const double *pv, const float *y, size_t nv, rdm_err *err)
+{
+    double *s = nv ? malloc(nv * sizeof *s) : NULL, pos = 0;
+    if (!s)
+        return nv ? rdm_errf(err, RDM_ENOMEM, "out of memory") : RDM_OK;
+    for (size_t i = 0; i < nv; i++) {
+        s[i] = pv[i];
+        pos += y[i] > 0.5f;
+    }
+    qsort(s, nv, sizeof *s, cmp_double);
+    char b[64];
+    snprintf(b, sizeof b, "%.6g", pos / (double)nv);
+    int rc = rdm_model_set_meta(m, "valid.base_rate", b, err);
+    snprintf(b, sizeof b, "%.6g", s[(size_t)(0.9 * (double)(nv - 1))]);
+    if (rc == RDM_OK)
+        rc = rdm_model_set_meta(m, "valid.top_decile", b, err);
+    free(s);
+    return rc;
+}
+
 static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, rdm_model *m,
                                double fit_s, double t0, run_outcome *out, rdm_err *err)
 {
@@ -364,6 +393,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
     rdm_model_set_threshold(m, thr);
     char b[64], now[32];
+    if ((rc = set_valid_meta(m, pv, ds->ys[RDM_SPLIT_VALID], nv, err)))
+        goto done;
     snprintf(b, sizeof b, "%lld", run_id);
     rdm_utc_now(now);
 

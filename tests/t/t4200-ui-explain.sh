@@ -66,4 +66,70 @@ post "$batch" >batch.json
 check "batch: five explained predictions" jq -e >/dev/null '.predictions | length == 5 and all(.[]; .contributions | length > 0)' batch.json
 check "batch: each adds up" jq -e >/dev/null 'all(.predictions[]; ((.base_value + ([.contributions[].contribution] | add)) as $z | (1 / (1 + ($z * -1 | exp))) - .probability | fabs < 1e-6))' batch.json
 check_eq "explain must be a boolean: 422" 422 "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"explain": "yes"}' "$URL/api/v1/predict")"
+# ---- the web form in headless Chromium ----
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+    echo "# skip: chromium / chromium-driver not installed (apt-get install chromium chromium-driver)"
+    ok "skipped: no chromium"
+    t_done
+    exit 0
+fi
+chromedriver --port="$DPORT" >driver.log 2>&1 &
+DRIVER_PID=$!
+for i in $(seq 50); do curl -sf "http://127.0.0.1:$DPORT/status" >/dev/null && break; sleep 0.1; done
+WD=http://127.0.0.1:$DPORT
+wd() { curl -s -X "$1" -H 'Content-Type: application/json' ${3:+--data-binary "$3"} "$WD$2"; }
+caps='{"capabilities":{"alwaysMatch":{"browserName":"chrome","goog:chromeOptions":{"binary":"/usr/bin/chromium","args":["--headless","--no-sandbox","--disable-gpu","--disable-background-networking","--disable-dev-shm-usage","--window-size=400,1400","--user-data-dir='"$T_TMP"'/chrome"]}}}}'
+SID=$(wd POST /session "$caps" | jq -r '.value.sessionId // empty')
+check "browser session (phone width)" test -n "$SID"
+S=/session/$SID
+js() { wd POST "$S/execute/sync" "$(jq -cn --arg s "$1" '{script: $s, args: []}')" | jq -r '.value'; }
+wait_js() {
+    local n=$(($1 * 10))
+    while [ $n -gt 0 ]; do
+        [ "$(js "$2")" = true ] && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+elem() { wd POST "$S/element" "$(jq -cn --arg c "$1" '{using: "css selector", value: $c}')" | jq -r '.value | to_entries[0].value // empty'; }
+click() { local e; e=$(elem "$1"); [ -n "$e" ] && wd POST "$S/element/$e/click" '{}' >/dev/null; }
+type_in() { local e; e=$(elem "$1"); [ -n "$e" ] && wd POST "$S/element/$e/clear" '{}' >/dev/null &&
+    wd POST "$S/element/$e/value" "$(jq -cn --arg t "$2" '{text: $t}')" >/dev/null; }
+text() { local e; e=$(elem "$1"); wd GET "$S/element/$e/text" | jq -r .value; }
+
+wd POST "$S/url" "$(jq -cn --arg u "$URL/" '{url: $u}')" >/dev/null
+check "form built" wait_js 10 'return document.body.dataset.ready === "1"'
+check "fields grouped as a clinician reads them" test "$(js 'return ["patient","admission","diagnoses","labs","medications","utilisation"].every(g => document.querySelector("#g-" + g + " label"))')" = true
+check "human labels" grep -q 'Age band' <<<"$(text '#g-patient')"
+check "a diagnosis is a code field with the codes seen in training" \
+    test "$(js 'const i = document.getElementById("f-diag_1"); return i.tagName === "INPUT" && document.querySelectorAll("#dl-diag_1 option").length > 5')" = true
+check "medications in their four states, in order" test "$(js 'return Array.from(document.querySelectorAll("#f-insulin option")).map(o => o.value).join(",")')" = ",No,Steady,Up,Down"
+check "age bands in natural order" test "$(js 'const v = Array.from(document.querySelectorAll("#f-age option")).map(o => parseInt(o.value.slice(1), 10)).filter(x => !isNaN(x)); return v.every((x, i) => i === 0 || v[i - 1] < x)')" = true
+check "no external requests" test "$(js 'return performance.getEntriesByType("resource").every(r => r.name.startsWith(location.origin))')" = true
+# a code that is not ICD-9 is refused before anything is sent
+check "type a bad code" type_in '#f-diag_1' 'heart'
+check "submit" click '#submit'
+check "... refused with a message" wait_js 10 'return !document.getElementById("error").hidden && document.getElementById("f-diag_1").classList.contains("invalid")'
+check "type the diagnosis 428" type_in '#f-diag_1' 428
+check "... its chapter is shown" grep -q 'circulatory' <<<"$(text '#h-diag_1')"
+check "choose age [70-80)" click '#f-age option[value="[70-80)"]'
+check "type inpatient stays" type_in '#f-number_inpatient' 3
+check "every control reachable by keyboard" test "$(js 'return Array.from(document.querySelectorAll("#form input, #form select, #form button")).every(e => e.tabIndex >= 0 && !e.disabled)')" = true
+check "submit" click '#submit'
+check "a result appears" wait_js 10 'return document.body.dataset.result === "1"'
+check "the explanation chart has bars" test "$(js 'return document.querySelectorAll("#explain-chart .xrow .xbar").length')" -gt 2
+check "bars for raising and lowering fields" test "$(js 'return document.querySelectorAll("#explain-chart .xbar.up").length + document.querySelectorAll("#explain-chart .xbar.down").length === document.querySelectorAll("#explain-chart .xbar").length')" = true
+echo "# band: $(text '#band') / $(text '#base-rate')"
+check "risk band in words" grep -Eq 'risk|tenth' <<<"$(text '#band')"
+check "base rate and the ratio to it" grep -q 'times the base rate' <<<"$(text '#base-rate')"
+lacks() { ! grep -qi "$1"; }
+check "no 'likely readmitted' wording" lacks 'likely readmitted' <<<"$(text '#answer')"
+api=$(curl -s -X POST --data-binary '{"age":"[70-80)","diag_1":"428","number_inpatient":3,"explain":true}' "$URL/api/v1/predict")
+want=$(jq -r '[.contributions[] | select(.contribution != 0)][0].field' <<<"$api")
+check "the chart's first bar is the API's largest contribution" grep -q "$want" <<<"$(js 'return document.querySelector("#explain-chart .xrow .lab").title')"
+shot=$(wd GET "$S/screenshot" | jq -r .value)
+echo "$shot" | base64 -d >"$T_TMP/ui-explain.png" 2>/dev/null
+check "screenshot is a PNG" sh -c "head -c 8 '$T_TMP/ui-explain.png' | od -An -c | grep -q 'P   N   G'"
+mkdir -p "$TOP/var/test-artifacts" && cp "$T_TMP/ui-explain.png" "$TOP/var/test-artifacts/t4200-ui-explain.png"
 t_done
