@@ -6,9 +6,9 @@
  * Model references (for predict and the FastCGI server):
  *   "champion", "challenger"           alias of cfg->registry.model_name
  *   "NAME@champion", "NAME@challenger" alias of another registered name
- *   "NAME:N", "N"                      version N of NAME / of the configured
- * name anything containing '/' or ending in ".model", or an existing file: a
- * file
+ *   "NAME:N", "N"                      version N of NAME / of the configured name
+ *   anything containing '/' or ending in ".model", or an existing file:
+ *                                      a file
  */
 #ifndef RDM_REGISTRY_H
 #define RDM_REGISTRY_H

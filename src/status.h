@@ -9,13 +9,16 @@
  *   "batches":  [{batch_id, batch_no, source, source_sha256, finished_at,
  *                 rows_read, rows_accepted, rows_rejected,          (raw ledger)
  *                 cleaned, snapshot_id, rows_in, rows_clean, rows_filtered,
- *                 rows_duplicate, rows_clean_rejected}]             (clean.batches; null if not
- * cleaned) "rows":     {raw_batches, raw_read, raw_accepted, raw_rejected, clean_batches,
- * pending_batches, clean, clean_rejected, filtered, duplicates} "snapshot": the latest ok clean
- * snapshot or null: {snapshot_id, created_at, fingerprint, rows, positives, positive_rate,
- * batch_ids, status, validation: {checks, failed, rules: [{batch_id, rule, severity, violations,
- * checked, passed}]}} "last_failure": the latest failed clean run newer than that snapshot, or null
- * (same layout, plus "message"). */
+ *                 rows_duplicate, rows_clean_rejected}]             (clean.batches; null if not cleaned)
+ *   "rows":     {raw_batches, raw_read, raw_accepted, raw_rejected,
+ *                clean_batches, pending_batches, clean, clean_rejected,
+ *                filtered, duplicates}
+ *   "snapshot": the latest ok clean snapshot or null: {snapshot_id, created_at,
+ *                fingerprint, rows, positives, positive_rate, batch_ids, status,
+ *                validation: {checks, failed, rules: [{batch_id, rule, severity,
+ *                violations, checked, passed}]}}
+ *   "last_failure": the latest failed clean run newer than that snapshot, or
+ *                null (same layout, plus "message"). */
 #ifndef RDM_STATUS_H
 #define RDM_STATUS_H
 

@@ -18,21 +18,21 @@
  * rdm_synth_dirty() (dirty row i starts on line rows + 2 + i; only the
  * "multiline" row spans two lines and it comes after every other row but the
  * last):
- *   0 few_fields      49 fields                        raw reject: field count
- *   1 many_fields     51 fields                        raw reject: field count
- *   2 bad_utf8        race "Cauc\xE9sian" (Latin-1)    raw reject: invalid
- * UTF-8 (race) 3 long_field      medical_specialty of 5000 bytes  raw reject:
- * field too long 4 stray_quote     payer_code M"C                   raw reject:
- * stray quote (payer_code) 5 unknown_gender  gender "Robot" accepted (clean's
- * business) 6 out_of_range    time_in_hospital 99              accepted 7
- * not_integer     num_lab_procedures "forty"       accepted 8 duplicate_id
- * encounter_id of the first row    accepted 9 script          medical_specialty
- * <script>alert(1)</script>        accepted 10 img medical_specialty "><img
- * src=x onerror=alert(1)>   accepted (quoted) 11 multiline medical_specialty
- * "Surgery, General\nNight" (quoted, 2 lines) accepted 12 unterminated
- * medical_specialty opens a quote that never closes, last line of the file raw
- * reject: unterminated quote (the first clean row's encounter_id is duplicated,
- * so `rows` must be >= 1).
+ *   0 few_fields      49 fields                           raw reject: field count
+ *   1 many_fields     51 fields                           raw reject: field count
+ *   2 bad_utf8        race "Cauc\xE9sian" (Latin-1)       raw reject: invalid UTF-8 (race)
+ *   3 long_field      medical_specialty of 5000 bytes     raw reject: field too long
+ *   4 stray_quote     payer_code M"C                      raw reject: stray quote (payer_code)
+ *   5 unknown_gender  gender "Robot"                      accepted (clean's business)
+ *   6 out_of_range    time_in_hospital 99                 accepted
+ *   7 not_integer     num_lab_procedures "forty"          accepted
+ *   8 duplicate_id    encounter_id of the first row       accepted
+ *   9 script          medical_specialty <script>alert(1)</script>   accepted
+ *  10 img             medical_specialty "><img src=x onerror=alert(1)>  accepted (quoted)
+ *  11 multiline       medical_specialty "Surgery, General\nNight"   accepted (quoted, 2 lines)
+ *  12 unterminated    medical_specialty opens a quote that never closes, last line of the
+ *                     file                                raw reject: unterminated quote
+ * (the first clean row's encounter_id is duplicated, so `rows` must be >= 1).
  */
 #ifndef RDM_SYNTH_H
 #define RDM_SYNTH_H
