@@ -118,96 +118,80 @@ static const key_def KEYS[] = {
 
 /* Default validation rules: none of them rejects a row of the UCI data set.
  * Row rules (allowed, min/max) look at present values only; missing values are
- * the business of not_null and max_missing. */
-static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Hispanic",
-                                   "Asian",     "Other",           NULL};
-static const char *const GENDER[] = {"Female", "Male", "Unknown/Invalid", NULL};
-static const char *const AGE[] = {"[0-10)",  "[10-20)", "[20-30)", "[30-40)",  "[40-50)", "[50-60)",
-                                  "[60-70)", "[70-80)", "[80-90)", "[90-100)", NULL};
-static const char *const WEIGHT[] = {"[0-25)",    "[25-50)",   "[50-75)",   "[75-100)", "[100-125)",
-                                     "[125-150)", "[150-175)", "[175-200)", ">200",     NULL};
-static const char *const PAYER[] = {"MC", "HM", "SP", "BC", "MD", "CP", "UN", "CM", "OG",
-                                    "PO", "DM", "CH", "WC", "OT", "MP", "SI", "FR", NULL};
-static const char *const GLU[] = {"None", "Norm", ">200", ">300", NULL};
-static const char *const A1C[] = {"None", "Norm", ">7", ">8", NULL};
-static const char *const DRUG[] = {"No", "Steady", "Up", "Down", NULL};
-static const char *const CHANGE[] = {"No", "Ch", NULL};
-static const char *const YESNO[] = {"No", "Yes", NULL};
-static const char *const READMITTED[] = {"NO", ">30", "<30", NULL};
-
+ * the business of not_null and max_missing. The allowed levels and the ranges
+ * are the schema's (schema.c): a rule names its column and takes them from there. */
 typedef struct rule_def {
     const char *name, *column;
     rdm_rule_kind kind;
-    const char *const *allowed;
-    double a, b; /* RANGE min/max, MISSING max_missing */
+    double max_missing; /* MISSING */
     int hard;
 } rule_def;
 
-#define R_ALLOWED(n, c, l)                 \
-    {                                      \
-        n, c, RDM_RULE_ALLOWED, l, 0, 0, 1 \
+#define R_ALLOWED(n, c)              \
+    {                                \
+        n, c, RDM_RULE_ALLOWED, 0, 1 \
     }
-#define R_RANGE(n, c, lo, hi)                 \
-    {                                         \
-        n, c, RDM_RULE_RANGE, NULL, lo, hi, 1 \
+#define R_RANGE(n, c)              \
+    {                              \
+        n, c, RDM_RULE_RANGE, 0, 1 \
     }
-#define R_NOTNULL(n, c)                        \
-    {                                          \
-        n, c, RDM_RULE_NOT_NULL, NULL, 0, 0, 1 \
+#define R_NOTNULL(n, c)               \
+    {                                 \
+        n, c, RDM_RULE_NOT_NULL, 0, 1 \
     }
-#define R_MISSING(n, c, m)                    \
-    {                                         \
-        n, c, RDM_RULE_MISSING, NULL, m, 0, 0 \
+#define R_MISSING(n, c, m)           \
+    {                                \
+        n, c, RDM_RULE_MISSING, m, 0 \
     }
 
 static const rule_def DEFAULT_RULES[] = {
     R_NOTNULL("encounter_id_present", "encounter_id"),
     R_NOTNULL("patient_nbr_present", "patient_nbr"),
     R_NOTNULL("readmitted_present", "readmitted"),
-    R_ALLOWED("readmitted_allowed", "readmitted", READMITTED),
-    R_ALLOWED("race_allowed", "race", RACE),
-    R_ALLOWED("gender_allowed", "gender", GENDER),
-    R_ALLOWED("age_allowed", "age", AGE),
-    R_ALLOWED("weight_allowed", "weight", WEIGHT),
-    R_ALLOWED("payer_code_allowed", "payer_code", PAYER),
-    R_ALLOWED("max_glu_serum_allowed", "max_glu_serum", GLU),
-    R_ALLOWED("A1Cresult_allowed", "A1Cresult", A1C),
-    R_ALLOWED("metformin_allowed", "metformin", DRUG),
-    R_ALLOWED("insulin_allowed", "insulin", DRUG),
-    R_ALLOWED("repaglinide_allowed", "repaglinide", DRUG),
-    R_ALLOWED("nateglinide_allowed", "nateglinide", DRUG),
-    R_ALLOWED("chlorpropamide_allowed", "chlorpropamide", DRUG),
-    R_ALLOWED("glimepiride_allowed", "glimepiride", DRUG),
-    R_ALLOWED("acetohexamide_allowed", "acetohexamide", DRUG),
-    R_ALLOWED("glipizide_allowed", "glipizide", DRUG),
-    R_ALLOWED("glyburide_allowed", "glyburide", DRUG),
-    R_ALLOWED("tolbutamide_allowed", "tolbutamide", DRUG),
-    R_ALLOWED("pioglitazone_allowed", "pioglitazone", DRUG),
-    R_ALLOWED("rosiglitazone_allowed", "rosiglitazone", DRUG),
-    R_ALLOWED("acarbose_allowed", "acarbose", DRUG),
-    R_ALLOWED("miglitol_allowed", "miglitol", DRUG),
-    R_ALLOWED("troglitazone_allowed", "troglitazone", DRUG),
-    R_ALLOWED("tolazamide_allowed", "tolazamide", DRUG),
-    R_ALLOWED("examide_allowed", "examide", DRUG),
-    R_ALLOWED("citoglipton_allowed", "citoglipton", DRUG),
-    R_ALLOWED("glyburide-metformin_allowed", "glyburide-metformin", DRUG),
-    R_ALLOWED("glipizide-metformin_allowed", "glipizide-metformin", DRUG),
-    R_ALLOWED("glimepiride-pioglitazone_allowed", "glimepiride-pioglitazone", DRUG),
-    R_ALLOWED("metformin-rosiglitazone_allowed", "metformin-rosiglitazone", DRUG),
-    R_ALLOWED("metformin-pioglitazone_allowed", "metformin-pioglitazone", DRUG),
-    R_ALLOWED("change_allowed", "change", CHANGE),
-    R_ALLOWED("diabetesMed_allowed", "diabetesMed", YESNO),
-    R_RANGE("admission_type_id_range", "admission_type_id", 1, 99),
-    R_RANGE("discharge_disposition_id_range", "discharge_disposition_id", 1, 99),
-    R_RANGE("admission_source_id_range", "admission_source_id", 1, 99),
-    R_RANGE("time_in_hospital_range", "time_in_hospital", 1, 14),
-    R_RANGE("num_lab_procedures_range", "num_lab_procedures", 0, 200),
-    R_RANGE("num_procedures_range", "num_procedures", 0, 10),
-    R_RANGE("num_medications_range", "num_medications", 0, 150),
-    R_RANGE("number_outpatient_range", "number_outpatient", 0, 100),
-    R_RANGE("number_emergency_range", "number_emergency", 0, 100),
-    R_RANGE("number_inpatient_range", "number_inpatient", 0, 100),
-    R_RANGE("number_diagnoses_range", "number_diagnoses", 0, 30),
+    R_ALLOWED("readmitted_allowed", "readmitted"),
+    R_ALLOWED("race_allowed", "race"),
+    R_ALLOWED("gender_allowed", "gender"),
+    R_ALLOWED("age_allowed", "age"),
+    R_ALLOWED("weight_allowed", "weight"),
+    R_ALLOWED("payer_code_allowed", "payer_code"),
+    R_ALLOWED("max_glu_serum_allowed", "max_glu_serum"),
+    R_ALLOWED("A1Cresult_allowed", "A1Cresult"),
+    R_ALLOWED("metformin_allowed", "metformin"),
+    R_ALLOWED("insulin_allowed", "insulin"),
+    R_ALLOWED("repaglinide_allowed", "repaglinide"),
+    R_ALLOWED("nateglinide_allowed", "nateglinide"),
+    R_ALLOWED("chlorpropamide_allowed", "chlorpropamide"),
+    R_ALLOWED("glimepiride_allowed", "glimepiride"),
+    R_ALLOWED("acetohexamide_allowed", "acetohexamide"),
+    R_ALLOWED("glipizide_allowed", "glipizide"),
+    R_ALLOWED("glyburide_allowed", "glyburide"),
+    R_ALLOWED("tolbutamide_allowed", "tolbutamide"),
+    R_ALLOWED("pioglitazone_allowed", "pioglitazone"),
+    R_ALLOWED("rosiglitazone_allowed", "rosiglitazone"),
+    R_ALLOWED("acarbose_allowed", "acarbose"),
+    R_ALLOWED("miglitol_allowed", "miglitol"),
+    R_ALLOWED("troglitazone_allowed", "troglitazone"),
+    R_ALLOWED("tolazamide_allowed", "tolazamide"),
+    R_ALLOWED("examide_allowed", "examide"),
+    R_ALLOWED("citoglipton_allowed", "citoglipton"),
+    R_ALLOWED("glyburide-metformin_allowed", "glyburide-metformin"),
+    R_ALLOWED("glipizide-metformin_allowed", "glipizide-metformin"),
+    R_ALLOWED("glimepiride-pioglitazone_allowed", "glimepiride-pioglitazone"),
+    R_ALLOWED("metformin-rosiglitazone_allowed", "metformin-rosiglitazone"),
+    R_ALLOWED("metformin-pioglitazone_allowed", "metformin-pioglitazone"),
+    R_ALLOWED("change_allowed", "change"),
+    R_ALLOWED("diabetesMed_allowed", "diabetesMed"),
+    R_RANGE("admission_type_id_range", "admission_type_id"),
+    R_RANGE("discharge_disposition_id_range", "discharge_disposition_id"),
+    R_RANGE("admission_source_id_range", "admission_source_id"),
+    R_RANGE("time_in_hospital_range", "time_in_hospital"),
+    R_RANGE("num_lab_procedures_range", "num_lab_procedures"),
+    R_RANGE("num_procedures_range", "num_procedures"),
+    R_RANGE("num_medications_range", "num_medications"),
+    R_RANGE("number_outpatient_range", "number_outpatient"),
+    R_RANGE("number_emergency_range", "number_emergency"),
+    R_RANGE("number_inpatient_range", "number_inpatient"),
+    R_RANGE("number_diagnoses_range", "number_diagnoses"),
     R_MISSING("race_missing_rate", "race", 0.10),
     R_MISSING("diag_1_missing_rate", "diag_1", 0.01),
 };
@@ -470,27 +454,28 @@ static int rule_from_def(rdm_rule *r, const rule_def *d)
     r->hard = d->hard;
     if (!r->name || !r->column)
         return RDM_ENOMEM;
+    const rdm_column *col = &rdm_schema_columns()[r->col]; /* every default names a column */
     switch (d->kind) {
     case RDM_RULE_ALLOWED: {
         int n = 0;
-        while (d->allowed[n])
+        while (col->levels[n])
             n++;
         r->allowed = calloc((size_t)n + 1, sizeof *r->allowed);
         if (!r->allowed)
             return RDM_ENOMEM;
         for (int i = 0; i < n; i++) {
-            if (!(r->allowed[i] = xstrdup(d->allowed[i])))
+            if (!(r->allowed[i] = xstrdup(col->levels[i])))
                 return RDM_ENOMEM;
             r->nallowed++;
         }
         break;
     }
     case RDM_RULE_RANGE:
-        r->min = d->a;
-        r->max = d->b;
+        r->min = (double)col->min;
+        r->max = (double)col->max;
         break;
     case RDM_RULE_MISSING:
-        r->max_missing = d->a;
+        r->max_missing = d->max_missing;
         break;
     case RDM_RULE_NOT_NULL:
         break;
@@ -961,14 +946,6 @@ int rdm_config_load(rdm_config *c, const char *path, rdm_err *err)
         return rdm_errf(err, RDM_ENOMEM, "config: out of memory");
     free(c->path);
     c->path = p;
-    const char *data = getenv("READMIT_DATA");
-    if (data && *data) {
-        char *s = xstrdup(data);
-        if (!s)
-            return rdm_errf(err, RDM_ENOMEM, "config: out of memory");
-        free(c->data.source);
-        c->data.source = s;
-    }
     return RDM_OK;
 }
 
@@ -1232,6 +1209,45 @@ int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *o
         rc = rc ? rc : rdm_buf_addc(out, '\n');
     }
     return rc;
+}
+
+/* The settings each pipeline stage reads, in DAG order: a stage re-runs when
+ * the fingerprint of its sections changes. */
+static const struct {
+    const char *stage;
+    const char *sections[4];
+} STAGE_SECTIONS[] = {
+    {"ingest", {"data", NULL}},
+    {"clean", {"clean", NULL}},
+    {"train", {"split", "features", "train", NULL}},
+    {"register", {"registry", NULL}},
+    {"report", {"report", NULL}},
+};
+
+#define NSTAGES ((int)(sizeof STAGE_SECTIONS / sizeof STAGE_SECTIONS[0]))
+
+const char *rdm_config_stage(int i)
+{
+    return i >= 0 && i < NSTAGES ? STAGE_SECTIONS[i].stage : NULL;
+}
+
+int rdm_config_fingerprint(const rdm_config *c, const char *stage, char out[65], rdm_err *err)
+{
+    out[0] = '\0';
+    for (int i = 0; i < NSTAGES; i++) {
+        if (strcmp(STAGE_SECTIONS[i].stage, stage) != 0)
+            continue;
+        rdm_buf b = RDM_BUF_INIT;
+        int rc = RDM_OK;
+        for (int j = 0; STAGE_SECTIONS[i].sections[j] && !rc; j++)
+            rc = rdm_config_section_text(c, STAGE_SECTIONS[i].sections[j], &b);
+        if (!rc)
+            rdm_sha256_hex(b.data ? b.data : "", b.len, out);
+        rdm_buf_release(&b);
+        return rc ? rdm_errf(err, rc, "config fingerprint: out of memory") : RDM_OK;
+    }
+    return rdm_errf(err, RDM_EINVAL,
+                    "no pipeline stage named '%s' (ingest, clean, train, register, report)", stage);
 }
 
 int rdm_config_yaml(const rdm_config *c, rdm_buf *out)

@@ -42,7 +42,7 @@ typedef struct rdm_config {
     } db;
 
     struct {
-        char *source;         /* CSV or UCI zip; env READMIT_DATA wins */
+        char *source;         /* CSV or UCI zip; the commands let env READMIT_DATA win */
         long batch_rows;      /* rows per batch, default 15000 */
         long max_field_bytes; /* longer fields are rejected, default 1024 */
         long max_source_bytes; /* CSV bytes one source may hold (a zip member
@@ -123,8 +123,9 @@ typedef struct rdm_config {
 /* Fill `c` with defaults (allocates strings; call rdm_config_release()). */
 int rdm_config_defaults(rdm_config *c, rdm_err *err);
 /* Load `path` over the current values of `c`. Unknown keys, wrong types and
- * out-of-range values fail with "file:line:column: ..." in err. Then applies
- * environment overrides (DATABASE_URL/PGHOST, READMIT_DATA). */
+ * out-of-range values fail with "file:line:column: ..." in err. Reads no
+ * environment variable: the command applies READMIT_DATA (and db.c
+ * DATABASE_URL/PGHOST). */
 int rdm_config_load(rdm_config *c, const char *path, rdm_err *err);
 /* Cross-field checks (e.g. split bounds ordered); message in err. */
 int rdm_config_validate(const rdm_config *c, rdm_err *err);
@@ -133,6 +134,15 @@ int rdm_config_set(rdm_config *c, const char *key_eq_value, rdm_err *err);
 /* Canonical text of one section ("clean", "train", ...), for fingerprints:
  * the same settings always give the same text. Appends to out. */
 int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *out);
+/* Name of pipeline stage i (0 = ingest, then clean, train, register, report),
+ * or NULL past the last. */
+const char *rdm_config_stage(int i);
+/* Fingerprint of the settings pipeline stage `stage` reads ("train": the split,
+ * features and train sections): 64 hex chars of the SHA-256 of their canonical
+ * text. The same settings always give the same fingerprint; training records it
+ * with each run, the pipeline re-runs a stage when it changes. RDM_EINVAL for an
+ * unknown stage. */
+int rdm_config_fingerprint(const rdm_config *c, const char *stage, char out[65], rdm_err *err);
 /* The whole configuration as YAML that rdm_config_load() reads back (nested
  * mappings, flow sequences, the rules list). Appends to out. */
 int rdm_config_yaml(const rdm_config *c, rdm_buf *out);

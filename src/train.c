@@ -516,20 +516,6 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
 
 /* ---- the whole training ---- */
 
-static int config_hash(const rdm_config *cfg, char out[65])
-{
-    rdm_buf b = RDM_BUF_INIT;
-    int rc = rdm_config_section_text(cfg, "split", &b);
-    if (!rc)
-        rc = rdm_config_section_text(cfg, "features", &b);
-    if (!rc)
-        rc = rdm_config_section_text(cfg, "train", &b);
-    if (!rc)
-        rdm_sha256_hex(b.data ? b.data : "", b.len, out);
-    rdm_buf_release(&b);
-    return rc;
-}
-
 static int prepare_features(trainer *t, rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
@@ -662,10 +648,8 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
     if ((rc = rdm_registry_lock_training(db, err)))
         goto done;
     locked = 1;
-    if ((rc = config_hash(cfg, t.config_hash))) {
-        rdm_errf(err, rc, "out of memory");
+    if ((rc = rdm_config_fingerprint(cfg, "train", t.config_hash, err)))
         goto done;
-    }
     if ((rc = rdm_dataset_load(db, cfg, &t.ds, err)))
         goto done;
     for (int s = 0; s < RDM_NSPLITS; s++)

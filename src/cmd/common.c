@@ -150,6 +150,16 @@ int cmd_load_config(cmd_ctx *ctx)
     }
     if (rdm_config_load(&ctx->cfg, path, &err))
         goto fail;
+    /* the environment names the source unless -o does */
+    const char *data = getenv("READMIT_DATA");
+    if (data && *data) {
+        rdm_buf kv = RDM_BUF_INIT;
+        int rc = rdm_buf_printf(&kv, "data.source=%s", data);
+        rc = rc ? rdm_errf(&err, rc, "out of memory") : rdm_config_set(&ctx->cfg, kv.data, &err);
+        rdm_buf_release(&kv);
+        if (rc)
+            goto fail;
+    }
     for (int i = 0; i < ctx->noverrides; i++)
         if (rdm_config_set(&ctx->cfg, ctx->overrides[i], &err))
             goto fail;

@@ -54,20 +54,15 @@ int cmd_train(int argc, char **argv)
                res.selected_name, ctx.cfg.train.metric, res.selected_valid, res.selected_test);
         /* the stamp names the training's inputs, so make re-runs register only
          * when data, training config or code changed */
-        rdm_buf fp = RDM_BUF_INIT, sec = RDM_BUF_INIT;
-        int bad = rdm_config_section_text(&ctx.cfg, "split", &sec) ||
-                  rdm_config_section_text(&ctx.cfg, "features", &sec) ||
-                  rdm_config_section_text(&ctx.cfg, "train", &sec);
+        rdm_buf fp = RDM_BUF_INIT;
         char h[65];
-        rdm_sha256_hex(sec.data ? sec.data : "", sec.len, h);
-        bad = bad || rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s", res.fingerprint, h,
-                                    rdm_code_version());
-        if (bad)
+        rc = rdm_config_fingerprint(&ctx.cfg, "train", h, &err);
+        if (rc == RDM_OK && rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s", res.fingerprint, h,
+                                           rdm_code_version()))
             rc = rdm_errf(&err, RDM_ENOMEM, "out of memory");
-        else
+        if (rc == RDM_OK)
             rc = cmd_stamp(&ctx, fp.data, &err);
         rdm_buf_release(&fp);
-        rdm_buf_release(&sec);
     }
     rdm_db_close(db);
     cmd_ctx_release(&ctx);

@@ -555,6 +555,8 @@ static void test_yaml_roundtrip(void)
     rdm_config_release(&b);
 }
 
+/* The library reads no environment variable: READMIT_DATA is the command's
+ * business (cmd_load_config; tested in t1000-ingest.sh). */
 static void test_env_data(void)
 {
     rdm_config c;
@@ -563,15 +565,11 @@ static void test_env_data(void)
     char *saved = old ? strdup(old) : NULL;
     setenv("READMIT_DATA", "/elsewhere/dataset_diabetes.zip", 1);
     CU_ASSERT_EQUAL(load_fixture(&c, "../conf/test.yaml", &err), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(c.data.source, "/elsewhere/dataset_diabetes.zip");
-    /* -o still wins over the environment */
+    CU_ASSERT_STRING_EQUAL(c.data.source, "data/dataset_diabetes.zip");
     CU_ASSERT_EQUAL(rdm_config_set(&c, "data.source=x.csv", &err), RDM_OK);
     CU_ASSERT_STRING_EQUAL(c.data.source, "x.csv");
     rdm_config_release(&c);
     unsetenv("READMIT_DATA");
-    CU_ASSERT_EQUAL(load_fixture(&c, "../conf/test.yaml", &err), RDM_OK);
-    CU_ASSERT_STRING_EQUAL(c.data.source, "data/dataset_diabetes.zip");
-    rdm_config_release(&c);
     if (saved) {
         setenv("READMIT_DATA", saved, 1);
         free(saved);
@@ -625,6 +623,95 @@ static void test_release(void)
     rdm_config_release(&c); /* twice is harmless */
 }
 
+/* Each stage's fingerprint is the sha256 of its sections' canonical text
+ * (computed here independently), and moves only with its own settings. */
+static void test_stage_fingerprints(void)
+{
+    static const struct {
+        const char *stage, *sections[4];
+    } want[] = {
+        {"ingest", {"data"}},
+        {"clean", {"clean"}},
+        {"train", {"split", "features", "train"}},
+        {"register", {"registry"}},
+        {"report", {"report"}},
+    };
+
+    rdm_config c;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&c, &err), RDM_OK);
+    size_t n = 0;
+    while (rdm_config_stage((int)n))
+        n++;
+    CU_ASSERT_EQUAL(n, sizeof want / sizeof want[0]);
+    char before[5][65];
+    for (size_t i = 0; i < sizeof want / sizeof want[0] && i < n; i++) {
+        CU_ASSERT_STRING_EQUAL(rdm_config_stage((int)i), want[i].stage);
+        rdm_buf b = RDM_BUF_INIT;
+        for (int j = 0; want[i].sections[j]; j++)
+            CU_ASSERT_EQUAL(rdm_config_section_text(&c, want[i].sections[j], &b), RDM_OK);
+        char h[65];
+        rdm_sha256_hex(b.data, b.len, h);
+        rdm_buf_release(&b);
+        CU_ASSERT_EQUAL(rdm_config_fingerprint(&c, want[i].stage, before[i], &err), RDM_OK);
+        CU_ASSERT_STRING_EQUAL(before[i], h);
+    }
+
+    /* a training setting moves train only; a data setting moves ingest only */
+    static const struct {
+        const char *set;
+        int moved; /* index into want */
+    } edits[] = {
+        {"train.seed=7", 2},         {"split.train_below=60", 2}, {"features.min_count=5", 2},
+        {"data.batch_rows=100", 0},  {"clean.min_rows=3", 1},     {"registry.min_gain=0.01", 3},
+        {"report.dir=elsewhere", 4},
+    };
+
+    for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
+        rdm_config d;
+        CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&d, &err), RDM_OK);
+        CU_ASSERT_EQUAL(rdm_config_set(&d, edits[e].set, &err), RDM_OK);
+        for (size_t i = 0; i < 5; i++) {
+            char h[65];
+            CU_ASSERT_EQUAL(rdm_config_fingerprint(&d, want[i].stage, h, &err), RDM_OK);
+            CU_ASSERT_EQUAL(strcmp(h, before[i]) != 0, (int)i == edits[e].moved);
+        }
+        rdm_config_release(&d);
+    }
+    /* train.threads does not change what is trained */
+    CU_ASSERT_EQUAL(rdm_config_set(&c, "train.threads=3", &err), RDM_OK);
+    char h[65];
+    CU_ASSERT_EQUAL(rdm_config_fingerprint(&c, "train", h, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(h, before[2]);
+    CU_ASSERT_EQUAL(rdm_config_fingerprint(&c, "serve", h, &err), RDM_EINVAL);
+    CU_ASSERT_TRUE(has(err.msg, "no pipeline stage named 'serve'"));
+    rdm_config_release(&c);
+}
+
+/* The default allowed levels and ranges are the schema's, in its order. */
+static void test_default_rules_from_schema(void)
+{
+    rdm_config c;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&c, &err), RDM_OK);
+    const rdm_rule *race = rule_named(&c, "race_allowed");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(race);
+    static const char *const levels[] = {"Caucasian", "AfricanAmerican", "Hispanic", "Other",
+                                         "Asian"};
+    CU_ASSERT_EQUAL_FATAL(race->nallowed, 5);
+    for (int i = 0; i < 5; i++)
+        CU_ASSERT_STRING_EQUAL(race->allowed[i], levels[i]);
+    const rdm_rule *t = rule_named(&c, "time_in_hospital_range");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(t);
+    CU_ASSERT_DOUBLE_EQUAL(t->min, 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(t->max, 14, 0);
+    const rdm_rule *a = rule_named(&c, "admission_type_id_range");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_DOUBLE_EQUAL(a->min, 1, 0);
+    CU_ASSERT_DOUBLE_EQUAL(a->max, 99, 0);
+    rdm_config_release(&c);
+}
+
 int test_config_register(void);
 
 int test_config_register(void)
@@ -654,6 +741,8 @@ int test_config_register(void)
         {"env READMIT_DATA", test_env_data},
         {"conninfo quoting", test_conninfo_quoting},
         {"release", test_release},
+        {"stage fingerprints", test_stage_fingerprints},
+        {"default rules from the schema", test_default_rules_from_schema},
     };
 
     for (size_t i = 0; i < sizeof tests / sizeof tests[0]; i++)
