@@ -32,14 +32,25 @@ FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
 FCGI_BENCH_OBJ := $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.o) $(filter-out $(BUILD)/fcgi/main.o,$(FCGI_OBJ))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
 
+# Quiet like kbuild: one short line per step (CC src/gbt.c); V=1 prints the commands.
+V ?= 0
+ifeq ($(V),1)
+Q :=
+say :=
+export READMIT_VERBOSE := 1
+else
+Q := @
+say = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
 READMIT := $(BUILD)/readmit
 READMIT_FCGI := $(BUILD)/readmit-fcgi
 READMIT_FCGI_BENCH := $(BUILD)/readmit-fcgi-bench
 UNIT := $(BUILD)/test-unit
 DEPS_OK := var/state/deps.ok
 
-.PHONY: all build deps help check check-unit check-shell check-asan check-valgrind clean-build \
-        format demo
+.PHONY: all build deps help check check-unit check-shell check-asan check-valgrind clean \
+        clean-build distclean format demo
 .DELETE_ON_ERROR:
 
 ## all: build everything and bring the pipeline up to date
@@ -57,7 +68,7 @@ $(DEPS_OK): scripts/deps.sh
 # sql/ and sql/schema themselves: a removed statement regenerates both files
 $(BUILD)/gen/sql_gen.c: $(SQL_FILES) sql sql/schema scripts/embed-sql.sh | $(DEPS_OK)
 	@mkdir -p $(@D)
-	scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
+	$(call say,GEN,$@)scripts/embed-sql.sh sql > $@.tmp && mv $@.tmp $@
 
 # one enum constant per statement (src/db.h includes it)
 $(BUILD)/gen/sql_ids.h: $(SQL_FILES) sql sql/schema scripts/embed-sql.sh | $(DEPS_OK)
@@ -72,23 +83,23 @@ $(BUILD)/gen/unit_tests.h: $(UNIT_SRC)
 
 $(BUILD)/%.o: %.c | $(DEPS_OK) $(BUILD)/gen/sql_ids.h
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) -c $< -o $@
+	$(call say,CC,$<)$(CC) $(CFLAGS_ALL) -c $< -o $@
 
 $(BUILD)/gen/sql_gen.o: $(BUILD)/gen/sql_gen.c
-	$(CC) $(CSTD) $(OPT) $(EXTRA_CFLAGS) -c $< -o $@
+	$(call say,CC,$<)$(CC) $(CSTD) $(OPT) $(EXTRA_CFLAGS) -c $< -o $@
 
 $(BUILD)/libreadmit.a: $(LIB_OBJ)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)ar rcs $@ $^
 
 $(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
-	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+	$(call say,LD,$@)$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 $(BUILD)/bench-explain: $(BUILD)/tests/bench/bench_explain.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 $(READMIT_FCGI): $(FCGI_OBJ) $(BUILD)/libreadmit.a
-	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+	$(call say,LD,$@)$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 $(READMIT_FCGI_BENCH): $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
@@ -96,7 +107,7 @@ $(READMIT_FCGI_BENCH): $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a
 $(BUILD)/tests/unit/main.o: $(BUILD)/gen/unit_tests.h
 
 $(UNIT): $(UNIT_OBJ) $(BUILD)/libreadmit.a
-	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL) -lcunit
+	$(call say,LD,$@)$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(UNIT_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL) -lcunit
 
 ## bench-score: scoring micro-benchmark on one core: us per record, single and in blocks of 100 (MODEL=file to use a saved model)
 bench-score: $(BUILD)/bench-score
@@ -133,9 +144,17 @@ check-shell: build
 format:
 	clang-format -i src/*.[ch] src/cmd/*.[ch] $(wildcard fcgi/*.[ch]) tests/unit/*.[ch]
 
-## clean-build: remove build outputs (keeps var/ and the database)
-clean-build:
-	rm -rf $(BUILD)
+## clean: remove build outputs (keeps var/, the database and reports/)
+clean:
+	$(call say,CLEAN,$(BUILD))rm -rf $(BUILD)
+clean-build: clean
+
+## distclean: clean, stop the servers, and remove var/ (the private database too) and reports/
+distclean: clean
+	-@READMIT_CONFIG=$(CONF) scripts/serve.sh stop >/dev/null 2>&1
+	-@scripts/pg.sh stop >/dev/null 2>&1
+	@if [ -L var/pg ]; then rm -rf "$$(readlink -f var/pg)"; fi
+	$(call say,CLEAN,var reports)rm -rf var $(filter-out reports/README.md,$(wildcard reports/*))
 
 ## bench-locust: Locust next to wrk on POST /api/v1/predict (req/s, failures, p50/p95/p99, CPU)
 .PHONY: bench-locust

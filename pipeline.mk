@@ -4,7 +4,11 @@
 # and a `var/state/<stage>.stamp` that the stage rewrites only when it produced
 # something new (a fingerprint of its output). Downstream stages depend on the
 # .stamp, so `make` re-runs exactly the stages below a change: a new data
-# batch, an edited config section, a rebuilt binary. `make -n` shows the plan.
+# batch, an edited config section, a rebuilt binary, a promote or rollback.
+# `make -n` shows the plan (the same checks, without side effects).
+#
+# The stages run under a lock (var/state/pipeline.lock): a second `make`
+# started meanwhile waits for the first, then runs what is still stale.
 
 .SHELLFLAGS := -eu -o pipefail -c
 .DELETE_ON_ERROR:
@@ -12,23 +16,140 @@
 CONF ?= conf/readmit.yaml
 VAR ?= var
 STATE := $(VAR)/state
-# Source data: DATA=path on the command line, else READMIT_DATA, else data.source in $(CONF).
-CONF_SOURCE := $(shell awk '/^data:/{f=1;next} /^[^ \t#]/{f=0} f && $$1=="source:"{gsub(/"/,"",$$2); print $$2; exit}' $(CONF) 2>/dev/null)
-DATA ?= $(or $(READMIT_DATA),$(CONF_SOURCE),data/dataset_diabetes.zip)
 BATCHES ?= all
+STAGES := ingest clean train register report
+DB_UP := $(STATE)/db.ok
+LOCK := $(STATE)/pipeline.lock
+# the last source given with DATA= (or READMIT_DATA) that ingested without error
+DATA_FILE := $(STATE)/data.source
 # DBNAME=name selects another database on the private server (tests use this).
-RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.name=$(DBNAME)) \
-            $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
+DB_OPTS := $(if $(DBNAME),-o db.name=$(DBNAME))
 # the model file cache follows VAR
 RDM := READMIT_MODEL_CACHE=$(abspath $(VAR))/models $(READMIT)
-SECTIONS := data clean features split train registry report
-DB_UP := $(STATE)/db.ok
 
-.PHONY: pipeline ingest clean train register report db-start db-stop db-psql demo data \
-        serve stop bench-ingest bench-train bench-serve bench-explain bench-report status
+# Source data: DATA=path (command line or environment), else READMIT_DATA,
+# else the source remembered from the last run that was given one, else
+# data.source in $(CONF).
+DATA_GIVEN := $(if $(filter command line environment,$(origin DATA)),$(DATA),$(READMIT_DATA))
+DATA_REMEMBERED := $(strip $(file <$(DATA_FILE)))
+ifneq ($(DATA_GIVEN),)
+DATA := $(DATA_GIVEN)
+DATA_FROM := given
+else ifneq ($(DATA_REMEMBERED),)
+DATA := $(DATA_REMEMBERED)
+DATA_FROM := remembered from an earlier run ($(DATA_FILE))
+else
+DATA = $(or $(CONF_SOURCE),data/dataset_diabetes.zip)
+DATA_FROM := data.source in $(CONF)
+endif
+# data.source of the config, asked from readmit itself (no YAML parsing here);
+# evaluated once, when first needed
+CONF_SOURCE = $(eval CONF_SOURCE := $$(if $$(wildcard $$(READMIT)),$$(shell $$(READMIT) config -c $$(CONF) --get data.source 2>/dev/null)))$(CONF_SOURCE)
+RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
+           $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
+
+PIPELINE_GOALS := pipeline ingest clean-data train register report
+.PHONY: $(PIPELINE_GOALS) db-start db-stop db-psql demo data serve stop status \
+        bench-ingest bench-train bench-serve bench-explain bench-report FORCE
+FORCE:
+
+# make -n and make -q only look: they never wait for the lock.
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS)))
+ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 
 ## pipeline: bring every stage up to date (ingest, clean, train, register, report)
+## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
+## clean-data: type, filter, validate and profile new raw batches (readmit clean)
+## train: train every configured model on the clean snapshot
+## register: register the best run; promote it to champion if it passes the gate
+## report: write the static HTML reports (reports/index.html)
+# Take the lock, then run the goal in a make that reads the state afresh.
+$(PIPELINE_GOALS): $(READMIT) | $(STATE)
+	@exec 9>>$(LOCK); \
+	if ! flock -n 9; then \
+	  echo "make: another pipeline run holds $(LOCK): waiting for it to finish" >&2; \
+	  flock 9; echo "make: lock acquired; running what is still stale" >&2; \
+	fi; \
+	$(MAKE) --no-print-directory RDM_LOCKED=1 $@
+
+else # the stages themselves, under the lock (or for make -n / -q)
+
 pipeline: $(STATE)/report.ran
+
+# Config stamps, one per stage: conf-<stage>.stamp holds the fingerprint of the
+# settings the stage reads. The stale ones are found now, from readmit's
+# fingerprints, so that make -n plans exactly the stages that will run.
+CONF_FPS := $(if $(wildcard $(READMIT)),$(shell $(RDM) config $(RDM_OPTS) --fingerprints 2>/dev/null))
+conf_fp = $(patsubst $1=%,%,$(filter $1=%,$(CONF_FPS)))
+conf_stale = $(if $(and $(call conf_fp,$1),$(filter $(call conf_fp,$1),$(file <$(STATE)/conf-$1.stamp))),,$1)
+CONF_STALE := $(foreach s,$(STAGES),$(call conf_stale,$s))
+# (one step rewrites every changed stamp and says so in one line)
+$(CONF_STALE:%=$(STATE)/conf-%.stamp): conf-stamps ;
+.PHONY: conf-stamps
+conf-stamps: | $(STATE)
+	@$(RDM) config $(RDM_OPTS) --write-stamps $(STATE)
+
+# Registry aliases: promote and rollback (also outside make) change what the
+# report shows. report.ran holds the alias fingerprint the report was written
+# with; when the registry's differs now, the report is stale.
+ALIAS_FP := $(if $(wildcard $(READMIT)),$(shell $(RDM) history $(RDM_OPTS) --fingerprint 2>/dev/null))
+ALIASES_MOVED := $(if $(and $(ALIAS_FP),$(wildcard $(STATE)/report.ran)),$(if $(filter $(ALIAS_FP),$(file <$(STATE)/report.ran)),,FORCE))
+
+# A stage rewrites its stamp only when its output changed; make then sees the
+# stamp unchanged and the stages below stay put. make -n cannot run the stage
+# to find out, so it assumes the output changes only for a reason known now: new
+# settings of the stage, new data, a stage above that changes, or no stamp yet.
+# A stage that re-runs for another reason (a rebuilt binary) is still listed.
+ifeq ($(DRY_RUN),)
+stamp_from = $(STATE)/$1.ran ;
+else
+stage_new = $(or $(filter $1,$(CONF_STALE)),$(if $(wildcard $(STATE)/$1.ran),,$1))
+CHANGES_ingest := $(or $(call stage_new,ingest),$(filter-out all,$(BATCHES)),$(if $(wildcard $(DATA)),$(shell test "$(DATA)" -nt $(STATE)/ingest.ran && echo data)))
+CHANGES_clean := $(or $(call stage_new,clean),$(CHANGES_ingest))
+CHANGES_train := $(or $(call stage_new,train),$(CHANGES_clean))
+CHANGES_register := $(or $(call stage_new,register),$(CHANGES_train))
+stamp_from = $(if $(CHANGES_$1),$(STATE)/$1.ran) ;
+# every stage is still checked (a rebuilt binary re-runs each), in DAG order
+$(STATE)/clean.ran: | $(STATE)/ingest.ran
+$(STATE)/train.ran: | $(STATE)/clean.ran
+$(STATE)/register.ran: | $(STATE)/train.ran
+$(STATE)/report.ran: | $(STATE)/register.ran
+endif
+
+# ingest runs when its inputs change, and every time with BATCHES other than all
+ingest: $(STATE)/ingest.ran
+$(STATE)/ingest.ran: $(READMIT) $(STATE)/conf-ingest.stamp $(wildcard $(DATA)) $(if $(filter-out all,$(BATCHES)),FORCE) | $(DB_UP)
+	@test -e "$(DATA)" || { echo "readmit: no source data at '$(DATA)' ($(DATA_FROM)): run 'make data' or pass DATA=path/to/dataset_diabetes.zip" >&2; exit 1; }
+	@touch $@
+	$(Q)$(RDM) ingest $(RDM_OPTS) --batches $(BATCHES) --stamp $(STATE)/ingest.stamp
+	$(if $(DATA_GIVEN),@echo "$(abspath $(DATA))" > $(DATA_FILE))
+$(STATE)/ingest.stamp: $(call stamp_from,ingest)
+
+clean-data: $(STATE)/clean.ran
+$(STATE)/clean.ran: $(READMIT) $(STATE)/ingest.stamp $(STATE)/conf-clean.stamp | $(DB_UP)
+	@touch $@
+	$(Q)$(RDM) clean $(RDM_OPTS) --stamp $(STATE)/clean.stamp
+$(STATE)/clean.stamp: $(call stamp_from,clean)
+
+train: $(STATE)/train.ran
+$(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp | $(DB_UP)
+	@touch $@
+	$(Q)$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
+$(STATE)/train.stamp: $(call stamp_from,train)
+
+register: $(STATE)/register.ran
+$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-register.stamp | $(DB_UP)
+	@touch $@
+	$(Q)$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
+$(STATE)/register.stamp: $(call stamp_from,register)
+
+report: $(STATE)/report.ran
+$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp \
+                     $(ALIASES_MOVED) | $(DB_UP)
+	@$(RDM) history $(RDM_OPTS) --fingerprint > $@ 2>/dev/null || touch $@
+	$(Q)$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
+
+endif
 
 $(STATE):
 	@mkdir -p $@
@@ -38,54 +159,9 @@ $(DB_UP): scripts/pg.sh | $(DEPS_OK) $(STATE)
 	@$(if $(DBNAME),READMIT_DBNAME=$(DBNAME)) scripts/pg.sh start
 	@touch $@
 
-# Per-section config stamps: rewritten only when that section's settings change.
-$(STATE)/conf.ran: $(CONF) $(READMIT) | $(STATE)
-	@touch $@
-	@for s in $(SECTIONS); do \
-	  $(RDM) config $(RDM_OPTS) --section $$s > $(STATE)/conf-$$s.tmp; \
-	  if cmp -s $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; then rm $(STATE)/conf-$$s.tmp; \
-	  else mv $(STATE)/conf-$$s.tmp $(STATE)/conf-$$s.stamp; echo "config: section $$s changed"; fi; \
-	done
-$(SECTIONS:%=$(STATE)/conf-%.stamp): $(STATE)/conf.ran ;
-
-## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
-ingest: $(STATE)/ingest.ran
-$(STATE)/ingest.ran: $(READMIT) $(STATE)/conf-data.stamp $(wildcard $(DATA)) | $(DB_UP)
-	@test -e "$(DATA)" || { echo "readmit: no source data at '$(DATA)': run 'make data' or pass DATA=path/to/dataset_diabetes.zip" >&2; exit 1; }
-	@touch $@
-	$(RDM) ingest $(RDM_OPTS) --batches $(BATCHES) --stamp $(STATE)/ingest.stamp
-$(STATE)/ingest.stamp: $(STATE)/ingest.ran ;
-
-## clean: type, filter, validate and profile new raw batches
-clean: $(STATE)/clean.ran
-$(STATE)/clean.ran: $(READMIT) $(STATE)/ingest.stamp $(STATE)/conf-clean.stamp | $(DB_UP)
-	@touch $@
-	$(RDM) clean $(RDM_OPTS) --stamp $(STATE)/clean.stamp
-$(STATE)/clean.stamp: $(STATE)/clean.ran ;
-
-## train: train every configured model on the clean snapshot
-train: $(STATE)/train.ran
-$(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(STATE)/conf-features.stamp \
-                    $(STATE)/conf-split.stamp | $(DB_UP)
-	@touch $@
-	$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
-$(STATE)/train.stamp: $(STATE)/train.ran ;
-
-## register: register the best run; promote it to champion if it passes the gate
-register: $(STATE)/register.ran
-$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-registry.stamp | $(DB_UP)
-	@touch $@
-	$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
-$(STATE)/register.stamp: $(STATE)/register.ran ;
-
-## report: write the static HTML reports (reports/index.html)
-report: $(STATE)/report.ran
-$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp | $(DB_UP)
-	@touch $@
-	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
-
-## status: batches, row counts, validation, runs and model versions
+## status: batches, row counts, validation, runs and model versions; the data source in use
 status: $(READMIT) | $(DB_UP)
+	@echo "data source: $(DATA) ($(DATA_FROM))"
 	@$(RDM) status $(RDM_OPTS)
 
 ## db-start: start the private PostgreSQL server under var/pg (no-op with PGHOST/DATABASE_URL)

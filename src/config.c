@@ -1211,6 +1211,22 @@ int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *o
     return rc;
 }
 
+int rdm_config_get(const rdm_config *c, const char *key, rdm_buf *out, rdm_err *err)
+{
+    const key_def *k = find_key(key);
+    if (!k || k->type == T_RULES)
+        return rdm_errf(err, RDM_EINVAL, "no setting named '%s'%s", key,
+                        k ? " (a list of rules: see readmit config)" : "");
+    int rc;
+    if (k->type == T_STR && !(k->flags & F_SECRET)) {
+        const char *s = *(char *const *)cfield(c, k->off);
+        rc = rdm_buf_adds(out, s ? s : "");
+    } else {
+        rc = add_value(out, c, k);
+    }
+    return rc ? rdm_errf(err, rc, "out of memory") : RDM_OK;
+}
+
 /* The settings each pipeline stage reads, in DAG order: a stage re-runs when
  * the fingerprint of its sections changes. */
 static const struct {

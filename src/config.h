@@ -134,6 +134,10 @@ int rdm_config_set(rdm_config *c, const char *key_eq_value, rdm_err *err);
 /* Canonical text of one section ("clean", "train", ...), for fingerprints:
  * the same settings always give the same text. Appends to out. */
 int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *out);
+/* The value of one setting appended to out: a string as it is (a conninfo
+ * with its password masked), anything else as in rdm_config_yaml().
+ * RDM_EINVAL for an unknown key. */
+int rdm_config_get(const rdm_config *c, const char *key, rdm_buf *out, rdm_err *err);
 /* Name of pipeline stage i (0 = ingest, then clean, train, register, report),
  * or NULL past the last. */
 const char *rdm_config_stage(int i);

@@ -105,6 +105,14 @@ rdm_sha256 *rdm_sha256_new(void);
 void rdm_sha256_update(rdm_sha256 *h, const void *data, size_t n);
 void rdm_sha256_final(rdm_sha256 *h, char out[65]); /* also frees h */
 
+/* Progress of a long operation, for a caller that shows it (the readmit
+ * command prints it on a terminal). `what` names the step ("ingest", "train
+ * gbt lr=0.1"); done/total count the step's own unit (total <= 0: unknown);
+ * `detail` may be NULL ("valid roc_auc 0.6712"). Called from the calling
+ * thread only. */
+typedef void (*rdm_progress_fn)(void *ud, const char *what, double done, double total,
+                                const char *detail);
+
 /* Monotonic seconds, for progress and durations. */
 double rdm_now(void);
 /* UTC wall clock as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ". */

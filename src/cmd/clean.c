@@ -27,8 +27,7 @@ static const char HELP[] =
 
 static void progress(long done, long total, void *ud)
 {
-    (void)ud;
-    fprintf(stderr, "clean: %ld of %ld rows\n", done, total);
+    cmd_progress_cb(ud, "clean rows", (double)done, (double)total, NULL);
 }
 
 int cmd_clean(int argc, char **argv)
@@ -42,7 +41,10 @@ int cmd_clean(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_clean_stats st;
-    int crc = rdm_clean(&ctx.cfg, db, ctx.quiet ? NULL : progress, NULL, &st, &err);
+    cmd_progress pr;
+    cmd_progress_init(&pr, &ctx);
+    int crc = rdm_clean(&ctx.cfg, db, pr.on ? progress : NULL, &pr, &st, &err);
+    cmd_progress_end(&pr);
     if (st.batches == 0 && crc == RDM_OK && !st.recleaned) {
         if (st.snapshot_id)
             printf("clean: nothing to do; snapshot %d: %ld rows, %ld positive\n", st.snapshot_id,

@@ -68,14 +68,35 @@ int cmd_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
  * (so make re-runs downstream stages only on change). No-op without --stamp. */
 int cmd_stamp(const cmd_ctx *ctx, const char *fingerprint, rdm_err *err);
 
-/* The text printed by `readmit CMD --help` lines that every command shares. */
-#define CMD_COMMON_HELP                                                                  \
-    "Common options:\n"                                                                  \
-    "  -c, --config FILE   configuration (default conf/readmit.yaml)\n"                  \
-    "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"        \
-    "  -q, --quiet         no progress output\n"                                         \
-    "      --stamp FILE    stamp file for make: rewritten only when something changed\n" \
-    "  -h, --help          this help\n"
+/* Progress on stderr for the library's callbacks: one line rewritten in
+ * place, only when stderr is a terminal, not with -q, and only once the
+ * operation has run for a second. Pass the struct as `ud` of cmd_progress_cb
+ * (an rdm_progress_fn); total < 0 shows only the detail. */
+typedef struct cmd_progress {
+    double start, last;
+    int on, shown;
+} cmd_progress;
+
+void cmd_progress_init(cmd_progress *p, const cmd_ctx *ctx);
+void cmd_progress_cb(void *ud, const char *what, double done, double total, const char *detail);
+/* Clear the progress line (before printing the command's result). */
+void cmd_progress_end(cmd_progress *p);
+
+/* The option lines of `readmit CMD --help` that commands share. A command
+ * accepts -q and --stamp only when its help lists them (cmd_parse checks), so
+ * what --help shows is what the command takes. */
+#define CMD_HELP_CONFIG                                                                     \
+    "  -c, --config FILE   configuration (default conf/readmit.yaml; env READMIT_CONFIG)\n" \
+    "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"
+#define CMD_HELP_QUIET "  -q, --quiet         no progress output\n"
+#define CMD_HELP_STAMP \
+    "      --stamp FILE    stamp file for make: rewritten only when something changed\n"
+#define CMD_HELP_HELP "  -h, --help          this help\n"
+/* pipeline stages (ingest, clean, train, register, report) */
+#define CMD_COMMON_HELP \
+    "Common options:\n" CMD_HELP_CONFIG CMD_HELP_QUIET CMD_HELP_STAMP CMD_HELP_HELP
+/* every other command */
+#define CMD_READ_HELP "Common options:\n" CMD_HELP_CONFIG CMD_HELP_HELP
 
 int cmd_db(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);
@@ -89,5 +110,8 @@ int cmd_rollback(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_history(int argc, char **argv);
+int cmd_versions(int argc, char **argv);
+int cmd_runs(int argc, char **argv);
 
 #endif

@@ -2,14 +2,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cmd.h"
 
-static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json);
+/* Which common options a command takes (beyond -c and -o). */
+enum { OPT_JSON = 1, OPT_QUIET = 2, OPT_STAMP = 4 };
+
+static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int which);
 
 int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i)
 {
-    return common_opt(ctx, argc, argv, i, 1);
+    return common_opt(ctx, argc, argv, i, OPT_JSON | OPT_QUIET | OPT_STAMP);
 }
 
 /* The value of option `name` at argv[*i] ("--name VALUE" or "--name=VALUE"):
@@ -35,12 +39,16 @@ static int opt_value(const char *name, int argc, char **argv, int *i, const char
 int cmd_parse(cmd_ctx *ctx, const char *cmd, const char *help, int argc, char **argv,
               const cmd_opt *opts)
 {
-    int json = 0, have_pos = 0;
+    int which = 0, have_pos = 0;
     for (const cmd_opt *o = opts; o && (o->name || o->value || o->flag); o++)
-        json |= o->flag == &ctx->json;
+        which |= o->flag == &ctx->json ? OPT_JSON : 0;
+    if (strstr(help, "--quiet"))
+        which |= OPT_QUIET;
+    if (strstr(help, "--stamp"))
+        which |= OPT_STAMP;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        int c = common_opt(ctx, argc, argv, &i, json);
+        int c = common_opt(ctx, argc, argv, &i, which);
         if (c < 0) {
             cmd_ctx_release(ctx);
             return cmd_usage_error(cmd, "option %s needs a value", a);
@@ -95,7 +103,7 @@ rdm_db *cmd_open(cmd_ctx *ctx, int *rc)
     return db;
 }
 
-static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json)
+static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int which)
 {
     const char *a = argv[*i];
     int has_next = *i + 1 < argc;
@@ -119,18 +127,18 @@ static int common_opt(cmd_ctx *ctx, int argc, char **argv, int *i, int json)
         ctx->overrides[ctx->noverrides++] = argv[++*i];
         return 1;
     }
-    if (!strcmp(a, "--stamp")) {
+    if ((which & OPT_STAMP) && !strcmp(a, "--stamp")) {
         if (!has_next)
             return -1;
         ctx->stamp = argv[++*i];
         return 1;
     }
-    if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+    if ((which & OPT_QUIET) && (!strcmp(a, "-q") || !strcmp(a, "--quiet"))) {
         ctx->quiet = 1;
         rdm_log_level = RDM_LOG_WARN;
         return 1;
     }
-    if (json && !strcmp(a, "--json")) {
+    if ((which & OPT_JSON) && !strcmp(a, "--json")) {
         ctx->json = 1;
         return 1;
     }
@@ -236,4 +244,42 @@ int cmd_stamp(const cmd_ctx *ctx, const char *fingerprint, rdm_err *err)
         rc = rdm_write_file_atomic(ctx->stamp, b.data, b.len, err);
     rdm_buf_release(&b);
     return rc;
+}
+
+void cmd_progress_init(cmd_progress *p, const cmd_ctx *ctx)
+{
+    p->start = p->last = rdm_now();
+    p->on = !ctx->quiet && isatty(STDERR_FILENO);
+    p->shown = 0;
+}
+
+void cmd_progress_cb(void *ud, const char *what, double done, double total, const char *detail)
+{
+    cmd_progress *p = ud;
+    double now = rdm_now();
+    if (!p->on || now - p->start < 1.0 || (p->shown && now - p->last < 0.2 && done < total))
+        return;
+    p->last = now;
+    p->shown = 1;
+    char count[96];
+    if (total < 0) { /* no count: the detail says it all */
+        fprintf(stderr, "\r\033[K%s, %.0f s", detail ? detail : what, now - p->start);
+        fflush(stderr);
+        return;
+    }
+    if (total > 0)
+        snprintf(count, sizeof count, "%.0f of %.0f (%.0f%%)", done, total, 100.0 * done / total);
+    else
+        snprintf(count, sizeof count, "%.0f", done);
+    /* \r and clear to end of line: the line is rewritten in place */
+    fprintf(stderr, "\r\033[K%s: %s%s%s, %.0f s", what, count, detail ? ", " : "",
+            detail ? detail : "", now - p->start);
+    fflush(stderr);
+}
+
+void cmd_progress_end(cmd_progress *p)
+{
+    if (p->shown)
+        fputs("\r\033[K", stderr);
+    p->shown = 0;
 }

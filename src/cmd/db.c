@@ -13,7 +13,7 @@ static const char HELP[] =
     "            applied; applying twice is a no-op\n"
     "  status    server, database and user; applied and pending migrations\n"
     "  url       print the libpq connection string readmit uses (password masked)\n"
-    "\n" CMD_COMMON_HELP;
+    "\n" CMD_READ_HELP;
 
 static int db_status(rdm_db *db, rdm_err *err)
 {

@@ -27,10 +27,10 @@ static const char HELP[] =
 
 static void progress(const rdm_ingest_stats *st, void *ud)
 {
-    (void)ud;
-    double rate = st->seconds > 0 ? (double)st->rows_read / st->seconds : 0;
-    fprintf(stderr, "ingest: %llu rows, %.0f rows/s, %.1f MB, %.1f s\n", st->rows_read, rate,
-            (double)st->bytes / 1e6, st->seconds);
+    char detail[96];
+    snprintf(detail, sizeof detail, "%d batches loaded, %.0f rows/s", st->batches_loaded,
+             st->seconds > 0 ? (double)st->rows_read / st->seconds : 0);
+    cmd_progress_cb(ud, "ingest rows", (double)st->rows_read, 0, detail);
 }
 
 int cmd_ingest(int argc, char **argv)
@@ -75,19 +75,31 @@ int cmd_ingest(int argc, char **argv)
         return EXIT_FAIL;
     }
     rdm_ingest_stats st;
-    int irc = rdm_ingest(&ctx.cfg, db, max_batches, ctx.quiet ? NULL : progress, NULL, &st, &err);
+    cmd_progress pr;
+    cmd_progress_init(&pr, &ctx);
+    int irc = rdm_ingest(&ctx.cfg, db, max_batches, pr.on ? progress : NULL, &pr, &st, &err);
+    cmd_progress_end(&pr);
     double rate = st.seconds > 0 ? (double)st.rows_read / st.seconds : 0;
     printf("read %llu accepted %llu rejected %llu\n", st.rows_read, st.rows_accepted,
            st.rows_rejected);
-    if (st.sha256[0] && irc == RDM_OK)
-        printf("batches: loaded %d, already loaded %d, left %d; %.2f s, %.0f "
-               "rows/s; source %s "
+    if (st.sha256[0] && irc == RDM_OK) {
+        int total = st.batches_skipped + st.batches_loaded + st.batches_left;
+        char which[64] = "";
+        if (st.batches_loaded == 1)
+            snprintf(which, sizeof which, " (batch %d of %d)", st.batches_skipped + 1, total);
+        else if (st.batches_loaded > 1)
+            snprintf(which, sizeof which, " (batches %d-%d of %d)", st.batches_skipped + 1,
+                     st.batches_skipped + st.batches_loaded, total);
+        printf("batches: loaded %d%s, already loaded %d, left %d; %.2f s, %.0f rows/s; source %s "
                "sha256 %.12s\n",
-               st.batches_loaded, st.batches_skipped, st.batches_left, st.seconds, rate,
+               st.batches_loaded, which, st.batches_skipped, st.batches_left, st.seconds, rate,
                ctx.cfg.data.source, st.sha256);
-    else if (st.sha256[0]) /* what is left is unknown: the rest was not read */
+        if (st.batches_loaded == 0)
+            printf("ingest: nothing new: all %d batches of the source are loaded\n", total);
+    } else if (st.sha256[0]) { /* what is left is unknown: the rest was not read */
         printf("batches: loaded %d before the error, already loaded %d; source %s sha256 %.12s\n",
                st.batches_loaded, st.batches_skipped, ctx.cfg.data.source, st.sha256);
+    }
     fflush(stdout);
     if (irc != RDM_OK) {
         rc = cmd_fail("ingest", &err);

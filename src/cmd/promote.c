@@ -17,7 +17,7 @@ static const char HELP[] =
     "the reason and $USER, and NOTIFY readmit_model tells servers at once. If\n"
     "VERSION was the challenger, it stops being the challenger.\n"
     "\n"
-    "  --reason TEXT       why (recorded in the history)\n" CMD_COMMON_HELP;
+    "  --reason TEXT       why (recorded in the history)\n" CMD_READ_HELP;
 
 int cmd_promote(int argc, char **argv)
 {

@@ -16,7 +16,7 @@ static const char HELP[] =
     "there is no previous champion. Recorded in the history with the reason\n"
     "and $USER; NOTIFY readmit_model tells servers at once.\n"
     "\n"
-    "  --reason TEXT       why (recorded in the history)\n" CMD_COMMON_HELP;
+    "  --reason TEXT       why (recorded in the history)\n" CMD_READ_HELP;
 
 int cmd_rollback(int argc, char **argv)
 {

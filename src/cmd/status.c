@@ -16,7 +16,7 @@ static const char HELP[] =
     "validation results (checks with violations), and the last failed clean run\n"
     "if it is newer than the snapshot.\n"
     "\n"
-    "      --json          the same as one JSON document (layout: src/status.h)\n" CMD_COMMON_HELP;
+    "      --json          the same as one JSON document (layout: src/status.h)\n" CMD_READ_HELP;
 
 int cmd_status(int argc, char **argv)
 {

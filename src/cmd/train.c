@@ -20,17 +20,14 @@ static const char HELP[] =
     "metrics, curves and the model file (registry.artifacts and\n"
     "var/models/<sha256>.model). The best run by train.metric on VALIDATION "
     "is\n"
-    "selected; the test split is only reported. Progress goes to stderr.\n"
+    "selected; the test split is only reported. Progress goes to stderr (on a terminal).\n"
     "\n" CMD_COMMON_HELP;
 
-/* Per-iteration lines (" iter=") only on a terminal: logs keep one line per
- * model. */
+/* The library reports one line per event ("train run=3 ... finished ...
+ * valid_roc_auc=0.6742"): shown as the progress line. */
 static void progress(const char *line, void *ud)
 {
-    (void)ud;
-    if (strstr(line, " iter=") && !isatty(STDERR_FILENO))
-        return;
-    fprintf(stderr, "%s\n", line);
+    cmd_progress_cb(ud, "train", 0, -1, line);
 }
 
 int cmd_train(int argc, char **argv)
@@ -44,7 +41,10 @@ int cmd_train(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_train_result res;
-    rc = rdm_train(&ctx.cfg, db, ctx.quiet ? NULL : progress, NULL, &res, &err);
+    cmd_progress pr;
+    cmd_progress_init(&pr, &ctx);
+    rc = rdm_train(&ctx.cfg, db, pr.on ? progress : NULL, &pr, &res, &err);
+    cmd_progress_end(&pr);
     if (rc == RDM_OK) {
         printf("training %lld: %d runs (%d finished, %d failed) on snapshot %lld "
                "(%zu train / %zu valid / %zu test rows) in %.1f s\n",

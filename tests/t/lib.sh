@@ -1,5 +1,8 @@
 # lib.sh - shared setup for shell tests (sourced by tests/t/tNNNN-*.sh).
-# Each test runs from the project root with an isolated database and var/ dir.
+# Each test runs with its own database, its own directory ($T_TMP) for var/,
+# models and reports, and never touches the user's database, var/, reports/
+# or config. A test ends with t_done; exit status 0 passed, 77 skipped (every
+# check skipped: t_skip_all), anything else failed.
 set -eu
 export LC_ALL=C
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -9,6 +12,10 @@ T_TMP=$(mktemp -d "/tmp/readmit-$T_NAME.XXXXXX")
 chmod 755 "$T_TMP"
 T_PASS=0
 T_FAIL=0
+T_SKIP=0
+# the model file cache and the reports of every command the test runs
+export READMIT_MODEL_CACHE=$T_TMP/var/models
+T_REPORTS=$T_TMP/reports
 T_KEEP=${T_KEEP:-}
 
 t_cleanup() {
@@ -29,9 +36,11 @@ t_fresh_db() {
     export READMIT_DBNAME=$T_DB
 }
 
-# Run readmit with the test's config (conf/test.yaml unless T_CONF is set) and database.
+# Run readmit with the test's config (conf/test.yaml unless T_CONF is set),
+# database and report directory.
 rdm() {
-    "$READMIT" "$1" -c "${T_CONF:-$TOP/conf/test.yaml}" -o "db.name=${T_DB:-readmit}" "${@:2}"
+    "$READMIT" "$1" -c "${T_CONF:-$TOP/conf/test.yaml}" -o "db.name=${T_DB:-readmit}" \
+        -o "report.dir=$T_REPORTS" "${@:2}"
 }
 
 # SQL against the test database; prints unaligned tuples.
@@ -40,13 +49,26 @@ t_sql() {
 }
 
 ok() { T_PASS=$((T_PASS + 1)); echo "ok - $*"; }
+# skip "what" "why": a check that could not run here (counted as skipped, never as passed)
+skip() { T_SKIP=$((T_SKIP + 1)); echo "skip - $1${2:+ (skipped: $2)}"; }
+# t_skip_all "why": the whole test cannot run here; exits 77 (skipped)
+t_skip_all() {
+    echo "skip - $T_NAME (skipped: $*)"
+    echo "$T_NAME: 0 passed, 1 skipped, 0 failed"
+    exit 77
+}
 not_ok() { T_FAIL=$((T_FAIL + 1)); echo "not ok - $*"; }
 # check "description" command...: passes when the command succeeds
 check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq "description" expected actual
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
 
+# Summary line; exit status 0 when something passed and nothing failed, 77
+# when every check was skipped, 1 otherwise.
 t_done() {
-    echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
-    [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
+    echo "$T_NAME: $T_PASS passed, $T_SKIP skipped, $T_FAIL failed"
+    [ "$T_FAIL" -eq 0 ] || return 1
+    [ "$T_PASS" -gt 0 ] && return 0
+    [ "$T_SKIP" -gt 0 ] && exit 77
+    return 1
 }

@@ -148,7 +148,7 @@ if command -v zip >/dev/null; then
     if ing --source "$T_TMP/nocsv.zip" 2>"$T_TMP/err10" >/dev/null; then not_ok "zip without csv must fail"; else ok "zip without csv fails"; fi
     check "zip without csv: clear message" grep -q "zip archive has no .csv entry" "$T_TMP/err10"
 else
-    ok "skipped: zip not installed"
+    skip "zip sources" "zip not installed"
 fi
 
 # --- kill -9 in the middle of a large ingest: only whole batches remain ---

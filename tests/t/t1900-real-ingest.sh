@@ -4,10 +4,7 @@
 # 15,000, and a second run is a no-op.
 . "$(dirname "$0")/lib.sh"
 if [ -z "${READMIT_REAL_DATA:-}" ]; then
-    echo "# skip: READMIT_REAL_DATA is not set"
-    ok "skipped: READMIT_REAL_DATA not set"
-    t_done
-    exit
+    t_skip_all "READMIT_REAL_DATA is not set"
 fi
 t_fresh_db
 counts() { sed -n 's/^read \([0-9]*\) accepted \([0-9]*\) rejected \([0-9]*\)$/\1 \2 \3/p' "$1"; }

@@ -2,9 +2,7 @@
 # Real-data tier: ingest and clean the whole UCI file (READMIT_REAL_DATA = zip or CSV).
 . "$(dirname "$0")/lib.sh"
 if [ -z "${READMIT_REAL_DATA:-}" ]; then
-    ok "skipped: READMIT_REAL_DATA is not set"
-    t_done
-    exit
+    t_skip_all "READMIT_REAL_DATA is not set"
 fi
 t_fresh_db
 rdm ingest -q --source "$READMIT_REAL_DATA" -o data.batch_rows=15000 >"$T_TMP/ingest.out"

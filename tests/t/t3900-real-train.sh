@@ -3,8 +3,7 @@
 # (skipped unless READMIT_REAL_DATA names the zip or CSV).
 . "$(dirname "$0")/lib.sh"
 if [ -z "${READMIT_REAL_DATA:-}" ]; then
-    echo "$T_NAME: skipped (set READMIT_REAL_DATA=path/to/dataset_diabetes.zip)"
-    exit 0
+    t_skip_all "set READMIT_REAL_DATA=path/to/dataset_diabetes.zip"
 fi
 t_fresh_db
 cd "$T_TMP"

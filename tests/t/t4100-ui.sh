@@ -6,10 +6,7 @@
 . "$(dirname "$0")/lib.sh"
 
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
-    echo "# skip: chromium / chromium-driver not installed (apt-get install chromium chromium-driver)"
-    ok "skipped: no chromium"
-    t_done
-    exit 0
+    t_skip_all "chromium / chromium-driver not installed (apt-get install chromium chromium-driver)"
 fi
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}

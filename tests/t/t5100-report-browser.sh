@@ -5,8 +5,7 @@
 
 CHROME=$(command -v chromium || command -v chromium-browser || true)
 if [ -z "$CHROME" ]; then
-    echo "t5100-report-browser: skipped: chromium is not installed (apt-get install chromium)"
-    exit 0
+    t_skip_all "chromium is not installed (apt-get install chromium)"
 fi
 # every command the test drives must exist: a failing --help fails the test
 for c in synth ingest clean train register report; do
