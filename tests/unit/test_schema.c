@@ -193,9 +193,9 @@ static char *schema_names(int types)
     return bad ? NULL : rdm_buf_take(&out);
 }
 
-static void check_sql(const char *stmt, int types)
+static void check_sql(rdm_sql_id id, int types)
 {
-    const char *sql = rdm_sql(stmt);
+    const char *sql = rdm_sql_text(id), *stmt = rdm_sql_name(id);
     CU_ASSERT_PTR_NOT_NULL_FATAL(sql);
     char *got = quoted_names(sql, types), *want = schema_names(types);
     CU_ASSERT_PTR_NOT_NULL_FATAL(want);
@@ -210,11 +210,11 @@ static void check_sql(const char *stmt, int types)
  * order; the two tables give them the schema's types. */
 static void test_sql_columns_agree(void)
 {
-    check_sql("schema/001_raw", 1);
-    check_sql("schema/002_clean", 2);
-    static const char *const stmts[] = {"raw_copy_in_encounters", "clean_copy_raw_batch",
-                                        "clean_copy_in_encounters", "clean_copy_profile",
-                                        "train_copy_encounters"};
+    check_sql(RDM_SQL_SCHEMA_001_RAW, 1);
+    check_sql(RDM_SQL_SCHEMA_002_CLEAN, 2);
+    static const rdm_sql_id stmts[] = {RDM_SQL_RAW_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_RAW_BATCH,
+                                       RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_PROFILE,
+                                       RDM_SQL_TRAIN_COPY_ENCOUNTERS};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         check_sql(stmts[i], 0);
 }
