@@ -768,23 +768,28 @@ int rdm_encoder_save(const rdm_encoder *e, rdm_buf *out, rdm_err *err)
                             e->params.diag_mode);
     for (int i = 0; i < e->ncol && !rc; i++) {
         const enc_col *c = &e->cols[i];
-        rc |= rdm_buf_printf(out, "%s %s", kind_name(c->kind), sc[c->col].name);
+        rc = rdm_buf_printf(out, "%s %s", kind_name(c->kind), sc[c->col].name);
+        if (rc)
+            break;
         if (c->kind == K_NUM)
-            rc |= rdm_buf_printf(out, " %.17g %.17g %d\n", c->mean, c->sd, c->has_ind);
+            rc = rdm_buf_printf(out, " %.17g %.17g %d\n", c->mean, c->sd, c->has_ind);
         else if (c->kind == K_CAT)
-            rc |= rdm_buf_printf(out, " %d %d\n", c->K, c->nseen);
+            rc = rdm_buf_printf(out, " %d %d\n", c->K, c->nseen);
         else
-            rc |= rdm_buf_printf(out, " %d %.17g %.17g %d %d %d\n", c->unseen_rank, c->mean, c->sd,
-                                 c->has_ind, c->K, c->nseen);
+            rc = rdm_buf_printf(out, " %d %.17g %.17g %d %d %d\n", c->unseen_rank, c->mean, c->sd,
+                                c->has_ind, c->K, c->nseen);
         for (int k = 0; k < c->nseen && !rc; k++) {
-            rc |= rdm_text_put(out, c->seen[k].s);
-            rc |= rdm_buf_printf(out, " %d", c->seen[k].code);
-            if (c->kind == K_RANK)
-                rc |= rdm_buf_printf(out, " %d", c->seen[k].vcode);
-            rc |= rdm_buf_addc(out, '\n');
+            rc = rdm_text_put(out, c->seen[k].s);
+            if (!rc)
+                rc = rdm_buf_printf(out, " %d", c->seen[k].code);
+            if (!rc && c->kind == K_RANK)
+                rc = rdm_buf_printf(out, " %d", c->seen[k].vcode);
+            if (!rc)
+                rc = rdm_buf_addc(out, '\n');
         }
     }
-    rc |= rdm_buf_adds(out, "end encoder\n");
+    if (!rc)
+        rc = rdm_buf_adds(out, "end encoder\n");
     if (rc)
         return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
     return RDM_OK;

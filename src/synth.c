@@ -271,44 +271,48 @@ static int put_with(sink *s, char v[RDM_NCOLS][48], int col, const char *raw, co
     return rdm_buf_adds(&s->b, end);
 }
 
+/* The dirty rows, in the order of DIRTY: each is a fresh clean row with one
+ * change. col >= 0: that column replaced by `raw` (NULL: the long value or
+ * the first row's encounter_id); FEW/MANY: a field short or one too many. */
+enum { FEW = -1, MANY = -2 };
+
+static const struct {
+    int col;
+    const char *raw;
+} DIRTY_ROWS[RDM_SYNTH_NDIRTY] = {
+    {FEW, NULL},                                   /* few_fields */
+    {MANY, NULL},                                  /* many_fields */
+    {2, "Cauc\xE9sian"},                           /* bad_utf8 */
+    {11, NULL},                                    /* long_field */
+    {10, "M\"C"},                                  /* stray_quote */
+    {3, "Robot"},                                  /* unknown_gender */
+    {9, "99"},                                     /* out_of_range */
+    {12, "forty"},                                 /* not_integer */
+    {0, NULL},                                     /* duplicate_id */
+    {11, "<script>alert(1)</script>"},             /* script */
+    {11, "\"\"\"><img src=x onerror=alert(1)>\""}, /* img */
+    {11, "\"Surgery, General\nNight\""},           /* multiline */
+    {11, "\"Cardiology"},                          /* unterminated, last line */
+};
+
 static int write_dirty(sink *s, rng *r, long rows, const char *first_id, patient *pats, long *npat)
 {
     char v[RDM_NCOLS][48];
     long i = rows;
-    int rc = 0;
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_row(s, v, RDM_NCOLS - 1); /* few_fields */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_row(s, v, RDM_NCOLS + 1); /* many_fields */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 2, "Cauc\xE9sian", "\n"); /* bad_utf8 */
-    gen_row(r, i++, pats, npat, v);
-    {
-        rdm_buf longv = RDM_BUF_INIT;
-        for (int k = 0; k < 5000 && rc == 0; k++)
-            rc |= rdm_buf_addc(&longv, (char)('A' + k % 26));
-        if (rc == 0)
-            rc |= put_with(s, v, 11, longv.data, "\n"); /* long_field */
-        rdm_buf_release(&longv);
+    rdm_buf longv = RDM_BUF_INIT;
+    int rc = RDM_OK;
+    for (int k = 0; k < 5000 && rc == RDM_OK; k++)
+        rc = rdm_buf_addc(&longv, (char)('A' + k % 26));
+    for (int d = 0; d < RDM_SYNTH_NDIRTY && rc == RDM_OK; d++) {
+        gen_row(r, i++, pats, npat, v);
+        int col = DIRTY_ROWS[d].col;
+        const char *raw = DIRTY_ROWS[d].raw;
+        if (col == FEW || col == MANY)
+            rc = put_row(s, v, RDM_NCOLS + (col == FEW ? -1 : 1));
+        else
+            rc = put_with(s, v, col, raw ? raw : col == 0 ? first_id : longv.data, "\n");
     }
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 10, "M\"C", "\n"); /* stray_quote */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 3, "Robot", "\n"); /* unknown_gender */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 9, "99", "\n"); /* out_of_range */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 12, "forty", "\n"); /* not_integer */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 0, first_id, "\n"); /* duplicate_id */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 11, "<script>alert(1)</script>", "\n"); /* script */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 11, "\"\"\"><img src=x onerror=alert(1)>\"", "\n"); /* img */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 11, "\"Surgery, General\nNight\"", "\n"); /* multiline */
-    gen_row(r, i++, pats, npat, v);
-    rc |= put_with(s, v, 11, "\"Cardiology", "\n"); /* unterminated, last line */
+    rdm_buf_release(&longv);
     return rc ? RDM_ENOMEM : RDM_OK;
 }
 

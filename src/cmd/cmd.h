@@ -25,8 +25,8 @@ typedef struct cmd_ctx {
 /* Each subcommand: argv[0] is the subcommand name. Returns an exit code. */
 typedef int (*cmd_fn)(int argc, char **argv);
 
-/* A subcommand's own option for cmd_parse(). `name` NULL: the positional
- * argument (at most one). `value` set: the option takes a value (given as
+/* A subcommand's own option for cmd_parse(). `name` NULL: a positional
+ * argument (several such entries take the positional arguments in order). `value` set: the option takes a value (given as
  * "--name VALUE" or "--name=VALUE"; argv pointer stored there); otherwise
  * `flag` is set to 1. */
 typedef struct cmd_opt {

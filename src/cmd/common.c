@@ -61,9 +61,10 @@ int cmd_parse(cmd_ctx *ctx, const char *cmd, const char *help, int argc, char **
             return fflush(stdout) ? EXIT_FAIL : EXIT_OK;
         }
         const cmd_opt *o = opts;
+        int pos = 0; /* positional entries fill in order */
         for (; o && (o->name || o->value || o->flag); o++) {
             if (!o->name) {
-                c = a[0] != '-' || !a[1] ? 2 : 0; /* "-" alone is a value (stdin) */
+                c = (a[0] != '-' || !a[1]) && pos++ == have_pos ? 2 : 0; /* "-" alone: stdin */
             } else if (o->value) {
                 c = opt_value(o->name, argc, argv, &i, o->value);
             } else {
@@ -76,8 +77,9 @@ int cmd_parse(cmd_ctx *ctx, const char *cmd, const char *help, int argc, char **
             cmd_ctx_release(ctx);
             return cmd_usage_error(cmd, "option %s needs a value", a);
         }
-        if (c == 2 && !have_pos++) {
+        if (c == 2) {
             *o->value = a;
+            have_pos++;
             continue;
         }
         if (c == 1) {

@@ -24,7 +24,7 @@ for s in ingest clean train register report; do
     check "stage $s left its stamp" test -s "$S/$s.stamp"
 done
 check_eq "first make: one config line" 1 "$(grep -c '^config:' <<<"$out")"
-check "first make: quiet (no command lines)" bash -c "! grep -q 'build/readmit' <<<\"\$1\"" _ "$out"
+check "first make: quiet (no command lines)" bash -c "! grep -q 'READMIT_MODEL_CACHE=' <<<\"\$1\"" _ "$out"
 check "first make: stage lines say what was done" grep -q '^training 1: ' <<<"$out"
 check "the report went to REPORT_DIR" test -s "$T_TMP/reports/index.html"
 check_eq "the data source is remembered" "$T_TMP/a.csv" "$(cat "$S/data.source")"

@@ -1,6 +1,7 @@
 /* test_util.c - util.c: array growth (capacities and overflow), error
  * messages (first one kept, prefixes, truncation), byte buffer growth. */
 #include <CUnit/CUnit.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,6 +153,16 @@ static void test_err_prefix_truncates(void)
     }
 }
 
+static void test_errno_text(void)
+{
+    char buf[128], tiny[8];
+    CU_ASSERT_STRING_EQUAL(rdm_errno_text(ENOENT, buf, sizeof buf), "No such file or directory");
+    CU_ASSERT_PTR_EQUAL(rdm_errno_text(EACCES, buf, sizeof buf), buf);
+    CU_ASSERT_STRING_EQUAL(buf, "Permission denied");
+    rdm_errno_text(ENOENT, tiny, sizeof tiny); /* cut, never overrun */
+    CU_ASSERT_TRUE(strlen(tiny) < sizeof tiny);
+}
+
 int test_util_register(void)
 {
     CU_pSuite s = CU_add_suite("util", NULL, NULL);
@@ -159,7 +170,8 @@ int test_util_register(void)
         return -1;
     return (CU_ADD_TEST(s, test_grow_capacities) && CU_ADD_TEST(s, test_grow_overflow) &&
             CU_ADD_TEST(s, test_grow_keeps_contents) && CU_ADD_TEST(s, test_buf_growth) &&
-            CU_ADD_TEST(s, test_err_prefix) && CU_ADD_TEST(s, test_err_prefix_truncates))
+            CU_ADD_TEST(s, test_err_prefix) && CU_ADD_TEST(s, test_err_prefix_truncates) &&
+            CU_ADD_TEST(s, test_errno_text))
                ? 0
                : -1;
 }
