@@ -343,7 +343,7 @@ int rdm_write_file_atomic(const char *path, const void *data, size_t n, rdm_err 
 
 int rdm_mkdirs(const char *path, rdm_err *err)
 {
-    char buf[4096], ebuf[128];
+    char buf[4096];
     size_t n = strlen(path);
     if (n == 0 || n >= sizeof buf)
         return rdm_errf(err, RDM_EINVAL, "bad directory path '%s'", path);
