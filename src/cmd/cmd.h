@@ -84,11 +84,12 @@ void cmd_progress_end(cmd_progress *p);
 
 /* The option lines of `readmit CMD --help` that commands share. A command
  * accepts -q and --stamp only when its help lists them (cmd_parse checks), so
- * what --help shows is what the command takes. */
+ * what --help shows is what the command takes: --stamp for the pipeline
+ * stages, -q for every command. */
 #define CMD_HELP_CONFIG                                                                     \
     "  -c, --config FILE   configuration (default conf/readmit.yaml; env READMIT_CONFIG)\n" \
     "  -o KEY=VALUE        override one setting (e.g. -o data.batch_rows=5000)\n"
-#define CMD_HELP_QUIET "  -q, --quiet         no progress output\n"
+#define CMD_HELP_QUIET "  -q, --quiet         no progress or log lines: results and errors only\n"
 #define CMD_HELP_STAMP \
     "      --stamp FILE    stamp file for make: rewritten only when something changed\n"
 #define CMD_HELP_HELP "  -h, --help          this help\n"
@@ -96,7 +97,7 @@ void cmd_progress_end(cmd_progress *p);
 #define CMD_COMMON_HELP \
     "Common options:\n" CMD_HELP_CONFIG CMD_HELP_QUIET CMD_HELP_STAMP CMD_HELP_HELP
 /* every other command */
-#define CMD_READ_HELP "Common options:\n" CMD_HELP_CONFIG CMD_HELP_HELP
+#define CMD_READ_HELP "Common options:\n" CMD_HELP_CONFIG CMD_HELP_QUIET CMD_HELP_HELP
 
 int cmd_db(int argc, char **argv);
 int cmd_ingest(int argc, char **argv);

@@ -36,8 +36,7 @@ static const char HELP[] =
     "                      five input fields that moved this record's log-odds\n"
     "                      most, as \"field=value:+0.1234; ...\" (exact\n"
     "                      contributions, the same as POST /api/v1/predict with\n"
-    "                      \"explain\": true)\n"
-    "Common options:\n" CMD_HELP_CONFIG CMD_HELP_QUIET CMD_HELP_HELP;
+    "                      \"explain\": true)\n" CMD_READ_HELP;
 
 static long read_file(void *ud, char *buf, size_t n, rdm_err *err)
 {
