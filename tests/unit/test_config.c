@@ -274,7 +274,7 @@ static void test_bad_yaml(void)
     CU_ASSERT(has(err.msg,
                   FIX "unknown_section.yaml:4:1: top level: unknown key 'models' "
                       "(allowed: db, data, clean, split, features, train, registry, serve, "
-                      "report)"));
+                      "report, monitor)"));
     rdm_config_release(&c);
 }
 
