@@ -21,14 +21,16 @@ RDM_OPTS := -c $(CONF) -o data.source=$(abspath $(DATA)) $(if $(DBNAME),-o db.na
             $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
 # the model file cache follows VAR
 RDM := READMIT_MODEL_CACHE=$(abspath $(VAR))/models $(READMIT)
-SECTIONS := data clean features split train registry report
+SECTIONS := data clean features split train registry report monitor
+# written by the monitor stage when monitor.retrain_when fires: train and register re-run
+RETRAIN := $(wildcard $(STATE)/retrain.stamp)
 DB_UP := $(STATE)/db.ok
 
-.PHONY: pipeline ingest clean train register report db-start db-stop db-psql demo data \
+.PHONY: pipeline ingest clean train register report monitor outcomes db-start db-stop db-psql demo data \
         serve stop bench-ingest bench-train bench-serve bench-explain bench-report status
 
-## pipeline: bring every stage up to date (ingest, clean, train, register, report)
-pipeline: $(STATE)/report.ran
+## pipeline: bring every stage up to date (ingest, clean, train, register, report, monitor)
+pipeline: $(STATE)/report.ran $(STATE)/monitor.ran
 
 $(STATE):
 	@mkdir -p $@
@@ -66,14 +68,15 @@ $(STATE)/clean.stamp: $(STATE)/clean.ran ;
 ## train: train every configured model on the clean snapshot
 train: $(STATE)/train.ran
 $(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(STATE)/conf-features.stamp \
-                    $(STATE)/conf-split.stamp | $(DB_UP)
+                    $(STATE)/conf-split.stamp $(RETRAIN) | $(DB_UP)
 	@touch $@
+	$(if $(RETRAIN),@echo "train: retrain triggered by the monitor: $$(tail -n 1 $(RETRAIN))")
 	$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
 $(STATE)/train.stamp: $(STATE)/train.ran ;
 
 ## register: register the best run; promote it to champion if it passes the gate
 register: $(STATE)/register.ran
-$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-registry.stamp | $(DB_UP)
+$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-registry.stamp $(RETRAIN) | $(DB_UP)
 	@touch $@
 	$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
 $(STATE)/register.stamp: $(STATE)/register.ran ;
@@ -83,6 +86,24 @@ report: $(STATE)/report.ran
 $(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp | $(DB_UP)
 	@touch $@
 	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
+
+## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger (runs every time)
+monitor: $(READMIT) | $(DB_UP) $(STATE)
+	@touch $(STATE)/monitor.ran
+	$(RDM) monitor $(RDM_OPTS) --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
+# in the DAG: after register, again when a batch arrives, the config changes or new traffic
+# or outcomes are recorded (make outcomes / make replay touch traffic.stamp)
+$(STATE)/monitor.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/ingest.stamp \
+                      $(STATE)/conf-monitor.stamp $(wildcard $(STATE)/traffic.stamp) | $(DB_UP)
+	@touch $@
+	$(RDM) monitor $(RDM_OPTS) -q --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
+$(STATE)/monitor.stamp: $(STATE)/monitor.ran ;
+
+## outcomes: load observed outcomes (FILE=path.csv: encounter_id, readmitted[, observed_at])
+outcomes: $(READMIT) | $(DB_UP) $(STATE)
+	@test -n "$(FILE)" || { echo "usage: make outcomes FILE=path.csv" >&2; exit 2; }
+	$(RDM) outcomes $(RDM_OPTS) --input $(FILE)
+	@touch $(STATE)/traffic.stamp
 
 ## status: batches, row counts, validation, runs and model versions
 status: $(READMIT) | $(DB_UP)

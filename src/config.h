@@ -129,6 +129,7 @@ typedef struct rdm_config {
         long window_rows;     /* > 0: monitor windows of this many predictions */
         long window_seconds;  /* else windows of this length (default one day) */
         long min_rows;        /* windows smaller than this are shown but never alert */
+        long drift_rows;      /* logged inputs read per run for drift (a uniform sample) */
         double psi_warn;      /* drift thresholds (0.1 / 0.25) */
         double psi_alert;
         int bootstrap;        /* patient bootstrap resamples of the live AUC */

@@ -89,5 +89,7 @@ int cmd_rollback(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+int cmd_outcomes(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
 
 #endif

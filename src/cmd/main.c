@@ -21,6 +21,8 @@ static const struct {
     {"status", cmd_status, "batches, row counts, validation, runs and versions"},
     {"synth", cmd_synth, "write a synthetic CSV with the dataset's schema (for tests)"},
     {"config", cmd_config, "print the effective configuration"},
+    {"outcomes", cmd_outcomes, "load observed outcomes of served encounters"},
+    {"monitor", cmd_monitor, "prediction log: live and estimated performance, drift, retrain"},
 };
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
