@@ -26,11 +26,12 @@ SECTIONS := data clean features split train registry report monitor
 RETRAIN := $(wildcard $(STATE)/retrain.stamp)
 DB_UP := $(STATE)/db.ok
 
-.PHONY: pipeline ingest clean train register report monitor outcomes db-start db-stop db-psql demo data \
-        serve stop bench-ingest bench-train bench-serve bench-explain bench-report status
+.PHONY: pipeline ingest clean train register report monitor outcomes replay db-start db-stop db-psql \
+        demo data serve stop bench-ingest bench-train bench-serve bench-explain bench-report \
+        bench-monitor status
 
 ## pipeline: bring every stage up to date (ingest, clean, train, register, report, monitor)
-pipeline: $(STATE)/report.ran $(STATE)/monitor.ran
+pipeline: $(STATE)/report.ran
 
 $(STATE):
 	@mkdir -p $@
@@ -83,7 +84,8 @@ $(STATE)/register.stamp: $(STATE)/register.ran ;
 
 ## report: write the static HTML reports (reports/index.html)
 report: $(STATE)/report.ran
-$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp | $(DB_UP)
+$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp \
+                     $(STATE)/monitor.stamp | $(DB_UP)
 	@touch $@
 	$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
 
@@ -98,6 +100,21 @@ $(STATE)/monitor.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/ingest.stamp \
 	@touch $@
 	$(RDM) monitor $(RDM_OPTS) -q --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
 $(STATE)/monitor.stamp: $(STATE)/monitor.ran ;
+
+## replay: live traffic through the HTTP API (after make serve): REPLAY_ROWS, REPLAY_DAYS, REPLAY_RATE, SCENARIO=none|age|admission|payer
+REPLAY_ROWS ?= 4000
+REPLAY_DAYS ?= 8
+REPLAY_RATE ?= 1000
+SCENARIO ?= age
+replay: $(READMIT) | $(DB_UP) $(STATE)
+	@mkdir -p $(VAR)/replay
+	@$(RDM) synth --rows $(REPLAY_ROWS) --seed 9090 > $(VAR)/replay/records.csv
+	$(RDM) replay $(RDM_OPTS) -q --input $(VAR)/replay/records.csv --days $(REPLAY_DAYS) \
+	  --rate $(REPLAY_RATE) --scenario $(SCENARIO) --outcomes $(VAR)/replay/outcomes.csv
+	@touch $(STATE)/traffic.stamp
+	$(RDM) monitor $(RDM_OPTS) -o monitor.window_rows=$$(( $(REPLAY_ROWS) / $(REPLAY_DAYS) )) \
+	  --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
+	$(RDM) report $(RDM_OPTS) -q --stamp $(STATE)/report.stamp
 
 ## outcomes: load observed outcomes (FILE=path.csv: encounter_id, readmitted[, observed_at])
 outcomes: $(READMIT) | $(DB_UP) $(STATE)
@@ -135,6 +152,8 @@ demo: build
 	@echo "report: $(abspath $(or $(REPORT_DIR),reports))/index.html"
 	@$(MAKE) --no-print-directory serve
 	@scripts/demo-predict.sh "$(CONF)"
+	@$(MAKE) --no-print-directory replay REPLAY_ROWS=2400 REPLAY_DAYS=6
+	@echo "monitoring: $(abspath $(or $(REPORT_DIR),reports))/monitor.html"
 
 ## bench-ingest: ingest and clean throughput on the real data vs psql \copy
 bench-ingest: build | $(DB_UP)
@@ -155,6 +174,10 @@ bench-explain: build $(BUILD)/bench-explain | $(DB_UP)
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
 	scripts/bench-report.sh $(READMIT)
+
+## bench-monitor: time readmit monitor over 1,000,000 logged predictions (PREDICTIONS=N)
+bench-monitor: build | $(DB_UP)
+	scripts/bench-monitor.sh $(READMIT) $(or $(PREDICTIONS),1000000)
 
 ## serve: start the FastCGI worker pool and nginx (http://127.0.0.1:8080/ by default)
 serve: build | $(DB_UP)

@@ -1,4 +1,5 @@
--- every logged prediction of readmit.model_name with its outcome, in log order;
+-- every logged prediction of readmit.model_name with its outcome, in serving order
+-- (workers send their batches independently, so arrival order interleaves them);
 -- the raw input only for a deterministic uniform sample of readmit.input_share
 -- (printing jsonb costs far more than the rest of the row)
 COPY (
@@ -10,5 +11,5 @@ COPY (
     FROM monitor.predictions p
     LEFT JOIN monitor.outcomes o ON o.encounter_id = p.encounter_id
     WHERE p.model_name = current_setting('readmit.model_name')
-    ORDER BY p.prediction_id
+    ORDER BY p.served_at, p.prediction_id
 ) TO STDOUT

@@ -91,5 +91,6 @@ int cmd_report(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 int cmd_outcomes(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
 
 #endif

@@ -23,6 +23,7 @@ static const struct {
     {"config", cmd_config, "print the effective configuration"},
     {"outcomes", cmd_outcomes, "load observed outcomes of served encounters"},
     {"monitor", cmd_monitor, "prediction log: live and estimated performance, drift, retrain"},
+    {"replay", cmd_replay, "send records through the HTTP API as live traffic, then outcomes"},
 };
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])
