@@ -125,7 +125,7 @@ static const key_def KEYS[] = {
     {"monitor.window_rows", T_LONG, OFF(monitor.window_rows), 0, "0", 0, 1e9, 0, NULL},
     {"monitor.window_seconds", T_LONG, OFF(monitor.window_seconds), 0, "86400", 1, 1e9, 0, NULL},
     {"monitor.min_rows", T_LONG, OFF(monitor.min_rows), 0, "200", 1, 1e9, 0, NULL},
-    {"monitor.drift_rows", T_LONG, OFF(monitor.drift_rows), 0, "50000", 1, 1e12, 0, NULL},
+    {"monitor.drift_rows", T_LONG, OFF(monitor.drift_rows), 0, "20000", 1, 1e12, 0, NULL},
     {"monitor.psi_warn", T_DBL, OFF(monitor.psi_warn), 0, "0.1", 0, 100, 0, NULL},
     {"monitor.psi_alert", T_DBL, OFF(monitor.psi_alert), 0, "0.25", 0, 100, 0, NULL},
     {"monitor.bootstrap", T_INT, OFF(monitor.bootstrap), 0, "200", 0, 100000, 0, NULL},

@@ -124,8 +124,8 @@ static int count_row(const char *line, size_t len, void *ud, rdm_err *err)
     return RDM_OK;
 }
 
-int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, rdm_mondb_row_fn fn,
-                          void *ud, rdm_err *err)
+int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
+                          rdm_mondb_row_fn fn, void *ud, rdm_err *err)
 {
     pred_ctx c;
     memset(&c, 0, sizeof c);
@@ -141,7 +141,10 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, r
     if (rc == RDM_OK)
         rc = set_param(db, "readmit.input_share", share, err);
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, pred_row, &c, err);
+        rc = rdm_db_copy_out(db,
+                             ordered ? RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS
+                                     : RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS_UNORDERED,
+                             pred_row, &c, err);
     rdm_buf_release(&c.l.scratch);
     return rc;
 }

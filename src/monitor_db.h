@@ -20,13 +20,14 @@
 int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, int *version,
                         int *snapshot, rdm_err *err);
 
-/* Called for each logged prediction of `model_name` in log order, with its
- * raw input by schema column (valid during the call) for a deterministic
- * uniform sample of about `input_rows` predictions, NULL for the others. */
+/* Called for each logged prediction of `model_name` (in serving order when
+ * `ordered`, else in any order), with its raw input by schema column (valid
+ * during the call) for a deterministic uniform sample of about `input_rows`
+ * predictions, NULL for the others. */
 typedef int (*rdm_mondb_row_fn)(const rdm_mon_row *row, const char *const *values, void *ud,
                                 rdm_err *err);
-int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, rdm_mondb_row_fn fn,
-                          void *ud, rdm_err *err);
+int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
+                          rdm_mondb_row_fn fn, void *ud, rdm_err *err);
 
 /* Outcomes of served encounters carried by raw batches ingested after they
  * were served. *inserted gets the new outcomes. */

@@ -241,8 +241,8 @@ int cmd_monitor(int argc, char **argv)
     if (rc == RDM_OK && !(c.m = rdm_monitor_create(cfg, &ref, &err)))
         rc = RDM_ENOMEM;
     if (rc == RDM_OK)
-        rc = rdm_mondb_predictions(db, cfg->registry.model_name, cfg->monitor.drift_rows, add_row,
-                                   &c, &err);
+        rc = rdm_mondb_predictions(db, cfg->registry.model_name, cfg->monitor.drift_rows,
+                                   cfg->monitor.window_rows > 0, add_row, &c, &err);
     double t_read = rdm_now() - t0;
     if (rc == RDM_OK && !(doc = rdm_monitor_finish(c.m, &err)))
         rc = RDM_ENOMEM;
