@@ -107,6 +107,10 @@ curl -s "$URL/metrics" >metrics2.txt
 check "/metrics counts spilled records" grep -q 'readmit_prediction_log_records_total{outcome="spilled"} [1-9]' metrics2.txt
 check "/metrics counts replayed records" grep -q 'readmit_prediction_log_records_total{outcome="replayed"} [1-9]' metrics2.txt
 
+has_gauge() { curl -s "$URL/metrics" | grep -q '^readmit_monitor_feature_psi{field="age"} [0-9]'; }
+check "/metrics: per-field PSI of the latest monitor run" wait_for 40 has_gauge
+check "/metrics: estimated AUC" grep -q '^readmit_monitor_estimated_roc_auc{version="1"}' <(curl -s "$URL/metrics")
+
 # 4. SIGTERM (make stop) flushes everything
 before=$(logged)
 "$READMIT" synth --rows 400 --seed 35 | awk -F, 'NR == 1 {print; next} {$1 = 730000000 + NR; print}' OFS=, >last.csv
