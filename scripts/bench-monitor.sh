@@ -31,7 +31,7 @@ INSERT INTO monitor.predictions (served_at, request_id, item, encounter_id, pati
 SELECT now() - interval '30 days' + (g * (interval '30 days' / :n)), 'bench-' || g, 0,
        1000000000 + g, e.patient_nbr::bigint, 'readmission', 1, 'champion',
        to_jsonb(e) - 'batch_id' - 'line_no' - 'readmitted',
-       0.02 + 0.5 * (CASE WHEN e.readmitted = '<30' THEN 0.3 ELSE 0 END) + 0.4 * ((g * 7919) % 1000) / 1000.0,
+       0.02 + 0.5 * (CASE WHEN e.readmitted = '<30' THEN 0.3 ELSE 0 END) + 0.4 * ((g::bigint * 7919) % 1000) / 1000.0,
        0, 0.3, 250
 FROM generate_series(1, :n) g
 JOIN raw.encounters e ON e.line_no = 2 + g % 20000;
