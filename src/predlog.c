@@ -21,6 +21,7 @@
 #define ENTRY_MAGIC 0x314c5052u /* "RPL1" */
 #define RETRY_US    500000      /* between connection attempts */
 #define SCAN_US     5000000     /* between looks for orphaned spill files */
+#define IDLE_US     1000000     /* an idle writer closes its connection after this */
 
 /* A queued record: this header, then model name, version, alias, request
  * body and response body, each followed by a NUL. Stored as is in spill
@@ -67,7 +68,7 @@ struct rdm_predlog {
     char spill_path[1024];
     /* writer thread only */
     rdm_db *db;
-    int64_t next_try_us, next_scan_us;
+    int64_t next_try_us, next_scan_us, last_send_us;
     unsigned replay_no;
 };
 
@@ -313,6 +314,7 @@ static int db_ready(rdm_predlog *l)
         return 0;
     }
     int applied = 0;
+    l->last_send_us = now_us();
     if (rdm_db_migrate(l->db, &applied, &err) != RDM_OK ||
         rdm_db_exec(l->db, RDM_SQL_MONITOR_CREATE_STAGE, 0, NULL, &err) != RDM_OK) {
         rdm_log(RDM_LOG_WARN, "predlog: %s", err.msg);
@@ -550,17 +552,42 @@ static int replay_spills(rdm_predlog *l)
 
 /* ---- writer ---- */
 
+/* A spill file to replay: ours, or one whose writer is gone (no database
+ * needed to tell). */
+static int spill_files_present(const rdm_predlog *l)
+{
+    DIR *d = opendir(l->cfg->monitor.spill_dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d))) {
+        int pid = 0;
+        if (sscanf(de->d_name, "predlog-%d", &pid) == 1)
+            found = pid == (int)getpid() || !pid_alive(pid);
+    }
+    closedir(d);
+    return found;
+}
+
 static void deliver(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, rdm_buf *rows)
 {
     int64_t t = now_us();
     if (l->spill_pending || t >= l->next_scan_us) {
         // spilled records go first, so that the log keeps its order
         l->next_scan_us = t + SCAN_US;
-        if (db_ready(l) && !replay_spills(l))
+        if ((l->spill_pending || spill_files_present(l)) && db_ready(l) && !replay_spills(l))
             db_drop(l);
     }
-    if (!batch->len)
+    if (!batch->len) {
+        // an idle worker holds no connection (the host's one is the model follower's)
+        if (l->db && t - l->last_send_us > IDLE_US && !l->spill_pending) {
+            rdm_db_close(l->db);
+            l->db = NULL;
+            l->next_try_us = 0;
+        }
         return;
+    }
     if (!l->spill_pending && db_ready(l)) {
         uint64_t n = 0, bad = 0;
         rdm_err err = {0};
@@ -569,7 +596,7 @@ static void deliver(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, rdm_bu
         if (rc == RDM_OK && send_live(l, rows, &err) == RDM_OK) {
             atomic_fetch_add(&l->c->logged, n);
             atomic_fetch_add(&l->c->dropped, bad);
-            atomic_store(&l->c->last_ok_us, now_us());
+            atomic_store(&l->c->last_ok_us, l->last_send_us = now_us());
             return;
         }
         rdm_log(RDM_LOG_WARN, "predlog: sending %llu records: %s; spilling",
