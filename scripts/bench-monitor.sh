@@ -45,7 +45,7 @@ SQL
 echo "bench-monitor: $N predictions logged (setup $(echo "$(date +%s.%N) - $start" | bc) s)"
 for run in 1 2; do
     s=$(date +%s.%N)
-    rdm monitor -q >"$OUT/summary.txt"
-    echo "bench-monitor: readmit monitor over $N logged predictions, run $run: $(echo "$(date +%s.%N) - $s" | bc) s"
+    rdm monitor >"$OUT/summary.txt" 2>"$OUT/err.txt"
+    echo "bench-monitor: readmit monitor over $N logged predictions, run $run: $(echo "$(date +%s.%N) - $s" | bc) s ($(grep -o 'predictions read in .*' "$OUT/err.txt"))"
 done
 head -4 "$OUT/summary.txt"
