@@ -27,8 +27,8 @@ RETRAIN := $(wildcard $(STATE)/retrain.stamp)
 DB_UP := $(STATE)/db.ok
 
 .PHONY: pipeline ingest clean train register report monitor outcomes replay db-start db-stop db-psql \
-        demo data serve stop bench-ingest bench-train bench-serve bench-explain bench-report \
-        bench-monitor status
+        demo data serve stop bench-ingest bench-train bench-serve bench-explain bench-calibration \
+        bench-report bench-monitor status
 
 ## pipeline: bring every stage up to date (ingest, clean, train, register, report, monitor)
 pipeline: $(STATE)/report.ran
@@ -170,6 +170,10 @@ bench-serve: build | $(DB_UP)
 ## bench-explain: one explained prediction (TreeSHAP) of the default model vs plain scoring
 bench-explain: build $(BUILD)/bench-explain | $(DB_UP)
 	BUILD=$(BUILD) scripts/bench-explain.sh $(DATA)
+
+## bench-calibration: calibration slope, intercept, ECE (patient-resampled intervals), reliability bins and a Platt check, real data
+bench-calibration: build $(BUILD)/bench-explain $(BUILD)/calibration-report | $(DB_UP)
+	BUILD=$(BUILD) scripts/bench-calibration.sh $(DATA)
 
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
