@@ -3,7 +3,8 @@
 # train it in a scratch database (or READMIT_BENCH_MODEL=FILE), score every
 # record with `readmit predict`, keep the validation and test splits of the
 # task definition (expired/hospice dropped; patient_nbr mod 100: 70-84
-# validation, >= 85 test) and print build/calibration-report's figures.
+# validation, >= 85 test) and print build/calibration-report's figures:
+# calibration, a Platt check, and performance by race, gender and age band.
 # Usage: scripts/bench-calibration.sh [DATA]
 set -euo pipefail
 export LC_ALL=C
@@ -35,6 +36,9 @@ awk -F, 'NR == FNR { if (FNR > 1) p[FNR] = $2; next }
         if (d == 11 || d == 13 || d == 14 || d == 19 || d == 20 || d == 21) next
         m = $col["patient_nbr"] % 100
         if (m < 70) next
-        printf "%s,%s,%d,%s\n", (m < 85 ? "valid" : "test"), p[FNR], ($col["readmitted"] == "<30"), $col["patient_nbr"]
+        printf "%s,%s,%d,%s,%s,%s,%s\n", (m < 85 ? "valid" : "test"), p[FNR], ($col["readmitted"] == "<30"),
+            $col["patient_nbr"], $col["race"], $col["gender"], $col["age"]
     }' "$TMP/pred.csv" "$TMP/records.csv" >"$TMP/splits.csv"
-"$TOP/$BUILD/calibration-report" <"$TMP/splits.csv"
+# the threshold: the smallest probability the model flags
+thr=$(awk -F, 'NR > 1 && $3 == 1 && (t == "" || $2 < t) { t = $2 } END { print t }' "$TMP/pred.csv")
+"$TOP/$BUILD/calibration-report" "$thr" <"$TMP/splits.csv"

@@ -3,22 +3,26 @@
  * lines (split: valid or test) and prints, for test, the calibration slope
  * and intercept and the ECE with patient-resampled 95% intervals and the
  * reliability bins with their counts; then a Platt calibrator fitted on
- * validation only and the test log loss with and without it. */
+ * validation only and the test log loss with and without it; then the
+ * performance by patient group (race, gender, age band: the optional 5th to
+ * 7th fields) at the threshold given as argv[1]. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "calibrate.h"
+#include "subgroup.h"
 
 typedef struct split {
     double *p;
     float *y;
     int64_t *g;
+    char (*attr)[3][24]; /* race, gender, age */
     size_t n, cap;
 } split;
 
-static int push(split *s, double p, float y, int64_t g)
+static int push(split *s, double p, float y, int64_t g, char attr[3][24])
 {
     if (s->n == s->cap) {
         size_t c = s->cap ? 2 * s->cap : 4096;
@@ -34,8 +38,13 @@ static int push(split *s, double p, float y, int64_t g)
         if (!ng)
             return -1;
         s->g = ng;
+        char(*na)[3][24] = realloc(s->attr, c * sizeof *na);
+        if (!na)
+            return -1;
+        s->attr = na;
         s->cap = c;
     }
+    memcpy(s->attr[s->n], attr, sizeof s->attr[0]);
     s->p[s->n] = p;
     s->y[s->n] = y;
     s->g[s->n++] = g;
@@ -52,17 +61,53 @@ static double log_loss(const double *p, const float *y, size_t n)
     return s / (double)n;
 }
 
-int main(void)
+/* The table of groups of attribute a (0 race, 1 gender, 2 age) on test. */
+static void groups(const split *t, int a, const char *title, double thr, double overall)
+{
+    char seen[64][24];
+    int ns = 0;
+    for (size_t i = 0; i < t->n && ns < 64; i++) {
+        int k = 0;
+        while (k < ns && strcmp(seen[k], t->attr[i][a]) != 0)
+            k++;
+        if (k == ns)
+            memcpy(seen[ns++], t->attr[i][a], 24);
+    }
+    unsigned char *m = malloc(t->n);
+    if (!m)
+        return;
+    printf("%s\n", title);
+    for (int k = 0; k < ns; k++) {
+        for (size_t i = 0; i < t->n; i++)
+            m[i] = strcmp(t->attr[i][a], seen[k]) == 0;
+        rdm_subgroup s;
+        rdm_err err = {0};
+        int rc = rdm_subgroup_measure(t->p, t->y, t->g, m, t->n, thr, overall, 1000, 1, &s, &err);
+        printf("  %-16s %6zu enc %6zu pat  AUC %.3f [%.3f, %.3f]  mean p %.3f obs %.3f  flagged "
+               "%.3f  TPR %.3f FPR %.3f%s%s\n",
+               seen[k], s.n, s.patients, s.auc, s.auc_lo, s.auc_hi, s.mean_p, s.observed,
+               s.positive_rate, s.tpr, s.fpr, s.below ? "  ** interval below overall" : "",
+               rc && s.positives ? "  (interval: too few)" : "");
+    }
+    free(m);
+}
+
+int main(int argc, char **argv)
 {
     split v = {0}, t = {0};
-    char line[256], name[16];
+    char line[512], name[16];
     double p;
-    int y;
+    int y, used = 0;
     long long g;
-    while (fgets(line, sizeof line, stdin))
-        if (sscanf(line, "%15[^,],%lf,%d,%lld", name, &p, &y, &g) == 4)
-            if (push(strcmp(name, "test") == 0 ? &t : &v, p, (float)y, (int64_t)g))
-                return fprintf(stderr, "calibration_report: out of memory\n"), 1;
+    while (fgets(line, sizeof line, stdin)) {
+        char attr[3][24] = {"", "", ""};
+        if (sscanf(line, "%15[^,],%lf,%d,%lld%n", name, &p, &y, &g, &used) != 4)
+            continue;
+        if (line[used] == ',')
+            sscanf(line + used, ",%23[^,],%23[^,],%23[^,\n]", attr[0], attr[1], attr[2]);
+        if (push(strcmp(name, "test") == 0 ? &t : &v, p, (float)y, (int64_t)g, attr))
+            return fprintf(stderr, "calibration_report: out of memory\n"), 1;
+    }
     rdm_calibration c;
     rdm_err err = {0};
     if (rdm_calibration_measure(t.p, t.y, t.g, t.n, 10, 1000, 1, &c, &err))
@@ -93,11 +138,29 @@ int main(void)
            v.n, a, s, ll0, ll1,
            ll1 < ll0 ? "it improves test log loss" : "not needed (no improvement)");
     free(q);
+    if (argc > 1) {
+        double thr = atof(argv[1]);
+        rdm_subgroup all;
+        if (rdm_subgroup_measure(t.p, t.y, t.g, NULL, t.n, thr, NAN, 1000, 1, &all, &err) == 0) {
+            printf("performance by patient group on test at threshold %.4f (AUC intervals: 1000 "
+                   "resamples of patients)\n",
+                   thr);
+            printf("  %-16s %6zu enc %6zu pat  AUC %.3f [%.3f, %.3f]  mean p %.3f obs %.3f  "
+                   "flagged %.3f  TPR %.3f FPR %.3f\n",
+                   "all", all.n, all.patients, all.auc, all.auc_lo, all.auc_hi, all.mean_p,
+                   all.observed, all.positive_rate, all.tpr, all.fpr);
+            groups(&t, 0, "race", thr, all.auc);
+            groups(&t, 1, "gender", thr, all.auc);
+            groups(&t, 2, "age band", thr, all.auc);
+        }
+    }
     free(v.p);
     free(v.y);
     free(v.g);
     free(t.p);
     free(t.y);
     free(t.g);
+    free(v.attr);
+    free(t.attr);
     return 0;
 }
