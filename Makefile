@@ -24,6 +24,7 @@ CMD_SRC := $(sort $(wildcard src/cmd/*.c))
 FCGI_SRC := $(sort $(wildcard fcgi/*.c))
 FCGI_BENCH_SRC := $(sort $(wildcard fcgi/bench/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/*.c))
+TOOL_SRC := $(sort $(wildcard tests/tools/*.c))
 SQL_FILES := $(sort $(shell find sql -name '*.sql' 2>/dev/null))
 
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/gen/sql_gen.o
@@ -31,6 +32,7 @@ CMD_OBJ := $(CMD_SRC:%.c=$(BUILD)/%.o)
 FCGI_OBJ := $(FCGI_SRC:%.c=$(BUILD)/%.o)
 FCGI_BENCH_OBJ := $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.o) $(filter-out $(BUILD)/fcgi/main.o,$(FCGI_OBJ))
 UNIT_OBJ := $(UNIT_SRC:%.c=$(BUILD)/%.o)
+TOOLS := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/%)
 
 # Quiet like kbuild: one short line per step (CC src/gbt.c); V=1 prints the commands.
 V ?= 0
@@ -57,7 +59,7 @@ DEPS_OK := var/state/deps.ok
 all: build pipeline
 
 ## build: compile the library, the readmit command, the FastCGI server and the tests
-build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI) $(READMIT_FCGI_BENCH))
+build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI) $(READMIT_FCGI_BENCH)) $(TOOLS)
 
 ## deps: install the Debian packages the project needs (as root; else prints the command)
 deps: $(DEPS_OK)
@@ -95,6 +97,9 @@ $(BUILD)/libreadmit.a: $(LIB_OBJ)
 $(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
 	$(call say,LD,$@)$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(CMD_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
+$(BUILD)/calibration-report: $(BUILD)/tests/bench/calibration_report.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 $(BUILD)/bench-explain: $(BUILD)/tests/bench/bench_explain.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
@@ -103,6 +108,10 @@ $(READMIT_FCGI): $(FCGI_OBJ) $(BUILD)/libreadmit.a
 
 $(READMIT_FCGI_BENCH): $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $(FCGI_BENCH_OBJ) $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
+# test drivers (tests/tools/NAME.c -> build/NAME), used by the shell tests
+$(TOOLS): $(BUILD)/%: $(BUILD)/tests/tools/%.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 $(BUILD)/tests/unit/main.o: $(BUILD)/gen/unit_tests.h
 
@@ -179,6 +188,6 @@ help:
 include tests/fuzz/fuzz.mk
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d) $(FCGI_OBJ:.o=.d) $(FCGI_BENCH_SRC:%.c=$(BUILD)/%.d) \
-         $(UNIT_OBJ:.o=.d)
+         $(UNIT_OBJ:.o=.d) $(TOOL_SRC:%.c=$(BUILD)/%.d)
 
 include pipeline.mk

@@ -17,7 +17,7 @@ CONF ?= conf/readmit.yaml
 VAR ?= var
 STATE := $(VAR)/state
 BATCHES ?= all
-STAGES := ingest clean train register report
+STAGES := ingest clean train register monitor report
 DB_UP := $(STATE)/db.ok
 LOCK := $(STATE)/pipeline.lock
 # the last source given with DATA= (or READMIT_DATA) that ingested without error
@@ -26,6 +26,8 @@ DATA_FILE := $(STATE)/data.source
 DB_OPTS := $(if $(DBNAME),-o db.name=$(DBNAME))
 # the model file cache follows VAR
 RDM := READMIT_MODEL_CACHE=$(abspath $(VAR))/models $(READMIT)
+# written by the monitor stage when monitor.retrain_when fires: train and register re-run
+RETRAIN := $(wildcard $(STATE)/retrain.stamp)
 
 # Source data: DATA=path (command line or environment), else READMIT_DATA,
 # else the source remembered from the last run that was given one, else
@@ -48,20 +50,22 @@ CONF_SOURCE = $(eval CONF_SOURCE := $$(if $$(wildcard $$(READMIT)),$$(shell $$(R
 RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
            $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
 
-PIPELINE_GOALS := pipeline ingest clean-data train register report
-.PHONY: $(PIPELINE_GOALS) db-start db-stop db-psql demo data serve stop status \
-        bench-ingest bench-train bench-serve bench-explain bench-report FORCE
+PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
+.PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
+        bench-ingest bench-train bench-serve bench-explain bench-calibration bench-report \
+        bench-monitor FORCE
 FORCE:
 
 # make -n and make -q only look: they never wait for the lock.
 DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))$(findstring q,$(firstword -$(MAKEFLAGS)))
 ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 
-## pipeline: bring every stage up to date (ingest, clean, train, register, report)
+## pipeline: bring every stage up to date (ingest, clean, train, register, monitor, report)
 ## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
 ## clean-data: type, filter, validate and profile new raw batches (readmit clean)
 ## train: train every configured model on the clean snapshot
 ## register: register the best run; promote it to champion if it passes the gate
+## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger
 ## report: write the static HTML reports (reports/index.html)
 # Take the lock, then run the goal in a make that reads the state afresh.
 $(PIPELINE_GOALS): $(READMIT) | $(STATE)
@@ -108,12 +112,14 @@ CHANGES_ingest := $(or $(call stage_new,ingest),$(filter-out all,$(BATCHES)),$(i
 CHANGES_clean := $(or $(call stage_new,clean),$(CHANGES_ingest))
 CHANGES_train := $(or $(call stage_new,train),$(CHANGES_clean))
 CHANGES_register := $(or $(call stage_new,register),$(CHANGES_train))
+CHANGES_monitor := $(or $(call stage_new,monitor),$(CHANGES_register),$(CHANGES_ingest),$(if $(wildcard $(STATE)/traffic.stamp),$(shell test $(STATE)/traffic.stamp -nt $(STATE)/monitor.ran && echo traffic)))
 stamp_from = $(if $(CHANGES_$1),$(STATE)/$1.ran) ;
 # every stage is still checked (a rebuilt binary re-runs each), in DAG order
 $(STATE)/clean.ran: | $(STATE)/ingest.ran
 $(STATE)/train.ran: | $(STATE)/clean.ran
 $(STATE)/register.ran: | $(STATE)/train.ran
-$(STATE)/report.ran: | $(STATE)/register.ran
+$(STATE)/monitor.ran: | $(STATE)/register.ran
+$(STATE)/report.ran: | $(STATE)/monitor.ran
 endif
 
 # ingest runs when its inputs change, and every time with BATCHES other than all
@@ -132,20 +138,30 @@ $(STATE)/clean.ran: $(READMIT) $(STATE)/ingest.stamp $(STATE)/conf-clean.stamp |
 $(STATE)/clean.stamp: $(call stamp_from,clean)
 
 train: $(STATE)/train.ran
-$(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp | $(DB_UP)
+$(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(RETRAIN) | $(DB_UP)
 	@touch $@
+	$(if $(RETRAIN),@echo "train: retrain triggered by the monitor: $$(tail -n 1 $(RETRAIN))")
 	$(Q)$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
 $(STATE)/train.stamp: $(call stamp_from,train)
 
 register: $(STATE)/register.ran
-$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-register.stamp | $(DB_UP)
+$(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-register.stamp $(RETRAIN) | $(DB_UP)
 	@touch $@
 	$(Q)$(RDM) register $(RDM_OPTS) --stamp $(STATE)/register.stamp
 $(STATE)/register.stamp: $(call stamp_from,register)
 
+# monitor: after register, again when a batch arrives, its settings change or new traffic
+# or outcomes are recorded (make outcomes / make replay touch traffic.stamp)
+monitor: $(STATE)/monitor.ran
+$(STATE)/monitor.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/ingest.stamp \
+                      $(STATE)/conf-monitor.stamp $(wildcard $(STATE)/traffic.stamp) | $(DB_UP)
+	@touch $@
+	$(Q)$(RDM) monitor $(RDM_OPTS) -q --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
+$(STATE)/monitor.stamp: $(call stamp_from,monitor)
+
 report: $(STATE)/report.ran
 $(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp \
-                     $(ALIASES_MOVED) | $(DB_UP)
+                     $(STATE)/monitor.stamp $(ALIASES_MOVED) | $(DB_UP)
 	@$(RDM) history $(RDM_OPTS) --fingerprint > $@ 2>/dev/null || touch $@
 	$(Q)$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
 
@@ -158,6 +174,27 @@ $(STATE):
 $(DB_UP): scripts/pg.sh | $(DEPS_OK) $(STATE)
 	@$(if $(DBNAME),READMIT_DBNAME=$(DBNAME)) scripts/pg.sh start
 	@touch $@
+
+## replay: live traffic through the HTTP API (after make serve): REPLAY_ROWS, REPLAY_DAYS, REPLAY_RATE, SCENARIO=none|age|admission|payer
+REPLAY_ROWS ?= 4000
+REPLAY_DAYS ?= 8
+REPLAY_RATE ?= 1000
+SCENARIO ?= age
+replay: $(READMIT) | $(DB_UP) $(STATE)
+	@mkdir -p $(VAR)/replay
+	@$(RDM) synth --rows $(REPLAY_ROWS) --seed 9090 > $(VAR)/replay/records.csv
+	$(RDM) replay $(RDM_OPTS) -q --input $(VAR)/replay/records.csv --days $(REPLAY_DAYS) \
+	  --rate $(REPLAY_RATE) --scenario $(SCENARIO) --outcomes $(VAR)/replay/outcomes.csv
+	@touch $(STATE)/traffic.stamp
+	$(RDM) monitor $(RDM_OPTS) -o monitor.window_rows=$$(( $(REPLAY_ROWS) / $(REPLAY_DAYS) )) \
+	  --stamp $(STATE)/monitor.stamp --retrain-stamp $(STATE)/retrain.stamp
+	$(RDM) report $(RDM_OPTS) -q --stamp $(STATE)/report.stamp
+
+## outcomes: load observed outcomes (FILE=path.csv: encounter_id, readmitted[, observed_at])
+outcomes: $(READMIT) | $(DB_UP) $(STATE)
+	@test -n "$(FILE)" || { echo "usage: make outcomes FILE=path.csv" >&2; exit 2; }
+	$(RDM) outcomes $(RDM_OPTS) --input $(FILE)
+	@touch $(STATE)/traffic.stamp
 
 ## status: batches, row counts, validation, runs and model versions; the data source in use
 status: $(READMIT) | $(DB_UP)
@@ -190,6 +227,8 @@ demo: build
 	@echo "report: $(abspath $(or $(REPORT_DIR),reports))/index.html"
 	@$(MAKE) --no-print-directory serve
 	@scripts/demo-predict.sh "$(CONF)"
+	@$(MAKE) --no-print-directory replay REPLAY_ROWS=2400 REPLAY_DAYS=6
+	@echo "monitoring: $(abspath $(or $(REPORT_DIR),reports))/monitor.html"
 
 ## bench-ingest: ingest and clean throughput on the real data vs psql \copy
 bench-ingest: build | $(DB_UP)
@@ -207,9 +246,17 @@ bench-serve: build | $(DB_UP)
 bench-explain: build $(BUILD)/bench-explain | $(DB_UP)
 	BUILD=$(BUILD) scripts/bench-explain.sh $(DATA)
 
+## bench-calibration: calibration slope, intercept, ECE (patient-resampled intervals), reliability bins and a Platt check, real data
+bench-calibration: build $(BUILD)/bench-explain $(BUILD)/calibration-report | $(DB_UP)
+	BUILD=$(BUILD) scripts/bench-calibration.sh $(DATA)
+
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
 	scripts/bench-report.sh $(READMIT)
+
+## bench-monitor: time readmit monitor over 1,000,000 logged predictions (PREDICTIONS=N)
+bench-monitor: build | $(DB_UP)
+	scripts/bench-monitor.sh $(READMIT) $(or $(PREDICTIONS),1000000)
 
 ## serve: start the FastCGI worker pool and nginx (http://127.0.0.1:8080/ by default)
 serve: build | $(DB_UP)

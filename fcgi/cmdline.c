@@ -171,6 +171,7 @@ int srv_cmd_serve(srv_cmd *c, srv_handler_fn handler, int follow)
     o.read_timeout = c->cfg.serve.read_timeout;
     o.handler = handler;
     o.follow_model = follow;
+    o.cfg = follow ? &c->cfg : NULL; /* the real server logs its predictions */
     if (FCGX_Init() != 0)
         return fail("FCGX_Init failed", 1);
     char bind[600];

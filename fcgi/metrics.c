@@ -154,5 +154,5 @@ int srv_metrics_text(srv_shared *sh, int nw, rdm_buf *out)
         P("readmit_worker_model_info{worker=\"%d\",version=\"%s\"} 1\n", w, v);
     }
 #undef P
-    return rc;
+    return rc == RDM_OK ? srv_log_metrics(sh, nw, out) : rc;
 }

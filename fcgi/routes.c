@@ -46,6 +46,7 @@ static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *
 {
     if (!l)
         return no_model(rq);
+    double t0 = rdm_now();
     rdm_api_model am;
     api_model(l, &am);
     rdm_api_request req;
@@ -55,6 +56,8 @@ static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *
         st = rdm_api_score(&am, &req, rq->out, &e);
         if (st == RDM_HTTP_OK)
             rq->records = (long)req.n;
+        if (st == RDM_HTTP_OK)
+            srv_log_served(rq, am.name, am.version, am.alias, rdm_now() - t0);
         rdm_api_request_release(&req);
     }
     if (st != RDM_HTTP_OK) {

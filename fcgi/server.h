@@ -22,6 +22,7 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "predlog.h"
 #include "readmit.h"
 
 #define SRV_MAX_WORKERS 64
@@ -52,7 +53,8 @@ typedef struct srv_slot {
     _Atomic uint64_t read_timeouts; /* requests dropped: not in full within serve.read_timeout */
     _Atomic uint64_t model_gen;     /* generation of the model it serves */
     _Atomic int pid;
-    char model_version[32]; /* version it serves ("" = none) */
+    char model_version[32];   /* version it serves ("" = none) */
+    rdm_predlog_counters log; /* its prediction log (predhook.c) */
 } srv_slot;
 
 /* The block shared by the supervisor and all workers (anonymous MAP_SHARED). */
@@ -120,8 +122,18 @@ typedef struct srv_opts {
     long max_body_bytes;
     double read_timeout; /* seconds for a whole request to arrive (0 = no limit) */
     srv_handler_fn handler;
-    int follow_model; /* workers load the published model (the real server) */
+    int follow_model;      /* workers load the published model (the real server) */
+    const rdm_config *cfg; /* prediction log settings (monitor.*); NULL: no log */
 } srv_opts;
+
+/* predhook.c: the worker's prediction log: start (no-op without o->cfg),
+ * one answered prediction (rq->body and rq->out), flush and stop, and its
+ * counters and lag in /metrics. */
+void srv_log_start(const srv_opts *o, srv_slot *slot);
+void srv_log_served(const srv_request *rq, const char *name, const char *version, const char *alias,
+                    double seconds);
+void srv_log_stop(void);
+int srv_log_metrics(srv_shared *sh, int nw, rdm_buf *out);
 
 /* worker.c: run one worker process (never returns): slot `idx` of `sh`. */
 void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx) __attribute__((noreturn));

@@ -296,6 +296,7 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
     if (o->follow_model)
         srv_served_refresh(sh, g_slot, 0);
 
+    srv_log_start(o, g_slot);
     int nt = o->threads > 0 ? o->threads : 1;
     pthread_t *th = calloc((size_t)nt, sizeof *th);
     int started = 0;
@@ -318,5 +319,6 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
             srv_served_refresh(sh, g_slot, sig == SIGHUP);
     }
     drain(th, started);
+    srv_log_stop(); /* everything logged, or in the spill file */
     _exit(0);
 }

@@ -76,6 +76,16 @@ for c in 32 128; do
     run_wrk single "$c" /api/v1/predict "$WORK/single.jsonl"
     run_wrk batch "$c" /api/v1/predict "$WORK/batch.jsonl"
 done
+# the same with the prediction log off (monitor.log_fraction = 0), in this run
+serve "" stop
+serve "$MODEL_OPTS -o monitor.log_fraction=0" start
+for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
+for c in 32 128; do
+    run_wrk nolog "$c" /api/v1/predict "$WORK/single.jsonl"
+done
+serve "" stop
+serve "$MODEL_OPTS" start
+for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
 
 echo
 echo "| configuration | 32 conns req/s | p50 | p99 | errors | 128 conns req/s | p50 | p99 | errors |"
@@ -89,11 +99,13 @@ row() { # name label multiplier
 }
 row static "nginx alone, static body of the same size" 1
 row empty "nginx -> empty FastCGI responder (same pool config)" 1
-row single "nginx -> readmit-fcgi, one record per request" 1
+row single "nginx -> readmit-fcgi, one record per request (prediction log on)" 1
+row nolog "nginx -> readmit-fcgi, one record per request, prediction log off" 1
 row batch "nginx -> readmit-fcgi, batches of 100 records" 100
 for c in 32 128; do
     echo "ratio at $c conns: single / empty responder = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[empty,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}'),"\
-        "single / nginx static = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[static,$c]}" 'BEGIN {printf "%.1f%%", 100 * a / b}')"
+        "single / nginx static = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[static,$c]}" 'BEGIN {printf "%.1f%%", 100 * a / b}'),"\
+        "log on / log off = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[nolog,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
 done
 
 # ---- scoring micro-benchmark ----

@@ -340,6 +340,9 @@ echo "RESULT dbdown_answering=$answering dbdown_failed=$LOAD_FAILED dbdown_reque
 
 echo
 echo "== database connections"
+# at rest: the workers' prediction-log writers close their connections after
+# a second without records, which leaves the model follower's one per host
+sleep 2
 conns=$(pgtcp_owner "$PGTCP_BIN/psql" -h "$W/pg/run" -U readmit -d readmit -tAc \
     "SELECT client_addr, count(*) FROM pg_stat_activity WHERE datname = 'readmit' AND client_addr IS NOT NULL GROUP BY 1 ORDER BY 1" |
     tr '|' ' ')

@@ -49,6 +49,7 @@ typedef struct key_def {
 
 #define METRICS rdm_metric_names /* the one list, in metrics.c */
 static const char *const DIAG_MODES[] = {"rank_chapter", "code", NULL};
+static const char *const RETRAIN_WHEN[] = {"never", "drift", "auc", "drift_or_auc", NULL};
 
 #define OFF(m) offsetof(rdm_config, m)
 #define BIG    1e15
@@ -113,6 +114,26 @@ static const key_def KEYS[] = {
     {"serve.socket_group", T_STR, OFF(serve.socket_group), 0, "\"\"", 0, 0, 0, NULL},
     {"serve.read_timeout", T_DBL, OFF(serve.read_timeout), 0, "10", 0, 3600, 0, NULL},
     {"report.dir", T_STR, OFF(report.dir), 0, "reports", 0, 0, F_NONEMPTY, NULL},
+    {"monitor.log_fraction", T_DBL, OFF(monitor.log_fraction), 0, "1.0", 0, 1, 0, NULL},
+    {"monitor.spill_dir", T_STR, OFF(monitor.spill_dir), 0, "var/spill", 0, 0, F_NONEMPTY, NULL},
+    {"monitor.spill_max_bytes", T_LONG, OFF(monitor.spill_max_bytes), 0, "268435456", 0, 1e12, 0,
+     NULL},
+    {"monitor.buffer_bytes", T_LONG, OFF(monitor.buffer_bytes), 0, "16777216", 65536, 1e10, 0,
+     NULL},
+    {"monitor.batch_records", T_INT, OFF(monitor.batch_records), 0, "1000", 1, 1000000, 0, NULL},
+    {"monitor.flush_ms", T_INT, OFF(monitor.flush_ms), 0, "100", 1, 60000, 0, NULL},
+    {"monitor.window_rows", T_LONG, OFF(monitor.window_rows), 0, "0", 0, 1e9, 0, NULL},
+    {"monitor.window_seconds", T_LONG, OFF(monitor.window_seconds), 0, "86400", 1, 1e9, 0, NULL},
+    {"monitor.min_rows", T_LONG, OFF(monitor.min_rows), 0, "200", 1, 1e9, 0, NULL},
+    {"monitor.drift_rows", T_LONG, OFF(monitor.drift_rows), 0, "20000", 1, 1e12, 0, NULL},
+    {"monitor.psi_warn", T_DBL, OFF(monitor.psi_warn), 0, "0.1", 0, 100, 0, NULL},
+    {"monitor.psi_alert", T_DBL, OFF(monitor.psi_alert), 0, "0.25", 0, 100, 0, NULL},
+    {"monitor.bootstrap", T_INT, OFF(monitor.bootstrap), 0, "100", 0, 100000, 0, NULL},
+    {"monitor.estimate_draws", T_INT, OFF(monitor.estimate_draws), 0, "30", 0, 100000, 0, NULL},
+    {"monitor.retrain_when", T_ENUM, OFF(monitor.retrain_when), 0, "drift_or_auc", 0, 0, 0,
+     RETRAIN_WHEN},
+    {"monitor.auc_floor", T_DBL, OFF(monitor.auc_floor), 0, "0.6", 0, 1, 0, NULL},
+    {"monitor.min_labels", T_LONG, OFF(monitor.min_labels), 0, "500", 1, 1e9, 0, NULL},
 };
 #define NKEYS ((int)(sizeof KEYS / sizeof KEYS[0]))
 
@@ -1237,6 +1258,7 @@ static const struct {
     {"clean", {"clean", NULL}},
     {"train", {"split", "features", "train", NULL}},
     {"register", {"registry", NULL}},
+    {"monitor", {"monitor", NULL}},
     {"report", {"report", NULL}},
 };
 

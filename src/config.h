@@ -118,6 +118,26 @@ typedef struct rdm_config {
     struct {
         char *dir; /* output directory (default reports) */
     } report;
+
+    struct {
+        double log_fraction;  /* share of served predictions logged (default 1.0) */
+        char *spill_dir;      /* log records wait here while the database is away (var/spill) */
+        long spill_max_bytes; /* per worker; past it records are dropped and counted */
+        long buffer_bytes;    /* in-memory log buffer per worker */
+        int batch_records;    /* COPY batch size */
+        int flush_ms;         /* longest wait before a partial batch is sent */
+        long window_rows;     /* > 0: monitor windows of this many predictions */
+        long window_seconds;  /* else windows of this length (default one day) */
+        long min_rows;        /* windows smaller than this are shown but never alert */
+        long drift_rows;      /* logged inputs read per run for drift (a uniform sample) */
+        double psi_warn;      /* drift thresholds (0.1 / 0.25) */
+        double psi_alert;
+        int bootstrap;        /* patient bootstrap resamples of the live AUC */
+        int estimate_draws;   /* label draws for the estimated-AUC interval */
+        int retrain_when;     /* 0 never, 1 drift, 2 auc, 3 drift or auc */
+        double auc_floor;     /* realized AUC below this (with min_labels) triggers */
+        long min_labels;
+    } monitor;
 } rdm_config;
 
 /* Fill `c` with defaults (allocates strings; call rdm_config_release()). */

@@ -34,8 +34,9 @@ typedef struct rdm_estimate {
  * concordant pairs, ties 1/2): O(n log n). */
 double rdm_estimate_auc(const double *p, size_t n);
 
-/* Everything above for `n` probabilities; `draws` label draws (seeded) give
- * the AUC interval (0 = skip). RDM_EINVAL when n == 0, RDM_ENOMEM. */
+/* Everything above for `n` probabilities; `draws` label draws (seeded, O(n)
+ * each) give the spread of the AUC (0 = skip). RDM_EINVAL when n == 0,
+ * RDM_ENOMEM. */
 int rdm_estimate_compute(const double *p, size_t n, double threshold, int draws, uint64_t seed,
                          rdm_estimate *out, rdm_err *err);
 

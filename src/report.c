@@ -28,6 +28,12 @@ static int build_data(const void *site, const void *item, rdm_buf *out, rdm_err 
     return rdm_report_page_data(site, out, err);
 }
 
+static int build_monitor(const void *site, const void *item, rdm_buf *out, rdm_err *err)
+{
+    (void)item;
+    return rdm_report_page_monitor(site, out, err);
+}
+
 static int build_run(const void *site, const void *item, rdm_buf *out, rdm_err *err)
 {
     return rdm_report_page_run(site, ((const rdm_rpt_page_ref *)item)->run, out, err);
@@ -59,6 +65,7 @@ static const struct {
     {RDM_RPT_INDEX, build_index, NULL},
     {RDM_RPT_COMPARE, build_compare, NULL},
     {RDM_RPT_DATA, build_data, NULL},
+    {RDM_RPT_MONITOR, build_monitor, NULL},
     {RDM_RPT_RUN, build_run, run_input},
     {RDM_RPT_TRAINING, build_training, training_input},
 };

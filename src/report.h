@@ -77,6 +77,8 @@ int rdm_report_page_data(const rdm_report_site *site, rdm_buf *out, rdm_err *err
 /* compare/<training_id>.html: every run of one training. */
 int rdm_report_page_compare_training(const rdm_report_site *site, long long training_id,
                                      rdm_buf *out, rdm_err *err);
+/* monitor.html: the latest monitor document (site.monitor). */
+int rdm_report_page_monitor(const rdm_report_site *site, rdm_buf *out, rdm_err *err);
 
 /* What rdm_report_write_site did. */
 typedef struct rdm_report_stats {

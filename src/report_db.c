@@ -239,5 +239,9 @@ rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err
         return NULL;
     }
     importance_from_artifacts(db, site);
+    // the latest monitor document (monitor.html); none before the first monitor run
+    rdm_err merr = {0};
+    json_t *mon = rdm_db_json(db, RDM_SQL_MONITOR_SELECT_LATEST_REPORT, 0, NULL, &merr);
+    json_object_set_new(site, "monitor", mon ? mon : json_null());
     return rs;
 }

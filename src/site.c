@@ -529,6 +529,7 @@ static const struct {
     {RDM_RPT_INDEX, {"index.html", "Runs and versions"}},
     {RDM_RPT_COMPARE, {"compare.html", "Compare"}},
     {RDM_RPT_DATA, {"data.html", "Data"}},
+    {RDM_RPT_MONITOR, {"monitor.html", "Monitoring"}},
 };
 
 #define NTOP ((int)(sizeof TOP / sizeof TOP[0]))

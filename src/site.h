@@ -88,6 +88,7 @@ typedef enum rdm_rpt_kind {
     RDM_RPT_INDEX,
     RDM_RPT_COMPARE, /* compare.html: the selected run of each training */
     RDM_RPT_DATA,
+    RDM_RPT_MONITOR,  /* monitor.html */
     RDM_RPT_RUN,      /* runs/<run_id>.html */
     RDM_RPT_TRAINING, /* compare/<training_id>.html: every run of one training */
 } rdm_rpt_kind;

@@ -24,7 +24,7 @@ CREATE TABLE monitor.predictions (
     logged_at     timestamptz      NOT NULL DEFAULT now(),  -- when it reached the database
     PRIMARY KEY (request_id, item)
 );
-CREATE INDEX predictions_id_idx ON monitor.predictions (prediction_id);
+
 CREATE INDEX predictions_encounter_idx ON monitor.predictions (encounter_id);
 COMMENT ON TABLE monitor.predictions IS 'Every served prediction: when, which model version and alias, the raw input, probability, decision, threshold and worker latency.';
 

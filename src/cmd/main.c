@@ -26,6 +26,9 @@ static const struct {
     {"history", cmd_history, "the registered model's alias history (promotions, rollbacks)"},
     {"synth", cmd_synth, "write a synthetic CSV with the dataset's schema (for tests)"},
     {"config", cmd_config, "print the effective configuration"},
+    {"outcomes", cmd_outcomes, "load observed outcomes of served encounters"},
+    {"monitor", cmd_monitor, "prediction log: live and estimated performance, drift, retrain"},
+    {"replay", cmd_replay, "send records through the HTTP API as live traffic, then outcomes"},
 };
 
 #define NCOMMANDS (sizeof COMMANDS / sizeof COMMANDS[0])

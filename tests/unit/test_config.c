@@ -274,7 +274,7 @@ static void test_bad_yaml(void)
     CU_ASSERT(has(err.msg,
                   FIX "unknown_section.yaml:4:1: top level: unknown key 'models' "
                       "(allowed: db, data, clean, split, features, train, registry, serve, "
-                      "report)"));
+                      "report, monitor)"));
     rdm_config_release(&c);
 }
 
@@ -634,6 +634,7 @@ static void test_stage_fingerprints(void)
         {"clean", {"clean"}},
         {"train", {"split", "features", "train"}},
         {"register", {"registry"}},
+        {"monitor", {"monitor"}},
         {"report", {"report"}},
     };
 
@@ -644,7 +645,7 @@ static void test_stage_fingerprints(void)
     while (rdm_config_stage((int)n))
         n++;
     CU_ASSERT_EQUAL(n, sizeof want / sizeof want[0]);
-    char before[5][65];
+    char before[6][65];
     for (size_t i = 0; i < sizeof want / sizeof want[0] && i < n; i++) {
         CU_ASSERT_STRING_EQUAL(rdm_config_stage((int)i), want[i].stage);
         rdm_buf b = RDM_BUF_INIT;
@@ -664,14 +665,14 @@ static void test_stage_fingerprints(void)
     } edits[] = {
         {"train.seed=7", 2},         {"split.train_below=60", 2}, {"features.min_count=5", 2},
         {"data.batch_rows=100", 0},  {"clean.min_rows=3", 1},     {"registry.min_gain=0.01", 3},
-        {"report.dir=elsewhere", 4},
+        {"monitor.min_rows=50", 4},  {"report.dir=elsewhere", 5},
     };
 
     for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
         rdm_config d;
         CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&d, &err), RDM_OK);
         CU_ASSERT_EQUAL(rdm_config_set(&d, edits[e].set, &err), RDM_OK);
-        for (size_t i = 0; i < 5; i++) {
+        for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
             char h[65];
             CU_ASSERT_EQUAL(rdm_config_fingerprint(&d, want[i].stage, h, &err), RDM_OK);
             CU_ASSERT_EQUAL(strcmp(h, before[i]) != 0, (int)i == edits[e].moved);

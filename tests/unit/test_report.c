@@ -364,8 +364,8 @@ static void test_write_and_check(void)
     rdm_report_stats st;
     rdm_err err = {0};
     CU_ASSERT_EQUAL_FATAL(rdm_report_write_site(s, dir, &st, &err), RDM_OK);
-    CU_ASSERT_EQUAL(st.pages, 6); /* index, compare, data, 2 runs, compare/1 */
-    CU_ASSERT_EQUAL(st.written, 6);
+    CU_ASSERT_EQUAL(st.pages, 7); /* index, compare, data, monitor, 2 runs, compare/1 */
+    CU_ASSERT_EQUAL(st.written, 7);
     CU_ASSERT_EQUAL(st.removed, 0);
     char fp[65];
     memcpy(fp, st.fingerprint, sizeof fp);

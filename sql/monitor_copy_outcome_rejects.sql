@@ -1,0 +1,1 @@
+COPY monitor.outcome_rejects (sha256, line_no, raw, reason) FROM STDIN

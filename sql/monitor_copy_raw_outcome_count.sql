@@ -1,0 +1,1 @@
+COPY (SELECT count(*) FROM monitor.outcomes WHERE source LIKE 'raw batch %') TO STDOUT

@@ -1,0 +1,13 @@
+-- encounters served earlier that a raw batch ingested after serving carries:
+-- their readmitted value is the outcome (first one wins, as for files)
+INSERT INTO monitor.outcomes (encounter_id, readmitted, label, observed_at, source)
+SELECT DISTINCT ON (p.encounter_id)
+       p.encounter_id, e.readmitted, CASE WHEN e.readmitted = '<30' THEN 1 ELSE 0 END,
+       b.finished_at, 'raw batch ' || e.batch_id
+FROM raw.encounters e
+JOIN raw.batches b ON b.batch_id = e.batch_id
+JOIN monitor.predictions p
+  ON p.encounter_id = CASE WHEN e.encounter_id ~ '^[0-9]{1,18}$' THEN e.encounter_id::bigint END
+WHERE e.readmitted IN ('<30', '>30', 'NO') AND b.finished_at > p.served_at
+ORDER BY p.encounter_id, e.batch_id
+ON CONFLICT (encounter_id) DO NOTHING

@@ -1,0 +1,454 @@
+/* monitor_db.c - the monitor's reads and writes in PostgreSQL. */
+#include "monitor_db.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int set_param(rdm_db *db, const char *name, const char *value, rdm_err *err)
+{
+    const char *p[2] = {name, value};
+    return rdm_db_exec(db, RDM_SQL_MONITOR_SET_PARAM, 2, p, err);
+}
+
+/* A COPY-out line split into fields in a scratch buffer. */
+typedef struct lines {
+    rdm_buf scratch;
+    char *f[16];
+} lines;
+
+static int split(lines *l, const char *line, size_t len, int want, rdm_err *err)
+{
+    rdm_buf_reset(&l->scratch);
+    if (rdm_buf_add(&l->scratch, line, len) != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    int n = rdm_copy_split(l->scratch.data, len, l->f, 16);
+    if (n != want)
+        return rdm_errf(err, RDM_EDB, "monitor: expected %d columns from the database, got %d",
+                        want, n);
+    return RDM_OK;
+}
+
+/* ---- reference ---- */
+
+typedef struct ref_ctx {
+    lines l;
+    int found;
+    int version, snapshot;
+    json_t *profile, *schema, *calib;
+} ref_ctx;
+
+static int ref_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    ref_ctx *c = ud;
+    int rc = split(&c->l, line, len, 5, err);
+    if (rc != RDM_OK)
+        return rc;
+    c->found = 1;
+    c->version = atoi(c->l.f[0]);
+    c->snapshot = c->l.f[1] ? atoi(c->l.f[1]) : -1;
+    c->profile = c->l.f[2] ? json_loads(c->l.f[2], 0, NULL) : NULL;
+    c->schema = c->l.f[3] ? json_loads(c->l.f[3], 0, NULL) : NULL;
+    c->calib = c->l.f[4] ? json_loads(c->l.f[4], 0, NULL) : NULL;
+    return RDM_OK;
+}
+
+int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, int *version,
+                        int *snapshot, rdm_err *err)
+{
+    ref_ctx c;
+    memset(&c, 0, sizeof c);
+    memset(ref, 0, sizeof *ref);
+    int rc = set_param(db, "readmit.model_name", model_name, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_REFERENCE, ref_row, &c, err);
+    if (rc == RDM_OK && !c.found)
+        rc = rdm_errf(err, RDM_ENOTFOUND, "no champion of '%s' yet: nothing is served", model_name);
+    if (rc == RDM_OK && !c.profile)
+        rc = rdm_errf(err, RDM_ENOTFOUND,
+                      "the champion's training snapshot %d has no profile (run readmit clean)",
+                      c.snapshot);
+    if (rc == RDM_OK)
+        rc = rdm_drift_ref_from_profile(c.profile, c.schema, ref, err);
+    if (rc == RDM_OK && json_is_array(c.calib) && json_array_size(c.calib) == 10) {
+        for (size_t i = 0; i < 10; i++)
+            ref->score_ref[i] = json_number_value(json_object_get(json_array_get(c.calib, i), "n"));
+        ref->has_score_ref = 1;
+    }
+    *version = c.version;
+    *snapshot = c.snapshot;
+    json_decref(c.profile);
+    json_decref(c.schema);
+    json_decref(c.calib);
+    rdm_buf_release(&c.l.scratch);
+    return rc;
+}
+
+/* ---- predictions ---- */
+
+typedef struct pred_ctx {
+    lines l;
+    rdm_mondb_row_fn fn;
+    void *ud;
+} pred_ctx;
+
+static int pred_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    pred_ctx *c = ud;
+    int rc = split(&c->l, line, len, 9, err);
+    if (rc != RDM_OK)
+        return rc;
+    char **f = c->l.f;
+    rdm_mon_row r;
+    r.id = strtoll(f[0], NULL, 10);
+    r.served = strtod(f[1], NULL);
+    r.version = (int32_t)atoi(f[2]);
+    r.patient = f[3] ? strtoll(f[3], NULL, 10) : -1 - r.id; /* unknown: a group of its own */
+    r.p = strtod(f[4], NULL);
+    r.decision = atoi(f[5]);
+    r.label = f[6] ? atoi(f[6]) : -1;
+    r.observed = f[7] ? strtod(f[7], NULL) : NAN;
+    const char *values[RDM_NCOLS];
+    if (f[8] && rdm_monitor_parse_input(f[8], values) != 0)
+        return rdm_errf(err, RDM_EPARSE, "monitor: prediction %lld: input is not a flat object",
+                        (long long)r.id);
+    return c->fn(&r, f[8] ? values : NULL, c->ud, err);
+}
+
+static int count_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    (void)len;
+    (void)err;
+    *(long *)ud = atol(line);
+    return RDM_OK;
+}
+
+int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
+                          rdm_mondb_row_fn fn, void *ud, rdm_err *err)
+{
+    pred_ctx c;
+    memset(&c, 0, sizeof c);
+    c.fn = fn;
+    c.ud = ud;
+    long total = 0;
+    char share[32];
+    int rc = set_param(db, "readmit.model_name", model_name, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_COUNT_PREDICTIONS, count_row, &total, err);
+    snprintf(share, sizeof share, "%.17g",
+             total > input_rows ? (double)input_rows / (double)total : 1.0);
+    if (rc == RDM_OK)
+        rc = set_param(db, "readmit.input_share", share, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db,
+                             ordered ? RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS
+                                     : RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS_UNORDERED,
+                             pred_row, &c, err);
+    rdm_buf_release(&c.l.scratch);
+    return rc;
+}
+
+int rdm_mondb_outcomes_from_raw(rdm_db *db, long *inserted, rdm_err *err)
+{
+    long before = 0, after = 0;
+    int rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_RAW_OUTCOME_COUNT, count_row, &before, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_RAW_OUTCOMES, 0, NULL, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_RAW_OUTCOME_COUNT, count_row, &after, err);
+    *inserted = after - before;
+    return rc;
+}
+
+/* ---- outcomes files ---- */
+
+typedef struct load_ctx {
+    lines l;
+    rdm_mondb_load *out;
+    int seen;
+} load_ctx;
+
+static int load_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    load_ctx *c = ud;
+    int rc = split(&c->l, line, len, 6, err);
+    if (rc != RDM_OK)
+        return rc;
+    c->seen = 1;
+    snprintf(c->out->at, sizeof c->out->at, "%s", c->l.f[0]);
+    c->out->read = atol(c->l.f[1]);
+    c->out->inserted = atol(c->l.f[2]);
+    c->out->duplicates = atol(c->l.f[3]);
+    c->out->rejected = atol(c->l.f[4]);
+    c->out->unmatched = atol(c->l.f[5]);
+    return RDM_OK;
+}
+
+static int counts_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    load_ctx *c = ud;
+    int rc = split(&c->l, line, len, 2, err);
+    if (rc != RDM_OK)
+        return rc;
+    c->out->inserted = atol(c->l.f[0]);
+    c->out->unmatched = atol(c->l.f[1]);
+    return RDM_OK;
+}
+
+static int copy_in(rdm_db *db, rdm_sql_id stmt, const rdm_buf *data, rdm_err *err)
+{
+    int rc = rdm_db_copy_in_begin(db, stmt, err);
+    if (rc == RDM_OK && data->len)
+        rc = rdm_db_copy_put(db, data->data, data->len, err);
+    if (rc == RDM_OK)
+        return rdm_db_copy_end(db, NULL, err);
+    rdm_db_copy_end(db, "aborted", NULL);
+    return rc;
+}
+
+/* Prefix every reject row with the file's sha256 (the table's first column). */
+static int rejects_with_sha(const rdm_buf *in, const char *sha, rdm_buf *out)
+{
+    int rc = RDM_OK;
+    for (size_t i = 0; rc == RDM_OK && i < in->len;) {
+        const char *nl = memchr(in->data + i, '\n', in->len - i);
+        size_t end = nl ? (size_t)(nl - in->data) + 1 : in->len;
+        rc = rdm_buf_printf(out, "%s\t", sha);
+        if (rc == RDM_OK)
+            rc = rdm_buf_add(out, in->data + i, end - i);
+        i = end;
+    }
+    return rc;
+}
+
+int rdm_mondb_store_outcomes(rdm_db *db, const char *path, const char *sha256,
+                             const rdm_outcomes_parsed *p, rdm_mondb_load *out, rdm_err *err)
+{
+    load_ctx c;
+    memset(&c, 0, sizeof c);
+    memset(out, 0, sizeof *out);
+    c.out = out;
+    char source[80];
+    snprintf(source, sizeof source, "file %s", sha256);
+    rdm_buf rej = RDM_BUF_INIT;
+    int rc = rdm_db_begin(db, err);
+    if (rc == RDM_OK)
+        rc = set_param(db, "readmit.sha256", sha256, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_LOAD, load_row, &c, err);
+    if (rc == RDM_OK && c.seen) {
+        out->already = 1;
+        rdm_db_rollback(db);
+        rdm_buf_release(&c.l.scratch);
+        return RDM_OK;
+    }
+    out->read = p->read;
+    out->rejected = p->rejected;
+    if (rc == RDM_OK)
+        rc = set_param(db, "readmit.source", source, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(db, RDM_SQL_MONITOR_CREATE_OUTCOME_STAGE, 0, NULL, err);
+    if (rc == RDM_OK)
+        rc = copy_in(db, RDM_SQL_MONITOR_COPY_OUTCOME_STAGE, &p->rows, err);
+    const char *src[1] = {source};
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_OUTCOMES, 1, src, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_OUTCOME_COUNTS, counts_row, &c, err);
+    if (rc == RDM_OK && rejects_with_sha(&p->rejects, sha256, &rej) != RDM_OK)
+        rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    if (rc == RDM_OK && rej.len)
+        rc = copy_in(db, RDM_SQL_MONITOR_COPY_OUTCOME_REJECTS, &rej, err);
+    out->duplicates = p->valid - out->inserted;
+    char n[5][24];
+    long v[5] = {out->read, out->inserted, out->duplicates, out->rejected, out->unmatched};
+    for (int i = 0; i < 5; i++)
+        snprintf(n[i], sizeof n[i], "%ld", v[i]);
+    const char *lp[7] = {path, sha256, n[0], n[1], n[2], n[3], n[4]};
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_LOAD, 7, lp, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_commit(db, err);
+    if (rc != RDM_OK)
+        rdm_db_rollback(db);
+    rdm_buf_release(&rej);
+    rdm_buf_release(&c.l.scratch);
+    return rc;
+}
+
+/* ---- batch drift ---- */
+
+typedef struct ids_ctx {
+    long *v;
+    size_t n, cap;
+} ids_ctx;
+
+static int id_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    ids_ctx *c = ud;
+    (void)len;
+    if (c->n == c->cap) {
+        void *p = c->v;
+        if (rdm_grow(&p, &c->cap, c->n + 1, sizeof *c->v))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->v = p;
+    }
+    c->v[c->n++] = atol(line);
+    return RDM_OK;
+}
+
+typedef struct batch_ctx {
+    rdm_buf scratch;
+    const rdm_drift_ref *ref;
+    rdm_drift_counts *dc;
+} batch_ctx;
+
+/* One raw row: batch_id, line_no, then the RDM_NCOLS source columns. */
+static int batch_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    batch_ctx *c = ud;
+    char *f[RDM_NCOLS + 3];
+    rdm_buf_reset(&c->scratch);
+    if (rdm_buf_add(&c->scratch, line, len) != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    int n = rdm_copy_split(c->scratch.data, len, f, RDM_NCOLS + 3);
+    if (n != RDM_NCOLS + 2)
+        return rdm_errf(err, RDM_EDB, "monitor: raw.encounters has %d columns, expected %d", n,
+                        RDM_NCOLS + 2);
+    rdm_drift_counts_add(c->dc, c->ref, (const char *const *)(f + 2));
+    return RDM_OK;
+}
+
+static int measure_batch(rdm_db *db, const rdm_drift_ref *ref, int snapshot, long batch,
+                         double warn, double alert, rdm_err *err)
+{
+    rdm_drift_counts dc;
+    int rc = rdm_drift_counts_init(&dc, ref, err);
+    if (rc != RDM_OK)
+        return rc;
+    batch_ctx c;
+    memset(&c, 0, sizeof c);
+    c.ref = ref;
+    c.dc = &dc;
+    char id[24], snap[24], rows[24], max[40];
+    snprintf(id, sizeof id, "%ld", batch);
+    snprintf(snap, sizeof snap, "%d", snapshot);
+    rc = set_param(db, "readmit.batch_id", id, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_BATCH_ROWS, batch_row, &c, err);
+    json_t *d = rc == RDM_OK ? rdm_monitor_drift_json(ref, &dc, warn, alert) : NULL;
+    char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+    if (rc == RDM_OK && !text)
+        rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    if (rc == RDM_OK) {
+        snprintf(rows, sizeof rows, "%llu", (unsigned long long)dc.rows);
+        const json_t *mp = json_object_get(d, "max_psi");
+        snprintf(max, sizeof max, "%.17g", json_number_value(mp));
+        const char *p[5] = {id, snap, rows, json_is_number(mp) ? max : NULL, text};
+        rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_BATCH_DRIFT, 5, p, err);
+    }
+    free(text);
+    json_decref(d);
+    rdm_drift_counts_release(&dc);
+    rdm_buf_release(&c.scratch);
+    return rc;
+}
+
+typedef struct json_rows_ctx {
+    lines l;
+    json_t *arr;
+    int nf;
+    const char *const *names;
+    const char *types; /* per field: i integer, n number, s string, j json */
+} json_rows_ctx;
+
+static int json_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    json_rows_ctx *c = ud;
+    int rc = split(&c->l, line, len, c->nf, err);
+    if (rc != RDM_OK)
+        return rc;
+    json_t *o = json_object();
+    for (int i = 0; o && i < c->nf; i++) {
+        const char *v = c->l.f[i];
+        json_t *x = !v                   ? json_null()
+                    : c->types[i] == 'i' ? json_integer(strtoll(v, NULL, 10))
+                    : c->types[i] == 'n' ? json_real(strtod(v, NULL))
+                    : c->types[i] == 'j' ? json_loads(v, 0, NULL)
+                                         : json_string(v);
+        json_object_set_new(o, c->names[i], x ? x : json_null());
+    }
+    if (!o || json_array_append_new(c->arr, o))
+        return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    return RDM_OK;
+}
+
+/* Run a COPY-out statement into a JSON array of objects. */
+static int copy_json(rdm_db *db, rdm_sql_id stmt, int nf, const char *const *names,
+                     const char *types, json_t **out, rdm_err *err)
+{
+    json_rows_ctx c;
+    memset(&c, 0, sizeof c);
+    c.arr = json_array();
+    c.nf = nf;
+    c.names = names;
+    c.types = types;
+    int rc = c.arr ? rdm_db_copy_out(db, stmt, json_row, &c, err)
+                   : rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    rdm_buf_release(&c.l.scratch);
+    if (rc != RDM_OK) {
+        json_decref(c.arr);
+        c.arr = NULL;
+    }
+    *out = c.arr;
+    return rc;
+}
+
+int rdm_mondb_batch_drift(rdm_db *db, const rdm_drift_ref *ref, int snapshot, double warn,
+                          double alert, json_t **out, long *measured, rdm_err *err)
+{
+    ids_ctx ids = {NULL, 0, 0};
+    *out = NULL;
+    *measured = 0;
+    int rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_NEW_BATCHES, id_row, &ids, err);
+    for (size_t i = 0; rc == RDM_OK && i < ids.n; i++) {
+        rc = measure_batch(db, ref, snapshot, ids.v[i], warn, alert, err);
+        if (rc == RDM_OK)
+            (*measured)++;
+    }
+    free(ids.v);
+    static const char *const names[] = {"batch_id", "snapshot_id", "rows", "max_psi", "drift"};
+    if (rc == RDM_OK)
+        rc = copy_json(db, RDM_SQL_MONITOR_COPY_BATCH_DRIFT, 5, names, "iiinj", out, err);
+    return rc;
+}
+
+int rdm_mondb_triggers(rdm_db *db, json_t **out, rdm_err *err)
+{
+    static const char *const names[] = {"key", "at", "reason"};
+    return copy_json(db, RDM_SQL_MONITOR_COPY_TRIGGERS, 3, names, "sss", out, err);
+}
+
+int rdm_mondb_add_trigger(rdm_db *db, const char *key, const char *reason, rdm_err *err)
+{
+    const char *p[2] = {key, reason};
+    return rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_TRIGGER, 2, p, err);
+}
+
+int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_prediction,
+                           const json_t *doc, rdm_err *err)
+{
+    char *text = json_dumps(doc, JSON_COMPACT);
+    if (!text)
+        return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    char last[24], n[24], l[24];
+    snprintf(last, sizeof last, "%lld", last_prediction);
+    snprintf(n, sizeof n, "%lld",
+             (long long)json_integer_value(json_object_get(doc, "predictions")));
+    snprintf(l, sizeof l, "%lld", (long long)json_integer_value(json_object_get(doc, "labelled")));
+    const char *p[5] = {model_name, last_prediction >= 0 ? last : NULL, n, l, text};
+    int rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_REPORT, 5, p, err);
+    free(text);
+    return rc;
+}

@@ -1,0 +1,832 @@
+/* predlog.c - buffered, spill-backed writer of monitor.predictions. */
+#include "predlog.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "api.h"
+#include "db.h"
+
+#define ENTRY_MAGIC 0x314c5052u /* "RPL1" */
+#define RETRY_US    500000      /* between connection attempts */
+#define SCAN_US     5000000     /* between looks for orphaned spill files */
+#define IDLE_US     1000000     /* an idle writer closes its connection after this */
+
+/* A queued record: this header, then model name, version, alias, request
+ * body and response body, each followed by a NUL. Stored as is in spill
+ * files (same machine, same layout). */
+typedef struct entry_hdr {
+    uint32_t magic;
+    uint32_t len; /* whole entry, header included */
+    int64_t served_us;
+    uint64_t seq;
+    int32_t pid;
+    uint32_t latency_us;
+    uint64_t boot_us;
+    uint32_t rows; /* predictions in the response */
+    uint16_t name_len, version_len, alias_len, pad;
+    uint32_t body_len, resp_len;
+} entry_hdr;
+
+typedef struct entry_view {
+    entry_hdr h;
+    const char *name, *version, *alias, *body, *resp;
+} entry_view;
+
+struct rdm_predlog {
+    const rdm_config *cfg;
+    rdm_predlog_counters own;
+    rdm_predlog_counters *c;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t wake, done;
+    rdm_buf active;       /* queued entries (guarded by mu) */
+    uint64_t active_rows; /* guarded by mu */
+    uint64_t flush_gen;   /* flush requests; guarded by mu */
+    uint64_t flushed_gen; /* completed; guarded by mu */
+    int stop;             /* guarded by mu */
+    pthread_mutex_t spill_mu;
+    int spill_fd;              /* own spill file, -1 when closed (guarded by spill_mu) */
+    long spill_bytes;          /* its size (guarded by spill_mu) */
+    _Atomic int spill_pending; /* spill files may exist */
+    int64_t warn_us;           /* last "dropping" warning */
+    uint64_t seq;              /* guarded by mu */
+    uint64_t boot_us;
+    uint64_t sample_state; /* guarded by mu */
+    char spill_path[1024];
+    /* writer thread only */
+    rdm_db *db;
+    int64_t next_try_us, next_scan_us, last_send_us;
+    unsigned replay_no;
+};
+
+static int64_t now_us(void)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    return (int64_t)tv.tv_sec * 1000000 + tv.tv_usec;
+}
+
+static size_t entry_size(const rdm_predlog_served *s, size_t name, size_t ver, size_t alias)
+{
+    return sizeof(entry_hdr) + name + ver + alias + s->body_len + s->response_len + 5;
+}
+
+/* First occurrence of `k` bytes `needle` in h[0..n), or NULL (memmem is a GNU extension). */
+static const char *find(const char *h, size_t n, const char *needle, size_t k)
+{
+    const char *end = h + n;
+    for (const char *p = h; k > 0 && (size_t)(end - p) >= k; p++) {
+        if (!(p = memchr(p, needle[0], (size_t)(end - p) - k + 1)))
+            return NULL;
+        if (!memcmp(p, needle, k))
+            return p;
+    }
+    return NULL;
+}
+
+/* Predictions in a response body: one per "probability" key. */
+static uint32_t response_rows(const char *r, size_t n)
+{
+    static const char key[] = "\"probability\":";
+    uint32_t rows = 0;
+    const char *end = r + n;
+    for (const char *p = r; p && p < end;) {
+        p = find(p, (size_t)(end - p), key, sizeof key - 1);
+        if (p) {
+            rows++;
+            p += sizeof key - 1;
+        }
+    }
+    return rows;
+}
+
+static int parse_entry(const char *p, size_t avail, entry_view *v)
+{
+    if (avail < sizeof(entry_hdr))
+        return 0;
+    memcpy(&v->h, p, sizeof v->h);
+    const entry_hdr *h = &v->h;
+    size_t need = sizeof(entry_hdr) + (size_t)h->name_len + h->version_len + h->alias_len +
+                  h->body_len + h->resp_len + 5;
+    if (h->magic != ENTRY_MAGIC || h->len != need || need > avail)
+        return 0;
+    const char *q = p + sizeof(entry_hdr);
+    v->name = q;
+    q += h->name_len + 1;
+    v->version = q;
+    q += h->version_len + 1;
+    v->alias = q;
+    q += h->alias_len + 1;
+    v->body = q;
+    q += h->body_len + 1;
+    v->resp = q;
+    return 1;
+}
+
+/* ---- COPY rows ---- */
+
+static int add_field(rdm_buf *out, const char *v, int last)
+{
+    int rc = rdm_copy_escape(out, v);
+    return rc ? rc : rdm_buf_addc(out, last ? '\n' : '\t');
+}
+
+/* Integer text of a JSON scalar (number or string of digits), or NULL. */
+static const char *int_text(const char *v, char *buf, size_t n)
+{
+    if (!v)
+        return NULL;
+    size_t k = 0;
+    if (*v == '"')
+        v++;
+    if (*v == '-' && k + 1 < n)
+        buf[k++] = *v++;
+    while (*v >= '0' && *v <= '9' && k + 1 < n)
+        buf[k++] = *v++;
+    buf[k] = '\0';
+    if (k == 0 || (k == 1 && buf[0] == '-') || (*v && *v != '"' && *v != '.'))
+        return NULL;
+    if (*v == '.') // 12.0 is an integer written as a float; anything else is not
+        for (v++; *v == '0'; v++)
+            ;
+    return (*v == '\0' || *v == '"') ? buf : NULL;
+}
+
+/* Next "probability", "decision" and "threshold" of a response from *pos. */
+static int next_prediction(const char *r, size_t n, size_t *pos, double *p, int *d, double *thr)
+{
+    static const char kp[] = "\"probability\":", kd[] = "\"decision\":", kt[] = "\"threshold\":";
+    const char *end = r + n, *s = find(r + *pos, n - *pos, kp, sizeof kp - 1);
+    if (!s)
+        return 0;
+    *p = strtod(s + sizeof kp - 1, NULL);
+    const char *sd = find(s, (size_t)(end - s), kd, sizeof kd - 1);
+    const char *st = find(s, (size_t)(end - s), kt, sizeof kt - 1);
+    *d = sd && sd[sizeof kd - 1] == 't';
+    *thr = st ? strtod(st + sizeof kt - 1, NULL) : 0;
+    *pos = (size_t)(s - r) + sizeof kp - 1;
+    return 1;
+}
+
+static void format_time(int64_t us, char out[40])
+{
+    time_t t = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    size_t k = strftime(out, 40, "%Y-%m-%d %H:%M:%S", &tm);
+    snprintf(out + k, 40 - k, ".%06ld+00", (long)(us % 1000000));
+}
+
+/* jsonb refuses \u0000 in strings: such an input is logged without its text. */
+static const char *loggable(const char *json)
+{
+    return strstr(json, "\\u0000") ? "{\"unloggable\": \"\\\\u0000 in a string\"}" : json;
+}
+
+/* Append the rows of one entry to `out`; *rows gets how many. */
+static int format_entry(const entry_view *v, rdm_buf *out, uint64_t *rows)
+{
+    rdm_api_request req = RDM_API_REQUEST_INIT;
+    rdm_api_error e;
+    json_t *root = NULL;
+    *rows = 0;
+    if (rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
+        return RDM_EPARSE;
+    if (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL))) {
+        rdm_api_request_release(&req);
+        return RDM_EPARSE;
+    }
+    const json_t *inst = root ? json_object_get(root, "instances") : NULL;
+    char when[40], rid[80], item[24], lat[16], prob[32], thr[32], enc[32], pat[32];
+    format_time(v->h.served_us, when);
+    snprintf(rid, sizeof rid, "%llx-%d-%llu", (unsigned long long)v->h.boot_us, (int)v->h.pid,
+             (unsigned long long)v->h.seq);
+    snprintf(lat, sizeof lat, "%u", v->h.latency_us);
+    size_t pos = 0;
+    int rc = RDM_OK;
+    for (size_t i = 0; rc == RDM_OK && i < req.n; i++) {
+        double p, t;
+        int d;
+        if (!next_prediction(v->resp, v->h.resp_len, &pos, &p, &d, &t)) {
+            rc = RDM_EPARSE;
+            break;
+        }
+        char *dumped = NULL;
+        const char *input = v->body;
+        if (req.batch) {
+            dumped = json_dumps(json_array_get(inst, i), JSON_COMPACT);
+            if (!dumped) {
+                rc = RDM_ENOMEM;
+                break;
+            }
+            input = dumped;
+        }
+        snprintf(item, sizeof item, "%zu", i);
+        snprintf(prob, sizeof prob, "%.17g", p < 0 ? 0 : p > 1 ? 1 : p);
+        snprintf(thr, sizeof thr, "%.17g", t);
+        const rdm_api_record *r = &req.recs[i];
+        const char *fields[] = {
+            when,
+            rid,
+            item,
+            int_text(r->id[0] ? r->id : NULL, enc, sizeof enc),
+            int_text(r->values[RDM_C_PATIENT_NBR], pat, sizeof pat),
+            v->name,
+            v->version[0] ? v->version : NULL,
+            v->alias,
+            loggable(input),
+            prob,
+            d ? "1" : "0",
+            thr,
+            lat,
+        };
+        int nf = (int)(sizeof fields / sizeof fields[0]);
+        for (int f = 0; rc == RDM_OK && f < nf; f++)
+            rc = add_field(out, fields[f], f == nf - 1);
+        free(dumped);
+        if (rc == RDM_OK)
+            (*rows)++;
+    }
+    json_decref(root);
+    rdm_api_request_release(&req);
+    return rc;
+}
+
+/* COPY text of every entry in data[0..n); entries that cannot be read are
+ * counted in *bad (rows) and skipped. */
+static int format_all(const char *data, size_t n, rdm_buf *out, uint64_t *rows, uint64_t *bad)
+{
+    *rows = *bad = 0;
+    for (size_t off = 0; off < n;) {
+        entry_view v;
+        if (!parse_entry(data + off, n - off, &v))
+            return RDM_EPARSE;
+        size_t mark = out->len;
+        uint64_t r = 0;
+        int rc = format_entry(&v, out, &r);
+        if (rc == RDM_ENOMEM)
+            return rc;
+        if (rc != RDM_OK) {
+            out->len = mark;
+            if (out->data)
+                out->data[mark] = '\0';
+            *bad += v.h.rows;
+        } else {
+            *rows += r;
+        }
+        off += v.h.len;
+    }
+    return RDM_OK;
+}
+
+/* ---- database ---- */
+
+static void db_drop(rdm_predlog *l)
+{
+    rdm_db_close(l->db);
+    l->db = NULL;
+    l->next_try_us = now_us() + RETRY_US;
+}
+
+static int db_ready(rdm_predlog *l)
+{
+    if (l->db)
+        return 1;
+    if (now_us() < l->next_try_us)
+        return 0;
+    rdm_err err = {0};
+    l->db = rdm_db_connect(l->cfg, &err);
+    if (!l->db) {
+        l->next_try_us = now_us() + RETRY_US;
+        return 0;
+    }
+    int applied = 0;
+    l->last_send_us = now_us();
+    if (rdm_db_migrate(l->db, &applied, &err) != RDM_OK ||
+        rdm_db_exec(l->db, RDM_SQL_MONITOR_CREATE_STAGE, 0, NULL, &err) != RDM_OK) {
+        rdm_log(RDM_LOG_WARN, "predlog: %s", err.msg);
+        db_drop(l);
+        return 0;
+    }
+    return 1;
+}
+
+static int copy_rows(rdm_db *db, rdm_sql_id stmt, const rdm_buf *rows, rdm_err *err)
+{
+    int rc = rdm_db_copy_in_begin(db, stmt, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_put(db, rows->data, rows->len, err);
+    if (rc == RDM_OK)
+        return rdm_db_copy_end(db, NULL, err);
+    rdm_db_copy_end(db, "aborted", NULL);
+    return rc;
+}
+
+/* Live path: straight into monitor.predictions. */
+static int send_live(rdm_predlog *l, const rdm_buf *rows, rdm_err *err)
+{
+    return rows->len ? copy_rows(l->db, RDM_SQL_MONITOR_COPY_PREDICTIONS, rows, err) : RDM_OK;
+}
+
+/* Replay path: staging table, then insert what is not there yet. */
+static int send_idempotent(rdm_predlog *l, const rdm_buf *rows, rdm_err *err)
+{
+    if (!rows->len)
+        return RDM_OK;
+    int rc = rdm_db_begin(l->db, err);
+    if (rc == RDM_OK)
+        rc = copy_rows(l->db, RDM_SQL_MONITOR_COPY_STAGE, rows, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(l->db, RDM_SQL_MONITOR_INSERT_STAGE, 0, NULL, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_commit(l->db, err);
+    if (rc != RDM_OK)
+        rdm_db_rollback(l->db);
+    return rc;
+}
+
+/* ---- spill files ---- */
+
+static void spill_name(const rdm_predlog *l, char *out, size_t n, const char *suffix)
+{
+    snprintf(out, n, "%s/predlog-%d%s", l->cfg->monitor.spill_dir, (int)getpid(), suffix);
+}
+
+/* Append entries (`rows` predictions) to the own spill file; past the size
+ * limit they are dropped. Thread-safe. */
+static void spill_append(rdm_predlog *l, const char *data, size_t n, uint64_t rows)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&l->spill_mu);
+    int ok = 0;
+    if (l->spill_fd < 0) {
+        rdm_err err = {0};
+        if (rdm_mkdirs(l->cfg->monitor.spill_dir, &err) == RDM_OK)
+            l->spill_fd = open(l->spill_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        struct stat st;
+        l->spill_bytes = l->spill_fd >= 0 && fstat(l->spill_fd, &st) == 0 ? (long)st.st_size : 0;
+    }
+    if (l->spill_fd >= 0 && l->spill_bytes + (long)n <= l->cfg->monitor.spill_max_bytes) {
+        size_t done = 0;
+        while (done < n) {
+            ssize_t w = write(l->spill_fd, data + done, n - done);
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                break;
+            done += (size_t)w;
+        }
+        l->spill_bytes += (long)done;
+        // a short write leaves a torn entry that replay stops at: count all as dropped
+        ok = done == n;
+    }
+    pthread_mutex_unlock(&l->spill_mu);
+    if (ok) {
+        atomic_fetch_add(&l->c->spilled, rows);
+        l->spill_pending = 1;
+        return;
+    }
+    atomic_fetch_add(&l->c->dropped, rows);
+    int64_t t = now_us();
+    if (t - l->warn_us > 10000000) {
+        l->warn_us = t;
+        rdm_log(RDM_LOG_WARN,
+                "predlog: dropping prediction records: spill file %s full (monitor.spill_max_bytes "
+                "%ld) or not writable; dropped so far %llu",
+                l->spill_path, l->cfg->monitor.spill_max_bytes,
+                (unsigned long long)atomic_load(&l->c->dropped));
+    }
+}
+
+/* Store the entries of one spill file in chunks, each chunk one transaction;
+ * *stored gets the rows sent (already present ones included). */
+static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_err *err)
+{
+    rdm_buf data = RDM_BUF_INIT, rows = RDM_BUF_INIT;
+    int rc = rdm_read_file(path, &data, err);
+    *stored = 0;
+    size_t off = 0;
+    size_t chunk_rows = (size_t)l->cfg->monitor.batch_records * 10;
+    while (rc == RDM_OK && off < data.len) {
+        size_t start = off, nrows = 0;
+        entry_view v;
+        while (off < data.len && nrows < chunk_rows &&
+               parse_entry(data.data + off, data.len - off, &v)) {
+            off += v.h.len;
+            nrows += v.h.rows;
+        }
+        if (off == start) { // torn tail (killed mid-write): nothing more to read
+            rdm_log(RDM_LOG_WARN, "predlog: %s: %zu unreadable bytes at the end skipped", path,
+                    data.len - off);
+            break;
+        }
+        uint64_t n = 0, bad = 0;
+        rdm_buf_reset(&rows);
+        rc = format_all(data.data + start, off - start, &rows, &n, &bad);
+        if (rc == RDM_OK)
+            rc = send_idempotent(l, &rows, err);
+        if (rc == RDM_OK) {
+            *stored += n;
+            atomic_fetch_add(&l->c->dropped, bad);
+        }
+    }
+    rdm_buf_release(&data);
+    rdm_buf_release(&rows);
+    return rc;
+}
+
+static int pid_alive(int pid)
+{
+    return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
+}
+
+/* Rename the own spill file and every spill file whose writer is gone to a
+ * "replay" name this process owns. */
+static void claim_spills(rdm_predlog *l)
+{
+    // own active file first: new spills go to a fresh file from now on
+    pthread_mutex_lock(&l->spill_mu);
+    if (l->spill_fd >= 0) {
+        close(l->spill_fd);
+        l->spill_fd = -1;
+    }
+    char to[1100];
+    char suffix[48];
+    snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
+    spill_name(l, to, sizeof to, suffix);
+    if (rename(l->spill_path, to) != 0 && errno != ENOENT)
+        rdm_log(RDM_LOG_WARN, "predlog: rename %s: %s", l->spill_path, strerror(errno));
+    pthread_mutex_unlock(&l->spill_mu);
+    DIR *d = opendir(l->cfg->monitor.spill_dir);
+    if (!d)
+        return;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        int pid = 0, n = 0;
+        if (sscanf(de->d_name, "predlog-%d%n", &pid, &n) != 1 || pid == (int)getpid() ||
+            pid_alive(pid))
+            continue;
+        char from[1100];
+        snprintf(from, sizeof from, "%s/%s", l->cfg->monitor.spill_dir, de->d_name);
+        snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
+        spill_name(l, to, sizeof to, suffix);
+        if (rename(from, to) == 0) // a peer may have claimed it first: then it is theirs
+            rdm_log(RDM_LOG_INFO, "predlog: claimed %s of gone process %d", from, pid);
+    }
+    closedir(d);
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Replay our claimed files in name order. Returns 0 when the database failed. */
+static int replay_spills(rdm_predlog *l)
+{
+    claim_spills(l);
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "predlog-%d-", (int)getpid());
+    DIR *d = opendir(l->cfg->monitor.spill_dir);
+    if (!d) {
+        l->spill_pending = 0;
+        return 1;
+    }
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (strncmp(de->d_name, prefix, strlen(prefix)) || len < 7 ||
+            strcmp(de->d_name + len - 7, ".replay"))
+            continue;
+        if (n == cap) {
+            char **g = realloc(names, (cap ? cap * 2 : 8) * sizeof *g);
+            if (!g)
+                break;
+            names = g;
+            cap = cap ? cap * 2 : 8;
+        }
+        if (!(names[n] = strdup(de->d_name)))
+            break;
+        n++;
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, cmp_str);
+    int ok = 1;
+    for (size_t i = 0; i < n; i++) {
+        char path[1100];
+        snprintf(path, sizeof path, "%s/%s", l->cfg->monitor.spill_dir, names[i]);
+        uint64_t stored = 0;
+        rdm_err err = {0};
+        if (ok && replay_file(l, path, &stored, &err) == RDM_OK) {
+            atomic_fetch_add(&l->c->replayed, stored);
+            unlink(path);
+            rdm_log(RDM_LOG_INFO, "predlog: replayed %llu records from %s",
+                    (unsigned long long)stored, path);
+        } else if (ok) {
+            rdm_log(RDM_LOG_WARN, "predlog: replay of %s: %s", path, err.msg);
+            ok = 0;
+        }
+        free(names[i]);
+    }
+    free(names);
+    if (ok)
+        l->spill_pending = 0;
+    return ok;
+}
+
+/* ---- writer ---- */
+
+/* A spill file to replay: ours, or one whose writer is gone (no database
+ * needed to tell). */
+static int spill_files_present(const rdm_predlog *l)
+{
+    DIR *d = opendir(l->cfg->monitor.spill_dir);
+    if (!d)
+        return 0;
+    int found = 0;
+    struct dirent *de;
+    while (!found && (de = readdir(d))) {
+        int pid = 0;
+        if (sscanf(de->d_name, "predlog-%d", &pid) == 1)
+            found = pid == (int)getpid() || !pid_alive(pid);
+    }
+    closedir(d);
+    return found;
+}
+
+static void deliver(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, rdm_buf *rows)
+{
+    int64_t t = now_us();
+    if (l->spill_pending || t >= l->next_scan_us) {
+        // spilled records go first, so that the log keeps its order
+        l->next_scan_us = t + SCAN_US;
+        if ((l->spill_pending || spill_files_present(l)) && db_ready(l) && !replay_spills(l))
+            db_drop(l);
+    }
+    if (!batch->len) {
+        // an idle worker holds no connection (the host's one is the model follower's)
+        if (l->db && t - l->last_send_us > IDLE_US && !l->spill_pending) {
+            rdm_db_close(l->db);
+            l->db = NULL;
+            l->next_try_us = 0;
+        }
+        return;
+    }
+    if (!l->spill_pending && db_ready(l)) {
+        uint64_t n = 0, bad = 0;
+        rdm_err err = {0};
+        rdm_buf_reset(rows);
+        int rc = format_all(batch->data, batch->len, rows, &n, &bad);
+        if (rc == RDM_OK && send_live(l, rows, &err) == RDM_OK) {
+            atomic_fetch_add(&l->c->logged, n);
+            atomic_fetch_add(&l->c->dropped, bad);
+            atomic_store(&l->c->last_ok_us, l->last_send_us = now_us());
+            return;
+        }
+        rdm_log(RDM_LOG_WARN, "predlog: sending %llu records: %s; spilling",
+                (unsigned long long)nrows, err.msg[0] ? err.msg : "cannot format");
+        db_drop(l);
+    }
+    spill_append(l, batch->data, batch->len, nrows);
+}
+
+static void *writer_main(void *arg)
+{
+    rdm_predlog *l = arg;
+    rdm_buf batch = RDM_BUF_INIT, rows = RDM_BUF_INIT;
+    // signals belong to the serving threads
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+    l->spill_pending = 1; // files of a previous run may be waiting
+    for (;;) {
+        pthread_mutex_lock(&l->mu);
+        if (!l->stop && l->active_rows < (uint64_t)l->cfg->monitor.batch_records &&
+            l->flush_gen == l->flushed_gen) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            long ns = ts.tv_nsec + (long)l->cfg->monitor.flush_ms * 1000000L;
+            ts.tv_sec += ns / 1000000000L;
+            ts.tv_nsec = ns % 1000000000L;
+            pthread_cond_timedwait(&l->wake, &l->mu, &ts);
+        }
+        rdm_buf tmp = l->active;
+        l->active = batch;
+        batch = tmp;
+        uint64_t nrows = l->active_rows;
+        l->active_rows = 0;
+        uint64_t gen = l->flush_gen;
+        int stop = l->stop;
+        pthread_mutex_unlock(&l->mu);
+        deliver(l, &batch, nrows, &rows);
+        rdm_buf_reset(&batch);
+        pthread_mutex_lock(&l->mu);
+        entry_hdr first;
+        if (l->active.len >= sizeof first)
+            memcpy(&first, l->active.data, sizeof first);
+        atomic_store(&l->c->oldest_us, l->active.len >= sizeof first ? first.served_us : 0);
+        l->flushed_gen = gen;
+        pthread_cond_broadcast(&l->done);
+        int empty = l->active.len == 0;
+        pthread_mutex_unlock(&l->mu);
+        if (stop && empty)
+            break;
+    }
+    rdm_buf_release(&batch);
+    rdm_buf_release(&rows);
+    rdm_db_close(l->db);
+    l->db = NULL;
+    return NULL;
+}
+
+rdm_predlog *rdm_predlog_start(const rdm_config *cfg, rdm_predlog_counters *counters, rdm_err *err)
+{
+    rdm_predlog *l = calloc(1, sizeof *l);
+    if (!l) {
+        rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+        return NULL;
+    }
+    l->cfg = cfg;
+    l->c = counters ? counters : &l->own;
+    l->spill_fd = -1;
+    l->boot_us = (uint64_t)now_us();
+    l->sample_state = l->boot_us ^ (uint64_t)getpid();
+    spill_name(l, l->spill_path, sizeof l->spill_path, ".spill");
+    pthread_mutex_init(&l->mu, NULL);
+    pthread_mutex_init(&l->spill_mu, NULL);
+    pthread_cond_init(&l->wake, NULL);
+    pthread_cond_init(&l->done, NULL);
+    if (pthread_create(&l->thread, NULL, writer_main, l) != 0) {
+        rdm_errf(err, RDM_EIO, "predlog: cannot start the writer thread");
+        rdm_predlog_stop(l);
+        return NULL;
+    }
+    l->started = 1;
+    return l;
+}
+
+/* splitmix64 step as a cheap uniform draw for sampling. */
+static double sample_draw(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) / 9007199254740992.0;
+}
+
+static void put_str(char **q, const char *s, size_t n)
+{
+    memcpy(*q, s, n);
+    (*q)[n] = '\0';
+    *q += n + 1;
+}
+
+static const char *nz(const char *s)
+{
+    return s ? s : "";
+}
+
+/* Write the entry for `s` with header `h` at `q` (h->len bytes). */
+static void write_entry(char *q, const entry_hdr *h, const rdm_predlog_served *s)
+{
+    memcpy(q, h, sizeof *h);
+    q += sizeof *h;
+    put_str(&q, nz(s->model_name), h->name_len);
+    put_str(&q, nz(s->model_version), h->version_len);
+    put_str(&q, nz(s->alias), h->alias_len);
+    put_str(&q, s->body, s->body_len);
+    put_str(&q, s->response, s->response_len);
+}
+
+void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s)
+{
+    if (!l || !s)
+        return;
+    uint32_t rows = response_rows(s->response, s->response_len);
+    size_t nl = strnlen(nz(s->model_name), 1024), vl = strnlen(nz(s->model_version), 64),
+           al = strnlen(nz(s->alias), 64);
+    size_t need = entry_size(s, nl, vl, al);
+    entry_hdr h = {ENTRY_MAGIC,
+                   (uint32_t)need,
+                   now_us(),
+                   0,
+                   (int32_t)getpid(),
+                   s->latency_us,
+                   l->boot_us,
+                   rows,
+                   (uint16_t)nl,
+                   (uint16_t)vl,
+                   (uint16_t)al,
+                   0,
+                   (uint32_t)s->body_len,
+                   (uint32_t)s->response_len};
+    pthread_mutex_lock(&l->mu);
+    if (l->cfg->monitor.log_fraction < 1.0 &&
+        sample_draw(&l->sample_state) >= l->cfg->monitor.log_fraction) {
+        pthread_mutex_unlock(&l->mu);
+        atomic_fetch_add(&l->c->sampled, rows);
+        return;
+    }
+    h.seq = ++l->seq;
+    atomic_fetch_add(&l->c->queued, rows);
+    int full = l->active.len + need > (size_t)l->cfg->monitor.buffer_bytes ||
+               rdm_buf_reserve(&l->active, need) != RDM_OK;
+    if (!full) {
+        write_entry(l->active.data + l->active.len, &h, s);
+        l->active.len += need;
+        l->active.data[l->active.len] = '\0';
+        if (!atomic_load(&l->c->oldest_us))
+            atomic_store(&l->c->oldest_us, h.served_us);
+        l->active_rows += rows;
+        if (l->active_rows >= (uint64_t)l->cfg->monitor.batch_records)
+            pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->mu);
+        return;
+    }
+    pthread_mutex_unlock(&l->mu);
+    // buffer full: the writer is behind; this record goes to the spill file now
+    char *tmp = malloc(need);
+    if (!tmp) {
+        atomic_fetch_add(&l->c->dropped, rows);
+        return;
+    }
+    write_entry(tmp, &h, s);
+    spill_append(l, tmp, need, rows);
+    free(tmp);
+}
+
+void rdm_predlog_flush(rdm_predlog *l)
+{
+    if (!l || !l->started)
+        return;
+    pthread_mutex_lock(&l->mu);
+    uint64_t gen = ++l->flush_gen;
+    pthread_cond_signal(&l->wake);
+    while (l->flushed_gen < gen)
+        pthread_cond_wait(&l->done, &l->mu);
+    pthread_mutex_unlock(&l->mu);
+}
+
+void rdm_predlog_stop(rdm_predlog *l)
+{
+    if (!l)
+        return;
+    if (l->started) {
+        pthread_mutex_lock(&l->mu);
+        l->stop = 1;
+        pthread_cond_signal(&l->wake);
+        pthread_mutex_unlock(&l->mu);
+        pthread_join(l->thread, NULL);
+    }
+    if (l->spill_fd >= 0)
+        close(l->spill_fd);
+    rdm_buf_release(&l->active);
+    pthread_mutex_destroy(&l->mu);
+    pthread_mutex_destroy(&l->spill_mu);
+    pthread_cond_destroy(&l->wake);
+    pthread_cond_destroy(&l->done);
+    free(l);
+}
+
+const rdm_predlog_counters *rdm_predlog_counters_get(const rdm_predlog *l)
+{
+    return l ? l->c : NULL;
+}
+
+int rdm_predlog_replay_orphans(const rdm_config *cfg, uint64_t *rows, rdm_err *err)
+{
+    rdm_predlog l;
+    memset(&l, 0, sizeof l);
+    l.cfg = cfg;
+    l.c = &l.own;
+    l.spill_fd = -1;
+    pthread_mutex_init(&l.spill_mu, NULL);
+    spill_name(&l, l.spill_path, sizeof l.spill_path, ".spill");
+    *rows = 0;
+    int rc = RDM_OK;
+    if (!db_ready(&l))
+        rc = rdm_errf(err, RDM_EDB, "predlog: cannot reach the database to replay spill files");
+    else if (!replay_spills(&l))
+        rc = rdm_errf(err, RDM_EDB, "predlog: replaying spill files failed (see the log)");
+    *rows = atomic_load(&l.own.replayed);
+    rdm_db_close(l.db);
+    pthread_mutex_destroy(&l.spill_mu);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/* predlog.h - the prediction log writer: serving threads hand each answered
+ * request to a bounded in-memory buffer and return at once; a writer thread
+ * turns them into monitor.predictions rows and sends them with COPY in
+ * batches (monitor.batch_records, or every monitor.flush_ms).
+ *
+ * When the database is away, records are appended to a spill file
+ * (monitor.spill_dir/predlog-<pid>.spill, at most monitor.spill_max_bytes;
+ * past that they are dropped, counted and logged). When it answers again the
+ * writer replays spill files, oldest first, before anything newer, through a
+ * staging table and INSERT ... ON CONFLICT DO NOTHING on (request_id, item):
+ * a record replayed twice (a crash between COMMIT and unlinking the file) is
+ * stored once. Spill files of processes that no longer exist are claimed and
+ * replayed too, so records of a killed worker that reached its spill file are
+ * not lost. What a SIGKILL loses is what sat in the buffer: at most
+ * monitor.flush_ms of traffic (counted by the caller as answered but never
+ * logged). rdm_predlog_stop() sends or spills everything before returning. */
+#ifndef RDM_PREDLOG_H
+#define RDM_PREDLOG_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "readmit.h"
+
+/* Counters in predictions (rows), safe to place in shared memory. */
+typedef struct rdm_predlog_counters {
+    _Atomic uint64_t queued;    /* handed to the log (after sampling) */
+    _Atomic uint64_t logged;    /* stored by a live COPY */
+    _Atomic uint64_t spilled;   /* written to a spill file */
+    _Atomic uint64_t replayed;  /* stored from a spill file */
+    _Atomic uint64_t dropped;   /* lost: spill file full, or a record the database refused */
+    _Atomic uint64_t sampled;   /* not logged because of monitor.log_fraction */
+    _Atomic int64_t oldest_us;  /* served time of the oldest record not yet stored (0 = none) */
+    _Atomic int64_t last_ok_us; /* last successful send */
+} rdm_predlog_counters;
+
+typedef struct rdm_predlog rdm_predlog;
+
+/* Start the writer thread for `cfg` (borrowed: it must outlive the log; the
+ * database is reached with rdm_db_connect(cfg) and the monitor section gives
+ * the sizes). `counters` (may be NULL: the log keeps its own) receives the
+ * figures. The database need not be up. Returns the log or NULL with err. */
+rdm_predlog *rdm_predlog_start(const rdm_config *cfg, rdm_predlog_counters *counters, rdm_err *err);
+
+/* One answered POST /api/v1/predict: the request body and the response body
+ * exactly as sent (status 200 only), the model that answered and the time the
+ * worker spent. Everything is copied. */
+typedef struct rdm_predlog_served {
+    const char *model_name;
+    const char *model_version; /* "" when serving a file */
+    const char *alias;
+    const char *body;
+    size_t body_len;
+    const char *response;
+    size_t response_len;
+    uint32_t latency_us;
+} rdm_predlog_served;
+
+/* Queue one answered request (never blocks on the database; with the buffer
+ * full the record goes to the spill file). Thread-safe. */
+void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s);
+
+/* Send what is queued now and wait until it is stored or spilled. */
+void rdm_predlog_flush(rdm_predlog *l);
+
+/* Flush, stop the writer and free the log (NULL is a no-op). */
+void rdm_predlog_stop(rdm_predlog *l);
+
+/* The counters the log writes to (borrowed). */
+const rdm_predlog_counters *rdm_predlog_counters_get(const rdm_predlog *l);
+
+/* Replay every spill file in `cfg`'s spill directory whose writer is gone
+ * (for `readmit monitor` and tests). *rows gets the rows stored. */
+int rdm_predlog_replay_orphans(const rdm_config *cfg, uint64_t *rows, rdm_err *err);
+
+#endif

@@ -1,0 +1,71 @@
+#!/bin/bash
+# t8000-predlog: the prediction log writer against a real PostgreSQL of its
+# own: every record is stored once; with the server stopped mid-stream the
+# records spill to var/spill and are replayed exactly once when it returns;
+# sampling; a full spill file drops and counts.
+. "$(dirname "$0")/lib.sh"
+DRIVE=${PREDLOG_DRIVE:-$TOP/build/predlog_drive}
+export READMIT_PGDIR=$T_TMP/pg
+PG="$TOP/scripts/pg.sh"
+READMIT_DBNAME=predlog "$PG" start >/dev/null 2>&1
+trap '"$PG" stop >/dev/null 2>&1 || true; t_cleanup' EXIT
+sql() { READMIT_DBNAME=predlog "$PG" psql -tAqc "$1"; }
+conf=$T_TMP/conf.yaml
+cat >"$conf" <<YAML
+db: {socket_dir: $T_TMP/pg/run, name: predlog}
+monitor: {spill_dir: $T_TMP/spill, flush_ms: 50, batch_records: 200}
+YAML
+val() { sed -n "s/^$1=//p" "$2"; }
+
+# 1. database up: N records, N rows, no spill
+"$DRIVE" "$conf" 3000 0 >"$T_TMP/a.out"
+check_eq "all records logged" 3000 "$(val logged "$T_TMP/a.out")"
+check_eq "rows stored" 3000 "$(sql 'SELECT count(*) FROM monitor.predictions')"
+check_eq "fields parsed" "1:1001:[70-80):0:1" "$(sql "SELECT encounter_id, patient_nbr, input->>'age', decision, model_version FROM monitor.predictions WHERE encounter_id = 1" | tr '|' ':')"
+check_eq "nothing spilled" 0 "$(val spilled "$T_TMP/a.out")"
+
+# 2. the server stops mid-stream and comes back
+sql 'TRUNCATE monitor.predictions'
+"$DRIVE" "$conf" 6000 1500 >"$T_TMP/b.out" 2>"$T_TMP/b.err" &
+drive=$!
+sleep 1.5
+"$PG" stop >/dev/null 2>&1
+sleep 1.5
+READMIT_DBNAME=predlog "$PG" start >/dev/null 2>&1
+wait $drive
+cat "$T_TMP/b.out"
+check "some records spilled during the outage" test "$(val spilled "$T_TMP/b.out")" -gt 0
+check_eq "spilled records replayed" "$(val spilled "$T_TMP/b.out")" "$(val replayed "$T_TMP/b.out")"
+check_eq "logged + replayed = sent" 6000 $(( $(val logged "$T_TMP/b.out") + $(val replayed "$T_TMP/b.out") ))
+check_eq "6000 rows, none lost" 6000 "$(sql 'SELECT count(*) FROM monitor.predictions')"
+check_eq "none doubled" 6000 "$(sql 'SELECT count(DISTINCT encounter_id) FROM monitor.predictions')"
+check_eq "spill files removed" "" "$(ls "$T_TMP/spill" 2>/dev/null)"
+
+# 3. a replayed file replayed again stores nothing twice; an orphan spill file
+# (its writer gone) is claimed by the next writer
+sql 'TRUNCATE monitor.predictions'
+"$PG" stop >/dev/null 2>&1
+"$DRIVE" "$conf" 500 0 >"$T_TMP/c.out" 2>/dev/null &
+drive=$!
+sleep 2
+kill -9 $drive 2>/dev/null || true
+wait $drive 2>/dev/null || true
+check "a killed writer leaves its spill file" ls "$T_TMP"/spill/predlog-*.spill
+cp "$T_TMP"/spill/predlog-*.spill "$T_TMP/spill/predlog-999999999-copy.replay"
+READMIT_DBNAME=predlog "$PG" start >/dev/null 2>&1
+"$DRIVE" "$conf" 0 0 >"$T_TMP/d.out"
+check_eq "orphans replayed once (two copies of 500)" 500 "$(sql 'SELECT count(*) FROM monitor.predictions')"
+check_eq "replayed count includes the copy" 1000 "$(val replayed "$T_TMP/d.out")"
+
+# 4. sampling and the spill limit
+sql 'TRUNCATE monitor.predictions'
+"$DRIVE" "$conf" 2000 0 monitor.log_fraction=0.25 >"$T_TMP/e.out"
+n=$(sql 'SELECT count(*) FROM monitor.predictions')
+check "about a quarter logged ($n)" test "$n" -gt 400 -a "$n" -lt 600
+check_eq "sampled + logged = sent" 2000 $(( $(val sampled "$T_TMP/e.out") + n ))
+"$PG" stop >/dev/null 2>&1
+timeout 20 "$DRIVE" "$conf" 1000 0 monitor.spill_max_bytes=20000 >"$T_TMP/f.out" 2>"$T_TMP/f.err" || true
+check "past the spill limit records are dropped and counted" test "$(val dropped "$T_TMP/f.out")" -gt 0
+check_eq "spilled + dropped = sent" 1000 $(( $(val spilled "$T_TMP/f.out") + $(val dropped "$T_TMP/f.out") ))
+check "the drop is logged" grep -q "dropping prediction records" "$T_TMP/f.err"
+t_done

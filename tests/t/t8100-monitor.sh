@@ -1,0 +1,84 @@
+#!/bin/bash
+# t8100-monitor: outcomes (file and raw batches), the monitor stage (windows,
+# realized and estimated AUC, drift flags), the retrain trigger and the DAG.
+. "$(dirname "$0")/lib.sh"
+t_fresh_db
+cd "$TOP"
+cp conf/test.yaml "$T_TMP/conf.yaml"
+T_CONF=$T_TMP/conf.yaml
+"$READMIT" synth --rows 6000 --seed 21 >"$T_TMP/a.csv"
+M=(make --no-print-directory BUILD="${T_BUILD:-build}" VAR="$T_TMP/var" CONF="$T_TMP/conf.yaml" DBNAME="$T_DB" REPORT_DIR="$T_TMP/reports")
+check "pipeline with the monitor stage" "${M[@]}" -s pipeline DATA="$T_TMP/a.csv"
+check "monitor stage left its stamp" test -s "$T_TMP/var/state/monitor.stamp"
+check_eq "no traffic, no trigger" "" "$(ls "$T_TMP/var/state/retrain.stamp" 2>/dev/null)"
+check_eq "second make: up to date" "" "$("${M[@]}" -n pipeline DATA="$T_TMP/a.csv" | grep -o 'readmit [a-z]*' | tr '\n' ' ')"
+
+# Served traffic: 3000 predictions like the training data, then 3000 with the
+# age of every patient set to [90-100) (window_rows 3000 -> two windows).
+t_sql "INSERT INTO monitor.predictions (served_at, request_id, item, encounter_id, patient_nbr,
+         model_name, model_version, alias, input, probability, decision, threshold)
+       SELECT now(), 'r' || e.line_no, 0, e.encounter_id::bigint, e.patient_nbr::bigint,
+         'readmission', 1, 'champion',
+         CASE WHEN e.line_no > 3001 THEN jsonb_set(to_jsonb(e) - 'batch_id' - 'line_no' - 'readmitted', '{age}', '\"[90-100)\"')
+              ELSE to_jsonb(e) - 'batch_id' - 'line_no' - 'readmitted' END,
+         0.02 + 0.6 * (CASE WHEN e.readmitted = '<30' THEN 0.3 ELSE 0 END) + 0.3 * (e.line_no % 7) / 7.0, 0, 0.3
+       FROM raw.encounters e ORDER BY e.line_no"
+check_eq "6000 predictions logged" 6000 "$(t_sql 'SELECT count(*) FROM monitor.predictions')"
+
+# Outcomes for the first 2000 served encounters, plus bad rows and unknown ids.
+{
+    echo "encounter_id,readmitted,observed_at"
+    t_sql "SELECT encounter_id || ',' || readmitted || ',' FROM raw.encounters ORDER BY line_no LIMIT 2000"
+    echo "abc,NO,"
+    echo "999999001,<30,2026-01-01"
+    echo "999999002,sometimes,"
+    echo "999999003,NO,not-a-date"
+} >"$T_TMP/outcomes.csv"
+out=$(rdm outcomes --input "$T_TMP/outcomes.csv")
+echo "$out"
+check_eq "outcomes counted" "outcomes: read 2004 inserted 2001 duplicates 0 rejected 3 unmatched 1" "$out"
+check_eq "rejects kept with their reason" 3 "$(t_sql "SELECT count(*) FROM monitor.outcome_rejects WHERE reason <> ''")"
+check "a reject names the bad field" grep -q "readmitted: 'sometimes'" <(t_sql "SELECT reason FROM monitor.outcome_rejects")
+check "re-load changes nothing" grep -q "loaded before" <(rdm outcomes --input "$T_TMP/outcomes.csv")
+check_eq "still 2001 outcomes" 2001 "$(t_sql 'SELECT count(*) FROM monitor.outcomes')"
+check_eq "unmatched id kept" 1 "$(t_sql 'SELECT count(*) FROM monitor.outcomes WHERE encounter_id = 999999001')"
+
+rdm monitor --json -o monitor.window_rows=3000 -o monitor.drift_rows=100000 \
+    --retrain-stamp "$T_TMP/retrain.stamp" >"$T_TMP/m.json"
+j() { jq -r "$1" "$T_TMP/m.json"; }
+check_eq "two windows" 2 "$(j '.windows | length')"
+check_eq "window 0 outcomes" 2000 "$(j '.windows[0].labelled')"
+check_eq "realized AUC on those outcomes" 2000 "$(j '.windows[0].versions[0].realized.n')"
+check "realized AUC inside its patient bootstrap interval" \
+    jq -e '.windows[0].versions[0].realized | .roc_auc_lo < .roc_auc and .roc_auc < .roc_auc_hi' "$T_TMP/m.json"
+check "estimated AUC in both windows" jq -e '[.windows[].versions[0].estimated.roc_auc | numbers] | length == 2' "$T_TMP/m.json"
+check_eq "window 1 has no outcomes" null "$(j '.windows[1].versions[0].realized')"
+check_eq "drifted field ranked first" age "$(j '.windows[1].drift.fields[0].field')"
+check_eq "drifted field flagged" alert "$(j '.windows[1].drift.fields[0].level')"
+check_eq "undrifted fields left alone" 0 "$(j '[.windows[1].drift.fields[1:][] | select(.level != "ok")] | length')"
+check_eq "nothing flagged before the shift" 0 "$(j '[.windows[0].drift.fields[] | select(.level != "ok")] | length')"
+check_eq "batches measured against training" 3 "$(j '.batches | length')"
+check_eq "retrain fired" true "$(j '.retrain.fired')"
+check "retrain reason names the field" grep -q "field age" "$T_TMP/retrain.stamp"
+check "text summary" grep -q "retrain: condition holds" <(rdm monitor -q -o monitor.window_rows=3000 -o monitor.drift_rows=100000)
+check_eq "a condition fires once" 1 "$(t_sql 'SELECT count(*) FROM monitor.triggers')"
+
+# The next make re-runs train and register because of the trigger.
+cp "$T_TMP/retrain.stamp" "$T_TMP/var/state/retrain.stamp"
+plan=$("${M[@]}" -n pipeline DATA="$T_TMP/a.csv" | grep -oE 'readmit (train|register)' | tr '\n' ' ')
+check_eq "trigger plans train and register" "readmit train readmit register " "$plan"
+check "make retrains" "${M[@]}" -s pipeline DATA="$T_TMP/a.csv"
+check_eq "a second training" 2 "$(t_sql 'SELECT count(*) FROM registry.trainings')"
+check "the gate ran (a new version)" test "$(t_sql 'SELECT count(*) FROM registry.model_versions')" -ge 2
+
+# A raw batch ingested after serving carries outcomes of served encounters.
+"$READMIT" synth --rows 500 --seed 22 | awk -F, 'NR == 1 {print; next} {$1 = 800000000 + NR; print}' OFS=, >"$T_TMP/b.csv"
+t_sql "INSERT INTO monitor.predictions (served_at, request_id, item, encounter_id, model_name,
+         model_version, input, probability, decision, threshold)
+       SELECT now(), 'b' || g, 0, 800000000 + g, 'readmission', 1, '{}', 0.1, 0, 0.3
+       FROM generate_series(2, 501) g"
+rdm ingest -q --source "$T_TMP/b.csv" >/dev/null
+rdm monitor --json -o monitor.window_rows=3000 >"$T_TMP/m2.json"
+check_eq "outcomes from the new raw batch" 500 "$(jq -r '.log.outcomes_from_raw' "$T_TMP/m2.json")"
+check_eq "the new batch measured" 4 "$(jq -r '.batches | length' "$T_TMP/m2.json")"
+t_done
