@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
+
 #define VALBUF 512
 
 enum { K_NUM = 0, K_CAT = 1, K_RANK = 2 };
@@ -142,14 +144,6 @@ typedef struct htab {
     size_t cap, n;
 } htab;
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
 static int htab_add(htab *h, const char *s)
 {
     if ((h->n + 1) * 2 > h->cap) {
@@ -160,7 +154,7 @@ static int htab_add(htab *h, const char *s)
         for (size_t i = 0; i < h->cap; i++) {
             if (!h->t[i].s)
                 continue;
-            size_t k = hash_str(h->t[i].s) & (ncap - 1);
+            size_t k = rdm_hash_str(h->t[i].s) & (ncap - 1);
             while (nt[k].s)
                 k = (k + 1) & (ncap - 1);
             nt[k] = h->t[i];
@@ -169,7 +163,7 @@ static int htab_add(htab *h, const char *s)
         h->t = nt;
         h->cap = ncap;
     }
-    size_t k = hash_str(s) & (h->cap - 1);
+    size_t k = rdm_hash_str(s) & (h->cap - 1);
     while (h->t[k].s) {
         if (strcmp(h->t[k].s, s) == 0) {
             h->t[k].count++;

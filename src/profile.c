@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "schema.h"
 
 enum { K_CAT, K_NUM, K_ID };
@@ -83,16 +84,6 @@ void rdm_profile_free(rdm_profile *p)
     free(p);
 }
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) {
-        h ^= (unsigned char)*s;
-        h *= 1099511628211ULL;
-    }
-    return h;
-}
-
 static int vmap_rehash(vmap *m)
 {
     size_t ns = m->nslot ? m->nslot * 2 : 64;
@@ -100,7 +91,7 @@ static int vmap_rehash(vmap *m)
     if (!sl)
         return RDM_ENOMEM;
     for (size_t i = 0; i < m->n; i++) {
-        size_t j = hash_str(m->e[i].s) & (ns - 1);
+        size_t j = rdm_hash_str(m->e[i].s) & (ns - 1);
         while (sl[j])
             j = (j + 1) & (ns - 1);
         sl[j] = (uint32_t)(i + 1);
@@ -115,7 +106,7 @@ static int vmap_add(vmap *m, const char *s, int positive)
 {
     if ((m->n + 1) * 2 > m->nslot && vmap_rehash(m))
         return RDM_ENOMEM;
-    size_t j = hash_str(s) & (m->nslot - 1);
+    size_t j = rdm_hash_str(s) & (m->nslot - 1);
     while (m->slot[j]) {
         vent *e = &m->e[m->slot[j] - 1];
         if (strcmp(e->s, s) == 0) {
