@@ -3,7 +3,8 @@
  *
  * It goes through rdm_api_predict, the function the FastCGI worker calls,
  * for each seed model of tests/fuzz/corpus/model (baseline, logreg, gbt;
- * READMIT_FUZZ_MODELS names another directory). The status must be 200, 400,
+ * READMIT_FUZZ_MODELS names another directory), with the model's explainer
+ * or without one. The status must be 200, 400,
  * 413 or 422 and the body well-formed JSON (an error body carrying the same
  * status and a code). The fast parser and the jansson parser must agree on
  * the status and, when both accept, on every record. */
@@ -14,11 +15,13 @@
 #include <string.h>
 
 #include "api.h"
+#include "explain.h"
 
 #define MAX_INSTANCES 8
 
 static const char *const MODELS[] = {"baseline", "logreg", "gbt"};
 static rdm_model *models[3];
+static rdm_explainer *explainers[3];
 
 static void fail(const char *what, const char *msg)
 {
@@ -41,6 +44,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         rdm_err err = {0};
         if (!(models[i] = rdm_model_load_file(path, &err)))
             fail("cannot load a model (run from the repository root)", err.msg);
+        if (!(explainers[i] = rdm_explainer_create(models[i], &err)))
+            fail("cannot build an explainer", err.msg);
     }
     return 0;
 }
@@ -75,7 +80,7 @@ static void compare_parsers(const char *body, size_t len)
         fail("the two parsers disagree on the status", "");
     }
     if (sa == RDM_HTTP_OK) {
-        if (a.n != b.n || a.batch != b.batch)
+        if (a.n != b.n || a.batch != b.batch || a.explain != b.explain)
             fail("the two parsers disagree on the records", "");
         for (size_t i = 0; i < a.n; i++) {
             if (strcmp(a.recs[i].id, b.recs[i].id) != 0)
@@ -100,7 +105,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *body = (const char *)data;
     compare_parsers(body, size);
     for (int i = 0; i < 3; i++) {
-        rdm_api_model am = {models[i], "readmission", "1", "champion", ""};
+        /* the explainer as the worker has it, or none (built per request) */
+        rdm_api_model am = {
+            models[i], "readmission", "1", "champion", "", size % 2 ? explainers[i] : NULL};
         rdm_buf out = RDM_BUF_INIT;
         int st = rdm_api_predict(&am, body, size, MAX_INSTANCES, &out);
         if (st != RDM_HTTP_OK && st != RDM_HTTP_BAD_REQUEST && st != RDM_HTTP_TOO_LARGE &&
