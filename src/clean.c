@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------------------ */
 /* Pure functions */
@@ -19,35 +20,11 @@ static int is_int_kind(rdm_col_kind k)
     return k == RDM_COL_ID || k == RDM_COL_INT || k == RDM_COL_CODE;
 }
 
-/* Cut `s` so that it does not end inside a UTF-8 sequence. */
-static void utf8_fix_end(char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0)
-        return;
-    size_t i = n;
-    size_t back = 0;
-    while (i > 0 && back < 4 && ((unsigned char)s[i - 1] & 0xC0) == 0x80) {
-        i--;
-        back++;
-    }
-    if (i == 0)
-        return;
-    unsigned char lead = (unsigned char)s[i - 1];
-    size_t need = lead < 0x80             ? 1
-                  : (lead & 0xE0) == 0xC0 ? 2
-                  : (lead & 0xF0) == 0xE0 ? 3
-                  : (lead & 0xF8) == 0xF0 ? 4
-                                          : 1;
-    if (back + 1 < need)
-        s[i - 1] = '\0';
-}
-
 /* Copy at most 60 bytes of `v` for a message, on a UTF-8 boundary. */
 static const char *shorten(const char *v, char out[64])
 {
     snprintf(out, 64, "%.60s", v ? v : "");
-    utf8_fix_end(out);
+    out[rdm_utf8_cut(out, strlen(out))] = '\0';
     return out;
 }
 
@@ -60,12 +37,12 @@ static void issue_set(rdm_clean_issue *is, const char *rule_prefix, const char *
     if (!is)
         return;
     snprintf(is->rule, sizeof is->rule, "%s%s", rule_prefix, rule);
-    utf8_fix_end(is->rule);
+    is->rule[rdm_utf8_cut(is->rule, strlen(is->rule))] = '\0';
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(is->detail, sizeof is->detail, fmt, ap);
     va_end(ap);
-    utf8_fix_end(is->detail);
+    is->detail[rdm_utf8_cut(is->detail, strlen(is->detail))] = '\0';
 }
 
 int rdm_clean_parse_int(const char *v, rdm_col_kind kind, long *out)
@@ -312,6 +289,7 @@ typedef struct run {
     rdm_clean_progress progress;
     void *ud;
     double last_progress;
+    double t0, t_rows; /* start, end of the row pass (for the log) */
 } run;
 
 static int put_long(rdm_buf *b, long v)
@@ -718,40 +696,16 @@ static void run_release(run *R)
     rdm_buf_release(&R->scratch);
 }
 
-int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, void *ud,
-              rdm_clean_stats *st, rdm_err *err)
+/* Read the current snapshot into `st`; when the clean config changed since it
+ * was made, empty clean.* so that every batch is cleaned again. */
+static int read_snapshot(rdm_db *db, const char *cfg_sha, rdm_clean_stats *st, int *have_snap,
+                         rdm_err *err)
 {
-    memset(st, 0, sizeof *st);
-    double t0 = rdm_now();
-    run R;
-    memset(&R, 0, sizeof R);
-    R.cfg = cfg;
-    R.db = db;
-    R.progress = progress;
-    R.ud = ud;
-    vlist V = {0};
-    rdm_buf cfgtext = RDM_BUF_INIT, tmp = RDM_BUF_INIT;
-    rdm_res *res = NULL;
-    int rc = RDM_OK, in_tx = 0;
-    char cfg_sha[65];
-
-    if ((rc = rdm_config_section_text(cfg, "clean", &cfgtext)))
-        goto fail;
-    rdm_sha256_hex(cfgtext.data ? cfgtext.data : "", cfgtext.len, cfg_sha);
-
-    if ((rc = rdm_db_begin(db, err)))
-        goto fail;
-    in_tx = 1;
-    if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_LOCK, 0, NULL, err)))
-        goto fail;
-
-    /* the current snapshot */
-    if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LATEST_SNAPSHOT, 0, NULL, err))) {
-        rc = RDM_EDB;
-        goto fail;
-    }
-    int have_snap = rdm_res_rows(res) > 0;
-    if (have_snap) {
+    rdm_res *res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LATEST_SNAPSHOT, 0, NULL, err);
+    if (!res)
+        return RDM_EDB;
+    *have_snap = rdm_res_rows(res) > 0;
+    if (*have_snap) {
         const char *snap_cfg = rdm_res_text(res, 0, "config_sha256");
         st->snapshot_id = rdm_res_int(res, 0, "snapshot_id");
         rdm_res_copy(res, 0, "fingerprint", st->fingerprint, sizeof st->fingerprint);
@@ -759,223 +713,276 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
         st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
     }
-    if ((rc = rdm_res_check(res, err)))
-        goto fail;
+    int rc = rdm_res_check(res, err);
     rdm_res_free(res);
-    res = NULL;
+    if (rc)
+        return rc;
     if (st->recleaned) {
         rdm_log(RDM_LOG_INFO, "clean config changed since snapshot %d: cleaning all batches again",
                 st->snapshot_id);
-        if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_TRUNCATE, 0, NULL, err)))
-            goto fail;
+        rc = rdm_db_exec(db, RDM_SQL_CLEAN_TRUNCATE, 0, NULL, err);
     }
+    return rc;
+}
 
-    /* batches to clean */
-    if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_NEW_BATCHES, 0, NULL, err))) {
-        rc = RDM_EDB;
-        goto fail;
-    }
-    R.nb = rdm_res_rows(res);
-    if (R.nb == 0 && !st->recleaned) {
-        rdm_res_free(res);
-        res = NULL;
-        rdm_db_rollback(db);
-        in_tx = 0;
-        goto done;
-    }
-    R.b = calloc((size_t)(R.nb ? R.nb : 1), sizeof *R.b);
-    if (!R.b) {
+/* Read the batches to clean into R->b (R->nb of them, possibly none). */
+static int read_batches(run *R, rdm_err *err)
+{
+    rdm_res *res = rdm_db_query(R->db, RDM_SQL_CLEAN_SELECT_NEW_BATCHES, 0, NULL, err);
+    if (!res)
+        return RDM_EDB;
+    int rc = RDM_OK;
+    R->nb = rdm_res_rows(res);
+    R->b = calloc((size_t)(R->nb ? R->nb : 1), sizeof *R->b);
+    if (!R->b) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-        goto fail;
+        goto out;
     }
-    int nr = cfg->clean.nrules;
-    for (int i = 0; i < R.nb; i++) {
-        R.b[i].batch_id = (long)rdm_res_ll(res, i, "batch_id");
-        R.b[i].expected = (long)rdm_res_ll(res, i, "rows_accepted");
-        R.total += R.b[i].expected;
-        R.b[i].viol = calloc((size_t)(nr ? nr : 1), sizeof(long));
-        R.b[i].checked = calloc((size_t)(nr ? nr : 1), sizeof(long));
-        if (!R.b[i].viol || !R.b[i].checked) {
+    int nr = R->cfg->clean.nrules;
+    for (int i = 0; i < R->nb; i++) {
+        R->b[i].batch_id = (long)rdm_res_ll(res, i, "batch_id");
+        R->b[i].expected = (long)rdm_res_ll(res, i, "rows_accepted");
+        R->total += R->b[i].expected;
+        R->b[i].viol = calloc((size_t)(nr ? nr : 1), sizeof(long));
+        R->b[i].checked = calloc((size_t)(nr ? nr : 1), sizeof(long));
+        if (!R->b[i].viol || !R->b[i].checked) {
             rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-            goto fail;
+            goto out;
         }
     }
-    if ((rc = rdm_res_check(res, err)))
-        goto fail;
+    rc = rdm_res_check(res, err);
+out:
     rdm_res_free(res);
-    res = NULL;
+    return rc;
+}
 
+/* Type, validate, deduplicate and filter the rows of every batch in R->b and
+ * copy the clean and rejected rows into clean.*. */
+static int clean_batches(run *R, int have_snap, rdm_clean_stats *st, rdm_err *err)
+{
+    rdm_db *db = R->db;
+    int rc;
     /* encounter ids already in the snapshot (duplicates across runs) */
     if (!st->recleaned && have_snap &&
-        (rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_IDS, on_id, &R, err)))
-        goto fail;
+        (rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_IDS, on_id, R, err)))
+        return rc;
 
-    for (int i = 0; i < R.nb; i++) {
+    for (int i = 0; i < R->nb; i++) {
+        batch_acc *B = &R->b[i];
         char bid[24];
-        snprintf(bid, sizeof bid, "%ld", R.b[i].batch_id);
+        snprintf(bid, sizeof bid, "%ld", B->batch_id);
         const char *p[] = {bid};
-        R.cur = &R.b[i];
+        R->cur = B;
         if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err)))
-            goto fail;
-        if ((rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, &R, err)))
-            goto fail;
-        if (R.b[i].rows_in != R.b[i].expected)
+            return rc;
+        if ((rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, R, err)))
+            return rc;
+        if (B->rows_in != B->expected)
             rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld",
-                    R.b[i].batch_id, R.b[i].rows_in, R.b[i].expected);
-        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R.enc, err)) ||
-            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R.rej, err)))
-            goto fail;
-        rdm_buf_reset(&R.enc);
-        rdm_buf_reset(&R.rej);
+                    B->batch_id, B->rows_in, B->expected);
+        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R->enc, err)) ||
+            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R->rej, err)))
+            return rc;
+        rdm_buf_reset(&R->enc);
+        rdm_buf_reset(&R->rej);
         st->batches++;
-        st->rows_in += R.b[i].rows_in;
-        st->rows_clean += R.b[i].clean;
-        st->rows_filtered += R.b[i].filtered;
-        st->rows_duplicate += R.b[i].dup;
-        st->rows_rejected += R.b[i].rejected;
+        st->rows_in += B->rows_in;
+        st->rows_clean += B->clean;
+        st->rows_filtered += B->filtered;
+        st->rows_duplicate += B->dup;
+        st->rows_rejected += B->rejected;
         rdm_log(RDM_LOG_DEBUG,
                 "clean batch=%ld rows=%ld clean=%ld filtered=%ld duplicate=%ld rejected=%ld",
-                R.b[i].batch_id, R.b[i].rows_in, R.b[i].clean, R.b[i].filtered, R.b[i].dup,
-                R.b[i].rejected);
+                B->batch_id, B->rows_in, B->clean, B->filtered, B->dup, B->rejected);
     }
-    if (progress)
-        progress(R.done, R.total, ud);
-    double t_rows = rdm_now();
+    if (R->progress)
+        R->progress(R->done, R->total, R->ud);
+    return RDM_OK;
+}
+
+/* `fails` hard checks failed: roll back, record the failed run in its own
+ * transaction and report the first failed check. Returns RDM_EVALID. */
+static int fail_validation(run *R, const vlist *V, int fails, const char *cfg_sha,
+                           rdm_clean_stats *st, rdm_err *err)
+{
+    const vres *first = NULL;
+    for (int i = 0; i < V->n && !first; i++)
+        if (V->v[i].fails_stage)
+            first = &V->v[i];
+    char where[48];
+    if (first->batch_id)
+        snprintf(where, sizeof where, "batch %ld", first->batch_id);
+    else
+        snprintf(where, sizeof where, "this run");
+    char more[48] = "";
+    if (fails > 1)
+        snprintf(more, sizeof more, " (and %d more failed check%s)", fails - 1,
+                 fails > 2 ? "s" : "");
+    char msg[RDM_ERR_MSG];
+    snprintf(msg, sizeof msg,
+             "validation failed: rule '%s' (hard) in %s: %s%s; clean snapshot %d kept", first->rule,
+             where, first->what, more, st->snapshot_id);
+    msg[rdm_utf8_cut(msg, strlen(msg))] = '\0';
+    rdm_errf(err, RDM_EVALID, "%s", msg);
+    st->validation_failures = fails;
+    rdm_db_rollback(R->db);
+    long pos = 0;
+    for (int i = 0; i < R->nb; i++)
+        pos += R->b[i].positives;
+    record_failure(R, V, cfg_sha, msg, st->rows_clean, pos);
+    return RDM_EVALID;
+}
+
+/* The snapshot's fingerprint: the ledger of every batch in it, its counts
+ * and the clean config. Sets st->snapshot_rows/positives/fingerprint and
+ * records them on snapshot `sid`. */
+static int seal_snapshot(rdm_db *db, int sid, const rdm_buf *cfgtext, rdm_clean_stats *st,
+                         rdm_err *err)
+{
+    rdm_buf tmp = RDM_BUF_INIT;
+    int rc;
+    rdm_res *res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_COUNTS, 0, NULL, err);
+    if (!res)
+        return RDM_EDB;
+    st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
+    st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
+    rc = rdm_res_check(res, err);
+    rdm_res_free(res);
+    if (rc)
+        return rc;
+    if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LEDGER, 0, NULL, err)))
+        return RDM_EDB;
+    const char *ledger = rdm_res_text(res, 0, "ledger");
+    const char *ledger_ids = rdm_res_text(res, 0, "batch_ids");
+    if ((rc = rdm_res_check(res, err)))
+        goto out;
+    if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n", ledger ? ledger : "",
+                       st->snapshot_rows, st->snapshot_positives) ||
+        rdm_buf_add(&tmp, cfgtext->data ? cfgtext->data : "", cfgtext->len)) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    rdm_sha256_hex(tmp.data, tmp.len, st->fingerprint);
+    char sid_s[16], rows_s[24], pos_s[24];
+    snprintf(sid_s, sizeof sid_s, "%d", sid);
+    snprintf(rows_s, sizeof rows_s, "%ld", st->snapshot_rows);
+    snprintf(pos_s, sizeof pos_s, "%ld", st->snapshot_positives);
+    const char *u[] = {sid_s, st->fingerprint, rows_s, pos_s, ledger_ids};
+    rc = rdm_db_exec(db, RDM_SQL_CLEAN_UPDATE_SNAPSHOT, 5, u, err);
+out:
+    rdm_res_free(res);
+    rdm_buf_release(&tmp);
+    return rc;
+}
+
+/* Insert the new snapshot with its batch rows and validation results, seal
+ * it, store its profile and commit. */
+static int write_snapshot(run *R, const vlist *V, const char *cfg_sha, const rdm_buf *cfgtext,
+                          rdm_clean_stats *st, rdm_err *err)
+{
+    rdm_db *db = R->db;
+    rdm_buf tmp = RDM_BUF_INIT, vb = RDM_BUF_INIT;
+    int rc;
+    char zero[] = "0";
+    if ((rc = batch_ids_text(R, &tmp))) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    const char *p[] = {"pending", cfg_sha, zero, zero, tmp.data, "ok", NULL};
+    rdm_res *res = rdm_db_query(db, RDM_SQL_CLEAN_INSERT_SNAPSHOT, 7, p, err);
+    if (!res) {
+        rc = RDM_EDB;
+        goto out;
+    }
+    int sid = rdm_res_int(res, 0, "snapshot_id");
+    rc = rdm_res_check(res, err);
+    rdm_res_free(res);
+    if (rc)
+        goto out;
+    rdm_buf_reset(&tmp);
+    if (batch_rows_copy(R, sid, &tmp) || validation_copy(V, sid, &vb)) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_BATCHES, &tmp, err)) ||
+        (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_VALIDATION, &vb, err)))
+        goto out;
+    if ((rc = seal_snapshot(db, sid, cfgtext, st, err)))
+        goto out;
+    double t_prof = rdm_now();
+    if ((rc = rdm_profile_store(db, sid, err))) {
+        rdm_err_prefix(err, "profile");
+        goto out;
+    }
+    double t_commit = rdm_now();
+    if ((rc = rdm_db_commit(db, err)))
+        goto out;
+    rdm_log(RDM_LOG_INFO,
+            "clean snapshot=%d rows_seconds=%.2f profile_seconds=%.2f commit_seconds=%.2f", sid,
+            R->t_rows - R->t0, t_commit - t_prof, rdm_now() - t_commit);
+    st->snapshot_id = sid;
+    st->changed = 1;
+out:
+    rdm_buf_release(&tmp);
+    rdm_buf_release(&vb);
+    return rc;
+}
+
+int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, void *ud,
+              rdm_clean_stats *st, rdm_err *err)
+{
+    memset(st, 0, sizeof *st);
+    run R;
+    memset(&R, 0, sizeof R);
+    R.t0 = rdm_now();
+    R.cfg = cfg;
+    R.db = db;
+    R.progress = progress;
+    R.ud = ud;
+    vlist V = {0};
+    rdm_buf cfgtext = RDM_BUF_INIT;
+    int rc = RDM_OK, in_tx = 0, have_snap = 0;
+    char cfg_sha[65];
+
+    if ((rc = rdm_config_section_text(cfg, "clean", &cfgtext)))
+        goto out;
+    rdm_sha256_hex(cfgtext.data ? cfgtext.data : "", cfgtext.len, cfg_sha);
+
+    if ((rc = rdm_db_begin(db, err)))
+        goto out;
+    in_tx = 1;
+    if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_LOCK, 0, NULL, err)) ||
+        (rc = read_snapshot(db, cfg_sha, st, &have_snap, err)) || (rc = read_batches(&R, err)))
+        goto out;
+    if (R.nb == 0 && !st->recleaned)
+        goto out; /* nothing new: rolled back below */
+    if ((rc = clean_batches(&R, have_snap, st, err)))
+        goto out;
+    R.t_rows = rdm_now();
 
     /* validation */
     int fails = evaluate(&R, &V, &st->soft_violations, err);
     if (fails < 0) {
         rc = fails;
-        goto fail;
+        goto out;
     }
     if (fails > 0) {
-        const vres *first = NULL;
-        for (int i = 0; i < V.n && !first; i++)
-            if (V.v[i].fails_stage)
-                first = &V.v[i];
-        char where[48];
-        if (first->batch_id)
-            snprintf(where, sizeof where, "batch %ld", first->batch_id);
-        else
-            snprintf(where, sizeof where, "this run");
-        char more[48] = "";
-        if (fails > 1)
-            snprintf(more, sizeof more, " (and %d more failed check%s)", fails - 1,
-                     fails > 2 ? "s" : "");
-        char msg[RDM_ERR_MSG];
-        snprintf(msg, sizeof msg,
-                 "validation failed: rule '%s' (hard) in %s: %s%s; clean snapshot %d kept",
-                 first->rule, where, first->what, more, st->snapshot_id);
-        utf8_fix_end(msg);
-        rdm_errf(err, RDM_EVALID, "%s", msg);
-        st->validation_failures = fails;
-        rdm_db_rollback(db);
-        in_tx = 0;
-        long pos = 0;
-        for (int i = 0; i < R.nb; i++)
-            pos += R.b[i].positives;
-        record_failure(&R, &V, cfg_sha, msg, st->rows_clean, pos);
-        rc = RDM_EVALID;
-        goto fail;
+        in_tx = 0; /* rolled back by fail_validation */
+        rc = fail_validation(&R, &V, fails, cfg_sha, st, err);
+        goto out;
     }
+    if ((rc = write_snapshot(&R, &V, cfg_sha, &cfgtext, st, err)))
+        goto out;
+    in_tx = 0;
 
-    /* the snapshot */
-    {
-        char zero[] = "0";
-        if ((rc = batch_ids_text(&R, &tmp))) {
-            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-            goto fail;
-        }
-        const char *p[] = {"pending", cfg_sha, zero, zero, tmp.data, "ok", NULL};
-        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_INSERT_SNAPSHOT, 7, p, err))) {
-            rc = RDM_EDB;
-            goto fail;
-        }
-        int sid = rdm_res_int(res, 0, "snapshot_id");
-        if ((rc = rdm_res_check(res, err)))
-            goto fail;
-        rdm_res_free(res);
-        res = NULL;
-        rdm_buf_reset(&tmp);
-        if (batch_rows_copy(&R, sid, &tmp) || validation_copy(&V, sid, &R.enc)) {
-            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-            goto fail;
-        }
-        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_BATCHES, &tmp, err)) ||
-            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_VALIDATION, &R.enc, err)))
-            goto fail;
-        rdm_buf_reset(&R.enc);
-        rdm_buf_reset(&tmp);
-
-        /* fingerprint: ledger of every batch in the snapshot + counts + config */
-        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_COUNTS, 0, NULL, err))) {
-            rc = RDM_EDB;
-            goto fail;
-        }
-        st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
-        st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
-        if ((rc = rdm_res_check(res, err)))
-            goto fail;
-        rdm_res_free(res);
-        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LEDGER, 0, NULL, err))) {
-            rc = RDM_EDB;
-            goto fail;
-        }
-        const char *ledger = rdm_res_text(res, 0, "ledger");
-        const char *ledger_ids = rdm_res_text(res, 0, "batch_ids");
-        if ((rc = rdm_res_check(res, err)))
-            goto fail;
-        if (rdm_buf_printf(&tmp, "readmit-clean 1\n%s\nrows=%ld positives=%ld\n",
-                           ledger ? ledger : "", st->snapshot_rows, st->snapshot_positives) ||
-            rdm_buf_add(&tmp, cfgtext.data ? cfgtext.data : "", cfgtext.len)) {
-            rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-            goto fail;
-        }
-        rdm_sha256_hex(tmp.data, tmp.len, st->fingerprint);
-        char sid_s[16], rows_s[24], pos_s[24];
-        snprintf(sid_s, sizeof sid_s, "%d", sid);
-        snprintf(rows_s, sizeof rows_s, "%ld", st->snapshot_rows);
-        snprintf(pos_s, sizeof pos_s, "%ld", st->snapshot_positives);
-        const char *u[] = {sid_s, st->fingerprint, rows_s, pos_s, ledger_ids};
-        rc = rdm_db_exec(db, RDM_SQL_CLEAN_UPDATE_SNAPSHOT, 5, u, err);
-        rdm_res_free(res);
-        res = NULL;
-        if (rc)
-            goto fail;
-        double t_prof = rdm_now();
-        if ((rc = rdm_profile_store(db, sid, err))) {
-            rdm_err_prefix(err, "profile");
-            goto fail;
-        }
-        double t_commit = rdm_now();
-        if ((rc = rdm_db_commit(db, err)))
-            goto fail;
-        in_tx = 0;
-        rdm_log(RDM_LOG_INFO,
-                "clean snapshot=%d rows_seconds=%.2f profile_seconds=%.2f commit_seconds=%.2f", sid,
-                t_rows - t0, t_commit - t_prof, rdm_now() - t_commit);
-        st->snapshot_id = sid;
-        st->changed = 1;
-    }
-
-done:
-    st->seconds = rdm_now() - t0;
-    run_release(&R);
-    free(V.v);
-    rdm_buf_release(&cfgtext);
-    rdm_buf_release(&tmp);
-    return RDM_OK;
-
-fail:
+out:
     if (rc == RDM_ENOMEM)
         rdm_errf(err, RDM_ENOMEM, "out of memory");
-    rdm_res_free(res);
     if (in_tx)
         rdm_db_rollback(db);
-    st->seconds = rdm_now() - t0;
+    st->seconds = rdm_now() - R.t0;
     run_release(&R);
     free(V.v);
     rdm_buf_release(&cfgtext);
-    rdm_buf_release(&tmp);
     return rc;
 }

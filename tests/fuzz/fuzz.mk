@@ -2,7 +2,7 @@
 #   make fuzz          each target for FUZZ_SECONDS (default 180) from its seed
 #                      corpus; prints executions and crashes per target
 #   make check-fuzz    replays every seed corpus, then runs each target briefly
-#                      (FUZZ_BRIEF seconds, default 10); part of make check
+#                      (FUZZ_BRIEF seconds, default 5); part of make check
 # Targets: tests/fuzz/fuzz_<name>.c with seeds in tests/fuzz/corpus/<name>/ and
 # an optional dictionary tests/fuzz/<name>.dict. The library is built with
 # clang under ASan/UBSan and coverage into build/fuzz. New inputs found go to
@@ -13,7 +13,7 @@ FUZZ_CC ?= clang
 FUZZ_BUILD := build/fuzz
 FUZZ_TARGETS := $(patsubst tests/fuzz/fuzz_%.c,%,$(sort $(wildcard tests/fuzz/fuzz_*.c)))
 FUZZ_SECONDS ?= 180
-FUZZ_BRIEF ?= 10
+FUZZ_BRIEF ?= 5
 FUZZ_SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 .PHONY: fuzz check-fuzz fuzz-build
