@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -42,8 +43,28 @@ static void api_model(const srv_loaded *l, rdm_api_model *am)
     am->explainer = l->explainer;
 }
 
+/* "application/json", any case, with or without parameters (charset=...). */
+static int is_json(const char *ctype)
+{
+    static const char JSON[] = "application/json";
+    size_t n = sizeof JSON - 1;
+    if (strncasecmp(ctype, JSON, n) != 0)
+        return 0;
+    ctype += n;
+    while (*ctype == ' ' || *ctype == '\t')
+        ctype++;
+    return *ctype == '\0' || *ctype == ';';
+}
+
 static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *l)
 {
+    /* a cross-site form can post text/plain or a form encoding, never JSON */
+    if (!is_json(rq->content_type)) {
+        rq->headers = "Accept-Post: application/json\r\n";
+        return error_body(rq, 415, "unsupported_media_type",
+                          "the request body must be sent as Content-Type: application/json%s%.80s",
+                          rq->content_type[0] ? ", not " : "", rq->content_type);
+    }
     if (!l)
         return no_model(rq);
     double t0 = rdm_now();

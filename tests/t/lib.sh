@@ -46,6 +46,17 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq "description" expected actual
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
 
+wait_for() { # seconds command...: retry until the command succeeds
+    local n=$(($1 * 10))
+    shift
+    while [ $n -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
 t_done() {
     echo "$T_NAME: $T_PASS passed, $T_FAIL failed"
     [ "$T_FAIL" -eq 0 ] && [ "$T_PASS" -gt 0 ]
