@@ -93,7 +93,7 @@ static int option(srv_cmd *c, int argc, char **argv, int *i, int bench)
 int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int bench)
 {
     memset(c, 0, sizeof *c);
-    c->model_ref = "champion";
+    c->model_ref = NULL;
     c->bind_addr = "127.0.0.1";
     c->port = c->workers = c->threads = -1;
     int rc = load_config(c, argc, argv);
@@ -125,6 +125,8 @@ int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int benc
     }
     if (c->workers > SRV_MAX_WORKERS)
         c->workers = SRV_MAX_WORKERS;
+    if (!c->model_ref)
+        c->model_ref = c->cfg.serve.model;
     if (c->threads < 0)
         c->threads = c->cfg.serve.threads;
     if (c->port < 0)

@@ -68,6 +68,7 @@ else
     echo "# skip: not root: the pool keeps the caller's user (privilege checks need root)"
 fi
 check_eq "predict without a champion: 503" 503 "$(predict '{}')"
+cp body.json no-model.json
 check_eq "... code no_model" no_model "$(jget .error.code)"
 check_eq "readyz without a model: 503" 503 "$(code "$URL/readyz")"
 check_eq "model without a model: 503" 503 "$(code "$URL/api/v1/model")"
@@ -128,6 +129,34 @@ check_eq "... JSON error" not_found "$(jget .error.code)"
 check_eq "model: 200" 200 "$(code "$URL/api/v1/model")"
 check "model: input schema with categories" test "$(jget '[.input[] | select(.type == "categorical")] | length')" -gt 5
 check "model: threshold" test "$(jget .threshold)" != null
+check_eq "model: the run's validation ROC AUC" number "$(jget '.metrics.valid.roc_auc | type')"
+check_eq "model: the run's test ROC AUC" number "$(jget '.metrics.test.roc_auc | type')"
+vauc=$(t_sql "SELECT value FROM registry.metrics m JOIN registry.model_versions v USING (run_id) WHERE v.version = 1 AND m.split = 'valid' AND m.key = 'roc_auc'")
+check "model: ... the registry's figure ($vauc)" awk -v a="$(jget .metrics.valid.roc_auc)" -v b="$vauc" 'BEGIN {d = a - b; exit !(d < 1e-9 && d > -1e-9)}'
+
+# ---- the OpenAPI description, checked against the real answers ----
+check_eq "OpenAPI description served" 200 "$(code "$URL/api/v1/openapi.json")"
+cp body.json openapi.json
+check_eq "... an OpenAPI 3 document" 3 "$(jq -r '.openapi | split(".")[0]' openapi.json)"
+oa_check() { # description method path status [curl arguments...]
+    local d=$1 m=$2 p=$3 st=$4
+    shift 4
+    check_eq "$d: $st" "$st" "$(code -X "$m" "$@" "$URL$p")"
+    check "$d: as described" python3 "$TOP/tests/t/openapi-check.py" openapi.json "$p" "$m" "$st" body.json
+}
+J=(-H 'Content-Type: application/json')
+oa_check "predict one record" POST /api/v1/predict 200 "${J[@]}" --data-binary "$REC"
+oa_check "predict a batch" POST /api/v1/predict 200 "${J[@]}" --data-binary "$(head -n 1 batch.jsonl)"
+oa_check "malformed JSON" POST /api/v1/predict 400 "${J[@]}" --data-binary '{"race": '
+oa_check "unknown field" POST /api/v1/predict 422 "${J[@]}" --data-binary '{"colour": "red"}'
+oa_check "not JSON" POST /api/v1/predict 415 -H 'Content-Type: text/plain' --data-binary "$REC"
+oa_check "GET predict" GET /api/v1/predict 405
+oa_check "model" GET /api/v1/model 200
+oa_check "healthz" GET /healthz 200
+oa_check "readyz" GET /readyz 200
+check "predict without a champion (503): as described" python3 "$TOP/tests/t/openapi-check.py" openapi.json /api/v1/predict POST 503 no-model.json
+echo '{"model":{"name":"x","version":"1"},"probability":1.5,"decision":true,"threshold":0.5,"warnings":[]}' >bad.json
+check "the check can fail (probability 1.5)" sh -c "! python3 '$TOP/tests/t/openapi-check.py' openapi.json /api/v1/predict POST 200 bad.json 2>/dev/null"
 check_eq "UI page served" 200 "$(code "$URL/")"
 check "UI page is the form" grep -q 'api/v1/model' body.json
 check_eq "reports dir served" 200 "$(code "$URL/reports/")"
@@ -211,6 +240,36 @@ for i in 1 2 3; do
 done
 load_check "3 rollback/promote cycles under load"
 check "metrics: worker model loads counted" grep -Eq 'readmit_model_loads_total\{by="worker"\} ([7-9]|[1-9][0-9])' <(curl -s "$URL/metrics")
+
+# ---- a pool pinned to a version stays on it across promotions ----
+check "serve stop" serve stop
+opts=$FCGI_OPTS
+FCGI_OPTS="$opts -o serve.model=1"
+check "serve start pinned to version 1 (serve.model=1)" serve start
+FCGI_OPTS=$opts
+check "the pinned pool serves v1 while v2 is champion" wait_for 10 is_version 1
+check_eq "... predictions name v1" 1 "$(predict "$REC" >/dev/null; jget .model.version)"
+R promote 1
+R promote 2
+sleep 2
+check_eq "... and stays on v1 after promotions" 1 "$(model_version)"
+check "serve stop" serve stop
+check "serve start following the champion" serve start
+check "the pool is back on the champion v2" wait_for 10 is_version 2
+
+# ---- a request names another model (?model=) for testing ----
+named() { code -X POST -H 'Content-Type: application/json' --data-binary "$REC" "$URL/api/v1/predict?model=$1"; }
+check_eq "?model=readmission:1: 200" 200 "$(named readmission:1)"
+check_eq "... scored by v1" 1 "$(jget .model.version)"
+check_eq "?model=1 (a version): v1" 1 "$(named 1 >/dev/null; jget .model.version)"
+check_eq "?model=readmission%3A1 (encoded): v1" 1 "$(named readmission%3A1 >/dev/null; jget .model.version)"
+check_eq "?model=champion: v2" 2 "$(named champion >/dev/null; jget .model.version)"
+check_eq "?model=readmission:99: 404" 404 "$(named readmission:99)"
+check_eq "... code model_not_found" model_not_found "$(jget .error.code)"
+check_eq "?model=/etc/passwd (a file): 400" 400 "$(named /etc/passwd)"
+check_eq "... code bad_model_reference" bad_model_reference "$(jget .error.code)"
+check_eq "the served model is still v2" 2 "$(model_version)"
+check_eq "and unnamed predictions use it" 2 "$(predict "$REC" >/dev/null; jget .model.version)"
 
 # ---- SIGHUP reloads ----
 check "reload (SIGHUP)" serve reload
