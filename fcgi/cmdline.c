@@ -142,12 +142,14 @@ void srv_cmd_print_config(const srv_cmd *c)
     const rdm_config *g = &c->cfg;
     printf("http_port=%d\nfcgi_port=%d\nworkers=%d\nthreads=%d\nmax_body_bytes=%ld\n"
            "max_instances=%ld\npoll_seconds=%d\nread_timeout=%g\nmodel_name='%s'\n"
-           "report_dir='%s'\nsocket='%s'\ndata_source='%s'\nuser='%s'\nsocket_group='%s'\n",
+           "report_dir='%s'\nsocket='%s'\ndata_source='%s'\nuser='%s'\nsocket_group='%s'\n"
+           "spill_dir='%s'\n",
            g->serve.http_port, c->port, c->workers, c->threads, g->serve.max_body_bytes,
            g->serve.max_instances, g->serve.poll_seconds, g->serve.read_timeout,
            g->registry.model_name, g->report.dir, c->sock_opt ? c->sock_opt : g->serve.socket,
            g->data.source ? g->data.source : "", g->serve.user ? g->serve.user : "",
-           g->serve.socket_group ? g->serve.socket_group : "");
+           g->serve.socket_group ? g->serve.socket_group : "",
+           g->monitor.spill_dir ? g->monitor.spill_dir : "");
 }
 
 static void write_pidfile(const char *path)

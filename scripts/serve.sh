@@ -85,9 +85,10 @@ pool_user() {
     if getent group readmit-pg >/dev/null && ! id -nG "$u" | grep -qw readmit-pg; then
         usermod -a -G readmit-pg "$u" || die "cannot add $u to group readmit-pg"
     fi
-    local cache=${READMIT_MODEL_CACHE:-$HOME_DIR/var/models}
-    mkdir -p "$RUN" "$cache"
-    chown "$u" "$RUN" "$cache"
+    local cache=${READMIT_MODEL_CACHE:-$HOME_DIR/var/models} spill=${spill_dir:-var/spill}
+    case $spill in /*) ;; *) spill=$HOME_DIR/$spill ;; esac
+    mkdir -p "$RUN" "$cache" "$spill"
+    chown "$u" "$RUN" "$cache" "$spill"
     FCGI_ARGS+=(-o "serve.user=$u")
 }
 
