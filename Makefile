@@ -180,6 +180,11 @@ demo-cluster: build
 check-containers: build
 	scripts/check-containers.sh
 
+## soak: wrk load for SOAK_SECONDS (600) under scheduled faults (kills, PostgreSQL restart, pipeline runs) in a temp dir of its own; prints the table
+.PHONY: soak
+soak: build
+	BUILD=$(BUILD) scripts/soak.sh
+
 ## help: list the targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \

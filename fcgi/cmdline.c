@@ -93,7 +93,7 @@ static int option(srv_cmd *c, int argc, char **argv, int *i, int bench)
 int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int bench)
 {
     memset(c, 0, sizeof *c);
-    c->model_ref = "champion";
+    c->model_ref = NULL;
     c->bind_addr = "127.0.0.1";
     c->port = c->workers = c->threads = -1;
     int rc = load_config(c, argc, argv);
@@ -125,6 +125,8 @@ int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int benc
     }
     if (c->workers > SRV_MAX_WORKERS)
         c->workers = SRV_MAX_WORKERS;
+    if (!c->model_ref)
+        c->model_ref = c->cfg.serve.model;
     if (c->threads < 0)
         c->threads = c->cfg.serve.threads;
     if (c->port < 0)
@@ -140,12 +142,14 @@ void srv_cmd_print_config(const srv_cmd *c)
     const rdm_config *g = &c->cfg;
     printf("http_port=%d\nfcgi_port=%d\nworkers=%d\nthreads=%d\nmax_body_bytes=%ld\n"
            "max_instances=%ld\npoll_seconds=%d\nread_timeout=%g\nmodel_name='%s'\n"
-           "report_dir='%s'\nsocket='%s'\ndata_source='%s'\nuser='%s'\nsocket_group='%s'\n",
+           "report_dir='%s'\nsocket='%s'\ndata_source='%s'\nuser='%s'\nsocket_group='%s'\n"
+           "spill_dir='%s'\n",
            g->serve.http_port, c->port, c->workers, c->threads, g->serve.max_body_bytes,
            g->serve.max_instances, g->serve.poll_seconds, g->serve.read_timeout,
            g->registry.model_name, g->report.dir, c->sock_opt ? c->sock_opt : g->serve.socket,
            g->data.source ? g->data.source : "", g->serve.user ? g->serve.user : "",
-           g->serve.socket_group ? g->serve.socket_group : "");
+           g->serve.socket_group ? g->serve.socket_group : "",
+           g->monitor.spill_dir ? g->monitor.spill_dir : "");
 }
 
 static void write_pidfile(const char *path)

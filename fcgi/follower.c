@@ -5,6 +5,7 @@
  * and published to the workers through the shared block. A .model file is
  * read once and again on SIGHUP. The served version is remembered in the
  * cache so that a cold start with the database down still serves. */
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,7 @@ struct srv_follower {
     rdm_db *db;
     double next_connect, connect_backoff, next_poll;
     char failed_sha[65]; /* last champion that failed to load: not retried until it changes */
+    long long run_id;    /* run of the published version (0 = not known) */
 };
 
 /* ---- the database connection ---- */
@@ -69,6 +71,28 @@ static void db_try_connect(srv_follower *f)
     f->connect_backoff = 1.0;
     atomic_store(&f->sh->db_ok, 1);
     rdm_log(RDM_LOG_INFO, "registry database connected; listening on %s", RDM_REGISTRY_CHANNEL);
+}
+
+/* The run's validation and test metrics as compact JSON into out ("" when
+ * they cannot be read now: tried again on the next check). */
+static void run_metrics(srv_follower *f, long long run_id, char *out, size_t n)
+{
+    out[0] = '\0';
+    if (!f->db || run_id <= 0)
+        return;
+    char id[32];
+    snprintf(id, sizeof id, "%lld", run_id);
+    const char *p[1] = {id};
+    rdm_err err = {0};
+    json_t *j = rdm_db_json(f->db, RDM_SQL_REGISTRY_SELECT_RUN_METRICS_JSON, 1, p, &err);
+    char *text = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    if (text && strlen(text) < n)
+        memcpy(out, text, strlen(text) + 1);
+    else
+        rdm_log(RDM_LOG_WARN, "registry: metrics of run %lld: %s", run_id,
+                j ? "too long to publish" : err.msg);
+    free(text);
+    json_decref(j);
 }
 
 /* ---- the model cache ---- */
@@ -132,6 +156,7 @@ static void refresh_file(srv_follower *f, int force)
     snprintf(ref.path, sizeof ref.path, "%s", f->o.model_ref);
     snprintf(ref.name, sizeof ref.name, "%s", f->o.cfg->registry.model_name);
     snprintf(ref.version, sizeof ref.version, "file:%.12s", ref.sha256);
+    snprintf(ref.metrics, sizeof ref.metrics, "{}"); /* a file carries none */
     srv_model_publish(f->sh, &ref);
     atomic_fetch_add(&f->sh->sup_loads, 1);
 }
@@ -173,6 +198,8 @@ static void fetch_publish(srv_follower *f, const srv_model_ref *cur)
     snprintf(ref.version, sizeof ref.version, "%d", info.version);
     snprintf(ref.alias, sizeof ref.alias, "%s", info.alias);
     snprintf(ref.sha256, sizeof ref.sha256, "%s", info.sha256);
+    f->run_id = info.run_id;
+    run_metrics(f, info.run_id, ref.metrics, sizeof ref.metrics);
     srv_model_publish(f->sh, &ref);
     atomic_fetch_add(&f->sh->sup_loads, 1);
     f->failed_sha[0] = '\0';
@@ -201,6 +228,11 @@ static void refresh_registry(srv_follower *f, int force)
     atomic_store(&f->sh->db_ok, 1);
     srv_model_ref cur;
     srv_model_ref_read(f->sh, &cur);
+    if (cur.path[0] && !cur.metrics[0] && !force && (f->pinned || strcmp(cur.sha256, sha) == 0)) {
+        /* served from the cache at a cold start: the metrics, now that the database answers */
+        fetch_publish(f, &cur);
+        return;
+    }
     if (f->pinned) {
         if (cur.path[0] && !force)
             return;

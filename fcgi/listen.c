@@ -2,9 +2,11 @@
  * loopback, who may connect to it, and dropping root once it is bound. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -73,6 +75,15 @@ int srv_listen_open(const srv_listen_opts *lo, char *bind_text, size_t n, rdm_er
                  rdm_errno_text(e, msg, sizeof msg));
         return -1;
     }
+    /* the workers poll, then accept: another process may have taken the
+     * connection in between, so accept must not block */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0 || fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+        char msg[128];
+        rdm_errf(err, RDM_EIO, "%s: %s", bind_text, rdm_errno_text(errno, msg, sizeof msg));
+        close(fd);
+        return -1;
+    }
     if (lo->port <= 0 && socket_access(lo, err) != RDM_OK) {
         close(fd);
         unlink(lo->socket_path);
@@ -96,6 +107,9 @@ int srv_drop_privileges(const srv_listen_opts *lo, rdm_err *err)
     /* make sure there is no way back */
     if (setuid(0) == 0)
         return rdm_errf(err, RDM_EIO, "still able to regain root after becoming %s", lo->user);
+    /* libpq looks for ~/.postgresql and ~/.pgpass: the new user's, not root's */
+    if (setenv("HOME", pw->pw_dir, 1) != 0)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
     rdm_log(RDM_LOG_INFO, "running as user %s (uid %d)", pw->pw_name, (int)pw->pw_uid);
     return RDM_OK;
 }

@@ -7,7 +7,7 @@ static const char USAGE[] =
     "FastCGI server of the readmit model (run behind nginx; see scripts/serve.sh).\n"
     "  -c, --config FILE   configuration (default conf/readmit.yaml)\n"
     "  -o KEY=VALUE        override one setting (e.g. -o serve.workers=4)\n"
-    "  --model REF         model to serve: a registry reference (default \"champion\",\n"
+    "  --model REF         model to serve (serve.model): a registry reference (\"champion\",\n"
     "                      followed across promotions; \"3\" or \"NAME:3\" pins a version)\n"
     "                      or a .model file (SIGHUP reloads it)\n"
     "  --socket PATH       Unix socket (default serve.socket)\n"

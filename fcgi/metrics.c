@@ -124,6 +124,13 @@ int srv_metrics_text(srv_shared *sh, int nw, rdm_buf *out)
       "readmit_model_load_failures_total{by=\"supervisor\"} %llu\n"
       "readmit_model_load_failures_total{by=\"worker\"} %llu\n",
       (unsigned long long)fails, (unsigned long long)wfails);
+    uint64_t timeouts = 0;
+    for (int w = 0; w < nw; w++)
+        timeouts += LD(sh->w[w].read_timeouts);
+    P("# HELP readmit_read_timeouts_total Requests dropped: not arrived in full within "
+      "serve.read_timeout.\n# TYPE readmit_read_timeouts_total counter\n"
+      "readmit_read_timeouts_total %llu\n",
+      (unsigned long long)timeouts);
     P("# HELP readmit_worker_restarts_total Worker processes restarted after dying.\n"
       "# TYPE readmit_worker_restarts_total counter\nreadmit_worker_restarts_total %llu\n",
       (unsigned long long)LD(sh->worker_restarts));

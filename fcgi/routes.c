@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -40,9 +41,24 @@ static void api_model(const srv_loaded *l, rdm_api_model *am)
     am->alias = l->ref.alias;
     am->sha256 = l->ref.sha256;
     am->explainer = l->explainer;
+    am->metrics = l->ref.metrics;
 }
 
-static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *l)
+/* "application/json", any case, with or without parameters (charset=...). */
+static int is_json(const char *ctype)
+{
+    static const char JSON[] = "application/json";
+    size_t n = sizeof JSON - 1;
+    if (strncasecmp(ctype, JSON, n) != 0)
+        return 0;
+    ctype += n;
+    while (*ctype == ' ' || *ctype == '\t')
+        ctype++;
+    return *ctype == '\0' || *ctype == ';';
+}
+
+/* `named`: scored by a model the request named (testing): not logged for monitoring. */
+static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *l, int named)
 {
     if (!l)
         return no_model(rq);
@@ -56,7 +72,7 @@ static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *
         st = rdm_api_score(&am, &req, rq->out, &e);
         if (st == RDM_HTTP_OK)
             rq->records = (long)req.n;
-        if (st == RDM_HTTP_OK)
+        if (st == RDM_HTTP_OK && !named)
             srv_log_served(rq, am.name, am.version, am.alias, rdm_now() - t0);
         rdm_api_request_release(&req);
     }
@@ -66,6 +82,52 @@ static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *
             rdm_buf_reset(rq->out);
     }
     return st;
+}
+
+/* The value of `key` in the query string, %-decoded into out; 0 when absent. */
+static int query_param(const char *q, const char *key, char *out, size_t n)
+{
+    size_t kl = strlen(key);
+    for (const char *p = q; p && *p; p = strchr(p, '&'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, kl) != 0 || p[kl] != '=')
+            continue;
+        size_t j = 0;
+        for (const char *v = p + kl + 1; *v && *v != '&' && j + 1 < n; v++) {
+            unsigned hi, lo;
+            if (*v == '%' && sscanf(v + 1, "%1x%1x", &hi, &lo) == 2) {
+                out[j++] = (char)(hi * 16 + lo);
+                v += 2;
+            } else {
+                out[j++] = *v == '+' ? ' ' : *v;
+            }
+        }
+        out[j] = '\0';
+        return 1;
+    }
+    return 0;
+}
+
+/* The model of a prediction: the served one, or the one ?model= names.
+ * NULL with rq->status set when the named one cannot be had. */
+static srv_loaded *predict_model(srv_request *rq, const srv_opts *o)
+{
+    char ref[96];
+    if (!query_param(rq->query, "model", ref, sizeof ref))
+        return srv_served_acquire();
+    if (!srv_named_ref_ok(ref)) {
+        rq->status = error_body(rq, 400, "bad_model_reference",
+                                "model '%.60s': a registry reference (champion, challenger, "
+                                "NAME:VERSION or VERSION) is expected",
+                                ref);
+        return NULL;
+    }
+    int st = 0;
+    rdm_err err = {0};
+    srv_loaded *l = srv_named_acquire(o->cfg, ref, &st, &err);
+    if (!l)
+        rq->status = error_body(rq, st, st == 404 ? "model_not_found" : "registry_unavailable",
+                                "model '%s': %.180s", ref, err.msg);
+    return l;
 }
 
 static int handle_model(srv_request *rq, const srv_loaded *l)
@@ -145,12 +207,27 @@ void srv_route(srv_request *rq, const srv_opts *o, srv_shared *sh)
         rq->status = srv_metrics_text(sh, o->workers, rq->out) == RDM_OK ? 200 : 503;
         return;
     }
-    srv_loaded *l = srv_served_acquire();
+    srv_loaded *l = NULL;
+    if (rq->route == R_PREDICT) {
+        /* a cross-site form can post text/plain or a form encoding, never JSON */
+        if (!is_json(rq->content_type)) {
+            rq->headers = "Accept-Post: application/json\r\n";
+            rq->status =
+                error_body(rq, 415, "unsupported_media_type",
+                           "the request body must be sent as Content-Type: application/json%s%.80s",
+                           rq->content_type[0] ? ", not " : "", rq->content_type);
+            return;
+        }
+        if (!(l = predict_model(rq, o)) && rq->status != 500)
+            return;
+    } else {
+        l = srv_served_acquire();
+    }
     if (l)
         snprintf(rq->model_version, sizeof rq->model_version, "%s", l->ref.version);
     switch (rq->route) {
     case R_PREDICT:
-        rq->status = handle_predict(rq, o, l);
+        rq->status = handle_predict(rq, o, l, rq->query[0] && strstr(rq->query, "model=") != NULL);
         break;
     case R_MODEL:
         rq->status = handle_model(rq, l);

@@ -23,6 +23,13 @@ srv_loaded *srv_served_acquire(void)
     return l;
 }
 
+void srv_served_hold(srv_loaded *l)
+{
+    pthread_mutex_lock(&g_mu);
+    l->refs++;
+    pthread_mutex_unlock(&g_mu);
+}
+
 void srv_served_release(srv_loaded *l)
 {
     if (!l)
@@ -56,7 +63,8 @@ void srv_served_refresh(srv_shared *sh, srv_slot *slot, int force)
         return;
     pthread_mutex_lock(&g_mu);
     int same = g_cur && strcmp(g_cur->ref.path, ref.path) == 0 &&
-               strcmp(g_cur->ref.sha256, ref.sha256) == 0 && !force;
+               strcmp(g_cur->ref.sha256, ref.sha256) == 0 &&
+               strcmp(g_cur->ref.metrics, ref.metrics) == 0 && !force;
     pthread_mutex_unlock(&g_mu);
     if (same && ref.sha256[0]) {
         atomic_store(&slot->model_gen, ref.gen);

@@ -68,6 +68,7 @@ typedef struct srv_shared {
     char model_version[32];
     char model_alias[16];
     char model_sha256[65];
+    char model_metrics[2048];           /* the run's metrics, JSON ("" = not known yet) */
     _Atomic uint64_t sup_loads;         /* supervisor-side fetches of a new champion */
     _Atomic uint64_t sup_load_failures; /* fetches or checks that failed */
     srv_slot w[SRV_MAX_WORKERS];
@@ -81,6 +82,7 @@ typedef struct srv_model_ref {
     char version[32];
     char alias[16];
     char sha256[65];
+    char metrics[2048]; /* JSON object by split and name, "" = not known yet */
 } srv_model_ref;
 
 /* shared.c: map a zeroed block (NULL on failure, errno set); unmap. */
@@ -123,7 +125,8 @@ typedef struct srv_opts {
     double read_timeout; /* seconds for a whole request to arrive (0 = no limit) */
     srv_handler_fn handler;
     int follow_model;      /* workers load the published model (the real server) */
-    const rdm_config *cfg; /* prediction log settings (monitor.*); NULL: no log */
+    const rdm_config *cfg; /* the real server's config: prediction log (monitor.*), models
+                            * named by a request (named.c); NULL: neither */
 } srv_opts;
 
 /* predhook.c: the worker's prediction log: start (no-op without o->cfg),
@@ -182,10 +185,20 @@ typedef struct srv_loaded {
 } srv_loaded;
 
 srv_loaded *srv_served_acquire(void);
+/* One more reference to `l` (any srv_loaded, named ones included). */
+void srv_served_hold(srv_loaded *l);
 void srv_served_release(srv_loaded *l);
 /* Load the published model when its generation changed (or `force`). Runs
  * in the worker's main thread, never in a request. */
 void srv_served_refresh(srv_shared *sh, srv_slot *slot, int force);
+
+/* ---- named.c: models named by a request (?model=REF) ---- */
+
+/* 1 when `ref` is a registry reference a request may name (never a file). */
+int srv_named_ref_ok(const char *ref);
+/* The model `ref` names, with a reference for the caller (srv_served_release),
+ * or NULL with *status 404 (no such model) or 503 (registry unreachable). */
+srv_loaded *srv_named_acquire(const rdm_config *cfg, const char *ref, int *status, rdm_err *err);
 
 /* ---- routes.c ---- */
 
@@ -196,7 +209,7 @@ void srv_route(srv_request *rq, const srv_opts *o, srv_shared *sh);
 
 typedef struct srv_cmd {
     rdm_config cfg;
-    const char *model_ref; /* --model (default "champion") */
+    const char *model_ref; /* --model, else serve.model (default "champion") */
     const char *sock_opt, *pidfile, *bench_file;
     const char *bind_addr; /* --bind: IPv4 address of the TCP listener (default 127.0.0.1) */
     const char *cache_dir; /* READMIT_MODEL_CACHE, else var/models */

@@ -34,6 +34,7 @@ void srv_model_ref_read(srv_shared *sh, srv_model_ref *out)
         memcpy(out->version, sh->model_version, sizeof out->version);
         memcpy(out->alias, sh->model_alias, sizeof out->alias);
         memcpy(out->sha256, sh->model_sha256, sizeof out->sha256);
+        memcpy(out->metrics, sh->model_metrics, sizeof out->metrics);
         atomic_thread_fence(memory_order_acquire);
         if (atomic_load_explicit(&sh->model_seq, memory_order_relaxed) == s1)
             break;
@@ -43,6 +44,7 @@ void srv_model_ref_read(srv_shared *sh, srv_model_ref *out)
     out->version[sizeof out->version - 1] = '\0';
     out->alias[sizeof out->alias - 1] = '\0';
     out->sha256[sizeof out->sha256 - 1] = '\0';
+    out->metrics[sizeof out->metrics - 1] = '\0';
 }
 
 void srv_model_publish(srv_shared *sh, const srv_model_ref *ref)
@@ -54,6 +56,7 @@ void srv_model_publish(srv_shared *sh, const srv_model_ref *ref)
     snprintf(sh->model_version, sizeof sh->model_version, "%s", ref->version);
     snprintf(sh->model_alias, sizeof sh->model_alias, "%s", ref->alias);
     snprintf(sh->model_sha256, sizeof sh->model_sha256, "%s", ref->sha256);
+    snprintf(sh->model_metrics, sizeof sh->model_metrics, "%s", ref->metrics);
     atomic_fetch_add_explicit(&sh->model_gen, 1, memory_order_release);
     atomic_fetch_add_explicit(&sh->model_seq, 1, memory_order_release);
 }

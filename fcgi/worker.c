@@ -1,9 +1,19 @@
 /* worker.c - the worker loop of one FastCGI worker process: request threads
  * accept on the shared socket, read each request in full, hand it to the
  * handler (routes.c in the server), send the response and count it. The
- * process's main thread waits for signals and picks up new models. */
+ * process's main thread waits for signals, picks up new models and is the
+ * watchdog of serve.read_timeout: a request that has not arrived in full
+ * within it has its connection shut down, which frees the thread.
+ *
+ * The threads accept connections themselves and give libfcgi a duplicate of
+ * each (FCGX_Request.ipcFd with keepConnection set, a listening socket of -1
+ * so that libfcgi never accepts on its own): the thread's own descriptor
+ * stays open until the thread is done with the connection, so the watchdog
+ * can shut it down without racing a close and a reuse of the number. */
 #include <errno.h>
 #include <fcgiapp.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -23,6 +33,62 @@ static pthread_mutex_t g_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t g_stop;
 static _Atomic int g_done;
 static int g_unix_listen; /* the listening socket is AF_UNIX */
+
+/* What the watchdog sees of one request thread. */
+typedef struct watch {
+    pthread_mutex_t mu;
+    int fd;          /* the thread's descriptor of its connection, or -1 */
+    double deadline; /* > 0: the request must have arrived in full by then */
+    int fired;       /* the watchdog shut the connection down */
+} watch;
+
+static watch g_watch[SRV_MAX_THREADS];
+
+/* Start the clock on the request arriving on `fd`. */
+static void watch_arm(watch *w, int fd)
+{
+    pthread_mutex_lock(&w->mu);
+    w->fd = fd;
+    w->deadline = g_opts->read_timeout > 0 ? rdm_now() + g_opts->read_timeout : 0;
+    w->fired = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* Stop the clock; returns 1 when the watchdog fired since watch_arm. */
+static int watch_disarm(watch *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->deadline = 0;
+    int fired = w->fired;
+    pthread_mutex_unlock(&w->mu);
+    return fired;
+}
+
+/* The thread is about to close its descriptor. */
+static void watch_forget(watch *w)
+{
+    pthread_mutex_lock(&w->mu);
+    w->fd = -1;
+    w->deadline = 0;
+    pthread_mutex_unlock(&w->mu);
+}
+
+/* The watchdog (main thread): shut down connections past their deadline. */
+static void watch_scan(int nthreads)
+{
+    double now = rdm_now();
+    for (int i = 0; i < nthreads; i++) {
+        watch *w = &g_watch[i];
+        pthread_mutex_lock(&w->mu);
+        if (w->fd >= 0 && w->deadline > 0 && now > w->deadline) {
+            shutdown(w->fd, SHUT_RDWR);
+            w->deadline = 0;
+            w->fired = 1;
+            atomic_fetch_add_explicit(&g_slot->read_timeouts, 1, memory_order_relaxed);
+        }
+        pthread_mutex_unlock(&w->mu);
+    }
+}
 
 /* Per-thread buffers, reused across requests. */
 typedef struct tstate {
@@ -182,7 +248,7 @@ static void finish(FCGX_Request *r)
     FCGX_Finish_r(r);
 }
 
-static void handle(FCGX_Request *r, tstate *ts)
+static void handle(FCGX_Request *r, tstate *ts, watch *w)
 {
     double t0 = rdm_now();
     atomic_fetch_add_explicit(&g_slot->inflight, 1, memory_order_relaxed);
@@ -193,14 +259,24 @@ static void handle(FCGX_Request *r, tstate *ts)
     rq.ctype = "application/json";
     rq.out = &ts->body;
     rdm_buf_reset(&ts->body);
-    if (read_body(r, ts, &rq) == 0) {
-        rq.body = ts->in.data;
-        rq.body_len = ts->in.len;
-        rq.status = 500;
-        g_opts->handler(&rq, g_opts, g_sh);
+    int bad = read_body(r, ts, &rq);
+    if (watch_disarm(w)) {
+        /* not in full within serve.read_timeout: the connection is gone */
+        rq.status = 408;
+        r->keepConnection = 0;
+        FCGX_Finish_r(r);
+    } else {
+        if (!bad) {
+            rq.body = ts->in.data;
+            rq.body_len = ts->in.len;
+            rq.status = 500;
+            g_opts->handler(&rq, g_opts, g_sh);
+        }
+        send_response(r, ts, &rq);
+        watch_arm(w, w->fd);
+        finish(r);
+        watch_disarm(w);
     }
-    send_response(r, ts, &rq);
-    finish(r);
     account(&rq, rdm_now() - t0);
     atomic_fetch_sub_explicit(&g_slot->inflight, 1, memory_order_relaxed);
     /* keep a huge request from pinning memory */
@@ -212,25 +288,95 @@ static void handle(FCGX_Request *r, tstate *ts)
         rdm_buf_release(&ts->out);
 }
 
+/* Accept one connection (one thread per process waits at a time; the
+ * listening socket is non-blocking, shared with the other processes).
+ * Returns the descriptor, or -1 when stopping. */
+static int accept_one(void)
+{
+    int fd = -1;
+    pthread_mutex_lock(&g_accept_mu);
+    while (!g_stop && fd < 0) {
+        struct pollfd p = {g_opts->listen_fd, POLLIN, 0};
+        if (poll(&p, 1, 200) <= 0)
+            continue;
+        fd = accept(g_opts->listen_fd, NULL, NULL);
+        if (fd >= 0)
+            fcntl(fd, F_SETFD, FD_CLOEXEC);
+        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                 errno != ECONNABORTED && errno != EPROTO) {
+            char msg[128];
+            rdm_log(RDM_LOG_ERROR, "worker pid=%d: accept: %s", (int)getpid(),
+                    rdm_errno_text(errno, msg, sizeof msg));
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
+    }
+    pthread_mutex_unlock(&g_accept_mu);
+    return fd;
+}
+
+/* Wait for the next request on a kept connection (no deadline while idle:
+ * the web server holds it open between requests). 0 when stopping. */
+static int wait_next(int fd)
+{
+    while (!g_stop) {
+        struct pollfd p = {fd, POLLIN, 0};
+        if (poll(&p, 1, 200) > 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Give libfcgi a connection of its own: a duplicate of the thread's. */
+static int adopt(FCGX_Request *req, int conn)
+{
+    int lib = fcntl(conn, F_DUPFD_CLOEXEC, 0);
+    if (lib < 0)
+        return -1;
+    req->ipcFd = lib;
+    req->keepConnection = 1; /* FCGX_Accept_r must not close it before reading */
+    return 0;
+}
+
 static void *thread_main(void *arg)
 {
-    (void)arg;
+    watch *w = arg;
     FCGX_Request req;
     tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT};
-    if (FCGX_InitRequest(&req, g_opts->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0)
+    /* no listening socket: libfcgi reads only the connections given to it */
+    if (FCGX_InitRequest(&req, -1, 0) != 0)
         return NULL;
+    int conn = -1;
     while (!g_stop) {
-        pthread_mutex_lock(&g_accept_mu);
-        int rc = g_stop ? -1 : FCGX_Accept_r(&req);
-        pthread_mutex_unlock(&g_accept_mu);
-        if (rc < 0) {
-            if (g_stop)
-                break;
+        if (req.ipcFd < 0) {
+            if (conn >= 0) {
+                watch_forget(w);
+                close(conn);
+            }
+            conn = accept_one();
+            if (conn < 0)
+                continue;
+            if (adopt(&req, conn) != 0) {
+                close(conn);
+                conn = -1;
+                continue;
+            }
+        } else if (!wait_next(conn)) {
+            break;
+        }
+        watch_arm(w, conn);
+        if (FCGX_Accept_r(&req) < 0) {
+            /* a broken or timed-out request: libfcgi closed its duplicate */
+            watch_disarm(w);
             continue;
         }
-        handle(&req, &ts);
+        handle(&req, &ts, w);
     }
     FCGX_Free(&req, 1);
+    if (conn >= 0) {
+        watch_forget(w);
+        close(conn);
+    }
     rdm_buf_release(&ts.in);
     rdm_buf_release(&ts.body);
     rdm_buf_release(&ts.out);
@@ -298,11 +444,16 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
 
     srv_log_start(o, g_slot);
     int nt = o->threads > 0 ? o->threads : 1;
+    if (nt > SRV_MAX_THREADS)
+        nt = SRV_MAX_THREADS;
     pthread_t *th = calloc((size_t)nt, sizeof *th);
     int started = 0;
-    for (int i = 0; th && i < nt; i++)
-        if (pthread_create(&th[i], NULL, thread_main, NULL) == 0)
+    for (int i = 0; th && i < nt; i++) {
+        pthread_mutex_init(&g_watch[i].mu, NULL);
+        g_watch[i].fd = -1;
+        if (pthread_create(&th[started], NULL, thread_main, &g_watch[i]) == 0)
             started++;
+    }
     if (started == 0) {
         rdm_log(RDM_LOG_ERROR, "worker pid=%d: cannot start threads", (int)getpid());
         _exit(1);
@@ -315,6 +466,7 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
             break;
         if (getppid() != ppid) /* the supervisor died: do not linger */
             break;
+        watch_scan(nt);
         if (o->follow_model)
             srv_served_refresh(sh, g_slot, sig == SIGHUP);
     }

@@ -3,7 +3,9 @@
 # stack with real test-split records, single and 100-record batches at 32 and
 # 128 connections; in the same run nginx alone returning a body of the same
 # size, and an empty FastCGI responder behind the same nginx and pool
-# configuration (the ceilings). Then the scoring micro-benchmark and the
+# configuration (the ceilings); then single and batches again with
+# keep-alive connections from nginx to the pool (READMIT_BENCH_KA_THREADS
+# threads per worker, default 32). Then the scoring micro-benchmark and the
 # reliability figures: failures during promote/rollback cycles under load,
 # failures while a worker is SIGKILLed under load, worker memory before/after
 # many requests.
@@ -87,6 +89,20 @@ serve "" stop
 serve "$MODEL_OPTS" start
 for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
 
+# keep-alive to the pool: fastcgi_keep_conn on, an upstream keepalive pool,
+# and threads enough for the connections nginx keeps open (each holds one)
+KA_THREADS=${READMIT_BENCH_KA_THREADS:-32}
+serve "" stop
+READMIT_KEEP_CONN=on serve "$MODEL_OPTS --threads $KA_THREADS" start
+for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
+for c in 32 128; do
+    run_wrk single_ka "$c" /api/v1/predict "$WORK/single.jsonl"
+    run_wrk batch_ka "$c" /api/v1/predict "$WORK/batch.jsonl"
+done
+serve "" stop
+serve "$MODEL_OPTS" start
+for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
+
 echo
 echo "| configuration | 32 conns req/s | p50 | p99 | errors | 128 conns req/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|---|---|---|---|"
@@ -102,10 +118,13 @@ row empty "nginx -> empty FastCGI responder (same pool config)" 1
 row single "nginx -> readmit-fcgi, one record per request (prediction log on)" 1
 row nolog "nginx -> readmit-fcgi, one record per request, prediction log off" 1
 row batch "nginx -> readmit-fcgi, batches of 100 records" 100
+row single_ka "... keep-alive to the pool ($KA_THREADS threads per worker), one record" 1
+row batch_ka "... keep-alive to the pool ($KA_THREADS threads per worker), batches of 100" 100
 for c in 32 128; do
     echo "ratio at $c conns: single / empty responder = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[empty,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}'),"\
         "single / nginx static = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[static,$c]}" 'BEGIN {printf "%.1f%%", 100 * a / b}'),"\
-        "log on / log off = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[nolog,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
+        "log on / log off = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[nolog,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}'),"\
+        "keep-alive single / empty responder = $(awk -v a="${RPS[single_ka,$c]}" -v b="${RPS[empty,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
 done
 
 # ---- scoring micro-benchmark ----

@@ -55,8 +55,10 @@ start() {
     fi
     mkdir -p "$PGDIR"
     if [ "$(id -u)" -eq 0 ]; then
-        chown "$PG_USER" "$PGDIR/"
-        chmod 0700 "$PGDIR/"
+        # group readmit-pg may reach the socket directory (the serving pool's
+        # user is a member); the data directory itself stays 0700
+        chown "$PG_USER:$PG_USER" "$PGDIR/"
+        chmod 0750 "$PGDIR/"
         runuser -u "$PG_USER" -- test -x "$PGDIR/" 2>/dev/null ||
             die "user $PG_USER cannot reach $PGDIR: set READMIT_PGDIR to a directory it can reach"
     fi

@@ -4,8 +4,11 @@
 # var/nginx/ (pid, logs and temp files there too; never the system config).
 #
 # Usage: scripts/serve.sh start|stop|restart|status|reload|pool|nginx
+#   start: the pool runs under a watchdog (this script's "watch" mode) that
+#          restarts it when its supervisor dies, then nginx
 #   reload: SIGHUP to the pool (re-read the champion / model file in every worker)
-#   pool, nginx: run only that part in the foreground (containers: docker-compose.yml)
+#   pool, nginx: run only that part in the foreground (containers: docker-compose.yml;
+#          systemd: deploy/systemd/), restarted by what runs them
 #
 # Environment (all optional):
 #   READMIT_CONFIG       config file (default conf/readmit.yaml)
@@ -13,9 +16,16 @@
 #   READMIT_HTTP_PORT    nginx port (default serve.http_port)
 #   READMIT_LISTEN       nginx listen address (default 127.0.0.1:PORT)
 #   READMIT_FCGI         readmit-fcgi binary (default build/readmit-fcgi)
+#   READMIT_SERVE_USER   as root: the user the pool drops to after binding its
+#                        socket (default serve.user, else readmit-serve, created
+#                        when missing and given access to the private cluster)
 #   READMIT_FCGI_OPTS    extra readmit-fcgi options ("--model FILE", "-o serve.workers=4", ...)
 #   READMIT_KEEP_CONN    on|off: fastcgi_keep_conn + upstream keepalive (default off)
 #   READMIT_ACCESS_LOG   a path or "off" (default var/nginx/access.log)
+#   READMIT_API_ALLOW    addresses/networks allowed to reach the API and probes
+#                        ("10.0.0.0/8 192.168.1.5"; default: everyone), others get 403
+#   READMIT_METRICS_ALLOW the same for /metrics
+#   READMIT_LIMIT_CONN   concurrent API requests per client address (default 256)
 #   READMIT_NGINX_WORKERS nginx worker processes (default: 1 on up to 2 cores, else auto;
 #                        measured: on 2 cores one nginx worker serves more at 128 connections)
 set -euo pipefail
@@ -33,6 +43,7 @@ case $FCGI in /*) ;; *) FCGI=$TOP/$FCGI ;; esac
 PGDIR=${READMIT_PGDIR:-$TOP/var/pg}
 NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 POOL_PID=$RUN/readmit-fcgi.pid
+WATCH_PID=$RUN/readmit-fcgi-watch.pid
 NGINX_PID=$NGX/nginx.pid
 
 die() { echo "readmit serve: $*" >&2; exit 1; }
@@ -58,10 +69,46 @@ settings() {
     case $socket in /*) ;; *) socket=$HOME_DIR/$socket ;; esac
     case $report_dir in /*) ;; *) report_dir=$TOP/$report_dir ;; esac
     if [ "$fcgi_port" -gt 0 ]; then FCGI_ADDR=127.0.0.1:$fcgi_port; else FCGI_ADDR=unix:$socket; fi
+    [ "$(id -u)" -ne 0 ] || pool_user
+}
+
+# As root the pool binds its socket, then runs as an unprivileged user that
+# owns only var/run and the model cache, and reaches the private cluster
+# through its group.
+pool_user() {
+    local u=${READMIT_SERVE_USER:-${user:-readmit-serve}}
+    if ! id "$u" >/dev/null 2>&1; then
+        [ "$u" = readmit-serve ] || die "serve.user: no user '$u'"
+        useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$u" ||
+            die "cannot create user $u"
+    fi
+    if getent group readmit-pg >/dev/null && ! id -nG "$u" | grep -qw readmit-pg; then
+        usermod -a -G readmit-pg "$u" || die "cannot add $u to group readmit-pg"
+    fi
+    local cache=${READMIT_MODEL_CACHE:-$HOME_DIR/var/models} spill=${spill_dir:-var/spill}
+    case $spill in /*) ;; *) spill=$HOME_DIR/$spill ;; esac
+    mkdir -p "$RUN" "$cache" "$spill"
+    chown "$u" "$RUN" "$cache" "$spill"
+    FCGI_ARGS+=(-o "serve.user=$u")
+}
+
+# "allow ADDR; ... deny all;" for a list of addresses/networks (spaces or
+# commas), or nothing when the list is empty (everyone).
+access_lines() { # variable-name list
+    local a out=""
+    for a in ${2//,/ }; do
+        [[ $a =~ ^[0-9A-Fa-f:.]+(/[0-9]+)?$ ]] || die "$1: '$a' is not an address or network"
+        out="$out allow $a;"
+    done
+    [ -z "$out" ] || out="$out deny all;"
+    echo "$out"
 }
 
 render() {
     mkdir -p "$NGX/tmp" "$RUN" "$LOGDIR" "$report_dir"
+    local api_access metrics_access
+    api_access=$(access_lines READMIT_API_ALLOW "${READMIT_API_ALLOW:-}")
+    metrics_access=$(access_lines READMIT_METRICS_ALLOW "${READMIT_METRICS_ALLOW:-}")
     local user_line="" keep=${READMIT_KEEP_CONN:-off} ka=16
     if [ "$(id -u)" -eq 0 ]; then
         # the master needs root for nothing here; workers drop to nobody when
@@ -91,19 +138,24 @@ render() {
         -e "s|@UI_DIR@|$TOP/nginx/ui|" \
         -e "s|@REPORTS_DIR@|$report_dir|" \
         -e "s|@STATIC_BODY@|$static|" \
+        -e "s|@NGINX_CONF_DIR@|$TOP/nginx|g" \
+        -e "s|@API_ACCESS@|$api_access|" \
+        -e "s|@METRICS_ACCESS@|$metrics_access|" \
+        -e "s|@LIMIT_CONN@|${READMIT_LIMIT_CONN:-256}|" \
         "$TOP/nginx/nginx.conf.in" >"$NGX/nginx.conf.tmp"
+    sed -e "s|@KEEP_CONN@|$keep|" "$TOP/nginx/fastcgi.conf.in" >"$NGX/fastcgi.conf"
     mv "$NGX/nginx.conf.tmp" "$NGX/nginx.conf"
     "$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" || die "nginx rejects $NGX/nginx.conf"
 }
 
 start_pool() {
-    if alive "$POOL_PID"; then
-        echo "readmit serve: pool already running (pid $(cat "$POOL_PID"))"
+    if alive "$POOL_PID" || alive "$WATCH_PID"; then
+        echo "readmit serve: pool already running (pid $(cat "$POOL_PID" 2>/dev/null))"
         return 0
     fi
     [ "$fcgi_port" -gt 0 ] || rm -f "$socket"
-    (cd "$HOME_DIR" && exec setsid "$FCGI" "${FCGI_ARGS[@]}" --pidfile "$POOL_PID" \
-        </dev/null >>"$LOGDIR/readmit-fcgi.log" 2>&1) &
+    rm -f "$POOL_PID"
+    (cd "$HOME_DIR" && exec setsid "$0" watch </dev/null >>"$LOGDIR/readmit-fcgi.log" 2>&1) &
     local i
     for i in $(seq 100); do
         if [ "$fcgi_port" -gt 0 ]; then
@@ -138,6 +190,35 @@ stop_pid() { # pidfile name
     rm -f "$1"
 }
 
+# The watchdog: run the pool, restart it when it exits without being asked
+# to (its supervisor killed, a crash).
+watch() {
+    local child="" stopping="" delay=0 started rc
+    echo $$ >"$WATCH_PID"
+    trap 'stopping=1; [ -z "$child" ] || kill -TERM "$child" 2>/dev/null' TERM INT
+    trap '' HUP
+    while [ -z "$stopping" ]; do
+        started=$SECONDS
+        "$FCGI" "${FCGI_ARGS[@]}" --pidfile "$POOL_PID" &
+        child=$!
+        rc=0
+        # wait returns early on a trapped signal: wait again until the pool is gone
+        while kill -0 "$child" 2>/dev/null; do wait "$child" || rc=$?; done
+        child=""
+        [ -z "$stopping" ] || break
+        # at once after a pool that ran for a while; 0.1 s doubling up to 5 s
+        # while it keeps dying within 10 s of its start
+        if [ $((SECONDS - started)) -ge 10 ]; then
+            delay=0
+        else
+            delay=$(awk -v d="$delay" 'BEGIN {d = d ? 2 * d : 0.1; print (d > 5 ? 5 : d)}')
+        fi
+        echo "readmit serve: watchdog: the pool exited (status $rc); restarting in ${delay}s" >&2
+        sleep "$delay"
+    done
+    rm -f "$WATCH_PID"
+}
+
 status() {
     local rc=0
     if alive "$POOL_PID"; then echo "pool:  running (pid $(cat "$POOL_PID"))"; else echo "pool:  stopped"; rc=3; fi
@@ -156,6 +237,7 @@ start)
     ;;
 stop)
     stop_pid "$NGINX_PID" nginx
+    stop_pid "$WATCH_PID" "readmit-fcgi watchdog"
     stop_pid "$POOL_PID" readmit-fcgi
     echo "readmit serve: stopped"
     ;;
@@ -171,6 +253,10 @@ reload)
 status)
     settings
     status
+    ;;
+watch)
+    settings
+    watch
     ;;
 pool)
     settings

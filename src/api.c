@@ -954,6 +954,10 @@ int rdm_api_model_json(const rdm_api_model *am, rdm_buf *out)
         }
         json_array_append_new(fields, jf);
     }
+    json_t *mj = am->metrics && am->metrics[0] ? json_loads(am->metrics, 0, NULL) : NULL;
+    json_object_set_new(o, "metrics", json_is_object(mj) ? mj : json_object());
+    if (mj && !json_is_object(mj))
+        json_decref(mj);
     json_object_set(o, "input", fields);
     json_object_set_new(o, "missing", jstr("absent, null, \"\" or \"?\""));
     char *text = json_dumps(o, JSON_COMPACT | JSON_REAL_PRECISION(10));

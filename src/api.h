@@ -95,6 +95,7 @@ typedef struct rdm_api_model {
     const char *sha256;  /* artifact checksum, or "" */
     /* for "explain": true (NULL: built for the request, slower) */
     const struct rdm_explainer *explainer;
+    const char *metrics; /* the run's metrics as a JSON object text, or NULL / "" (none) */
 } rdm_api_model;
 
 /* Score a parsed request with the one scoring path and append the response
@@ -112,7 +113,8 @@ int rdm_api_predict(const rdm_api_model *am, const char *body, size_t len, long 
                     rdm_buf *out);
 
 /* GET /api/v1/model: name, version, alias, type, threshold, metadata (when
- * trained, data snapshot, metrics) and the input schema (fields, types,
+ * trained, data snapshot), the run's metrics by split ({} when unknown) and
+ * the input schema (fields, types,
  * categories, ranges) the web form is built from. Appends to `out`. */
 int rdm_api_model_json(const rdm_api_model *am, rdm_buf *out) __attribute__((warn_unused_result));
 

@@ -109,6 +109,7 @@ typedef struct rdm_config {
         long max_instances;  /* per request (default 1000) */
         long max_body_bytes; /* nginx client_max_body_size (default 8 MiB) */
         int poll_seconds;    /* registry polling fallback (default 5) */
+        char *model;         /* what the pool serves: champion, challenger, N, NAME:N or a file */
         int threads;         /* request threads per worker process (default 1) */
         char *user;          /* the pool drops root to this user ("" = stays) */
         char *socket_group;  /* group that may connect to the socket ("" = owner only) */

@@ -49,7 +49,7 @@ int srv_bench_score(const char *model_path, const char *bodies_path, double seco
         }
         p += len + 1;
     }
-    rdm_api_model am = {m, "bench", "0", "", "", NULL};
+    rdm_api_model am = {m, "bench", "0", "", "", NULL, NULL};
     rdm_buf out = RDM_BUF_INIT;
     size_t records = 0, requests = 0, fails = 0;
     double t0 = rdm_now(), t;

@@ -107,7 +107,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     for (int i = 0; i < 3; i++) {
         /* the explainer as the worker has it, or none (built per request) */
         rdm_api_model am = {
-            models[i], "readmission", "1", "champion", "", size % 2 ? explainers[i] : NULL};
+            models[i], "readmission", "1", "champion", "", size % 2 ? explainers[i] : NULL, NULL};
         rdm_buf out = RDM_BUF_INIT;
         int st = rdm_api_predict(&am, body, size, MAX_INSTANCES, &out);
         if (st != RDM_HTTP_OK && st != RDM_HTTP_BAD_REQUEST && st != RDM_HTTP_TOO_LARGE &&

@@ -63,6 +63,17 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq "description" expected actual
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
 
+wait_for() { # seconds command...: retry until the command succeeds
+    local n=$(($1 * 10))
+    shift
+    while [ $n -gt 0 ]; do
+        "$@" && return 0
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
 # Summary line; exit status 0 when something passed and nothing failed, 77
 # when every check was skipped, 1 otherwise.
 t_done() {

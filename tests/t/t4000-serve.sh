@@ -29,22 +29,17 @@ trap 't_serve_cleanup; t_cleanup' EXIT
 t_fresh_db
 cd "$T_TMP"
 R() { rdm "$1" -o "db.socket_dir=$READMIT_PGDIR/run" "${@:2}" >>out.txt 2>>err.txt; }
-FCGI_OPTS="-o db.name=$T_DB -o serve.max_body_bytes=200000 -o serve.max_instances=100"
+FCGI_OPTS="-o db.name=$T_DB -o serve.max_body_bytes=200000 -o serve.max_instances=100 -o report.dir=$T_TMP/site"
+# a report site of the test's own: a page, the writer's manifest, a directory without an index
+mkdir -p site/sub
+echo '<!doctype html><title>r</title><p>report page' >site/index.html
+echo 'manifest' >site/.report-manifest
+echo 'x' >site/sub/hidden-file.txt
 
 # status code of a request; the body goes to body.json
 code() { curl -s -o body.json -w '%{http_code}' "$@"; }
 jget() { jq -r "$1" body.json; }
 predict() { code -X POST -H 'Content-Type: application/json' --data-binary "$1" "$URL/api/v1/predict"; }
-wait_for() { # seconds command...: retry until the command succeeds
-    local n=$(($1 * 10))
-    shift
-    while [ $n -gt 0 ]; do
-        "$@" && return 0
-        sleep 0.1
-        n=$((n - 1))
-    done
-    return 1
-}
 model_version() { curl -s "$URL/api/v1/model" | jq -r .version; }
 is_version() { [ "$(model_version)" = "$1" ]; }
 
@@ -55,7 +50,25 @@ check "clean" R clean -q
 # ---- no champion yet ----
 check "serve start" serve start
 check_eq "healthz 200" 200 "$(code "$URL/healthz")"
+
+# ---- the pool's privileges and its socket ----
+sup=$(cat "$T_TMP/var/run/readmit-fcgi.pid")
+sock=$T_TMP/var/run/readmit-fcgi.sock
+mode=$(stat -c %a "$sock")
+check "socket not reachable by others (mode $mode)" test $((8#$mode & 7)) -eq 0
+if [ "$(id -u)" -eq 0 ]; then
+    check_eq "supervisor runs as readmit-serve, not root" readmit-serve "$(ps -o user= -p "$sup")"
+    check_eq "workers run as readmit-serve" "readmit-serve readmit-serve" "$(ps -o user= --ppid "$sup" | sort -u | xargs echo readmit-serve | awk '{print $1, $NF}')"
+    check_eq "socket: owner and nginx's group" "660 nogroup" "$(stat -c '%a %G' "$sock")"
+    connect() { runuser -u "$1" -- python3 -c 'import socket, sys; s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' "$sock" 2>/dev/null; }
+    cannot_connect() { ! connect "$1"; }
+    check "another user cannot connect to the socket" cannot_connect daemon
+    check "nginx's user can" connect nobody
+else
+    echo "# skip: not root: the pool keeps the caller's user (privilege checks need root)"
+fi
 check_eq "predict without a champion: 503" 503 "$(predict '{}')"
+cp body.json no-model.json
 check_eq "... code no_model" no_model "$(jget .error.code)"
 check_eq "readyz without a model: 503" 503 "$(code "$URL/readyz")"
 check_eq "model without a model: 503" 503 "$(code "$URL/api/v1/model")"
@@ -116,9 +129,72 @@ check_eq "... JSON error" not_found "$(jget .error.code)"
 check_eq "model: 200" 200 "$(code "$URL/api/v1/model")"
 check "model: input schema with categories" test "$(jget '[.input[] | select(.type == "categorical")] | length')" -gt 5
 check "model: threshold" test "$(jget .threshold)" != null
+check_eq "model: the run's validation ROC AUC" number "$(jget '.metrics.valid.roc_auc | type')"
+check_eq "model: the run's test ROC AUC" number "$(jget '.metrics.test.roc_auc | type')"
+vauc=$(t_sql "SELECT value FROM registry.metrics m JOIN registry.model_versions v USING (run_id) WHERE v.version = 1 AND m.split = 'valid' AND m.key = 'roc_auc'")
+check "model: ... the registry's figure ($vauc)" awk -v a="$(jget .metrics.valid.roc_auc)" -v b="$vauc" 'BEGIN {d = a - b; exit !(d < 1e-9 && d > -1e-9)}'
+
+# ---- the OpenAPI description, checked against the real answers ----
+check_eq "OpenAPI description served" 200 "$(code "$URL/api/v1/openapi.json")"
+cp body.json openapi.json
+check_eq "... an OpenAPI 3 document" 3 "$(jq -r '.openapi | split(".")[0]' openapi.json)"
+oa_check() { # description method path status [curl arguments...]
+    local d=$1 m=$2 p=$3 st=$4
+    shift 4
+    check_eq "$d: $st" "$st" "$(code -X "$m" "$@" "$URL$p")"
+    check "$d: as described" python3 "$TOP/tests/t/openapi-check.py" openapi.json "$p" "$m" "$st" body.json
+}
+J=(-H 'Content-Type: application/json')
+oa_check "predict one record" POST /api/v1/predict 200 "${J[@]}" --data-binary "$REC"
+oa_check "predict a batch" POST /api/v1/predict 200 "${J[@]}" --data-binary "$(head -n 1 batch.jsonl)"
+oa_check "malformed JSON" POST /api/v1/predict 400 "${J[@]}" --data-binary '{"race": '
+oa_check "unknown field" POST /api/v1/predict 422 "${J[@]}" --data-binary '{"colour": "red"}'
+oa_check "not JSON" POST /api/v1/predict 415 -H 'Content-Type: text/plain' --data-binary "$REC"
+oa_check "GET predict" GET /api/v1/predict 405
+oa_check "model" GET /api/v1/model 200
+oa_check "healthz" GET /healthz 200
+oa_check "readyz" GET /readyz 200
+check "predict without a champion (503): as described" python3 "$TOP/tests/t/openapi-check.py" openapi.json /api/v1/predict POST 503 no-model.json
+echo '{"model":{"name":"x","version":"1"},"probability":1.5,"decision":true,"threshold":0.5,"warnings":[]}' >bad.json
+check "the check can fail (probability 1.5)" sh -c "! python3 '$TOP/tests/t/openapi-check.py' openapi.json /api/v1/predict POST 200 bad.json 2>/dev/null"
 check_eq "UI page served" 200 "$(code "$URL/")"
 check "UI page is the form" grep -q 'api/v1/model' body.json
 check_eq "reports dir served" 200 "$(code "$URL/reports/")"
+check "... its page" grep -q 'report page' body.json
+hdr() { curl -s -D - -o /dev/null "$1" | tr -d '\r'; }
+for page in / /reports/; do
+    h=$(hdr "$URL$page")
+    check "$page: Content-Security-Policy with frame-ancestors" grep -q "^Content-Security-Policy: .*frame-ancestors 'none'" <<<"$h"
+    check "$page: X-Content-Type-Options nosniff" grep -qi '^X-Content-Type-Options: nosniff' <<<"$h"
+    check "$page: X-Frame-Options" grep -qi '^X-Frame-Options: DENY' <<<"$h"
+    check "$page: Referrer-Policy" grep -qi '^Referrer-Policy: no-referrer' <<<"$h"
+done
+check_eq "no directory listing under /reports/" 403 "$(code "$URL/reports/sub/")"
+check "... the file is not named" sh -c "! grep -q hidden-file body.json"
+check_eq "internal files not served (.report-manifest)" 404 "$(code "$URL/reports/.report-manifest")"
+check_eq "text/plain body: 415" 415 "$(code -X POST -H 'Content-Type: text/plain' --data-binary "$REC" "$URL/api/v1/predict")"
+check_eq "... code" unsupported_media_type "$(jget .error.code)"
+check_eq "form post: 415" 415 "$(code -X POST --data-urlencode "a=$REC" "$URL/api/v1/predict")"
+check_eq "no Content-Type: 415" 415 "$(code -X POST -H 'Content-Type:' --data-binary "$REC" "$URL/api/v1/predict")"
+check_eq "application/json; charset=utf-8: 200" 200 "$(code -X POST -H 'Content-Type: application/json; charset=utf-8' --data-binary "$REC" "$URL/api/v1/predict")"
+check_eq "/api (no slash): JSON 404" not_found "$(code "$URL/api" >/dev/null; jget .error.code)"
+check_eq "unknown path deeper under /api/: JSON 404" not_found "$(code "$URL/api/v2/x/y" >/dev/null; jget .error.code)"
+
+# ---- /metrics and the API restricted to configured networks ----
+check "nginx with /metrics allowed from 10.0.0.0/8 only" env READMIT_METRICS_ALLOW=10.0.0.0/8 "${SERVE_ENV[@]}" READMIT_FCGI_OPTS="$FCGI_OPTS" "$TOP/scripts/serve.sh" start
+is_code() { [ "$(code "$2")" = "$1" ]; } # status url
+is_predict() { [ "$(predict "$REC")" = "$1" ]; }
+check "/metrics from 127.0.0.1: 403 (once nginx has reloaded)" wait_for 10 is_code 403 "$URL/metrics"
+check_eq "... JSON error" forbidden "$(jget .error.code)"
+check_eq "the API still answers" 200 "$(predict "$REC")"
+check "nginx with the API allowed from 10.1.2.3 and 127.0.0.0/8" env READMIT_API_ALLOW="10.1.2.3, 127.0.0.0/8" READMIT_METRICS_ALLOW=10.0.0.0/8 "${SERVE_ENV[@]}" READMIT_FCGI_OPTS="$FCGI_OPTS" "$TOP/scripts/serve.sh" start
+check_eq "... predict from 127.0.0.1: 200" 200 "$(predict "$REC")"
+check "nginx with the API allowed from 10.1.2.3 only" env READMIT_API_ALLOW=10.1.2.3 "${SERVE_ENV[@]}" READMIT_FCGI_OPTS="$FCGI_OPTS" "$TOP/scripts/serve.sh" start
+check "... predict from 127.0.0.1: 403" wait_for 10 is_predict 403
+check "... readyz too: 403" wait_for 10 is_code 403 "$URL/readyz"
+check "a bad network is refused" sh -c "! env READMIT_API_ALLOW='10.0.0.0/8; deny' ${SERVE_ENV[*]} '$TOP/scripts/serve.sh' start 2>/dev/null"
+check "nginx back to everyone" serve start
+check "/metrics: 200 again" wait_for 10 is_code 200 "$URL/metrics"
 check_eq "metrics: 200" 200 "$(code "$URL/metrics")"
 check "metrics: requests by route and code" grep -q 'readmit_http_requests_total{route="predict",code="422"} [1-9]' body.json
 check "metrics: latency histogram" grep -q 'readmit_http_request_duration_seconds_bucket{route="predict",le="+Inf"}' body.json
@@ -139,7 +215,7 @@ load_start() {
     else
         (end=$((SECONDS + $1)); n=0; bad=0
          while [ $SECONDS -lt $end ]; do
-             c=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary "$REC" "$URL/api/v1/predict")
+             c=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary "$REC" "$URL/api/v1/predict")
              n=$((n + 1)); [ "$c" = 200 ] || bad=$((bad + 1))
          done
          echo "RESULT requests=$n non200=$bad sockerr=0") >load.txt 2>&1 &
@@ -164,6 +240,36 @@ for i in 1 2 3; do
 done
 load_check "3 rollback/promote cycles under load"
 check "metrics: worker model loads counted" grep -Eq 'readmit_model_loads_total\{by="worker"\} ([7-9]|[1-9][0-9])' <(curl -s "$URL/metrics")
+
+# ---- a pool pinned to a version stays on it across promotions ----
+check "serve stop" serve stop
+opts=$FCGI_OPTS
+FCGI_OPTS="$opts -o serve.model=1"
+check "serve start pinned to version 1 (serve.model=1)" serve start
+FCGI_OPTS=$opts
+check "the pinned pool serves v1 while v2 is champion" wait_for 10 is_version 1
+check_eq "... predictions name v1" 1 "$(predict "$REC" >/dev/null; jget .model.version)"
+R promote 1
+R promote 2
+sleep 2
+check_eq "... and stays on v1 after promotions" 1 "$(model_version)"
+check "serve stop" serve stop
+check "serve start following the champion" serve start
+check "the pool is back on the champion v2" wait_for 10 is_version 2
+
+# ---- a request names another model (?model=) for testing ----
+named() { code -X POST -H 'Content-Type: application/json' --data-binary "$REC" "$URL/api/v1/predict?model=$1"; }
+check_eq "?model=readmission:1: 200" 200 "$(named readmission:1)"
+check_eq "... scored by v1" 1 "$(jget .model.version)"
+check_eq "?model=1 (a version): v1" 1 "$(named 1 >/dev/null; jget .model.version)"
+check_eq "?model=readmission%3A1 (encoded): v1" 1 "$(named readmission%3A1 >/dev/null; jget .model.version)"
+check_eq "?model=champion: v2" 2 "$(named champion >/dev/null; jget .model.version)"
+check_eq "?model=readmission:99: 404" 404 "$(named readmission:99)"
+check_eq "... code model_not_found" model_not_found "$(jget .error.code)"
+check_eq "?model=/etc/passwd (a file): 400" 400 "$(named /etc/passwd)"
+check_eq "... code bad_model_reference" bad_model_reference "$(jget .error.code)"
+check_eq "the served model is still v2" 2 "$(model_version)"
+check_eq "and unnamed predictions use it" 2 "$(predict "$REC" >/dev/null; jget .model.version)"
 
 # ---- SIGHUP reloads ----
 check "reload (SIGHUP)" serve reload

@@ -83,7 +83,7 @@ check "probability shown as a percentage" grep -Eq '^[0-9]+\.[0-9]%$' <<<"$prob"
 check "decision shown" grep -q 'readmitted within 30 days' <<<"$(text '#decision')"
 check "model version shown" grep -q 'v1' <<<"$(text '#model-version')"
 # the page shows what the API answers for the same record
-api=$(curl -s -X POST --data-binary '{"age":"[70-80)","gender":"Female","time_in_hospital":5,"number_inpatient":2,"encounter_id":991}' "$URL/api/v1/predict" | jq -r '.probability * 1000 | round / 10')
+api=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary '{"age":"[70-80)","gender":"Female","time_in_hospital":5,"number_inpatient":2,"encounter_id":991}' "$URL/api/v1/predict" | jq -r '.probability * 1000 | round / 10')
 check_eq "same probability as the API" "$api%" "$(awk -v p="${prob%\%}" 'BEGIN {printf "%s%%", p + 0}')"
 
 shot=$(wd GET "$S/screenshot" | jq -r .value)

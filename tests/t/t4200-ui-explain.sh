@@ -48,7 +48,7 @@ check "serve start" serve start >/dev/null
 for i in $(seq 50); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.2; done
 awk -v max=20 -f "$TOP/nginx/bench/records.awk" s.csv >single.jsonl
 REC=$(head -n 1 single.jsonl)
-post() { curl -s -X POST --data-binary "$1" "$URL/api/v1/predict"; }
+post() { curl -s -X POST -H 'Content-Type: application/json' --data-binary "$1" "$URL/api/v1/predict"; }
 post "$(jq -c '. + {explain: true}' <<<"$REC")" >one.json
 check "explained prediction answered" jq -e >/dev/null '.probability and .base_value and (.contributions | length > 0)' one.json
 nin=$(curl -s "$URL/api/v1/model" | jq '.input | length')
@@ -65,7 +65,7 @@ batch=$(head -n 5 single.jsonl | jq -cs '{instances: ., explain: true}')
 post "$batch" >batch.json
 check "batch: five explained predictions" jq -e >/dev/null '.predictions | length == 5 and all(.[]; .contributions | length > 0)' batch.json
 check "batch: each adds up" jq -e >/dev/null 'all(.predictions[]; ((.base_value + ([.contributions[].contribution] | add)) as $z | (1 / (1 + ($z * -1 | exp))) - .probability | fabs < 1e-6))' batch.json
-check_eq "explain must be a boolean: 422" 422 "$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"explain": "yes"}' "$URL/api/v1/predict")"
+check_eq "explain must be a boolean: 422" 422 "$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/json' --data-binary '{"explain": "yes"}' "$URL/api/v1/predict")"
 # ---- the web form in headless Chromium ----
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
     echo "# skip: chromium / chromium-driver not installed (apt-get install chromium chromium-driver)"
@@ -125,7 +125,7 @@ check "risk band in words" grep -Eq 'risk|tenth' <<<"$(text '#band')"
 check "base rate and the ratio to it" grep -q 'times the base rate' <<<"$(text '#base-rate')"
 lacks() { ! grep -qi "$1"; }
 check "no 'likely readmitted' wording" lacks 'likely readmitted' <<<"$(text '#answer')"
-api=$(curl -s -X POST --data-binary '{"age":"[70-80)","diag_1":"428","number_inpatient":3,"explain":true}' "$URL/api/v1/predict")
+api=$(curl -s -X POST -H 'Content-Type: application/json' --data-binary '{"age":"[70-80)","diag_1":"428","number_inpatient":3,"explain":true}' "$URL/api/v1/predict")
 want=$(jq -r '[.contributions[] | select(.contribution != 0)][0].field' <<<"$api")
 check "the chart's first bar is the API's largest contribution" grep -q "$want" <<<"$(js 'return document.querySelector("#explain-chart .xrow .lab").title')"
 shot=$(wd GET "$S/screenshot" | jq -r .value)

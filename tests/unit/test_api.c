@@ -235,7 +235,7 @@ static void test_predict_single(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
+    rdm_api_model am = {m, "readmission", "7", "champion", "", NULL, NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"encounter_id\": 1234, \"age\": \"[50-60)\", \"time_in_hospital\": 2}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -284,7 +284,7 @@ static void test_predict_number_text(void)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         rdm_model *m = baseline(cases[i].p, 0.137884123);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
+        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL, NULL};
         rdm_buf_reset(&out);
         CU_ASSERT_EQUAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
         char want[160];
@@ -303,7 +303,7 @@ static void test_predict_number_text(void)
                             : (double)(x >> 11) / 9007199254740992.0;
         rdm_model *m = baseline(p, 0.5);
         CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL};
+        rdm_api_model am = {m, "readmission", "7", "champion", "", NULL, NULL};
         rdm_buf_reset(&out);
         CU_ASSERT_EQUAL_FATAL(rdm_api_predict(&am, "{}", 2, 10, &out), 200);
         char want[80];
@@ -322,7 +322,7 @@ static void test_predict_batch(void)
 {
     rdm_model *m = baseline(0.75, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "2", "champion", "", NULL};
+    rdm_api_model am = {m, "readmission", "2", "champion", "", NULL, NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"instances\": [{\"encounter_id\": \"e1\"}, {\"encounter_id\": 2}]}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -367,8 +367,8 @@ static void test_predict_errors(void)
 
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
-    rdm_api_model none = {NULL, "", "", "", "", NULL};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL, NULL};
+    rdm_api_model none = {NULL, "", "", "", "", NULL, NULL};
     rdm_buf out = RDM_BUF_INIT;
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const rdm_api_model *use = cases[i].with_model == 1   ? &am
@@ -411,7 +411,7 @@ static void test_predict_unseen_category(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(enc);
     rdm_model *m = rdm_model_create(RDM_MODEL_BASELINE, enc, NULL, 0.1, 0.5, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "3", "champion", "", NULL};
+    rdm_api_model am = {m, "readmission", "3", "champion", "", NULL, NULL};
     rdm_buf out = RDM_BUF_INIT;
     const char *body = "{\"race\": \"Martian\", \"gender\": \"Female\"}";
     CU_ASSERT_EQUAL(rdm_api_predict(&am, body, strlen(body), 10, &out), 200);
@@ -431,6 +431,9 @@ static void test_predict_unseen_category(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(j);
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "version")), "3");
     CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(j, "alias")), "champion");
+    /* no metrics known: an empty object */
+    CU_ASSERT_TRUE(json_is_object(json_object_get(j, "metrics")));
+    CU_ASSERT_EQUAL(json_object_size(json_object_get(j, "metrics")), 0);
     CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(j, "threshold")), 0.5, 1e-9);
     json_t *in = json_object_get(j, "input");
     int found = 0;
@@ -450,6 +453,16 @@ static void test_predict_unseen_category(void)
         CU_ASSERT_EQUAL(aa, 1);
     }
     CU_ASSERT_TRUE(found);
+    json_decref(j);
+    /* the run's metrics by split, as published by the supervisor */
+    am.metrics = "{\"valid\":{\"roc_auc\":0.6704},\"test\":{\"roc_auc\":0.6846}}";
+    rdm_buf_reset(&out);
+    CU_ASSERT_EQUAL(rdm_api_model_json(&am, &out), RDM_OK);
+    j = load_json(&out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    CU_ASSERT_DOUBLE_EQUAL(json_real_value(json_object_get(
+                               json_object_get(json_object_get(j, "metrics"), "valid"), "roc_auc")),
+                           0.6704, 1e-12);
     json_decref(j);
     rdm_buf_release(&out);
     rdm_model_free(m);
@@ -536,7 +549,7 @@ static void test_bad_bodies_corpus(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL, NULL};
     DIR *d = opendir(BAD_DIR);
     CU_ASSERT_PTR_NOT_NULL_FATAL(d);
     int n = 0;
@@ -576,7 +589,7 @@ static void test_bad_bodies_generated(void)
 {
     rdm_model *m = baseline(0.25, 0.5);
     CU_ASSERT_PTR_NOT_NULL_FATAL(m);
-    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", NULL, NULL};
     size_t len;
     char *s;
     /* a 10 MB string value, key and garbage */

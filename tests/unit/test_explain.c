@@ -683,7 +683,7 @@ static void test_api_explain(void)
     rdm_explainer *x = rdm_explainer_create(m, NULL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(x);
     for (int with = 0; with < 2; with++) { /* the explainer given, or built per request */
-        rdm_api_model am = {m, "readmission", "1", "champion", "", with ? x : NULL};
+        rdm_api_model am = {m, "readmission", "1", "champion", "", with ? x : NULL, NULL};
         for (size_t i = 0; i < 20; i++) {
             rdm_buf body = RDM_BUF_INIT, out = RDM_BUF_INIT;
             record_json(&t, i, 1, &body);
@@ -697,7 +697,7 @@ static void test_api_explain(void)
         }
     }
     /* a batch with "explain" next to "instances"; without it, no contributions */
-    rdm_api_model am = {m, "readmission", "1", "champion", "", x};
+    rdm_api_model am = {m, "readmission", "1", "champion", "", x, NULL};
     for (int explain = 0; explain < 2; explain++) {
         rdm_buf body = RDM_BUF_INIT, out = RDM_BUF_INIT;
         CU_ASSERT_EQUAL(rdm_buf_adds(&body, "{\"instances\":["), RDM_OK);
