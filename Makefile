@@ -13,7 +13,7 @@ WARN := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototyp
         -Wvla -Wwrite-strings -Wpointer-arith -Wundef -fno-common
 WERROR ?= -Werror
 OPT ?= -O2 -g
-SAN := -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN := -O1 -g -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS_ALL = $(CSTD) $(WARN) $(WERROR) $(OPT) $(EXTRA_CFLAGS) -MMD -MP -Isrc -I$(BUILD)/gen $(PKG_CFLAGS)

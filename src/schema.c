@@ -159,7 +159,8 @@ const char *rdm_icd9_chapter(const char *code)
     char *end;
     errno = 0;
     double d = strtod(code, &end);
-    if (end == code || *end != '\0' || errno)
+    /* "nan", "inf" and huge exponents parse too; only 0..999 are codes */
+    if (end == code || *end != '\0' || errno || !(d >= 0.0 && d < 1000.0))
         return "other";
     int c = (int)d;
     if (c == 250)

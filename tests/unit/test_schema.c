@@ -76,6 +76,11 @@ static void test_icd9_chapters(void)
         {"abc", "other"},
         {"12x", "other"},
         {"4 28", "other"},
+        {"nan", "other"},
+        {"-nan", "other"},
+        {"inf", "other"},
+        {"1e300", "other"},
+        {"-250", "other"},
     };
 
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
