@@ -67,14 +67,16 @@ ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 ## register: register the best run; promote it to champion if it passes the gate
 ## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger
 ## report: write the static HTML reports (reports/index.html)
-# Take the lock, then run the goal in a make that reads the state afresh.
+# Take the lock, then run the goal in a make that reads the state afresh. The
+# lock's descriptor is not passed on: a server a stage starts (the private
+# PostgreSQL) must not hold the lock after make returns.
 $(PIPELINE_GOALS): $(READMIT) | $(STATE)
 	@exec 9>>$(LOCK); \
 	if ! flock -n 9; then \
 	  echo "make: another pipeline run holds $(LOCK): waiting for it to finish" >&2; \
 	  flock 9; echo "make: lock acquired; running what is still stale" >&2; \
 	fi; \
-	$(MAKE) --no-print-directory RDM_LOCKED=1 $@
+	rc=0; $(MAKE) --no-print-directory RDM_LOCKED=1 $@ 9>&- || rc=$$?; exit $$rc
 
 else # the stages themselves, under the lock (or for make -n / -q)
 

@@ -42,4 +42,17 @@ check "... with no 'no source data'" bash -c "! grep -q 'no source data' <<<\"\$
 check_eq "... and one more training" 8 "$(q "SELECT count(*) FROM registry.trainings")"
 check "make status shows the remembered source" \
     bash -c "\"\$@\" status | grep 'data source: $T_TMP/s.csv (remembered' >/dev/null" _ "${M[@]}"
+
+# On a fresh checkout the first stage starts the private server itself, under
+# the pipeline lock: the server must not keep holding that lock afterwards.
+export READMIT_PGDIR="$T_TMP/pg-own"
+cp "$T_TMP/conf.yaml" "$T_TMP/conf2.yaml"
+printf 'db:\n  socket_dir: %s\n' "$READMIT_PGDIR/run" >> "$T_TMP/conf2.yaml"
+M2=(make --no-print-directory BUILD="${T_BUILD:-build}" VAR="$T_TMP/var2" CONF="$T_TMP/conf2.yaml"
+    DBNAME="$T_DB" REPORT_DIR="$T_TMP/reports2")
+out=$("${M2[@]}" ingest BATCHES=next DATA="$T_TMP/s.csv" 2>&1) || not_ok "ingest with its own server failed: $out"
+check "a stage that started the server loaded its batch" grep -q "loaded 1 (batch 1 of 7)" <<<"$out"
+check "the pipeline lock is free once make has returned" flock -n "$T_TMP/var2/state/pipeline.lock" true
+"$TOP/scripts/pg.sh" stop >/dev/null 2>&1 || true
+unset READMIT_PGDIR
 t_done
