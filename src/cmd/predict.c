@@ -20,8 +20,9 @@ static const char HELP[] =
     "names, '?' for missing; the readmitted column, if present, is ignored) "
     "and\n"
     "write CSV with a header: encounter_id,probability,decision, one line per\n"
-    "input record, in input order. decision is 1 when probability >= the\n"
-    "model's threshold. Unknown columns are ignored; a header that lacks a\n"
+    "input record, in input order. probability has six decimals, as in the\n"
+    "HTTP API's answers; decision is 1 when probability >= the model's\n"
+    "threshold. Unknown columns are ignored; a header that lacks a\n"
     "column the model reads is an error (with --allow-missing, such columns\n"
     "count as missing in every record). A malformed record stops the run\n"
     "before anything is written.\n"
@@ -151,9 +152,9 @@ static int score_csv(const rdm_model *m, const rdm_explainer *x, FILE *in, const
         (*rows)++;
         const char *id = id_col >= 0 && id_col < rec.nfields ? rec.fields[id_col] : "";
         if (id_col < 0 || strpbrk(id, ",\"\r\n"))
-            rc = rdm_buf_printf(out, "%ld,%.17g,%d", *rows, p, p >= thr);
+            rc = rdm_buf_printf(out, "%ld,%.6f,%d", *rows, p, p >= thr);
         else
-            rc = rdm_buf_printf(out, "%s,%.17g,%d", id, p, p >= thr);
+            rc = rdm_buf_printf(out, "%s,%.6f,%d", id, p, p >= thr);
         if (!rc && x)
             rc = add_explanation(out, values, &ex);
         if (!rc)

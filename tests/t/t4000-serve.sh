@@ -101,7 +101,8 @@ awk -F, -v id="$id" 'NR > 1 && $1 == id' s.csv >>one.csv
 check "offline predict of the same record" R predict --model champion --input one.csv --output offline.csv
 check "offline predict wrote a row" test "$(wc -l <offline.csv 2>/dev/null || echo 0)" -eq 2
 off=$(awk -F, 'NR == 1 {for (i = 1; i <= NF; i++) if ($i == "probability") c = i} NR == 2 && c {print $c}' offline.csv 2>/dev/null || true)
-check "served = offline probability ($p vs ${off:-none})" awk -v a="$p" -v b="$off" 'BEGIN {if (b == "") exit 1; d = a - b; if (d < 0) d = -d; exit !(d < 1e-6)}'
+# both print six decimals: the same number, not merely a close one
+check "served = offline probability ($p vs ${off:-none})" awk -v a="$p" -v b="$off" 'BEGIN {if (b == "") exit 1; exit !(a + 0 == b + 0)}'
 check_eq "batch of 50: 200" 200 "$(predict "$(head -n 1 batch.jsonl)")"
 check_eq "50 predictions" 50 "$(jget '.predictions | length')"
 check_eq "unseen category: 200" 200 "$(predict '{"race": "Martian"}')"
