@@ -185,6 +185,11 @@ check-containers: build
 soak: build
 	BUILD=$(BUILD) scripts/soak.sh
 
+## codesize: the largest source files and functions (lines), with the counts over the limits (TREE=DIR measures another checkout)
+.PHONY: codesize
+codesize:
+	@scripts/codesize.sh $(TREE)
+
 ## help: list the targets
 help:
 	@grep -h '^## ' $(MAKEFILE_LIST) | sed 's/^## //' | \
