@@ -39,7 +39,8 @@ static int load_config(srv_cmd *c, int argc, char **argv)
     for (int i = 1; i < argc; i++)
         if ((strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "--config") == 0) && i + 1 < argc)
             config = argv[++i];
-    if (access(config, R_OK) == 0 && rdm_config_load(&c->cfg, config, &err) != RDM_OK) {
+    if ((access(config, R_OK) == 0 && rdm_config_load(&c->cfg, config, &err) != RDM_OK) ||
+        rdm_config_apply_env(&c->cfg, getenv, &err) != RDM_OK) {
         rdm_config_release(&c->cfg);
         return fail(err.msg, 2);
     }
@@ -131,8 +132,7 @@ int srv_cmd_parse(srv_cmd *c, int argc, char **argv, const char *usage, int benc
         c->threads = c->cfg.serve.threads;
     if (c->port < 0)
         c->port = c->cfg.serve.fcgi_port;
-    const char *cache = getenv("READMIT_MODEL_CACHE");
-    c->cache_dir = cache && *cache ? cache : RDM_MODEL_CACHE_DIR;
+    c->cache_dir = c->cfg.registry.cache_dir;
     return -1;
 }
 

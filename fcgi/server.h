@@ -212,7 +212,7 @@ typedef struct srv_cmd {
     const char *model_ref; /* --model, else serve.model (default "champion") */
     const char *sock_opt, *pidfile, *bench_file;
     const char *bind_addr; /* --bind: IPv4 address of the TCP listener (default 127.0.0.1) */
-    const char *cache_dir; /* READMIT_MODEL_CACHE, else var/models */
+    const char *cache_dir; /* registry.cache_dir (env READMIT_MODEL_CACHE wins) */
     int port, workers, threads, print_config, empty;
 } srv_cmd;
 

@@ -99,6 +99,8 @@ static const key_def KEYS[] = {
      NULL},
     {"registry.min_metric", T_DBL, OFF(registry.min_metric), 0, "0.55", 0, 1e9, 0, NULL},
     {"registry.min_gain", T_DBL, OFF(registry.min_gain), 0, "0.001", -1, 1, 0, NULL},
+    {"registry.cache_dir", T_STR, OFF(registry.cache_dir), 0, "var/models", 0, 0,
+     F_NONEMPTY | F_NOFP, NULL},
     {"serve.workers", T_INT, OFF(serve.workers), 0, "0", 0, 1024, 0, NULL},
     {"serve.socket", T_STR, OFF(serve.socket), 0, "var/run/readmit-fcgi.sock", 0, 0, F_NONEMPTY,
      NULL},
@@ -1032,6 +1034,31 @@ int rdm_config_set(rdm_config *c, const char *key_eq_value, rdm_err *err)
         rc = set_value(c, k, &v, &doc, root);
     yaml_document_delete(&doc);
     return rc;
+}
+
+static const struct {
+    const char *env, *key;
+} ENV_SETTINGS[] = {
+    {"READMIT_DATA", "data.source"},
+    {"READMIT_MODEL_CACHE", "registry.cache_dir"},
+};
+
+int rdm_config_apply_env(rdm_config *c, char *(*lookup)(const char *name), rdm_err *err)
+{
+    for (size_t i = 0; i < sizeof ENV_SETTINGS / sizeof ENV_SETTINGS[0]; i++) {
+        const char *v = lookup(ENV_SETTINGS[i].env);
+        if (!v || !*v)
+            continue;
+        rdm_buf kv = RDM_BUF_INIT;
+        int rc = rdm_buf_printf(&kv, "%s=%s", ENV_SETTINGS[i].key, v);
+        rc = rc ? rdm_errf(err, rc, "out of memory") : rdm_config_set(c, kv.data, err);
+        rdm_buf_release(&kv);
+        if (rc) {
+            rdm_err_prefix(err, "environment %s", ENV_SETTINGS[i].env);
+            return rc;
+        }
+    }
+    return RDM_OK;
 }
 
 int rdm_config_validate(const rdm_config *c, rdm_err *err)

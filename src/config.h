@@ -42,9 +42,9 @@ typedef struct rdm_config {
     } db;
 
     struct {
-        char *source;         /* CSV or UCI zip; the commands let env READMIT_DATA win */
-        long batch_rows;      /* rows per batch, default 15000 */
-        long max_field_bytes; /* longer fields are rejected, default 1024 */
+        char *source;          /* CSV or UCI zip; the commands let env READMIT_DATA win */
+        long batch_rows;       /* rows per batch, default 15000 */
+        long max_field_bytes;  /* longer fields are rejected, default 1024 */
         long max_source_bytes; /* CSV bytes one source may hold (a zip member
                                   may expand to), default 1 GiB */
     } data;
@@ -99,6 +99,8 @@ typedef struct rdm_config {
         char *model_name;  /* registered model name (default "readmission") */
         double min_metric; /* absolute floor on the selection metric */
         double min_gain;   /* required gain over the champion, same validation split */
+        char *cache_dir;   /* file cache of model artifacts (default var/models); the
+                              commands let env READMIT_MODEL_CACHE win */
     } registry;
 
     struct {
@@ -133,10 +135,10 @@ typedef struct rdm_config {
         long drift_rows;      /* logged inputs read per run for drift (a uniform sample) */
         double psi_warn;      /* drift thresholds (0.1 / 0.25) */
         double psi_alert;
-        int bootstrap;        /* patient bootstrap resamples of the live AUC */
-        int estimate_draws;   /* label draws for the estimated-AUC interval */
-        int retrain_when;     /* 0 never, 1 drift, 2 auc, 3 drift or auc */
-        double auc_floor;     /* realized AUC below this (with min_labels) triggers */
+        int bootstrap;      /* patient bootstrap resamples of the live AUC */
+        int estimate_draws; /* label draws for the estimated-AUC interval */
+        int retrain_when;   /* 0 never, 1 drift, 2 auc, 3 drift or auc */
+        double auc_floor;   /* realized AUC below this (with min_labels) triggers */
         long min_labels;
     } monitor;
 } rdm_config;
@@ -152,6 +154,11 @@ int rdm_config_load(rdm_config *c, const char *path, rdm_err *err);
 int rdm_config_validate(const rdm_config *c, rdm_err *err);
 /* Set one value by dotted key ("train.gbt.learning_rate=0.05"), as from -o. */
 int rdm_config_set(rdm_config *c, const char *key_eq_value, rdm_err *err);
+/* The environment variables that set a setting, applied through `lookup`
+ * (the command passes getenv; the library reads no environment itself):
+ * READMIT_DATA -> data.source, READMIT_MODEL_CACHE -> registry.cache_dir.
+ * Unset or empty variables leave the setting alone. Apply before -o. */
+int rdm_config_apply_env(rdm_config *c, char *(*lookup)(const char *name), rdm_err *err);
 /* Canonical text of one section ("clean", "train", ...), for fingerprints:
  * the same settings always give the same text. Appends to out. */
 int rdm_config_section_text(const rdm_config *c, const char *section, rdm_buf *out);

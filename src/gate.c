@@ -67,11 +67,11 @@ int rdm_gate_rollback_target(const rdm_alias_move *h, int n, int champion)
 
 /* ---- register ---- */
 
-static rdm_model *load_model_sha(rdm_db *db, const char *sha, rdm_err *err)
+static rdm_model *load_model_sha(rdm_db *db, const char *cache_dir, const char *sha, rdm_err *err)
 {
     rdm_buf b = RDM_BUF_INIT;
     rdm_model *m = NULL;
-    if (rdm_registry_get_artifact(db, sha, &b, err) == RDM_OK)
+    if (rdm_registry_get_artifact(db, cache_dir, sha, &b, err) == RDM_OK)
         m = rdm_model_load_bytes(b.data, b.len, err);
     rdm_buf_release(&b);
     return m;
@@ -197,7 +197,7 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
         goto done;
     if ((rc = rdm_dataset_load(db, cfg, &ds, err)))
         goto done;
-    if (!(nm = load_model_sha(db, sha, err))) {
+    if (!(nm = load_model_sha(db, cfg->registry.cache_dir, sha, err))) {
         rc = err && err->code ? err->code : RDM_EPARSE;
         goto done;
     }
@@ -229,7 +229,7 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
         goto done;
     res->had_champion = res->old_champion > 0;
     if (res->had_champion) {
-        if (!(cm = load_model_sha(db, csha, err))) {
+        if (!(cm = load_model_sha(db, cfg->registry.cache_dir, csha, err))) {
             rdm_err_prefix(err, "champion version %d", res->old_champion);
             rc = err && err->code ? err->code : RDM_EPARSE;
             goto done;

@@ -5,12 +5,12 @@
 #include <ctype.h>
 #include <libxml/HTMLtree.h>
 #include <math.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "svg.h"
@@ -138,52 +138,42 @@ int rdm_html_escape(rdm_buf *out, const char *s, size_t n)
 
 /* ---- building a page ---- */
 
-/* Slots are marked in the tree by a comment holding a random per-process
- * token, which no escaped value can reproduce: text is escaped, and the token
+/* Slots are marked in the tree by a comment holding a random token of the
+ * page, which no escaped value can reproduce: text is escaped, and the token
  * is unknown to whoever wrote the data. */
-static char slot_token[17];
-static pthread_once_t slot_once = PTHREAD_ONCE_INIT;
-
-static void slot_token_init(void)
+static void slot_token_init(rdm_html_page *pg)
 {
     unsigned char r[8] = {0};
-    FILE *f = fopen("/dev/urandom", "rb");
-    size_t got = f ? fread(r, 1, sizeof r, f) : 0;
-    if (f)
-        fclose(f);
-    if (got != sizeof r) {
-        unsigned long long x = (unsigned long long)rdm_now() * 1000003ULL ^
-                               (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)&got;
+    if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+        unsigned long long x = (unsigned long long)(rdm_now() * 1e9) * 1000003ULL ^
+                               (unsigned long long)getpid() ^ (unsigned long long)(uintptr_t)pg;
         memcpy(r, &x, sizeof r);
     }
     for (int i = 0; i < 8; i++)
-        snprintf(slot_token + 2 * i, 3, "%02x", r[i]);
+        snprintf(pg->slot_token + 2 * i, 3, "%02x", r[i]);
 }
 
-static int slot_mark(char *buf, size_t n, int k)
+static int slot_mark(const rdm_html_page *pg, char *buf, size_t n, int k)
 {
-    return snprintf(buf, n, "rdm-slot-%s-%d", slot_token, k);
+    return snprintf(buf, n, "rdm-slot-%s-%d", pg->slot_token, k);
 }
 
 rdm_buf *rdm_html_slot(rdm_html_page *pg, xmlNodePtr parent)
 {
-    pthread_once(&slot_once, slot_token_init);
+    if (!pg->slot_token[0])
+        slot_token_init(pg);
     if (!parent) {
         pg->oom = 1;
         return NULL;
     }
-    if (pg->nslots == pg->capslots) {
-        int cap = pg->capslots ? 2 * pg->capslots : 4;
-        rdm_buf *s = realloc(pg->slots, (size_t)cap * sizeof *s);
-        if (!s) {
-            pg->oom = 1;
-            return NULL;
-        }
-        pg->slots = s;
-        pg->capslots = cap;
+    void *p = pg->slots;
+    if (rdm_grow(&p, &pg->capslots, (size_t)pg->nslots + 1, sizeof *pg->slots)) {
+        pg->oom = 1;
+        return NULL;
     }
+    pg->slots = p;
     char mark[64];
-    slot_mark(mark, sizeof mark, pg->nslots);
+    slot_mark(pg, mark, sizeof mark, pg->nslots);
     xmlNodePtr c = xmlNewComment(BAD_CAST mark);
     if (!c || !xmlAddChild(parent, c)) {
         xmlFreeNode(c);
@@ -222,7 +212,7 @@ static int splice(const rdm_html_page *pg, const char *mem, size_t n, rdm_buf *o
     for (int k = 0; k < pg->nslots; k++) {
         char mark[80];
         int ml = snprintf(mark, sizeof mark, "<!--");
-        ml += slot_mark(mark + ml, sizeof mark - (size_t)ml, k);
+        ml += slot_mark(pg, mark + ml, sizeof mark - (size_t)ml, k);
         ml += snprintf(mark + ml, sizeof mark - (size_t)ml, "-->");
         const char *p = find(mem + at, n - at, mark, (size_t)ml);
         if (!p || find(p + ml, n - (size_t)(p - mem) - (size_t)ml, mark, (size_t)ml))

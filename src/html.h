@@ -28,8 +28,10 @@ typedef struct rdm_html_page {
     int oom;
     const char *root; /* "" for top-level pages, "../" one directory down */
     rdm_buf *slots;   /* raw HTML spliced in at serialisation (rdm_html_slot) */
-    int nslots, capslots;
-    const char *script; /* page script run after the sort script (static text) */
+    int nslots;
+    size_t capslots;
+    char slot_token[17]; /* random hex marking this page's slots (set by the first slot) */
+    const char *script;  /* page script run after the sort script (static text) */
 } rdm_html_page;
 
 /* New page with head, inline CSS, the navigation bar (nav: `n` links, each

@@ -68,14 +68,18 @@ static int connect_once(rdm_httpc *c, rdm_err *err)
     if (c->fd >= 0)
         return RDM_OK;
     c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (c->fd < 0)
-        return rdm_errf(err, RDM_EIO, "socket: %s", strerror(errno));
+    if (c->fd < 0) {
+        char msg[128];
+        return rdm_errf(err, RDM_EIO, "socket: %s", rdm_errno_text(errno, msg, sizeof msg));
+    }
     int one = 1;
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (connect(c->fd, (struct sockaddr *)&c->addr, sizeof c->addr) != 0) {
         int e = errno;
         disconnect(c);
-        return rdm_errf(err, RDM_EIO, "connect %s: %s", c->host, strerror(e));
+        char msg[128];
+        return rdm_errf(err, RDM_EIO, "connect %s: %s", c->host,
+                        rdm_errno_text(e, msg, sizeof msg));
     }
     return RDM_OK;
 }

@@ -468,8 +468,10 @@ static void claim_spills(rdm_predlog *l)
     char suffix[48];
     snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
     spill_name(l, to, sizeof to, suffix);
+    char msg[128];
     if (rename(l->spill_path, to) != 0 && errno != ENOENT)
-        rdm_log(RDM_LOG_WARN, "predlog: rename %s: %s", l->spill_path, strerror(errno));
+        rdm_log(RDM_LOG_WARN, "predlog: rename %s: %s", l->spill_path,
+                rdm_errno_text(errno, msg, sizeof msg));
     pthread_mutex_unlock(&l->spill_mu);
     DIR *d = opendir(l->cfg->monitor.spill_dir);
     if (!d)

@@ -46,30 +46,27 @@ int rdm_registry_experiment(rdm_db *db, const char *name, long long *id, rdm_err
 
 /* ---- artifacts ---- */
 
-const char *rdm_registry_cache_dir(void)
+/* The file cache's path of `sha`; 0 when there is no cache or it does not fit. */
+static int cache_path(char out[4096], const char *dir, const char *sha)
 {
-    const char *d = getenv("READMIT_MODEL_CACHE");
-    return d && *d ? d : RDM_MODEL_CACHE_DIR;
+    if (!dir || !*dir)
+        return 0;
+    int w = snprintf(out, 4096, "%s/%s.model", dir, sha);
+    return w > 0 && w < 4096;
 }
 
-static void cache_path(char out[4096], const char *sha)
-{
-    snprintf(out, 4096, "%s/%s.model", rdm_registry_cache_dir(), sha);
-}
-
-static void cache_write(const char *sha, const void *data, size_t n)
+static void cache_write(const char *dir, const char *sha, const void *data, size_t n)
 {
     char path[4096];
     rdm_err e = {0};
-    cache_path(path, sha);
-    if (access(path, R_OK) == 0)
+    if (!cache_path(path, dir, sha) || access(path, R_OK) == 0)
         return;
-    if (rdm_mkdirs(rdm_registry_cache_dir(), &e) || rdm_write_file_atomic(path, data, n, &e))
+    if (rdm_mkdirs(dir, &e) || rdm_write_file_atomic(path, data, n, &e))
         rdm_log(RDM_LOG_WARN, "registry cache_write path=%s error=\"%s\"", path, e.msg);
 }
 
-int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n, char sha_out[65],
-                              rdm_err *err)
+int rdm_registry_put_artifact(rdm_db *db, const char *cache_dir, const void *data, size_t n,
+                              char sha_out[65], rdm_err *err)
 {
     rdm_sha256_hex(data, n, sha_out);
     if (n > INT_MAX)
@@ -82,17 +79,17 @@ int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n, char sha_o
     if (!r)
         return err && err->code ? err->code : RDM_EDB;
     rdm_res_free(r);
-    cache_write(sha_out, data, n);
+    cache_write(cache_dir, sha_out, data, n);
     return RDM_OK;
 }
 
-int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out, rdm_err *err)
+int rdm_registry_get_artifact(rdm_db *db, const char *cache_dir, const char *sha256, rdm_buf *out,
+                              rdm_err *err)
 {
     char path[4096], got[65];
-    cache_path(path, sha256);
     rdm_buf file = RDM_BUF_INIT;
     rdm_err ignore = {0};
-    if (rdm_read_file(path, &file, &ignore) == RDM_OK) {
+    if (cache_path(path, cache_dir, sha256) && rdm_read_file(path, &file, &ignore) == RDM_OK) {
         rdm_sha256_hex(file.data, file.len, got);
         if (!strcmp(got, sha256)) {
             int rc = rdm_buf_add(out, file.data, file.len);
@@ -122,7 +119,7 @@ int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out, rdm_
         rc = rdm_errf(err, RDM_EINVAL, "artifact %s: stored bytes have sha256 %s", sha256, got);
         goto done;
     }
-    cache_write(sha256, b, n);
+    cache_write(cache_dir, sha256, b, n);
     if (rdm_buf_add(out, b, n))
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
 done:
@@ -429,7 +426,7 @@ int rdm_registry_fetch(rdm_db *db, const rdm_config *cfg, const char *ref, rdm_b
     int rc = rdm_registry_lookup(db, name, alias, version, info, err);
     if (rc)
         return rc;
-    rc = rdm_registry_get_artifact(db, info->sha256, out, err);
+    rc = rdm_registry_get_artifact(db, cfg->registry.cache_dir, info->sha256, out, err);
     if (rc)
         rdm_err_prefix(err, "%s version %d", name, info->version);
     return rc;
@@ -455,14 +452,9 @@ int rdm_registry_alias_get(rdm_db *db, const char *name, const char *alias, int 
 
 /* ---- aliases and history ---- */
 
-const char *rdm_registry_actor(const char *cmd)
+void rdm_registry_actor(char *out, size_t n, const char *who, const char *cmd)
 {
-    static char buf[160];
-    const char *user = getenv("USER");
-    if (!user || !*user)
-        user = getenv("LOGNAME");
-    snprintf(buf, sizeof buf, "%s (readmit %s)", user && *user ? user : "unknown", cmd ? cmd : "?");
-    return buf;
+    snprintf(out, n, "%s (readmit %s)", who && *who ? who : "unknown", cmd ? cmd : "?");
 }
 
 int rdm_registry_alias_version(rdm_db *db, const char *name, const char *alias, int *version,

@@ -21,10 +21,9 @@
 
 /* NOTIFY channel sent after every champion change; payload "NAME:VERSION". */
 #define RDM_REGISTRY_CHANNEL "readmit_model" /* also in sql/registry_listen.sql */
-/* File cache of artifacts: <dir>/<sha256>.model, dir = $READMIT_MODEL_CACHE
- * or var/models (relative to the working directory). */
-#define RDM_MODEL_CACHE_DIR "var/models"
-const char *rdm_registry_cache_dir(void);
+/* File cache of artifacts: <cache_dir>/<sha256>.model, cache_dir being
+ * registry.cache_dir (default var/models, relative to the working directory;
+ * the commands let $READMIT_MODEL_CACHE win). NULL: no file cache. */
 
 /* ---- tracking (used by train) ---- */
 
@@ -32,14 +31,15 @@ const char *rdm_registry_cache_dir(void);
 int rdm_registry_experiment(rdm_db *db, const char *name, long long *id, rdm_err *err);
 
 /* Store model bytes (content-addressed; a no-op if present) and write the file
- * cache var/models/<sha256>.model. sha_out gets the hex sha256. */
-int rdm_registry_put_artifact(rdm_db *db, const void *data, size_t n, char sha_out[65],
-                              rdm_err *err);
+ * cache <cache_dir>/<sha256>.model. sha_out gets the hex sha256. */
+int rdm_registry_put_artifact(rdm_db *db, const char *cache_dir, const void *data, size_t n,
+                              char sha_out[65], rdm_err *err);
 
 /* Fetch artifact bytes by sha256 (appended to out): the file cache when its
  * content matches, else the database (then the cache is refreshed). The
  * sha256 of what is returned is always verified. RDM_ENOTFOUND if absent. */
-int rdm_registry_get_artifact(rdm_db *db, const char *sha256, rdm_buf *out, rdm_err *err);
+int rdm_registry_get_artifact(rdm_db *db, const char *cache_dir, const char *sha256, rdm_buf *out,
+                              rdm_err *err);
 
 /* Insert several metrics of one run/split at once: keys[i] = values[i]. NaN
  * values are skipped. */
@@ -159,8 +159,9 @@ typedef struct rdm_alias_move {
 int rdm_registry_champion_history(rdm_db *db, const char *name, rdm_alias_move **out, int *n,
                                   rdm_err *err);
 
-/* Actor recorded in the history: "$USER (readmit CMD)". Static buffer. */
-const char *rdm_registry_actor(const char *cmd);
+/* Actor recorded in the history: "WHO (readmit CMD)" into out (n bytes);
+ * WHO is what the command names (user@host), "unknown" when NULL or empty. */
+void rdm_registry_actor(char *out, size_t n, const char *who, const char *cmd);
 
 /* ---- read side (status, reports, serving) ----
  * Each returns a new jansson value owned by the caller (json_decref), or NULL

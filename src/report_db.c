@@ -133,7 +133,7 @@ static json_t *load_curves(rdm_db *db, rdm_report_site *site, rdm_err *err)
 
 /* Importance from the model file for runs that stored none (best effort: a
  * model that cannot be read leaves the run without importance). */
-static void importance_from_artifacts(rdm_db *db, json_t *site)
+static void importance_from_artifacts(rdm_db *db, const char *cache_dir, json_t *site)
 {
     json_t *curves = json_object_get(site, "curves");
     size_t i;
@@ -151,7 +151,7 @@ static void importance_from_artifacts(rdm_db *db, json_t *site)
         rdm_buf bytes = RDM_BUF_INIT;
         rdm_err e = {0};
         rdm_model *m = NULL;
-        if (rdm_registry_get_artifact(db, sha, &bytes, &e) == RDM_OK)
+        if (rdm_registry_get_artifact(db, cache_dir, sha, &bytes, &e) == RDM_OK)
             m = rdm_model_load_bytes(bytes.data, bytes.len, &e);
         rdm_buf_release(&bytes);
         if (!m) {
@@ -238,7 +238,7 @@ rdm_report_site *rdm_report_load(rdm_db *db, const rdm_config *cfg, rdm_err *err
         rdm_errf(err, RDM_ENOMEM, "report: out of memory");
         return NULL;
     }
-    importance_from_artifacts(db, site);
+    importance_from_artifacts(db, cfg->registry.cache_dir, site);
     // the latest monitor document (monitor.html); none before the first monitor run
     rdm_err merr = {0};
     json_t *mon = rdm_db_json(db, RDM_SQL_MONITOR_SELECT_LATEST_REPORT, 0, NULL, &merr);

@@ -58,9 +58,10 @@ int rdm_report_write_if_changed(const char *path, const void *data, size_t n, in
     char tmp[4096];
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld.%lu", path, (long)getpid(),
              __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
+    char msg[128];
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0)
-        return rdm_errf(err, RDM_EIO, "%s: %s", tmp, strerror(errno));
+        return rdm_errf(err, RDM_EIO, "%s: %s", tmp, rdm_errno_text(errno, msg, sizeof msg));
     const char *p = data;
     size_t left = n;
     int ok = 1;
@@ -86,7 +87,7 @@ int rdm_report_write_if_changed(const char *path, const void *data, size_t n, in
     }
     if (!ok) {
         unlink(tmp);
-        return rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(e));
+        return rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(e, msg, sizeof msg));
     }
     if (written)
         *written = 1;
@@ -327,7 +328,8 @@ static int prune_pages(const char *dir, const char *const *prune, const rdm_repo
                 continue;
             snprintf(path, sizeof path, "%s/%s", dir, name);
             if (unlink(path) != 0 && errno != ENOENT) {
-                rc = rdm_errf(err, RDM_EIO, "%s: %s", path, strerror(errno));
+                char msg[128];
+                rc = rdm_errf(err, RDM_EIO, "%s: %s", path, rdm_errno_text(errno, msg, sizeof msg));
             } else {
                 (*removed)++;
             }

@@ -16,15 +16,12 @@
 #include "metrics.h"
 #include "registry.h"
 
-const char *rdm_code_version(void)
+void rdm_code_version(char out[RDM_CODE_VERSION_MAX], const char *extra)
 {
-    static char buf[160];
-    const char *extra = getenv("READMIT_CODE_VERSION");
     if (extra && *extra)
-        snprintf(buf, sizeof buf, "%s+%s", RDM_VERSION, extra);
+        snprintf(out, RDM_CODE_VERSION_MAX, "%s+%s", RDM_VERSION, extra);
     else
-        snprintf(buf, sizeof buf, "%s", RDM_VERSION);
-    return buf;
+        snprintf(out, RDM_CODE_VERSION_MAX, "%s", RDM_VERSION);
 }
 
 /* ---- one run ---- */
@@ -34,6 +31,7 @@ typedef struct trainer {
     rdm_db *db;
     rdm_train_progress progress;
     void *ud;
+    const char *code_version;
     rdm_dataset ds;
     rdm_encoder *enc;
     rdm_buf enc_text;
@@ -405,7 +403,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
                 {"trained_at", now},
                 {"snapshot_fingerprint", ds->fingerprint},
                 {"config_hash", t->config_hash},
-                {"code_version", rdm_code_version()},
+                {"code_version", t->code_version},
                 {"selection_metric", t->cfg->train.metric}};
 
     for (size_t i = 0; i < sizeof meta / sizeof meta[0] && rc == RDM_OK; i++)
@@ -435,7 +433,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         goto done;
     in_tx = 1;
     char sha[65];
-    if ((rc = rdm_registry_put_artifact(t->db, bytes.data, bytes.len, sha, err)))
+    if ((rc = rdm_registry_put_artifact(t->db, t->cfg->registry.cache_dir, bytes.data, bytes.len,
+                                        sha, err)))
         goto done;
     if ((rc = rdm_registry_put_run_artifact(t->db, run_id, sha, err)) ||
         (rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr, &out->valid_metric, err)) ||
@@ -482,7 +481,7 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
                        type,
                        s->name,
                        t->config_hash,
-                       rdm_code_version(),
+                       t->code_version,
                        ds->fingerprint,
                        ds->batch_ids,
                        NULL,
@@ -624,16 +623,17 @@ static void trainer_release(trainer *t)
     free(t->Lv);
 }
 
-int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, void *ud,
-              rdm_train_result *res, rdm_err *err)
+int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm_train_result *res,
+              rdm_err *err)
 {
     memset(res, 0, sizeof *res);
     trainer t;
     memset(&t, 0, sizeof t);
     t.cfg = cfg;
     t.db = db;
-    t.progress = progress;
-    t.ud = ud;
+    t.progress = opts ? opts->progress : NULL;
+    t.ud = opts ? opts->ud : NULL;
+    t.code_version = opts && opts->code_version ? opts->code_version : RDM_VERSION;
     t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
     double t0 = rdm_now();
     run_spec *specs = NULL;
@@ -679,7 +679,7 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, vo
                            NULL,
                            NULL,
                            t.config_hash,
-                           rdm_code_version(),
+                           t.code_version,
                            t.ds.fingerprint,
                            NULL,
                            cfg->train.metric,

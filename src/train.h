@@ -13,13 +13,21 @@
 #include "readmit.h"
 #include "schema.h"
 
-/* Code version recorded with runs: RDM_VERSION, plus "+" and
- * $READMIT_CODE_VERSION when set. Static buffer. */
-const char *rdm_code_version(void);
+#define RDM_CODE_VERSION_MAX 160
+/* Code version recorded with runs into out: RDM_VERSION, plus "+" and `extra`
+ * when not NULL or empty (the command passes $READMIT_CODE_VERSION). */
+void rdm_code_version(char out[RDM_CODE_VERSION_MAX], const char *extra);
 
 /* Progress callback: one line of text per event (model, iteration, metric,
  * rows/s). May be NULL. */
 typedef void (*rdm_train_progress)(const char *line, void *ud);
+
+/* What the command gives a training besides the config. */
+typedef struct rdm_train_opts {
+    const char *code_version;    /* recorded with every run and in its model (rdm_code_version) */
+    rdm_train_progress progress; /* may be NULL */
+    void *ud;                    /* passed to progress */
+} rdm_train_opts;
 
 /* What a training did. */
 typedef struct rdm_train_result {
@@ -41,7 +49,7 @@ typedef struct rdm_train_result {
  * the best finished run by cfg->train.metric on validation. A failing run is
  * recorded as failed and the others go on; fails only when nothing could be
  * trained (no data, database error, every run failed). */
-int rdm_train(const rdm_config *cfg, rdm_db *db, rdm_train_progress progress, void *ud,
-              rdm_train_result *res, rdm_err *err);
+int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm_train_result *res,
+              rdm_err *err);
 
 #endif

@@ -57,6 +57,9 @@ int cmd_common_opt(cmd_ctx *ctx, int argc, char **argv, int *i);
 /* Load the config (defaults, file, -o overrides, validation). Prints the error
  * and returns EXIT_USAGE on failure. */
 int cmd_load_config(cmd_ctx *ctx);
+/* Who runs command `cmd`, as the registry's history records it:
+ * "user@host (readmit CMD)" ($USER or $LOGNAME, gethostname). */
+void cmd_actor(char *out, size_t n, const char *cmd);
 /* Connect to the database and apply migrations. Prints the error, returns NULL. */
 rdm_db *cmd_connect(cmd_ctx *ctx);
 void cmd_ctx_release(cmd_ctx *ctx);

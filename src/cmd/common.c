@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "registry.h"
 
 /* Which common options a command takes (beyond -c and -o). */
 enum { OPT_JSON = 1, OPT_QUIET = 2, OPT_STAMP = 4 };
@@ -160,16 +161,9 @@ int cmd_load_config(cmd_ctx *ctx)
     }
     if (rdm_config_load(&ctx->cfg, path, &err))
         goto fail;
-    /* the environment names the source unless -o does */
-    const char *data = getenv("READMIT_DATA");
-    if (data && *data) {
-        rdm_buf kv = RDM_BUF_INIT;
-        int rc = rdm_buf_printf(&kv, "data.source=%s", data);
-        rc = rc ? rdm_errf(&err, rc, "out of memory") : rdm_config_set(&ctx->cfg, kv.data, &err);
-        rdm_buf_release(&kv);
-        if (rc)
-            goto fail;
-    }
+    /* the environment names the source and the model cache unless -o does */
+    if (rdm_config_apply_env(&ctx->cfg, getenv, &err))
+        goto fail;
     for (int i = 0; i < ctx->noverrides; i++)
         if (rdm_config_set(&ctx->cfg, ctx->overrides[i], &err))
             goto fail;
@@ -179,6 +173,19 @@ int cmd_load_config(cmd_ctx *ctx)
 fail:
     fprintf(stderr, "readmit: config: %s\n", err.msg);
     return EXIT_USAGE;
+}
+
+void cmd_actor(char *out, size_t n, const char *cmd)
+{
+    const char *user = getenv("USER");
+    if (!user || !*user)
+        user = getenv("LOGNAME");
+    char host[256], who[320];
+    if (gethostname(host, sizeof host) != 0)
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    snprintf(who, sizeof who, "%s@%s", user && *user ? user : "unknown", host);
+    rdm_registry_actor(out, n, who, cmd);
 }
 
 rdm_db *cmd_connect(cmd_ctx *ctx)

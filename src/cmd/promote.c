@@ -39,7 +39,9 @@ int cmd_promote(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_gate_promote(db, &ctx.cfg, version, reason, rdm_registry_actor("promote"), &g, &err);
+    char actor[256];
+    cmd_actor(actor, sizeof actor, "promote");
+    rc = rdm_gate_promote(db, &ctx.cfg, version, reason, actor, &g, &err);
     if (rc == RDM_OK) {
         if (g.already)
             printf("%s: version %d is already the champion; nothing to do\n",

@@ -84,7 +84,9 @@ int cmd_register(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_gate_register(db, &ctx.cfg, rdm_registry_actor("register"), &g, &err);
+    char actor[256];
+    cmd_actor(actor, sizeof actor, "register");
+    rc = rdm_gate_register(db, &ctx.cfg, actor, &g, &err);
     if (rc == RDM_OK) {
         const char *name = ctx.cfg.registry.model_name;
         if (g.already)

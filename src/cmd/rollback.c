@@ -31,7 +31,9 @@ int cmd_rollback(int argc, char **argv)
         return rc;
     rdm_err err = {0};
     rdm_gate_result g;
-    rc = rdm_gate_rollback(db, &ctx.cfg, reason, rdm_registry_actor("rollback"), &g, &err);
+    char actor[256];
+    cmd_actor(actor, sizeof actor, "rollback");
+    rc = rdm_gate_rollback(db, &ctx.cfg, reason, actor, &g, &err);
     if (rc == RDM_OK)
         printf("%s: champion version %d -> %d (%s)\n", ctx.cfg.registry.model_name, g.old_champion,
                g.champion, g.reason);

@@ -43,7 +43,10 @@ int cmd_train(int argc, char **argv)
     rdm_train_result res;
     cmd_progress pr;
     cmd_progress_init(&pr, &ctx);
-    rc = rdm_train(&ctx.cfg, db, pr.on ? progress : NULL, &pr, &res, &err);
+    char code[RDM_CODE_VERSION_MAX];
+    rdm_code_version(code, getenv("READMIT_CODE_VERSION"));
+    rdm_train_opts opts = {code, pr.on ? progress : NULL, &pr};
+    rc = rdm_train(&ctx.cfg, db, &opts, &res, &err);
     cmd_progress_end(&pr);
     if (rc == RDM_OK) {
         printf("training %lld: %d runs (%d finished, %d failed) on snapshot %lld "
@@ -57,8 +60,8 @@ int cmd_train(int argc, char **argv)
         rdm_buf fp = RDM_BUF_INIT;
         char h[65];
         rc = rdm_config_fingerprint(&ctx.cfg, "train", h, &err);
-        if (rc == RDM_OK && rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s", res.fingerprint, h,
-                                           rdm_code_version()))
+        if (rc == RDM_OK &&
+            rdm_buf_printf(&fp, "snapshot=%s config=%s code=%s", res.fingerprint, h, code))
             rc = rdm_errf(&err, RDM_ENOMEM, "out of memory");
         if (rc == RDM_OK)
             rc = cmd_stamp(&ctx, fp.data, &err);

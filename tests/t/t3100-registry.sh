@@ -85,6 +85,8 @@ champion rollback 3 2 manual rollback" \
 "$(t_sql "SELECT alias || ' ' || action || ' ' || coalesce(from_version::text, '-') || ' ' || coalesce(to_version::text, '-') || CASE WHEN reason LIKE 'manual%' THEN ' ' || reason ELSE '' END FROM registry.alias_history ORDER BY history_id")"
 check_eq "every history row has time, actor and reason" 0 "$(t_sql "SELECT count(*) FROM registry.alias_history WHERE at IS NULL OR actor = '' OR reason = ''")"
 check "actor names the command" test "$(t_sql "SELECT count(*) FROM registry.alias_history WHERE actor LIKE '%(readmit rollback)'")" -eq 2
+host=$(hostname)
+check "actor names user and host" test "$(t_sql "SELECT count(*) FROM registry.alias_history WHERE actor NOT LIKE '%@$host (readmit %)'")" -eq 0
 check "gate numbers stored as JSON" test "$(t_sql "SELECT count(*) FROM registry.alias_history WHERE action = 'register' AND gate ? 'min_gain' AND gate ? 'new_score'")" -eq 3
 check "alias_history is append-only" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc 'DELETE FROM registry.alias_history' 2>/dev/null"
 check_eq "history intact" 8 "$(t_sql "SELECT count(*) FROM registry.alias_history")"

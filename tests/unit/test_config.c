@@ -576,6 +576,47 @@ static void test_env_data(void)
     }
 }
 
+/* A fake environment for rdm_config_apply_env. */
+static char *fake_env(const char *name)
+{
+    static char data[] = "/elsewhere/d.zip", cache[] = "/tmp/models-x", empty[] = "";
+    if (!strcmp(name, "READMIT_DATA"))
+        return data;
+    if (!strcmp(name, "READMIT_MODEL_CACHE"))
+        return cache;
+    if (!strcmp(name, "READMIT_UNSET_HERE"))
+        return empty;
+    return NULL;
+}
+
+static char *no_env(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+/* The commands apply the environment through rdm_config_apply_env (given
+ * getenv); the cache directory is one setting, registry.cache_dir, outside
+ * every fingerprint. */
+static void test_apply_env(void)
+{
+    rdm_config c;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL(load_fixture(&c, "../conf/test.yaml", &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(c.registry.cache_dir, "var/models");
+    char before[65], after[65];
+    CU_ASSERT_EQUAL(rdm_config_fingerprint(&c, "register", before, &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_config_apply_env(&c, no_env, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(c.data.source, "data/dataset_diabetes.zip");
+    CU_ASSERT_EQUAL(rdm_config_apply_env(&c, fake_env, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(c.data.source, "/elsewhere/d.zip");
+    CU_ASSERT_STRING_EQUAL(c.registry.cache_dir, "/tmp/models-x");
+    CU_ASSERT_EQUAL(rdm_config_fingerprint(&c, "register", after, &err), RDM_OK);
+    CU_ASSERT_STRING_EQUAL(before, after);
+    CU_ASSERT_EQUAL(rdm_config_set(&c, "registry.cache_dir=", &err), RDM_EINVAL);
+    rdm_config_release(&c);
+}
+
 /* The private-cluster conninfo quotes its values: a quote in the database
  * name or the socket path cannot add conninfo keywords. */
 static void test_conninfo_quoting(void)
@@ -663,9 +704,9 @@ static void test_stage_fingerprints(void)
         const char *set;
         int moved; /* index into want */
     } edits[] = {
-        {"train.seed=7", 2},         {"split.train_below=60", 2}, {"features.min_count=5", 2},
-        {"data.batch_rows=100", 0},  {"clean.min_rows=3", 1},     {"registry.min_gain=0.01", 3},
-        {"monitor.min_rows=50", 4},  {"report.dir=elsewhere", 5},
+        {"train.seed=7", 2},        {"split.train_below=60", 2}, {"features.min_count=5", 2},
+        {"data.batch_rows=100", 0}, {"clean.min_rows=3", 1},     {"registry.min_gain=0.01", 3},
+        {"monitor.min_rows=50", 4}, {"report.dir=elsewhere", 5},
     };
 
     for (size_t e = 0; e < sizeof edits / sizeof edits[0]; e++) {
@@ -740,6 +781,7 @@ int test_config_register(void)
         {"section text", test_section_text},
         {"yaml round trip", test_yaml_roundtrip},
         {"env READMIT_DATA", test_env_data},
+        {"environment applied through a lookup", test_apply_env},
         {"conninfo quoting", test_conninfo_quoting},
         {"release", test_release},
         {"stage fingerprints", test_stage_fingerprints},

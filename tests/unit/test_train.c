@@ -1,9 +1,13 @@
-/* test_train.c - the patient split (dataset.c) and metrics by name (metrics.c). */
+/* test_train.c - the patient split (dataset.c), metrics by name (metrics.c), the
+ * code version and actor texts the commands pass to train and the registry. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <string.h>
 
 #include "dataset.h"
 #include "metrics.h"
+#include "registry.h"
+#include "train.h"
 
 /* Bounds of the default 70/15/15 split, worked out by hand from k = patient mod
  * 100. */
@@ -74,6 +78,28 @@ static void test_metric_by_name(void)
     CU_ASSERT_TRUE(isnan(rdm_metric_by_name("nonsense", p, y, 4)));
 }
 
+/* What the command passes in is what runs and history record: the code
+ * version and the actor are formatted into the caller's buffers. */
+static void test_code_version_and_actor(void)
+{
+    char v[RDM_CODE_VERSION_MAX], w[RDM_CODE_VERSION_MAX];
+    rdm_code_version(v, NULL);
+    CU_ASSERT_STRING_EQUAL(v, RDM_VERSION);
+    rdm_code_version(w, "");
+    CU_ASSERT_STRING_EQUAL(w, RDM_VERSION);
+    rdm_code_version(w, "abc123");
+    CU_ASSERT_STRING_EQUAL(w, RDM_VERSION "+abc123");
+    CU_ASSERT_STRING_EQUAL(v, RDM_VERSION); /* the first buffer is untouched */
+    char a[64], b[64];
+    rdm_registry_actor(a, sizeof a, "ann@host1", "promote");
+    rdm_registry_actor(b, sizeof b, NULL, NULL);
+    CU_ASSERT_STRING_EQUAL(a, "ann@host1 (readmit promote)");
+    CU_ASSERT_STRING_EQUAL(b, "unknown (readmit ?)");
+    char small[8];
+    rdm_registry_actor(small, sizeof small, "ann@host1", "promote");
+    CU_ASSERT_EQUAL(strlen(small), 7);
+}
+
 int test_train_register(void);
 
 int test_train_register(void)
@@ -82,7 +108,7 @@ int test_train_register(void)
     return (s && CU_ADD_TEST(s, test_split_bounds) &&
             CU_ADD_TEST(s, test_split_proportions_and_patient) &&
             CU_ADD_TEST(s, test_split_names_and_metric_direction) &&
-            CU_ADD_TEST(s, test_metric_by_name))
+            CU_ADD_TEST(s, test_metric_by_name) && CU_ADD_TEST(s, test_code_version_and_actor))
                ? 0
                : -1;
 }
