@@ -3,6 +3,7 @@
 #include "explain.h"
 
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,15 +232,22 @@ done:
  * Gauss-Legendre quadrature with Q >= M/2 points is exact: everything is
  * computed at Q points t_q at once.
  *
- * A depth-first walk carries R(t) = prod_k g_k(t) over the path down and
- * returns S_n(t) = sum over the leaves below n of v R(t) up. Feature i's
- * terms for the leaves whose last split on i is the edge into child c share
- * g_i and (o_i - z_i), so they are
+ * With R_n(t) = prod_k g_k(t) over the path down to node n and S_n(t) the sum
+ * of v R over the leaves below n, feature i's terms for the leaves whose last
+ * split on i is the edge into child c share g_i and (o_i - z_i), so they are
  *     (o_i - z_i) * integral (S_c(t) - A_c(t)) / g_i(t) dt,
  * with A_c the sum of S over the children of the next splits on i below c
- * (their leaves belong to those deeper edges). One pass over the nodes per
- * record. Trees whose paths carry more than 16 distinct features take
- * rdm_shap_add (Algorithm 2) instead. */
+ * (their leaves belong to those deeper edges). For a leaf c that is
+ * v (o_i - z_i) * integral R_p / g_i(p's earlier split) (p its parent).
+ *
+ * Which node's A a split adds to, and which factor it divides out when it
+ * splits a feature again, depend only on the tree: they are laid out once
+ * (`anc` below), with the cover fractions and the leaf values. A record then
+ * costs two branch-free passes over each tree's internal nodes, breadth first
+ * (R, z, o and g down) and back (S and A up), in a workspace of Q-point
+ * vectors per node; contributions are accumulated per feature at the Q points
+ * and weighted once at the end. Trees whose paths carry more than 16 distinct
+ * features take rdm_shap_add (Algorithm 2) instead. */
 
 #define NQ 8 /* quadrature points at most */
 
@@ -248,16 +256,100 @@ enum { W_ALG2 = 0, W_4 = 4, W_8 = 8 };
 typedef double v4d __attribute__((vector_size(32)));
 typedef double v8d __attribute__((vector_size(64)));
 
+/* An internal node of a quadrature tree. Node indexes are local to the tree:
+ * breadth first from the root (0), the two children of a node adjacent. */
+typedef struct snode {
+    int self, left; /* this node; its children are left and left + 1 */
+    int anc;        /* on the path to self, the child of the nearest ancestor split on the
+                       same feature (self itself when it is the parent), or the tree's node
+                       count: a slot with factor 1 */
+    int src;        /* the caller's index of the node (goes_left) */
+    int feat;       /* split feature */
+    int fp;         /* the parent's split feature (nfeat for the root: a sink) */
+    double fl, fr;  /* cover fractions of the children */
+    double vl, vr;  /* the children's leaf values (0 for an internal child) */
+} snode;
+
+/* One tree at Q points. sn: its ni internal nodes; n: its node count; pv:
+ * per-feature sums at the points (nfeat + 1 entries); R, G, S, A: n + 1
+ * vectors each, Z, O: n + 1 doubles (the workspace). */
+#define DEFINE_TREE(NAME, VEC, ATTR)                                                            \
+    ATTR static void NAME(const snode *sn, int ni, int n, const unsigned char *gl,              \
+                          const double *tp, VEC *pv, VEC *R, VEC *G, VEC *S, VEC *A, double *Z, \
+                          double *O)                                                            \
+    {                                                                                           \
+        VEC t, zero, one;                                                                       \
+        memcpy(&t, tp, sizeof t);                                                               \
+        zero = t * 0;                                                                           \
+        one = zero + 1;                                                                         \
+        VEC omt = one - t;                                                                      \
+        R[0] = G[0] = G[n] = one;                                                               \
+        Z[0] = O[0] = Z[n] = O[n] = 1;                                                          \
+        for (int j = 0; j < ni; j++) { /* down: G[i] becomes 1 / g of the edge into i */        \
+            const snode *e = &sn[j];                                                            \
+            int i = e->self, a = e->anc, l = e->left;                                           \
+            G[i] = 1 / G[i];                                                                    \
+            VEC Rb = R[i] * G[a];                                                               \
+            double zb = Z[a], ob = O[a], h = gl[e->src] ? 1.0 : 0.0;                            \
+            double zl = zb * e->fl, ol = ob * h, zr = zb * e->fr, orr = ob - ol;                \
+            VEC gL = zl * omt + ol * t, gR = zr * omt + orr * t;                                \
+            VEC RL = Rb * gL, RR = Rb * gR;                                                     \
+            Z[l] = zl;                                                                          \
+            O[l] = ol;                                                                          \
+            Z[l + 1] = zr;                                                                      \
+            O[l + 1] = orr;                                                                     \
+            G[l] = gL;                                                                          \
+            G[l + 1] = gR;                                                                      \
+            R[l] = RL;                                                                          \
+            R[l + 1] = RR;                                                                      \
+            S[l] = e->vl * RL;                                                                  \
+            S[l + 1] = e->vr * RR;                                                              \
+            A[i] = zero;                                                                        \
+            pv[e->feat] += (e->vl * (ol - zl) + e->vr * (orr - zr)) * Rb;                       \
+        }                                                                                       \
+        for (int j = ni - 1; j >= 0; j--) { /* up */                                            \
+            const snode *e = &sn[j];                                                            \
+            int i = e->self, l = e->left;                                                       \
+            VEC s = S[l] + S[l + 1];                                                            \
+            S[i] = s;                                                                           \
+            A[e->anc] += s;                                                                     \
+            pv[e->fp] += (O[i] - Z[i]) * ((s - A[i]) * G[i]);                                   \
+        }                                                                                       \
+    }
+
+typedef void tree4_fn(const snode *, int, int, const unsigned char *, const double *, v4d *, v4d *,
+                      v4d *, v4d *, v4d *, double *, double *);
+typedef void tree8_fn(const snode *, int, int, const unsigned char *, const double *, v8d *, v8d *,
+                      v8d *, v8d *, v8d *, double *, double *);
+
+DEFINE_TREE(tree4, v4d, )
+DEFINE_TREE(tree8, v8d, )
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* The same operations in the same order on AVX2 registers (no fused
+ * multiply-add): the same bits, in about half the instructions. */
+#define HAVE_AVX2 1
+DEFINE_TREE(tree4_avx2, v4d, __attribute__((target("avx2"))))
+DEFINE_TREE(tree8_avx2, v8d, __attribute__((target("avx2"))))
+#endif
+
 struct rdm_shap_forest {
-    int nfeat, ntrees, nn;
-    int *root, *depth, *width;    /* per tree; width 4, 8 or W_ALG2 */
-    int *feat, *left, *right;     /* per node (the trees' own indexes) */
-    double *value, *cover, *frac; /* frac: cover / parent cover */
-    int maxdepth;
+    int nfeat, ntrees;
+    int *width;          /* per tree: W_4, W_8 or W_ALG2 */
+    int *first, *ninner; /* per quadrature tree: its first snode, how many */
+    int *nnode;          /* per quadrature tree: nodes */
+    snode *sn;
+    size_t nsn, sncap;
+    int maxnodes; /* nodes of the largest quadrature tree */
+    /* Algorithm 2 trees: the caller's nodes (by the caller's indexes) */
+    int *root, *depth;
+    int nn, maxdepth;
+    int *feat, *left, *right;
+    double *value, *cover;
     double expected;
-    /* quadrature: points, 1 - t, 1 / (1 - t), weights */
-    v4d t4, omt4, iomt4, w4;
-    v8d t8, omt8, iomt8, w8;
+    /* quadrature: points and weights */
+    double t4[4], w4[4], t8[NQ], w8[NQ];
+    tree4_fn *run4;
+    tree8_fn *run8;
 };
 
 /* Gauss-Legendre nodes and weights for n points, mapped to [0, 1]. */
@@ -294,15 +386,18 @@ void rdm_shap_forest_free(rdm_shap_forest *f)
 {
     if (!f)
         return;
+    free(f->width);
+    free(f->first);
+    free(f->ninner);
+    free(f->nnode);
+    free(f->sn);
     free(f->root);
     free(f->depth);
-    free(f->width);
     free(f->feat);
     free(f->left);
     free(f->right);
     free(f->value);
     free(f->cover);
-    free(f->frac);
     free(f);
 }
 
@@ -320,11 +415,60 @@ static int max_distinct(const rdm_shap_tree *t, int node, int *cnt, int have)
     return a > b ? a : b;
 }
 
+/* Lay out checked tree `tr` as the forest's tree t: breadth first, the
+ * internal nodes appended to f->sn. q, par: scratch of tr->n ints. */
+static int layout_tree(rdm_shap_forest *f, int t, const rdm_shap_tree *tr, int *q, int *par)
+{
+    int n = 0, head = 0;
+    q[n] = tr->root;
+    par[n++] = -1;
+    f->first[t] = (int)f->nsn;
+    while (head < n) {
+        int k = q[head];
+        if (tr->feat[k] >= 0) {
+            void *v = f->sn;
+            if (rdm_grow(&v, &f->sncap, f->nsn + 1, sizeof *f->sn))
+                return RDM_ENOMEM;
+            f->sn = v;
+            snode *e = &f->sn[f->nsn++];
+            int l = tr->left[k], r = tr->right[k];
+            e->self = head;
+            e->left = n;
+            e->src = k;
+            e->feat = tr->feat[k];
+            e->fp = head == 0 ? f->nfeat : tr->feat[q[par[head]]];
+            e->fl = tr->cover[l] / tr->cover[k];
+            e->fr = tr->cover[r] / tr->cover[k];
+            e->vl = tr->feat[l] < 0 ? tr->value[l] : 0.0;
+            e->vr = tr->feat[r] < 0 ? tr->value[r] : 0.0;
+            q[n] = l;
+            par[n++] = head;
+            q[n] = r;
+            par[n++] = head;
+        }
+        head++;
+    }
+    f->ninner[t] = (int)f->nsn - f->first[t];
+    f->nnode[t] = n;
+    if (n > f->maxnodes)
+        f->maxnodes = n;
+    for (size_t j = (size_t)f->first[t]; j < f->nsn; j++) {
+        snode *e = &f->sn[j];
+        e->anc = n;
+        for (int c = e->self, p = par[c]; p >= 0; c = p, p = par[p])
+            if (tr->feat[q[p]] == e->feat) {
+                e->anc = c;
+                break;
+            }
+    }
+    return RDM_OK;
+}
+
 rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, int nfeat,
                                         rdm_err *err)
 {
     rdm_shap_forest *f = calloc(1, sizeof *f);
-    int *cnt = calloc((size_t)nfeat + 1, sizeof *cnt);
+    int *cnt = calloc((size_t)nfeat + 1, sizeof *cnt), *q = NULL;
     if (!f || !cnt)
         goto nomem;
     f->nfeat = nfeat;
@@ -334,17 +478,20 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
         if (trees[t].n > f->nn)
             f->nn = trees[t].n;
     size_t nt = (size_t)ntrees + 1, nn = (size_t)f->nn + 1;
+    q = malloc(2 * nn * sizeof *q);
+    f->width = malloc(nt * sizeof *f->width);
+    f->first = calloc(nt, sizeof *f->first);
+    f->ninner = calloc(nt, sizeof *f->ninner);
+    f->nnode = calloc(nt, sizeof *f->nnode);
     f->root = malloc(nt * sizeof *f->root);
     f->depth = malloc(nt * sizeof *f->depth);
-    f->width = malloc(nt * sizeof *f->width);
     f->feat = malloc(nn * sizeof *f->feat);
     f->left = malloc(nn * sizeof *f->left);
     f->right = malloc(nn * sizeof *f->right);
     f->value = calloc(nn, sizeof *f->value);
     f->cover = calloc(nn, sizeof *f->cover);
-    f->frac = calloc(nn, sizeof *f->frac);
-    if (!f->root || !f->depth || !f->width || !f->feat || !f->left || !f->right || !f->value ||
-        !f->cover || !f->frac)
+    if (!q || !f->width || !f->first || !f->ninner || !f->nnode || !f->root || !f->depth ||
+        !f->feat || !f->left || !f->right || !f->value || !f->cover)
         goto nomem;
     for (int k = 0; k < f->nn; k++)
         f->feat[k] = f->left[k] = f->right[k] = -1;
@@ -353,6 +500,15 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
         if (rdm_shap_tree_check(tr, nfeat, &f->depth[t], err)) {
             rdm_err_prefix(err, "tree %d", t);
             goto fail;
+        }
+        f->root[t] = tr->root;
+        f->expected += rdm_shap_expected(tr);
+        int m = max_distinct(tr, tr->root, cnt, 0);
+        f->width[t] = m <= 8 ? W_4 : m <= 16 ? W_8 : W_ALG2;
+        if (f->width[t] != W_ALG2) {
+            if (layout_tree(f, t, tr, q, q + nn))
+                goto nomem;
+            continue;
         }
         /* copy the nodes this tree reaches (trees may share arrays) */
         int stack[256], sp = 0;
@@ -365,42 +521,40 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
             if (tr->feat[k] >= 0) {
                 f->left[k] = tr->left[k];
                 f->right[k] = tr->right[k];
-                f->frac[tr->left[k]] = tr->cover[tr->left[k]] / tr->cover[k];
-                f->frac[tr->right[k]] = tr->cover[tr->right[k]] / tr->cover[k];
                 stack[sp++] = tr->left[k];
                 stack[sp++] = tr->right[k];
             }
         }
-        f->root[t] = tr->root;
-        int m = max_distinct(tr, tr->root, cnt, 0);
-        f->width[t] = m <= 8 ? W_4 : m <= 16 ? W_8 : W_ALG2;
         if (f->depth[t] > f->maxdepth)
             f->maxdepth = f->depth[t];
-        f->expected += rdm_shap_expected(tr);
     }
-    double t[NQ], w[NQ];
-    gauss_legendre(4, t, w);
-    for (int q = 0; q < 4; q++) {
-        f->t4[q] = t[q];
-        f->omt4[q] = 1 - t[q];
-        f->iomt4[q] = 1 / (1 - t[q]);
-        f->w4[q] = w[q];
-    }
-    gauss_legendre(NQ, t, w);
-    for (int q = 0; q < NQ; q++) {
-        f->t8[q] = t[q];
-        f->omt8[q] = 1 - t[q];
-        f->iomt8[q] = 1 / (1 - t[q]);
-        f->w8[q] = w[q];
-    }
+    gauss_legendre(4, f->t4, f->w4);
+    gauss_legendre(NQ, f->t8, f->w8);
+    rdm_shap_forest_portable(f, 0);
     free(cnt);
+    free(q);
     return f;
 nomem:
     rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
 fail:
     free(cnt);
+    free(q);
     rdm_shap_forest_free(f);
     return NULL;
+}
+
+void rdm_shap_forest_portable(rdm_shap_forest *f, int portable)
+{
+    f->run4 = tree4;
+    f->run8 = tree8;
+#ifdef HAVE_AVX2
+    if (!portable && __builtin_cpu_supports("avx2")) {
+        f->run4 = tree4_avx2;
+        f->run8 = tree8_avx2;
+    }
+#else
+    (void)portable;
+#endif
 }
 
 double rdm_shap_forest_expected(const rdm_shap_forest *f)
@@ -408,105 +562,45 @@ double rdm_shap_forest_expected(const rdm_shap_forest *f)
     return f->expected;
 }
 
-/* The walk, on fixed-width vectors of quadrature points (GCC/Clang vector
- * extensions): 4 points for trees whose paths carry up to 8 distinct
- * features, 8 for up to 16 (more points than needed are still exact). Per
- * feature, while the walk is below one of its splits: its merged cover
- * fraction z and indicator o at the last such edge, 1 / g at the points, and
- * A (see above). */
-typedef struct fstate4 {
-    v4d ig, acc;
-    double z, o;
-    int on;
-} fstate4;
-
-typedef struct fstate8 {
-    v8d ig, acc;
-    double z, o;
-    int on;
-} fstate8;
-
-typedef struct walk {
-    const rdm_shap_forest *f;
-    const unsigned char *gl;
-    double *phi;
-    void *st; /* fstate4 or fstate8 per feature */
-} walk;
-
-/* visit4 / visit8: the walk at `node` with *Rp; *Sp gets the sum of v R
- * over the leaves below. T: the points, OMT: 1 - T, IOMT: 1 / (1 - T), W: the
- * weights. */
-#define DEFINE_VISIT(NAME, VEC, STATE, T, OMT, IOMT, W)                    \
-    static void NAME(const walk *c, int node, const VEC *Rp, VEC *Sp)      \
-    {                                                                      \
-        const rdm_shap_forest *f = c->f;                                   \
-        VEC R = *Rp;                                                       \
-        int fe = f->feat[node];                                            \
-        if (fe < 0) {                                                      \
-            *Sp = f->value[node] * R;                                      \
-            return;                                                        \
-        }                                                                  \
-        STATE *st = (STATE *)c->st + fe, saved = *st;                      \
-        VEC S = R * 0;                                                     \
-        for (int side = 0; side < 2; side++) {                             \
-            int ch = side ? f->right[node] : f->left[node];                \
-            int hot = (c->gl[node] != 0) == (side == 0);                   \
-            double z = (saved.on ? saved.z : 1.0) * f->frac[ch];           \
-            double o = (saved.on && saved.o == 0) || !hot ? 0.0 : 1.0;     \
-            VEC ig = o == 0 ? f->IOMT * (1 / z) : 1 / (z * f->OMT + f->T); \
-            VEC g = o == 0 ? z * f->OMT : z * f->OMT + f->T;               \
-            VEC R2 = (saved.on ? R * saved.ig : R) * g;                    \
-            st->ig = ig;                                                   \
-            st->acc = R * 0;                                               \
-            st->on = 1;                                                    \
-            st->z = z;                                                     \
-            st->o = o;                                                     \
-            VEC S2;                                                        \
-            NAME(c, ch, &R2, &S2);                                         \
-            VEC d = f->W * (S2 - st->acc) * ig;                            \
-            double sum = 0;                                                \
-            for (size_t q = 0; q < sizeof(VEC) / sizeof(double); q++)      \
-                sum += d[q];                                               \
-            c->phi[fe] += (o - z) * sum;                                   \
-            saved.acc += S2;                                               \
-            S += S2;                                                       \
-        }                                                                  \
-        *st = saved;                                                       \
-        *Sp = S;                                                           \
-    }
-
-DEFINE_VISIT(visit4, v4d, fstate4, t4, omt4, iomt4, w4)
-DEFINE_VISIT(visit8, v8d, fstate8, t8, omt8, iomt8, w8)
-
+/* The scratch: per-feature sums at 8 and at 4 points, the tree workspace
+ * (R, G, S, A at up to 8 points, Z, O), then Algorithm 2's paths. */
 size_t rdm_shap_forest_scratch_size(const rdm_shap_forest *f)
 {
-    return 64 + (size_t)(f->nfeat + 1) * (sizeof(fstate8) + sizeof(fstate4)) +
+    size_t nf = ((size_t)f->nfeat + 2) & ~(size_t)1, n = (size_t)f->maxnodes + 1;
+    return 64 + nf * (sizeof(v8d) + sizeof(v4d)) + n * (4 * sizeof(v8d) + 2 * sizeof(double)) +
            rdm_shap_scratch_size(f->maxdepth);
 }
 
 void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi,
                          void *scratch)
 {
-    /* a walk leaves every feature's state off, as it found it */
-    fstate8 *st8 = (fstate8 *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* vector alignment */
-    fstate4 *st4 = (fstate4 *)(st8 + f->nfeat + 1);
-    for (int j = 0; j <= f->nfeat; j++) {
-        st8[j].on = 0;
-        st4[j].on = 0;
-    }
-    void *alg2 = st4 + f->nfeat + 1;
-    walk c4 = {f, goes_left, phi, st4}, c8 = {f, goes_left, phi, st8};
+    /* nf even: every array starts on a 64-byte boundary */
+    size_t nf = ((size_t)f->nfeat + 2) & ~(size_t)1, n = (size_t)f->maxnodes + 1;
+    v8d *pv8 = (v8d *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* vector alignment */
+    v4d *pv4 = (v4d *)(pv8 + nf);
+    v8d *R = (v8d *)(pv4 + nf), *G = R + n, *S = G + n, *A = S + n;
+    double *Z = (double *)(A + n), *O = Z + n;
+    void *alg2 = O + n;
+    memset(pv8, 0, nf * (sizeof *pv8 + sizeof *pv4));
     for (int t = 0; t < f->ntrees; t++) {
+        const snode *sn = f->sn + f->first[t];
         if (f->width[t] == W_4) {
-            v4d one = {1, 1, 1, 1}, S;
-            visit4(&c4, f->root[t], &one, &S);
+            f->run4(sn, f->ninner[t], f->nnode[t], goes_left, f->t4, pv4, (v4d *)R, (v4d *)G,
+                    (v4d *)S, (v4d *)A, Z, O);
         } else if (f->width[t] == W_8) {
-            v8d one = {1, 1, 1, 1, 1, 1, 1, 1}, S;
-            visit8(&c8, f->root[t], &one, &S);
+            f->run8(sn, f->ninner[t], f->nnode[t], goes_left, f->t8, pv8, R, G, S, A, Z, O);
         } else {
             rdm_shap_tree v = {f->root[t], f->nn, f->feat, f->left, f->right, f->value, f->cover};
             rdm_shap_add(&v, f->depth[t], goes_left, phi, alg2);
         }
+    }
+    for (int j = 0; j < f->nfeat; j++) {
+        double s = 0;
+        for (int k = 0; k < 8; k++)
+            s += f->w8[k] * pv8[j][k];
+        for (int k = 0; k < 4; k++)
+            s += f->w4[k] * pv4[j][k];
+        phi[j] += s;
     }
 }
 
@@ -675,24 +769,51 @@ static int cmp_contrib(const void *a, const void *b)
     return x->col - y->col;
 }
 
+/* The workspace of rdm_explain, one per thread: the route and the forest's
+ * scratch, grown to the largest model explained on the thread and freed when
+ * the thread exits (pthread key destructor). A 16-byte header holds its size. */
+static pthread_key_t ws_key;
+static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
+static int ws_ok;
+
+static void ws_make_key(void)
+{
+    ws_ok = pthread_key_create(&ws_key, free) == 0;
+}
+
+static void *thread_workspace(size_t need)
+{
+    pthread_once(&ws_once, ws_make_key);
+    if (!ws_ok)
+        return NULL;
+    size_t *w = pthread_getspecific(ws_key);
+    if (w && w[0] >= need)
+        return w + 2;
+    size_t *nw = malloc(need + 2 * sizeof *nw);
+    if (!nw)
+        return NULL;
+    nw[0] = need;
+    if (pthread_setspecific(ws_key, nw)) {
+        free(nw);
+        return NULL;
+    }
+    free(w);
+    return nw + 2;
+}
+
 /* Tree contributions of the encoded row, summed per input into phi_in. */
 static int explain_gbt(const rdm_explainer *x, const float *row, double *phi_in, rdm_err *err)
 {
-    unsigned char *gl = malloc((size_t)x->nnodes + 1);
-    void *scratch = malloc(rdm_shap_forest_scratch_size(x->forest));
+    size_t ngl = ((size_t)x->nnodes + 64) & ~(size_t)63;
+    unsigned char *gl = thread_workspace(ngl + rdm_shap_forest_scratch_size(x->forest));
+    if (!gl)
+        return rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
     double phi[RDM_ENC_MAX_TREE] = {0};
-    int rc = RDM_OK;
-    if (!gl || !scratch) {
-        rc = rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
-    } else {
-        rdm_gbt_route(rdm_model_gbt(x->m), row, gl);
-        rdm_shap_forest_add(x->forest, gl, phi, scratch);
-        for (int j = 0; j < x->nfeat; j++)
-            phi_in[x->field[j]] += phi[j];
-    }
-    free(gl);
-    free(scratch);
-    return rc;
+    rdm_gbt_route(rdm_model_gbt(x->m), row, gl);
+    rdm_shap_forest_add(x->forest, gl, phi, gl + ngl);
+    for (int j = 0; j < x->nfeat; j++)
+        phi_in[x->field[j]] += phi[j];
+    return RDM_OK;
 }
 
 int rdm_explain(const rdm_explainer *x, const char *const values[RDM_NCOLS], rdm_explanation *out,
