@@ -17,8 +17,9 @@
  *
  * Gradients and hessians are summed in fixed point (exact integer sums), so a
  * fit gives the same model for a given seed whatever the thread count and
- * however the threads happen to share the work. Scoring walks a compact copy
- * of the trees (built at fit and load time; the text form is unchanged). */
+ * however the threads happen to share the work. Scoring uses tables derived
+ * from the trees at fit and load time (leaf masks per feature bin, or a
+ * compact copy of the nodes that is walked; the text form is unchanged). */
 #ifndef RDM_GBT_H
 #define RDM_GBT_H
 

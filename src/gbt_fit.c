@@ -759,6 +759,8 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
     }
     if (nv && p->early_stopping > 0 && st.best_iter >= 0)
         rdm_gbt_tree_keep(m, st.best_iter + 1);
+    if (rdm_gbt_score_prepare(m) != 0)
+        goto nomem;
     fit_release(&c);
     return m;
 nomem:

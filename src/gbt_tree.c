@@ -43,6 +43,7 @@ void rdm_gbt_free(rdm_gbt *m)
     free(m->cats);
     free(m->cn);
     free(m->ccover);
+    rdm_gbt_score_drop(m);
     free(m);
 }
 
@@ -118,6 +119,7 @@ int rdm_gbt_tree_begin(rdm_gbt *m)
 /* Breadth first, so siblings are adjacent. */
 int rdm_gbt_tree_end(rdm_gbt *m)
 {
+    rdm_gbt_score_drop(m);
     int r = m->tstart[m->ntrees], e = m->nn, nn = e - r;
     if (m->ncn + nn > m->cncap) {
         int cap = m->cncap ? m->cncap : 256;
@@ -205,6 +207,7 @@ void rdm_gbt_tree_keep(rdm_gbt *m, int ntrees)
 {
     if (ntrees < 0 || ntrees >= m->ntrees)
         return;
+    rdm_gbt_score_drop(m);
     m->ntrees = ntrees;
     m->nn = m->tstart[m->ntrees];
     m->ncn = m->ctstart[m->ntrees];
@@ -466,6 +469,10 @@ rdm_gbt *rdm_gbt_load(const char *text, size_t n, size_t *used, rdm_err *err)
         goto fail;
     if (t.p < t.end && (rc = rdm_text_eol(&t, err))) /* "end" may close the text */
         goto fail;
+    if (rdm_gbt_score_prepare(m) != 0) {
+        rc = rdm_errf(err, RDM_ENOMEM, "gbt: out of memory");
+        goto fail;
+    }
     if (used)
         *used = (size_t)(t.p - text);
     return m;

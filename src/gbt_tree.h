@@ -86,6 +86,9 @@ struct rdm_gbt {
     double *lval;
     int nlv, lvcap;
     double *ccover; /* cover of each compact node (cncap entries) */
+    /* leaf-mask tables of the scorer (gbt_score.c), built from the compact
+     * form by rdm_gbt_score_prepare; NULL: the compact nodes are walked */
+    struct gbt_qs *qs;
 };
 
 /* 32-bit words in the bitset of a categorical feature with k codes. */
@@ -111,5 +114,15 @@ int rdm_gbt_tree_end(rdm_gbt *m);
 /* Keep only the first `ntrees` trees (and their nodes, leaf values and
  * bitsets). */
 void rdm_gbt_tree_keep(rdm_gbt *m, int ntrees);
+
+/* ---- gbt_score.c ---- */
+
+/* Build the scorer's tables for the trees as they are now (after the last
+ * tree is added or trees are dropped; until then scoring walks the compact
+ * nodes, with the same results). A model the tables do not fit is walked.
+ * Returns 0, or -1 when out of memory (the model still scores, walked). */
+int rdm_gbt_score_prepare(rdm_gbt *m);
+/* Free the tables (scoring walks again). */
+void rdm_gbt_score_drop(rdm_gbt *m);
 
 #endif

@@ -2,7 +2,7 @@
  * at a time) and rdm_model_score_rows (blocks of 100) on one core, on a
  * boosted-trees model, and print the model's tree and leaf counts.
  *
- * usage: bench-score [--model FILE] [--rows N] [--seconds S]
+ * usage: bench-score [--model FILE] [--save FILE] [--rows N] [--seconds S]
  * Without --model, a model of the default shape (learning rate 0.05, 31
  * leaves, 160 trees) is fitted on `readmit synth` rows. Records are synthetic
  * rows in the raw source format either way. Times are CPU time of the
@@ -118,17 +118,21 @@ static double time_scoring(const rdm_model *m, const rows *r, size_t block, doub
 
 #ifndef BENCH_BASE
 /* Seconds per record of the encoder alone and of the trees alone (rows
- * encoded beforehand). */
+ * encoded beforehand), one record at a time and in blocks of 100. */
 static void time_parts(const rdm_model *m, const rows *r, double seconds, double *enc_s,
-                       double *tree_s)
+                       double *tree_s, double *treeb_s)
 {
     const rdm_encoder *e = rdm_model_encoder(m);
     const rdm_gbt *g = rdm_model_gbt(m);
     int d = rdm_encoder_tree_dim(e);
     float *X = malloc(r->n * (size_t)d * sizeof *X);
-    *enc_s = *tree_s = NAN;
-    if (!X)
+    double *z = malloc(100 * sizeof *z);
+    *enc_s = *tree_s = *treeb_s = NAN;
+    if (!X || !z) {
+        free(X);
+        free(z);
         return;
+    }
     size_t done = 0;
     double t0 = cpu_now(), t, sink = 0;
     do {
@@ -149,14 +153,27 @@ static void time_parts(const rdm_model *m, const rows *r, double seconds, double
         t = cpu_now();
     } while (t - t0 < seconds);
     *tree_s = sink != 0 ? (t - t0) / (double)done : NAN;
+    done = 0;
+    t0 = cpu_now();
+    do {
+        for (size_t i = 0; i < r->n; i += 100) {
+            size_t k = r->n - i < 100 ? r->n - i : 100;
+            rdm_gbt_margins(g, X + i * (size_t)d, k, z);
+            sink += z[0];
+        }
+        done += r->n;
+        t = cpu_now();
+    } while (t - t0 < seconds);
+    *treeb_s = sink != 0 ? (t - t0) / (double)done : NAN;
 done:
+    free(z);
     free(X);
 }
 #endif
 
 int main(int argc, char **argv)
 {
-    const char *model_path = NULL;
+    const char *model_path = NULL, *save_path = NULL;
     long n = 20000;
     double seconds = 2.0;
     for (int i = 1; i < argc; i++) {
@@ -166,8 +183,11 @@ int main(int argc, char **argv)
             n = atol(argv[++i]);
         else if (strcmp(argv[i], "--seconds") == 0 && i + 1 < argc)
             seconds = atof(argv[++i]);
+        else if (strcmp(argv[i], "--save") == 0 && i + 1 < argc)
+            save_path = argv[++i];
         else {
-            fprintf(stderr, "usage: bench-score [--model FILE] [--rows N] [--seconds S]\n");
+            fprintf(stderr,
+                    "usage: bench-score [--model FILE] [--save FILE] [--rows N] [--seconds S]\n");
             return 2;
         }
     }
@@ -182,12 +202,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench-score: %s\n", m ? "not a boosted-trees model" : err.msg);
         return 1;
     }
+    if (save_path && rdm_model_save_file(m, save_path, &err) != RDM_OK) {
+        fprintf(stderr, "bench-score: %s\n", err.msg);
+        return 1;
+    }
 #ifndef BENCH_BASE
     const rdm_gbt *g = rdm_model_gbt(m);
     printf("model: %s, %d trees, %d leaves (%.1f per tree), %d features; %zu records, 1 core\n",
            model_path ? model_path : "fitted on synthetic rows", rdm_gbt_ntrees(g),
-           rdm_gbt_nleaves(g), (double)rdm_gbt_nleaves(g) / rdm_gbt_ntrees(g),
-           rdm_gbt_nfeatures(g), r.n);
+           rdm_gbt_nleaves(g), (double)rdm_gbt_nleaves(g) / rdm_gbt_ntrees(g), rdm_gbt_nfeatures(g),
+           r.n);
 #else
     printf("model: %s (older library); %zu records, 1 core\n",
            model_path ? model_path : "fitted on synthetic rows", r.n);
@@ -199,10 +223,11 @@ int main(int argc, char **argv)
     double block = time_scoring(m, &r, 100, seconds, p2, &c2);
     int same = memcmp(p1, p2, r.n * sizeof *p1) == 0;
 #ifndef BENCH_BASE
-    double enc_s, tree_s;
-    time_parts(m, &r, seconds, &enc_s, &tree_s);
+    double enc_s, tree_s, treeb_s;
+    time_parts(m, &r, seconds, &enc_s, &tree_s, &treeb_s);
     printf("encoder alone (rdm_encoder_tree_row):     %6.3f us/record\n", enc_s * 1e6);
     printf("trees alone (rdm_gbt_margin):             %6.3f us/record\n", tree_s * 1e6);
+    printf("trees alone, blocks of 100 (margins):     %6.3f us/record\n", treeb_s * 1e6);
 #endif
     printf("single record (rdm_model_score):          %6.3f us/record\n", single * 1e6);
     printf("blocks of 100 (rdm_model_score_rows):     %6.3f us/record\n", block * 1e6);
