@@ -1,15 +1,11 @@
--- every logged prediction of readmit.model_name with its outcome, in serving order
--- (workers send their batches independently, so arrival order interleaves them);
--- the raw input only for a deterministic uniform sample of readmit.input_share
--- (printing jsonb costs far more than the rest of the row)
+-- every logged prediction of readmit.model_name in serving order (workers send
+-- their batches independently, so arrival order interleaves them): only the
+-- columns the monitor needs, all of them in the predictions_monitor_scan index
+-- (an index-only scan instead of reading the wide rows with their inputs)
 COPY (
-    SELECT p.prediction_id, date_part('epoch', p.served_at), coalesce(p.model_version, -1),
-           p.patient_nbr, p.probability, p.decision, o.label, date_part('epoch', o.observed_at),
-           CASE WHEN (hashint8(p.prediction_id) & 65535)
-                     < current_setting('readmit.input_share')::float8 * 65536
-                THEN p.input END
-    FROM monitor.predictions p
-    LEFT JOIN monitor.outcomes o ON o.encounter_id = p.encounter_id
-    WHERE p.model_name = current_setting('readmit.model_name')
-    ORDER BY p.served_at, p.prediction_id
-) TO STDOUT
+    SELECT prediction_id, served_at, model_version, patient_nbr, probability, decision,
+           encounter_id
+    FROM monitor.predictions
+    WHERE model_name = current_setting('readmit.model_name')
+    ORDER BY served_at, prediction_id
+) TO STDOUT WITH (FORMAT binary)

@@ -11,6 +11,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "config.h"
 #include "readmit.h"
@@ -108,6 +109,25 @@ int rdm_db_copy_end(rdm_db *db, const char *abort_msg, rdm_err *err);
  * return from `row` stops (the error is returned). */
 typedef int (*rdm_copy_row_fn)(const char *line, size_t len, void *ud, rdm_err *err);
 int rdm_db_copy_out(rdm_db *db, rdm_sql_id id, rdm_copy_row_fn row, void *ud, rdm_err *err);
+
+/* COPY ... TO STDOUT WITH (FORMAT binary) with the statement: `row` is called
+ * for each row with its `nfields` fields (a row with another count is an
+ * error naming the statement). Field values are in network byte order as the
+ * server sends them; read them with the rdm_copy_* getters below. */
+typedef struct rdm_copy_field {
+    const unsigned char *data; /* NULL: SQL NULL */
+    size_t len;
+} rdm_copy_field;
+
+typedef int (*rdm_copy_bin_fn)(const rdm_copy_field *f, void *ud, rdm_err *err);
+int rdm_db_copy_out_bin(rdm_db *db, rdm_sql_id id, int nfields, rdm_copy_bin_fn row, void *ud,
+                        rdm_err *err);
+/* Binary field values: int2, int4, int8, float8, and timestamptz as unix
+ * seconds (exactly what date_part('epoch', t) returns). A NULL field, or one of
+ * another length, gives `dflt`. */
+int64_t rdm_copy_int(const rdm_copy_field *f, int64_t dflt);
+double rdm_copy_float8(const rdm_copy_field *f, double dflt);
+double rdm_copy_epoch(const rdm_copy_field *f, double dflt);
 
 /* Split one COPY text-format line into fields in place: `\N` -> NULL, escapes
  * decoded. `line` is modified; fields point into it. Returns the field count

@@ -312,6 +312,14 @@ int rdm_monitor_add(rdm_monitor *m, const rdm_mon_row *row, const char *const *v
     return RDM_OK;
 }
 
+int rdm_monitor_add_input(rdm_monitor *m, size_t row, const char *const *values, rdm_err *err)
+{
+    if (row >= m->n)
+        return rdm_errf(err, RDM_EINVAL, "monitor: input of prediction %zu of %zu", row, m->n);
+    rdm_drift_counts_add(&m->w[m->win[row]].dc, m->ref, values);
+    return RDM_OK;
+}
+
 /* ---- per window and version ---- */
 
 typedef struct group {

@@ -41,6 +41,11 @@ void rdm_monitor_free(rdm_monitor *m);
  * input is not in the drift sample). */
 int rdm_monitor_add(rdm_monitor *m, const rdm_mon_row *row, const char *const *values, rdm_err *err)
     __attribute__((warn_unused_result));
+/* Add the raw input (values by schema column) of the prediction added
+ * `row`-th (0 = the first) to its window's drift counts; the same as passing
+ * the values to rdm_monitor_add. RDM_EINVAL for a row not added. */
+int rdm_monitor_add_input(rdm_monitor *m, size_t row, const char *const *values, rdm_err *err)
+    __attribute__((warn_unused_result));
 /* Everything computed, as the "windows" array and the summary keys of the
  * monitor document: a new JSON object owned by the caller, or NULL with err. */
 json_t *rdm_monitor_finish(rdm_monitor *m, rdm_err *err);

@@ -87,33 +87,192 @@ int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, 
 
 /* ---- predictions ---- */
 
+/* Open-addressing map of int64 keys to row numbers (0 = empty slot). */
+typedef struct imap {
+    int64_t *key;
+    size_t *val; /* row + 1 */
+    size_t mask;
+} imap;
+
+static int imap_init(imap *m, size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    m->mask = cap - 1;
+    m->key = malloc(cap * sizeof *m->key);
+    m->val = calloc(cap, sizeof *m->val);
+    return m->key && m->val ? 0 : -1;
+}
+
+static void imap_release(imap *m)
+{
+    free(m->key);
+    free(m->val);
+}
+
+static size_t imap_slot(const imap *m, int64_t k)
+{
+    uint64_t h = (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15);
+    size_t i = (size_t)(h >> 32) & m->mask;
+    while (m->val[i] && m->key[i] != k)
+        i = (i + 1) & m->mask;
+    return i;
+}
+
+/* Insert k -> row unless k is there (the first one stays). */
+static void imap_put(imap *m, int64_t k, size_t row)
+{
+    size_t i = imap_slot(m, k);
+    if (!m->val[i]) {
+        m->key[i] = k;
+        m->val[i] = row + 1;
+    }
+}
+
+/* The row of k, or -1. */
+static long imap_get(const imap *m, int64_t k)
+{
+    return (long)m->val[imap_slot(m, k)] - 1;
+}
+
+/* Growable arrays of one column each. */
+typedef struct outcomes_ctx {
+    int64_t *enc;
+    int8_t *label;
+    double *observed;
+    size_t n, cap;
+} outcomes_ctx;
+
+static int outcome_row(const rdm_copy_field *f, void *ud, rdm_err *err)
+{
+    outcomes_ctx *c = ud;
+    if (!f[0].data || !f[1].data)
+        return RDM_OK; /* both NOT NULL in the schema */
+    if (c->n == c->cap) {
+        size_t cap = c->cap;
+        void *a = c->enc, *b = c->label, *d = c->observed;
+        if (rdm_grow(&a, &cap, c->n + 1, sizeof *c->enc))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->enc = a;
+        cap = c->cap;
+        if (rdm_grow(&b, &cap, c->n + 1, sizeof *c->label))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->label = b;
+        cap = c->cap;
+        if (rdm_grow(&d, &cap, c->n + 1, sizeof *c->observed))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->observed = d;
+        c->cap = cap;
+    }
+    c->enc[c->n] = rdm_copy_int(&f[0], 0);
+    c->label[c->n] = (int8_t)rdm_copy_int(&f[1], 0);
+    c->observed[c->n] = rdm_copy_epoch(&f[2], NAN);
+    c->n++;
+    return RDM_OK;
+}
+
 typedef struct pred_ctx {
     lines l;
-    rdm_mondb_row_fn fn;
+    const outcomes_ctx *oc;
+    imap outcomes; /* encounter_id -> outcome */
+    int64_t *ids;  /* prediction_id of each row passed on, in order */
+    size_t n, cap;
+    imap rows; /* prediction_id -> row */
+    rdm_mondb_fns fns;
     void *ud;
 } pred_ctx;
 
-static int pred_row(const char *line, size_t len, void *ud, rdm_err *err)
+static int pred_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
     pred_ctx *c = ud;
-    int rc = split(&c->l, line, len, 9, err);
+    rdm_mon_row r;
+    r.id = rdm_copy_int(&f[0], 0);
+    r.served = rdm_copy_epoch(&f[1], NAN);
+    r.version = (int32_t)rdm_copy_int(&f[2], -1);
+    r.patient = rdm_copy_int(&f[3], -1 - r.id); /* unknown: a group of its own */
+    r.p = rdm_copy_float8(&f[4], NAN);
+    r.decision = (int)rdm_copy_int(&f[5], 0);
+    long o = f[6].data ? imap_get(&c->outcomes, rdm_copy_int(&f[6], 0)) : -1;
+    r.label = o >= 0 ? c->oc->label[o] : -1;
+    r.observed = o >= 0 ? c->oc->observed[o] : NAN;
+    if (c->n == c->cap) {
+        void *p = c->ids;
+        if (rdm_grow(&p, &c->cap, c->n + 1, sizeof *c->ids))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->ids = p;
+    }
+    c->ids[c->n++] = r.id;
+    return c->fns.row(&r, c->ud, err);
+}
+
+static int input_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    pred_ctx *c = ud;
+    int rc = split(&c->l, line, len, 2, err);
     if (rc != RDM_OK)
         return rc;
-    char **f = c->l.f;
-    rdm_mon_row r;
-    r.id = strtoll(f[0], NULL, 10);
-    r.served = strtod(f[1], NULL);
-    r.version = (int32_t)atoi(f[2]);
-    r.patient = f[3] ? strtoll(f[3], NULL, 10) : -1 - r.id; /* unknown: a group of its own */
-    r.p = strtod(f[4], NULL);
-    r.decision = atoi(f[5]);
-    r.label = f[6] ? atoi(f[6]) : -1;
-    r.observed = f[7] ? strtod(f[7], NULL) : NAN;
+    long long id = strtoll(c->l.f[0], NULL, 10);
+    long k = imap_get(&c->rows, (int64_t)id);
+    if (k < 0 || !c->l.f[1])
+        return RDM_OK; /* not among the rows read in this snapshot: cannot happen */
     const char *values[RDM_NCOLS];
-    if (f[8] && rdm_monitor_parse_input(f[8], values) != 0)
+    if (rdm_monitor_parse_input(c->l.f[1], values) != 0)
         return rdm_errf(err, RDM_EPARSE, "monitor: prediction %lld: input is not a flat object",
-                        (long long)r.id);
-    return c->fn(&r, f[8] ? values : NULL, c->ud, err);
+                        id);
+    return c->fns.input((size_t)k, values, c->ud, err);
+}
+
+int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
+                          const rdm_mondb_fns *fns, void *ud, rdm_err *err)
+{
+    pred_ctx c;
+    memset(&c, 0, sizeof c);
+    outcomes_ctx oc;
+    memset(&oc, 0, sizeof oc);
+    c.oc = &oc;
+    c.fns = *fns;
+    c.ud = ud;
+    char share[32];
+    int rc = rdm_db_exec(db, RDM_SQL_MONITOR_BEGIN_SNAPSHOT, 0, NULL, err);
+    if (rc == RDM_OK)
+        rc = set_param(db, "readmit.model_name", model_name, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_OUTCOMES, 3, outcome_row, &oc, err);
+    if (rc == RDM_OK && imap_init(&c.outcomes, oc.n))
+        rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    for (size_t i = 0; rc == RDM_OK && i < oc.n; i++)
+        imap_put(&c.outcomes, oc.enc[i], i);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out_bin(db,
+                                 ordered ? RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS
+                                         : RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS_UNORDERED,
+                                 7, pred_row, &c, err);
+    // the sample of inputs: about input_rows of the c.n predictions
+    snprintf(share, sizeof share, "%.17g",
+             (long)c.n > input_rows ? (double)input_rows / (double)c.n : 1.0);
+    if (rc == RDM_OK && input_rows > 0 && c.n) {
+        if (imap_init(&c.rows, c.n))
+            rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        for (size_t i = 0; rc == RDM_OK && i < c.n; i++)
+            imap_put(&c.rows, c.ids[i], i);
+        if (rc == RDM_OK)
+            rc = set_param(db, "readmit.input_share", share, err);
+        if (rc == RDM_OK)
+            rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_OUT_INPUTS, input_row, &c, err);
+    }
+    if (rc == RDM_OK)
+        rc = rdm_db_commit(db, err);
+    else
+        rdm_db_rollback(db);
+    imap_release(&c.outcomes);
+    imap_release(&c.rows);
+    free(c.ids);
+    free(oc.enc);
+    free(oc.label);
+    free(oc.observed);
+    rdm_buf_release(&c.l.scratch);
+    return rc;
 }
 
 static int count_row(const char *line, size_t len, void *ud, rdm_err *err)
@@ -122,31 +281,6 @@ static int count_row(const char *line, size_t len, void *ud, rdm_err *err)
     (void)err;
     *(long *)ud = atol(line);
     return RDM_OK;
-}
-
-int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
-                          rdm_mondb_row_fn fn, void *ud, rdm_err *err)
-{
-    pred_ctx c;
-    memset(&c, 0, sizeof c);
-    c.fn = fn;
-    c.ud = ud;
-    long total = 0;
-    char share[32];
-    int rc = set_param(db, "readmit.model_name", model_name, err);
-    if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_COUNT_PREDICTIONS, count_row, &total, err);
-    snprintf(share, sizeof share, "%.17g",
-             total > input_rows ? (double)input_rows / (double)total : 1.0);
-    if (rc == RDM_OK)
-        rc = set_param(db, "readmit.input_share", share, err);
-    if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db,
-                             ordered ? RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS
-                                     : RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS_UNORDERED,
-                             pred_row, &c, err);
-    rdm_buf_release(&c.l.scratch);
-    return rc;
 }
 
 int rdm_mondb_outcomes_from_raw(rdm_db *db, long *inserted, rdm_err *err)

@@ -20,14 +20,19 @@
 int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, int *version,
                         int *snapshot, rdm_err *err);
 
-/* Called for each logged prediction of `model_name` (in serving order when
- * `ordered`, else in any order), with its raw input by schema column (valid
- * during the call) for a deterministic uniform sample of about `input_rows`
- * predictions, NULL for the others. */
-typedef int (*rdm_mondb_row_fn)(const rdm_mon_row *row, const char *const *values, void *ud,
-                                rdm_err *err);
+/* Every logged prediction of `model_name` with its outcome when one is known,
+ * read in one snapshot: `row` is called for each (in serving order when
+ * `ordered`, else in any order); then `input` for a deterministic uniform
+ * sample of about `input_rows` of them with the raw input by schema column
+ * (valid during the call) and the number of the row it belongs to (0 for the
+ * first passed to `row`). */
+typedef struct rdm_mondb_fns {
+    int (*row)(const rdm_mon_row *row, void *ud, rdm_err *err);
+    int (*input)(size_t row, const char *const *values, void *ud, rdm_err *err);
+} rdm_mondb_fns;
+
 int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
-                          rdm_mondb_row_fn fn, void *ud, rdm_err *err);
+                          const rdm_mondb_fns *fns, void *ud, rdm_err *err);
 
 /* Outcomes of served encounters carried by raw batches ingested after they
  * were served. *inserted gets the new outcomes. */

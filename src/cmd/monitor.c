@@ -39,12 +39,18 @@ typedef struct collect {
     long long last;
 } collect;
 
-static int add_row(const rdm_mon_row *row, const char *const *values, void *ud, rdm_err *err)
+static int add_row(const rdm_mon_row *row, void *ud, rdm_err *err)
 {
     collect *c = ud;
     if (row->id > c->last)
         c->last = row->id;
-    return rdm_monitor_add(c->m, row, values, err);
+    return rdm_monitor_add(c->m, row, NULL, err);
+}
+
+static int add_input(size_t row, const char *const *values, void *ud, rdm_err *err)
+{
+    collect *c = ud;
+    return rdm_monitor_add_input(c->m, row, values, err);
 }
 
 /* v with `prec` decimals, or "-" when it is not a number. */
@@ -238,14 +244,17 @@ int cmd_monitor(int argc, char **argv)
     if (rc == RDM_OK)
         rc = rdm_mondb_batch_drift(db, &ref, snapshot, cfg->monitor.psi_warn,
                                    cfg->monitor.psi_alert, &batches, &measured, &err);
+    double t_log = rdm_now();
     if (rc == RDM_OK && !(c.m = rdm_monitor_create(cfg, &ref, &err)))
         rc = RDM_ENOMEM;
+    const rdm_mondb_fns fns = {add_row, add_input};
     if (rc == RDM_OK)
         rc = rdm_mondb_predictions(db, cfg->registry.model_name, cfg->monitor.drift_rows,
-                                   cfg->monitor.window_rows > 0, add_row, &c, &err);
-    double t_read = rdm_now() - t0;
+                                   cfg->monitor.window_rows > 0, &fns, &c, &err);
+    double t_read = rdm_now();
     if (rc == RDM_OK && !(doc = rdm_monitor_finish(c.m, &err)))
         rc = RDM_ENOMEM;
+    double t_finish = rdm_now();
     if (rc == RDM_OK) {
         json_t *model = json_object();
         json_object_set_new(model, "name", json_string(cfg->registry.model_name));
@@ -274,9 +283,11 @@ int cmd_monitor(int argc, char **argv)
             print_summary(doc);
         }
         if (!ctx.quiet)
-            fprintf(stderr, "monitor: %lld predictions read in %.2f s, done in %.2f s\n",
-                    (long long)json_integer_value(json_object_get(doc, "predictions")), t_read,
-                    rdm_now() - t0);
+            fprintf(stderr,
+                    "monitor: %lld predictions read in %.2f s (outcomes, reference and batches "
+                    "%.2f s, the log %.2f s), computed in %.2f s, done in %.2f s\n",
+                    (long long)json_integer_value(json_object_get(doc, "predictions")), t_read - t0,
+                    t_log - t0, t_read - t_log, t_finish - t_read, rdm_now() - t0);
         char fp[256];
         snprintf(fp, sizeof fp, "champion=%d last=%lld labelled=%lld batches=%zu triggers=%zu",
                  version, c.last, (long long)json_integer_value(json_object_get(doc, "labelled")),

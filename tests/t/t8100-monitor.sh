@@ -63,6 +63,25 @@ check "retrain reason names the field" grep -q "field age" "$T_TMP/retrain.stamp
 check "text summary" grep -q "retrain: condition holds" <(rdm monitor -q -o monitor.window_rows=3000 -o monitor.drift_rows=100000)
 check_eq "a condition fires once" 1 "$(t_sql 'SELECT count(*) FROM monitor.triggers')"
 
+# The monitor reads the log in binary through its index, joins the outcomes
+# in memory and samples the inputs by hash bucket: per window (3000
+# predictions in serving order) the same counts as the database's own join
+# and the sample rule (a share of 1000 / 6000 of the buckets).
+rdm monitor --json -o monitor.window_rows=3000 -o monitor.drift_rows=1000 >"$T_TMP/m3.json"
+per_window() {
+    t_sql "SELECT string_agg(n::text, ' ' ORDER BY w) FROM (
+             SELECT w, count(*) FILTER (WHERE $1) n FROM (
+               SELECT (row_number() OVER (ORDER BY p.served_at, p.prediction_id) - 1) / 3000 w,
+                      p.prediction_id, o.label
+               FROM monitor.predictions p LEFT JOIN monitor.outcomes o USING (encounter_id)
+               WHERE p.model_name = 'readmission') x GROUP BY w) y"
+}
+check_eq "labelled per window as the database joins them" "$(per_window 'label IS NOT NULL')" \
+    "$(jq -r '[.windows[].labelled] | join(" ")' "$T_TMP/m3.json")"
+check_eq "inputs sampled per window by hash bucket" \
+    "$(per_window '(hashint8(prediction_id) & 65535) < 1000.0 / 6000 * 65536')" \
+    "$(jq -r '[.windows[].drift.rows] | join(" ")' "$T_TMP/m3.json")"
+
 # The next make re-runs train and register because of the trigger.
 cp "$T_TMP/retrain.stamp" "$T_TMP/var/state/retrain.stamp"
 plan=$("${M[@]}" -n pipeline DATA="$T_TMP/a.csv" | grep -oE 'readmit (train|register)' | tr '\n' ' ')

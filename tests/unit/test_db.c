@@ -144,11 +144,55 @@ static void test_sql_ids(void)
     }
 }
 
+/* ---- binary COPY field values ---- */
+
+typedef struct bin_case {
+    unsigned char bytes[8];
+    size_t len;
+    int64_t want;
+} bin_case;
+
+static const bin_case INTS[] = {
+    {{0x00, 0x01}, 2, 1},
+    {{0xff, 0xfe}, 2, -2},
+    {{0x00, 0x01, 0x00, 0x00}, 4, 65536},
+    {{0xff, 0xff, 0xff, 0xff}, 4, -1},
+    {{0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00}, 8, INT64_C(4294967296)},
+    {{0x80, 0, 0, 0, 0, 0, 0, 0}, 8, INT64_MIN},
+    {{0x01, 0x02, 0x03}, 3, 7}, /* no integer has 3 bytes: the default */
+};
+
+static void test_copy_binary_values(void)
+{
+    for (size_t i = 0; i < sizeof INTS / sizeof INTS[0]; i++) {
+        rdm_copy_field f = {INTS[i].bytes, INTS[i].len};
+        CU_ASSERT_EQUAL(rdm_copy_int(&f, 7), INTS[i].want);
+    }
+    rdm_copy_field null = {NULL, 0};
+    CU_ASSERT_EQUAL(rdm_copy_int(&null, -5), -5);
+    CU_ASSERT_EQUAL(rdm_copy_float8(&null, 2.5), 2.5);
+    CU_ASSERT_EQUAL(rdm_copy_epoch(&null, 3.5), 3.5);
+    // float8 0.1 is 0x3fb999999999999a, sent most significant byte first
+    const unsigned char tenth[8] = {0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a};
+    rdm_copy_field f = {tenth, 8};
+    CU_ASSERT_EQUAL(rdm_copy_float8(&f, 0), 0.1);
+    // timestamptz 2026-01-01 00:00:00.5 UTC: microseconds since 2000-01-01
+    // (820540800500000 = 0x0002ea470af00120), unix seconds 1767225600.5
+    const unsigned char ts[8] = {0x00, 0x02, 0xea, 0x47, 0x0a, 0xf0, 0x01, 0x20};
+    f = (rdm_copy_field){ts, 8};
+    CU_ASSERT_EQUAL(rdm_copy_epoch(&f, 0), 1767225600.5);
+    // before 2000: negative microseconds (1999-12-31 23:59:59 UTC)
+    const unsigned char early[8] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xf0, 0xbd, 0xc0};
+    f = (rdm_copy_field){early, 8};
+    CU_ASSERT_EQUAL(rdm_copy_epoch(&f, 0), 946684799.0);
+}
+
 int test_db_register(void)
 {
     CU_pSuite s = CU_add_suite("db", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_copy_escape_table) && CU_ADD_TEST(s, test_copy_split_table) &&
-            CU_ADD_TEST(s, test_copy_roundtrip) && CU_ADD_TEST(s, test_sql_ids))
+            CU_ADD_TEST(s, test_copy_roundtrip) && CU_ADD_TEST(s, test_sql_ids) &&
+            CU_ADD_TEST(s, test_copy_binary_values))
                ? 0
                : -1;
 }

@@ -1,4 +1,0 @@
-COPY (
-    SELECT count(*) FROM monitor.predictions
-    WHERE model_name = current_setting('readmit.model_name')
-) TO STDOUT
