@@ -177,7 +177,8 @@ json_t *rdm_registry_runs_json(rdm_db *db, long long training_id, rdm_err *err);
  * [...]}, "test": {...}, "train": {"importance": [...]}}. */
 json_t *rdm_registry_curves_json(rdm_db *db, long long run_id, rdm_err *err);
 /* Versions of `name`, newest first: [{version, run_id, sha256, created_at,
- * aliases:[...], input_schema, example_input}]. */
+ * aliases:[...], input_schema, example_input, imported_from: null or
+ * {installation, name, version, at, by} (readmit model import)}]. */
 json_t *rdm_registry_versions_json(rdm_db *db, const char *name, rdm_err *err);
 /* Alias history of `name`, oldest first: [{history_id, at, alias,
  * from_version, to_version, action, reason, actor, gate}]. */

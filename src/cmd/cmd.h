@@ -117,6 +117,7 @@ int cmd_config(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_versions(int argc, char **argv);
 int cmd_runs(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_outcomes(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_replay(int argc, char **argv);

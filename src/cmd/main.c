@@ -24,6 +24,7 @@ static const struct {
     {"runs", cmd_runs, "list, filter, sort, show and compare training runs"},
     {"versions", cmd_versions, "the registered model's versions and their aliases"},
     {"history", cmd_history, "the registered model's alias history (promotions, rollbacks)"},
+    {"model", cmd_model, "export a model version with its lineage to a file; import one"},
     {"synth", cmd_synth, "write a synthetic CSV with the dataset's schema (for tests)"},
     {"config", cmd_config, "print the effective configuration"},
     {"outcomes", cmd_outcomes, "load observed outcomes of served encounters"},
