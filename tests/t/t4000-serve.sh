@@ -269,6 +269,14 @@ check_eq "?model=readmission:99: 404" 404 "$(named readmission:99)"
 check_eq "... code model_not_found" model_not_found "$(jget .error.code)"
 check_eq "?model=/etc/passwd (a file): 400" 400 "$(named /etc/passwd)"
 check_eq "... code bad_model_reference" bad_model_reference "$(jget .error.code)"
+check_eq "?model=challenger without a challenger: 404" 404 "$(named challenger)"
+check_eq "... code model_not_found" model_not_found "$(jget .error.code)"
+check "train v3" R train -q -o train.gbt.learning_rate=0.3
+check "register v3: a gain of 1 cannot be met, so it is the challenger" R register -q -o registry.min_gain=1
+check_eq "v3 is the challenger" 3 "$(t_sql "SELECT version FROM registry.aliases WHERE alias = 'challenger'")"
+check_eq "?model=challenger: 200" 200 "$(named challenger)"
+check_eq "... scored by v3" 3 "$(jget .model.version)"
+check_eq "?model=readmission:3: the same probability" "$(jget .probability)" "$(named readmission:3 >/dev/null; jget .probability)"
 check_eq "the served model is still v2" 2 "$(model_version)"
 check_eq "and unnamed predictions use it" 2 "$(predict "$REC" >/dev/null; jget .model.version)"
 
