@@ -10,9 +10,13 @@
 # failures while a worker is SIGKILLed under load, worker memory before/after
 # many requests.
 #
-# Needs: built binaries, wrk, and a champion in the registry (run `make`
-# first), or READMIT_BENCH_MODEL=FILE. The data: data.source from the config
-# (the UCI zip or CSV), READMIT_DATA, or synthetic records when absent.
+# Usage: scripts/bench-serve.sh [DATA]   (make bench-serve DATA=...)
+# Needs: built binaries, wrk, and a champion in the registry (make bench-serve
+# first brings the pipeline up to date with the data), or
+# READMIT_BENCH_MODEL=FILE. The records: the test split of DATA, else as
+# scripts/bench-bodies.sh finds them (READMIT_DATA, data.source,
+# READMIT_REAL_DATA), synthetic only when there is no data. Every part that
+# could not run is a NOT RUN row, with the reason, in the last table.
 # Environment: READMIT_CONFIG, READMIT_BENCH_PORT (18090), READMIT_BENCH_SECONDS (10),
 #   READMIT_BENCH_RSS_REQUESTS (1000000), READMIT_BENCH_CYCLES (10), BUILD (build).
 set -euo pipefail
@@ -32,7 +36,13 @@ WORK=$TOP/var/bench
 URL=http://127.0.0.1:$PORT
 LUA=$TOP/nginx/bench/predict.lua
 
+DATA=${1:-}
+
 die() { echo "bench-serve: $*" >&2; exit 1; }
+# what each part of the benchmark did, in order, for the last table
+declare -A PART
+ORDER=()
+part() { ORDER+=("$1"); PART[$1]=$2; }
 command -v wrk >/dev/null || die "wrk not installed (apt-get install wrk)"
 [ -x "$FCGI" ] && [ -x "$BENCH" ] && [ -x "$READMIT" ] || die "build first (make build)"
 mkdir -p "$WORK"
@@ -48,8 +58,8 @@ cleanup() {
 trap cleanup EXIT
 
 # ---- request bodies: test-split records ----
-BUILD=$BUILD READMIT_CONFIG=$CONF "$TOP/scripts/bench-bodies.sh" "$WORK"
-echo "bodies: $(wc -l <"$WORK/single.jsonl") single, $(wc -l <"$WORK/batch.jsonl") batches of 100"
+BUILD=$BUILD READMIT_CONFIG=$CONF "$TOP/scripts/bench-bodies.sh" "$WORK" ${DATA:+"$DATA"} >/dev/null
+part "request bodies" "$(cat "$WORK/source.txt")"
 
 # ---- throughput ----
 declare -A RPS P50 P99 ERR
@@ -73,7 +83,9 @@ serve "" stop
 serve "$MODEL_OPTS" start
 for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
 curl -sf "$URL/api/v1/model" >"$WORK/model.json" || die "no model served: run make first (or set READMIT_BENCH_MODEL)"
-echo "model: $(jq -r '.name + " version " + .version + " (" + .type + ")"' "$WORK/model.json")"
+served="the champion of the registry"
+[ -z "${READMIT_BENCH_MODEL:-}" ] || served="the file $READMIT_BENCH_MODEL"
+part "model" "$(jq -r '.name + " version " + .version + " (" + .type + ")"' "$WORK/model.json"), $served"
 for c in 32 128; do
     run_wrk single "$c" /api/v1/predict "$WORK/single.jsonl"
     run_wrk batch "$c" /api/v1/predict "$WORK/batch.jsonl"
@@ -104,6 +116,9 @@ serve "$MODEL_OPTS" start
 for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
 
 echo
+echo "records: ${PART[request bodies]}"
+echo "model: ${PART[model]}"
+echo
 echo "| configuration | 32 conns req/s | p50 | p99 | errors | 128 conns req/s | p50 | p99 | errors |"
 echo "|---|---|---|---|---|---|---|---|---|"
 row() { # name label multiplier
@@ -132,8 +147,10 @@ mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 
 [ -n "${READMIT_BENCH_MODEL:-}" ] && mpath=$READMIT_BENCH_MODEL
 case $mpath in /* | "") ;; *) mpath=$WORK/$mpath ;; esac
 if [ -n "$mpath" ] && [ -f "$mpath" ]; then
-    "$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/single.jsonl" | sed 's/^BENCH_SCORE/scoring, one record per body:/'
-    "$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/batch.jsonl" | sed 's/^BENCH_SCORE/scoring, batches of 100:/'
+    part "scoring, one record per body" "$("$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/single.jsonl" | sed 's/^BENCH_SCORE *//')"
+    part "scoring, batches of 100" "$("$BENCH" -c "$CONF" --model "$mpath" --bench-score "$WORK/batch.jsonl" | sed 's/^BENCH_SCORE *//')"
+else
+    part "scoring micro-benchmark" "NOT RUN: no model file found (${mpath:-none named in $WORK/var/models/serving-*.txt})"
 fi
 
 # ---- reliability ----
@@ -150,26 +167,47 @@ version() { curl -s "$URL/api/v1/model" | jq -r .version; }
 wait_version() { local i; for i in $(seq 100); do [ "$(version)" = "$1" ] && return 0; sleep 0.1; done; return 1; }
 
 # promote/rollback cycles need a previous champion: with a single version,
-# train and register a second one (a different learning rate) first
+# train and register a second one (a different learning rate) and make it the
+# champion first (the gate may have made it the challenger)
 can_rollback() {
-    "$READMIT" rollback -c "$CONF" -q >/dev/null 2>&1
+    "$READMIT" rollback -c "$CONF" -q >/dev/null 2>"$WORK/cycle.err"
 }
+newest_version() { "$READMIT" versions -c "$CONF" --json | jq '.[0].version // 0'; }
+SKIP_CYCLES=""
 second_version() {
-    echo "reliability: registering a second version for the promote/rollback cycles" >&2
-    "$READMIT" train -c "$CONF" -q -o train.gbt.learning_rate=0.1 -o train.logreg.enabled=false \
-        -o train.baseline.enabled=false >/dev/null &&
-        "$READMIT" register -c "$CONF" -q -o registry.min_gain=-1 >/dev/null &&
-        wait_version "$(($(version) + 1))"
+    echo "reliability: training and registering a second version for the promote/rollback cycles" >&2
+    local before after
+    before=$(newest_version)
+    if ! "$READMIT" train -c "$CONF" -q -o train.gbt.learning_rate=0.1 -o train.logreg.enabled=false \
+        -o train.baseline.enabled=false >/dev/null 2>"$WORK/cycle.err" ||
+        ! "$READMIT" register -c "$CONF" -q -o registry.min_gain=-1 >/dev/null 2>>"$WORK/cycle.err"; then
+        SKIP_CYCLES="no second version: $(tail -n 1 "$WORK/cycle.err")"
+        return 1
+    fi
+    after=$(newest_version)
+    if [ "$after" = "$before" ]; then
+        SKIP_CYCLES="training a second version registered none"
+        return 1
+    fi
+    if ! "$READMIT" promote -c "$CONF" -q "$after" --reason "bench-serve: promote/rollback cycles" \
+        >/dev/null 2>"$WORK/cycle.err" || ! wait_version "$after"; then
+        SKIP_CYCLES="version $after was registered but not served within 10 s $(tail -n 1 "$WORK/cycle.err")"
+        return 1
+    fi
 }
 v0=$(version)
 orig=$v0
 rolled=0
-if [ -z "${READMIT_BENCH_MODEL:-}" ]; then
+if [ -n "${READMIT_BENCH_MODEL:-}" ]; then
+    SKIP_CYCLES="READMIT_BENCH_MODEL pins the pool to a file: there are no registry moves to follow"
+elif can_rollback; then
+    rolled=1
+elif second_version; then
+    v0=$(version)
     if can_rollback; then
         rolled=1
-    elif second_version; then
-        v0=$(version)
-        can_rollback && rolled=1
+    else
+        SKIP_CYCLES="rollback from version $v0 failed: $(tail -n 1 "$WORK/cycle.err")"
     fi
 fi
 if [ "$rolled" = 1 ]; then
@@ -183,12 +221,12 @@ if [ "$rolled" = 1 ]; then
         "$READMIT" promote -c "$CONF" -q "$v0" >/dev/null && wait_version "$v0" || echo "cycle $i: promote not seen"
     done
     load_result
-    echo "reliability: $CYCLES promote/rollback cycles (v$v0 <-> v$v1) under load: $LOAD_RESULT"
+    part "promote/rollback cycles under load" "$CYCLES cycles (v$v0 <-> v$v1): $LOAD_RESULT"
     if [ "$v0" != "$orig" ]; then # leave the champion as it was found
         "$READMIT" promote -c "$CONF" -q "$orig" >/dev/null && wait_version "$orig" || true
     fi
 else
-    echo "reliability: promote/rollback cycles skipped (needs a registry champion with a previous champion)"
+    part "promote/rollback cycles under load" "NOT RUN: $SKIP_CYCLES"
 fi
 
 load 6
@@ -197,9 +235,8 @@ sup=$(cat "$WORK/var/run/readmit-fcgi.pid")
 victim=$(pgrep -P "$sup" | head -n 1)
 kill -9 "$victim"
 load_result
-echo "reliability: worker $victim killed with SIGKILL under load: $LOAD_RESULT"
 sleep 1
-echo "reliability: workers after the kill: $(pgrep -P "$sup" | wc -l), restarts: $(curl -s "$URL/metrics" | awk '/^readmit_worker_restarts_total/ {print $2}')"
+part "a worker SIGKILLed under load" "worker $victim: $LOAD_RESULT; workers after: $(pgrep -P "$sup" | wc -l), restarts: $(curl -s "$URL/metrics" | awk '/^readmit_worker_restarts_total/ {print $2}')"
 
 rss() { local p s=""; for p in $(pgrep -P "$sup" | sort); do s="$s $(awk '/VmRSS/ {print $2}' /proc/"$p"/status)kB"; done; echo "${s# }"; }
 before=$(rss)
@@ -207,4 +244,9 @@ rate=${RPS[single,32]%.*}
 dur=$(( RSS_N / (rate > 0 ? rate : 1000) + 1 ))
 wrk -t2 -c32 -d"${dur}s" -s "$LUA" "$URL/api/v1/predict" -- "$WORK/single.jsonl" >"$WORK/rss.txt" 2>&1
 n=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' "$WORK/rss.txt")
-echo "reliability: worker RSS before: $before; after $n more requests: $(rss)"
+part "worker memory" "RSS before: $before; after $n more requests: $(rss)"
+
+echo
+echo "| part | result |"
+echo "|---|---|"
+for k in "${ORDER[@]}"; do echo "| $k | ${PART[$k]} |"; done
