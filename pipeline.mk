@@ -53,7 +53,7 @@ RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
 PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
         bench-ingest bench-train bench-serve bench-explain bench-calibration bench-report \
-        bench-monitor FORCE
+        bench-monitor bench-log FORCE
 FORCE:
 
 # make -n and make -q only look: they never wait for the lock.
@@ -261,6 +261,10 @@ bench-calibration: build $(BUILD)/bench-explain $(BUILD)/calibration-report | $(
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)
 	scripts/bench-report.sh $(READMIT)
+
+## bench-log: the prediction log's cost: req/s and CPU per request (pool, nginx, PostgreSQL, wrk), log on and off, 32 and 128 connections
+bench-log: build | $(DB_UP)
+	BUILD=$(BUILD) scripts/bench-log.sh
 
 ## bench-monitor: time readmit monitor over 1,000,000 logged predictions (PREDICTIONS=N)
 bench-monitor: build | $(DB_UP)

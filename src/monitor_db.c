@@ -12,6 +12,11 @@ static int set_param(rdm_db *db, const char *name, const char *value, rdm_err *e
     return rdm_db_exec(db, RDM_SQL_MONITOR_SET_PARAM, 2, p, err);
 }
 
+int rdm_mondb_prepare(rdm_db *db, rdm_err *err)
+{
+    return set_param(db, "jit", "off", err);
+}
+
 /* A COPY-out line split into fields in a scratch buffer. */
 typedef struct lines {
     rdm_buf scratch;
@@ -87,10 +92,15 @@ int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, 
 
 /* ---- predictions ---- */
 
-/* Open-addressing map of int64 keys to row numbers (0 = empty slot). */
+/* Open-addressing map of int64 keys to row numbers; a key and its row share
+ * a cache line. */
+typedef struct islot {
+    int64_t key;
+    size_t val; /* row + 1, 0 = empty */
+} islot;
+
 typedef struct imap {
-    int64_t *key;
-    size_t *val; /* row + 1 */
+    islot *s;
     size_t mask;
 } imap;
 
@@ -100,40 +110,36 @@ static int imap_init(imap *m, size_t n)
     while (cap < 2 * n)
         cap *= 2;
     m->mask = cap - 1;
-    m->key = malloc(cap * sizeof *m->key);
-    m->val = calloc(cap, sizeof *m->val);
-    return m->key && m->val ? 0 : -1;
+    m->s = calloc(cap, sizeof *m->s);
+    return m->s ? 0 : -1;
 }
 
 static void imap_release(imap *m)
 {
-    free(m->key);
-    free(m->val);
+    free(m->s);
 }
 
-static size_t imap_slot(const imap *m, int64_t k)
+static islot *imap_slot(const imap *m, int64_t k)
 {
     uint64_t h = (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15);
     size_t i = (size_t)(h >> 32) & m->mask;
-    while (m->val[i] && m->key[i] != k)
+    while (m->s[i].val && m->s[i].key != k)
         i = (i + 1) & m->mask;
-    return i;
+    return &m->s[i];
 }
 
 /* Insert k -> row unless k is there (the first one stays). */
 static void imap_put(imap *m, int64_t k, size_t row)
 {
-    size_t i = imap_slot(m, k);
-    if (!m->val[i]) {
-        m->key[i] = k;
-        m->val[i] = row + 1;
-    }
+    islot *e = imap_slot(m, k);
+    if (!e->val)
+        *e = (islot){k, row + 1};
 }
 
 /* The row of k, or -1. */
 static long imap_get(const imap *m, int64_t k)
 {
-    return (long)m->val[imap_slot(m, k)] - 1;
+    return (long)imap_slot(m, k)->val - 1;
 }
 
 /* Growable arrays of one column each. */

@@ -13,6 +13,10 @@
 #include "outcomes.h"
 #include "readmit.h"
 
+/* Session settings for the monitor's statements: no JIT compilation (on
+ * these queries it costs more than it saves). */
+int rdm_mondb_prepare(rdm_db *db, rdm_err *err);
+
 /* The champion of `model_name` as the drift reference: the profile of its
  * training snapshot, its input schema and the score distribution on
  * validation. *version and *snapshot get its version and snapshot id.

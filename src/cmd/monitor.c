@@ -231,7 +231,9 @@ int cmd_monitor(int argc, char **argv)
     rdm_err perr = {0};
     if (rdm_predlog_replay_orphans(cfg, &replayed, &perr) != RDM_OK)
         fprintf(stderr, "readmit monitor: %s\n", perr.msg);
-    rc = rdm_mondb_outcomes_from_raw(db, &from_raw, &err);
+    rc = rdm_mondb_prepare(db, &err);
+    if (rc == RDM_OK)
+        rc = rdm_mondb_outcomes_from_raw(db, &from_raw, &err);
     if (rc == RDM_OK)
         rc = rdm_mondb_reference(db, cfg->registry.model_name, &ref, &version, &snapshot, &err);
     if (rc == RDM_ENOTFOUND) {
