@@ -19,6 +19,16 @@ typedef struct level {
     int chap;  /* ranks: ICD-9 chapter index (cached: scoring skips the parse) */
 } level;
 
+/* A slot of a column's level index: the level's hash and index in seen[]
+ * (-1: empty), and the level itself when it is short (else ""), so that a
+ * lookup usually reads one cache line. */
+#define HSLOT_CHARS 24
+typedef struct hslot {
+    uint32_t h;
+    int32_t k;
+    char s[HSLOT_CHARS];
+} hslot;
+
 typedef struct enc_col {
     int col;  /* schema column */
     int kind; /* K_NUM, K_CAT, K_RANK */
@@ -33,6 +43,11 @@ typedef struct enc_col {
     char **vocab;
     int unseen_rank;   /* K_RANK */
     int tree_j, lin_j; /* first tree feature and first linear column */
+    const rdm_column *sc;
+    /* K_CAT, K_RANK: open-addressing index of seen[] by level_hash, hmask +
+     * 1 slots, built once the levels are known */
+    struct hslot *hidx;
+    uint32_t hmask;
 } enc_col;
 
 struct rdm_encoder {
@@ -95,20 +110,53 @@ static inline int scmp(const char *a, const char *b)
     return (int)*x - (int)*y;
 }
 
-static const level *find_level(const enc_col *c, const char *s)
+/* FNV-1a of a level string, and its length in *n: scoring hashes each value
+ * once while finding its end. */
+static inline uint32_t level_hash(const char *s, size_t *n)
 {
-    size_t lo = 0, hi = (size_t)c->nseen;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int r = scmp(c->seen[mid].s, s);
-        if (r == 0)
-            return &c->seen[mid];
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+    uint32_t h = 2166136261u;
+    size_t k = 0;
+    for (; s[k]; k++)
+        h = (h ^ (unsigned char)s[k]) * 16777619u;
+    *n = k;
+    return h;
+}
+
+/* The level of string s (hash h, length n), or NULL when it was not seen. */
+static const level *find_level(const enc_col *c, const char *s, uint32_t h, size_t n)
+{
+    for (uint32_t i = h & c->hmask;; i = (i + 1) & c->hmask) {
+        const hslot *e = &c->hidx[i];
+        if (e->k < 0)
+            return NULL;
+        if (e->h == h && scmp(n < HSLOT_CHARS ? e->s : c->seen[e->k].s, s) == 0)
+            return &c->seen[e->k];
     }
-    return NULL;
+}
+
+/* The index of a categorical column's levels (after fit or load). */
+static int build_index(enc_col *c)
+{
+    uint32_t slots = 8;
+    while (slots < 2u * (uint32_t)c->nseen)
+        slots *= 2;
+    c->hidx = calloc(slots, sizeof *c->hidx);
+    if (!c->hidx)
+        return RDM_ENOMEM;
+    c->hmask = slots - 1;
+    for (uint32_t i = 0; i < slots; i++)
+        c->hidx[i].k = -1;
+    for (int k = 0; k < c->nseen; k++) {
+        size_t n;
+        uint32_t h = level_hash(c->seen[k].s, &n), i = h & c->hmask;
+        while (c->hidx[i].k >= 0)
+            i = (i + 1) & c->hmask;
+        c->hidx[i].h = h;
+        c->hidx[i].k = k;
+        if (n < HSLOT_CHARS)
+            memcpy(c->hidx[i].s, c->seen[k].s, n + 1);
+    }
+    return RDM_OK;
 }
 
 void rdm_encoder_free(rdm_encoder *e)
@@ -121,6 +169,7 @@ void rdm_encoder_free(rdm_encoder *e)
             free(c->seen[k].s);
         free(c->seen);
         free(c->vocab); /* strings belong to seen[] */
+        free(c->hidx);
     }
     for (int j = 0; j < e->tree_dim; j++)
         free(e->tree_names[j]);
@@ -211,12 +260,19 @@ static const char *cell(const char *const *cells, const size_t *idx, size_t r, i
     return cells[row * RDM_NCOLS + (size_t)col];
 }
 
+/* rdm_value_is_missing, inline: it runs for every field of every scored
+ * record. */
+static inline int missing(const char *v)
+{
+    return v == NULL || v[0] == '\0' || (v[0] == '?' && v[1] == '\0');
+}
+
 /* Normalised view of a value for scoring: *s is v itself when it needs no
  * trimming (the usual case: no copy), else buf as norm_value fills it.
  * Returns 1 when missing, like norm_value. */
 static int norm_view(const char *v, char buf[VALBUF], const char **s)
 {
-    if (rdm_value_is_missing(v))
+    if (missing(v))
         return 1;
     size_t n = strlen(v);
     unsigned char a = (unsigned char)v[0], z = (unsigned char)v[n - 1];
@@ -289,6 +345,9 @@ static void onehot_names(rdm_encoder *e, int l, const char *name, const enc_col 
 /* Build tree/linear layouts and names from the fitted columns. */
 static int build_layout(rdm_encoder *e, rdm_err *err)
 {
+    for (int i = 0; i < e->ncol; i++)
+        if (e->cols[i].kind != K_NUM && build_index(&e->cols[i]) != RDM_OK)
+            return rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
     const rdm_column *sc = rdm_schema_columns();
     int nch = e->nch = nchapters();
     int tj = 0, lj = 0, nnz = 0;
@@ -393,6 +452,7 @@ static void init_cols(rdm_encoder *e)
         ec->col = c;
         ec->kind = kind;
         ec->sd = 1;
+        ec->sc = &sc[c];
     }
 }
 
@@ -609,18 +669,59 @@ typedef struct colval {
     int vcode; /* K_RANK: vocabulary code, -1 missing */
 } colval;
 
+static inline int is_ws(unsigned char ch)
+{
+    return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n';
+}
+
+/* An integer value written as an optional '-' and 1..18 digits (no
+ * whitespace: the usual case) into *x when in range; 0 when v is anything
+ * else, for the general path (norm_view, parse_int: the same value). */
+static inline int plain_int(const rdm_column *sc, const char *v, double *x)
+{
+    if (!v)
+        return 0;
+    const char *p = v + (v[0] == '-');
+    long a = 0;
+    int k = 0;
+    while (p[k] >= '0' && p[k] <= '9' && k < 18) {
+        a = a * 10 + (p[k] - '0');
+        k++;
+    }
+    if (k == 0 || p[k] != '\0')
+        return 0;
+    a = v[0] == '-' ? -a : a;
+    if (a < sc->min || a > sc->max)
+        return 0;
+    *x = (double)a;
+    return 1;
+}
+
 static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *w, rdm_err *err)
 {
-    const rdm_column *sc = &rdm_schema_columns()[c->col];
+    const rdm_column *sc = c->sc;
     char buf[VALBUF];
     const char *s = buf;
-    int miss = norm_view(v, buf, &s);
     if (c->kind == K_NUM) {
         out->code = -1;
+        if (plain_int(sc, v, &out->x))
+            return RDM_OK;
         out->x = NAN;
-        if (!miss)
+        if (!norm_view(v, buf, &s))
             return parse_int(sc, s, &out->x, err);
         return RDM_OK;
+    }
+    /* norm_view's decision, with the hash computed on the way */
+    int miss = missing(v);
+    size_t n = 0;
+    uint32_t h = 0;
+    if (!miss) {
+        h = level_hash(v, &n);
+        if (n < VALBUF && !is_ws((unsigned char)v[0]) && !is_ws((unsigned char)v[n - 1])) {
+            s = v;
+        } else if (!(miss = norm_value(v, buf))) {
+            h = level_hash(buf, &n);
+        }
     }
     if (c->kind == K_CAT) {
         out->x = NAN;
@@ -628,7 +729,7 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
             out->code = -1;
             return RDM_OK;
         }
-        const level *l = find_level(c, s);
+        const level *l = find_level(c, s, h, n);
         if (!l) {
             warn(w, sc->name, s);
             out->code = c->K;
@@ -643,7 +744,7 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
         out->vcode = -1;
         return RDM_OK;
     }
-    const level *l = find_level(c, s);
+    const level *l = find_level(c, s, h, n);
     if (!l) {
         warn(w, sc->name, s);
         out->x = c->unseen_rank;

@@ -9,6 +9,7 @@
 #include "csv.h"
 #include "explain.h"
 #include "model.h"
+#include "pool.h"
 #include "registry.h"
 #include "schema.h"
 
@@ -37,7 +38,9 @@ static const char HELP[] =
     "                      five input fields that moved this record's log-odds\n"
     "                      most, as \"field=value:+0.1234; ...\" (exact\n"
     "                      contributions, the same as POST /api/v1/predict with\n"
-    "                      \"explain\": true)\n" CMD_READ_HELP;
+    "                      \"explain\": true)\n"
+    "  --threads N         scoring threads (default 0: every core); the output\n"
+    "                      is the same for any number\n" CMD_READ_HELP;
 
 static long read_file(void *ud, char *buf, size_t n, rdm_err *err)
 {
@@ -96,8 +99,213 @@ static int add_explanation(rdm_buf *out, const char *const values[RDM_NCOLS],
     return rc ? rc : rdm_buf_addc(out, '"');
 }
 
-static int score_csv(const rdm_model *m, const rdm_explainer *x, FILE *in, const char *label,
-                     int allow_missing, rdm_buf *out, long *rows, rdm_err *err)
+/* Without explanations records are read a batch at a time; a batch is
+ * scored and its lines written in chunks spread over the threads (each
+ * chunk into its own buffer, joined in input order: the output does not
+ * depend on the threads) while the caller's thread reads the next batch.
+ * The first record that fails, in input order, stops the run as it would
+ * one record at a time. */
+#define BATCH_ROWS   8192
+#define CHUNK_ROWS   256
+#define BATCH_CHUNKS (BATCH_ROWS / CHUNK_ROWS)
+
+typedef struct batch {
+    long first_row; /* records before this batch */
+    size_t n;
+    rdm_buf text;       /* the fields the model reads and the id, NUL-terminated */
+    size_t *off;        /* n * RDM_NCOLS: offset of the field in text + 1; 0 = absent */
+    size_t *idoff;      /* n: offset of the id + 1; 0 = the row number stands for it */
+    long *line;         /* n: source line */
+    const char **cells; /* n * RDM_NCOLS, into text */
+    double *prob;
+    int stop, eof; /* how reading ended: a failure (perr) or the end of the input */
+    rdm_err perr;
+    rdm_buf out[BATCH_CHUNKS];
+    int rc[BATCH_CHUNKS];
+    rdm_err err[BATCH_CHUNKS];
+    size_t bad[BATCH_CHUNKS]; /* the failing record */
+} batch;
+
+/* What reading and scoring share. */
+typedef struct reader {
+    const rdm_model *m;
+    double thr;
+    rdm_csv *csv;
+    const int *map;
+    int nh, id_col;
+    const char *label;
+    batch *cur, *next; /* the batch being scored, the one being read */
+} reader;
+
+static int batch_init(batch *b)
+{
+    memset(b, 0, sizeof *b);
+    b->off = malloc((size_t)BATCH_ROWS * RDM_NCOLS * sizeof *b->off);
+    b->cells = malloc((size_t)BATCH_ROWS * RDM_NCOLS * sizeof *b->cells);
+    b->idoff = malloc(BATCH_ROWS * sizeof *b->idoff);
+    b->line = malloc(BATCH_ROWS * sizeof *b->line);
+    b->prob = malloc(BATCH_ROWS * sizeof *b->prob);
+    return b->off && b->cells && b->idoff && b->line && b->prob ? RDM_OK : RDM_ENOMEM;
+}
+
+static void batch_release(batch *b)
+{
+    rdm_buf_release(&b->text);
+    for (int c = 0; c < BATCH_CHUNKS; c++)
+        rdm_buf_release(&b->out[c]);
+    free(b->off);
+    free(b->cells);
+    free(b->idoff);
+    free(b->line);
+    free(b->prob);
+}
+
+/* Keep record `rec` as the batch's next: the fields the model reads (the
+ * last of duplicate columns, as one record at a time) and its id. */
+static int batch_add(batch *b, const reader *rd, const rdm_csv_record *rec)
+{
+    size_t *off = b->off + b->n * RDM_NCOLS, need = 0;
+    int nf = rec->nfields < rd->nh ? rec->nfields : rd->nh, idc = rd->id_col;
+    const char *id = idc >= 0 && idc < rec->nfields ? rec->fields[idc] : "";
+    int use_id = idc >= 0 && !strpbrk(id, ",\"\r\n");
+    for (int i = 0; i < nf; i++)
+        need += rd->map[i] >= 0 ? rec->lens[i] + 1 : 0;
+    need += use_id ? strlen(id) + 1 : 0;
+    if (rdm_buf_reserve(&b->text, need))
+        return RDM_ENOMEM;
+    char *t = b->text.data;
+    size_t len = b->text.len;
+    memset(off, 0, RDM_NCOLS * sizeof *off);
+    for (int i = 0; i < nf; i++)
+        if (rd->map[i] >= 0) {
+            off[rd->map[i]] = len + 1;
+            memcpy(t + len, rec->fields[i], rec->lens[i] + 1);
+            len += rec->lens[i] + 1;
+        }
+    b->idoff[b->n] = 0;
+    if (use_id) {
+        size_t k = strlen(id) + 1;
+        b->idoff[b->n] = len + 1;
+        memcpy(t + len, id, k);
+        len += k;
+    }
+    b->text.len = len;
+    b->line[b->n++] = rec->line;
+    return RDM_OK;
+}
+
+/* Read up to BATCH_ROWS records into b (empty on entry). */
+static void batch_read(batch *b, const reader *rd)
+{
+    rdm_csv_record rec;
+    while (b->n < BATCH_ROWS && !b->stop && !b->eof) {
+        int r = rdm_csv_next(rd->csv, &rec, &b->perr);
+        if (r < 0)
+            b->stop = r;
+        else if (r == 0)
+            b->eof = 1;
+        else if (rec.problem)
+            b->stop =
+                rdm_errf(&b->perr, RDM_EPARSE, "%s: %s (nothing written)", rd->label, rec.reason);
+        else if (batch_add(b, rd, &rec))
+            b->stop = rdm_errf(&b->perr, RDM_ENOMEM, "out of memory");
+    }
+}
+
+static void score_chunk(const reader *rd, batch *b, size_t c)
+{
+    size_t lo = c * CHUNK_ROWS, hi = lo + CHUNK_ROWS < b->n ? lo + CHUNK_ROWS : b->n;
+    rdm_buf *o = &b->out[c];
+    rdm_buf_reset(o);
+    b->rc[c] = RDM_OK;
+    b->err[c].code = 0;
+    b->err[c].msg[0] = '\0';
+    for (size_t i = lo * RDM_NCOLS; i < hi * RDM_NCOLS; i++)
+        b->cells[i] = b->off[i] ? b->text.data + b->off[i] - 1 : NULL;
+    const char **cells = b->cells + lo * RDM_NCOLS;
+    int rc = rdm_model_score_rows(rd->m, cells, NULL, hi - lo, b->prob + lo, NULL);
+    /* the failing record and its message as rdm_model_score gives them */
+    for (size_t i = lo; rc && i < hi; i++)
+        if ((b->rc[c] = rdm_model_score(rd->m, b->cells + i * RDM_NCOLS, &b->prob[i], NULL,
+                                        &b->err[c])) != RDM_OK) {
+            b->bad[c] = i;
+            return;
+        }
+    for (size_t i = lo; i < hi && !rc; i++) {
+        double p = b->prob[i];
+        if (b->idoff[i])
+            rc = rdm_buf_printf(o, "%s,%.6f,%d\n", b->text.data + b->idoff[i] - 1, p, p >= rd->thr);
+        else
+            rc = rdm_buf_printf(o, "%ld,%.6f,%d\n", b->first_row + (long)i + 1, p, p >= rd->thr);
+    }
+    if (rc) {
+        b->rc[c] = rdm_errf(&b->err[c], RDM_ENOMEM, "out of memory");
+        b->bad[c] = lo;
+    }
+}
+
+/* The pool job: every thread scores chunks of the current batch; the
+ * caller's thread first reads the next batch, when there is one to read. */
+static void predict_job(void *arg, int tid, rdm_pool *p)
+{
+    reader *rd = arg;
+    if (tid == 0 && rd->next)
+        batch_read(rd->next, rd);
+    size_t nc = (rd->cur->n + CHUNK_ROWS - 1) / CHUNK_ROWS, c;
+    while ((c = rdm_pool_next(p)) < nc)
+        score_chunk(rd, rd->cur, c);
+}
+
+/* Append the scored batch's lines to out, or fail with its first error. */
+static int batch_finish(batch *b, const char *label, rdm_buf *out, rdm_err *err)
+{
+    size_t nc = (b->n + CHUNK_ROWS - 1) / CHUNK_ROWS;
+    for (size_t c = 0; c < nc; c++)
+        if (b->rc[c]) {
+            if (err)
+                *err = b->err[c];
+            rdm_err_prefix(err, "%s:%ld", label, b->line[b->bad[c]]);
+            return b->rc[c];
+        }
+    for (size_t c = 0; c < nc; c++)
+        if (rdm_buf_add(out, b->out[c].data, b->out[c].len))
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    if (b->stop) {
+        if (err)
+            *err = b->perr;
+        return b->stop;
+    }
+    return RDM_OK;
+}
+
+static int score_batches(reader *rd, rdm_pool *pool, rdm_buf *out, long *rows, rdm_err *err)
+{
+    batch bt[2];
+    int rc = batch_init(&bt[0]), rc1 = batch_init(&bt[1]);
+    if (rc || rc1)
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+    else
+        batch_read(&bt[0], rd);
+    for (int k = 0; !rc; k ^= 1) {
+        batch *cur = &bt[k], *next = &bt[k ^ 1];
+        rd->cur = cur;
+        rd->next = cur->stop || cur->eof ? NULL : next;
+        next->first_row = cur->first_row + (long)cur->n;
+        rdm_pool_run(pool, predict_job, rd);
+        rc = batch_finish(cur, rd->label, out, err);
+        *rows = next->first_row;
+        if (!rd->next)
+            break;
+        cur->n = 0;
+        rdm_buf_reset(&cur->text);
+    }
+    batch_release(&bt[0]);
+    batch_release(&bt[1]);
+    return rc;
+}
+
+static int score_csv(const rdm_model *m, const rdm_explainer *x, rdm_pool *pool, FILE *in,
+                     const char *label, int allow_missing, rdm_buf *out, long *rows, rdm_err *err)
 {
     rdm_csv *csv = rdm_csv_create(read_file, in, 1 << 20, label, err);
     if (!csv)
@@ -123,6 +331,12 @@ static int score_csv(const rdm_model *m, const rdm_explainer *x, FILE *in, const
         rc =
             rdm_buf_adds(out, x ? "encounter_id,probability,decision,base_value,top_contributions\n"
                                 : "encounter_id,probability,decision\n");
+    if (!rc && !x) {
+        reader rd = {m, thr, csv, map, nh, id_col, label, NULL, NULL};
+        rc = score_batches(&rd, pool, out, rows, err);
+        rdm_csv_free(csv);
+        return rc;
+    }
     rdm_csv_record rec;
     while (!rc) {
         int r = rdm_csv_next(csv, &rec, err);
@@ -167,13 +381,16 @@ static int score_csv(const rdm_model *m, const rdm_explainer *x, FILE *in, const
 int cmd_predict(int argc, char **argv)
 {
     cmd_ctx ctx = {0};
-    const char *model = NULL, *input = NULL, *output = NULL;
+    const char *model = NULL, *input = NULL, *output = NULL, *threads = NULL;
     int allow_missing = 0, explain = 0;
     rdm_explainer *x = NULL;
-    const cmd_opt opts[] = {
-        {"--model", &model, NULL},     {"--input", &input, NULL},
-        {"--output", &output, NULL},   {"--allow-missing", NULL, &allow_missing},
-        {"--explain", NULL, &explain}, {0}};
+    const cmd_opt opts[] = {{"--model", &model, NULL},
+                            {"--input", &input, NULL},
+                            {"--output", &output, NULL},
+                            {"--allow-missing", NULL, &allow_missing},
+                            {"--explain", NULL, &explain},
+                            {"--threads", &threads, NULL},
+                            {0}};
     int rc = cmd_parse(&ctx, "predict", HELP, argc, argv, opts);
     if (rc != CMD_RUN)
         return rc;
@@ -181,12 +398,19 @@ int cmd_predict(int argc, char **argv)
         cmd_ctx_release(&ctx);
         return cmd_usage_error("predict", "--model and --input are required");
     }
+    char *end = NULL;
+    long nthreads = threads ? strtol(threads, &end, 10) : 0;
+    if (threads && (end == threads || *end || nthreads < 0 || nthreads > RDM_POOL_MAX)) {
+        cmd_ctx_release(&ctx);
+        return cmd_usage_error("predict", "--threads takes a number of threads, 0 to 64");
+    }
     rc = cmd_load_config(&ctx);
     if (rc != EXIT_OK) {
         cmd_ctx_release(&ctx);
         return rc;
     }
     rdm_err err = {0};
+    rdm_pool *pool = NULL;
     rdm_db *db = NULL;
     rdm_buf bytes = RDM_BUF_INIT, out = RDM_BUF_INIT;
     rdm_model *m = NULL;
@@ -209,11 +433,15 @@ int cmd_predict(int argc, char **argv)
         goto done;
     }
     long rows = 0;
+    if (!explain && !(pool = rdm_pool_create((int)nthreads, &err))) {
+        rc = cmd_fail("predict", &err);
+        goto done;
+    }
     if (explain && !(x = rdm_explainer_create(m, &err))) {
         rc = cmd_fail("predict", &err);
         goto done;
     }
-    if (score_csv(m, x, in, strcmp(input, "-") ? input : "stdin", allow_missing, &out, &rows,
+    if (score_csv(m, x, pool, in, strcmp(input, "-") ? input : "stdin", allow_missing, &out, &rows,
                   &err)) {
         rc = cmd_fail("predict", &err);
         goto done;
@@ -241,6 +469,7 @@ int cmd_predict(int argc, char **argv)
     }
     rc = EXIT_OK;
 done:
+    rdm_pool_free(pool);
     rdm_explainer_free(x);
     if (in && in != stdin)
         fclose(in);

@@ -71,6 +71,24 @@ check "readmission:1 and file outputs are identical" cmp -s v1.out file.out
 check "probabilities vary across records" test "$(tail -n +2 file.out | cut -d, -f2 | sort -u | wc -l)" -gt 10
 thr=$(t_sql "SELECT threshold FROM registry.runs WHERE selected")
 check_eq "decision = probability >= the run's threshold" 0 "$(tail -n +2 file.out | awk -F, -v t="$thr" '{if (($2 >= t) != $3) bad++} END {print bad + 0}')"
+# more records than predict reads in one batch (8192): the same bytes with one
+# and two threads; few.csv's records scored after 9000 others (across a batch
+# boundary) get the lines they get alone; a bad value in the second batch
+# stops the run naming its line, and nothing is written
+"$READMIT" synth --rows 20000 --seed 6 > many.csv
+check "predict --threads 1" R predict -q --threads 1 --model "var/models/$sha.model" --input many.csv --output many1.out
+check "predict --threads 2" R predict -q --threads 2 --model "var/models/$sha.model" --input many.csv --output many2.out
+check "one and two threads write the same bytes" cmp -s many1.out many2.out
+check_eq "a line per record" 20001 "$(wc -l < many1.out)"
+{ head -n 9001 many.csv; tail -n +2 few.csv; } > mixed.csv
+check "predict after 9000 other records" R predict -q --model "var/models/$sha.model" --input mixed.csv --output mixed.out
+check_eq "... the same lines as alone" "$(tail -n +2 file.out)" "$(tail -n 200 mixed.out)"
+col=$(head -n 1 many.csv | tr ',' '\n' | grep -nx time_in_hospital | cut -d: -f1)
+awk -F, -v OFS=, -v c="$col" 'NR == 15001 || NR == 18001 {$c = "many"} {print}' many.csv > bad.csv
+check "predict: a bad value in the second batch fails" fails predict -q --threads 2 --model "var/models/$sha.model" --input bad.csv --output bad.out
+check "... naming the first bad record's line" grep -q "bad.csv:15001: field 'time_in_hospital': not an integer" err.txt
+check "... and writing nothing" test ! -e bad.out
+
 # the file cache is only a cache: remove it and the registry still serves
 rm -rf var/models
 check "predict --model champion without the file cache" R predict -q --model champion --input few.csv --output champ2.out

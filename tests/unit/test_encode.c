@@ -1,6 +1,7 @@
 /* test_encode.c - the fitted encoder: vocabularies, ranks, scaling, missing and unseen values. */
 #include <CUnit/CUnit.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -310,12 +311,82 @@ static void test_save_load(void)
     free(cells);
 }
 
+/* Every way a value is written finds the same level: as stored, padded with
+ * whitespace, and levels longer than a lookup slot holds (24 bytes); for a
+ * fitted and a loaded encoder. Values that are not levels are "other". */
+static void test_lookup(void)
+{
+    const char **cells = make_rows();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
+    int ms = rdm_schema_find("medical_specialty"), nm = rdm_schema_find("num_medications");
+    static const char *const spec[4] = {"Cardiology", "Surgery-Cardiovascular/Thoracic-long",
+                                        "a level of exactly 23 c", "a level of exactly 24 ch"};
+    for (int r = 0; r < NROWS; r++)
+        cells[r * RDM_NCOLS + ms] = spec[r % 4];
+    rdm_encoder_params prm = {1, RDM_DIAG_RANK_CHAPTER};
+    rdm_encoder *e = rdm_encoder_fit(cells, NULL, NROWS, &prm, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_encoder_save(e, &b, NULL), RDM_OK);
+    rdm_encoder *e2 = rdm_encoder_load(b.data, b.len, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e2);
+    int j = find_tree(e, "medical_specialty"), jn = find_tree(e, "num_medications");
+    const char *const *lv = rdm_encoder_levels(e, ms);
+    CU_ASSERT_FATAL(j >= 0 && jn >= 0 && lv);
+    char pad[600], longv[600];
+    memset(longv, 'x', sizeof longv - 1);
+    longv[sizeof longv - 1] = '\0';
+    for (int k = 0; k < 2; k++) {
+        const rdm_encoder *en = k ? e2 : e;
+        const char *row[RDM_NCOLS];
+        memcpy(row, cells, sizeof row);
+        float x[RDM_ENC_MAX_TREE];
+        for (int i = 0; i < 4; i++) {
+            int code = -1;
+            for (int c = 0; lv[c]; c++)
+                if (strcmp(lv[c], spec[i]) == 0)
+                    code = c;
+            CU_ASSERT_FATAL(code >= 0);
+            snprintf(pad, sizeof pad, " \t%s \r\n", spec[i]);
+            const char *as[2] = {spec[i], pad};
+            for (int a = 0; a < 2; a++) {
+                row[ms] = as[a];
+                rdm_warnings w = {0};
+                CU_ASSERT_EQUAL(rdm_encoder_tree_row(en, row, x, &w, NULL), RDM_OK);
+                CU_ASSERT_EQUAL(x[j], (float)code);
+                CU_ASSERT_EQUAL(w.n, 0);
+            }
+        }
+        const char *other[] = {"Cardiolog", "Cardiologyy", "a level of exactly 24 c", longv};
+        for (int i = 0; i < 4; i++) {
+            row[ms] = other[i];
+            rdm_warnings w = {0};
+            CU_ASSERT_EQUAL(rdm_encoder_tree_row(en, row, x, &w, NULL), RDM_OK);
+            CU_ASSERT_EQUAL(x[j], 4.0f); /* K = 4 levels: other */
+            CU_ASSERT_EQUAL(w.n, 1);
+        }
+        const char *ints[] = {"7", " 7", "7 ", "07", "-0", "0"};
+        const float want[] = {7, 7, 7, 7, 0, 0};
+        for (int i = 0; i < 6; i++) {
+            row[nm] = ints[i];
+            CU_ASSERT_EQUAL(rdm_encoder_tree_row(en, row, x, NULL, NULL), RDM_OK);
+            CU_ASSERT_EQUAL(x[jn], want[i]);
+        }
+        row[nm] = "-1"; /* out of the schema range */
+        CU_ASSERT_EQUAL(rdm_encoder_tree_row(en, row, x, NULL, NULL), RDM_EINVAL);
+    }
+    rdm_buf_release(&b);
+    rdm_encoder_free(e);
+    rdm_encoder_free(e2);
+    free(cells);
+}
+
 int test_encode_register(void)
 {
     CU_pSuite s = CU_add_suite("encode", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_fit_tree) && CU_ADD_TEST(s, test_fit_linear) &&
             CU_ADD_TEST(s, test_fit_subset) && CU_ADD_TEST(s, test_bad_values) &&
-            CU_ADD_TEST(s, test_save_load))
+            CU_ADD_TEST(s, test_save_load) && CU_ADD_TEST(s, test_lookup))
                ? 0
                : -1;
 }
