@@ -143,7 +143,7 @@ for c in 32 128; do
 done
 
 # ---- scoring micro-benchmark ----
-mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 1)
+mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 1 || true) # none when READMIT_BENCH_MODEL pins a file
 [ -n "${READMIT_BENCH_MODEL:-}" ] && mpath=$READMIT_BENCH_MODEL
 case $mpath in /* | "") ;; *) mpath=$WORK/$mpath ;; esac
 if [ -n "$mpath" ] && [ -f "$mpath" ]; then
