@@ -143,6 +143,9 @@ typedef struct rdm_config {
     } monitor;
 } rdm_config;
 
+/* Deepest nesting of mappings and sequences a config file may have. */
+#define RDM_CONFIG_MAX_DEPTH 16
+
 /* Fill `c` with defaults (allocates strings; call rdm_config_release()). */
 int rdm_config_defaults(rdm_config *c, rdm_err *err);
 /* Load `path` over the current values of `c`. Unknown keys, wrong types and

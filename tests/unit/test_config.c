@@ -213,6 +213,87 @@ static void test_missing_file(void)
     rdm_config_release(&c);
 }
 
+/* Write n bytes to a new temporary file; its path into path (unlink it). */
+static void temp_config(char path[64], const void *data, size_t n)
+{
+    snprintf(path, 64, "/tmp/readmit-test-config.XXXXXX");
+    int fd = mkstemp(path);
+    CU_ASSERT_FATAL(fd >= 0);
+    CU_ASSERT_EQUAL_FATAL(write(fd, data, n), (ssize_t)n);
+    close(fd);
+}
+
+/* 200 KB of '[' took libyaml 23 s to refuse; the depth is capped before the
+ * document is built, naming where the cap was passed. Nesting as deep as the
+ * rules need (five levels) still loads. */
+static void test_nesting_depth(void)
+{
+    size_t n = 200 * 1024;
+    char *deep = malloc(n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(deep);
+    memset(deep, '[', n);
+    char path[64], want[128];
+    temp_config(path, deep, n);
+    free(deep);
+    rdm_config c;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL(load_fixture(&c, path, &err), RDM_EPARSE);
+    snprintf(want, sizeof want, "%s:1:%d: nested more than %d levels deep", path,
+             RDM_CONFIG_MAX_DEPTH + 1, RDM_CONFIG_MAX_DEPTH);
+    CU_ASSERT(has(err.msg, want));
+    rdm_config_release(&c);
+    unlink(path);
+
+    static const char block[] = "clean:\n  rules:\n    - a:\n        b:\n          c:\n"
+                                "            d:\n              e:\n                f:\n"
+                                "                  g:\n                    h:\n"
+                                "                      i:\n                        j:\n"
+                                "                          k:\n                            l:\n"
+                                "                              m:\n"
+                                "                                n:\n"
+                                "                                  o: 1\n";
+    temp_config(path, block, sizeof block - 1);
+    rdm_err_clear(&err);
+    CU_ASSERT_EQUAL(load_fixture(&c, path, &err), RDM_EPARSE);
+    snprintf(want, sizeof want, "%s:16:33: nested more than", path);
+    CU_ASSERT(has(err.msg, want));
+    rdm_config_release(&c);
+    unlink(path);
+
+    rdm_err_clear(&err);
+    CU_ASSERT_EQUAL(load_fixture(&c, FIX "rules.yaml", &err), RDM_OK);
+    rdm_config_release(&c);
+}
+
+/* A NUL byte in a value written "\0" was cut short silently ("read\0mit"
+ * became "read"); a raw one was refused at 1:1 wherever it was: both are
+ * refused with the line and column of the value or of the byte. */
+static void test_nul_in_value(void)
+{
+    static const char escaped[] = "db:\n  name: \"read\\0mit\"\n";
+    static const char raw[] = "data:\n  batch_rows: 100\nreport:\n  dir: rep\0orts\n";
+
+    const struct {
+        const char *text;
+        size_t n;
+        const char *at;
+    } cases[] = {{escaped, sizeof escaped - 1, ":2:9: "}, {raw, sizeof raw - 1, ":4:11: "}};
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[64], want[128];
+        temp_config(path, cases[i].text, cases[i].n);
+        rdm_config c;
+        rdm_err err = {0};
+        CU_ASSERT_NOT_EQUAL(load_fixture(&c, path, &err), RDM_OK);
+        snprintf(want, sizeof want, "%s%s", path, cases[i].at);
+        CU_ASSERT(has(err.msg, want));
+        CU_ASSERT(has(err.msg, "NUL"));
+        CU_ASSERT_STRING_EQUAL(c.db.name, "readmit"); /* nothing of the file applied */
+        rdm_config_release(&c);
+        unlink(path);
+    }
+}
+
 static void test_unknown_key(void)
 {
     rdm_config c;
@@ -770,6 +851,8 @@ int test_config_register(void)
         {"default rules cover schema levels", test_default_rules_cover_schema_levels},
         {"load conf/readmit.yaml and conf/test.yaml", test_load_project_configs},
         {"missing file", test_missing_file},
+        {"nesting depth capped", test_nesting_depth},
+        {"NUL byte in a value", test_nul_in_value},
         {"unknown key names file:line:col", test_unknown_key},
         {"wrong type", test_wrong_type},
         {"out of range", test_out_of_range},
