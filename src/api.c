@@ -105,16 +105,10 @@ void rdm_api_request_release(rdm_api_request *req)
 static long arena_add(rdm_api_request *req, const char *s)
 {
     size_t n = strlen(s) + 1;
-    if (req->arena_len + n > req->arena_cap) {
-        size_t cap = req->arena_cap ? req->arena_cap * 2 : 1024;
-        while (cap < req->arena_len + n)
-            cap *= 2;
-        char *a = realloc(req->arena, cap);
-        if (!a)
-            return -1;
-        req->arena = a;
-        req->arena_cap = cap;
-    }
+    void *a = req->arena;
+    if (rdm_grow(&a, &req->arena_cap, req->arena_len + n, 1))
+        return -1;
+    req->arena = a;
     memcpy(req->arena + req->arena_len, s, n);
     long off = (long)req->arena_len;
     req->arena_len += n;
@@ -539,14 +533,10 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
         f_ws(&c);
         if (batch && (long)req->n >= max_instances)
             goto fallback; /* jansson reports too_many_instances */
-        if (req->n == cap) {
-            size_t ncap = cap ? cap * 2 : (batch ? 16 : 1);
-            rdm_api_record *r = realloc(req->recs, ncap * sizeof *r);
-            if (!r)
-                goto fallback;
-            req->recs = r;
-            cap = ncap;
-        }
+        void *r = req->recs;
+        if (rdm_grow(&r, &cap, req->n + 1, sizeof *req->recs))
+            goto fallback;
+        req->recs = r;
         if (!f_record(&c, &req->recs[req->n]))
             goto fallback;
         req->n++;

@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define CSV_CHUNK (1u << 20) /* bytes asked from the source per read */
-#define CSV_RAW_KEEP                                        \
+#define CSV_RAW_KEEP \
     65536u /* raw bytes kept for a record over the hard cap \
             */
 
@@ -31,7 +31,7 @@ struct rdm_csv {
     size_t *offs;
     size_t *lens;
     char **ptrs;
-    int fcap;
+    size_t fcap;
     int nf;
 
     int nexp; /* expected field count (from the header), 0 = unchecked */
@@ -157,14 +157,10 @@ static int refill(rdm_csv *c, rdm_err *err)
         c->len -= c->pos;
         c->pos = 0;
     }
-    if (c->cap - c->len < CSV_CHUNK / 4) {
-        size_t ncap = c->cap * 2;
-        char *nb = realloc(c->buf, ncap);
-        if (!nb)
-            return rdm_errf(err, RDM_ENOMEM, "csv: out of memory");
-        c->buf = nb;
-        c->cap = ncap;
-    }
+    void *nb = c->buf;
+    if (rdm_grow(&nb, &c->cap, c->len + CSV_CHUNK / 4, 1))
+        return rdm_errf(err, RDM_ENOMEM, "csv: out of memory");
+    c->buf = nb;
     size_t want = c->cap - c->len;
     if (want > CSV_CHUNK)
         want = CSV_CHUNK;
@@ -179,21 +175,13 @@ static int refill(rdm_csv *c, rdm_err *err)
 
 static int grow_fields(rdm_csv *c)
 {
-    int n = c->fcap ? c->fcap * 2 : 64;
-    size_t *o = realloc(c->offs, sizeof *o * (size_t)n);
-    if (!o)
-        return RDM_ENOMEM;
-    c->offs = o;
-    size_t *l = realloc(c->lens, sizeof *l * (size_t)n);
-    if (!l)
-        return RDM_ENOMEM;
-    c->lens = l;
-    char **p = realloc(c->ptrs, sizeof *p * (size_t)n);
-    if (!p)
-        return RDM_ENOMEM;
-    c->ptrs = p;
-    c->fcap = n;
-    return RDM_OK;
+    void *a[3] = {c->offs, c->lens, c->ptrs};
+    const size_t e[3] = {sizeof *c->offs, sizeof *c->lens, sizeof *c->ptrs};
+    int rc = rdm_grow_all(a, e, 3, &c->fcap, c->fcap ? 2 * c->fcap : 64);
+    c->offs = a[0];
+    c->lens = a[1];
+    c->ptrs = a[2];
+    return rc;
 }
 
 static void problem(rdm_csv *c, rdm_csv_problem kind, int field)
@@ -218,25 +206,32 @@ static void init_cls(void)
 
 enum { P_MORE = 0, P_RECORD = 1, P_EMPTY = 2, P_EOF = 3, P_ENOMEM = -1 };
 
-/* Parse one record starting at c->pos. Restartable: on P_MORE nothing is kept
- * and the caller refills and calls again. On P_RECORD / P_EMPTY, *raw_end is
- * the end of the record's bytes (before the line end) and *next the start of
- * the next record. */
-static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
+/* what a quoted field's scan ends with, besides P_MORE and P_RECORD */
+enum { Q_DONE = 10, Q_UNQUOTED = 11 };
+
+/* The scan of one record over the buffered bytes. */
+typedef struct scan {
+    const unsigned char *b;
+    size_t p, end;
+    int at_eof;
+    char *fw;    /* decoded field bytes (c->fb.data) */
+    int hi, nul; /* the field holds bytes >= 0x80 / a NUL */
+} scan;
+
+/* An empty line at c->pos: P_EMPTY, P_MORE, P_EOF, or -2 when a record starts there. */
+static int empty_line(const rdm_csv *c, size_t *raw_end, size_t *next)
 {
     const unsigned char *b = (const unsigned char *)c->buf;
     size_t p = c->pos, end = c->len;
-    int at_eof = c->eof;
-
     if (p >= end)
-        return at_eof ? P_EOF : P_MORE;
+        return c->eof ? P_EOF : P_MORE;
     if (b[p] == '\n') {
         *raw_end = p;
         *next = p + 1;
         return P_EMPTY;
     }
     if (b[p] == '\r') {
-        if (p + 1 >= end && !at_eof)
+        if (p + 1 >= end && !c->eof)
             return P_MORE;
         if (p + 1 >= end || b[p + 1] == '\n') {
             *raw_end = p;
@@ -244,134 +239,179 @@ static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
             return P_EMPTY;
         }
     }
+    return -2;
+}
 
+/* A quote opened at qopen is not closed (by the end of input, or before the
+ * field grew over the limit): the record ends with the line the quote opened
+ * on and its last field is empty. */
+static int unterminated(rdm_csv *c, scan *s, size_t qopen, int over, size_t *raw_end, size_t *next)
+{
+    const unsigned char *b = s->b;
+    const unsigned char *nl = memchr(b + qopen, '\n', s->end - qopen);
+    size_t e = nl ? (size_t)(nl - b) : s->end;
+    *next = nl ? e + 1 : s->end;
+    if (e > c->pos && b[e - 1] == '\r' && nl)
+        e--;
+    *raw_end = e;
+    /* the line goes on past what is buffered: it is one record, whatever its
+     * length (else the rest of it would come back as a second record with
+     * the same line) */
+    c->skip_rest = !nl && !s->at_eof;
+    c->problem = RDM_CSV_UNTERMINATED;
+    c->prob_field = c->nf;
+    c->unterm_eof = !over;
+    c->lens[c->nf] = 0;
+    c->offs[c->nf] = c->fb.len;
+    s->fw[c->fb.len++] = '\0';
+    c->nf++;
+    return P_RECORD;
+}
+
+/* A quoted field at s->p (the opening quote): Q_DONE at its end, Q_UNQUOTED
+ * after a stray quote (the rest is read as unquoted), P_MORE, or P_RECORD
+ * for an unterminated quote. */
+static int quoted_field(rdm_csv *c, scan *s, size_t fstart, size_t *raw_end, size_t *next)
+{
+    const unsigned char *b = s->b;
+    size_t end = s->end, qopen = s->p;
+    s->p++;
+    for (;;) {
+        const unsigned char *q = memchr(b + s->p, '"', end - s->p);
+        size_t seg = q ? (size_t)(q - (b + s->p)) : end - s->p;
+        int over = (c->fb.len - fstart) + seg > c->max_field;
+        if (over || (!q && s->at_eof))
+            return unterminated(c, s, qopen, over, raw_end, next);
+        if (!q)
+            return P_MORE;
+        for (size_t i = 0; i < seg; i++) {
+            if (b[s->p + i] >= 0x80)
+                s->hi = 1;
+            else if (b[s->p + i] == 0)
+                s->nul = 1;
+        }
+        memcpy(s->fw + c->fb.len, b + s->p, seg);
+        c->fb.len += seg;
+        s->p += seg + 1;
+        if (s->p >= end && !s->at_eof)
+            return P_MORE;
+        if (s->p < end && b[s->p] == '"') {
+            s->fw[c->fb.len++] = '"';
+            s->p++;
+            continue;
+        }
+        break;
+    }
+    size_t p = s->p;
+    if (p < end && b[p] != ',' && b[p] != '\n') {
+        if (b[p] == '\r') {
+            if (p + 1 >= end && !s->at_eof)
+                return P_MORE;
+            if (p + 1 >= end || b[p + 1] == '\n')
+                return Q_DONE;
+        }
+        problem(c, RDM_CSV_STRAY_QUOTE, c->nf);
+        return Q_UNQUOTED;
+    }
+    return Q_DONE;
+}
+
+/* Unquoted bytes at s->p up to the field's end: Q_DONE, or P_MORE. */
+static int unquoted_field(rdm_csv *c, scan *s)
+{
+    const unsigned char *b = s->b;
+    size_t p = s->p, end = s->end, start = p;
+    for (;;) {
+        while (p < end && !CLS[b[p]])
+            p++;
+        if (p >= end)
+            break;
+        unsigned ch = b[p];
+        if (ch == ',' || ch == '\n')
+            break;
+        if (ch == '\r') {
+            if (p + 1 >= end) {
+                if (!s->at_eof)
+                    return P_MORE;
+                break;
+            }
+            if (b[p + 1] == '\n')
+                break;
+        } else if (ch == '"') {
+            problem(c, RDM_CSV_STRAY_QUOTE, c->nf);
+        } else if (ch == 0) {
+            s->nul = 1;
+        } else {
+            s->hi = 1;
+        }
+        p++;
+    }
+    if (p >= end && !s->at_eof)
+        return P_MORE;
+    memcpy(s->fw + c->fb.len, b + start, p - start);
+    c->fb.len += p - start;
+    s->p = p;
+    return Q_DONE;
+}
+
+/* Close the field that started at fstart: its NUL, offset, length, problem. */
+static void field_end(rdm_csv *c, scan *s, size_t fstart)
+{
+    size_t flen = c->fb.len - fstart;
+    s->fw[c->fb.len++] = '\0';
+    c->offs[c->nf] = fstart;
+    c->lens[c->nf] = flen;
+    if (flen > c->max_field)
+        problem(c, RDM_CSV_TOO_LONG, c->nf);
+    else if (s->nul)
+        problem(c, RDM_CSV_NUL, c->nf);
+    else if (s->hi && !rdm_utf8_valid(c->fb.data + fstart, flen))
+        problem(c, RDM_CSV_UTF8, c->nf);
+    c->nf++;
+}
+
+/* Parse one record starting at c->pos. Restartable: on P_MORE nothing is kept
+ * and the caller refills and calls again. On P_RECORD / P_EMPTY, *raw_end is
+ * the end of the record's bytes (before the line end) and *next the start of
+ * the next record. */
+static int parse(rdm_csv *c, size_t *raw_end, size_t *next)
+{
+    int e = empty_line(c, raw_end, next);
+    if (e != -2)
+        return e;
+    scan s = {(const unsigned char *)c->buf, c->pos, c->len, c->eof, NULL, 0, 0};
     /* decoded bytes + one NUL per field never exceed twice the buffered bytes */
     c->fb.len = 0;
-    if (rdm_buf_reserve(&c->fb, 2 * (end - p) + 2))
+    if (rdm_buf_reserve(&c->fb, 2 * (s.end - s.p) + 2))
         return P_ENOMEM;
-    char *fw = c->fb.data;
+    s.fw = c->fb.data;
     c->nf = 0;
     c->problem = RDM_CSV_OK;
     c->prob_field = 0;
     for (;;) {
-        if (c->nf == c->fcap && grow_fields(c))
+        if ((size_t)c->nf == c->fcap && grow_fields(c))
             return P_ENOMEM;
         size_t fstart = c->fb.len;
-        int hi = 0, nul = 0;
-        if (p < end && b[p] == '"') {
-            size_t qopen = p;
-            p++;
-            for (;;) {
-                const unsigned char *q = memchr(b + p, '"', end - p);
-                size_t seg = q ? (size_t)(q - (b + p)) : end - p;
-                int over = (c->fb.len - fstart) + seg > c->max_field;
-                if (over || (!q && at_eof)) {
-                    /* Unterminated: the record ends with the line the quote opened on. */
-                    const unsigned char *nl = memchr(b + qopen, '\n', end - qopen);
-                    size_t e = nl ? (size_t)(nl - b) : end;
-                    *next = nl ? e + 1 : end;
-                    if (e > c->pos && b[e - 1] == '\r' && nl)
-                        e--;
-                    *raw_end = e;
-                    /* the line goes on past what is buffered: it is one
-                     * record, whatever its length (else the rest of it would
-                     * come back as a second record with the same line) */
-                    c->skip_rest = !nl && !at_eof;
-                    c->problem = RDM_CSV_UNTERMINATED;
-                    c->prob_field = c->nf;
-                    c->unterm_eof = !over;
-                    c->lens[c->nf] = 0;
-                    c->offs[c->nf] = c->fb.len;
-                    fw[c->fb.len++] = '\0';
-                    c->nf++;
-                    return P_RECORD;
-                }
-                if (!q)
-                    return P_MORE;
-                for (size_t i = 0; i < seg; i++) {
-                    if (b[p + i] >= 0x80)
-                        hi = 1;
-                    else if (b[p + i] == 0)
-                        nul = 1;
-                }
-                memcpy(fw + c->fb.len, b + p, seg);
-                c->fb.len += seg;
-                p += seg + 1;
-                if (p >= end && !at_eof)
-                    return P_MORE;
-                if (p < end && b[p] == '"') {
-                    fw[c->fb.len++] = '"';
-                    p++;
-                    continue;
-                }
-                break;
-            }
-            if (p < end && b[p] != ',' && b[p] != '\n') {
-                if (b[p] == '\r') {
-                    if (p + 1 >= end && !at_eof)
-                        return P_MORE;
-                    if (p + 1 >= end || b[p + 1] == '\n')
-                        goto field_done;
-                }
-                problem(c, RDM_CSV_STRAY_QUOTE, c->nf);
-                goto unquoted;
-            }
-            goto field_done;
+        s.hi = s.nul = 0;
+        int q = Q_UNQUOTED;
+        if (s.p < s.end && s.b[s.p] == '"') {
+            q = quoted_field(c, &s, fstart, raw_end, next);
+            if (q == P_MORE || q == P_RECORD)
+                return q;
         }
-    unquoted : {
-        size_t s = p;
-        for (;;) {
-            while (p < end && !CLS[b[p]])
-                p++;
-            if (p >= end)
-                break;
-            unsigned ch = b[p];
-            if (ch == ',' || ch == '\n')
-                break;
-            if (ch == '\r') {
-                if (p + 1 >= end) {
-                    if (!at_eof)
-                        return P_MORE;
-                    break;
-                }
-                if (b[p + 1] == '\n')
-                    break;
-            } else if (ch == '"') {
-                problem(c, RDM_CSV_STRAY_QUOTE, c->nf);
-            } else if (ch == 0) {
-                nul = 1;
-            } else {
-                hi = 1;
-            }
-            p++;
-        }
-        if (p >= end && !at_eof)
+        if (q == Q_UNQUOTED && unquoted_field(c, &s) == P_MORE)
             return P_MORE;
-        memcpy(fw + c->fb.len, b + s, p - s);
-        c->fb.len += p - s;
-    }
-    field_done : {
-        size_t flen = c->fb.len - fstart;
-        fw[c->fb.len++] = '\0';
-        c->offs[c->nf] = fstart;
-        c->lens[c->nf] = flen;
-        if (flen > c->max_field)
-            problem(c, RDM_CSV_TOO_LONG, c->nf);
-        else if (nul)
-            problem(c, RDM_CSV_NUL, c->nf);
-        else if (hi && !rdm_utf8_valid(c->fb.data + fstart, flen))
-            problem(c, RDM_CSV_UTF8, c->nf);
-        c->nf++;
-    }
-        if (p < end && b[p] == ',') {
-            p++;
+        field_end(c, &s, fstart);
+        size_t p = s.p, end = s.end;
+        if (p < end && s.b[p] == ',') {
+            s.p++;
             continue;
         }
         /* end of record: p is at '\n', at "\r\n", at a final '\r' or at the end */
         *raw_end = p;
-        if (p < end && b[p] == '\r')
+        if (p < end && s.b[p] == '\r')
             p++;
-        if (p < end && b[p] == '\n')
+        if (p < end && s.b[p] == '\n')
             p++;
         *next = p;
         return P_RECORD;

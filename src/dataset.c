@@ -64,21 +64,15 @@ static int load_row(const char *line, size_t len, void *ud, rdm_err *err)
 {
     load_ctx *lc = ud;
     rdm_dataset *ds = lc->ds;
-    if (ds->n == lc->cap) {
-        size_t cap = lc->cap ? lc->cap * 2 : 16384;
-        const char **c = realloc(ds->cells, sizeof *c * cap * RDM_NCOLS);
-        if (!c)
+    if (ds->n == lc->cap) { /* cells: RDM_NCOLS per row */
+        void *a[3] = {(void *)ds->cells, ds->y, ds->split};
+        const size_t e[3] = {sizeof *ds->cells * RDM_NCOLS, sizeof *ds->y, sizeof *ds->split};
+        int rc = rdm_grow_all(a, e, 3, &lc->cap, lc->cap ? 2 * lc->cap : 16384);
+        ds->cells = a[0];
+        ds->y = a[1];
+        ds->split = a[2];
+        if (rc)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->cells = c;
-        float *y = realloc(ds->y, sizeof *y * cap);
-        if (!y)
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->y = y;
-        unsigned char *s = realloc(ds->split, cap);
-        if (!s)
-            return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        ds->split = s;
-        lc->cap = cap;
     }
     char *copy = arena_alloc(lc, len + 1);
     if (!copy)

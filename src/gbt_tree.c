@@ -3,6 +3,7 @@
  * form. */
 #include "gbt_tree.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,29 +48,24 @@ void rdm_gbt_free(rdm_gbt *m)
     free(m);
 }
 
-/* Grow *p (of *cap elements of `elem` bytes) to hold at least `need`,
- * doubling from `initial`. Returns 0, or -1 (unchanged) when out of memory. */
-static int grow_array(void **p, int *cap, int need, size_t elem, int initial)
+/* Grow an array whose capacity the model keeps as an int. Returns 0, or -1
+ * (capacity unchanged) when out of memory; *p is valid either way. */
+static int grow_int_cap(void **p, int *cap, int need, size_t elem)
 {
-    if (need <= *cap)
-        return 0;
-    int c = *cap ? *cap : initial;
-    while (c < need)
-        c *= 2;
-    void *q = realloc(*p, (size_t)c * elem);
-    if (!q)
+    size_t c = (size_t)*cap;
+    if (rdm_grow(p, &c, (size_t)need, elem) || c > INT_MAX)
         return -1;
-    *p = q;
-    *cap = c;
+    *cap = (int)c;
     return 0;
 }
 
 int rdm_gbt_tree_add_nodes(rdm_gbt *m, int k)
 {
     void *nodes = m->nodes;
-    if (grow_array(&nodes, &m->ncap, m->nn + k, sizeof *m->nodes, 256))
-        return -1;
+    int rc = grow_int_cap(&nodes, &m->ncap, m->nn + k, sizeof *m->nodes);
     m->nodes = nodes;
+    if (rc)
+        return -1;
     int first = m->nn;
     for (int i = 0; i < k; i++) {
         gnode *q = &m->nodes[first + i];
@@ -84,9 +80,10 @@ int rdm_gbt_tree_add_nodes(rdm_gbt *m, int k)
 int rdm_gbt_tree_add_words(rdm_gbt *m, int k)
 {
     void *cats = m->cats;
-    if (grow_array(&cats, &m->wcap, m->nw + k, sizeof *m->cats, 64))
-        return -1;
+    int rc = grow_int_cap(&cats, &m->wcap, m->nw + k, sizeof *m->cats);
     m->cats = cats;
+    if (rc)
+        return -1;
     int first = m->nw;
     memset(m->cats + first, 0, (size_t)k * sizeof *m->cats);
     m->nw += k;
@@ -95,21 +92,17 @@ int rdm_gbt_tree_add_words(rdm_gbt *m, int k)
 
 int rdm_gbt_tree_begin(rdm_gbt *m)
 {
-    if (m->ntrees + 1 > m->tcap) {
-        int cap = m->tcap * 2;
-        int *t = realloc(m->tstart, ((size_t)cap + 1) * sizeof *t);
-        if (!t)
+    if (m->ntrees + 1 > m->tcap) { /* tcap + 1 entries each */
+        void *a[3] = {m->tstart, m->ctstart, m->cdepth};
+        const size_t esz[3] = {sizeof *m->tstart, sizeof *m->ctstart, sizeof *m->cdepth};
+        size_t cap = (size_t)m->tcap + 1;
+        int rc = rdm_grow_all(a, esz, 3, &cap, 2 * (size_t)m->tcap + 1);
+        m->tstart = a[0];
+        m->ctstart = a[1];
+        m->cdepth = a[2];
+        if (rc || cap - 1 > INT_MAX)
             return -1;
-        m->tstart = t;
-        int *ct = realloc(m->ctstart, ((size_t)cap + 1) * sizeof *ct);
-        if (!ct)
-            return -1;
-        m->ctstart = ct;
-        int *cd = realloc(m->cdepth, ((size_t)cap + 1) * sizeof *cd);
-        if (!cd)
-            return -1;
-        m->cdepth = cd;
-        m->tcap = cap;
+        m->tcap = (int)cap - 1;
     }
     m->tstart[m->ntrees] = m->nn;
     m->ctstart[m->ntrees] = m->ncn;
@@ -122,29 +115,21 @@ int rdm_gbt_tree_end(rdm_gbt *m)
     rdm_gbt_score_drop(m);
     int r = m->tstart[m->ntrees], e = m->nn, nn = e - r;
     if (m->ncn + nn > m->cncap) {
-        int cap = m->cncap ? m->cncap : 256;
-        while (cap < m->ncn + nn)
-            cap *= 2;
-        cnode *c = realloc(m->cn, (size_t)cap * sizeof *c);
-        if (!c)
+        void *a[2] = {m->cn, m->ccover};
+        const size_t esz[2] = {sizeof *m->cn, sizeof *m->ccover};
+        size_t cap = (size_t)m->cncap;
+        int rc = rdm_grow_all(a, esz, 2, &cap, (size_t)(m->ncn + nn));
+        m->cn = a[0];
+        m->ccover = a[1];
+        if (rc || cap > INT_MAX)
             return -1;
-        m->cn = c;
-        double *cc = realloc(m->ccover, (size_t)cap * sizeof *cc);
-        if (!cc)
-            return -1;
-        m->ccover = cc;
-        m->cncap = cap;
+        m->cncap = (int)cap;
     }
-    if (m->nlv + nn > m->lvcap) {
-        int cap = m->lvcap ? m->lvcap : 256;
-        while (cap < m->nlv + nn)
-            cap *= 2;
-        double *v = realloc(m->lval, (size_t)cap * sizeof *v);
-        if (!v)
-            return -1;
-        m->lval = v;
-        m->lvcap = cap;
-    }
+    void *lv = m->lval;
+    int rc = grow_int_cap(&lv, &m->lvcap, m->nlv + nn, sizeof *m->lval);
+    m->lval = lv;
+    if (rc)
+        return -1;
     /* queue of source nodes in compact order: cn slot s holds node src[s] */
     int *src = malloc(2 * (size_t)nn * sizeof *src), *dep = src + nn;
     if (!src)

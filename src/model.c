@@ -23,6 +23,7 @@ struct rdm_model {
     double baseline;
     double threshold;
     int nmeta;
+    size_t metacap;      /* capacity of keys and vals */
     char **keys, **vals; /* sorted by key */
     int ninput;
     rdm_input_field inputs[RDM_NCOLS];
@@ -156,19 +157,18 @@ int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err
         return RDM_OK;
     }
     char *k = strdup(key);
-    char **nk = realloc(m->keys, (size_t)(m->nmeta + 1) * sizeof *nk);
-    if (nk)
-        m->keys = nk;
-    char **nv = nk ? realloc(m->vals, (size_t)(m->nmeta + 1) * sizeof *nv) : NULL;
-    if (nv)
-        m->vals = nv;
-    if (!k || !nk || !nv) {
+    void *a[2] = {m->keys, m->vals};
+    const size_t e[2] = {sizeof *m->keys, sizeof *m->vals};
+    int grown = k && rdm_grow_all(a, e, 2, &m->metacap, (size_t)m->nmeta + 1) == RDM_OK;
+    m->keys = a[0];
+    m->vals = a[1];
+    if (!grown) {
         free(k);
         free(v);
         return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
     }
-    memmove(m->keys + i + 1, m->keys + i, (size_t)(m->nmeta - i) * sizeof *nk);
-    memmove(m->vals + i + 1, m->vals + i, (size_t)(m->nmeta - i) * sizeof *nv);
+    memmove(m->keys + i + 1, m->keys + i, (size_t)(m->nmeta - i) * sizeof *m->keys);
+    memmove(m->vals + i + 1, m->vals + i, (size_t)(m->nmeta - i) * sizeof *m->vals);
     m->keys[i] = k;
     m->vals[i] = v;
     m->nmeta++;

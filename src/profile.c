@@ -116,14 +116,10 @@ static int vmap_add(vmap *m, const char *s, int positive)
         }
         j = (j + 1) & (m->nslot - 1);
     }
-    if (m->n == m->cap) {
-        size_t cap = m->cap ? m->cap * 2 : 16;
-        vent *e = realloc(m->e, sizeof *e * cap);
-        if (!e)
-            return RDM_ENOMEM;
-        m->e = e;
-        m->cap = cap;
-    }
+    void *ev = m->e;
+    if (rdm_grow(&ev, &m->cap, m->n + 1, sizeof *m->e))
+        return RDM_ENOMEM;
+    m->e = ev;
     size_t n = strlen(s) + 1;
     char *c = malloc(n);
     if (!c)
@@ -137,14 +133,10 @@ static int vmap_add(vmap *m, const char *s, int positive)
 
 static int nums_add(pcol *c, long v)
 {
-    if (c->nn == c->capn) {
-        size_t cap = c->capn ? c->capn * 2 : 1024;
-        long *p = realloc(c->nums, sizeof *p * cap);
-        if (!p)
-            return RDM_ENOMEM;
-        c->nums = p;
-        c->capn = cap;
-    }
+    void *p = c->nums;
+    if (rdm_grow(&p, &c->capn, c->nn + 1, sizeof *c->nums))
+        return RDM_ENOMEM;
+    c->nums = p;
     c->nums[c->nn++] = v;
     return RDM_OK;
 }
@@ -157,14 +149,10 @@ static int batch_add(rdm_profile *p, long id, int positive)
             p->b[i].pos += positive;
             return RDM_OK;
         }
-    if (p->nb == p->capb) {
-        size_t cap = p->capb ? p->capb * 2 : 16;
-        pbatch *b = realloc(p->b, sizeof *b * cap);
-        if (!b)
-            return RDM_ENOMEM;
-        p->b = b;
-        p->capb = cap;
-    }
+    void *b = p->b;
+    if (rdm_grow(&b, &p->capb, p->nb + 1, sizeof *p->b))
+        return RDM_ENOMEM;
+    p->b = b;
     p->b[p->nb++] = (pbatch){id, 1, positive};
     return RDM_OK;
 }

@@ -84,6 +84,13 @@ char *rdm_buf_take(rdm_buf *b);
  * allocation fails or need * elem would overflow. Pass a `void *` copy of a
  * typed pointer: `void *v = a; if (rdm_grow(&v, &cap, n, sizeof *a)) ...; a = v;` */
 int rdm_grow(void **p, size_t *cap, size_t need, size_t elem) __attribute__((warn_unused_result));
+/* rdm_grow for n parallel arrays that share one capacity: ps[i] holds
+ * elements of elems[i] bytes. *cap changes only when every array grew; an
+ * array that did grow before a failure keeps its larger block, so copy the
+ * pointers back in either case:
+ * `void *a[2] = {x, y}; rc = rdm_grow_all(a, e, 2, &cap, n); x = a[0]; y = a[1];` */
+int rdm_grow_all(void **ps, const size_t *elems, int n, size_t *cap, size_t need)
+    __attribute__((warn_unused_result));
 
 /* Read a whole file into `out` (appended). */
 int rdm_read_file(const char *path, rdm_buf *out, rdm_err *err);

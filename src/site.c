@@ -53,16 +53,12 @@ int rdm_rpt_curve_add(rdm_report_site *site, long long run_id, const char *split
         return rdm_errf(err, RDM_EINVAL, "report: curve run %lld: bad split '%s' or kind '%s'",
                         run_id, split, kind);
     }
-    if (site->ncurves == site->capcurves) {
-        size_t cap = site->capcurves ? 2 * site->capcurves : 64;
-        rdm_rpt_curve *c = realloc(site->curves, cap * sizeof *c);
-        if (!c) {
-            free(x);
-            return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
-        }
-        site->curves = c;
-        site->capcurves = cap;
+    void *cv = site->curves;
+    if (rdm_grow(&cv, &site->capcurves, site->ncurves + 1, sizeof *site->curves)) {
+        free(x);
+        return rdm_errf(err, RDM_ENOMEM, "report: out of memory");
     }
+    site->curves = cv;
     rdm_rpt_curve *c = &site->curves[site->ncurves++];
     memset(c, 0, sizeof *c);
     c->run_id = run_id;

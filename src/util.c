@@ -144,6 +144,21 @@ int rdm_grow(void **p, size_t *cap, size_t need, size_t elem)
     return RDM_OK;
 }
 
+int rdm_grow_all(void **ps, const size_t *elems, int n, size_t *cap, size_t need)
+{
+    size_t c = SIZE_MAX;
+    for (int i = 0; i < n; i++) {
+        size_t ci = *cap;
+        if (rdm_grow(&ps[i], &ci, need, elems[i]))
+            return RDM_ENOMEM;
+        if (ci < c)
+            c = ci;
+    }
+    if (n > 0)
+        *cap = c;
+    return RDM_OK;
+}
+
 int rdm_buf_reserve(rdm_buf *b, size_t extra)
 {
     if (extra > SIZE_MAX - b->len - 1)

@@ -78,6 +78,37 @@ static void test_grow_keeps_contents(void)
     free(a);
 }
 
+/* Parallel arrays sharing one capacity: each grows to the same capacity
+ * and keeps its contents; on overflow the capacity stays. */
+static void test_grow_all(void)
+{
+    int *a = NULL;
+    double *b = NULL;
+    size_t cap = 0;
+    const size_t esz[2] = {sizeof *a, sizeof *b};
+    for (size_t n = 0; n < 100; n++) {
+        void *v[2] = {a, b};
+        int rc = rdm_grow_all(v, esz, 2, &cap, n + 1);
+        a = v[0];
+        b = v[1];
+        CU_ASSERT_EQUAL_FATAL(rc, RDM_OK);
+        a[n] = (int)n;
+        b[n] = (double)n / 2;
+    }
+    CU_ASSERT_EQUAL(cap, 128);
+    size_t bad = 0;
+    for (size_t n = 0; n < 100; n++)
+        bad += a[n] != (int)n || b[n] != (double)n / 2;
+    CU_ASSERT_EQUAL(bad, 0);
+    const size_t huge[2] = {sizeof *a, SIZE_MAX / 64};
+    void *v[2] = {a, b};
+    CU_ASSERT_EQUAL(rdm_grow_all(v, huge, 2, &cap, 200), RDM_ENOMEM);
+    CU_ASSERT_EQUAL(cap, 128); /* the int array grew, the capacity did not */
+    CU_ASSERT_PTR_EQUAL(v[1], b);
+    free(v[0]);
+    free(b);
+}
+
 static void test_buf_growth(void)
 {
     rdm_buf b = RDM_BUF_INIT;
@@ -169,9 +200,9 @@ int test_util_register(void)
     if (!s)
         return -1;
     return (CU_ADD_TEST(s, test_grow_capacities) && CU_ADD_TEST(s, test_grow_overflow) &&
-            CU_ADD_TEST(s, test_grow_keeps_contents) && CU_ADD_TEST(s, test_buf_growth) &&
-            CU_ADD_TEST(s, test_err_prefix) && CU_ADD_TEST(s, test_err_prefix_truncates) &&
-            CU_ADD_TEST(s, test_errno_text))
+            CU_ADD_TEST(s, test_grow_keeps_contents) && CU_ADD_TEST(s, test_grow_all) &&
+            CU_ADD_TEST(s, test_buf_growth) && CU_ADD_TEST(s, test_err_prefix) &&
+            CU_ADD_TEST(s, test_err_prefix_truncates) && CU_ADD_TEST(s, test_errno_text))
                ? 0
                : -1;
 }
