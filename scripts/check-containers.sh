@@ -151,7 +151,16 @@ podman run --rm --read-only --user 65534:65534 --network "$net" -v "$W/cron-var:
     readmit:0.1.0 make --no-print-directory pipeline CONF=/etc/readmit/readmit.yaml DEPS_OK=/app/build/deps.ok \
     >"$W/cronjob.log" 2>&1 || die "the CronJob shape: make pipeline failed"
 grep -q 'reports/index.html' "$W/cronjob.log" || die "the CronJob shape: no report written"
-step "the CronJob shape runs make pipeline (non-root, read-only root): $(grep -c '^READMIT_MODEL_CACHE' "$W/cronjob.log") stages"
+# every stage ran and finished: it touched its .ran when it started and wrote its
+# .stamp when it succeeded, on the state volume that started empty
+ran=
+for s in $(sed -n 's/^STAGES := //p' pipeline.mk); do
+    [ -e "$W/cron-var/state/$s.ran" ] && [ -s "$W/cron-var/state/$s.stamp" ] ||
+        die "the CronJob shape: stage $s did not run (no var/state/$s.ran and $s.stamp)"
+    ran="$ran $s"
+done
+[ -n "$ran" ] || die "the CronJob shape: no stages listed in pipeline.mk"
+step "the CronJob shape runs make pipeline (non-root, read-only root): $(echo $ran | wc -w) stages ran:$ran"
 kill "$PSPID" 2>/dev/null || true
 PSPID=
 compose logs >"$W/logs.log" 2>&1 || true

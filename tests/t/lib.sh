@@ -63,6 +63,20 @@ check() { local d=$1; shift; if "$@"; then ok "$d"; else not_ok "$d"; fi; }
 # check_eq "description" expected actual
 check_eq() { if [ "$2" = "$3" ]; then ok "$1"; else not_ok "$1 (expected '$2', got '$3')"; fi; }
 
+# t_port SALT [N]: the first of N consecutive loopback TCP ports, none of them
+# listened on now, from 20000 + (pid + SALT) % 20000 on (tests run side by side)
+t_port() {
+    local p=$((20000 + ($$ + $1) % 20000)) n=${2:-1} i
+    while :; do
+        for ((i = 0; i < n; i++)); do
+            ! ss -Htln "sport = :$((p + i))" 2>/dev/null | grep -q . || break
+        done
+        [ "$i" -lt "$n" ] || { echo "$p"; return; }
+        p=$((p + i + 1))
+        [ "$p" -le 65000 ] || p=20000
+    done
+}
+
 wait_for() { # seconds command...: retry until the command succeeds
     local n=$(($1 * 10))
     shift

@@ -23,15 +23,22 @@ check "register v1" R register -o registry.min_gain=0.01
 check_eq "v1 is champion (floor only)" 1 "$(champion)"
 [ "$T_FAIL" -eq 0 ] || { t_done; exit 1; }
 
-# v2: the full test grid is better by more than min_gain -> promoted; NOTIFY seen by a listener
-( echo "LISTEN readmit_model;"; sleep 4; echo "SELECT 1;" ) | "$TOP/scripts/pg.sh" psql -d "$T_DB" > notify.txt 2>&1 &
+# v2: the full test grid is better by more than min_gain -> promoted; NOTIFY seen by a listener.
+# psql prints a notification only after a command, so the listener sends one
+# every 0.2 s until it has seen a notification or 10 minutes have passed (a
+# bound, not a measurement: the training in between takes what it takes)
+( echo "LISTEN readmit_model;"; echo "SELECT 'listening';"; n=0
+  while [ $n -lt 3000 ] && ! grep -q '^Asynchronous notification' notify.txt; do
+      sleep 0.2; echo "SELECT 1;"; n=$((n + 1))
+  done ) | "$TOP/scripts/pg.sh" psql -tA -d "$T_DB" >notify.txt 2>&1 &
 listener=$!
-sleep 1
+check "the listener is listening" wait_for 120 grep -qx listening notify.txt
 check "train full" R train -q
 check "register v2" R register -o registry.min_gain=0.01
-wait $listener
 check_eq "v2 is champion" 2 "$(champion)"
-check "NOTIFY readmit_model 'readmission:2' received" grep -q 'payload "readmission:2"' notify.txt
+check "NOTIFY readmit_model 'readmission:2' received" wait_for 120 grep -q 'payload "readmission:2"' notify.txt
+kill "$listener" 2>/dev/null || true
+wait "$listener" 2>/dev/null || true
 check "v2 beats v1 on validation by >= 0.01" awk -v a="$(valid_auc 2)" -v b="$(valid_auc 1)" 'BEGIN {exit !(a - b >= 0.01)}'
 # the gate re-scored the champion on the same validation split: same number as v1's own run
 g=$(t_sql "SELECT gate->>'champion_score' FROM registry.alias_history WHERE to_version = 2 AND alias = 'champion'")

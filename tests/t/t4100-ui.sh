@@ -10,7 +10,7 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
 fi
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
-PORT=$((20000 + ($$ + 7919) % 20000))
+PORT=$(t_port 7919 2)
 DPORT=$((PORT + 1))
 URL=http://127.0.0.1:$PORT
 serve() {
@@ -33,7 +33,8 @@ R() { rdm "$1" -o "db.socket_dir=$TOP/var/pg/run" "${@:2}" >>out.txt 2>>err.txt;
 "$READMIT" synth --rows 4000 --seed 11 >s.csv
 pipeline() { R ingest -q --source s.csv && R clean -q && R train -q && R register; }
 check "pipeline: ingest, clean, train, register" pipeline
-check "serve start" serve start >/dev/null
+serve_start() { serve start >/dev/null; }
+check "serve start" serve_start
 for i in $(seq 50); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.2; done
 
 # ---- WebDriver over HTTP ----
@@ -89,7 +90,8 @@ check_eq "same probability as the API" "$api%" "$(awk -v p="${prob%\%}" 'BEGIN {
 shot=$(wd GET "$S/screenshot" | jq -r .value)
 echo "$shot" | base64 -d >"$T_TMP/ui.png" 2>/dev/null
 check "screenshot is a PNG" sh -c "head -c 8 '$T_TMP/ui.png' | od -An -c | grep -q 'P   N   G'"
-mkdir -p "$TOP/var/test-artifacts" && cp "$T_TMP/ui.png" "$TOP/var/test-artifacts/t4100-ui.png"
+# kept for a look after the run, with the build outputs (never under var/)
+mkdir -p "$TOP/build/test-artifacts" && cp "$T_TMP/ui.png" "$TOP/build/test-artifacts/t4100-ui.png"
 
 # an out-of-range value: the error is shown and the field is marked
 check "type an out-of-range value" type_in '#f-time_in_hospital' 99

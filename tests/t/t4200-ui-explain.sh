@@ -7,7 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
-PORT=$((20000 + ($$ + 4111) % 20000))
+PORT=$(t_port 4111 2)
 DPORT=$((PORT + 1))
 URL=http://127.0.0.1:$PORT
 serve() {
@@ -44,7 +44,8 @@ check "five field=value:contribution entries per record" \
     awk -F'"' 'NR > 1 { if (split($2, a, "; ") != 5) exit 1; for (i in a) if (a[i] !~ /^[a-z_0-9]+=.*:[-+][0-9]+\.[0-9][0-9][0-9][0-9]$/) exit 1 }' explained.csv
 
 # ---- the API, through nginx ----
-check "serve start" serve start >/dev/null
+serve_start() { serve start >/dev/null; }
+check "serve start" serve_start
 for i in $(seq 50); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.2; done
 awk -v max=20 -f "$TOP/nginx/bench/records.awk" s.csv >single.jsonl
 REC=$(head -n 1 single.jsonl)
@@ -131,5 +132,5 @@ check "the chart's first bar is the API's largest contribution" grep -q "$want" 
 shot=$(wd GET "$S/screenshot" | jq -r .value)
 echo "$shot" | base64 -d >"$T_TMP/ui-explain.png" 2>/dev/null
 check "screenshot is a PNG" sh -c "head -c 8 '$T_TMP/ui-explain.png' | od -An -c | grep -q 'P   N   G'"
-mkdir -p "$TOP/var/test-artifacts" && cp "$T_TMP/ui-explain.png" "$TOP/var/test-artifacts/t4200-ui-explain.png"
+mkdir -p "$TOP/build/test-artifacts" && cp "$T_TMP/ui-explain.png" "$TOP/build/test-artifacts/t4200-ui-explain.png"
 t_done

@@ -9,7 +9,7 @@
 . "$(dirname "$0")/lib.sh"
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
-PORT=$((20000 + ($$ + 4421) % 20000))
+PORT=$(t_port 4421)
 URL=http://127.0.0.1:$PORT
 HOLD=$TOP/tests/t/hold-connections.py
 serve() {

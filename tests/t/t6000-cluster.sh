@@ -9,19 +9,23 @@
 # No assertion on time.
 . "$(dirname "$0")/lib.sh"
 if [ "$(id -u)" -ne 0 ] || ! ip netns list >/dev/null 2>&1; then
-    echo "# skip: needs root and network namespaces"
-    ok "skipped: needs root and network namespaces"
-    t_done
-    exit
+    t_skip_all "needs root and network namespaces"
 fi
 out=$T_TMP/cluster.txt
-# in the background for its pid: its namespaces are named rdm<pid>-*, so the
-# check below is about this run's alone (other checkouts may run theirs now)
+# demo-cluster.sh names its namespaces rdm<its pid>-<host>: its pid is $!
 READMIT_CLUSTER_SECONDS=2 READMIT_CLUSTER_PROMOTIONS=3 "$TOP/scripts/demo-cluster.sh" >"$out" 2>&1 &
-cluster=$!
+cluster=$! running=$!
+t_cluster_cleanup() {
+    local rc=$?
+    [ -z "$running" ] || kill "$running" 2>/dev/null || true
+    return $rc
+}
+trap 't_cluster_cleanup; t_cleanup' EXIT
 if wait "$cluster"; then
+    running=
     ok "demo-cluster ran"
 else
+    running=
     not_ok "demo-cluster failed:"
     tail -n 20 "$out" | sed 's/^/#   /'
 fi
@@ -50,5 +54,7 @@ for n in 1 2 3; do
     v=R_rps$n
     check "throughput with $n host(s) measured (${!v:-?} req/s)" gt0 "${!v:-}"
 done
-check "no namespace left behind" bash -c "! ip netns list | grep -q '^rdm$cluster-'"
+# only this run's namespaces (other runs may have theirs up at the same time)
+check_eq "the run's namespaces were named for it" "rdm$cluster" "$(sed -n 's/^network: namespaces \(rdm[0-9]*\)-.*/\1/p' "$out")"
+check "no namespace of this run left behind" bash -c "! ip netns list | grep -q '^rdm$cluster-'"
 t_done
