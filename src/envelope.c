@@ -258,7 +258,9 @@ int rdm_envelope_unpack(const void *data, size_t n, const char *label, json_t **
         archive_read_support_format_tar(a) != ARCHIVE_OK)
         rc = rdm_errf(err, RDM_EIO, "%s: %s", label, ar_error(a));
     else if (archive_read_open_memory(a, data, n) != ARCHIVE_OK)
-        rc = rdm_errf(err, RDM_EPARSE, "%s: not a readmit model export: %s", label, ar_error(a));
+        rc = rdm_errf(err, RDM_EPARSE,
+                      "%s: cannot be read as a model export (a .tgz of %s, %s and %s): %s", label,
+                      RDM_ENVELOPE_MANIFEST, RDM_ENVELOPE_LINEAGE, RDM_ENVELOPE_MODEL, ar_error(a));
     if (rc == RDM_OK)
         rc = read_members(a, label, part, err);
     if (rc == RDM_OK)

@@ -123,7 +123,9 @@ check "a changed lineage is refused (checksum)" refused bad-lineage.tgz "checksu
 tar xzf m.tgz -C x
 (cd x && tar czf ../no-model.tgz manifest.json lineage.json)
 check "an export without its model is refused" refused no-model.tgz "no model.model"
-check "a file that is no export is refused" refused few.csv "not a readmit model export"
+check "a file that is no export is refused" refused few.csv "cannot be read as a model export"
+head -c 2000 m.tgz > start.tgz
+check "a file cut short in its first kilobytes is refused" refused start.tgz "truncated"
 check "a missing file is refused" refused nosuch.tgz "nosuch.tgz"
 
 # ---- the command line ----
