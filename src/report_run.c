@@ -436,6 +436,45 @@ static void calibration_section(rdm_html_page *pg, const rdm_report_site *rs, co
     }
 }
 
+/* The test split's explanations (train.c: rdm_explain_summary), or NULL. */
+static const json_t *explanations(const json_t *site, long long rid)
+{
+    const json_t *x = rdm_rpt_curve_json(site, rid, "test", "importance");
+    return json_is_object(x) ? x : NULL;
+}
+
+/* "the 15293 test encounters" or "3824 of the 15293 test encounters (one in 4)". */
+static void explained_rows(const json_t *xs, char *out, size_t n)
+{
+    long long rows = rdm_rpt_int(xs, "rows", 0), all = rdm_rpt_int(xs, "split_rows", rows);
+    long long every = rdm_rpt_int(xs, "every", 1);
+    if (every > 1)
+        snprintf(out, n, "%lld of the %lld test encounters (one in %lld)", rows, all, every);
+    else
+        snprintf(out, n, "the %lld test encounters", rows);
+}
+
+/* The first n entries of `arr` as bar labels (key `lk`) and values (`vk`);
+ * returns the sum of the finite values over the whole array. */
+static double load_bars(const json_t *arr, int n, const char *lk, const char *vk,
+                        const char **labels, double *vals)
+{
+    double total = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(arr, i, e)
+    {
+        double v = rdm_rpt_num(e, vk);
+        if (isfinite(v))
+            total += v;
+        if ((int)i < n) {
+            labels[i] = rdm_rpt_str(e, lk) ? rdm_rpt_str(e, lk) : "?";
+            vals[i] = v;
+        }
+    }
+    return total;
+}
+
 static void importance_section(rdm_html_page *pg, const rdm_report_site *rs, const json_t *run)
 {
     const json_t *site = rdm_report_site_json(rs);
@@ -447,44 +486,185 @@ static void importance_section(rdm_html_page *pg, const rdm_report_site *rs, con
     int ni = json_is_array(imp) ? (int)json_array_size(imp) : 0;
     if (ni > 20)
         ni = 20;
+    const json_t *xs = explanations(site, rid), *xf = json_object_get(xs, "fields");
+    int nx = json_is_array(xf) ? (int)json_array_size(xf) : 0;
+    if (nx > 20)
+        nx = 20;
     if (!ni) {
         rdm_html_para(pg, body, "muted",
                       "No feature importance for this run (a constant baseline has none).");
-    } else {
-        const char *labels[20];
-        double vals[20], total = 0;
-        size_t i;
-        const json_t *f;
-        json_array_foreach(imp, i, f)
-        {
-            double g = rdm_rpt_num(f, "gain");
-            if (isfinite(g))
-                total += g;
-        }
-        for (int k = 0; k < ni; k++) {
-            const json_t *e = json_array_get(imp, (size_t)k);
-            labels[k] = rdm_rpt_str(e, "feature") ? rdm_rpt_str(e, "feature") : "?";
-            vals[k] = rdm_rpt_num(e, "gain");
-        }
-        const char *mt = rdm_rpt_str(run, "model_type");
-        const char *what = mt && !strcmp(mt, "gbt")      ? "total split gain"
-                           : mt && !strcmp(mt, "logreg") ? "|coefficient| x training sd"
-                                                         : "importance";
-        rdm_svg_chart c = {"Feature importance", what, NULL, 640, 0, 0, 0, 0, 0, 0, 1};
-        rdm_err e = {0};
-        xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, ni, &e);
-        if (svg)
-            rdm_html_adopt(pg, body, svg);
-        static const char *const H[] = {"rank", "feature", "importance", "share of total"};
-        xmlNodePtr tb = rdm_html_table(pg, body, NULL, H, 4);
-        for (int k = 0; k < ni; k++) {
-            xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
-            rdm_html_tdint(pg, tr, k + 1);
-            rdm_html_td(pg, tr, labels[k]);
-            rdm_html_tdnum(pg, tr, 4, vals[k]);
-            rdm_html_tdnum(pg, tr, 1, total > 0 ? 100 * vals[k] / total : NAN);
-        }
+        return;
     }
+    const char *labels[20], *xlabels[20];
+    double vals[20], xvals[20], xmean[20];
+    double total = load_bars(imp, ni, "feature", "gain", labels, vals);
+    double xtotal = load_bars(xf, nx, "field", "mean_abs", xlabels, xvals);
+    for (int k = 0; k < nx; k++)
+        xmean[k] = rdm_rpt_num(json_array_get(xf, (size_t)k), "mean");
+    const char *mt = rdm_rpt_str(run, "model_type");
+    const char *what = mt && !strcmp(mt, "gbt")      ? "total split gain"
+                       : mt && !strcmp(mt, "logreg") ? "|coefficient| x training sd"
+                                                     : "importance";
+    if (nx) {
+        char over[96];
+        explained_rows(xs, over, sizeof over);
+        rdm_html_para(pg, body, NULL,
+                      "Left: %s of the encoded features, from training. Right: mean |contribution| "
+                      "of each input field over %s, in log-odds: the exact per-prediction "
+                      "explanations (%s), one-hot levels and a diagnosis' rank and chapter summed "
+                      "to their field.",
+                      what, over,
+                      mt && !strcmp(mt, "gbt") ? "path-dependent TreeSHAP"
+                                               : "linear contributions against the training mean");
+    }
+    xmlNodePtr charts = rdm_html_el(pg, body, "div", NULL);
+    rdm_html_attr(pg, charts, "class", "charts");
+    rdm_svg_chart c = {"Feature importance", what, NULL, nx ? 480 : 640, 0, 0, 0, 0, 0, 0, 1};
+    rdm_err e = {0};
+    xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, ni, &e);
+    if (svg)
+        rdm_html_adopt(pg, charts, svg);
+    if (nx) {
+        rdm_svg_chart cx = {
+            "Mean |contribution| on test", "log-odds", NULL, 480, 0, 0, 0, 0, 0, 0, 1};
+        svg = rdm_svg_bar_chart(&cx, xlabels, xvals, nx, &e);
+        if (svg)
+            rdm_html_adopt(pg, charts, svg);
+    }
+    static const char *const H[] = {"rank", "feature", "importance", "share of total"};
+    xmlNodePtr tb = rdm_html_table(pg, body, NULL, H, 4);
+    for (int k = 0; k < ni; k++) {
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_tdint(pg, tr, k + 1);
+        rdm_html_td(pg, tr, labels[k]);
+        rdm_html_tdnum(pg, tr, 4, vals[k]);
+        rdm_html_tdnum(pg, tr, 1, total > 0 ? 100 * vals[k] / total : NAN);
+    }
+    if (!nx)
+        return;
+    static const char *const HX[] = {"rank", "input field", "mean |contribution|",
+                                     "mean contribution", "share of total"};
+    tb = rdm_html_table(pg, body, "explained-importance", HX, 5);
+    for (int k = 0; k < nx; k++) {
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_tdint(pg, tr, k + 1);
+        rdm_html_td(pg, tr, xlabels[k]);
+        rdm_html_tdnum(pg, tr, 4, xvals[k]);
+        rdm_html_tdnum(pg, tr, 4, xmean[k]);
+        rdm_html_tdnum(pg, tr, 1, xtotal > 0 ? 100 * xvals[k] / xtotal : NAN);
+    }
+}
+
+/* Pairs [x, y, ...] of a JSON array into x[], y[] (at most cap); the count. */
+static int load_pairs(const json_t *a, double *x, double *y, int cap)
+{
+    int n = 0;
+    size_t i;
+    const json_t *p;
+    json_array_foreach(a, i, p)
+    {
+        if (n >= cap)
+            break;
+        x[n] = json_number_value(json_array_get(p, 0));
+        y[n] = json_number_value(json_array_get(p, 1));
+        n++;
+    }
+    return n;
+}
+
+enum { DEP_MAX = 1024, DEP_LEVELS = 32 };
+
+/* One field's dependence chart (and its table under `tables`). */
+static void dependence_chart(rdm_html_page *pg, xmlNodePtr charts, xmlNodePtr tables,
+                             const json_t *d)
+{
+    const char *field = rdm_rpt_str(d, "field") ? rdm_rpt_str(d, "field") : "?";
+    const char *kind = rdm_rpt_str(d, "kind");
+    char title[160];
+    snprintf(title, sizeof title, "Dependence: %s", field);
+    if (kind && !strcmp(kind, "numeric")) {
+        double *px = malloc(4 * DEP_MAX * sizeof *px); /* pages are built in parallel */
+        if (!px) {
+            pg->oom = 1;
+            return;
+        }
+        double *py = px + DEP_MAX, *mx = py + DEP_MAX, *my = mx + DEP_MAX;
+        int np = load_pairs(json_object_get(d, "points"), px, py, DEP_MAX);
+        int nm = load_pairs(json_object_get(d, "means"), mx, my, DEP_MAX);
+        rdm_svg_series s[2] = {{"encounters (sample)", px, py, np, 0, 2},
+                               {"mean per value", mx, my, nm, 0, 0}};
+        rdm_svg_chart c = {title, field, "contribution (log-odds)", 480, 0, 0, 0, 0, 0, 0, 0};
+        rdm_report_chart(pg, charts, &c, s, 2);
+        char sum[200];
+        snprintf(sum, sizeof sum, "%s: mean contribution per value", field);
+        rdm_report_points(pg, tables, sum, &s[1], 1, field, "mean contribution");
+        free(px);
+        return;
+    }
+    const json_t *lv = json_object_get(d, "levels");
+    const char *labels[DEP_LEVELS];
+    char text[DEP_LEVELS][96];
+    double vals[DEP_LEVELS];
+    int n = 0;
+    size_t i;
+    const json_t *e;
+    json_array_foreach(lv, i, e)
+    {
+        if (n >= DEP_LEVELS)
+            break;
+        snprintf(text[n], sizeof text[n], "%s (%lld)",
+                 rdm_rpt_str(e, "value") ? rdm_rpt_str(e, "value") : "?",
+                 rdm_rpt_int(e, "records", 0));
+        labels[n] = text[n];
+        vals[n++] = rdm_rpt_num(e, "mean");
+    }
+    rdm_svg_chart c = {title, "mean contribution (log-odds)", NULL, 480, 0, 0, 0, 0, 0, 0, 1};
+    rdm_err err = {0};
+    xmlNodePtr svg = rdm_svg_bar_chart(&c, labels, vals, n, &err);
+    if (svg)
+        rdm_html_adopt(pg, charts, svg);
+    else
+        rdm_html_para(pg, charts, "muted", "chart: %s", err.msg);
+    xmlNodePtr det = rdm_html_el(pg, tables, "details", NULL);
+    char sum[200];
+    snprintf(sum, sizeof sum, "%s: mean contribution per level", field);
+    rdm_html_el(pg, det, "summary", sum);
+    static const char *const H[] = {"level", "encounters", "mean contribution"};
+    xmlNodePtr tb = rdm_html_table(pg, det, NULL, H, 3);
+    json_array_foreach(lv, i, e)
+    {
+        xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+        rdm_html_td(pg, tr, rdm_rpt_str(e, "value") ? rdm_rpt_str(e, "value") : "?");
+        rdm_html_tdint(pg, tr, rdm_rpt_int(e, "records", 0));
+        rdm_html_tdnum(pg, tr, 4, rdm_rpt_num(e, "mean"));
+    }
+}
+
+/* Dependence plots of the fields with the largest mean |contribution|. */
+static void dependence_section(rdm_html_page *pg, const rdm_report_site *rs, const json_t *run)
+{
+    const json_t *xs = explanations(rdm_report_site_json(rs), rdm_rpt_int(run, "run_id", -1));
+    const json_t *dep = json_object_get(xs, "dependence");
+    if (!json_is_array(dep) || !json_array_size(dep))
+        return;
+    xmlNodePtr body = pg->body;
+    rdm_html_section(pg, "Dependence plots (test split)", "dependence");
+    char over[96];
+    explained_rows(xs, over, sizeof over);
+    rdm_html_para(pg, body, NULL,
+                  "How the contribution of each of the %zu fields with the largest mean "
+                  "|contribution| depends on the field's value, over %s (log-odds; above 0 "
+                  "raises the predicted risk). Counts and durations: a sample of encounters as "
+                  "dots and the mean per value as a line. Codes and categories: the mean per "
+                  "level, the number of encounters in brackets.",
+                  json_array_size(dep), over);
+    xmlNodePtr charts = rdm_html_el(pg, body, "div", NULL);
+    rdm_html_attr(pg, charts, "class", "charts");
+    rdm_html_attr(pg, charts, "id", "dependence-charts");
+    xmlNodePtr tables = rdm_html_el(pg, body, "div", NULL);
+    size_t i;
+    const json_t *d;
+    json_array_foreach(dep, i, d) dependence_chart(pg, charts, tables, d);
 }
 
 static void lineage_section(rdm_html_page *pg, const rdm_report_site *rs, const json_t *run,
@@ -581,6 +761,7 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
         confusion(&pg, body, run, SPLITS[s], SPLIT_NAMES[s]);
 
     importance_section(&pg, rs, run);
+    dependence_section(&pg, rs, run);
     lineage_section(&pg, rs, run, version);
     model_card(&pg, site, run, &cal[1]);
     return rdm_html_page_finish(&pg, out, err);

@@ -483,26 +483,30 @@ xmlNodePtr rdm_svg_line_chart(const rdm_svg_chart *c, const rdm_svg_series *s, i
         }
         if (!npts)
             continue;
-        xmlNodePtr path = el(&p, p.svg, "path");
-        attr(&p, path, "class", "series");
-        attr(&p, path, "d", d.data);
-        attr(&p, path, "fill", "none");
-        attr(&p, path, "stroke", color);
-        attr(&p, path, "stroke-width", s[k].dashed == 1 ? "1.5" : "2");
-        if (dash_of(s[k].dashed))
-            attr(&p, path, "stroke-dasharray", dash_of(s[k].dashed));
-        if (s[k].name)
-            text_el(&p, path, "title", s[k].name);
+        if (s[k].markers != 2) { /* 2: a scatter, no line */
+            xmlNodePtr path = el(&p, p.svg, "path");
+            attr(&p, path, "class", "series");
+            attr(&p, path, "d", d.data);
+            attr(&p, path, "fill", "none");
+            attr(&p, path, "stroke", color);
+            attr(&p, path, "stroke-width", s[k].dashed == 1 ? "1.5" : "2");
+            if (dash_of(s[k].dashed))
+                attr(&p, path, "stroke-dasharray", dash_of(s[k].dashed));
+            if (s[k].name)
+                text_el(&p, path, "title", s[k].name);
+        }
         if (s[k].markers) {
             xmlNodePtr g = el(&p, p.svg, "g");
             attr(&p, g, "fill", color);
+            if (s[k].markers == 2)
+                attr(&p, g, "fill-opacity", "0.45");
             for (int i = 0; i < s[k].n; i++) {
                 if (!isfinite(s[k].x[i]) || !isfinite(s[k].y[i]))
                     continue;
                 xmlNodePtr ci = el(&p, g, "circle");
                 attr_num(&p, ci, "cx", px(&p, s[k].x[i]), 2);
                 attr_num(&p, ci, "cy", py(&p, s[k].y[i]), 2);
-                attr(&p, ci, "r", "3");
+                attr(&p, ci, "r", s[k].markers == 2 ? "2" : "3");
             }
         }
     }

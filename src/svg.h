@@ -20,7 +20,8 @@ typedef struct rdm_svg_series {
     int dashed;  /* 0 solid; 1 the reference dash ("no skill" lines); 2, 3, ...
                   * distinct dash patterns, so overlaid series differ in more
                   * than colour */
-    int markers; /* draw a dot at every point (calibration bins) */
+    int markers; /* 1: draw a dot at every point (calibration bins); 2: dots only, no
+                  * line (a scatter) */
 } rdm_svg_series;
 
 /* Chart layout. Axis bounds: when lo >= hi the axis is scaled to the data and

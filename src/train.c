@@ -11,6 +11,8 @@
 #include <unistd.h>
 
 #include "encode.h"
+#include "explain.h"
+#include "explain_summary.h"
 #include "gbt.h"
 #include "logreg.h"
 #include "metrics.h"
@@ -335,6 +337,37 @@ static int record_importance(trainer *t, long long run_id, const rdm_model *m, r
     return put_json(t, run_id, "train", "importance", a, err);
 }
 
+/* Global importance and dependence data from the explanations of the test
+ * split, for the run page (stored as the test split's "importance"): every
+ * k-th test encounter, at most EXPLAIN_ROWS of them (about a second of CPU
+ * per boosted-trees run on the real data). NULL for a baseline, or with a
+ * warning when the model cannot be explained. */
+enum { EXPLAIN_ROWS = 5000 };
+
+static json_t *explain_test(trainer *t, const rdm_model *m)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t n = ds->count[RDM_SPLIT_TEST], k = (n + EXPLAIN_ROWS - 1) / EXPLAIN_ROWS, ns = 0;
+    if (rdm_model_get_type(m) == RDM_MODEL_BASELINE || !n)
+        return NULL;
+    size_t *idx = malloc(n * sizeof *idx);
+    rdm_err e = {0};
+    rdm_explainer *x = idx ? rdm_explainer_create(m, &e) : NULL;
+    for (size_t i = 0; x && i < n; i += k)
+        idx[ns++] = ds->idx[RDM_SPLIT_TEST][i];
+    json_t *j = x ? rdm_explain_summary(x, ds->cells, idx, ns, t->pool, NULL, &e) : NULL;
+    if (j) {
+        json_object_set_new(j, "split_rows", json_integer((json_int_t)n));
+        json_object_set_new(j, "every", json_integer((json_int_t)k));
+    } else {
+        rdm_log(RDM_LOG_WARN, "train: no explanations of the test split: %s",
+                idx ? e.msg : "out of memory");
+    }
+    rdm_explainer_free(x);
+    free(idx);
+    return j;
+}
+
 typedef struct run_outcome {
     long long run_id;
     int ok;
@@ -380,6 +413,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     double *ps = malloc(sizeof *ps * (ns ? ns : 1));
     rdm_buf bytes = RDM_BUF_INIT;
     rdm_model *loaded = NULL;
+    json_t *xj = NULL;
     int rc = RDM_OK, in_tx = 0;
     if (!pv || !pv2 || !ps) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -429,6 +463,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
                           pv2[i], pv[i]);
             goto done;
         }
+    xj = explain_test(t, loaded);
     if ((rc = rdm_db_begin(t->db, err)))
         goto done;
     in_tx = 1;
@@ -441,6 +476,12 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         (rc = record_split(t, run_id, RDM_SPLIT_TEST, ps, thr, &out->test_metric, err)) ||
         (rc = record_importance(t, run_id, loaded, err)))
         goto done;
+    if (xj) {
+        rc = put_json(t, run_id, "test", "importance", xj, err); /* takes the reference */
+        xj = NULL;
+        if (rc)
+            goto done;
+    }
     {
         const char *keys[] = {"fit_seconds", "trees", "iterations"};
         const char *tr = rdm_model_meta(loaded, "fit.trees");
@@ -462,6 +503,7 @@ done:
     free(pv2);
     free(ps);
     rdm_buf_release(&bytes);
+    json_decref(xj);
     rdm_model_free(loaded);
     rdm_model_free(m);
     return rc;

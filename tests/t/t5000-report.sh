@@ -99,6 +99,17 @@ if [ -n "$raw" ]; then
 fi
 check "run page labels accuracy with threshold 0.5" grep -q '<td>accuracy at threshold 0.5</td>' "$D/runs/$sel.html"
 check "run page labels F1 with the chosen threshold" grep -q '<td>F1 at the chosen threshold [0-9.]*</td>' "$D/runs/$sel.html"
+# explanations of the test split: global importance beside the gain, dependence plots
+gbt=$(t_sql "SELECT run_id FROM registry.runs WHERE model_type = 'gbt' ORDER BY run_id LIMIT 1")
+top=$(t_sql "SELECT points->'fields'->0->>'field' FROM registry.curves WHERE run_id = $gbt AND split = 'test' AND kind = 'importance'")
+check "train stores the test split's explanations" test -n "$top"
+check_eq "run page ranks the registry's top field first by mean |contribution|" "$top" \
+    "$(xp "$D/runs/$gbt.html" "string(//table[contains(@class,'explained-importance')]//tr[td][1]/td[2])")"
+ndep=$(t_sql "SELECT jsonb_array_length(points->'dependence') FROM registry.curves WHERE run_id = $gbt AND split = 'test' AND kind = 'importance'")
+check "one dependence chart per field the registry holds ($ndep)" \
+    test "$(xp "$D/runs/$gbt.html" "count(//div[@id='dependence-charts']/*[local-name()='svg'])")" = "$ndep" -a "$ndep" -ge 1
+base=$(t_sql "SELECT run_id FROM registry.runs WHERE model_type = 'baseline' ORDER BY run_id LIMIT 1")
+check "a baseline has no explanations" test -z "$(t_sql "SELECT 1 FROM registry.curves WHERE run_id = $base AND split = 'test' AND kind = 'importance'")"
 check "every run can be ticked for a cross-training compare" \
     test "$(xp "$D/index.html" "count(//input[@class='pick'])")" = "$(echo $run_ids | wc -w)"
 check "compare.html holds every run for the ticked ones" \

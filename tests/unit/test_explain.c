@@ -12,8 +12,10 @@
 #include "csv.h"
 #include "encode.h"
 #include "explain.h"
+#include "explain_summary.h"
 #include "gbt.h"
 #include "logreg.h"
+#include "pool.h"
 #include "rng.h"
 #include "synth.h"
 
@@ -606,6 +608,98 @@ static void test_model_logreg(void)
     records_free(&t);
 }
 
+/* The report's summary: the same bytes on one thread and on a pool; mean
+ * |contribution| per field as the explanations give it; dependence data that
+ * accounts for every record. */
+static void test_summary(void)
+{
+    records t;
+    CU_ASSERT_EQUAL_FATAL(make_records(&t, 1500, 11), 0);
+    rdm_model *m = fit_model(&t, RDM_MODEL_GBT);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_explainer *x = rdm_explainer_create(m, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(x);
+    size_t n = 1200, *idx = malloc(n * sizeof *idx);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(idx);
+    for (size_t i = 0; i < n; i++)
+        idx[i] = t.n - 1 - i; /* any order of any rows */
+    rdm_explain_summary_params p;
+    rdm_explain_summary_params_default(&p);
+    p.max_levels = 3;
+    p.max_points = 100;
+    rdm_err err = {0};
+    const char *const *cells = (const char *const *)t.cells;
+    json_t *a = rdm_explain_summary(x, cells, idx, n, NULL, &p, &err);
+    rdm_pool *pool = rdm_pool_create(3, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
+    json_t *b = rdm_explain_summary(x, cells, idx, n, pool, &p, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    char *sa = json_dumps(a, JSON_COMPACT), *sb = json_dumps(b, JSON_COMPACT);
+    CU_ASSERT_STRING_EQUAL(sa, sb);
+    free(sa);
+    free(sb);
+    CU_ASSERT_EQUAL(json_integer_value(json_object_get(a, "rows")), (json_int_t)n);
+    /* every input field once, by decreasing mean |contribution|, as the
+     * explanations of the records give it */
+    const json_t *fields = json_object_get(a, "fields");
+    CU_ASSERT_EQUAL(json_array_size(fields), (size_t)rdm_model_input_count(m));
+    double sum_abs[RDM_NCOLS] = {0};
+    for (size_t i = 0; i < n; i++) {
+        rdm_explanation ex;
+        CU_ASSERT_EQUAL_FATAL(rdm_explain(x, cells + idx[i] * RDM_NCOLS, &ex, NULL, NULL), RDM_OK);
+        for (int k = 0; k < ex.n; k++)
+            sum_abs[ex.c[k].col] += fabs(ex.c[k].contribution);
+    }
+    double prev = INFINITY;
+    size_t i;
+    const json_t *f;
+    json_array_foreach(fields, i, f)
+    {
+        int col = rdm_schema_find(json_string_value(json_object_get(f, "field")));
+        CU_ASSERT_FATAL(col >= 0);
+        double ma = json_real_value(json_object_get(f, "mean_abs"));
+        CU_ASSERT(fabs(ma - sum_abs[col] / (double)n) <= 1e-12 * (1 + ma));
+        CU_ASSERT(ma <= prev);
+        prev = ma;
+    }
+    CU_ASSERT(prev == 0.0); /* the synthetic data has fields no tree uses */
+    /* dependence: the top fields, every record counted once */
+    const json_t *dep = json_object_get(a, "dependence");
+    CU_ASSERT(json_array_size(dep) >= 1 && json_array_size(dep) <= (size_t)p.top_fields);
+    int kinds[2] = {0, 0};
+    json_array_foreach(dep, i, f)
+    {
+        CU_ASSERT_STRING_EQUAL(
+            json_string_value(json_object_get(f, "field")),
+            json_string_value(json_object_get(json_array_get(fields, i), "field")));
+        json_int_t total = 0;
+        size_t k;
+        const json_t *e;
+        if (!strcmp(json_string_value(json_object_get(f, "kind")), "numeric")) {
+            kinds[0]++;
+            CU_ASSERT(json_array_size(json_object_get(f, "points")) <= (size_t)p.max_points);
+            json_array_foreach(json_object_get(f, "means"), k, e) total +=
+                json_integer_value(json_array_get(e, 2));
+            CU_ASSERT(total > 0 && total <= (json_int_t)n);
+        } else {
+            kinds[1]++;
+            const json_t *lv = json_object_get(f, "levels");
+            CU_ASSERT(json_array_size(lv) <= (size_t)p.max_levels + 1);
+            json_array_foreach(lv, k, e) total += json_integer_value(json_object_get(e, "records"));
+            CU_ASSERT_EQUAL(total, (json_int_t)n);
+        }
+    }
+    CU_ASSERT(kinds[0] + kinds[1] == (int)json_array_size(dep));
+    json_decref(a);
+    json_decref(b);
+    rdm_pool_free(pool);
+    free(idx);
+    rdm_explainer_free(x);
+    rdm_model_free(m);
+    records_free(&t);
+}
+
 /* A baseline explains as its constant; a model without covers is refused. */
 static void test_model_baseline_and_old_files(void)
 {
@@ -756,7 +850,7 @@ int test_explain_register(void)
     return (s && CU_ADD_TEST(s, test_shap_matches_brute_force) &&
             CU_ADD_TEST(s, test_shap_check_rejects) && CU_ADD_TEST(s, test_shap_stump_by_hand) &&
             CU_ADD_TEST(s, test_gbt_fit_brute_force) && CU_ADD_TEST(s, test_model_gbt) &&
-            CU_ADD_TEST(s, test_model_logreg) &&
+            CU_ADD_TEST(s, test_model_logreg) && CU_ADD_TEST(s, test_summary) &&
             CU_ADD_TEST(s, test_model_baseline_and_old_files) && CU_ADD_TEST(s, test_api_explain))
                ? 0
                : -1;

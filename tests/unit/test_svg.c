@@ -163,6 +163,20 @@ static void test_line_chart(void)
     rdm_buf_release(&out);
     xmlFreeNode(svg);
 
+    /* a scatter (markers 2): dots, no line; beside a line series */
+    static const double sx[] = {1, 2, 3}, sy[] = {0.5, -0.5, 1};
+    rdm_svg_series sc[2] = {{"points", sx, sy, 3, 0, 2}, {"mean", sx, sy, 3, 0, 0}};
+    svg = rdm_svg_line_chart(&c2, sc, 2, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(svg);
+    d = roundtrip(svg, &out);
+    if (d) {
+        CU_ASSERT_EQUAL(xp_count(d, "//s:path[@class='series']"), 1);
+        CU_ASSERT_EQUAL(xp_count(d, "//s:g[@fill-opacity]/s:circle"), 3);
+        xmlFreeDoc(d);
+    }
+    rdm_buf_release(&out);
+    xmlFreeNode(svg);
+
     rdm_err e2 = {0};
     CU_ASSERT_PTR_NULL(rdm_svg_line_chart(&c, s, 0, &e2));
     CU_ASSERT_EQUAL(e2.code, RDM_EINVAL);
