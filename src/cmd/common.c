@@ -1,4 +1,5 @@
 /* common.c - option parsing, config loading and connection shared by subcommands. */
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -180,6 +181,10 @@ void cmd_actor(char *out, size_t n, const char *cmd)
     const char *user = getenv("USER");
     if (!user || !*user)
         user = getenv("LOGNAME");
+    char pwbuf[1024];
+    struct passwd pw, *found = NULL;
+    if ((!user || !*user) && getpwuid_r(geteuid(), &pw, pwbuf, sizeof pwbuf, &found) == 0 && found)
+        user = found->pw_name; /* cron, systemd and containers often set no USER */
     char host[256], who[320];
     if (gethostname(host, sizeof host) != 0)
         snprintf(host, sizeof host, "unknown");

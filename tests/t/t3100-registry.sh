@@ -97,4 +97,9 @@ check "actor names user and host" test "$(t_sql "SELECT count(*) FROM registry.a
 check "gate numbers stored as JSON" test "$(t_sql "SELECT count(*) FROM registry.alias_history WHERE action = 'register' AND gate ? 'min_gain' AND gate ? 'new_score'")" -eq 3
 check "alias_history is append-only" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc 'DELETE FROM registry.alias_history' 2>/dev/null"
 check_eq "history intact" 8 "$(t_sql "SELECT count(*) FROM registry.alias_history")"
+# cron, systemd and containers often set neither USER nor LOGNAME: the account is named all the same
+check "promote without USER or LOGNAME" env -u USER -u LOGNAME "$READMIT" promote 3 -c "${T_CONF:-$TOP/conf/test.yaml}" \
+    -o "db.name=$T_DB" -o "report.dir=$T_REPORTS" -o "db.socket_dir=$TOP/var/pg/run"
+check_eq "... its actor names the account" "$(id -un)@$host (readmit promote)" \
+    "$(t_sql "SELECT actor FROM registry.alias_history ORDER BY history_id DESC LIMIT 1")"
 t_done
