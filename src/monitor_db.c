@@ -592,3 +592,35 @@ int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_pr
     free(text);
     return rc;
 }
+
+/* ---- performance by patient group ---- */
+
+typedef struct group_ctx {
+    lines l;
+    rdm_mongroups *g;
+} group_ctx;
+
+static int group_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    group_ctx *c = ud;
+    int rc = split(&c->l, line, len, 8, err);
+    if (rc != RDM_OK)
+        return rc;
+    char **f = c->l.f;
+    rdm_mongroup_row r = {(int32_t)atoi(f[0]), strtoll(f[1], NULL, 10),
+                          strtod(f[2], NULL),  strtod(f[3], NULL),
+                          atoi(f[4]),          {f[5], f[6], f[7]}};
+    return rdm_mongroups_add(c->g, &r, err);
+}
+
+int rdm_mondb_group_rows(rdm_db *db, const char *model_name, rdm_mongroups *g, rdm_err *err)
+{
+    group_ctx c;
+    memset(&c, 0, sizeof c);
+    c.g = g;
+    int rc = set_param(db, "readmit.model_name", model_name, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_GROUP_ROWS, group_row, &c, err);
+    rdm_buf_release(&c.l.scratch);
+    return rc;
+}

@@ -10,6 +10,7 @@
 #include "db.h"
 #include "drift.h"
 #include "monitor.h"
+#include "monitor_groups.h"
 #include "outcomes.h"
 #include "readmit.h"
 
@@ -69,5 +70,9 @@ int rdm_mondb_add_trigger(rdm_db *db, const char *key, const char *reason, rdm_e
 /* Store the monitor document of one run. */
 int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_prediction,
                            const json_t *doc, rdm_err *err);
+
+/* Every logged prediction of `model_name` that has an outcome, added to `g`
+ * with its race, gender and age as sent. */
+int rdm_mondb_group_rows(rdm_db *db, const char *model_name, rdm_mongroups *g, rdm_err *err);
 
 #endif

@@ -1,7 +1,8 @@
 /* report_monitor.c - monitor.html: the latest `readmit monitor` document:
  * volume per window, estimated vs realized ROC AUC with their intervals, live
  * calibration, the per-field drift strip, training vs live distributions of
- * the top drifting fields, ingested batches and retrain triggers. */
+ * the top drifting fields, performance by patient group, ingested batches
+ * and retrain triggers. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -298,6 +299,61 @@ static void batches(rdm_html_page *pg, const json_t *doc)
     }
 }
 
+/* Performance by patient group on predictions with outcomes, per version. */
+static void patient_groups(rdm_html_page *pg, const json_t *doc)
+{
+    rdm_html_section(pg, "Performance by patient group", "groups");
+    const json_t *sg = json_object_get(doc, "subgroups");
+    const json_t *vers = json_object_get(sg, "versions");
+    if (!json_array_size(vers)) {
+        note(pg, "No served prediction has an outcome yet.");
+        return;
+    }
+    rdm_html_para(pg, pg->body, "muted",
+                  "On served predictions with an outcome, by race, gender and age band as sent. "
+                  "ROC AUC intervals: %lld resamples of patients. Flagged: share at or above the "
+                  "threshold. A group is marked when its whole interval lies below the "
+                  "version's overall AUC.",
+                  rdm_rpt_int(sg, "resamples", 0));
+    static const char *const H[] = {
+        "group",    "encounters", "patients", "ROC AUC", "interval", "mean predicted",
+        "observed", "flagged",    "TPR",      "FPR",     ""};
+    for (size_t i = 0; i < json_array_size(vers); i++) {
+        const json_t *v = json_array_get(vers, i);
+        rdm_html_para(pg, pg->body, NULL,
+                      "Version %lld: %lld predictions with outcomes, TPR/FPR at threshold %.4f.",
+                      rdm_rpt_int(v, "version", -1), rdm_rpt_int(v, "labelled", 0),
+                      rdm_rpt_num(v, "threshold"));
+        xmlNodePtr tb = rdm_html_table(pg, pg->body, "sortable", H, 11);
+        const json_t *gs = json_object_get(v, "groups");
+        for (size_t k = 0; k <= json_array_size(gs); k++) {
+            const json_t *g = k ? json_array_get(gs, k - 1) : json_object_get(v, "overall");
+            xmlNodePtr tr = rdm_html_el(pg, tb, "tr", NULL);
+            char name[96], iv[48];
+            snprintf(name, sizeof name, "%s%s%s", k ? rdm_rpt_str(g, "attribute") : "all",
+                     k ? " " : "", k ? rdm_rpt_str(g, "level") : "");
+            rdm_html_td(pg, tr, name);
+            rdm_html_tdint(pg, tr, rdm_rpt_int(g, "n", 0));
+            rdm_html_tdint(pg, tr, rdm_rpt_int(g, "patients", 0));
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "roc_auc"));
+            if (isnan(rdm_rpt_num(g, "roc_auc_lo")))
+                snprintf(iv, sizeof iv, "n/a");
+            else
+                snprintf(iv, sizeof iv, "[%.3f, %.3f]", rdm_rpt_num(g, "roc_auc_lo"),
+                         rdm_rpt_num(g, "roc_auc_hi"));
+            rdm_html_td(pg, tr, iv);
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "mean_p"));
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "observed"));
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "positive_rate"));
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "tpr"));
+            rdm_html_tdnum(pg, tr, 3, rdm_rpt_num(g, "fpr"));
+            xmlNodePtr td = rdm_html_td(pg, tr, NULL);
+            if (json_is_true(json_object_get(g, "below")))
+                rdm_html_badge(pg, td, "below overall", "failed");
+        }
+    }
+}
+
 static void triggers(rdm_html_page *pg, const json_t *doc)
 {
     rdm_html_section(pg, "Retrain trigger", "retrain");
@@ -354,6 +410,7 @@ int rdm_report_page_monitor(const rdm_report_site *site, rdm_buf *out, rdm_err *
     } else {
         note(&pg, "Nothing served yet.");
     }
+    patient_groups(&pg, doc);
     batches(&pg, doc);
     triggers(&pg, doc);
     return rdm_html_page_finish(&pg, out, err);

@@ -77,6 +77,42 @@ static void print_auc(const char *what, const json_t *o)
     printf("\n");
 }
 
+/* The champion's performance by patient group on predictions with outcomes. */
+static void print_groups(const json_t *doc)
+{
+    const json_t *vers = json_object_get(json_object_get(doc, "subgroups"), "versions");
+    long long champion =
+        json_integer_value(json_object_get(json_object_get(doc, "model"), "champion_version"));
+    for (size_t i = 0; i < json_array_size(vers); i++) {
+        const json_t *v = json_array_get(vers, i);
+        if (json_integer_value(json_object_get(v, "version")) != champion)
+            continue;
+        char t[16];
+        printf("by patient group (version %lld, %lld predictions with outcomes, threshold %s; AUC "
+               "intervals resample patients):\n",
+               champion, (long long)json_integer_value(json_object_get(v, "labelled")),
+               num_text(json_object_get(v, "threshold"), t, sizeof t, 4));
+        const json_t *gs = json_object_get(v, "groups");
+        for (size_t k = 0; k <= json_array_size(gs); k++) {
+            const json_t *g = k ? json_array_get(gs, k - 1) : json_object_get(v, "overall");
+            char name[64], a[6][16];
+            snprintf(name, sizeof name, "%s %s",
+                     k ? json_string_value(json_object_get(g, "attribute")) : "all",
+                     k ? json_string_value(json_object_get(g, "level")) : "");
+            printf("  %-22s %6lld enc %6lld pat  AUC %s [%s, %s]  mean p %s obs %s  flagged %s%s\n",
+                   name, (long long)json_integer_value(json_object_get(g, "n")),
+                   (long long)json_integer_value(json_object_get(g, "patients")),
+                   num_text(json_object_get(g, "roc_auc"), a[0], sizeof a[0], 3),
+                   num_text(json_object_get(g, "roc_auc_lo"), a[1], sizeof a[1], 3),
+                   num_text(json_object_get(g, "roc_auc_hi"), a[2], sizeof a[2], 3),
+                   num_text(json_object_get(g, "mean_p"), a[3], sizeof a[3], 3),
+                   num_text(json_object_get(g, "observed"), a[4], sizeof a[4], 3),
+                   num_text(json_object_get(g, "positive_rate"), a[5], sizeof a[5], 3),
+                   json_is_true(json_object_get(g, "below")) ? "  ** interval below overall" : "");
+        }
+    }
+}
+
 static void print_summary(const json_t *doc)
 {
     const json_t *model = json_object_get(doc, "model");
@@ -122,6 +158,7 @@ static void print_summary(const json_t *doc)
             printf(i + 1 < json_array_size(fields) && i < 5 ? "," : "\n");
         }
     }
+    print_groups(doc);
     const json_t *batches = json_object_get(doc, "batches");
     double max = NAN;
     long long maxb = 0;
@@ -146,6 +183,22 @@ static void print_summary(const json_t *doc)
     else
         printf("retrain: not triggered (monitor.retrain_when = %s)\n",
                json_string_value(json_object_get(rt, "when")));
+}
+
+/* Performance by patient group into doc's "subgroups". */
+static int add_groups(rdm_db *db, const rdm_config *cfg, json_t *doc, rdm_err *err)
+{
+    rdm_mongroups *g = rdm_mongroups_create(cfg->monitor.bootstrap, err);
+    if (!g)
+        return RDM_ENOMEM;
+    int rc = rdm_mondb_group_rows(db, cfg->registry.model_name, g, err);
+    json_t *o = rc == RDM_OK ? rdm_mongroups_finish(g, err) : NULL;
+    if (rc == RDM_OK && !o)
+        rc = RDM_ENOMEM;
+    if (o)
+        json_object_set_new(doc, "subgroups", o);
+    rdm_mongroups_free(g);
+    return rc;
 }
 
 static const char *const WHEN[] = {"never", "drift", "auc", "drift_or_auc"};
@@ -271,7 +324,9 @@ int cmd_monitor(int argc, char **argv)
         json_object_set_new(log, "outcomes_from_raw", json_integer(from_raw));
         json_object_set_new(log, "last_prediction", json_integer(c.last));
         json_object_set_new(doc, "log", log);
-        rc = retrain(&ctx, db, doc, retrain_stamp, &err);
+        rc = add_groups(db, cfg, doc, &err);
+        if (rc == RDM_OK)
+            rc = retrain(&ctx, db, doc, retrain_stamp, &err);
     }
     if (rc == RDM_OK)
         rc = rdm_mondb_store_report(db, cfg->registry.model_name, c.last, doc, &err);

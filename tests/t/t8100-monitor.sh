@@ -57,6 +57,17 @@ check_eq "drifted field ranked first" age "$(j '.windows[1].drift.fields[0].fiel
 check_eq "drifted field flagged" alert "$(j '.windows[1].drift.fields[0].level')"
 check_eq "undrifted fields left alone" 0 "$(j '[.windows[1].drift.fields[1:][] | select(.level != "ok")] | length')"
 check_eq "nothing flagged before the shift" 0 "$(j '[.windows[0].drift.fields[] | select(.level != "ok")] | length')"
+check_eq "groups on the predictions with outcomes" 2000 "$(j '.subgroups.versions[0].labelled')"
+check_eq "race groups add up" 2000 "$(j '[.subgroups.versions[0].groups[] | select(.attribute == "race") | .n] | add')"
+check_eq "gender groups add up" 2000 "$(j '[.subgroups.versions[0].groups[] | select(.attribute == "gender") | .n] | add')"
+check "age bands as sent" jq -e '[.subgroups.versions[0].groups[] | select(.attribute == "age") | .level] | index("[70-80)") != null' "$T_TMP/m.json"
+check "group sizes in patients and an interval" \
+    jq -e '.subgroups.versions[0].groups[0] | .patients > 0 and .patients <= .n and .roc_auc_lo <= .roc_auc_hi' "$T_TMP/m.json"
+check_eq "threshold of the served version" 0.3 "$(j '.subgroups.versions[0].threshold')"
+check_eq "TPR at 0.3 by hand" \
+    "$(t_sql "SELECT round(avg(CASE WHEN p.probability >= 0.3 THEN 1 ELSE 0 END)::numeric, 6) FROM monitor.predictions p JOIN monitor.outcomes o USING (encounter_id) WHERE o.label = 1")" \
+    "$(j '.subgroups.versions[0].overall.tpr * 1000000 | round / 1000000')"
+check "groups in the text summary" grep -q "by patient group" <(rdm monitor -q -o monitor.window_rows=3000)
 check_eq "batches measured against training" 3 "$(j '.batches | length')"
 check_eq "retrain fired" true "$(j '.retrain.fired')"
 check "retrain reason names the field" grep -q "field age" "$T_TMP/retrain.stamp"
@@ -87,6 +98,7 @@ cp "$T_TMP/retrain.stamp" "$T_TMP/var/state/retrain.stamp"
 plan=$("${M[@]}" -n pipeline DATA="$T_TMP/a.csv" | grep -oE 'readmit (train|register)' | tr '\n' ' ')
 check_eq "trigger plans train and register" "readmit train readmit register " "$plan"
 check "make retrains" "${M[@]}" -s pipeline DATA="$T_TMP/a.csv"
+check "monitor page: performance by patient group" grep -q "race AfricanAmerican" "$T_TMP/reports/monitor.html"
 check_eq "a second training" 2 "$(t_sql 'SELECT count(*) FROM registry.trainings')"
 check "the gate ran (a new version)" test "$(t_sql 'SELECT count(*) FROM registry.model_versions')" -ge 2
 

@@ -1,0 +1,109 @@
+/* test_monitor_groups.c - live performance by patient group: groups formed on
+ * race, gender and age as sent, sizes that add up, missing values as a group
+ * of their own, a group the model ranks no better than chance flagged below
+ * the overall AUC, and one block per model version. */
+#include <CUnit/CUnit.h>
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+#include "monitor_groups.h"
+#include "rng.h"
+
+int test_monitor_groups_register(void);
+
+/* The group object of attribute a, level l in version object v. */
+static const json_t *find(const json_t *v, const char *a, const char *l)
+{
+    const json_t *gs = json_object_get(v, "groups");
+    for (size_t i = 0; i < json_array_size(gs); i++) {
+        const json_t *g = json_array_get(gs, i);
+        if (!strcmp(json_string_value(json_object_get(g, "attribute")), a) &&
+            !strcmp(json_string_value(json_object_get(g, "level")), l))
+            return g;
+    }
+    return NULL;
+}
+
+static long long ival(const json_t *o, const char *k)
+{
+    return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void test_groups(void)
+{
+    rdm_err err = {0};
+    rdm_mongroups *g = rdm_mongroups_create(200, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    rdm_rng r;
+    rdm_rng_seed(&r, 3);
+    static const char *const RACE[] = {"Caucasian", "AfricanAmerican", NULL, "?"};
+    const size_t N = 4000;
+    for (size_t i = 0; i < N; i++) {
+        int bad = i % 4 == 1; /* AfricanAmerican: scores unrelated to the outcome */
+        int y = rdm_rng_uniform(&r) < 0.3;
+        rdm_mongroup_row row = {.version = i < 3000 ? 2 : 1,
+                                .patient = (int64_t)(i / 2),
+                                .p =
+                                    bad ? rdm_rng_uniform(&r) : 0.5 * rdm_rng_uniform(&r) + 0.4 * y,
+                                .threshold = 0.45,
+                                .label = y,
+                                .attr = {RACE[i % 4], i % 2 ? "Male" : "Female", "[70-80)"}};
+        CU_ASSERT_EQUAL_FATAL(rdm_mongroups_add(g, &row, &err), RDM_OK);
+    }
+    json_t *doc = rdm_mongroups_finish(g, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const json_t *vers = json_object_get(doc, "versions");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(vers), 2);
+    const json_t *v1 = json_array_get(vers, 0), *v2 = json_array_get(vers, 1);
+    CU_ASSERT_EQUAL(ival(v1, "version"), 1);
+    CU_ASSERT_EQUAL(ival(v1, "labelled"), 1000);
+    CU_ASSERT_EQUAL(ival(v2, "version"), 2);
+    CU_ASSERT_EQUAL(ival(v2, "labelled"), 3000);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(v2, "threshold")), 0.45, 1e-12);
+    const json_t *all = json_object_get(v2, "overall");
+    CU_ASSERT_EQUAL(ival(all, "n"), 3000);
+    CU_ASSERT_EQUAL(ival(all, "patients"), 1500);
+    /* NULL and "?" are both the missing group */
+    const json_t *cau = find(v2, "race", "Caucasian"), *aa = find(v2, "race", "AfricanAmerican"),
+                 *mis = find(v2, "race", "(missing)");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cau);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(aa);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mis);
+    CU_ASSERT_EQUAL(ival(cau, "n") + ival(aa, "n") + ival(mis, "n"), 3000);
+    CU_ASSERT_EQUAL(ival(mis, "n"), 1500);
+    CU_ASSERT(json_is_true(json_object_get(aa, "below")));
+    CU_ASSERT(json_is_false(json_object_get(cau, "below")));
+    CU_ASSERT(json_number_value(json_object_get(aa, "roc_auc_hi")) <
+              json_number_value(json_object_get(all, "roc_auc")));
+    const json_t *male = find(v2, "gender", "Male"), *female = find(v2, "gender", "Female");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(male);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(female);
+    CU_ASSERT_EQUAL(ival(male, "n") + ival(female, "n"), 3000);
+    CU_ASSERT_EQUAL(ival(find(v2, "age", "[70-80)"), "n"), 3000);
+    /* positive rate, TPR and FPR at the threshold, by hand for one group */
+    double tpr = json_number_value(json_object_get(cau, "tpr"));
+    double fpr = json_number_value(json_object_get(cau, "fpr"));
+    CU_ASSERT(tpr > fpr);
+    CU_ASSERT(json_number_value(json_object_get(cau, "positive_rate")) > 0);
+    json_decref(doc);
+    rdm_mongroups_free(g);
+}
+
+static void test_empty(void)
+{
+    rdm_err err = {0};
+    rdm_mongroups *g = rdm_mongroups_create(0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    json_t *doc = rdm_mongroups_finish(g, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "versions")), 0);
+    json_decref(doc);
+    rdm_mongroups_free(g);
+}
+
+int test_monitor_groups_register(void)
+{
+    CU_pSuite s = CU_add_suite("monitor_groups", NULL, NULL);
+    return (s && CU_ADD_TEST(s, test_groups) && CU_ADD_TEST(s, test_empty)) ? 0 : -1;
+}
