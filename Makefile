@@ -100,6 +100,9 @@ $(READMIT): $(CMD_OBJ) $(BUILD)/libreadmit.a
 $(BUILD)/calibration-report: $(BUILD)/tests/bench/calibration_report.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
+$(BUILD)/history-experiment: $(BUILD)/tests/bench/history_experiment.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 $(BUILD)/bench-explain: $(BUILD)/tests/bench/bench_explain.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 

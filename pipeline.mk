@@ -52,7 +52,7 @@ RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
 
 PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
-        bench-ingest bench-train bench-serve bench-explain bench-calibration bench-report \
+        bench-ingest bench-train bench-serve bench-explain bench-calibration experiment-history bench-report \
         bench-monitor bench-log FORCE
 FORCE:
 
@@ -257,6 +257,10 @@ bench-explain: build $(BUILD)/bench-explain | $(DB_UP)
 ## bench-calibration: calibration slope, intercept, ECE (patient-resampled intervals), reliability bins and a Platt check, real data
 bench-calibration: build $(BUILD)/bench-explain $(BUILD)/calibration-report | $(DB_UP)
 	BUILD=$(BUILD) scripts/bench-calibration.sh $(DATA)
+
+## experiment-history: validation ROC AUC with and without the patient-history features (real data), the difference's patient-resampled interval and the decision
+experiment-history: build $(BUILD)/history-experiment | $(DB_UP)
+	BUILD=$(BUILD) scripts/experiment-history.sh $(DATA)
 
 ## bench-report: time to write the report site for 200 runs
 bench-report: build | $(DB_UP)

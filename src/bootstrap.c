@@ -109,20 +109,22 @@ static size_t dense_groups(const int64_t *group, size_t n, size_t *gid, grow *tm
     return n ? G + 1 : 0;
 }
 
-int rdm_auc_bootstrap_grouped(const double *p, const float *y, const int64_t *group, size_t n,
-                              int B, uint64_t seed, double *lo, double *hi, rdm_err *err)
+/* The interval of AUC(p), or of AUC(p2) - AUC(p) on the same resamples when
+ * p2 is not NULL. */
+static int grouped(const double *p, const double *p2, const float *y, const int64_t *group,
+                   size_t n, int B, uint64_t seed, double *lo, double *hi, rdm_err *err)
 {
     *lo = *hi = NAN;
     if (n == 0 || B <= 0)
         return rdm_errf(err, RDM_EINVAL, "bootstrap: need rows and B > 0");
     int rc = RDM_ENOMEM;
-    wrow *s = sorted_rows(p, y, n);
+    wrow *s = sorted_rows(p, y, n), *s2 = p2 ? sorted_rows(p2, y, n) : NULL;
     size_t *gid = malloc(n * sizeof *gid);
     grow *tmp = malloc(n * sizeof *tmp);
     double *w = malloc(n * sizeof *w);
     double *cnt = malloc(n * sizeof *cnt);
     double *aucs = malloc((size_t)B * sizeof *aucs);
-    if (!s || !gid || !tmp || !w || !cnt || !aucs) {
+    if (!s || (p2 && !s2) || !gid || !tmp || !w || !cnt || !aucs) {
         rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
         goto done;
     }
@@ -137,6 +139,8 @@ int rdm_auc_bootstrap_grouped(const double *p, const float *y, const int64_t *gr
         for (size_t i = 0; i < n; i++)
             w[i] = cnt[gid[i]];
         double a = sweep(s, n, w);
+        if (s2)
+            a = sweep(s2, n, w) - a;
         if (!isnan(a))
             aucs[m++] = a;
     }
@@ -150,10 +154,24 @@ int rdm_auc_bootstrap_grouped(const double *p, const float *y, const int64_t *gr
     rc = RDM_OK;
 done:
     free(s);
+    free(s2);
     free(gid);
     free(tmp);
     free(w);
     free(cnt);
     free(aucs);
     return rc;
+}
+
+int rdm_auc_bootstrap_grouped(const double *p, const float *y, const int64_t *group, size_t n,
+                              int B, uint64_t seed, double *lo, double *hi, rdm_err *err)
+{
+    return grouped(p, NULL, y, group, n, B, seed, lo, hi, err);
+}
+
+int rdm_auc_diff_bootstrap_grouped(const double *p, const double *p2, const float *y,
+                                   const int64_t *group, size_t n, int B, uint64_t seed, double *lo,
+                                   double *hi, rdm_err *err)
+{
+    return grouped(p, p2, y, group, n, B, seed, lo, hi, err);
 }

@@ -27,4 +27,10 @@ double rdm_percentile_sorted(const double *v, size_t m, double q);
 int rdm_auc_bootstrap_grouped(const double *p, const float *y, const int64_t *group, size_t n,
                               int B, uint64_t seed, double *lo, double *hi, rdm_err *err);
 
+/* The same interval for the difference AUC(p2) - AUC(p) of two scores of the
+ * same rows, both measured on each resample (paired). */
+int rdm_auc_diff_bootstrap_grouped(const double *p, const double *p2, const float *y,
+                                   const int64_t *group, size_t n, int B, uint64_t seed, double *lo,
+                                   double *hi, rdm_err *err);
+
 #endif

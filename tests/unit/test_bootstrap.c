@@ -7,6 +7,38 @@
 #include "metrics.h"
 #include "rng.h"
 
+/* The paired interval of a difference: a score against itself is exactly 0;
+ * a score with more signal lies wholly above 0; swapped, wholly below. */
+static void test_paired_difference(void)
+{
+    enum { M = 3000 };
+
+    static double p[M], q[M];
+    static float y[M];
+    static int64_t g[M];
+    rdm_rng r;
+    rdm_rng_seed(&r, 9);
+    for (size_t i = 0; i < M; i++) {
+        y[i] = rdm_rng_uniform(&r) < 0.2;
+        double noise = rdm_rng_uniform(&r);
+        p[i] = noise + 0.3 * y[i];
+        q[i] = noise + 0.8 * y[i];
+        g[i] = (int64_t)(i / 3);
+    }
+    double lo, hi;
+    CU_ASSERT_EQUAL_FATAL(rdm_auc_diff_bootstrap_grouped(p, p, y, g, M, 200, 1, &lo, &hi, NULL),
+                          RDM_OK);
+    CU_ASSERT_DOUBLE_EQUAL(lo, 0, 1e-15);
+    CU_ASSERT_DOUBLE_EQUAL(hi, 0, 1e-15);
+    CU_ASSERT_EQUAL_FATAL(rdm_auc_diff_bootstrap_grouped(p, q, y, g, M, 200, 1, &lo, &hi, NULL),
+                          RDM_OK);
+    double d = rdm_auc_weighted(q, y, NULL, M) - rdm_auc_weighted(p, y, NULL, M);
+    CU_ASSERT(lo > 0 && lo < d && d < hi);
+    CU_ASSERT_EQUAL_FATAL(rdm_auc_diff_bootstrap_grouped(q, p, y, g, M, 200, 1, &lo, &hi, NULL),
+                          RDM_OK);
+    CU_ASSERT(hi < 0);
+}
+
 int test_bootstrap_register(void);
 
 static void test_weighted_auc(void)
@@ -130,7 +162,8 @@ int test_bootstrap_register(void)
 {
     CU_pSuite s = CU_add_suite("bootstrap", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_weighted_auc) && CU_ADD_TEST(s, test_percentile) &&
-            CU_ADD_TEST(s, test_degenerate_groups) && CU_ADD_TEST(s, test_clustered_width))
+            CU_ADD_TEST(s, test_degenerate_groups) && CU_ADD_TEST(s, test_clustered_width) &&
+            CU_ADD_TEST(s, test_paired_difference))
                ? 0
                : -1;
 }
