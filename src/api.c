@@ -931,6 +931,11 @@ int rdm_api_model_json(const rdm_api_model *am, rdm_buf *out)
                 json_array_append_new(lv, jstr(f->levels[k]));
             if (lv)
                 json_object_set_new(jf, "levels", lv);
+            json_t *lb = f->labels ? json_array() : NULL;
+            for (int k = 0; lb && f->levels && f->levels[k]; k++)
+                json_array_append_new(lb, f->labels[k] ? jstr(f->labels[k]) : json_null());
+            if (lb)
+                json_object_set_new(jf, "labels", lb);
             if (rdm_schema_columns()[f->col].kind == RDM_COL_DIAG) { /* ICD-9 chapter per code */
                 json_t *ch = json_array();
                 for (int k = 0; ch && f->levels && f->levels[k]; k++)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "codes.h"
 #include "csv.h"
 #include "schema.h"
 #include "source.h"
@@ -414,10 +415,38 @@ undo:
     return rc;
 }
 
+/* The zip's code-label mapping (IDs_mapping.csv), when it has one, into
+ * raw.code_labels; its bad lines are logged and kept. */
+static int load_code_labels(run *r, rdm_err *err)
+{
+    if (!rdm_source_is_zip(r->src))
+        return RDM_OK;
+    rdm_buf b = RDM_BUF_INIT;
+    rdm_code_labels cl = {0};
+    char name[1024] = "";
+    int found = 0;
+    int rc = rdm_source_zip_member(r->path, "IDs_mapping.csv", 1 << 20, &b, name, sizeof name,
+                                   &found, err);
+    if (rc == RDM_OK && found)
+        rc = rdm_code_labels_parse(b.data ? b.data : "", b.len, name, &cl, err);
+    if (rc == RDM_OK && found)
+        rc = rdm_code_labels_store(r->db, &cl, err);
+    if (rc == RDM_OK && found) {
+        r->st->code_labels = (long)cl.n;
+        r->st->code_labels_bad = (long)cl.nbad;
+        for (size_t i = 0; i < cl.nbad; i++)
+            rdm_log(RDM_LOG_WARN, "ingest: %s (kept in raw.code_label_rejects)", cl.bad[i].reason);
+    }
+    rdm_code_labels_release(&cl);
+    rdm_buf_release(&b);
+    return rc;
+}
+
 int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_progress_fn progress,
                void *ud, rdm_ingest_stats *st, rdm_err *err)
 {
     memset(st, 0, sizeof *st);
+    st->code_labels = -1;
     run r;
     memset(&r, 0, sizeof r);
     r.cfg = cfg;
@@ -461,6 +490,8 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
         goto done;
     /* which records of this source are loaded already */
     if ((rc = learn_source(&r, err)) != RDM_OK)
+        goto done;
+    if ((rc = load_code_labels(&r, err)) != RDM_OK)
         goto done;
 
     while (!r.eof) {

@@ -34,6 +34,8 @@ typedef struct rdm_ingest_stats {
     double seconds;
     char sha256[65];
     unsigned long long bytes; /* CSV bytes read so far */
+    long code_labels;         /* code labels read from the zip's IDs_mapping.csv (-1: none) */
+    long code_labels_bad;     /* its lines kept in raw.code_label_rejects */
 } rdm_ingest_stats;
 
 /* Called about once a second with the running totals. */

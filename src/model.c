@@ -12,8 +12,10 @@
 #include "logreg.h"
 #include "text.h"
 
-#define MAGIC          "readmit-model"
-#define FORMAT_VERSION 1
+#define MAGIC "readmit-model"
+/* 1: no labels section; 2: "labels N" after the inputs (version 1 files
+ * still load, with no labels). */
+#define FORMAT_VERSION 2
 
 struct rdm_model {
     rdm_model_type type;
@@ -27,6 +29,15 @@ struct rdm_model {
     char **keys, **vals; /* sorted by key */
     int ninput;
     rdm_input_field inputs[RDM_NCOLS];
+    long format; /* format version of the loaded file */
+    int nlabels;
+
+    struct label {
+        int col;
+        char *level, *text;
+    } * labels; /* sorted by column, then level */
+
+    const char **label_of[RDM_NCOLS]; /* per input: labels parallel to its levels */
 };
 
 static const char *TYPE_NAMES[] = {"baseline", "logreg", "gbt"};
@@ -44,6 +55,13 @@ void rdm_model_free(rdm_model *m)
     }
     free(m->keys);
     free(m->vals);
+    for (int i = 0; i < m->nlabels; i++) {
+        free(m->labels[i].level);
+        free(m->labels[i].text);
+    }
+    free(m->labels);
+    for (int i = 0; i < RDM_NCOLS; i++)
+        free(m->label_of[i]);
     free(m);
 }
 
@@ -69,6 +87,70 @@ static void build_inputs(rdm_model *m)
         f->min = f->categorical ? NAN : (double)sc[c].min;
         f->max = f->categorical ? NAN : (double)sc[c].max;
     }
+}
+
+const char *rdm_model_label(const rdm_model *m, int col, const char *level)
+{
+    for (int i = 0; level && i < m->nlabels; i++)
+        if (m->labels[i].col == col && !strcmp(m->labels[i].level, level))
+            return m->labels[i].text;
+    return NULL;
+}
+
+/* Each categorical input's labels, parallel to its levels (NULL when none of
+ * its levels has one). RDM_OK or RDM_ENOMEM. */
+static int fill_labels(rdm_model *m)
+{
+    for (int i = 0; i < m->ninput; i++) {
+        rdm_input_field *f = &m->inputs[i];
+        free(m->label_of[i]);
+        m->label_of[i] = NULL;
+        f->labels = NULL;
+        size_t k = 0, any = 0;
+        while (f->categorical && f->levels && f->levels[k])
+            any += rdm_model_label(m, f->col, f->levels[k++]) != NULL;
+        if (!any)
+            continue;
+        if (!(m->label_of[i] = calloc(k + 1, sizeof *m->label_of[i])))
+            return RDM_ENOMEM;
+        for (size_t j = 0; j < k; j++)
+            m->label_of[i][j] = rdm_model_label(m, f->col, f->levels[j]);
+        f->labels = m->label_of[i];
+    }
+    return RDM_OK;
+}
+
+int rdm_model_set_label(rdm_model *m, int col, const char *level, const char *text, rdm_err *err)
+{
+    if (col < 0 || col >= RDM_NCOLS || !level || !*level || !text || !*text ||
+        strlen(level) > 100 || strlen(text) >= 4096 || strchr(text, '\n') || strchr(level, '\n'))
+        return rdm_errf(err, RDM_EINVAL, "model: bad label for column %d", col);
+    int at = 0;
+    while (at < m->nlabels && (m->labels[at].col < col || (m->labels[at].col == col &&
+                                                           strcmp(m->labels[at].level, level) < 0)))
+        at++;
+    char *t = strdup(text);
+    if (!t)
+        return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+    if (at < m->nlabels && m->labels[at].col == col && !strcmp(m->labels[at].level, level)) {
+        free(m->labels[at].text);
+        m->labels[at].text = t;
+    } else {
+        char *l = strdup(level);
+        struct label *nl = realloc(m->labels, (size_t)(m->nlabels + 1) * sizeof *nl);
+        if (!l || !nl) {
+            free(l);
+            free(t);
+            if (nl)
+                m->labels = nl;
+            return rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        }
+        m->labels = nl;
+        memmove(nl + at + 1, nl + at, (size_t)(m->nlabels - at) * sizeof *nl);
+        nl[at] = (struct label){col, l, t};
+        m->nlabels++;
+    }
+    return fill_labels(m) == RDM_OK ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "model: out of memory");
 }
 
 static int check_dims(const rdm_model *m, rdm_err *err)
@@ -442,6 +524,14 @@ static int save_header(const rdm_model *m, rdm_buf *b)
         rc = rdm_buf_printf(b, "inputs %d\n", m->ninput);
     for (int i = 0; i < m->ninput && rc == RDM_OK; i++)
         rc = rdm_buf_printf(b, "%s %s\n", m->inputs[i].name, input_kind(&sc[m->inputs[i].col]));
+    if (rc == RDM_OK)
+        rc = rdm_buf_printf(b, "labels %d\n", m->nlabels);
+    for (int i = 0; i < m->nlabels && rc == RDM_OK; i++)
+        if ((rc = rdm_buf_printf(b, "%s ", sc[m->labels[i].col].name)) == RDM_OK &&
+            (rc = rdm_text_put(b, m->labels[i].level)) == RDM_OK &&
+            (rc = rdm_buf_addc(b, ' ')) == RDM_OK &&
+            (rc = rdm_text_put(b, m->labels[i].text)) == RDM_OK)
+            rc = rdm_buf_addc(b, '\n');
     return rc == RDM_OK ? RDM_OK : RDM_ENOMEM;
 }
 
@@ -558,6 +648,7 @@ static int load_head(rdm_text *t, rdm_model *m, rdm_err *err)
     int rc = rdm_text_expect(t, MAGIC, err);
     if (!rc)
         rc = rdm_text_long(t, &ver, 1, FORMAT_VERSION, "version", err);
+    m->format = ver;
     if (!rc)
         rc = rdm_text_eol(t, err);
     if (!rc)
@@ -620,6 +711,37 @@ static int load_inputs(rdm_text *t, int incol[RDM_NCOLS], long *ninput, rdm_err 
         if (incol[i] < 0 || strcmp(kind, input_kind(&rdm_schema_columns()[incol[i]])) != 0)
             rc = rdm_errf(err, RDM_ESCHEMA, "model input '%s' (%s) does not match this schema", key,
                           kind);
+    }
+    return rc;
+}
+
+/* The labels section (format 2 on): "labels N", then N lines
+ * "<field> <level> <label>". */
+static int load_labels(rdm_text *t, rdm_model *m, rdm_err *err)
+{
+    char field[128], level[128], text[4096];
+    long n = 0;
+    if (m->format < 2)
+        return RDM_OK;
+    int rc = rdm_text_expect(t, "labels", err);
+    if (!rc)
+        rc = rdm_text_long(t, &n, 0, 100000, "label count", err);
+    if (!rc)
+        rc = rdm_text_eol(t, err);
+    for (long i = 0; i < n && !rc; i++) {
+        rc = rdm_text_word(t, field, sizeof field, "label field", err);
+        if (!rc)
+            rc = rdm_text_word(t, level, sizeof level, "label level", err);
+        if (!rc)
+            rc = rdm_text_word(t, text, sizeof text, "label text", err);
+        if (!rc)
+            rc = rdm_text_eol(t, err);
+        int col = rc ? -1 : rdm_schema_find(field);
+        if (!rc && col < 0)
+            rc = rdm_errf(err, RDM_ESCHEMA, "line %d: label of unknown field '%s'", t->line - 1,
+                          field);
+        if (!rc)
+            rc = rdm_model_set_label(m, col, level, text, err);
     }
     return rc;
 }
@@ -687,7 +809,8 @@ rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
     rdm_text t = {d, d + body, 1};
     int incol[RDM_NCOLS] = {0};
     long ninput = 0;
-    if (load_head(&t, m, err) || load_inputs(&t, incol, &ninput, err) || load_sections(&t, m, err))
+    if (load_head(&t, m, err) || load_inputs(&t, incol, &ninput, err) || load_labels(&t, m, err) ||
+        load_sections(&t, m, err))
         goto fail;
     if (m->type != RDM_MODEL_BASELINE)
         m->baseline = NAN;
@@ -696,6 +819,10 @@ rdm_model *rdm_model_load_bytes(const void *data, size_t n, rdm_err *err)
     build_inputs(m);
     if (check_inputs(m, incol, ninput, err) != RDM_OK)
         goto fail;
+    if (fill_labels(m) != RDM_OK) {
+        rdm_errf(err, RDM_ENOMEM, "model: out of memory");
+        goto fail;
+    }
     return m;
 fail:
     rdm_err_prefix(err, "loading model");

@@ -40,10 +40,14 @@ typedef struct rdm_input_field {
     const char *name;          /* column name */
     int categorical;           /* 1: string levels, 0: integer */
     const char *const *levels; /* known levels (NULL-terminated), categorical only */
+    const char *const *labels; /* human labels parallel to levels (an entry NULL: none), or NULL
+                                  when no level has one (e.g. the meaning of a code) */
     double min, max;           /* accepted range, numeric only */
 } rdm_input_field;
 
 int rdm_model_input_count(const rdm_model *m);
+/* The human label of level `level` of schema column `col` (borrowed), or NULL. */
+const char *rdm_model_label(const rdm_model *m, int col, const char *level);
 const rdm_input_field *rdm_model_input(const rdm_model *m, int i);
 
 /* Warnings from scoring one record (unseen categories mapped to "other"). */
@@ -80,6 +84,11 @@ rdm_model *rdm_model_create(rdm_model_type type, struct rdm_encoder *enc, void *
  * between threads. Entries are kept sorted by key, so the saved bytes do not depend on call order.
  */
 int rdm_model_set_meta(rdm_model *m, const char *key, const char *value, rdm_err *err);
+/* Set (or replace) the human label of one level of a column (the meaning of
+ * a code: admission_type_id "1" is "Emergency"); saved with the model (format
+ * 2). Only before the model is shared between threads. RDM_EINVAL for an
+ * empty level or label, a newline, or over-long text. */
+int rdm_model_set_label(rdm_model *m, int col, const char *level, const char *text, rdm_err *err);
 /* Set the decision threshold (only before sharing). */
 void rdm_model_set_threshold(rdm_model *m, double threshold);
 /* The encoder (borrowed; NULL for a baseline built without one). */

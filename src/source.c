@@ -322,3 +322,45 @@ done:
     rdm_source_close(s);
     return rc;
 }
+
+int rdm_source_zip_member(const char *path, const char *suffix, size_t max_bytes, rdm_buf *out,
+                          char *name, size_t name_n, int *found, rdm_err *err)
+{
+    *found = 0;
+    int zip = 0;
+    int rc = is_zip(path, &zip, err);
+    if (rc != RDM_OK || !zip)
+        return rc;
+    struct archive *a = zip_open(path, err);
+    if (!a)
+        return err && err->code ? err->code : RDM_EPARSE;
+    struct archive_entry *e;
+    int r;
+    while (rc == RDM_OK && (r = archive_read_next_header(a, &e)) == ARCHIVE_OK) {
+        const char *n = archive_entry_pathname(e);
+        if (!n || archive_entry_filetype(e) != AE_IFREG || !ends_with_ci(n, suffix)) {
+            archive_read_data_skip(a);
+            continue;
+        }
+        const char *base = strrchr(n, '/');
+        snprintf(name, name_n, "%s:%s", path, base ? base + 1 : n);
+        char buf[8192];
+        la_ssize_t got;
+        while ((got = archive_read_data(a, buf, sizeof buf)) > 0) {
+            if (out->len + (size_t)got > max_bytes) {
+                rc = rdm_errf(err, RDM_EINVAL, "%s: larger than %zu bytes", name, max_bytes);
+                break;
+            }
+            if (rdm_buf_add(out, buf, (size_t)got) != RDM_OK) {
+                rc = rdm_errf(err, RDM_ENOMEM, "%s: out of memory", name);
+                break;
+            }
+        }
+        if (rc == RDM_OK && got < 0)
+            rc = rdm_errf(err, RDM_EPARSE, "%s: %s", name, ar_error(a));
+        *found = rc == RDM_OK;
+        break;
+    }
+    archive_read_free(a);
+    return rc;
+}

@@ -37,4 +37,12 @@ int rdm_source_is_zip(const rdm_source *s);
 int rdm_source_sha256(const char *path, long long max_bytes, char out[65],
                       unsigned long long *bytes, rdm_err *err) __attribute__((warn_unused_result));
 
+/* When `path` is a zip archive with an entry whose name ends in `suffix`
+ * (case-insensitive; the first one), append its bytes (at most max_bytes,
+ * else RDM_EINVAL) to `out`, set *found and write "path:entry" into name.
+ * A plain file, or a zip without such an entry, is RDM_OK with *found 0. */
+int rdm_source_zip_member(const char *path, const char *suffix, size_t max_bytes, rdm_buf *out,
+                          char *name, size_t name_n, int *found, rdm_err *err)
+    __attribute__((warn_unused_result));
+
 #endif

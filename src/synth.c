@@ -366,3 +366,46 @@ int rdm_synth_buf(long rows, uint64_t seed, int dirty, rdm_buf *out, rdm_err *er
 {
     return rdm_synth(rows, seed, dirty, buf_write, out, err);
 }
+
+/* Codes of one column in increasing order, without repeats. */
+static int sorted_codes(const int *v, int n, int *out)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        int k = m;
+        while (k > 0 && out[k - 1] > v[i])
+            k--;
+        if (k > 0 && out[k - 1] == v[i])
+            continue;
+        memmove(out + k + 1, out + k, (size_t)(m - k) * sizeof *out);
+        out[k] = v[i];
+        m++;
+    }
+    return m;
+}
+
+int rdm_synth_mapping(rdm_buf *out, rdm_err *err)
+{
+    static const struct {
+        const char *col, *first, *other;
+        const int *codes;
+        int n;
+    } T[] = {{"admission_type_id", "Emergency", "Synthetic admission type", ADM_TYPE,
+              (int)(sizeof ADM_TYPE / sizeof ADM_TYPE[0])},
+             {"discharge_disposition_id", "Discharged to home", "Synthetic disposition", DISCH,
+              (int)(sizeof DISCH / sizeof DISCH[0])},
+             {"admission_source_id", " Physician Referral", "Synthetic source, code", ADM_SRC,
+              (int)(sizeof ADM_SRC / sizeof ADM_SRC[0])}};
+
+    int rc = RDM_OK;
+    for (size_t t = 0; rc == RDM_OK && t < sizeof T / sizeof T[0]; t++) {
+        int codes[64];
+        int m = sorted_codes(T[t].codes, T[t].n, codes);
+        rc = rdm_buf_printf(out, "%s%s,description\r\n", t ? ",\r\n" : "", T[t].col);
+        for (int i = 0; rc == RDM_OK && i < m; i++)
+            rc = codes[i] == 1
+                     ? rdm_buf_printf(out, "1,%s\r\n", T[t].first)
+                     : rdm_buf_printf(out, "%d,\"%s %d\"\r\n", codes[i], T[t].other, codes[i]);
+    }
+    return rc == RDM_OK ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "synth: out of memory");
+}

@@ -64,6 +64,14 @@ typedef int (*rdm_synth_write_fn)(void *ud, const char *p, size_t n, rdm_err *er
 int rdm_synth(long rows, uint64_t seed, int dirty, rdm_synth_write_fn write, void *ud, rdm_err *err)
     __attribute__((warn_unused_result));
 
+/* A synthetic code-label mapping file in the layout of the UCI
+ * IDs_mapping.csv (three stacked "code,description" tables separated by a
+ * "," line, CRLF) for every code the generator writes: code 1 of each is
+ * "Emergency", "Discharged to home" and " Physician Referral" (with the
+ * leading blank some labels have), the others "Synthetic ... N" (quoted,
+ * some with a comma). Appended to `out`. */
+int rdm_synth_mapping(rdm_buf *out, rdm_err *err) __attribute__((warn_unused_result));
+
 /* Convenience: the whole file appended to `out` (for tests and small files). */
 int rdm_synth_buf(long rows, uint64_t seed, int dirty, rdm_buf *out, rdm_err *err)
     __attribute__((warn_unused_result));

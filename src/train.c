@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codes.h"
 #include "encode.h"
 #include "explain.h"
 #include "explain_summary.h"
@@ -46,6 +47,7 @@ typedef struct trainer {
     float *Xt, *Xv;
     int32_t *Lc;
     float *Lv;
+    rdm_code_labels labels; /* the meaning of the code columns (raw.code_labels) */
 } trainer;
 
 static void say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -445,6 +447,9 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     snprintf(b, sizeof b, "%lld", ds->snapshot_id);
     if (rc == RDM_OK)
         rc = rdm_model_set_meta(m, "snapshot_id", b, err);
+    for (size_t i = 0; i < t->labels.n && rc == RDM_OK; i++)
+        rc = rdm_model_set_label(m, t->labels.v[i].col, t->labels.v[i].code, t->labels.v[i].label,
+                                 err);
     if (rc || (rc = rdm_model_save_bytes(m, &bytes, err)))
         goto done;
     /* evaluate what serving will load: the saved bytes */
@@ -656,6 +661,7 @@ static int build_specs(const rdm_config *c, run_spec **out, int *n)
 static void trainer_release(trainer *t)
 {
     rdm_dataset_release(&t->ds);
+    rdm_code_labels_release(&t->labels);
     rdm_pool_free(t->pool);
     rdm_encoder_free(t->enc);
     rdm_buf_release(&t->enc_text);
@@ -693,6 +699,8 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
     if ((rc = rdm_config_fingerprint(cfg, "train", t.config_hash, err)))
         goto done;
     if ((rc = rdm_dataset_load(db, cfg, &t.ds, err)))
+        goto done;
+    if ((rc = rdm_code_labels_load(db, &t.labels, err)))
         goto done;
     for (int s = 0; s < RDM_NSPLITS; s++)
         res->rows[s] = t.ds.count[s];

@@ -100,6 +100,11 @@ int cmd_ingest(int argc, char **argv)
         printf("batches: loaded %d before the error, already loaded %d; source %s sha256 %.12s\n",
                st.batches_loaded, st.batches_skipped, ctx.cfg.data.source, st.sha256);
     }
+    if (st.code_labels >= 0)
+        printf("code labels: %ld from the source's IDs_mapping.csv%s", st.code_labels,
+               st.code_labels_bad ? "" : "\n");
+    if (st.code_labels >= 0 && st.code_labels_bad)
+        printf(", %ld bad lines kept in raw.code_label_rejects\n", st.code_labels_bad);
     fflush(stdout);
     if (irc != RDM_OK) {
         rc = cmd_fail("ingest", &err);

@@ -9,7 +9,7 @@
 #include "cmd.h"
 
 static const char HELP[] =
-    "usage: readmit synth --rows N [--seed S] [--dirty] [--out FILE]\n"
+    "usage: readmit synth --rows N [--seed S] [--dirty] [--out FILE] [--mapping FILE]\n"
     "\n"
     "Write a synthetic CSV with exactly the 50-column schema of the diabetes\n"
     "data, realistic value domains and a target that depends on the features.\n"
@@ -23,6 +23,8 @@ static const char HELP[] =
     "  --seed S      generator seed (default 1)\n"
     "  --dirty       append the bad rows\n"
     "  --out FILE    write FILE (atomically) instead of standard output\n"
+    "  --mapping FILE  also write a synthetic code-label mapping (the layout of\n"
+    "                the UCI IDs_mapping.csv) for the codes of the data\n"
     "  -h, --help    this help\n"
     "(-c, -o and -q are accepted for symmetry with the other commands.)\n";
 
@@ -47,14 +49,12 @@ int cmd_synth(int argc, char **argv)
 {
     unsigned long long rows = 0, seed = 1;
     int dirty = 0;
-    const char *out = NULL;
+    const char *out = NULL, *mapping = NULL;
     const char *rows_text = NULL, *seed_text = NULL;
     cmd_ctx ctx = {0}; /* common options are accepted (and unused: synth needs no config) */
-    const cmd_opt opts[] = {{"--dirty", NULL, &dirty},
-                            {"--rows", &rows_text, NULL},
-                            {"--seed", &seed_text, NULL},
-                            {"--out", &out, NULL},
-                            {0}};
+    const cmd_opt opts[] = {{"--dirty", NULL, &dirty},     {"--rows", &rows_text, NULL},
+                            {"--seed", &seed_text, NULL},  {"--out", &out, NULL},
+                            {"--mapping", &mapping, NULL}, {0}};
     int prc = cmd_parse(&ctx, "synth", HELP, argc, argv, opts);
     if (prc != CMD_RUN)
         return prc;
@@ -68,6 +68,15 @@ int cmd_synth(int argc, char **argv)
     if (dirty && rows < 1)
         return cmd_usage_error("synth", "--dirty needs --rows >= 1");
     rdm_err err = {0};
+    if (mapping) {
+        rdm_buf m = RDM_BUF_INIT;
+        int rc = rdm_synth_mapping(&m, &err);
+        if (rc == RDM_OK)
+            rc = rdm_write_file_atomic(mapping, m.data, m.len, &err);
+        rdm_buf_release(&m);
+        if (rc != RDM_OK)
+            return cmd_fail("synth", &err);
+    }
     if (!out) {
         int rc = rdm_synth((long)rows, seed, dirty, file_write, stdout, &err);
         if (rc == RDM_OK && fflush(stdout) != 0)

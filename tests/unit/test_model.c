@@ -332,15 +332,15 @@ static void test_corrupted(void)
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
     CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "threshold"));
     rdm_buf_release(&c);
-    // version 2 -> RDM_EVERSION, even with a valid checksum
+    // version 3 -> RDM_EVERSION, even with a valid checksum
     CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&c, b.data, b.len), RDM_OK);
-    c.data[sizeof "readmit-model " - 1] = '2';
+    c.data[sizeof "readmit-model " - 1] = '3';
     rechecksum(&c);
     rdm_err_clear(&err);
     CU_ASSERT_PTR_NULL(rdm_model_load_bytes(c.data, c.len, &err));
     CU_ASSERT_EQUAL(err.code, RDM_EVERSION);
     CU_ASSERT_STRING_EQUAL(err.msg,
-                           "model format version 2 is newer than this readmit supports (1)");
+                           "model format version 3 is newer than this readmit supports (2)");
     rdm_buf_release(&c);
     // not a model at all
     rdm_err_clear(&err);
@@ -349,6 +349,64 @@ static void test_corrupted(void)
     rdm_err_clear(&err);
     CU_ASSERT_PTR_NULL(rdm_model_load_bytes(NULL, 0, &err));
     rdm_buf_release(&b);
+    rdm_model_free(m);
+    free(t.cells);
+}
+
+/* Labels of code levels: carried by the input schema parallel to the levels,
+ * saved (format 2) and loaded back; a format 1 file loads without labels. */
+static void test_labels(void)
+{
+    table t;
+    CU_ASSERT_EQUAL_FATAL(make_table(&t, 3), 0);
+    rdm_model *m = fit_logreg_model(&t, 1.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    int col = rdm_schema_find("admission_type_id");
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "1", "Emergency", &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "2", "Urgent \"care\", now", &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "99", "Not seen in training", &err), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "1", "Emergency", &err), RDM_OK); /* replaced */
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "3", "", &err), RDM_EINVAL);
+    CU_ASSERT_EQUAL(rdm_model_set_label(m, col, "3", "two\nlines", &err), RDM_EINVAL);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_model_save_bytes(m, &b, &err), RDM_OK);
+    CU_ASSERT_PTR_NOT_NULL(strstr(b.data, "readmit-model 2\n"));
+    rdm_model *l = rdm_model_load_bytes(b.data, b.len, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+    CU_ASSERT_STRING_EQUAL(rdm_model_label(l, col, "2"), "Urgent \"care\", now");
+    CU_ASSERT_STRING_EQUAL(rdm_model_label(l, col, "99"), "Not seen in training");
+    CU_ASSERT_PTR_NULL(rdm_model_label(l, col, "3"));
+    int found = 0;
+    for (int i = 0; i < rdm_model_input_count(l); i++) {
+        const rdm_input_field *f = rdm_model_input(l, i);
+        if (f->col == rdm_schema_find("race"))
+            CU_ASSERT_PTR_NULL(f->labels);
+        if (f->col != col)
+            continue;
+        found = 1;
+        CU_ASSERT_PTR_NOT_NULL_FATAL(f->labels);
+        for (int k = 0; f->levels[k]; k++) {
+            const char *want = rdm_model_label(l, col, f->levels[k]);
+            if (want) {
+                CU_ASSERT_STRING_EQUAL(f->labels[k], want);
+            } else {
+                CU_ASSERT_PTR_NULL(f->labels[k]);
+            }
+        }
+    }
+    CU_ASSERT(found);
+    rdm_buf b2 = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL(rdm_model_save_bytes(l, &b2, &err), RDM_OK);
+    CU_ASSERT(b.len == b2.len && !memcmp(b.data, b2.data, b.len)); /* same bytes again */
+    rdm_model *v1 = rdm_model_load_file("data/models/baseline-v1.model", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(v1);
+    for (int i = 0; i < rdm_model_input_count(v1); i++)
+        CU_ASSERT_PTR_NULL(rdm_model_input(v1, i)->labels);
+    rdm_model_free(v1);
+    rdm_buf_release(&b);
+    rdm_buf_release(&b2);
+    rdm_model_free(l);
     rdm_model_free(m);
     free(t.cells);
 }
@@ -367,9 +425,9 @@ static void test_fixture_files(void)
     CU_ASSERT_STRING_EQUAL(rdm_model_meta(m, "run_id"), "1");
     rdm_model_free(m);
     rdm_err_clear(&err);
-    CU_ASSERT_PTR_NULL(rdm_model_load_file("data/models/version2.model", &err));
+    CU_ASSERT_PTR_NULL(rdm_model_load_file("data/models/version3.model", &err));
     CU_ASSERT_EQUAL(err.code, RDM_EVERSION);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model format version 2 is newer"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "model format version 3 is newer"));
     rdm_err_clear(&err);
     CU_ASSERT_PTR_NULL(rdm_model_load_file("data/models/truncated.model", &err));
     CU_ASSERT_EQUAL(err.code, RDM_EPARSE);
@@ -460,8 +518,8 @@ int test_model_register(void)
     CU_pSuite s = CU_add_suite("model", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_logreg_model) && CU_ADD_TEST(s, test_same_seed_same_bytes) &&
             CU_ADD_TEST(s, test_baseline) && CU_ADD_TEST(s, test_corrupted) &&
-            CU_ADD_TEST(s, test_fixture_files) && CU_ADD_TEST(s, test_file_roundtrip) &&
-            CU_ADD_TEST(s, test_gbt_roundtrip))
+            CU_ADD_TEST(s, test_fixture_files) && CU_ADD_TEST(s, test_labels) &&
+            CU_ADD_TEST(s, test_file_roundtrip) && CU_ADD_TEST(s, test_gbt_roundtrip))
                ? 0
                : -1;
 }
