@@ -131,7 +131,7 @@ int rdm_code_labels_parse(const char *data, size_t n, const char *name, rdm_code
     if (!csv)
         return RDM_ENOMEM;
     rdm_csv_record rec;
-    int rc = RDM_OK, got, col = -1, tables = 0, unknown = 0;
+    int rc = RDM_OK, got, col = -1, unknown = 0;
     size_t first = 0;
     while (rc == RDM_OK && (got = rdm_csv_next(csv, &rec, err)) == 1) {
         int blank = 1;
@@ -165,7 +165,6 @@ int rdm_code_labels_parse(const char *data, size_t n, const char *name, rdm_code
             for (int i = 0; CODE_COLS[i]; i++)
                 if (!strcmp(t, CODE_COLS[i]))
                     col = rdm_schema_find(CODE_COLS[i]);
-            tables++;
             first = out->n;
             unknown = col < 0;
             char why[600];
@@ -188,9 +187,6 @@ int rdm_code_labels_parse(const char *data, size_t n, const char *name, rdm_code
     else if (rc == RDM_ENOMEM)
         rc = rdm_errf(err, RDM_ENOMEM, "code labels: out of memory");
     rdm_csv_free(csv);
-    if (rc == RDM_OK && !tables)
-        rc =
-            rdm_errf(err, RDM_EPARSE, "%s: no table header (\"<column>,description\") found", name);
     return rc;
 }
 

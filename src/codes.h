@@ -42,8 +42,9 @@ typedef struct rdm_code_labels {
 void rdm_code_labels_release(rdm_code_labels *cl);
 
 /* Parse the n bytes of a mapping file; `name` (e.g. "b.zip:IDs_mapping.csv")
- * prefixes the reasons. Bad lines do not fail the parse; RDM_EPARSE when no
- * table header is found at all, RDM_ENOMEM. */
+ * prefixes the reasons. Bad lines do not fail the parse (a file without any
+ * table header is all bad lines: the data beside it still loads); only
+ * RDM_ENOMEM does. */
 int rdm_code_labels_parse(const char *data, size_t n, const char *name, rdm_code_labels *out,
                           rdm_err *err) __attribute__((warn_unused_result));
 

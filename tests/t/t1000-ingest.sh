@@ -142,8 +142,10 @@ if command -v zip >/dev/null; then
     mkdir -p "$T_TMP/z/dataset_diabetes" && cp "$T_TMP/b.csv" "$T_TMP/z/dataset_diabetes/diabetic_data.csv"
     echo "id,name" >"$T_TMP/z/dataset_diabetes/IDs_mapping.csv"
     (cd "$T_TMP/z" && zip -qr ../b.zip dataset_diabetes)
-    ing --source "$T_TMP/b.zip" >"$T_TMP/out9"
+    ing --source "$T_TMP/b.zip" >"$T_TMP/out9" 2>"$T_TMP/err9"
     check_eq "zip with the same CSV is a no-op" "0 0 0" "$(counts "$T_TMP/out9")"
+    check "a mapping without tables: its lines reported, the data still loads" \
+        grep -q "IDs_mapping.csv line 1: row outside a table" "$T_TMP/err9"
     echo "just,text" >"$T_TMP/z/notes.txt" && (cd "$T_TMP/z" && zip -q ../nocsv.zip notes.txt)
     if ing --source "$T_TMP/nocsv.zip" 2>"$T_TMP/err10" >/dev/null; then not_ok "zip without csv must fail"; else ok "zip without csv fails"; fi
     check "zip without csv: clear message" grep -q "zip archive has no .csv entry" "$T_TMP/err10"
