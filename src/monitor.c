@@ -595,6 +595,19 @@ static void sort_windows(size_t *order, size_t n, const window *w)
 }
 
 /* Rows grouped by window then version, as groups over one index array. */
+typedef struct vrow {
+    int32_t version;
+    size_t i; /* the row's place in the log */
+} vrow;
+
+static int cmp_vrow(const void *pa, const void *pb)
+{
+    const vrow *a = pa, *b = pb;
+    if (a->version != b->version)
+        return a->version < b->version ? -1 : 1;
+    return (a->i > b->i) - (a->i < b->i);
+}
+
 static int build_groups(rdm_monitor *m, size_t **idx_out, group **g_out, size_t *ng, rdm_err *err)
 {
     size_t *start = calloc(m->nw + 1, sizeof *start), *idx = malloc((m->n + 1) * sizeof *idx);
@@ -617,18 +630,28 @@ static int build_groups(rdm_monitor *m, size_t **idx_out, group **g_out, size_t 
     for (size_t i = 0; i < m->n; i++)
         idx[fill[m->win[i]]++] = i;
     free(fill);
-    // within a window: stable insertion by version (versions per window are few)
+    /* within a window: by version, in log order within a version (a sort on
+     * the pair, as versions alternate row by row while a promotion is rolled
+     * back and forth; an insertion sort was quadratic there) */
+    vrow *vr = malloc((m->n + 1) * sizeof *vr);
+    if (!vr) {
+        free(start);
+        free(idx);
+        return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    }
     size_t cap = 0, n = 0;
     group *g = NULL;
     for (size_t w = 0; w < m->nw; w++) {
-        size_t a = start[w], b = start[w + 1];
-        for (size_t i = a + 1; i < b; i++)
-            for (size_t j = i; j > a && m->rows[idx[j - 1]].version > m->rows[idx[j]].version;
-                 j--) {
-                size_t t = idx[j];
-                idx[j] = idx[j - 1];
-                idx[j - 1] = t;
-            }
+        size_t a = start[w], b = start[w + 1], inv = 0;
+        for (size_t i = a + 1; i < b && !inv; i++)
+            inv = m->rows[idx[i - 1]].version > m->rows[idx[i]].version;
+        if (inv) {
+            for (size_t i = a; i < b; i++)
+                vr[i - a] = (vrow){m->rows[idx[i]].version, idx[i]};
+            qsort(vr, b - a, sizeof *vr, cmp_vrow);
+            for (size_t i = a; i < b; i++)
+                idx[i] = vr[i - a].i;
+        }
         for (size_t i = a; i < b;) {
             size_t j = i;
             while (j < b && m->rows[idx[j]].version == m->rows[idx[i]].version)
@@ -637,6 +660,7 @@ static int build_groups(rdm_monitor *m, size_t **idx_out, group **g_out, size_t 
                 void *p = g;
                 if (rdm_grow(&p, &cap, n + 1, sizeof *g)) {
                     free(g);
+                    free(vr);
                     free(start);
                     free(idx);
                     return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
@@ -652,6 +676,7 @@ static int build_groups(rdm_monitor *m, size_t **idx_out, group **g_out, size_t 
             i = j;
         }
     }
+    free(vr);
     free(start);
     *idx_out = idx;
     *g_out = g;

@@ -126,8 +126,59 @@ static void test_windows(void)
     rdm_config_release(&cfg);
 }
 
+/* Versions that alternate row by row in one window (a promotion rolled back
+ * and forth under load): each version is one group, in version order, with
+ * its own rows and decisions. */
+static void test_interleaved_versions(void)
+{
+    rdm_config cfg;
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&cfg, &err), RDM_OK);
+
+    enum { N = 60000 };
+
+    cfg.monitor.window_rows = N;
+    cfg.monitor.min_rows = 100;
+    cfg.monitor.bootstrap = 20;
+    cfg.monitor.estimate_draws = 20;
+    cfg.train.threads = 1;
+    json_t *prof = json_loads(PROFILE, 0, NULL);
+    rdm_drift_ref ref;
+    CU_ASSERT_EQUAL_FATAL(rdm_drift_ref_from_profile(prof, NULL, &ref, &err), RDM_OK);
+    rdm_monitor *m = rdm_monitor_create(&cfg, &ref, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    for (int i = 0; i < N; i++) {
+        const char *v[RDM_NCOLS] = {0};
+        int ver = 3 - i % 3; /* 3, 2, 1, 3, 2, 1 ... */
+        /* version 1 decides yes on every row, the others on none */
+        rdm_mon_row r = {i + 1, 1.7e9 + i, ver, 1000 + i, 0.2, ver == 1, -1, NAN};
+        CU_ASSERT_EQUAL_FATAL(rdm_monitor_add(m, &r, v, &err), RDM_OK);
+    }
+    json_t *doc = rdm_monitor_finish(m, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    const json_t *wins = json_object_get(doc, "windows");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(wins), 1);
+    const json_t *vers = json_object_get(json_array_get(wins, 0), "versions");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(vers), 3);
+    for (int k = 0; k < 3; k++) {
+        const json_t *g = json_array_get(vers, (size_t)k);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(g, "version")), k + 1);
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(g, "predictions")), N / 3);
+        CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(g, "decision_rate")),
+                               k == 0 ? 1.0 : 0.0, 1e-12);
+    }
+    json_decref(doc);
+    json_decref(prof);
+    rdm_monitor_free(m);
+    rdm_drift_ref_release(&ref);
+    rdm_config_release(&cfg);
+}
+
 int test_monitor_register(void)
 {
     CU_pSuite s = CU_add_suite("monitor", NULL, NULL);
-    return (s && CU_ADD_TEST(s, test_parse_input) && CU_ADD_TEST(s, test_windows)) ? 0 : -1;
+    return (s && CU_ADD_TEST(s, test_parse_input) && CU_ADD_TEST(s, test_windows) &&
+            CU_ADD_TEST(s, test_interleaved_versions))
+               ? 0
+               : -1;
 }
