@@ -43,23 +43,42 @@ static const char *PROFILE =
     "{\"name\": \"time_in_hospital\", \"kind\": \"numeric\", \"missing\": 0,"
     " \"histogram\": {\"edges\": [1, 2, 3], \"counts\": [50, 50]}}]}";
 
+/* A monitor over the test profile with small resample counts; the config
+ * and the reference stay with the caller until close_monitor. */
+static rdm_monitor *open_monitor(rdm_config *cfg, json_t **prof, rdm_drift_ref *ref,
+                                 long window_rows, long min_rows, int draws)
+{
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(cfg, &err), RDM_OK);
+    cfg->monitor.window_rows = window_rows;
+    cfg->monitor.min_rows = min_rows;
+    cfg->monitor.bootstrap = draws;
+    cfg->monitor.estimate_draws = draws;
+    cfg->train.threads = 1;
+    *prof = json_loads(PROFILE, 0, NULL);
+    CU_ASSERT_EQUAL_FATAL(rdm_drift_ref_from_profile(*prof, NULL, ref, &err), RDM_OK);
+    rdm_monitor *m = rdm_monitor_create(cfg, ref, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    return m;
+}
+
+static void close_monitor(rdm_monitor *m, rdm_config *cfg, json_t *prof, rdm_drift_ref *ref)
+{
+    json_decref(prof);
+    rdm_monitor_free(m);
+    rdm_drift_ref_release(ref);
+    rdm_config_release(cfg);
+}
+
 /* Two windows of 300 rows by count: the first like training, the second all
  * in the upper bin; outcomes on every other row of the first window only. */
 static void test_windows(void)
 {
     rdm_config cfg;
     rdm_err err = {0};
-    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&cfg, &err), RDM_OK);
-    cfg.monitor.window_rows = 300;
-    cfg.monitor.min_rows = 200;
-    cfg.monitor.bootstrap = 50;
-    cfg.monitor.estimate_draws = 50;
-    cfg.train.threads = 1;
-    json_t *prof = json_loads(PROFILE, 0, NULL);
+    json_t *prof;
     rdm_drift_ref ref;
-    CU_ASSERT_EQUAL_FATAL(rdm_drift_ref_from_profile(prof, NULL, &ref, &err), RDM_OK);
-    rdm_monitor *m = rdm_monitor_create(&cfg, &ref, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_monitor *m = open_monitor(&cfg, &prof, &ref, 300, 200, 50);
     double p[150];
     float y[150];
     int nl = 0;
@@ -120,10 +139,7 @@ static void test_windows(void)
     json_object_set_new((json_t *)w1, "complete", json_false());
     CU_ASSERT_EQUAL(rdm_monitor_retrain(&cfg, doc, reason, sizeof reason, key, sizeof key), 0);
     json_decref(doc);
-    json_decref(prof);
-    rdm_monitor_free(m);
-    rdm_drift_ref_release(&ref);
-    rdm_config_release(&cfg);
+    close_monitor(m, &cfg, prof, &ref);
 }
 
 /* Versions that alternate row by row in one window (a promotion rolled back
@@ -131,22 +147,13 @@ static void test_windows(void)
  * its own rows and decisions. */
 static void test_interleaved_versions(void)
 {
-    rdm_config cfg;
-    rdm_err err = {0};
-    CU_ASSERT_EQUAL_FATAL(rdm_config_defaults(&cfg, &err), RDM_OK);
-
     enum { N = 60000 };
 
-    cfg.monitor.window_rows = N;
-    cfg.monitor.min_rows = 100;
-    cfg.monitor.bootstrap = 20;
-    cfg.monitor.estimate_draws = 20;
-    cfg.train.threads = 1;
-    json_t *prof = json_loads(PROFILE, 0, NULL);
+    rdm_config cfg;
+    rdm_err err = {0};
+    json_t *prof;
     rdm_drift_ref ref;
-    CU_ASSERT_EQUAL_FATAL(rdm_drift_ref_from_profile(prof, NULL, &ref, &err), RDM_OK);
-    rdm_monitor *m = rdm_monitor_create(&cfg, &ref, &err);
-    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_monitor *m = open_monitor(&cfg, &prof, &ref, N, 100, 20);
     for (int i = 0; i < N; i++) {
         const char *v[RDM_NCOLS] = {0};
         int ver = 3 - i % 3; /* 3, 2, 1, 3, 2, 1 ... */
@@ -168,10 +175,7 @@ static void test_interleaved_versions(void)
                                k == 0 ? 1.0 : 0.0, 1e-12);
     }
     json_decref(doc);
-    json_decref(prof);
-    rdm_monitor_free(m);
-    rdm_drift_ref_release(&ref);
-    rdm_config_release(&cfg);
+    close_monitor(m, &cfg, prof, &ref);
 }
 
 int test_monitor_register(void)
