@@ -18,6 +18,14 @@ if [ -n "$dups" ]; then
     echo "embed-sql.sh: statement names collide: $dups" >&2
     exit 1
 fi
+# migrations are applied in name order, once each: two with one number
+# (e.g. 009_a and 009_b written side by side) would order by accident
+mdups=$(for f in $names; do case $f in schema/*) printf '%s\n' "${f#schema/}" | cut -d_ -f1 ;; esac; done |
+    LC_ALL=C sort | uniq -d)
+if [ -n "$mdups" ]; then
+    echo "embed-sql.sh: two migrations in $dir/schema share the number $mdups: renumber one" >&2
+    exit 1
+fi
 echo "/* Generated from $dir/ by scripts/embed-sql.sh: do not edit. */"
 if [ "$header" = 1 ]; then
     echo "#ifndef RDM_SQL_IDS_H"

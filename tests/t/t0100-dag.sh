@@ -103,4 +103,15 @@ check "... and records no source" test ! -e "$T_TMP/var2/state/data.source"
 rm -rf "$T_TMP/var"
 check "make -j2 from an empty state" "${M[@]}" -s -j2 pipeline DATA="$T_TMP/b.csv"
 check_eq "after -j2: nothing planned" "" "$(planned)"
+
+# the build refuses two migrations with one number (they would apply in an
+# order nobody chose)
+mkdir -p "$T_TMP/sqldup/schema"
+cp sql/schema/*.sql "$T_TMP/sqldup/schema/"
+check "embed-sql: the project's migrations have distinct numbers" sh scripts/embed-sql.sh "$T_TMP/sqldup" >/dev/null
+last=$(ls sql/schema | tail -1)
+cp "sql/schema/$last" "$T_TMP/sqldup/schema/${last%%_*}_another.sql"
+check "embed-sql: two migrations with one number are refused" \
+    bash -c '! sh scripts/embed-sql.sh "$1" >/dev/null 2>"$1/err"' _ "$T_TMP/sqldup"
+check "... naming the number" grep -q "share the number ${last%%_*}" "$T_TMP/sqldup/err"
 t_done
