@@ -11,6 +11,7 @@
 
 #include "encode.h"
 #include "gbt.h"
+#include "gbt_route.h"
 #include "logreg.h"
 
 /* ---------------------------------------------------------------- TreeSHAP */
@@ -616,6 +617,7 @@ struct rdm_explainer {
     double base_value;   /* log-odds */
     /* boosted trees, laid out for explanations */
     rdm_shap_forest *forest;
+    rdm_gbt_router *router; /* the record's direction at every split */
     int nnodes;
     /* logistic regression: per input, -sum of w_j * mean_j over its columns */
     const double *w;
@@ -628,6 +630,7 @@ void rdm_explainer_free(rdm_explainer *x)
         return;
     free(x->field);
     rdm_shap_forest_free(x->forest);
+    rdm_gbt_router_free(x->router);
     free(x->lin_const);
     free(x);
 }
@@ -691,6 +694,9 @@ static int build_gbt(rdm_explainer *x, const rdm_gbt *g, rdm_err *err)
         goto done;
     }
     x->base_value = rdm_gbt_base(g) + rdm_shap_forest_expected(x->forest);
+    x->router = rdm_gbt_router_create(g, err);
+    if (!x->router)
+        rc = err ? err->code : RDM_ENOMEM;
 done:
     free(feat);
     free(left);
@@ -805,11 +811,12 @@ static void *thread_workspace(size_t need)
 static int explain_gbt(const rdm_explainer *x, const float *row, double *phi_in, rdm_err *err)
 {
     size_t ngl = ((size_t)x->nnodes + 64) & ~(size_t)63;
-    unsigned char *gl = thread_workspace(ngl + rdm_shap_forest_scratch_size(x->forest));
+    size_t nfs = (rdm_shap_forest_scratch_size(x->forest) + 63) & ~(size_t)63;
+    unsigned char *gl = thread_workspace(ngl + nfs + rdm_gbt_router_scratch_size(x->router));
     if (!gl)
         return rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
     double phi[RDM_ENC_MAX_TREE] = {0};
-    rdm_gbt_route(rdm_model_gbt(x->m), row, gl);
+    rdm_gbt_router_route(x->router, row, gl, gl + ngl + nfs);
     rdm_shap_forest_add(x->forest, gl, phi, gl + ngl);
     for (int j = 0; j < x->nfeat; j++)
         phi_in[x->field[j]] += phi[j];

@@ -14,6 +14,7 @@
 #include "explain.h"
 #include "explain_summary.h"
 #include "gbt.h"
+#include "gbt_route.h"
 #include "logreg.h"
 #include "pool.h"
 #include "rng.h"
@@ -277,6 +278,22 @@ static double ensemble_value(const rdm_gbt *g, const unsigned char *gl, unsigned
     return s;
 }
 
+/* A small boosted model fitted on one thread, no early stopping. */
+static rdm_gbt *fit_small(const float *X, const float *y, int nr, int d, const int *ncat, int iters,
+                          int leaves, double subsample)
+{
+    rdm_gbt_params p;
+    rdm_gbt_params_default(&p);
+    p.max_iter = iters;
+    p.max_leaves = leaves;
+    p.min_child_weight = 1;
+    p.early_stopping = 0;
+    p.threads = 1;
+    p.subsample = subsample;
+    rdm_err err = {0};
+    return rdm_gbt_fit(X, y, (size_t)nr, d, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+}
+
 static void test_gbt_fit_brute_force(void)
 {
     enum { NR = 3000, D = 6 };
@@ -296,16 +313,8 @@ static void test_gbt_fit_brute_force(void)
         double z = 2 * x[0] - 1 + (x[3] == 2 ? 1 : 0) + (x[1] > 0.5f ? 0.7 : 0) - x[2] * x[0];
         y[i] = rdm_rng_uniform(&r) < 1 / (1 + exp(-z));
     }
-    rdm_gbt_params p;
-    rdm_gbt_params_default(&p);
-    p.max_iter = 12;
-    p.max_leaves = 8;
-    p.min_child_weight = 1;
-    p.early_stopping = 0;
-    p.threads = 1;
-    p.subsample = 0.7;
     rdm_err err = {0};
-    rdm_gbt *g = rdm_gbt_fit(X, y, NR, D, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+    rdm_gbt *g = fit_small(X, y, NR, D, ncat, 12, 8, 0.7);
     CU_ASSERT_PTR_NOT_NULL_FATAL(g);
     int nn = rdm_gbt_node_count(g);
     unsigned char *gl = malloc((size_t)nn);
@@ -399,6 +408,90 @@ static void test_gbt_fit_brute_force(void)
     free(rc);
     free(val);
     free(cov);
+    free(X);
+    rdm_gbt_free(g);
+}
+
+/* The router explanations use takes, at every split, the direction of the
+ * scorer's own test (rdm_gbt_route): numeric splits with missing values
+ * either way, categorical splits of few and of many (> 32) codes, and values
+ * that are no code (negative, fractional, too large, infinite, missing). */
+static void test_gbt_router(void)
+{
+    enum { NR = 4000, D = 4 };
+
+    float *X = malloc(NR * D * sizeof *X), y[NR];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    rdm_rng r;
+    rdm_rng_seed(&r, 4242);
+    int ncat[D] = {0, 40, 5, 0};
+    for (int i = 0; i < NR; i++) {
+        float *x = X + i * D;
+        for (int j = 0; j < D; j++)
+            x[j] =
+                ncat[j] ? (float)rdm_rng_below(&r, (uint64_t)ncat[j]) : (float)rdm_rng_uniform(&r);
+        if (rdm_rng_uniform(&r) < 0.15)
+            x[0] = NAN;
+        if (rdm_rng_uniform(&r) < 0.1)
+            x[1] = NAN;
+        double z = 2 * x[3] - 1 +
+                   (x[1] != x[1]         ? 0
+                    : (int)x[1] % 3 == 0 ? 1
+                                         : -0.5) +
+                   (x[2] == 1 ? 0.8 : 0) +
+                   (x[0] != x[0]  ? 0.6
+                    : x[0] > 0.4f ? -0.7
+                                  : 0);
+        y[i] = rdm_rng_uniform(&r) < 1 / (1 + exp(-z));
+    }
+    rdm_err err = {0};
+    rdm_gbt *g = fit_small(X, y, NR, D, ncat, 20, 16, 1.0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    rdm_gbt_router *rt = rdm_gbt_router_create(g, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+    int nn = rdm_gbt_node_count(g), splits[D] = {0};
+    unsigned char *a = malloc((size_t)nn), *b = malloc((size_t)nn);
+    void *slots = malloc(rdm_gbt_router_scratch_size(rt));
+    CU_ASSERT_FATAL(a && b && slots);
+    for (int k = 0; k < nn; k++) {
+        rdm_gbt_node_info ni;
+        rdm_gbt_node(g, k, &ni);
+        if (ni.feat >= 0)
+            splits[ni.feat]++;
+    }
+    for (int j = 0; j < D; j++)
+        CU_ASSERT(splits[j] > 0); /* every kind of split is tried */
+    static const float ODD[] = {-1.0f,     -0.5f, 0.5f,  2.5f,  4.999f, 5.0f,
+                                39.5f,     40.0f, 41.0f, 1e9f,  -1e9f,  INFINITY,
+                                -INFINITY, NAN,   0.0f,  -0.0f, 39.0f,  4.0f};
+    long differ = 0, compared = 0;
+    for (int i = 0; i < 3000; i++) {
+        float x[D];
+        memcpy(x, X + (i % NR) * D, sizeof x);
+        if (i >= 1000) /* a value that is no code, or an edge of the range */
+            x[rdm_rng_below(&r, D)] = ODD[rdm_rng_below(&r, sizeof ODD / sizeof ODD[0])];
+        if (i >= 2000)
+            x[rdm_rng_below(&r, D)] = ODD[rdm_rng_below(&r, sizeof ODD / sizeof ODD[0])];
+        rdm_gbt_route(g, x, a);
+        memset(b, 0xAA, (size_t)nn);
+        rdm_gbt_router_route(rt, x, b, slots);
+        for (int k = 0; k < nn; k++) {
+            rdm_gbt_node_info ni;
+            rdm_gbt_node(g, k, &ni);
+            if (ni.feat < 0) {
+                differ += b[k] != 0xAA; /* leaves are not written */
+                continue;
+            }
+            compared++;
+            differ += a[k] != b[k];
+        }
+    }
+    CU_ASSERT(compared > 3000);
+    CU_ASSERT_EQUAL(differ, 0);
+    rdm_gbt_router_free(rt);
+    free(slots);
+    free(a);
+    free(b);
     free(X);
     rdm_gbt_free(g);
 }
@@ -849,9 +942,10 @@ int test_explain_register(void)
     CU_pSuite s = CU_add_suite("explain", NULL, print_counts);
     return (s && CU_ADD_TEST(s, test_shap_matches_brute_force) &&
             CU_ADD_TEST(s, test_shap_check_rejects) && CU_ADD_TEST(s, test_shap_stump_by_hand) &&
-            CU_ADD_TEST(s, test_gbt_fit_brute_force) && CU_ADD_TEST(s, test_model_gbt) &&
-            CU_ADD_TEST(s, test_model_logreg) && CU_ADD_TEST(s, test_summary) &&
-            CU_ADD_TEST(s, test_model_baseline_and_old_files) && CU_ADD_TEST(s, test_api_explain))
+            CU_ADD_TEST(s, test_gbt_fit_brute_force) && CU_ADD_TEST(s, test_gbt_router) &&
+            CU_ADD_TEST(s, test_model_gbt) && CU_ADD_TEST(s, test_model_logreg) &&
+            CU_ADD_TEST(s, test_summary) && CU_ADD_TEST(s, test_model_baseline_and_old_files) &&
+            CU_ADD_TEST(s, test_api_explain))
                ? 0
                : -1;
 }
