@@ -2,6 +2,7 @@
  * transaction per batch, streaming (see ingest.h). */
 #include "ingest.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,8 +84,43 @@ int rdm_ingest_check_header(const char *const *names, int n, const char *label, 
     return rc;
 }
 
+#define LOADERS   2           /* connections loading batches side by side */
+#define QUEUE_MAX (32u << 20) /* COPY bytes queued for one loader before the reader waits */
+
+typedef struct run run;
+typedef struct chunk chunk;
+
+enum { JOB_IDLE, JOB_ASSIGNED, JOB_RUNNING, JOB_DONE };
+
+/* One loader: a connection, its thread and the batch in its hands. Fields
+ * below `thread` are guarded by run.mu. */
+typedef struct loader {
+    run *r;
+    rdm_db *db;
+    int own_db;
+    int started;
+    pthread_t thread;
+    int state;    /* JOB_* */
+    int quit;     /* no more batches */
+    int seq;      /* commit order of the batch (0, 1, ... in this run) */
+    int batch_no; /* its ledger number */
+    unsigned long long first_record;
+    long long batch_id; /* set by the loader once its ledger row is in */
+    int opened;         /* ledger row in, COPY open: the reader may queue rows */
+    chunk *head, *tail; /* rows queued by the reader */
+    size_t queued;      /* their bytes */
+    int closed;         /* the reader queued every row, counts and rejects below */
+    int abort;          /* the reader failed: roll back */
+    int failed;         /* the loader failed (reason in err) */
+    int committed;
+    long nread, nacc, nrej, first_line, last_line;
+    rdm_buf rej; /* rejects, COPY text */
+    int rc;
+    rdm_err err;
+} loader;
+
 /* State of one run. */
-typedef struct run {
+struct run {
     const rdm_config *cfg;
     rdm_db *db;
     rdm_csv *csv;
@@ -109,7 +145,19 @@ typedef struct run {
     rdm_err sha_err;
     char sha[65]; /* written by the thread, read after the join */
     int known;    /* sha256 and done set are known */
-} run;
+    /* the loaders */
+    loader L[LOADERS];
+    int nl, next_loader;
+    int sync; /* mu and cv exist */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int seq;        /* batches handed out */
+    int turn;       /* batches finished (committed, rolled back or failed), in order */
+    int failed_seq; /* the first batch that failed (INT_MAX: none) */
+    chunk *spare;   /* chunks to reuse */
+    int sent;       /* batches handed out with rows in them */
+    int rc;         /* the run's first failure */
+};
 
 static void *sha_main(void *arg)
 {
@@ -293,50 +341,290 @@ static int add_row(run *r, const char *prefix, size_t plen, const rdm_csv_record
     return RDM_OK;
 }
 
-/* Load the next `n` records as batch number r->next_no, in one transaction. */
-static int load_batch(run *r, unsigned long long n, rdm_err *err)
+/* ---- loaders: batches go to the server over LOADERS connections ----
+ *
+ * The reader (the calling thread) parses batch k and queues its COPY text
+ * for loader k % LOADERS, whose thread sends it over its own connection
+ * while the reader goes on with batch k + 1: the server's work on two
+ * batches runs side by side. Batches still commit in batch order (a loader
+ * waits for the batches before its own), so the loaded batches are always a
+ * prefix of the run's, whatever fails or is killed. */
+
+/* The reader's rows, handed to a loader in chunks of about COPY_FLUSH bytes. */
+typedef struct chunk {
+    struct chunk *next;
+    rdm_buf b;
+} chunk;
+
+static chunk *chunk_get(run *r)
 {
-    int k = r->next_no;
-    char bno[32], bfirst[32], num[64];
-    snprintf(bno, sizeof bno, "%d", k);
-    snprintf(bfirst, sizeof bfirst, "%llu", r->pos);
-    int rc = rdm_db_begin(r->db, err);
+    chunk *c = r->spare;
+    if (c)
+        r->spare = c->next;
+    else
+        c = calloc(1, sizeof *c);
+    if (c)
+        c->next = NULL;
+    return c;
+}
+
+static void chunk_put(run *r, chunk *c)
+{
+    rdm_buf_reset(&c->b);
+    c->next = r->spare;
+    r->spare = c;
+}
+
+/* Wait for the batches before `l`'s to end; 1 when they all committed. */
+static int wait_turn(loader *l)
+{
+    run *r = l->r;
+    pthread_mutex_lock(&r->mu);
+    while (r->turn != l->seq)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int ok = r->failed_seq > l->seq;
+    pthread_mutex_unlock(&r->mu);
+    return ok;
+}
+
+/* The loader's side of one batch: ledger row, rows, rejects, commit. */
+static int send_batch(loader *l, int *committed, rdm_err *err)
+{
+    run *r = l->r;
+    char bno[32], bfirst[32];
+    snprintf(bno, sizeof bno, "%d", l->batch_no);
+    snprintf(bfirst, sizeof bfirst, "%llu", l->first_record);
+    int rc = rdm_db_begin(l->db, err), in_copy = 0;
     if (rc)
         return rc;
     const char *p[] = {rdm_source_name(r->src), r->st->sha256, bno, bfirst};
-    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_INSERT_BATCH, 4, p, err);
-    if (!res) {
-        rdm_db_rollback(r->db);
-        return RDM_EDB;
-    }
-    long long batch_id = rdm_res_ll(res, 0, "batch_id");
-    rc = rdm_res_check(res, err);
+    rdm_res *res = rdm_db_query(l->db, RDM_SQL_RAW_INSERT_BATCH, 4, p, err);
+    long long batch_id = res ? rdm_res_ll(res, 0, "batch_id") : 0;
+    rc = res ? rdm_res_check(res, err) : RDM_EDB;
     rdm_res_free(res);
-    if (rc) {
-        rdm_db_rollback(r->db);
+    if (rc == RDM_OK &&
+        (rc = rdm_db_copy_in_begin(l->db, RDM_SQL_RAW_COPY_IN_ENCOUNTERS, err)) == RDM_OK)
+        in_copy = 1;
+    pthread_mutex_lock(&r->mu);
+    l->batch_id = batch_id;
+    l->opened = rc == RDM_OK;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    while (rc == RDM_OK) {
+        pthread_mutex_lock(&r->mu);
+        while (!l->head && !l->closed && !l->abort)
+            pthread_cond_wait(&r->cv, &r->mu);
+        chunk *c = l->abort ? NULL : l->head;
+        if (c) {
+            l->head = c->next;
+            if (!l->head)
+                l->tail = NULL;
+            l->queued -= c->b.len;
+            pthread_cond_broadcast(&r->cv);
+        }
+        int aborted = l->abort;
+        pthread_mutex_unlock(&r->mu);
+        if (aborted)
+            rc = rdm_errf(err, RDM_EIO, "reading the source failed");
+        if (!c)
+            break;
+        rc = rdm_db_copy_put(l->db, c->b.data, c->b.len, err);
+        pthread_mutex_lock(&r->mu);
+        chunk_put(r, c);
+        pthread_mutex_unlock(&r->mu);
+    }
+    if (rc == RDM_OK) {
+        in_copy = 0;
+        rc = rdm_db_copy_end(l->db, NULL, err);
+    }
+    /* closed: the counts and rejects are the reader's last word on the batch */
+    if (rc == RDM_OK && l->nread == 0) { /* nothing left: this batch does not exist */
+        rdm_db_rollback(l->db);
+        return RDM_OK;
+    }
+    if (rc == RDM_OK && l->rej.len) {
+        if ((rc = rdm_db_copy_in_begin(l->db, RDM_SQL_RAW_COPY_IN_REJECTS, err)) == RDM_OK) {
+            in_copy = 1;
+            if ((rc = rdm_db_copy_put(l->db, l->rej.data, l->rej.len, err)) == RDM_OK) {
+                in_copy = 0;
+                rc = rdm_db_copy_end(l->db, NULL, err);
+            }
+        }
+    }
+    if (rc == RDM_OK) {
+        char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
+        snprintf(sid, sizeof sid, "%lld", batch_id);
+        snprintf(sfirst, sizeof sfirst, "%ld", l->first_line);
+        snprintf(slast, sizeof slast, "%ld", l->last_line);
+        snprintf(sread, sizeof sread, "%ld", l->nread);
+        snprintf(sacc, sizeof sacc, "%ld", l->nacc);
+        snprintf(srej, sizeof srej, "%ld", l->nrej);
+        const char *u[] = {sid, sfirst, slast, sread, sacc, srej, r->st->sha256};
+        rc = rdm_db_exec(l->db, RDM_SQL_RAW_UPDATE_BATCH, 7, u, err);
+    }
+    if (rc == RDM_OK && !wait_turn(l)) { /* an earlier batch failed: keep the prefix */
+        rdm_db_rollback(l->db);
+        return RDM_OK;
+    }
+    if (rc == RDM_OK) {
+        if ((rc = rdm_db_commit(l->db, err)) == RDM_OK)
+            *committed = 1;
         return rc;
     }
-    char prefix[64];
-    int plen = snprintf(prefix, sizeof prefix, "%lld\t", batch_id);
+    if (in_copy)
+        rdm_db_copy_end(l->db, "ingest failed", NULL);
+    rdm_db_rollback(l->db);
+    return rc;
+}
 
-    rc = rdm_db_copy_in_begin(r->db, RDM_SQL_RAW_COPY_IN_ENCOUNTERS, err);
-    if (rc) {
-        rdm_db_rollback(r->db);
-        return rc;
+static void *loader_main(void *arg)
+{
+    loader *l = arg;
+    run *r = l->r;
+    for (;;) {
+        pthread_mutex_lock(&r->mu);
+        while (!l->quit && l->state != JOB_ASSIGNED)
+            pthread_cond_wait(&r->cv, &r->mu);
+        if (l->state != JOB_ASSIGNED) {
+            pthread_mutex_unlock(&r->mu);
+            return NULL;
+        }
+        l->state = JOB_RUNNING;
+        pthread_mutex_unlock(&r->mu);
+        int committed = 0;
+        rdm_err e = {0};
+        int rc = send_batch(l, &committed, &e);
+        if (rc != RDM_OK) {
+            rdm_err_prefix(&e, "batch %d", l->batch_no);
+            pthread_mutex_lock(&r->mu);
+            l->failed = 1;
+            if (l->seq < r->failed_seq)
+                r->failed_seq = l->seq;
+            pthread_cond_broadcast(&r->cv);
+            pthread_mutex_unlock(&r->mu);
+        }
+        wait_turn(l); /* batches end in order, whatever the outcome */
+        pthread_mutex_lock(&r->mu);
+        l->rc = rc;
+        l->err = e;
+        l->committed = committed;
+        l->state = JOB_DONE;
+        r->turn++;
+        pthread_cond_broadcast(&r->cv);
+        pthread_mutex_unlock(&r->mu);
     }
-    int in_copy = 1;
+}
+
+/* Wait until `l` has no batch in hand, then count its last batch in. */
+static int reap(run *r, loader *l, rdm_err *err)
+{
+    pthread_mutex_lock(&r->mu);
+    while (l->state == JOB_ASSIGNED || l->state == JOB_RUNNING)
+        pthread_cond_wait(&r->cv, &r->mu);
+    int was = l->state;
+    l->state = JOB_IDLE;
+    pthread_mutex_unlock(&r->mu);
+    if (was != JOB_DONE)
+        return RDM_OK;
+    while (l->head) { /* left by a failed batch */
+        chunk *c = l->head;
+        l->head = c->next;
+        chunk_put(r, c);
+    }
+    l->tail = NULL;
+    l->queued = 0;
+    if (l->committed) {
+        r->st->batches_loaded++;
+        rdm_log(RDM_LOG_DEBUG, "ingest batch=%d batch_id=%lld rows=%ld accepted=%ld rejected=%ld",
+                l->batch_no, l->batch_id, l->nread, l->nacc, l->nrej);
+    } else {
+        /* the batch's rows are not in the database: take them out of the totals */
+        r->st->rows_read -= (unsigned long long)l->nread;
+        r->st->rows_accepted -= (unsigned long long)l->nacc;
+        r->st->rows_rejected -= (unsigned long long)l->nrej;
+    }
+    if (l->rc != RDM_OK && r->rc == RDM_OK) {
+        r->rc = l->rc;
+        *err = l->err;
+    }
+    return r->rc;
+}
+
+/* Reap every loader, oldest batch first. */
+static int reap_all(run *r, rdm_err *err)
+{
+    for (int i = 0; i < r->nl; i++)
+        reap(r, &r->L[(r->next_loader + i) % r->nl], err);
+    return r->rc;
+}
+
+/* Hand the reader's full chunk to `l`; waits while l holds QUEUE_MAX bytes.
+ * Returns RDM_OK, 1 when the loader failed (its reason comes with the reap)
+ * or RDM_ENOMEM. */
+static int push(run *r, loader *l, rdm_err *err)
+{
+    pthread_mutex_lock(&r->mu);
+    while (!l->failed && l->queued >= QUEUE_MAX)
+        pthread_cond_wait(&r->cv, &r->mu);
+    chunk *c = l->failed ? NULL : chunk_get(r);
+    if (c) {
+        rdm_buf t = c->b;
+        c->b = r->copy;
+        r->copy = t;
+        if (l->tail)
+            l->tail->next = c;
+        else
+            l->head = c;
+        l->tail = c;
+        l->queued += c->b.len;
+        pthread_cond_broadcast(&r->cv);
+    }
+    int failed = l->failed;
+    pthread_mutex_unlock(&r->mu);
+    if (failed)
+        return 1;
+    return c ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "out of memory");
+}
+
+/* Read the next `n` records as batch number r->next_no and hand them to the
+ * next loader (one transaction there). */
+static int load_batch(run *r, unsigned long long n, rdm_err *err)
+{
+    loader *l = &r->L[r->next_loader];
+    int rc = reap(r, l, err);
+    if (rc)
+        return rc;
+    r->next_loader = (r->next_loader + 1) % r->nl;
     rdm_buf_reset(&r->copy);
     rdm_buf_reset(&r->rej);
+    pthread_mutex_lock(&r->mu);
+    l->seq = r->seq++;
+    l->batch_no = r->next_no;
+    l->first_record = r->pos;
+    l->batch_id = 0;
+    l->opened = l->closed = l->abort = l->failed = l->committed = 0;
+    l->nread = l->nacc = l->nrej = l->first_line = l->last_line = 0;
+    rdm_buf_reset(&l->rej);
+    l->state = JOB_ASSIGNED;
+    pthread_cond_broadcast(&r->cv);
+    while (!l->opened && !l->failed)
+        pthread_cond_wait(&r->cv, &r->mu);
+    long long batch_id = l->batch_id;
+    int failed = l->failed;
+    pthread_mutex_unlock(&r->mu);
+    if (failed) /* the reason comes with the reap */
+        return reap(r, l, err);
+    char prefix[64], num[64];
+    int plen = snprintf(prefix, sizeof prefix, "%lld\t", batch_id);
     long nread = 0, nacc = 0, nrej = 0, first = 0, last = 0;
     rdm_csv_record rec;
-    while ((unsigned long long)nread < n) {
+    while (rc == RDM_OK && (unsigned long long)nread < n) {
         rc = rdm_csv_next(r->csv, &rec, err);
-        if (rc < 0)
-            goto fail;
-        if (rc == 0) {
-            r->eof = 1;
+        if (rc <= 0) {
+            r->eof = rc == 0;
             break;
         }
+        rc = RDM_OK;
         if (nread == 0)
             first = rec.line;
         last = rec.last_line;
@@ -345,74 +633,113 @@ static int load_batch(run *r, unsigned long long n, rdm_err *err)
         if (rec.problem) {
             nrej++;
             r->st->rows_rejected++;
-            if ((rc = add_reject(r, batch_id, &rec, num)) != RDM_OK) {
+            if (add_reject(r, batch_id, &rec, num) != RDM_OK)
                 rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-                goto fail;
-            }
         } else {
             nacc++;
             r->st->rows_accepted++;
-            if ((rc = add_row(r, prefix, (size_t)plen, &rec)) != RDM_OK) {
+            if (add_row(r, prefix, (size_t)plen, &rec) != RDM_OK)
                 rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-                goto fail;
-            }
-            if (r->copy.len >= COPY_FLUSH) {
-                if ((rc = rdm_db_copy_put(r->db, r->copy.data, r->copy.len, err)) != RDM_OK)
-                    goto fail;
-                rdm_buf_reset(&r->copy);
-            }
+            else if (r->copy.len >= COPY_FLUSH)
+                rc = push(r, l, err);
         }
         if ((nread & 1023) == 0)
             tick(r, 0);
     }
-    if (r->copy.len && (rc = rdm_db_copy_put(r->db, r->copy.data, r->copy.len, err)) != RDM_OK)
-        goto fail;
-    in_copy = 0;
-    if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
-        goto fail;
-    if (nread == 0) { /* nothing left: this batch does not exist */
-        rdm_db_rollback(r->db);
-        return RDM_OK;
+    if (rc == RDM_OK && r->copy.len)
+        rc = push(r, l, err);
+    pthread_mutex_lock(&r->mu);
+    l->nread = nread;
+    l->nacc = nacc;
+    l->nrej = nrej;
+    l->first_line = first;
+    l->last_line = last;
+    rdm_buf t = l->rej;
+    l->rej = r->rej;
+    r->rej = t;
+    if (rc != RDM_OK)
+        l->abort = 1;
+    l->closed = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    if (rc > 0) /* the loader failed: its reason */
+        return reap(r, l, err);
+    if (rc != RDM_OK) {
+        rdm_err_prefix(err, "batch %d", l->batch_no);
+        r->rc = rc;
+        reap(r, l, err);
+        return rc;
     }
-    if (r->rej.len) {
-        if ((rc = rdm_db_copy_in_begin(r->db, RDM_SQL_RAW_COPY_IN_REJECTS, err)) != RDM_OK)
-            goto fail;
-        in_copy = 1;
-        if ((rc = rdm_db_copy_put(r->db, r->rej.data, r->rej.len, err)) != RDM_OK)
-            goto fail;
-        in_copy = 0;
-        if ((rc = rdm_db_copy_end(r->db, NULL, err)) != RDM_OK)
-            goto fail;
-    }
-    char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
-    snprintf(sid, sizeof sid, "%lld", batch_id);
-    snprintf(sfirst, sizeof sfirst, "%ld", first);
-    snprintf(slast, sizeof slast, "%ld", last);
-    snprintf(sread, sizeof sread, "%ld", nread);
-    snprintf(sacc, sizeof sacc, "%ld", nacc);
-    snprintf(srej, sizeof srej, "%ld", nrej);
-    const char *u[] = {sid, sfirst, slast, sread, sacc, srej, r->st->sha256};
-    if ((rc = rdm_db_exec(r->db, RDM_SQL_RAW_UPDATE_BATCH, 7, u, err)) != RDM_OK)
-        goto fail;
-    if ((rc = rdm_db_commit(r->db, err)) != RDM_OK)
-        goto undo;
     r->pos += (unsigned long long)nread;
-    r->next_no++;
-    r->st->batches_loaded++;
-    rdm_log(RDM_LOG_DEBUG, "ingest batch=%d batch_id=%lld rows=%ld accepted=%ld rejected=%ld", k,
-            batch_id, nread, nacc, nrej);
+    if (nread > 0) {
+        r->next_no++;
+        r->sent++;
+    }
     return RDM_OK;
-fail:
-    if (in_copy)
-        rdm_db_copy_end(r->db, "ingest failed", NULL);
-    rdm_db_rollback(r->db);
-undo:
-    /* the batch's rows are not in the database: take them out of the totals */
-    r->st->rows_read -= (unsigned long long)nread;
-    r->st->rows_accepted -= (unsigned long long)nacc;
-    r->st->rows_rejected -= (unsigned long long)nrej;
-    rdm_err_prefix(err, "batch %d", k);
-    return rc;
+}
+
+/* Start the loaders: the caller's connection and LOADERS - 1 more. */
+static int loaders_start(run *r, rdm_err *err)
+{
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    r->sync = 1;
+    r->failed_seq = INT_MAX;
+    for (int i = 0; i < LOADERS; i++) {
+        loader *l = &r->L[i];
+        l->r = r;
+        if (i == 0) {
+            l->db = r->db;
+        } else {
+            rdm_err e = {0};
+            if (!(l->db = rdm_db_connect(r->cfg, &e))) {
+                rdm_log(RDM_LOG_WARN, "ingest: one connection only: %s", e.msg);
+                break;
+            }
+            l->own_db = 1;
+        }
+        if (pthread_create(&l->thread, NULL, loader_main, l) != 0) {
+            if (l->own_db)
+                rdm_db_close(l->db);
+            l->db = NULL;
+            l->own_db = 0;
+            break;
+        }
+        l->started = 1;
+        r->nl++;
+    }
+    return r->nl ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "ingest: cannot start a loader thread");
+}
+
+static void loaders_stop(run *r)
+{
+    if (!r->sync)
+        return;
+    pthread_mutex_lock(&r->mu);
+    for (int i = 0; i < r->nl; i++)
+        r->L[i].quit = 1;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    for (int i = 0; i < r->nl; i++) {
+        loader *l = &r->L[i];
+        pthread_join(l->thread, NULL);
+        if (l->own_db)
+            rdm_db_close(l->db);
+        while (l->head) {
+            chunk *c = l->head;
+            l->head = c->next;
+            chunk_put(r, c);
+        }
+        rdm_buf_release(&l->rej);
+    }
+    while (r->spare) {
+        chunk *c = r->spare;
+        r->spare = c->next;
+        rdm_buf_release(&c->b);
+        free(c);
+    }
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
 }
 
 /* The zip's code-label mapping (IDs_mapping.csv), when it has one, into
@@ -493,6 +820,8 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
         goto done;
     if ((rc = load_code_labels(&r, err)) != RDM_OK)
         goto done;
+    if ((rc = loaders_start(&r, err)) != RDM_OK)
+        goto done;
 
     while (!r.eof) {
         rdm_ingest_step step;
@@ -505,7 +834,7 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
             st->batches_skipped += got > 0;
             continue;
         }
-        if (max_batches >= 0 && st->batches_loaded >= max_batches) {
+        if (max_batches >= 0 && r.sent >= max_batches) {
             /* only count the new batches left for a later run */
             if ((rc = skip_records(&r, step.count, &got, err)) != RDM_OK)
                 goto done;
@@ -517,6 +846,12 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
         tick(&r, 0);
     }
 done:
+    if (r.sync) {
+        int rc2 = reap_all(&r, err);
+        if (rc == RDM_OK)
+            rc = rc2;
+        loaders_stop(&r);
+    }
     if (r.sha_running)
         pthread_join(r.sha_thread, NULL);
     st->seconds = rdm_now() - r.t0;

@@ -153,6 +153,29 @@ else
     skip "zip sources" "zip not installed"
 fi
 
+# --- a batch that fails on the server while the next one is loading: the
+# batches before it stay, the ones after it are rolled back (a prefix) ---
+rdm synth --rows 6000 --seed 17 --out "$T_TMP/f.csv"
+t_sql "CREATE FUNCTION test_fail_batch3() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN IF NEW.batch_no = 3 AND NEW.source_path = '$T_TMP/f.csv' THEN RAISE EXCEPTION 'test: batch 3 refused'; END IF; RETURN NEW; END \$\$;
+CREATE TRIGGER fail_batch3 BEFORE UPDATE ON raw.batches FOR EACH ROW EXECUTE FUNCTION test_fail_batch3()" >/dev/null
+if rdm ingest -q -o data.batch_rows=1000 --source "$T_TMP/f.csv" >"$T_TMP/outf3" 2>"$T_TMP/errf3"; then
+    not_ok "a batch refused by the server must fail the ingest"
+else
+    ok "a batch refused by the server fails the ingest"
+fi
+check "... naming the batch and the server's reason" grep -q 'batch 3.*test: batch 3 refused' "$T_TMP/errf3"
+check_eq "... batches 1 and 2 committed, none after the failed one" "1,2" \
+    "$(t_sql "SELECT string_agg(batch_no::text, ',' ORDER BY batch_no) FROM raw.batches WHERE source_path = '$T_TMP/f.csv'")"
+check_eq "... and only their rows" 2000 \
+    "$(t_sql "SELECT count(*) FROM raw.encounters e JOIN raw.batches b USING (batch_id) WHERE b.source_path = '$T_TMP/f.csv'")"
+t_sql "DROP TRIGGER fail_batch3 ON raw.batches; DROP FUNCTION test_fail_batch3()" >/dev/null
+rdm ingest -q -o data.batch_rows=1000 --source "$T_TMP/f.csv" >"$T_TMP/outf4"
+check_eq "... a second run loads the other 4000" "4000 4000 0" "$(counts "$T_TMP/outf4")"
+check_eq "... every line once" "6000 6000" \
+    "$(t_sql "SELECT count(*) || ' ' || count(DISTINCT line_no) FROM raw.encounters e JOIN raw.batches b USING (batch_id) WHERE b.source_path = '$T_TMP/f.csv'")"
+t_sql "DELETE FROM raw.encounters WHERE batch_id IN (SELECT batch_id FROM raw.batches WHERE source_path = '$T_TMP/f.csv'); DELETE FROM raw.batches WHERE source_path = '$T_TMP/f.csv'" >/dev/null
+
 # --- kill -9 in the middle of a large ingest: only whole batches remain ---
 rdm synth --rows 150000 --seed 13 --out "$T_TMP/big.csv"
 # exec: $! must be the readmit process itself, not a subshell
