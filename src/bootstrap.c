@@ -66,7 +66,7 @@ static wrow *sorted_rows(const double *p, const float *y, size_t n)
     if (!s)
         return NULL;
     for (size_t i = 0; i < n; i++)
-        s[i] = (wrow){p[i], y[i], i};
+        s[i] = (wrow){p[i], y ? y[i] : 0.0f, i};
     qsort(s, n, sizeof *s, cmp_desc);
     return s;
 }
@@ -94,19 +94,164 @@ static int cmp_group(const void *a, const void *b)
     return (x->i > z->i) - (x->i < z->i);
 }
 
-/* Dense group index of every row (0..G-1 in increasing group id); returns G. */
-static size_t dense_groups(const int64_t *group, size_t n, size_t *gid, grow *tmp)
+int rdm_boot_patients(const int64_t *patient, size_t n, uint32_t *pid, size_t *G, rdm_err *err)
 {
+    *G = 0;
+    grow *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (!tmp)
+        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
     for (size_t i = 0; i < n; i++)
-        tmp[i] = (grow){group[i], i};
+        tmp[i] = (grow){patient[i], i};
     qsort(tmp, n, sizeof *tmp, cmp_group);
-    size_t G = 0;
+    size_t g = 0;
     for (size_t k = 0; k < n; k++) {
         if (k > 0 && tmp[k].g != tmp[k - 1].g)
-            G++;
-        gid[tmp[k].i] = G;
+            g++;
+        pid[tmp[k].i] = (uint32_t)g;
     }
-    return n ? G + 1 : 0;
+    free(tmp);
+    *G = n ? g + 1 : 0;
+    return RDM_OK;
+}
+
+int rdm_boot_order(const double *p, size_t n, size_t *order, rdm_err *err)
+{
+    wrow *s = sorted_rows(p, NULL, n);
+    if (!s)
+        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
+    for (size_t k = 0; k < n; k++)
+        order[k] = s[k].i;
+    free(s);
+    return RDM_OK;
+}
+
+int rdm_boot_rows_alloc(rdm_boot_rows *r, size_t n, rdm_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (n > RDM_BOOT_MAX)
+        return rdm_errf(err, RDM_EINVAL, "bootstrap: %zu rows, at most %lu", n,
+                        (unsigned long)RDM_BOOT_MAX);
+    r->e = malloc((n ? n : 1) * sizeof *r->e);
+    if (!r->e)
+        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
+    return RDM_OK;
+}
+
+void rdm_boot_rows_release(rdm_boot_rows *r)
+{
+    free(r->e);
+    memset(r, 0, sizeof *r);
+}
+
+/* Weighted sums are whole numbers below 2^53 while the total weight is below
+ * this: then the double sums of `sweep` are exact and equal the integer ones. */
+#define EXACT_WEIGHT (UINT64_C(1) << 26)
+
+/* The AUC of prepared rows with patient weights cnt (NULL: all 1): the same
+ * value as `sweep` over the rows in this order (see EXACT_WEIGHT), computed in
+ * integers. Returns NAN when a class has no weight; *total gets the weight. */
+static double sweep_counts(const rdm_boot_rows *r, const uint32_t *cnt, uint64_t *total)
+{
+    uint64_t tp = 0, N = 0, sum2 = 0, run[2] = {0, 0};
+    const uint32_t *e = r->e;
+    for (size_t k = 0; k < r->n; k++) {
+        uint32_t x = e[k];
+        run[(x >> 1) & 1] += cnt ? cnt[x >> 2] : 1;
+        if (x & 1) {
+            sum2 += run[0] * (2 * tp + run[1]);
+            tp += run[1];
+            N += run[0];
+            run[0] = run[1] = 0;
+        }
+    }
+    *total = tp + N;
+    return tp && N ? ((double)sum2 / 2) / ((double)tp * (double)N) : NAN;
+}
+
+/* The same in doubles, in the order of `sweep`: for weights too large for
+ * sweep_counts to be exact. */
+static double sweep_double(const rdm_boot_rows *r, const uint32_t *cnt)
+{
+    double tp = 0, N = 0, sum = 0, gp = 0, gn = 0;
+    for (size_t k = 0; k < r->n; k++) {
+        uint32_t x = r->e[k];
+        double wk = cnt ? cnt[x >> 2] : 1.0;
+        if (x & 2)
+            gp += wk;
+        else
+            gn += wk;
+        if (x & 1) {
+            sum += gn * (tp + gp / 2);
+            tp += gp;
+            N += gn;
+            gp = gn = 0;
+        }
+    }
+    return tp > 0 && N > 0 ? sum / (tp * N) : NAN;
+}
+
+static double boot_auc(const rdm_boot_rows *r, const uint32_t *cnt)
+{
+    uint64_t total;
+    double a = sweep_counts(r, cnt, &total);
+    return total < EXACT_WEIGHT ? a : sweep_double(r, cnt);
+}
+
+double rdm_boot_auc(const rdm_boot_rows *r)
+{
+    return boot_auc(r, NULL);
+}
+
+int rdm_boot_interval(const rdm_boot_rows *r, const rdm_boot_rows *r2, int B, uint64_t seed,
+                      double *lo, double *hi, rdm_err *err)
+{
+    *lo = *hi = NAN;
+    if (r->n == 0 || B <= 0)
+        return rdm_errf(err, RDM_EINVAL, "bootstrap: need rows and B > 0");
+    size_t G = r->G;
+    uint32_t *cnt = malloc((G ? G : 1) * sizeof *cnt);
+    double *aucs = malloc((size_t)B * sizeof *aucs);
+    if (!cnt || !aucs) {
+        free(cnt);
+        free(aucs);
+        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
+    }
+    rdm_rng rng;
+    rdm_rng_seed(&rng, seed);
+    size_t m = 0;
+    for (int b = 0; b < B; b++) {
+        memset(cnt, 0, G * sizeof *cnt);
+        for (size_t k = 0; k < G; k++)
+            cnt[rdm_rng_below(&rng, G)]++;
+        double a = boot_auc(r, cnt);
+        if (r2)
+            a = boot_auc(r2, cnt) - a;
+        if (!isnan(a))
+            aucs[m++] = a;
+    }
+    free(cnt);
+    int rc = RDM_OK;
+    if (m == 0) {
+        rc = rdm_errf(err, RDM_EINVAL, "bootstrap: every resample had a single class");
+    } else {
+        qsort(aucs, m, sizeof *aucs, cmp_double);
+        *lo = rdm_percentile_sorted(aucs, m, 0.025);
+        *hi = rdm_percentile_sorted(aucs, m, 0.975);
+    }
+    free(aucs);
+    return rc;
+}
+
+/* Rows of `order` (decreasing score) with their dense patient and class. */
+static void prepare(const double *p, const float *y, const size_t *order, const uint32_t *pid,
+                    size_t n, size_t G, rdm_boot_rows *r)
+{
+    for (size_t k = 0; k < n; k++) {
+        size_t i = order[k];
+        r->e[k] = RDM_BOOT_ROW(pid[i], y[i] > 0.5f, k + 1 == n || p[order[k + 1]] != p[i]);
+    }
+    r->n = n;
+    r->G = G;
 }
 
 /* The interval of AUC(p), or of AUC(p2) - AUC(p) on the same resamples when
@@ -117,49 +262,28 @@ static int grouped(const double *p, const double *p2, const float *y, const int6
     *lo = *hi = NAN;
     if (n == 0 || B <= 0)
         return rdm_errf(err, RDM_EINVAL, "bootstrap: need rows and B > 0");
-    int rc = RDM_ENOMEM;
-    wrow *s = sorted_rows(p, y, n), *s2 = p2 ? sorted_rows(p2, y, n) : NULL;
-    size_t *gid = malloc(n * sizeof *gid);
-    grow *tmp = malloc(n * sizeof *tmp);
-    double *w = malloc(n * sizeof *w);
-    double *cnt = malloc(n * sizeof *cnt);
-    double *aucs = malloc((size_t)B * sizeof *aucs);
-    if (!s || (p2 && !s2) || !gid || !tmp || !w || !cnt || !aucs) {
-        rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
-        goto done;
-    }
-    size_t G = dense_groups(group, n, gid, tmp);
-    rdm_rng rng;
-    rdm_rng_seed(&rng, seed);
-    size_t m = 0;
-    for (int b = 0; b < B; b++) {
-        memset(cnt, 0, G * sizeof *cnt);
-        for (size_t k = 0; k < G; k++)
-            cnt[rdm_rng_below(&rng, G)] += 1;
-        for (size_t i = 0; i < n; i++)
-            w[i] = cnt[gid[i]];
-        double a = sweep(s, n, w);
-        if (s2)
-            a = sweep(s2, n, w) - a;
-        if (!isnan(a))
-            aucs[m++] = a;
-    }
-    if (m == 0) {
-        rc = rdm_errf(err, RDM_EINVAL, "bootstrap: every resample had a single class");
-        goto done;
-    }
-    qsort(aucs, m, sizeof *aucs, cmp_double);
-    *lo = rdm_percentile_sorted(aucs, m, 0.025);
-    *hi = rdm_percentile_sorted(aucs, m, 0.975);
-    rc = RDM_OK;
-done:
-    free(s);
-    free(s2);
-    free(gid);
-    free(tmp);
-    free(w);
-    free(cnt);
-    free(aucs);
+    rdm_boot_rows r = {0}, r2 = {0};
+    size_t *order = malloc(n * sizeof *order), G = 0;
+    uint32_t *pid = malloc(n * sizeof *pid);
+    int rc = order && pid ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
+    if (rc == RDM_OK)
+        rc = rdm_boot_rows_alloc(&r, n, err);
+    if (rc == RDM_OK && p2)
+        rc = rdm_boot_rows_alloc(&r2, n, err);
+    if (rc == RDM_OK)
+        rc = rdm_boot_patients(group, n, pid, &G, err);
+    if (rc == RDM_OK)
+        rc = rdm_boot_order(p, n, order, err);
+    if (rc == RDM_OK)
+        prepare(p, y, order, pid, n, G, &r);
+    if (rc == RDM_OK && p2 && (rc = rdm_boot_order(p2, n, order, err)) == RDM_OK)
+        prepare(p2, y, order, pid, n, G, &r2);
+    if (rc == RDM_OK)
+        rc = rdm_boot_interval(&r, p2 ? &r2 : NULL, B, seed, lo, hi, err);
+    free(order);
+    free(pid);
+    rdm_boot_rows_release(&r);
+    rdm_boot_rows_release(&r2);
     return rc;
 }
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pool.h"
 #include "subgroup.h"
 
 #define MAX_LEVELS 64 /* distinct values kept per attribute; the rest are "other" */
@@ -21,6 +22,7 @@ typedef struct row {
 
 struct rdm_mongroups {
     int resamples;
+    int threads; /* 0: every core */
     row *rows;
     size_t n, cap;
     char *levels[RDM_MONGROUP_NATTR][MAX_LEVELS + 2]; /* + "(missing)" and "other" */
@@ -35,6 +37,11 @@ rdm_mongroups *rdm_mongroups_create(int resamples, rdm_err *err)
     else
         g->resamples = resamples;
     return g;
+}
+
+void rdm_mongroups_threads(rdm_mongroups *g, int threads)
+{
+    g->threads = threads;
 }
 
 void rdm_mongroups_free(rdm_mongroups *g)
@@ -114,19 +121,6 @@ static json_t *group_json(const rdm_subgroup *s)
     return o;
 }
 
-/* Measures one group; a failed interval (too few patients) leaves it NaN. */
-static int measure(const double *p, const float *y, const int64_t *pat, const unsigned char *member,
-                   size_t n, double thr, double overall, int B, rdm_subgroup *s, rdm_err *err)
-{
-    rdm_err e = {0};
-    int rc = rdm_subgroup_measure(p, y, pat, member, n, thr, overall, B > 0 ? B : 1, 1, s, &e);
-    if (rc == RDM_ENOMEM)
-        return rdm_errf(err, rc, "%s", e.msg);
-    if (rc != RDM_OK || B <= 0)
-        s->auc_lo = s->auc_hi = NAN, s->below = 0;
-    return RDM_OK;
-}
-
 /* Levels of attribute a in the order shown: age bands by name (their natural
  * order), the others largest first; "(missing)" and "other" last. */
 static void level_order(const rdm_mongroups *g, int a, const size_t *cnt, int *ord)
@@ -149,62 +143,110 @@ static void level_order(const rdm_mongroups *g, int a, const size_t *cnt, int *o
         }
 }
 
-/* The object of one version: rows sel[0..m). */
-static int version_json(const rdm_mongroups *g, const size_t *sel, size_t m, json_t *out,
-                        rdm_err *err)
+/* One group of a version to measure: the whole (attr < 0) or one level. */
+typedef struct task {
+    int attr, level;
+    rdm_subgroup s;
+    int rc;
+    rdm_err err;
+} task;
+
+typedef struct version_ctx {
+    const rdm_subgroup_base *base;
+    unsigned char *level[RDM_MONGROUP_NATTR]; /* level of each row per attribute */
+    double threshold;
+    int B;
+    task *t;
+} version_ctx;
+
+/* Measures one group (every group of a version draws from the same seeded
+ * stream, as when they were measured one after another); a failed interval
+ * (too few patients) leaves it NaN. `below` is set once the whole is known. */
+static void measure_task(void *arg, size_t item, int tid)
+{
+    (void)tid;
+    version_ctx *c = arg;
+    task *t = &c->t[item];
+    int rc = rdm_subgroup_measure_in(c->base, t->attr < 0 ? NULL : c->level[t->attr],
+                                     (unsigned char)(t->attr < 0 ? 0 : t->level), c->threshold, NAN,
+                                     c->B > 0 ? c->B : 1, 1, &t->s, &t->err);
+    t->rc = rc == RDM_ENOMEM ? rc : RDM_OK;
+    if (rc != RDM_OK || c->B <= 0)
+        t->s.auc_lo = t->s.auc_hi = NAN;
+}
+
+/* The object of one version: rows sel[0..m), its groups measured on `pool`. */
+static int version_json(const rdm_mongroups *g, rdm_pool *pool, const size_t *sel, size_t m,
+                        json_t *out, rdm_err *err)
 {
     double *p = malloc(m * sizeof *p);
     float *y = malloc(m * sizeof *y);
     int64_t *pat = malloc(m * sizeof *pat);
-    unsigned char *member = malloc(m);
-    int rc = p && y && pat && member ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    task *t = calloc(1 + RDM_MONGROUP_NATTR * (MAX_LEVELS + 2), sizeof *t);
+    version_ctx c = {.threshold = g->rows[sel[0]].threshold, .B = g->resamples, .t = t};
+    int rc = p && y && pat && t ? RDM_OK : RDM_ENOMEM;
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+        if (!(c.level[a] = malloc(m)))
+            rc = RDM_ENOMEM;
+    if (rc != RDM_OK)
+        rdm_errf(err, rc, "monitor: out of memory");
     for (size_t i = 0; rc == RDM_OK && i < m; i++) {
-        p[i] = g->rows[sel[i]].p;
-        y[i] = g->rows[sel[i]].y;
-        pat[i] = g->rows[sel[i]].patient;
+        const row *r = &g->rows[sel[i]];
+        p[i] = r->p;
+        y[i] = r->y;
+        pat[i] = r->patient;
+        for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+            c.level[a][i] = r->level[a];
     }
-    double thr = g->rows[sel[0]].threshold;
-    rdm_subgroup all;
+    rdm_subgroup_base base = {0};
     if (rc == RDM_OK)
-        rc = measure(p, y, pat, NULL, m, thr, NAN, g->resamples, &all, err);
-    json_t *groups = json_array();
+        rc = rdm_subgroup_base_init(&base, p, y, pat, m, err);
+    c.base = &base;
+    /* the whole, then every level present in the order shown */
+    size_t nt = 0;
+    if (rc == RDM_OK)
+        t[nt++] = (task){.attr = -1};
     for (int a = 0; rc == RDM_OK && a < RDM_MONGROUP_NATTR; a++) {
         int ord[MAX_LEVELS + 2];
         size_t cnt[MAX_LEVELS + 2] = {0};
         for (size_t i = 0; i < m; i++)
-            cnt[g->rows[sel[i]].level[a]]++;
+            cnt[c.level[a][i]]++;
         level_order(g, a, cnt, ord);
-        for (int k = 0; rc == RDM_OK && k < g->nlevels[a]; k++) {
-            int l = ord[k];
-            if (!cnt[l])
-                continue;
-            for (size_t i = 0; i < m; i++)
-                member[i] = g->rows[sel[i]].level[a] == l;
-            rdm_subgroup s;
-            rc = measure(p, y, pat, member, m, thr, all.auc, g->resamples, &s, err);
-            if (rc != RDM_OK)
-                break;
-            json_t *o = group_json(&s);
-            json_object_set_new(o, "attribute", json_string(ATTR_NAMES[a]));
-            json_object_set_new(o, "level", json_string(g->levels[a][l]));
-            json_array_append_new(groups, o);
-        }
+        for (int k = 0; k < g->nlevels[a]; k++)
+            if (cnt[ord[k]])
+                t[nt++] = (task){.attr = a, .level = ord[k]};
+    }
+    if (rc == RDM_OK)
+        rdm_pool_for(pool, nt, measure_task, &c);
+    for (size_t k = 0; rc == RDM_OK && k < nt; k++)
+        if (t[k].rc != RDM_OK)
+            rc = rdm_errf(err, t[k].rc, "%s", t[k].err.msg);
+    json_t *groups = json_array();
+    for (size_t k = 1; rc == RDM_OK && k < nt; k++) {
+        t[k].s.below = t[k].s.auc_hi < t[0].s.auc; /* false when either is NaN */
+        json_t *o = group_json(&t[k].s);
+        json_object_set_new(o, "attribute", json_string(ATTR_NAMES[t[k].attr]));
+        json_object_set_new(o, "level", json_string(g->levels[t[k].attr][t[k].level]));
+        json_array_append_new(groups, o);
     }
     if (rc == RDM_OK) {
         json_object_set_new(out, "version",
                             g->rows[sel[0]].version < 0 ? json_null()
                                                         : json_integer(g->rows[sel[0]].version));
-        json_object_set_new(out, "threshold", num(thr));
+        json_object_set_new(out, "threshold", num(c.threshold));
         json_object_set_new(out, "labelled", json_integer((json_int_t)m));
-        json_object_set_new(out, "overall", group_json(&all));
+        json_object_set_new(out, "overall", group_json(&t[0].s));
         json_object_set_new(out, "groups", groups);
     } else {
         json_decref(groups);
     }
+    rdm_subgroup_base_release(&base);
     free(p);
     free(y);
     free(pat);
-    free(member);
+    free(t);
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+        free(c.level[a]);
     return rc;
 }
 
@@ -240,16 +282,20 @@ json_t *rdm_mongroups_finish(rdm_mongroups *g, rdm_err *err)
     for (size_t i = 0; i < g->n; i++)
         idx[i] = ord[i].i;
     free(ord);
+    /* the groups of a version are measured in parallel, each on its own
+     * copy of the seeded stream: the same results for any number of threads */
+    rdm_pool *pool = rdm_pool_create(g->threads, NULL);
     int rc = RDM_OK;
     for (size_t i = 0; rc == RDM_OK && i < g->n;) {
         size_t j = i;
         while (j < g->n && g->rows[idx[j]].version == g->rows[idx[i]].version)
             j++;
         json_t *v = json_object();
-        rc = version_json(g, idx + i, j - i, v, err);
+        rc = version_json(g, pool, idx + i, j - i, v, err);
         json_array_append_new(vers, v);
         i = j;
     }
+    rdm_pool_free(pool);
     free(idx);
     json_object_set_new(doc, "resamples", json_integer(g->resamples));
     json_object_set_new(doc, "versions", vers);

@@ -32,6 +32,9 @@ typedef struct rdm_mongroups rdm_mongroups;
 /* A new accumulator; intervals use `resamples` patient resamples (0: none). */
 rdm_mongroups *rdm_mongroups_create(int resamples, rdm_err *err);
 void rdm_mongroups_free(rdm_mongroups *g);
+/* Threads that measure the groups (0, the default: every core); the result
+ * is the same for any number. */
+void rdm_mongroups_threads(rdm_mongroups *g, int threads);
 /* Add one labelled prediction (its strings are copied). */
 int rdm_mongroups_add(rdm_mongroups *g, const rdm_mongroup_row *row, rdm_err *err)
     __attribute__((warn_unused_result));

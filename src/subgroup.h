@@ -26,4 +26,26 @@ int rdm_subgroup_measure(const double *p, const float *y, const int64_t *patient
                          const unsigned char *member, size_t n, double threshold,
                          double overall_auc, int B, uint64_t seed, rdm_subgroup *out, rdm_err *err);
 
+/* The rows of one data set prepared once for measuring many of its groups
+ * (one sort for all): p and y are borrowed and must outlive it. */
+typedef struct rdm_subgroup_base {
+    const double *p;
+    const float *y;
+    size_t n;
+    size_t *order; /* rows by decreasing p, ties in row order */
+    uint32_t *pid; /* dense patient index of each row, in increasing patient id */
+    size_t G;      /* patients */
+} rdm_subgroup_base;
+
+int rdm_subgroup_base_init(rdm_subgroup_base *b, const double *p, const float *y,
+                           const int64_t *patient, size_t n, rdm_err *err)
+    __attribute__((warn_unused_result));
+void rdm_subgroup_base_release(rdm_subgroup_base *b);
+/* The same as rdm_subgroup_measure for the rows i with level[i] == want
+ * (level NULL: every row). Reads b only: several threads may measure groups
+ * of one base at once. */
+int rdm_subgroup_measure_in(const rdm_subgroup_base *b, const unsigned char *level,
+                            unsigned char want, double threshold, double overall_auc, int B,
+                            uint64_t seed, rdm_subgroup *out, rdm_err *err);
+
 #endif

@@ -5,6 +5,7 @@
 #include <CUnit/CUnit.h>
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "monitor_groups.h"
@@ -90,6 +91,52 @@ static void test_groups(void)
     rdm_mongroups_free(g);
 }
 
+/* Groups measured on several threads equal groups measured on one, to the
+ * last digit (each group draws from its own copy of the seeded stream). */
+static void test_threads(void)
+{
+    static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Asian", "Other", NULL};
+    static const char *const AGE[] = {"[50-60)", "[60-70)", "[70-80)"};
+    json_t *doc[3] = {NULL, NULL, NULL};
+    static const int THREADS[] = {1, 4, 0};
+    for (int k = 0; k < 3; k++) {
+        rdm_err err = {0};
+        rdm_mongroups *g = rdm_mongroups_create(60, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        rdm_mongroups_threads(g, THREADS[k]);
+        rdm_rng r;
+        rdm_rng_seed(&r, 17);
+        for (size_t i = 0; i < 5000; i++) {
+            int y = rdm_rng_uniform(&r) < 0.25;
+            rdm_mongroup_row row = {
+                .version = (int32_t)(i % 3 == 0 ? 4 : 5),
+                .patient = (int64_t)rdm_rng_below(&r, 1500),
+                .p = floor((0.6 * rdm_rng_uniform(&r) + 0.3 * y) * 50) / 50, /* ties */
+                .threshold = 0.4,
+                .label = y,
+                .attr = {RACE[i % 5], i % 2 ? "Male" : "Female", AGE[(i / 7) % 3]}};
+            CU_ASSERT_EQUAL_FATAL(rdm_mongroups_add(g, &row, &err), RDM_OK);
+        }
+        doc[k] = rdm_mongroups_finish(g, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc[k]);
+        rdm_mongroups_free(g);
+    }
+    const json_t *v = json_array_get(json_object_get(doc[0], "versions"), 1);
+    CU_ASSERT(json_array_size(json_object_get(v, "groups")) >= 10);
+    CU_ASSERT(json_number_value(json_object_get(json_object_get(v, "overall"), "roc_auc_lo")) <
+              json_number_value(json_object_get(json_object_get(v, "overall"), "roc_auc_hi")));
+    char *a = json_dumps(doc[0], JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+    for (int k = 1; k < 3; k++) {
+        char *b = json_dumps(doc[k], JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT_STRING_EQUAL(a, b);
+        free(b);
+    }
+    free(a);
+    for (int k = 0; k < 3; k++)
+        json_decref(doc[k]);
+}
+
 static void test_empty(void)
 {
     rdm_err err = {0};
@@ -105,5 +152,8 @@ static void test_empty(void)
 int test_monitor_groups_register(void)
 {
     CU_pSuite s = CU_add_suite("monitor_groups", NULL, NULL);
-    return (s && CU_ADD_TEST(s, test_groups) && CU_ADD_TEST(s, test_empty)) ? 0 : -1;
+    return (s && CU_ADD_TEST(s, test_groups) && CU_ADD_TEST(s, test_threads) &&
+            CU_ADD_TEST(s, test_empty))
+               ? 0
+               : -1;
 }

@@ -3,7 +3,9 @@
 #include <CUnit/CUnit.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "bootstrap.h"
 #include "rng.h"
 #include "subgroup.h"
 
@@ -70,8 +72,66 @@ static void test_flags_a_worse_group(void)
     free(m1);
 }
 
+/* A group measured on the shared order of its data set (rdm_subgroup_base)
+ * equals the group's own rows measured alone, to the last bit. */
+static void test_shared_order(void)
+{
+    enum { N = 3000 };
+
+    double *p = malloc(N * sizeof *p), *gp = malloc(N * sizeof *gp);
+    float *y = malloc(N * sizeof *y), *gy = malloc(N * sizeof *gy);
+    int64_t *pat = malloc(N * sizeof *pat), *gpat = malloc(N * sizeof *gpat);
+    unsigned char *lv = malloc(N);
+    CU_ASSERT_FATAL(p && gp && y && gy && pat && gpat && lv);
+    rdm_rng r;
+    rdm_rng_seed(&r, 8);
+    for (size_t i = 0; i < N; i++) {
+        y[i] = rdm_rng_uniform(&r) < 0.3;
+        p[i] = floor((0.6 * rdm_rng_uniform(&r) + 0.3 * y[i]) * 30) / 30;
+        pat[i] = (int64_t)rdm_rng_below(&r, 900);
+        lv[i] = (unsigned char)rdm_rng_below(&r, 3);
+    }
+    rdm_subgroup_base b;
+    CU_ASSERT_EQUAL_FATAL(rdm_subgroup_base_init(&b, p, y, pat, N, NULL), RDM_OK);
+    for (unsigned char l = 0; l < 3; l++) {
+        size_t m = 0;
+        for (size_t i = 0; i < N; i++)
+            if (lv[i] == l) {
+                gp[m] = p[i];
+                gy[m] = y[i];
+                gpat[m++] = pat[i];
+            }
+        rdm_subgroup s, alone;
+        CU_ASSERT_EQUAL_FATAL(rdm_subgroup_measure_in(&b, lv, l, 0.4, NAN, 80, 3, &s, NULL),
+                              RDM_OK);
+        CU_ASSERT_EQUAL_FATAL(
+            rdm_subgroup_measure(gp, gy, gpat, NULL, m, 0.4, NAN, 80, 3, &alone, NULL), RDM_OK);
+        double lo, hi;
+        CU_ASSERT_EQUAL_FATAL(rdm_auc_bootstrap_grouped(gp, gy, gpat, m, 80, 3, &lo, &hi, NULL),
+                              RDM_OK);
+        CU_ASSERT_EQUAL(s.n, m);
+        CU_ASSERT_EQUAL(s.patients, alone.patients);
+        CU_ASSERT(s.patients > 500 && s.patients < 900);
+        CU_ASSERT_EQUAL(memcmp(&s, &alone, sizeof s), 0);
+        CU_ASSERT_EQUAL(memcmp(&s.auc_lo, &lo, sizeof lo), 0);
+        CU_ASSERT_EQUAL(memcmp(&s.auc_hi, &hi, sizeof hi), 0);
+        CU_ASSERT_EQUAL(memcmp(&s.auc, &(double){rdm_auc_weighted(gp, gy, NULL, m)}, sizeof lo), 0);
+    }
+    rdm_subgroup_base_release(&b);
+    free(p);
+    free(gp);
+    free(y);
+    free(gy);
+    free(pat);
+    free(gpat);
+    free(lv);
+}
+
 int test_subgroup_register(void)
 {
     CU_pSuite s = CU_add_suite("subgroup", NULL, NULL);
-    return (s && CU_ADD_TEST(s, test_by_hand) && CU_ADD_TEST(s, test_flags_a_worse_group)) ? 0 : -1;
+    return (s && CU_ADD_TEST(s, test_by_hand) && CU_ADD_TEST(s, test_flags_a_worse_group) &&
+            CU_ADD_TEST(s, test_shared_order))
+               ? 0
+               : -1;
 }
