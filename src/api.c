@@ -700,30 +700,6 @@ static int add_model_head(rdm_buf *out, const rdm_api_model *am)
     return rc;
 }
 
-/* Append `p` exactly as printf("%.6f") would. Probabilities take a short
- * path: p * 1e6 is within 1e-9 of the exact scaled value, so unless its
- * fraction is within 1e-6 of a rounding tie the nearest integer is the one
- * printf rounds to; anything else goes through printf. */
-static int add_fixed6(rdm_buf *out, double p)
-{
-    if (p >= 0 && p < 1000 && !signbit(p)) {
-        double x = p * 1e6, fl = floor(x), fr = x - fl;
-        if (fabs(fr - 0.5) > 1e-6) {
-            unsigned long v = (unsigned long)fl + (fr > 0.5);
-            char tmp[16], *q = tmp + sizeof tmp;
-            for (int i = 0; i < 6; i++, v /= 10)
-                *--q = (char)('0' + v % 10);
-            *--q = '.';
-            do {
-                *--q = (char)('0' + v % 10);
-                v /= 10;
-            } while (v);
-            return rdm_buf_add(out, q, (size_t)(tmp + sizeof tmp - q));
-        }
-    }
-    return rdm_buf_printf(out, "%.6f", p);
-}
-
 /* ,"encounter_id":..,"probability":..,"decision":..,"threshold":..,"warnings":[..]
  * `thr_text` is the threshold formatted with %.6g (once per request). */
 static int add_prediction(rdm_buf *out, const rdm_api_record *rec, double p, double thr,
@@ -740,7 +716,7 @@ static int add_prediction(rdm_buf *out, const rdm_api_record *rec, double p, dou
     if (rc == RDM_OK)
         rc = rdm_buf_adds(out, "\"probability\":");
     if (rc == RDM_OK)
-        rc = add_fixed6(out, p);
+        rc = rdm_buf_add_fixed6(out, p);
     if (rc == RDM_OK)
         rc = rdm_buf_adds(out, p >= thr ? ",\"decision\":true,\"threshold\":"
                                         : ",\"decision\":false,\"threshold\":");
@@ -808,6 +784,8 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
     return st;
 }
 
+#define API_BLOCK 32 /* records scored at a time */
+
 /* rdm_api_score with the explainer `x` (NULL without "explain"). */
 static int score_records(const rdm_api_model *am, const rdm_explainer *x,
                          const rdm_api_request *req, rdm_buf *out, rdm_api_error *e)
@@ -819,16 +797,40 @@ static int score_records(const rdm_api_model *am, const rdm_explainer *x,
     int rc = add_model_head(out, am);
     if (rc == RDM_OK)
         rc = rdm_buf_adds(out, req->batch ? ",\"predictions\":[" : ",");
+    /* without explanations the records are scored a block at a time (the
+     * same probabilities and warnings as one at a time) */
+    const char *const *rows[API_BLOCK];
+    double prob[API_BLOCK];
+    rdm_warnings wb[API_BLOCK];
+    size_t b0 = 0, bn = 0, bok = 0; /* the block: records b0 .. b0 + bn, bok of them scored */
+    rdm_err berr = {0};
+    int brc = RDM_OK;
     for (size_t i = 0; rc == RDM_OK && i < req->n; i++) {
         rdm_err err = {0};
-        rdm_warnings w;
+        rdm_warnings w, *wp = &w;
         double p = 0;
         w.n = 0;
         rdm_explanation ex;
-        int src = x ? rdm_explain(x, req->recs[i].values, &ex, &w, &err)
-                    : rdm_model_score(am->model, req->recs[i].values, &p, &w, &err);
-        if (x)
+        int src;
+        if (x) {
+            src = rdm_explain(x, req->recs[i].values, &ex, &w, &err);
             p = ex.prob;
+        } else {
+            if (i == b0 + bn) {
+                b0 = i;
+                bn = req->n - i < API_BLOCK ? req->n - i : API_BLOCK;
+                for (size_t k = 0; k < bn; k++)
+                    rows[k] = req->recs[b0 + k].values;
+                brc = rdm_model_score_block(am->model, rows, bn, prob, wb, &bok, &berr);
+            }
+            src = i - b0 < bok ? RDM_OK : brc;
+            if (src != RDM_OK) {
+                err = berr;
+            } else {
+                p = prob[i - b0];
+                wp = &wb[i - b0];
+            }
+        }
         if (src != RDM_OK) {
             char f[64], fname[96];
             field_from_msg(err.msg, f, sizeof f);
@@ -843,7 +845,7 @@ static int score_records(const rdm_api_model *am, const rdm_explainer *x,
         if (req->batch)
             rc = rdm_buf_adds(out, i ? ",{" : "{");
         if (rc == RDM_OK)
-            rc = add_prediction(out, &req->recs[i], p, thr, thr_text, &w);
+            rc = add_prediction(out, &req->recs[i], p, thr, thr_text, wp);
         if (rc == RDM_OK && x)
             rc = add_explanation(out, &req->recs[i], &ex);
         if (rc == RDM_OK && req->batch)

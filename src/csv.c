@@ -440,6 +440,10 @@ static void column_name(const rdm_csv *c, int field, char *out, size_t n)
 static void make_reason(rdm_csv *c, long line)
 {
     char col[160];
+    if (c->problem == RDM_CSV_OK) { /* the usual case: no column name to format */
+        c->reason[0] = '\0';
+        return;
+    }
     column_name(c, c->prob_field, col, sizeof col);
     switch (c->problem) {
     case RDM_CSV_OK:

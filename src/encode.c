@@ -23,6 +23,7 @@ typedef struct level {
  * (-1: empty), and the level itself when it is short (else ""), so that a
  * lookup usually reads one cache line. */
 #define HSLOT_CHARS 24
+
 typedef struct hslot {
     uint32_t h;
     int32_t k;
@@ -48,6 +49,13 @@ typedef struct enc_col {
      * 1 slots, built once the levels are known */
     struct hslot *hidx;
     uint32_t hmask;
+    /* K_CAT, K_RANK, when the levels differ in their first dlen (1..4) bytes:
+     * a collision-free table of seen[] by those bytes (dtab[(key * dmul) >>
+     * dshift], -1: none), so that a lookup is one load and one comparison;
+     * dlen 0: the hashed index only */
+    int dlen, dshift;
+    uint32_t dmul;
+    int32_t *dtab;
 } enc_col;
 
 struct rdm_encoder {
@@ -134,6 +142,81 @@ static const level *find_level(const enc_col *c, const char *s, uint32_t h, size
     }
 }
 
+/* The first len (1..4) bytes of s as a number, not reading past its NUL. */
+static inline uint32_t prefix_key(const char *s, int len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    uint32_t k = u[0];
+    for (int i = 1; i < len && u[i - 1]; i++)
+        k |= (uint32_t)u[i] << (8 * i);
+    return k;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The dispatch table of c (dlen, dmul, dshift, dtab) when some prefix of 1
+ * to 4 bytes tells its levels apart and a multiplier spreads those keys
+ * over a small table without collisions; else dlen stays 0. */
+static int build_dispatch(enc_col *c)
+{
+    static const uint32_t MUL[] = {0x9E3779B1u, 0x85EBCA6Bu,      0xC2B2AE35u, 0x27D4EB2Fu,
+                                   0x165667B1u, 0xD3A2646Cu | 1u, 0xFD7046C5u, 0xB55A4F09u};
+    int n = c->nseen;
+    if (n < 1 || n > 1024)
+        return RDM_OK;
+    uint32_t *keys = malloc((size_t)n * sizeof *keys);
+    if (!keys)
+        return RDM_ENOMEM;
+    int len = 1;
+    for (; len <= 4; len++) {
+        for (int k = 0; k < n; k++)
+            keys[k] = prefix_key(c->seen[k].s, len);
+        qsort(keys, (size_t)n, sizeof *keys, cmp_u32);
+        int dup = 0;
+        for (int k = 1; k < n && !dup; k++)
+            dup = keys[k] == keys[k - 1];
+        if (!dup)
+            break;
+    }
+    int bits = 1;
+    while ((1 << bits) < 2 * n)
+        bits++;
+    int32_t *tab = NULL;
+    for (int b = bits; len <= 4 && b <= bits + 3 && !c->dlen; b++) {
+        int32_t *t = realloc(tab, ((size_t)1 << b) * sizeof *t);
+        if (!t) {
+            free(tab);
+            free(keys);
+            return RDM_ENOMEM;
+        }
+        tab = t;
+        for (size_t m = 0; m < sizeof MUL / sizeof *MUL && !c->dlen; m++) {
+            int ok = 1;
+            for (size_t i = 0; i < (size_t)1 << b; i++)
+                tab[i] = -1;
+            for (int k = 0; k < n && ok; k++) {
+                uint32_t i = (prefix_key(c->seen[k].s, len) * MUL[m]) >> (32 - b);
+                ok = tab[i] < 0;
+                tab[i] = k;
+            }
+            if (ok) {
+                c->dlen = len;
+                c->dmul = MUL[m];
+                c->dshift = 32 - b;
+                c->dtab = tab;
+            }
+        }
+    }
+    if (!c->dlen)
+        free(tab);
+    free(keys);
+    return RDM_OK;
+}
+
 /* The index of a categorical column's levels (after fit or load). */
 static int build_index(enc_col *c)
 {
@@ -156,7 +239,7 @@ static int build_index(enc_col *c)
         if (n < HSLOT_CHARS)
             memcpy(c->hidx[i].s, c->seen[k].s, n + 1);
     }
-    return RDM_OK;
+    return build_dispatch(c);
 }
 
 void rdm_encoder_free(rdm_encoder *e)
@@ -170,6 +253,7 @@ void rdm_encoder_free(rdm_encoder *e)
         free(c->seen);
         free(c->vocab); /* strings belong to seen[] */
         free(c->hidx);
+        free(c->dtab);
     }
     for (int j = 0; j < e->tree_dim; j++)
         free(e->tree_names[j]);
@@ -758,6 +842,94 @@ static int eval_col(const enc_col *c, const char *v, colval *out, rdm_warnings *
     return RDM_OK;
 }
 
+/* A column's tree output from its encoded view (as rdm_encoder_tree_row). */
+static inline void tree_out(const enc_col *c, const colval *cv, float *o)
+{
+    if (c->kind == K_NUM) {
+        o[0] = (float)cv->x;
+    } else if (c->kind == K_CAT) {
+        o[0] = cv->code < 0 ? NAN : (float)cv->code;
+    } else {
+        o[0] = (float)cv->x;
+        o[1] = isnan(cv->x) ? NAN : (float)cv->code;
+    }
+}
+
+/* The level that is exactly s (no trimming), or NULL: the usual case of a
+ * value already in its normal form. NULL sends the value to eval_col, which
+ * also finds levels written with surrounding whitespace. */
+static inline const level *exact_level(const enc_col *c, const char *s)
+{
+    if (c->dlen) {
+        int32_t k = c->dtab[(prefix_key(s, c->dlen) * c->dmul) >> c->dshift];
+        return k >= 0 && scmp(c->seen[k].s, s) == 0 ? &c->seen[k] : NULL;
+    }
+    size_t n;
+    uint32_t h = level_hash(s, &n);
+    return find_level(c, s, h, n);
+}
+
+/* One column over a block, rows[0..lim): the common cases inline, anything
+ * else through eval_col (the row path's own code, so the same values and
+ * warnings). Returns the first failing row, or lim. */
+static size_t tree_block_col(const enc_col *c, const char *const *const *rows, size_t lim, size_t d,
+                             float *X, rdm_warnings *w)
+{
+    float *o = X + c->tree_j;
+    int col = c->col;
+    for (size_t r = 0; r < lim; r++) {
+        const char *v = rows[r][col];
+        float *orow = o + r * d;
+        if (r + 8 < lim) /* the value's bytes: usually a cache miss of its own */
+            __builtin_prefetch(rows[r + 8][col]);
+        if (c->kind == K_NUM) {
+            double x;
+            if (plain_int(c->sc, v, &x)) {
+                orow[0] = (float)x;
+                continue;
+            }
+        } else if (missing(v)) {
+            orow[0] = NAN;
+            if (c->kind == K_RANK)
+                orow[1] = NAN;
+            continue;
+        } else {
+            const level *l = exact_level(c, v);
+            if (l) {
+                orow[0] = (float)l->code;
+                if (c->kind == K_RANK)
+                    orow[1] = (float)l->chap;
+                continue;
+            }
+        }
+        colval cv;
+        if (eval_col(c, v, &cv, w ? &w[r] : NULL, NULL) != RDM_OK)
+            return r;
+        tree_out(c, &cv, orow);
+    }
+    return lim;
+}
+
+int rdm_encoder_tree_block(const rdm_encoder *e, const char *const *const *rows, size_t n, float *X,
+                           rdm_warnings *w, size_t *nok, rdm_err *err)
+{
+    size_t d = (size_t)e->tree_dim, lim = n;
+    for (size_t r = 0; w && r < n; r++)
+        w[r].n = 0;
+    /* column by column: one column's levels and branches stay hot; rows from
+     * the first failing one on are not needed */
+    for (int i = 0; i < e->ncol && lim > 0; i++)
+        lim = tree_block_col(&e->cols[i], rows, lim, d, X, w);
+    *nok = lim;
+    if (lim == n)
+        return RDM_OK;
+    /* the failing row once more through the row path, for its message */
+    if (w)
+        w[lim].n = 0;
+    int rc = rdm_encoder_tree_row(e, rows[lim], X + lim * d, w ? &w[lim] : NULL, err);
+    return rc ? rc : rdm_errf(err, RDM_EINVAL, "encoder: block and row disagree");
+}
+
 int rdm_encoder_tree_row(const rdm_encoder *e, const char *const values[RDM_NCOLS], float *out,
                          rdm_warnings *w, rdm_err *err)
 {
@@ -767,15 +939,7 @@ int rdm_encoder_tree_row(const rdm_encoder *e, const char *const values[RDM_NCOL
         int rc = eval_col(c, values[c->col], &cv, w, err);
         if (rc)
             return rc;
-        float *o = out + c->tree_j;
-        if (c->kind == K_NUM) {
-            o[0] = (float)cv.x;
-        } else if (c->kind == K_CAT) {
-            o[0] = cv.code < 0 ? NAN : (float)cv.code;
-        } else {
-            o[0] = (float)cv.x;
-            o[1] = isnan(cv.x) ? NAN : (float)cv.code;
-        }
+        tree_out(c, &cv, out + c->tree_j);
     }
     return RDM_OK;
 }

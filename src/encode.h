@@ -90,6 +90,14 @@ const char *rdm_encoder_tree_name(const rdm_encoder *e, int j);
 /* Encode one raw record into out[tree_dim]. */
 int rdm_encoder_tree_row(const rdm_encoder *e, const char *const values[RDM_NCOLS], float *out,
                          rdm_warnings *w, rdm_err *err);
+/* Encode a block of records, rows[r] = record r (as rdm_encoder_tree_row
+ * takes it), into X (n x tree_dim, row-major), each row's warnings in w[r]
+ * (w: n entries, or NULL), column by column. The same features and warnings
+ * as rdm_encoder_tree_row on each row. On a failure *nok is the first failing
+ * row (the rows before it are encoded) and err has that row's error as
+ * rdm_encoder_tree_row gives it; else *nok = n. */
+int rdm_encoder_tree_block(const rdm_encoder *e, const char *const *const *rows, size_t n, float *X,
+                           rdm_warnings *w, size_t *nok, rdm_err *err);
 /* Encode rows (same cells/idx convention as fit) into X (n x tree_dim,
  * row-major, caller-allocated). Errors name the row number. */
 int rdm_encoder_tree_matrix(const rdm_encoder *e, const char *const *cells, const size_t *idx,

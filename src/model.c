@@ -395,26 +395,30 @@ int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], dou
  * bit, as rdm_model_score on each row. */
 #define SCORE_BLOCK 32
 
-static int score_rows_gbt(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
-                          double *prob, rdm_err *err)
+int rdm_model_score_block(const rdm_model *m, const char *const *const *rows, size_t n,
+                          double *prob, rdm_warnings *w, size_t *nok, rdm_err *err)
 {
-    float X[SCORE_BLOCK * RDM_ENC_MAX_TREE];
-    size_t d = (size_t)rdm_encoder_tree_dim(m->enc);
-    for (size_t a = 0; a < n; a += SCORE_BLOCK) {
-        size_t k = n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, j = 0;
-        int rc = RDM_OK;
-        for (; j < k && rc == RDM_OK; j++) {
-            size_t row = idx ? idx[a + j] : a + j;
-            rc = rdm_encoder_tree_row(m->enc, cells + row * RDM_NCOLS, X + j * d, NULL, err);
+    if (!m || !nok || (n > 0 && (!rows || !prob)))
+        return rdm_errf(err, RDM_EINVAL, "score: NULL argument");
+    *nok = 0;
+    if (m->type != RDM_MODEL_GBT) {
+        for (size_t r = 0; r < n; r++, (*nok)++) {
+            int rc = rdm_model_score(m, rows[r], &prob[r], w ? &w[r] : NULL, err);
+            if (rc)
+                return rc;
         }
-        size_t ok = rc == RDM_OK ? j : j - 1; /* rows before a failing one are scored */
-        rdm_gbt_margins(m->gbt, X, ok, prob + a);
+        return RDM_OK;
+    }
+    float X[SCORE_BLOCK * RDM_ENC_MAX_TREE];
+    for (size_t a = 0; a < n; a += SCORE_BLOCK) {
+        size_t k = n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, ok = 0;
+        int rc = rdm_encoder_tree_block(m->enc, rows + a, k, X, w ? w + a : NULL, &ok, err);
+        rdm_gbt_margins(m->gbt, X, ok, prob + a); /* rows before a failing one are scored */
         for (size_t i = 0; i < ok; i++)
             prob[a + i] = sigmoid(prob[a + i]);
-        if (rc != RDM_OK) {
-            rdm_err_prefix(err, "row %zu", a + ok + 1);
+        *nok = a + ok;
+        if (rc != RDM_OK)
             return rc;
-        }
     }
     return RDM_OK;
 }
@@ -424,13 +428,14 @@ int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const siz
 {
     if (!m || (n > 0 && (!cells || !prob)))
         return rdm_errf(err, RDM_EINVAL, "score: NULL argument");
-    if (m->type == RDM_MODEL_GBT)
-        return score_rows_gbt(m, cells, idx, n, prob, err);
-    for (size_t r = 0; r < n; r++) {
-        size_t row = idx ? idx[r] : r;
-        int rc = rdm_model_score(m, cells + row * RDM_NCOLS, &prob[r], NULL, err);
+    const char *const *rows[SCORE_BLOCK];
+    for (size_t a = 0; a < n; a += SCORE_BLOCK) {
+        size_t k = n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, ok;
+        for (size_t i = 0; i < k; i++)
+            rows[i] = cells + (idx ? idx[a + i] : a + i) * RDM_NCOLS;
+        int rc = rdm_model_score_block(m, rows, k, prob + a, NULL, &ok, err);
         if (rc) {
-            rdm_err_prefix(err, "row %zu", r + 1);
+            rdm_err_prefix(err, "row %zu", a + ok + 1);
             return rc;
         }
     }

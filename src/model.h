@@ -109,9 +109,20 @@ double rdm_model_baseline_prob(const rdm_model *m);
 int rdm_model_feature_importance(const rdm_model *m, const char **names, double *values, int cap);
 
 /* Score many records (row-major cells as in encode.h, rows idx[0..n) or
- * 0..n-1) through rdm_model_score into prob[n]. Stops at the first error,
- * which names the row. */
+ * 0..n-1) into prob[n]: the same probabilities, bit for bit, as
+ * rdm_model_score on each row. Stops at the first error, which names the
+ * row. */
 int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const size_t *idx, size_t n,
                          double *prob, rdm_err *err);
+
+/* Score a block of records, rows[r] = record r (as rdm_model_score takes it),
+ * into prob[n] with each row's warnings in w[r] (w: n entries, or NULL): the
+ * same probabilities, bit for bit, and the same warnings as rdm_model_score
+ * on each row, encoded and scored a block at a time. On a failure *nok is
+ * the first failing row (the rows before it are scored) and err holds its
+ * error as rdm_model_score gives it (no row prefix); else *nok = n.
+ * Thread-safe on a shared model. */
+int rdm_model_score_block(const rdm_model *m, const char *const *const *rows, size_t n,
+                          double *prob, rdm_warnings *w, size_t *nok, rdm_err *err);
 
 #endif

@@ -73,6 +73,10 @@ int rdm_buf_adds(rdm_buf *b, const char *s) __attribute__((warn_unused_result));
 int rdm_buf_addc(rdm_buf *b, char c) __attribute__((warn_unused_result));
 int rdm_buf_printf(rdm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)))
 __attribute__((warn_unused_result));
+/* Append x exactly as printf("%.6f", x) writes it in the C locale (the
+ * probabilities of readmit predict and of the HTTP answers), without printf
+ * for the usual values. */
+int rdm_buf_add_fixed6(rdm_buf *b, double x) __attribute__((warn_unused_result));
 void rdm_buf_reset(rdm_buf *b); /* len = 0, keeps the storage */
 void rdm_buf_release(rdm_buf *b);
 /* Give the storage to the caller (free() it); the buffer becomes empty. */

@@ -1,6 +1,7 @@
 /* util.c - error buffer, logging, byte buffer, files, hashing, clocks. */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,6 +216,35 @@ int rdm_buf_printf(rdm_buf *b, const char *fmt, ...)
     vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
     va_end(ap);
     b->len += (size_t)n;
+    return RDM_OK;
+}
+
+/* Probabilities take a short path: x * 1e6 is within 1e-9 of the exact
+ * scaled value, so unless its fraction is within 1e-6 of a rounding tie the
+ * nearest integer is the one printf rounds to; anything else goes through
+ * printf. */
+int rdm_buf_add_fixed6(rdm_buf *b, double x)
+{
+    if (!(x >= 0 && x < 1000) || signbit(x))
+        return rdm_buf_printf(b, "%.6f", x);
+    double y = x * 1e6, fl = floor(y), fr = y - fl;
+    if (!(fabs(fr - 0.5) > 1e-6))
+        return rdm_buf_printf(b, "%.6f", x);
+    if (rdm_buf_reserve(b, 16))
+        return RDM_ENOMEM;
+    unsigned long v = (unsigned long)fl + (fr > 0.5);
+    char tmp[16], *q = tmp + sizeof tmp;
+    for (int i = 0; i < 6; i++, v /= 10)
+        *--q = (char)('0' + v % 10);
+    *--q = '.';
+    do {
+        *--q = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = (size_t)(tmp + sizeof tmp - q);
+    memcpy(b->data + b->len, q, n);
+    b->len += n;
+    b->data[b->len] = '\0';
     return RDM_OK;
 }
 

@@ -161,33 +161,54 @@ static void batch_release(batch *b)
 }
 
 /* Keep record `rec` as the batch's next: the fields the model reads (the
- * last of duplicate columns, as one record at a time) and its id. */
+ * last of duplicate columns, as one record at a time) and its id. The
+ * reader's decoded fields usually lie one after the other in one span: then
+ * the span is copied at once, else field by field. */
 static int batch_add(batch *b, const reader *rd, const rdm_csv_record *rec)
 {
     size_t *off = b->off + b->n * RDM_NCOLS, need = 0;
     int nf = rec->nfields < rd->nh ? rec->nfields : rd->nh, idc = rd->id_col;
     const char *id = idc >= 0 && idc < rec->nfields ? rec->fields[idc] : "";
     int use_id = idc >= 0 && !strpbrk(id, ",\"\r\n");
-    for (int i = 0; i < nf; i++)
+    const char *lo = nf > 0 ? rec->fields[0] : NULL, *hi = lo;
+    int span = nf > 0;
+    for (int i = 0; i < nf; i++) {
+        const char *f = rec->fields[i];
         need += rd->map[i] >= 0 ? rec->lens[i] + 1 : 0;
-    need += use_id ? strlen(id) + 1 : 0;
+        if (f < lo)
+            lo = f;
+        if (f + rec->lens[i] + 1 > hi)
+            hi = f + rec->lens[i] + 1;
+    }
+    span = span && (size_t)(hi - lo) <= 2 * need + 64 && (!use_id || (id >= lo && id < hi));
+    need = span ? (size_t)(hi - lo) : need + (use_id ? strlen(id) + 1 : 0);
     if (rdm_buf_reserve(&b->text, need))
         return RDM_ENOMEM;
     char *t = b->text.data;
     size_t len = b->text.len;
     memset(off, 0, RDM_NCOLS * sizeof *off);
-    for (int i = 0; i < nf; i++)
-        if (rd->map[i] >= 0) {
-            off[rd->map[i]] = len + 1;
-            memcpy(t + len, rec->fields[i], rec->lens[i] + 1);
-            len += rec->lens[i] + 1;
-        }
     b->idoff[b->n] = 0;
-    if (use_id) {
-        size_t k = strlen(id) + 1;
-        b->idoff[b->n] = len + 1;
-        memcpy(t + len, id, k);
-        len += k;
+    if (span) {
+        memcpy(t + len, lo, (size_t)(hi - lo));
+        for (int i = 0; i < nf; i++)
+            if (rd->map[i] >= 0)
+                off[rd->map[i]] = len + (size_t)(rec->fields[i] - lo) + 1;
+        if (use_id)
+            b->idoff[b->n] = len + (size_t)(id - lo) + 1;
+        len += (size_t)(hi - lo);
+    } else {
+        for (int i = 0; i < nf; i++)
+            if (rd->map[i] >= 0) {
+                off[rd->map[i]] = len + 1;
+                memcpy(t + len, rec->fields[i], rec->lens[i] + 1);
+                len += rec->lens[i] + 1;
+            }
+        if (use_id) {
+            size_t k = strlen(id) + 1;
+            b->idoff[b->n] = len + 1;
+            memcpy(t + len, id, k);
+            len += k;
+        }
     }
     b->text.len = len;
     b->line[b->n++] = rec->line;
@@ -212,32 +233,57 @@ static void batch_read(batch *b, const reader *rd)
     }
 }
 
+/* One output line: id,probability,decision (the probability as "%.6f"). */
+static int add_line(rdm_buf *o, const char *id, long row, double p, double thr)
+{
+    char num[24];
+    size_t n;
+    if (id) {
+        n = strlen(id);
+    } else { /* the row number stands for the id */
+        char *q = num + sizeof num;
+        unsigned long v = (unsigned long)row;
+        do {
+            *--q = (char)('0' + v % 10);
+            v /= 10;
+        } while (v);
+        n = (size_t)(num + sizeof num - q);
+        id = q;
+    }
+    int rc = rdm_buf_reserve(o, n + 1);
+    if (rc)
+        return rc;
+    memcpy(o->data + o->len, id, n);
+    o->len += n;
+    o->data[o->len++] = ',';
+    if ((rc = rdm_buf_add_fixed6(o, p)))
+        return rc;
+    return rdm_buf_add(o, p >= thr ? ",1\n" : ",0\n", 3);
+}
+
 static void score_chunk(const reader *rd, batch *b, size_t c)
 {
-    size_t lo = c * CHUNK_ROWS, hi = lo + CHUNK_ROWS < b->n ? lo + CHUNK_ROWS : b->n;
+    size_t lo = c * CHUNK_ROWS, hi = lo + CHUNK_ROWS < b->n ? lo + CHUNK_ROWS : b->n, ok;
     rdm_buf *o = &b->out[c];
     rdm_buf_reset(o);
     b->rc[c] = RDM_OK;
     b->err[c].code = 0;
     b->err[c].msg[0] = '\0';
+    const char *const *rows[CHUNK_ROWS];
     for (size_t i = lo * RDM_NCOLS; i < hi * RDM_NCOLS; i++)
         b->cells[i] = b->off[i] ? b->text.data + b->off[i] - 1 : NULL;
-    const char **cells = b->cells + lo * RDM_NCOLS;
-    int rc = rdm_model_score_rows(rd->m, cells, NULL, hi - lo, b->prob + lo, NULL);
+    for (size_t i = lo; i < hi; i++)
+        rows[i - lo] = b->cells + i * RDM_NCOLS;
     /* the failing record and its message as rdm_model_score gives them */
-    for (size_t i = lo; rc && i < hi; i++)
-        if ((b->rc[c] = rdm_model_score(rd->m, b->cells + i * RDM_NCOLS, &b->prob[i], NULL,
-                                        &b->err[c])) != RDM_OK) {
-            b->bad[c] = i;
-            return;
-        }
-    for (size_t i = lo; i < hi && !rc; i++) {
-        double p = b->prob[i];
-        if (b->idoff[i])
-            rc = rdm_buf_printf(o, "%s,%.6f,%d\n", b->text.data + b->idoff[i] - 1, p, p >= rd->thr);
-        else
-            rc = rdm_buf_printf(o, "%ld,%.6f,%d\n", b->first_row + (long)i + 1, p, p >= rd->thr);
+    if ((b->rc[c] = rdm_model_score_block(rd->m, rows, hi - lo, b->prob + lo, NULL, &ok,
+                                          &b->err[c])) != RDM_OK) {
+        b->bad[c] = lo + ok;
+        return;
     }
+    int rc = RDM_OK;
+    for (size_t i = lo; i < hi && !rc; i++)
+        rc = add_line(o, b->idoff[i] ? b->text.data + b->idoff[i] - 1 : NULL,
+                      b->first_row + (long)i + 1, b->prob[i], rd->thr);
     if (rc) {
         b->rc[c] = rdm_errf(&b->err[c], RDM_ENOMEM, "out of memory");
         b->bad[c] = lo;

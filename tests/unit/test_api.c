@@ -9,10 +9,13 @@
 #include <string.h>
 
 #include "api.h"
+#include "csv.h"
 #include "encode.h"
+#include "gbt.h"
 #include "model.h"
 #include "readmit.h"
 #include "schema.h"
+#include "synth.h"
 
 #define BAD_DIR "data/bad-bodies"
 
@@ -342,6 +345,114 @@ static void test_predict_batch(void)
     json_decref(j);
     rdm_buf_release(&out);
     rdm_model_free(m);
+}
+
+/* A batch is scored a block at a time: on a boosted-trees model, each
+ * prediction of a batch of 70 (more than one block) is the text the same
+ * record gets alone and the text of rdm_model_score's probability, with the
+ * same warnings (an unseen race in some records). */
+static void test_predict_batch_gbt(void)
+{
+    enum { NR = 300, NB = 70 };
+
+    rdm_buf text = RDM_BUF_INIT, body = RDM_BUF_INIT, one = RDM_BUF_INIT, out = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_synth_buf(NR, 5, 0, &text, NULL), RDM_OK);
+    rdm_csv *csv = rdm_csv_open_mem(text.data, text.len, 0, NULL);
+    CU_ASSERT_FATAL(csv && rdm_csv_read_header(csv, NULL) == RDM_OK);
+    char **cells = calloc(NR * RDM_NCOLS, sizeof *cells);
+    float *y = calloc(NR, sizeof *y);
+    CU_ASSERT_FATAL(cells && y);
+    rdm_csv_record rec;
+    size_t n = 0;
+    while (n < NR && rdm_csv_next(csv, &rec, NULL) == 1)
+        if (rec.nfields == RDM_NCOLS && !rec.problem) {
+            for (int c = 0; c < RDM_NCOLS; c++)
+                cells[n * RDM_NCOLS + c] = strdup(rec.fields[c]);
+            y[n] = strcmp(rec.fields[RDM_C_READMITTED], "<30") == 0;
+            n++;
+        }
+    rdm_csv_free(csv);
+    CU_ASSERT_FATAL(n == NR);
+    const char *const *cc = (const char *const *)cells;
+    rdm_encoder *e = rdm_encoder_fit(cc, NULL, NR, NULL, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    int d = rdm_encoder_tree_dim(e);
+    float *X = malloc((size_t)NR * (size_t)d * sizeof *X);
+    CU_ASSERT_FATAL(X && rdm_encoder_tree_matrix(e, cc, NULL, NR, X, NULL) == RDM_OK);
+    rdm_gbt_params gp;
+    rdm_gbt_params_default(&gp);
+    gp.max_iter = 12;
+    gp.early_stopping = 0;
+    gp.min_child_weight = 1;
+    gp.threads = 1;
+    rdm_gbt *g =
+        rdm_gbt_fit(X, y, NR, d, rdm_encoder_tree_ncat(e), NULL, NULL, 0, &gp, NULL, NULL, NULL);
+    free(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+    rdm_model *m = rdm_model_create(RDM_MODEL_GBT, e, g, 0, 0.2, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+    rdm_api_model am = {m, "readmission", "4", "champion", "", NULL, NULL};
+    for (int i = 3; i < NB; i += 9) { /* not seen in training: a warning */
+        free(cells[i * RDM_NCOLS + col("race")]);
+        cells[i * RDM_NCOLS + col("race")] = strdup("Martian");
+    }
+    /* records as JSON objects of strings (the fields the model reads) */
+    const rdm_column *sc = rdm_schema_columns();
+    int rc = rdm_buf_adds(&body, "{\"instances\":[");
+    for (int i = 0; i < NB && !rc; i++) {
+        rdm_buf_reset(&one);
+        rc = rdm_buf_printf(&one, "{\"encounter_id\":%d", i);
+        for (int c = 0; c < RDM_NCOLS && !rc; c++)
+            if (rdm_encoder_uses(e, c))
+                rc = rdm_buf_printf(&one, ",\"%s\":\"%s\"", sc[c].name, cells[i * RDM_NCOLS + c]);
+        if (!rc)
+            rc = rdm_buf_printf(&body, "%s%s}", i ? "," : "", one.data);
+    }
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_adds(&body, "]}"), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(rdm_api_predict(&am, body.data, body.len, 1000, &out), 200);
+    json_t *j = load_json(&out);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(j);
+    json_t *preds = json_object_get(j, "predictions");
+    CU_ASSERT_EQUAL_FATAL(json_array_size(preds), NB);
+    int warned = 0;
+    for (int i = 0; i < NB; i++) {
+        /* the record alone */
+        rdm_buf_reset(&one);
+        rdm_buf_reset(&out);
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_printf(&one, "{\"encounter_id\":%d", i), RDM_OK);
+        for (int c = 0; c < RDM_NCOLS; c++)
+            if (rdm_encoder_uses(e, c))
+                CU_ASSERT_EQUAL(
+                    rdm_buf_printf(&one, ",\"%s\":\"%s\"", sc[c].name, cells[i * RDM_NCOLS + c]),
+                    RDM_OK);
+        CU_ASSERT_EQUAL(rdm_buf_addc(&one, '}'), RDM_OK);
+        CU_ASSERT_EQUAL_FATAL(rdm_api_predict(&am, one.data, one.len, 1000, &out), 200);
+        json_t *s1 = load_json(&out), *b1 = json_array_get(preds, (size_t)i);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(s1);
+        double p;
+        CU_ASSERT_EQUAL(rdm_model_score(m, cc + i * RDM_NCOLS, &p, NULL, NULL), RDM_OK);
+        char want[32];
+        snprintf(want, sizeof want, "\"probability\":%.6f,", p);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out.data, want));
+        CU_ASSERT(json_real_value(json_object_get(s1, "probability")) ==
+                  json_real_value(json_object_get(b1, "probability")));
+        CU_ASSERT(json_equal(json_object_get(s1, "decision"), json_object_get(b1, "decision")));
+        CU_ASSERT(json_equal(json_object_get(s1, "warnings"), json_object_get(b1, "warnings")));
+        CU_ASSERT_EQUAL(json_integer_value(json_object_get(b1, "encounter_id")), i);
+        warned += json_array_size(json_object_get(b1, "warnings")) > 0;
+        json_decref(s1);
+    }
+    CU_ASSERT_EQUAL(warned, (NB - 3 + 8) / 9);
+    json_decref(j);
+    for (size_t i = 0; i < NR * RDM_NCOLS; i++)
+        free(cells[i]);
+    free(cells);
+    free(y);
+    rdm_model_free(m);
+    rdm_buf_release(&text);
+    rdm_buf_release(&body);
+    rdm_buf_release(&one);
+    rdm_buf_release(&out);
 }
 
 /* The whole handler's error answers: status and error body. */
@@ -738,10 +849,10 @@ int test_api_register(void)
             CU_ADD_TEST(s, test_parse_batch_numbers) && CU_ADD_TEST(s, test_parse_errors) &&
             CU_ADD_TEST(s, test_parse_position) && CU_ADD_TEST(s, test_predict_single) &&
             CU_ADD_TEST(s, test_predict_number_text) && CU_ADD_TEST(s, test_predict_batch) &&
-            CU_ADD_TEST(s, test_predict_errors) && CU_ADD_TEST(s, test_predict_unseen_category) &&
-            CU_ADD_TEST(s, test_json_str) && CU_ADD_TEST(s, test_error_json) &&
-            CU_ADD_TEST(s, test_bad_bodies_corpus) && CU_ADD_TEST(s, test_bad_bodies_generated) &&
-            CU_ADD_TEST(s, test_fast_path_agrees))
+            CU_ADD_TEST(s, test_predict_batch_gbt) && CU_ADD_TEST(s, test_predict_errors) &&
+            CU_ADD_TEST(s, test_predict_unseen_category) && CU_ADD_TEST(s, test_json_str) &&
+            CU_ADD_TEST(s, test_error_json) && CU_ADD_TEST(s, test_bad_bodies_corpus) &&
+            CU_ADD_TEST(s, test_bad_bodies_generated) && CU_ADD_TEST(s, test_fast_path_agrees))
                ? 0
                : -1;
 }

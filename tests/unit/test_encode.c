@@ -381,12 +381,122 @@ static void test_lookup(void)
     free(cells);
 }
 
+/* rdm_encoder_tree_block against rdm_encoder_tree_row on each row: the same
+ * features (bit for bit), the same warnings, and on a bad value the same
+ * error at the same row. Every categorical column has all its schema levels,
+ * and the probes are each level as stored, padded, cut short, lengthened,
+ * with a changed first byte, and missing in every spelling. */
+static void test_block(void)
+{
+    const rdm_column *sc = rdm_schema_columns();
+    const char **cells = make_rows();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
+    for (int r = 0; r < NROWS; r++)
+        for (int c = 0; c < RDM_NCOLS; c++)
+            if (sc[c].kind == RDM_COL_CAT && sc[c].levels) {
+                int n = 0;
+                while (sc[c].levels[n])
+                    n++;
+                cells[r * RDM_NCOLS + c] = sc[c].levels[r % n];
+            }
+    /* levels alike in their first bytes: looked up by hash, not by prefix */
+    static const char *const SPEC[] = {"Surgery-General", "Surgery-Neuro", "Surgery-Vascular"};
+    for (int r = 0; r < NROWS; r++)
+        cells[r * RDM_NCOLS + rdm_schema_find("medical_specialty")] = SPEC[r % 3];
+    rdm_encoder_params prm = {1, RDM_DIAG_RANK_CHAPTER};
+    rdm_encoder *e = rdm_encoder_fit(cells, NULL, NROWS, &prm, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+
+    enum { NP = 400 };
+
+    static char text[NP][RDM_NCOLS][40];
+    const char **probe = calloc((size_t)NP * RDM_NCOLS, sizeof *probe);
+    const char *const **rows = calloc(NP, sizeof *rows);
+    size_t d = (size_t)rdm_encoder_tree_dim(e);
+    float *xb = calloc(NP * d, sizeof *xb), *xr = calloc(NP * d, sizeof *xr);
+    rdm_warnings *wb = calloc(NP, sizeof *wb), *wr = calloc(NP, sizeof *wr);
+    CU_ASSERT_FATAL(probe && rows && xb && xr && wb && wr);
+    static const char *const MISS[] = {NULL, "", "?", " ", " ? "};
+    for (int r = 0; r < NP; r++) {
+        const char *const *src = cells + (r % NROWS) * RDM_NCOLS;
+        for (int c = 0; c < RDM_NCOLS; c++) {
+            const char *v = src[c];
+            char *t = text[r][c];
+            int how = (r / 7 + c) % 9;
+            if (sc[c].kind == RDM_COL_INT && how > 1)
+                how = 0; /* numbers: as written or padded (else not a number) */
+            if (!v || how == 0) {
+                probe[r * RDM_NCOLS + c] = v;
+                continue;
+            }
+            size_t n = strlen(v);
+            if (how == 1)
+                snprintf(t, 40, " %s\t", v);
+            else if (how == 2)
+                snprintf(t, 40, "%.*s", (int)(n > 1 ? n - 1 : n), v);
+            else if (how == 3)
+                snprintf(t, 40, "%sx", v);
+            else if (how == 4)
+                snprintf(t, 40, "%c%s", v[0] == 'z' ? 'y' : 'z', v + 1);
+            else if (how == 5 && sc[c].kind != RDM_COL_INT)
+                t = (char *)MISS[(r + c) % 5];
+            else if (how == 6 && n > 1)
+                snprintf(t, 40, "%c", v[0]);
+            else
+                snprintf(t, 40, "%s", v);
+            probe[r * RDM_NCOLS + c] = t;
+        }
+        rows[r] = probe + r * RDM_NCOLS;
+    }
+    int rcs = 0;
+    for (int r = 0; r < NP; r++) {
+        wr[r].n = 0;
+        rcs |= rdm_encoder_tree_row(e, rows[r], xr + r * d, &wr[r], NULL);
+    }
+    CU_ASSERT_EQUAL_FATAL(rcs, RDM_OK); /* the probes above are all usable */
+    int warned = 0;
+    for (size_t n = 1; n <= NP; n += n < 40 ? 1 : 97) {
+        size_t ok = 99999;
+        memset(xb, 0, NP * d * sizeof *xb);
+        CU_ASSERT_EQUAL(rdm_encoder_tree_block(e, rows, n, xb, wb, &ok, NULL), RDM_OK);
+        CU_ASSERT_EQUAL(ok, n);
+        CU_ASSERT(memcmp(xb, xr, n * d * sizeof *xb) == 0);
+        for (size_t r = 0; r < n; r++) {
+            CU_ASSERT_EQUAL(wb[r].n, wr[r].n);
+            for (int k = 0; k < wr[r].n && k < wb[r].n; k++)
+                CU_ASSERT_STRING_EQUAL(wb[r].msg[k], wr[r].msg[k]);
+            warned += wr[r].n > 0;
+        }
+    }
+    CU_ASSERT(warned > 0);
+    /* a bad number in row 13 and another in row 20: row 13's error */
+    int nm = rdm_schema_find("num_medications"), tih = rdm_schema_find("time_in_hospital");
+    probe[13 * RDM_NCOLS + tih] = "1000";
+    probe[20 * RDM_NCOLS + nm] = "x";
+    size_t ok = 0;
+    rdm_err eb = {0}, er = {0};
+    CU_ASSERT_EQUAL(rdm_encoder_tree_block(e, rows, 30, xb, wb, &ok, &eb), RDM_EINVAL);
+    CU_ASSERT_EQUAL(ok, 13);
+    CU_ASSERT(memcmp(xb, xr, 13 * d * sizeof *xb) == 0);
+    CU_ASSERT_EQUAL(rdm_encoder_tree_row(e, rows[13], xr, NULL, &er), RDM_EINVAL);
+    CU_ASSERT_STRING_EQUAL(eb.msg, er.msg);
+    free(probe);
+    free(rows);
+    free(xb);
+    free(xr);
+    free(wb);
+    free(wr);
+    rdm_encoder_free(e);
+    free(cells);
+}
+
 int test_encode_register(void)
 {
     CU_pSuite s = CU_add_suite("encode", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_fit_tree) && CU_ADD_TEST(s, test_fit_linear) &&
             CU_ADD_TEST(s, test_fit_subset) && CU_ADD_TEST(s, test_bad_values) &&
-            CU_ADD_TEST(s, test_save_load) && CU_ADD_TEST(s, test_lookup))
+            CU_ADD_TEST(s, test_save_load) && CU_ADD_TEST(s, test_lookup) &&
+            CU_ADD_TEST(s, test_block))
                ? 0
                : -1;
 }

@@ -131,6 +131,58 @@ static void roundtrip(const rdm_model *m, const table *t)
     rdm_buf_release(&b2);
 }
 
+/* rdm_model_score_block against rdm_model_score on each row: the same
+ * probabilities bit for bit and the same warnings (unseen levels in some
+ * rows), for blocks of every size; on a bad value the first failing row and
+ * its error as rdm_model_score gives it. */
+static void check_block(const rdm_model *m, const table *t)
+{
+    const char **cells = malloc(N * RDM_NCOLS * sizeof *cells);
+    const char *const **rows = malloc(N * sizeof *rows);
+    double *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2);
+    rdm_warnings *w1 = calloc(N, sizeof *w1), *w2 = calloc(N, sizeof *w2);
+    CU_ASSERT_FATAL(cells && rows && p1 && p2 && w1 && w2);
+    memcpy(cells, t->cells, N * RDM_NCOLS * sizeof *cells);
+    int race = rdm_schema_find("race"), inp = rdm_schema_find("number_inpatient"), warned = 0;
+    for (int i = 0; i < N; i++) {
+        if (i % 7 == 3)
+            cells[i * RDM_NCOLS + race] = "Martian";
+        rows[i] = cells + i * RDM_NCOLS;
+        CU_ASSERT_EQUAL(rdm_model_score(m, rows[i], &p1[i], &w1[i], NULL), RDM_OK);
+        warned += w1[i].n > 0;
+    }
+    CU_ASSERT(warned > 0);
+    for (size_t n = 1; n <= N; n += n < 70 ? 1 : 111) {
+        size_t ok = 12345;
+        CU_ASSERT_EQUAL(rdm_model_score_block(m, rows, n, p2, w2, &ok, NULL), RDM_OK);
+        CU_ASSERT_EQUAL(ok, n);
+        CU_ASSERT(memcmp(p1, p2, n * sizeof *p1) == 0);
+        for (size_t i = 0; i < n; i++) {
+            CU_ASSERT_EQUAL(w1[i].n, w2[i].n);
+            if (w1[i].n && w2[i].n)
+                CU_ASSERT_STRING_EQUAL(w1[i].msg[0], w2[i].msg[0]);
+        }
+    }
+    cells[45 * RDM_NCOLS + inp] = "lots";
+    cells[50 * RDM_NCOLS + inp] = "-3";
+    rdm_err e1 = {0}, e2 = {0};
+    size_t ok = 0;
+    CU_ASSERT_EQUAL(rdm_model_score_block(m, rows, 60, p2, NULL, &ok, &e2), RDM_EINVAL);
+    CU_ASSERT_EQUAL(ok, 45);
+    CU_ASSERT(memcmp(p1, p2, 45 * sizeof *p1) == 0);
+    CU_ASSERT_EQUAL(rdm_model_score(m, rows[45], &p2[45], NULL, &e1), RDM_EINVAL);
+    CU_ASSERT_STRING_EQUAL(e1.msg, e2.msg);
+    rdm_err_clear(&e2);
+    CU_ASSERT_EQUAL(rdm_model_score_rows(m, cells, NULL, 60, p2, &e2), RDM_EINVAL);
+    CU_ASSERT_PTR_NOT_NULL(strstr(e2.msg, "row 46"));
+    free(cells);
+    free(rows);
+    free(p1);
+    free(p2);
+    free(w1);
+    free(w2);
+}
+
 static void test_logreg_model(void)
 {
     table t;
@@ -158,6 +210,7 @@ static void test_logreg_model(void)
     // the model learned the signal
     CU_ASSERT(rdm_roc_auc(p, t.y, N) > 0.7);
     roundtrip(m, &t);
+    check_block(m, &t);
     // importance: names of linear columns, decreasing
     int d = rdm_model_feature_importance(m, NULL, NULL, 0);
     CU_ASSERT_EQUAL(d, rdm_encoder_lin_dim(e));
@@ -507,6 +560,7 @@ static void test_gbt_roundtrip(void)
     rdm_buf_release(&b2);
     rdm_model_free(m2);
     roundtrip(m, &t);
+    check_block(m, &t);
     int nf = rdm_model_feature_importance(m, NULL, NULL, 0);
     CU_ASSERT_EQUAL(nf, d);
     rdm_model_free(m);
