@@ -12,6 +12,9 @@ PACKAGES=(
     # tests and benchmarks: HTML checker, browser tests, load generator, leak checker, fuzzing
     libxml2-utils chromium chromium-driver wrk valgrind jq docker-compose clang libclang-rt-14-dev
 )
+# benchmark only (make bench-train runs the peer boosters when they are there):
+# installed when possible, never a reason to fail
+OPTIONAL=(python3-numpy python3-sklearn python3-xgboost)
 PG_USER=readmit-pg
 
 missing=()
@@ -33,6 +36,21 @@ if ((${#missing[@]})); then
     # the packaged server cluster is not used; keep it from holding resources
     if command -v pg_lsclusters >/dev/null && [ -d /etc/postgresql ]; then
         systemctl disable --now postgresql >/dev/null 2>&1 || true
+    fi
+fi
+
+optional=()
+for p in "${OPTIONAL[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || optional+=("$p")
+done
+if ((${#optional[@]})); then
+    if [ "$(id -u)" -eq 0 ]; then
+        for p in "${optional[@]}"; do
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "$p" >/dev/null 2>&1 ||
+                echo "readmit: optional package $p not installed (benchmark peers are skipped without it)" >&2
+        done
+    else
+        echo "readmit: optional packages missing (benchmark peers only): ${optional[*]}" >&2
     fi
 fi
 

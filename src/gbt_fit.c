@@ -24,105 +24,6 @@ void rdm_gbt_params_default(rdm_gbt_params *p)
     p->seed = 1;
 }
 
-/* ---- partition ---- */
-
-typedef struct partjob {
-    fitctx *c;
-    const uint8_t *col;
-    const uint8_t *lut; /* per bin: 1 = left */
-    uint32_t begin, end;
-} partjob;
-
-/* Chunk ch of the range into c->tmpl / c->tmpr at the chunk's offset; counts
- * in c->pnl[ch], c->pnr[ch]. */
-static void part_chunk(const partjob *pj, int ch)
-{
-    fitctx *c = pj->c;
-    uint32_t lo = pj->begin + (uint32_t)ch * PCHUNK;
-    uint32_t hi = lo + PCHUNK < pj->end ? lo + PCHUNK : pj->end;
-    const uint32_t *idx = c->idx;
-    const uint8_t *col = pj->col, *lut = pj->lut;
-    uint32_t *l = c->tmpl + lo, *r = c->tmpr + lo, a = 0, b = 0;
-    for (uint32_t k = lo; k < hi; k++) {
-        uint32_t i = idx[k];
-        uint32_t left = lut[col[i]];
-        l[a] = i;
-        r[b] = i;
-        a += left;
-        b += 1u - left;
-    }
-    c->pnl[ch] = a;
-    c->pnr[ch] = b;
-}
-
-static void part_job(void *arg, int tid, rdm_pool *pl)
-{
-    partjob *pj = arg;
-    (void)tid;
-    int nch = (int)((pj->end - pj->begin + PCHUNK - 1) / PCHUNK);
-    for (int ch; (ch = (int)rdm_pool_next(pl)) < nch;)
-        part_chunk(pj, ch);
-}
-
-/* Stable partition of the validation rows vidx[begin,end); returns the first
- * right index. */
-static uint32_t partition_valid(fitctx *c, int j, const uint8_t *lut, uint32_t begin, uint32_t end)
-{
-    const uint8_t *col = c->vbins + (size_t)j * c->nv;
-    uint32_t *idx = c->vidx, *r = c->vtmp, a = begin, b = 0;
-    for (uint32_t k = begin; k < end; k++) {
-        uint32_t i = idx[k];
-        uint32_t left = lut[col[i]];
-        idx[a] = i; /* a <= k: idx[k] is already read */
-        r[b] = i;
-        a += left;
-        b += 1u - left;
-    }
-    memcpy(idx + a, r, (size_t)b * sizeof *idx);
-    return a;
-}
-
-/* Stable partition of idx[begin,end) by the split `s` (and of the validation
- * rows vidx[vbegin,vend): first right index in *vmid); returns the first
- * right index. The result is the same however the range is divided. */
-static uint32_t partition_rows(fitctx *c, const split *s, uint32_t begin, uint32_t end,
-                               uint32_t vbegin, uint32_t vend, uint32_t *vmid)
-{
-    int j = s->feat, miss = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
-    uint8_t lut[256];
-    memset(lut, 0, sizeof lut);
-    for (int b = 0; b < miss; b++)
-        lut[b] =
-            c->ncat[j] > 0 ? (uint8_t)((s->set[b / 32] >> (b % 32)) & 1u) : (uint8_t)(b <= s->tbin);
-    lut[miss] = (uint8_t)s->dleft;
-    *vmid = c->nv ? partition_valid(c, j, lut, vbegin, vend) : vbegin;
-    partjob pj;
-    pj.c = c;
-    pj.col = c->cbins + (size_t)j * c->n;
-    pj.lut = lut;
-    pj.begin = begin;
-    pj.end = end;
-    int nch = (int)((end - begin + PCHUNK - 1) / PCHUNK);
-    if (c->nt > 1 && end - begin >= PAR_SPLIT)
-        rdm_pool_run(c->pool, part_job, &pj);
-    else
-        for (int ch = 0; ch < nch; ch++)
-            part_chunk(&pj, ch);
-    uint32_t at = begin;
-    for (int ch = 0; ch < nch; ch++) {
-        uint32_t lo = begin + (uint32_t)ch * PCHUNK;
-        memcpy(c->idx + at, c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
-        at += c->pnl[ch];
-    }
-    uint32_t mid = at;
-    for (int ch = 0; ch < nch; ch++) {
-        uint32_t lo = begin + (uint32_t)ch * PCHUNK;
-        memcpy(c->idx + at, c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
-        at += c->pnr[ch];
-    }
-    return mid;
-}
-
 /* ---- gradients, loss, prediction updates ---- */
 
 /* Sum of log(1 + e_i) over a run of e_i in [0, 1] as the log of a product
@@ -350,14 +251,14 @@ static void fit_release(fitctx *c)
         free(c->wbuf ? c->wbuf[t] : NULL);
         free(c->wkey ? c->wkey[t] : NULL);
         free(c->thist ? c->thist[t] : NULL);
-        free(c->thist2 ? c->thist2[t] : NULL);
     }
-    void *owned[] = {c->thist2, c->wbuf,       c->wkey,    c->thist, c->nb,    c->off,
-                     c->defb,   c->splittable, c->edges,   c->cbins, c->rowp,  c->fix,
-                     c->ovf,    c->gh,         c->idx,     c->tmpl,  c->tmpr,  c->pnl,
-                     c->pnr,    c->vbins,      c->vidx,    c->vtmp,  c->fl,    c->ncat_own,
-                     c->tbin,   c->margin,     c->vmargin, c->part,  c->vpart, c->histmem,
-                     c->freeh,  c->leaves,     c->sorted,  c->lw,    c->ra,    c->rb};
+    void *owned[] = {c->pol,      c->wbuf,       c->wkey,   c->thist,   c->nb,   c->off,
+                     c->defb,     c->splittable, c->edges,  c->cbins,   c->rowp, c->fix,
+                     c->ovf,      c->gh,         c->idx,    c->tmpl,    c->tmpr, c->pnl,
+                     c->pnr,      c->por,        c->vbins,  c->vidx,    c->vtmp, c->fl,
+                     c->ncat_own, c->tbin,       c->margin, c->vmargin, c->part, c->vpart,
+                     c->histmem,  c->freeh,      c->leaves, c->sorted,  c->lw,   c->ra,
+                     c->rb};
     for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
         free(owned[k]);
     memset(c, 0, sizeof *c);
@@ -399,13 +300,14 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->idx = malloc(n * sizeof *c->idx);
     c->tmpl = malloc(n * sizeof *c->tmpl);
     c->tmpr = malloc(n * sizeof *c->tmpr);
-    c->pnl = malloc((n / PCHUNK + 2) * sizeof *c->pnl);
-    c->pnr = malloc((n / PCHUNK + 2) * sizeof *c->pnr);
+    c->pnl = malloc((n / SCHUNK + 2) * sizeof *c->pnl);
+    c->pnr = malloc((n / SCHUNK + 2) * sizeof *c->pnr);
+    c->pol = malloc((n / SCHUNK + 2) * sizeof *c->pol);
+    c->por = malloc((n / SCHUNK + 2) * sizeof *c->por);
     c->fl = malloc((size_t)d * sizeof *c->fl);
     c->wbuf = calloc((size_t)nt, sizeof *c->wbuf);
     c->wkey = calloc((size_t)nt, sizeof *c->wkey);
     c->thist = calloc((size_t)nt, sizeof *c->thist);
-    c->thist2 = calloc((size_t)nt, sizeof *c->thist2);
     c->margin = malloc(n * sizeof *c->margin);
     c->part = malloc(((n + CHUNK - 1) / CHUNK) * sizeof *c->part);
     c->freeh = malloc(L * sizeof *c->freeh);
@@ -417,8 +319,8 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->rb = malloc((size_t)d * sizeof *c->rb);
     if (!c->pool || !c->nb || !c->off || !c->defb || !c->splittable || !c->edges || !c->cbins ||
         !c->rowp || !c->gh || !c->idx || !c->tmpl || !c->tmpr || !c->pnl || !c->pnr || !c->fl ||
-        !c->wbuf || !c->wkey || !c->thist || !c->thist2 || !c->margin || !c->part || !c->freeh ||
-        !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
+        !c->pol || !c->por || !c->wbuf || !c->wkey || !c->thist || !c->margin || !c->part ||
+        !c->freeh || !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
         return -1;
     if (nv) {
         c->vmargin = malloc(nv * sizeof *c->vmargin);
@@ -435,12 +337,9 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
 /* Histogram memory, once the bins are known (htb entries each). */
 static int alloc_hists(fitctx *c, int max_leaves)
 {
-    for (int t = 0; t < c->nt; t++) {
-        c->thist[t] = t ? malloc((size_t)c->htb * sizeof **c->thist) : NULL;
-        c->thist2[t] = malloc((size_t)c->htb * sizeof **c->thist2);
-        if ((t && !c->thist[t]) || !c->thist2[t])
+    for (int t = 0; t < c->nt; t++)
+        if (!(c->thist[t] = malloc(2 * (size_t)c->htb * sizeof **c->thist)))
             return -1;
-    }
     c->histmem = malloc((size_t)max_leaves * (size_t)c->htb * sizeof *c->histmem);
     return c->histmem ? 0 : -1;
 }
@@ -505,12 +404,6 @@ static uint32_t sample_rows(fitctx *c, const rdm_gbt_params *p, uint64_t *rng)
     return nin;
 }
 
-static int leaf_can_split(const fitctx *c, const leaf *lf)
-{
-    int dep_ok = c->max_depth == 0 || lf->depth < c->max_depth;
-    return dep_ok && lf->end - lf->begin >= 2 && (double)lf->h * c->inv >= 2 * c->mcw;
-}
-
 /* The root leaf over idx[0..nin) and every validation row, with its
  * histogram and best split. */
 static void root_leaf(fitctx *c, int node, uint32_t nin, int *nfree)
@@ -522,16 +415,8 @@ static void root_leaf(fitctx *c, int node, uint32_t nin, int *nfree)
     L->vend = (uint32_t)c->nv;
     for (size_t i = 0; i < c->nv; i++)
         c->vidx[i] = (uint32_t)i;
-    int64_t G = 0, Hs = 0;
-    for (uint32_t k = 0; k < nin; k++) {
-        G += c->gh[c->idx[k]].g;
-        Hs += c->gh[c->idx[k]].h;
-    }
-    L->g = G;
-    L->h = Hs;
     L->hist = c->freeh[--*nfree];
-    L->can_split = nin >= 2 && (double)L->h * c->inv >= 2 * c->mcw;
-    rdm_gbt_hist_build(c, L, NULL, c->ra, c->rb);
+    rdm_gbt_root_hist(c, L);
 }
 
 /* Turn P's node into its best split; 0 or -1 (out of memory). */
@@ -569,41 +454,32 @@ static int split_leaf(fitctx *c, rdm_gbt *m, int root, int bl, int *nleaves, int
     int kids = rdm_gbt_tree_add_nodes(m, 2);
     if (kids < 0 || set_split(c, m, &P, root, kids) != 0)
         return -1;
-    uint32_t vmid;
-    uint32_t mid = partition_rows(c, &P.best, P.begin, P.end, P.vbegin, P.vend, &vmid);
-    m->nodes[kids].cover = (double)(mid - P.begin);
-    m->nodes[kids + 1].cover = (double)(P.end - mid);
     leaf A, B;
     memset(&A, 0, sizeof A);
     memset(&B, 0, sizeof B);
     A.node = kids;
-    A.begin = P.begin;
-    A.end = mid;
-    A.vbegin = P.vbegin;
-    A.vend = vmid;
     A.g = P.best.gl;
     A.h = P.best.hl;
     B.node = kids + 1;
-    B.begin = mid;
-    B.end = P.end;
-    B.vbegin = vmid;
-    B.vend = P.vend;
     B.g = P.best.gr;
     B.h = P.best.hr;
     A.depth = B.depth = P.depth + 1;
-    A.can_split = leaf_can_split(c, &A);
-    B.can_split = leaf_can_split(c, &B);
-    leaf *small = A.end - A.begin <= B.end - B.begin ? &A : &B;
-    leaf *large = small == &A ? &B : &A;
-    large->hist = P.hist;
-    small->hist = c->freeh[--*nfree];
-    /* the children of the last split are never split: no histograms */
-    if ((small->can_split || large->can_split) && *nleaves + 1 < max_leaves) {
-        rdm_gbt_hist_build(c, small, large, c->ra, c->rb);
-    } else {
-        rdm_gbt_split_init(&small->best);
-        rdm_gbt_split_init(&large->best);
-    }
+    /* the histogram is built for the side of smaller hessian (about the fewer
+     * rows; either gives the same result) */
+    int large = A.h <= B.h; /* 1: B is the larger */
+    leaf *big = large ? &B : &A;
+    big->hist = P.hist;
+    (large ? &A : &B)->hist = c->freeh[--*nfree];
+    /* no histograms when neither child may split (their rows are known after
+     * the partition: P's are an upper bound), nor for the children of the
+     * last split */
+    uint32_t rows = P.end - P.begin;
+    int hist =
+        (rdm_gbt_can_split(c, A.depth, rows, A.h) || rdm_gbt_can_split(c, B.depth, rows, B.h)) &&
+        *nleaves + 1 < max_leaves;
+    rdm_gbt_split_rows(c, &P, &A, &B, large, hist);
+    m->nodes[kids].cover = (double)(A.end - A.begin);
+    m->nodes[kids + 1].cover = (double)(B.end - B.begin);
     c->leaves[bl] = A;
     c->leaves[(*nleaves)++] = B;
     return 0;

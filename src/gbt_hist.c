@@ -1,6 +1,8 @@
-/* gbt_hist.c - gradient/hessian histograms of a leaf's rows (exact
- * fixed-point sums, spread over threads, the sibling as parent minus leaf)
- * and the best numeric or categorical split of each feature. */
+/* gbt_hist.c - the data work of growing a tree: partitions of a leaf's rows,
+ * gradient/hessian histograms (exact fixed-point sums, rows spread over
+ * threads, the larger child as parent minus the smaller), and the best
+ * numeric or categorical split of each feature (features spread over
+ * threads). */
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -50,8 +52,7 @@ static void split_numeric(const fitctx *c, int j, const ghq *hj, int64_t G, int6
 {
     int nb = c->nb[j];
     int64_t gm = hj[nb].g, hm = hj[nb].h;
-    double inv = c->inv;
-    double parent = score((double)G * inv, (double)H * inv, c->l2);
+    double parent = score((double)G * c->inv, (double)H * c->inv, c->l2);
     int64_t gl = 0, hl = 0;
     for (int t = 0; t < nb; t++) {
         if (t > 0 && hj[t].h == 0)
@@ -140,7 +141,8 @@ static inline void hadd(ghq *e, ghq v)
 #endif
 }
 
-/* Add row i into H. */
+/* Add row i into H: its gradient to the entry of each of its non-default
+ * bins. */
 static inline void hist_row(const fitctx *c, ghq *H, uint32_t i)
 {
     size_t w = (size_t)c->fixw;
@@ -165,104 +167,201 @@ static inline void hist_row(const fitctx *c, ghq *H, uint32_t i)
 #endif
 }
 
-/* Add rows idx[a..b) into H. Large ranges alternate rows between H and the
- * scratch histogram H2, then add H2 to H (exact): updates of the same bin by
- * consecutive rows then do not wait for each other. */
-static void hist_rows(const fitctx *c, ghq *H, ghq *H2, uint32_t a, uint32_t b)
+#define PREFETCH 16 /* rows ahead */
+
+/* Add rows[0..m) into thread tid's partial histograms (cleared at its first
+ * use in a job): even rows into the first, odd rows into the second, so that
+ * updates of the same entry by consecutive rows do not wait for each other. */
+static void hist_add(fitctx *c, int tid, const uint32_t *rows, uint32_t m)
 {
-    const uint32_t *idx = c->idx;
-    if (b - a < 512) {
-        for (uint32_t k = a; k < b; k++)
-            hist_row(c, H, idx[k]);
-        return;
+    ghq *H0 = c->thist[tid], *H1 = H0 + c->htb;
+    if (!c->tused[tid]) {
+        memset(H0, 0, 2 * (size_t)c->htb * sizeof *H0);
+        c->tused[tid] = 1;
     }
-    memset(H2, 0, (size_t)c->htb * sizeof *H2);
-    uint32_t k = a;
-    for (; k + 2 <= b; k += 2) {
-        hist_row(c, H, idx[k]);
-        hist_row(c, H2, idx[k + 1]);
+    uint32_t k = 0;
+    size_t w = (size_t)c->fixw;
+    for (; k + 2 <= m; k += 2) {
+        if (k + PREFETCH + 2 <= m) { /* a leaf's rows are scattered: fetch ahead */
+            uint32_t a = rows[k + PREFETCH], b = rows[k + PREFETCH + 1];
+            __builtin_prefetch(c->fix + a * w);
+            __builtin_prefetch(c->fix + a * w + w - 1);
+            __builtin_prefetch(c->fix + b * w);
+            __builtin_prefetch(c->fix + b * w + w - 1);
+            __builtin_prefetch(&c->gh[a]);
+            __builtin_prefetch(&c->gh[b]);
+        }
+        hist_row(c, H0, rows[k]);
+        hist_row(c, H1, rows[k + 1]);
     }
-    if (k < b)
-        hist_row(c, H, idx[k]);
-    for (int e = 0; e < c->tb; e++)
-        hadd(&H[e], H2[e]);
+    if (k < m)
+        hist_row(c, H0, rows[k]);
 }
 
-#define HCHUNK 2048 /* rows per item of a histogram job */
+/* The next item of a job run on the pool (pl), or, run on the caller's
+ * thread alone (pl NULL), of the local counter *k. */
+static inline size_t take(rdm_pool *pl, size_t *k)
+{
+    return pl ? rdm_pool_next(pl) : (*k)++;
+}
 
-typedef struct histjob {
+/* One split of a leaf P (or the root's histogram: P NULL), in two jobs:
+ * rows_job partitions P's rows chunk by chunk and adds the smaller side's
+ * rows to the threads' partial histograms (the validation rows are one more
+ * item); finish_job, per feature, adds the partials into the smaller child's
+ * histogram, derives the other child's, finds both children's best splits,
+ * and moves the partitioned rows back into idx. */
+typedef struct splitjob {
     fitctx *c;
-    leaf *a, *b;
-    uint8_t used[RDM_POOL_MAX]; /* thread t > 0 added rows into c->thist[t] */
-    split *ra, *rb;             /* per active feature: best split of a and b */
-} histjob;
+    const leaf *P;
+    leaf *A, *B;      /* children: A left, B right (root: A only) */
+    leaf *S, *L;      /* smaller child (histogram from rows) and larger (parent - S) */
+    int small;        /* rows of this side go to the histogram: 0 left, 1 right, -1 none */
+    uint8_t lut[256]; /* per bin of the split feature: 1 = left */
+    const uint8_t *col;
+    uint32_t begin; /* P's rows: idx[begin .. begin + nch chunks) */
+    uint32_t end;
+    size_t nch, vitem, nfeat; /* chunks; 1 when the validation rows are an item; features */
+    uint32_t vmid;
+    ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
+} splitjob;
 
-/* Rows of leaf a in chunks: thread 0 into a->hist (cleared by the caller),
- * thread t into c->thist[t] (cleared at its first chunk). */
-static void hist_job(void *arg, int tid, rdm_pool *pl)
+static void chunk_range(const splitjob *sj, size_t ch, uint32_t *lo, uint32_t *hi)
 {
-    histjob *hj = arg;
-    fitctx *c = hj->c;
-    uint32_t len = hj->a->end - hj->a->begin;
-    int nch = (int)((len + HCHUNK - 1) / HCHUNK);
-    ghq *H = tid == 0 ? hj->a->hist : c->thist[tid];
-    for (int ch; (ch = (int)rdm_pool_next(pl)) < nch;) {
-        if (tid > 0 && !hj->used[tid]) {
-            memset(H, 0, (size_t)c->htb * sizeof *H);
-            hj->used[tid] = 1;
+    *lo = sj->begin + (uint32_t)ch * SCHUNK;
+    *hi = *lo + SCHUNK < sj->end ? *lo + SCHUNK : sj->end;
+}
+
+/* Stable partition of the validation rows vidx[begin,end); returns the first
+ * right index. */
+static uint32_t partition_valid(fitctx *c, int j, const uint8_t *lut, uint32_t begin, uint32_t end)
+{
+    const uint8_t *col = c->vbins + (size_t)j * c->nv;
+    uint32_t *idx = c->vidx, *r = c->vtmp, a = begin, b = 0;
+    for (uint32_t k = begin; k < end; k++) {
+        uint32_t i = idx[k];
+        uint32_t left = lut[col[i]];
+        idx[a] = i; /* a <= k: idx[k] is already read */
+        r[b] = i;
+        a += left;
+        b += 1u - left;
+    }
+    memcpy(idx + a, r, (size_t)b * sizeof *idx);
+    return a;
+}
+
+/* Chunk ch of P's rows into c->tmpl / c->tmpr at the chunk's offset (counts
+ * in c->pnl[ch], c->pnr[ch]), the smaller side's rows into the histogram. */
+static void part_chunk(splitjob *sj, int tid, size_t ch)
+{
+    fitctx *c = sj->c;
+    uint32_t lo, hi;
+    chunk_range(sj, ch, &lo, &hi);
+    const uint32_t *idx = c->idx;
+    const uint8_t *col = sj->col, *lut = sj->lut;
+    uint32_t *l = c->tmpl + lo, *r = c->tmpr + lo, a = 0, b = 0;
+    for (uint32_t k = lo; k < hi; k++) {
+        uint32_t i = idx[k];
+        if (k + PREFETCH < hi)
+            __builtin_prefetch(col + idx[k + PREFETCH]);
+        uint32_t left = lut[col[i]];
+        l[a] = i;
+        r[b] = i;
+        a += left;
+        b += 1u - left;
+    }
+    c->pnl[ch] = a;
+    c->pnr[ch] = b;
+    if (sj->small == 0)
+        hist_add(c, tid, l, a);
+    else if (sj->small == 1)
+        hist_add(c, tid, r, b);
+}
+
+static void rows_job(void *arg, int tid, rdm_pool *pl)
+{
+    splitjob *sj = arg;
+    fitctx *c = sj->c;
+    size_t k = 0, n = sj->nch + sj->vitem;
+    for (size_t it; (it = take(pl, &k)) < n;) {
+        if (it < sj->vitem) {
+            sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
+        } else if (sj->P) {
+            part_chunk(sj, tid, it - sj->vitem);
+        } else { /* the root */
+            uint32_t lo, hi;
+            chunk_range(sj, it - sj->vitem, &lo, &hi);
+            hist_add(c, tid, c->idx + lo, hi - lo);
+            ghq t = {0, 0};
+            for (uint32_t q = lo; q < hi; q++)
+                hadd(&t, c->gh[c->idx[q]]);
+            hadd(&sj->tsum[tid], t);
         }
-        uint32_t lo = hj->a->begin + (uint32_t)ch * HCHUNK;
-        uint32_t hi = lo + HCHUNK < hj->a->end ? lo + HCHUNK : hj->a->end;
-        hist_rows(c, H, c->thist2[tid], lo, hi);
     }
 }
 
-/* Per active feature: add the threads' partial histograms, recover the most
- * frequent bin from the leaf total, b = parent - a, and the best split of each
- * leaf on that feature. (On one thread: a few microseconds per leaf, less
- * than handing the work to another thread costs on a busy machine.) */
-static void feat_all(histjob *hj)
+/* Feature q of the tree: S's histogram from the partials (its most frequent
+ * bin from S's totals: the rows' lists leave it out), L's as parent - S, and
+ * the best split of each that can split, in c->ra[q] (A) and c->rb[q] (B). */
+static void finish_feature(splitjob *sj, size_t q)
 {
-    fitctx *c = hj->c;
-    leaf *a = hj->a, *b = hj->b;
-    for (int q = 0; q < c->nf; q++) {
-        int j = c->fl[q];
-        rdm_gbt_split_init(&hj->ra[q]);
-        rdm_gbt_split_init(&hj->rb[q]);
-        if (!c->splittable[j])
-            continue;
-        int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
-        ghq *ha = a->hist + c->off[j], *hd = a->hist + c->defb[j];
-        for (int t = 1; t < c->nt; t++)
-            if (hj->used[t]) {
-                const ghq *P = c->thist[t] + c->off[j];
-                for (int u = 0; u <= nbj; u++)
-                    hadd(&ha[u], P[u]);
+    fitctx *c = sj->c;
+    int j = c->fl[q];
+    rdm_gbt_split_init(&c->ra[q]);
+    rdm_gbt_split_init(&c->rb[q]);
+    if (!c->splittable[j])
+        return;
+    int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
+    size_t off = (size_t)c->off[j], htb = (size_t)c->htb;
+    ghq *hs = sj->S->hist + off, sum = {0, 0};
+    for (int u = 0; u <= nbj; u++) {
+        ghq v = {0, 0};
+        for (int t = 0; t < c->nt; t++)
+            if (c->tused[t]) {
+                hadd(&v, c->thist[t][off + (size_t)u]);
+                hadd(&v, c->thist[t][htb + off + (size_t)u]);
             }
-        int64_t g = 0, h = 0;
+        hs[u] = v;
+        hadd(&sum, v);
+    }
+    ghq *hd = sj->S->hist + c->defb[j];
+    hd->g += sj->S->g - sum.g; /* the rows' lists hold no entry of the default bin */
+    hd->h += sj->S->h - sum.h;
+    if (sj->L) {
+        ghq *hl = sj->L->hist + off;
         for (int u = 0; u <= nbj; u++) {
-            g += ha[u].g;
-            h += ha[u].h;
+            hl[u].g -= hs[u].g;
+            hl[u].h -= hs[u].h;
         }
-        hd->g += a->g - g; /* the rows' sums hold no entry of the default bin */
-        hd->h += a->h - h;
-        if (b) {
-            ghq *pb = b->hist + c->off[j];
-            for (int u = 0; u <= nbj; u++) {
-                pb[u].g -= ha[u].g;
-                pb[u].h -= ha[u].h;
-            }
-        }
-        for (int side = 0; side < 2; side++) {
-            leaf *lf = side ? b : a;
-            if (!lf || !lf->can_split)
-                continue;
-            split *s = side ? &hj->rb[q] : &hj->ra[q];
-            const ghq *hl = lf->hist + c->off[j];
-            if (c->ncat[j] > 0)
-                split_categorical(c, j, hl, lf->g, lf->h, s);
-            else
-                split_numeric(c, j, hl, lf->g, lf->h, s);
+    }
+    for (int side = 0; side < 2; side++) {
+        leaf *lf = side ? sj->B : sj->A;
+        if (!lf || !lf->can_split)
+            continue;
+        split *s = side ? &c->rb[q] : &c->ra[q];
+        const ghq *h = lf->hist + off;
+        if (c->ncat[j] > 0)
+            split_categorical(c, j, h, lf->g, lf->h, s);
+        else
+            split_numeric(c, j, h, lf->g, lf->h, s);
+    }
+}
+
+static void finish_job(void *arg, int tid, rdm_pool *pl)
+{
+    splitjob *sj = arg;
+    fitctx *c = sj->c;
+    size_t k = 0, copies = sj->P ? sj->nch : 0, n = sj->nfeat + copies;
+    (void)tid;
+    for (size_t it; (it = take(pl, &k)) < n;) {
+        if (it < sj->nfeat) {
+            finish_feature(sj, it);
+        } else {
+            size_t ch = it - sj->nfeat;
+            uint32_t lo, hi;
+            chunk_range(sj, ch, &lo, &hi);
+            memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
+            memcpy(c->idx + c->por[ch], c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
         }
     }
 }
@@ -277,23 +376,92 @@ static void reduce_best(const fitctx *c, const split *r, split *best)
             *best = r[q];
 }
 
-void rdm_gbt_hist_build(fitctx *c, leaf *a, leaf *b, split *ra, split *rb)
+static void run(fitctx *c, rdm_pool_job_fn fn, splitjob *sj, int parallel)
 {
-    uint32_t len = a->end - a->begin;
-    histjob hj;
-    memset(&hj, 0, sizeof hj);
-    hj.c = c;
-    hj.a = a;
-    hj.b = b;
-    hj.ra = ra;
-    hj.rb = rb;
-    memset(a->hist, 0, (size_t)c->htb * sizeof *a->hist);
-    if (c->nt > 1 && len >= PAR_HIST)
-        rdm_pool_run(c->pool, hist_job, &hj);
+    if (parallel && c->nt > 1)
+        rdm_pool_run(c->pool, fn, sj);
     else
-        hist_rows(c, a->hist, c->thist2[0], a->begin, a->end);
-    feat_all(&hj);
-    reduce_best(c, ra, &a->best);
-    if (b)
-        reduce_best(c, rb, &b->best);
+        fn(sj, 0, NULL);
+}
+
+void rdm_gbt_root_hist(fitctx *c, leaf *a)
+{
+    splitjob sj;
+    memset(&sj, 0, sizeof sj);
+    sj.c = c;
+    sj.A = sj.S = a;
+    sj.begin = a->begin;
+    sj.end = a->end;
+    sj.nch = (a->end - a->begin + SCHUNK - 1) / SCHUNK;
+    memset(c->tused, 0, sizeof c->tused);
+    run(c, rows_job, &sj, a->end - a->begin >= PAR_SPLIT);
+    ghq t = {0, 0};
+    for (int k = 0; k < c->nt; k++)
+        hadd(&t, sj.tsum[k]);
+    a->g = t.g;
+    a->h = t.h;
+    a->can_split = rdm_gbt_can_split(c, a->depth, a->end - a->begin, a->h);
+    sj.nfeat = (size_t)c->nf;
+    run(c, finish_job, &sj, 1);
+    reduce_best(c, c->ra, &a->best);
+}
+
+void rdm_gbt_split_rows(fitctx *c, const leaf *P, leaf *A, leaf *B, int large, int hist)
+{
+    const split *s = &P->best;
+    int j = s->feat, miss = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
+    splitjob sj;
+    memset(&sj, 0, sizeof sj);
+    sj.c = c;
+    sj.P = P;
+    sj.A = A;
+    sj.B = B;
+    for (int b = 0; b < miss; b++)
+        sj.lut[b] =
+            c->ncat[j] > 0 ? (uint8_t)((s->set[b / 32] >> (b % 32)) & 1u) : (uint8_t)(b <= s->tbin);
+    sj.lut[miss] = (uint8_t)s->dleft;
+    sj.col = c->cbins + (size_t)j * c->n;
+    sj.begin = P->begin;
+    sj.end = P->end;
+    sj.nch = (P->end - P->begin + SCHUNK - 1) / SCHUNK;
+    sj.vitem = c->nv && P->vend > P->vbegin;
+    sj.vmid = P->vbegin;
+    sj.small = hist ? 1 - large : -1; /* the side that does not hold P's histogram */
+    memset(c->tused, 0, sizeof c->tused);
+    int par = P->end - P->begin >= PAR_SPLIT;
+    run(c, rows_job, &sj, par);
+    uint32_t at = P->begin;
+    for (size_t ch = 0; ch < sj.nch; ch++) {
+        c->pol[ch] = at;
+        at += c->pnl[ch];
+    }
+    uint32_t mid = at;
+    for (size_t ch = 0; ch < sj.nch; ch++) {
+        c->por[ch] = at;
+        at += c->pnr[ch];
+    }
+    A->begin = P->begin;
+    A->end = mid;
+    B->begin = mid;
+    B->end = P->end;
+    A->vbegin = P->vbegin;
+    A->vend = sj.vmid;
+    B->vbegin = sj.vmid;
+    B->vend = P->vend;
+    A->can_split = rdm_gbt_can_split(c, A->depth, A->end - A->begin, A->h);
+    B->can_split = rdm_gbt_can_split(c, B->depth, B->end - B->begin, B->h);
+    if (hist) {
+        sj.S = large ? A : B;
+        sj.L = large ? B : A;
+        sj.nfeat = (size_t)c->nf;
+    }
+    run(c, finish_job, &sj, par || hist);
+    if (hist && A->can_split)
+        reduce_best(c, c->ra, &A->best);
+    else
+        rdm_gbt_split_init(&A->best);
+    if (hist && B->can_split)
+        reduce_best(c, c->rb, &B->best);
+    else
+        rdm_gbt_split_init(&B->best);
 }

@@ -3,9 +3,9 @@
  * fixed-point gradient sums.
  *
  * Flow of one fit (gbt_fit.c): bin the features once (gbt_bin.c), then per
- * tree: histograms of the leaves being split and their best splits
- * (gbt_hist.c), partition the rows of the chosen leaf, set leaf values,
- * update margins and gradients. */
+ * tree: the root's histogram and best split, then per split of the leaf of
+ * best gain the partition of its rows with the histograms and best splits of
+ * both children (gbt_hist.c), then leaf values, margins and gradients. */
 #ifndef RDM_GBT_INT_H
 #define RDM_GBT_INT_H
 
@@ -20,9 +20,8 @@
 #define EDGE_SAMPLE 200000 /* rows used to compute the quantile bin edges */
 #define CAT_SMOOTH  50.0   /* hessian added to each category when ordering categories */
 #define MIN_GAIN    1e-10
-#define PAR_HIST    8192  /* rows from which a histogram is built by all threads */
-#define PAR_SPLIT   16384 /* rows from which a partition uses all threads */
-#define PCHUNK      8192  /* rows per item of a partition job */
+#define SCHUNK      2048 /* rows of a leaf per item of a split job */
+#define PAR_SPLIT   2048 /* rows from which a leaf's split job uses all threads */
 
 /* Fixed-point gradient and hessian of a row, and histogram entries: sums of
  * these are exact, so they do not depend on the order of the additions. */
@@ -74,7 +73,8 @@ typedef struct fitctx {
     ghq *gh;
     double scale, inv; /* fixed point: value = integer * inv */
     uint32_t *idx, *tmpl, *tmpr;
-    uint32_t *pnl, *pnr; /* per partition chunk: rows going left / right */
+    uint32_t *pnl, *pnr; /* per split chunk: rows going left / right */
+    uint32_t *pol, *por; /* per split chunk: where its left / right rows go in idx */
     /* validation rows, binned with the training edges and partitioned with the
      * training rows (the same route as the float thresholds give) */
     size_t nv;
@@ -86,9 +86,9 @@ typedef struct fitctx {
     int max_depth;
     rdm_pool *pool;
     int nt;
-    ghq **thist;  /* per-thread partial histograms (thread 0: unused) */
-    ghq **thist2; /* per-thread second histograms for odd rows */
-    float **wbuf; /* per-thread scratch for edges */
+    ghq **thist;                 /* per thread: two partial histograms (even, odd rows) */
+    uint8_t tused[RDM_POOL_MAX]; /* thread t added rows to thist[t] in this job */
+    float **wbuf;                /* per-thread scratch for edges */
     uint32_t **wkey;
     /* boosting state (gbt_fit.c) */
     int *ncat_own;        /* copy of the caller's ncat (c->ncat points here) */
@@ -117,6 +117,13 @@ static inline long next_chunk(rdm_pool *pl, size_t n, size_t *lo, size_t *hi)
     return (long)ch;
 }
 
+/* Whether a leaf at `depth` of `rows` rows and hessian sum h may be split. */
+static inline int rdm_gbt_can_split(const fitctx *c, int depth, uint32_t rows, int64_t h)
+{
+    int dep_ok = c->max_depth == 0 || depth < c->max_depth;
+    return dep_ok && rows >= 2 && (double)h * c->inv >= 2 * c->mcw;
+}
+
 /* ---- gbt_bin.c ---- */
 
 /* Quantile bin edges of the numeric features (categorical features: one bin
@@ -131,10 +138,17 @@ int rdm_gbt_bin_build(fitctx *c, int max_bins, rdm_err *err);
 
 /* No split yet (gain MIN_GAIN, feature -1). */
 void rdm_gbt_split_init(split *s);
-/* Histogram of leaf `a` (rows divided between the threads when it is large)
- * with its most frequent bins recovered from the leaf totals; b = parent - a
- * when b is given (b->hist holds the parent's histogram on entry); the best
- * split of each, in a->best and b->best. ra, rb: scratch of c->nf splits. */
-void rdm_gbt_hist_build(fitctx *c, leaf *a, leaf *b, split *ra, split *rb);
+/* The root leaf's histogram (rows idx[a->begin..a->end)), its totals a->g,
+ * a->h, a->can_split and its best split in a->best. */
+void rdm_gbt_root_hist(fitctx *c, leaf *a);
+/* Stable partition of P's training rows (idx) and validation rows (vidx) by
+ * P->best into the children A (left) and B (right): sets their begin/end and
+ * vbegin/vend and can_split (g, h and depth are the caller's). With hist,
+ * A->hist and B->hist given (the larger child's holds P's histogram on entry:
+ * large 0 = A, 1 = B), the histograms of both (the smaller child's from its
+ * rows, the larger's as parent minus smaller) and their best splits in
+ * A->best, B->best; without, no best splits. The result is the same for every
+ * thread count. */
+void rdm_gbt_split_rows(fitctx *c, const leaf *P, leaf *A, leaf *B, int large, int hist);
 
 #endif
