@@ -6,26 +6,34 @@
 # finished backends, private cluster only: the machine may be shared) and the
 # phases readmit reports; asserts nothing.
 # Usage: scripts/bench-monitor.sh [READMIT_BINARY] [PREDICTIONS]
+# BENCH_KEEP=1 keeps the database (its name is printed); BENCH_DB=NAME reuses
+# such a database instead of building one (no setup). BENCH_OTHER=BINARY times
+# a second binary too, run for run after the first (the same load for both:
+# before/after figures).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 READMIT=${1:-build/readmit}
 N=${2:-1000000}
-DB=readmit_bench_monitor_$$
+DB=${BENCH_DB:-readmit_bench_monitor_$$}
 OUT=$(mktemp -d /tmp/readmit-bench-monitor.XXXXXX)
 cleanup() {
     scripts/pg.sh psql -d postgres -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
     rm -rf "$OUT"
 }
-[ -n "${BENCH_KEEP:-}" ] || trap cleanup EXIT
+[ -n "${BENCH_KEEP:-}${BENCH_DB:-}" ] || trap cleanup EXIT
+[ -z "${BENCH_DB:-}" ] || trap 'rm -rf "$OUT"' EXIT
 scripts/pg.sh start >/dev/null 2>&1
-scripts/pg.sh psql -d postgres -qc "CREATE DATABASE \"$DB\"" >/dev/null
 rdm() { "$READMIT" "$1" -c conf/test.yaml -o "db.name=$DB" "${@:2}"; }
+start=$(date +%s.%N)
+if [ -n "${BENCH_DB:-}" ]; then
+    N=$(scripts/pg.sh psql -d "$DB" -Atc 'SELECT count(*) FROM monitor.predictions')
+else
+scripts/pg.sh psql -d postgres -qc "CREATE DATABASE \"$DB\"" >/dev/null
 "$READMIT" synth --rows 20000 --seed 5 >"$OUT/a.csv"
 rdm ingest -q -o "data.source=$OUT/a.csv" >/dev/null
 rdm clean -q >/dev/null
 rdm train -q >/dev/null 2>&1
 rdm register -q >/dev/null
-start=$(date +%s.%N)
 scripts/pg.sh psql -d "$DB" -q -v ON_ERROR_STOP=1 -v n="$N" >/dev/null <<'SQL'
 INSERT INTO monitor.predictions (served_at, request_id, item, encounter_id, patient_nbr, model_name,
                                  model_version, alias, input, probability, decision, threshold,
@@ -46,6 +54,7 @@ SQL
 # the visibility map (the monitor reads the log through an index-only scan)
 scripts/pg.sh psql -d "$DB" -q -v ON_ERROR_STOP=1 >/dev/null \
     -c 'VACUUM (ANALYZE) monitor.predictions' -c 'VACUUM (ANALYZE) monitor.outcomes'
+fi
 SQL_PID=$(sed -n 1p "${READMIT_PGDIR:-var/pg}/data/postmaster.pid" 2>/dev/null || true)
 # CPU seconds of the server's finished backends (the postmaster reaps them)
 server_cpu() {
@@ -55,19 +64,25 @@ server_cpu() {
         echo 0
     fi
 }
-echo "bench-monitor: $N predictions logged (setup $(echo "$(date +%s.%N) - $start" | bc) s)"
+echo "bench-monitor: $N predictions logged in database $DB (setup $(echo "$(date +%s.%N) - $start" | bc) s)"
 uptime | sed 's/^/bench-monitor: load: /'
-for run in 1 2 3; do
+# one timed run of binary $1 labelled $2
+timed() {
+    local s e c0 c1 cu cs
     s=$(date +%s.%N)
     c0=$(server_cpu)
-    /usr/bin/time -f '%U %S' -o "$OUT/time.txt" "$READMIT" monitor -c conf/test.yaml -o "db.name=$DB" \
+    /usr/bin/time -f '%U %S' -o "$OUT/time.txt" "$1" monitor -c conf/test.yaml -o "db.name=$DB" \
         >"$OUT/summary.txt" 2>"$OUT/err.txt"
     e=$(date +%s.%N)
     sleep 0.2
     c1=$(server_cpu)
     read -r cu cs <"$OUT/time.txt"
-    echo "bench-monitor: run $run: $(printf '%.2f' "$(echo "$e - $s" | bc)") s wall," \
+    echo "bench-monitor: $2: $(printf '%.2f' "$(echo "$e - $s" | bc)") s wall," \
         "CPU: readmit $(printf '%.2f' "$(echo "$cu + $cs" | bc)") s, server $(printf '%.2f' "$(echo "$c1 - $c0" | bc)") s"
     echo "bench-monitor:   $(grep -o 'predictions read in .*' "$OUT/err.txt")"
+}
+for run in 1 2 3; do
+    timed "$READMIT" "run $run"
+    [ -z "${BENCH_OTHER:-}" ] || timed "$BENCH_OTHER" "run $run, $BENCH_OTHER"
 done
 head -4 "$OUT/summary.txt"

@@ -81,48 +81,100 @@ double rdm_auc_weighted(const double *p, const float *y, const double *w, size_t
     return auc;
 }
 
-typedef struct grow {
-    int64_t g;
-    size_t i;
-} grow;
+/* Stable sort of the rows 0..n-1 by key, ascending, into order: LSD radix
+ * on 11-bit digits (digits every key shares are skipped). Rows of equal keys
+ * stay in row order, as qsort with the row as the last key puts them. */
+#define RADIX_BITS   11
+#define RADIX_PASSES 6 /* 6 * 11 >= 64 */
+#define RADIX_SIZE   (1u << RADIX_BITS)
 
-static int cmp_group(const void *a, const void *b)
+static int radix_order(const uint64_t *key, size_t n, size_t *order)
 {
-    const grow *x = a, *z = b;
-    if (x->g != z->g)
-        return (x->g > z->g) - (x->g < z->g);
-    return (x->i > z->i) - (x->i < z->i);
+    size_t m = n ? n : 1;
+    uint64_t *ka = malloc(m * sizeof *ka), *kb = malloc(m * sizeof *kb);
+    size_t *ob = malloc(m * sizeof *ob);
+    size_t(*hist)[RADIX_SIZE] = calloc(RADIX_PASSES, sizeof *hist);
+    int rc = ka && kb && ob && hist ? 0 : -1;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ka[i] = key[i];
+        order[i] = i;
+        for (int d = 0; d < RADIX_PASSES; d++)
+            hist[d][(key[i] >> (d * RADIX_BITS)) & (RADIX_SIZE - 1)]++;
+    }
+    uint64_t *ks = ka, *kd = kb;
+    size_t *os = order, *od = ob;
+    for (int d = 0; rc == 0 && d < RADIX_PASSES; d++) {
+        size_t *h = hist[d], sum = 0;
+        int shift = d * RADIX_BITS, skip = 0;
+        for (unsigned v = 0; v < RADIX_SIZE && !skip; v++)
+            skip = h[v] == n;
+        if (skip)
+            continue;
+        for (unsigned v = 0; v < RADIX_SIZE; v++) {
+            size_t c = h[v];
+            h[v] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t at = h[(ks[i] >> shift) & (RADIX_SIZE - 1)]++;
+            kd[at] = ks[i];
+            od[at] = os[i];
+        }
+        uint64_t *tk = ks;
+        ks = kd;
+        kd = tk;
+        size_t *to = os;
+        os = od;
+        od = to;
+    }
+    if (rc == 0 && os != order)
+        memcpy(order, os, n * sizeof *order);
+    free(ka);
+    free(kb);
+    free(ob);
+    free(hist);
+    return rc;
 }
 
 int rdm_boot_patients(const int64_t *patient, size_t n, uint32_t *pid, size_t *G, rdm_err *err)
 {
     *G = 0;
-    grow *tmp = malloc((n ? n : 1) * sizeof *tmp);
-    if (!tmp)
-        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
-    for (size_t i = 0; i < n; i++)
-        tmp[i] = (grow){patient[i], i};
-    qsort(tmp, n, sizeof *tmp, cmp_group);
+    uint64_t *key = calloc(n ? n : 1, sizeof *key);
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    int rc = key && order ? RDM_OK : RDM_ENOMEM;
+    for (size_t i = 0; rc == RDM_OK && i < n; i++)
+        key[i] = (uint64_t)patient[i] ^ (UINT64_C(1) << 63); /* signed order */
+    if (rc == RDM_OK && radix_order(key, n, order))
+        rc = RDM_ENOMEM;
     size_t g = 0;
-    for (size_t k = 0; k < n; k++) {
-        if (k > 0 && tmp[k].g != tmp[k - 1].g)
+    for (size_t k = 0; rc == RDM_OK && k < n; k++) {
+        if (k > 0 && patient[order[k]] != patient[order[k - 1]])
             g++;
-        pid[tmp[k].i] = (uint32_t)g;
+        pid[order[k]] = (uint32_t)g;
     }
-    free(tmp);
+    free(key);
+    free(order);
+    if (rc != RDM_OK)
+        return rdm_errf(err, rc, "bootstrap: out of memory");
     *G = n ? g + 1 : 0;
     return RDM_OK;
 }
 
 int rdm_boot_order(const double *p, size_t n, size_t *order, rdm_err *err)
 {
-    wrow *s = sorted_rows(p, NULL, n);
-    if (!s)
+    uint64_t *key = calloc(n ? n : 1, sizeof *key);
+    if (!key)
         return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
-    for (size_t k = 0; k < n; k++)
-        order[k] = s[k].i;
-    free(s);
-    return RDM_OK;
+    for (size_t i = 0; i < n; i++) {
+        double v = p[i] == 0 ? 0.0 : p[i]; /* -0 ties with +0 */
+        uint64_t u;
+        memcpy(&u, &v, sizeof u);
+        u = u >> 63 ? ~u : u | (UINT64_C(1) << 63); /* increasing with v */
+        key[i] = ~u;                                /* decreasing p first */
+    }
+    int bad = radix_order(key, n, order);
+    free(key);
+    return bad ? rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory") : RDM_OK;
 }
 
 int rdm_boot_rows_alloc(rdm_boot_rows *r, size_t n, rdm_err *err)
@@ -152,16 +204,18 @@ void rdm_boot_rows_release(rdm_boot_rows *r)
  * integers. Returns NAN when a class has no weight; *total gets the weight. */
 static double sweep_counts(const rdm_boot_rows *r, const uint32_t *cnt, uint64_t *total)
 {
-    uint64_t tp = 0, N = 0, sum2 = 0, run[2] = {0, 0};
+    uint64_t tp = 0, N = 0, sum2 = 0, rp = 0, rn = 0;
     const uint32_t *e = r->e;
     for (size_t k = 0; k < r->n; k++) {
         uint32_t x = e[k];
-        run[(x >> 1) & 1] += cnt ? cnt[x >> 2] : 1;
+        uint64_t w = cnt ? cnt[x >> 2] : 1, pos = 0 - (uint64_t)((x >> 1) & 1);
+        rp += w & pos;
+        rn += w & ~pos;
         if (x & 1) {
-            sum2 += run[0] * (2 * tp + run[1]);
-            tp += run[1];
-            N += run[0];
-            run[0] = run[1] = 0;
+            sum2 += rn * (2 * tp + rp);
+            tp += rp;
+            N += rn;
+            rp = rn = 0;
         }
     }
     *total = tp + N;

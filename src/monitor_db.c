@@ -596,20 +596,28 @@ int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_pr
 /* ---- performance by patient group ---- */
 
 typedef struct group_ctx {
-    lines l;
+    rdm_buf text; /* the row's attributes, each NUL-terminated */
     rdm_mongroups *g;
 } group_ctx;
 
-static int group_row(const char *line, size_t len, void *ud, rdm_err *err)
+static int group_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
     group_ctx *c = ud;
-    int rc = split(&c->l, line, len, 8, err);
-    if (rc != RDM_OK)
-        return rc;
-    char **f = c->l.f;
-    rdm_mongroup_row r = {(int32_t)atoi(f[0]), strtoll(f[1], NULL, 10),
-                          strtod(f[2], NULL),  strtod(f[3], NULL),
-                          atoi(f[4]),          {f[5], f[6], f[7]}};
+    size_t at[RDM_MONGROUP_NATTR];
+    rdm_buf_reset(&c->text);
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++) {
+        const rdm_copy_field *v = &f[6 + a];
+        at[a] = c->text.len;
+        if ((v->data && rdm_buf_add(&c->text, (const char *)v->data, v->len) != RDM_OK) ||
+            rdm_buf_add(&c->text, "", 1) != RDM_OK)
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    }
+    rdm_mongroup_row r = {rdm_copy_int(&f[0], 0),      (int32_t)rdm_copy_int(&f[1], -1),
+                          rdm_copy_int(&f[2], 0),      rdm_copy_float8(&f[3], NAN),
+                          rdm_copy_float8(&f[4], NAN), (int)rdm_copy_int(&f[5], 0),
+                          {NULL, NULL, NULL}};
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+        r.attr[a] = f[6 + a].data ? c->text.data + at[a] : NULL;
     return rdm_mongroups_add(c->g, &r, err);
 }
 
@@ -619,8 +627,12 @@ int rdm_mondb_group_rows(rdm_db *db, const char *model_name, rdm_mongroups *g, r
     memset(&c, 0, sizeof c);
     c.g = g;
     int rc = set_param(db, "readmit.model_name", model_name, err);
+    /* room for the hash of the outcomes: else the join spills the log's
+     * rows (their inputs too) to temporary files and reads them back */
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_GROUP_ROWS, group_row, &c, err);
-    rdm_buf_release(&c.l.scratch);
+        rc = set_param(db, "work_mem", "128MB", err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_GROUP_ROWS, 9, group_row, &c, err);
+    rdm_buf_release(&c.text);
     return rc;
 }

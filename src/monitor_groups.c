@@ -13,6 +13,7 @@
 static const char *const ATTR_NAMES[RDM_MONGROUP_NATTR] = {"race", "gender", "age"};
 
 typedef struct row {
+    int64_t id;
     int32_t version;
     int64_t patient;
     double p, threshold;
@@ -83,6 +84,7 @@ int rdm_mongroups_add(rdm_mongroups *g, const rdm_mongroup_row *r, rdm_err *err)
         g->rows = p;
     }
     row *o = &g->rows[g->n];
+    o->id = r->id;
     o->version = r->version;
     o->patient = r->patient;
     o->p = r->p;
@@ -122,7 +124,8 @@ static json_t *group_json(const rdm_subgroup *s)
 }
 
 /* Levels of attribute a in the order shown: age bands by name (their natural
- * order), the others largest first; "(missing)" and "other" last. */
+ * order), the others largest first (by name when as large); "(missing)" and
+ * "other" last. */
 static void level_order(const rdm_mongroups *g, int a, const size_t *cnt, int *ord)
 {
     int n = g->nlevels[a];
@@ -132,9 +135,10 @@ static void level_order(const rdm_mongroups *g, int a, const size_t *cnt, int *o
         for (int j = i; j > 0; j--) {
             const char *x = g->levels[a][ord[j - 1]], *y = g->levels[a][ord[j]];
             int sx = *x == '(' || !strcmp(x, "other"), sy = *y == '(' || !strcmp(y, "other");
-            int after = sx != sy                ? sx > sy
-                        : a == RDM_MONGROUP_AGE ? strcmp(x, y) > 0
-                                                : cnt[ord[j - 1]] < cnt[ord[j]];
+            size_t cx = cnt[ord[j - 1]], cy = cnt[ord[j]];
+            int after = sx != sy                            ? sx > sy
+                        : a == RDM_MONGROUP_AGE || cx == cy ? strcmp(x, y) > 0
+                                                            : cx < cy;
             if (!after)
                 break;
             int t = ord[j];
@@ -250,8 +254,11 @@ static int version_json(const rdm_mongroups *g, rdm_pool *pool, const size_t *se
     return rc;
 }
 
+/* Rows by version, then by prediction: the sums and the first row's
+ * threshold do not depend on the order the database sent them in. */
 typedef struct order {
     int32_t version;
+    int64_t id;
     size_t i;
 } order;
 
@@ -260,6 +267,8 @@ static int cmp_order(const void *a, const void *b)
     const order *x = a, *y = b;
     if (x->version != y->version)
         return (x->version > y->version) - (x->version < y->version);
+    if (x->id != y->id)
+        return (x->id > y->id) - (x->id < y->id);
     return (x->i > y->i) - (x->i < y->i);
 }
 
@@ -277,7 +286,7 @@ json_t *rdm_mongroups_finish(rdm_mongroups *g, rdm_err *err)
         return NULL;
     }
     for (size_t i = 0; i < g->n; i++)
-        ord[i] = (order){g->rows[i].version, i};
+        ord[i] = (order){g->rows[i].version, g->rows[i].id, i};
     qsort(ord, g->n, sizeof *ord, cmp_order);
     for (size_t i = 0; i < g->n; i++)
         idx[i] = ord[i].i;

@@ -19,6 +19,7 @@ enum { RDM_MONGROUP_RACE, RDM_MONGROUP_GENDER, RDM_MONGROUP_AGE, RDM_MONGROUP_NA
 
 /* One labelled prediction as read from the log. */
 typedef struct rdm_mongroup_row {
+    int64_t id;       /* prediction_id: rows are taken in this order (then as added) */
     int32_t version;  /* model version, -1 = none */
     int64_t patient;  /* patient_nbr, or any value unique to the row when unknown */
     double p;         /* probability */

@@ -215,7 +215,7 @@ static void reference_interval(const double *p, const float *y, const int64_t *p
 
 /* The prepared-rows bootstrap (integer sums, one sort) gives the same
  * interval, to the last bit, as the plain algorithm: with tied scores, several
- * encounters per patient and patients in no particular order. */
+ * encounters per patient, patients in no particular order and scores of 0. */
 static void test_same_as_reference(void)
 {
     enum { M = 700 };
@@ -227,8 +227,10 @@ static void test_same_as_reference(void)
     rdm_rng_seed(&r, 21);
     for (size_t i = 0; i < M; i++) {
         y[i] = rdm_rng_uniform(&r) < 0.3;
-        p[i] = floor((0.7 * rdm_rng_uniform(&r) + 0.3 * y[i]) * 40) / 40;
-        g[i] = 5000 - (int64_t)rdm_rng_below(&r, 260);
+        p[i] = floor((0.7 * rdm_rng_uniform(&r) + 0.3 * y[i]) * 40 - 2) / 40;
+        p[i] = p[i] < 0 ? (i % 2 ? 0.0 : -0.0) : p[i];
+        /* negative ids too: a row of unknown patient is a group of its own */
+        g[i] = i % 9 == 0 ? -1 - (int64_t)i : 5000 - (int64_t)rdm_rng_below(&r, 260);
     }
     for (uint64_t seed = 1; seed <= 3; seed++) {
         double lo, hi, rlo, rhi;

@@ -137,6 +137,57 @@ static void test_threads(void)
         json_decref(doc[k]);
 }
 
+/* The document does not depend on the order the rows come in (the database
+ * sends them in no particular order): rows are taken by prediction id. */
+static void test_row_order(void)
+{
+    static const char *const RACE[] = {"Caucasian", "Hispanic", "Caucasian", "Asian",
+                                       "AfricanAmerican"};
+
+    enum { N = 3000 };
+
+    char *text[2] = {NULL, NULL};
+    for (int k = 0; k < 2; k++) {
+        rdm_err err = {0};
+        rdm_mongroups *g = rdm_mongroups_create(40, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(g);
+        for (size_t j = 0; j < N; j++) {
+            size_t i = k ? N - 1 - j : j; /* the same rows, backwards */
+            rdm_rng r;
+            rdm_rng_seed(&r, 100 + i);
+            int y = rdm_rng_uniform(&r) < 0.3;
+            rdm_mongroup_row row = {.id = (int64_t)i + 1,
+                                    .version = 7,
+                                    .patient = (int64_t)(i / 3),
+                                    .p = 0.6 * rdm_rng_uniform(&r) + 0.3 * y,
+                                    .threshold = 0.2 + (double)i / N, /* the first one counts */
+                                    .label = y,
+                                    /* the three smaller as large: by name */
+                                    .attr = {RACE[i % 5], "Female", "[40-50)"}};
+            CU_ASSERT_EQUAL_FATAL(rdm_mongroups_add(g, &row, &err), RDM_OK);
+        }
+        json_t *doc = rdm_mongroups_finish(g, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+        const json_t *v = json_array_get(json_object_get(doc, "versions"), 0);
+        CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(v, "threshold")), 0.2, 1e-12);
+        const json_t *gs = json_object_get(v, "groups");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(gs, 1), "level")),
+                               "AfricanAmerican");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(gs, 2), "level")),
+                               "Asian");
+        CU_ASSERT_STRING_EQUAL(json_string_value(json_object_get(json_array_get(gs, 3), "level")),
+                               "Hispanic");
+        text[k] = json_dumps(doc, JSON_REAL_PRECISION(17));
+        json_decref(doc);
+        rdm_mongroups_free(g);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[1]);
+    CU_ASSERT_STRING_EQUAL(text[0], text[1]);
+    free(text[0]);
+    free(text[1]);
+}
+
 static void test_empty(void)
 {
     rdm_err err = {0};
@@ -153,7 +204,7 @@ int test_monitor_groups_register(void)
 {
     CU_pSuite s = CU_add_suite("monitor_groups", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_groups) && CU_ADD_TEST(s, test_threads) &&
-            CU_ADD_TEST(s, test_empty))
+            CU_ADD_TEST(s, test_row_order) && CU_ADD_TEST(s, test_empty))
                ? 0
                : -1;
 }
