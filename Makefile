@@ -136,6 +136,9 @@ bench-predict: $(READMIT) $(BUILD)/bench-score
 # the boosted trees on the peers' encoded matrix (scripts/bench-train.sh, bench-gbt-peers.py --ours)
 $(BUILD)/gbt-fit-matrix: $(BUILD)/tests/bench/gbt_fit_matrix.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+# the trees' encoded matrix of a CSV, for the peers of scripts/bench-scale.sh
+$(BUILD)/scale-matrix: $(BUILD)/tests/bench/scale_matrix.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
 ## check: all tests: unit (CUnit), unit under ASan+UBSan, shell/integration (real data tier when READMIT_REAL_DATA is set), fuzz corpora
 check: check-unit check-asan check-shell check-fuzz

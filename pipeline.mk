@@ -53,7 +53,7 @@ RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
 PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
         bench-ingest bench-train bench-serve bench-explain bench-calibration experiment-history bench-report \
-        bench-monitor bench-log FORCE
+        bench-monitor bench-log bench-scale FORCE
 FORCE:
 
 # make -n and make -q only look: they never wait for the lock.
@@ -235,6 +235,10 @@ demo: build
 ## bench-ingest: ingest and clean throughput on the real data vs psql \copy
 bench-ingest: build | $(DB_UP)
 	scripts/bench-ingest.sh $(DATA)
+
+## bench-scale: ingest, clean, train, predict on 100k/1M/10M synthetic rows beside psql \copy, XGBoost, HistGradientBoosting: table + log-log SVG (SIZES="...")
+bench-scale: build $(BUILD)/scale-matrix | $(DB_UP)
+	BUILD=$(BUILD) $(if $(SIZES),SIZES="$(SIZES)") scripts/bench-scale.sh
 
 ## bench-train: training quality and speed on the real data (peers too when installed)
 bench-train: build | $(DB_UP)

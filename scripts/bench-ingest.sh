@@ -21,13 +21,7 @@ SRC=$(cd "$(dirname "$SRC")" && pwd)/$(basename "$SRC")
 DB="readmit_bench_ingest_$$"
 TMP=$(mktemp -d /tmp/readmit-bench-ingest.XXXXXX)
 chmod 755 "$TMP"
-pg() { PGOPTIONS='-c client_min_messages=warning' READMIT_DBNAME=$1 scripts/pg.sh psql -X -v ON_ERROR_STOP=1 -qtA "${@:2}"; }
-cleanup() {
-    pg postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-scripts/pg.sh start >/dev/null 2>&1
+. scripts/bench-db.sh
 pg postgres -c "CREATE DATABASE \"$DB\""
 rdm() { "$READMIT" "$1" -c "$CONF" -o "db.name=$DB" "${@:2}"; }
 now() { date +%s.%N; }
@@ -116,5 +110,5 @@ printf '  %-28s %9s %12s %10s\n' "step" "seconds" "rows/s" "peak RSS"
 printf '  %-28s %9.3f %12.0f %8.1f MB\n' "readmit ingest (all checks)" "$best_ing" "$ri" "$(calc "$rss / 1024")"
 printf '  %-28s %9.3f %12.0f %10s\n' "psql \\copy (plain table)" "$best_copy" "$rc" "-"
 printf '  %-28s %9s %12s %10s\n' "readmit clean" "$clean_s" "" ""
-printf '  ingest / psql \\copy throughput: %.2f (target >= 0.5)\n' "$(calc "$ri / $rc")"
+printf '  ingest / psql \\copy throughput: %.2f (target >= 0.9)\n' "$(calc "$ri / $rc")"
 echo "  clean: $clean_note"

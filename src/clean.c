@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -285,6 +286,17 @@ typedef struct run {
     int nb;
     batch_acc *cur;
     rdm_buf enc, rej, line, scratch;
+    rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
+                          written (when the run starts from an empty snapshot) */
+    rdm_buf pline;     /* a clean row read back for the profile */
+    /* reading raw rows on a second connection while this one writes clean
+     * rows: the reader hands R->enc over through `slot` (guarded by mu) */
+    rdm_db *rdb;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    rdm_buf slot; /* clean rows to send; empty when the writer took them */
+    int reader_done, writer_failed, reader_rc;
+    rdm_err reader_err;
     long done, total;
     rdm_clean_progress progress;
     void *ud;
@@ -369,6 +381,54 @@ static int add_clean(run *R, const char *batch, const char *line_no, const rdm_c
     }
     rc = rc ? rc : rdm_buf_adds(b, row->target ? "\t1\n" : "\t0\n");
     return rc;
+}
+
+/* Fields of a clean.encounters COPY line (clean_copy_in_encounters.sql) */
+#define ENC_FIELDS (RDM_NCOLS + 2 + 4)
+
+/* Add the clean row just written as COPY text (line[0..len), with its
+ * newline) to the profile, in the profile's field order: what
+ * rdm_profile_store would read back from clean.encounters. */
+static int profile_row(run *R, const char *line, size_t len, rdm_err *err)
+{
+    rdm_buf_reset(&R->pline);
+    if (rdm_buf_add(&R->pline, line, len))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    char *e[ENC_FIELDS];
+    if (rdm_copy_split(R->pline.data, R->pline.len, e, ENC_FIELDS) != ENC_FIELDS)
+        return rdm_errf(err, RDM_EINVAL, "clean: profile: malformed clean row");
+    /* e: encounter_id, patient_nbr, batch_id, line_no, the other 48 columns,
+     * 3 groups, target */
+    const char *f[RDM_PROFILE_NFIELDS];
+    f[0] = e[0];
+    f[1] = e[1];
+    for (int i = 2; i < RDM_NCOLS; i++)
+        f[i] = e[i + 2];
+    f[RDM_PROFILE_F_BATCH] = e[2];
+    for (int g = 0; g < 3; g++)
+        f[RDM_PROFILE_F_GROUP1 + g] = e[RDM_NCOLS + 2 + g];
+    f[RDM_PROFILE_F_TARGET] = e[RDM_NCOLS + 5];
+    return rdm_profile_add(R->prof, f, err);
+}
+
+#define HANDOFF (1u << 20) /* clean rows passed from the reader to the writer at a time */
+
+/* Reader: give R->enc to the writer (waiting for it to take the last one). */
+static int hand_over(run *R, rdm_err *err)
+{
+    pthread_mutex_lock(&R->mu);
+    while (R->slot.len && !R->writer_failed)
+        pthread_cond_wait(&R->cv, &R->mu);
+    int failed = R->writer_failed;
+    if (!failed) {
+        rdm_buf t = R->slot;
+        R->slot = R->enc;
+        R->enc = t;
+        rdm_buf_reset(&R->enc);
+        pthread_cond_broadcast(&R->cv);
+    }
+    pthread_mutex_unlock(&R->mu);
+    return failed ? rdm_errf(err, RDM_EDB, "clean: writing clean rows failed") : RDM_OK;
 }
 
 static int find_batch(run *R, long id)
@@ -457,8 +517,13 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     }
     B->clean++;
     B->positives += row.target == 1;
+    size_t at = R->enc.len;
     if (add_clean(R, f[0], f[1], &row))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    if (R->prof && profile_row(R, R->enc.data + at, R->enc.len - at, err))
+        return err->code;
+    if (R->rdb && R->enc.len >= HANDOFF && hand_over(R, err))
+        return err->code;
     if (R->progress && (R->done & 4095) == 0) {
         double now = rdm_now();
         if (now - R->last_progress >= 0.5) {
@@ -694,6 +759,9 @@ static void run_release(run *R)
     rdm_buf_release(&R->rej);
     rdm_buf_release(&R->line);
     rdm_buf_release(&R->scratch);
+    rdm_buf_release(&R->pline);
+    rdm_buf_release(&R->slot);
+    rdm_profile_free(R->prof);
 }
 
 /* Read the current snapshot into `st`; when the clean config changed since it
@@ -756,8 +824,99 @@ out:
     return rc;
 }
 
+/* Read, type, validate, deduplicate and filter the rows of batch `B` (on
+ * connection `db`); the clean and rejected rows go to R->enc and R->rej. */
+static int read_batch(run *R, rdm_db *db, batch_acc *B, rdm_err *err)
+{
+    char bid[24];
+    snprintf(bid, sizeof bid, "%ld", B->batch_id);
+    const char *p[] = {bid};
+    R->cur = B;
+    int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, R, err);
+    if (rc == RDM_OK && B->rows_in != B->expected)
+        rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld", B->batch_id,
+                B->rows_in, B->expected);
+    return rc;
+}
+
+/* The reader thread: every batch in R->b on R->rdb, in one read-only
+ * transaction (raw batches are committed and never change). */
+static void *reader_main(void *arg)
+{
+    run *R = arg;
+    rdm_err e = {0};
+    int rc = rdm_db_begin(R->rdb, &e);
+    for (int i = 0; i < R->nb && rc == RDM_OK; i++)
+        rc = read_batch(R, R->rdb, &R->b[i], &e);
+    if (rc == RDM_OK && R->enc.len)
+        rc = hand_over(R, &e);
+    rdm_db_rollback(R->rdb);
+    pthread_mutex_lock(&R->mu);
+    R->reader_done = 1;
+    R->reader_rc = rc;
+    R->reader_err = e;
+    pthread_cond_broadcast(&R->cv);
+    pthread_mutex_unlock(&R->mu);
+    return NULL;
+}
+
+/* Writer side of the two-connection path: one COPY into clean.encounters fed
+ * by the reader's hand-overs, then the rejects. */
+static int write_rows(run *R, rdm_err *err)
+{
+    rdm_buf out = RDM_BUF_INIT;
+    pthread_t th;
+    int rc = rdm_db_copy_in_begin(R->db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, err), in_copy = !rc;
+    if (rc == RDM_OK && pthread_create(&th, NULL, reader_main, R) != 0) {
+        rc = rdm_errf(err, RDM_ENOMEM, "clean: cannot start the reader thread");
+        rdm_db_copy_end(R->db, "clean: no reader", NULL);
+        return rc;
+    }
+    if (rc)
+        return rc;
+    for (;;) {
+        pthread_mutex_lock(&R->mu);
+        while (!R->slot.len && !R->reader_done)
+            pthread_cond_wait(&R->cv, &R->mu);
+        int last = !R->slot.len; /* the reader is done and nothing is left */
+        rdm_buf t = R->slot;
+        R->slot = out;
+        out = t;
+        rdm_buf_reset(&R->slot);
+        pthread_cond_broadcast(&R->cv);
+        pthread_mutex_unlock(&R->mu);
+        if (last)
+            break;
+        if (rc == RDM_OK && (rc = rdm_db_copy_put(R->db, out.data, out.len, err)) != RDM_OK) {
+            pthread_mutex_lock(&R->mu);
+            R->writer_failed = 1;
+            pthread_cond_broadcast(&R->cv);
+            pthread_mutex_unlock(&R->mu);
+        }
+    }
+    pthread_join(th, NULL);
+    rdm_buf_release(&out);
+    if (rc == RDM_OK && R->reader_rc != RDM_OK) {
+        *err = R->reader_err;
+        rc = R->reader_rc;
+    }
+    if (in_copy) {
+        if (rc)
+            rdm_db_copy_end(R->db, "clean failed", NULL);
+        else
+            rc = rdm_db_copy_end(R->db, NULL, err);
+    }
+    if (rc == RDM_OK)
+        rc = copy_in(R->db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R->rej, err);
+    return rc;
+}
+
 /* Type, validate, deduplicate and filter the rows of every batch in R->b and
- * copy the clean and rejected rows into clean.*. */
+ * copy the clean and rejected rows into clean.*: read on a second connection
+ * while this one writes, or batch by batch on this one when there is no
+ * second connection. */
 static int clean_batches(run *R, int have_snap, rdm_clean_stats *st, rdm_err *err)
 {
     rdm_db *db = R->db;
@@ -766,25 +925,32 @@ static int clean_batches(run *R, int have_snap, rdm_clean_stats *st, rdm_err *er
     if (!st->recleaned && have_snap &&
         (rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_IDS, on_id, R, err)))
         return rc;
-
+    rdm_err e2 = {0};
+    int two = 0;
+    if (R->nb > 0 && (R->rdb = rdm_db_connect(R->cfg, &e2)) != NULL) {
+        two = 1;
+        pthread_mutex_init(&R->mu, NULL);
+        pthread_cond_init(&R->cv, NULL);
+        rc = write_rows(R, err);
+        pthread_cond_destroy(&R->cv);
+        pthread_mutex_destroy(&R->mu);
+        rdm_db_close(R->rdb);
+        R->rdb = NULL;
+        if (rc)
+            return rc;
+    } else if (R->nb > 0) {
+        rdm_log(RDM_LOG_WARN, "clean: one connection only: %s", e2.msg);
+    }
     for (int i = 0; i < R->nb; i++) {
         batch_acc *B = &R->b[i];
-        char bid[24];
-        snprintf(bid, sizeof bid, "%ld", B->batch_id);
-        const char *p[] = {bid};
-        R->cur = B;
-        if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err)))
-            return rc;
-        if ((rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, R, err)))
-            return rc;
-        if (B->rows_in != B->expected)
-            rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld",
-                    B->batch_id, B->rows_in, B->expected);
-        if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R->enc, err)) ||
-            (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R->rej, err)))
-            return rc;
-        rdm_buf_reset(&R->enc);
-        rdm_buf_reset(&R->rej);
+        if (!two) { /* one connection: batch by batch */
+            if ((rc = read_batch(R, db, B, err)) ||
+                (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R->enc, err)) ||
+                (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R->rej, err)))
+                return rc;
+            rdm_buf_reset(&R->enc);
+            rdm_buf_reset(&R->rej);
+        }
         st->batches++;
         st->rows_in += B->rows_in;
         st->rows_clean += B->clean;
@@ -910,7 +1076,8 @@ static int write_snapshot(run *R, const vlist *V, const char *cfg_sha, const rdm
     if ((rc = seal_snapshot(db, sid, cfgtext, st, err)))
         goto out;
     double t_prof = rdm_now();
-    if ((rc = rdm_profile_store(db, sid, err))) {
+    if ((rc =
+             R->prof ? rdm_profile_save(db, sid, R->prof, err) : rdm_profile_store(db, sid, err))) {
         rdm_err_prefix(err, "profile");
         goto out;
     }
@@ -956,6 +1123,11 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         goto out;
     if (R.nb == 0 && !st->recleaned)
         goto out; /* nothing new: rolled back below */
+    /* clean.encounters starts empty: the profile is built as rows are written */
+    if ((!have_snap || st->recleaned) && !(R.prof = rdm_profile_new())) {
+        rc = RDM_ENOMEM;
+        goto out;
+    }
     if ((rc = clean_batches(&R, have_snap, st, err)))
         goto out;
     R.t_rows = rdm_now();

@@ -99,7 +99,11 @@ typedef void (*rdm_clean_progress)(long done, long total, void *ud);
  * `progress` may be NULL. On a validation failure the transaction is rolled
  * back (the previous snapshot stays), a 'failed' snapshot row with its
  * validation results is recorded, and RDM_EVALID is returned with a message
- * naming the rule, the batch and the numbers. `st` is always filled. */
+ * naming the rule, the batch and the numbers. `st` is always filled.
+ * The raw rows are read on a second connection opened from cfg (committed
+ * batches, read-only) while `db` writes the clean rows, so the server reads
+ * and writes side by side; with no second connection, batch by batch on `db`.
+ * The progress callback may then run on the reading thread. */
 int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, void *ud,
               rdm_clean_stats *st, rdm_err *err) __attribute__((warn_unused_result));
 

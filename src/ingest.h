@@ -9,9 +9,13 @@
  * appends new batches. Each batch is one transaction: its ledger
  * row in raw.batches, its accepted rows in raw.encounters (COPY) and its
  * rejects in raw.rejects (COPY); a failure or a kill mid-batch leaves nothing
- * of that batch. Memory is bounded by one batch's rejects (each reject keeps
+ * of that batch. Batches go to the server over two connections (the caller's
+ * and one more opened from cfg; one when that fails), so that the server
+ * stores batch k while batch k + 1 is read, and they commit in batch order:
+ * the batches a run leaves are always a prefix of its batches. Memory is bounded by one batch's rejects (each reject keeps
  * at most 64 KiB of raw text; past 16 MiB of rejects in one batch, the raw
- * text of further rejects is cut to 256 bytes), never by the file size. */
+ * text of further rejects is cut to 256 bytes) and 32 MiB of queued rows per
+ * connection, never by the file size. */
 #ifndef RDM_INGEST_H
 #define RDM_INGEST_H
 

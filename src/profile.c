@@ -401,6 +401,27 @@ static int on_row(const char *line, size_t len, void *ud, rdm_err *err)
     return rdm_profile_add(c->p, (const char *const *)f, err);
 }
 
+int rdm_profile_save(rdm_db *db, int snapshot_id, const rdm_profile *p, rdm_err *err)
+{
+    json_t *j = rdm_profile_json(p, err);
+    char *text = NULL;
+    int rc = RDM_OK;
+    if (!j)
+        return RDM_ENOMEM;
+    json_object_set_new(j, "snapshot_id", json_integer(snapshot_id));
+    if (!(text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+    } else {
+        char sid[16];
+        snprintf(sid, sizeof sid, "%d", snapshot_id);
+        const char *prm[] = {sid, text};
+        rc = rdm_db_exec(db, RDM_SQL_CLEAN_INSERT_PROFILE, 2, prm, err);
+    }
+    free(text);
+    json_decref(j);
+    return rc;
+}
+
 int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
 {
     pctx c = {rdm_profile_new(), RDM_BUF_INIT};
@@ -408,26 +429,8 @@ int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     int rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_PROFILE, on_row, &c, err);
     rdm_buf_release(&c.line);
-    json_t *j = NULL;
-    char *text = NULL;
-    if (rc)
-        goto out;
-    if (!(j = rdm_profile_json(c.p, err))) {
-        rc = RDM_ENOMEM;
-        goto out;
-    }
-    json_object_set_new(j, "snapshot_id", json_integer(snapshot_id));
-    if (!(text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
-        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
-        goto out;
-    }
-    char sid[16];
-    snprintf(sid, sizeof sid, "%d", snapshot_id);
-    const char *p[] = {sid, text};
-    rc = rdm_db_exec(db, RDM_SQL_CLEAN_INSERT_PROFILE, 2, p, err);
-out:
-    free(text);
-    json_decref(j);
+    if (rc == RDM_OK)
+        rc = rdm_profile_save(db, snapshot_id, c.p, err);
     rdm_profile_free(c.p);
     return rc;
 }

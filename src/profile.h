@@ -60,5 +60,9 @@ json_t *rdm_profile_json(const rdm_profile *p, rdm_err *err);
  * the profile of `snapshot_id` in clean.profiles. */
 int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
     __attribute__((warn_unused_result));
+/* Store `p` (built by the caller from the same rows) as the profile of
+ * `snapshot_id` in clean.profiles. */
+int rdm_profile_save(rdm_db *db, int snapshot_id, const rdm_profile *p, rdm_err *err)
+    __attribute__((warn_unused_result));
 
 #endif

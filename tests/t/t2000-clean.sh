@@ -68,6 +68,8 @@ check_eq "new batch in the new snapshot" "2" "$(q "SELECT snapshot_id FROM clean
 check "stamp changed" test "$stamp1" != "$(cat "$T_TMP/clean.stamp")"
 rows2=$(q "SELECT count(*) FROM clean.encounters")
 check_eq "snapshot rows = clean rows" "$rows2" "$(q "SELECT rows FROM clean.snapshots WHERE snapshot_id = 2")"
+# (an incremental run reads the whole snapshot back for its profile)
+prof2=$(q "SELECT md5((profile - 'snapshot_id')::text) FROM clean.profiles WHERE snapshot_id = 2")
 
 # a changed clean section re-cleans everything with the new rules
 cp "$TOP/conf/test.yaml" "$T_TMP/rules.yaml"
@@ -126,4 +128,12 @@ check "status --json has the clean count" grep -q "\"clean\": $clean_rows" "$T_T
 check "status --json has the snapshot" grep -q "\"snapshot_id\": $good_snap" "$T_TMP/status.json"
 check "status --json names the failure" grep -q "weight_mostly_present" "$T_TMP/status.json"
 check "clean --help" eval 'rdm clean --help >/dev/null'
+
+# a run from an empty snapshot builds the profile from the rows as it writes
+# them: the same profile as the incremental snapshot 2 read back, same rows
+q "TRUNCATE clean.encounters, clean.rejects, clean.batches, clean.validation, clean.profiles, clean.snapshots CASCADE" >/dev/null 2>&1
+rdm clean -q >"$T_TMP/out7"
+check_eq "fresh clean: the rows of snapshot 2" "$rows2" "$(q "SELECT count(*) FROM clean.encounters")"
+check_eq "fresh clean: the profile of snapshot 2" "$prof2" \
+    "$(q "SELECT md5((profile - 'snapshot_id')::text) FROM clean.profiles")"
 t_done
