@@ -261,76 +261,88 @@ typedef double v8d __attribute__((vector_size(64)));
  * breadth first from the root (0), the two children of a node adjacent. */
 typedef struct snode {
     int self, left; /* this node; its children are left and left + 1 */
-    int anc;        /* on the path to self, the child of the nearest ancestor split on the
-                       same feature (self itself when it is the parent), or the tree's node
-                       count: a slot with factor 1 */
+    int anc;        /* on the path to self, the child of the nearest ancestor split on
+                the   same feature (self itself when it is the parent), or the
+                tree's node   count: a slot with factor 1 */
     int src;        /* the caller's index of the node (goes_left) */
     int feat;       /* split feature */
     int fp;         /* the parent's split feature (nfeat for the root: a sink) */
-    double fl, fr;  /* cover fractions of the children */
+    double zs;      /* z of the edge into self (1 for the root) */
+    double iz;      /* 1 / zs */
+    double zl, zr;  /* z of the edges into the children */
     double vl, vr;  /* the children's leaf values (0 for an internal child) */
 } snode;
 
-/* One tree at Q points. sn: its ni internal nodes; n: its node count; pv:
- * per-feature sums at the points (nfeat + 1 entries); R, G, S, A: n + 1
- * vectors each, Z, O: n + 1 doubles (the workspace). */
-#define DEFINE_TREE(NAME, VEC, ATTR)                                                            \
-    ATTR static void NAME(const snode *sn, int ni, int n, const unsigned char *gl,              \
-                          const double *tp, VEC *pv, VEC *R, VEC *G, VEC *S, VEC *A, double *Z, \
-                          double *O)                                                            \
-    {                                                                                           \
-        VEC t, zero, one;                                                                       \
-        memcpy(&t, tp, sizeof t);                                                               \
-        zero = t * 0;                                                                           \
-        one = zero + 1;                                                                         \
-        VEC omt = one - t;                                                                      \
-        R[0] = G[0] = G[n] = one;                                                               \
-        Z[0] = O[0] = Z[n] = O[n] = 1;                                                          \
-        for (int j = 0; j < ni; j++) { /* down: G[i] becomes 1 / g of the edge into i */        \
-            const snode *e = &sn[j];                                                            \
-            int i = e->self, a = e->anc, l = e->left;                                           \
-            G[i] = 1 / G[i];                                                                    \
-            VEC Rb = R[i] * G[a];                                                               \
-            double zb = Z[a], ob = O[a], h = gl[e->src] ? 1.0 : 0.0;                            \
-            double zl = zb * e->fl, ol = ob * h, zr = zb * e->fr, orr = ob - ol;                \
-            VEC gL = zl * omt + ol * t, gR = zr * omt + orr * t;                                \
-            VEC RL = Rb * gL, RR = Rb * gR;                                                     \
-            Z[l] = zl;                                                                          \
-            O[l] = ol;                                                                          \
-            Z[l + 1] = zr;                                                                      \
-            O[l + 1] = orr;                                                                     \
-            G[l] = gL;                                                                          \
-            G[l + 1] = gR;                                                                      \
-            R[l] = RL;                                                                          \
-            R[l + 1] = RR;                                                                      \
-            S[l] = e->vl * RL;                                                                  \
-            S[l + 1] = e->vr * RR;                                                              \
-            A[i] = zero;                                                                        \
-            pv[e->feat] += (e->vl * (ol - zl) + e->vr * (orr - zr)) * Rb;                       \
-        }                                                                                       \
-        for (int j = ni - 1; j >= 0; j--) { /* up */                                            \
-            const snode *e = &sn[j];                                                            \
-            int i = e->self, l = e->left;                                                       \
-            VEC s = S[l] + S[l + 1];                                                            \
-            S[i] = s;                                                                           \
-            A[e->anc] += s;                                                                     \
-            pv[e->fp] += (O[i] - Z[i]) * ((s - A[i]) * G[i]);                                   \
-        }                                                                                       \
+/* One tree at Q points. sn: its ni internal nodes; ig: per internal node,
+ * 1 / g of the edge into it when the record follows that edge (o = 1), at the
+ * points; n: the tree's node count; pv: per-feature sums at the points
+ * (nfeat + 1 entries); R, G, S, A: n + 1 vectors each, O: n + 1 ints, 0 or 1 (the
+ * workspace).
+ *
+ * The z of every edge (the product of the cover fractions of the splits on
+ * its feature down to it) does not depend on the record, and o is 0 or 1, so
+ * 1 / g of an edge is one of two vectors known in advance: ig when o = 1,
+ * iz / (1 - t) when o = 0 (g = z (1 - t)); selecting by o (an exact 0 or 1)
+ * leaves no division for the record. */
+#define DEFINE_TREE(NAME, VEC, ATTR)                                                              \
+    ATTR static void NAME(const snode *sn, const VEC *ig, int ni, int n, const unsigned char *gl, \
+                          const double *tp, VEC *pv, VEC *R, VEC *G, VEC *S, VEC *A, int *O)      \
+    {                                                                                             \
+        VEC t, zero, one;                                                                         \
+        memcpy(&t, tp, sizeof t);                                                                 \
+        zero = t * 0;                                                                             \
+        one = zero + 1;                                                                           \
+        VEC omt = one - t, iomt = one / omt;                                                      \
+        R[0] = G[n] = one;                                                                        \
+        O[0] = O[n] = 1;                                                                          \
+        for (int j = 0; j < ni; j++) { /* down: G[i] = 1 / g of the edge into i */                \
+            const snode *e = &sn[j];                                                              \
+            int i = e->self, a = e->anc, l = e->left;                                             \
+            double oi = O[i]; /* 0 or 1 */                                                        \
+            G[i] = oi * ig[j] + (1 - oi) * (e->iz * iomt);                                        \
+            VEC Rb = R[i] * G[a];                                                                 \
+            int ob = O[a], h = gl[e->src] != 0, oli = ob & h, ori = ob & !h;                      \
+            double zl = e->zl, ol = oli, zr = e->zr, orr = ori;                                   \
+            VEC gL = zl * omt + ol * t, gR = zr * omt + orr * t;                                  \
+            VEC RL = Rb * gL, RR = Rb * gR;                                                       \
+            O[l] = oli;                                                                           \
+            O[l + 1] = ori;                                                                       \
+            R[l] = RL;                                                                            \
+            R[l + 1] = RR;                                                                        \
+            S[l] = e->vl * RL;                                                                    \
+            S[l + 1] = e->vr * RR;                                                                \
+            A[i] = zero;                                                                          \
+            pv[e->feat] += (e->vl * (ol - zl) + e->vr * (orr - zr)) * Rb;                         \
+        }                                                                                         \
+        for (int j = ni - 1; j >= 0; j--) { /* up */                                              \
+            const snode *e = &sn[j];                                                              \
+            int i = e->self, l = e->left;                                                         \
+            VEC s = S[l] + S[l + 1];                                                              \
+            S[i] = s;                                                                             \
+            A[e->anc] += s;                                                                       \
+            pv[e->fp] += ((double)O[i] - e->zs) * ((s - A[i]) * G[i]);                            \
+        }                                                                                         \
     }
 
-typedef void tree4_fn(const snode *, int, int, const unsigned char *, const double *, v4d *, v4d *,
-                      v4d *, v4d *, v4d *, double *, double *);
-typedef void tree8_fn(const snode *, int, int, const unsigned char *, const double *, v8d *, v8d *,
-                      v8d *, v8d *, v8d *, double *, double *);
+typedef void tree4_fn(const snode *, const v4d *, int, int, const unsigned char *, const double *,
+                      v4d *, v4d *, v4d *, v4d *, v4d *, int *);
+typedef void tree8_fn(const snode *, const v8d *, int, int, const unsigned char *, const double *,
+                      v8d *, v8d *, v8d *, v8d *, v8d *, int *);
 
 DEFINE_TREE(tree4, v4d, )
 DEFINE_TREE(tree8, v8d, )
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-/* The same operations in the same order on AVX2 registers (no fused
- * multiply-add): the same bits, in about half the instructions. */
+/* The same operations in the same order on AVX2 registers, and the 8-point
+ * trees on AVX-512 ones: the same bits (no fused multiply-add: ISO C mode
+ * does not contract expressions, and clang is told not to), in about half
+ * and a quarter of the instructions. */
 #define HAVE_AVX2 1
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
+#endif
 DEFINE_TREE(tree4_avx2, v4d, __attribute__((target("avx2"))))
 DEFINE_TREE(tree8_avx2, v8d, __attribute__((target("avx2"))))
+DEFINE_TREE(tree8_avx512, v8d, __attribute__((target("avx512f"))))
 #endif
 
 struct rdm_shap_forest {
@@ -340,7 +352,10 @@ struct rdm_shap_forest {
     int *nnode;          /* per quadrature tree: nodes */
     snode *sn;
     size_t nsn, sncap;
-    int maxnodes; /* nodes of the largest quadrature tree */
+    double *ig;    /* per quadrature tree, from igoff[t] (a multiple of 8): a vector
+                 per snode */
+    size_t *igoff; /* per quadrature tree: its first double in ig */
+    int maxnodes;  /* nodes of the largest quadrature tree */
     /* Algorithm 2 trees: the caller's nodes (by the caller's indexes) */
     int *root, *depth;
     int nn, maxdepth;
@@ -392,6 +407,8 @@ void rdm_shap_forest_free(rdm_shap_forest *f)
     free(f->ninner);
     free(f->nnode);
     free(f->sn);
+    free(f->ig);
+    free(f->igoff);
     free(f->root);
     free(f->depth);
     free(f->feat);
@@ -417,8 +434,10 @@ static int max_distinct(const rdm_shap_tree *t, int node, int *cnt, int have)
 }
 
 /* Lay out checked tree `tr` as the forest's tree t: breadth first, the
- * internal nodes appended to f->sn. q, par: scratch of tr->n ints. */
-static int layout_tree(rdm_shap_forest *f, int t, const rdm_shap_tree *tr, int *q, int *par)
+ * internal nodes appended to f->sn. q, par: scratch of tr->n ints; z: of
+ * tr->n doubles. */
+static int layout_tree(rdm_shap_forest *f, int t, const rdm_shap_tree *tr, int *q, int *par,
+                       double *z)
 {
     int n = 0, head = 0;
     q[n] = tr->root;
@@ -432,19 +451,16 @@ static int layout_tree(rdm_shap_forest *f, int t, const rdm_shap_tree *tr, int *
                 return RDM_ENOMEM;
             f->sn = v;
             snode *e = &f->sn[f->nsn++];
-            int l = tr->left[k], r = tr->right[k];
             e->self = head;
             e->left = n;
             e->src = k;
             e->feat = tr->feat[k];
             e->fp = head == 0 ? f->nfeat : tr->feat[q[par[head]]];
-            e->fl = tr->cover[l] / tr->cover[k];
-            e->fr = tr->cover[r] / tr->cover[k];
-            e->vl = tr->feat[l] < 0 ? tr->value[l] : 0.0;
-            e->vr = tr->feat[r] < 0 ? tr->value[r] : 0.0;
-            q[n] = l;
+            e->vl = tr->feat[tr->left[k]] < 0 ? tr->value[tr->left[k]] : 0.0;
+            e->vr = tr->feat[tr->right[k]] < 0 ? tr->value[tr->right[k]] : 0.0;
+            q[n] = tr->left[k];
             par[n++] = head;
-            q[n] = r;
+            q[n] = tr->right[k];
             par[n++] = head;
         }
         head++;
@@ -453,14 +469,49 @@ static int layout_tree(rdm_shap_forest *f, int t, const rdm_shap_tree *tr, int *
     f->nnode[t] = n;
     if (n > f->maxnodes)
         f->maxnodes = n;
+    /* the z of every edge: the z above the nearest earlier split on the same
+   * feature (1 when there is none) times this split's cover fraction */
+    z[0] = 1;
     for (size_t j = (size_t)f->first[t]; j < f->nsn; j++) {
         snode *e = &f->sn[j];
+        int k = q[e->self];
         e->anc = n;
         for (int c = e->self, p = par[c]; p >= 0; c = p, p = par[p])
             if (tr->feat[q[p]] == e->feat) {
                 e->anc = c;
                 break;
             }
+        double zb = e->anc == n ? 1.0 : z[e->anc];
+        e->zs = z[e->self];
+        e->iz = 1 / e->zs;
+        e->zl = z[e->left] = zb * (tr->cover[tr->left[k]] / tr->cover[k]);
+        e->zr = z[e->left + 1] = zb * (tr->cover[tr->right[k]] / tr->cover[k]);
+    }
+    return RDM_OK;
+}
+
+/* The o = 1 reciprocals of every quadrature tree (f->ig, f->igoff). */
+static int layout_reciprocals(rdm_shap_forest *f)
+{
+    size_t total = 0;
+    for (int t = 0; t < f->ntrees; t++) {
+        f->igoff[t] = total;
+        if (f->width[t] != W_ALG2)
+            total += ((size_t)f->ninner[t] * (size_t)f->width[t] + 7) & ~(size_t)7;
+    }
+    f->ig = aligned_alloc(64, (total + 8) * sizeof *f->ig);
+    if (!f->ig)
+        return RDM_ENOMEM;
+    for (int t = 0; t < f->ntrees; t++) {
+        int w = f->width[t];
+        const double *tp = w == W_4 ? f->t4 : f->t8;
+        for (int j = 0; w != W_ALG2 && j < f->ninner[t]; j++) {
+            const snode *e = &f->sn[f->first[t] + j];
+            double *g = f->ig + f->igoff[t] + (size_t)j * (size_t)w;
+            /* as the tree would compute 1 / (z (1 - t) + o t) with o = 1 */
+            for (int k = 0; k < w; k++)
+                g[k] = e->self == 0 ? 1.0 : 1 / (e->zs * (1.0 - tp[k]) + 1.0 * tp[k]);
+        }
     }
     return RDM_OK;
 }
@@ -470,8 +521,11 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
 {
     rdm_shap_forest *f = calloc(1, sizeof *f);
     int *cnt = calloc((size_t)nfeat + 1, sizeof *cnt), *q = NULL;
+    double *z = NULL;
     if (!f || !cnt)
         goto nomem;
+    gauss_legendre(4, f->t4, f->w4);
+    gauss_legendre(NQ, f->t8, f->w8);
     f->nfeat = nfeat;
     f->ntrees = ntrees;
     f->nn = ntrees > 0 ? trees[0].n : 0;
@@ -480,6 +534,8 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
             f->nn = trees[t].n;
     size_t nt = (size_t)ntrees + 1, nn = (size_t)f->nn + 1;
     q = malloc(2 * nn * sizeof *q);
+    z = malloc(nn * sizeof *z);
+    f->igoff = calloc(nt, sizeof *f->igoff);
     f->width = malloc(nt * sizeof *f->width);
     f->first = calloc(nt, sizeof *f->first);
     f->ninner = calloc(nt, sizeof *f->ninner);
@@ -491,8 +547,8 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
     f->right = malloc(nn * sizeof *f->right);
     f->value = calloc(nn, sizeof *f->value);
     f->cover = calloc(nn, sizeof *f->cover);
-    if (!q || !f->width || !f->first || !f->ninner || !f->nnode || !f->root || !f->depth ||
-        !f->feat || !f->left || !f->right || !f->value || !f->cover)
+    if (!q || !z || !f->igoff || !f->width || !f->first || !f->ninner || !f->nnode || !f->root ||
+        !f->depth || !f->feat || !f->left || !f->right || !f->value || !f->cover)
         goto nomem;
     for (int k = 0; k < f->nn; k++)
         f->feat[k] = f->left[k] = f->right[k] = -1;
@@ -507,7 +563,7 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
         int m = max_distinct(tr, tr->root, cnt, 0);
         f->width[t] = m <= 8 ? W_4 : m <= 16 ? W_8 : W_ALG2;
         if (f->width[t] != W_ALG2) {
-            if (layout_tree(f, t, tr, q, q + nn))
+            if (layout_tree(f, t, tr, q, q + nn, z))
                 goto nomem;
             continue;
         }
@@ -529,17 +585,19 @@ rdm_shap_forest *rdm_shap_forest_create(const rdm_shap_tree *trees, int ntrees, 
         if (f->depth[t] > f->maxdepth)
             f->maxdepth = f->depth[t];
     }
-    gauss_legendre(4, f->t4, f->w4);
-    gauss_legendre(NQ, f->t8, f->w8);
+    if (layout_reciprocals(f))
+        goto nomem;
     rdm_shap_forest_portable(f, 0);
     free(cnt);
     free(q);
+    free(z);
     return f;
 nomem:
     rdm_errf(err, RDM_ENOMEM, "explain: out of memory");
 fail:
     free(cnt);
     free(q);
+    free(z);
     rdm_shap_forest_free(f);
     return NULL;
 }
@@ -553,6 +611,8 @@ void rdm_shap_forest_portable(rdm_shap_forest *f, int portable)
         f->run4 = tree4_avx2;
         f->run8 = tree8_avx2;
     }
+    if (!portable && __builtin_cpu_supports("avx512f"))
+        f->run8 = tree8_avx512;
 #else
     (void)portable;
 #endif
@@ -564,11 +624,11 @@ double rdm_shap_forest_expected(const rdm_shap_forest *f)
 }
 
 /* The scratch: per-feature sums at 8 and at 4 points, the tree workspace
- * (R, G, S, A at up to 8 points, Z, O), then Algorithm 2's paths. */
+ * (R, G, S, A at up to 8 points, O), then Algorithm 2's paths. */
 size_t rdm_shap_forest_scratch_size(const rdm_shap_forest *f)
 {
     size_t nf = ((size_t)f->nfeat + 2) & ~(size_t)1, n = (size_t)f->maxnodes + 1;
-    return 64 + nf * (sizeof(v8d) + sizeof(v4d)) + n * (4 * sizeof(v8d) + 2 * sizeof(double)) +
+    return 64 + nf * (sizeof(v8d) + sizeof(v4d)) + n * (4 * sizeof(v8d) + sizeof(double)) +
            rdm_shap_scratch_size(f->maxdepth);
 }
 
@@ -580,16 +640,17 @@ void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_lef
     v8d *pv8 = (v8d *)(((uintptr_t)scratch + 63) & ~(uintptr_t)63); /* vector alignment */
     v4d *pv4 = (v4d *)(pv8 + nf);
     v8d *R = (v8d *)(pv4 + nf), *G = R + n, *S = G + n, *A = S + n;
-    double *Z = (double *)(A + n), *O = Z + n;
+    int *O = (int *)(A + n);
     void *alg2 = O + n;
     memset(pv8, 0, nf * (sizeof *pv8 + sizeof *pv4));
     for (int t = 0; t < f->ntrees; t++) {
         const snode *sn = f->sn + f->first[t];
         if (f->width[t] == W_4) {
-            f->run4(sn, f->ninner[t], f->nnode[t], goes_left, f->t4, pv4, (v4d *)R, (v4d *)G,
-                    (v4d *)S, (v4d *)A, Z, O);
+            f->run4(sn, (const v4d *)(f->ig + f->igoff[t]), f->ninner[t], f->nnode[t], goes_left,
+                    f->t4, pv4, (v4d *)R, (v4d *)G, (v4d *)S, (v4d *)A, O);
         } else if (f->width[t] == W_8) {
-            f->run8(sn, f->ninner[t], f->nnode[t], goes_left, f->t8, pv8, R, G, S, A, Z, O);
+            f->run8(sn, (const v8d *)(f->ig + f->igoff[t]), f->ninner[t], f->nnode[t], goes_left,
+                    f->t8, pv8, R, G, S, A, O);
         } else {
             rdm_shap_tree v = {f->root[t], f->nn, f->feat, f->left, f->right, f->value, f->cover};
             rdm_shap_add(&v, f->depth[t], goes_left, phi, alg2);
@@ -766,18 +827,30 @@ rdm_explainer *rdm_explainer_create(const rdm_model *m, rdm_err *err)
     return x;
 }
 
-static int cmp_contrib(const void *a, const void *b)
+/* 1 when a comes before b: larger |contribution| first, ties in schema order */
+static int before(const rdm_contribution *a, const rdm_contribution *b)
 {
-    const rdm_contribution *x = a, *y = b;
-    double ax = fabs(x->contribution), ay = fabs(y->contribution);
-    if (ax != ay)
-        return ax > ay ? -1 : 1;
-    return x->col - y->col;
+    double x = fabs(a->contribution), y = fabs(b->contribution);
+    return x != y ? x > y : a->col < b->col;
+}
+
+/* By insertion: a few dozen fields, already in schema order (qsort's merge
+ * sort allocates and calls back). */
+static void sort_contributions(rdm_contribution *c, int n)
+{
+    for (int i = 1; i < n; i++) {
+        rdm_contribution v = c[i];
+        int j = i;
+        for (; j > 0 && before(&v, &c[j - 1]); j--)
+            c[j] = c[j - 1];
+        c[j] = v;
+    }
 }
 
 /* The workspace of rdm_explain, one per thread: the route and the forest's
  * scratch, grown to the largest model explained on the thread and freed when
- * the thread exits (pthread key destructor). A 16-byte header holds its size. */
+ * the thread exits (pthread key destructor). A 16-byte header holds its size.
+ */
 static pthread_key_t ws_key;
 static pthread_once_t ws_once = PTHREAD_ONCE_INIT;
 static int ws_ok;
@@ -857,6 +930,6 @@ int rdm_explain(const rdm_explainer *x, const char *const values[RDM_NCOLS], rdm
         out->c[i].field = sc[x->cols[i]].name;
         out->c[i].contribution = phi[i];
     }
-    qsort(out->c, (size_t)out->n, sizeof out->c[0], cmp_contrib);
+    sort_contributions(out->c, out->n);
     return RDM_OK;
 }

@@ -67,7 +67,8 @@ void rdm_shap_add(const rdm_shap_tree *t, int depth, const unsigned char *goes_l
  * Node by node, with the integral form of the Shapley weights evaluated by
  * quadrature (explain.c): the same values as rdm_shap_add up to rounding, at
  * a fraction of the cost (two branch-free passes over each tree's internal
- * nodes); this is what explaining a model uses. */
+ * nodes, no division: what does not depend on the record is computed when
+ * the forest is laid out); this is what explaining a model uses. */
 typedef struct rdm_shap_forest rdm_shap_forest;
 
 /* Check and copy `ntrees` trees (borrowed during the call only) over
@@ -86,7 +87,7 @@ size_t rdm_shap_forest_scratch_size(const rdm_shap_forest *f);
 void rdm_shap_forest_add(const rdm_shap_forest *f, const unsigned char *goes_left, double *phi,
                          void *scratch);
 /* Use the portable vector code (1) or, where the processor has them, AVX2
- * registers (0, the default). Both give the same bits; for tests. */
+ * and AVX-512 registers (0, the default). Both give the same bits; for tests. */
 void rdm_shap_forest_portable(rdm_shap_forest *f, int portable);
 
 /* ---- explanations of a model ---- */

@@ -36,7 +36,9 @@ static const char HELP[] =
     "reads\n"
     "  --explain           add base_value (log-odds) and top_contributions: the\n"
     "                      five input fields that moved this record's log-odds\n"
-    "                      most, as \"field=value:+0.1234; ...\" (exact\n"
+    "                      most, as \"field=value:+0.1234; ...\", a code\n"
+    "                      followed by its meaning when the model has one,\n"
+    "                      \"admission_type_id=1 (Emergency):+0.0123\" (exact\n"
     "                      contributions, the same as POST /api/v1/predict with\n"
     "                      \"explain\": true)\n"
     "  --threads N         scoring threads (default 0: every core); the output\n"
@@ -81,8 +83,19 @@ static int check_columns(const rdm_model *m, const int *map, int nh, const char 
 
 #define TOP_CONTRIBUTIONS 5
 
-/* ,base_value,"field=value:+0.123; ..." (the largest contributions first) */
-static int add_explanation(rdm_buf *out, const char *const values[RDM_NCOLS],
+/* Text inside a quoted CSV field: quotes doubled. */
+static int add_quoted(rdm_buf *out, const char *s)
+{
+    int rc = RDM_OK;
+    for (const char *p = s; !rc && *p; p++)
+        rc = *p == '"' ? rdm_buf_adds(out, "\"\"") : rdm_buf_addc(out, *p);
+    return rc;
+}
+
+/* ,base_value,"field=value:+0.123; ..." (the largest contributions first);
+ * a code with a meaning in the model's input schema (IDs_mapping.csv) is
+ * followed by it: "admission_type_id=1 (Emergency):+0.0123" */
+static int add_explanation(rdm_buf *out, const rdm_model *m, const char *const values[RDM_NCOLS],
                            const rdm_explanation *ex)
 {
     int rc = rdm_buf_printf(out, ",%.17g,\"", ex->base_value);
@@ -90,9 +103,16 @@ static int add_explanation(rdm_buf *out, const char *const values[RDM_NCOLS],
         const char *v = values[ex->c[k].col];
         if (!v || !v[0])
             v = "?";
+        const char *meaning = rdm_model_label(m, ex->c[k].col, v);
         rc = rdm_buf_printf(out, "%s%s=", k ? "; " : "", ex->c[k].field);
-        for (const char *p = v; !rc && *p; p++) /* CSV quoting: double the quotes */
-            rc = *p == '"' ? rdm_buf_adds(out, "\"\"") : rdm_buf_addc(out, *p);
+        if (!rc)
+            rc = add_quoted(out, v);
+        if (!rc && meaning)
+            rc = rdm_buf_adds(out, " (");
+        if (!rc && meaning)
+            rc = add_quoted(out, meaning);
+        if (!rc && meaning)
+            rc = rdm_buf_addc(out, ')');
         if (!rc)
             rc = rdm_buf_printf(out, ":%+.4f", ex->c[k].contribution);
     }
@@ -416,7 +436,7 @@ static int score_csv(const rdm_model *m, const rdm_explainer *x, rdm_pool *pool,
         else
             rc = rdm_buf_printf(out, "%s,%.6f,%d", id, p, p >= thr);
         if (!rc && x)
-            rc = add_explanation(out, values, &ex);
+            rc = add_explanation(out, m, values, &ex);
         if (!rc)
             rc = rdm_buf_addc(out, '\n');
     }

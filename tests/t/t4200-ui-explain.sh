@@ -2,8 +2,10 @@
 # Explanations end to end: `readmit predict --explain`, POST /api/v1/predict
 # with "explain": true (single and batch) through nginx and the pool, the
 # contributions adding up to the logit of the probability, requests without
-# it unchanged; then the web form in headless Chromium when it is installed:
-# a diagnosis entered as an ICD-9 code and the chart of contributions.
+# it unchanged; codes shown with their meaning from the mapping file; then
+# the web form in headless Chromium when it is installed: code labels in the
+# form, a diagnosis entered as an ICD-9 code and the chart of contributions,
+# its coded fields named by their meaning.
 . "$(dirname "$0")/lib.sh"
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
@@ -27,8 +29,16 @@ trap 't_x_cleanup; t_cleanup' EXIT
 t_fresh_db
 cd "$T_TMP"
 R() { rdm "$1" -o "db.socket_dir=$TOP/var/pg/run" "${@:2}" >>out.txt 2>>err.txt; }
-"$READMIT" synth --rows 4000 --seed 12 >s.csv
-pipeline() { R ingest -q --source s.csv && R clean -q && R train -q && R register; }
+# the UCI layout: the records and the code-label mapping (IDs_mapping.csv) in one zip
+mkdir dataset_diabetes
+"$READMIT" synth --rows 4000 --seed 12 --out dataset_diabetes/diabetic_data.csv \
+    --mapping dataset_diabetes/IDs_mapping.csv
+cp dataset_diabetes/diabetic_data.csv s.csv
+SOURCE=s.csv
+if command -v zip >/dev/null; then
+    (zip -qr d.zip dataset_diabetes) && SOURCE=d.zip
+fi
+pipeline() { R ingest -q --source "$SOURCE" && R clean -q && R train -q && R register; }
 check "pipeline: ingest, clean, train, register" pipeline
 
 # ---- readmit predict --explain ----
@@ -42,6 +52,15 @@ check_eq "20 records" 21 "$(wc -l <explained.csv)"
 check_eq "same probabilities as without --explain" "$(cut -d, -f1-3 plain.csv)" "$(cut -d, -f1-3 explained.csv | sed '1s/.*/encounter_id,probability,decision/')"
 check "five field=value:contribution entries per record" \
     awk -F'"' 'NR > 1 { if (split($2, a, "; ") != 5) exit 1; for (i in a) if (a[i] !~ /^[a-z_0-9]+=.*:[-+][0-9]+\.[0-9][0-9][0-9][0-9]$/) exit 1 }' explained.csv
+# codes with a meaning in the mapping are shown with it, e.g. "admission_type_id=1 (Emergency)"
+coded() { grep -oE '(admission_type_id|admission_source_id|discharge_disposition_id)=[^:;]*' explained.csv; }
+if [ "$SOURCE" = d.zip ]; then
+    echo "# coded entries: $(coded | sort | uniq -c | sort -rn | head -n 3 | tr -s ' \n' ' ')"
+    check "codes in the top contributions" test "$(coded | wc -l)" -gt 0
+    check "... each with its meaning" sh -c '! grep -oE "(admission_type_id|admission_source_id|discharge_disposition_id)=[^:;]*" explained.csv | grep -vE "=([0-9]+ \(.+\)|\?)$"'
+else
+    ok "skipped: zip not installed, no code labels"
+fi
 
 # ---- the API, through nginx ----
 serve_start() { serve start >/dev/null; }
@@ -114,12 +133,26 @@ check "submit" click '#submit'
 check "... refused with a message" wait_js 10 'return !document.getElementById("error").hidden && document.getElementById("f-diag_1").classList.contains("invalid")'
 check "type the diagnosis 428" type_in '#f-diag_1' 428
 check "... its chapter is shown" grep -q 'circulatory' <<<"$(text '#h-diag_1')"
+if [ "$SOURCE" = d.zip ]; then
+    check "codes shown with their meaning (IDs_mapping.csv)" test "$(js 'return Array.from(document.querySelectorAll("#f-admission_type_id option")).some(o => o.value === "1" && o.textContent.includes("Emergency"))')" = true
+    check "... discharge disposition too" test "$(js 'return Array.from(document.querySelectorAll("#f-discharge_disposition_id option")).some(o => o.textContent.includes("Discharged to home"))')" = true
+    check "choose admission type 1" click '#f-admission_type_id option[value="1"]'
+    check "choose discharge disposition 1" click '#f-discharge_disposition_id option[value="1"]'
+    check "choose admission source 7" click '#f-admission_source_id option[value="7"]'
+fi
 check "choose age [70-80)" click '#f-age option[value="[70-80)"]'
 check "type inpatient stays" type_in '#f-number_inpatient' 3
 check "every control reachable by keyboard" test "$(js 'return Array.from(document.querySelectorAll("#form input, #form select, #form button")).every(e => e.tabIndex >= 0 && !e.disabled)')" = true
 check "submit" click '#submit'
 check "a result appears" wait_js 10 'return document.body.dataset.result === "1"'
 check "the explanation chart has bars" test "$(js 'return document.querySelectorAll("#explain-chart .xrow .xbar").length')" -gt 2
+if [ "$SOURCE" = d.zip ]; then
+    # every bar of a coded field names the code's meaning, not the bare code
+    labelled='const f = {admission_type_id: 1, admission_source_id: 1, discharge_disposition_id: 1}; const rows = Array.from(document.querySelectorAll("#explain-chart .xrow .lab")).filter(l => f[l.title.split(" = ")[0]]);'
+    echo "# coded bars: $(js "$labelled"' return rows.map(l => l.textContent).join(" | ")')"
+    check "a coded field among the bars" test "$(js "$labelled"' return rows.length')" -gt 0
+    check "... shown with its meaning and code" test "$(js "$labelled"' return rows.every(l => /: .+ \(code [0-9]+\)$/.test(l.textContent) && !/not known/.test(l.textContent))')" = true
+fi
 check "bars for raising and lowering fields" test "$(js 'return document.querySelectorAll("#explain-chart .xbar.up").length + document.querySelectorAll("#explain-chart .xbar.down").length === document.querySelectorAll("#explain-chart .xbar").length')" = true
 echo "# band: $(text '#band') / $(text '#base-rate')"
 check "risk band in words" grep -Eq 'risk|tenth' <<<"$(text '#band')"

@@ -168,7 +168,7 @@ static void test_shap_matches_brute_force(void)
             void *fs = malloc(rdm_shap_forest_scratch_size(f));
             CU_ASSERT_PTR_NOT_NULL_FATAL(fs);
             rdm_shap_forest_add(f, gl, phi2, fs);
-            /* the portable code and the AVX2 one give the same bits */
+            /* the portable code and the vector-unit one (AVX2, AVX-512) give the same bits */
             double phi3[12] = {0};
             rdm_shap_forest_portable(f, 1);
             rdm_shap_forest_add(f, gl, phi3, fs);
