@@ -62,10 +62,42 @@ BUILD=$BUILD READMIT_CONFIG=$CONF "$TOP/scripts/bench-bodies.sh" "$WORK" ${DATA:
 part "request bodies" "$(cat "$WORK/source.txt")"
 
 # ---- throughput ----
-declare -A RPS P50 P99 ERR
+# CPU time (user + system, clock ticks) of processes, read from /proc: the
+# pool (supervisor and workers, every thread) and nginx (master and workers).
+# Per request it is the figure to compare on a machine shared with other
+# work, where wall rates count the time others ran.
+cpu_ticks() {
+    local p s=0 t
+    for p in "$@"; do
+        t=$(sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk '{print $12 + $13}') || t=0
+        s=$((s + ${t:-0}))
+    done
+    echo "$s"
+}
+pool_pids() {
+    local sup
+    sup=$(cat "$WORK/var/run/readmit-fcgi.pid" 2>/dev/null) || return 0
+    echo "$sup $(pgrep -P "$sup" | tr '\n' ' ')"
+}
+nginx_pids() {
+    local m
+    m=$(cat "$WORK/var/nginx/nginx.pid" 2>/dev/null) || return 0
+    echo "$m $(pgrep -P "$m" | tr '\n' ' ')"
+}
+TCK=$(getconf CLK_TCK)
+declare -A RPS P50 P99 ERR PCPU NCPU
 run_wrk() { # name conns path bodies
-    local out
+    local out pp np p0 n0 p1 n1 nreq
+    pp=$(pool_pids)
+    np=$(nginx_pids)
+    # shellcheck disable=SC2086 # lists of pids
+    p0=$(cpu_ticks $pp) n0=$(cpu_ticks $np)
     out=$(wrk -t2 -c"$2" -d"${SECS}s" --timeout 10s -s "$LUA" "$URL$3" -- "$4" | grep RESULT)
+    # shellcheck disable=SC2086
+    p1=$(cpu_ticks $pp) n1=$(cpu_ticks $np)
+    nreq=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$out")
+    PCPU[$1,$2]=$(awk -v a="$p0" -v b="$p1" -v n="$nreq" -v t="$TCK" 'BEGIN {printf "%.1f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')
+    NCPU[$1,$2]=$(awk -v a="$n0" -v b="$n1" -v n="$nreq" -v t="$TCK" 'BEGIN {printf "%.1f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')
     RPS[$1,$2]=$(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$out")
     P50[$1,$2]=$(sed 's/.*p50_ms=\([0-9.]*\).*/\1/' <<<"$out")
     P99[$1,$2]=$(sed 's/.*p99_ms=\([0-9.]*\).*/\1/' <<<"$out")
@@ -119,12 +151,20 @@ echo
 echo "records: ${PART[request bodies]}"
 echo "model: ${PART[model]}"
 echo
-echo "| configuration | 32 conns req/s | p50 | p99 | errors | 128 conns req/s | p50 | p99 | errors |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "load before the table: $(uptime | sed 's/.*load average/load average/')"
+echo "CPU columns: CPU time of the pool processes (supervisor and workers) and of nginx during the run, per request, in us (a figure that does not count the time other work ran)"
+echo
+echo "(batches: rows/s, and CPU per record; x static: requests/s as a multiple of nginx serving a static body of one answer's size at the same connections)"
+echo
+echo "| configuration | 32 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us | 128 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 row() { # name label multiplier
     local l="| $2"
     for c in 32 128; do
-        l="$l | $(awk -v r="${RPS[$1,$c]}" -v m="$3" 'BEGIN {printf "%.0f%s", r * m, (m > 1 ? " rows/s" : "")}') | ${P50[$1,$c]} ms | ${P99[$1,$c]} ms | ${ERR[$1,$c]}"
+        l="$l | $(awk -v r="${RPS[$1,$c]}" -v m="$3" 'BEGIN {printf "%.0f%s", r * m, (m > 1 ? " rows/s" : "")}')"
+        l="$l | $(awk -v r="${RPS[$1,$c]}" -v s="${RPS[static,$c]}" 'BEGIN {printf "%.2f", (s > 0 ? r / s : 0)}')"
+        l="$l | ${P50[$1,$c]} ms | ${P99[$1,$c]} ms | ${ERR[$1,$c]}"
+        l="$l | $(awk -v a="${PCPU[$1,$c]}" -v m="$3" 'BEGIN {printf "%.1f", a / m}') | $(awk -v a="${NCPU[$1,$c]}" -v m="$3" 'BEGIN {printf "%.1f", a / m}')"
     done
     echo "$l |"
 }

@@ -369,12 +369,52 @@ static char *f_string(fcur *c, size_t *n)
 static int f_key(const char *k, int prev)
 {
     const rdm_column *cols = rdm_schema_columns();
-    int next = prev + 1;
-    if (next >= 0 && next < RDM_NCOLS && strcmp(cols[next].name, k) == 0)
-        return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
+    /* the next column, or the one after (a record without patient_nbr) */
+    for (int next = prev + 1; next <= prev + 2 && next < RDM_NCOLS; next++)
+        if (next >= 0 && cols[next].name[0] == k[0] && strcmp(cols[next].name, k) == 0)
+            return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
     if (strcmp(k, "encounter_id") == 0)
         return RDM_NCOLS;
     return rdm_schema_find(k);
+}
+
+/* The key at c->p when it is the next column's name or the one after's (the
+ * usual order): its index as f_key gives it, with c->p past the closing
+ * quote; -1 (c->p unchanged) otherwise. One comparison with the body. */
+static int f_next_key(fcur *c, int prev)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    if (c->p >= c->end || *c->p != '"')
+        return -1;
+    const char *k = c->p + 1;
+    for (int next = prev + 1; next <= prev + 2 && next < RDM_NCOLS; next++) {
+        if (next < 0)
+            continue;
+        const char *name = cols[next].name;
+        size_t n = strlen(name);
+        if ((size_t)(c->end - k) > n && k[n] == '"' && memcmp(k, name, n) == 0) {
+            c->p += n + 2;
+            return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
+        }
+    }
+    return -1;
+}
+
+/* rdm_parse_long for the usual text (an optional '-' and 1..18 digits),
+ * falling back to it for anything else: the same answer either way. */
+static int f_long(const char *v, long *out)
+{
+    const char *p = v + (v[0] == '-');
+    long x = 0;
+    int k = 0;
+    while (p[k] >= '0' && p[k] <= '9' && k < 18) {
+        x = x * 10 + (p[k] - '0');
+        k++;
+    }
+    if (k == 0 || p[k] != '\0')
+        return rdm_parse_long(v, out);
+    *out = v[0] == '-' ? -x : x;
+    return 0;
 }
 
 /* One flat record at c->p. Returns 1 when parsed, 0 to fall back. */
@@ -395,10 +435,13 @@ static int f_record(fcur *c, rdm_api_record *rec)
     for (;;) {
         size_t kn, vn;
         f_ws(c);
-        char *key = f_string(c, &kn);
-        if (!key)
-            return 0;
-        int col = f_key(key, prev);
+        int col = f_next_key(c, prev);
+        if (col < 0) {
+            char *key = f_string(c, &kn);
+            if (!key)
+                return 0;
+            col = f_key(key, prev);
+        }
         if (col < 0 || (seen >> col) & 1)
             return 0;
         prev = col == RDM_NCOLS ? RDM_C_ENCOUNTER_ID : col;
@@ -421,13 +464,16 @@ static int f_record(fcur *c, rdm_api_record *rec)
             if (!cd) {
                 if (vn + 3 > sizeof rec->id)
                     return 0;
-                snprintf(rec->id, sizeof rec->id, "\"%s\"", v);
+                rec->id[0] = '"';
+                memcpy(rec->id + 1, v, vn);
+                rec->id[vn + 1] = '"';
+                rec->id[vn + 2] = '\0';
                 v = NULL;
             } else if (rdm_value_is_missing(v)) {
                 v = NULL;
             } else if (numeric) {
                 long lv;
-                if (rdm_parse_long(v, &lv) != 0 || lv < cd->min || lv > cd->max)
+                if (f_long(v, &lv) != 0 || lv < cd->min || lv > cd->max)
                     return 0;
             }
         } else if (*c->p >= '0' && *c->p <= '9') {
@@ -786,13 +832,28 @@ int rdm_api_score(const rdm_api_model *am, const rdm_api_request *req, rdm_buf *
 
 #define API_BLOCK 32 /* records scored at a time */
 
+/* The threshold as "%.6g", formatted once per thread for each threshold seen
+ * last (printf's floating-point path, on every request, costs more than the
+ * rest of a response's text). */
+static const char *threshold_text(double thr)
+{
+    static _Thread_local int have;
+    static _Thread_local double last;
+    static _Thread_local char text[40];
+    if (!have || memcmp(&last, &thr, sizeof thr) != 0) {
+        snprintf(text, sizeof text, "%.6g", thr);
+        last = thr;
+        have = 1;
+    }
+    return text;
+}
+
 /* rdm_api_score with the explainer `x` (NULL without "explain"). */
 static int score_records(const rdm_api_model *am, const rdm_explainer *x,
                          const rdm_api_request *req, rdm_buf *out, rdm_api_error *e)
 {
     double thr = rdm_model_threshold(am->model);
-    char thr_text[40];
-    snprintf(thr_text, sizeof thr_text, "%.6g", thr);
+    const char *thr_text = threshold_text(thr);
     size_t start = out->len;
     int rc = add_model_head(out, am);
     if (rc == RDM_OK)
