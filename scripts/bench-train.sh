@@ -3,7 +3,10 @@
 # (wall time, peak RSS) and print per model: validation ROC AUC, test ROC AUC,
 # test PR AUC, test log loss, test Brier, fit time. Runs the peers
 # (scripts/bench-gbt-peers.py: scikit-learn, XGBoost) side by side when they
-# are installed. Uses a scratch database that it drops at the end.
+# are installed, then readmit's fit on 1 thread and on the configured threads
+# (same matrix, interleaved: the scaling, and that the models are the same).
+# Prints the load average at the start and the end (the machine may be
+# shared). Uses a scratch database that it drops at the end.
 # PEERS=0 skips the peers; READMIT=PATH times another build of readmit;
 # MODEL_OUT=FILE writes the selected model there.
 # Usage: scripts/bench-train.sh [DATA]   (default: $READMIT_REAL_DATA, else
@@ -28,6 +31,7 @@ cleanup() {
     rm -rf "$TMP"
 }
 trap cleanup EXIT
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 "$TOP/scripts/pg.sh" start >/dev/null 2>&1
 "$TOP/scripts/pg.sh" psql -d postgres -qc "CREATE DATABASE \"$DB\"" >/dev/null
 R() { "$READMIT" "$1" -c "$CONF" -o "db.name=$DB" -o "db.socket_dir=$TOP/var/pg/run" -q "${@:2}"; }
@@ -91,8 +95,33 @@ elif [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-pe
     fitm=$(dirname "$READMIT")/gbt-fit-matrix
     [ "$READMIT" != "$TOP/build/readmit" ] || make -s -C "$TOP" build/gbt-fit-matrix >/dev/null 2>&1 || true
     [ -x "$fitm" ] && ours=(--ours "$fitm {matrix} {threads}")
-    "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 "${ours[@]}" "$DATA" ||
-        echo "bench-gbt-peers: failed"
+    "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 \
+        --dump-matrix "$TMP/matrix.csv" "${ours[@]}" "$DATA" || echo "bench-gbt-peers: failed"
+    if [ -x "$fitm" ] && [ -s "$TMP/matrix.csv" ]; then
+        # 1 thread against the configured threads (2 on a single core), interleaved
+        tn=$threads
+        [ "$tn" -gt 1 ] || tn=2
+        for r in 1 2 3; do
+            for t in 1 "$tn"; do
+                "$fitm" "$TMP/matrix.csv" "$t" | sed "s/^/$t /" >> "$TMP/scaling"
+            done
+        done
+        echo
+        echo "readmit's fit by threads (same matrix, fastest of 3 each, interleaved; cpu = all threads):"
+        awk -v tn="$tn" '
+            $2 == "fit" && (!($1 in w) || $3 < w[$1]) { w[$1] = $3 }
+            $2 == "fit_cpu" && (!($1 in c) || $3 < c[$1]) { c[$1] = $3 }
+            $2 == "model" { if (!($1 in m)) m[$1] = $3; else if (m[$1] != $3) m[$1] = "differs-between-repeats" }
+            END {
+                for (k = 1; k <= 2; k++) {
+                    t = (k == 1) ? 1 : tn
+                    printf "  threads %-2d fit %6.3f s  cpu %6.3f s  model %s\n", t, w[t], c[t], m[t]
+                }
+                printf "  speed-up of %d threads over 1: %.2fx; models %s\n", tn, w[1] / w[tn],
+                    (m[1] == m[tn]) ? "bit-identical" : "DIFFER"
+            }' "$TMP/scaling"
+    fi
 else
     echo "peers: scripts/bench-gbt-peers.py not present; skipped"
 fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

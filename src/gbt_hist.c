@@ -21,8 +21,8 @@ static inline double score(double g, double h, double l2)
 /* Consider the split that sends (gl, hl) left, the missing bin (gm, hm) to
  * either side when present; keep it in *s when it beats the best so far.
  * Returns 1 when *s was replaced. */
-static int try_split(const fitctx *c, int j, int tbin, int64_t gl, int64_t hl, int64_t gm,
-                     int64_t hm, int64_t G, int64_t H, double parent, split *s)
+static inline int try_split(const fitctx *c, int j, int tbin, int64_t gl, int64_t hl, int64_t gm,
+                            int64_t hm, int64_t G, int64_t H, double parent, split *s)
 {
     double l2 = c->l2, mcw = c->mcw, inv = c->inv;
     int has_missing = hm > 0, better = 0;
