@@ -281,23 +281,15 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     return rc;
 }
 
-static int count_row(const char *line, size_t len, void *ud, rdm_err *err)
-{
-    (void)len;
-    (void)err;
-    *(long *)ud = atol(line);
-    return RDM_OK;
-}
-
 int rdm_mondb_outcomes_from_raw(rdm_db *db, long *inserted, rdm_err *err)
 {
-    long before = 0, after = 0;
-    int rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_RAW_OUTCOME_COUNT, count_row, &before, err);
-    if (rc == RDM_OK)
-        rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_RAW_OUTCOMES, 0, NULL, err);
-    if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db, RDM_SQL_MONITOR_COPY_RAW_OUTCOME_COUNT, count_row, &after, err);
-    *inserted = after - before;
+    *inserted = 0;
+    rdm_res *r = rdm_db_query(db, RDM_SQL_MONITOR_INSERT_RAW_OUTCOMES, 0, NULL, err);
+    if (!r)
+        return err && err->code ? err->code : RDM_EDB;
+    *inserted = (long)rdm_res_ll(r, 0, "inserted");
+    int rc = rdm_res_check(r, err);
+    rdm_res_free(r);
     return rc;
 }
 

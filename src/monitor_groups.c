@@ -287,7 +287,11 @@ json_t *rdm_mongroups_finish(rdm_mongroups *g, rdm_err *err)
     }
     for (size_t i = 0; i < g->n; i++)
         ord[i] = (order){g->rows[i].version, g->rows[i].id, i};
-    qsort(ord, g->n, sizeof *ord, cmp_order);
+    int sorted = 1; /* a serial scan of the log sends them in order */
+    for (size_t i = 1; i < g->n && sorted; i++)
+        sorted = cmp_order(&ord[i - 1], &ord[i]) < 0;
+    if (!sorted)
+        qsort(ord, g->n, sizeof *ord, cmp_order);
     for (size_t i = 0; i < g->n; i++)
         idx[i] = ord[i].i;
     free(ord);

@@ -1,1 +1,0 @@
-COPY (SELECT count(*) FROM monitor.outcomes WHERE source LIKE 'raw batch %') TO STDOUT
