@@ -6,16 +6,25 @@
 -- value absent from one side stays finite). Numeric columns are compared
 -- value by value: they are small integer counts and durations.
 COPY (
-    WITH cols(col) AS (
-        VALUES ('race'), ('gender'), ('age'), ('admission_type_id'),
-               ('discharge_disposition_id'), ('admission_source_id'), ('time_in_hospital'),
-               ('num_procedures'), ('number_inpatient'), ('number_emergency'),
-               ('number_diagnoses'), ('max_glu_serum'), ('A1Cresult'), ('insulin'),
-               ('change'), ('diabetesMed')
-    ),
+    WITH
+    -- one pass over the rows, the 16 columns unpivoted by name (integers as
+    -- their decimal text, as to_jsonb would give them)
     v AS (
-        SELECT e.batch_id, cols.col, coalesce(to_jsonb(e) ->> cols.col, '(missing)') AS val
-        FROM clean.encounters e CROSS JOIN cols
+        SELECT e.batch_id, x.col, coalesce(x.val, '(missing)') AS val
+        FROM clean.encounters e
+        CROSS JOIN LATERAL (VALUES
+            ('race', e.race), ('gender', e.gender), ('age', e.age),
+            ('admission_type_id', e.admission_type_id::text),
+            ('discharge_disposition_id', e.discharge_disposition_id::text),
+            ('admission_source_id', e.admission_source_id::text),
+            ('time_in_hospital', e.time_in_hospital::text),
+            ('num_procedures', e.num_procedures::text),
+            ('number_inpatient', e.number_inpatient::text),
+            ('number_emergency', e.number_emergency::text),
+            ('number_diagnoses', e.number_diagnoses::text),
+            ('max_glu_serum', e.max_glu_serum), ('A1Cresult', e."A1Cresult"),
+            ('insulin', e.insulin), ('change', e.change), ('diabetesMed', e."diabetesMed")
+        ) AS x(col, val)
     ),
     cnt AS (SELECT col, batch_id, val, count(*)::float8 AS n FROM v GROUP BY 1, 2, 3),
     vals AS (SELECT col, val, sum(n) AS n FROM cnt GROUP BY 1, 2),
