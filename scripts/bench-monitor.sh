@@ -53,7 +53,7 @@ SQL
 # what autovacuum does to an append-only log in production: statistics and
 # the visibility map (the monitor reads the log through an index-only scan)
 scripts/pg.sh psql -d "$DB" -q -v ON_ERROR_STOP=1 >/dev/null \
-    -c 'VACUUM (ANALYZE) monitor.predictions' -c 'VACUUM (ANALYZE) monitor.outcomes'
+    -c 'VACUUM (ANALYZE) monitor.prediction_batches' -c 'VACUUM (ANALYZE) monitor.outcomes'
 fi
 SQL_PID=$(sed -n 1p "${READMIT_PGDIR:-var/pg}/data/postmaster.pid" 2>/dev/null || true)
 # CPU seconds of the server's finished backends (the postmaster reaps them)

@@ -1,3 +1,6 @@
-COPY monitor.predictions (served_at, request_id, item, encounter_id, patient_nbr, model_name,
-                          model_version, alias, input, probability, decision, threshold, latency_us)
-FROM STDIN
+-- the log writer's batches (binary COPY; prediction_id is given by the table's trigger)
+COPY monitor.prediction_batches (model_name, n, first_served, last_served, writer, seq_lo, seq_hi,
+                                 served_at, request_id, item, encounter_id, patient_nbr,
+                                 model_version, alias, probability, decision, threshold,
+                                 latency_us, race, gender, age, input_end, inputs)
+FROM STDIN WITH (FORMAT binary)

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "predbatch.h"
+
 static int set_param(rdm_db *db, const char *name, const char *value, rdm_err *err)
 {
     const char *p[2] = {name, value};
@@ -187,29 +189,95 @@ typedef struct pred_ctx {
     imap rows; /* prediction_id -> row */
     rdm_mondb_fns fns;
     void *ud;
+    int ordered;
+    rdm_mon_row *held; /* ordered: every row, passed on once sorted */
+    size_t nheld, capheld;
 } pred_ctx;
 
-static int pred_row(const rdm_copy_field *f, void *ud, rdm_err *err)
+static int pass_row(pred_ctx *c, const rdm_mon_row *r, rdm_err *err)
 {
-    pred_ctx *c = ud;
-    rdm_mon_row r;
-    r.id = rdm_copy_int(&f[0], 0);
-    r.served = rdm_copy_epoch(&f[1], NAN);
-    r.version = (int32_t)rdm_copy_int(&f[2], -1);
-    r.patient = rdm_copy_int(&f[3], -1 - r.id); /* unknown: a group of its own */
-    r.p = rdm_copy_float8(&f[4], NAN);
-    r.decision = (int)rdm_copy_int(&f[5], 0);
-    long o = f[6].data ? imap_get(&c->outcomes, rdm_copy_int(&f[6], 0)) : -1;
-    r.label = o >= 0 ? c->oc->label[o] : -1;
-    r.observed = o >= 0 ? c->oc->observed[o] : NAN;
     if (c->n == c->cap) {
         void *p = c->ids;
         if (rdm_grow(&p, &c->cap, c->n + 1, sizeof *c->ids))
             return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
         c->ids = p;
     }
-    c->ids[c->n++] = r.id;
-    return c->fns.row(&r, c->ud, err);
+    c->ids[c->n++] = r->id;
+    return c->fns.row(r, c->ud, err);
+}
+
+/* One prediction from the elements of its batch's arrays. */
+static void pred_from(const pred_ctx *c, const rdm_copy_field *f, rdm_mon_row *r)
+{
+    r->id = rdm_copy_int(&f[0], 0);
+    r->served = rdm_copy_epoch(&f[1], NAN);
+    r->version = (int32_t)rdm_copy_int(&f[2], -1);
+    r->patient = rdm_copy_int(&f[3], -1 - r->id); /* unknown: a group of its own */
+    r->p = rdm_copy_float8(&f[4], NAN);
+    r->decision = (int)rdm_copy_int(&f[5], 0);
+    long o = f[6].data ? imap_get(&c->outcomes, rdm_copy_int(&f[6], 0)) : -1;
+    r->label = o >= 0 ? c->oc->label[o] : -1;
+    r->observed = o >= 0 ? c->oc->observed[o] : NAN;
+}
+
+/* One log batch: its arrays of prediction_id, served_at, model_version,
+ * patient_nbr, probability, decision and encounter_id. */
+static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
+{
+    static const uint32_t oid[7] = {RDM_OID_INT8,   RDM_OID_TIMESTAMPTZ, RDM_OID_INT4, RDM_OID_INT8,
+                                    RDM_OID_FLOAT8, RDM_OID_INT2,        RDM_OID_INT8};
+    pred_ctx *c = ud;
+    rdm_pbarray a[7];
+    for (int k = 0; k < 7; k++)
+        if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]) || a[k].n != a[0].n)
+            return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+    if (c->ordered && c->nheld + a[0].n > c->capheld) {
+        void *p = c->held;
+        if (rdm_grow(&p, &c->capheld, c->nheld + a[0].n, sizeof *c->held))
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+        c->held = p;
+    }
+    for (uint32_t i = 0; i < a[0].n; i++) {
+        rdm_copy_field e[7];
+        for (int k = 0; k < 7; k++)
+            if (rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1)
+                return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+        rdm_mon_row r;
+        pred_from(c, e, &r);
+        if (c->ordered) {
+            c->held[c->nheld++] = r;
+            continue;
+        }
+        int rc = pass_row(c, &r, err);
+        if (rc != RDM_OK)
+            return rc;
+    }
+    return RDM_OK;
+}
+
+static int by_served(const void *a, const void *b)
+{
+    const rdm_mon_row *x = a, *y = b;
+    if (x->served != y->served)
+        return x->served < y->served ? -1 : 1;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* Ordered: the held rows in serving order (workers' batches interleave). */
+static int pass_held(pred_ctx *c, rdm_err *err)
+{
+    size_t i = 1;
+    while (i < c->nheld && by_served(&c->held[i - 1], &c->held[i]) <= 0)
+        i++;
+    if (i < c->nheld)
+        qsort(c->held, c->nheld, sizeof *c->held, by_served);
+    int rc = RDM_OK;
+    for (i = 0; rc == RDM_OK && i < c->nheld; i++)
+        rc = pass_row(c, &c->held[i], err);
+    free(c->held);
+    c->held = NULL;
+    c->nheld = c->capheld = 0;
+    return rc;
 }
 
 static int input_row(const char *line, size_t len, void *ud, rdm_err *err)
@@ -239,6 +307,7 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     c.oc = &oc;
     c.fns = *fns;
     c.ud = ud;
+    c.ordered = ordered;
     char share[32];
     int rc = rdm_db_exec(db, RDM_SQL_MONITOR_BEGIN_SNAPSHOT, 0, NULL, err);
     if (rc == RDM_OK)
@@ -250,10 +319,10 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     for (size_t i = 0; rc == RDM_OK && i < oc.n; i++)
         imap_put(&c.outcomes, oc.enc[i], i);
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out_bin(db,
-                                 ordered ? RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS
-                                         : RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS_UNORDERED,
-                                 7, pred_row, &c, err);
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, 7, log_batch_row, &c,
+                                 err);
+    if (rc == RDM_OK && ordered)
+        rc = pass_held(&c, err);
     // the sample of inputs: about input_rows of the c.n predictions
     snprintf(share, sizeof share, "%.17g",
              (long)c.n > input_rows ? (double)input_rows / (double)c.n : 1.0);
@@ -274,6 +343,7 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     imap_release(&c.outcomes);
     imap_release(&c.rows);
     free(c.ids);
+    free(c.held);
     free(oc.enc);
     free(oc.label);
     free(oc.observed);

@@ -1,4 +1,5 @@
-/* predlog.c - buffered, spill-backed writer of monitor.predictions. */
+/* predlog.c - buffered, spill-backed writer of the prediction log
+ * (monitor.prediction_batches). */
 #include "predlog.h"
 
 #include <dirent.h>
@@ -17,6 +18,8 @@
 
 #include "api.h"
 #include "db.h"
+#include "predbatch.h"
+#include "schema.h"
 
 #define ENTRY_MAGIC 0x314c5052u /* "RPL1" */
 #define RETRY_US    500000      /* between connection attempts */
@@ -70,6 +73,7 @@ struct rdm_predlog {
     rdm_db *db;
     int64_t next_try_us, next_scan_us, last_send_us;
     unsigned replay_no;
+    rdm_predbatch pb;
 };
 
 static int64_t now_us(void)
@@ -196,25 +200,114 @@ static const char *loggable(const char *json)
     return strstr(json, "\\u0000") ? "{\"unloggable\": \"\\\\u0000 in a string\"}" : json;
 }
 
-/* Append the rows of one entry to `out`; *rows gets how many. */
-static int format_entry(const entry_view *v, rdm_buf *out, uint64_t *rows)
+/* One prediction of an entry, as decoded for either way of sending it. */
+typedef struct pred {
+    const entry_view *v;
+    const char *writer; /* request id = writer "-" seq */
+    const char *version; /* registry version text, NULL for a model file */
+    const char *rid;
+    size_t item;
+    const char *enc, *pat; /* integer text, or NULL */
+    const char *input;
+    size_t input_len;
+    double p, thr;
+    int d;
+    const char *race, *gender, *age;
+} pred;
+
+/* Where decoded predictions go: text rows of the replay staging table, or
+ * binary batch rows of monitor.prediction_batches. */
+typedef struct sink {
+    rdm_buf *out;
+    rdm_predbatch *batch; /* NULL: text rows */
+} sink;
+
+static int emit_text(const pred *x, rdm_buf *out)
 {
+    char when[40], item[24], lat[16], prob[32], thr[32];
+    format_time(x->v->h.served_us, when);
+    snprintf(lat, sizeof lat, "%u", x->v->h.latency_us);
+    snprintf(item, sizeof item, "%zu", x->item);
+    snprintf(prob, sizeof prob, "%.17g", x->p);
+    snprintf(thr, sizeof thr, "%.17g", x->thr);
+    const char *fields[] = {
+        when,
+        x->rid,
+        item,
+        x->enc,
+        x->pat,
+        x->v->name,
+        x->version,
+        x->v->alias,
+        x->input,
+        prob,
+        x->d ? "1" : "0",
+        thr,
+        lat,
+    };
+    int nf = (int)(sizeof fields / sizeof fields[0]), rc = RDM_OK;
+    for (int f = 0; rc == RDM_OK && f < nf; f++)
+        rc = add_field(out, fields[f], f == nf - 1);
+    return rc;
+}
+
+static int emit_batch(const pred *x, rdm_predbatch *b, rdm_buf *out)
+{
+    int64_t enc = x->enc ? strtoll(x->enc, NULL, 10) : 0;
+    int64_t pat = x->pat ? strtoll(x->pat, NULL, 10) : 0;
+    int32_t ver = x->version ? (int32_t)atoi(x->version) : 0;
+    rdm_predbatch_item it = {x->v->h.served_us,
+                             x->rid,
+                             (int32_t)x->item,
+                             x->enc ? &enc : NULL,
+                             x->pat ? &pat : NULL,
+                             x->version ? &ver : NULL,
+                             x->v->alias,
+                             x->p,
+                             x->d,
+                             x->thr,
+                             x->v->h.latency_us,
+                             x->race,
+                             x->gender,
+                             x->age,
+                             x->input,
+                             x->input_len};
+    return rdm_predbatch_add(b, x->v->name, x->writer, x->v->h.seq, &it, out);
+}
+
+/* The schema columns patient groups are formed on. */
+static int col_race, col_gender, col_age;
+static pthread_once_t cols_once = PTHREAD_ONCE_INIT;
+
+static void cols_init(void)
+{
+    col_race = rdm_schema_find("race");
+    col_gender = rdm_schema_find("gender");
+    col_age = rdm_schema_find("age");
+}
+
+/* Append the predictions of one entry to `to`; *rows gets how many. */
+static int format_entry(const entry_view *v, const sink *to, uint64_t *rows)
+{
+    pthread_once(&cols_once, cols_init);
     rdm_api_request req = RDM_API_REQUEST_INIT;
     rdm_api_error e;
     json_t *root = NULL;
     *rows = 0;
     if (rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
         return RDM_EPARSE;
-    if (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL))) {
+    // a response with fewer predictions than records is refused before any is
+    // added (added ones cannot be taken back from a batch)
+    if (v->h.rows < req.n || (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
         rdm_api_request_release(&req);
         return RDM_EPARSE;
     }
     const json_t *inst = root ? json_object_get(root, "instances") : NULL;
-    char when[40], rid[80], item[24], lat[16], prob[32], thr[32], enc[32], pat[32];
-    format_time(v->h.served_us, when);
-    snprintf(rid, sizeof rid, "%llx-%d-%llu", (unsigned long long)v->h.boot_us, (int)v->h.pid,
-             (unsigned long long)v->h.seq);
-    snprintf(lat, sizeof lat, "%u", v->h.latency_us);
+    char writer[64], rid[96], enc[32], pat[32], ver[16];
+    // a model file's version ("file:<sha>") is no registry version: NULL
+    const char *version = int_text(v->version[0] ? v->version : NULL, ver, sizeof ver);
+    snprintf(writer, sizeof writer, "%llx-%d", (unsigned long long)v->h.boot_us, (int)v->h.pid);
+    snprintf(rid, sizeof rid, "%s-%llu", writer, (unsigned long long)v->h.seq);
     size_t pos = 0;
     int rc = RDM_OK;
     for (size_t i = 0; rc == RDM_OK && i < req.n; i++) {
@@ -234,28 +327,26 @@ static int format_entry(const entry_view *v, rdm_buf *out, uint64_t *rows)
             }
             input = dumped;
         }
-        snprintf(item, sizeof item, "%zu", i);
-        snprintf(prob, sizeof prob, "%.17g", p < 0 ? 0 : p > 1 ? 1 : p);
-        snprintf(thr, sizeof thr, "%.17g", t);
         const rdm_api_record *r = &req.recs[i];
-        const char *fields[] = {
-            when,
-            rid,
-            item,
-            int_text(r->id[0] ? r->id : NULL, enc, sizeof enc),
-            int_text(r->values[RDM_C_PATIENT_NBR], pat, sizeof pat),
-            v->name,
-            v->version[0] ? v->version : NULL,
-            v->alias,
-            loggable(input),
-            prob,
-            d ? "1" : "0",
-            thr,
-            lat,
-        };
-        int nf = (int)(sizeof fields / sizeof fields[0]);
-        for (int f = 0; rc == RDM_OK && f < nf; f++)
-            rc = add_field(out, fields[f], f == nf - 1);
+        const char *logged = loggable(input);
+        pred x = {v,
+                  writer,
+                  version,
+                  rid,
+                  i,
+                  int_text(r->id[0] ? r->id : NULL, enc, sizeof enc),
+                  int_text(r->values[RDM_C_PATIENT_NBR], pat, sizeof pat),
+                  logged,
+                  logged == v->body ? v->h.body_len : strlen(logged),
+                  p < 0   ? 0
+                  : p > 1 ? 1
+                          : p,
+                  t,
+                  d,
+                  col_race >= 0 ? r->values[col_race] : NULL,
+                  col_gender >= 0 ? r->values[col_gender] : NULL,
+                  col_age >= 0 ? r->values[col_age] : NULL};
+        rc = to->batch ? emit_batch(&x, to->batch, to->out) : emit_text(&x, to->out);
         free(dumped);
         if (rc == RDM_OK)
             (*rows)++;
@@ -265,18 +356,23 @@ static int format_entry(const entry_view *v, rdm_buf *out, uint64_t *rows)
     return rc;
 }
 
-/* COPY text of every entry in data[0..n); entries that cannot be read are
- * counted in *bad (rows) and skipped. */
-static int format_all(const char *data, size_t n, rdm_buf *out, uint64_t *rows, uint64_t *bad)
+/* COPY data of every entry in data[0..n): text rows of the staging table, or
+ * with `batch` the binary rows of monitor.prediction_batches. Entries that
+ * cannot be read are counted in *bad (rows) and skipped. */
+static int format_all(const char *data, size_t n, rdm_predbatch *batch, rdm_buf *out,
+                      uint64_t *rows, uint64_t *bad)
 {
     *rows = *bad = 0;
+    sink to = {out, batch};
+    if (batch && rdm_predbatch_begin(batch, out) != RDM_OK)
+        return RDM_ENOMEM;
     for (size_t off = 0; off < n;) {
         entry_view v;
         if (!parse_entry(data + off, n - off, &v))
             return RDM_EPARSE;
-        size_t mark = out->len;
         uint64_t r = 0;
-        int rc = format_entry(&v, out, &r);
+        size_t mark = out->len;
+        int rc = format_entry(&v, &to, &r);
         if (rc == RDM_ENOMEM)
             return rc;
         if (rc != RDM_OK) {
@@ -289,6 +385,8 @@ static int format_all(const char *data, size_t n, rdm_buf *out, uint64_t *rows, 
         }
         off += v.h.len;
     }
+    if (batch && rdm_predbatch_end(batch, out) != RDM_OK)
+        return RDM_ENOMEM;
     return RDM_OK;
 }
 
@@ -335,10 +433,10 @@ static int copy_rows(rdm_db *db, rdm_sql_id stmt, const rdm_buf *rows, rdm_err *
     return rc;
 }
 
-/* Live path: straight into monitor.predictions. */
+/* Live path: straight into monitor.prediction_batches. */
 static int send_live(rdm_predlog *l, const rdm_buf *rows, rdm_err *err)
 {
-    return rows->len ? copy_rows(l->db, RDM_SQL_MONITOR_COPY_PREDICTIONS, rows, err) : RDM_OK;
+    return copy_rows(l->db, RDM_SQL_MONITOR_COPY_PREDICTIONS, rows, err);
 }
 
 /* Replay path: staging table, then insert what is not there yet. */
@@ -351,6 +449,8 @@ static int send_idempotent(rdm_predlog *l, const rdm_buf *rows, rdm_err *err)
         rc = copy_rows(l->db, RDM_SQL_MONITOR_COPY_STAGE, rows, err);
     if (rc == RDM_OK)
         rc = rdm_db_exec(l->db, RDM_SQL_MONITOR_INSERT_STAGE, 0, NULL, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_exec(l->db, RDM_SQL_MONITOR_PACK_PENDING, 0, NULL, err);
     if (rc == RDM_OK)
         rc = rdm_db_commit(l->db, err);
     if (rc != RDM_OK)
@@ -436,7 +536,7 @@ static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_e
         }
         uint64_t n = 0, bad = 0;
         rdm_buf_reset(&rows);
-        rc = format_all(data.data + start, off - start, &rows, &n, &bad);
+        rc = format_all(data.data + start, off - start, NULL, &rows, &n, &bad);
         if (rc == RDM_OK)
             rc = send_idempotent(l, &rows, err);
         if (rc == RDM_OK) {
@@ -594,8 +694,8 @@ static void deliver(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, rdm_bu
         uint64_t n = 0, bad = 0;
         rdm_err err = {0};
         rdm_buf_reset(rows);
-        int rc = format_all(batch->data, batch->len, rows, &n, &bad);
-        if (rc == RDM_OK && send_live(l, rows, &err) == RDM_OK) {
+        int rc = format_all(batch->data, batch->len, &l->pb, rows, &n, &bad);
+        if (rc == RDM_OK && (!n || send_live(l, rows, &err) == RDM_OK)) {
             atomic_fetch_add(&l->c->logged, n);
             atomic_fetch_add(&l->c->dropped, bad);
             atomic_store(&l->c->last_ok_us, l->last_send_us = now_us());
@@ -800,6 +900,7 @@ void rdm_predlog_stop(rdm_predlog *l)
     if (l->spill_fd >= 0)
         close(l->spill_fd);
     rdm_buf_release(&l->active);
+    rdm_predbatch_release(&l->pb);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->spill_mu);
     pthread_cond_destroy(&l->wake);

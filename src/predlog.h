@@ -1,14 +1,16 @@
 /* predlog.h - the prediction log writer: serving threads hand each answered
  * request to a bounded in-memory buffer and return at once; a writer thread
- * turns them into monitor.predictions rows and sends them with COPY in
- * batches (monitor.batch_records, or every monitor.flush_ms).
+ * turns them into rows of monitor.prediction_batches (one per batch, see
+ * predbatch.h) and sends them with binary COPY (monitor.batch_records, or
+ * every monitor.flush_ms).
  *
  * When the database is away, records are appended to a spill file
  * (monitor.spill_dir/predlog-<pid>.spill, at most monitor.spill_max_bytes;
  * past that they are dropped, counted and logged). When it answers again the
  * writer replays spill files, oldest first, before anything newer, through a
- * staging table and INSERT ... ON CONFLICT DO NOTHING on (request_id, item):
- * a record replayed twice (a crash between COMMIT and unlinking the file) is
+ * staging table that leaves out each (request_id, item) a batch of the same
+ * writer already holds, then into batches (monitor.pack_pending): a record
+ * replayed twice (a crash between COMMIT and unlinking the file) is
  * stored once. Spill files of processes that no longer exist are claimed and
  * replayed too, so records of a killed worker that reached its spill file are
  * not lost. What a SIGKILL loses is what sat in the buffer: at most

@@ -25,7 +25,7 @@ check_eq "fields parsed" "1:1001:[70-80):0:1" "$(sql "SELECT encounter_id, patie
 check_eq "nothing spilled" 0 "$(val spilled "$T_TMP/a.out")"
 
 # 2. the server stops mid-stream and comes back
-sql 'TRUNCATE monitor.predictions'
+sql 'TRUNCATE monitor.prediction_batches'
 "$DRIVE" "$conf" 6000 1500 >"$T_TMP/b.out" 2>"$T_TMP/b.err" &
 drive=$!
 sleep 1.5
@@ -43,7 +43,7 @@ check_eq "spill files removed" "" "$(ls "$T_TMP/spill" 2>/dev/null)"
 
 # 3. a replayed file replayed again stores nothing twice; an orphan spill file
 # (its writer gone) is claimed by the next writer
-sql 'TRUNCATE monitor.predictions'
+sql 'TRUNCATE monitor.prediction_batches'
 "$PG" stop >/dev/null 2>&1
 "$DRIVE" "$conf" 500 0 >"$T_TMP/c.out" 2>/dev/null &
 drive=$!
@@ -58,7 +58,7 @@ check_eq "orphans replayed once (two copies of 500)" 500 "$(sql 'SELECT count(*)
 check_eq "replayed count includes the copy" 1000 "$(val replayed "$T_TMP/d.out")"
 
 # 4. sampling and the spill limit
-sql 'TRUNCATE monitor.predictions'
+sql 'TRUNCATE monitor.prediction_batches'
 "$DRIVE" "$conf" 2000 0 monitor.log_fraction=0.25 >"$T_TMP/e.out"
 n=$(sql 'SELECT count(*) FROM monitor.predictions')
 check "about a quarter logged ($n)" test "$n" -gt 400 -a "$n" -lt 600

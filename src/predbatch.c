@@ -1,0 +1,234 @@
+/* predbatch.c - prediction log batches as binary COPY rows. */
+#include "predbatch.h"
+
+#include <string.h>
+
+#define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in unix microseconds */
+
+static const uint32_t ARRAY_OID[RDM_PB_NARRAYS] = {
+    RDM_OID_TIMESTAMPTZ, RDM_OID_TEXT, RDM_OID_INT4,   RDM_OID_INT8, RDM_OID_INT8,
+    RDM_OID_INT4,        RDM_OID_TEXT, RDM_OID_FLOAT8, RDM_OID_INT2, RDM_OID_FLOAT8,
+    RDM_OID_INT4,        RDM_OID_TEXT, RDM_OID_TEXT,   RDM_OID_TEXT, RDM_OID_INT4,
+};
+
+static void be(unsigned char *p, uint64_t v, int n)
+{
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        p[i] = (unsigned char)v;
+}
+
+static int add_be(rdm_buf *b, uint64_t v, int n)
+{
+    unsigned char x[8];
+    be(x, v, n);
+    return rdm_buf_add(b, x, (size_t)n);
+}
+
+/* A field or element: length, then the value. */
+static int add_val(rdm_buf *b, const void *p, size_t n)
+{
+    int rc = add_be(b, (uint32_t)n, 4);
+    return rc ? rc : rdm_buf_add(b, p, n);
+}
+
+static int add_int(rdm_buf *b, uint64_t v, int n)
+{
+    unsigned char x[12];
+    be(x, (uint64_t)n, 4);
+    be(x + 4, v, n);
+    return rdm_buf_add(b, x, 4 + (size_t)n);
+}
+
+static uint64_t float_bits(double d)
+{
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+static int elem_null(rdm_predbatch *b, int a)
+{
+    b->hasnull[a] = 1;
+    return add_be(&b->arr[a], UINT32_MAX, 4);
+}
+
+static int elem_text(rdm_predbatch *b, int a, const char *s)
+{
+    return s ? add_val(&b->arr[a], s, strlen(s)) : elem_null(b, a);
+}
+
+static int elem_int(rdm_predbatch *b, int a, const void *v, int n)
+{
+    if (!v)
+        return elem_null(b, a);
+    uint64_t x =
+        n == 8 ? (uint64_t) * (const int64_t *)v : (uint64_t)(uint32_t) * (const int32_t *)v;
+    return add_int(&b->arr[a], x, n);
+}
+
+void rdm_predbatch_init(rdm_predbatch *b)
+{
+    memset(b, 0, sizeof *b);
+}
+
+void rdm_predbatch_release(rdm_predbatch *b)
+{
+    for (int a = 0; a < RDM_PB_NARRAYS; a++)
+        rdm_buf_release(&b->arr[a]);
+    rdm_buf_release(&b->inputs);
+    rdm_buf_release(&b->model);
+    rdm_buf_release(&b->writer);
+    memset(b, 0, sizeof *b);
+}
+
+int rdm_predbatch_begin(rdm_predbatch *b, rdm_buf *out)
+{
+    static const char sig[11] = "PGCOPY\n\377\r\n";
+    b->rows = 0;
+    int rc = rdm_buf_add(out, sig, sizeof sig);
+    return rc ? rc : rdm_buf_add(out, "\0\0\0\0\0\0\0\0", 8); /* flags, extension length */
+}
+
+/* The open batch as one row of `out`. */
+static int flush(rdm_predbatch *b, rdm_buf *out)
+{
+    if (!b->n)
+        return RDM_OK;
+    int rc = add_be(out, 23, 2);
+    rc = rc ? rc : add_val(out, b->model.data, b->model.len);
+    rc = rc ? rc : add_int(out, b->n, 4);
+    rc = rc ? rc : add_int(out, (uint64_t)(b->first_us - PG_EPOCH_US), 8);
+    rc = rc ? rc : add_int(out, (uint64_t)(b->last_us - PG_EPOCH_US), 8);
+    rc = rc ? rc : add_val(out, b->writer.data, b->writer.len);
+    rc = rc ? rc : add_int(out, b->seq_lo, 8);
+    rc = rc ? rc : add_int(out, b->seq_hi, 8);
+    for (int a = 0; rc == RDM_OK && a < RDM_PB_NARRAYS; a++) {
+        unsigned char h[24];
+        be(h, 20 + b->arr[a].len, 4);
+        be(h + 4, 1, 4); /* dimensions */
+        be(h + 8, (uint64_t)b->hasnull[a], 4);
+        be(h + 12, ARRAY_OID[a], 4);
+        be(h + 16, b->n, 4);
+        be(h + 20, 1, 4); /* lower bound */
+        rc = rdm_buf_add(out, h, sizeof h);
+        if (rc == RDM_OK)
+            rc = rdm_buf_add(out, b->arr[a].data, b->arr[a].len);
+        rdm_buf_reset(&b->arr[a]);
+        b->hasnull[a] = 0;
+    }
+    rc = rc ? rc : add_val(out, b->inputs.data, b->inputs.len);
+    rdm_buf_reset(&b->inputs);
+    b->n = 0;
+    b->rows++;
+    return rc;
+}
+
+static int same(const rdm_buf *b, const char *s)
+{
+    size_t n = strlen(s);
+    return b->len == n && !memcmp(b->data, s, n);
+}
+
+int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, uint64_t seq,
+                      const rdm_predbatch_item *it, rdm_buf *out)
+{
+    int rc = RDM_OK;
+    if (b->n && (b->n >= RDM_PREDBATCH_MAX_ROWS ||
+                 b->inputs.len + it->input_len > RDM_PREDBATCH_MAX_INPUTS ||
+                 !same(&b->model, model) || !same(&b->writer, writer)))
+        rc = flush(b, out);
+    if (rc == RDM_OK && !b->n) {
+        rdm_buf_reset(&b->model);
+        rdm_buf_reset(&b->writer);
+        rc = rdm_buf_adds(&b->model, model);
+        rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
+        b->first_us = b->last_us = it->served_us;
+        b->seq_lo = b->seq_hi = seq;
+    }
+    if (rc != RDM_OK)
+        return rc;
+    if (it->served_us < b->first_us)
+        b->first_us = it->served_us;
+    if (it->served_us > b->last_us)
+        b->last_us = it->served_us;
+    if (seq < b->seq_lo)
+        b->seq_lo = seq;
+    if (seq > b->seq_hi)
+        b->seq_hi = seq;
+    const int32_t latency = (int32_t)it->latency_us, item = it->item;
+    const int64_t served = it->served_us - PG_EPOCH_US;
+    const int16_t decision = (int16_t)(it->decision != 0);
+    rc = elem_int(b, RDM_PB_SERVED, &served, 8);
+    rc = rc ? rc : elem_text(b, RDM_PB_REQUEST, it->request_id);
+    rc = rc ? rc : elem_int(b, RDM_PB_ITEM, &item, 4);
+    rc = rc ? rc : elem_int(b, RDM_PB_ENCOUNTER, it->encounter_id, 8);
+    rc = rc ? rc : elem_int(b, RDM_PB_PATIENT, it->patient_nbr, 8);
+    rc = rc ? rc : elem_int(b, RDM_PB_VERSION, it->version, 4);
+    rc = rc ? rc : elem_text(b, RDM_PB_ALIAS, it->alias ? it->alias : "");
+    rc = rc ? rc : add_int(&b->arr[RDM_PB_PROB], float_bits(it->probability), 8);
+    rc = rc ? rc : add_int(&b->arr[RDM_PB_DECISION], (uint16_t)decision, 2);
+    rc = rc ? rc : add_int(&b->arr[RDM_PB_THRESHOLD], float_bits(it->threshold), 8);
+    rc = rc ? rc : elem_int(b, RDM_PB_LATENCY, &latency, 4);
+    rc = rc ? rc : elem_text(b, RDM_PB_RACE, it->race);
+    rc = rc ? rc : elem_text(b, RDM_PB_GENDER, it->gender);
+    rc = rc ? rc : elem_text(b, RDM_PB_AGE, it->age);
+    rc = rc ? rc : rdm_buf_add(&b->inputs, it->input, it->input_len);
+    const int32_t end = (int32_t)b->inputs.len;
+    rc = rc ? rc : elem_int(b, RDM_PB_INPUT_END, &end, 4);
+    if (rc == RDM_OK)
+        b->n++;
+    return rc;
+}
+
+int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out)
+{
+    int rc = flush(b, out);
+    return rc ? rc : add_be(out, UINT16_MAX, 2);
+}
+
+static uint32_t get32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int rdm_pbarray_open(rdm_pbarray *a, const unsigned char *data, size_t len, uint32_t oid)
+{
+    a->p = a->end = data;
+    a->n = 0;
+    if (!data)
+        return 0;
+    a->end = data + len;
+    if (len < 12 || get32(data + 8) != oid)
+        return -1;
+    uint32_t ndim = get32(data);
+    if (ndim == 0) {
+        a->p = a->end;
+        return 0;
+    }
+    if (ndim != 1 || len < 20)
+        return -1;
+    a->n = get32(data + 12);
+    a->p = data + 20;
+    return 0;
+}
+
+int rdm_pbarray_next(rdm_pbarray *a, const unsigned char **data, size_t *len)
+{
+    if (a->p == a->end)
+        return 0;
+    if (a->end - a->p < 4)
+        return -1;
+    uint32_t n = get32(a->p);
+    a->p += 4;
+    if (n == UINT32_MAX) {
+        *data = NULL;
+        *len = 0;
+        return 1;
+    }
+    if ((size_t)(a->end - a->p) < n)
+        return -1;
+    *data = a->p;
+    *len = n;
+    a->p += n;
+    return 1;
+}

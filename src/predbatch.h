@@ -1,0 +1,105 @@
+/* predbatch.h - rows of monitor.prediction_batches (one per batch of the
+ * prediction log) as PostgreSQL binary COPY data, and the reading of the
+ * one-dimensional arrays such rows hold.
+ *
+ * The encoder takes predictions one at a time and appends a row to the COPY
+ * stream whenever the model or the writer changes or a batch is full; the
+ * stream is rdm_predbatch_begin(), the rows, rdm_predbatch_end(). Columns, in
+ * the order of sql/monitor_copy_predictions.sql: model_name, n, first_served,
+ * last_served, writer, seq_lo, seq_hi, then the arrays served_at, request_id,
+ * item, encounter_id, patient_nbr, model_version, alias, probability,
+ * decision, threshold, latency_us, race, gender, age, input_end, and inputs. */
+#ifndef RDM_PREDBATCH_H
+#define RDM_PREDBATCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "readmit.h"
+
+#define RDM_PREDBATCH_MAX_ROWS   4096      /* predictions per batch row */
+#define RDM_PREDBATCH_MAX_INPUTS (8 << 20) /* bytes of inputs per batch row */
+
+/* One logged prediction (strings borrowed for the call). */
+typedef struct rdm_predbatch_item {
+    int64_t served_us; /* unix microseconds */
+    const char *request_id;
+    int32_t item;
+    const int64_t *encounter_id; /* NULL = not sent */
+    const int64_t *patient_nbr;  /* NULL = not sent */
+    const int32_t *version;      /* NULL = serving a model file */
+    const char *alias;
+    double probability;
+    int decision;
+    double threshold;
+    uint32_t latency_us;
+    const char *race, *gender, *age; /* NULL = missing */
+    const char *input;
+    size_t input_len;
+} rdm_predbatch_item;
+
+enum {
+    RDM_PB_SERVED,
+    RDM_PB_REQUEST,
+    RDM_PB_ITEM,
+    RDM_PB_ENCOUNTER,
+    RDM_PB_PATIENT,
+    RDM_PB_VERSION,
+    RDM_PB_ALIAS,
+    RDM_PB_PROB,
+    RDM_PB_DECISION,
+    RDM_PB_THRESHOLD,
+    RDM_PB_LATENCY,
+    RDM_PB_RACE,
+    RDM_PB_GENDER,
+    RDM_PB_AGE,
+    RDM_PB_INPUT_END,
+    RDM_PB_NARRAYS
+};
+
+typedef struct rdm_predbatch {
+    rdm_buf arr[RDM_PB_NARRAYS]; /* elements: int32 length, then the value */
+    int hasnull[RDM_PB_NARRAYS];
+    rdm_buf inputs;
+    rdm_buf model, writer;
+    uint32_t n;
+    int64_t first_us, last_us;
+    uint64_t seq_lo, seq_hi;
+    uint64_t rows; /* batch rows written to the stream */
+} rdm_predbatch;
+
+void rdm_predbatch_init(rdm_predbatch *b);
+void rdm_predbatch_release(rdm_predbatch *b);
+
+/* Start a COPY stream in `out` (the binary header). */
+int rdm_predbatch_begin(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unused_result));
+
+/* Add one prediction of `model` from `writer` (request ids "<writer>-<seq>"). */
+int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, uint64_t seq,
+                      const rdm_predbatch_item *it, rdm_buf *out)
+    __attribute__((warn_unused_result));
+
+/* Write the open batch and end the stream. */
+int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unused_result));
+
+/* A one-dimensional array field of binary COPY output: rdm_pbarray_open()
+ * checks the header (element type `oid`), then rdm_pbarray_next() gives each
+ * element (data NULL for an SQL NULL). A NULL or empty array has n = 0. */
+typedef struct rdm_pbarray {
+    const unsigned char *p, *end;
+    uint32_t n;
+} rdm_pbarray;
+
+int rdm_pbarray_open(rdm_pbarray *a, const unsigned char *data, size_t len, uint32_t oid);
+/* 1 with the element in *data / *len, 0 at the end, -1 when malformed. */
+int rdm_pbarray_next(rdm_pbarray *a, const unsigned char **data, size_t *len);
+
+#define RDM_OID_BYTEA       17
+#define RDM_OID_INT8        20
+#define RDM_OID_INT2        21
+#define RDM_OID_INT4        23
+#define RDM_OID_TEXT        25
+#define RDM_OID_FLOAT8      701
+#define RDM_OID_TIMESTAMPTZ 1184
+
+#endif

@@ -1,0 +1,176 @@
+/* test_predbatch.c - log batches as binary COPY rows: the stream's framing,
+ * one row per model and writer, NULL elements, and the array reader on what
+ * the encoder wrote. */
+#include <CUnit/CUnit.h>
+#include <string.h>
+
+#include "db.h"
+#include "predbatch.h"
+
+int test_predbatch_register(void);
+
+static uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t be64(const unsigned char *p)
+{
+    return (uint64_t)be32(p) << 32 | be32(p + 4);
+}
+
+/* The fields of the binary row at *p (advanced past it); 0 at the trailer. */
+static int next_row(const unsigned char **p, rdm_copy_field f[23])
+{
+    unsigned n = (unsigned)((*p)[0] << 8 | (*p)[1]);
+    *p += 2;
+    if (n == 0xffff)
+        return 0;
+    CU_ASSERT_EQUAL_FATAL(n, 23);
+    for (unsigned i = 0; i < n; i++) {
+        uint32_t len = be32(*p);
+        *p += 4;
+        f[i].data = len == UINT32_MAX ? NULL : *p;
+        f[i].len = len == UINT32_MAX ? 0 : len;
+        *p += f[i].len;
+    }
+    return 1;
+}
+
+static void test_stream(void)
+{
+    rdm_predbatch b;
+    rdm_buf out = RDM_BUF_INIT;
+    rdm_predbatch_init(&b);
+    int64_t enc = 1234567890123, pat = 42;
+    int32_t ver = 3;
+    rdm_predbatch_item it[3] = {
+        {1700000000000001, "w1-7", 0, &enc, &pat, &ver, "champion", 0.25, 0, 0.3, 900, "Asian",
+         "Female", "[70-80)", "{\"a\":1}", 7},
+        {1700000000000000, "w1-8", 1, NULL, NULL, &ver, "champion", 0.75, 1, 0.3, 901, NULL, NULL,
+         NULL, "{\"é\":2}", 8},
+        {1700000000000002, "w1-9", 0, &enc, &pat, NULL, "", 0.5, 1, 0.4, 902, "Other", "Male",
+         "[10-20)", "{}", 2},
+    };
+    CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w1", 7, &it[0], &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w1", 8, &it[1], &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "other", "w1", 9, &it[2], &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
+    CU_ASSERT_EQUAL(b.rows, 2);
+    const unsigned char *p = (const unsigned char *)out.data;
+    CU_ASSERT_EQUAL_FATAL(memcmp(p, "PGCOPY\n\377\r\n\0", 11), 0);
+    p += 19;
+    rdm_copy_field f[23];
+    CU_ASSERT_FATAL(next_row(&p, f));
+    CU_ASSERT(f[0].len == 1 && f[0].data[0] == 'm');
+    CU_ASSERT_EQUAL(be32(f[1].data), 2);                                  /* n */
+    CU_ASSERT_EQUAL(be64(f[2].data), 1700000000000000 - 946684800000000); /* first */
+    CU_ASSERT_EQUAL(be64(f[3].data), 1700000000000001 - 946684800000000); /* last */
+    CU_ASSERT(f[4].len == 2 && !memcmp(f[4].data, "w1", 2));
+    CU_ASSERT_EQUAL(be64(f[5].data), 7);
+    CU_ASSERT_EQUAL(be64(f[6].data), 8);
+    /* served_at */
+    rdm_pbarray a;
+    const unsigned char *e;
+    size_t len;
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[7].data, f[7].len, RDM_OID_TIMESTAMPTZ), 0);
+    CU_ASSERT_EQUAL(a.n, 2);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 8);
+    CU_ASSERT_EQUAL(be64(e), 1700000000000001 - 946684800000000);
+    /* the wrong element type is refused */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[7].data, f[7].len, RDM_OID_INT8), -1);
+    /* encounter_id: the second is NULL, and the array says it has NULLs */
+    CU_ASSERT_EQUAL(be32(f[10].data + 4), 1);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[10].data, f[10].len, RDM_OID_INT8), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be64(e) == 1234567890123);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &len), 0);
+    /* probability: float8 bits */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[14].data, f[14].len, RDM_OID_FLOAT8), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be64(e) == 0x3fd0000000000000);
+    /* decision int2 */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[15].data, f[15].len, RDM_OID_INT2), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 2 && e[1] == 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 2 && e[1] == 1);
+    /* race: text, NULL for the second */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[18].data, f[18].len, RDM_OID_TEXT), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 5 && !memcmp(e, "Asian", 5));
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    /* input_end and the inputs they cut */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[21].data, f[21].len, RDM_OID_INT4), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be32(e) == 7);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be32(e) == 15);
+    CU_ASSERT(f[22].len == 15 && !memcmp(f[22].data, "{\"a\":1}{\"é\":2}", 15));
+    /* the other model: a row of its own; no version is a NULL element */
+    CU_ASSERT_FATAL(next_row(&p, f));
+    CU_ASSERT(f[0].len == 5 && !memcmp(f[0].data, "other", 5));
+    CU_ASSERT_EQUAL(be32(f[1].data), 1);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    CU_ASSERT_FALSE(next_row(&p, f));
+    CU_ASSERT_EQUAL((size_t)(p - (const unsigned char *)out.data), out.len);
+    rdm_predbatch_release(&b);
+    rdm_buf_release(&out);
+}
+
+static void test_full_batch_splits(void)
+{
+    rdm_predbatch b;
+    rdm_buf out = RDM_BUF_INIT;
+    rdm_predbatch_init(&b);
+    rdm_predbatch_item it = {1700000000000000,
+                             "w-1",
+                             0,
+                             NULL,
+                             NULL,
+                             NULL,
+                             "",
+                             0.5,
+                             0,
+                             0.5,
+                             1,
+                             NULL,
+                             NULL,
+                             NULL,
+                             "{}",
+                             2};
+    CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
+    for (int i = 0; i < RDM_PREDBATCH_MAX_ROWS + 1; i++)
+        CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", (uint64_t)i, &it, &out), RDM_OK);
+    /* a new writer closes the batch too */
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "v", 1, &it, &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
+    CU_ASSERT_EQUAL(b.rows, 3);
+    rdm_predbatch_release(&b);
+    rdm_buf_release(&out);
+}
+
+static void test_malformed_arrays(void)
+{
+    static const unsigned char two_dims[20] = {0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 20};
+    static const unsigned char empty[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 20};
+    static const unsigned char torn[28] = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 20, 0, 0,
+                                           0, 1, 0, 0, 0, 1, 0, 0, 0, 8, 0, 0,  0, 1};
+    rdm_pbarray a;
+    const unsigned char *e;
+    size_t len;
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, two_dims, sizeof two_dims, RDM_OID_INT8), -1);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, empty, sizeof empty, RDM_OID_INT8), 0);
+    CU_ASSERT_EQUAL(a.n, 0);
+    CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &len), 0);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, torn, sizeof torn, RDM_OID_INT8), 0);
+    CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &len), -1); /* 8 bytes said, 4 there */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, NULL, 0, RDM_OID_INT8), 0);
+    CU_ASSERT_EQUAL(a.n, 0);
+}
+
+int test_predbatch_register(void)
+{
+    CU_pSuite s = CU_add_suite("predbatch", NULL, NULL);
+    if (!s || !CU_add_test(s, "a stream of batch rows", test_stream) ||
+        !CU_add_test(s, "a full batch or another writer starts a row", test_full_batch_splits) ||
+        !CU_add_test(s, "malformed arrays are refused", test_malformed_arrays))
+        return -1;
+    return 0;
+}
