@@ -5,7 +5,8 @@
 # per second and the CPU time per 1000 requests of the pool (supervisor and
 # workers, log writer threads included), nginx, PostgreSQL (every process of
 # the private cluster: backends, WAL writer, checkpointer, autovacuum) and
-# wrk. On a machine whose cores are all busy the throughput ratio follows the
+# wrk; then the COPY of the logged batches alone (server CPU per prediction).
+# On a machine whose cores are all busy the throughput ratio follows the
 # CPU ratio; the CPU figures also hold when other work shares the machine.
 #
 # Needs: built binaries, wrk, a champion in the registry (run `make` first)
@@ -98,3 +99,31 @@ for c in 32 128; do
         printf "bench-log: %d conns: log on / off = %.0f%% (on again: %.0f%%); CPU per request: %.1f us with the log, %.1f us without (pool %+.1f us, PostgreSQL %+.1f us)\n",
                c, 100 * on / off, 100 * again / off, x[3], y[3], x[1] - y[1], x[2] - y[2] }'
 done
+
+# The database's side alone: the batches this run logged, stored again by one
+# binary COPY into a scratch database of the same schema; the server's CPU
+# per prediction (private cluster only: the backend is reaped by the
+# postmaster, whose children's CPU is read before and after).
+if [ -n "$PM" ]; then
+    DBN=$("$BUILD/readmit" config -c "$CONF" --get db.name)
+    SCRATCH=readmit_bench_log_$$
+    COLS="prediction_id, model_name, n, first_served, last_served, writer, seq_lo, seq_hi, served_at,
+          request_id, item, encounter_id, patient_nbr, model_version, alias, probability, decision,
+          threshold, latency_us, race, gender, age, input_end, inputs"
+    psql_() { "$TOP/scripts/pg.sh" psql -v ON_ERROR_STOP=1 -qAt "$@"; }
+    psql_ -d "$DBN" -c "\\copy (SELECT $COLS FROM monitor.prediction_batches ORDER BY batch_id DESC LIMIT 300) TO '$WORK/batches.bin' WITH (FORMAT binary)"
+    N=$(psql_ -d "$DBN" -c "SELECT sum(n) FROM (SELECT n FROM monitor.prediction_batches ORDER BY batch_id DESC LIMIT 300) b")
+    psql_ -d postgres -c "CREATE DATABASE $SCRATCH"
+    "$BUILD/readmit" db migrate -c "$CONF" -o "db.name=$SCRATCH" >/dev/null
+    for round in 1 2 3; do
+        psql_ -d "$SCRATCH" -c 'TRUNCATE monitor.prediction_batches'
+        c0=$(reaped "$PM")
+        psql_ -d "$SCRATCH" -c "\\copy monitor.prediction_batches ($COLS) FROM '$WORK/batches.bin' WITH (FORMAT binary)"
+        sleep 0.5
+        c1=$(reaped "$PM")
+        awk -v n="$N" -v t=$((c1 - c0)) -v hz="$HZ" -v r="$round" 'BEGIN {
+            printf "bench-log: COPY of %d logged predictions in 300 batches, round %d: %.1f us server CPU per prediction\n", n, r, t / hz * 1e6 / n }'
+    done
+    psql_ -d postgres -c "DROP DATABASE $SCRATCH"
+    rm -f "$WORK/batches.bin"
+fi

@@ -23,6 +23,9 @@ check_eq "all records logged" 3000 "$(val logged "$T_TMP/a.out")"
 check_eq "rows stored" 3000 "$(sql 'SELECT count(*) FROM monitor.predictions')"
 check_eq "fields parsed" "1:1001:[70-80):0:1" "$(sql "SELECT encounter_id, patient_nbr, input->>'age', decision, model_version FROM monitor.predictions WHERE encounter_id = 1" | tr '|' ':')"
 check_eq "nothing spilled" 0 "$(val spilled "$T_TMP/a.out")"
+check "stored as batches, not a row per prediction" test "$(sql 'SELECT count(*) FROM monitor.prediction_batches')" -lt 300
+check_eq "one id per prediction" 3000 "$(sql 'SELECT count(DISTINCT prediction_id) FROM monitor.predictions')"
+check_eq "group fields kept beside the inputs" "3000" "$(sql "SELECT count(*) FROM monitor.prediction_batches b, unnest(b.age) a WHERE a = '[70-80)'")"
 
 # 2. the server stops mid-stream and comes back
 sql 'TRUNCATE monitor.prediction_batches'

@@ -1,0 +1,46 @@
+#!/bin/bash
+# t8010-predlog-migrate: migration 009 moves a log of one row per prediction
+# (as migrations 001-008 left it) into batches: every row kept with its id and
+# values, the raw inputs readable through the view, new rows numbered on from
+# the old ones; the view takes INSERTs and a malformed one is refused whole.
+. "$(dirname "$0")/lib.sh"
+t_fresh_db
+cd "$TOP"
+# the schema as it was before 009, with its bookkeeping
+"$TOP/scripts/pg.sh" psql -d "$T_DB" -qc "$(cat sql/meta_create_migrations.sql)" >/dev/null
+for f in sql/schema/00[1-8]_*.sql; do
+    "$TOP/scripts/pg.sh" psql -d "$T_DB" -q -v ON_ERROR_STOP=1 -f "$f" >/dev/null
+    t_sql "INSERT INTO public.schema_migrations (version) VALUES ('$(basename "$f" .sql)')" >/dev/null
+done
+t_sql "INSERT INTO monitor.predictions (served_at, request_id, item, encounter_id, patient_nbr,
+         model_name, model_version, alias, input, probability, decision, threshold, latency_us)
+       SELECT timestamptz '2026-01-01' + g * interval '1 s', 'w-' || (g / 3), g % 3,
+              CASE WHEN g % 5 = 0 THEN NULL ELSE 900000 + g END, 7000 + g % 11,
+              CASE WHEN g <= 2000 THEN 'readmission' ELSE 'other' END,
+              CASE WHEN g % 7 = 0 THEN NULL ELSE 1 + g % 2 END, 'champion',
+              jsonb_build_object('race', 'Asian', 'age', '[' || g % 9 || '0-)', 'n', g, 'name', 'é'),
+              (g % 100) / 100.0, g % 2, 0.3, g
+       FROM generate_series(1, 2500) g" >/dev/null
+t_sql "DELETE FROM monitor.predictions WHERE prediction_id IN (10, 11, 1500)" >/dev/null
+before=$(t_sql "SELECT md5(string_agg(concat_ws('|', prediction_id, served_at, request_id, item,
+                  encounter_id, patient_nbr, model_name, model_version, alias, input::text, probability,
+                  decision, threshold, latency_us), ',' ORDER BY prediction_id)) FROM monitor.predictions")
+check "migration 009 applies" rdm db migrate
+check_eq "batches, not rows" 3 "$(t_sql 'SELECT count(*) FROM monitor.prediction_batches')"
+after=$(t_sql "SELECT md5(string_agg(concat_ws('|', prediction_id, served_at, request_id, item,
+                 encounter_id, patient_nbr, model_name, model_version, alias, input::text, probability,
+                 decision, threshold, latency_us), ',' ORDER BY prediction_id)) FROM monitor.predictions")
+check_eq "every row kept with its id and values" "$before" "$after"
+check_eq "group fields beside the inputs" "Asian|[10-)" \
+    "$(t_sql "SELECT b.race[1], b.age[1] FROM monitor.prediction_batches b WHERE b.prediction_id[1] = 1")"
+t_sql "INSERT INTO monitor.predictions (served_at, request_id, encounter_id, model_name, input,
+         probability, decision, threshold) VALUES (now(), 'new-1', 5, 'readmission', '{}', 0.5, 1, 0.3),
+         (now(), 'new-2', 6, 'readmission', '{\"age\": null}', 0.25, 0, 0.3)" >/dev/null
+check_eq "new rows numbered on from the old ids" "2501,2502" \
+    "$(t_sql "SELECT string_agg(prediction_id::text, ',' ORDER BY prediction_id) FROM monitor.predictions WHERE request_id LIKE 'new-%'")"
+check_eq "defaults of the view" "0||{\"age\": null}" \
+    "$(t_sql "SELECT item, alias, input FROM monitor.predictions WHERE request_id = 'new-2'")"
+check "a malformed row is refused" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc \"INSERT INTO monitor.predictions (served_at, request_id, model_name, input, probability, decision, threshold) VALUES (now(), 'bad', 'm', '{}', 1.5, 0, 0.3)\" 2>/dev/null"
+check_eq "nothing left pending" 0 "$(t_sql 'SELECT count(*) FROM monitor.prediction_pending')"
+check_eq "2499 predictions" 2499 "$(t_sql 'SELECT count(*) FROM monitor.predictions')"
+t_done
