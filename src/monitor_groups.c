@@ -318,3 +318,26 @@ json_t *rdm_mongroups_finish(rdm_mongroups *g, rdm_err *err)
     }
     return doc;
 }
+
+json_t *rdm_mongroups_measure_all(const rdm_mongroups *g, rdm_pool *pool, rdm_err *err)
+{
+    if (!g->n) {
+        rdm_errf(err, RDM_EINVAL, "groups: no row to measure");
+        return NULL;
+    }
+    json_t *doc = json_object();
+    size_t *idx = malloc(g->n * sizeof *idx);
+    int rc = doc && idx ? RDM_OK : rdm_errf(err, RDM_ENOMEM, "groups: out of memory");
+    for (size_t i = 0; rc == RDM_OK && i < g->n; i++)
+        idx[i] = i;
+    if (rc == RDM_OK)
+        rc = version_json(g, pool, idx, g->n, doc, err);
+    free(idx);
+    if (rc != RDM_OK) {
+        json_decref(doc);
+        return NULL;
+    }
+    json_object_del(doc, "version");
+    json_object_set_new(doc, "resamples", json_integer(g->resamples));
+    return doc;
+}

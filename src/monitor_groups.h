@@ -12,6 +12,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "pool.h"
 #include "readmit.h"
 
 /* The attributes groups are formed on, in this order. */
@@ -45,5 +46,11 @@ int rdm_mongroups_add(rdm_mongroups *g, const rdm_mongroup_row *row, rdm_err *er
  * "positive_rate", "tpr", "fpr", "below"}: a new object owned by the caller,
  * or NULL with err. */
 json_t *rdm_mongroups_finish(rdm_mongroups *g, rdm_err *err);
+/* Every row added, whatever its version, as one set in the order added (the
+ * test split of a training run), measured on `pool` at the first row's
+ * threshold: {"resamples": B, "threshold", "labelled", "overall": G,
+ * "groups": [...]} as one element of "versions" above without "version".
+ * A new object owned by the caller, or NULL with err (RDM_EINVAL: no row). */
+json_t *rdm_mongroups_measure_all(const rdm_mongroups *g, rdm_pool *pool, rdm_err *err);
 
 #endif

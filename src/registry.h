@@ -175,7 +175,8 @@ void rdm_registry_actor(char *out, size_t n, const char *who, const char *cmd);
 json_t *rdm_registry_runs_json(rdm_db *db, long long training_id, rdm_err *err);
 /* Curves of one run: {"valid": {"roc": [...], "pr": [...], "calibration":
  * [...]}, "test": {..., "importance": {the explanations of the test split, as
- * rdm_explain_summary gives them}}, "train": {"importance": [...]}}. */
+ * rdm_explain_summary gives them}, "subgroups": {performance by patient group,
+ * as rdm_mongroups_measure_all gives it}}, "train": {"importance": [...]}}. */
 json_t *rdm_registry_curves_json(rdm_db *db, long long run_id, rdm_err *err);
 /* Versions of `name`, newest first: [{version, run_id, sha256, created_at,
  * aliases:[...], input_schema, example_input, imported_from: null or

@@ -13,7 +13,8 @@
  *   "versions": [rdm_registry_versions_json layout],
  *   "history":  [rdm_registry_history_json layout],
  *   "curves":   {"<run_id>": {"valid": {"roc": [[x,y],..], "pr": .., "calibration": [..]},
- *                             "test": {.., "importance": {explanations: explain_summary.h}},
+ *                             "test": {.., "importance": {explanations: explain_summary.h},
+ *                                      "subgroups": {groups: monitor_groups.h}},
  *                             "train": {"importance": [{"feature","gain"}]}}},
  *   "data": {
  *     "batches":    [{batch_id, source_path, source_sha256, batch_no, first_line, last_line,

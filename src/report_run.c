@@ -8,6 +8,7 @@
 #include "html.h"
 #include "report.h"
 #include "report_charts.h"
+#include "report_groups.h"
 #include "site.h"
 #include "svg.h"
 
@@ -113,6 +114,13 @@ static void confusion(rdm_html_page *pg, xmlNodePtr parent, const json_t *run, c
     rdm_html_tdint(pg, tr, (long long)(tp + fp + fn + tn));
 }
 
+/* The test split's performance by patient group (train.c), or NULL. */
+static const json_t *test_groups(const json_t *site, const json_t *run)
+{
+    const json_t *g = rdm_rpt_curve_json(site, rdm_rpt_int(run, "run_id", -1), "test", "subgroups");
+    return json_is_object(g) ? g : NULL;
+}
+
 static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run, const calib *ct)
 {
     xmlNodePtr body = pg->body;
@@ -177,6 +185,29 @@ static void model_card(rdm_html_page *pg, const json_t *site, const json_t *run,
                     acc, 1 - tr_);
     rdm_html_li(pg, ul, "Test log loss %.4f, Brier score %.4f.",
                 rdm_rpt_metric(run, "test", "log_loss"), rdm_rpt_metric(run, "test", "brier"));
+    const json_t *tg = test_groups(site, run);
+    if (tg) {
+        char below[512] = "";
+        const json_t *gs = json_object_get(tg, "groups");
+        size_t nb = 0;
+        for (size_t k = 0; k < json_array_size(gs); k++) {
+            const json_t *g = json_array_get(gs, k);
+            size_t l = strlen(below);
+            if (json_is_true(json_object_get(g, "below")) && l + 1 < sizeof below)
+                snprintf(below + l, sizeof below - l, "%s%s %s", nb++ ? ", " : "",
+                         rdm_rpt_str(g, "attribute"), rdm_rpt_str(g, "level"));
+        }
+        if (nb)
+            rdm_html_li(pg, ul,
+                        "Patient groups whose test ROC AUC interval lies wholly below the overall "
+                        "%.4f: %s (see Performance by patient group).",
+                        auc, below);
+        else
+            rdm_html_li(pg, ul,
+                        "No patient group (race, gender, age band) has a test ROC AUC interval "
+                        "wholly below the overall %.4f.",
+                        auc);
+    }
 
     rdm_html_el(pg, body, "h3", "Limitations (from the numbers above)");
     ul = rdm_html_el(pg, body, "ul", NULL);
@@ -434,6 +465,27 @@ static void calibration_section(rdm_html_page *pg, const rdm_report_site *rs, co
     } else {
         rdm_html_para(pg, body, "muted", "No calibration table stored for this run.");
     }
+}
+
+static void groups_section(rdm_html_page *pg, const rdm_report_site *rs, const json_t *run)
+{
+    const char *type = rdm_rpt_str(run, "model_type");
+    if (type && !strcmp(type, "baseline"))
+        return;
+    rdm_html_section(pg, "Performance by patient group (test)", "groups");
+    const json_t *g = test_groups(rdm_report_site_json(rs), run);
+    if (!g) {
+        rdm_html_para(pg, pg->body, "muted", "Not measured for this run.");
+        return;
+    }
+    rdm_html_para(pg, pg->body, "muted",
+                  "On the %lld test encounters, by race, gender and age band. ROC AUC intervals: "
+                  "%lld resamples of patients. Flagged: share at or above the decision threshold "
+                  "%.4f, at which TPR and FPR are measured too. A group is marked when its whole "
+                  "interval lies below the overall test AUC.",
+                  rdm_rpt_int(g, "labelled", 0), rdm_rpt_int(g, "resamples", 0),
+                  rdm_rpt_num(g, "threshold"));
+    rdm_report_groups_table(pg, pg->body, g);
 }
 
 /* The test split's explanations (train.c: rdm_explain_summary), or NULL. */
@@ -762,6 +814,7 @@ int rdm_report_page_run(const rdm_report_site *rs, const json_t *run, rdm_buf *o
 
     importance_section(&pg, rs, run);
     dependence_section(&pg, rs, run);
+    groups_section(&pg, rs, run);
     lineage_section(&pg, rs, run, version);
     model_card(&pg, site, run, &cal[1]);
     return rdm_html_page_finish(&pg, out, err);

@@ -17,6 +17,7 @@
 #include "gbt.h"
 #include "logreg.h"
 #include "metrics.h"
+#include "monitor_groups.h"
 #include "registry.h"
 
 void rdm_code_version(char out[RDM_CODE_VERSION_MAX], const char *extra)
@@ -370,6 +371,44 @@ static json_t *explain_test(trainer *t, const rdm_model *m)
     return j;
 }
 
+/* Performance by patient group on the test split (the model card's
+ * disaggregated evaluation, stored as the test split's "subgroups"): the
+ * probabilities `ps` of every test encounter at threshold `thr`, by race,
+ * gender and age band, with cfg->train.bootstrap patient resamples. NULL for
+ * a baseline, or with a warning when it cannot be measured. */
+static json_t *groups_test(trainer *t, const rdm_model *m, const double *ps, double thr)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t n = ds->count[RDM_SPLIT_TEST];
+    if (rdm_model_get_type(m) == RDM_MODEL_BASELINE || !n)
+        return NULL;
+    static const char *const COLS[RDM_MONGROUP_NATTR] = {"race", "gender", "age"};
+    int col[RDM_MONGROUP_NATTR];
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+        col[a] = rdm_schema_find(COLS[a]);
+    rdm_err e = {0};
+    rdm_mongroups *g = rdm_mongroups_create(t->cfg->train.bootstrap, &e);
+    int rc = g ? RDM_OK : RDM_ENOMEM;
+    for (size_t i = 0; rc == RDM_OK && i < n; i++) {
+        const char **row = ds->cells + ds->idx[RDM_SPLIT_TEST][i] * RDM_NCOLS;
+        rdm_mongroup_row r = {(int64_t)i,
+                              -1,
+                              atoll(row[RDM_C_PATIENT_NBR]),
+                              ps[i],
+                              thr,
+                              ds->ys[RDM_SPLIT_TEST][i] > 0.5f,
+                              {NULL, NULL, NULL}};
+        for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+            r.attr[a] = row[col[a]];
+        rc = rdm_mongroups_add(g, &r, &e);
+    }
+    json_t *j = rc == RDM_OK ? rdm_mongroups_measure_all(g, t->pool, &e) : NULL;
+    if (!j)
+        rdm_log(RDM_LOG_WARN, "train: no performance by group of the test split: %s", e.msg);
+    rdm_mongroups_free(g);
+    return j;
+}
+
 typedef struct run_outcome {
     long long run_id;
     int ok;
@@ -415,7 +454,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     double *ps = malloc(sizeof *ps * (ns ? ns : 1));
     rdm_buf bytes = RDM_BUF_INIT;
     rdm_model *loaded = NULL;
-    json_t *xj = NULL;
+    json_t *xj = NULL, *gj = NULL;
     int rc = RDM_OK, in_tx = 0;
     if (!pv || !pv2 || !ps) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -469,6 +508,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
             goto done;
         }
     xj = explain_test(t, loaded);
+    gj = groups_test(t, loaded, ps, thr);
     if ((rc = rdm_db_begin(t->db, err)))
         goto done;
     in_tx = 1;
@@ -484,6 +524,12 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     if (xj) {
         rc = put_json(t, run_id, "test", "importance", xj, err); /* takes the reference */
         xj = NULL;
+        if (rc)
+            goto done;
+    }
+    if (gj) {
+        rc = put_json(t, run_id, "test", "subgroups", gj, err); /* takes the reference */
+        gj = NULL;
         if (rc)
             goto done;
     }
@@ -509,6 +555,7 @@ done:
     free(ps);
     rdm_buf_release(&bytes);
     json_decref(xj);
+    json_decref(gj);
     rdm_model_free(loaded);
     rdm_model_free(m);
     return rc;

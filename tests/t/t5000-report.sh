@@ -105,6 +105,34 @@ top=$(t_sql "SELECT points->'fields'->0->>'field' FROM registry.curves WHERE run
 check "train stores the test split's explanations" test -n "$top"
 check_eq "run page ranks the registry's top field first by mean |contribution|" "$top" \
     "$(xp "$D/runs/$gbt.html" "string(//table[contains(@class,'explained-importance')]//tr[td][1]/td[2])")"
+# performance by patient group on the test split: a row per race, gender and
+# age level of the test encounters, sizes summing to the split per attribute
+tbl="//h2[@id='groups']/following-sibling::table[1]"
+check "run page has the test split's groups section" \
+    test "$(xp "$D/runs/$gbt.html" "string(//h2[@id='groups'])")" = "Performance by patient group (test)"
+nrow=$(xp "$D/runs/$gbt.html" "count($tbl//tr[td])")
+got=$(for i in $(seq 1 "${nrow:-0}"); do
+    echo "$(xp "$D/runs/$gbt.html" "string($tbl//tr[td][$i]/td[1])")=$(xp "$D/runs/$gbt.html" "string($tbl//tr[td][$i]/td[2])")"
+done | LC_ALL=C sort)
+want=$(t_sql "SELECT g FROM (SELECT 'all=' || count(*) AS g FROM clean.encounters WHERE patient_nbr % 100 >= 85
+    UNION ALL SELECT a || ' ' || coalesce(nullif(nullif(v, ''), '?'), '(missing)') || '=' || count(*)
+    FROM clean.encounters, LATERAL (VALUES ('race', race), ('gender', gender), ('age', age)) x(a, v)
+    WHERE patient_nbr % 100 >= 85 GROUP BY a, coalesce(nullif(nullif(v, ''), '?'), '(missing)')) s" | LC_ALL=C sort)
+check_eq "one row per level present with its test size, as in the clean data" "$want" "$got"
+rows_test=$(t_sql "SELECT count(*) FROM clean.encounters WHERE patient_nbr % 100 >= 85")
+for a in race gender age; do
+    sum=$(echo "$got" | awk -F= -v a="$a" 'index($1, a " ") == 1 { s += $2 } END { print s + 0 }')
+    check_eq "$a group sizes sum to the test split" "$rows_test" "$sum"
+done
+stored=$(t_sql "SELECT points->>'labelled' FROM registry.curves WHERE run_id = $gbt AND split = 'test' AND kind = 'subgroups'")
+check_eq "train stores the test split's groups" "$rows_test" "$stored"
+nbelow=$(t_sql "SELECT count(*) FROM registry.curves, jsonb_array_elements(points->'groups') g WHERE run_id = $gbt AND split = 'test' AND kind = 'subgroups' AND (g->>'below')::boolean")
+if [ "$nbelow" -eq 0 ]; then
+    check "model card says no group lies below" grep -q 'No patient group (race, gender, age band) has a test ROC AUC interval' "$D/runs/$gbt.html"
+else
+    check "model card lists the groups below" grep -q 'Patient groups whose test ROC AUC interval lies wholly below' "$D/runs/$gbt.html"
+fi
+check_eq "badges match the stored flags" "$nbelow" "$(xp "$D/runs/$gbt.html" "count($tbl//span[contains(@class,'failed')])")"
 ndep=$(t_sql "SELECT jsonb_array_length(points->'dependence') FROM registry.curves WHERE run_id = $gbt AND split = 'test' AND kind = 'importance'")
 check "one dependence chart per field the registry holds ($ndep)" \
     test "$(xp "$D/runs/$gbt.html" "count(//div[@id='dependence-charts']/*[local-name()='svg'])")" = "$ndep" -a "$ndep" -ge 1

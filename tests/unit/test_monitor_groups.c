@@ -200,11 +200,74 @@ static void test_empty(void)
     rdm_mongroups_free(g);
 }
 
+/* Every row measured as one set (a training run's test split), whatever its
+ * version, equals the block of a single version holding the same rows; no
+ * row is refused. */
+static void test_measure_all(void)
+{
+    static const char *const RACE[] = {"Caucasian", "AfricanAmerican", "Asian", NULL};
+    rdm_err err = {0};
+    rdm_mongroups *g[2] = {rdm_mongroups_create(40, &err), rdm_mongroups_create(40, &err)};
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(g[1]);
+    rdm_rng r;
+    rdm_rng_seed(&r, 29);
+    for (size_t i = 0; i < 3000; i++) {
+        int y = rdm_rng_uniform(&r) < 0.3;
+        rdm_mongroup_row row = {
+            .id = (int64_t)i,
+            .version = 7,
+            .patient = (int64_t)(i / 3),
+            .p = 0.5 * rdm_rng_uniform(&r) + 0.3 * y,
+            .threshold = 0.35,
+            .label = y,
+            .attr = {RACE[i % 4], i % 3 ? "Male" : "Female", i % 5 ? "[60-70)" : "[80-90)"}};
+        CU_ASSERT_EQUAL_FATAL(rdm_mongroups_add(g[0], &row, &err), RDM_OK);
+        row.version = (int32_t)(i % 2 ? -1 : 3);
+        CU_ASSERT_EQUAL_FATAL(rdm_mongroups_add(g[1], &row, &err), RDM_OK);
+    }
+    json_t *doc = rdm_mongroups_finish(g[0], &err);
+    rdm_pool *pool = rdm_pool_create(2, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
+    json_t *one = rdm_mongroups_measure_all(g[1], pool, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(doc);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(one);
+    const json_t *v = json_array_get(json_object_get(doc, "versions"), 0);
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(doc, "versions")), 1);
+    CU_ASSERT_PTR_NULL(json_object_get(one, "version"));
+    CU_ASSERT_EQUAL(ival(one, "resamples"), 40);
+    CU_ASSERT_EQUAL(ival(one, "labelled"), 3000);
+    CU_ASSERT_DOUBLE_EQUAL(json_number_value(json_object_get(one, "threshold")), 0.35, 1e-12);
+    static const char *const K[] = {"overall", "groups"};
+    for (int k = 0; k < 2; k++) {
+        char *a = json_dumps(json_object_get(v, K[k]), JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+        char *b = json_dumps(json_object_get(one, K[k]), JSON_SORT_KEYS | JSON_REAL_PRECISION(17));
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        CU_ASSERT_STRING_EQUAL(a, b);
+        free(a);
+        free(b);
+    }
+    CU_ASSERT_EQUAL(json_array_size(json_object_get(one, "groups")), 4 + 2 + 2);
+    json_decref(doc);
+    json_decref(one);
+    /* nothing to measure: an error, not an empty object */
+    rdm_mongroups *e = rdm_mongroups_create(0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_PTR_NULL(rdm_mongroups_measure_all(e, pool, &err));
+    CU_ASSERT_EQUAL(err.code, RDM_EINVAL);
+    rdm_mongroups_free(e);
+    rdm_pool_free(pool);
+    rdm_mongroups_free(g[0]);
+    rdm_mongroups_free(g[1]);
+}
+
 int test_monitor_groups_register(void)
 {
     CU_pSuite s = CU_add_suite("monitor_groups", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_groups) && CU_ADD_TEST(s, test_threads) &&
-            CU_ADD_TEST(s, test_row_order) && CU_ADD_TEST(s, test_empty))
+            CU_ADD_TEST(s, test_row_order) && CU_ADD_TEST(s, test_empty) &&
+            CU_ADD_TEST(s, test_measure_all))
                ? 0
                : -1;
 }
