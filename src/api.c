@@ -400,23 +400,6 @@ static int f_next_key(fcur *c, int prev)
     return -1;
 }
 
-/* rdm_parse_long for the usual text (an optional '-' and 1..18 digits),
- * falling back to it for anything else: the same answer either way. */
-static int f_long(const char *v, long *out)
-{
-    const char *p = v + (v[0] == '-');
-    long x = 0;
-    int k = 0;
-    while (p[k] >= '0' && p[k] <= '9' && k < 18) {
-        x = x * 10 + (p[k] - '0');
-        k++;
-    }
-    if (k == 0 || p[k] != '\0')
-        return rdm_parse_long(v, out);
-    *out = v[0] == '-' ? -x : x;
-    return 0;
-}
-
 /* One flat record at c->p. Returns 1 when parsed, 0 to fall back. */
 static int f_record(fcur *c, rdm_api_record *rec)
 {
@@ -473,7 +456,7 @@ static int f_record(fcur *c, rdm_api_record *rec)
                 v = NULL;
             } else if (numeric) {
                 long lv;
-                if (f_long(v, &lv) != 0 || lv < cd->min || lv > cd->max)
+                if (rdm_parse_long(v, &lv) != 0 || lv < cd->min || lv > cd->max)
                     return 0;
             }
         } else if (*c->p >= '0' && *c->p <= '9') {

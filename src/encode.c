@@ -369,27 +369,10 @@ static int norm_view(const char *v, char buf[VALBUF], const char **s)
     return norm_value(v, buf);
 }
 
-/* rdm_parse_long for the common case (an optional '-' and 1..18 digits),
- * falling back to it for everything else; the same result either way. */
-static int parse_long_fast(const char *v, long *out)
-{
-    const char *p = v + (v[0] == '-');
-    long x = 0;
-    int k = 0;
-    while (p[k] >= '0' && p[k] <= '9' && k < 18) {
-        x = x * 10 + (p[k] - '0');
-        k++;
-    }
-    if (k == 0 || p[k] != '\0')
-        return rdm_parse_long(v, out);
-    *out = v[0] == '-' ? -x : x;
-    return 0;
-}
-
 static int parse_int(const rdm_column *sc, const char *v, double *out, rdm_err *err)
 {
     long x;
-    if (parse_long_fast(v, &x) != 0)
+    if (rdm_parse_long(v, &x) != 0)
         return rdm_errf(err, RDM_EINVAL, "field '%s': not an integer: '%.40s'", sc->name, v);
     if (x < sc->min || x > sc->max)
         return rdm_errf(err, RDM_EINVAL, "field '%s': %ld is out of range [%ld, %ld]", sc->name, x,
