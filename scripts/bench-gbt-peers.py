@@ -21,16 +21,21 @@ fit on exactly the same data.
 
 --ours CMD times another booster in the same run, on the same matrix: CMD is a shell command in
 which {matrix} is replaced by the path of the dumped matrix and {threads} by the thread count;
-it prints "key value" pairs on its standard output, of which "fit" (seconds, an "s" suffix is
-allowed) is required and "val_auc", "test_auc", "test_ap", "test_ll", "trees" are shown when
-present. --repeat N fits every booster N times, interleaved (ours, scikit-learn, XGBoost, then
+{learning_rate} by --learning-rate; it prints "key value" pairs on its standard output, of which
+"fit" (seconds, an "s" suffix is allowed) is required and "val_auc", "test_auc", "test_ap",
+"test_ll", "trees", "learning_rate" are shown when present (the table's lr column is the rate
+each booster reports having used, so a command that ignores {learning_rate} shows as such). --repeat N fits every booster N times, interleaved (ours, scikit-learn, XGBoost, then
 again), and reports the fastest fit of each and the ratios to ours, so that a machine busy with
 other work affects all of them alike.
 
 Exits 0 with a "skipped" line when scikit-learn / XGBoost are not installed.
 
+--learning-rate R (default 0.1) is every booster's shrinkage (HistGradientBoosting
+learning_rate, XGBoost eta, {learning_rate} for --ours), so that fit times and AUCs compare
+like with like.
+
 usage: scripts/bench-gbt-peers.py [--threads N] [--dump-matrix PATH] [--min-count K]
-                                  [--ours CMD] [--repeat N] DATA
+                                  [--ours CMD] [--repeat N] [--learning-rate R] DATA
 """
 import argparse
 import csv
@@ -165,9 +170,10 @@ def metrics(y, p):
     return roc_auc_score(y, p), average_precision_score(y, p), log_loss(y, p)
 
 
-def run_ours(cmd, matrix, threads):
+def run_ours(cmd, matrix, threads, learning_rate):
     """Run the --ours command; returns a dict of its "key value" figures."""
-    line = cmd.replace("{matrix}", matrix).replace("{threads}", str(threads))
+    line = cmd.replace("{matrix}", matrix).replace("{threads}", str(threads)).replace(
+        "{learning_rate}", repr(learning_rate))
     out = subprocess.run(line, shell=True, check=True, stdout=subprocess.PIPE,
                          universal_newlines=True).stdout
     got = {}
@@ -186,6 +192,7 @@ def main():
     ap.add_argument("--dump-matrix")
     ap.add_argument("--ours", help="command timing another booster on {matrix} with {threads}")
     ap.add_argument("--repeat", type=int, default=1, help="fits per booster (fastest shown)")
+    ap.add_argument("--learning-rate", type=float, default=0.1, help="every booster's shrinkage")
     a = ap.parse_args()
     os.environ["OMP_NUM_THREADS"] = str(a.threads)
     names, cols, y, split = encode(read_rows(a.data), a.min_count)
@@ -217,19 +224,21 @@ def main():
     iscat = np.array([":c" in n for n in names])
     tr, va, te = (split == 0), (split == 1), (split == 2)
     print("rows: train %d valid %d test %d, features %d (%d categorical), threads %d, "
-          "fits per booster %d" % (tr.sum(), va.sum(), te.sum(), X.shape[1], iscat.sum(),
-                                   a.threads, a.repeat))
+          "fits per booster %d, learning rate %g" % (tr.sum(), va.sum(), te.sum(), X.shape[1],
+                                                     iscat.sum(), a.threads, a.repeat,
+                                                     a.learning_rate))
 
     def fit_hgb():
         t0 = time.perf_counter()
-        hgb = HistGradientBoostingClassifier(learning_rate=0.1, max_iter=500,
+        hgb = HistGradientBoostingClassifier(learning_rate=a.learning_rate, max_iter=500,
                                              categorical_features=iscat, early_stopping=True,
                                              random_state=0)
         hgb.fit(X[tr], y[tr])
         fit = time.perf_counter() - t0
         pv, pt = hgb.predict_proba(X[va])[:, 1], hgb.predict_proba(X[te])[:, 1]
         auc_t, ap_t, ll_t = metrics(y[te], pt)
-        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, hgb.n_iter_]
+        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, hgb.n_iter_,
+                hgb.get_params()["learning_rate"]]
 
     def fit_xgb():
         ft = ["c" if c else "q" for c in iscat]
@@ -239,7 +248,8 @@ def main():
         dva = xgb.DMatrix(X[va], label=y[va], feature_types=ft, enable_categorical=True,
                           nthread=a.threads)
         params = {"objective": "binary:logistic", "eval_metric": "logloss",
-                  "tree_method": "hist", "max_depth": 6, "eta": 0.1, "nthread": a.threads,
+                  "tree_method": "hist", "max_depth": 6, "eta": a.learning_rate,
+                  "nthread": a.threads,
                   "seed": 0, "max_cat_to_onehot": 1}
         bst = xgb.train(params, dtr, num_boost_round=1000, evals=[(dva, "valid")],
                         early_stopping_rounds=20, verbose_eval=False)
@@ -248,13 +258,15 @@ def main():
         rng = (0, bst.best_iteration + 1)
         pv, pt = bst.predict(dva, iteration_range=rng), bst.predict(dte, iteration_range=rng)
         auc_t, ap_t, ll_t = metrics(y[te], pt)
-        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, bst.best_iteration + 1]
+        return [metrics(y[va], pv)[0], auc_t, ap_t, ll_t, fit, bst.best_iteration + 1,
+                params["eta"]]
 
     def fit_ours():
-        g = run_ours(a.ours, matrix, a.threads)
+        g = run_ours(a.ours, matrix, a.threads, a.learning_rate)
         nan = float("nan")
         return [g.get("val_auc", nan), g.get("test_auc", nan), g.get("test_ap", nan),
-                g.get("test_ll", nan), g["fit"], int(g.get("trees", g.get("iters", 0)))]
+                g.get("test_ll", nan), g["fit"], int(g.get("trees", g.get("iters", 0))),
+                g.get("learning_rate", nan)]
 
     boosters = []
     if a.ours:
@@ -268,10 +280,10 @@ def main():
             r = fn()
             if name not in best or r[4] < best[name][4]:
                 best[name] = r
-    print("%-28s %8s %8s %8s %8s %8s %6s" % ("booster", "val_auc", "test_auc", "test_ap",
-                                             "test_ll", "fit_s", "iters"))
+    print("%-28s %8s %8s %8s %8s %8s %6s %6s" % ("booster", "val_auc", "test_auc", "test_ap",
+                                                 "test_ll", "fit_s", "iters", "lr"))
     for name, _ in boosters:
-        print("%-28s %8.4f %8.4f %8.4f %8.4f %8.2f %6d" % tuple([name] + best[name]))
+        print("%-28s %8.4f %8.4f %8.4f %8.4f %8.2f %6d %6g" % tuple([name] + best[name]))
     if a.ours:
         ours = best["ours (--ours)"][4]
         for name, _ in boosters[1:]:

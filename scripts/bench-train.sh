@@ -5,9 +5,11 @@
 # (scripts/bench-gbt-peers.py: scikit-learn, XGBoost) side by side when they
 # are installed, then readmit's fit on 1 thread and on the configured threads
 # (same matrix, interleaved: the scaling, and that the models are the same).
+# On the peers' matrix every booster uses the same learning rate, LR (default
+# 0.1, the peers' own default and the second point of the config's grid).
 # Prints the load average at the start and the end (the machine may be
 # shared). Uses a scratch database that it drops at the end.
-# PEERS=0 skips the peers; READMIT=PATH times another build of readmit;
+# PEERS=0 skips the peers; READMIT=PATH times another build of readmit; LR=R;
 # MODEL_OUT=FILE writes the selected model there.
 # Usage: scripts/bench-train.sh [DATA]   (default: $READMIT_REAL_DATA, else
 #        ../shared/data/dataset_diabetes.zip, else data/diabetic_data.csv)
@@ -17,6 +19,7 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 cd "$TOP"
 READMIT=${READMIT:-$TOP/build/readmit}
 CONF=${CONF:-$TOP/conf/readmit.yaml}
+LR=${LR:-0.1}
 DATA=${1:-${READMIT_REAL_DATA:-}}
 if [ -z "$DATA" ]; then
     for d in "$TOP/../shared/data/dataset_diabetes.zip" "$TOP/data/diabetic_data.csv"; do
@@ -94,20 +97,22 @@ elif [ -x "$TOP/scripts/bench-gbt-peers.py" ] || [ -f "$TOP/scripts/bench-gbt-pe
     ours=()
     fitm=$(dirname "$READMIT")/gbt-fit-matrix
     [ "$READMIT" != "$TOP/build/readmit" ] || make -s -C "$TOP" build/gbt-fit-matrix >/dev/null 2>&1 || true
-    [ -x "$fitm" ] && ours=(--ours "$fitm {matrix} {threads}")
+    [ -x "$fitm" ] && ours=(--ours "$fitm {matrix} {threads} 1 {learning_rate}")
     "${python3:-python3}" "$TOP/scripts/bench-gbt-peers.py" --threads "$threads" --repeat 3 \
-        --dump-matrix "$TMP/matrix.csv" "${ours[@]}" "$DATA" || echo "bench-gbt-peers: failed"
+        --learning-rate "$LR" --dump-matrix "$TMP/matrix.csv" "${ours[@]}" "$DATA" ||
+        echo "bench-gbt-peers: failed"
     if [ -x "$fitm" ] && [ -s "$TMP/matrix.csv" ]; then
         # 1 thread against the configured threads (2 on a single core), interleaved
         tn=$threads
         [ "$tn" -gt 1 ] || tn=2
         for r in 1 2 3; do
             for t in 1 "$tn"; do
-                "$fitm" "$TMP/matrix.csv" "$t" | sed "s/^/$t /" >> "$TMP/scaling"
+                "$fitm" "$TMP/matrix.csv" "$t" 1 "$LR" | sed "s/^/$t /" >> "$TMP/scaling"
             done
         done
         echo
-        echo "readmit's fit by threads (same matrix, fastest of 3 each, interleaved; cpu = all threads):"
+        echo "readmit's fit by threads (same matrix, learning rate $LR, fastest of 3 each, interleaved;" \
+            "cpu = all threads):"
         awk -v tn="$tn" '
             $2 == "fit" && (!($1 in w) || $3 < w[$1]) { w[$1] = $3 }
             $2 == "fit_cpu" && (!($1 in c) || $3 < c[$1]) { c[$1] = $3 }

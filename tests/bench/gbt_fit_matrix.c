@@ -2,13 +2,15 @@
  * of scripts/bench-gbt-peers.py --dump-matrix) and print "key value" lines
  * (fit, fit_cpu, trees, val_auc, test_auc, test_ap, test_ll): the --ours
  * command of the peers script, so that readmit's fit is timed in the same run,
- * on the same matrix, as the peers'. Parameters are the default training
- * config's first grid point (learning rate 0.05, 31 leaves, early stopping
- * 20). fit is the wall time of the fit, fit_cpu the CPU time of all its
- * threads; with REPEAT > 1 the fit runs that many times and the fastest is
- * shown (models of every repeat must be equal: checked).
+ * on the same matrix, as the peers'. Parameters are the training defaults (31
+ * leaves, early stopping 20) with learning rate LR (default 0.05, the default
+ * config's first grid point; the peers script passes its peers' rate, 0.1,
+ * the config's second grid point); the rate is printed (learning_rate). fit is
+ * the wall time of the fit, fit_cpu the CPU time of all its threads; with
+ * REPEAT > 1 the fit runs that many times and the fastest is shown (models of
+ * every repeat must be equal: checked).
  *
- * usage: gbt-fit-matrix MATRIX.csv [THREADS [REPEAT]] */
+ * usage: gbt-fit-matrix MATRIX.csv [THREADS [REPEAT [LR]]] */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +99,7 @@ static char *model_text(const rdm_gbt *g)
 int main(int argc, char **argv)
 {
     if (argc < 2) {
-        fprintf(stderr, "usage: gbt-fit-matrix MATRIX.csv [THREADS]\n");
+        fprintf(stderr, "usage: gbt-fit-matrix MATRIX.csv [THREADS [REPEAT [LR]]]\n");
         return 2;
     }
     mat m;
@@ -110,6 +112,10 @@ int main(int argc, char **argv)
     p.threads = argc > 2 ? atoi(argv[2]) : 0;
     p.seed = 42;
     int repeat = argc > 3 ? atoi(argv[3]) : 1;
+    if (argc > 4 && !((p.learning_rate = atof(argv[4])) > 0)) {
+        fprintf(stderr, "gbt-fit-matrix: bad learning rate %s\n", argv[4]);
+        return 2;
+    }
     rdm_gbt *g = NULL;
     char *first = NULL;
     double fit = INFINITY, fit_cpu = INFINITY;
@@ -143,8 +149,8 @@ int main(int argc, char **argv)
     for (const char *q = first; *q; q++)
         h = (h ^ (unsigned char)*q) * 1099511628211ULL;
     free(first);
-    printf("fit %.4f\nfit_cpu %.4f\ntrees %d\nmodel %016llx\n", fit, fit_cpu, rdm_gbt_ntrees(g),
-           (unsigned long long)h);
+    printf("fit %.4f\nfit_cpu %.4f\ntrees %d\nlearning_rate %g\nmodel %016llx\n", fit, fit_cpu,
+           rdm_gbt_ntrees(g), p.learning_rate, (unsigned long long)h);
     const char *name[3] = {NULL, "val", "test"};
     for (int s = 1; s <= 2; s++) {
         double *pr = malloc(m.n[s] * sizeof *pr);
