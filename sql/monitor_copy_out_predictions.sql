@@ -1,9 +1,10 @@
 -- every log batch of readmit.model_name with only the arrays the monitor
 -- needs (one element per prediction; the monitor puts them in serving order
--- itself when it needs that order)
+-- itself when it needs that order), the fields patient groups are formed on
+-- among them (performance by patient group, on the rows with an outcome)
 COPY (
     SELECT prediction_id, served_at, model_version, patient_nbr, probability, decision,
-           encounter_id
+           encounter_id, threshold, race, gender, age
     FROM monitor.prediction_batches
     WHERE model_name = current_setting('readmit.model_name')
     ORDER BY batch_id

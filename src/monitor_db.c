@@ -192,6 +192,8 @@ typedef struct pred_ctx {
     int ordered;
     rdm_mon_row *held; /* ordered: every row, passed on once sorted */
     size_t nheld, capheld;
+    rdm_mongroups *groups; /* the labelled rows go there too (NULL: not) */
+    rdm_buf text;          /* a group row's attributes, each NUL-terminated */
 } pred_ctx;
 
 static int pass_row(pred_ctx *c, const rdm_mon_row *r, rdm_err *err)
@@ -220,15 +222,40 @@ static void pred_from(const pred_ctx *c, const rdm_copy_field *f, rdm_mon_row *r
     r->observed = o >= 0 ? c->oc->observed[o] : NAN;
 }
 
+/* A labelled prediction `r` with the threshold, race, gender and age of its
+ * elements f[7..10] to the groups. */
+static int group_add(pred_ctx *c, const rdm_mon_row *r, const rdm_copy_field *f, rdm_err *err)
+{
+    size_t at[RDM_MONGROUP_NATTR];
+    rdm_buf_reset(&c->text);
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++) {
+        const rdm_copy_field *v = &f[8 + a];
+        at[a] = c->text.len;
+        if ((v->data && rdm_buf_add(&c->text, (const char *)v->data, v->len) != RDM_OK) ||
+            rdm_buf_add(&c->text, "", 1) != RDM_OK)
+            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
+    }
+    rdm_mongroup_row g = {
+        r->id,    r->version,        r->patient, r->p, rdm_copy_float8(&f[7], NAN),
+        r->label, {NULL, NULL, NULL}};
+    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
+        g.attr[a] = f[8 + a].data ? c->text.data + at[a] : NULL;
+    return rdm_mongroups_add(c->groups, &g, err);
+}
+
+#define LOG_ARRAYS 11
+
 /* One log batch: its arrays of prediction_id, served_at, model_version,
- * patient_nbr, probability, decision and encounter_id. */
+ * patient_nbr, probability, decision, encounter_id, threshold, race, gender
+ * and age. */
 static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
-    static const uint32_t oid[7] = {RDM_OID_INT8,   RDM_OID_TIMESTAMPTZ, RDM_OID_INT4, RDM_OID_INT8,
-                                    RDM_OID_FLOAT8, RDM_OID_INT2,        RDM_OID_INT8};
+    static const uint32_t oid[LOG_ARRAYS] = {
+        RDM_OID_INT8, RDM_OID_TIMESTAMPTZ, RDM_OID_INT4, RDM_OID_INT8, RDM_OID_FLOAT8, RDM_OID_INT2,
+        RDM_OID_INT8, RDM_OID_FLOAT8,      RDM_OID_TEXT, RDM_OID_TEXT, RDM_OID_TEXT};
     pred_ctx *c = ud;
-    rdm_pbarray a[7];
-    for (int k = 0; k < 7; k++)
+    rdm_pbarray a[LOG_ARRAYS];
+    for (int k = 0; k < LOG_ARRAYS; k++)
         if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]) || a[k].n != a[0].n)
             return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
     if (c->ordered && c->nheld + a[0].n > c->capheld) {
@@ -238,17 +265,17 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
         c->held = p;
     }
     for (uint32_t i = 0; i < a[0].n; i++) {
-        rdm_copy_field e[7];
-        for (int k = 0; k < 7; k++)
+        rdm_copy_field e[LOG_ARRAYS];
+        for (int k = 0; k < LOG_ARRAYS; k++)
             if (rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1)
                 return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
         rdm_mon_row r;
         pred_from(c, e, &r);
-        if (c->ordered) {
+        int rc = c->groups && r.label >= 0 ? group_add(c, &r, e, err) : RDM_OK;
+        if (rc == RDM_OK && c->ordered)
             c->held[c->nheld++] = r;
-            continue;
-        }
-        int rc = pass_row(c, &r, err);
+        else if (rc == RDM_OK)
+            rc = pass_row(c, &r, err);
         if (rc != RDM_OK)
             return rc;
     }
@@ -298,7 +325,7 @@ static int input_row(const char *line, size_t len, void *ud, rdm_err *err)
 }
 
 int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
-                          const rdm_mondb_fns *fns, void *ud, rdm_err *err)
+                          rdm_mongroups *groups, const rdm_mondb_fns *fns, void *ud, rdm_err *err)
 {
     pred_ctx c;
     memset(&c, 0, sizeof c);
@@ -308,6 +335,7 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     c.fns = *fns;
     c.ud = ud;
     c.ordered = ordered;
+    c.groups = groups;
     char share[32];
     int rc = rdm_db_exec(db, RDM_SQL_MONITOR_BEGIN_SNAPSHOT, 0, NULL, err);
     if (rc == RDM_OK)
@@ -319,8 +347,8 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     for (size_t i = 0; rc == RDM_OK && i < oc.n; i++)
         imap_put(&c.outcomes, oc.enc[i], i);
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, 7, log_batch_row, &c,
-                                 err);
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, LOG_ARRAYS,
+                                 log_batch_row, &c, err);
     if (rc == RDM_OK && ordered)
         rc = pass_held(&c, err);
     // the sample of inputs: about input_rows of the c.n predictions
@@ -348,6 +376,7 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     free(oc.label);
     free(oc.observed);
     rdm_buf_release(&c.l.scratch);
+    rdm_buf_release(&c.text);
     return rc;
 }
 
@@ -652,49 +681,5 @@ int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_pr
     const char *p[5] = {model_name, last_prediction >= 0 ? last : NULL, n, l, text};
     int rc = rdm_db_exec(db, RDM_SQL_MONITOR_INSERT_REPORT, 5, p, err);
     free(text);
-    return rc;
-}
-
-/* ---- performance by patient group ---- */
-
-typedef struct group_ctx {
-    rdm_buf text; /* the row's attributes, each NUL-terminated */
-    rdm_mongroups *g;
-} group_ctx;
-
-static int group_row(const rdm_copy_field *f, void *ud, rdm_err *err)
-{
-    group_ctx *c = ud;
-    size_t at[RDM_MONGROUP_NATTR];
-    rdm_buf_reset(&c->text);
-    for (int a = 0; a < RDM_MONGROUP_NATTR; a++) {
-        const rdm_copy_field *v = &f[6 + a];
-        at[a] = c->text.len;
-        if ((v->data && rdm_buf_add(&c->text, (const char *)v->data, v->len) != RDM_OK) ||
-            rdm_buf_add(&c->text, "", 1) != RDM_OK)
-            return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
-    }
-    rdm_mongroup_row r = {rdm_copy_int(&f[0], 0),      (int32_t)rdm_copy_int(&f[1], -1),
-                          rdm_copy_int(&f[2], 0),      rdm_copy_float8(&f[3], NAN),
-                          rdm_copy_float8(&f[4], NAN), (int)rdm_copy_int(&f[5], 0),
-                          {NULL, NULL, NULL}};
-    for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
-        r.attr[a] = f[6 + a].data ? c->text.data + at[a] : NULL;
-    return rdm_mongroups_add(c->g, &r, err);
-}
-
-int rdm_mondb_group_rows(rdm_db *db, const char *model_name, rdm_mongroups *g, rdm_err *err)
-{
-    group_ctx c;
-    memset(&c, 0, sizeof c);
-    c.g = g;
-    int rc = set_param(db, "readmit.model_name", model_name, err);
-    /* room for the hash of the outcomes: else the join spills the log's
-     * rows (their inputs too) to temporary files and reads them back */
-    if (rc == RDM_OK)
-        rc = set_param(db, "work_mem", "128MB", err);
-    if (rc == RDM_OK)
-        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_GROUP_ROWS, 9, group_row, &c, err);
-    rdm_buf_release(&c.text);
     return rc;
 }

@@ -27,17 +27,19 @@ int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, 
 
 /* Every logged prediction of `model_name` with its outcome when one is known,
  * read in one snapshot: `row` is called for each (in serving order when
- * `ordered`, else in any order); then `input` for a deterministic uniform
- * sample of about `input_rows` of them with the raw input by schema column
- * (valid during the call) and the number of the row it belongs to (0 for the
- * first passed to `row`). */
+ * `ordered`, else in any order); each that has an outcome is also added to
+ * `groups` (unless NULL) with its threshold, race, gender and age as sent;
+ * then `input` is called for a deterministic uniform sample of about
+ * `input_rows` of them with the raw input by schema column (valid during the
+ * call) and the number of the row it belongs to (0 for the first passed to
+ * `row`). */
 typedef struct rdm_mondb_fns {
     int (*row)(const rdm_mon_row *row, void *ud, rdm_err *err);
     int (*input)(size_t row, const char *const *values, void *ud, rdm_err *err);
 } rdm_mondb_fns;
 
 int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, int ordered,
-                          const rdm_mondb_fns *fns, void *ud, rdm_err *err);
+                          rdm_mongroups *groups, const rdm_mondb_fns *fns, void *ud, rdm_err *err);
 
 /* Outcomes of served encounters carried by raw batches ingested after they
  * were served. *inserted gets the new outcomes. */
@@ -70,9 +72,5 @@ int rdm_mondb_add_trigger(rdm_db *db, const char *key, const char *reason, rdm_e
 /* Store the monitor document of one run. */
 int rdm_mondb_store_report(rdm_db *db, const char *model_name, long long last_prediction,
                            const json_t *doc, rdm_err *err);
-
-/* Every logged prediction of `model_name` that has an outcome, added to `g`
- * with its race, gender and age as sent. */
-int rdm_mondb_group_rows(rdm_db *db, const char *model_name, rdm_mongroups *g, rdm_err *err);
 
 #endif

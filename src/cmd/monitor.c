@@ -186,65 +186,49 @@ static void print_summary(const json_t *doc)
                json_string_value(json_object_get(rt, "when")));
 }
 
-/* The rows of performance by patient group, read on a connection of its own
- * while the first one reads the log and the windows are computed. */
-typedef struct group_read {
-    const rdm_config *cfg;
+/* Performance by patient group, computed from the rows the log read gave it
+ * on a thread of its own while the windows are computed. */
+typedef struct group_run {
     rdm_mongroups *g;
+    json_t *out;
     pthread_t thread;
     int started;
-    int rc;
     rdm_err err;
-    double seconds; /* reading */
-    double compute; /* computing, after the read */
-} group_read;
+    double seconds; /* computing */
+} group_run;
 
-static void *read_groups(void *arg)
+static void *compute_groups(void *arg)
 {
-    group_read *r = arg;
+    group_run *r = arg;
     double t0 = rdm_now();
-    rdm_db *db = rdm_db_connect(r->cfg, &r->err);
-    r->rc = db ? rdm_mondb_prepare(db, &r->err) : r->err.code ? r->err.code : RDM_EDB;
-    if (r->rc == RDM_OK)
-        r->rc = rdm_mondb_group_rows(db, r->cfg->registry.model_name, r->g, &r->err);
-    rdm_db_close(db);
+    r->out = rdm_mongroups_finish(r->g, &r->err);
     r->seconds = rdm_now() - t0;
     return NULL;
 }
 
-/* Start reading the group rows (on this thread when no other starts). */
-static int start_groups(group_read *r, const rdm_config *cfg, rdm_err *err)
+/* Start computing the groups (on this thread when no other starts). */
+static void start_groups(group_run *r)
 {
-    memset(r, 0, sizeof *r);
-    r->cfg = cfg;
-    if (!(r->g = rdm_mongroups_create(cfg->monitor.bootstrap, err)))
-        return RDM_ENOMEM;
-    if (pthread_create(&r->thread, NULL, read_groups, r) == 0)
+    if (pthread_create(&r->thread, NULL, compute_groups, r) == 0)
         r->started = 1;
     else
-        read_groups(r);
-    return RDM_OK;
+        compute_groups(r);
 }
 
-/* Wait for the read; with `doc`, performance by patient group into its
- * "subgroups". */
-static int finish_groups(group_read *r, json_t *doc, rdm_err *err)
+/* Wait for the groups; with `doc`, put them into its "subgroups". */
+static int finish_groups(group_run *r, json_t *doc, rdm_err *err)
 {
     if (r->started)
         pthread_join(r->thread, NULL);
     r->started = 0;
-    int rc = r->rc;
-    if (rc != RDM_OK)
-        rdm_errf(err, rc, "%s", r->err.msg);
-    double t0 = rdm_now();
-    json_t *o = rc == RDM_OK && doc ? rdm_mongroups_finish(r->g, err) : NULL;
-    r->compute = rdm_now() - t0;
-    if (rc == RDM_OK && doc && !o)
-        rc = err && err->code ? err->code : RDM_ENOMEM;
-    if (o)
-        json_object_set_new(doc, "subgroups", o);
-    rdm_mongroups_free(r->g);
-    r->g = NULL;
+    int rc = RDM_OK;
+    if (!r->out)
+        rc = rdm_errf(err, r->err.code ? r->err.code : RDM_ENOMEM, "%s", r->err.msg);
+    else if (doc)
+        json_object_set_new(doc, "subgroups", r->out);
+    else
+        json_decref(r->out);
+    r->out = NULL;
     return rc;
 }
 
@@ -347,16 +331,18 @@ int cmd_monitor(int argc, char **argv)
         rc = rdm_mondb_batch_drift(db, &ref, snapshot, cfg->monitor.psi_warn,
                                    cfg->monitor.psi_alert, &batches, &measured, &err);
     double t_log = rdm_now();
-    group_read gr = {0};
-    if (rc == RDM_OK)
-        rc = start_groups(&gr, cfg, &err);
+    group_run gr = {0};
+    if (rc == RDM_OK && !(gr.g = rdm_mongroups_create(cfg->monitor.bootstrap, &err)))
+        rc = RDM_ENOMEM;
     if (rc == RDM_OK && !(c.m = rdm_monitor_create(cfg, &ref, &err)))
         rc = RDM_ENOMEM;
     const rdm_mondb_fns fns = {add_row, add_input};
     if (rc == RDM_OK)
         rc = rdm_mondb_predictions(db, cfg->registry.model_name, cfg->monitor.drift_rows,
-                                   cfg->monitor.window_rows > 0, &fns, &c, &err);
+                                   cfg->monitor.window_rows > 0, gr.g, &fns, &c, &err);
     double t_read = rdm_now();
+    if (rc == RDM_OK)
+        start_groups(&gr);
     if (rc == RDM_OK && !(doc = rdm_monitor_finish(c.m, &err)))
         rc = RDM_ENOMEM;
     double t_finish = rdm_now();
@@ -378,10 +364,11 @@ int cmd_monitor(int argc, char **argv)
         if (rc == RDM_OK)
             rc = retrain(&ctx, db, doc, retrain_stamp, &err);
     }
-    if (gr.g) {
+    if (gr.started) {
         rdm_err gerr = {0};
-        (void)finish_groups(&gr, NULL, &gerr); /* a failure before: only wait for the read */
+        (void)finish_groups(&gr, NULL, &gerr); /* a failure before: only wait for them */
     }
+    rdm_mongroups_free(gr.g);
     if (rc == RDM_OK)
         rc = rdm_mondb_store_report(db, cfg->registry.model_name, c.last, doc, &err);
     if (rc == RDM_OK) {
@@ -396,11 +383,10 @@ int cmd_monitor(int argc, char **argv)
         if (!ctx.quiet)
             fprintf(stderr,
                     "monitor: %lld predictions read in %.2f s (outcomes, reference and batches "
-                    "%.2f s, the log %.2f s), computed in %.2f s, done in %.2f s (group rows "
-                    "read alongside in %.2f s, groups computed in %.2f s)\n",
+                    "%.2f s, the log %.2f s), computed in %.2f s, done in %.2f s (groups "
+                    "computed alongside in %.2f s)\n",
                     (long long)json_integer_value(json_object_get(doc, "predictions")), t_read - t0,
-                    t_log - t0, t_read - t_log, t_finish - t_read, rdm_now() - t0, gr.seconds,
-                    gr.compute);
+                    t_log - t0, t_read - t_log, t_finish - t_read, rdm_now() - t0, gr.seconds);
         char fp[256];
         snprintf(fp, sizeof fp, "champion=%d last=%lld labelled=%lld batches=%zu triggers=%zu",
                  version, c.last, (long long)json_integer_value(json_object_get(doc, "labelled")),
