@@ -276,6 +276,13 @@ typedef struct batch_acc {
     long rows_in, clean, filtered, dup, rejected, type_rej, required_rej, positives;
     long *viol;    /* per rule: violating rows (row rules) or missing values (MISSING) */
     long *checked; /* per rule: rows looked at */
+    /* the batch's raw rows as the one scan of every batch delivers them
+     * (read_all), kept until the batch is complete and the ones before it
+     * are cleaned */
+    rdm_buf raw;
+    long raw_rows, raw_last; /* rows in `raw`, line_no of the last one */
+    int raw_unsorted;        /* a row came after one with a higher line_no */
+    int cleaned;             /* its rows went through on_raw_row */
 } batch_acc;
 
 typedef struct run {
@@ -285,6 +292,7 @@ typedef struct run {
     batch_acc *b;
     int nb;
     batch_acc *cur;
+    int next; /* read_all: the first batch not cleaned yet */
     rdm_buf enc, rej, line, scratch;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
@@ -431,16 +439,31 @@ static int hand_over(run *R, rdm_err *err)
     return failed ? rdm_errf(err, RDM_EDB, "clean: writing clean rows failed") : RDM_OK;
 }
 
+/* Index of batch `id` in R->b (ascending batch ids), or -1. */
+static int batch_index(const run *R, long id)
+{
+    int lo = 0, hi = R->nb - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (R->b[mid].batch_id == id)
+            return mid;
+        if (R->b[mid].batch_id < id)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
 static int find_batch(run *R, long id)
 {
     if (R->cur && R->cur->batch_id == id)
         return RDM_OK;
-    for (int i = 0; i < R->nb; i++)
-        if (R->b[i].batch_id == id) {
-            R->cur = &R->b[i];
-            return RDM_OK;
-        }
-    return RDM_ENOTFOUND;
+    int i = batch_index(R, id);
+    if (i < 0)
+        return RDM_ENOTFOUND;
+    R->cur = &R->b[i];
+    return RDM_OK;
 }
 
 #define RAW_FIELDS (RDM_NCOLS + 2)
@@ -752,6 +775,7 @@ static void run_release(run *R)
     for (int i = 0; i < R->nb; i++) {
         free(R->b[i].viol);
         free(R->b[i].checked);
+        rdm_buf_release(&R->b[i].raw);
     }
     free(R->b);
     idset_release(&R->seen);
@@ -824,6 +848,13 @@ out:
     return rc;
 }
 
+static void warn_rows(const batch_acc *B)
+{
+    if (B->rows_in != B->expected)
+        rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld", B->batch_id,
+                B->rows_in, B->expected);
+}
+
 /* Read, type, validate, deduplicate and filter the rows of batch `B` (on
  * connection `db`); the clean and rejected rows go to R->enc and R->rej. */
 static int read_batch(run *R, rdm_db *db, batch_acc *B, rdm_err *err)
@@ -835,10 +866,129 @@ static int read_batch(run *R, rdm_db *db, batch_acc *B, rdm_err *err)
     int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err);
     if (rc == RDM_OK)
         rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, R, err);
-    if (rc == RDM_OK && B->rows_in != B->expected)
-        rdm_log(RDM_LOG_WARN, "clean batch=%ld raw_rows=%ld ledger_rows_accepted=%ld", B->batch_id,
-                B->rows_in, B->expected);
+    if (rc == RDM_OK)
+        warn_rows(B);
     return rc;
+}
+
+/* A buffered raw row: its line number and where it is in its batch's text. */
+typedef struct raw_line {
+    long line_no;
+    size_t at, len;
+} raw_line;
+
+static int raw_line_cmp(const void *a, const void *b)
+{
+    long x = ((const raw_line *)a)->line_no, y = ((const raw_line *)b)->line_no;
+    return (x > y) - (x < y);
+}
+
+/* The decimal number at the start of `s` (up to a tab), or -1. */
+static long lead_number(const char *s, const char *end, const char **after)
+{
+    long v = 0;
+    const char *p = s;
+    while (p < end && *p >= '0' && *p <= '9' && p - s < 18)
+        v = v * 10 + (*p++ - '0');
+    if (p == s || p == end || *p != '\t')
+        return -1;
+    *after = p + 1;
+    return v;
+}
+
+/* Put the buffered rows of B through on_raw_row in line order, then free them. */
+static int clean_buffered(run *R, batch_acc *B, rdm_err *err)
+{
+    int rc = RDM_OK;
+    char *p = B->raw.data, *end = p + B->raw.len;
+    R->cur = B;
+    if (!B->raw_unsorted) {
+        while (p < end && rc == RDM_OK) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            size_t n = (size_t)(nl - p) + 1;
+            rc = on_raw_row(p, n, R, err);
+            p += n;
+        }
+    } else { /* rows stored out of line order: sort them by line number */
+        raw_line *ix = malloc(sizeof *ix * (size_t)B->raw_rows);
+        if (!ix)
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        long n = 0;
+        while (p < end && n < B->raw_rows) {
+            char *nl = memchr(p, '\n', (size_t)(end - p));
+            const char *q;
+            lead_number(p, nl, &q);
+            ix[n].line_no = lead_number(q, nl, &q);
+            ix[n].at = (size_t)(p - B->raw.data);
+            ix[n].len = (size_t)(nl - p) + 1;
+            n++;
+            p = nl + 1;
+        }
+        qsort(ix, (size_t)n, sizeof *ix, raw_line_cmp);
+        for (long i = 0; i < n && rc == RDM_OK; i++)
+            rc = on_raw_row(B->raw.data + ix[i].at, ix[i].len, R, err);
+        free(ix);
+    }
+    if (rc == RDM_OK)
+        warn_rows(B);
+    rdm_buf_release(&B->raw);
+    B->cleaned = 1;
+    return rc;
+}
+
+/* Clean the batches from R->next on that have all their rows (every one
+ * left when `all`), in batch order. */
+static int clean_ready(run *R, int all, rdm_err *err)
+{
+    int rc = RDM_OK;
+    while (rc == RDM_OK && R->next < R->nb &&
+           (all || R->b[R->next].raw_rows >= R->b[R->next].expected))
+        rc = clean_buffered(R, &R->b[R->next++], err);
+    return rc;
+}
+
+/* A row of the scan of every batch: kept with its batch until that batch
+ * can be cleaned. The table holds a batch's rows in line order and batches
+ * mostly one after the other (two loaders interleave neighbours), so a batch
+ * is usually complete, and cleaned, a batch or two after it started. */
+static int on_scan_row(const char *line, size_t len, void *ud, rdm_err *err)
+{
+    run *R = ud;
+    const char *end = line + len, *q;
+    long bid = lead_number(line, end, &q);
+    long ln = bid < 0 ? -1 : lead_number(q, end, &q);
+    if (ln < 0)
+        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.encounters");
+    int i = batch_index(R, bid);
+    if (i < 0)
+        return RDM_OK; /* a batch in the id range that this run does not clean */
+    batch_acc *B = &R->b[i];
+    if (B->cleaned)
+        return rdm_errf(err, RDM_EDB,
+                        "clean: raw batch %ld has more rows than its ledger's rows_accepted (%ld)",
+                        B->batch_id, B->expected);
+    if (B->raw_rows && ln <= B->raw_last)
+        B->raw_unsorted = 1;
+    B->raw_last = ln;
+    B->raw_rows++;
+    if (rdm_buf_add(&B->raw, line, len) || (line[len - 1] != '\n' && rdm_buf_addc(&B->raw, '\n')))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    return i == R->next && B->raw_rows >= B->expected ? clean_ready(R, 0, err) : RDM_OK;
+}
+
+/* Every batch in R->b on connection `db` in one scan of raw.encounters (the
+ * ids from the first to the last), cleaned batch by batch in batch order. */
+static int read_all(run *R, rdm_db *db, rdm_err *err)
+{
+    char first[24], last[24];
+    snprintf(first, sizeof first, "%ld", R->b[0].batch_id);
+    snprintf(last, sizeof last, "%ld", R->b[R->nb - 1].batch_id);
+    const char *p[] = {first, last};
+    R->next = 0;
+    int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCHES, 2, p, err);
+    rc = rc ? rc : clean_ready(R, 0, err); /* batches with no rows */
+    rc = rc ? rc : rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCHES, on_scan_row, R, err);
+    return rc ? rc : clean_ready(R, 1, err);
 }
 
 /* The reader thread: every batch in R->b on R->rdb, in one read-only
@@ -848,8 +998,8 @@ static void *reader_main(void *arg)
     run *R = arg;
     rdm_err e = {0};
     int rc = rdm_db_begin(R->rdb, &e);
-    for (int i = 0; i < R->nb && rc == RDM_OK; i++)
-        rc = read_batch(R, R->rdb, &R->b[i], &e);
+    if (rc == RDM_OK)
+        rc = read_all(R, R->rdb, &e);
     if (rc == RDM_OK && R->enc.len)
         rc = hand_over(R, &e);
     rdm_db_rollback(R->rdb);

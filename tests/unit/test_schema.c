@@ -217,9 +217,10 @@ static void test_sql_columns_agree(void)
 {
     check_sql(RDM_SQL_SCHEMA_001_RAW, 1);
     check_sql(RDM_SQL_SCHEMA_002_CLEAN, 2);
-    static const rdm_sql_id stmts[] = {RDM_SQL_RAW_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_RAW_BATCH,
-                                       RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_PROFILE,
-                                       RDM_SQL_TRAIN_COPY_ENCOUNTERS};
+    static const rdm_sql_id stmts[] = {
+        RDM_SQL_RAW_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_RAW_BATCH,
+        RDM_SQL_CLEAN_COPY_RAW_BATCHES, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS,
+        RDM_SQL_CLEAN_COPY_PROFILE,     RDM_SQL_TRAIN_COPY_ENCOUNTERS};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         check_sql(stmts[i], 0);
 }
