@@ -7,7 +7,8 @@
  *                 publish to the workers
  *   served.c      the model a worker serves: load on a new generation, swap,
  *                 reference counts for requests in flight
- *   worker.c      the worker loop: threads, accept, read, respond, count
+ *   worker.c      the worker loop: threads, epoll, accept, read, respond, count
+ *   fastcgi.c     the FastCGI record layer: assemble a request, frame a response
  *   routes.c      path -> handler (the API, the probes, /metrics)
  *   metrics.c     the counters in Prometheus text
  *   shared.c      the block shared by all processes: create, seqlock
@@ -92,6 +93,44 @@ void srv_shared_free(srv_shared *sh);
 void srv_model_ref_read(srv_shared *sh, srv_model_ref *out);
 /* Publish (supervisor only). */
 void srv_model_publish(srv_shared *sh, const srv_model_ref *ref);
+
+/* ---- fastcgi.c: the FastCGI records of one connection ---- */
+
+/* Bytes kept free at the start of a response buffer for its first record
+ * header (srv_fcgi_frame). */
+#define SRV_FCGI_HEAD 8
+
+/* A connection's request being assembled. The caller appends what it
+ * receives to raw and calls srv_fcgi_feed. */
+typedef struct srv_fcgi {
+    rdm_buf raw;       /* received, not yet taken apart: at most a partial record */
+    rdm_buf params;    /* FCGI_PARAMS content */
+    rdm_buf env;       /* the parameters as name\0value\0 pairs, once they ended */
+    rdm_buf body;      /* FCGI_STDIN content, up to body_limit bytes */
+    rdm_buf reply;     /* replies to management records, for the caller to send */
+    size_t body_limit; /* keep at most this many body bytes (set by the caller) */
+    size_t body_seen;  /* FCGI_STDIN bytes received, kept or not */
+    int id;            /* the request's id; 0 = none begun */
+    int keep;          /* the web server keeps the connection (FCGI_KEEP_CONN) */
+    int params_done, complete;
+} srv_fcgi;
+
+void srv_fcgi_init(srv_fcgi *c);
+void srv_fcgi_release(srv_fcgi *c);
+/* Take apart the whole records in c->raw: 1 when the request is complete
+ * (its empty FCGI_STDIN record arrived), 0 when more bytes are needed, -1 on
+ * a protocol error (*why says which; the connection is to be closed). */
+int srv_fcgi_feed(srv_fcgi *c, const char **why);
+/* A parameter of the request (after its parameters ended), or NULL. */
+const char *srv_fcgi_param(const srv_fcgi *c, const char *name);
+/* How many bytes to ask the socket for next (the rest of a large body at once). */
+size_t srv_fcgi_want(const srv_fcgi *c);
+/* Ready for the next request on the connection; buffers over keep_cap are freed. */
+void srv_fcgi_next(srv_fcgi *c, size_t keep_cap);
+/* Frame out (SRV_FCGI_HEAD free bytes, then the CGI response: header lines
+ * and body) as the whole response to request `id`: FCGI_STDOUT records, the
+ * end of the stream and FCGI_END_REQUEST, ready for one write. 0 or -1 (no memory). */
+int srv_fcgi_frame(rdm_buf *out, int id);
 
 /* ---- one request, as the worker loop hands it to a handler ---- */
 

@@ -1,24 +1,28 @@
 /* worker.c - the worker loop of one FastCGI worker process: request threads
- * accept on the shared socket, read each request in full, hand it to the
- * handler (routes.c in the server), send the response and count it. The
- * process's main thread waits for signals, picks up new models and is the
- * watchdog of serve.read_timeout: a request that has not arrived in full
- * within it has its connection shut down, which frees the thread.
+ * wait on the process's epoll set, assemble each request from what arrives
+ * (fastcgi.c), hand it to the handler (routes.c in the server), send the
+ * response and count it. The process's main thread waits for signals, picks
+ * up new models and is the watchdog of serve.read_timeout: a connection
+ * whose request has not arrived in full within it (or whose response has not
+ * gone out within it) is shut down.
  *
- * The threads accept connections themselves and give libfcgi a duplicate of
- * each (FCGX_Request.ipcFd with keepConnection set, a listening socket of -1
- * so that libfcgi never accepts on its own): the thread's own descriptor
- * stays open until the thread is done with the connection, so the watchdog
- * can shut it down without racing a close and a reuse of the number. */
+ * The epoll set holds the shared listening socket and every connection of
+ * this process, each armed for one event at a time: the thread that gets it
+ * reads what has arrived without waiting, serves the request once it is
+ * complete, and puts the connection back. nginx keeps its connections open
+ * between requests (fastcgi_keep_conn and an upstream keepalive pool); an
+ * idle one, or one whose request is still on its way, holds no thread, so a
+ * few threads serve any number of connections and a slow or stuck client
+ * delays nobody else. Per request on a kept connection: one read, one write,
+ * one epoll_ctl and one epoll_wait. */
 #include <errno.h>
-#include <fcgiapp.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,70 +33,52 @@
 static const srv_opts *g_opts;
 static srv_shared *g_sh;
 static srv_slot *g_slot;
-static pthread_mutex_t g_accept_mu = PTHREAD_MUTEX_INITIALIZER;
 static volatile sig_atomic_t g_stop;
 static _Atomic int g_done;
-static int g_unix_listen; /* the listening socket is AF_UNIX */
+static int g_epoll = -1; /* the listening socket and the connections */
 
-/* What the watchdog sees of one request thread. */
-typedef struct watch {
-    pthread_mutex_t mu;
-    int fd;          /* the thread's descriptor of its connection, or -1 */
-    double deadline; /* > 0: the request must have arrived in full by then */
-    int fired;       /* the watchdog shut the connection down */
-} watch;
+/* Buffers kept per connection between requests; larger ones are freed. */
+#define KEEP_CAP (256u << 10)
 
-static watch g_watch[SRV_MAX_THREADS];
+/* One connection. Its thread (the one that took its event) owns everything
+ * but `deadline` and `fired`, which the watchdog reads and sets under g_conns_mu;
+ * the watchdog may shut the descriptor down, never close it. */
+typedef struct conn {
+    int fd;
+    srv_fcgi rq;
+    double deadline; /* > 0: the request (or the response) must be through by then */
+    int fired;       /* the watchdog shut it down */
+    struct conn *prev, *next;
+} conn;
 
-/* Start the clock on the request arriving on `fd`. */
-static void watch_arm(watch *w, int fd)
+static pthread_mutex_t g_conns_mu = PTHREAD_MUTEX_INITIALIZER;
+static conn *g_conns; /* every connection of this process */
+
+static void conn_deadline(conn *c, int on)
 {
-    pthread_mutex_lock(&w->mu);
-    w->fd = fd;
-    w->deadline = g_opts->read_timeout > 0 ? rdm_now() + g_opts->read_timeout : 0;
-    w->fired = 0;
-    pthread_mutex_unlock(&w->mu);
-}
-
-/* Stop the clock; returns 1 when the watchdog fired since watch_arm. */
-static int watch_disarm(watch *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->deadline = 0;
-    int fired = w->fired;
-    pthread_mutex_unlock(&w->mu);
-    return fired;
-}
-
-/* The thread is about to close its descriptor. */
-static void watch_forget(watch *w)
-{
-    pthread_mutex_lock(&w->mu);
-    w->fd = -1;
-    w->deadline = 0;
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_lock(&g_conns_mu);
+    c->deadline = on && g_opts->read_timeout > 0 ? rdm_now() + g_opts->read_timeout : 0;
+    pthread_mutex_unlock(&g_conns_mu);
 }
 
 /* The watchdog (main thread): shut down connections past their deadline. */
-static void watch_scan(int nthreads)
+static void watch_scan(void)
 {
     double now = rdm_now();
-    for (int i = 0; i < nthreads; i++) {
-        watch *w = &g_watch[i];
-        pthread_mutex_lock(&w->mu);
-        if (w->fd >= 0 && w->deadline > 0 && now > w->deadline) {
-            shutdown(w->fd, SHUT_RDWR);
-            w->deadline = 0;
-            w->fired = 1;
+    pthread_mutex_lock(&g_conns_mu);
+    for (conn *c = g_conns; c; c = c->next) {
+        if (c->deadline > 0 && now > c->deadline) {
+            shutdown(c->fd, SHUT_RDWR);
+            c->deadline = 0;
+            c->fired = 1;
             atomic_fetch_add_explicit(&g_slot->read_timeouts, 1, memory_order_relaxed);
         }
-        pthread_mutex_unlock(&w->mu);
     }
+    pthread_mutex_unlock(&g_conns_mu);
 }
 
 /* Per-thread buffers, reused across requests. */
 typedef struct tstate {
-    rdm_buf in;
     rdm_buf body;
     rdm_buf out;
 } tstate;
@@ -108,12 +94,17 @@ static int add_uint(rdm_buf *b, size_t v)
     return rdm_buf_add(b, q, (size_t)(tmp + sizeof tmp - q));
 }
 
-/* Headers and body in one buffer, written with one FCGX_PutStr. */
-static int send_response(FCGX_Request *r, tstate *ts, const srv_request *rq)
+/* Headers and body in one buffer after room for the first record header,
+ * framed as FastCGI records (fastcgi.c) and sent with one write. */
+static int send_response(conn *c, tstate *ts, const srv_request *rq)
 {
     rdm_buf *o = &ts->out;
     rdm_buf_reset(o);
-    int rc = rdm_buf_adds(o, "Status: ");
+    int rc = rdm_buf_reserve(o, SRV_FCGI_HEAD + 256 + ts->body.len);
+    if (rc == RDM_OK) {
+        o->len = SRV_FCGI_HEAD;
+        rc = rdm_buf_adds(o, "Status: ");
+    }
     if (rc == RDM_OK)
         rc = add_uint(o, (size_t)rq->status);
     if (rc == RDM_OK)
@@ -136,9 +127,21 @@ static int send_response(FCGX_Request *r, tstate *ts, const srv_request *rq)
         rc = rdm_buf_adds(o, "\r\n");
     if (rc == RDM_OK)
         rc = rdm_buf_add(o, ts->body.data, ts->body.len);
-    if (rc != RDM_OK)
+    if (rc != RDM_OK || srv_fcgi_frame(o, c->rq.id) != 0)
         return -1;
-    return FCGX_PutStr(o->data, (int)o->len, r->out) < 0 ? -1 : 0;
+    /* the watchdog bounds a write to a peer that does not read */
+    conn_deadline(c, 1);
+    size_t done = 0;
+    while (done < o->len) {
+        ssize_t k = send(c->fd, o->data + done, o->len - done, MSG_NOSIGNAL);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        done += (size_t)k;
+    }
+    conn_deadline(c, 0);
+    return done == o->len ? 0 : -1;
 }
 
 /* A JSON error answered by the loop itself (before any handler). */
@@ -154,59 +157,51 @@ static void loop_error(srv_request *rq, int status, const char *code, const char
     rq->status = status;
 }
 
-/* Read the request body into ts->in. Returns 0, or an HTTP status with the
- * error body in rq->out. */
-static int read_body(FCGX_Request *r, tstate *ts, srv_request *rq)
-{
-    rdm_buf_reset(&ts->in);
-    const char *cl = FCGX_GetParam("CONTENT_LENGTH", r->envp);
-    long n = 0;
-    if (cl && *cl && (rdm_parse_long(cl, &n) != 0 || n < 0)) {
-        loop_error(rq, 400, "bad_content_length", "invalid Content-Length");
-        return 400;
-    }
-    if (n > g_opts->max_body_bytes) {
-        /* nginx enforces the limit first; drain what was sent anyway */
-        char tmp[8192];
-        while (FCGX_GetStr(tmp, sizeof tmp, r->in) > 0) {
-        }
-        char msg[128];
-        snprintf(msg, sizeof msg, "request body of %ld bytes is over the limit of %ld", n,
-                 g_opts->max_body_bytes);
-        loop_error(rq, 413, "body_too_large", msg);
-        return 413;
-    }
-    if (rdm_buf_reserve(&ts->in, (size_t)n + 1) != RDM_OK) {
-        loop_error(rq, 503, "out_of_memory", "out of memory");
-        return 503;
-    }
-    long got = 0;
-    while (got < n) {
-        int k = FCGX_GetStr(ts->in.data + got, (int)(n - got), r->in);
-        if (k <= 0)
-            break;
-        got += k;
-    }
-    ts->in.len = (size_t)got;
-    ts->in.data[got] = '\0';
-    return 0;
-}
-
 /* The request's parameters (nginx's fastcgi_param lines). */
-static void request_params(FCGX_Request *r, srv_request *rq)
+static void request_params(const srv_fcgi *f, srv_request *rq)
 {
-    const char *method = FCGX_GetParam("REQUEST_METHOD", r->envp);
-    const char *path = FCGX_GetParam("DOCUMENT_URI", r->envp);
+    const char *method = srv_fcgi_param(f, "REQUEST_METHOD");
+    const char *path = srv_fcgi_param(f, "DOCUMENT_URI");
     if (!path)
-        path = FCGX_GetParam("SCRIPT_NAME", r->envp);
-    const char *query = FCGX_GetParam("QUERY_STRING", r->envp);
-    const char *ctype = FCGX_GetParam("CONTENT_TYPE", r->envp);
-    const char *id = FCGX_GetParam("REQUEST_ID", r->envp);
+        path = srv_fcgi_param(f, "SCRIPT_NAME");
+    const char *query = srv_fcgi_param(f, "QUERY_STRING");
+    const char *ctype = srv_fcgi_param(f, "CONTENT_TYPE");
+    const char *id = srv_fcgi_param(f, "REQUEST_ID");
     rq->method = method ? method : "GET";
     rq->path = path ? path : "/";
     rq->query = query ? query : "";
     rq->content_type = ctype ? ctype : "";
     rq->request_id = id ? id : "";
+}
+
+/* The request body, as much of it as CONTENT_LENGTH says. Returns 0, or an
+ * HTTP status with the error body in rq->out. */
+static int request_body(srv_fcgi *f, srv_request *rq)
+{
+    const char *cl = srv_fcgi_param(f, "CONTENT_LENGTH");
+    long n = 0;
+    if (cl && *cl && (rdm_parse_long(cl, &n) != 0 || n < 0)) {
+        loop_error(rq, 400, "bad_content_length", "invalid Content-Length");
+        return 400;
+    }
+    if (n > g_opts->max_body_bytes || f->body_seen > (size_t)g_opts->max_body_bytes) {
+        /* nginx enforces the limit first */
+        char msg[128];
+        snprintf(msg, sizeof msg, "request body of %ld bytes is over the limit of %ld",
+                 n > 0 ? n : (long)f->body_seen, g_opts->max_body_bytes);
+        loop_error(rq, 413, "body_too_large", msg);
+        return 413;
+    }
+    if (rdm_buf_reserve(&f->body, 1) != RDM_OK) {
+        loop_error(rq, 503, "out_of_memory", "out of memory");
+        return 503;
+    }
+    if (f->body.len > (size_t)n)
+        f->body.len = (size_t)n;
+    f->body.data[f->body.len] = '\0';
+    rq->body = f->body.data;
+    rq->body_len = f->body.len;
+    return 0;
 }
 
 /* Count one finished request. A served request is complete here: `rq` holds
@@ -229,177 +224,208 @@ static void account(const srv_request *rq, double seconds)
                                   memory_order_relaxed);
 }
 
-/* On a Unix socket, close without libfcgi's lingering shutdown (half close,
- * then wait up to 2 s for the web server to close its end), so the thread is
- * free for the next request at once instead of waiting for nginx to be
- * scheduled. That is safe only once the whole request has been read, up to
- * the end of its stdin stream (the web server may send that last empty
- * record separately): a close with unread input resets the connection and
- * nginx would lose the response. */
-static void finish(FCGX_Request *r)
-{
-    if (g_unix_listen) {
-        char tmp[4096];
-        while (FCGX_GetStr(tmp, sizeof tmp, r->in) > 0) {
-        }
-        if (!FCGX_GetError(r->in))
-            FCGX_Detach(r);
-    }
-    FCGX_Finish_r(r);
-}
-
-static void handle(FCGX_Request *r, tstate *ts, watch *w)
+/* Serve the complete request of `c`; 0 when the connection may be kept. */
+static int handle(conn *c, tstate *ts)
 {
     double t0 = rdm_now();
     atomic_fetch_add_explicit(&g_slot->inflight, 1, memory_order_relaxed);
     srv_request rq;
     memset(&rq, 0, sizeof rq);
-    request_params(r, &rq);
+    request_params(&c->rq, &rq);
     rq.route = R_OTHER;
     rq.ctype = "application/json";
     rq.out = &ts->body;
     rdm_buf_reset(&ts->body);
-    int bad = read_body(r, ts, &rq);
-    if (watch_disarm(w)) {
-        /* not in full within serve.read_timeout: the connection is gone */
-        rq.status = 408;
-        r->keepConnection = 0;
-        FCGX_Finish_r(r);
-    } else {
-        if (!bad) {
-            rq.body = ts->in.data;
-            rq.body_len = ts->in.len;
-            rq.status = 500;
-            g_opts->handler(&rq, g_opts, g_sh);
-        }
-        send_response(r, ts, &rq);
-        watch_arm(w, w->fd);
-        finish(r);
-        watch_disarm(w);
+    if (!request_body(&c->rq, &rq)) {
+        rq.status = 500;
+        g_opts->handler(&rq, g_opts, g_sh);
     }
+    int rc = send_response(c, ts, &rq);
     account(&rq, rdm_now() - t0);
     atomic_fetch_sub_explicit(&g_slot->inflight, 1, memory_order_relaxed);
     /* keep a huge request from pinning memory */
-    if (ts->in.cap > (1u << 20))
-        rdm_buf_release(&ts->in);
     if (ts->body.cap > (1u << 20))
         rdm_buf_release(&ts->body);
     if (ts->out.cap > (1u << 20))
         rdm_buf_release(&ts->out);
+    return rc;
 }
 
-/* Accept one connection (one thread per process waits at a time; the
- * listening socket is non-blocking, shared with the other processes).
- * Returns the descriptor, or -1 when stopping. */
-static int accept_one(void)
+/* A request cut off by the watchdog, counted as a 408. */
+static void account_timeout(void)
 {
-    int fd = -1;
-    pthread_mutex_lock(&g_accept_mu);
-    while (!g_stop && fd < 0) {
-        struct pollfd p = {g_opts->listen_fd, POLLIN, 0};
-        if (poll(&p, 1, 200) <= 0)
-            continue;
-        fd = accept(g_opts->listen_fd, NULL, NULL);
-        if (fd >= 0)
-            fcntl(fd, F_SETFD, FD_CLOEXEC);
-        else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                 errno != ECONNABORTED && errno != EPROTO) {
-            char msg[128];
-            rdm_log(RDM_LOG_ERROR, "worker pid=%d: accept: %s", (int)getpid(),
-                    rdm_errno_text(errno, msg, sizeof msg));
-            struct timespec ts = {0, 100 * 1000 * 1000};
-            nanosleep(&ts, NULL);
+    srv_request rq;
+    memset(&rq, 0, sizeof rq);
+    rq.route = R_OTHER;
+    rq.status = 408;
+    account(&rq, g_opts->read_timeout);
+}
+
+/* epoll data of the listening socket; a connection's is its conn. */
+static char g_listen_tag;
+
+/* Put a connection (back) in the set, armed for one event. */
+static int conn_arm(conn *c, int op)
+{
+    struct epoll_event ev = {EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, {.ptr = c}};
+    return epoll_ctl(g_epoll, op, c->fd, &ev);
+}
+
+static void conn_close(conn *c)
+{
+    pthread_mutex_lock(&g_conns_mu);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        g_conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    pthread_mutex_unlock(&g_conns_mu);
+    close(c->fd);
+    srv_fcgi_release(&c->rq);
+    free(c);
+}
+
+/* Accept what is pending on the listening socket (non-blocking, shared with
+ * the other processes: another may have taken it) into the set. */
+static void accept_some(void)
+{
+    for (int k = 0; k < 16 && !g_stop; k++) {
+        int fd = accept(g_opts->listen_fd, NULL, NULL);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED && errno != EPROTO) {
+                char msg[128];
+                rdm_log(RDM_LOG_ERROR, "worker pid=%d: accept: %s", (int)getpid(),
+                        rdm_errno_text(errno, msg, sizeof msg));
+                struct timespec ts = {0, 100 * 1000 * 1000};
+                nanosleep(&ts, NULL);
+            }
+            return;
         }
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+        conn *c = calloc(1, sizeof *c);
+        if (!c) {
+            close(fd);
+            continue;
+        }
+        c->fd = fd;
+        srv_fcgi_init(&c->rq);
+        c->rq.body_limit = (size_t)g_opts->max_body_bytes;
+        pthread_mutex_lock(&g_conns_mu);
+        c->next = g_conns;
+        if (g_conns)
+            g_conns->prev = c;
+        g_conns = c;
+        pthread_mutex_unlock(&g_conns_mu);
+        if (conn_arm(c, EPOLL_CTL_ADD) != 0)
+            conn_close(c);
     }
-    pthread_mutex_unlock(&g_accept_mu);
-    return fd;
 }
 
-/* Wait for the next request on a kept connection (no deadline while idle:
- * the web server holds it open between requests). 0 when stopping. */
-static int wait_next(int fd)
+/* Send the replies to management records, if any. */
+static int send_replies(conn *c)
 {
-    while (!g_stop) {
-        struct pollfd p = {fd, POLLIN, 0};
-        if (poll(&p, 1, 200) > 0)
-            return 1;
-    }
-    return 0;
+    rdm_buf *r = &c->rq.reply;
+    int ok = r->len == 0 || send(c->fd, r->data, r->len, MSG_NOSIGNAL) == (ssize_t)r->len;
+    rdm_buf_reset(r);
+    return ok ? 0 : -1;
 }
 
-/* Give libfcgi a connection of its own: a duplicate of the thread's. */
-static int adopt(FCGX_Request *req, int conn)
+/* Back to the set until more arrives; a request begun starts the clock
+ * (it must be complete within serve.read_timeout). 0, or -1 to close. */
+static int wait_more(conn *c)
 {
-    int lib = fcntl(conn, F_DUPFD_CLOEXEC, 0);
-    if (lib < 0)
-        return -1;
-    req->ipcFd = lib;
-    req->keepConnection = 1; /* FCGX_Accept_r must not close it before reading */
-    return 0;
+    if (c->rq.raw.len || c->rq.id) {
+        pthread_mutex_lock(&g_conns_mu);
+        if (c->deadline == 0 && g_opts->read_timeout > 0)
+            c->deadline = rdm_now() + g_opts->read_timeout;
+        pthread_mutex_unlock(&g_conns_mu);
+    }
+    return g_stop || conn_arm(c, EPOLL_CTL_MOD) != 0 ? -1 : 0;
+}
+
+/* The connection became readable: take what has arrived (without waiting),
+ * serve the request once it is complete, then put the connection back in
+ * the set or close it (closed by the web server, not to be kept, broken,
+ * timed out). */
+static void serve_conn(conn *c, tstate *ts)
+{
+    srv_fcgi *f = &c->rq;
+    int fresh = 0; /* bytes arrived since the last srv_fcgi_feed */
+    for (;;) {
+        if (fresh) {
+            fresh = 0;
+            const char *why = NULL;
+            int st = srv_fcgi_feed(f, &why);
+            if (st < 0) {
+                rdm_log(RDM_LOG_WARN, "worker pid=%d: connection closed: %s", (int)getpid(),
+                        why);
+                break;
+            }
+            if (send_replies(c) != 0)
+                break;
+            if (st == 1) {
+                conn_deadline(c, 0);
+                if (handle(c, ts) != 0 || !f->keep || g_stop)
+                    break;
+                srv_fcgi_next(f, KEEP_CAP);
+                /* bytes after the request (nginx sends none before the response) */
+                fresh = f->raw.len > 0;
+                if (!fresh && wait_more(c) == 0)
+                    return;
+                if (!fresh)
+                    break;
+                continue;
+            }
+        }
+        if (rdm_buf_reserve(&f->raw, srv_fcgi_want(f)) != RDM_OK)
+            break;
+        size_t room = f->raw.cap - f->raw.len;
+        ssize_t k = recv(c->fd, f->raw.data + f->raw.len, room, MSG_DONTWAIT);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            if (wait_more(c) == 0)
+                return;
+            break;
+        }
+        if (k <= 0) /* closed by the web server (an idle kept connection), or broken */
+            break;
+        f->raw.len += (size_t)k;
+        fresh = 1;
+    }
+    pthread_mutex_lock(&g_conns_mu);
+    int fired = c->fired && (f->raw.len || f->id);
+    pthread_mutex_unlock(&g_conns_mu);
+    if (fired)
+        account_timeout();
+    conn_close(c);
 }
 
 static void *thread_main(void *arg)
 {
-    watch *w = arg;
-    FCGX_Request req;
-    tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT};
-    /* no listening socket: libfcgi reads only the connections given to it */
-    if (FCGX_InitRequest(&req, -1, 0) != 0)
-        return NULL;
-    int conn = -1;
+    (void)arg;
+    tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT};
     while (!g_stop) {
-        if (req.ipcFd < 0) {
-            if (conn >= 0) {
-                watch_forget(w);
-                close(conn);
-            }
-            conn = accept_one();
-            if (conn < 0)
-                continue;
-            if (adopt(&req, conn) != 0) {
-                close(conn);
-                conn = -1;
-                continue;
-            }
-        } else if (!wait_next(conn)) {
-            break;
-        }
-        watch_arm(w, conn);
-        if (FCGX_Accept_r(&req) < 0) {
-            /* a broken or timed-out request: libfcgi closed its duplicate */
-            watch_disarm(w);
+        struct epoll_event ev;
+        int n = epoll_wait(g_epoll, &ev, 1, 200);
+        if (n <= 0 || g_stop)
             continue;
-        }
-        handle(&req, &ts, w);
+        if (ev.data.ptr == &g_listen_tag)
+            accept_some();
+        else
+            serve_conn(ev.data.ptr, &ts);
     }
-    FCGX_Free(&req, 1);
-    if (conn >= 0) {
-        watch_forget(w);
-        close(conn);
-    }
-    rdm_buf_release(&ts.in);
     rdm_buf_release(&ts.body);
     rdm_buf_release(&ts.out);
     atomic_fetch_add(&g_done, 1);
     return NULL;
 }
 
-static void on_wake(int sig)
-{
-    (void)sig;
-    if (g_stop)
-        FCGX_ShutdownPending();
-}
-
-/* SIGTERM/SIGINT/SIGHUP are taken by sigtimedwait in the main thread;
- * SIGUSR1 interrupts accept() in the request threads when stopping. */
+/* SIGTERM/SIGINT/SIGHUP are taken by sigtimedwait in the main thread. */
 static void worker_signals(sigset_t *set)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_wake;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGPIPE, SIG_IGN);
     sigemptyset(set);
     sigaddset(set, SIGTERM);
@@ -409,17 +435,17 @@ static void worker_signals(sigset_t *set)
     pthread_sigmask(SIG_BLOCK, set, NULL);
 }
 
-/* Drain: request threads finish what they are doing, then stop accepting. */
-static void drain(pthread_t *th, int started)
+/* Drain: request threads finish the request they are serving (none waits
+ * on an idle connection: each leaves epoll_wait within 200 ms), then the
+ * connections close with the process. */
+static void drain(int started)
 {
     g_stop = 1;
-    FCGX_ShutdownPending();
     double deadline = rdm_now() + 10.0;
     while (atomic_load(&g_done) < started && rdm_now() < deadline) {
         struct timespec ts = {0, 20 * 1000 * 1000};
-        for (int i = 0; i < started; i++)
-            pthread_kill(th[i], SIGUSR1);
         nanosleep(&ts, NULL);
+        watch_scan();
     }
 }
 
@@ -435,12 +461,18 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
     sigset_t set;
     worker_signals(&set);
 
-    struct sockaddr_storage sa_listen;
-    socklen_t sl = sizeof sa_listen;
-    g_unix_listen = getsockname(o->listen_fd, (struct sockaddr *)&sa_listen, &sl) == 0 &&
-                    sa_listen.ss_family == AF_UNIX;
     if (o->follow_model)
         srv_served_refresh(sh, g_slot, 0);
+
+    g_epoll = epoll_create1(EPOLL_CLOEXEC);
+    /* exclusive: a new connection wakes one process, not every one */
+    struct epoll_event lev = {EPOLLIN | EPOLLEXCLUSIVE, {.ptr = &g_listen_tag}};
+    if (g_epoll < 0 || epoll_ctl(g_epoll, EPOLL_CTL_ADD, o->listen_fd, &lev) != 0) {
+        char msg[128];
+        rdm_log(RDM_LOG_ERROR, "worker pid=%d: epoll: %s", (int)getpid(),
+                rdm_errno_text(errno, msg, sizeof msg));
+        _exit(1);
+    }
 
     srv_log_start(o, g_slot);
     int nt = o->threads > 0 ? o->threads : 1;
@@ -448,12 +480,9 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
         nt = SRV_MAX_THREADS;
     pthread_t *th = calloc((size_t)nt, sizeof *th);
     int started = 0;
-    for (int i = 0; th && i < nt; i++) {
-        pthread_mutex_init(&g_watch[i].mu, NULL);
-        g_watch[i].fd = -1;
-        if (pthread_create(&th[started], NULL, thread_main, &g_watch[i]) == 0)
+    for (int i = 0; th && i < nt; i++)
+        if (pthread_create(&th[started], NULL, thread_main, NULL) == 0)
             started++;
-    }
     if (started == 0) {
         rdm_log(RDM_LOG_ERROR, "worker pid=%d: cannot start threads", (int)getpid());
         _exit(1);
@@ -466,11 +495,11 @@ void srv_worker_main(const srv_opts *o, srv_shared *sh, int idx)
             break;
         if (getppid() != ppid) /* the supervisor died: do not linger */
             break;
-        watch_scan(nt);
+        watch_scan();
         if (o->follow_model)
             srv_served_refresh(sh, g_slot, sig == SIGHUP);
     }
-    drain(th, started);
+    drain(started);
     srv_log_stop(); /* everything logged, or in the spill file */
     _exit(0);
 }

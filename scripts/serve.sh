@@ -20,7 +20,12 @@
 #                        socket (default serve.user, else readmit-serve, created
 #                        when missing and given access to the private cluster)
 #   READMIT_FCGI_OPTS    extra readmit-fcgi options ("--model FILE", "-o serve.workers=4", ...)
-#   READMIT_KEEP_CONN    on|off: fastcgi_keep_conn + upstream keepalive (default off)
+#   READMIT_KEEP_CONN    on|off: nginx keeps its connections to the pool open between
+#                        requests (fastcgi_keep_conn + an upstream keepalive pool of
+#                        READMIT_KEEPALIVE idle connections per nginx worker, default 64);
+#                        default on. An idle kept connection holds no pool thread (the
+#                        workers wait on all of theirs at once), so any number of threads
+#                        serves them.
 #   READMIT_ACCESS_LOG   a path or "off" (default var/nginx/access.log)
 #   READMIT_API_ALLOW    addresses/networks allowed to reach the API and probes
 #                        ("10.0.0.0/8 192.168.1.5"; default: everyone), others get 403
@@ -109,7 +114,9 @@ render() {
     local api_access metrics_access
     api_access=$(access_lines READMIT_API_ALLOW "${READMIT_API_ALLOW:-}")
     metrics_access=$(access_lines READMIT_METRICS_ALLOW "${READMIT_METRICS_ALLOW:-}")
-    local user_line="" keep=${READMIT_KEEP_CONN:-off} ka=16
+    local user_line="" keep=${READMIT_KEEP_CONN:-on} ka=${READMIT_KEEPALIVE:-64}
+    case $keep in on | off) ;; *) die "READMIT_KEEP_CONN: '$keep' is not on or off" ;; esac
+    [[ $ka =~ ^[1-9][0-9]*$ ]] || die "READMIT_KEEPALIVE: '$ka' is not a positive number"
     if [ "$(id -u)" -eq 0 ]; then
         # the master needs root for nothing here; workers drop to nobody when
         # nobody can reach the checkout (not so under a private home directory)
