@@ -8,12 +8,20 @@
 
 #include "gbt_int.h"
 
+/* LSD radix sort, 11-bit digits; a digit that is the same in every key is
+ * not sorted on (small integer values vary in few bits). */
 static void radix_sort_u32(uint32_t *a, uint32_t *tmp, size_t n)
 {
     size_t cnt[2048];
-    uint32_t *src = a, *dst = tmp;
+    uint32_t *src = a, *dst = tmp, all = ~0u, any = 0;
+    for (size_t i = 0; i < n; i++) {
+        all &= a[i];
+        any |= a[i];
+    }
     for (int pass = 0; pass < 3; pass++) {
         int shift = pass * 11;
+        if ((((all ^ any) >> shift) & 2047u) == 0)
+            continue;
         memset(cnt, 0, sizeof cnt);
         for (size_t i = 0; i < n; i++)
             cnt[(src[i] >> shift) & 2047u]++;
@@ -63,6 +71,8 @@ static void feature_edges(fitctx *c, int j, int maxb, uint32_t *key, uint32_t *t
     float *e = c->edges + (size_t)j * MAX_CODES;
     for (size_t s = 0; s < step_n; s++) {
         size_t i = n > EDGE_SAMPLE ? (size_t)((double)s * (double)n / (double)step_n) : s;
+        if (n <= EDGE_SAMPLE && i + 32 < n) /* rows d floats apart: fetch ahead */
+            __builtin_prefetch(c->X + (i + 32) * (size_t)c->d + (size_t)j);
         float v = c->X[i * (size_t)c->d + (size_t)j];
         if (isnan(v))
             continue;
@@ -132,17 +142,19 @@ static inline int value_bin(const fitctx *c, int j, float v)
     }
     if (isnan(v))
         return c->nb[j];
+    /* the first edge >= v (the last is +inf), without data-dependent
+     * branches: the loop runs the same number of times for every value */
     const float *e = c->edges + (size_t)j * MAX_CODES;
-    int lo = 0, hi = c->nb[j] - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (v <= e[mid])
-            hi = mid;
-        else
-            lo = mid + 1;
+    int lo = 0;
+    for (int len = c->nb[j]; len > 1;) {
+        int half = len / 2;
+        lo += e[lo + half - 1] < v ? half : 0;
+        len -= half;
     }
     return lo;
 }
+
+#define RBLOCK 64 /* rows per block of the row lists' passes */
 
 /* Bin n rows of X (row-major, d features) into column-major out[j * n + i],
  * chunks handed out by the pool. */
@@ -201,37 +213,49 @@ typedef struct rowjob {
     int pass;
 } rowjob;
 
+/* Rows a..b-1 (at most RBLOCK), feature by feature (the columns are read in
+ * order, and whether a bin is the default one decides no branch): pass 0
+ * counts each row's entries into rowp[i + 1], pass 1 writes them, in feature
+ * order, into the row's fixed slots, then its overflow, and pads the fixed
+ * slots. */
+static void rows_block(fitctx *c, int pass, size_t a, size_t b)
+{
+    uint32_t k[RBLOCK] = {0}, w = (uint32_t)c->fixw;
+    uint16_t sink = 0;
+    for (int j = 0; j < c->d; j++) {
+        if (!c->splittable[j])
+            continue;
+        const uint8_t *col = c->cbins + (size_t)j * c->n;
+        int off = c->off[j], def = c->defb[j] - off;
+        for (size_t i = a; i < b; i++) {
+            uint32_t nd = col[i] != def, kk = k[i - a];
+            if (pass) {
+                uint32_t in = nd & (kk < w);
+                uint16_t *slot = in ? &c->fix[i * w + kk] : &sink;
+                *slot = (uint16_t)(off + col[i]);
+                if (nd & (kk >= w)) /* rare: beyond the fixed slots */
+                    c->ovf[c->rowp[i] + kk - w] = (uint32_t)(off + col[i]);
+            }
+            k[i - a] = kk + nd;
+        }
+    }
+    for (size_t i = a; i < b; i++) {
+        if (pass)
+            for (uint32_t s = k[i - a]; s < w; s++)
+                c->fix[i * w + s] = (uint16_t)(c->tb + (int)s);
+        else
+            c->rowp[i + 1] = k[i - a]; /* all entries for now */
+    }
+}
+
 static void rows_job(void *arg, int tid, rdm_pool *pl)
 {
     rowjob *rj = arg;
-    fitctx *c = rj->c;
     size_t lo, hi;
     (void)tid;
-    while (next_chunk(pl, c->n, &lo, &hi) >= 0) {
-        for (size_t i = lo; i < hi; i++) {
-            uint32_t k = 0, w = (uint32_t)c->fixw, o = rj->pass ? c->rowp[i] : 0;
-            uint16_t *f = c->fix + i * (size_t)w;
-            for (int j = 0; j < c->d; j++) {
-                if (!c->splittable[j])
-                    continue;
-                int e = c->off[j] + c->cbins[(size_t)j * c->n + i];
-                if (e == c->defb[j])
-                    continue;
-                if (rj->pass) {
-                    if (k < w)
-                        f[k] = (uint16_t)e;
-                    else
-                        c->ovf[o++] = (uint32_t)e;
-                }
-                k++;
-            }
-            if (rj->pass)
-                for (; k < w; k++)
-                    f[k] = (uint16_t)(c->tb + (int)k);
-            else
-                c->rowp[i + 1] = k; /* all entries for now */
-        }
-    }
+    while (next_chunk(pl, rj->c->n, &lo, &hi) >= 0)
+        for (size_t a = lo; a < hi; a += RBLOCK)
+            rows_block(rj->c, rj->pass, a, a + RBLOCK < hi ? a + RBLOCK : hi);
 }
 
 /* Width of the fixed part of the row lists: at most ~2% of rows overflow it

@@ -338,7 +338,7 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
 static int alloc_hists(fitctx *c, int max_leaves)
 {
     for (int t = 0; t < c->nt; t++)
-        if (!(c->thist[t] = malloc(2 * (size_t)c->htb * sizeof **c->thist)))
+        if (!(c->thist[t] = malloc((size_t)c->htb * sizeof **c->thist)))
             return -1;
     c->histmem = malloc((size_t)max_leaves * (size_t)c->htb * sizeof *c->histmem);
     return c->histmem ? 0 : -1;

@@ -86,7 +86,7 @@ typedef struct fitctx {
     int max_depth;
     rdm_pool *pool;
     int nt;
-    ghq **thist;                 /* per thread: two partial histograms (even, odd rows) */
+    ghq **thist;                 /* per thread: a partial histogram of a job's rows */
     uint8_t tused[RDM_POOL_MAX]; /* thread t added rows to thist[t] in this job */
     float **wbuf;                /* per-thread scratch for edges */
     uint32_t **wkey;
