@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "predbatch.h"
 
@@ -94,6 +95,95 @@ int rdm_mondb_reference(rdm_db *db, const char *model_name, rdm_drift_ref *ref, 
 
 /* ---- predictions ---- */
 
+/* Lookahead of the hash lookups: the slot of the key this many elements on
+ * is fetched into the cache while the current one is looked up (each lookup
+ * in a table of a million keys is otherwise a miss). */
+#define AHEAD 16
+
+/* Big-endian integers of binary COPY data. */
+static inline uint64_t be64(const unsigned char *p)
+{
+    return (uint64_t)p[0] << 56 | (uint64_t)p[1] << 48 | (uint64_t)p[2] << 40 |
+           (uint64_t)p[3] << 32 | (uint64_t)p[4] << 24 | (uint64_t)p[5] << 16 |
+           (uint64_t)p[6] << 8 | p[7];
+}
+
+static inline uint32_t be32(const unsigned char *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* An array element of `len` bytes as the rdm_copy_* getters read it. */
+static inline int64_t el_int(const unsigned char *d, size_t len, int64_t dflt)
+{
+    return !d         ? dflt
+           : len == 8 ? (int64_t)be64(d)
+           : len == 4 ? (int32_t)be32(d)
+           : len == 2 ? (int16_t)(d[0] << 8 | d[1])
+                      : dflt;
+}
+
+static inline double el_float8(const unsigned char *d, size_t len, double dflt)
+{
+    if (!d || len != 8)
+        return dflt;
+    uint64_t u = be64(d);
+    double v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+/* timestamptz: microseconds since 2000-01-01 UTC, as rdm_copy_epoch. */
+static inline double el_epoch(const unsigned char *d, size_t len, double dflt)
+{
+    return d && len == 8 ? (double)((int64_t)be64(d) + INT64_C(946684800000000)) / 1000000.0 : dflt;
+}
+
+static inline size_t home(int64_t k, size_t mask)
+{
+    uint64_t h = (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15);
+    return (size_t)(h >> 32) & mask;
+}
+
+static size_t capacity_for(size_t n)
+{
+    size_t cap = 16;
+    while (cap < 2 * n)
+        cap *= 2;
+    return cap;
+}
+
+/* Zeroed memory for a hash table of `size` bytes, on huge pages where the
+ * system has them: a lookup in tens of megabytes of 4 KiB pages misses the
+ * TLB about every time. Free with table_free(). */
+static void *table_alloc(size_t size)
+{
+#ifdef MADV_HUGEPAGE
+    if (size >= (size_t)4 << 20) {
+        void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p != MAP_FAILED) {
+            (void)madvise(p, size, MADV_HUGEPAGE); /* a hint: without it, small pages */
+            return p;
+        }
+        return NULL;
+    }
+#endif
+    return calloc(1, size);
+}
+
+static void table_free(void *p, size_t size)
+{
+    if (!p)
+        return;
+#ifdef MADV_HUGEPAGE
+    if (size >= (size_t)4 << 20) {
+        munmap(p, size);
+        return;
+    }
+#endif
+    free(p);
+}
+
 /* Open-addressing map of int64 keys to row numbers; a key and its row share
  * a cache line. */
 typedef struct islot {
@@ -108,40 +198,71 @@ typedef struct imap {
 
 static int imap_init(imap *m, size_t n)
 {
-    size_t cap = 16;
-    while (cap < 2 * n)
-        cap *= 2;
+    size_t cap = capacity_for(n);
     m->mask = cap - 1;
-    m->s = calloc(cap, sizeof *m->s);
+    m->s = table_alloc(cap * sizeof *m->s);
     return m->s ? 0 : -1;
 }
 
 static void imap_release(imap *m)
 {
-    free(m->s);
+    table_free(m->s, m->s ? (m->mask + 1) * sizeof *m->s : 0);
 }
 
 static islot *imap_slot(const imap *m, int64_t k)
 {
-    uint64_t h = (uint64_t)k * UINT64_C(0x9e3779b97f4a7c15);
-    size_t i = (size_t)(h >> 32) & m->mask;
+    size_t i = home(k, m->mask);
     while (m->s[i].val && m->s[i].key != k)
         i = (i + 1) & m->mask;
     return &m->s[i];
 }
 
-/* Insert k -> row unless k is there (the first one stays). */
-static void imap_put(imap *m, int64_t k, size_t row)
+/* Insert keys[i] -> i for every i < n unless the key is there (the first
+ * one stays). */
+static void imap_put_all(imap *m, const int64_t *keys, size_t n)
 {
-    islot *e = imap_slot(m, k);
-    if (!e->val)
-        *e = (islot){k, row + 1};
+    for (size_t i = 0; i < n; i++) {
+        if (i + AHEAD < n)
+            __builtin_prefetch(&m->s[home(keys[i + AHEAD], m->mask)], 1);
+        islot *e = imap_slot(m, keys[i]);
+        if (!e->val)
+            *e = (islot){keys[i], i + 1};
+    }
 }
 
 /* The row of k, or -1. */
 static long imap_get(const imap *m, int64_t k)
 {
     return (long)imap_slot(m, k)->val - 1;
+}
+
+/* The outcomes by encounter id: open addressing with the outcome in its key's
+ * slot, so that a lookup reads one place. */
+typedef struct oslot {
+    int64_t key;
+    double observed; /* unix seconds, NaN: not given */
+    int32_t label;   /* 0/1 */
+    int32_t used;
+} oslot;
+
+typedef struct omap {
+    oslot *s;
+    size_t mask;
+} omap;
+
+static inline const oslot *oslot_at(const omap *m, int64_t k)
+{
+    size_t i = home(k, m->mask);
+    while (m->s[i].used && m->s[i].key != k)
+        i = (i + 1) & m->mask;
+    return &m->s[i];
+}
+
+static inline void oslot_prefetch(const omap *m, int64_t k)
+{
+    const oslot *s = &m->s[home(k, m->mask)];
+    __builtin_prefetch(s);
+    __builtin_prefetch((const char *)(s + 1) - 1); /* a slot may straddle two lines */
 }
 
 /* Growable arrays of one column each. */
@@ -180,10 +301,26 @@ static int outcome_row(const rdm_copy_field *f, void *ud, rdm_err *err)
     return RDM_OK;
 }
 
+/* The map of the outcomes read (the first of an encounter stays). */
+static int omap_build(omap *m, const outcomes_ctx *oc)
+{
+    size_t cap = capacity_for(oc->n);
+    m->mask = cap - 1;
+    if (!(m->s = table_alloc(cap * sizeof *m->s)))
+        return -1;
+    for (size_t i = 0; i < oc->n; i++) {
+        if (i + AHEAD < oc->n)
+            __builtin_prefetch(&m->s[home(oc->enc[i + AHEAD], m->mask)], 1);
+        oslot *e = (oslot *)oslot_at(m, oc->enc[i]);
+        if (!e->used)
+            *e = (oslot){oc->enc[i], oc->observed[i], oc->label[i], 1};
+    }
+    return 0;
+}
+
 typedef struct pred_ctx {
     lines l;
-    const outcomes_ctx *oc;
-    imap outcomes; /* encounter_id -> outcome */
+    omap outcomes; /* encounter_id -> outcome */
     int64_t *ids;  /* prediction_id of each row passed on, in order */
     size_t n, cap;
     imap rows; /* prediction_id -> row */
@@ -208,54 +345,62 @@ static int pass_row(pred_ctx *c, const rdm_mon_row *r, rdm_err *err)
     return c->fns.row(r, c->ud, err);
 }
 
-/* One prediction from the elements of its batch's arrays. */
-static void pred_from(const pred_ctx *c, const rdm_copy_field *f, rdm_mon_row *r)
-{
-    r->id = rdm_copy_int(&f[0], 0);
-    r->served = rdm_copy_epoch(&f[1], NAN);
-    r->version = (int32_t)rdm_copy_int(&f[2], -1);
-    r->patient = rdm_copy_int(&f[3], -1 - r->id); /* unknown: a group of its own */
-    r->p = rdm_copy_float8(&f[4], NAN);
-    r->decision = (int)rdm_copy_int(&f[5], 0);
-    long o = f[6].data ? imap_get(&c->outcomes, rdm_copy_int(&f[6], 0)) : -1;
-    r->label = o >= 0 ? c->oc->label[o] : -1;
-    r->observed = o >= 0 ? c->oc->observed[o] : NAN;
-}
-
-/* A labelled prediction `r` with the threshold, race, gender and age of its
- * elements f[7..10] to the groups. */
-static int group_add(pred_ctx *c, const rdm_mon_row *r, const rdm_copy_field *f, rdm_err *err)
+/* A labelled prediction `r` with the threshold and the race, gender and age
+ * elements of its batch to the groups. */
+static int group_add(pred_ctx *c, const rdm_mon_row *r, double threshold,
+                     const rdm_copy_field *attr, rdm_err *err)
 {
     size_t at[RDM_MONGROUP_NATTR];
     rdm_buf_reset(&c->text);
     for (int a = 0; a < RDM_MONGROUP_NATTR; a++) {
-        const rdm_copy_field *v = &f[8 + a];
+        const rdm_copy_field *v = &attr[a];
         at[a] = c->text.len;
         if ((v->data && rdm_buf_add(&c->text, (const char *)v->data, v->len) != RDM_OK) ||
             rdm_buf_add(&c->text, "", 1) != RDM_OK)
             return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
     }
-    rdm_mongroup_row g = {
-        r->id,    r->version,        r->patient, r->p, rdm_copy_float8(&f[7], NAN),
-        r->label, {NULL, NULL, NULL}};
+    rdm_mongroup_row g = {r->id,     r->version, r->patient,        r->p,
+                          threshold, r->label,   {NULL, NULL, NULL}};
     for (int a = 0; a < RDM_MONGROUP_NATTR; a++)
-        g.attr[a] = f[8 + a].data ? c->text.data + at[a] : NULL;
+        g.attr[a] = attr[a].data ? c->text.data + at[a] : NULL;
     return rdm_mongroups_add(c->groups, &g, err);
 }
 
-#define LOG_ARRAYS 11
+/* The arrays of a log batch, in the order of monitor_copy_out_predictions. */
+enum {
+    LA_ID,
+    LA_SERVED,
+    LA_VERSION,
+    LA_PATIENT,
+    LA_PROB,
+    LA_DECISION,
+    LA_ENCOUNTER,
+    LA_THRESHOLD,
+    LA_RACE,
+    LA_GENDER,
+    LA_AGE,
+    LOG_ARRAYS
+};
 
-/* One log batch: its arrays of prediction_id, served_at, model_version,
- * patient_nbr, probability, decision, encounter_id, threshold, race, gender
- * and age. */
+/* Fetch the outcome slot of the next encounter of cursor `a`. */
+static inline void prefetch_next(const omap *m, rdm_pbarray *a)
+{
+    const unsigned char *d;
+    size_t len;
+    if (rdm_pbarray_next(a, &d, &len) == 1 && d && len == 8)
+        oslot_prefetch(m, (int64_t)be64(d));
+}
+
+/* One log batch: its arrays, element i of each the i-th prediction. */
 static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
     static const uint32_t oid[LOG_ARRAYS] = {
         RDM_OID_INT8, RDM_OID_TIMESTAMPTZ, RDM_OID_INT4, RDM_OID_INT8, RDM_OID_FLOAT8, RDM_OID_INT2,
         RDM_OID_INT8, RDM_OID_FLOAT8,      RDM_OID_TEXT, RDM_OID_TEXT, RDM_OID_TEXT};
     pred_ctx *c = ud;
+    int na = c->groups ? LOG_ARRAYS : LA_THRESHOLD; /* the rest only for the groups */
     rdm_pbarray a[LOG_ARRAYS];
-    for (int k = 0; k < LOG_ARRAYS; k++)
+    for (int k = 0; k < na; k++)
         if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]) || a[k].n != a[0].n)
             return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
     if (c->ordered && c->nheld + a[0].n > c->capheld) {
@@ -264,14 +409,34 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
             return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
         c->held = p;
     }
+    rdm_pbarray ahead = a[LA_ENCOUNTER];
+    for (int k = 0; k < AHEAD; k++)
+        prefetch_next(&c->outcomes, &ahead);
     for (uint32_t i = 0; i < a[0].n; i++) {
         rdm_copy_field e[LOG_ARRAYS];
-        for (int k = 0; k < LOG_ARRAYS; k++)
+        for (int k = 0; k < na; k++)
             if (rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1)
                 return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+        prefetch_next(&c->outcomes, &ahead);
         rdm_mon_row r;
-        pred_from(c, e, &r);
-        int rc = c->groups && r.label >= 0 ? group_add(c, &r, e, err) : RDM_OK;
+        r.id = el_int(e[LA_ID].data, e[LA_ID].len, 0);
+        r.served = el_epoch(e[LA_SERVED].data, e[LA_SERVED].len, NAN);
+        r.version = (int32_t)el_int(e[LA_VERSION].data, e[LA_VERSION].len, -1);
+        /* unknown patient: a group of its own */
+        r.patient = el_int(e[LA_PATIENT].data, e[LA_PATIENT].len, -1 - r.id);
+        r.p = el_float8(e[LA_PROB].data, e[LA_PROB].len, NAN);
+        r.decision = (int)el_int(e[LA_DECISION].data, e[LA_DECISION].len, 0);
+        const oslot *o = NULL;
+        if (e[LA_ENCOUNTER].data) {
+            o = oslot_at(&c->outcomes, el_int(e[LA_ENCOUNTER].data, e[LA_ENCOUNTER].len, 0));
+            o = o->used ? o : NULL;
+        }
+        r.label = o ? o->label : -1;
+        r.observed = o ? o->observed : NAN;
+        int rc = RDM_OK;
+        if (c->groups && o)
+            rc = group_add(c, &r, el_float8(e[LA_THRESHOLD].data, e[LA_THRESHOLD].len, NAN),
+                           &e[LA_RACE], err);
         if (rc == RDM_OK && c->ordered)
             c->held[c->nheld++] = r;
         else if (rc == RDM_OK)
@@ -331,7 +496,6 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     memset(&c, 0, sizeof c);
     outcomes_ctx oc;
     memset(&oc, 0, sizeof oc);
-    c.oc = &oc;
     c.fns = *fns;
     c.ud = ud;
     c.ordered = ordered;
@@ -342,10 +506,11 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
         rc = set_param(db, "readmit.model_name", model_name, err);
     if (rc == RDM_OK)
         rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_OUTCOMES, 3, outcome_row, &oc, err);
-    if (rc == RDM_OK && imap_init(&c.outcomes, oc.n))
+    if (rc == RDM_OK && omap_build(&c.outcomes, &oc))
         rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
-    for (size_t i = 0; rc == RDM_OK && i < oc.n; i++)
-        imap_put(&c.outcomes, oc.enc[i], i);
+    free(oc.enc);
+    free(oc.label);
+    free(oc.observed);
     if (rc == RDM_OK)
         rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, LOG_ARRAYS,
                                  log_batch_row, &c, err);
@@ -357,8 +522,8 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     if (rc == RDM_OK && input_rows > 0 && c.n) {
         if (imap_init(&c.rows, c.n))
             rc = rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
-        for (size_t i = 0; rc == RDM_OK && i < c.n; i++)
-            imap_put(&c.rows, c.ids[i], i);
+        else
+            imap_put_all(&c.rows, c.ids, c.n);
         if (rc == RDM_OK)
             rc = set_param(db, "readmit.input_share", share, err);
         if (rc == RDM_OK)
@@ -368,13 +533,10 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
         rc = rdm_db_commit(db, err);
     else
         rdm_db_rollback(db);
-    imap_release(&c.outcomes);
+    table_free(c.outcomes.s, c.outcomes.s ? (c.outcomes.mask + 1) * sizeof *c.outcomes.s : 0);
     imap_release(&c.rows);
     free(c.ids);
     free(c.held);
-    free(oc.enc);
-    free(oc.label);
-    free(oc.observed);
     rdm_buf_release(&c.l.scratch);
     rdm_buf_release(&c.text);
     return rc;

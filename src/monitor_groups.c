@@ -28,6 +28,7 @@ struct rdm_mongroups {
     size_t n, cap;
     char *levels[RDM_MONGROUP_NATTR][MAX_LEVELS + 2]; /* + "(missing)" and "other" */
     int nlevels[RDM_MONGROUP_NATTR];
+    int last[RDM_MONGROUP_NATTR]; /* level found last (rows of a batch are often alike) */
 };
 
 rdm_mongroups *rdm_mongroups_create(int resamples, rdm_err *err)
@@ -60,9 +61,14 @@ void rdm_mongroups_free(rdm_mongroups *g)
 static int level_of(rdm_mongroups *g, int a, const char *v)
 {
     const char *name = v && *v && strcmp(v, "?") ? v : "(missing)";
+    // the names below MAX_LEVELS are unique: the last one found, when it
+    // matches, is the one the search would find
+    int k = g->last[a];
+    if (k < g->nlevels[a] && k < MAX_LEVELS && !strcmp(g->levels[a][k], name))
+        return k;
     for (int l = 0; l < g->nlevels[a]; l++)
         if (!strcmp(g->levels[a][l], name))
-            return l;
+            return g->last[a] = l;
     if (g->nlevels[a] >= MAX_LEVELS)
         name = "other";
     for (int l = MAX_LEVELS; l < g->nlevels[a]; l++)

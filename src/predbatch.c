@@ -211,24 +211,3 @@ int rdm_pbarray_open(rdm_pbarray *a, const unsigned char *data, size_t len, uint
     a->p = data + 20;
     return 0;
 }
-
-int rdm_pbarray_next(rdm_pbarray *a, const unsigned char **data, size_t *len)
-{
-    if (a->p == a->end)
-        return 0;
-    if (a->end - a->p < 4)
-        return -1;
-    uint32_t n = get32(a->p);
-    a->p += 4;
-    if (n == UINT32_MAX) {
-        *data = NULL;
-        *len = 0;
-        return 1;
-    }
-    if ((size_t)(a->end - a->p) < n)
-        return -1;
-    *data = a->p;
-    *len = n;
-    a->p += n;
-    return 1;
-}

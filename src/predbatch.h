@@ -91,8 +91,30 @@ typedef struct rdm_pbarray {
 } rdm_pbarray;
 
 int rdm_pbarray_open(rdm_pbarray *a, const unsigned char *data, size_t len, uint32_t oid);
-/* 1 with the element in *data / *len, 0 at the end, -1 when malformed. */
-int rdm_pbarray_next(rdm_pbarray *a, const unsigned char **data, size_t *len);
+
+/* 1 with the element in *data / *len, 0 at the end, -1 when malformed
+ * (inline: the monitor calls it for every element of the log). */
+static inline int rdm_pbarray_next(rdm_pbarray *a, const unsigned char **data, size_t *len)
+{
+    if (a->p == a->end)
+        return 0;
+    if (a->end - a->p < 4)
+        return -1;
+    uint32_t n =
+        (uint32_t)a->p[0] << 24 | (uint32_t)a->p[1] << 16 | (uint32_t)a->p[2] << 8 | a->p[3];
+    a->p += 4;
+    if (n == UINT32_MAX) {
+        *data = NULL;
+        *len = 0;
+        return 1;
+    }
+    if ((size_t)(a->end - a->p) < n)
+        return -1;
+    *data = a->p;
+    *len = n;
+    a->p += n;
+    return 1;
+}
 
 #define RDM_OID_BYTEA       17
 #define RDM_OID_INT8        20

@@ -72,8 +72,8 @@ static void test_stream(void)
     CU_ASSERT_EQUAL(be64(f[6].data), 8);
     /* served_at */
     rdm_pbarray a;
-    const unsigned char *e;
-    size_t len;
+    const unsigned char *e = NULL;
+    size_t len = 0;
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[7].data, f[7].len, RDM_OID_TIMESTAMPTZ), 0);
     CU_ASSERT_EQUAL(a.n, 2);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 8);
