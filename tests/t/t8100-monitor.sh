@@ -111,5 +111,10 @@ t_sql "INSERT INTO monitor.predictions (served_at, request_id, item, encounter_i
 rdm ingest -q --source "$T_TMP/b.csv" >/dev/null
 rdm monitor --json -o monitor.window_rows=3000 >"$T_TMP/m2.json"
 check_eq "outcomes from the new raw batch" 500 "$(jq -r '.log.outcomes_from_raw' "$T_TMP/m2.json")"
+check_eq "each with the raw batch's value" 0 "$(t_sql "SELECT count(*) FROM monitor.outcomes o
+    JOIN raw.encounters e ON e.encounter_id = o.encounter_id::text
+    WHERE o.encounter_id > 800000000 AND (o.readmitted <> e.readmitted
+          OR o.label <> (e.readmitted = '<30')::int OR o.source <> 'raw batch ' || e.batch_id)")"
+check_eq "taken once" 0 "$(rdm monitor --json -o monitor.window_rows=3000 | jq -r '.log.outcomes_from_raw')"
 check_eq "the new batch measured" 4 "$(jq -r '.batches | length' "$T_TMP/m2.json")"
 t_done
