@@ -1,14 +1,14 @@
 #!/bin/bash
 # Serving benchmark (make bench-serve): wrk against the nginx + readmit-fcgi
 # stack with real test-split records, single and 100-record batches at 32 and
-# 128 connections; in the same run nginx alone returning a body of the same
-# size, and an empty FastCGI responder behind the same nginx and pool
-# configuration (the ceilings); then single and batches again with
-# keep-alive connections from nginx to the pool (READMIT_BENCH_KA_THREADS
-# threads per worker, default 32). Then the scoring micro-benchmark and the
-# reliability figures: failures during promote/rollback cycles under load,
-# failures while a worker is SIGKILLed under load, worker memory before/after
-# many requests.
+# 128 connections, each with keep-alive connections from nginx to the pool
+# off and on (scripts/serve.sh's default) and with the prediction log on and
+# off; in the same run nginx alone returning static bodies of the same sizes
+# and an empty FastCGI responder behind the same nginx and pool
+# configuration (the ceilings). CPU per request of the pool and of nginx for
+# every row. Then the scoring micro-benchmark and the reliability figures:
+# failures during promote/rollback cycles under load, failures while a
+# worker is SIGKILLed under load, worker memory before/after many requests.
 #
 # Usage: scripts/bench-serve.sh [DATA]   (make bench-serve DATA=...)
 # Needs: built binaries, wrk, and a champion in the registry (make bench-serve
@@ -104,83 +104,94 @@ run_wrk() { # name conns path bodies
     ERR[$1,$2]=$(awk '{for (i = 1; i <= NF; i++) if ($i ~ /^(non200|sockerr)=/) {split($i, a, "="); s += a[2]}} END {print s + 0}' <<<"$out")
 }
 
-# the empty responder: readmit-fcgi-bench, the same pool code with a constant answer
-READMIT_FCGI=$BENCH serve "--empty" start
-sleep 0.5
-for c in 32 128; do
-    run_wrk static "$c" /bench/static "$WORK/single.jsonl"
-    run_wrk empty "$c" /api/v1/predict "$WORK/single.jsonl"
-done
-serve "" stop
+# Every configuration with keep-alive to the pool off and on (serve.sh's
+# default: on), in this run. The empty responder: readmit-fcgi-bench, the
+# same pool code with a constant answer; the static rows: nginx alone.
+ready() { local i; for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && return 0; sleep 0.1; done; return 0; }
+session() { # keep-alive(on|off) fcgi-options rows...: start, run each row (name:path:bodies), stop
+    local keep=$1 opts=$2 r c name path bodies
+    shift 2
+    READMIT_KEEP_CONN=$keep serve "$opts" start
+    ready
+    for c in 32 128; do
+        for r in "$@"; do
+            IFS=: read -r name path bodies <<<"$r"
+            run_wrk "$name" "$c" "$path" "$WORK/$bodies.jsonl"
+        done
+    done
+    serve "" stop
+}
+P=/api/v1/predict
+READMIT_FCGI=$BENCH session off "--empty" static:/bench/static:single static_batch:/bench/static-batch:batch \
+    empty_off:$P:single empty_batch_off:$P:batch
+READMIT_FCGI=$BENCH session on "--empty" empty:$P:single empty_batch:$P:batch
 serve "$MODEL_OPTS" start
-for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
+ready
 curl -sf "$URL/api/v1/model" >"$WORK/model.json" || die "no model served: run make first (or set READMIT_BENCH_MODEL)"
+serve "" stop
 served="the champion of the registry"
 [ -z "${READMIT_BENCH_MODEL:-}" ] || served="the file $READMIT_BENCH_MODEL"
 part "model" "$(jq -r '.name + " version " + .version + " (" + .type + ")"' "$WORK/model.json"), $served"
-for c in 32 128; do
-    run_wrk single "$c" /api/v1/predict "$WORK/single.jsonl"
-    run_wrk batch "$c" /api/v1/predict "$WORK/batch.jsonl"
-done
-# the same with the prediction log off (monitor.log_fraction = 0), in this run
-serve "" stop
-serve "$MODEL_OPTS -o monitor.log_fraction=0" start
-for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
-for c in 32 128; do
-    run_wrk nolog "$c" /api/v1/predict "$WORK/single.jsonl"
-done
-serve "" stop
+session off "$MODEL_OPTS" single_off:$P:single batch_off:$P:batch
+# the prediction log off (monitor.log_fraction = 0)
+session off "$MODEL_OPTS -o monitor.log_fraction=0" nolog_off:$P:single nolog_batch_off:$P:batch
+session on "$MODEL_OPTS -o monitor.log_fraction=0" nolog:$P:single nolog_batch:$P:batch
+session on "$MODEL_OPTS" single:$P:single batch:$P:batch
 serve "$MODEL_OPTS" start
-for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
-
-# keep-alive to the pool: fastcgi_keep_conn on, an upstream keepalive pool,
-# and threads enough for the connections nginx keeps open (each holds one)
-KA_THREADS=${READMIT_BENCH_KA_THREADS:-32}
-serve "" stop
-READMIT_KEEP_CONN=on serve "$MODEL_OPTS --threads $KA_THREADS" start
-for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
-for c in 32 128; do
-    run_wrk single_ka "$c" /api/v1/predict "$WORK/single.jsonl"
-    run_wrk batch_ka "$c" /api/v1/predict "$WORK/batch.jsonl"
-done
-serve "" stop
-serve "$MODEL_OPTS" start
-for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && break; sleep 0.1; done
+ready
+threads=$("$FCGI" -c "$CONF" $MODEL_OPTS --print-config | sed -n 's/^threads=//p')
+workers=$("$FCGI" -c "$CONF" $MODEL_OPTS --print-config | sed -n 's/^workers=//p')
 
 echo
 echo "records: ${PART[request bodies]}"
 echo "model: ${PART[model]}"
+echo "pool: $workers workers x $threads threads; keep-alive on: fastcgi_keep_conn on + upstream keepalive ${READMIT_KEEPALIVE:-64} (scripts/serve.sh)"
 echo
 echo "load before the table: $(uptime | sed 's/.*load average/load average/')"
-echo "CPU columns: CPU time of the pool processes (supervisor and workers) and of nginx during the run, per request, in us (a figure that does not count the time other work ran)"
+echo "CPU columns: CPU time (user + system) of the pool processes (supervisor, workers, every thread) and of nginx (master and workers) during the run, per request (batches: per record), in us: a figure that does not count the time other work ran"
+echo "x static: requests/s as a multiple of nginx alone answering a static body of the same size (one prediction, or a batch of 100) at the same connections; CPU x static: pool + nginx CPU per request over nginx's CPU per static request"
 echo
-echo "(batches: rows/s, and CPU per record; x static: requests/s as a multiple of nginx serving a static body of one answer's size at the same connections)"
-echo
-echo "| configuration | 32 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us | 128 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-row() { # name label multiplier
-    local l="| $2"
+echo "| configuration | 32 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us | CPU x static | 128 conns req/s | x static | p50 | p99 | errors | pool CPU us | nginx CPU us | CPU x static |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+row() { # name label multiplier(1: one record, 100: batches)
+    local l="| $2" c ref=static
+    [ "$3" = 1 ] || ref=static_batch
     for c in 32 128; do
         l="$l | $(awk -v r="${RPS[$1,$c]}" -v m="$3" 'BEGIN {printf "%.0f%s", r * m, (m > 1 ? " rows/s" : "")}')"
-        l="$l | $(awk -v r="${RPS[$1,$c]}" -v s="${RPS[static,$c]}" 'BEGIN {printf "%.2f", (s > 0 ? r / s : 0)}')"
+        l="$l | $(awk -v r="${RPS[$1,$c]}" -v s="${RPS[$ref,$c]}" 'BEGIN {printf "%.2f", (s > 0 ? r / s : 0)}')"
         l="$l | ${P50[$1,$c]} ms | ${P99[$1,$c]} ms | ${ERR[$1,$c]}"
         l="$l | $(awk -v a="${PCPU[$1,$c]}" -v m="$3" 'BEGIN {printf "%.1f", a / m}') | $(awk -v a="${NCPU[$1,$c]}" -v m="$3" 'BEGIN {printf "%.1f", a / m}')"
+        l="$l | $(awk -v a="${PCPU[$1,$c]}" -v b="${NCPU[$1,$c]}" -v s="${NCPU[$ref,$c]}" 'BEGIN {printf "%.2f", (s > 0 ? (a + b) / s : 0)}')"
     done
     echo "$l |"
 }
-row static "nginx alone, static body of the same size" 1
-row empty "nginx -> empty FastCGI responder (same pool config)" 1
-row single "nginx -> readmit-fcgi, one record per request (prediction log on)" 1
-row nolog "nginx -> readmit-fcgi, one record per request, prediction log off" 1
-row batch "nginx -> readmit-fcgi, batches of 100 records" 100
-row single_ka "... keep-alive to the pool ($KA_THREADS threads per worker), one record" 1
-row batch_ka "... keep-alive to the pool ($KA_THREADS threads per worker), batches of 100" 100
+row static "nginx alone, static body of one prediction's size" 1
+row static_batch "nginx alone, static body of a batch answer's size (100 records)" 100
+row empty_off "nginx -> empty FastCGI responder, keep-alive off" 1
+row empty "nginx -> empty FastCGI responder, keep-alive on" 1
+row empty_batch_off "nginx -> empty FastCGI responder, batch bodies, keep-alive off" 100
+row empty_batch "nginx -> empty FastCGI responder, batch bodies, keep-alive on" 100
+row single_off "nginx -> readmit-fcgi, one record per request, log on, keep-alive off" 1
+row single "nginx -> readmit-fcgi, one record per request, log on, keep-alive on" 1
+row nolog_off "nginx -> readmit-fcgi, one record per request, log off, keep-alive off" 1
+row nolog "nginx -> readmit-fcgi, one record per request, log off, keep-alive on" 1
+row batch_off "nginx -> readmit-fcgi, batches of 100, log on, keep-alive off" 100
+row batch "nginx -> readmit-fcgi, batches of 100, log on, keep-alive on" 100
+row nolog_batch_off "nginx -> readmit-fcgi, batches of 100, log off, keep-alive off" 100
+row nolog_batch "nginx -> readmit-fcgi, batches of 100, log off, keep-alive on" 100
+pct() { awk -v a="${RPS[$1,$3]}" -v b="${RPS[$2,$3]}" 'BEGIN {printf "%.0f%%", (b > 0 ? 100 * a / b : 0)}'; }
 for c in 32 128; do
-    echo "ratio at $c conns: single / empty responder = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[empty,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}'),"\
-        "single / nginx static = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[static,$c]}" 'BEGIN {printf "%.1f%%", 100 * a / b}'),"\
-        "log on / log off = $(awk -v a="${RPS[single,$c]}" -v b="${RPS[nolog,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}'),"\
-        "keep-alive single / empty responder = $(awk -v a="${RPS[single_ka,$c]}" -v b="${RPS[empty,$c]}" 'BEGIN {printf "%.0f%%", 100 * a / b}')"
+    echo "ratios at $c conns: keep-alive on / off: single $(pct single single_off "$c"), log off $(pct nolog nolog_off "$c"), batches $(pct batch batch_off "$c"), empty responder $(pct empty empty_off "$c");" \
+        "single / empty responder without keep-alive $(pct single empty_off "$c") (log off $(pct nolog empty_off "$c"));" \
+        "log on / log off: single $(pct single nolog "$c"), batches $(pct batch nolog_batch "$c")"
 done
+better=on
+awk -v a="${RPS[single,32]}" -v b="${RPS[single_off,32]}" 'BEGIN {exit !(a < b)}' && better=off
+echo "keep-alive to the pool: $better is the better in this run (one record, 32 connections); scripts/serve.sh ships on"
+echo "targets (32 connections; wall rates hold only on a quiet machine): one record >= 1.3x the empty responder without keep-alive:" \
+    "$(awk -v a="${RPS[single,32]}" -v b="${RPS[empty_off,32]}" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}') (log off $(awk -v a="${RPS[nolog,32]}" -v b="${RPS[empty_off,32]}" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}'));" \
+    "p99 < 5 ms: ${P99[single,32]} ms (log off ${P99[nolog,32]} ms); batches >= 400,000 records/s:" \
+    "$(awk -v r="${RPS[batch,32]}" 'BEGIN {printf "%.0f", r * 100}') (log off $(awk -v r="${RPS[nolog_batch,32]}" 'BEGIN {printf "%.0f", r * 100}')); errors in all rows: $(for k in "${!ERR[@]}"; do echo "${ERR[$k]}"; done | awk '{s += $1} END {print s + 0}')"
 
 # ---- scoring micro-benchmark ----
 mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 1 || true) # none when READMIT_BENCH_MODEL pins a file

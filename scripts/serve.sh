@@ -109,6 +109,27 @@ access_lines() { # variable-name list
     echo "$out"
 }
 
+# The benchmark ceilings (make bench-serve): nginx alone answering bodies the
+# size and shape of one prediction and of a batch of 100. nginx reads a
+# config token of at most 4 KB: the batch body is set in parts.
+bench_static() {
+    local one='"encounter_id":"12345","probability":0.123456,"decision":false,"threshold":0.5,"warnings":[]'
+    local model='"model":{"name":"readmission","version":"1"}'
+    printf "location = /bench/static {\n    default_type application/json;\n    return 200 '{%s,%s}\\n';\n}\n" "$model" "$one"
+    printf 'location = /bench/static-batch {\n    default_type application/json;\n'
+    local i part="" parts=0 all="" body="{$model,\"predictions\":[{$one}"
+    for i in $(seq 99); do body="$body,{$one}"; done
+    body="$body]}"
+    while [ -n "$body" ]; do
+        part=${body:0:3000}
+        body=${body:3000}
+        printf "    set \$bench_b%d '%s';\n" "$parts" "$part"
+        all="$all\$bench_b$parts"
+        parts=$((parts + 1))
+    done
+    printf '    return 200 "%s\\n";\n}\n' "$all"
+}
+
 render() {
     mkdir -p "$NGX/tmp" "$RUN" "$LOGDIR" "$report_dir"
     local api_access metrics_access
@@ -131,8 +152,7 @@ render() {
     fi
     local access=${READMIT_ACCESS_LOG:-$NGX/access.log}
     [ "$access" = off ] || access="$access combined"
-    # a body the size and shape of one prediction, for the nginx-only ceiling
-    local static='{"model":{"name":"readmission","version":"1"},"encounter_id":"12345","probability":0.123456,"decision":false,"threshold":0.5,"warnings":[]}\\n'
+    bench_static >"$NGX/bench.conf.tmp"
     sed -e "s|@USER_LINE@|$user_line|" \
         -e "s|@NGINX_WORKERS@|${READMIT_NGINX_WORKERS:-$(if [ "$(nproc)" -le 2 ]; then echo 1; else echo auto; fi)}|" \
         -e "s|@NGINX_DIR@|$NGX|g" \
@@ -144,13 +164,13 @@ render() {
         -e "s|@LISTEN@|$LISTEN|" \
         -e "s|@UI_DIR@|$TOP/nginx/ui|" \
         -e "s|@REPORTS_DIR@|$report_dir|" \
-        -e "s|@STATIC_BODY@|$static|" \
         -e "s|@NGINX_CONF_DIR@|$TOP/nginx|g" \
         -e "s|@API_ACCESS@|$api_access|" \
         -e "s|@METRICS_ACCESS@|$metrics_access|" \
         -e "s|@LIMIT_CONN@|${READMIT_LIMIT_CONN:-256}|" \
         "$TOP/nginx/nginx.conf.in" >"$NGX/nginx.conf.tmp"
     sed -e "s|@KEEP_CONN@|$keep|" "$TOP/nginx/fastcgi.conf.in" >"$NGX/fastcgi.conf"
+    mv "$NGX/bench.conf.tmp" "$NGX/bench.conf"
     mv "$NGX/nginx.conf.tmp" "$NGX/nginx.conf"
     "$NGINX" -t -q -p "$NGX" -e "$NGX/error.log" -c "$NGX/nginx.conf" || die "nginx rejects $NGX/nginx.conf"
 }

@@ -390,10 +390,13 @@ static int f_next_key(fcur *c, int prev)
     for (int next = prev + 1; next <= prev + 2 && next < RDM_NCOLS; next++) {
         if (next < 0)
             continue;
-        const char *name = cols[next].name;
-        size_t n = strlen(name);
-        if ((size_t)(c->end - k) > n && k[n] == '"' && memcmp(k, name, n) == 0) {
-            c->p += n + 2;
+        /* name and body side by side; the body ends in a NUL, so the walk
+         * stops there at the latest */
+        const char *a = cols[next].name, *b = k;
+        while (*a && *a == *b)
+            a++, b++;
+        if (!*a && b < c->end && *b == '"') {
+            c->p = (char *)b + 1;
             return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
         }
     }

@@ -1,5 +1,8 @@
 #!/bin/bash
 # Nobody can wedge the serving stack (bounded, loopback only):
+# - the pool's own FastCGI record layer, spoken to straight: kept
+#   connections, requests in tiny pieces, bodies in many records, answers in
+#   several records, management records, a bad version;
 # - connections to the FastCGI socket that send a partial request are
 #   dropped after serve.read_timeout while predictions keep being answered;
 # - 5,000 idle client connections held on nginx (a request header begun,
@@ -45,10 +48,34 @@ answered() { # n: predictions answered out of n, each within curl's 8 s
     echo "$ok"
 }
 
-# ---- partial FastCGI requests straight to the pool's socket ----
-# a FastCGI record header cut after 3 of its 8 bytes, three times: before,
-# each held a worker's accept lock for as long as the client stayed
+# ---- the pool's FastCGI record layer, spoken to straight (fcgi-client.py) ----
 sock=$T_TMP/var/run/readmit-fcgi.sock
+FC=$TOP/tests/t/fcgi-client.py
+head -n 1 single.jsonl >one.json
+fc() { python3 "$FC" "$sock" "$@" 2>>fcgi-client.err; }
+probability() { jq -r '.bodies[0] | fromjson | .probability'; }
+p_ref=$(fc keep one.json | tee keep.json | probability)
+check_eq "two requests on one kept connection: both answered" "200 200" "$(jq -r '.status | map(tostring) | join(" ")' keep.json)"
+check "... with a probability" test -n "$p_ref" -a "$p_ref" != null
+check_eq "... the same answer twice" "$(jq -r '.bodies[0]' keep.json)" "$(jq -r '.bodies[1]' keep.json)"
+check_eq "a request sent a byte at a time: the same answer" "$p_ref" "$(fc trickle one.json | probability)"
+check_eq "a body in 7-byte FCGI_STDIN records: the same answer" "$p_ref" "$(fc split one.json | probability)"
+fc close one.json >close.json
+check_eq "without FCGI_KEEP_CONN: answered, then the pool closes the connection" "200 true" "$(jq -r '"\(.status[0]) \(.eof)"' close.json)"
+check_eq "FCGI_GET_VALUES gets FCGI_GET_VALUES_RESULT" 10 "$(fc values | jq -r '.types[0]')"
+check_eq "a record of protocol version 2: the connection is closed" true "$(fc badversion | jq -r .eof)"
+# an answer over 64 KB (the most one record carries): several FCGI_STDOUT records
+awk -v valid_below=-1 -v batch=700 -v max=1 -f "$TOP/nginx/bench/records.awk" s.csv >big.json
+fc keep big.json >big-answer.json
+check_eq "a batch of 700: answered with 700 predictions" "200 700" \
+    "$(jq -r '"\(.status[0]) \(.bodies[0] | fromjson | .predictions | length)"' big-answer.json)"
+check "... in more than one FCGI_STDOUT record ($(jq -r '.records[0]' big-answer.json))" test "$(jq -r '.records[0]' big-answer.json)" -gt 1
+check_eq "the pool answers through nginx after all that" 200 "$(predict)"
+
+# ---- partial FastCGI requests straight to the pool's socket ----
+# a FastCGI record header cut after 3 of its 8 bytes, three times: once each
+# held a thread of a worker (and behind it the connections nginx keeps to
+# that worker) until serve.read_timeout; now they wait in the epoll set
 python3 "$HOLD" "$sock" 3 40 010100 >hold-fcgi.txt 2>&1 &
 HOLD_PID=$!
 wait_for 15 grep -q '^held' hold-fcgi.txt
