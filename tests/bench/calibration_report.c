@@ -61,6 +61,11 @@ static double log_loss(const double *p, const float *y, size_t n)
     return s / (double)n;
 }
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((const char *)a, (const char *)b);
+}
+
 /* The table of groups of attribute a (0 race, 1 gender, 2 age) on test. */
 static void groups(const split *t, int a, const char *title, double thr, double overall)
 {
@@ -73,6 +78,7 @@ static void groups(const split *t, int a, const char *title, double thr, double 
         if (k == ns)
             memcpy(seen[ns++], t->attr[i][a], 24);
     }
+    qsort(seen, (size_t)ns, sizeof seen[0], by_name); /* age bands in age order */
     unsigned char *m = malloc(t->n);
     if (!m)
         return;
