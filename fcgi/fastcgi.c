@@ -86,9 +86,11 @@ static int nv_len(const unsigned char **p, const unsigned char *end, size_t *out
 /* The parameters as name\0value\0 pairs, for srv_fcgi_param. */
 static int build_env(srv_fcgi *c, const char **why)
 {
+    rdm_buf_reset(&c->env);
+    if (c->params.len == 0) /* no parameters at all (params.data may be NULL) */
+        return 0;
     const unsigned char *p = (const unsigned char *)c->params.data;
     const unsigned char *end = p + c->params.len;
-    rdm_buf_reset(&c->env);
     while (p < end) {
         size_t nl, vl;
         if (nv_len(&p, end, &nl) != 0 || nv_len(&p, end, &vl) != 0 || (size_t)(end - p) < nl ||
@@ -108,8 +110,10 @@ static int build_env(srv_fcgi *c, const char **why)
 
 const char *srv_fcgi_param(const srv_fcgi *c, const char *name)
 {
+    if (c->env.len == 0)
+        return NULL;
     const char *p = c->env.data, *end = p + c->env.len;
-    while (p && p < end) {
+    while (p < end) {
         const char *v = p + strlen(p) + 1;
         if (strcmp(p, name) == 0)
             return v;

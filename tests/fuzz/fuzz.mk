@@ -3,7 +3,7 @@
 #                      corpus; prints executions and crashes per target
 #   make check-fuzz    replays every seed corpus, then runs each target briefly
 #                      (FUZZ_BRIEF seconds, default 5); part of make check
-# Targets: tests/fuzz/fuzz_<name>.c with seeds in tests/fuzz/corpus/<name>/ and
+# Targets: tests/fuzz/fuzz_<name>.c (fuzz_fastcgi.c with fcgi/fastcgi.c) with seeds in tests/fuzz/corpus/<name>/ and
 # an optional dictionary tests/fuzz/<name>.dict. The library is built with
 # clang under ASan/UBSan and coverage into build/fuzz. New inputs found go to
 # build/fuzz/work/<name>/, crashes to build/fuzz/crashes/ (add each as a seed
@@ -25,7 +25,7 @@ fuzz-build:
 	  OPT="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" $(FUZZ_BUILD)/libreadmit.a
 	@for t in $(FUZZ_TARGETS); do \
 	  $(FUZZ_CC) $(CSTD) $(FUZZ_SAN) -fsanitize=fuzzer -Isrc -I$(FUZZ_BUILD)/gen $(PKG_CFLAGS) \
-	    tests/fuzz/fuzz_$$t.c $(FUZZ_BUILD)/libreadmit.a $(LDLIBS_ALL) -o $(FUZZ_BUILD)/fuzz_$$t || exit 1; \
+	    tests/fuzz/fuzz_$$t.c $$(test $$t = fastcgi && echo -Ifcgi fcgi/fastcgi.c) $(FUZZ_BUILD)/libreadmit.a $(LDLIBS_ALL) -o $(FUZZ_BUILD)/fuzz_$$t || exit 1; \
 	done
 
 # run one target: $(call fuzz_run,NAME,SECONDS)
