@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "profile.h"
 #include "utf8.h"
 
@@ -203,6 +204,74 @@ int rdm_clean_missing_exceeds(const rdm_rule *r, long missing, long rows)
 }
 
 /* ------------------------------------------------------------------------ */
+/* An ALLOWED rule's values as a set: numbers for an integer column, strings
+ * by hash for the others, so that a row's value is found without a pass over
+ * the list. A value not in the set goes to rdm_clean_rule_violated, which
+ * decides (the same way) and words the issue. */
+
+typedef struct allowed_set {
+    int col; /* -1: not an ALLOWED rule on a known column */
+    int numeric;
+    long *nums; /* numeric: the values that parse as integers */
+    int nnums;
+    const char **slot; /* strings: open addressing, NULL = empty */
+    size_t mask;
+} allowed_set;
+
+static int aset_build(allowed_set *a, const rdm_rule *r)
+{
+    memset(a, 0, sizeof *a);
+    a->col = r->kind == RDM_RULE_ALLOWED ? rule_col(r) : -1;
+    if (a->col < 0)
+        return RDM_OK;
+    a->numeric = is_int_kind(rdm_schema_columns()[a->col].kind);
+    if (a->numeric) {
+        a->nums = malloc(sizeof *a->nums * (size_t)(r->nallowed ? r->nallowed : 1));
+        if (!a->nums)
+            return RDM_ENOMEM;
+        for (int i = 0; i < r->nallowed; i++)
+            if (rdm_parse_long(r->allowed[i], &a->nums[a->nnums]) == 0)
+                a->nnums++;
+        return RDM_OK;
+    }
+    size_t cap = 8;
+    while (cap < (size_t)r->nallowed * 2)
+        cap *= 2;
+    if (!(a->slot = calloc(cap, sizeof *a->slot)))
+        return RDM_ENOMEM;
+    a->mask = cap - 1;
+    for (int i = 0; i < r->nallowed; i++) {
+        size_t j = rdm_hash_str(r->allowed[i]) & a->mask;
+        while (a->slot[j] && strcmp(a->slot[j], r->allowed[i]) != 0)
+            j = (j + 1) & a->mask;
+        a->slot[j] = r->allowed[i];
+    }
+    return RDM_OK;
+}
+
+/* 1 when the row's (present) value of the rule's column is in the set. */
+static int aset_has(const allowed_set *a, const rdm_clean_row *row)
+{
+    if (a->numeric) {
+        for (int i = 0; i < a->nnums; i++)
+            if (a->nums[i] == row->num[a->col])
+                return 1;
+        return 0;
+    }
+    const char *v = row->val[a->col];
+    for (size_t j = rdm_hash_str(v) & a->mask; a->slot[j]; j = (j + 1) & a->mask)
+        if (strcmp(a->slot[j], v) == 0)
+            return 1;
+    return 0;
+}
+
+static void aset_release(allowed_set *a)
+{
+    free(a->nums);
+    free(a->slot);
+}
+
+/* ------------------------------------------------------------------------ */
 /* Set of encounter ids (open addressing) */
 
 typedef struct idset {
@@ -292,11 +361,11 @@ typedef struct run {
     batch_acc *b;
     int nb;
     batch_acc *cur;
-    int next; /* read_all: the first batch not cleaned yet */
+    int next;          /* read_all: the first batch not cleaned yet */
+    allowed_set *aset; /* per rule of cfg->clean.rules */
     rdm_buf enc, rej, line, scratch;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
-    rdm_buf pline;     /* a clean row read back for the profile */
     /* reading raw rows on a second connection while this one writes clean
      * rows: the reader hands R->enc over through `slot` (guarded by mu) */
     rdm_db *rdb;
@@ -391,32 +460,41 @@ static int add_clean(run *R, const char *batch, const char *line_no, const rdm_c
     return rc;
 }
 
-/* Fields of a clean.encounters COPY line (clean_copy_in_encounters.sql) */
-#define ENC_FIELDS (RDM_NCOLS + 2 + 4)
-
-/* Add the clean row just written as COPY text (line[0..len), with its
- * newline) to the profile, in the profile's field order: what
- * rdm_profile_store would read back from clean.encounters. */
-static int profile_row(run *R, const char *line, size_t len, rdm_err *err)
+/* Decimal text of v in out (at least 24 bytes), as put_long writes it. */
+static const char *fmt_long(long v, char *out)
 {
-    rdm_buf_reset(&R->pline);
-    if (rdm_buf_add(&R->pline, line, len))
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    char *e[ENC_FIELDS];
-    if (rdm_copy_split(R->pline.data, R->pline.len, e, ENC_FIELDS) != ENC_FIELDS)
-        return rdm_errf(err, RDM_EINVAL, "clean: profile: malformed clean row");
-    /* e: encounter_id, patient_nbr, batch_id, line_no, the other 48 columns,
-     * 3 groups, target */
+    char tmp[24];
+    int n = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    char *p = out;
+    while (n)
+        *p++ = tmp[--n];
+    *p = '\0';
+    return out;
+}
+
+/* Add the clean row just written to the profile, with the values it was
+ * written with (integers as their decimal text): what rdm_profile_store
+ * would read back from clean.encounters. */
+static int profile_row(run *R, const rdm_clean_row *row, rdm_err *err)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    char num[RDM_NCOLS][24];
     const char *f[RDM_PROFILE_NFIELDS];
-    f[0] = e[0];
-    f[1] = e[1];
-    for (int i = 2; i < RDM_NCOLS; i++)
-        f[i] = e[i + 2];
-    f[RDM_PROFILE_F_BATCH] = e[2];
+    for (int i = 0; i < RDM_NCOLS; i++)
+        f[i] =
+            is_int_kind(cols[i].kind) && row->val[i] ? fmt_long(row->num[i], num[i]) : row->val[i];
+    f[RDM_PROFILE_F_BATCH] = NULL;
     for (int g = 0; g < 3; g++)
-        f[RDM_PROFILE_F_GROUP1 + g] = e[RDM_NCOLS + 2 + g];
-    f[RDM_PROFILE_F_TARGET] = e[RDM_NCOLS + 5];
-    return rdm_profile_add(R->prof, f, err);
+        f[RDM_PROFILE_F_GROUP1 + g] = row->group[g];
+    f[RDM_PROFILE_F_TARGET] = row->target ? "1" : "0";
+    return rdm_profile_add_typed(R->prof, f, row->num, R->cur->batch_id, err);
 }
 
 #define HANDOFF (1u << 20) /* clean rows passed from the reader to the writer at a time */
@@ -514,6 +592,9 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         if (r->kind == RDM_RULE_MISSING)
             continue;
         B->checked[k]++;
+        const allowed_set *a = &R->aset[k];
+        if (a->col >= 0 && (!row.val[a->col] || aset_has(a, &row)))
+            continue; /* present and allowed, or missing: not violated */
         if (rdm_clean_rule_violated(r, &row, (r->hard && !hard) ? &is : NULL)) {
             B->viol[k]++;
             if (r->hard)
@@ -540,10 +621,9 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     }
     B->clean++;
     B->positives += row.target == 1;
-    size_t at = R->enc.len;
     if (add_clean(R, f[0], f[1], &row))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    if (R->prof && profile_row(R, R->enc.data + at, R->enc.len - at, err))
+    if (R->prof && profile_row(R, &row, err))
         return err->code;
     if (R->rdb && R->enc.len >= HANDOFF && hand_over(R, err))
         return err->code;
@@ -778,12 +858,14 @@ static void run_release(run *R)
         rdm_buf_release(&R->b[i].raw);
     }
     free(R->b);
+    for (int k = 0; R->aset && k < R->cfg->clean.nrules; k++)
+        aset_release(&R->aset[k]);
+    free(R->aset);
     idset_release(&R->seen);
     rdm_buf_release(&R->enc);
     rdm_buf_release(&R->rej);
     rdm_buf_release(&R->line);
     rdm_buf_release(&R->scratch);
-    rdm_buf_release(&R->pline);
     rdm_buf_release(&R->slot);
     rdm_profile_free(R->prof);
 }
@@ -1264,6 +1346,15 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     if ((rc = rdm_config_section_text(cfg, "clean", &cfgtext)))
         goto out;
     rdm_sha256_hex(cfgtext.data ? cfgtext.data : "", cfgtext.len, cfg_sha);
+
+    if (!(R.aset = calloc((size_t)(cfg->clean.nrules ? cfg->clean.nrules : 1), sizeof *R.aset))) {
+        rc = RDM_ENOMEM;
+        goto out;
+    }
+    for (int k = 0; k < cfg->clean.nrules && rc == RDM_OK; k++)
+        rc = aset_build(&R.aset[k], &cfg->clean.rules[k]);
+    if (rc)
+        goto out;
 
     if ((rc = rdm_db_begin(db, err)))
         goto out;

@@ -1,6 +1,7 @@
 /* codes.c - the code-label mapping file: parse, store, load. */
 #include "codes.h"
 
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -190,15 +191,35 @@ int rdm_code_labels_parse(const char *data, size_t n, const char *name, rdm_code
     return rc;
 }
 
-int rdm_code_labels_store(rdm_db *db, const rdm_code_labels *cl, rdm_err *err)
+/* The labels of `cl` as the JSON array raw_upsert_code_labels.sql reads, or NULL. */
+static char *labels_json(const rdm_code_labels *cl)
 {
     const rdm_column *sc = rdm_schema_columns();
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < cl->n; i++) {
+        const rdm_code_label *v = &cl->v[i];
+        json_t *o = json_pack("{s:s,s:s%,s:s%,s:I,s:I}", "c", sc[v->col].name, "k", v->code,
+                              strlen(v->code), "l", v->label, strlen(v->label), "n",
+                              (json_int_t)v->line, "i", (json_int_t)i);
+        if (!o || json_array_append_new(a, o)) {
+            json_decref(a);
+            a = NULL;
+        }
+    }
+    char *text = a ? json_dumps(a, JSON_COMPACT) : NULL;
+    json_decref(a);
+    return text;
+}
+
+int rdm_code_labels_store(rdm_db *db, const rdm_code_labels *cl, rdm_err *err)
+{
     int rc = rdm_db_begin(db, err);
-    for (size_t i = 0; rc == RDM_OK && i < cl->n; i++) {
-        char line[24];
-        snprintf(line, sizeof line, "%ld", cl->v[i].line);
-        const char *p[5] = {sc[cl->v[i].col].name, cl->v[i].code, cl->v[i].label, cl->sha256, line};
-        rc = rdm_db_exec(db, RDM_SQL_RAW_UPSERT_CODE_LABEL, 5, p, err);
+    if (rc == RDM_OK && cl->n) { /* one statement: one round trip for the whole file */
+        char *text = labels_json(cl);
+        const char *p[2] = {text, cl->sha256};
+        rc = text ? rdm_db_exec(db, RDM_SQL_RAW_UPSERT_CODE_LABELS, 2, p, err)
+                  : rdm_errf(err, RDM_ENOMEM, "code labels: out of memory");
+        free(text);
     }
     for (size_t i = 0; rc == RDM_OK && i < cl->nbad; i++) {
         char line[24];

@@ -143,8 +143,15 @@ struct run {
     int sha_running;
     int sha_rc;
     rdm_err sha_err;
-    char sha[65]; /* written by the thread, read after the join */
+    char sha[65]; /* written by the thread, read after the join or once sha_done */
     int known;    /* sha256 and done set are known */
+    /* speculative: raw.batches was empty, so no record of this source can be
+     * loaded and batches start before the sha256 pass ends; each batch gets
+     * its sha256 (waited for under sha_mu) just before it commits */
+    int speculative;
+    pthread_mutex_t sha_mu;
+    pthread_cond_t sha_cv;
+    int sha_done;
     /* the loaders */
     loader L[LOADERS];
     int nl, next_loader;
@@ -163,7 +170,38 @@ static void *sha_main(void *arg)
 {
     run *r = arg;
     r->sha_rc = rdm_source_sha256(r->path, r->max_bytes, r->sha, NULL, &r->sha_err);
+    pthread_mutex_lock(&r->sha_mu);
+    r->sha_done = 1;
+    pthread_cond_broadcast(&r->sha_cv);
+    pthread_mutex_unlock(&r->sha_mu);
     return NULL;
+}
+
+/* A speculative batch's sha256: waits for the pass; NULL (err set) if it failed. */
+static const char *wait_sha(run *r, rdm_err *err)
+{
+    pthread_mutex_lock(&r->sha_mu);
+    while (!r->sha_done)
+        pthread_cond_wait(&r->sha_cv, &r->sha_mu);
+    pthread_mutex_unlock(&r->sha_mu);
+    if (r->sha_rc != RDM_OK) {
+        rdm_errf(err, r->sha_rc, "%s", r->sha_err.msg);
+        return NULL;
+    }
+    return r->sha;
+}
+
+/* Is raw.batches empty? Then nothing of any source is loaded yet. */
+static int ledger_empty(run *r, int *empty, rdm_err *err)
+{
+    rdm_res *res = rdm_db_query(r->db, RDM_SQL_RAW_SELECT_ANY_BATCH, 0, NULL, err);
+    if (!res)
+        return RDM_EDB;
+    const char *any = rdm_res_text(res, 0, "any");
+    *empty = any && !strcmp(any, "f");
+    int rc = rdm_res_check(res, err);
+    rdm_res_free(res);
+    return rc;
 }
 
 static int load_done(run *r, rdm_err *err);
@@ -397,7 +435,10 @@ static int send_batch(loader *l, int *committed, rdm_err *err)
     int rc = rdm_db_begin(l->db, err), in_copy = 0;
     if (rc)
         return rc;
-    const char *p[] = {rdm_source_name(r->src), r->st->sha256, bno, bfirst};
+    /* (a speculative batch is stored as "pending" until its sha256 is known:
+     * the run's batch numbers differ, and ingests run one at a time) */
+    const char *p[] = {rdm_source_name(r->src), r->speculative ? "pending" : r->st->sha256, bno,
+                       bfirst};
     rdm_res *res = rdm_db_query(l->db, RDM_SQL_RAW_INSERT_BATCH, 4, p, err);
     long long batch_id = res ? rdm_res_ll(res, 0, "batch_id") : 0;
     rc = res ? rdm_res_check(res, err) : RDM_EDB;
@@ -451,6 +492,9 @@ static int send_batch(loader *l, int *committed, rdm_err *err)
             }
         }
     }
+    const char *sha = r->st->sha256;
+    if (rc == RDM_OK && r->speculative && !(sha = wait_sha(r, err)))
+        rc = err->code;
     if (rc == RDM_OK) {
         char sid[32], sfirst[32], slast[32], sread[32], sacc[32], srej[32];
         snprintf(sid, sizeof sid, "%lld", batch_id);
@@ -459,7 +503,7 @@ static int send_batch(loader *l, int *committed, rdm_err *err)
         snprintf(sread, sizeof sread, "%ld", l->nread);
         snprintf(sacc, sizeof sacc, "%ld", l->nacc);
         snprintf(srej, sizeof srej, "%ld", l->nrej);
-        const char *u[] = {sid, sfirst, slast, sread, sacc, srej, r->st->sha256};
+        const char *u[] = {sid, sfirst, slast, sread, sacc, srej, sha};
         rc = rdm_db_exec(l->db, RDM_SQL_RAW_UPDATE_BATCH, 7, u, err);
     }
     if (rc == RDM_OK && !wait_turn(l)) { /* an earlier batch failed: keep the prefix */
@@ -796,6 +840,8 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
         return RDM_EDB;
     r.path = path;
     r.max_bytes = cfg->data.max_source_bytes;
+    pthread_mutex_init(&r.sha_mu, NULL);
+    pthread_cond_init(&r.sha_cv, NULL);
     if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0)
         r.sha_running = 1;
     else /* no thread: compute it here */
@@ -815,9 +861,17 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
     int nn = rdm_csv_header(r.csv, &names);
     if ((rc = rdm_ingest_check_header(names, nn, rdm_source_name(r.src), err)) != RDM_OK)
         goto done;
-    /* which records of this source are loaded already */
-    if ((rc = learn_source(&r, err)) != RDM_OK)
+    /* which records of this source are loaded already: none when the ledger
+     * is empty (then loading starts while the sha256 pass runs) */
+    int empty = 0;
+    if ((rc = ledger_empty(&r, &empty, err)) != RDM_OK)
         goto done;
+    if (empty && r.sha_running) {
+        r.speculative = r.known = 1;
+        r.next_no = 1;
+    } else if ((rc = learn_source(&r, err)) != RDM_OK) {
+        goto done;
+    }
     if ((rc = load_code_labels(&r, err)) != RDM_OK)
         goto done;
     if ((rc = loaders_start(&r, err)) != RDM_OK)
@@ -854,6 +908,10 @@ done:
     }
     if (r.sha_running)
         pthread_join(r.sha_thread, NULL);
+    if (r.speculative && r.sha_rc == RDM_OK)
+        memcpy(st->sha256, r.sha, sizeof r.sha);
+    pthread_cond_destroy(&r.sha_cv);
+    pthread_mutex_destroy(&r.sha_mu);
     st->seconds = rdm_now() - r.t0;
     if (r.csv)
         st->bytes = rdm_csv_bytes(r.csv);

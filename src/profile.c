@@ -23,6 +23,8 @@ typedef struct vmap {
     size_t n, cap;
     uint32_t *slot; /* index + 1, 0 = empty */
     size_t nslot;
+    size_t last; /* index + 1 of the entry last added to (0 = none): columns
+                    mostly repeat one value */
 } vmap;
 
 typedef struct pcol {
@@ -104,6 +106,11 @@ static int vmap_rehash(vmap *m)
 
 static int vmap_add(vmap *m, const char *s, int positive)
 {
+    if (m->last && strcmp(m->e[m->last - 1].s, s) == 0) {
+        m->e[m->last - 1].count++;
+        m->e[m->last - 1].pos += positive;
+        return RDM_OK;
+    }
     if ((m->n + 1) * 2 > m->nslot && vmap_rehash(m))
         return RDM_ENOMEM;
     size_t j = rdm_hash_str(s) & (m->nslot - 1);
@@ -112,6 +119,7 @@ static int vmap_add(vmap *m, const char *s, int positive)
         if (strcmp(e->s, s) == 0) {
             e->count++;
             e->pos += positive;
+            m->last = m->slot[j];
             return RDM_OK;
         }
         j = (j + 1) & (m->nslot - 1);
@@ -128,6 +136,7 @@ static int vmap_add(vmap *m, const char *s, int positive)
     m->e[m->n] = (vent){c, 1, positive};
     m->slot[j] = (uint32_t)(m->n + 1);
     m->n++;
+    m->last = m->n;
     return RDM_OK;
 }
 
@@ -157,14 +166,16 @@ static int batch_add(rdm_profile *p, long id, int positive)
     return RDM_OK;
 }
 
-int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
+/* Add one row: the text values `f` (profile field order) and, when `num` is
+ * not NULL, the numbers of the integer columns (num[i] for f[i] present;
+ * f[i] is then their decimal text) and the batch id. */
+static int add_row(rdm_profile *p, const char *const *f, const long *num, long bid, rdm_err *err)
 {
     const char *t = f[RDM_PROFILE_F_TARGET];
-    int positive = t && strcmp(t, "1") == 0;
+    int positive = t && t[0] == '1' && t[1] == '\0';
     p->rows++;
     p->pos += positive;
-    long bid = 0;
-    if (f[RDM_PROFILE_F_BATCH] && rdm_parse_long(f[RDM_PROFILE_F_BATCH], &bid))
+    if (!num && f[RDM_PROFILE_F_BATCH] && rdm_parse_long(f[RDM_PROFILE_F_BATCH], &bid))
         return rdm_errf(err, RDM_EINVAL, "profile: bad batch_id '%s'", f[RDM_PROFILE_F_BATCH]);
     if (batch_add(p, bid, positive))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -177,7 +188,9 @@ int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
         }
         if (c->kind != K_CAT) {
             long x;
-            if (rdm_parse_long(v, &x))
+            if (num)
+                x = num[i];
+            else if (rdm_parse_long(v, &x))
                 return rdm_errf(err, RDM_EINVAL, "profile: column %s: '%s' is not an integer",
                                 c->name, v);
             if (nums_add(c, x))
@@ -189,10 +202,51 @@ int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
     return RDM_OK;
 }
 
-static int cmp_long(const void *a, const void *b)
+int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
 {
-    long x = *(const long *)a, y = *(const long *)b;
-    return (x > y) - (x < y);
+    return add_row(p, f, NULL, 0, err);
+}
+
+int rdm_profile_add_typed(rdm_profile *p, const char *const *f, const long *num, long batch_id,
+                          rdm_err *err)
+{
+    return add_row(p, f, num, batch_id, err);
+}
+
+/* Sort `a` ascending: least significant byte first, passes over bytes that
+ * are the same in every value skipped (counts and ids need two to four). */
+static int sort_longs(long *a, size_t n)
+{
+    if (n < 2)
+        return RDM_OK;
+    long *tmp = malloc(sizeof *tmp * n);
+    if (!tmp)
+        return RDM_ENOMEM;
+    uint64_t all_and = ~(uint64_t)0, all_or = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t k = (uint64_t)a[i] ^ ((uint64_t)1 << 63); /* signed order */
+        all_and &= k;
+        all_or |= k;
+    }
+    long *src = a, *dst = tmp;
+    for (int shift = 0; shift < 64; shift += 8) {
+        if ((((all_and ^ all_or) >> shift) & 0xff) == 0)
+            continue; /* this byte is the same everywhere */
+        size_t cnt[257] = {0};
+        for (size_t i = 0; i < n; i++)
+            cnt[((((uint64_t)src[i] ^ ((uint64_t)1 << 63)) >> shift) & 0xff) + 1]++;
+        for (int b = 0; b < 256; b++)
+            cnt[b + 1] += cnt[b];
+        for (size_t i = 0; i < n; i++)
+            dst[cnt[(((uint64_t)src[i] ^ ((uint64_t)1 << 63)) >> shift) & 0xff]++] = src[i];
+        long *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, sizeof *a * n);
+    free(tmp);
+    return RDM_OK;
 }
 
 static int cmp_vent_ptr(const void *a, const void *b)
@@ -230,7 +284,10 @@ static int numeric_stats(const pcol *c, json_t *o)
     if (!s)
         return RDM_ENOMEM;
     memcpy(s, c->nums, sizeof *s * n);
-    qsort(s, n, sizeof *s, cmp_long);
+    if (sort_longs(s, n)) {
+        free(s);
+        return RDM_ENOMEM;
+    }
     if (c->kind == K_ID) {
         size_t d = n ? 1 : 0;
         for (size_t i = 1; i < n; i++)

@@ -22,6 +22,10 @@ check_eq "ledger: 3 batches of 2000, 2000, 1013 records" "1:2000:2000:0:2:2001|2
     "$(t_sql "SELECT string_agg(concat_ws(':', batch_no, rows_read, rows_accepted, rows_rejected, first_line, last_line), '|' ORDER BY batch_no) FROM raw.batches")"
 check_eq "ledger sums match the tables" "5013 5007 6" \
     "$(t_sql "SELECT sum(rows_read) || ' ' || sum(rows_accepted) || ' ' || sum(rows_rejected) FROM raw.batches")"
+# (the ledger was empty: batches were loaded while the sha256 pass ran, and
+# each got the file's sha256 before it committed)
+check_eq "first ingest: every batch under the file's sha256" "$(sha256sum "$T_TMP/a.csv" | cut -c1-64)" \
+    "$(t_sql "SELECT string_agg(DISTINCT source_sha256, ',') FROM raw.batches")"
 
 # every raw-level dirty row is rejected with the right line and reason (see src/synth.h)
 expected="5002|line 5002: 49 fields, expected 50

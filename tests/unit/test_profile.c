@@ -1,5 +1,7 @@
 /* test_profile.c - profile statistics on hand-made rows. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "profile.h"
@@ -146,11 +148,83 @@ static void test_profile_bad_value(void)
     rdm_profile_free(p);
 }
 
+/* A row of pseudo-random values through both entry points: text (as read
+ * back from clean.encounters) and typed (as clean writes it). The profiles
+ * must be the same document; the numbers span signs and magnitudes so that
+ * the quantiles' sort sees every byte. */
+static void test_profile_typed_same(void)
+{
+    rdm_profile *a = rdm_profile_new(), *b = rdm_profile_new();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+    const rdm_column *cols = rdm_schema_columns();
+    unsigned long long x = 88172645463325252ULL;
+    static const char *const cats[] = {"A", "B", "C", "No", "Steady", "<script>"};
+    char text[RDM_NCOLS][32], bid[32];
+    for (int r = 0; r < 3000; r++) {
+        const char *f[RDM_PROFILE_NFIELDS];
+        long num[RDM_NCOLS];
+        for (int i = 0; i < RDM_NCOLS; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            int k = cols[i].kind;
+            num[i] = 0;
+            if (x % 11 == 0) {
+                f[i] = NULL; /* missing */
+            } else if (k == RDM_COL_ID || k == RDM_COL_INT || k == RDM_COL_CODE) {
+                long v = (long)(x >> 20) % (i % 3 == 0 ? 100000000000L : i % 3 == 1 ? 300 : 7);
+                if (x & 1)
+                    v = -v;
+                num[i] = v;
+                snprintf(text[i], sizeof text[i], "%ld", v);
+                f[i] = text[i];
+            } else {
+                f[i] = cats[x % 6];
+            }
+        }
+        long batch = 1 + r / 700;
+        snprintf(bid, sizeof bid, "%ld", batch);
+        for (int g = 0; g < 3; g++)
+            f[RDM_PROFILE_F_GROUP1 + g] = cats[(x >> g) % 3];
+        f[RDM_PROFILE_F_TARGET] = (x >> 5) % 9 == 0 ? "1" : "0";
+        rdm_err err = {0};
+        f[RDM_PROFILE_F_BATCH] = bid;
+        CU_ASSERT_EQUAL(rdm_profile_add(a, f, &err), 0);
+        f[RDM_PROFILE_F_BATCH] = NULL;
+        CU_ASSERT_EQUAL(rdm_profile_add_typed(b, f, num, batch, &err), 0);
+    }
+    rdm_err err = {0};
+    json_t *ja = rdm_profile_json(a, &err), *jb = rdm_profile_json(b, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(ja);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(jb);
+    char *ta = json_dumps(ja, JSON_COMPACT | JSON_PRESERVE_ORDER),
+         *tb = json_dumps(jb, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    CU_ASSERT_STRING_EQUAL(ta, tb);
+    /* the quantiles are those of the sorted values: p50 of a column of
+     * magnitudes up to 1e11 with both signs lies within its min and max */
+    const json_t *enc = column(ja, cols[RDM_C_ENCOUNTER_ID].name);
+    CU_ASSERT(ival(enc, "min") < 0 && ival(enc, "max") > 1000000000L);
+    const json_t *c9 = column(ja, cols[C_TIH].name);
+    const json_t *q = json_object_get(c9, "quantiles");
+    CU_ASSERT(ival(c9, "min") <= ival(q, "p5") && ival(q, "p5") <= ival(q, "p25") &&
+              ival(q, "p25") <= ival(q, "p50") && ival(q, "p50") <= ival(q, "p75") &&
+              ival(q, "p75") <= ival(q, "p95") && ival(q, "p95") <= ival(c9, "max"));
+    free(ta);
+    free(tb);
+    json_decref(ja);
+    json_decref(jb);
+    rdm_profile_free(a);
+    rdm_profile_free(b);
+}
+
 int test_profile_register(void);
 
 int test_profile_register(void)
 {
     CU_pSuite s = CU_add_suite("profile", NULL, NULL);
-    return (s && CU_ADD_TEST(s, test_profile_stats) && CU_ADD_TEST(s, test_profile_bad_value)) ? 0
-                                                                                               : -1;
+    return (s && CU_ADD_TEST(s, test_profile_stats) && CU_ADD_TEST(s, test_profile_bad_value) &&
+            CU_ADD_TEST(s, test_profile_typed_same))
+               ? 0
+               : -1;
 }
