@@ -8,3 +8,17 @@ bench_db_cleanup() {
 }
 trap bench_db_cleanup EXIT
 scripts/pg.sh start >/dev/null 2>&1
+# srv_cpu: CPU seconds of every process of the private cluster so far (the
+# postmaster, its children, the children it reaped: backends, autovacuum,
+# WAL writer...); prints nothing on an external server
+srv_cpu() {
+    [ -z "${DATABASE_URL:-}${PGHOST:-}" ] || return 0
+    local dir pid t c
+    dir=$(readlink -f "${READMIT_PGDIR:-$TOP/var/pg}")
+    pid=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null) || return 0
+    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || return 0
+    for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
+        t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
+    done
+    awk -v t="$t" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.2f", t / hz }'
+}

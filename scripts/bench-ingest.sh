@@ -61,21 +61,6 @@ MB=$(awk -v b="$(wc -c <"$CSV")" 'BEGIN { printf "%.1f", b / 1e6 }')
 cols=$(head -n 1 "$CSV" | tr -d '\r\357\273\277' | sed 's/\([^,]*\)/"\1" text/g')
 pg "$DB" -c "CREATE TABLE bench_plain ($cols)"
 
-# CPU seconds of every process of the private cluster so far (postmaster,
-# its children, the children it reaped); empty on an external server
-PGDIR=${READMIT_PGDIR:-$TOP/var/pg}
-srv_cpu() {
-    [ -z "${DATABASE_URL:-}${PGHOST:-}" ] || return 0
-    local pid
-    pid=$(head -n 1 "$(readlink -f "$PGDIR")/data/postmaster.pid" 2>/dev/null) || return 0
-    local t
-    t=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 + $14 + $15 }' "/proc/$pid/stat" 2>/dev/null) || return 0
-    for c in $(cat /proc/"$pid"/task/*/children 2>/dev/null); do
-        t=$((t + $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$c/stat" 2>/dev/null || echo 0)))
-    done
-    calc "$t / $(getconf CLK_TCK)"
-}
-
 # step NAME CMD...: run CMD, append "NAME wall readmit_cpu server_cpu rss_kb" to $TMP/steps
 step() {
     local name=$1; shift

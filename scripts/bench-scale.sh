@@ -46,27 +46,35 @@ PY=/usr/bin/python3
 avail_mb=$(awk '/MemAvailable/ { printf "%d", $2 / 1024 }' /proc/meminfo)
 PEER_MAX_MB=${PEER_MAX_MB:-$((avail_mb / 2))}
 PEER_MAX_ROWS=${PEER_MAX_ROWS:-}
-RES=$OUT/bench-scale.tsv # size stage seconds rss_kb csv_bytes note
+RES=$OUT/bench-scale.tsv # size stage seconds rss_kb csv_bytes note cpu_s server_cpu_s load
 : >"$RES"
 
-# timed NAME SIZE CMD...: run CMD under /usr/bin/time, record wall and peak RSS
+# timed NAME SIZE CMD...: run CMD under /usr/bin/time, record wall, peak RSS,
+# CPU time (user + system) and the server's CPU time over the same interval
 timed() {
     local name=$1 n=$2; shift 2
-    local t0 t1 st=0
+    local t0 t1 st=0 s0 s1
+    s0=$(srv_cpu)
     t0=$(date +%s.%N)
-    /usr/bin/time -f "%e %M" -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || st=$?
+    /usr/bin/time -f "%e %M %U %S" -o "$TMP/time" "$@" >"$TMP/$name.out" 2>"$TMP/$name.err" || st=$?
     t1=$(date +%s.%N)
-    local rss
-    rss=$(tail -n 1 "$TMP/time" | awk '{ print $2 }')
+    sleep 0.2 # the backends' exit, counted with the server
+    s1=$(srv_cpu)
+    local rss cpu srv load
+    read -r _ rss u sy < <(tail -n 1 "$TMP/time")
+    cpu=$(awk -v u="${u:-0}" -v s="${sy:-0}" 'BEGIN { printf "%.2f", u + s }')
+    srv=$([ -n "$s0" ] && awk -v a="$s0" -v b="$s1" 'BEGIN { printf "%.2f", b - a }' || echo -)
+    load=$(cut -d' ' -f1 /proc/loadavg)
     if [ "$st" -ne 0 ]; then
         echo "bench-scale: $name at $n rows failed (exit $st): $(tail -n 3 "$TMP/$name.err" | tr '\n' ' ')" >&2
-        printf '%s\t%s\t-\t-\t%s\tfailed (exit %s)\n' "$n" "$name" "$bytes" "$st" >>"$RES"
+        printf '%s\t%s\t-\t-\t%s\tfailed (exit %s)\t-\t-\t%s\n' "$n" "$name" "$bytes" "$st" "$load" >>"$RES"
         return 1
     fi
-    printf '%s\t%s\t%s\t%s\t%s\t\n' "$n" "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
-        "${rss:-0}" "$bytes" >>"$RES"
+    printf '%s\t%s\t%s\t%s\t%s\t\t%s\t%s\t%s\n' "$n" "$name" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')" \
+        "${rss:-0}" "$bytes" "$cpu" "$srv" "$load" >>"$RES"
+    echo "   $name: wall $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, CPU $cpu s, server CPU $srv s, peak $(( ${rss:-0} / 1024 )) MB, load $load"
 }
-skipped() { printf '%s\t%s\t-\t-\t%s\tskipped: %s\n' "$1" "$2" "$bytes" "$3" >>"$RES"; }
+skipped() { printf '%s\t%s\t-\t-\t%s\tskipped: %s\t-\t-\t-\n' "$1" "$2" "$bytes" "$3" >>"$RES"; }
 
 # the peers' fit on the encoded matrix: prints "load S fit S auc A" (auc on validation)
 cat >"$TMP/peer.py" <<'EOF'
@@ -111,13 +119,15 @@ if [ "$PEERS" != 0 ] && ! "$PY" -c 'import numpy, sklearn, xgboost' 2>/dev/null;
 fi
 
 echo "bench-scale: sizes $SIZES; trees $TREES x $LEAVES leaves; $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg); MemAvailable $avail_mb MB"
+echo "   (wall time on a shared machine grows with its load: CPU time is readmit's (user + system),"
+echo "    server CPU that of every process of the private cluster during the stage)"
 for n in $SIZES; do
     csv=$TMP/synth.csv
     bytes=0
     t0=$(date +%s.%N)
-    "$READMIT" synth --rows "$n" --seed 7 --out "$csv"
+    /usr/bin/time -f "%U %S" -o "$TMP/synth.time" "$READMIT" synth --rows "$n" --seed 7 --out "$csv"
     bytes=$(stat -c %s "$csv")
-    echo "== $n rows: $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB of CSV (synth $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)"
+    echo "== $n rows: $(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB of CSV (synth $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s, CPU $(awk '{ printf "%.1f", $1 + $2 }' "$TMP/synth.time") s)"
     pg postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
     pg postgres -c "CREATE DATABASE \"$DB\""
     "$READMIT" db migrate -c "$CONF" -o "db.name=$DB" -q >/dev/null
@@ -174,7 +184,8 @@ for n in $SIZES; do
                 if timed "$name" "$n" env OMP_NUM_THREADS="$(nproc)" OMP_WAIT_POLICY=passive "$PY" "$TMP/peer.py" "$p" "$TMP/matrix.bin" "$TREES" "$LEAVES" "$(nproc)"; then
                     # the fit alone too (without reading the matrix)
                     read -r _ load _ fit _ auc < "$TMP/$name.out"
-                    sed -i "\$s/\$/fit $fit s, matrix load $load s, val AUC $auc/" "$RES"
+                    awk -v x="fit $fit s, matrix load $load s, val AUC $auc" -F'\t' -v OFS='\t' \
+                        'NR == c { $6 = x } { print }' c="$(wc -l <"$RES")" "$RES" >"$TMP/res" && cat "$TMP/res" >"$RES"
                     echo "   $name: fit $fit s, val AUC $auc"
                 fi
             done
@@ -200,30 +211,33 @@ rows = {}
 sizes = []
 csvb = {}
 for line in open(res):
-    n, stage, sec, rss, b, note = (line.rstrip("\n").split("\t") + [""] * 6)[:6]
+    n, stage, sec, rss, b, note, cpu, srv, load = (line.rstrip("\n").split("\t") + [""] * 9)[:9]
     n = int(n)
     if n not in sizes:
         sizes.append(n)
     csvb[n] = int(b or 0)
-    rows[(stage, n)] = (None if sec == "-" else float(sec), None if rss == "-" else int(rss), note)
+    rows[(stage, n)] = (None if sec == "-" else float(sec), None if rss == "-" else int(rss), note,
+                        cpu if cpu not in ("", "-") else "-", srv if srv not in ("", "-") else "-",
+                        load or "-")
 sizes.sort()
 print()
-print("%-26s %11s %9s %9s %8s %9s   %s" % ("stage", "rows", "seconds", "peak MB", "s/M rows",
-                                         "RSS/CSV", "note"))
+print("%-26s %11s %9s %8s %10s %6s %9s %8s %9s   %s" % ("stage", "rows", "seconds", "CPU s",
+                                                      "server CPU", "load", "peak MB", "s/M rows",
+                                                      "RSS/CSV", "note"))
 for st in order:
     for n in sizes:
         if (st, n) not in rows:
             continue
-        sec, rss, note = rows[(st, n)]
+        sec, rss, note, cpu, srv, load = rows[(st, n)]
         mb = csvb[n] / 1e6
         if sec is None:
-            print("%-26s %11d %9s %9s %8s %9s   %s" % (label[st], n, "-", "-", "-", "-", note))
+            print("%-26s %11d %9s %8s %10s %6s %9s %8s %9s   %s" % (label[st], n, "-", "-", "-", load,
+                                                                "-", "-", "-", note))
             continue
         ratio = "%.2fx" % (rss / 1024 / mb) if mb > 0 and st != "psql_copy" else "-"
-        print("%-26s %11d %9.2f %9.0f %8.2f %9s   %s" % (label[st], n, sec, rss / 1024,
-                                                        sec / (n / 1e6), ratio,
-                                                        note if st != "psql_copy" else
-                                                        "(RSS is psql's; the server's is not counted)"))
+        print("%-26s %11d %9.2f %8s %10s %6s %9.0f %8.2f %9s   %s" % (
+            label[st], n, sec, cpu, srv, load, rss / 1024, sec / (n / 1e6), ratio,
+            note if st != "psql_copy" else "(RSS and CPU are psql's; the server's CPU beside)"))
 print()
 print("growth: slope of log(seconds) against log(rows) (1.0 = linear), over the sizes measured")
 slopes = {}
@@ -239,7 +253,16 @@ for st in order:
     mem = [rows[(st, n)][1] / 1024 / (csvb[n] / 1e6) for n in sizes
            if (st, n) in rows and rows[(st, n)][1] and csvb[n]]
     memtxt = ("peak RSS %.2f-%.2fx the CSV size" % (min(mem), max(mem))) if mem and st != "psql_copy" else ""
-    print("  %-26s slope %.2f over %d sizes  %s" % (label[st], slopes[st], len(pts), memtxt))
+    cpts = [(math.log(n), math.log(float(rows[(st, n)][3]) + (float(rows[(st, n)][4]) if rows[(st, n)][4] != "-" else 0)))
+            for n in sizes if (st, n) in rows and rows[(st, n)][3] not in ("-", "")
+            and float(rows[(st, n)][3]) + (float(rows[(st, n)][4]) if rows[(st, n)][4] != "-" else 0) > 0]
+    ctxt = ""
+    if len(cpts) >= 2:
+        cx = sum(p[0] for p in cpts) / len(cpts)
+        cy = sum(p[1] for p in cpts) / len(cpts)
+        ctxt = "  CPU (with the server's) slope %.2f" % (
+            sum((p[0] - cx) * (p[1] - cy) for p in cpts) / sum((p[0] - cx) ** 2 for p in cpts))
+    print("  %-26s slope %.2f over %d sizes%s  %s" % (label[st], slopes[st], len(pts), ctxt, memtxt))
 
 # log-log plot
 W, H, L, R, T, B = 760, 480, 70, 210, 30, 50

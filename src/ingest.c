@@ -152,6 +152,10 @@ struct run {
     pthread_mutex_t sha_mu;
     pthread_cond_t sha_cv;
     int sha_done;
+    /* tee: a zip entry is inflated once, by the sha256 thread, which hands
+     * the bytes to the reader (a queue of blocks under sha_mu) */
+    int tee;
+    struct tee_block *tee_head, *tee_tail;
     /* the loaders */
     loader L[LOADERS];
     int nl, next_loader;
@@ -175,6 +179,106 @@ static void *sha_main(void *arg)
     pthread_cond_broadcast(&r->sha_cv);
     pthread_mutex_unlock(&r->sha_mu);
     return NULL;
+}
+
+/* ---- tee: the zip entry inflated once for the sha256 and the rows ---- */
+
+#define TEE_BLOCK (1u << 20)
+#define TEE_MAX_ZIP \
+    (512LL << 20) /* larger entries are inflated twice (a slow reader
+                                     would let the queue hold the whole entry) */
+
+typedef struct tee_block {
+    struct tee_block *next;
+    size_t len, off;
+    char data[];
+} tee_block;
+
+/* The sha256 thread in tee mode: read r->src to the end, hash each block and
+ * queue it for tee_read. Never waits for the reader: batches may wait for
+ * the sha256 (speculative), and the reader for them. */
+static void *tee_main(void *arg)
+{
+    run *r = arg;
+    rdm_err e = {0};
+    rdm_sha256 *h = rdm_sha256_new();
+    int rc = h ? RDM_OK : rdm_errf(&e, RDM_ENOMEM, "%s: out of memory", r->path);
+    while (rc == RDM_OK) {
+        tee_block *b = malloc(sizeof *b + TEE_BLOCK);
+        if (!b) {
+            rc = rdm_errf(&e, RDM_ENOMEM, "%s: out of memory", r->path);
+            break;
+        }
+        long n = rdm_source_read(r->src, b->data, TEE_BLOCK, &e);
+        if (n <= 0) {
+            free(b);
+            rc = n < 0 ? (int)n : RDM_OK;
+            break;
+        }
+        rdm_sha256_update(h, b->data, (size_t)n);
+        b->len = (size_t)n;
+        b->off = 0;
+        b->next = NULL;
+        pthread_mutex_lock(&r->sha_mu);
+        if (r->tee_tail)
+            r->tee_tail->next = b;
+        else
+            r->tee_head = b;
+        r->tee_tail = b;
+        pthread_cond_broadcast(&r->sha_cv);
+        pthread_mutex_unlock(&r->sha_mu);
+    }
+    char out[65];
+    if (h)
+        rdm_sha256_final(h, out);
+    pthread_mutex_lock(&r->sha_mu);
+    if (rc == RDM_OK)
+        memcpy(r->sha, out, sizeof out);
+    r->sha_rc = rc;
+    r->sha_err = e;
+    r->sha_done = 1;
+    pthread_cond_broadcast(&r->sha_cv);
+    pthread_mutex_unlock(&r->sha_mu);
+    return NULL;
+}
+
+/* rdm_csv_read_fn over the tee queue (ud = run). */
+static long tee_read(void *ud, char *buf, size_t n, rdm_err *err)
+{
+    run *r = ud;
+    pthread_mutex_lock(&r->sha_mu);
+    while (!r->tee_head && !r->sha_done)
+        pthread_cond_wait(&r->sha_cv, &r->sha_mu);
+    tee_block *b = r->tee_head, *done = NULL;
+    long got = 0;
+    if (b) {
+        size_t k = b->len - b->off < n ? b->len - b->off : n;
+        memcpy(buf, b->data + b->off, k);
+        b->off += k;
+        got = (long)k;
+        if (b->off == b->len) {
+            r->tee_head = b->next;
+            if (!r->tee_head)
+                r->tee_tail = NULL;
+            done = b;
+        }
+    } else if (r->sha_rc != RDM_OK) {
+        *err = r->sha_err;
+        got = r->sha_rc;
+    }
+    pthread_mutex_unlock(&r->sha_mu);
+    free(done);
+    return got;
+}
+
+static void tee_release(run *r)
+{
+    while (r->tee_head) {
+        tee_block *b = r->tee_head;
+        r->tee_head = b->next;
+        free(b);
+    }
+    r->tee_tail = NULL;
 }
 
 /* A speculative batch's sha256: waits for the pass; NULL (err set) if it failed. */
@@ -842,16 +946,23 @@ int rdm_ingest(const rdm_config *cfg, rdm_db *db, long max_batches, rdm_ingest_p
     r.max_bytes = cfg->data.max_source_bytes;
     pthread_mutex_init(&r.sha_mu, NULL);
     pthread_cond_init(&r.sha_cv, NULL);
-    if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0)
-        r.sha_running = 1;
-    else /* no thread: compute it here */
-        sha_main(&r);
     if (!(r.src = rdm_source_open(path, r.max_bytes, err))) {
         rc = err ? err->code : RDM_EIO;
         goto done;
     }
+    /* the sha256 pass: over the reader's own handle for a zip entry (tee:
+     * inflated once), over a second handle of a plain file */
+    long long zsize = rdm_source_zip_size(r.src);
+    if (zsize >= 0 && zsize <= TEE_MAX_ZIP &&
+        pthread_create(&r.sha_thread, NULL, tee_main, &r) == 0)
+        r.tee = r.sha_running = 1;
+    else if (pthread_create(&r.sha_thread, NULL, sha_main, &r) == 0)
+        r.sha_running = 1;
+    else /* no thread: compute it here */
+        sha_main(&r);
     size_t maxf = cfg->data.max_field_bytes > 0 ? (size_t)cfg->data.max_field_bytes : 1024;
-    if (!(r.csv = rdm_csv_create(rdm_source_read, r.src, maxf, rdm_source_name(r.src), err))) {
+    if (!(r.csv = rdm_csv_create(r.tee ? tee_read : rdm_source_read, r.tee ? (void *)&r : r.src,
+                                 maxf, rdm_source_name(r.src), err))) {
         rc = RDM_ENOMEM;
         goto done;
     }
@@ -910,6 +1021,7 @@ done:
         pthread_join(r.sha_thread, NULL);
     if (r.speculative && r.sha_rc == RDM_OK)
         memcpy(st->sha256, r.sha, sizeof r.sha);
+    tee_release(&r);
     pthread_cond_destroy(&r.sha_cv);
     pthread_mutex_destroy(&r.sha_mu);
     st->seconds = rdm_now() - r.t0;

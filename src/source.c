@@ -19,6 +19,7 @@ struct rdm_source {
     struct archive *ar;
     int eof;
     unsigned long long total, limit; /* CSV bytes read; at most limit (0: none) */
+    long long size;                  /* CSV bytes the zip entry declares, -1: unknown */
 };
 
 /* RDM_EIO "name: cause" for errno value e (thread-safe text: the checksum
@@ -164,6 +165,7 @@ rdm_source *rdm_source_open(const char *path, long long max_bytes, rdm_err *err)
         return NULL;
     }
     s->fd = -1;
+    s->size = -1;
     s->limit = max_bytes > 0 ? (unsigned long long)max_bytes : 0;
     if (!zip) {
         s->fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -198,6 +200,8 @@ rdm_source *rdm_source_open(const char *path, long long max_bytes, rdm_err *err)
         const char *n = archive_entry_pathname(e);
         if (n && strcmp(n, entry) == 0) {
             found = 1;
+            if (archive_entry_size_is_set(e))
+                s->size = (long long)archive_entry_size(e);
             if (s->limit && archive_entry_size_is_set(e) &&
                 (unsigned long long)archive_entry_size(e) > s->limit) {
                 rdm_errf(err, RDM_EINVAL,
@@ -282,6 +286,11 @@ const char *rdm_source_name(const rdm_source *s)
 int rdm_source_is_zip(const rdm_source *s)
 {
     return s->ar != NULL;
+}
+
+long long rdm_source_zip_size(const rdm_source *s)
+{
+    return s->ar ? s->size : -1;
 }
 
 int rdm_source_sha256(const char *path, long long max_bytes, char out[65],

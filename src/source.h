@@ -31,6 +31,8 @@ long rdm_source_read(void *source, char *buf, size_t n, rdm_err *err);
 const char *rdm_source_name(const rdm_source *s);
 /* 1 when the source is a zip archive. */
 int rdm_source_is_zip(const rdm_source *s);
+/* The CSV bytes a zip source's entry declares, or -1 (not a zip, not declared). */
+long long rdm_source_zip_size(const rdm_source *s);
 
 /* SHA-256 of the CSV bytes of `path` (the zip entry for a zip), in one pass
  * over a separate handle; `bytes` (may be NULL) gets the CSV size. */

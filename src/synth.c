@@ -160,6 +160,33 @@ static int flush(sink *s, int force, rdm_err *err)
     return RDM_OK;
 }
 
+/* v = s (at most 47 bytes), as snprintf(v, 48, "%s", s) writes it */
+static void set_s(char *v, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > 47)
+        n = 47;
+    memcpy(v, s, n);
+    v[n] = '\0';
+}
+
+/* v = the decimal text of x, as snprintf(v, 48, "%ld", x) writes it */
+static void set_l(char *v, long x)
+{
+    char t[24];
+    int n = 0;
+    unsigned long u = x < 0 ? 0UL - (unsigned long)x : (unsigned long)x;
+    do {
+        t[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (x < 0)
+        t[n++] = '-';
+    while (n)
+        *v++ = t[--n];
+    *v = '\0';
+}
+
 /* One clean row into v[] (values as strings in `store`). Returns the target. */
 static void gen_row(rng *r, long i, patient *pats, long *npat, char v[RDM_NCOLS][48])
 {
@@ -176,41 +203,41 @@ static void gen_row(rng *r, long i, patient *pats, long *npat, char v[RDM_NCOLS]
         (*npat)++;
     }
     static const char *const GENDER[] = {"Female", "Male", "Unknown/Invalid"};
-    snprintf(v[0], 48, "%ld", 12522 + i * 97 + below(r, 97));
-    snprintf(v[1], 48, "%ld", p->nbr);
-    snprintf(v[2], 48, "%s", RACE[p->race]);
-    snprintf(v[3], 48, "%s", GENDER[p->gender]);
-    snprintf(v[4], 48, "%s", AGE[p->age]);
-    snprintf(v[5], 48, "%s", unif(r) < 0.968 ? "?" : WEIGHT[below(r, N(WEIGHT))]);
-    snprintf(v[6], 48, "%d", ADM_TYPE[pick(r, ADM_TYPE_W, N(ADM_TYPE_W))]);
+    set_l(v[0], 12522 + i * 97 + below(r, 97));
+    set_l(v[1], p->nbr);
+    set_s(v[2], RACE[p->race]);
+    set_s(v[3], GENDER[p->gender]);
+    set_s(v[4], AGE[p->age]);
+    set_s(v[5], unif(r) < 0.968 ? "?" : WEIGHT[below(r, N(WEIGHT))]);
+    set_l(v[6], ADM_TYPE[pick(r, ADM_TYPE_W, N(ADM_TYPE_W))]);
     int disch = DISCH[pick(r, DISCH_W, N(DISCH_W))];
-    snprintf(v[7], 48, "%d", disch);
-    snprintf(v[8], 48, "%d", ADM_SRC[pick(r, ADM_SRC_W, N(ADM_SRC_W))]);
+    set_l(v[7], disch);
+    set_l(v[8], ADM_SRC[pick(r, ADM_SRC_W, N(ADM_SRC_W))]);
     long tih = clampl(1 + (long)floor(-log(1 - unif(r)) * 3.4), 1, 14);
-    snprintf(v[9], 48, "%ld", tih);
-    snprintf(v[10], 48, "%s", PAYER[pick(r, PAYER_W, N(PAYER_W))]);
+    set_l(v[9], tih);
+    set_s(v[10], PAYER[pick(r, PAYER_W, N(PAYER_W))]);
     int spec = pick(r, SPEC_W, N(SPEC_W));
-    snprintf(v[11], 48, "%s", SPEC[spec]);
-    snprintf(v[12], 48, "%ld", clampl(lround(43 + 19.7 * normal(r) + 1.5 * (double)tih), 1, 132));
+    set_s(v[11], SPEC[spec]);
+    set_l(v[12], clampl(lround(43 + 19.7 * normal(r) + 1.5 * (double)tih), 1, 132));
     static const double PROC_W[] = {45.8, 20.4, 12.5, 9.3, 4.1, 3.0, 4.9};
-    snprintf(v[13], 48, "%d", pick(r, PROC_W, N(PROC_W)));
-    snprintf(v[14], 48, "%ld", clampl(lround(13 + 7.5 * normal(r) + 0.9 * (double)tih), 1, 81));
+    set_l(v[13], pick(r, PROC_W, N(PROC_W)));
+    set_l(v[14], clampl(lround(13 + 7.5 * normal(r) + 0.9 * (double)tih), 1, 81));
     long outp = unif(r) < 0.835 ? 0 : clampl(1 + (long)floor(-log(1 - unif(r)) * 1.3), 1, 42);
     long emer = unif(r) < 0.888 ? 0 : clampl(1 + (long)floor(-log(1 - unif(r)) * 0.9), 1, 76);
     long inp = unif(r) < 0.664 ? 0 : clampl(1 + (long)floor(-log(1 - unif(r)) * 1.4), 1, 21);
-    snprintf(v[15], 48, "%ld", outp);
-    snprintf(v[16], 48, "%ld", emer);
-    snprintf(v[17], 48, "%ld", inp);
+    set_l(v[15], outp);
+    set_l(v[16], emer);
+    set_l(v[17], inp);
     int d1 = pick(r, DIAG_W, N(DIAG_W));
-    snprintf(v[18], 48, "%s", unif(r) < 0.0002 ? "?" : DIAG[d1]);
-    snprintf(v[19], 48, "%s", unif(r) < 0.0035 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
-    snprintf(v[20], 48, "%s", unif(r) < 0.014 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
+    set_s(v[18], unif(r) < 0.0002 ? "?" : DIAG[d1]);
+    set_s(v[19], unif(r) < 0.0035 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
+    set_s(v[20], unif(r) < 0.014 ? "?" : DIAG[pick(r, DIAG_W, N(DIAG_W))]);
     static const double NDIAG_W[] = {0.2,  1.0, 2.8, 5.4, 10.9, 9.9, 10.2, 10.4,
                                      48.6, 0.1, 0.1, 0.1, 0.1,  0.1, 0.1,  0.1};
-    snprintf(v[21], 48, "%d", 1 + pick(r, NDIAG_W, N(NDIAG_W)));
-    snprintf(v[22], 48, "%s", GLU[pick(r, GLU_W, N(GLU_W))]);
+    set_l(v[21], 1 + pick(r, NDIAG_W, N(NDIAG_W)));
+    set_s(v[22], GLU[pick(r, GLU_W, N(GLU_W))]);
     int a1c = pick(r, A1C_W, N(A1C_W));
-    snprintf(v[23], 48, "%s", A1C[a1c]);
+    set_s(v[23], A1C[a1c]);
     int changed = 0, anymed = 0;
     for (int k = 0; k < 24; k++) {
         int dv = 0;
@@ -220,12 +247,12 @@ static void gen_row(rng *r, long i, patient *pats, long *npat, char v[RDM_NCOLS]
             anymed = 1;
             changed |= dv >= 2;
         }
-        snprintf(v[24 + k], 48, "%s", DRUGV[dv]);
+        set_s(v[24 + k], DRUGV[dv]);
     }
     if (!changed && anymed && unif(r) < 0.35)
         changed = 1; /* switched drugs: counts as a change too */
-    snprintf(v[47], 48, "%s", changed ? "Ch" : "No");
-    snprintf(v[48], 48, "%s", anymed ? "Yes" : "No");
+    set_s(v[47], changed ? "Ch" : "No");
+    set_s(v[48], anymed ? "Yes" : "No");
 
     /* the target: a logistic model over a few features and interactions */
     double z = -3.0 + 0.42 * (double)(inp > 4 ? 4 : inp) + 0.18 * (double)(emer > 3 ? 3 : emer) +
@@ -245,18 +272,26 @@ static void gen_row(rng *r, long i, patient *pats, long *npat, char v[RDM_NCOLS]
     double pr = 1.0 / (1.0 + exp(-z));
     double u = unif(r);
     const char *target = u < pr ? "<30" : unif(r) < 0.395 ? ">30" : "NO";
-    snprintf(v[49], 48, "%s", target);
+    set_s(v[49], target);
 }
 
 static int put_row(sink *s, char v[RDM_NCOLS][48], int nf)
 {
+    if (rdm_buf_reserve(&s->b, (size_t)nf * 48 + 1))
+        return RDM_ENOMEM;
+    char *w = s->b.data + s->b.len;
     for (int k = 0; k < nf; k++) {
-        if (k && rdm_buf_addc(&s->b, ','))
-            return RDM_ENOMEM;
-        if (rdm_buf_adds(&s->b, v[k % RDM_NCOLS]))
-            return RDM_ENOMEM;
+        if (k)
+            *w++ = ',';
+        const char *f = v[k % RDM_NCOLS];
+        size_t n = strlen(f);
+        memcpy(w, f, n);
+        w += n;
     }
-    return rdm_buf_addc(&s->b, '\n');
+    *w++ = '\n';
+    *w = '\0';
+    s->b.len = (size_t)(w - s->b.data);
+    return RDM_OK;
 }
 
 /* A row with one column replaced by `raw` (written as is: may hold quotes). */

@@ -153,6 +153,17 @@ if command -v zip >/dev/null; then
     echo "just,text" >"$T_TMP/z/notes.txt" && (cd "$T_TMP/z" && zip -q ../nocsv.zip notes.txt)
     if ing --source "$T_TMP/nocsv.zip" 2>"$T_TMP/err10" >/dev/null; then not_ok "zip without csv must fail"; else ok "zip without csv fails"; fi
     check "zip without csv: clear message" grep -q "zip archive has no .csv entry" "$T_TMP/err10"
+    # into an empty ledger the zip's entry is inflated once for its sha256 and
+    # its rows: the same rows and sha256 as the plain file gave
+    rows_of() { t_sql "SELECT md5(string_agg(concat_ws('|', e.line_no, e.encounter_id, e.race, e.readmitted), ',' ORDER BY e.line_no))
+                       FROM raw.encounters e JOIN raw.batches b USING (batch_id) WHERE b.source_sha256 = '$1'"; }
+    bsha=$(sha256sum "$T_TMP/b.csv" | cut -c1-64)
+    bmd5=$(rows_of "$bsha")
+    t_sql "TRUNCATE raw.batches, raw.encounters, raw.rejects CASCADE" >/dev/null 2>&1
+    ing --source "$T_TMP/b.zip" >"$T_TMP/out11" 2>"$T_TMP/err11"
+    check "zip into an empty ledger loads its rows" test "$(counts "$T_TMP/out11" | cut -d' ' -f1)" -gt 0
+    check_eq "... under the CSV's sha256" "$bsha" "$(t_sql "SELECT string_agg(DISTINCT source_sha256, ',') FROM raw.batches")"
+    check_eq "... the same rows as from the plain file" "$bmd5" "$(rows_of "$bsha")"
 else
     skip "zip sources" "zip not installed"
 fi
