@@ -94,37 +94,31 @@ static void grad_job(void *arg, int tid, rdm_pool *pl)
     gradjob *gj = arg;
     fitctx *c = gj->c;
     size_t lo, hi;
-    (void)tid;
+    double *wl = c->wlv[tid];
     for (long ch; (ch = next_chunk(pl, gj->npos, &lo, &hi)) >= 0;) {
         logprod lp = {1.0, 0, 0};
         double s = 0;
         if (gj->lv) {
             /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
-             * write disjoint parts of margin and gh); within each leaf the
-             * positions hold ascending rows (stable partitions of 0..n-1) */
+             * write disjoint parts of margin and gh): each row's leaf value
+             * first (within each leaf the positions hold ascending rows:
+             * stable partitions of 0..n-1), then the rows in order */
             for (int l = 0; l < gj->nleaves; l++) {
                 size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
                 size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
                 double w = gj->lw[l];
-                for (size_t k = a; k < b; k++) {
-                    uint32_t i = c->idx[k];
-                    double z = gj->margin[i] + w, yi = gj->y[i];
-                    gj->margin[i] = z;
-                    double e = row_grad(c, z, yi, &c->gh[i]);
-                    if (gj->want_loss) {
-                        lp_mul(&lp, 1.0 + e);
-                        s += (z > 0 ? z : 0) - yi * z;
-                    }
-                }
+                for (size_t k = a; k < b; k++)
+                    wl[c->idx[k] - lo] = w;
             }
-        } else {
-            for (size_t i = lo; i < hi; i++) {
-                double z = gj->margin[i], yi = gj->y[i];
-                double e = row_grad(c, z, yi, &c->gh[i]);
-                if (gj->want_loss) {
-                    lp_mul(&lp, 1.0 + e);
-                    s += (z > 0 ? z : 0) - yi * z;
-                }
+            for (size_t i = lo; i < hi; i++)
+                gj->margin[i] += wl[i - lo];
+        }
+        for (size_t i = lo; i < hi; i++) {
+            double z = gj->margin[i], yi = gj->y[i];
+            double e = row_grad(c, z, yi, &c->gh[i]);
+            if (gj->want_loss) {
+                lp_mul(&lp, 1.0 + e);
+                s += (z > 0 ? z : 0) - yi * z;
             }
         }
         if (gj->want_loss)
@@ -251,6 +245,7 @@ static void fit_release(fitctx *c)
         free(c->wbuf ? c->wbuf[t] : NULL);
         free(c->wkey ? c->wkey[t] : NULL);
         free(c->thist ? c->thist[t] : NULL);
+        free(c->wlv ? c->wlv[t] : NULL);
     }
     void *owned[] = {c->pol,      c->wbuf,       c->wkey,   c->thist,   c->nb,   c->off,
                      c->defb,     c->splittable, c->edges,  c->cbins,   c->rowp, c->fix,
@@ -258,7 +253,7 @@ static void fit_release(fitctx *c)
                      c->pnr,      c->por,        c->vbins,  c->vidx,    c->vtmp, c->fl,
                      c->ncat_own, c->tbin,       c->margin, c->vmargin, c->part, c->vpart,
                      c->histmem,  c->freeh,      c->leaves, c->sorted,  c->lw,   c->ra,
-                     c->rb};
+                     c->rb,       c->wlv};
     for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
         free(owned[k]);
     memset(c, 0, sizeof *c);
@@ -308,6 +303,7 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->wbuf = calloc((size_t)nt, sizeof *c->wbuf);
     c->wkey = calloc((size_t)nt, sizeof *c->wkey);
     c->thist = calloc((size_t)nt, sizeof *c->thist);
+    c->wlv = calloc((size_t)nt, sizeof *c->wlv);
     c->margin = malloc(n * sizeof *c->margin);
     c->part = malloc(((n + CHUNK - 1) / CHUNK) * sizeof *c->part);
     c->freeh = malloc(L * sizeof *c->freeh);
@@ -319,8 +315,8 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->rb = malloc((size_t)d * sizeof *c->rb);
     if (!c->pool || !c->nb || !c->off || !c->defb || !c->splittable || !c->edges || !c->cbins ||
         !c->rowp || !c->gh || !c->idx || !c->tmpl || !c->tmpr || !c->pnl || !c->pnr || !c->fl ||
-        !c->pol || !c->por || !c->wbuf || !c->wkey || !c->thist || !c->margin || !c->part ||
-        !c->freeh || !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
+        !c->pol || !c->por || !c->wbuf || !c->wkey || !c->thist || !c->wlv || !c->margin ||
+        !c->part || !c->freeh || !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
         return -1;
     if (nv) {
         c->vmargin = malloc(nv * sizeof *c->vmargin);
@@ -338,7 +334,8 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
 static int alloc_hists(fitctx *c, int max_leaves)
 {
     for (int t = 0; t < c->nt; t++)
-        if (!(c->thist[t] = malloc((size_t)c->htb * sizeof **c->thist)))
+        if (!(c->thist[t] = malloc((size_t)c->htb * sizeof **c->thist)) ||
+            !(c->wlv[t] = malloc(CHUNK * sizeof **c->wlv)))
             return -1;
     c->histmem = malloc((size_t)max_leaves * (size_t)c->htb * sizeof *c->histmem);
     return c->histmem ? 0 : -1;

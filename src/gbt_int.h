@@ -89,6 +89,7 @@ typedef struct fitctx {
     ghq **thist;                 /* per thread: a partial histogram of a job's rows */
     uint8_t tused[RDM_POOL_MAX]; /* thread t added rows to thist[t] in this job */
     float **wbuf;                /* per-thread scratch for edges */
+    double **wlv;                /* per thread: CHUNK rows' leaf values */
     uint32_t **wkey;
     /* boosting state (gbt_fit.c) */
     int *ncat_own;        /* copy of the caller's ncat (c->ncat points here) */
