@@ -53,7 +53,7 @@ RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
 PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
         bench-ingest bench-train bench-serve bench-explain bench-calibration experiment-history bench-report \
-        bench-monitor bench-log bench-scale FORCE
+        bench-monitor bench-log bench-scale bench-pipeline FORCE
 FORCE:
 
 # make -n and make -q only look: they never wait for the lock.
@@ -239,6 +239,10 @@ bench-ingest: build | $(DB_UP)
 ## bench-scale: ingest, clean, train, predict on 100k/1M/10M synthetic rows beside psql \copy, XGBoost, HistGradientBoosting: table + log-log SVG (SIZES="...")
 bench-scale: build $(BUILD)/scale-matrix | $(DB_UP)
 	BUILD=$(BUILD) $(if $(SIZES),SIZES="$(SIZES)") scripts/bench-scale.sh
+
+## bench-pipeline: the source zip to a served champion (ingest, clean, train, register, pool ready; monitor and report beside it), wall and CPU per stage, scratch database and port (READMIT_OTHER=binary alternates two builds, BENCH_RUNS=N)
+bench-pipeline: build | $(DB_UP)
+	BUILD=$(BUILD) scripts/bench-pipeline.sh $(if $(wildcard $(BENCH_DATA)),$(abspath $(BENCH_DATA)))
 
 ## bench-train: training quality and speed on the real data (peers too when installed)
 bench-train: build | $(DB_UP)

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codes.h"
@@ -26,6 +27,15 @@ void rdm_code_version(char out[RDM_CODE_VERSION_MAX], const char *extra)
         snprintf(out, RDM_CODE_VERSION_MAX, "%s+%s", RDM_VERSION, extra);
     else
         snprintf(out, RDM_CODE_VERSION_MAX, "%s", RDM_VERSION);
+}
+
+/* CPU time of the process (every thread), seconds: the log lines give it
+ * beside the wall time, which on a shared machine counts others' work too */
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
 /* ---- one run ---- */
@@ -460,6 +470,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
         goto done;
     }
+    double ts0 = rdm_now(), ts_score = 0, ts_explain = 0, ts_groups = 0;
+    double cs0 = cpu_now(), cs_score = 0, cs_explain = 0, cs_groups = 0;
     /* threshold from validation, through the scoring path */
     if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->pool, pv, err)))
         goto done;
@@ -507,8 +519,14 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
                           pv2[i], pv[i]);
             goto done;
         }
+    ts_score = rdm_now();
+    cs_score = cpu_now();
     xj = explain_test(t, loaded);
+    ts_explain = rdm_now();
+    cs_explain = cpu_now();
     gj = groups_test(t, loaded, ps, thr);
+    ts_groups = rdm_now();
+    cs_groups = cpu_now();
     if ((rc = rdm_db_begin(t->db, err)))
         goto done;
     in_tx = 1;
@@ -547,6 +565,12 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     in_tx = 0;
     if (rc == RDM_OK)
         out->ok = 1;
+    rdm_log(RDM_LOG_INFO,
+            "train run=%lld seconds (wall/cpu): fit=%.3f score=%.3f/%.3f explain=%.3f/%.3f "
+            "groups=%.3f/%.3f record=%.3f/%.3f",
+            run_id, fit_s, ts_score - ts0, cs_score - cs0, ts_explain - ts_score,
+            cs_explain - cs_score, ts_groups - ts_explain, cs_groups - cs_explain,
+            rdm_now() - ts_groups, cpu_now() - cs_groups);
 done:
     if (in_tx)
         rdm_db_rollback(t->db);
@@ -587,9 +611,11 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
         if ((rc = rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err)))
             return rc;
     say(t, "train run=%lld model=\"%s\" start", out->run_id, s->name);
-    double t0 = rdm_now(), fit_s = 0;
+    double t0 = rdm_now(), fit_s = 0, c0 = cpu_now();
     rdm_err rerr = {0};
     rdm_model *m = fit_model(t, s, &fit_s, &rerr);
+    rdm_log(RDM_LOG_INFO, "train run=%lld model=\"%s\" fit seconds (wall/cpu) %.3f/%.3f",
+            out->run_id, s->name, fit_s, cpu_now() - c0);
     rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
            : (rerr.code ? rerr.code : RDM_EINVAL);
     if (rc == RDM_OK) {
@@ -650,6 +676,9 @@ static int prepare_features(trainer *t, rdm_err *err)
     }
     say(t, "train encoder tree_features=%d linear_features=%d seconds=%.2f", t->tdim, t->ldim,
         rdm_now() - t0);
+    rdm_log(RDM_LOG_INFO, "train encoder tree_features=%d linear_features=%d nnz=%d seconds=%.3f",
+            t->tdim, t->ldim, t->lnnz, rdm_now() - t0);
+    rdm_log(RDM_LOG_INFO, "train process cpu so far %.3f", cpu_now());
     return RDM_OK;
 }
 
@@ -749,6 +778,8 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
         goto done;
     if ((rc = rdm_code_labels_load(db, &t.labels, err)))
         goto done;
+    rdm_log(RDM_LOG_INFO, "train snapshot=%lld rows=%zu load_s=%.3f", t.ds.snapshot_id, t.ds.n,
+            rdm_now() - t0);
     for (int s = 0; s < RDM_NSPLITS; s++)
         res->rows[s] = t.ds.count[s];
     res->snapshot_id = t.ds.snapshot_id;
