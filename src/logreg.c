@@ -29,84 +29,145 @@ void rdm_logreg_params_default(rdm_logreg_params *p)
 
 /* ---------------------------------------------------------------- objective */
 
-typedef struct chunk {
+/* The design as the objective reads it. Each row's positions are split into
+ * the "unit" ones, whose value is 1 in every row (one-hot levels: the margin
+ * adds the weight, the gradient adds g, no value is loaded), and the others;
+ * column indexes are kept in 16 bits when the dimension allows (a third of
+ * the CSR's memory traffic per pass), else the CSR is read as it is. Rows
+ * are cut into chunks whose number depends on the row count only and the
+ * chunks' sums are added in chunk order, so the objective and its gradient
+ * are the same for any number of threads. */
+enum { CHUNK_MIN_ROWS = 2048, MAX_CHUNKS = 64, LOG_ROWS = 16 };
+
+typedef struct design {
     const rdm_csr *X;
     const float *y;
-    const double *wb;
-    size_t lo, hi;
-    double *grad; /* d + 1, NULL for loss only */
-    double loss;
-} chunk;
+    int nu, nv;        /* unit and valued positions per row (compact form) */
+    uint16_t *uc, *vc; /* n * nu, n * nv column indexes; NULL: read X */
+    float *vv;         /* n * nv values */
+    size_t chunk_rows, nchunks;
+} design;
 
-static void eval_chunk(chunk *c)
+typedef struct evalctx {
+    design D;
+    rdm_pool *pool;
+    const double *wb;
+    double *grad; /* NULL for the loss only */
+    double *gbuf; /* nchunks * (d + 1) */
+    double *loss; /* nchunks */
+} evalctx;
+
+static void eval_csr(const evalctx *c, size_t lo, size_t hi, double *grad, double *loss_out)
 {
-    const rdm_csr *X = c->X;
+    const rdm_csr *X = c->D.X;
     int d = X->d, nnz = X->nnz;
     const double *w = c->wb;
     double b = c->wb[d], loss = 0;
-    if (c->grad)
-        memset(c->grad, 0, (size_t)(d + 1) * sizeof *c->grad);
-    for (size_t r = c->lo; r < c->hi; r++) {
+    for (size_t r = lo; r < hi; r++) {
         const int32_t *ci = X->cols + r * (size_t)nnz;
         const float *cv = X->val + r * (size_t)nnz;
         double z = b;
         for (int k = 0; k < nnz; k++)
             z += (double)cv[k] * w[ci[k]];
-        double y = c->y[r] > 0.5f ? 1.0 : 0.0;
+        double y = c->D.y[r] > 0.5f ? 1.0 : 0.0;
         // log(1 + e^z) - y z, stably, with one exp
         double ez = exp(-fabs(z));
         loss += (z > 0 ? z : 0) + log1p(ez) - y * z;
-        if (c->grad) {
+        if (grad) {
             double p = z >= 0 ? 1.0 / (1.0 + ez) : ez / (1.0 + ez);
             double g = p - y;
             for (int k = 0; k < nnz; k++)
-                c->grad[ci[k]] += g * (double)cv[k];
-            c->grad[d] += g;
+                grad[ci[k]] += g * (double)cv[k];
+            grad[d] += g;
         }
     }
-    c->loss = loss;
+    *loss_out = loss;
 }
 
-/* Scratch for threaded evaluation: the pool and one gradient buffer per
- * chunk. The rows are cut into `threads` chunks whatever the pool does, and
- * their sums are added in chunk order: the result depends on the thread count
- * only. */
-typedef struct evalctx {
-    int threads;
-    rdm_pool *pool;
-    chunk ch[RDM_POOL_MAX];
-    double *gbuf; /* threads * (d + 1) */
-} evalctx;
+static void eval_compact(const evalctx *c, size_t lo, size_t hi, double *grad, double *loss_out)
+{
+    const design *D = &c->D;
+    int d = D->X->d, nu = D->nu, nv = D->nv;
+    const double *w = c->wb;
+    double b = c->wb[d], loss = 0, prod = 1;
+    int inprod = 0;
+    for (size_t r = lo; r < hi; r++) {
+        const uint16_t *u = D->uc + r * (size_t)nu, *vc = D->vc + r * (size_t)nv;
+        const float *vv = D->vv + r * (size_t)nv;
+        /* four partial sums: one chain of dependent additions would cost
+         * the add latency per entry */
+        double z0 = 0, z1 = 0, z2 = 0, z3 = 0;
+        int k = 0;
+        for (; k + 4 <= nu; k += 4) {
+            z0 += w[u[k]];
+            z1 += w[u[k + 1]];
+            z2 += w[u[k + 2]];
+            z3 += w[u[k + 3]];
+        }
+        for (; k < nu; k++)
+            z0 += w[u[k]];
+        for (k = 0; k + 2 <= nv; k += 2) {
+            z1 += (double)vv[k] * w[vc[k]];
+            z2 += (double)vv[k + 1] * w[vc[k + 1]];
+        }
+        for (; k < nv; k++)
+            z3 += (double)vv[k] * w[vc[k]];
+        double z = b + ((z0 + z1) + (z2 + z3));
+        double y = D->y[r] > 0.5f ? 1.0 : 0.0;
+        // log(1 + e^z) - y z = max(z, 0) - y z + log(1 + e^-|z|), one exp
+        // per row and one log per LOG_ROWS rows: the product of LOG_ROWS
+        // factors in (1, 2] neither overflows nor loses more than a few ulps
+        double ez = exp(-fabs(z));
+        loss += (z > 0 ? z : 0) - y * z;
+        prod *= 1.0 + ez;
+        if (++inprod == LOG_ROWS) {
+            loss += log(prod);
+            prod = 1;
+            inprod = 0;
+        }
+        if (grad) {
+            double p = z >= 0 ? 1.0 / (1.0 + ez) : ez / (1.0 + ez);
+            double g = p - y;
+            for (k = 0; k < nu; k++)
+                grad[u[k]] += g;
+            for (k = 0; k < nv; k++)
+                grad[vc[k]] += g * (double)vv[k];
+            grad[d] += g;
+        }
+    }
+    *loss_out = loss + log(prod);
+}
 
 static void chunk_item(void *arg, size_t item, int tid)
 {
-    evalctx *ctx = arg;
+    evalctx *c = arg;
     (void)tid;
-    eval_chunk(&ctx->ch[item]);
+    size_t n = c->D.X->n, lo = item * c->D.chunk_rows;
+    size_t hi = lo + c->D.chunk_rows < n ? lo + c->D.chunk_rows : n;
+    int d = c->D.X->d;
+    double *g = c->grad ? c->gbuf + item * (size_t)(d + 1) : NULL;
+    if (g)
+        memset(g, 0, (size_t)(d + 1) * sizeof *g);
+    if (c->D.uc)
+        eval_compact(c, lo, hi, g, &c->loss[item]);
+    else
+        eval_csr(c, lo, hi, g, &c->loss[item]);
 }
 
-static double objective_ctx(evalctx *ctx, const rdm_csr *X, const float *y, double l2,
-                            const double *wb, double *grad)
+static double objective_ctx(evalctx *ctx, double l2, const double *wb, double *grad)
 {
-    int d = X->d, T = ctx->threads;
-    size_t n = X->n;
-    if ((size_t)T > n / 2048 + 1)
-        T = (int)(n / 2048 + 1);
-    for (int t = 0; t < T; t++) {
-        chunk *c = &ctx->ch[t];
-        c->X = X;
-        c->y = y;
-        c->wb = wb;
-        c->lo = n * (size_t)t / (size_t)T;
-        c->hi = n * (size_t)(t + 1) / (size_t)T;
-        c->grad = grad ? (t == 0 ? grad : ctx->gbuf + (size_t)t * (size_t)(d + 1)) : NULL;
-    }
-    rdm_pool_for(ctx->pool, (size_t)T, chunk_item, ctx);
+    int d = ctx->D.X->d;
+    size_t nc = ctx->D.nchunks;
+    ctx->wb = wb;
+    ctx->grad = grad;
+    rdm_pool_for(ctx->pool, nc, chunk_item, ctx);
     double loss = 0;
-    for (int t = 0; t < T; t++) {
-        loss += ctx->ch[t].loss;
-        if (grad && t > 0) {
-            const double *g = ctx->ch[t].grad;
+    if (grad)
+        memset(grad, 0, (size_t)(d + 1) * sizeof *grad);
+    for (size_t t = 0; t < nc; t++) {
+        loss += ctx->loss[t];
+        if (grad) {
+            const double *g = ctx->gbuf + t * (size_t)(d + 1);
             for (int j = 0; j <= d; j++)
                 grad[j] += g[j];
         }
@@ -125,19 +186,84 @@ static void ctx_release(evalctx *ctx)
 {
     rdm_pool_free(ctx->pool);
     free(ctx->gbuf);
-    ctx->pool = NULL;
-    ctx->gbuf = NULL;
+    free(ctx->loss);
+    free(ctx->D.uc);
+    free(ctx->D.vc);
+    free(ctx->D.vv);
+    memset(ctx, 0, sizeof *ctx);
 }
 
-static int ctx_init(evalctx *ctx, int threads, int d)
+/* The compact form of X (see design); left NULL when d does not fit 16 bits
+ * or memory is short (X is then read as it is: the same sums up to rounding,
+ * in another order). */
+static void compact(design *D)
 {
-    ctx->threads = threads <= 0 ? rdm_ncpu() : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
-    ctx->gbuf = malloc((size_t)ctx->threads * (size_t)(d + 1) * sizeof *ctx->gbuf);
-    ctx->pool = rdm_pool_create(ctx->threads, NULL);
-    if (!ctx->gbuf || !ctx->pool) {
+    const rdm_csr *X = D->X;
+    size_t n = X->n;
+    int nnz = X->nnz;
+    if (X->d > 65535 || nnz <= 0)
+        return;
+    char *unit = malloc((size_t)nnz);
+    if (!unit)
+        return;
+    memset(unit, 1, (size_t)nnz);
+    for (size_t r = 0; r < n; r++)
+        for (int k = 0; k < nnz; k++)
+            if (X->val[r * (size_t)nnz + (size_t)k] != 1.0f)
+                unit[k] = 0;
+    int nu = 0;
+    for (int k = 0; k < nnz; k++)
+        nu += unit[k];
+    int nv = nnz - nu;
+    D->uc = malloc((n * (size_t)nu + 1) * sizeof *D->uc);
+    D->vc = malloc((n * (size_t)nv + 1) * sizeof *D->vc);
+    D->vv = malloc((n * (size_t)nv + 1) * sizeof *D->vv);
+    if (!D->uc || !D->vc || !D->vv) {
+        free(D->uc);
+        free(D->vc);
+        free(D->vv);
+        D->uc = D->vc = NULL;
+        D->vv = NULL;
+        free(unit);
+        return;
+    }
+    D->nu = nu;
+    D->nv = nv;
+    for (size_t r = 0; r < n; r++) {
+        const int32_t *ci = X->cols + r * (size_t)nnz;
+        const float *cv = X->val + r * (size_t)nnz;
+        uint16_t *u = D->uc + r * (size_t)nu, *vc = D->vc + r * (size_t)nv;
+        float *vv = D->vv + r * (size_t)nv;
+        for (int k = 0; k < nnz; k++)
+            if (unit[k]) {
+                *u++ = (uint16_t)ci[k];
+            } else {
+                *vc++ = (uint16_t)ci[k];
+                *vv++ = cv[k];
+            }
+    }
+    free(unit);
+}
+
+static int ctx_init(evalctx *ctx, const rdm_csr *X, const float *y, int threads)
+{
+    memset(ctx, 0, sizeof *ctx);
+    int T = threads <= 0 ? rdm_ncpu() : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
+    size_t n = X->n, rows = (n + MAX_CHUNKS - 1) / MAX_CHUNKS;
+    ctx->D.X = X;
+    ctx->D.y = y;
+    ctx->D.chunk_rows = rows > CHUNK_MIN_ROWS ? rows : CHUNK_MIN_ROWS;
+    ctx->D.nchunks = (n + ctx->D.chunk_rows - 1) / ctx->D.chunk_rows;
+    if ((size_t)T > ctx->D.nchunks)
+        T = ctx->D.nchunks ? (int)ctx->D.nchunks : 1;
+    ctx->gbuf = malloc((ctx->D.nchunks + 1) * (size_t)(X->d + 1) * sizeof *ctx->gbuf);
+    ctx->loss = malloc((ctx->D.nchunks + 1) * sizeof *ctx->loss);
+    ctx->pool = T > 1 ? rdm_pool_create(T, NULL) : NULL;
+    if (!ctx->gbuf || !ctx->loss || (T > 1 && !ctx->pool)) {
         ctx_release(ctx);
         return RDM_ENOMEM;
     }
+    compact(&ctx->D);
     return RDM_OK;
 }
 
@@ -145,9 +271,9 @@ double rdm_logreg_objective(const rdm_csr *X, const float *y, double l2, const d
                             double *grad, int threads)
 {
     evalctx ctx;
-    if (ctx_init(&ctx, threads, X->d) != RDM_OK)
+    if (ctx_init(&ctx, X, y, threads) != RDM_OK)
         return NAN;
-    double f = objective_ctx(&ctx, X, y, l2, wb, grad);
+    double f = objective_ctx(&ctx, l2, wb, grad);
     ctx_release(&ctx);
     return f;
 }
@@ -264,8 +390,8 @@ static void lbfgs_push(lbfgs *L, const double *x, const double *xn, const double
 /* Backtracking (Armijo) line search from x along dir: xn, gn (scaled by
  * 1/n) and *fn at the accepted step. Returns 1, or 0 when no step of the 40
  * tried decreases F/n enough (no progress possible at double precision). */
-static int line_search(evalctx *ctx, const rdm_csr *X, const float *y, double l2, const double *x,
-                       double f, const double *dir, double dg, double *xn, double *gn, double *fn,
+static int line_search(evalctx *ctx, const rdm_csr *X, double l2, const double *x, double f,
+                       const double *dir, double dg, double *xn, double *gn, double *fn,
                        int *nevals)
 {
     int D = X->d + 1;
@@ -273,7 +399,7 @@ static int line_search(evalctx *ctx, const rdm_csr *X, const float *y, double l2
     for (int ls = 0; ls < 40; ls++) {
         for (int j = 0; j < D; j++)
             xn[j] = x[j] + step * dir[j];
-        *fn = objective_ctx(ctx, X, y, l2, xn, gn) * inv_n;
+        *fn = objective_ctx(ctx, l2, xn, gn) * inv_n;
         (*nevals)++;
         if (*fn <= f + 1e-4 * step * dg) {
             for (int j = 0; j < D; j++)
@@ -311,7 +437,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     double *mem = calloc((size_t)D * (7 + 2 * LBFGS_M), sizeof *mem);
     evalctx ctx = {0};
     rdm_logreg *m = calloc(1, sizeof *m);
-    if (!mem || !m || ctx_init(&ctx, prm.threads, d) != RDM_OK ||
+    if (!mem || !m || ctx_init(&ctx, X, y, prm.threads) != RDM_OK ||
         !(m->w = malloc((size_t)d * sizeof *m->w)))
         goto nomem;
     double *x = mem, *g = x + D, *xn = g + D, *gn = xn + D, *dir = gn + D, *q = dir + D;
@@ -324,7 +450,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
     double rate = (pos + 0.5) / (n + 1.0);
     x[d] = log(rate / (1 - rate));
     precondition(X, rate, l2, L.H0);
-    double f = objective_ctx(&ctx, X, y, l2, x, g) * inv_n;
+    double f = objective_ctx(&ctx, l2, x, g) * inv_n;
     for (int j = 0; j < D; j++)
         g[j] *= inv_n;
     int k = 0, converged = 0, nevals = 1;
@@ -335,7 +461,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
             break;
         }
         double dg = lbfgs_direction(&L, g, q, dir), fn = f;
-        if (!line_search(&ctx, X, y, l2, x, f, dir, dg, xn, gn, &fn, &nevals))
+        if (!line_search(&ctx, X, l2, x, f, dir, dg, xn, gn, &fn, &nevals))
             break;
         lbfgs_push(&L, x, xn, g, gn);
         double fold = f;

@@ -7,7 +7,9 @@
  * depend on the scale, internally F / n is minimised) with a diagonal
  * preconditioner; it stops when max |grad of F/n| <= tol or when an iteration
  * reduces F/n by less than 2.2e-9 relative (the L-BFGS-B "factr" test that
- * scikit-learn's lbfgs solver also uses). */
+ * scikit-learn's lbfgs solver also uses). The objective's sums are taken over
+ * fixed chunks of rows added in order: the fit is the same for any number of
+ * threads. */
 #ifndef RDM_LOGREG_H
 #define RDM_LOGREG_H
 
@@ -54,7 +56,7 @@ typedef struct rdm_logreg_info {
 } rdm_logreg_info;
 
 /* Fit; y in {0, 1}. Returns a model owned by the caller (rdm_logreg_free), or
- * NULL with err. Deterministic for a given thread count. */
+ * NULL with err. Deterministic: the same model for any thread count. */
 rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_params *p,
                            rdm_logreg_info *info, rdm_err *err);
 

@@ -5,6 +5,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +30,13 @@ void rdm_code_version(char out[RDM_CODE_VERSION_MAX], const char *extra)
         snprintf(out, RDM_CODE_VERSION_MAX, "%s", RDM_VERSION);
 }
 
-/* CPU time of the process (every thread), seconds: the log lines give it
- * beside the wall time, which on a shared machine counts others' work too */
+/* CPU time of the calling thread (a lane; the workers of its pool are not
+ * counted), seconds: the log lines give it beside the wall time, which on a
+ * shared machine counts others' work too */
 static double cpu_now(void)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
@@ -50,7 +52,9 @@ typedef struct trainer {
     rdm_encoder *enc;
     rdm_buf enc_text;
     int threads;
-    rdm_pool *pool; /* scoring */
+    /* the runs go on lanes (threads) of their own: the database, the
+     * progress lines and the claim of the next job are taken under these */
+    pthread_mutex_t db_mu, say_mu;
     long long experiment_id, training_id;
     char config_hash[65];
     /* encoded training/validation data */
@@ -72,7 +76,9 @@ static void say(trainer *t, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
+    pthread_mutex_lock(&t->say_mu);
     t->progress(line, t->ud);
+    pthread_mutex_unlock(&t->say_mu);
 }
 
 static rdm_encoder *encoder_copy(trainer *t, rdm_err *err)
@@ -134,8 +140,9 @@ static void logreg_cb(int iter, double objective, double grad_norm, void *ud)
         grad_norm);
 }
 
-/* Fit the model of `s`. Returns the model (owned by caller) or NULL. */
-static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_err *err)
+/* Fit the model of `s` on `threads` threads. Returns the model (owned by
+ * caller) or NULL. */
+static rdm_model *fit_model(trainer *t, const run_spec *s, int threads, double *fit_s, rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
     size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
@@ -153,7 +160,7 @@ static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_er
         p.l2 = s->l2;
         p.max_iter = t->cfg->train.logreg_max_iter;
         p.tol = t->cfg->train.logreg_tol;
-        p.threads = t->threads;
+        p.threads = threads;
         gbt_progress_ctx g = {t, s->name, t0, nt};
         p.progress = logreg_cb;
         p.progress_ud = &g;
@@ -191,7 +198,7 @@ static rdm_model *fit_model(trainer *t, const run_spec *s, double *fit_s, rdm_er
         p.subsample = c->train.gbt_subsample;
         p.colsample = c->train.gbt_colsample;
         p.early_stopping = c->train.gbt_early_stopping;
-        p.threads = t->threads;
+        p.threads = threads;
         p.seed = (uint64_t)c->train.seed;
         gbt_progress_ctx g = {t, s->name, t0, nt};
         rdm_gbt *gb =
@@ -251,91 +258,118 @@ static json_t *calib_json(const double *p, const float *y, size_t n)
     return a;
 }
 
-static int put_json(trainer *t, long long run_id, const char *split, const char *kind, json_t *j,
-                    rdm_err *err)
+/* A JSON value as stored (compact, 10 digits); takes the reference. NULL
+ * when j is NULL or out of memory (*oom set then). */
+static char *json_text(json_t *j, int *oom)
 {
-    char *s = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+    char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
+    if (j && !s)
+        *oom = 1;
     json_decref(j);
-    if (!s)
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    int rc = rdm_registry_put_curve(t->db, run_id, split, kind, s, err);
-    free(s);
-    return rc;
+    return s;
 }
 
-/* Metrics, curves and calibration of one split into the registry. */
-static int record_split(trainer *t, long long run_id, int split, const double *p, double thr,
-                        double *metric_out, rdm_err *err)
+/* One split's metrics, curves and calibration, measured before the database
+ * is touched (the runs of other lanes write meanwhile). */
+enum { SPLIT_KEYS = 18, SPLIT_CURVES = 3 };
+
+static const char *const SPLIT_KEY_NAMES[SPLIT_KEYS] = {"n",
+                                                        "positive_rate",
+                                                        "roc_auc",
+                                                        "pr_auc",
+                                                        "log_loss",
+                                                        "brier",
+                                                        "accuracy",
+                                                        "threshold",
+                                                        "accuracy_at_threshold",
+                                                        "precision",
+                                                        "recall",
+                                                        "f1",
+                                                        "tp",
+                                                        "fp",
+                                                        "tn",
+                                                        "fn",
+                                                        "roc_auc_ci_low",
+                                                        "roc_auc_ci_high"};
+static const char *const SPLIT_CURVE_KINDS[SPLIT_CURVES] = {"roc", "pr", "calibration"};
+
+typedef struct split_rec {
+    int nk;
+    double vals[SPLIT_KEYS];
+    double metric;
+    char *curve[SPLIT_CURVES]; /* JSON texts; NULL: not stored */
+} split_rec;
+
+static void split_rec_release(split_rec *r)
+{
+    for (int i = 0; i < SPLIT_CURVES; i++)
+        free(r->curve[i]);
+    memset(r, 0, sizeof *r);
+}
+
+static int measure_split(trainer *t, int split, const double *p, double thr, split_rec *r,
+                         rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
     size_t n = ds->count[split];
     const float *y = ds->ys[split];
-    const char *sname = rdm_split_name(split);
     rdm_metrics m;
     rdm_metrics_compute(p, y, n, thr, &m);
-    const char *keys[] = {"n",
-                          "positive_rate",
-                          "roc_auc",
-                          "pr_auc",
-                          "log_loss",
-                          "brier",
-                          "accuracy",
-                          "threshold",
-                          "accuracy_at_threshold",
-                          "precision",
-                          "recall",
-                          "f1",
-                          "tp",
-                          "fp",
-                          "tn",
-                          "fn",
-                          "roc_auc_ci_low",
-                          "roc_auc_ci_high"};
-    double vals[18] = {
+    double vals[SPLIT_KEYS] = {
         (double)n,       m.positive_rate, m.roc_auc,       m.pr_auc,        m.log_loss, m.brier,
         m.accuracy,      m.threshold,     m.accuracy_thr,  m.precision,     m.recall,   m.f1,
         (double)m.cm.tp, (double)m.cm.fp, (double)m.cm.tn, (double)m.cm.fn, NAN,        NAN};
-    int nk = 16;
+    memcpy(r->vals, vals, sizeof vals);
+    r->nk = 16;
     if (split == RDM_SPLIT_TEST && t->cfg->train.bootstrap > 0) {
         double lo = NAN, hi = NAN;
         rdm_err ignore = {0};
         if (rdm_auc_bootstrap(p, y, n, t->cfg->train.bootstrap, (uint64_t)t->cfg->train.seed, &lo,
                               &hi, &ignore) == RDM_OK) {
-            vals[16] = lo;
-            vals[17] = hi;
+            r->vals[16] = lo;
+            r->vals[17] = hi;
         }
-        nk = 18;
+        r->nk = 18;
     }
-    int rc = rdm_registry_put_metrics(t->db, run_id, sname, nk, keys, vals, err);
-    if (rc)
-        return rc;
-    if (metric_out)
-        *metric_out = rdm_metric_by_name(t->cfg->train.metric, p, y, n);
+    r->metric = rdm_metric_by_name(t->cfg->train.metric, p, y, n);
     rdm_curve *c = malloc(sizeof *c);
     if (!c)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     rdm_err ignore = {0};
+    int oom = 0;
     if (rdm_roc_curve(p, y, n, c, &ignore) == RDM_OK)
-        rc = put_json(t, run_id, sname, "roc", curve_json(c), err);
-    if (rc == RDM_OK && rdm_pr_curve(p, y, n, c, &ignore) == RDM_OK)
-        rc = put_json(t, run_id, sname, "pr", curve_json(c), err);
+        r->curve[0] = json_text(curve_json(c), &oom);
+    if (rdm_pr_curve(p, y, n, c, &ignore) == RDM_OK)
+        r->curve[1] = json_text(curve_json(c), &oom);
     free(c);
-    if (rc == RDM_OK)
-        rc = put_json(t, run_id, sname, "calibration", calib_json(p, y, n), err);
+    r->curve[2] = json_text(calib_json(p, y, n), &oom);
+    return oom ? rdm_errf(err, RDM_ENOMEM, "out of memory") : RDM_OK;
+}
+
+static int put_split(trainer *t, long long run_id, int split, const split_rec *r, rdm_err *err)
+{
+    const char *sname = rdm_split_name(split);
+    int rc = rdm_registry_put_metrics(t->db, run_id, sname, r->nk, SPLIT_KEY_NAMES, r->vals, err);
+    for (int i = 0; i < SPLIT_CURVES && rc == RDM_OK; i++)
+        if (r->curve[i])
+            rc = rdm_registry_put_curve(t->db, run_id, sname, SPLIT_CURVE_KINDS[i], r->curve[i],
+                                        err);
     return rc;
 }
 
-static int record_importance(trainer *t, long long run_id, const rdm_model *m, rdm_err *err)
+/* The model's own feature importance as stored JSON (NULL: none, or *oom). */
+static char *importance_text(const rdm_model *m, int *oom)
 {
     int total = rdm_model_feature_importance(m, NULL, NULL, 0);
     if (total <= 0)
-        return RDM_OK;
+        return NULL;
     const char **names = malloc(sizeof *names * (size_t)total);
     double *vals = malloc(sizeof *vals * (size_t)total);
     if (!names || !vals) {
         free(names);
         free(vals);
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        *oom = 1;
+        return NULL;
     }
     int k = rdm_model_feature_importance(m, names, vals, total);
     json_t *a = json_array();
@@ -347,7 +381,7 @@ static int record_importance(trainer *t, long long run_id, const rdm_model *m, r
     }
     free(names);
     free(vals);
-    return put_json(t, run_id, "train", "importance", a, err);
+    return json_text(a, oom);
 }
 
 /* Global importance and dependence data from the explanations of the test
@@ -357,7 +391,7 @@ static int record_importance(trainer *t, long long run_id, const rdm_model *m, r
  * warning when the model cannot be explained. */
 enum { EXPLAIN_ROWS = 5000 };
 
-static json_t *explain_test(trainer *t, const rdm_model *m)
+static json_t *explain_test(trainer *t, const rdm_model *m, rdm_pool *pool)
 {
     const rdm_dataset *ds = &t->ds;
     size_t n = ds->count[RDM_SPLIT_TEST], k = (n + EXPLAIN_ROWS - 1) / EXPLAIN_ROWS, ns = 0;
@@ -368,7 +402,7 @@ static json_t *explain_test(trainer *t, const rdm_model *m)
     rdm_explainer *x = idx ? rdm_explainer_create(m, &e) : NULL;
     for (size_t i = 0; x && i < n; i += k)
         idx[ns++] = ds->idx[RDM_SPLIT_TEST][i];
-    json_t *j = x ? rdm_explain_summary(x, ds->cells, idx, ns, t->pool, NULL, &e) : NULL;
+    json_t *j = x ? rdm_explain_summary(x, ds->cells, idx, ns, pool, NULL, &e) : NULL;
     if (j) {
         json_object_set_new(j, "split_rows", json_integer((json_int_t)n));
         json_object_set_new(j, "every", json_integer((json_int_t)k));
@@ -386,7 +420,8 @@ static json_t *explain_test(trainer *t, const rdm_model *m)
  * probabilities `ps` of every test encounter at threshold `thr`, by race,
  * gender and age band, with cfg->train.bootstrap patient resamples. NULL for
  * a baseline, or with a warning when it cannot be measured. */
-static json_t *groups_test(trainer *t, const rdm_model *m, const double *ps, double thr)
+static json_t *groups_test(trainer *t, const rdm_model *m, const double *ps, double thr,
+                           rdm_pool *pool)
 {
     const rdm_dataset *ds = &t->ds;
     size_t n = ds->count[RDM_SPLIT_TEST];
@@ -412,7 +447,7 @@ static json_t *groups_test(trainer *t, const rdm_model *m, const double *ps, dou
             r.attr[a] = row[col[a]];
         rc = rdm_mongroups_add(g, &r, &e);
     }
-    json_t *j = rc == RDM_OK ? rdm_mongroups_measure_all(g, t->pool, &e) : NULL;
+    json_t *j = rc == RDM_OK ? rdm_mongroups_measure_all(g, pool, &e) : NULL;
     if (!j)
         rdm_log(RDM_LOG_WARN, "train: no performance by group of the test split: %s", e.msg);
     rdm_mongroups_free(g);
@@ -456,7 +491,8 @@ static int set_valid_meta(rdm_model *m, const double *pv, const float *y, size_t
 }
 
 static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, rdm_model *m,
-                               double fit_s, double t0, run_outcome *out, rdm_err *err)
+                               double fit_s, double t0, rdm_pool *pool, run_outcome *out,
+                               rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
     size_t nv = ds->count[RDM_SPLIT_VALID], ns = ds->count[RDM_SPLIT_TEST];
@@ -464,16 +500,17 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     double *ps = malloc(sizeof *ps * (ns ? ns : 1));
     rdm_buf bytes = RDM_BUF_INIT;
     rdm_model *loaded = NULL;
-    json_t *xj = NULL, *gj = NULL;
-    int rc = RDM_OK, in_tx = 0;
+    split_rec sv = {0}, st = {0};
+    char *imp = NULL, *xj = NULL, *gj = NULL;
+    int rc = RDM_OK, in_tx = 0, locked = 0, oom = 0;
+    double ts0 = rdm_now(), ts_score = 0, ts_explain = 0, ts_groups = 0, ts_rec = 0;
+    double cs0 = cpu_now(), cs_score = 0, cs_explain = 0, cs_groups = 0, cs_rec = 0;
     if (!pv || !pv2 || !ps) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
         goto done;
     }
-    double ts0 = rdm_now(), ts_score = 0, ts_explain = 0, ts_groups = 0;
-    double cs0 = cpu_now(), cs_score = 0, cs_explain = 0, cs_groups = 0;
     /* threshold from validation, through the scoring path */
-    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, t->pool, pv, err)))
+    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, pool, pv, err)))
         goto done;
     double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
     rdm_model_set_threshold(m, thr);
@@ -509,8 +546,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         rdm_err_prefix(err, "reloading the saved model");
         goto done;
     }
-    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, t->pool, pv2, err)) ||
-        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, t->pool, ps, err)))
+    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, pool, pv2, err)) ||
+        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, pool, ps, err)))
         goto done;
     for (size_t i = 0; i < nv; i++)
         if (pv[i] != pv2[i] && !(isnan(pv[i]) && isnan(pv2[i]))) {
@@ -521,12 +558,28 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         }
     ts_score = rdm_now();
     cs_score = cpu_now();
-    xj = explain_test(t, loaded);
+    xj = json_text(explain_test(t, loaded, pool), &oom);
     ts_explain = rdm_now();
     cs_explain = cpu_now();
-    gj = groups_test(t, loaded, ps, thr);
+    gj = json_text(groups_test(t, loaded, ps, thr, pool), &oom);
     ts_groups = rdm_now();
     cs_groups = cpu_now();
+    if ((rc = measure_split(t, RDM_SPLIT_VALID, pv2, thr, &sv, err)) ||
+        (rc = measure_split(t, RDM_SPLIT_TEST, ps, thr, &st, err)))
+        goto done;
+    imp = importance_text(loaded, &oom);
+    if (oom) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    out->valid_metric = sv.metric;
+    out->test_metric = st.metric;
+    ts_rec = rdm_now();
+    cs_rec = cpu_now();
+
+    /* the records, in one transaction on the one connection */
+    pthread_mutex_lock(&t->db_mu);
+    locked = 1;
     if ((rc = rdm_db_begin(t->db, err)))
         goto done;
     in_tx = 1;
@@ -535,22 +588,12 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
                                         sha, err)))
         goto done;
     if ((rc = rdm_registry_put_run_artifact(t->db, run_id, sha, err)) ||
-        (rc = record_split(t, run_id, RDM_SPLIT_VALID, pv2, thr, &out->valid_metric, err)) ||
-        (rc = record_split(t, run_id, RDM_SPLIT_TEST, ps, thr, &out->test_metric, err)) ||
-        (rc = record_importance(t, run_id, loaded, err)))
+        (rc = put_split(t, run_id, RDM_SPLIT_VALID, &sv, err)) ||
+        (rc = put_split(t, run_id, RDM_SPLIT_TEST, &st, err)) ||
+        (imp && (rc = rdm_registry_put_curve(t->db, run_id, "train", "importance", imp, err))) ||
+        (xj && (rc = rdm_registry_put_curve(t->db, run_id, "test", "importance", xj, err))) ||
+        (gj && (rc = rdm_registry_put_curve(t->db, run_id, "test", "subgroups", gj, err))))
         goto done;
-    if (xj) {
-        rc = put_json(t, run_id, "test", "importance", xj, err); /* takes the reference */
-        xj = NULL;
-        if (rc)
-            goto done;
-    }
-    if (gj) {
-        rc = put_json(t, run_id, "test", "subgroups", gj, err); /* takes the reference */
-        gj = NULL;
-        if (rc)
-            goto done;
-    }
     {
         const char *keys[] = {"fit_seconds", "trees", "iterations"};
         const char *tr = rdm_model_meta(loaded, "fit.trees");
@@ -567,57 +610,43 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         out->ok = 1;
     rdm_log(RDM_LOG_INFO,
             "train run=%lld seconds (wall/cpu): fit=%.3f score=%.3f/%.3f explain=%.3f/%.3f "
-            "groups=%.3f/%.3f record=%.3f/%.3f",
+            "groups=%.3f/%.3f metrics=%.3f/%.3f record=%.3f",
             run_id, fit_s, ts_score - ts0, cs_score - cs0, ts_explain - ts_score,
             cs_explain - cs_score, ts_groups - ts_explain, cs_groups - cs_explain,
-            rdm_now() - ts_groups, cpu_now() - cs_groups);
+            ts_rec - ts_groups, cs_rec - cs_groups, rdm_now() - ts_rec);
 done:
     if (in_tx)
         rdm_db_rollback(t->db);
+    if (locked)
+        pthread_mutex_unlock(&t->db_mu);
     free(pv);
     free(pv2);
     free(ps);
     rdm_buf_release(&bytes);
-    json_decref(xj);
-    json_decref(gj);
+    split_rec_release(&sv);
+    split_rec_release(&st);
+    free(imp);
+    free(xj);
+    free(gj);
     rdm_model_free(loaded);
     rdm_model_free(m);
     return rc;
 }
 
-static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err)
+/* Fit, evaluate and record the run of spec `s` (its registry row exists:
+ * out->run_id). A run that fails is recorded as failed and the others go
+ * on; only a failing database returns an error. */
+static int run_one(trainer *t, const run_spec *s, int threads, rdm_pool *pool, run_outcome *out,
+                   rdm_err *err)
 {
-    const rdm_dataset *ds = &t->ds;
-    memset(out, 0, sizeof *out);
-    out->valid_metric = out->test_metric = NAN;
-    const char *type = s->type == RDM_MODEL_BASELINE ? "baseline"
-                       : s->type == RDM_MODEL_LOGREG ? "logreg"
-                                                     : "gbt";
-    rdm_run_rec rec = {t->experiment_id,
-                       t->training_id,
-                       ds->snapshot_id,
-                       type,
-                       s->name,
-                       t->config_hash,
-                       t->code_version,
-                       ds->fingerprint,
-                       ds->batch_ids,
-                       NULL,
-                       {ds->count[0], ds->count[1], ds->count[2]}};
-    int rc = rdm_registry_insert_run(t->db, &rec, &out->run_id, err);
-    if (rc)
-        return rc;
-    for (int i = 0; i < s->nparams; i++)
-        if ((rc = rdm_registry_put_param(t->db, out->run_id, s->pkey[i], s->pval[i], err)))
-            return rc;
     say(t, "train run=%lld model=\"%s\" start", out->run_id, s->name);
     double t0 = rdm_now(), fit_s = 0, c0 = cpu_now();
     rdm_err rerr = {0};
-    rdm_model *m = fit_model(t, s, &fit_s, &rerr);
+    rdm_model *m = fit_model(t, s, threads, &fit_s, &rerr);
     rdm_log(RDM_LOG_INFO, "train run=%lld model=\"%s\" fit seconds (wall/cpu) %.3f/%.3f",
             out->run_id, s->name, fit_s, cpu_now() - c0);
-    rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, out, &rerr)
-           : (rerr.code ? rerr.code : RDM_EINVAL);
+    int rc = m ? evaluate_and_record(t, s, out->run_id, m, fit_s, t0, pool, out, &rerr)
+               : (rerr.code ? rerr.code : RDM_EINVAL);
     if (rc == RDM_OK) {
         say(t,
             "train run=%lld model=\"%s\" finished fit_s=%.2f valid_%s=%.4f "
@@ -626,11 +655,95 @@ static int run_one(trainer *t, const run_spec *s, run_outcome *out, rdm_err *err
             t->cfg->train.metric, out->test_metric);
         return RDM_OK;
     }
+    out->ok = 0;
     /* record the failure; the other runs go on */
     const char *msg = rerr.msg[0] ? rerr.msg : rdm_strerror(rc);
     say(t, "train run=%lld model=\"%s\" failed: %s", out->run_id, s->name, msg);
     /* a failing database stops the training */
-    return rdm_registry_fail_run(t->db, out->run_id, rdm_now() - t0, msg, err);
+    pthread_mutex_lock(&t->db_mu);
+    rc = rdm_registry_fail_run(t->db, out->run_id, rdm_now() - t0, msg, err);
+    pthread_mutex_unlock(&t->db_mu);
+    return rc;
+}
+
+/* ---- the runs on lanes ----
+ *
+ * The runs are independent: lanes (threads) take them one at a time, the
+ * boosted trees first (the longest), then the logistic regressions and the
+ * baseline, each fitting and scoring on threads / lanes threads of its own,
+ * and write their records under the connection's lock. A run's model and
+ * metrics do not depend on the lane or on the number of threads (the fits
+ * and the scoring are deterministic for any thread count); only the order in
+ * which runs finish does. */
+typedef struct lanes {
+    trainer *t;
+    const run_spec *specs;
+    run_outcome *outs;
+    const int *order; /* specs in the order lanes take them */
+    int n, next, threads_each;
+    int rc;      /* the first database failure (the others then stop) */
+    rdm_err err; /* its message */
+    pthread_mutex_t mu;
+} lanes;
+
+static void *lane_main(void *arg)
+{
+    lanes *L = arg;
+    rdm_pool *pool = L->threads_each > 1 ? rdm_pool_create(L->threads_each, NULL) : NULL;
+    for (;;) {
+        pthread_mutex_lock(&L->mu);
+        int k = L->rc == RDM_OK && L->next < L->n ? L->order[L->next++] : -1;
+        pthread_mutex_unlock(&L->mu);
+        if (k < 0)
+            break;
+        rdm_err err = {0};
+        int rc = run_one(L->t, &L->specs[k], L->threads_each, pool, &L->outs[k], &err);
+        if (rc) {
+            pthread_mutex_lock(&L->mu);
+            if (L->rc == RDM_OK) {
+                L->rc = rc;
+                L->err = err;
+            }
+            pthread_mutex_unlock(&L->mu);
+        }
+    }
+    rdm_pool_free(pool);
+    return NULL;
+}
+
+/* Run every spec (their registry rows exist) on min(threads, specs) lanes,
+ * the caller's thread being one of them. */
+static int run_lanes(trainer *t, const run_spec *specs, int nspecs, run_outcome *outs, rdm_err *err)
+{
+    int *order = malloc(sizeof *order * (size_t)(nspecs ? nspecs : 1)), n = 0;
+    if (!order)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    static const rdm_model_type BY_COST[] = {RDM_MODEL_GBT, RDM_MODEL_LOGREG, RDM_MODEL_BASELINE};
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < nspecs; i++)
+            if (specs[i].type == BY_COST[c])
+                order[n++] = i;
+    lanes L = {.t = t, .specs = specs, .outs = outs, .order = order, .n = n};
+    int nl = t->threads < n ? t->threads : n;
+    if (nl < 1)
+        nl = 1;
+    L.threads_each = t->threads / nl > 0 ? t->threads / nl : 1;
+    pthread_mutex_init(&L.mu, NULL);
+    pthread_t tid[RDM_POOL_MAX];
+    int started = 0;
+    for (int i = 1; i < nl && i < RDM_POOL_MAX; i++) {
+        if (pthread_create(&tid[started], NULL, lane_main, &L) != 0)
+            break; /* fewer lanes: the caller's thread takes the rest */
+        started++;
+    }
+    lane_main(&L);
+    for (int i = 0; i < started; i++)
+        pthread_join(tid[i], NULL);
+    pthread_mutex_destroy(&L.mu);
+    free(order);
+    if (L.rc != RDM_OK && err)
+        *err = L.err;
+    return L.rc;
 }
 
 /* ---- the whole training ---- */
@@ -678,7 +791,7 @@ static int prepare_features(trainer *t, rdm_err *err)
         rdm_now() - t0);
     rdm_log(RDM_LOG_INFO, "train encoder tree_features=%d linear_features=%d nnz=%d seconds=%.3f",
             t->tdim, t->ldim, t->lnnz, rdm_now() - t0);
-    rdm_log(RDM_LOG_INFO, "train process cpu so far %.3f", cpu_now());
+    rdm_log(RDM_LOG_INFO, "train cpu so far %.3f", cpu_now());
     return RDM_OK;
 }
 
@@ -738,7 +851,6 @@ static void trainer_release(trainer *t)
 {
     rdm_dataset_release(&t->ds);
     rdm_code_labels_release(&t->labels);
-    rdm_pool_free(t->pool);
     rdm_encoder_free(t->enc);
     rdm_buf_release(&t->enc_text);
     free(t->Xt);
@@ -763,11 +875,8 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
     run_spec *specs = NULL;
     run_outcome *outs = NULL;
     int nspecs = 0, rc, locked = 0;
-
-    if (!(t.pool = rdm_pool_create(t.threads, err))) {
-        rc = err && err->code ? err->code : RDM_ENOMEM;
-        goto done;
-    }
+    pthread_mutex_init(&t.db_mu, NULL);
+    pthread_mutex_init(&t.say_mu, NULL);
     /* one training at a time: a run left 'running' is then a dead one */
     if ((rc = rdm_registry_lock_training(db, err)))
         goto done;
@@ -828,10 +937,34 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
         goto done;
     }
+    /* every run's row first, in grid order (run ids do not depend on which
+     * lane finishes first) */
+    for (int i = 0; i < nspecs; i++) {
+        const run_spec *sp = &specs[i];
+        outs[i].valid_metric = outs[i].test_metric = NAN;
+        rdm_run_rec rec = {t.experiment_id,
+                           t.training_id,
+                           t.ds.snapshot_id,
+                           sp->type == RDM_MODEL_BASELINE ? "baseline"
+                           : sp->type == RDM_MODEL_LOGREG ? "logreg"
+                                                          : "gbt",
+                           sp->name,
+                           t.config_hash,
+                           t.code_version,
+                           t.ds.fingerprint,
+                           t.ds.batch_ids,
+                           NULL,
+                           {t.ds.count[0], t.ds.count[1], t.ds.count[2]}};
+        if ((rc = rdm_registry_insert_run(db, &rec, &outs[i].run_id, err)))
+            goto done;
+        for (int k = 0; k < sp->nparams; k++)
+            if ((rc = rdm_registry_put_param(db, outs[i].run_id, sp->pkey[k], sp->pval[k], err)))
+                goto done;
+    }
+    if ((rc = run_lanes(&t, specs, nspecs, outs, err)))
+        goto done;
     int hb = rdm_metric_higher_better(cfg->train.metric), best = -1;
     for (int i = 0; i < nspecs; i++) {
-        if ((rc = run_one(&t, &specs[i], &outs[i], err)))
-            goto done;
         res->runs++;
         if (!outs[i].ok) {
             res->failed++;
@@ -863,5 +996,7 @@ done:
     free(specs);
     free(outs);
     trainer_release(&t);
+    pthread_mutex_destroy(&t.db_mu);
+    pthread_mutex_destroy(&t.say_mu);
     return rc;
 }

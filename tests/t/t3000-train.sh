@@ -127,4 +127,17 @@ check_eq "the stale run is failed now, with the reason" \
 check_eq "no run is left running" 0 "$(t_sql "SELECT count(*) FROM registry.runs WHERE status = 'running'")"
 rdm status -o "db.socket_dir=$TOP/var/pg/run" >status2.txt
 check "status: the new training is the latest" grep -q "^Latest training $((killed + 1)): 4 runs, 4 finished, 0 failed" status2.txt
+
+# the runs go on lanes of their own: the same runs, metrics (all but the fit
+# time), curves and explanations on 1, 2 (conf/test.yaml) and 3 threads
+metrics_of() { t_sql "SELECT string_agg(r.name || '|' || m.split || '|' || m.key || '|' || m.value::text, ' ' ORDER BY r.name, m.split, m.key) FROM registry.runs r JOIN registry.metrics m USING (run_id) WHERE r.training_id = $1 AND m.key <> 'fit_seconds'"; }
+curves_of() { t_sql "SELECT md5(string_agg(r.name || c.split || c.kind || c.points::text, '' ORDER BY r.name, c.split, c.kind)) FROM registry.runs r JOIN registry.curves c USING (run_id) WHERE r.training_id = $1"; }
+two=$(t_sql "SELECT max(training_id) FROM registry.trainings")
+check "train on 1 thread" R train -q -o train.threads=1
+check "train on 3 threads" R train -q -o train.threads=3
+check_eq "1 and 2 threads: the same metrics" "$(metrics_of "$two")" "$(metrics_of $((two + 1)))"
+check_eq "3 and 2 threads: the same metrics" "$(metrics_of "$two")" "$(metrics_of $((two + 2)))"
+check_eq "1, 2 and 3 threads: the same curves, explanations and groups" "$(curves_of "$two") $(curves_of "$two")" "$(curves_of $((two + 1))) $(curves_of $((two + 2)))"
+check_eq "run ids in grid order whatever finished first" "baseline majority|logreg l2=1|gbt lr=0.1 leaves=7|gbt lr=0.1 leaves=15" \
+    "$(t_sql "SELECT string_agg(name, '|' ORDER BY run_id) FROM registry.runs WHERE training_id = $((two + 2))")"
 t_done

@@ -7,6 +7,81 @@
 #include "logreg.h"
 #include "rng.h"
 
+/* One-hot rows (positions whose value is 1 in every row, read without
+ * their values) beside valued ones, over more rows than one chunk: the
+ * objective and gradient equal a plain double loop over the CSR, and the
+ * fit is the same to the bit on 1, 2, 3 and 7 threads. */
+static void test_onehot_threads(void)
+{
+    size_t n = 9000;
+    int d = 40, nnz = 5;
+    int32_t *cols = malloc(n * (size_t)nnz * sizeof *cols);
+    float *val = malloc(n * (size_t)nnz * sizeof *val), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    rdm_rng r;
+    rdm_rng_seed(&r, 17);
+    for (size_t i = 0; i < n; i++) {
+        int32_t *c = cols + i * (size_t)nnz;
+        float *v = val + i * (size_t)nnz;
+        c[0] = (int32_t)rdm_rng_below(&r, 10);      /* one-hot field of 10 levels */
+        c[1] = 10 + (int32_t)rdm_rng_below(&r, 20); /* and of 20 */
+        c[2] = 30 + (int32_t)rdm_rng_below(&r, 8);
+        c[3] = 38; /* a standardised number and its missing indicator */
+        c[4] = 39;
+        v[0] = v[1] = v[2] = 1;
+        v[4] = rdm_rng_below(&r, 10) == 0;
+        v[3] = v[4] ? 0 : (float)(2 * rdm_rng_uniform(&r) - 1);
+        double z = -1 + 0.3 * (c[0] % 3) - 0.2 * (c[1] % 4) + v[3] + 0.5 * v[4];
+        y[i] = rdm_rng_uniform(&r) < 1 / (1 + exp(-z));
+    }
+    rdm_csr X = {n, d, nnz, cols, val};
+    double wb[41], g[41], plain_g[41] = {0}, plain = 0, l2 = 2.5;
+    for (int j = 0; j <= d; j++)
+        wb[j] = 0.05 * (j % 7) - 0.1;
+    for (size_t i = 0; i < n; i++) {
+        double z = wb[d];
+        for (int k = 0; k < nnz; k++)
+            z += (double)val[i * (size_t)nnz + (size_t)k] * wb[cols[i * (size_t)nnz + (size_t)k]];
+        double p = 1 / (1 + exp(-z));
+        plain += log1p(exp(z)) - y[i] * z;
+        for (int k = 0; k < nnz; k++)
+            plain_g[cols[i * (size_t)nnz + (size_t)k]] +=
+                (p - y[i]) * val[i * (size_t)nnz + (size_t)k];
+        plain_g[d] += p - y[i];
+    }
+    for (int j = 0; j < d; j++) {
+        plain += 0.5 * l2 * wb[j] * wb[j];
+        plain_g[j] += l2 * wb[j];
+    }
+    double f = rdm_logreg_objective(&X, y, l2, wb, g, 2);
+    CU_ASSERT_DOUBLE_EQUAL(f, plain, 1e-9 * plain);
+    for (int j = 0; j <= d; j++)
+        CU_ASSERT_DOUBLE_EQUAL(g[j], plain_g[j], 1e-9 * fmax(1, fabs(plain_g[j])));
+    rdm_logreg_params prm;
+    rdm_logreg_params_default(&prm);
+    prm.l2 = l2;
+    rdm_logreg_info i1, it;
+    prm.threads = 1;
+    rdm_logreg *m1 = rdm_logreg_fit(&X, y, &prm, &i1, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(m1);
+    CU_ASSERT(i1.converged);
+    static const int THREADS[] = {2, 3, 7};
+    for (int t = 0; t < 3; t++) {
+        prm.threads = THREADS[t];
+        rdm_logreg *m = rdm_logreg_fit(&X, y, &prm, &it, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        CU_ASSERT_EQUAL(it.iterations, i1.iterations);
+        CU_ASSERT(it.objective == i1.objective);
+        CU_ASSERT(rdm_logreg_intercept(m) == rdm_logreg_intercept(m1));
+        CU_ASSERT(memcmp(rdm_logreg_coef(m), rdm_logreg_coef(m1), (size_t)d * sizeof(double)) == 0);
+        rdm_logreg_free(m);
+    }
+    rdm_logreg_free(m1);
+    free(cols);
+    free(val);
+    free(y);
+}
+
 int test_logreg_register(void);
 
 typedef struct prob {
@@ -238,7 +313,7 @@ int test_logreg_register(void)
     CU_pSuite s = CU_add_suite("logreg", NULL, NULL);
     return (s && CU_ADD_TEST(s, test_gradient_check) && CU_ADD_TEST(s, test_convergence) &&
             CU_ADD_TEST(s, test_separable) && CU_ADD_TEST(s, test_save_load) &&
-            CU_ADD_TEST(s, test_progress))
+            CU_ADD_TEST(s, test_progress) && CU_ADD_TEST(s, test_onehot_threads))
                ? 0
                : -1;
 }
