@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "pool.h"
 
 #define VALBUF 512
 
@@ -622,8 +623,31 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
     return RDM_OK;
 }
 
+/* One column's fit per pool item (each writes only its own column). */
+typedef struct fit_job {
+    rdm_encoder *e;
+    const char *const *cells;
+    const size_t *idx;
+    size_t n;
+    int *rc;
+    rdm_err *err;
+} fit_job;
+
+static void fit_item(void *arg, size_t item, int tid)
+{
+    fit_job *j = arg;
+    (void)tid;
+    j->rc[item] = fit_col(j->e, &j->e->cols[item], j->cells, j->idx, j->n, &j->err[item]);
+}
+
 rdm_encoder *rdm_encoder_fit(const char *const *cells, const size_t *idx, size_t n,
                              const rdm_encoder_params *p, rdm_err *err)
+{
+    return rdm_encoder_fit_on(cells, idx, n, p, NULL, err);
+}
+
+rdm_encoder *rdm_encoder_fit_on(const char *const *cells, const size_t *idx, size_t n,
+                                const rdm_encoder_params *p, rdm_pool *pool, rdm_err *err)
 {
     rdm_encoder *e = calloc(1, sizeof *e);
     if (!e) {
@@ -637,11 +661,30 @@ rdm_encoder *rdm_encoder_fit(const char *const *cells, const size_t *idx, size_t
     if (e->params.diag_mode != RDM_DIAG_RAW)
         e->params.diag_mode = RDM_DIAG_RANK_CHAPTER;
     init_cols(e);
-    for (int i = 0; i < e->ncol; i++) {
-        if (fit_col(e, &e->cols[i], cells, idx, n, err) != RDM_OK) {
-            rdm_encoder_free(e);
-            return NULL;
-        }
+    fit_job j = {e,
+                 cells,
+                 idx,
+                 n,
+                 calloc((size_t)e->ncol + 1, sizeof(int)),
+                 calloc((size_t)e->ncol + 1, sizeof(rdm_err))};
+    if (!j.rc || !j.err) {
+        free(j.rc);
+        free(j.err);
+        rdm_encoder_free(e);
+        rdm_errf(err, RDM_ENOMEM, "encoder: out of memory");
+        return NULL;
+    }
+    rdm_pool_for(pool, (size_t)e->ncol, fit_item, &j);
+    int bad = 0; /* the first failing column, as fitting them in order finds it */
+    while (bad < e->ncol && j.rc[bad] == RDM_OK)
+        bad++;
+    if (bad < e->ncol && err)
+        *err = j.err[bad];
+    free(j.rc);
+    free(j.err);
+    if (bad < e->ncol) {
+        rdm_encoder_free(e);
+        return NULL;
     }
     if (build_layout(e, err) != RDM_OK) {
         rdm_encoder_free(e);

@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "model.h"
+#include "pool.h"
 #include "readmit.h"
 #include "schema.h"
 #include "text.h"
@@ -79,6 +80,10 @@ void rdm_encoder_params_default(rdm_encoder_params *p);
  * err (RDM_ENOMEM, RDM_EINVAL for a bad integer value naming row and field). */
 rdm_encoder *rdm_encoder_fit(const char *const *cells, const size_t *idx, size_t n,
                              const rdm_encoder_params *p, rdm_err *err);
+/* The same, the columns fitted on `pool` (NULL: the caller's thread); the
+ * same encoder for any pool. */
+rdm_encoder *rdm_encoder_fit_on(const char *const *cells, const size_t *idx, size_t n,
+                                const rdm_encoder_params *p, rdm_pool *pool, rdm_err *err);
 void rdm_encoder_free(rdm_encoder *e);
 
 /* ---- tree features ---- */

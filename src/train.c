@@ -748,7 +748,76 @@ static int run_lanes(trainer *t, const run_spec *specs, int nspecs, run_outcome 
 
 /* ---- the whole training ---- */
 
-static int prepare_features(trainer *t, rdm_err *err)
+/* The encoded matrices (trees: training and validation rows; linear:
+ * training rows) in chunks of rows spread over a pool: each chunk writes its
+ * own rows, so the matrices are the same for any thread count. */
+enum { ENCODE_CHUNK = 4096 };
+
+typedef struct encode_job {
+    trainer *t;
+    size_t nchunks[3], total;
+    int *rc; /* per chunk */
+} encode_job;
+
+static void encode_item(void *arg, size_t item, int tid)
+{
+    encode_job *j = arg;
+    trainer *t = j->t;
+    const rdm_dataset *ds = &t->ds;
+    (void)tid;
+    size_t k = item;
+    int m = 0;
+    while (k >= j->nchunks[m])
+        k -= j->nchunks[m++];
+    int split = m == 1 ? RDM_SPLIT_VALID : RDM_SPLIT_TRAIN;
+    size_t lo = k * ENCODE_CHUNK, n = ds->count[split] - lo;
+    if (n > ENCODE_CHUNK)
+        n = ENCODE_CHUNK;
+    const size_t *idx = ds->idx[split] + lo;
+    if (m < 2)
+        j->rc[item] = rdm_encoder_tree_matrix(
+            t->enc, ds->cells, idx, n, (m == 0 ? t->Xt : t->Xv) + lo * (size_t)t->tdim, NULL);
+    else
+        j->rc[item] =
+            rdm_encoder_lin_matrix(t->enc, ds->cells, idx, n, t->Lc + lo * (size_t)t->lnnz,
+                                   t->Lv + lo * (size_t)t->lnnz, NULL);
+}
+
+static int encode_matrices(trainer *t, rdm_pool *pool, rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
+    encode_job j = {.t = t};
+    if (t->Xt) {
+        j.nchunks[0] = (nt + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
+        j.nchunks[1] = (nv + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
+    }
+    if (t->Lc)
+        j.nchunks[2] = (nt + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
+    j.total = j.nchunks[0] + j.nchunks[1] + j.nchunks[2];
+    j.rc = calloc(j.total + 1, sizeof *j.rc);
+    if (!j.rc)
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    rdm_pool_for(pool, j.total, encode_item, &j);
+    size_t bad = 0;
+    while (bad < j.total && j.rc[bad] == RDM_OK)
+        bad++;
+    free(j.rc);
+    if (bad == j.total)
+        return RDM_OK;
+    /* a row that does not encode: that matrix again from its first row, on
+     * this thread, for the error naming the row */
+    int rc =
+        bad < j.nchunks[0]
+            ? rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Xt, err)
+        : bad < j.nchunks[0] + j.nchunks[1]
+            ? rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_VALID], nv, t->Xv, err)
+            : rdm_encoder_lin_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Lc, t->Lv,
+                                     err);
+    return rc ? rc : rdm_errf(err, RDM_ESTATE, "encoding failed on a thread, not on its own");
+}
+
+static int prepare_on(trainer *t, rdm_pool *pool, rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
     const rdm_config *c = t->cfg;
@@ -756,11 +825,12 @@ static int prepare_features(trainer *t, rdm_err *err)
     rdm_encoder_params_default(&ep);
     ep.min_count = c->features.min_count;
     ep.diag_mode = c->features.diag_mode;
-    double t0 = rdm_now();
+    double t0 = rdm_now(), c0 = cpu_now();
     size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
-    t->enc = rdm_encoder_fit(ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, &ep, err);
+    t->enc = rdm_encoder_fit_on(ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, &ep, pool, err);
     if (!t->enc)
         return err && err->code ? err->code : RDM_EINVAL;
+    double t_fit = rdm_now(), c_fit = cpu_now();
     int rc = rdm_encoder_save(t->enc, &t->enc_text, err);
     if (rc)
         return rc;
@@ -772,27 +842,35 @@ static int prepare_features(trainer *t, rdm_err *err)
         t->Xv = malloc(sizeof(float) * (nv ? nv : 1) * (size_t)t->tdim);
         if (!t->Xt || !t->Xv)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        if ((rc = rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Xt,
-                                          err)) ||
-            (rc = rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_VALID], nv, t->Xv,
-                                          err)))
-            return rc;
     }
     if (c->train.logreg_enabled) {
         t->Lc = malloc(sizeof(int32_t) * (nt ? nt : 1) * (size_t)t->lnnz);
         t->Lv = malloc(sizeof(float) * (nt ? nt : 1) * (size_t)t->lnnz);
         if (!t->Lc || !t->Lv)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
-        if ((rc = rdm_encoder_lin_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Lc,
-                                         t->Lv, err)))
-            return rc;
     }
+    if ((rc = encode_matrices(t, pool, err)))
+        return rc;
     say(t, "train encoder tree_features=%d linear_features=%d seconds=%.2f", t->tdim, t->ldim,
         rdm_now() - t0);
-    rdm_log(RDM_LOG_INFO, "train encoder tree_features=%d linear_features=%d nnz=%d seconds=%.3f",
-            t->tdim, t->ldim, t->lnnz, rdm_now() - t0);
+    rdm_log(RDM_LOG_INFO,
+            "train encoder tree_features=%d linear_features=%d nnz=%d seconds (wall/cpu): "
+            "fit=%.3f/%.3f matrices=%.3f",
+            t->tdim, t->ldim, t->lnnz, t_fit - t0, c_fit - c0, rdm_now() - t_fit);
     rdm_log(RDM_LOG_INFO, "train cpu so far %.3f", cpu_now());
     return RDM_OK;
+}
+
+/* The encoder (fitted on the training rows) and the encoded matrices, on a
+ * pool of the training's threads. */
+static int prepare_features(trainer *t, rdm_err *err)
+{
+    rdm_pool *pool = NULL;
+    if (t->threads > 1 && !(pool = rdm_pool_create(t->threads, err)))
+        return err && err->code ? err->code : RDM_ENOMEM;
+    int rc = prepare_on(t, pool, err);
+    rdm_pool_free(pool);
+    return rc;
 }
 
 static int build_specs(const rdm_config *c, run_spec **out, int *n)

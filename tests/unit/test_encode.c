@@ -261,6 +261,42 @@ static void test_bad_values(void)
     free(cells);
 }
 
+/* Columns fitted on a pool: the same encoder (its saved text) as on one
+ * thread, in both diagnosis modes; a bad value in two columns reports the
+ * first column's row, as the fit in order does. */
+static void test_fit_pool(void)
+{
+    const char **cells = make_rows();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(cells);
+    rdm_pool *pool = rdm_pool_create(3, NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(pool);
+    for (int mode = 0; mode < 2; mode++) {
+        rdm_encoder_params prm = {2, mode};
+        rdm_encoder *a = rdm_encoder_fit(cells, NULL, NROWS, &prm, NULL);
+        rdm_encoder *b = rdm_encoder_fit_on(cells, NULL, NROWS, &prm, pool, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        rdm_buf ta = RDM_BUF_INIT, tb = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_encoder_save(a, &ta, NULL), RDM_OK);
+        CU_ASSERT_EQUAL(rdm_encoder_save(b, &tb, NULL), RDM_OK);
+        CU_ASSERT(ta.len > 0 && ta.len == tb.len && memcmp(ta.data, tb.data, ta.len) == 0);
+        rdm_buf_release(&ta);
+        rdm_buf_release(&tb);
+        rdm_encoder_free(a);
+        rdm_encoder_free(b);
+    }
+    int nm = rdm_schema_find("num_medications"), nl = rdm_schema_find("num_lab_procedures");
+    CU_ASSERT_FATAL(nl < nm);
+    cells[6 * RDM_NCOLS + nm] = "x";
+    cells[9 * RDM_NCOLS + nl] = "y";
+    rdm_err err = {0};
+    CU_ASSERT_PTR_NULL(rdm_encoder_fit_on(cells, NULL, NROWS, NULL, pool, &err));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "num_lab_procedures"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "row 10"));
+    rdm_pool_free(pool);
+    free(cells);
+}
+
 static void test_save_load(void)
 {
     const char **cells = make_rows();
@@ -496,7 +532,7 @@ int test_encode_register(void)
     return (s && CU_ADD_TEST(s, test_fit_tree) && CU_ADD_TEST(s, test_fit_linear) &&
             CU_ADD_TEST(s, test_fit_subset) && CU_ADD_TEST(s, test_bad_values) &&
             CU_ADD_TEST(s, test_save_load) && CU_ADD_TEST(s, test_lookup) &&
-            CU_ADD_TEST(s, test_block))
+            CU_ADD_TEST(s, test_block) && CU_ADD_TEST(s, test_fit_pool))
                ? 0
                : -1;
 }
