@@ -308,18 +308,44 @@ typedef struct lbfgs {
 } lbfgs;
 
 /* Diagonal preconditioner: the inverse of the Hessian diagonal of F/n at the
- * start, rate (1 - rate) mean(x_j^2) + l2 / n. One-hot columns of rare levels
- * have tiny curvature; scaling them makes L-BFGS converge in far fewer
- * iterations. */
-static void precondition(const rdm_csr *X, double rate, double l2, double *H0)
+ * start, in the centred coordinates the fit moves in (see centred):
+ * rate (1 - rate) var(x_j) + l2 / n. One-hot columns of rare levels have tiny
+ * curvature; scaling them makes L-BFGS converge in far fewer iterations. */
+static void precondition(const rdm_csr *X, const double *mean, double rate, double l2, double *H0)
 {
     int d = X->d;
     double inv_n = 1.0 / (double)X->n, c0 = rate * (1 - rate);
     for (size_t k = 0; k < X->n * (size_t)X->nnz; k++)
         H0[X->cols[k]] += (double)X->val[k] * X->val[k];
-    for (int j = 0; j < d; j++)
-        H0[j] = 1.0 / (c0 * H0[j] * inv_n + l2 * inv_n + 1e-12);
+    for (int j = 0; j < d; j++) {
+        double var = H0[j] * inv_n - mean[j] * mean[j];
+        H0[j] = 1.0 / (c0 * (var > 0 ? var : 0) + l2 * inv_n + 1e-12);
+    }
     H0[d] = 1.0 / c0;
+}
+
+/* The fit moves in centred coordinates: x = (w, c) with the intercept
+ * b = c - w . mean, i.e. the margin is c + sum w_j (x_j - mean_j). The
+ * objective is the same function (the intercept is not penalised), so its
+ * minimiser is the same model; but the one-hot columns of a field, which sum
+ * to 1 and so move with the intercept, no longer do once centred, and L-BFGS
+ * needs far fewer iterations. F and its gradient in x, from the sparse
+ * evaluation at (w, b); raw: d + 1 scratch. */
+static double centred(evalctx *ctx, double l2, const double *mean, const double *x, double *raw,
+                      double *grad)
+{
+    int d = ctx->D.X->d;
+    double wm = 0;
+    for (int j = 0; j < d; j++) {
+        raw[j] = x[j];
+        wm += x[j] * mean[j];
+    }
+    raw[d] = x[d] - wm;
+    double f = objective_ctx(ctx, l2, raw, grad);
+    if (grad)
+        for (int j = 0; j < d; j++)
+            grad[j] -= mean[j] * grad[d];
+    return f;
 }
 
 /* Search direction from gradient g (q: scratch); returns dir . g (< 0). */
@@ -390,16 +416,16 @@ static void lbfgs_push(lbfgs *L, const double *x, const double *xn, const double
 /* Backtracking (Armijo) line search from x along dir: xn, gn (scaled by
  * 1/n) and *fn at the accepted step. Returns 1, or 0 when no step of the 40
  * tried decreases F/n enough (no progress possible at double precision). */
-static int line_search(evalctx *ctx, const rdm_csr *X, double l2, const double *x, double f,
-                       const double *dir, double dg, double *xn, double *gn, double *fn,
-                       int *nevals)
+static int line_search(evalctx *ctx, const rdm_csr *X, double l2, const double *mean, double *raw,
+                       const double *x, double f, const double *dir, double dg, double *xn,
+                       double *gn, double *fn, int *nevals)
 {
     int D = X->d + 1;
     double inv_n = 1.0 / (double)X->n, step = 1.0;
     for (int ls = 0; ls < 40; ls++) {
         for (int j = 0; j < D; j++)
             xn[j] = x[j] + step * dir[j];
-        *fn = objective_ctx(ctx, l2, xn, gn) * inv_n;
+        *fn = centred(ctx, l2, mean, xn, raw, gn) * inv_n;
         (*nevals)++;
         if (*fn <= f + 1e-4 * step * dg) {
             for (int j = 0; j < D; j++)
@@ -434,23 +460,30 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         return NULL;
     int d = X->d, D = d + 1;
     double n = (double)X->n, inv_n = 1.0 / n, l2 = prm.l2;
-    double *mem = calloc((size_t)D * (7 + 2 * LBFGS_M), sizeof *mem);
+    double *mem = calloc((size_t)D * (8 + 2 * LBFGS_M), sizeof *mem);
     evalctx ctx = {0};
     rdm_logreg *m = calloc(1, sizeof *m);
     if (!mem || !m || ctx_init(&ctx, X, y, prm.threads) != RDM_OK ||
-        !(m->w = malloc((size_t)d * sizeof *m->w)))
+        !(m->w = malloc((size_t)d * sizeof *m->w)) ||
+        !(m->mean = calloc((size_t)d, sizeof *m->mean)))
         goto nomem;
     double *x = mem, *g = x + D, *xn = g + D, *gn = xn + D, *dir = gn + D, *q = dir + D;
     lbfgs L = {D, q + D, q + D + (size_t)D * LBFGS_M, q + D + 2 * (size_t)D * LBFGS_M, {0}, {0},
                0, 0};
+    double *raw = L.H0 + D, *mean = m->mean;
+    /* the training mean of each column: the centring, and explanations */
+    for (size_t e = 0; e < X->n * (size_t)X->nnz; e++)
+        mean[X->cols[e]] += X->val[e];
+    for (int j = 0; j < d; j++)
+        mean[j] *= inv_n;
     // start at w = 0, b = logit(base rate)
     double pos = 0;
     for (size_t r = 0; r < X->n; r++)
         pos += y[r] > 0.5f;
     double rate = (pos + 0.5) / (n + 1.0);
     x[d] = log(rate / (1 - rate));
-    precondition(X, rate, l2, L.H0);
-    double f = objective_ctx(&ctx, l2, x, g) * inv_n;
+    precondition(X, mean, rate, l2, L.H0);
+    double f = centred(&ctx, l2, mean, x, raw, g) * inv_n;
     for (int j = 0; j < D; j++)
         g[j] *= inv_n;
     int k = 0, converged = 0, nevals = 1;
@@ -461,7 +494,7 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
             break;
         }
         double dg = lbfgs_direction(&L, g, q, dir), fn = f;
-        if (!line_search(&ctx, X, l2, x, f, dir, dg, xn, gn, &fn, &nevals))
+        if (!line_search(&ctx, X, l2, mean, raw, x, f, dir, dg, xn, gn, &fn, &nevals))
             break;
         lbfgs_push(&L, x, xn, g, gn);
         double fold = f;
@@ -482,15 +515,8 @@ rdm_logreg *rdm_logreg_fit(const rdm_csr *X, const float *y, const rdm_logreg_pa
         converged = 1;
     m->d = d;
     m->l2 = l2;
-    m->b = x[d];
     memcpy(m->w, x, (size_t)d * sizeof *m->w);
-    m->mean = calloc((size_t)d, sizeof *m->mean);
-    if (m->mean) { /* for explanations against the training mean */
-        for (size_t e = 0; e < X->n * (size_t)X->nnz; e++)
-            m->mean[X->cols[e]] += X->val[e];
-        for (int j = 0; j < d; j++)
-            m->mean[j] *= inv_n;
-    }
+    m->b = x[d] - dot(x, mean, d); /* back from the centred coordinates */
     if (info) {
         info->iterations = k;
         info->evaluations = nevals;
