@@ -50,7 +50,7 @@ CONF_SOURCE = $(eval CONF_SOURCE := $$(if $$(wildcard $$(READMIT)),$$(shell $$(R
 RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
            $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
 
-PIPELINE_GOALS := pipeline ingest clean-data train register monitor report
+PIPELINE_GOALS := pipeline ingest clean-data train register monitor report up
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
         bench-ingest bench-train bench-serve bench-explain bench-calibration experiment-history bench-report \
         bench-monitor bench-log bench-scale bench-pipeline FORCE
@@ -67,6 +67,7 @@ ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 ## register: register the best run; promote it to champion if it passes the gate
 ## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger
 ## report: write the static HTML reports (reports/index.html)
+## up: the pipeline, and the pool serving its champion as soon as register is done; monitor and report run beside it with make -j2 up
 # Take the lock, then run the goal in a make that reads the state afresh. The
 # lock's descriptor is not passed on: a server a stage starts (the private
 # PostgreSQL) must not hold the lock after make returns.
@@ -81,6 +82,17 @@ $(PIPELINE_GOALS): $(READMIT) | $(STATE)
 else # the stages themselves, under the lock (or for make -n / -q)
 
 pipeline: $(STATE)/report.ran
+
+# The pool serves the champion of the registry: it needs register, not
+# monitor or report (which only read what register wrote), so with -j the
+# pool starts while they run. A pool already running follows the new
+# champion by itself (LISTEN readmit_model); serve.sh start then says so.
+up: $(STATE)/report.ran serve-champion
+.PHONY: serve-champion
+serve-champion: $(STATE)/register.stamp $(READMIT_FCGI) | $(DB_UP)
+	@READMIT_CONFIG=$(CONF) READMIT_FCGI=$(READMIT_FCGI) READMIT_MODEL_CACHE=$(abspath $(VAR))/models \
+	  READMIT_FCGI_OPTS="$(DB_OPTS) $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR))) $(READMIT_FCGI_OPTS)" \
+	  $(CURDIR)/scripts/serve.sh start
 
 # Config stamps, one per stage: conf-<stage>.stamp holds the fingerprint of the
 # settings the stage reads. The stale ones are found now, from readmit's

@@ -7,6 +7,10 @@
 # CPU time (user + system of the stage's processes) per stage, the load
 # average before and after.
 #
+# Each round times the stages' commands one after the other (the current
+# binary, then READMIT_OTHER when given), then the whole DAG as a user runs
+# it, `make -j2 up` (pipeline.mk), to the first 200 of /readyz.
+#
 # Everything is scratch: a database of its own on the private cluster, a
 # READMIT_HOME under /tmp (var/run, var/nginx, var/models, reports), an HTTP
 # port of its own; all dropped at the end. The user's database, var/,
@@ -17,7 +21,8 @@
 #   env: READMIT (binary, default $BUILD/readmit), READMIT_FCGI, CONF,
 #        BENCH_PORT (default: a free one), BENCH_RUNS (default 1; each run is printed,
 #        then the best total), READMIT_OTHER (a second readmit binary: runs
-#        alternate between the two, same data, same machine)
+#        alternate between the two, same data, same machine), BENCH_NO_DAG=1
+#        (skip the `make -j2 up` run), BENCH_DAG_ONLY=1 (only that run)
 set -euo pipefail
 export LC_ALL=C
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,23 +103,44 @@ stage() { # name CMD...: run CMD; its wall time, its own CPU time, the server's 
     CPU[$name]=$(awk -v a="$(cat "$TMP/c0")" -v b="$(cat "$TMP/c1")" 'BEGIN { printf "%.2f", b - a }')
     SCPU[$name]=$(awk -v a="$s0" -v b="$s1" -v t="$TCK" 'BEGIN { printf "%.2f", (b - a) / t }')
 }
-ready() { # poll /readyz until it answers 200 (at most 30 s)
-    local i
-    for i in $(seq 3000); do
+# a 10 ms pause without a process (polling with sleep would cost the
+# measured CPU a fork each time)
+exec {PAUSE_FD}<> <(:)
+pause() { read -r -t 0.01 -u "$PAUSE_FD" || true; }
+ready() { # wait for the pool's pid file, then poll /readyz until 200 (at most $1 s, default 30)
+    local i n=$((${1:-30} * 100))
+    for ((i = 0; i < n; i++)); do
+        [ -s "$HOME_DIR/var/run/readmit-fcgi.pid" ] && break
+        pause
+    done
+    for ((; i < n; i++)); do
         curl -sf -o "$TMP/ready.json" "http://127.0.0.1:$PORT/readyz" && return 0
-        sleep 0.01
+        pause
     done
     return 1
 }
 serve_ready() { serve start && ready; }
 
-one_run() { # binary label
-    local bin=$1 label=$2
+fresh() { # an empty database and home for one run
     CUR_DB=$DB
     "$TOP/scripts/pg.sh" psql -X -d postgres -qc "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1
     "$TOP/scripts/pg.sh" psql -X -d postgres -qc "CREATE DATABASE \"$DB\"" >/dev/null
     rm -rf "$HOME_DIR"
     mkdir -p "$HOME_DIR/var/models" "$HOME_DIR/reports"
+}
+check_served() { # binary: the pool serves the version the gate made champion
+    local served champ
+    served=$(sed -n 's/.*"model_version":"\([^"]*\)".*/\1/p' "$TMP/ready.json")
+    champ=$("$1" versions -c "$CONF" -o "db.name=$DB" -o "db.socket_dir=$TOP/var/pg/run" --json |
+        jq -r '.[] | select((.aliases // []) | index("champion")) | .version' | head -n 1)
+    [ -n "$served" ] && [ "$served" = "$champ" ] || die "the pool serves version '$served', the champion is '$champ'"
+    SERVED=$served
+}
+span() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
+
+one_run() { # binary label: the stages' commands one after the other, timed each
+    local bin=$1 label=$2
+    fresh
     # (the database is empty: ingest applies the schema, inside the clock)
     local R=(env "READMIT_MODEL_CACHE=$HOME_DIR/var/models" "$bin")
     local O=(-c "$CONF" -o "db.name=$DB" -o "db.socket_dir=$TOP/var/pg/run" -o "data.source=$SRC"
@@ -133,32 +159,62 @@ one_run() { # binary label
     stage monitor "${R[@]}" monitor "${O[@]}"
     stage report "${R[@]}" report "${O[@]}"
     cd "$TOP"
-    # the pool serves the version the gate made champion
-    local served champ
-    served=$(sed -n 's/.*"model_version":"\([^"]*\)".*/\1/p' "$TMP/ready.json")
-    champ=$("$bin" versions -c "$CONF" -o "db.name=$DB" -o "db.socket_dir=$TOP/var/pg/run" --json |
-        jq -r '.[] | select((.aliases // []) | index("champion")) | .version' | head -n 1)
-    [ -n "$served" ] && [ "$served" = "$champ" ] || die "the pool serves version '$served', the champion is '$champ'"
+    check_served "$bin"
     serve stop
     local total
-    total=$(awk -v a="$T0" -v b="$T1" 'BEGIN { printf "%.2f", b - a }')
-    printf '%-6s %-10s' "$label" "$(cut -d' ' -f1 /proc/loadavg)"
+    total=$(span "$T0" "$T1")
+    printf '%-6s %-6s' "$label" "$(cut -d' ' -f1 /proc/loadavg)"
     local s
-    for s in ingest clean train register serve; do printf ' %17s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
-    printf ' %7s' "$total"
-    for s in monitor report; do printf ' %17s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
-    printf '  v%s\n' "$served"
+    for s in ingest clean train register serve; do printf ' %16s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
+    printf ' %6s' "$total"
+    for s in monitor report; do printf ' %16s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
+    printf '  v%s\n' "$SERVED"
     echo "$total" >>"$TMP/totals.$label"
+}
+
+# The same through the DAG, as a user runs it: `make -j2 up` (pipeline.mk)
+# from an empty database, the clock stopped when /readyz first answers 200;
+# make goes on with monitor and report beside the pool.
+dag_run() {
+    fresh
+    local T0 T1 T2 s0 s1 c0 c1 pid
+    s0=$(server_ticks)
+    child_cpu >"$TMP/c0"
+    T0=$(now)
+    READMIT_HOME=$HOME_DIR READMIT_HTTP_PORT=$PORT READMIT_ACCESS_LOG=off \
+        make --no-print-directory -C "$TOP" -j2 up BUILD="${BUILD:-build}" CONF="$CONF" DATA="$SRC" \
+        VAR="$HOME_DIR/var" DBNAME="$DB" REPORT_DIR="$HOME_DIR/reports" >"$TMP/dag.out" 2>&1 &
+    pid=$!
+    ready 600 || { cat "$TMP/dag.out" >&2; die "make up: no pool ready"; }
+    T1=$(now)
+    wait "$pid" || { cat "$TMP/dag.out" >&2; die "make up failed"; }
+    T2=$(now)
+    child_cpu >"$TMP/c1"
+    s1=$(server_ticks)
+    c0=$(cat "$TMP/c0") c1=$(cat "$TMP/c1")
+    check_served "$READMIT"
+    local pool
+    pool=$(tree_ticks "$(cat "$HOME_DIR/var/run/readmit-fcgi.pid")")
+    serve stop
+    printf '%-6s %-6s make -j2 up: zip to /readyz 200 %s s; make done (monitor, report) %s s; CPU %s s (make and readmit) + %s s (pool) + %s s (PostgreSQL)  v%s\n' \
+        dag "$(cut -d' ' -f1 /proc/loadavg)" "$(span "$T0" "$T1")" "$(span "$T0" "$T2")" \
+        "$(awk -v a="$c0" -v b="$c1" 'BEGIN { printf "%.2f", b - a }')" \
+        "$(awk -v a="$pool" -v t="$TCK" 'BEGIN { printf "%.2f", a / t }')" \
+        "$(awk -v a="$s0" -v b="$s1" -v t="$TCK" 'BEGIN { printf "%.2f", (b - a) / t }')" "$SERVED"
+    echo "$(span "$T0" "$T1")" >>"$TMP/totals.dag"
 }
 
 echo "bench-pipeline: $SRC -> served champion; $(nproc) cores; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "(seconds per stage: wall/CPU of the command/CPU of the PostgreSQL server; total = ingest start to /readyz 200; monitor and report run after, beside the pool)"
-printf '%-6s %-10s %17s %17s %17s %17s %17s %7s %17s %17s\n' bin load1 ingest clean train register serve total monitor report
-for i in $(seq 1 "$RUNS"); do
-    one_run "$READMIT" new
-    [ -z "$OTHER" ] || one_run "$OTHER" other
+printf '%-6s %-6s %16s %16s %16s %16s %16s %6s %16s %16s\n' bin load1 ingest clean train register serve total monitor report
+for ((round = 0; round < RUNS; round++)); do
+    if [ -z "${BENCH_DAG_ONLY:-}" ]; then
+        one_run "$READMIT" new
+        [ -z "$OTHER" ] || one_run "$OTHER" other
+    fi
+    [ -n "${BENCH_NO_DAG:-}" ] || dag_run
 done
-for l in new other; do
+for l in new other dag; do
     [ -f "$TMP/totals.$l" ] || continue
     echo "best total ($l): $(sort -n "$TMP/totals.$l" | head -n 1) s over $(wc -l <"$TMP/totals.$l") run(s)"
 done
