@@ -723,6 +723,9 @@ static int run_lanes(trainer *t, const run_spec *specs, int nspecs, run_outcome 
         for (int i = 0; i < nspecs; i++)
             if (specs[i].type == BY_COST[c])
                 order[n++] = i;
+    /* jansson seeds its hash function with the first object created: here,
+     * before the lanes start, not racing in them */
+    json_decref(json_object());
     lanes L = {.t = t, .specs = specs, .outs = outs, .order = order, .n = n};
     int nl = t->threads < n ? t->threads : n;
     if (nl < 1)
