@@ -147,7 +147,8 @@ static int index_splits(rdm_dataset *ds, rdm_err *err)
     return RDM_OK;
 }
 
-int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err)
+/* The whole snapshot (split < 0) or the rows of one split. */
+static int load(rdm_db *db, const rdm_config *cfg, int split, rdm_dataset *ds, rdm_err *err)
 {
     memset(ds, 0, sizeof *ds);
     rdm_res *r = NULL;
@@ -176,14 +177,46 @@ int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err
     if ((rc = rdm_res_check(r, err)))
         goto done;
     load_ctx lc = {ds, cfg, 0, NULL};
-    if ((rc = rdm_db_copy_out(db, RDM_SQL_TRAIN_COPY_ENCOUNTERS, load_row, &lc, err)) ||
+    if (split >= 0) {
+        long lo = split == RDM_SPLIT_TRAIN   ? 0
+                  : split == RDM_SPLIT_VALID ? cfg->split.train_below
+                                             : cfg->split.valid_below;
+        long hi = split == RDM_SPLIT_TRAIN   ? cfg->split.train_below
+                  : split == RDM_SPLIT_VALID ? cfg->split.valid_below
+                                             : 100;
+        char a[24], b[24];
+        snprintf(a, sizeof a, "%ld", lo);
+        snprintf(b, sizeof b, "%ld", hi);
+        const char *p[] = {a, b};
+        rc = rdm_db_exec(db, RDM_SQL_TRAIN_SET_SPLIT, 2, p, err);
+    }
+    if (rc ||
+        (rc = rdm_db_copy_out(
+             db, split >= 0 ? RDM_SQL_TRAIN_COPY_SPLIT_ENCOUNTERS : RDM_SQL_TRAIN_COPY_ENCOUNTERS,
+             load_row, &lc, err)) ||
         (rc = rdm_db_commit(db, err)))
         goto done;
     rc = index_splits(ds, err);
+    if (rc == RDM_OK && split >= 0 && ds->count[split] != ds->n)
+        rc = rdm_errf(err, RDM_ESTATE, "snapshot %lld: %zu of %zu rows read are not of split %s",
+                      ds->snapshot_id, ds->n - ds->count[split], ds->n, rdm_split_name(split));
 done:
     rdm_res_free(r);
     rdm_db_rollback(db); /* no-op after the commit */
     return rc;
+}
+
+int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err)
+{
+    return load(db, cfg, -1, ds, err);
+}
+
+int rdm_dataset_load_split(rdm_db *db, const rdm_config *cfg, int split, rdm_dataset *ds,
+                           rdm_err *err)
+{
+    if (split < 0 || split >= RDM_NSPLITS)
+        return rdm_errf(err, RDM_EINVAL, "dataset: no split %d", split);
+    return load(db, cfg, split, ds, err);
 }
 
 /* ---- scoring through the one path, on the pool ---- */

@@ -42,6 +42,12 @@ typedef struct rdm_dataset {
  * cfg->split. RDM_ENOTFOUND when there is no clean snapshot. `ds` is
  * caller-allocated; release with rdm_dataset_release() (also on failure). */
 int rdm_dataset_load(rdm_db *db, const rdm_config *cfg, rdm_dataset *ds, rdm_err *err);
+/* The same with only the rows of one split (RDM_SPLIT_*): ds->n and the
+ * other splits' counts are those rows' and 0 (the gate reads the validation
+ * rows: a sixth of the snapshot's). The rows are in the same order as in the
+ * whole snapshot's split. */
+int rdm_dataset_load_split(rdm_db *db, const rdm_config *cfg, int split, rdm_dataset *ds,
+                           rdm_err *err);
 void rdm_dataset_release(rdm_dataset *ds);
 
 /* Score rows idx[0..n) of `ds` through rdm_model_score into p[0..n), spread

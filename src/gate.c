@@ -195,7 +195,7 @@ int rdm_gate_register(rdm_db *db, const rdm_config *cfg, const char *actor, rdm_
     int rc = rdm_registry_latest_selected(db, name, &run_id, sha, err);
     if (rc)
         goto done;
-    if ((rc = rdm_dataset_load(db, cfg, &ds, err)))
+    if ((rc = rdm_dataset_load_split(db, cfg, RDM_SPLIT_VALID, &ds, err)))
         goto done;
     if (!(nm = load_model_sha(db, cfg->registry.cache_dir, sha, err))) {
         rc = err && err->code ? err->code : RDM_EPARSE;

@@ -60,6 +60,12 @@ check_eq "predict echoes encounter ids in input order" "$(tail -n +2 few.csv | c
 # register -> champion; predict via the registry = predict via the file
 check "register" R register --stamp register.stamp
 check_eq "champion is version 1" 1 "$(t_sql "SELECT version FROM registry.aliases WHERE alias = 'champion'")"
+# the gate reads only the validation rows: the same rows, so the same score, as training's
+check_eq "gate: the validation rows counted by patient" \
+    "$(t_sql "SELECT count(*) FROM clean.encounters WHERE patient_nbr % 100 >= 70 AND patient_nbr % 100 < 85")" \
+    "$(t_sql "SELECT gate->>'valid_rows' FROM registry.alias_history WHERE to_version = 1 AND alias = 'champion'")"
+check_eq "gate: the new version's score is its run's validation ROC AUC" t \
+    "$(t_sql "SELECT abs((h.gate->>'new_score')::float8 - m.value) < 1e-12 FROM registry.alias_history h JOIN registry.model_versions v ON v.version = h.to_version JOIN registry.metrics m ON m.run_id = v.run_id AND m.split = 'valid' AND m.key = 'roc_auc' WHERE h.to_version = 1 AND h.alias = 'champion'")"
 check_eq "version 1 is the selected run" "$(t_sql "SELECT run_id FROM registry.runs WHERE selected")" "$(t_sql "SELECT run_id FROM registry.model_versions WHERE version = 1")"
 check "version has an input schema with fields" test "$(t_sql "SELECT jsonb_array_length(input_schema->'fields') FROM registry.model_versions")" -gt 10
 check "version has an example input" test "$(t_sql "SELECT example_input ? 'encounter_id' FROM registry.model_versions")" = t
