@@ -359,8 +359,7 @@ static void serve_conn(conn *c, tstate *ts)
             const char *why = NULL;
             int st = srv_fcgi_feed(f, &why);
             if (st < 0) {
-                rdm_log(RDM_LOG_WARN, "worker pid=%d: connection closed: %s", (int)getpid(),
-                        why);
+                rdm_log(RDM_LOG_WARN, "worker pid=%d: connection closed: %s", (int)getpid(), why);
                 break;
             }
             if (send_replies(c) != 0)
@@ -407,15 +406,18 @@ static void *thread_main(void *arg)
 {
     (void)arg;
     tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT};
+    /* a few events per wait: under load one wakeup serves several
+     * connections (each is this thread's until it is armed again) */
+    int max = g_opts->threads > 1 ? 1 : 4;
     while (!g_stop) {
-        struct epoll_event ev;
-        int n = epoll_wait(g_epoll, &ev, 1, 200);
-        if (n <= 0 || g_stop)
-            continue;
-        if (ev.data.ptr == &g_listen_tag)
-            accept_some();
-        else
-            serve_conn(ev.data.ptr, &ts);
+        struct epoll_event ev[4];
+        int n = epoll_wait(g_epoll, ev, max, 200);
+        for (int i = 0; i < n && !g_stop; i++) {
+            if (ev[i].data.ptr == &g_listen_tag)
+                accept_some();
+            else
+                serve_conn(ev[i].data.ptr, &ts);
+        }
     }
     rdm_buf_release(&ts.body);
     rdm_buf_release(&ts.out);

@@ -284,13 +284,18 @@ check_eq "and unnamed predictions use it" 2 "$(predict "$REC" >/dev/null; jget .
 check "reload (SIGHUP)" serve reload
 check_eq "still serving after reload" 200 "$(predict "$REC")"
 
-# ---- kill -9 a worker: restarted, service continues ----
+# ---- kill -9 a worker under load: no request fails, it is restarted ----
 sup=$(cat "$T_TMP/var/run/readmit-fcgi.pid")
 workers() { pgrep -P "$sup" | sort; }
 before=$(workers)
 check_eq "2 workers" 2 "$(echo "$before" | wc -l)"
 victim=$(echo "$before" | head -n 1)
+# under load: the requests nginx had sent on the victim's kept connections
+# are sent again on new ones (fastcgi_next_upstream ... non_idempotent)
+load_start 6
+sleep 2
 kill -9 "$victim"
+load_check "a worker SIGKILLed under load"
 check "a new worker replaces it" wait_for 10 sh -c "[ \"\$(pgrep -P $sup | wc -l)\" = 2 ] && ! pgrep -P $sup | grep -qx $victim"
 # the count is read through nginx by either worker: give it the moment the
 # replacement takes to answer, and show what was read when it is not 1
