@@ -137,14 +137,18 @@ int srv_log_metrics(srv_shared *sh, int nw, rdm_buf *out)
         {"replayed", "stored later from a spill file", offsetof(rdm_predlog_counters, replayed)},
         {"dropped", "lost past monitor.spill_max_bytes (also logged)",
          offsetof(rdm_predlog_counters, dropped)},
+        {"set_aside",
+         "refused by the database for their data, kept in the spill directory's poison/",
+         offsetof(rdm_predlog_counters, set_aside)},
         {"sampled_out", "not logged because of monitor.log_fraction",
          offsetof(rdm_predlog_counters, sampled)},
     };
 
-    int rc = rdm_buf_adds(out, "# HELP readmit_prediction_log_records_total Prediction log "
-                               "records by outcome (logged, spilled, replayed, dropped, "
-                               "sampled_out).\n# TYPE readmit_prediction_log_records_total "
-                               "counter\n");
+    int rc =
+        rdm_buf_adds(out, "# HELP readmit_prediction_log_records_total Prediction log "
+                          "records by outcome (logged, spilled, replayed, dropped, "
+                          "set_aside, sampled_out).\n# TYPE readmit_prediction_log_records_total "
+                          "counter\n");
     for (size_t k = 0; rc == RDM_OK && k < sizeof C / sizeof C[0]; k++) {
         unsigned long long v = 0;
         for (int w = 0; w < nw; w++)

@@ -15,6 +15,7 @@
 struct rdm_db {
     PGconn *conn;
     const char *copy_name;
+    char sqlstate[6]; /* of the last error, "" when the server sent none */
 };
 
 struct rdm_res {
@@ -99,6 +100,8 @@ static void quiet_notice(void *arg, const char *msg)
 static int result_error(rdm_db *db, const PGresult *r, const char *what, rdm_err *err)
 {
     const char *msg = r ? PQresultErrorMessage(r) : PQerrorMessage(db->conn);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    snprintf(db->sqlstate, sizeof db->sqlstate, "%s", state ? state : "");
     char buf[RDM_ERR_MSG];
     snprintf(buf, sizeof buf, "%s", msg && *msg ? msg : "unknown error");
     size_t n = strlen(buf);
@@ -168,6 +171,11 @@ void rdm_db_close(rdm_db *db)
 int rdm_db_ok(const rdm_db *db)
 {
     return db && PQstatus(db->conn) == CONNECTION_OK;
+}
+
+const char *rdm_db_sqlstate(const rdm_db *db)
+{
+    return db ? db->sqlstate : "";
 }
 
 int rdm_db_socket(const rdm_db *db)

@@ -31,6 +31,9 @@ rdm_db *rdm_db_connect(const rdm_config *c, rdm_err *err);
 void rdm_db_close(rdm_db *db);
 /* 1 while the connection is usable. */
 int rdm_db_ok(const rdm_db *db);
+/* The SQLSTATE of the last error a statement got ("22003"), "" when the
+ * server sent none (the connection failed). */
+const char *rdm_db_sqlstate(const rdm_db *db);
 /* The connection's socket (for poll(), or to close it in a forked child that
  * must not use it), or -1. */
 int rdm_db_socket(const rdm_db *db);

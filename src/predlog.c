@@ -19,9 +19,11 @@
 #include "api.h"
 #include "db.h"
 #include "predbatch.h"
+#include "predfields.h"
 #include "schema.h"
 
 #define ENTRY_MAGIC 0x314c5052u /* "RPL1" */
+#define ASIDE_MAGIC 0x584c5052u /* "RPLX": an entry of a spill file set aside (poison) */
 #define RETRY_US    500000      /* between connection attempts */
 #define SCAN_US     5000000     /* between looks for orphaned spill files */
 #define IDLE_US     1000000     /* an idle writer closes its connection after this */
@@ -45,6 +47,7 @@ typedef struct entry_hdr {
 typedef struct entry_view {
     entry_hdr h;
     const char *name, *version, *alias, *body, *resp;
+    int aside; /* set aside before: skipped */
 } entry_view;
 
 struct rdm_predlog {
@@ -67,12 +70,14 @@ struct rdm_predlog {
     int64_t warn_us;           /* last "dropping" warning */
     uint64_t seq;              /* guarded by mu */
     uint64_t boot_us;
+    int32_t pid;           /* getpid() once (a system call per record otherwise) */
     uint64_t sample_state; /* guarded by mu */
     char spill_path[1024];
     /* writer thread only */
     rdm_db *db;
     int64_t next_try_us, next_scan_us, last_send_us;
     unsigned replay_no;
+    unsigned aside_no;
     rdm_predbatch pb;
 };
 
@@ -125,8 +130,9 @@ static int parse_entry(const char *p, size_t avail, entry_view *v)
     const entry_hdr *h = &v->h;
     size_t need = sizeof(entry_hdr) + (size_t)h->name_len + h->version_len + h->alias_len +
                   h->body_len + h->resp_len + 5;
-    if (h->magic != ENTRY_MAGIC || h->len != need || need > avail)
+    if ((h->magic != ENTRY_MAGIC && h->magic != ASIDE_MAGIC) || h->len != need || need > avail)
         return 0;
+    v->aside = h->magic == ASIDE_MAGIC;
     const char *q = p + sizeof(entry_hdr);
     v->name = q;
     q += h->name_len + 1;
@@ -203,7 +209,7 @@ static const char *loggable(const char *json)
 /* One prediction of an entry, as decoded for either way of sending it. */
 typedef struct pred {
     const entry_view *v;
-    const char *writer; /* request id = writer "-" seq */
+    const char *writer;  /* request id = writer "-" seq */
     const char *version; /* registry version text, NULL for a model file */
     const char *rid;
     size_t item;
@@ -220,6 +226,9 @@ typedef struct pred {
 typedef struct sink {
     rdm_buf *out;
     rdm_predbatch *batch; /* NULL: text rows */
+    char writer[64];      /* the writer of the entry formatted last ("" before) */
+    uint64_t boot_us;
+    int32_t pid;
 } sink;
 
 static int emit_text(const pred *x, rdm_buf *out)
@@ -231,19 +240,8 @@ static int emit_text(const pred *x, rdm_buf *out)
     snprintf(prob, sizeof prob, "%.17g", x->p);
     snprintf(thr, sizeof thr, "%.17g", x->thr);
     const char *fields[] = {
-        when,
-        x->rid,
-        item,
-        x->enc,
-        x->pat,
-        x->v->name,
-        x->version,
-        x->v->alias,
-        x->input,
-        prob,
-        x->d ? "1" : "0",
-        thr,
-        lat,
+        when,        x->rid,   item, x->enc,           x->pat, x->v->name, x->version,
+        x->v->alias, x->input, prob, x->d ? "1" : "0", thr,    lat,
     };
     int nf = (int)(sizeof fields / sizeof fields[0]), rc = RDM_OK;
     for (int f = 0; rc == RDM_OK && f < nf; f++)
@@ -286,31 +284,66 @@ static void cols_init(void)
     col_age = rdm_schema_find("age");
 }
 
-/* Append the predictions of one entry to `to`; *rows gets how many. */
-static int format_entry(const entry_view *v, const sink *to, uint64_t *rows)
+/* "<boot>-<pid>", the writer of an entry's request ids, formatted once per
+ * writer (a format_all call sees one or a few). */
+static const char *writer_of(const entry_view *v, sink *to)
+{
+    if (!to->writer[0] || to->boot_us != v->h.boot_us || to->pid != v->h.pid) {
+        to->boot_us = v->h.boot_us;
+        to->pid = v->h.pid;
+        snprintf(to->writer, sizeof to->writer, "%llx-%d", (unsigned long long)v->h.boot_us,
+                 (int)v->h.pid);
+    }
+    return to->writer;
+}
+
+/* The request id "<writer>-<seq>" in `out` (96 bytes). */
+static void request_id(const char *writer, uint64_t seq, char *out)
+{
+    char digits[24];
+    int k = 0;
+    do
+        digits[k++] = (char)('0' + seq % 10);
+    while ((seq /= 10) && k < (int)sizeof digits);
+    size_t n = strlen(writer);
+    memcpy(out, writer, n);
+    out[n++] = '-';
+    while (k)
+        out[n++] = digits[--k];
+    out[n] = '\0';
+}
+
+/* Append the predictions of one entry to `to`; *rows gets how many. A single
+ * record's logged fields are scanned for (predfields.h); other bodies are
+ * parsed in full. */
+static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 {
     pthread_once(&cols_once, cols_init);
     rdm_api_request req = RDM_API_REQUEST_INIT;
     rdm_api_error e;
+    rdm_predfields pf;
     json_t *root = NULL;
     *rows = 0;
-    if (rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
+    int scanned = rdm_predfields_scan(v->body, v->h.body_len, &pf);
+    if (!scanned &&
+        rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
         return RDM_EPARSE;
+    size_t n = scanned ? 1 : req.n;
     // a response with fewer predictions than records is refused before any is
     // added (added ones cannot be taken back from a batch)
-    if (v->h.rows < req.n || (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
+    if (v->h.rows < n || (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
         rdm_api_request_release(&req);
         return RDM_EPARSE;
     }
     const json_t *inst = root ? json_object_get(root, "instances") : NULL;
-    char writer[64], rid[96], enc[32], pat[32], ver[16];
+    char rid[96], enc[32], pat[32], ver[16];
     // a model file's version ("file:<sha>") is no registry version: NULL
     const char *version = int_text(v->version[0] ? v->version : NULL, ver, sizeof ver);
-    snprintf(writer, sizeof writer, "%llx-%d", (unsigned long long)v->h.boot_us, (int)v->h.pid);
-    snprintf(rid, sizeof rid, "%s-%llu", writer, (unsigned long long)v->h.seq);
+    const char *writer = writer_of(v, to);
+    request_id(writer, v->h.seq, rid);
     size_t pos = 0;
     int rc = RDM_OK;
-    for (size_t i = 0; rc == RDM_OK && i < req.n; i++) {
+    for (size_t i = 0; rc == RDM_OK && i < n; i++) {
         double p, t;
         int d;
         if (!next_prediction(v->resp, v->h.resp_len, &pos, &p, &d, &t)) {
@@ -327,15 +360,16 @@ static int format_entry(const entry_view *v, const sink *to, uint64_t *rows)
             }
             input = dumped;
         }
-        const rdm_api_record *r = &req.recs[i];
+        const rdm_api_record *r = scanned ? NULL : &req.recs[i];
+        const char *id = r ? r->id : pf.id;
         const char *logged = loggable(input);
         pred x = {v,
                   writer,
                   version,
                   rid,
                   i,
-                  int_text(r->id[0] ? r->id : NULL, enc, sizeof enc),
-                  int_text(r->values[RDM_C_PATIENT_NBR], pat, sizeof pat),
+                  int_text(id[0] ? id : NULL, enc, sizeof enc),
+                  int_text(r ? r->values[RDM_C_PATIENT_NBR] : pf.patient, pat, sizeof pat),
                   logged,
                   logged == v->body ? v->h.body_len : strlen(logged),
                   p < 0   ? 0
@@ -343,9 +377,15 @@ static int format_entry(const entry_view *v, const sink *to, uint64_t *rows)
                           : p,
                   t,
                   d,
-                  col_race >= 0 ? r->values[col_race] : NULL,
-                  col_gender >= 0 ? r->values[col_gender] : NULL,
-                  col_age >= 0 ? r->values[col_age] : NULL};
+                  !r              ? pf.race
+                  : col_race >= 0 ? r->values[col_race]
+                                  : NULL,
+                  !r                ? pf.gender
+                  : col_gender >= 0 ? r->values[col_gender]
+                                    : NULL,
+                  !r             ? pf.age
+                  : col_age >= 0 ? r->values[col_age]
+                                 : NULL};
         rc = to->batch ? emit_batch(&x, to->batch, to->out) : emit_text(&x, to->out);
         free(dumped);
         if (rc == RDM_OK)
@@ -363,13 +403,17 @@ static int format_all(const char *data, size_t n, rdm_predbatch *batch, rdm_buf 
                       uint64_t *rows, uint64_t *bad)
 {
     *rows = *bad = 0;
-    sink to = {out, batch};
+    sink to = {out, batch, "", 0, 0};
     if (batch && rdm_predbatch_begin(batch, out) != RDM_OK)
         return RDM_ENOMEM;
     for (size_t off = 0; off < n;) {
         entry_view v;
         if (!parse_entry(data + off, n - off, &v))
             return RDM_EPARSE;
+        if (v.aside) {
+            off += v.h.len;
+            continue;
+        }
         uint64_t r = 0;
         size_t mark = out->len;
         int rc = format_entry(&v, &to, &r);
@@ -512,8 +556,93 @@ static void spill_append(rdm_predlog *l, const char *data, size_t n, uint64_t ro
     }
 }
 
-/* Store the entries of one spill file in chunks, each chunk one transaction;
- * *stored gets the rows sent (already present ones included). */
+/* A refusal the same records would meet again: their data (SQLSTATE class
+ * 22), a constraint (23) or a limit (54), on a connection that still works.
+ * Anything else (the connection, resources, locks, the server's state, a
+ * schema every record would meet) is an outage: retried. */
+static int refused_for_data(const rdm_predlog *l)
+{
+    const char *s = rdm_db_sqlstate(l->db);
+    return rdm_db_ok(l->db) &&
+           (!strncmp(s, "22", 2) || !strncmp(s, "23", 2) || !strncmp(s, "54", 2));
+}
+
+/* Set the entry at data[off..off+len) of spill file `path` aside: written to
+ * <spill_dir>/poison/ as a spill file of its own with a ".reason" file beside
+ * it, then marked in `path` so that no later replay sends it again; counted
+ * and logged. Returns 0 when it could not be written (then it stays). */
+static int set_aside(rdm_predlog *l, const char *path, const char *data, size_t off, size_t len,
+                     uint64_t rows, const char *reason)
+{
+    char dir[1100], file[1200], why[1300], msg[128];
+    snprintf(dir, sizeof dir, "%s/poison", l->cfg->monitor.spill_dir);
+    snprintf(file, sizeof file, "%s/predlog-%d-%lld-%u.spill", dir, (int)getpid(),
+             (long long)now_us(), l->aside_no++);
+    snprintf(why, sizeof why, "%s.reason", file);
+    rdm_buf text = RDM_BUF_INIT;
+    rdm_err err = {0};
+    int ok =
+        rdm_buf_printf(&text, "refused by the database: %s\n%llu records, from %s at byte %zu\n",
+                       reason, (unsigned long long)rows, path, off) == RDM_OK &&
+        rdm_mkdirs(dir, &err) == RDM_OK &&
+        rdm_write_file_atomic(file, data + off, len, &err) == RDM_OK &&
+        rdm_write_file_atomic(why, text.data, text.len, &err) == RDM_OK;
+    rdm_buf_release(&text);
+    if (!ok) {
+        rdm_log(RDM_LOG_WARN, "predlog: cannot set %llu refused records aside in %s: %s",
+                (unsigned long long)rows, dir, err.msg);
+        return 0;
+    }
+    const uint32_t aside = ASIDE_MAGIC;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite(fd, &aside, sizeof aside, (off_t)off) != (ssize_t)sizeof aside)
+        rdm_log(RDM_LOG_WARN, "predlog: %s: cannot mark the entry at byte %zu set aside: %s", path,
+                off, rdm_errno_text(errno, msg, sizeof msg));
+    if (fd >= 0)
+        close(fd);
+    atomic_fetch_add(&l->c->set_aside, rows);
+    rdm_log(RDM_LOG_WARN, "predlog: %llu records refused by the database set aside in %s: %s",
+            (unsigned long long)rows, file, reason);
+    return 1;
+}
+
+/* The entries of data[start..end) one transaction each (a chunk the
+ * database refused for its data): the refused ones are set aside, the rest
+ * stored; *stored gets the rows sent. An outage returns its error. */
+static int replay_each(rdm_predlog *l, const char *path, const char *data, size_t start, size_t end,
+                       uint64_t *stored, rdm_err *err)
+{
+    rdm_buf rows = RDM_BUF_INIT;
+    int rc = RDM_OK;
+    entry_view v;
+    for (size_t off = start; rc == RDM_OK && off < end; off += v.h.len) {
+        if (!parse_entry(data + off, end - off, &v))
+            break; /* cannot happen: the chunk was read before */
+        uint64_t n = 0, bad = 0;
+        rdm_err e = {0};
+        rdm_buf_reset(&rows);
+        int refused = 0;
+        rc = format_all(data + off, v.h.len, NULL, &rows, &n, &bad);
+        if (rc == RDM_OK) {
+            rc = send_idempotent(l, &rows, &e);
+            refused = rc != RDM_OK && refused_for_data(l);
+        }
+        if (refused && set_aside(l, path, data, off, v.h.len, v.h.rows, e.msg))
+            rc = RDM_OK;
+        else if (rc == RDM_OK)
+            *stored += n;
+        if (rc == RDM_OK)
+            atomic_fetch_add(&l->c->dropped, bad);
+        else
+            rdm_errf(err, rc, "%s", e.msg);
+    }
+    rdm_buf_release(&rows);
+    return rc;
+}
+
+/* Store the entries of one spill file in chunks, each chunk one transaction
+ * (a chunk refused for its data entry by entry, see replay_each); *stored
+ * gets the rows sent (already present ones included). */
 static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_err *err)
 {
     rdm_buf data = RDM_BUF_INIT, rows = RDM_BUF_INIT;
@@ -535,13 +664,21 @@ static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_e
             break;
         }
         uint64_t n = 0, bad = 0;
+        rdm_err e = {0};
         rdm_buf_reset(&rows);
+        int refused = 0;
         rc = format_all(data.data + start, off - start, NULL, &rows, &n, &bad);
-        if (rc == RDM_OK)
-            rc = send_idempotent(l, &rows, err);
+        if (rc == RDM_OK) {
+            rc = send_idempotent(l, &rows, &e);
+            refused = rc != RDM_OK && refused_for_data(l);
+        }
         if (rc == RDM_OK) {
             *stored += n;
             atomic_fetch_add(&l->c->dropped, bad);
+        } else if (refused) {
+            rc = replay_each(l, path, data.data, start, off, stored, err);
+        } else {
+            rdm_errf(err, rc, "%s", e.msg);
         }
     }
     rdm_buf_release(&data);
@@ -768,6 +905,7 @@ rdm_predlog *rdm_predlog_start(const rdm_config *cfg, rdm_predlog_counters *coun
     l->c = counters ? counters : &l->own;
     l->spill_fd = -1;
     l->boot_us = (uint64_t)now_us();
+    l->pid = (int32_t)getpid();
     l->sample_state = l->boot_us ^ (uint64_t)getpid();
     spill_name(l, l->spill_path, sizeof l->spill_path, ".spill");
     pthread_mutex_init(&l->mu, NULL);
@@ -829,7 +967,7 @@ void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s)
                    (uint32_t)need,
                    now_us(),
                    0,
-                   (int32_t)getpid(),
+                   l->pid,
                    s->latency_us,
                    l->boot_us,
                    rows,

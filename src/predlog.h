@@ -11,7 +11,10 @@
  * staging table that leaves out each (request_id, item) a batch of the same
  * writer already holds, then into batches (monitor.pack_pending): a record
  * replayed twice (a crash between COMMIT and unlinking the file) is
- * stored once. Spill files of processes that no longer exist are claimed and
+ * stored once. Records the database refuses for their data (not an outage:
+ * SQLSTATE classes 22, 23 and 54) would be refused for ever: each is set
+ * aside, once, in monitor.spill_dir/poison/ (a spill file of its own and a
+ * ".reason" file), counted and logged, and the replay goes on. Spill files of processes that no longer exist are claimed and
  * replayed too, so records of a killed worker that reached its spill file are
  * not lost. What a SIGKILL loses is what sat in the buffer: at most
  * monitor.flush_ms of traffic (counted by the caller as answered but never
@@ -32,7 +35,8 @@ typedef struct rdm_predlog_counters {
     _Atomic uint64_t logged;    /* stored by a live COPY */
     _Atomic uint64_t spilled;   /* written to a spill file */
     _Atomic uint64_t replayed;  /* stored from a spill file */
-    _Atomic uint64_t dropped;   /* lost: spill file full, or a record the database refused */
+    _Atomic uint64_t dropped;   /* lost: spill file full, or a record that cannot be read */
+    _Atomic uint64_t set_aside; /* refused by the database for their data: in spill_dir/poison */
     _Atomic uint64_t sampled;   /* not logged because of monitor.log_fraction */
     _Atomic int64_t oldest_us;  /* served time of the oldest record not yet stored (0 = none) */
     _Atomic int64_t last_ok_us; /* last successful send */

@@ -2,7 +2,8 @@
 # t8000-predlog: the prediction log writer against a real PostgreSQL of its
 # own: every record is stored once; with the server stopped mid-stream the
 # records spill to var/spill and are replayed exactly once when it returns;
-# sampling; a full spill file drops and counts.
+# sampling; a full spill file drops and counts; a record the database refuses
+# for its data is set aside.
 . "$(dirname "$0")/lib.sh"
 DRIVE=${PREDLOG_DRIVE:-$TOP/build/predlog_drive}
 export READMIT_PGDIR=$T_TMP/pg
@@ -71,4 +72,29 @@ timeout 20 "$DRIVE" "$conf" 1000 0 monitor.spill_max_bytes=20000 >"$T_TMP/f.out"
 check "past the spill limit records are dropped and counted" test "$(val dropped "$T_TMP/f.out")" -gt 0
 check_eq "spilled + dropped = sent" 1000 $(( $(val spilled "$T_TMP/f.out") + $(val dropped "$T_TMP/f.out") ))
 check "the drop is logged" grep -q "dropping prediction records" "$T_TMP/f.err"
+
+# 5. a record the database refuses for its data (an encounter id past
+# bigint, spilled during an outage) is set aside with its reason, counted and
+# logged once; the others are replayed
+rm -rf "$T_TMP/spill"
+READMIT_DBNAME=predlog "$PG" start >/dev/null 2>&1
+sql 'TRUNCATE monitor.prediction_batches'
+"$PG" stop >/dev/null 2>&1
+PREDLOG_DRIVE_POISON=7 "$DRIVE" "$conf" 300 0 >"$T_TMP/g.out" 2>"$T_TMP/g.err" &
+drive=$!
+sleep 1
+READMIT_DBNAME=predlog "$PG" start >/dev/null 2>&1
+wait $drive
+check_eq "all 300 spilled" 300 "$(val spilled "$T_TMP/g.out")"
+check_eq "one set aside" 1 "$(val set_aside "$T_TMP/g.out")"
+check_eq "the others replayed" 299 "$(val replayed "$T_TMP/g.out")"
+check_eq "299 rows stored" 299 "$(sql 'SELECT count(*) FROM monitor.predictions')"
+check_eq "not the refused one" 0 "$(sql 'SELECT count(*) FROM monitor.predictions WHERE encounter_id = 7')"
+check_eq "its file and its reason under spill/poison" 2 "$(ls "$T_TMP"/spill/poison | wc -l)"
+check "the reason names the refusal" grep -q "out of range" "$T_TMP"/spill/poison/*.reason
+check_eq "logged once" 1 "$(grep -c 'set aside' "$T_TMP/g.err")"
+check_eq "no spill file left to replay" "" "$(ls "$T_TMP/spill" | grep -v '^poison$')"
+"$DRIVE" "$conf" 0 0 >"$T_TMP/h.out" 2>"$T_TMP/h.err"
+check_eq "a later writer sets nothing aside again" 0 "$(val set_aside "$T_TMP/h.out")"
+check_eq "the set-aside file is kept as it was" 2 "$(ls "$T_TMP"/spill/poison | wc -l)"
 t_done

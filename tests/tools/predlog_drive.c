@@ -1,7 +1,9 @@
 /* predlog_drive.c - test driver for the prediction log: queues N answered
  * requests at a given rate through rdm_predlog, stops the log (flush) and
  * prints its counters as key=value lines.
- * Usage: predlog-drive CONFIG RECORDS RATE [KEY=VALUE...] */
+ * Usage: predlog-drive CONFIG RECORDS RATE [KEY=VALUE...]
+ * PREDLOG_DRIVE_POISON=K sends record K with an encounter id the database
+ * refuses (past bigint). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +26,8 @@ int main(int argc, char **argv)
         if (rdm_config_set(&cfg, argv[i], &err) != RDM_OK)
             goto fail;
     long n = atol(argv[2]);
+    const char *pv = getenv("PREDLOG_DRIVE_POISON"); /* record number sent with a bad id */
+    long poison = pv ? atol(pv) : 0;
     double rate = atof(argv[3]);
     rdm_predlog *log = rdm_predlog_start(&cfg, NULL, &err);
     if (!log)
@@ -36,14 +40,16 @@ int main(int argc, char **argv)
                           "{\"encounter_id\": %ld, \"patient_nbr\": %ld, \"age\": \"[70-80)\", "
                           "\"time_in_hospital\": %ld}",
                           i, 1000 + i % 97, 1 + i % 14);
+        if (i == poison) // an encounter id past bigint: refused by the database
+            bl = snprintf(body, sizeof body, "{\"encounter_id\": \"99999999999999999999\"}");
         double p = (double)(i % 1000) / 1000.0;
         int rl = snprintf(resp, sizeof resp,
                           "{\"model\":{\"name\":\"readmission\",\"version\":\"1\"},"
                           "\"encounter_id\":%ld,\"probability\":%.6f,\"decision\":%s,"
                           "\"threshold\":0.2,\"warnings\":[]}\n",
                           i, p, p >= 0.2 ? "true" : "false");
-        rdm_predlog_served s = {"readmission", "1", "champion", body, (size_t)bl,
-                                resp, (size_t)rl, 250};
+        rdm_predlog_served s = {"readmission", "1",  "champion", body,
+                                (size_t)bl,    resp, (size_t)rl, 250};
         rdm_predlog_put(log, &s);
         if (rate > 0) { // pace: record i is due at t0 + i / rate
             struct timespec due = t0;
@@ -60,15 +66,17 @@ int main(int argc, char **argv)
     const rdm_predlog_counters *c = rdm_predlog_counters_get(log);
     rdm_predlog_flush(log);
     // spilled records are replayed once the database answers: wait up to 60 s
-    for (int k = 0; k < 600 && c->spilled > c->replayed + c->dropped; k++) {
+    for (int k = 0; k < 600 && c->spilled > c->replayed + c->dropped + c->set_aside; k++) {
         struct timespec ms100 = {0, 100000000L};
         nanosleep(&ms100, NULL);
         rdm_predlog_flush(log);
     }
-    printf("queued=%llu\nlogged=%llu\nspilled=%llu\nreplayed=%llu\ndropped=%llu\nsampled=%llu\n",
+    printf("queued=%llu\nlogged=%llu\nspilled=%llu\nreplayed=%llu\ndropped=%llu\nsampled=%llu\n"
+           "set_aside=%llu\n",
            (unsigned long long)c->queued, (unsigned long long)c->logged,
            (unsigned long long)c->spilled, (unsigned long long)c->replayed,
-           (unsigned long long)c->dropped, (unsigned long long)c->sampled);
+           (unsigned long long)c->dropped, (unsigned long long)c->sampled,
+           (unsigned long long)c->set_aside);
     rdm_predlog_stop(log);
     rdm_config_release(&cfg);
     return 0;

@@ -1,0 +1,32 @@
+/* predfields.h - the fields the prediction log stores beside a request's
+ * input (encounter_id, patient_nbr, race, gender, age), read from a served
+ * single-record body without parsing the rest of it.
+ *
+ * The body was parsed and validated when it was served; the log writer needs
+ * only these five values again, as rdm_api_parse_predict() gives them. The
+ * scan takes them when every one of them is a plain token (a string of
+ * printable ASCII without escapes, a non-negative integer of at most 15
+ * digits, or null), the body one flat object and no key escaped; then the
+ * values are the parser's. Anything else (a batch, escapes or other bytes in
+ * those values, a real, nesting, a duplicate, a syntax error) returns 0 and
+ * the caller parses the body in full. */
+#ifndef RDM_PREDFIELDS_H
+#define RDM_PREDFIELDS_H
+
+#include <stddef.h>
+
+#include "api.h"
+
+typedef struct rdm_predfields {
+    char id[48];         /* encounter_id as rdm_api_record.id holds it ("" = not sent) */
+    const char *patient; /* values[RDM_C_PATIENT_NBR] of the parser (NULL = missing) */
+    const char *race, *gender, *age;
+    char text[4 * (RDM_API_MAX_VALUE + 1)]; /* the values above point here */
+} rdm_predfields;
+
+/* 1 with `out` filled, or 0: parse the body in full instead. `body` must be
+ * NUL-terminated at `len` (as the log's entries are); one with a NUL before
+ * `len` is declined. */
+int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out);
+
+#endif

@@ -1,0 +1,149 @@
+/* test_predfields.c - the prediction log's scan of the logged fields gives
+ * the parser's values, or declines. */
+#include <CUnit/CUnit.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "predfields.h"
+#include "schema.h"
+
+int test_predfields_register(void);
+
+static int same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && !strcmp(a, b));
+}
+
+/* Where the scan takes a body (len bytes, NUL-terminated), its fields are
+ * the parser's; returns whether it took it. `served`: the parser must take
+ * it too (else only a body both take is compared: the scan is for served
+ * bodies and does not validate the other fields). */
+static int agrees_n(const char *body, size_t len, int served)
+{
+    rdm_predfields pf;
+    int took = rdm_predfields_scan(body, len, &pf);
+    if (!took)
+        return 0;
+    rdm_api_request req = RDM_API_REQUEST_INIT;
+    rdm_api_error e;
+    int st = rdm_api_parse_predict(body, len, 1000, &req, &e);
+    if (served)
+        CU_ASSERT_EQUAL(st, RDM_HTTP_OK);
+    if (st == RDM_HTTP_OK) {
+        const rdm_api_record *r = &req.recs[0];
+        CU_ASSERT_EQUAL(req.n, 1);
+        CU_ASSERT_STRING_EQUAL(pf.id, r->id);
+        CU_ASSERT(same_text(pf.patient, r->values[RDM_C_PATIENT_NBR]));
+        CU_ASSERT(same_text(pf.race, r->values[rdm_schema_find("race")]));
+        CU_ASSERT(same_text(pf.gender, r->values[rdm_schema_find("gender")]));
+        CU_ASSERT(same_text(pf.age, r->values[rdm_schema_find("age")]));
+    }
+    rdm_api_request_release(&req);
+    return took;
+}
+
+static int agrees(const char *body)
+{
+    return agrees_n(body, strlen(body), 1);
+}
+
+static void test_taken_as_parsed(void)
+{
+    static const char *const taken[] = {
+        "{}",
+        " { } ",
+        "{\"encounter_id\":\"149190\",\"race\":\"Caucasian\",\"gender\":\"Female\",\"age\":"
+        "\"[10-20)\",\"weight\":null,\"time_in_hospital\":\"3\",\"diag_2\":\"250.01\"}",
+        "{\"encounter_id\":12,\"patient_nbr\":\"9\",\"num_lab_procedures\":\"0\"}",
+        "{\"encounter_id\":\"x-1\",\"weight\":\"?\",\"payer_code\":null,\"race\":\"?\"}",
+        "{\"encounter_id\":null,\"patient_nbr\":null,\"race\":\"\",\"gender\":null}",
+        "{ \"age\" : \"[70-80)\" , \"patient_nbr\" : 8675309 }",
+        /* the fields anywhere, other values non-plain (the parser decodes them) */
+        "{\"time_in_hospital\":3.0,\"race\":\"Other\",\"diag_1\":250.83,\"age\":\"[0-10)\"}",
+        "{\"medical_specialty\":\"Caf\xc3\xa9\",\"gender\":\"Male\",\"explain\":true}",
+        /* a value that spells a key is no key */
+        "{\"race\":\"age\",\"age\":\"[50-60)\"}",
+        "{\"encounter_id\":\"012345678901234567890123456789012345678901234\"}",
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        CU_ASSERT(agrees(taken[i]));
+}
+
+static void test_declined(void)
+{
+    static const char *const declined[] = {
+        /* a batch, wherever "instances" stands */
+        "{\"instances\":[{\"race\":\"Other\"}]}",
+        "{\"explain\":false,\"instances\":[{\"race\":\"Other\"}]}",
+        /* escapes anywhere (a key may be escaped into a logged one) */
+        "{\"r\\u0061ce\":\"Other\"}",
+        "{\"race\":\"Cau\\\"c\"}",
+        "{\"diag_1\":\"\\u0032\",\"race\":\"Other\"}",
+        /* values the parser would decode or refuse */
+        "{\"race\":\"Caf\xc3\xa9\"}",
+        "{\"race\":7}",
+        "{\"encounter_id\":1234567890123456}",
+        "{\"encounter_id\":012}",
+        "{\"encounter_id\":-1}",
+        "{\"encounter_id\":1.5}",
+        "{\"encounter_id\":true}",
+        "{\"encounter_id\":\"0123456789012345678901234567890123456789012345\"}",
+        "{\"patient_nbr\":\"12a\"}",
+        "{\"patient_nbr\":-5}",
+        /* no object, or no end */
+        "[{}]",
+        "5",
+        "",
+        "{\"race\":\"x",
+        "{\"race\":nul",
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+        rdm_predfields pf;
+        CU_ASSERT_EQUAL(rdm_predfields_scan(declined[i], strlen(declined[i]), &pf), 0);
+    }
+    /* a NUL inside the body */
+    static const char nul[] = "{\"race\":\"a\"}\0{}";
+    rdm_predfields pf;
+    CU_ASSERT_EQUAL(rdm_predfields_scan(nul, sizeof nul - 1, &pf), 0);
+}
+
+/* The API's corpus of hostile bodies: whatever both read, they read alike. */
+static void test_hostile_corpus(void)
+{
+    DIR *d = opendir("data/bad-bodies");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(d);
+    struct dirent *de;
+    int both = 0;
+    while ((de = readdir(d)) != NULL) {
+        if (de->d_name[0] == '.')
+            continue;
+        char path[512];
+        snprintf(path, sizeof path, "data/bad-bodies/%s", de->d_name);
+        rdm_buf body = RDM_BUF_INIT;
+        if (rdm_read_file(path, &body, NULL) == RDM_OK && body.data) {
+            char *text = malloc(body.len + 1); /* NUL-terminated, as the log's bodies are */
+            CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+            memcpy(text, body.data, body.len);
+            text[body.len] = '\0';
+            both += agrees_n(text, body.len, 0);
+            free(text);
+        }
+        rdm_buf_release(&body);
+    }
+    closedir(d);
+    CU_ASSERT(both > 0); /* some are plain records */
+}
+
+int test_predfields_register(void)
+{
+    CU_pSuite s = CU_add_suite("predfields", NULL, NULL);
+    if (!s ||
+        !CU_add_test(s, "logged fields taken as the parser gives them", test_taken_as_parsed) ||
+        !CU_add_test(s, "anything unusual is left to the parser", test_declined) ||
+        !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus))
+        return -1;
+    return 0;
+}
