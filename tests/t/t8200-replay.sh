@@ -106,6 +106,7 @@ check_eq "none doubled" 3000 "$(t_sql 'SELECT count(DISTINCT encounter_id) FROM 
 curl -s "$URL/metrics" >metrics2.txt
 check "/metrics counts spilled records" grep -q 'readmit_prediction_log_records_total{outcome="spilled"} [1-9]' metrics2.txt
 check "/metrics counts replayed records" grep -q 'readmit_prediction_log_records_total{outcome="replayed"} [1-9]' metrics2.txt
+check "/metrics counts records set aside (none here)" grep -q 'readmit_prediction_log_records_total{outcome="set_aside"} 0$' metrics2.txt
 
 # each worker reads the latest monitor document at most every 30 s
 has_gauges() {
