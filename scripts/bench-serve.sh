@@ -108,6 +108,29 @@ run_wrk() { # name conns path bodies
 # default: on), in this run. The empty responder: readmit-fcgi-bench, the
 # same pool code with a constant answer; the static rows: nginx alone.
 ready() { local i; for i in $(seq 100); do curl -sf "$URL/api/v1/model" >/dev/null && return 0; sleep 0.1; done; return 0; }
+# The prediction log's counters of the running pool: served logged spilled replayed dropped lag
+log_counts() {
+    curl -s "$URL/metrics" | awk '/^readmit_predictions_total/ {s = $2} /outcome="logged"/ {l = $2}
+        /outcome="spilled"/ {p = $2} /outcome="replayed"/ {r = $2} /outcome="dropped"/ {d = $2}
+        /^readmit_prediction_log_lag_seconds/ {g = $2}
+        END {printf "%d %d %d %d %d %s\n", s, l, p, r, d, (g == "" ? "n/a" : g)}'
+}
+spill_files() { find "$WORK/var/spill" -type f 2>/dev/null | wc -l; }
+# After a session with the log on: wait (at most 180 s) until every record is
+# in the database (no spill file left, lag 0), so that no replay runs during
+# the next rows, and say what the log did with the session's predictions.
+drain() { # label
+    local t0 t1 i served logged spilled replayed dropped lag
+    t0=$(date +%s.%N)
+    for i in $(seq 1800); do
+        read -r served logged spilled replayed dropped lag < <(log_counts)
+        [ "$(spill_files)" = 0 ] && awk -v g="$lag" 'BEGIN {exit !(g != "n/a" && g + 0 == 0)}' && break
+        sleep 0.1
+    done
+    t1=$(date +%s.%N)
+    read -r served logged spilled replayed dropped lag < <(log_counts)
+    part "prediction log, $1" "$served predictions served: $logged logged by the writer as they came, $spilled spilled to file ($replayed replayed from it), $dropped dropped; in the database $(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.1f", b - a}') s after the load ended (lag now ${lag} s, spill files left: $(spill_files))"
+}
 session() { # keep-alive(on|off) fcgi-options rows...: start, run each row (name:path:bodies), stop
     local keep=$1 opts=$2 r c name path bodies
     shift 2
@@ -119,6 +142,7 @@ session() { # keep-alive(on|off) fcgi-options rows...: start, run each row (name
             run_wrk "$name" "$c" "$path" "$WORK/$bodies.jsonl"
         done
     done
+    case $opts in *--empty* | *log_fraction=0*) ;; *) drain "keep-alive $keep, rows ${*%%:*}" ;; esac
     serve "" stop
 }
 P=/api/v1/predict
