@@ -366,6 +366,7 @@ typedef struct run {
     rdm_buf enc, rej, line, scratch;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
+    int fresh;         /* clean.* emptied in this transaction: rows copied in frozen */
     /* reading raw rows on a second connection while this one writes clean
      * rows: the reader hands R->enc over through `slot` (guarded by mu) */
     rdm_db *rdb;
@@ -1094,13 +1095,22 @@ static void *reader_main(void *arg)
     return NULL;
 }
 
+/* The COPY of clean rows: frozen into a clean.encounters emptied in this
+ * transaction (its rows are then seen by every later reader without a hint
+ * bit set or a freeze by vacuum; no other transaction sees the table before
+ * the commit: TRUNCATE holds it). */
+static rdm_sql_id enc_copy(const run *R)
+{
+    return R->fresh ? RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS_FROZEN : RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS;
+}
+
 /* Writer side of the two-connection path: one COPY into clean.encounters fed
  * by the reader's hand-overs, then the rejects. */
 static int write_rows(run *R, rdm_err *err)
 {
     rdm_buf out = RDM_BUF_INIT;
     pthread_t th;
-    int rc = rdm_db_copy_in_begin(R->db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, err), in_copy = !rc;
+    int rc = rdm_db_copy_in_begin(R->db, enc_copy(R), err), in_copy = !rc;
     if (rc == RDM_OK && pthread_create(&th, NULL, reader_main, R) != 0) {
         rc = rdm_errf(err, RDM_ENOMEM, "clean: cannot start the reader thread");
         rdm_db_copy_end(R->db, "clean: no reader", NULL);
@@ -1176,8 +1186,7 @@ static int clean_batches(run *R, int have_snap, rdm_clean_stats *st, rdm_err *er
     for (int i = 0; i < R->nb; i++) {
         batch_acc *B = &R->b[i];
         if (!two) { /* one connection: batch by batch */
-            if ((rc = read_batch(R, db, B, err)) ||
-                (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS, &R->enc, err)) ||
+            if ((rc = read_batch(R, db, B, err)) || (rc = copy_in(db, enc_copy(R), &R->enc, err)) ||
                 (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_REJECTS, &R->rej, err)))
                 return rc;
             rdm_buf_reset(&R->enc);
@@ -1234,20 +1243,29 @@ static int fail_validation(run *R, const vlist *V, int fails, const char *cfg_sh
 /* The snapshot's fingerprint: the ledger of every batch in it, its counts
  * and the clean config. Sets st->snapshot_rows/positives/fingerprint and
  * records them on snapshot `sid`. */
-static int seal_snapshot(rdm_db *db, int sid, const rdm_buf *cfgtext, rdm_clean_stats *st,
+static int seal_snapshot(const run *R, int sid, const rdm_buf *cfgtext, rdm_clean_stats *st,
                          rdm_err *err)
 {
+    rdm_db *db = R->db;
     rdm_buf tmp = RDM_BUF_INIT;
     int rc;
-    rdm_res *res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_COUNTS, 0, NULL, err);
-    if (!res)
-        return RDM_EDB;
-    st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
-    st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
-    rc = rdm_res_check(res, err);
-    rdm_res_free(res);
-    if (rc)
-        return rc;
+    rdm_res *res;
+    if (R->fresh) { /* clean.encounters holds this run's clean rows only */
+        st->snapshot_rows = st->snapshot_positives = 0;
+        for (int i = 0; i < R->nb; i++) {
+            st->snapshot_rows += R->b[i].clean;
+            st->snapshot_positives += R->b[i].positives;
+        }
+    } else {
+        if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_COUNTS, 0, NULL, err)))
+            return RDM_EDB;
+        st->snapshot_rows = (long)rdm_res_ll(res, 0, "rows");
+        st->snapshot_positives = (long)rdm_res_ll(res, 0, "positives");
+        rc = rdm_res_check(res, err);
+        rdm_res_free(res);
+        if (rc)
+            return rc;
+    }
     if (!(res = rdm_db_query(db, RDM_SQL_CLEAN_SELECT_LEDGER, 0, NULL, err)))
         return RDM_EDB;
     const char *ledger = rdm_res_text(res, 0, "ledger");
@@ -1305,7 +1323,7 @@ static int write_snapshot(run *R, const vlist *V, const char *cfg_sha, const rdm
     if ((rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_BATCHES, &tmp, err)) ||
         (rc = copy_in(db, RDM_SQL_CLEAN_COPY_IN_VALIDATION, &vb, err)))
         goto out;
-    if ((rc = seal_snapshot(db, sid, cfgtext, st, err)))
+    if ((rc = seal_snapshot(R, sid, cfgtext, st, err)))
         goto out;
     double t_prof = rdm_now();
     if ((rc =
@@ -1364,6 +1382,11 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         goto out;
     if (R.nb == 0 && !st->recleaned)
         goto out; /* nothing new: rolled back below */
+    /* from an empty snapshot: clean.* emptied in this transaction (as when
+     * the config changed) so that the clean rows go in frozen */
+    if (!have_snap && (rc = rdm_db_exec(db, RDM_SQL_CLEAN_TRUNCATE, 0, NULL, err)))
+        goto out;
+    R.fresh = !have_snap || st->recleaned;
     /* clean.encounters starts empty: the profile is built as rows are written */
     if ((!have_snap || st->recleaned) && !(R.prof = rdm_profile_new())) {
         rc = RDM_ENOMEM;
