@@ -316,6 +316,105 @@ static void request_id(const char *writer, uint64_t seq, char *out)
 /* Append the predictions of one entry to `to`; *rows gets how many. A single
  * record's logged fields are scanned for (predfields.h); other bodies are
  * parsed in full. */
+/* ---- the records of a batch body, as the bytes they were sent as ---- */
+
+static size_t skip_ws(const char *b, size_t n, size_t i)
+{
+    while (i < n && (b[i] == ' ' || b[i] == '\t' || b[i] == '\n' || b[i] == '\r'))
+        i++;
+    return i;
+}
+
+/* b[i] is '"': the index after the closing quote, or 0. */
+static size_t skip_string(const char *b, size_t n, size_t i)
+{
+    for (i++; i < n; i++) {
+        if (b[i] == '\\')
+            i++;
+        else if (b[i] == '"')
+            return i + 1;
+    }
+    return 0;
+}
+
+/* The index after the JSON value that starts at b[i], or 0. */
+static size_t skip_value(const char *b, size_t n, size_t i)
+{
+    if (i >= n)
+        return 0;
+    if (b[i] == '"')
+        return skip_string(b, n, i);
+    if (b[i] == '{' || b[i] == '[') {
+        int depth = 0;
+        while (i < n) {
+            if (b[i] == '"') {
+                if (!(i = skip_string(b, n, i)))
+                    return 0;
+                continue;
+            }
+            if (b[i] == '{' || b[i] == '[')
+                depth++;
+            else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return 0;
+    }
+    size_t s = i;
+    while (i < n && !strchr(",}] \t\r\n", b[i]))
+        i++;
+    return i > s ? i : 0;
+}
+
+/* Where each of the `want` records of a batch body ({"instances": [...]})
+ * lies in it: at[k], len[k]. The body was validated when it was served, so
+ * this only finds the bytes; 1 when it found exactly `want` objects, else 0
+ * (the caller then takes the records from a full parse). */
+static int instance_spans(const char *b, size_t n, size_t want, size_t *at, size_t *len)
+{
+    if (memchr(b, '\0', n))
+        return 0;
+    size_t i = skip_ws(b, n, 0);
+    if (i >= n || b[i] != '{')
+        return 0;
+    i = skip_ws(b, n, i + 1);
+    while (i < n && b[i] == '"') {
+        size_t k = skip_string(b, n, i);
+        if (!k)
+            return 0;
+        int instances = k - i == 11 && memcmp(b + i, "\"instances\"", 11) == 0;
+        i = skip_ws(b, n, k);
+        if (i >= n || b[i] != ':')
+            return 0;
+        i = skip_ws(b, n, i + 1);
+        if (instances) {
+            if (i >= n || b[i] != '[')
+                return 0;
+            size_t m = 0;
+            for (i = skip_ws(b, n, i + 1); i < n && b[i] == '{';) {
+                size_t e = skip_value(b, n, i);
+                if (!e || m == want)
+                    return 0;
+                at[m] = i;
+                len[m++] = e - i;
+                i = skip_ws(b, n, e);
+                if (i < n && b[i] == ',')
+                    i = skip_ws(b, n, i + 1);
+                else
+                    break;
+            }
+            return i < n && b[i] == ']' && m == want;
+        }
+        if (!(i = skip_value(b, n, i)))
+            return 0;
+        i = skip_ws(b, n, i);
+        if (i >= n || b[i] != ',')
+            return 0;
+        i = skip_ws(b, n, i + 1);
+    }
+    return 0;
+}
+
 static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 {
     pthread_once(&cols_once, cols_init);
@@ -329,12 +428,24 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
         return RDM_EPARSE;
     size_t n = scanned ? 1 : req.n;
+    // a batch's records are stored as the bytes they were sent as (a single
+    // record's body is); only a body the scan cannot take apart is parsed
+    // again with jansson, its records re-serialised
+    size_t *at = NULL, *len = NULL;
+    int spans = 0;
+    if (req.batch && v->h.rows >= n && (at = malloc(2 * n * sizeof *at)) != NULL) {
+        len = at + n;
+        spans = instance_spans(v->body, v->h.body_len, n, at, len);
+    }
     // a response with fewer predictions than records is refused before any is
     // added (added ones cannot be taken back from a batch)
-    if (v->h.rows < n || (req.batch && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
+    if (v->h.rows < n ||
+        (req.batch && !spans && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
+        free(at);
         rdm_api_request_release(&req);
         return RDM_EPARSE;
     }
+    rdm_buf one = RDM_BUF_INIT; // a batch record, NUL-terminated
     const json_t *inst = root ? json_object_get(root, "instances") : NULL;
     char rid[96], enc[32], pat[32], ver[16];
     // a model file's version ("file:<sha>") is no registry version: NULL
@@ -352,13 +463,24 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         }
         char *dumped = NULL;
         const char *input = v->body;
-        if (req.batch) {
+        size_t input_len = v->h.body_len;
+        if (spans) {
+            rdm_buf_reset(&one);
+            if (rdm_buf_add(&one, v->body + at[i], len[i]) != RDM_OK ||
+                rdm_buf_addc(&one, '\0') != RDM_OK) {
+                rc = RDM_ENOMEM;
+                break;
+            }
+            input = one.data;
+            input_len = len[i];
+        } else if (req.batch) {
             dumped = json_dumps(json_array_get(inst, i), JSON_COMPACT);
             if (!dumped) {
                 rc = RDM_ENOMEM;
                 break;
             }
             input = dumped;
+            input_len = strlen(dumped);
         }
         const rdm_api_record *r = scanned ? NULL : &req.recs[i];
         const char *id = r ? r->id : pf.id;
@@ -371,7 +493,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
                   int_text(id[0] ? id : NULL, enc, sizeof enc),
                   int_text(r ? r->values[RDM_C_PATIENT_NBR] : pf.patient, pat, sizeof pat),
                   logged,
-                  logged == v->body ? v->h.body_len : strlen(logged),
+                  logged == input ? input_len : strlen(logged),
                   p < 0   ? 0
                   : p > 1 ? 1
                           : p,
@@ -391,6 +513,8 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         if (rc == RDM_OK)
             (*rows)++;
     }
+    rdm_buf_release(&one);
+    free(at);
     json_decref(root);
     rdm_api_request_release(&req);
     return rc;

@@ -97,4 +97,19 @@ check_eq "no spill file left to replay" "" "$(ls "$T_TMP/spill" | grep -v '^pois
 "$DRIVE" "$conf" 0 0 >"$T_TMP/h.out" 2>"$T_TMP/h.err"
 check_eq "a later writer sets nothing aside again" 0 "$(val set_aside "$T_TMP/h.out")"
 check_eq "the set-aside file is kept as it was" 2 "$(ls "$T_TMP"/spill/poison | wc -l)"
+
+# 6. batch requests: each record of a body is its own row, with its own input
+# (the bytes it was sent as, white space between records left out) and fields
+sql 'TRUNCATE monitor.prediction_batches'
+PREDLOG_DRIVE_BATCH=50 "$DRIVE" "$conf" 2000 0 >"$T_TMP/i.out"
+check_eq "batches: all records logged" 2000 "$(val logged "$T_TMP/i.out")"
+check_eq "batches: a row per record" 2000 "$(sql 'SELECT count(DISTINCT encounter_id) FROM monitor.predictions')"
+check_eq "batches: each row's input is its own record" 0 "$(sql "SELECT count(*) FROM monitor.predictions
+    WHERE input->>'encounter_id' <> encounter_id::text OR (input->>'time_in_hospital')::int <> 1 + encounter_id % 14
+       OR patient_nbr <> 1000 + encounter_id % 97 OR input->>'payer_code' <> 'M\"C'")"
+check_eq "batches: items numbered within their request" "0:49:40" "$(sql 'SELECT min(item), max(item), count(DISTINCT request_id) FROM monitor.predictions' | tr '|' ':')"
+check_eq "batches: an input as sent" '{"encounter_id": 2,"patient_nbr" : 1002, "age": "[70-80)", "time_in_hospital":3, "payer_code": "M\"C"}' \
+    "$(sql "SELECT convert_from(substring(b.inputs FROM coalesce(b.input_end[u.k - 1], 0) + 1
+                FOR b.input_end[u.k] - coalesce(b.input_end[u.k - 1], 0)), 'UTF8')
+            FROM monitor.prediction_batches b, unnest(b.encounter_id) WITH ORDINALITY u(e, k) WHERE u.e = 2")"
 t_done
