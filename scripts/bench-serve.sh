@@ -156,11 +156,16 @@ serve "" stop
 served="the champion of the registry"
 [ -z "${READMIT_BENCH_MODEL:-}" ] || served="the file $READMIT_BENCH_MODEL"
 part "model" "$(jq -r '.name + " version " + .version + " (" + .type + ")"' "$WORK/model.json"), $served"
-session off "$MODEL_OPTS" single_off:$P:single batch_off:$P:batch
+# with the log on, single records and batches each in a session of their own:
+# a session ends when the log has caught up, so what batches spill is not
+# replayed while single records are measured
+session off "$MODEL_OPTS" single_off:$P:single
+session off "$MODEL_OPTS" batch_off:$P:batch
 # the prediction log off (monitor.log_fraction = 0)
 session off "$MODEL_OPTS -o monitor.log_fraction=0" nolog_off:$P:single nolog_batch_off:$P:batch
 session on "$MODEL_OPTS -o monitor.log_fraction=0" nolog:$P:single nolog_batch:$P:batch
-session on "$MODEL_OPTS" single:$P:single batch:$P:batch
+session on "$MODEL_OPTS" single:$P:single
+session on "$MODEL_OPTS" batch:$P:batch
 serve "$MODEL_OPTS" start
 ready
 threads=$("$FCGI" -c "$CONF" $MODEL_OPTS --print-config | sed -n 's/^threads=//p')

@@ -341,8 +341,17 @@ echo "RESULT dbdown_answering=$answering dbdown_failed=$LOAD_FAILED dbdown_reque
 echo
 echo "== database connections"
 # at rest: the workers' prediction-log writers close their connections after
-# a second without records, which leaves the model follower's one per host
-sleep 2
+# a second without records (and once what they spilled while the database
+# was away is replayed), which leaves the model follower's one per host;
+# waited for, at most 15 s
+t_rest=$(date +%s.%N)
+for _ in $(seq 60); do
+    n=$(pgtcp_owner "$PGTCP_BIN/psql" -h "$W/pg/run" -U readmit -d readmit -tAc \
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = 'readmit' AND client_addr IS NOT NULL")
+    [ "${n:-0}" -le "${#HOSTS[@]}" ] && break
+    sleep 0.25
+done
+echo "at rest after $(awk -v a="$t_rest" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}') s"
 conns=$(pgtcp_owner "$PGTCP_BIN/psql" -h "$W/pg/run" -U readmit -d readmit -tAc \
     "SELECT client_addr, count(*) FROM pg_stat_activity WHERE datname = 'readmit' AND client_addr IS NOT NULL GROUP BY 1 ORDER BY 1" |
     tr '|' ' ')
