@@ -385,20 +385,7 @@ typedef struct run {
 static int put_long(rdm_buf *b, long v)
 {
     char tmp[24];
-    int n = 0;
-    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[n++] = '-';
-    if (rdm_buf_reserve(b, (size_t)n))
-        return RDM_ENOMEM;
-    while (n)
-        b->data[b->len++] = tmp[--n];
-    b->data[b->len] = '\0';
-    return RDM_OK;
+    return rdm_buf_add(b, tmp, rdm_fmt_long(v, tmp));
 }
 
 /* Text that is only whitespace around "" or "?" counts as missing. */
@@ -461,25 +448,6 @@ static int add_clean(run *R, const char *batch, const char *line_no, const rdm_c
     return rc;
 }
 
-/* Decimal text of v in out (at least 24 bytes), as put_long writes it. */
-static const char *fmt_long(long v, char *out)
-{
-    char tmp[24];
-    int n = 0;
-    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
-    do {
-        tmp[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        tmp[n++] = '-';
-    char *p = out;
-    while (n)
-        *p++ = tmp[--n];
-    *p = '\0';
-    return out;
-}
-
 /* Add the clean row just written to the profile, with the values it was
  * written with (integers as their decimal text): what rdm_profile_store
  * would read back from clean.encounters. */
@@ -489,8 +457,9 @@ static int profile_row(run *R, const rdm_clean_row *row, rdm_err *err)
     char num[RDM_NCOLS][24];
     const char *f[RDM_PROFILE_NFIELDS];
     for (int i = 0; i < RDM_NCOLS; i++)
-        f[i] =
-            is_int_kind(cols[i].kind) && row->val[i] ? fmt_long(row->num[i], num[i]) : row->val[i];
+        f[i] = is_int_kind(cols[i].kind) && row->val[i]
+                   ? (rdm_fmt_long(row->num[i], num[i]), num[i])
+                   : row->val[i];
     f[RDM_PROFILE_F_BATCH] = NULL;
     for (int g = 0; g < 3; g++)
         f[RDM_PROFILE_F_GROUP1 + g] = row->group[g];

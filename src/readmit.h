@@ -77,6 +77,9 @@ __attribute__((warn_unused_result));
  * probabilities of readmit predict and of the HTTP answers), without printf
  * for the usual values. */
 int rdm_buf_add_fixed6(rdm_buf *b, double x) __attribute__((warn_unused_result));
+/* The decimal text of v, as printf's "%ld" writes it, NUL-terminated in out
+ * (at least 24 bytes); returns its length. */
+size_t rdm_fmt_long(long v, char *out);
 void rdm_buf_reset(rdm_buf *b); /* len = 0, keeps the storage */
 void rdm_buf_release(rdm_buf *b);
 /* Give the storage to the caller (free() it); the buffer becomes empty. */

@@ -173,18 +173,7 @@ static void set_s(char *v, const char *s)
 /* v = the decimal text of x, as snprintf(v, 48, "%ld", x) writes it */
 static void set_l(char *v, long x)
 {
-    char t[24];
-    int n = 0;
-    unsigned long u = x < 0 ? 0UL - (unsigned long)x : (unsigned long)x;
-    do {
-        t[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (x < 0)
-        t[n++] = '-';
-    while (n)
-        *v++ = t[--n];
-    *v = '\0';
+    rdm_fmt_long(x, v);
 }
 
 /* One clean row into v[] (values as strings in `store`). Returns the target. */

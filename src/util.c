@@ -223,6 +223,23 @@ int rdm_buf_printf(rdm_buf *b, const char *fmt, ...)
  * scaled value, so unless its fraction is within 1e-6 of a rounding tie the
  * nearest integer is the one printf rounds to; anything else goes through
  * printf. */
+size_t rdm_fmt_long(long v, char *out)
+{
+    char tmp[24];
+    size_t n = 0, k = 0;
+    unsigned long u = v < 0 ? 0UL - (unsigned long)v : (unsigned long)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        tmp[n++] = '-';
+    while (n)
+        out[k++] = tmp[--n];
+    out[k] = '\0';
+    return k;
+}
+
 int rdm_buf_add_fixed6(rdm_buf *b, double x)
 {
     if (!(x >= 0 && x < 1000) || signbit(x))

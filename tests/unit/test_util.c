@@ -2,7 +2,9 @@
  * messages (first one kept, prefixes, truncation), byte buffer growth. */
 #include <CUnit/CUnit.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -184,6 +186,19 @@ static void test_err_prefix_truncates(void)
     }
 }
 
+/* rdm_fmt_long writes what printf's "%ld" writes, LONG_MIN included. */
+static void test_fmt_long(void)
+{
+    const long cases[] = {0,     1,          -1,       9,        10,          -10,
+                          12345, -987654321, LONG_MAX, LONG_MIN, LONG_MIN + 1};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char got[24], want[32];
+        int n = snprintf(want, sizeof want, "%ld", cases[i]);
+        CU_ASSERT_EQUAL(rdm_fmt_long(cases[i], got), (size_t)n);
+        CU_ASSERT_STRING_EQUAL(got, want);
+    }
+}
+
 static void test_errno_text(void)
 {
     char buf[128], tiny[8];
@@ -202,7 +217,8 @@ int test_util_register(void)
     return (CU_ADD_TEST(s, test_grow_capacities) && CU_ADD_TEST(s, test_grow_overflow) &&
             CU_ADD_TEST(s, test_grow_keeps_contents) && CU_ADD_TEST(s, test_grow_all) &&
             CU_ADD_TEST(s, test_buf_growth) && CU_ADD_TEST(s, test_err_prefix) &&
-            CU_ADD_TEST(s, test_err_prefix_truncates) && CU_ADD_TEST(s, test_errno_text))
+            CU_ADD_TEST(s, test_err_prefix_truncates) && CU_ADD_TEST(s, test_errno_text) &&
+            CU_ADD_TEST(s, test_fmt_long))
                ? 0
                : -1;
 }
