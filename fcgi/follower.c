@@ -181,8 +181,9 @@ static void fetch_publish(srv_follower *f, const srv_model_ref *cur)
     rdm_model *m = rdm_model_load_bytes(b.data, b.len, &err);
     srv_model_ref ref;
     memset(&ref, 0, sizeof ref);
-    snprintf(ref.path, sizeof ref.path, "%s/%s.model", f->o.cache_dir, info.sha256);
-    if (!m || rdm_mkdirs(f->o.cache_dir, &err) != RDM_OK ||
+    if (m && !rdm_registry_cache_path(ref.path, sizeof ref.path, f->o.cache_dir, info.sha256))
+        rdm_errf(&err, RDM_EINVAL, "no usable model cache path (cache dir \"%s\")", f->o.cache_dir);
+    if (!m || !ref.path[0] || rdm_mkdirs(f->o.cache_dir, &err) != RDM_OK ||
         rdm_write_file_atomic(ref.path, b.data, b.len, &err) != RDM_OK) {
         atomic_fetch_add(&f->sh->sup_load_failures, 1);
         snprintf(f->failed_sha, sizeof f->failed_sha, "%s", info.sha256);

@@ -48,7 +48,12 @@ W=$(mktemp -d /tmp/readmit-containers.XXXXXX)
 chmod 755 "$W"
 PW=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
 export READMIT_SECRETS=$W/secrets
-export READMIT_COMPOSE_PORT=$((20000 + $$ % 20000))
+# a loopback port nothing listens on now, from a pid-derived start
+READMIT_COMPOSE_PORT=$((20000 + $$ % 20000))
+while ss -Htln "sport = :$READMIT_COMPOSE_PORT" 2>/dev/null | grep -q .; do
+    READMIT_COMPOSE_PORT=$((READMIT_COMPOSE_PORT + 1))
+done
+export READMIT_COMPOSE_PORT
 export READMIT_COMPOSE_DATA=$W/data READMIT_COMPOSE_SOURCE=data.csv
 export READMIT_COMPOSE_CONF=conf/test.yaml
 compose() { podman-compose -p "$P" "$@"; }

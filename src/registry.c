@@ -46,20 +46,23 @@ int rdm_registry_experiment(rdm_db *db, const char *name, long long *id, rdm_err
 
 /* ---- artifacts ---- */
 
-/* The file cache's path of `sha`; 0 when there is no cache or it does not fit. */
-static int cache_path(char out[4096], const char *dir, const char *sha)
+int rdm_registry_cache_path(char *out, size_t n, const char *dir, const char *sha)
 {
     if (!dir || !*dir)
         return 0;
-    int w = snprintf(out, 4096, "%s/%s.model", dir, sha);
-    return w > 0 && w < 4096;
+    int w = snprintf(out, n, "%s/%s.model", dir, sha);
+    if (w > 0 && (size_t)w < n)
+        return 1;
+    if (n)
+        out[0] = '\0';
+    return 0;
 }
 
 static void cache_write(const char *dir, const char *sha, const void *data, size_t n)
 {
     char path[4096];
     rdm_err e = {0};
-    if (!cache_path(path, dir, sha) || access(path, R_OK) == 0)
+    if (!rdm_registry_cache_path(path, sizeof path, dir, sha) || access(path, R_OK) == 0)
         return;
     if (rdm_mkdirs(dir, &e) || rdm_write_file_atomic(path, data, n, &e))
         rdm_log(RDM_LOG_WARN, "registry cache_write path=%s error=\"%s\"", path, e.msg);
@@ -89,7 +92,8 @@ int rdm_registry_get_artifact(rdm_db *db, const char *cache_dir, const char *sha
     char path[4096], got[65];
     rdm_buf file = RDM_BUF_INIT;
     rdm_err ignore = {0};
-    if (cache_path(path, cache_dir, sha256) && rdm_read_file(path, &file, &ignore) == RDM_OK) {
+    if (rdm_registry_cache_path(path, sizeof path, cache_dir, sha256) &&
+        rdm_read_file(path, &file, &ignore) == RDM_OK) {
         rdm_sha256_hex(file.data, file.len, got);
         if (!strcmp(got, sha256)) {
             int rc = rdm_buf_add(out, file.data, file.len);

@@ -25,6 +25,11 @@
  * registry.cache_dir (default var/models, relative to the working directory;
  * the commands let $READMIT_MODEL_CACHE win). NULL: no file cache. */
 
+/* The file cache's path of artifact `sha` in `dir` (written to out, n bytes);
+ * 0 (and out empty) when there is no cache (dir NULL or empty) or the path
+ * does not fit. */
+int rdm_registry_cache_path(char *out, size_t n, const char *dir, const char *sha);
+
 /* ---- tracking (used by train) ---- */
 
 /* Id of the experiment `name`, created if missing. */

@@ -9,7 +9,7 @@ chmod 755 "$READMIT_PGDIR"
 . "$(dirname "$0")/lib.sh"
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
-PORT=$((20000 + $$ % 20000))
+PORT=$(t_port 4000)
 URL=http://127.0.0.1:$PORT
 SERVE_ENV=(READMIT_HOME="$T_TMP" READMIT_CONFIG="$TOP/conf/test.yaml" READMIT_FCGI="$FCGI"
     READMIT_HTTP_PORT=$PORT READMIT_PGDIR="$READMIT_PGDIR")

@@ -9,7 +9,7 @@
 command -v zip >/dev/null || t_skip_all "zip not installed"
 
 FCGI=${READMIT_FCGI:-$TOP/build/readmit-fcgi}
-PORT=$((20000 + ($$ + 4051) % 20000))
+PORT=$(t_port 4051)
 URL=http://127.0.0.1:$PORT
 serve() {
     READMIT_HOME="$T_TMP" READMIT_CONFIG="$TOP/conf/test.yaml" READMIT_FCGI="$FCGI" \

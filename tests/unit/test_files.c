@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "readmit.h"
+#include "registry.h"
 
 int test_files_register(void);
 
@@ -160,13 +161,31 @@ static void test_atomic_fifo_streamed(void)
     CU_ASSERT_TRUE(S_ISFIFO(st.st_mode)); /* not replaced by a regular file */
 }
 
+/* the model cache's file name, shared by the registry and the serving pool */
+static void test_cache_path(void)
+{
+    char sha[65], out[128];
+    memset(sha, 'a', 64);
+    sha[64] = '\0';
+    CU_ASSERT_EQUAL(rdm_registry_cache_path(out, sizeof out, "var/models", sha), 1);
+    CU_ASSERT_TRUE(strncmp(out, "var/models/", 11) == 0 && strcmp(out + 11 + 64, ".model") == 0);
+    CU_ASSERT_EQUAL(strlen(out), 11 + 64 + 6);
+    CU_ASSERT_EQUAL(rdm_registry_cache_path(out, sizeof out, "", sha), 0);
+    CU_ASSERT_EQUAL(rdm_registry_cache_path(out, sizeof out, NULL, sha), 0);
+    /* one byte short: refused and left empty, never truncated */
+    char small[11 + 64 + 6];
+    CU_ASSERT_EQUAL(rdm_registry_cache_path(small, sizeof small, "var/models", sha), 0);
+    CU_ASSERT_EQUAL(small[0], '\0');
+    CU_ASSERT_EQUAL(rdm_registry_cache_path(small, sizeof small, "var/model", sha), 1);
+}
+
 int test_files_register(void)
 {
     CU_pSuite s = CU_add_suite("files", setup, teardown);
     return (s && CU_ADD_TEST(s, test_atomic_missing_and_regular) &&
             CU_ADD_TEST(s, test_atomic_symlink_kept) &&
             CU_ADD_TEST(s, test_atomic_directory_refused) && CU_ADD_TEST(s, test_atomic_dev_full) &&
-            CU_ADD_TEST(s, test_atomic_fifo_streamed))
+            CU_ADD_TEST(s, test_atomic_fifo_streamed) && CU_ADD_TEST(s, test_cache_path))
                ? 0
                : -1;
 }
