@@ -1,4 +1,5 @@
-# pipeline.mk - the readmit DAG: ingest -> clean -> train -> register -> report.
+# pipeline.mk - the readmit DAG: ingest -> clean -> train -> register -> report
+# (train -> details -> report beside register).
 #
 # Each stage is a `var/state/<stage>.ran` target that runs `readmit <stage>`
 # and a `var/state/<stage>.stamp` that the stage rewrites only when it produced
@@ -26,6 +27,8 @@ DATA_FILE := $(STATE)/data.source
 DB_OPTS := $(if $(DBNAME),-o db.name=$(DBNAME))
 # the model file cache follows VAR
 RDM := READMIT_MODEL_CACHE=$(abspath $(VAR))/models $(READMIT)
+# the same at a lower priority, for work nothing served waits for
+RDM_NICE := READMIT_MODEL_CACHE=$(abspath $(VAR))/models nice -n 10 $(READMIT)
 # written by the monitor stage when monitor.retrain_when fires: train and register re-run
 RETRAIN := $(wildcard $(STATE)/retrain.stamp)
 
@@ -50,7 +53,7 @@ CONF_SOURCE = $(eval CONF_SOURCE := $$(if $$(wildcard $$(READMIT)),$$(shell $$(R
 RDM_OPTS = -c $(CONF) -o data.source=$(abspath $(DATA)) $(DB_OPTS) \
            $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR)))
 
-PIPELINE_GOALS := pipeline ingest clean-data train register monitor report up
+PIPELINE_GOALS := pipeline ingest clean-data train details register monitor report up
 .PHONY: $(PIPELINE_GOALS) outcomes replay db-start db-stop db-psql demo data serve stop status \
         bench-ingest bench-train bench-serve bench-explain bench-calibration experiment-history bench-report \
         bench-monitor bench-log bench-scale bench-pipeline FORCE
@@ -64,6 +67,7 @@ ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 ## ingest: load new batches of the source (DATA=path, BATCHES=next|all|K)
 ## clean-data: type, filter, validate and profile new raw batches (readmit clean)
 ## train: train every configured model on the clean snapshot
+## details: the test split's explanations and performance by group of the latest training's runs (for the report; beside register with -j2)
 ## register: register the best run; promote it to champion if it passes the gate
 ## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger
 ## report: write the static HTML reports (reports/index.html)
@@ -125,15 +129,17 @@ stage_new = $(or $(filter $1,$(CONF_STALE)),$(if $(wildcard $(STATE)/$1.ran),,$1
 CHANGES_ingest := $(or $(call stage_new,ingest),$(filter-out all,$(BATCHES)),$(if $(wildcard $(DATA)),$(shell test "$(DATA)" -nt $(STATE)/ingest.ran && echo data)))
 CHANGES_clean := $(or $(call stage_new,clean),$(CHANGES_ingest))
 CHANGES_train := $(or $(call stage_new,train),$(CHANGES_clean))
+CHANGES_details := $(or $(if $(wildcard $(STATE)/details.ran),,details),$(CHANGES_train))
 CHANGES_register := $(or $(call stage_new,register),$(CHANGES_train))
 CHANGES_monitor := $(or $(call stage_new,monitor),$(CHANGES_register),$(CHANGES_ingest),$(if $(wildcard $(STATE)/traffic.stamp),$(shell test $(STATE)/traffic.stamp -nt $(STATE)/monitor.ran && echo traffic)))
 stamp_from = $(if $(CHANGES_$1),$(STATE)/$1.ran) ;
 # every stage is still checked (a rebuilt binary re-runs each), in DAG order
 $(STATE)/clean.ran: | $(STATE)/ingest.ran
 $(STATE)/train.ran: | $(STATE)/clean.ran
+$(STATE)/details.ran: | $(STATE)/train.ran
 $(STATE)/register.ran: | $(STATE)/train.ran
 $(STATE)/monitor.ran: | $(STATE)/register.ran
-$(STATE)/report.ran: | $(STATE)/monitor.ran
+$(STATE)/report.ran: | $(STATE)/monitor.ran $(STATE)/details.ran
 endif
 
 # ingest runs when its inputs change, and every time with BATCHES other than all
@@ -155,8 +161,18 @@ train: $(STATE)/train.ran
 $(STATE)/train.ran: $(READMIT) $(STATE)/clean.stamp $(STATE)/conf-train.stamp $(RETRAIN) | $(DB_UP)
 	@touch $@
 	$(if $(RETRAIN),@echo "train: retrain triggered by the monitor: $$(tail -n 1 $(RETRAIN))")
-	$(Q)$(RDM) train $(RDM_OPTS) --stamp $(STATE)/train.stamp
+	$(Q)$(RDM) train $(RDM_OPTS) --defer-details --stamp $(STATE)/train.stamp
 $(STATE)/train.stamp: $(call stamp_from,train)
+
+# What only the report reads (each run's explanations and performance by
+# group on the test split) is measured after train, beside register and the
+# pool (make -j2 up), at a lower priority; the same values train measures
+# without --defer-details.
+details: $(STATE)/details.ran
+$(STATE)/details.ran: $(READMIT) $(STATE)/train.stamp | $(DB_UP)
+	@touch $@
+	$(Q)$(RDM_NICE) train $(RDM_OPTS) --details --stamp $(STATE)/details.stamp
+$(STATE)/details.stamp: $(call stamp_from,details)
 
 register: $(STATE)/register.ran
 $(STATE)/register.ran: $(READMIT) $(STATE)/train.stamp $(STATE)/conf-register.stamp $(RETRAIN) | $(DB_UP)
@@ -174,8 +190,8 @@ $(STATE)/monitor.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/ingest.stamp \
 $(STATE)/monitor.stamp: $(call stamp_from,monitor)
 
 report: $(STATE)/report.ran
-$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/clean.stamp $(STATE)/conf-report.stamp \
-                     $(STATE)/monitor.stamp $(ALIASES_MOVED) | $(DB_UP)
+$(STATE)/report.ran: $(READMIT) $(STATE)/register.stamp $(STATE)/details.stamp $(STATE)/clean.stamp \
+                     $(STATE)/conf-report.stamp $(STATE)/monitor.stamp $(ALIASES_MOVED) | $(DB_UP)
 	@$(RDM) history $(RDM_OPTS) --fingerprint > $@ 2>/dev/null || touch $@
 	$(Q)$(RDM) report $(RDM_OPTS) --stamp $(STATE)/report.stamp
 

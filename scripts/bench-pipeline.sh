@@ -2,8 +2,9 @@
 # bench-pipeline.sh - the whole pipeline from the source zip to a served
 # champion, timed stage by stage: ingest, clean, train, register (the gate
 # promotes the new version), then the serving pool started and polled until
-# /readyz answers with the champion; monitor and report run beside the pool
-# (nothing the pool serves depends on them) and are timed too. Wall time and
+# /readyz answers with the champion; details (the runs' test split
+# explanations and groups, train --details), monitor and report run beside the
+# pool (nothing the pool serves depends on them) and are timed too. Wall time and
 # CPU time (user + system of the stage's processes) per stage, the load
 # average before and after.
 #
@@ -145,17 +146,24 @@ one_run() { # binary label: the stages' commands one after the other, timed each
     local R=(env "READMIT_MODEL_CACHE=$HOME_DIR/var/models" "$bin")
     local O=(-c "$CONF" -o "db.name=$DB" -o "db.socket_dir=$TOP/var/pg/run" -o "data.source=$SRC"
         -o "report.dir=$HOME_DIR/reports" -q)
-    local T0 T1
+    local T0 T1 defer=()
+    # (a binary from before train --defer-details measures the details in train)
+    "$bin" train --help | grep -q -- --defer-details && defer=(--defer-details)
     cd "$HOME_DIR"
     T0=$(now)
     stage ingest "${R[@]}" ingest "${O[@]}"
     stage clean "${R[@]}" clean "${O[@]}"
-    stage train "${R[@]}" train "${O[@]}"
+    stage train "${R[@]}" train "${O[@]}" "${defer[@]}"
     stage register "${R[@]}" register "${O[@]}"
     stage serve serve_ready
     CPU[serve]=$(awk -v a="${CPU[serve]}" -v b="$(tree_ticks "$(cat "$HOME_DIR/var/run/readmit-fcgi.pid")")" -v t="$TCK" \
         'BEGIN { printf "%.2f", a + b / t }')
     T1=$(now)
+    if [ ${#defer[@]} -gt 0 ]; then
+        stage details "${R[@]}" train "${O[@]}" --details
+    else
+        WALL[details]=- CPU[details]=- SCPU[details]=-
+    fi
     stage monitor "${R[@]}" monitor "${O[@]}"
     stage report "${R[@]}" report "${O[@]}"
     cd "$TOP"
@@ -167,7 +175,7 @@ one_run() { # binary label: the stages' commands one after the other, timed each
     local s
     for s in ingest clean train register serve; do printf ' %16s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
     printf ' %6s' "$total"
-    for s in monitor report; do printf ' %16s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
+    for s in details monitor report; do printf ' %16s' "${WALL[$s]}/${CPU[$s]}/${SCPU[$s]}"; done
     printf '  v%s\n' "$SERVED"
     echo "$total" >>"$TMP/totals.$label"
 }
@@ -205,8 +213,8 @@ dag_run() {
 }
 
 echo "bench-pipeline: $SRC -> served champion; $(nproc) cores; load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "(seconds per stage: wall/CPU of the command/CPU of the PostgreSQL server; total = ingest start to /readyz 200; monitor and report run after, beside the pool)"
-printf '%-6s %-6s %16s %16s %16s %16s %16s %6s %16s %16s\n' bin load1 ingest clean train register serve total monitor report
+echo "(seconds per stage: wall/CPU of the command/CPU of the PostgreSQL server; total = ingest start to /readyz 200; details, monitor and report run after, beside the pool)"
+printf '%-6s %-6s %16s %16s %16s %16s %16s %6s %16s %16s %16s\n' bin load1 ingest clean train register serve total details monitor report
 for ((round = 0; round < RUNS; round++)); do
     if [ -z "${BENCH_DAG_ONLY:-}" ]; then
         one_run "$READMIT" new

@@ -63,6 +63,7 @@ typedef struct trainer {
     int32_t *Lc;
     float *Lv;
     rdm_code_labels labels; /* the meaning of the code columns (raw.code_labels) */
+    int defer_details;      /* the test split's details are left to rdm_train_details */
 } trainer;
 
 static void say(trainer *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -558,10 +559,14 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         }
     ts_score = rdm_now();
     cs_score = cpu_now();
-    xj = json_text(explain_test(t, loaded, pool), &oom);
+    /* the test split's details (for the report) now, or after the training
+     * (rdm_train_details) */
+    if (!t->defer_details)
+        xj = json_text(explain_test(t, loaded, pool), &oom);
     ts_explain = rdm_now();
     cs_explain = cpu_now();
-    gj = json_text(groups_test(t, loaded, ps, thr, pool), &oom);
+    if (!t->defer_details)
+        gj = json_text(groups_test(t, loaded, ps, thr, pool), &oom);
     ts_groups = rdm_now();
     cs_groups = cpu_now();
     if ((rc = measure_split(t, RDM_SPLIT_VALID, pv2, thr, &sv, err)) ||
@@ -951,6 +956,7 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
     t.progress = opts ? opts->progress : NULL;
     t.ud = opts ? opts->ud : NULL;
     t.code_version = opts && opts->code_version ? opts->code_version : RDM_VERSION;
+    t.defer_details = opts ? opts->defer_details : 0;
     t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
     double t0 = rdm_now();
     run_spec *specs = NULL;
@@ -1078,6 +1084,138 @@ done:
     free(outs);
     trainer_release(&t);
     pthread_mutex_destroy(&t.db_mu);
+    pthread_mutex_destroy(&t.say_mu);
+    return rc;
+}
+
+/* ---- the details of a training's runs, after it ---- */
+
+/* The test split's explanations and performance by group of run `run_id`
+ * (its model file `sha` from the registry), stored as its test curves; *both
+ * set when both were. t->ds holds the training's test split. */
+static int details_of_run(trainer *t, long long run_id, const char *sha, rdm_pool *pool, int *both,
+                          rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t ns = ds->count[RDM_SPLIT_TEST];
+    double *ps = malloc(sizeof *ps * (ns ? ns : 1));
+    rdm_buf bytes = RDM_BUF_INIT;
+    rdm_model *m = NULL;
+    char *xj = NULL, *gj = NULL;
+    int rc, oom = 0;
+    double t0 = rdm_now(), c0 = cpu_now();
+    *both = 0;
+    if (!ps) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = rdm_registry_get_artifact(t->db, t->cfg->registry.cache_dir, sha, &bytes, err)))
+        goto done;
+    if (!(m = rdm_model_load_bytes(bytes.data, bytes.len, err))) {
+        rc = err && err->code ? err->code : RDM_EPARSE;
+        rdm_err_prefix(err, "run %lld: its model", run_id);
+        goto done;
+    }
+    /* the probabilities and the threshold its training measured the test
+     * split with: the same bytes, through the same scoring path */
+    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_TEST], ns, pool, ps, err)))
+        goto done;
+    xj = json_text(explain_test(t, m, pool), &oom);
+    gj = json_text(groups_test(t, m, ps, rdm_model_threshold(m), pool), &oom);
+    if (oom) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = rdm_db_begin(t->db, err)))
+        goto done;
+    if ((xj && (rc = rdm_registry_put_curve(t->db, run_id, "test", "importance", xj, err))) ||
+        (gj && (rc = rdm_registry_put_curve(t->db, run_id, "test", "subgroups", gj, err)))) {
+        rdm_db_rollback(t->db);
+        goto done;
+    }
+    if ((rc = rdm_db_commit(t->db, err)))
+        goto done;
+    *both = xj && gj;
+    rdm_log(RDM_LOG_INFO, "train details run=%lld seconds (wall/cpu) %.3f/%.3f", run_id,
+            rdm_now() - t0, cpu_now() - c0);
+done:
+    free(ps);
+    free(xj);
+    free(gj);
+    rdm_buf_release(&bytes);
+    rdm_model_free(m);
+    return rc;
+}
+
+int rdm_train_details(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts,
+                      rdm_train_details_result *res, rdm_err *err)
+{
+    memset(res, 0, sizeof *res);
+    trainer t;
+    memset(&t, 0, sizeof t);
+    t.cfg = cfg;
+    t.db = db;
+    t.progress = opts ? opts->progress : NULL;
+    t.ud = opts ? opts->ud : NULL;
+    t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
+    pthread_mutex_init(&t.say_mu, NULL);
+    double t0 = rdm_now();
+    rdm_pool *pool = NULL;
+    const char *pn[] = {cfg->registry.model_name};
+    rdm_res *r = rdm_db_query(db, RDM_SQL_TRAIN_SELECT_DETAILS_RUNS, 1, pn, err);
+    int rc = r ? RDM_OK : err && err->code ? err->code : RDM_EDB, nr = r ? rdm_res_rows(r) : 0;
+    if (rc == RDM_OK && nr < 1)
+        rc = rdm_errf(err, RDM_ENOTFOUND, "no finished training of '%s': run readmit train first",
+                      cfg->registry.model_name);
+    if (rc)
+        goto done;
+    res->training_id = rdm_res_ll(r, 0, "training_id");
+    long long snapshot_id = rdm_res_ll(r, 0, "snapshot_id");
+    char fp[160];
+    rdm_res_copy(r, 0, "data_fingerprint", fp, sizeof fp);
+    for (int i = 0; i < nr; i++)
+        if (!rdm_res_isnull(r, i, "run_id")) {
+            if (rdm_res_bool(r, i, "has_details"))
+                res->already++;
+            else
+                res->missing++;
+        }
+    if ((rc = rdm_res_check(r, err)) || res->missing == 0)
+        goto done;
+    /* the test split of the snapshot the training was on */
+    if ((rc = rdm_dataset_load_split(db, cfg, RDM_SPLIT_TEST, &t.ds, err)))
+        goto done;
+    if (t.ds.snapshot_id != snapshot_id || strcmp(t.ds.fingerprint, fp)) {
+        rc = rdm_errf(err, RDM_ESTATE,
+                      "training %lld was on clean snapshot %lld, the current one is %lld: run "
+                      "readmit train",
+                      res->training_id, snapshot_id, t.ds.snapshot_id);
+        goto done;
+    }
+    if (t.threads > 1 && !(pool = rdm_pool_create(t.threads, err))) {
+        rc = err && err->code ? err->code : RDM_ENOMEM;
+        goto done;
+    }
+    json_decref(json_object()); /* jansson's hash seed, before the pool's threads */
+    for (int i = 0; i < nr && rc == RDM_OK; i++) {
+        if (rdm_res_isnull(r, i, "run_id") || rdm_res_bool(r, i, "has_details"))
+            continue;
+        long long run_id = rdm_res_ll(r, i, "run_id");
+        char sha[65];
+        rdm_res_copy(r, i, "artifact_sha256", sha, sizeof sha);
+        int both = 0;
+        rc = details_of_run(&t, run_id, sha, pool, &both, err);
+        if (rc == RDM_OK) {
+            res->done += both;
+            say(&t, "train details run=%lld %s", run_id,
+                both ? "explanations and groups stored" : "not all details could be measured");
+        }
+    }
+done:
+    res->seconds = rdm_now() - t0;
+    rdm_res_free(r);
+    rdm_pool_free(pool);
+    trainer_release(&t);
     pthread_mutex_destroy(&t.say_mu);
     return rc;
 }

@@ -27,6 +27,10 @@ typedef struct rdm_train_opts {
     const char *code_version;    /* recorded with every run and in its model (rdm_code_version) */
     rdm_train_progress progress; /* may be NULL */
     void *ud;                    /* passed to progress */
+    /* 1: the test split's details of each run (explanations and performance
+     * by patient group, for the report) are left to rdm_train_details, which
+     * can run beside registering and serving; 0: measured with each run */
+    int defer_details;
 } rdm_train_opts;
 
 /* What a training did. */
@@ -51,5 +55,22 @@ typedef struct rdm_train_result {
  * trained (no data, database error, every run failed). */
 int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm_train_result *res,
               rdm_err *err);
+
+/* What rdm_train_details did. */
+typedef struct rdm_train_details_result {
+    long long training_id;
+    int already; /* finished runs that had their details */
+    int missing; /* ... that had not (a baseline never has) */
+    int done;    /* of those, runs that have both now */
+    double seconds;
+} rdm_train_details_result;
+
+/* The test split's explanations and performance by patient group of every
+ * finished run of the latest training that lacks them (rdm_train with
+ * defer_details), measured on the models as stored and stored as the runs'
+ * test curves: the same values as rdm_train without defer_details gives.
+ * RDM_ESTATE when the clean snapshot is no longer the training's. */
+int rdm_train_details(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts,
+                      rdm_train_details_result *res, rdm_err *err);
 
 #endif

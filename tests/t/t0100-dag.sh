@@ -12,15 +12,16 @@ M=(make --no-print-directory BUILD="${T_BUILD:-build}" VAR="$T_TMP/var" CONF="$T
 S=$T_TMP/var/state
 
 # stages in recipe lines that run a readmit stage (make -n, or make V=1)
-stages() { grep -oE 'readmit (ingest|clean|train|register|report) ' | awk '{print $2}' | tr '\n' ' ' | sed 's/ $//'; }
+# (readmit train --details is the details stage)
+stages() { grep -oE 'readmit (ingest|clean|train|register|report) .*' | awk '{ s = $2; if (/ --details /) s = "details"; print s }' | tr '\n' ' ' | sed 's/ $//'; }
 planned() { "${M[@]}" -n pipeline "$@" 2>/dev/null | stages; }
 # stages a real make runs
 ran() { "${M[@]}" V=1 pipeline "$@" 2>/dev/null | stages; }
 
-check_eq "fresh state: every stage is planned" "ingest clean train register report" "$(planned DATA="$T_TMP/a.csv")"
+check_eq "fresh state: every stage is planned" "ingest clean train register details report" "$(planned DATA="$T_TMP/a.csv")"
 out=$("${M[@]}" pipeline DATA="$T_TMP/a.csv" 2>&1) || not_ok "first make failed: $out"
 check "first make ran the whole pipeline" test -s "$S/report.stamp"
-for s in ingest clean train register report; do
+for s in ingest clean train details register report; do
     check "stage $s left its stamp" test -s "$S/$s.stamp"
 done
 check_eq "first make: one config line" 1 "$(grep -c '^config:' <<<"$out")"
@@ -37,12 +38,12 @@ check "make status names the remembered source" bash -c "\"\$@\" status | grep '
 # make -n says so before, without DATA= (the source is remembered)
 sed -i 's/^train:$/train:\n  seed: 7/' "$T_TMP/conf.yaml"
 grep -q 'seed: 7' "$T_TMP/conf.yaml" || not_ok "could not edit train.seed in the test config"
-check_eq "train change: make -n plans train and below" "train register report" "$(planned)"
+check_eq "train change: make -n plans train and below" "train register details report" "$(planned)"
 ing_before=$(cat "$S/ingest.stamp")
 cl_before=$(stat -c %Y "$S/clean.stamp")
 tr_before=$(cat "$S/train.stamp")
 sleep 1
-check_eq "train change: make runs what make -n planned" "train register report" "$(ran)"
+check_eq "train change: make runs what make -n planned" "train register details report" "$(ran)"
 check_eq "train change: ingest stamp unchanged" "$ing_before" "$(cat "$S/ingest.stamp")"
 check_eq "train change: clean stamp untouched" "$cl_before" "$(stat -c %Y "$S/clean.stamp")"
 check "train change: train stamp rewritten" test "$tr_before" != "$(cat "$S/train.stamp")"
@@ -74,7 +75,7 @@ check_eq "after new source: a further make runs nothing" "" "$(ran)"
 
 # editing the clean section re-runs clean
 printf 'clean:\n  max_reject_rate: 0.5\n' >> "$T_TMP/conf.yaml"
-check_eq "clean change: make -n plans clean and below" "clean train register report" "$(planned)"
+check_eq "clean change: make -n plans clean and below" "clean train register details report" "$(planned)"
 cl_ran=$(stat -c %Y "$S/clean.ran")
 sleep 1
 check "clean change: make runs" "${M[@]}" -s pipeline

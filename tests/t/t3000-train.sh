@@ -144,6 +144,24 @@ check "train on 3 threads" R train -q -o train.threads=3
 check_eq "1 and 2 threads: the same metrics" "$(metrics_of "$two")" "$(metrics_of $((two + 1)))"
 check_eq "3 and 2 threads: the same metrics" "$(metrics_of "$two")" "$(metrics_of $((two + 2)))"
 check_eq "1, 2 and 3 threads: the same curves, explanations and groups" "$(curves_of "$two") $(curves_of "$two")" "$(curves_of $((two + 1))) $(curves_of $((two + 2)))"
+# the test split's details deferred (make's train stage) and measured after
+# (its details stage): the same curves, explanations and groups, metrics and models
+mbytes_of() { t_sql "SELECT artifact_sha256 || ' ' || replace(name, ' ', '_') FROM registry.runs WHERE training_id = $1 ORDER BY name" |
+    while read -r sha name; do
+        printf '%s %s ' "$name" "$(grep -avE '^(run_id|trained_at|checksum) ' "var/models/$sha.model" | sha256sum | cut -c1-16)"; done; }
+check "train --defer-details" R train -q --defer-details
+def=$(t_sql "SELECT max(training_id) FROM registry.trainings")
+check_eq "... no run has its test explanations or groups yet" 0 "$(t_sql "SELECT count(*) FROM registry.curves c JOIN registry.runs r USING (run_id) WHERE r.training_id = $def AND c.split = 'test' AND c.kind IN ('importance', 'subgroups')")"
+check_eq "... the same metrics" "$(metrics_of "$two")" "$(metrics_of "$def")"
+check_eq "... the same model files (but their run id and time)" "$(mbytes_of "$two")" "$(mbytes_of "$def")"
+check "train --details" R train --details --stamp details.stamp
+check "... says how many runs it measured" grep -q "^details of training $def: 3 of 3 run(s) measured" out.txt
+check_eq "... then the same curves, explanations and groups" "$(curves_of "$two")" "$(curves_of "$def")"
+check_eq "... stamp" "training=$def runs=3" "$(cat details.stamp)"
+check "train --details again" R train --details --stamp details.stamp
+check "... has nothing to do" grep -q "^details of training $def: every run has them (3)" out.txt
+check_eq "... the same stamp" "training=$def runs=3" "$(cat details.stamp)"
+check "--defer-details with --details is a usage error" exit_code 2 train --details --defer-details
 check_eq "run ids in grid order whatever finished first" "baseline majority|logreg l2=1|gbt lr=0.1 leaves=7|gbt lr=0.1 leaves=15" \
     "$(t_sql "SELECT string_agg(name, '|' ORDER BY run_id) FROM registry.runs WHERE training_id = $((two + 2))")"
 t_done
