@@ -94,6 +94,8 @@ const key_def rdm_cfg_keys[] = {
      NULL},
     {"monitor.buffer_bytes", T_LONG, OFF(monitor.buffer_bytes), 0, "16777216", 65536, 1e10, 0,
      NULL},
+    {"monitor.queue_memory_bytes", T_LONG, OFF(monitor.queue_memory_bytes), 0, "4194304", 0, 1e10,
+     0, NULL},
     {"monitor.batch_records", T_INT, OFF(monitor.batch_records), 0, "1000", 1, 1000000, 0, NULL},
     {"monitor.flush_ms", T_INT, OFF(monitor.flush_ms), 0, "100", 1, 60000, 0, NULL},
     {"monitor.window_rows", T_LONG, OFF(monitor.window_rows), 0, "0", 0, 1e9, 0, NULL},

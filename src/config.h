@@ -140,6 +140,9 @@ typedef struct rdm_config {
         int retrain_when;   /* 0 never, 1 drift, 2 auc, 3 drift or auc */
         double auc_floor;   /* realized AUC below this (with min_labels) triggers */
         long min_labels;
+
+        /* formatted log batches waiting in memory; more wait in the queue file */
+        long queue_memory_bytes;
     } monitor;
 } rdm_config;
 

@@ -81,12 +81,19 @@ void rdm_predbatch_release(rdm_predbatch *b)
     memset(b, 0, sizeof *b);
 }
 
-int rdm_predbatch_begin(rdm_predbatch *b, rdm_buf *out)
+int rdm_predbatch_frame(rdm_buf *out, int trailer)
 {
     static const char sig[11] = "PGCOPY\n\377\r\n";
-    b->rows = 0;
+    if (trailer)
+        return add_be(out, UINT16_MAX, 2);
     int rc = rdm_buf_add(out, sig, sizeof sig);
     return rc ? rc : rdm_buf_add(out, "\0\0\0\0\0\0\0\0", 8); /* flags, extension length */
+}
+
+int rdm_predbatch_begin(rdm_predbatch *b, rdm_buf *out)
+{
+    b->rows = 0;
+    return rdm_predbatch_frame(out, 0);
 }
 
 /* The open batch as one row of `out`. */
@@ -183,7 +190,7 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
 int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out)
 {
     int rc = flush(b, out);
-    return rc ? rc : add_be(out, UINT16_MAX, 2);
+    return rc ? rc : rdm_predbatch_frame(out, 1);
 }
 
 static uint32_t get32(const unsigned char *p)
@@ -210,4 +217,46 @@ int rdm_pbarray_open(rdm_pbarray *a, const unsigned char *data, size_t len, uint
     a->n = get32(data + 12);
     a->p = data + 20;
     return 0;
+}
+
+static uint64_t get64(const unsigned char *p)
+{
+    return (uint64_t)get32(p) << 32 | get32(p + 4);
+}
+
+int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
+{
+    const unsigned char *u = (const unsigned char *)p, *end = u + avail;
+    memset(r, 0, sizeof *r);
+    if (avail < 2)
+        return -1;
+    unsigned nf = (unsigned)(u[0] << 8 | u[1]);
+    if (nf == 0xffff)
+        return 0;
+    if (nf != 23 && nf != RDM_PREDBATCH_ASIDE)
+        return -1;
+    r->aside = nf == RDM_PREDBATCH_ASIDE;
+    const unsigned char *q = u + 2;
+    for (unsigned i = 0; i < 23; i++) {
+        if (end - q < 4)
+            return -1;
+        uint32_t n = get32(q);
+        q += 4;
+        if (n == UINT32_MAX)
+            return -1; /* no field of a batch row is NULL */
+        if ((size_t)(end - q) < n)
+            return -1;
+        if (i == 1 && n == 4)
+            r->n = get32(q);
+        else if (i == 4) {
+            r->writer = (const char *)q;
+            r->writer_len = n;
+        } else if ((i == 5 || i == 6) && n == 8)
+            *(i == 5 ? &r->seq_lo : &r->seq_hi) = get64(q);
+        else if (i < 7 && i != 0 && i != 2 && i != 3)
+            return -1;
+        q += n;
+    }
+    r->len = (size_t)(q - u);
+    return 1;
 }

@@ -82,6 +82,29 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
 /* Write the open batch and end the stream. */
 int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unused_result));
 
+/* One row of such a stream (the rows between header and trailer, as a
+ * queue file holds them): its length and what tells it from the others. */
+typedef struct rdm_predbatch_row {
+    size_t len; /* bytes of the row */
+    int aside;  /* marked set aside (RDM_PREDBATCH_ASIDE): skip it */
+    uint32_t n; /* predictions */
+    const char *writer;
+    size_t writer_len;
+    uint64_t seq_lo, seq_hi;
+} rdm_predbatch_row;
+
+/* The field count written over a row that was set aside. */
+#define RDM_PREDBATCH_ASIDE 0x5858
+
+/* 1 with *r for the row at p[0..avail), 0 at the trailer, -1 when no whole
+ * row of this layout is there (a torn end, or another kind of data). */
+int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r);
+
+/* The COPY stream's header (19 bytes) and trailer (2 bytes). */
+#define RDM_PREDBATCH_HEADER  19
+#define RDM_PREDBATCH_TRAILER 2
+int rdm_predbatch_frame(rdm_buf *out, int trailer) __attribute__((warn_unused_result));
+
 /* A one-dimensional array field of binary COPY output: rdm_pbarray_open()
  * checks the header (element type `oid`), then rdm_pbarray_next() gives each
  * element (data NULL for an SQL NULL). A NULL or empty array has n = 0. */

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "predbatch.h"
 #include "predfields.h"
+#include "predqueue.h"
 #include "schema.h"
 
 #define ENTRY_MAGIC 0x314c5052u /* "RPL1" */
@@ -27,6 +28,8 @@
 #define RETRY_US    500000      /* between connection attempts */
 #define SCAN_US     5000000     /* between looks for orphaned spill files */
 #define IDLE_US     1000000     /* an idle writer closes its connection after this */
+#define SEND_MAX    (8u << 20)  /* bytes of queued rows sent from the queue file at once */
+#define STOP_US     5000000     /* at stop, how long the queue file is drained before it is left */
 
 /* A queued record: this header, then model name, version, alias, request
  * body and response body, each followed by a NUL. Stored as is in spill
@@ -73,12 +76,24 @@ struct rdm_predlog {
     int32_t pid;           /* getpid() once (a system call per record otherwise) */
     uint64_t sample_state; /* guarded by mu */
     char spill_path[1024];
-    /* writer thread only */
+    /* the queue of formatted batches between the writer thread (formats) and
+     * the sender thread (sends); guarded by qmu (taken after mu, never before) */
+    pthread_t sender;
+    int sender_started;
+    int sender_alive; /* cleared by the sender thread as it ends */
+    pthread_mutex_t qmu;
+    pthread_cond_t qwake, qdone;
+    rdm_predq q;
+    int inflight;          /* a chunk of memory is being sent */
+    int healthy;           /* the sender reaches the database: chunks may wait in memory */
+    int qstop;             /* the writer is done: send what is left */
+    int64_t fmt_oldest_us; /* served time of the batch being formatted (0: none) */
+    /* sender thread only */
     rdm_db *db;
     int64_t next_try_us, next_scan_us, last_send_us;
     unsigned replay_no;
     unsigned aside_no;
-    rdm_predbatch pb;
+    rdm_predbatch pb; /* writer thread only */
 };
 
 static int64_t now_us(void)
@@ -229,6 +244,7 @@ typedef struct sink {
     char writer[64];      /* the writer of the entry formatted last ("" before) */
     uint64_t boot_us;
     int32_t pid;
+    char why[200]; /* why an entry cannot be stored (RDM_EINVAL) */
 } sink;
 
 static int emit_text(const pred *x, rdm_buf *out)
@@ -249,9 +265,23 @@ static int emit_text(const pred *x, rdm_buf *out)
     return rc;
 }
 
-static int emit_batch(const pred *x, rdm_predbatch *b, rdm_buf *out)
+/* The integer text `t` (int_text) as a bigint; 0 when past its range, with
+ * the reason in why. */
+static int bigint_of(const char *t, const char *field, int64_t *v, char *why, size_t n)
 {
-    int64_t enc = x->enc ? strtoll(x->enc, NULL, 10) : 0;
+    errno = 0;
+    *v = t ? strtoll(t, NULL, 10) : 0;
+    if (errno != ERANGE)
+        return 1;
+    snprintf(why, n, "%s %.40s is out of range for type bigint", field, t);
+    return 0;
+}
+
+static int emit_batch(const pred *x, sink *to)
+{
+    rdm_predbatch *b = to->batch;
+    rdm_buf *out = to->out;
+    int64_t enc = x->enc ? strtoll(x->enc, NULL, 10) : 0; // in range: checked_ids()
     int64_t pat = x->pat ? strtoll(x->pat, NULL, 10) : 0;
     int32_t ver = x->version ? (int32_t)atoi(x->version) : 0;
     rdm_predbatch_item it = {x->v->h.served_us,
@@ -415,6 +445,25 @@ static int instance_spans(const char *b, size_t n, size_t want, size_t *at, size
     return 0;
 }
 
+/* The logged fields of each of the n records of a batch body at
+ * b + at[k] (len[k] bytes), each scanned as a single record's body; NULL
+ * when the scan declines one (or out of memory): the body is parsed then. */
+static rdm_predfields *scan_records(const char *b, const size_t *at, const size_t *len, size_t n)
+{
+    rdm_predfields *f = malloc(n * sizeof *f);
+    rdm_buf one = RDM_BUF_INIT;
+    for (size_t k = 0; f && k < n; k++) {
+        rdm_buf_reset(&one);
+        if (rdm_buf_add(&one, b + at[k], len[k]) != RDM_OK || rdm_buf_addc(&one, '\0') != RDM_OK ||
+            !rdm_predfields_scan(one.data, len[k], &f[k])) {
+            free(f);
+            f = NULL;
+        }
+    }
+    rdm_buf_release(&one);
+    return f;
+}
+
 static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 {
     pthread_once(&cols_once, cols_init);
@@ -422,18 +471,33 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
     rdm_api_error e;
     rdm_predfields pf;
     json_t *root = NULL;
+    char rid[96], enc[32], pat[32], ver[16];
     *rows = 0;
     int scanned = rdm_predfields_scan(v->body, v->h.body_len, &pf);
-    if (!scanned &&
+    // a batch whose records are found (instance_spans) and each scanned as a
+    // single record's body would be: no parse at all
+    size_t *at = NULL, *len = NULL;
+    rdm_predfields *pfs = NULL;
+    int spans = 0;
+    if (!scanned && v->h.rows > 0 && (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
+        len = at + v->h.rows;
+        spans = instance_spans(v->body, v->h.body_len, v->h.rows, at, len) &&
+                (pfs = scan_records(v->body, at, len, v->h.rows)) != NULL;
+        if (!spans) {
+            free(at);
+            at = NULL;
+        }
+    }
+    if (!scanned && !pfs &&
         rdm_api_parse_predict(v->body, v->h.body_len, 1000000000L, &req, &e) != RDM_HTTP_OK)
         return RDM_EPARSE;
-    size_t n = scanned ? 1 : req.n;
+    if (pfs)
+        req.batch = 1;
+    size_t n = scanned ? 1 : pfs ? v->h.rows : req.n;
     // a batch's records are stored as the bytes they were sent as (a single
     // record's body is); only a body the scan cannot take apart is parsed
     // again with jansson, its records re-serialised
-    size_t *at = NULL, *len = NULL;
-    int spans = 0;
-    if (req.batch && v->h.rows >= n && (at = malloc(2 * n * sizeof *at)) != NULL) {
+    if (!pfs && req.batch && v->h.rows >= n && (at = malloc(2 * n * sizeof *at)) != NULL) {
         len = at + n;
         spans = instance_spans(v->body, v->h.body_len, n, at, len);
     }
@@ -442,12 +506,31 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
     if (v->h.rows < n ||
         (req.batch && !spans && !(root = json_loadb(v->body, v->h.body_len, 0, NULL)))) {
         free(at);
+        free(pfs);
         rdm_api_request_release(&req);
         return RDM_EPARSE;
     }
+    // a value the database cannot take sets the whole entry aside before any
+    // of its predictions is added (the text path sends it and the database
+    // refuses it for its data, 22003: the same outcome)
+    for (size_t i = 0; to->batch && i < n; i++) {
+        const rdm_api_record *r = scanned || pfs ? NULL : &req.recs[i];
+        const rdm_predfields *f = pfs ? &pfs[i] : &pf;
+        const char *id = r ? r->id : f->id;
+        int64_t x;
+        if (!bigint_of(int_text(id[0] ? id : NULL, enc, sizeof enc), "encounter_id", &x, to->why,
+                       sizeof to->why) ||
+            !bigint_of(int_text(r ? r->values[RDM_C_PATIENT_NBR] : f->patient, pat, sizeof pat),
+                       "patient_nbr", &x, to->why, sizeof to->why)) {
+            free(at);
+            free(pfs);
+            json_decref(root);
+            rdm_api_request_release(&req);
+            return RDM_EINVAL;
+        }
+    }
     rdm_buf one = RDM_BUF_INIT; // a batch record, NUL-terminated
     const json_t *inst = root ? json_object_get(root, "instances") : NULL;
-    char rid[96], enc[32], pat[32], ver[16];
     // a model file's version ("file:<sha>") is no registry version: NULL
     const char *version = int_text(v->version[0] ? v->version : NULL, ver, sizeof ver);
     const char *writer = writer_of(v, to);
@@ -482,8 +565,9 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
             input = dumped;
             input_len = strlen(dumped);
         }
-        const rdm_api_record *r = scanned ? NULL : &req.recs[i];
-        const char *id = r ? r->id : pf.id;
+        const rdm_api_record *r = scanned || pfs ? NULL : &req.recs[i];
+        const rdm_predfields *f = pfs ? &pfs[i] : &pf;
+        const char *id = r ? r->id : f->id;
         const char *logged = loggable(input);
         pred x = {v,
                   writer,
@@ -491,7 +575,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
                   rid,
                   i,
                   int_text(id[0] ? id : NULL, enc, sizeof enc),
-                  int_text(r ? r->values[RDM_C_PATIENT_NBR] : pf.patient, pat, sizeof pat),
+                  int_text(r ? r->values[RDM_C_PATIENT_NBR] : f->patient, pat, sizeof pat),
                   logged,
                   logged == input ? input_len : strlen(logged),
                   p < 0   ? 0
@@ -499,22 +583,23 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
                           : p,
                   t,
                   d,
-                  !r              ? pf.race
+                  !r              ? f->race
                   : col_race >= 0 ? r->values[col_race]
                                   : NULL,
-                  !r                ? pf.gender
+                  !r                ? f->gender
                   : col_gender >= 0 ? r->values[col_gender]
                                     : NULL,
-                  !r             ? pf.age
+                  !r             ? f->age
                   : col_age >= 0 ? r->values[col_age]
                                  : NULL};
-        rc = to->batch ? emit_batch(&x, to->batch, to->out) : emit_text(&x, to->out);
+        rc = to->batch ? emit_batch(&x, to) : emit_text(&x, to->out);
         free(dumped);
         if (rc == RDM_OK)
             (*rows)++;
     }
     rdm_buf_release(&one);
     free(at);
+    free(pfs);
     json_decref(root);
     rdm_api_request_release(&req);
     return rc;
@@ -523,11 +608,14 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 /* COPY data of every entry in data[0..n): text rows of the staging table, or
  * with `batch` the binary rows of monitor.prediction_batches. Entries that
  * cannot be read are counted in *bad (rows) and skipped. */
-static int format_all(const char *data, size_t n, rdm_predbatch *batch, rdm_buf *out,
-                      uint64_t *rows, uint64_t *bad)
+static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char *bytes, size_t len,
+                     uint64_t rows, const char *reason, int row);
+
+static int format_all(rdm_predlog *l, const char *data, size_t n, rdm_predbatch *batch,
+                      rdm_buf *out, uint64_t *rows, uint64_t *bad)
 {
     *rows = *bad = 0;
-    sink to = {out, batch, "", 0, 0};
+    sink to = {out, batch, "", 0, 0, ""};
     if (batch && rdm_predbatch_begin(batch, out) != RDM_OK)
         return RDM_ENOMEM;
     for (size_t off = 0; off < n;) {
@@ -547,7 +635,9 @@ static int format_all(const char *data, size_t n, rdm_predbatch *batch, rdm_buf 
             out->len = mark;
             if (out->data)
                 out->data[mark] = '\0';
-            *bad += v.h.rows;
+            if (!(rc == RDM_EINVAL && l &&
+                  set_aside(l, NULL, 0, data + off, v.h.len, v.h.rows, to.why, 0)))
+                *bad += v.h.rows;
         } else {
             *rows += r;
         }
@@ -599,12 +689,6 @@ static int copy_rows(rdm_db *db, rdm_sql_id stmt, const rdm_buf *rows, rdm_err *
         return rdm_db_copy_end(db, NULL, err);
     rdm_db_copy_end(db, "aborted", NULL);
     return rc;
-}
-
-/* Live path: straight into monitor.prediction_batches. */
-static int send_live(rdm_predlog *l, const rdm_buf *rows, rdm_err *err)
-{
-    return copy_rows(l->db, RDM_SQL_MONITOR_COPY_PREDICTIONS, rows, err);
 }
 
 /* Replay path: staging table, then insert what is not there yet. */
@@ -691,42 +775,57 @@ static int refused_for_data(const rdm_predlog *l)
            (!strncmp(s, "22", 2) || !strncmp(s, "23", 2) || !strncmp(s, "54", 2));
 }
 
-/* Set the entry at data[off..off+len) of spill file `path` aside: written to
- * <spill_dir>/poison/ as a spill file of its own with a ".reason" file beside
- * it, then marked in `path` so that no later replay sends it again; counted
- * and logged. Returns 0 when it could not be written (then it stays). */
-static int set_aside(rdm_predlog *l, const char *path, const char *data, size_t off, size_t len,
-                     uint64_t rows, const char *reason)
+/* Set the entry (or with `row`, the batch row of a queue file)
+ * bytes[0..len), at byte `off` of the file `path`, aside: written to <spill_dir>/poison/ as a file of its
+ * own (an entry as spill files hold them; a row as a binary COPY file of
+ * monitor.prediction_batches) with a ".reason" file beside it, then, when it
+ * came from the file `path`, marked there so that no later replay sends it
+ * again (a NULL path: the writer found it before sending it); counted and
+ * logged. Returns 0 when it could not be written (then it stays). */
+static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char *bytes, size_t len,
+                     uint64_t rows, const char *reason, int row)
 {
     char dir[1100], file[1200], why[1300], msg[128];
     snprintf(dir, sizeof dir, "%s/poison", l->cfg->monitor.spill_dir);
-    snprintf(file, sizeof file, "%s/predlog-%d-%lld-%u.spill", dir, (int)getpid(),
-             (long long)now_us(), l->aside_no++);
+    snprintf(file, sizeof file, "%s/predlog-%d-%lld-%u.%s", dir, (int)getpid(), (long long)now_us(),
+             l->aside_no++, row ? "copy" : "spill");
     snprintf(why, sizeof why, "%s.reason", file);
-    rdm_buf text = RDM_BUF_INIT;
+    rdm_buf text = RDM_BUF_INIT, copy = RDM_BUF_INIT;
     rdm_err err = {0};
-    int ok =
-        rdm_buf_printf(&text, "refused by the database: %s\n%llu records, from %s at byte %zu\n",
-                       reason, (unsigned long long)rows, path, off) == RDM_OK &&
-        rdm_mkdirs(dir, &err) == RDM_OK &&
-        rdm_write_file_atomic(file, data + off, len, &err) == RDM_OK &&
-        rdm_write_file_atomic(why, text.data, text.len, &err) == RDM_OK;
+    int ok = (path ? rdm_buf_printf(
+                         &text, "refused by the database: %s\n%llu records, from %s at byte %zu\n",
+                         reason, (unsigned long long)rows, path, (size_t)off)
+                   : rdm_buf_printf(&text, "not stored: %s\n%llu records, as served\n", reason,
+                                    (unsigned long long)rows)) == RDM_OK;
+    if (ok && row)
+        ok = rdm_predbatch_frame(&copy, 0) == RDM_OK && rdm_buf_add(&copy, bytes, len) == RDM_OK &&
+             rdm_predbatch_frame(&copy, 1) == RDM_OK;
+    ok = ok && rdm_mkdirs(dir, &err) == RDM_OK &&
+         rdm_write_file_atomic(file, row ? copy.data : bytes, row ? copy.len : len, &err) ==
+             RDM_OK &&
+         rdm_write_file_atomic(why, text.data, text.len, &err) == RDM_OK;
     rdm_buf_release(&text);
+    rdm_buf_release(&copy);
     if (!ok) {
         rdm_log(RDM_LOG_WARN, "predlog: cannot set %llu refused records aside in %s: %s",
-                (unsigned long long)rows, dir, err.msg);
+                (unsigned long long)rows, dir, err.msg[0] ? err.msg : "out of memory");
         return 0;
     }
-    const uint32_t aside = ASIDE_MAGIC;
-    int fd = open(path, O_WRONLY | O_CLOEXEC);
-    if (fd < 0 || pwrite(fd, &aside, sizeof aside, (off_t)off) != (ssize_t)sizeof aside)
-        rdm_log(RDM_LOG_WARN, "predlog: %s: cannot mark the entry at byte %zu set aside: %s", path,
-                off, rdm_errno_text(errno, msg, sizeof msg));
-    if (fd >= 0)
-        close(fd);
+    if (path) {
+        const uint32_t aside = ASIDE_MAGIC;
+        const unsigned char mark[2] = {RDM_PREDBATCH_ASIDE >> 8, RDM_PREDBATCH_ASIDE & 0xff};
+        size_t k = row ? sizeof mark : sizeof aside;
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || pwrite(fd, row ? (const void *)mark : (const void *)&aside, k, (off_t)off) !=
+                          (ssize_t)k)
+            rdm_log(RDM_LOG_WARN, "predlog: %s: cannot mark the entry at byte %zu set aside: %s",
+                    path, (size_t)off, rdm_errno_text(errno, msg, sizeof msg));
+        if (fd >= 0)
+            close(fd);
+    }
     atomic_fetch_add(&l->c->set_aside, rows);
-    rdm_log(RDM_LOG_WARN, "predlog: %llu records refused by the database set aside in %s: %s",
-            (unsigned long long)rows, file, reason);
+    rdm_log(RDM_LOG_WARN, "predlog: %llu records %s set aside in %s: %s", (unsigned long long)rows,
+            path ? "refused by the database" : "that cannot be stored", file, reason);
     return 1;
 }
 
@@ -746,12 +845,12 @@ static int replay_each(rdm_predlog *l, const char *path, const char *data, size_
         rdm_err e = {0};
         rdm_buf_reset(&rows);
         int refused = 0;
-        rc = format_all(data + off, v.h.len, NULL, &rows, &n, &bad);
+        rc = format_all(NULL, data + off, v.h.len, NULL, &rows, &n, &bad);
         if (rc == RDM_OK) {
             rc = send_idempotent(l, &rows, &e);
             refused = rc != RDM_OK && refused_for_data(l);
         }
-        if (refused && set_aside(l, path, data, off, v.h.len, v.h.rows, e.msg))
+        if (refused && set_aside(l, path, off, data + off, v.h.len, v.h.rows, e.msg, 0))
             rc = RDM_OK;
         else if (rc == RDM_OK)
             *stored += n;
@@ -764,6 +863,202 @@ static int replay_each(rdm_predlog *l, const char *path, const char *data, size_
     return rc;
 }
 
+/* ---- formatted batches: live, from the queue file, set aside ---- */
+
+/* A COPY of queued rows, header and trailer around them. */
+static int copy_framed(rdm_db *db, const char *rows, size_t len, rdm_buf *frame, rdm_err *err)
+{
+    rdm_buf_reset(frame);
+    if (rdm_predbatch_frame(frame, 0) != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    int rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_put(db, frame->data, frame->len, err);
+    if (rc == RDM_OK && len)
+        rc = rdm_db_copy_put(db, rows, len, err);
+    rdm_buf_reset(frame);
+    if (rc == RDM_OK && rdm_predbatch_frame(frame, 1) != RDM_OK)
+        rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_put(db, frame->data, frame->len, err);
+    if (rc == RDM_OK)
+        return rdm_db_copy_end(db, NULL, err);
+    rdm_db_copy_end(db, "aborted", NULL);
+    return rc;
+}
+
+typedef struct seq_range {
+    const char *w; /* the writer (in the rows sent) */
+    size_t wn;
+    uint64_t lo, hi;
+} seq_range;
+
+/* The ranges writer w[0..wn) has stored ending in [lo, hi] into *out (*n). */
+static int stored_ranges(rdm_predlog *l, const char *w, size_t wn, uint64_t lo, uint64_t hi,
+                         seq_range **out, size_t *n, rdm_err *err)
+{
+    char writer[128], a[24], b[24];
+    snprintf(writer, sizeof writer, "%.*s", (int)(wn < 127 ? wn : 127), w);
+    snprintf(a, sizeof a, "%llu", (unsigned long long)lo);
+    snprintf(b, sizeof b, "%llu", (unsigned long long)hi);
+    const char *p[] = {writer, a, b};
+    if (rdm_db_exec(l->db, RDM_SQL_PREDLOG_LOCK_WRITER, 1, p, err) != RDM_OK)
+        return RDM_EDB;
+    rdm_res *r = rdm_db_query(l->db, RDM_SQL_PREDLOG_STORED_RANGES, 3, p, err);
+    if (!r)
+        return RDM_EDB;
+    int rows = rdm_res_rows(r);
+    seq_range *g = rows ? realloc(*out, (*n + (size_t)rows) * sizeof *g) : *out;
+    if (rows && !g) {
+        rdm_res_free(r);
+        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    }
+    *out = g;
+    for (int i = 0; i < rows; i++)
+        g[(*n)++] = (seq_range){w, wn, (uint64_t)rdm_res_ll(r, i, "seq_lo"),
+                                (uint64_t)rdm_res_ll(r, i, "seq_hi")};
+    int rc = rdm_res_check(r, err);
+    rdm_res_free(r);
+    return rc;
+}
+
+/* Queued rows rows[0..len) (whole rows) stored once each: in one
+ * transaction, the rows no batch of the same writer and seq range holds yet,
+ * in one COPY. The writer that queued them knows what it sent; the check is
+ * for a crash between a COMMIT and the queue file's offset being written,
+ * and for files replayed twice. *present gets the predictions stored before. */
+static int send_checked(rdm_predlog *l, const char *rows, size_t len, rdm_buf *frame,
+                        uint64_t *present, rdm_err *err)
+{
+    *present = 0;
+    seq_range *have = NULL;
+    size_t nhave = 0;
+    rdm_buf keep = RDM_BUF_INIT;
+    int rc = rdm_db_begin(l->db, err);
+    // each writer's seq span in these rows, then what it stored in that span
+    const char *w = NULL;
+    size_t wn = 0;
+    for (size_t off = 0; rc == RDM_OK && off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        off += r.len;
+        if (r.aside || (w && wn == r.writer_len && !memcmp(w, r.writer, wn)))
+            continue;
+        w = r.writer;
+        wn = r.writer_len;
+        uint64_t lo = r.seq_hi, hi = r.seq_hi;
+        for (size_t o2 = off; o2 < len;) {
+            rdm_predbatch_row s;
+            if (rdm_predbatch_row_scan(rows + o2, len - o2, &s) != 1)
+                break;
+            o2 += s.len;
+            if (s.writer_len == wn && !memcmp(s.writer, w, wn)) {
+                lo = s.seq_hi < lo ? s.seq_hi : lo;
+                hi = s.seq_hi > hi ? s.seq_hi : hi;
+            }
+        }
+        rc = stored_ranges(l, w, wn, lo, hi, &have, &nhave, err);
+    }
+    for (size_t off = 0; rc == RDM_OK && off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        int stored = 0;
+        for (size_t i = 0; !r.aside && !stored && i < nhave; i++)
+            stored = have[i].lo == r.seq_lo && have[i].hi == r.seq_hi &&
+                     have[i].wn == r.writer_len && !memcmp(have[i].w, r.writer, r.writer_len);
+        if (stored)
+            *present += r.n;
+        if (!stored && !r.aside && rdm_buf_add(&keep, rows + off, r.len) != RDM_OK)
+            rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+        off += r.len;
+    }
+    if (rc == RDM_OK)
+        rc = copy_framed(l->db, keep.data, keep.len, frame, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_commit(l->db, err);
+    if (rc != RDM_OK)
+        rdm_db_rollback(l->db);
+    free(have);
+    rdm_buf_release(&keep);
+    return rc;
+}
+
+/* Send queued rows rows[0..len): `checked` through send_checked (from a queue
+ * file), else as they are. Rows the database refuses for their data are then
+ * sent one by one and the refused ones set aside (marked in `path`, the file
+ * they are at `base` in, when there is one). *stored gets the predictions
+ * stored (present before included); an outage returns its error. */
+static int send_rows(rdm_predlog *l, const char *rows, size_t len, int checked, const char *path,
+                     uint64_t base, rdm_buf *frame, uint64_t *stored, rdm_err *err)
+{
+    uint64_t present = 0, total = 0;
+    *stored = 0;
+    for (size_t off = 0; off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        off += r.len;
+        total += r.aside ? 0 : r.n;
+    }
+    int rc = checked ? send_checked(l, rows, len, frame, &present, err)
+                     : copy_framed(l->db, rows, len, frame, err);
+    if (rc == RDM_OK) {
+        *stored = total;
+        return rc;
+    }
+    if (!refused_for_data(l))
+        return rc;
+    for (size_t off = 0; off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        if (!r.aside) {
+            rdm_err e = {0};
+            rc = checked ? send_checked(l, rows + off, r.len, frame, &present, &e)
+                         : copy_framed(l->db, rows + off, r.len, frame, &e);
+            if (rc == RDM_OK)
+                *stored += r.n;
+            else if (!(refused_for_data(l) &&
+                       set_aside(l, path, base + off, rows + off, r.len, r.n, e.msg, 1)))
+                return rdm_errf(err, rc, "%s", e.msg);
+        }
+        off += r.len;
+    }
+    return RDM_OK;
+}
+
+/* Replay a queue file another writer left (its pid is gone): the rows after
+ * its stored offset, SEND_MAX bytes at a time. *stored gets the predictions. */
+static int replay_queue_file(rdm_predlog *l, const char *path, const rdm_buf *data,
+                             uint64_t *stored, rdm_err *err)
+{
+    rdm_buf frame = RDM_BUF_INIT;
+    size_t off = rdm_predq_file_rows(data->data, data->len);
+    int rc = RDM_OK;
+    while (rc == RDM_OK && off < data->len) {
+        size_t start = off;
+        rdm_predbatch_row r;
+        int k = 0;
+        while (off < data->len && (off == start || off - start < SEND_MAX) &&
+               (k = rdm_predbatch_row_scan(data->data + off, data->len - off, &r)) == 1)
+            off += r.len;
+        if (off == start) { // torn tail (killed mid-write): nothing more to read
+            if (k < 0)
+                rdm_log(RDM_LOG_WARN, "predlog: %s: %zu unreadable bytes at the end skipped", path,
+                        data->len - off);
+            break;
+        }
+        uint64_t n = 0;
+        rc = send_rows(l, data->data + start, off - start, 1, path, start, &frame, &n, err);
+        if (rc == RDM_OK)
+            *stored += n;
+    }
+    rdm_buf_release(&frame);
+    return rc;
+}
+
 /* Store the entries of one spill file in chunks, each chunk one transaction
  * (a chunk refused for its data entry by entry, see replay_each); *stored
  * gets the rows sent (already present ones included). */
@@ -772,6 +1067,11 @@ static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_e
     rdm_buf data = RDM_BUF_INIT, rows = RDM_BUF_INIT;
     int rc = rdm_read_file(path, &data, err);
     *stored = 0;
+    if (rc == RDM_OK && rdm_predq_file_rows(data.data, data.len)) { // formatted rows
+        rc = replay_queue_file(l, path, &data, stored, err);
+        rdm_buf_release(&data);
+        return rc;
+    }
     size_t off = 0;
     size_t chunk_rows = (size_t)l->cfg->monitor.batch_records * 10;
     while (rc == RDM_OK && off < data.len) {
@@ -791,7 +1091,7 @@ static int replay_file(rdm_predlog *l, const char *path, uint64_t *stored, rdm_e
         rdm_err e = {0};
         rdm_buf_reset(&rows);
         int refused = 0;
-        rc = format_all(data.data + start, off - start, NULL, &rows, &n, &bad);
+        rc = format_all(NULL, data.data + start, off - start, NULL, &rows, &n, &bad);
         if (rc == RDM_OK) {
             rc = send_idempotent(l, &rows, &e);
             refused = rc != RDM_OK && refused_for_data(l);
@@ -925,59 +1225,126 @@ static int spill_files_present(const rdm_predlog *l)
     int found = 0;
     struct dirent *de;
     while (!found && (de = readdir(d))) {
-        int pid = 0;
-        if (sscanf(de->d_name, "predlog-%d", &pid) == 1)
-            found = pid == (int)getpid() || !pid_alive(pid);
+        int pid = 0, n = 0;
+        if (sscanf(de->d_name, "predlog-%d%n", &pid, &n) != 1)
+            continue;
+        // the own queue file is the sender's, not a spill file to replay
+        found = pid == (int)getpid() ? strcmp(de->d_name + n, ".queue") != 0 : !pid_alive(pid);
     }
     closedir(d);
     return found;
 }
 
-static void deliver(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, rdm_buf *rows)
+/* Served time of the oldest record not stored yet, for the lag gauge: the
+ * queue's head, else the batch being formatted, else the buffer's head. */
+static void refresh_oldest(rdm_predlog *l)
 {
-    int64_t t = now_us();
-    if (l->spill_pending || t >= l->next_scan_us) {
-        // spilled records go first, so that the log keeps its order
-        l->next_scan_us = t + SCAN_US;
-        if ((l->spill_pending || spill_files_present(l)) && db_ready(l) && !replay_spills(l))
-            db_drop(l);
+    pthread_mutex_lock(&l->mu);
+    pthread_mutex_lock(&l->qmu);
+    int64_t t = rdm_predq_oldest(&l->q);
+    if (!t)
+        t = l->fmt_oldest_us;
+    if (!t && l->active.len >= sizeof(entry_hdr)) {
+        entry_hdr first;
+        memcpy(&first, l->active.data, sizeof first);
+        t = first.served_us;
     }
-    if (!batch->len) {
-        // an idle worker holds no connection (the host's one is the model follower's)
-        if (l->db && t - l->last_send_us > IDLE_US && !l->spill_pending) {
-            rdm_db_close(l->db);
-            l->db = NULL;
-            l->next_try_us = 0;
-        }
-        return;
-    }
-    if (!l->spill_pending && db_ready(l)) {
-        uint64_t n = 0, bad = 0;
-        rdm_err err = {0};
-        rdm_buf_reset(rows);
-        int rc = format_all(batch->data, batch->len, &l->pb, rows, &n, &bad);
-        if (rc == RDM_OK && (!n || send_live(l, rows, &err) == RDM_OK)) {
-            atomic_fetch_add(&l->c->logged, n);
-            atomic_fetch_add(&l->c->dropped, bad);
-            atomic_store(&l->c->last_ok_us, l->last_send_us = now_us());
-            return;
-        }
-        rdm_log(RDM_LOG_WARN, "predlog: sending %llu records: %s; spilling",
-                (unsigned long long)nrows, err.msg[0] ? err.msg : "cannot format");
-        db_drop(l);
-    }
-    spill_append(l, batch->data, batch->len, nrows);
+    atomic_store(&l->c->oldest_us, t);
+    pthread_mutex_unlock(&l->qmu);
+    pthread_mutex_unlock(&l->mu);
 }
 
+static void warn_dropped(rdm_predlog *l, const char *where)
+{
+    int64_t t = now_us();
+    if (t - l->warn_us > 10000000) {
+        l->warn_us = t;
+        rdm_log(
+            RDM_LOG_WARN,
+            "predlog: dropping prediction records: %s full (monitor.spill_max_bytes %ld) or not "
+            "writable; dropped so far %llu",
+            where, l->cfg->monitor.spill_max_bytes,
+            (unsigned long long)atomic_load(&l->c->dropped));
+    }
+}
+
+/* The database is away (qmu held): what waits in memory goes to the queue
+ * file (when that keeps the order, or `force`), new batches go there too. */
+static void queue_unhealthy(rdm_predlog *l, int force)
+{
+    l->healthy = 0;
+    uint64_t moved = 0, dropped = 0;
+    rdm_err err = {0};
+    if (rdm_predq_spill_mem(&l->q, force, &moved, &dropped, &err) != RDM_OK)
+        rdm_log(RDM_LOG_WARN, "%s", err.msg);
+    atomic_fetch_add(&l->c->spilled, moved);
+    atomic_fetch_add(&l->c->dropped, dropped);
+    if (dropped)
+        warn_dropped(l, l->q.path);
+}
+
+/* Writer thread: the buffered entries of `batch` as batch rows, queued. */
+static void enqueue(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, int64_t oldest,
+                    rdm_buf *rows)
+{
+    if (!batch->len)
+        return;
+    uint64_t n = 0, bad = 0;
+    rdm_buf_reset(rows);
+    int rc = format_all(l, batch->data, batch->len, &l->pb, rows, &n, &bad);
+    atomic_fetch_add(&l->c->dropped, bad);
+    if (rc != RDM_OK) { // out of memory: the entries go to the spill file as they are
+        rdm_log(RDM_LOG_WARN, "predlog: cannot format %llu records; spilling them",
+                (unsigned long long)nrows);
+        spill_append(l, batch->data, batch->len, nrows - bad);
+        return;
+    }
+    if (!n || rows->len < RDM_PREDBATCH_HEADER + RDM_PREDBATCH_TRAILER)
+        return;
+    rdm_err err = {0};
+    int to_file = 0;
+    pthread_mutex_lock(&l->qmu);
+    rc = rdm_predq_push(&l->q, rows->data + RDM_PREDBATCH_HEADER,
+                        rows->len - RDM_PREDBATCH_HEADER - RDM_PREDBATCH_TRAILER, n, oldest,
+                        l->healthy, &to_file, &err);
+    pthread_cond_signal(&l->qwake);
+    pthread_mutex_unlock(&l->qmu);
+    if (rc == RDM_OK) {
+        if (to_file)
+            atomic_fetch_add(&l->c->spilled, n);
+        return;
+    }
+    atomic_fetch_add(&l->c->dropped, n);
+    if (rc != RDM_ESTATE)
+        rdm_log(RDM_LOG_WARN, "%s", err.msg);
+    warn_dropped(l, l->q.path);
+}
+
+/* Writer thread, on a flush: until what is queued in memory is stored, or
+ * the database is away (then it is in the queue file). */
+static void wait_sent(rdm_predlog *l)
+{
+    pthread_mutex_lock(&l->qmu);
+    while ((l->q.nmem || l->inflight) && l->healthy && l->sender_alive)
+        pthread_cond_wait(&l->qdone, &l->qmu);
+    pthread_mutex_unlock(&l->qmu);
+}
+
+/* The log's threads take no signal: signals belong to the serving threads. */
+static void block_signals(void)
+{
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, NULL);
+}
+
+/* The writer thread formats: entries of the buffer to batch rows, queued for
+ * the sender; it never waits for the database but on a flush. */
 static void *writer_main(void *arg)
 {
     rdm_predlog *l = arg;
     rdm_buf batch = RDM_BUF_INIT, rows = RDM_BUF_INIT;
-    // signals belong to the serving threads
-    sigset_t all;
-    sigfillset(&all);
-    pthread_sigmask(SIG_BLOCK, &all, NULL);
-    l->spill_pending = 1; // files of a previous run may be waiting
+    block_signals();
     for (;;) {
         pthread_mutex_lock(&l->mu);
         if (!l->stop && l->active_rows < (uint64_t)l->cfg->monitor.batch_records &&
@@ -996,14 +1363,28 @@ static void *writer_main(void *arg)
         l->active_rows = 0;
         uint64_t gen = l->flush_gen;
         int stop = l->stop;
+        int64_t oldest = 0;
+        if (batch.len >= sizeof(entry_hdr)) {
+            entry_hdr first;
+            memcpy(&first, batch.data, sizeof first);
+            oldest = first.served_us;
+        }
+        pthread_mutex_lock(&l->qmu);
+        l->fmt_oldest_us = oldest;
+        pthread_mutex_unlock(&l->qmu);
         pthread_mutex_unlock(&l->mu);
-        deliver(l, &batch, nrows, &rows);
+        enqueue(l, &batch, nrows, oldest, &rows);
         rdm_buf_reset(&batch);
+        pthread_mutex_lock(&l->qmu);
+        l->fmt_oldest_us = 0;
+        pthread_mutex_unlock(&l->qmu);
+        refresh_oldest(l);
         pthread_mutex_lock(&l->mu);
-        entry_hdr first;
-        if (l->active.len >= sizeof first)
-            memcpy(&first, l->active.data, sizeof first);
-        atomic_store(&l->c->oldest_us, l->active.len >= sizeof first ? first.served_us : 0);
+        int flushing = gen != l->flushed_gen;
+        pthread_mutex_unlock(&l->mu);
+        if (flushing || stop)
+            wait_sent(l);
+        pthread_mutex_lock(&l->mu);
         l->flushed_gen = gen;
         pthread_cond_broadcast(&l->done);
         int empty = l->active.len == 0;
@@ -1013,6 +1394,133 @@ static void *writer_main(void *arg)
     }
     rdm_buf_release(&batch);
     rdm_buf_release(&rows);
+    return NULL;
+}
+
+/* Sender thread: one span of the queue. Returns the send's result. */
+static int send_span(rdm_predlog *l, rdm_buf *data, const rdm_predq_span *sp, rdm_buf *frame,
+                     rdm_err *err)
+{
+    uint64_t stored = 0;
+    int rc = send_rows(l, data->data, data->len, sp->from_file, sp->from_file ? l->q.path : NULL,
+                       sp->off, frame, &stored, err);
+    if (rc == RDM_OK) {
+        atomic_fetch_add(sp->from_file ? &l->c->replayed : &l->c->logged, stored);
+        atomic_store(&l->c->last_ok_us, l->last_send_us = now_us());
+    }
+    return rc;
+}
+
+static void timed_wait(pthread_cond_t *c, pthread_mutex_t *m, int64_t us)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    long ns = ts.tv_nsec + (long)(us % 1000000) * 1000L;
+    ts.tv_sec += (time_t)(us / 1000000) + ns / 1000000000L;
+    ts.tv_nsec = ns % 1000000000L;
+    pthread_cond_timedwait(c, m, &ts);
+}
+
+/* The sender thread: the queue to the database, oldest first (memory, then
+ * the queue file, each with one COPY); spill files of other kinds (entries
+ * spilled by the serving threads, files of writers that are gone) between
+ * two sends. */
+static void *sender_main(void *arg)
+{
+    rdm_predlog *l = arg;
+    rdm_buf data = RDM_BUF_INIT, frame = RDM_BUF_INIT;
+    block_signals();
+    l->spill_pending = 1; // files of a previous run may be waiting
+    int64_t stop_by = 0;
+    for (;;) {
+        int64_t t = now_us();
+        pthread_mutex_lock(&l->qmu);
+        int qstop = l->qstop;
+        pthread_mutex_unlock(&l->qmu);
+        // (at stop, only what is known to be pending: a previous run's files)
+        if (l->spill_pending || (!qstop && t >= l->next_scan_us)) {
+            l->next_scan_us = t + SCAN_US;
+            if ((l->spill_pending || spill_files_present(l)) && db_ready(l) && !replay_spills(l))
+                db_drop(l);
+        }
+        pthread_mutex_lock(&l->qmu);
+        if (rdm_predq_empty(&l->q)) {
+            if (l->qstop) {
+                pthread_mutex_unlock(&l->qmu);
+                break;
+            }
+            timed_wait(&l->qwake, &l->qmu, 100000);
+            int idle = rdm_predq_empty(&l->q);
+            pthread_mutex_unlock(&l->qmu);
+            // an idle worker holds no connection (the host's one is the model follower's)
+            if (idle && l->db && now_us() - l->last_send_us > IDLE_US && !l->spill_pending) {
+                rdm_db_close(l->db);
+                l->db = NULL;
+                l->next_try_us = 0;
+            }
+            continue;
+        }
+        pthread_mutex_unlock(&l->qmu);
+        int ready = db_ready(l);
+        pthread_mutex_lock(&l->qmu);
+        if (l->qstop && !stop_by)
+            stop_by = now_us() + STOP_US;
+        if (!ready || (l->qstop && now_us() > stop_by && !l->q.nmem)) {
+            // away: memory to the file; at stop everything left goes there
+            // (a later writer replays it)
+            queue_unhealthy(l, l->qstop);
+            pthread_cond_broadcast(&l->qdone);
+            if (l->qstop && !l->q.nmem) {
+                pthread_mutex_unlock(&l->qmu);
+                break;
+            }
+            timed_wait(&l->qwake, &l->qmu, RETRY_US);
+            pthread_mutex_unlock(&l->qmu);
+            continue;
+        }
+        l->healthy = 1;
+        rdm_predq_span sp;
+        rdm_err err = {0};
+        int got = rdm_predq_take(&l->q, SEND_MAX, &data, &sp, &err);
+        l->inflight = got > 0;
+        pthread_mutex_unlock(&l->qmu);
+        if (got < 0) {
+            rdm_log(RDM_LOG_WARN, "%s", err.msg);
+            pthread_mutex_lock(&l->qmu);
+            timed_wait(&l->qwake, &l->qmu, RETRY_US);
+            pthread_mutex_unlock(&l->qmu);
+            continue;
+        }
+        if (!got)
+            continue;
+        int rc = send_span(l, &data, &sp, &frame, &err);
+        pthread_mutex_lock(&l->qmu);
+        l->inflight = 0;
+        if (rc == RDM_OK) {
+            rdm_predq_done(&l->q, &sp);
+        } else {
+            if (rdm_predq_putback(&l->q, &data, &sp) != RDM_OK) {
+                atomic_fetch_add(&l->c->dropped, sp.rows);
+                warn_dropped(l, "memory");
+            }
+            queue_unhealthy(l, 0);
+        }
+        pthread_cond_broadcast(&l->qdone);
+        pthread_mutex_unlock(&l->qmu);
+        if (rc != RDM_OK) {
+            rdm_log(RDM_LOG_WARN, "predlog: sending %llu records: %s; %s",
+                    (unsigned long long)sp.rows, err.msg,
+                    sp.from_file ? "they stay in the queue file" : "queued in the file");
+            db_drop(l);
+        }
+        refresh_oldest(l);
+    }
+    pthread_mutex_lock(&l->qmu);
+    l->sender_alive = 0;
+    pthread_cond_broadcast(&l->qdone);
+    pthread_mutex_unlock(&l->qmu);
+    rdm_buf_release(&data);
+    rdm_buf_release(&frame);
     rdm_db_close(l->db);
     l->db = NULL;
     return NULL;
@@ -1032,10 +1540,27 @@ rdm_predlog *rdm_predlog_start(const rdm_config *cfg, rdm_predlog_counters *coun
     l->pid = (int32_t)getpid();
     l->sample_state = l->boot_us ^ (uint64_t)getpid();
     spill_name(l, l->spill_path, sizeof l->spill_path, ".spill");
+    char qpath[1100];
+    spill_name(l, qpath, sizeof qpath, ".queue");
+    // memory holds a few batches at most: a SIGKILL loses what is there
+    size_t mem = (size_t)cfg->monitor.queue_memory_bytes;
+    rdm_predq_init(&l->q, qpath, (uint64_t)cfg->monitor.spill_max_bytes, mem);
+    l->healthy = 1; // until the sender finds otherwise
     pthread_mutex_init(&l->mu, NULL);
     pthread_mutex_init(&l->spill_mu, NULL);
+    pthread_mutex_init(&l->qmu, NULL);
     pthread_cond_init(&l->wake, NULL);
     pthread_cond_init(&l->done, NULL);
+    pthread_cond_init(&l->qwake, NULL);
+    pthread_cond_init(&l->qdone, NULL);
+    l->sender_alive = 1;
+    if (pthread_create(&l->sender, NULL, sender_main, l) != 0) {
+        l->sender_alive = 0;
+        rdm_errf(err, RDM_EIO, "predlog: cannot start the sender thread");
+        rdm_predlog_stop(l);
+        return NULL;
+    }
+    l->sender_started = 1;
     if (pthread_create(&l->thread, NULL, writer_main, l) != 0) {
         rdm_errf(err, RDM_EIO, "predlog: cannot start the writer thread");
         rdm_predlog_stop(l);
@@ -1159,14 +1684,25 @@ void rdm_predlog_stop(rdm_predlog *l)
         pthread_mutex_unlock(&l->mu);
         pthread_join(l->thread, NULL);
     }
+    if (l->sender_started) { // what the writer queued, then the sender stops
+        pthread_mutex_lock(&l->qmu);
+        l->qstop = 1;
+        pthread_cond_signal(&l->qwake);
+        pthread_mutex_unlock(&l->qmu);
+        pthread_join(l->sender, NULL);
+    }
     if (l->spill_fd >= 0)
         close(l->spill_fd);
     rdm_buf_release(&l->active);
     rdm_predbatch_release(&l->pb);
+    rdm_predq_release(&l->q);
     pthread_mutex_destroy(&l->mu);
     pthread_mutex_destroy(&l->spill_mu);
+    pthread_mutex_destroy(&l->qmu);
     pthread_cond_destroy(&l->wake);
     pthread_cond_destroy(&l->done);
+    pthread_cond_destroy(&l->qwake);
+    pthread_cond_destroy(&l->qdone);
     free(l);
 }
 

@@ -1,24 +1,37 @@
 /* predlog.h - the prediction log writer: serving threads hand each answered
  * request to a bounded in-memory buffer and return at once; a writer thread
  * turns them into rows of monitor.prediction_batches (one per batch, see
- * predbatch.h) and sends them with binary COPY (monitor.batch_records, or
- * every monitor.flush_ms).
+ * predbatch.h, monitor.batch_records or every monitor.flush_ms) and queues
+ * them (predqueue.h); a sender thread sends the queue, oldest first, with one
+ * binary COPY per send. The writer never waits for the database.
  *
- * When the database is away, records are appended to a spill file
- * (monitor.spill_dir/predlog-<pid>.spill, at most monitor.spill_max_bytes;
- * past that they are dropped, counted and logged). When it answers again the
- * writer replays spill files, oldest first, before anything newer, through a
- * staging table that leaves out each (request_id, item) a batch of the same
- * writer already holds, then into batches (monitor.pack_pending): a record
- * replayed twice (a crash between COMMIT and unlinking the file) is
- * stored once. Records the database refuses for their data (not an outage:
- * SQLSTATE classes 22, 23 and 54) would be refused for ever: each is set
- * aside, once, in monitor.spill_dir/poison/ (a spill file of its own and a
- * ".reason" file), counted and logged, and the replay goes on. Spill files of processes that no longer exist are claimed and
- * replayed too, so records of a killed worker that reached its spill file are
- * not lost. What a SIGKILL loses is what sat in the buffer: at most
- * monitor.flush_ms of traffic (counted by the caller as answered but never
- * logged). rdm_predlog_stop() sends or spills everything before returning. */
+ * What the database cannot take at once (saturated serving), or while it is
+ * away, waits in the queue file (monitor.spill_dir/predlog-<pid>.queue, at
+ * most monitor.spill_max_bytes of rows not sent yet; past that records are
+ * dropped, counted and logged) in the very format the live COPY sends, and
+ * is sent from there by the same COPY, in order, while new batches queue
+ * behind it: nothing waits for a replay. Rows sent from the file are
+ * checked against the batches the same writer stored (writer and seq range,
+ * under a lock of that writer), so a row sent twice (a crash between COMMIT
+ * and the file's stored offset, a copy of the file) is stored once. Only if
+ * the writer thread itself falls behind do serving threads append entries as
+ * they are to a spill file (predlog-<pid>.spill); those, and spill files of
+ * an earlier version, are replayed through a staging table that leaves out
+ * each (request_id, item) a batch of the same writer already holds
+ * (monitor.pack_pending). Records the database refuses for their data (not
+ * an outage: SQLSTATE classes 22, 23 and 54) would be refused for ever: each
+ * is set aside, once, in monitor.spill_dir/poison/ (a file of its own and a
+ * ".reason" file), counted and logged, and the rest goes on; a value the
+ * writer knows the database cannot take (an integer past bigint) sets its
+ * request aside the same way before it is queued. Queue and spill files of
+ * processes that no longer exist are claimed and replayed too, so records of
+ * a killed worker that reached its files are not lost. What a SIGKILL loses
+ * is what sat in the buffer and in memory in the queue: at most
+ * monitor.flush_ms of traffic and monitor.queue_memory_bytes of formatted
+ * batches (counted by the caller as answered but never logged).
+ * rdm_predlog_stop() sends everything in memory (or queues it in the file
+ * when the database is away) and the queue file for up to 5 s more before
+ * it leaves the rest to a later writer. */
 #ifndef RDM_PREDLOG_H
 #define RDM_PREDLOG_H
 

@@ -1,7 +1,8 @@
 /* predlog_drive.c - test driver for the prediction log: queues N answered
  * requests at a given rate through rdm_predlog, stops the log (flush) and
- * prints its counters as key=value lines.
+ * prints its counters, once it has stopped, as key=value lines.
  * Usage: predlog-drive CONFIG RECORDS RATE [KEY=VALUE...]
+ * RATE is records per second (0: as fast as they can be queued).
  * PREDLOG_DRIVE_POISON=K sends record K with an encounter id the database
  * refuses (past bigint). PREDLOG_DRIVE_BATCH=K sends the records K to a
  * request, as {"instances": [...]} bodies laid out with varied white space
@@ -16,17 +17,16 @@
 #include "predlog.h"
 
 /* n records, `per` to a request: the log fed as the pool feeds it. */
-static int drive_batches(rdm_config *cfg, long n, long per)
+static void pace(const struct timespec *t0, long i, double rate);
+
+static int drive_batches(rdm_predlog *log, long n, long per, double rate)
 {
-    rdm_err err = {0};
-    rdm_predlog *log = rdm_predlog_start(cfg, NULL, &err);
-    if (!log) {
-        fprintf(stderr, "predlog-drive: %s\n", err.msg);
-        rdm_config_release(cfg);
-        return 1;
-    }
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     static const char *const sep[] = {",", " ,\n  ", "\t,"};
     size_t cap = (size_t)per * 200 + 64;
+    // PREDLOG_DRIVE_PLAIN: no escaped quote (the bodies real clients send)
+    const char *payer = getenv("PREDLOG_DRIVE_PLAIN") ? "MC" : "M\\\"C";
     char *body = malloc(cap), *resp = malloc(cap);
     for (long i = 1; body && resp && i <= n; i += per) {
         int bl = snprintf(body, cap, "{ \"instances\" :\n [");
@@ -34,8 +34,8 @@ static int drive_batches(rdm_config *cfg, long n, long per)
         for (long k = i; k < i + per && k <= n; k++) {
             bl += snprintf(body + bl, cap - (size_t)bl,
                            "%s{\"encounter_id\": %ld,\"patient_nbr\" : %ld, \"age\": \"[70-80)\", "
-                           "\"time_in_hospital\":%ld, \"payer_code\": \"M\\\"C\"}",
-                           k == i ? " " : sep[k % 3], k, 1000 + k % 97, 1 + k % 14);
+                           "\"time_in_hospital\":%ld, \"payer_code\": \"%s\"}",
+                           k == i ? " " : sep[k % 3], k, 1000 + k % 97, 1 + k % 14, payer);
             double p = (double)(k % 1000) / 1000.0;
             rl += snprintf(resp + rl, cap - (size_t)rl,
                            "%s{\"encounter_id\":%ld,\"probability\":%.6f,\"decision\":%s,"
@@ -47,18 +47,28 @@ static int drive_batches(rdm_config *cfg, long n, long per)
         rdm_predlog_served s = {"readmission", "1",  "champion", body,
                                 (size_t)bl,    resp, (size_t)rl, 250};
         rdm_predlog_put(log, &s);
+        pace(&t0, i + per - 1, rate);
     }
-    rdm_predlog_flush(log);
-    const rdm_predlog_counters *c = rdm_predlog_counters_get(log);
-    printf("queued=%llu\nlogged=%llu\nspilled=%llu\ndropped=%llu\n", (unsigned long long)c->queued,
-           (unsigned long long)c->logged, (unsigned long long)c->spilled,
-           (unsigned long long)c->dropped);
     int ok = body && resp;
     free(body);
     free(resp);
-    rdm_predlog_stop(log);
-    rdm_config_release(cfg);
-    return ok ? 0 : 1;
+    return ok;
+}
+
+/* With rate > 0, until record i is due: t0 + i / rate. */
+static void pace(const struct timespec *t0, long i, double rate)
+{
+    if (rate <= 0)
+        return;
+    struct timespec due = *t0;
+    double at = (double)i / rate;
+    due.tv_sec += (time_t)at;
+    due.tv_nsec += (long)((at - (double)(time_t)at) * 1e9);
+    if (due.tv_nsec >= 1000000000L) {
+        due.tv_sec++;
+        due.tv_nsec -= 1000000000L;
+    }
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
 }
 
 int main(int argc, char **argv)
@@ -80,14 +90,21 @@ int main(int argc, char **argv)
     double rate = atof(argv[3]);
     const char *bv = getenv("PREDLOG_DRIVE_BATCH");
     long per = bv ? atol(bv) : 0;
-    if (per > 0)
-        return drive_batches(&cfg, n, per);
-    rdm_predlog *log = rdm_predlog_start(&cfg, NULL, &err);
+    rdm_predlog_counters cs; // the log's counters, read after it stopped
+    memset(&cs, 0, sizeof cs);
+    const rdm_predlog_counters *c = &cs;
+    rdm_predlog *log = rdm_predlog_start(&cfg, &cs, &err);
     if (!log)
         goto fail;
+    if (per > 0 && !drive_batches(log, n, per, rate)) {
+        fprintf(stderr, "predlog-drive: out of memory\n");
+        rdm_predlog_stop(log);
+        rdm_config_release(&cfg);
+        return 1;
+    }
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (long i = 1; i <= n; i++) {
+    for (long i = 1; per <= 0 && i <= n; i++) {
         char body[256], resp[256];
         int bl = snprintf(body, sizeof body,
                           "{\"encounter_id\": %ld, \"patient_nbr\": %ld, \"age\": \"[70-80)\", "
@@ -104,19 +121,8 @@ int main(int argc, char **argv)
         rdm_predlog_served s = {"readmission", "1",  "champion", body,
                                 (size_t)bl,    resp, (size_t)rl, 250};
         rdm_predlog_put(log, &s);
-        if (rate > 0) { // pace: record i is due at t0 + i / rate
-            struct timespec due = t0;
-            double at = (double)i / rate;
-            due.tv_sec += (time_t)at;
-            due.tv_nsec += (long)((at - (double)(time_t)at) * 1e9);
-            if (due.tv_nsec >= 1000000000L) {
-                due.tv_sec++;
-                due.tv_nsec -= 1000000000L;
-            }
-            clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, NULL);
-        }
+        pace(&t0, i, rate);
     }
-    const rdm_predlog_counters *c = rdm_predlog_counters_get(log);
     rdm_predlog_flush(log);
     // spilled records are replayed once the database answers: wait up to 60 s
     for (int k = 0; k < 600 && c->spilled > c->replayed + c->dropped + c->set_aside; k++) {
@@ -124,13 +130,13 @@ int main(int argc, char **argv)
         nanosleep(&ms100, NULL);
         rdm_predlog_flush(log);
     }
+    rdm_predlog_stop(log); // everything sent, or spilled (counted)
     printf("queued=%llu\nlogged=%llu\nspilled=%llu\nreplayed=%llu\ndropped=%llu\nsampled=%llu\n"
            "set_aside=%llu\n",
            (unsigned long long)c->queued, (unsigned long long)c->logged,
            (unsigned long long)c->spilled, (unsigned long long)c->replayed,
            (unsigned long long)c->dropped, (unsigned long long)c->sampled,
            (unsigned long long)c->set_aside);
-    rdm_predlog_stop(log);
     rdm_config_release(&cfg);
     return 0;
 fail:
