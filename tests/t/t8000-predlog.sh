@@ -30,7 +30,7 @@ check_eq "group fields kept beside the inputs" "3000" "$(sql "SELECT count(*) FR
 
 # 2. the server stops mid-stream and comes back
 sql 'TRUNCATE monitor.prediction_batches'
-"$DRIVE" "$conf" 6000 1500 >"$T_TMP/b.out" 2>"$T_TMP/b.err" &
+"$DRIVE" "$conf" 6000 1000 >"$T_TMP/b.out" 2>"$T_TMP/b.err" &
 drive=$!
 sleep 1.5
 "$PG" stop >/dev/null 2>&1
