@@ -295,10 +295,10 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->idx = malloc(n * sizeof *c->idx);
     c->tmpl = malloc(n * sizeof *c->tmpl);
     c->tmpr = malloc(n * sizeof *c->tmpr);
-    c->pnl = malloc((n / SCHUNK + 2) * sizeof *c->pnl);
-    c->pnr = malloc((n / SCHUNK + 2) * sizeof *c->pnr);
-    c->pol = malloc((n / SCHUNK + 2) * sizeof *c->pol);
-    c->por = malloc((n / SCHUNK + 2) * sizeof *c->por);
+    c->pnl = malloc((n / SCHUNK_MIN + 2) * sizeof *c->pnl);
+    c->pnr = malloc((n / SCHUNK_MIN + 2) * sizeof *c->pnr);
+    c->pol = malloc((n / SCHUNK_MIN + 2) * sizeof *c->pol);
+    c->por = malloc((n / SCHUNK_MIN + 2) * sizeof *c->por);
     c->fl = malloc((size_t)d * sizeof *c->fl);
     c->wbuf = calloc((size_t)nt, sizeof *c->wbuf);
     c->wkey = calloc((size_t)nt, sizeof *c->wkey);

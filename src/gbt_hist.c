@@ -3,6 +3,7 @@
  * threads, the larger child as parent minus the smaller), and the best
  * numeric or categorical split of each feature (features spread over
  * threads). */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -200,38 +201,38 @@ static void hist_add(fitctx *c, int tid, const uint32_t *rows, uint32_t m)
         hist_row(c, H, rows[k]);
 }
 
-/* The next item of a job run on the pool (pl), or, run on the caller's
- * thread alone (pl NULL), of the local counter *k. */
-static inline size_t take(rdm_pool *pl, size_t *k)
-{
-    return pl ? rdm_pool_next(pl) : (*k)++;
-}
-
-/* One split of a leaf P (or the root's histogram: P NULL), in two jobs:
- * rows_job partitions P's rows chunk by chunk and adds the smaller side's
- * rows to the threads' partial histograms (the validation rows are one more
- * item); finish_job, per feature, adds the partials into the smaller child's
- * histogram, derives the other child's, finds both children's best splits,
- * and moves the partitioned rows back into idx. */
+/* One split of a leaf P (or the root's histogram: P NULL) in one job of two
+ * phases. Phase 1 partitions P's rows chunk by chunk and adds the smaller
+ * side's rows to the threads' partial histograms (the validation rows are one
+ * more item); the thread that completes its last item sets the children's
+ * row ranges (mid_step) and opens phase 2, for which the other threads wait
+ * inside the job. Phase 2, per feature, adds the partials into the smaller
+ * child's histogram, derives the other child's, finds both children's best
+ * splits, and moves the partitioned rows back into idx. */
 typedef struct splitjob {
     fitctx *c;
     const leaf *P;
     leaf *A, *B;      /* children: A left, B right (root: A only) */
     leaf *S, *L;      /* smaller child (histogram from rows) and larger (parent - S) */
     int small;        /* rows of this side go to the histogram: 0 left, 1 right, -1 none */
+    int large;        /* the child holding P's histogram: 0 = A, 1 = B */
+    int hist;         /* children's histograms and best splits wanted */
     uint8_t lut[256]; /* per bin of the split feature: 1 = left */
     const uint8_t *col;
-    uint32_t begin; /* P's rows: idx[begin .. begin + nch chunks) */
-    uint32_t end;
+    uint32_t begin; /* P's rows: idx[begin .. end), chunks of `chunk` rows */
+    uint32_t end, chunk;
     size_t nch, vitem, nfeat; /* chunks; 1 when the validation rows are an item; features */
     uint32_t vmid;
+    atomic_size_t done1;    /* phase-1 items completed */
+    atomic_size_t next2;    /* next phase-2 item */
+    atomic_int open2;       /* phase 2 may start */
     ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
 } splitjob;
 
 static void chunk_range(const splitjob *sj, size_t ch, uint32_t *lo, uint32_t *hi)
 {
-    *lo = sj->begin + (uint32_t)ch * SCHUNK;
-    *hi = *lo + SCHUNK < sj->end ? *lo + SCHUNK : sj->end;
+    *lo = sj->begin + (uint32_t)ch * sj->chunk;
+    *hi = *lo + sj->chunk < sj->end ? *lo + sj->chunk : sj->end;
 }
 
 /* Stable partition of the validation rows vidx[begin,end); returns the first
@@ -280,25 +281,21 @@ static void part_chunk(splitjob *sj, int tid, size_t ch)
         hist_add(c, tid, r, b);
 }
 
-static void rows_job(void *arg, int tid, rdm_pool *pl)
+static void phase1_item(splitjob *sj, int tid, size_t it)
 {
-    splitjob *sj = arg;
     fitctx *c = sj->c;
-    size_t k = 0, n = sj->nch + sj->vitem;
-    for (size_t it; (it = take(pl, &k)) < n;) {
-        if (it < sj->vitem) {
-            sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
-        } else if (sj->P) {
-            part_chunk(sj, tid, it - sj->vitem);
-        } else { /* the root */
-            uint32_t lo, hi;
-            chunk_range(sj, it - sj->vitem, &lo, &hi);
-            hist_add(c, tid, c->idx + lo, hi - lo);
-            ghq t = {0, 0};
-            for (uint32_t q = lo; q < hi; q++)
-                hadd(&t, c->gh[c->idx[q]]);
-            hadd(&sj->tsum[tid], t);
-        }
+    if (it < sj->vitem) {
+        sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
+    } else if (sj->P) {
+        part_chunk(sj, tid, it - sj->vitem);
+    } else { /* the root */
+        uint32_t lo, hi;
+        chunk_range(sj, it - sj->vitem, &lo, &hi);
+        hist_add(c, tid, c->idx + lo, hi - lo);
+        ghq t = {0, 0};
+        for (uint32_t q = lo; q < hi; q++)
+            hadd(&t, c->gh[c->idx[q]]);
+        hadd(&sj->tsum[tid], t);
     }
 }
 
@@ -348,23 +345,91 @@ static void finish_feature(splitjob *sj, size_t q)
     }
 }
 
-static void finish_job(void *arg, int tid, rdm_pool *pl)
+static void phase2_item(splitjob *sj, size_t it)
+{
+    fitctx *c = sj->c;
+    if (it < sj->nfeat) {
+        finish_feature(sj, it);
+    } else {
+        size_t ch = it - sj->nfeat;
+        uint32_t lo, hi;
+        chunk_range(sj, ch, &lo, &hi);
+        memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
+        memcpy(c->idx + c->por[ch], c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
+    }
+}
+
+/* Between the phases, once: the root's totals, or where the children's rows
+ * go (chunk offsets), their ranges and whether they can split; the items of
+ * phase 2. */
+static void mid_step(splitjob *sj)
+{
+    fitctx *c = sj->c;
+    if (!sj->P) {
+        leaf *a = sj->A;
+        ghq t = {0, 0};
+        for (int k = 0; k < c->nt; k++)
+            hadd(&t, sj->tsum[k]);
+        a->g = t.g;
+        a->h = t.h;
+        a->can_split = rdm_gbt_can_split(c, a->depth, a->end - a->begin, a->h);
+        sj->nfeat = (size_t)c->nf;
+        return;
+    }
+    const leaf *P = sj->P;
+    leaf *A = sj->A, *B = sj->B;
+    uint32_t at = P->begin;
+    for (size_t ch = 0; ch < sj->nch; ch++) {
+        c->pol[ch] = at;
+        at += c->pnl[ch];
+    }
+    uint32_t mid = at;
+    for (size_t ch = 0; ch < sj->nch; ch++) {
+        c->por[ch] = at;
+        at += c->pnr[ch];
+    }
+    A->begin = P->begin;
+    A->end = mid;
+    B->begin = mid;
+    B->end = P->end;
+    A->vbegin = P->vbegin;
+    A->vend = sj->vmid;
+    B->vbegin = sj->vmid;
+    B->vend = P->vend;
+    A->can_split = rdm_gbt_can_split(c, A->depth, A->end - A->begin, A->h);
+    B->can_split = rdm_gbt_can_split(c, B->depth, B->end - B->begin, B->h);
+    if (sj->hist) {
+        sj->S = sj->large ? A : B;
+        sj->L = sj->large ? B : A;
+        sj->nfeat = (size_t)c->nf;
+    }
+}
+
+/* The job (pl NULL: everything on the caller's thread, in item order). */
+static void split_job(void *arg, int tid, rdm_pool *pl)
 {
     splitjob *sj = arg;
-    fitctx *c = sj->c;
-    size_t k = 0, copies = sj->P ? sj->nch : 0, n = sj->nfeat + copies;
-    (void)tid;
-    for (size_t it; (it = take(pl, &k)) < n;) {
-        if (it < sj->nfeat) {
-            finish_feature(sj, it);
-        } else {
-            size_t ch = it - sj->nfeat;
-            uint32_t lo, hi;
-            chunk_range(sj, ch, &lo, &hi);
-            memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
-            memcpy(c->idx + c->por[ch], c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
+    size_t n1 = sj->nch + sj->vitem;
+    if (!pl) {
+        for (size_t it = 0; it < n1; it++)
+            phase1_item(sj, tid, it);
+        mid_step(sj);
+        size_t n2 = sj->nfeat + (sj->P ? sj->nch : 0);
+        for (size_t it = 0; it < n2; it++)
+            phase2_item(sj, it);
+        return;
+    }
+    for (size_t it; (it = rdm_pool_next(pl)) < n1;) {
+        phase1_item(sj, tid, it);
+        if (atomic_fetch_add_explicit(&sj->done1, 1, memory_order_acq_rel) + 1 == n1) {
+            mid_step(sj);
+            atomic_store_explicit(&sj->open2, 1, memory_order_release);
         }
     }
+    rdm_pool_await(&sj->open2);
+    size_t n2 = sj->nfeat + (sj->P ? sj->nch : 0);
+    for (size_t it; (it = atomic_fetch_add_explicit(&sj->next2, 1, memory_order_relaxed)) < n2;)
+        phase2_item(sj, it);
 }
 
 /* The best of the per-feature splits, first feature on ties (the same for
@@ -377,12 +442,29 @@ static void reduce_best(const fitctx *c, const split *r, split *best)
             *best = r[q];
 }
 
-static void run(fitctx *c, rdm_pool_job_fn fn, splitjob *sj, int parallel)
+/* Rows per chunk of a split job: about four chunks per thread, 512 to
+ * SCHUNK rows (the partition is stable and the histogram sums exact, so the
+ * chunks change nothing in the result). */
+static uint32_t chunk_rows(const fitctx *c, uint32_t rows, int parallel)
 {
+    if (!parallel || c->nt <= 1)
+        return SCHUNK;
+    uint32_t k = rows / (4u * (uint32_t)c->nt) + 1;
+    return k < SCHUNK_MIN ? SCHUNK_MIN : k > SCHUNK ? SCHUNK : k;
+}
+
+static void run_split(fitctx *c, splitjob *sj, int parallel)
+{
+    sj->chunk = chunk_rows(c, sj->end - sj->begin, parallel);
+    sj->nch = (sj->end - sj->begin + sj->chunk - 1) / sj->chunk;
+    atomic_init(&sj->done1, 0);
+    atomic_init(&sj->next2, 0);
+    atomic_init(&sj->open2, 0);
+    memset(c->tused, 0, sizeof c->tused);
     if (parallel && c->nt > 1)
-        rdm_pool_run(c->pool, fn, sj);
+        rdm_pool_run(c->pool, split_job, sj);
     else
-        fn(sj, 0, NULL);
+        split_job(sj, 0, NULL);
 }
 
 void rdm_gbt_root_hist(fitctx *c, leaf *a)
@@ -393,17 +475,7 @@ void rdm_gbt_root_hist(fitctx *c, leaf *a)
     sj.A = sj.S = a;
     sj.begin = a->begin;
     sj.end = a->end;
-    sj.nch = (a->end - a->begin + SCHUNK - 1) / SCHUNK;
-    memset(c->tused, 0, sizeof c->tused);
-    run(c, rows_job, &sj, a->end - a->begin >= PAR_SPLIT);
-    ghq t = {0, 0};
-    for (int k = 0; k < c->nt; k++)
-        hadd(&t, sj.tsum[k]);
-    a->g = t.g;
-    a->h = t.h;
-    a->can_split = rdm_gbt_can_split(c, a->depth, a->end - a->begin, a->h);
-    sj.nfeat = (size_t)c->nf;
-    run(c, finish_job, &sj, 1);
+    run_split(c, &sj, a->end - a->begin >= PAR_SPLIT);
     reduce_best(c, c->ra, &a->best);
 }
 
@@ -424,39 +496,12 @@ void rdm_gbt_split_rows(fitctx *c, const leaf *P, leaf *A, leaf *B, int large, i
     sj.col = c->cbins + (size_t)j * c->n;
     sj.begin = P->begin;
     sj.end = P->end;
-    sj.nch = (P->end - P->begin + SCHUNK - 1) / SCHUNK;
     sj.vitem = c->nv && P->vend > P->vbegin;
     sj.vmid = P->vbegin;
     sj.small = hist ? 1 - large : -1; /* the side that does not hold P's histogram */
-    memset(c->tused, 0, sizeof c->tused);
-    int par = P->end - P->begin >= PAR_SPLIT;
-    run(c, rows_job, &sj, par);
-    uint32_t at = P->begin;
-    for (size_t ch = 0; ch < sj.nch; ch++) {
-        c->pol[ch] = at;
-        at += c->pnl[ch];
-    }
-    uint32_t mid = at;
-    for (size_t ch = 0; ch < sj.nch; ch++) {
-        c->por[ch] = at;
-        at += c->pnr[ch];
-    }
-    A->begin = P->begin;
-    A->end = mid;
-    B->begin = mid;
-    B->end = P->end;
-    A->vbegin = P->vbegin;
-    A->vend = sj.vmid;
-    B->vbegin = sj.vmid;
-    B->vend = P->vend;
-    A->can_split = rdm_gbt_can_split(c, A->depth, A->end - A->begin, A->h);
-    B->can_split = rdm_gbt_can_split(c, B->depth, B->end - B->begin, B->h);
-    if (hist) {
-        sj.S = large ? A : B;
-        sj.L = large ? B : A;
-        sj.nfeat = (size_t)c->nf;
-    }
-    run(c, finish_job, &sj, par || hist);
+    sj.large = large;
+    sj.hist = hist;
+    run_split(c, &sj, hist || P->end - P->begin >= PAR_SPLIT);
     if (hist && A->can_split)
         reduce_best(c, c->ra, &A->best);
     else

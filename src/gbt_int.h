@@ -5,7 +5,8 @@
  * Flow of one fit (gbt_fit.c): bin the features once (gbt_bin.c), then per
  * tree: the root's histogram and best split, then per split of the leaf of
  * best gain the partition of its rows with the histograms and best splits of
- * both children (gbt_hist.c), then leaf values, margins and gradients. */
+ * both children, in one pool job of two phases (gbt_hist.c), then leaf
+ * values, margins and gradients. */
 #ifndef RDM_GBT_INT_H
 #define RDM_GBT_INT_H
 
@@ -20,8 +21,9 @@
 #define EDGE_SAMPLE 200000 /* rows used to compute the quantile bin edges */
 #define CAT_SMOOTH  50.0   /* hessian added to each category when ordering categories */
 #define MIN_GAIN    1e-10
-#define SCHUNK      2048 /* rows of a leaf per item of a split job */
-#define PAR_SPLIT   2048 /* rows from which a leaf's split job uses all threads */
+#define SCHUNK      2048 /* rows of a leaf per item of a split job, at most */
+#define SCHUNK_MIN  512  /* ... and at least (but the last) */
+#define PAR_SPLIT   1024 /* rows from which a leaf's partition alone uses all threads */
 
 /* Fixed-point gradient and hessian of a row, and histogram entries: sums of
  * these are exact, so they do not depend on the order of the additions. */

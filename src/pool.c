@@ -1,13 +1,30 @@
-/* pool.c - persistent thread pool: workers wait for a job (spinning briefly,
- * then on a condition variable), claim its items from a shared counter, and
- * the caller's thread always takes part. */
+/* pool.c - persistent thread pool. A job is published by bumping a
+ * generation in one atomic state word (generation, open flag, threads
+ * inside); workers wait for it spinning on that word (a busy spin,
+ * then yielding, then asleep on a condition variable), join it with a
+ * compare-and-swap while it is open, and the caller's thread always takes
+ * part. The caller closes the job when every item is claimed and waits for the
+ * threads still inside (spinning, then asleep): no lock is taken on the way
+ * while every thread is awake. */
 #include "pool.h"
 
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+/* state word: generation << GEN_SHIFT | OPEN | threads inside */
+#define INSIDE_MASK 0x7fffUL
+#define OPEN        0x8000UL
+#define GEN_SHIFT   16
+/* How long a waiting thread spins (seconds): first on the CPU, then
+ * yielding to other runnable threads, then it sleeps. Jobs and the
+ * serial steps between them are often a few microseconds long: a sleep and
+ * a wake-up cost more than that. */
+#define SPIN_BUSY  40e-6
+#define SPIN_YIELD 200e-6
 
 typedef struct wstart {
     rdm_pool *p;
@@ -19,14 +36,15 @@ struct rdm_pool {
     pthread_t *th;
     wstart *ws;
     int started;
-    pthread_mutex_t mu;
-    pthread_cond_t go, done;
-    atomic_ulong gen;
-    atomic_int inside; /* workers running the current job */
-    atomic_int quit;
-    atomic_size_t next; /* next item of the current job */
-    rdm_pool_job_fn fn; /* NULL between jobs */
+    rdm_pool_job_fn fn; /* the current job (written before it is opened) */
     void *arg;
+    _Alignas(64) atomic_ulong state;
+    atomic_int sleepers; /* workers asleep (or about to be) on `go` */
+    atomic_int waiting;  /* the caller asleep (or about to be) on `done` */
+    atomic_int quit;
+    _Alignas(64) atomic_size_t next; /* next item of the current job */
+    _Alignas(64) pthread_mutex_t mu;
+    pthread_cond_t go, done;
 };
 
 int rdm_ncpu(void)
@@ -37,7 +55,7 @@ int rdm_ncpu(void)
 
 size_t rdm_pool_next(rdm_pool *p)
 {
-    return atomic_fetch_add(&p->next, 1);
+    return atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
 }
 
 int rdm_pool_threads(const rdm_pool *p)
@@ -45,31 +63,81 @@ int rdm_pool_threads(const rdm_pool *p)
     return p ? p->nt : 1;
 }
 
-/* Yield rather than pause: when the machine is busy, the thread being waited
- * for may need this core. With nothing else runnable, sched_yield returns at
- * once and this is a spin. */
-static inline void cpu_relax(void)
-{
-    sched_yield();
-}
+/* Spin until done(obj, v) or the spin time is over: a plain loop first
+ * (the other thread is usually about to finish; no pause instruction, which
+ * under a hypervisor can make the virtual CPU exit and lose its turn), then
+ * yielding (when the machine is busy, the thread being waited for may need
+ * this core). Returns 1 when done. */
+typedef int (*spin_cond)(void *obj, unsigned long v);
 
-/* Spin (yielding) up to ~100 us for *v to differ from `old` (jobs are often
- * only tens of microseconds long: sleeping on a condition variable each time
- * would cost more). */
-static void spin_while_eq(atomic_ulong *v, unsigned long old, atomic_int *quit)
+static int spin_until(void *obj, spin_cond done, unsigned long v)
 {
     double t0 = 0;
+    int yielding = 0;
     for (unsigned k = 1;; k++) {
-        if (atomic_load(v) != old || atomic_load(quit))
-            return;
-        cpu_relax();
-        if ((k & 15u) == 0) {
+        if (done(obj, v))
+            return 1;
+        if (yielding)
+            sched_yield();
+        if ((k & 31u) == 0) {
             double t = rdm_now();
             if (t0 == 0)
                 t0 = t;
-            else if (t - t0 > 100e-6)
-                return;
+            else if (t - t0 > SPIN_YIELD)
+                return 0;
+            else if (t - t0 > SPIN_BUSY)
+                yielding = 1;
         }
+    }
+}
+
+/* A new generation (other than v), or quit. The loads here and in
+ * none_inside are sequentially consistent: a thread about to sleep counts
+ * itself (sleepers, waiting) and then checks, the other side changes the
+ * state and then checks the count, so one of them sees the other. */
+static int new_gen(void *obj, unsigned long v)
+{
+    rdm_pool *p = obj;
+    return (atomic_load(&p->state) >> GEN_SHIFT) != v || atomic_load(&p->quit);
+}
+
+/* no thread inside the (closed) job */
+static int none_inside(void *obj, unsigned long v)
+{
+    rdm_pool *p = obj;
+    (void)v;
+    return (atomic_load(&p->state) & INSIDE_MASK) == 0;
+}
+
+static int flag_set(void *obj, unsigned long v)
+{
+    (void)v;
+    return atomic_load_explicit((atomic_int *)obj, memory_order_acquire) != 0;
+}
+
+void rdm_pool_await(atomic_int *flag)
+{
+    while (!spin_until(flag, flag_set, 0))
+        ;
+}
+
+/* Join generation g if it is still open: 1 when joined. */
+static int join(rdm_pool *p, unsigned long g)
+{
+    unsigned long s = atomic_load(&p->state);
+    while ((s >> GEN_SHIFT) == g && (s & OPEN))
+        if (atomic_compare_exchange_weak(&p->state, &s, s + 1))
+            return 1;
+    return 0;
+}
+
+static void leave(rdm_pool *p)
+{
+    unsigned long s = atomic_fetch_sub(&p->state, 1);
+    if ((s & INSIDE_MASK) == 1 && atomic_load(&p->waiting)) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_signal(&p->done);
+        pthread_mutex_unlock(&p->mu);
     }
 }
 
@@ -79,27 +147,21 @@ static void *worker_main(void *a)
     rdm_pool *p = w->p;
     unsigned long seen = 0;
     for (;;) {
-        spin_while_eq(&p->gen, seen, &p->quit);
-        pthread_mutex_lock(&p->mu);
-        while (p->gen == seen && !p->quit)
-            pthread_cond_wait(&p->go, &p->mu);
-        if (p->quit) {
+        if (!spin_until(p, new_gen, seen)) {
+            pthread_mutex_lock(&p->mu);
+            atomic_fetch_add(&p->sleepers, 1);
+            while (!new_gen(p, seen))
+                pthread_cond_wait(&p->go, &p->mu);
+            atomic_fetch_sub(&p->sleepers, 1);
             pthread_mutex_unlock(&p->mu);
-            return NULL;
         }
-        seen = p->gen;
-        rdm_pool_job_fn fn = p->fn;
-        void *arg = p->arg;
-        if (fn)
-            p->inside++;
-        pthread_mutex_unlock(&p->mu);
-        if (!fn)
-            continue; /* woke after the job had ended */
-        fn(arg, w->tid, p);
-        pthread_mutex_lock(&p->mu);
-        if (--p->inside == 0)
-            pthread_cond_signal(&p->done);
-        pthread_mutex_unlock(&p->mu);
+        if (atomic_load(&p->quit))
+            return NULL;
+        seen = atomic_load(&p->state) >> GEN_SHIFT;
+        if (!join(p, seen))
+            continue; /* the job ended before this thread came */
+        p->fn(p->arg, w->tid, p);
+        leave(p);
     }
 }
 
@@ -109,7 +171,8 @@ void rdm_pool_free(rdm_pool *p)
         return;
     if (p->started) {
         pthread_mutex_lock(&p->mu);
-        p->quit = 1;
+        atomic_store(&p->quit, 1);
+        atomic_fetch_add(&p->state, 1UL << GEN_SHIFT);
         pthread_cond_broadcast(&p->go);
         pthread_mutex_unlock(&p->mu);
         for (int i = 0; i < p->started; i++)
@@ -130,12 +193,18 @@ rdm_pool *rdm_pool_create(int threads, rdm_err *err)
         return NULL;
     }
     int nt = threads == 0 ? rdm_ncpu() : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
-    rdm_pool *p = calloc(1, sizeof *p);
+    rdm_pool *p = aligned_alloc(64, (sizeof *p + 63) / 64 * 64);
     if (!p) {
         rdm_errf(err, RDM_ENOMEM, "pool: out of memory");
         return NULL;
     }
+    memset(p, 0, sizeof *p);
     p->nt = nt;
+    atomic_init(&p->state, 0);
+    atomic_init(&p->sleepers, 0);
+    atomic_init(&p->waiting, 0);
+    atomic_init(&p->quit, 0);
+    atomic_init(&p->next, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->go, NULL);
     pthread_cond_init(&p->done, NULL);
@@ -161,32 +230,31 @@ fail:
 
 void rdm_pool_run(rdm_pool *p, rdm_pool_job_fn fn, void *arg)
 {
-    atomic_store(&p->next, 0);
+    atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     if (p->nt <= 1) {
         fn(arg, 0, p);
         return;
     }
-    pthread_mutex_lock(&p->mu);
+    /* no thread is inside: the previous job was closed with none left */
     p->fn = fn;
     p->arg = arg;
-    p->gen++;
-    pthread_cond_broadcast(&p->go);
-    pthread_mutex_unlock(&p->mu);
+    unsigned long g = (atomic_load(&p->state) >> GEN_SHIFT) + 1;
+    atomic_store(&p->state, g << GEN_SHIFT | OPEN);
+    if (atomic_load(&p->sleepers) > 0) {
+        pthread_mutex_lock(&p->mu);
+        pthread_cond_broadcast(&p->go);
+        pthread_mutex_unlock(&p->mu);
+    }
     fn(arg, 0, p);
     /* every item is claimed: close the job to latecomers, wait for the rest */
+    unsigned long s = atomic_fetch_and(&p->state, ~OPEN);
+    if ((s & INSIDE_MASK) == 0 || spin_until(p, none_inside, 0))
+        return;
     pthread_mutex_lock(&p->mu);
-    p->fn = NULL;
-    p->arg = NULL;
-    if (p->inside > 0) {
-        /* an item in flight usually ends within microseconds */
-        pthread_mutex_unlock(&p->mu);
-        double t0 = rdm_now();
-        while (atomic_load(&p->inside) > 0 && rdm_now() - t0 < 300e-6)
-            cpu_relax();
-        pthread_mutex_lock(&p->mu);
-        while (p->inside > 0)
-            pthread_cond_wait(&p->done, &p->mu);
-    }
+    atomic_store(&p->waiting, 1);
+    while (!none_inside(p, 0))
+        pthread_cond_wait(&p->done, &p->mu);
+    atomic_store(&p->waiting, 0);
     pthread_mutex_unlock(&p->mu);
 }
 

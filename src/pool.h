@@ -23,6 +23,7 @@
 #ifndef RDM_POOL_H
 #define RDM_POOL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 
 #include "readmit.h"
@@ -62,5 +63,12 @@ typedef void (*rdm_pool_job_fn)(void *arg, int tid, rdm_pool *p);
 void rdm_pool_run(rdm_pool *p, rdm_pool_job_fn fn, void *arg);
 /* The next unclaimed item of the running job (0, 1, 2, ...). */
 size_t rdm_pool_next(rdm_pool *p);
+
+/* Inside a job: wait until *flag is nonzero (set, with release order, by
+ * another thread of the same job), spinning, then yielding the core. For a
+ * job in phases: the thread that completes the last item of a phase does
+ * the step between phases and sets the flag; the others wait here instead of
+ * the job ending and a new one starting. */
+void rdm_pool_await(atomic_int *flag);
 
 #endif
