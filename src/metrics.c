@@ -56,15 +56,44 @@ static void count_classes(const float *y, size_t n, double *pos, double *neg)
     *neg = (double)n - P;
 }
 
-double rdm_roc_auc(const double *p, const float *y, size_t n)
+/* ---- the rows sorted once ----
+ * Every metric that needs the order of the scores reads one sorted copy: the
+ * same order each function sorting for itself gets (one comparator, one
+ * sort of the same input), so the same values. */
+struct rdm_ranked {
+    size_t n;
+    double P, N; /* positives, negatives */
+    scored *s;   /* by decreasing p */
+};
+
+rdm_ranked *rdm_ranked_create(const double *p, const float *y, size_t n)
 {
-    double P, N;
-    count_classes(y, n, &P, &N);
+    rdm_ranked *r = malloc(sizeof *r);
+    if (!r)
+        return NULL;
+    r->n = n;
+    count_classes(y, n, &r->P, &r->N);
+    if (!(r->s = sorted_desc(p, y, n))) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void rdm_ranked_free(rdm_ranked *r)
+{
+    if (r)
+        free(r->s);
+    free(r);
+}
+
+double rdm_ranked_roc_auc(const rdm_ranked *r)
+{
+    double P = r->P, N = r->N;
     if (P == 0 || N == 0)
         return NAN;
-    scored *s = sorted_desc(p, y, n);
-    if (!s)
-        return NAN;
+    const scored *s = r->s;
+    size_t n = r->n;
     double tp = 0, sum = 0;
     for (size_t i = 0; i < n;) {
         double gp = 0, gn = 0;
@@ -72,29 +101,48 @@ double rdm_roc_auc(const double *p, const float *y, size_t n)
         sum += gn * (tp + gp / 2);
         tp += gp;
     }
-    free(s);
     return sum / (P * N);
+}
+
+double rdm_ranked_average_precision(const rdm_ranked *r)
+{
+    double P = r->P;
+    if (P == 0)
+        return NAN;
+    const scored *s = r->s;
+    size_t n = r->n;
+    double tp = 0, fp = 0, rprev = 0, ap = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = tie_group(s, n, i, &tp, &fp);
+        double rc = tp / P;
+        ap += (rc - rprev) * (tp / (tp + fp));
+        rprev = rc;
+        i = j;
+    }
+    return ap;
+}
+
+/* f on the rows sorted once (NaN when out of memory) */
+static double on_ranked(double (*f)(const rdm_ranked *), const double *p, const float *y, size_t n)
+{
+    rdm_ranked *r = rdm_ranked_create(p, y, n);
+    double v = r ? f(r) : NAN;
+    rdm_ranked_free(r);
+    return v;
+}
+
+double rdm_roc_auc(const double *p, const float *y, size_t n)
+{
+    double P, N;
+    count_classes(y, n, &P, &N);
+    return P == 0 || N == 0 ? NAN : on_ranked(rdm_ranked_roc_auc, p, y, n);
 }
 
 double rdm_average_precision(const double *p, const float *y, size_t n)
 {
     double P, N;
     count_classes(y, n, &P, &N);
-    if (P == 0)
-        return NAN;
-    scored *s = sorted_desc(p, y, n);
-    if (!s)
-        return NAN;
-    double tp = 0, fp = 0, rprev = 0, ap = 0;
-    for (size_t i = 0; i < n;) {
-        size_t j = tie_group(s, n, i, &tp, &fp);
-        double r = tp / P;
-        ap += (r - rprev) * (tp / (tp + fp));
-        rprev = r;
-        i = j;
-    }
-    free(s);
-    return ap;
+    return P == 0 ? NAN : on_ranked(rdm_ranked_average_precision, p, y, n);
 }
 
 double rdm_log_loss(const double *p, const float *y, size_t n)
@@ -173,8 +221,20 @@ double rdm_best_f1_threshold(const double *p, const float *y, size_t n, double *
         *f1 = 0;
     if (P == 0)
         return 0.5;
-    scored *s = sorted_desc(p, y, n);
-    if (!s)
+    rdm_ranked *r = rdm_ranked_create(p, y, n);
+    double thr = r ? rdm_ranked_best_f1_threshold(r, f1) : 0.5;
+    rdm_ranked_free(r);
+    return thr;
+}
+
+double rdm_ranked_best_f1_threshold(const rdm_ranked *r, double *f1)
+{
+    double P = r->P;
+    size_t n = r->n;
+    const scored *s = r->s;
+    if (f1)
+        *f1 = 0;
+    if (P == 0)
         return 0.5;
     double tp = 0, fp = 0, best = -1, thr = 0.5;
     for (size_t i = 0; i < n;) {
@@ -186,7 +246,6 @@ double rdm_best_f1_threshold(const double *p, const float *y, size_t n, double *
         }
         i = j;
     }
-    free(s);
     if (f1)
         *f1 = best;
     return thr;
@@ -236,21 +295,18 @@ static void downsample(const double *x, const double *y, const double *t, size_t
     out->n = RDM_CURVE_MAX;
 }
 
-static int curve(const double *p, const float *y, size_t n, rdm_curve *out, int roc, rdm_err *err)
+static int curve(const rdm_ranked *r, rdm_curve *out, int roc, rdm_err *err)
 {
-    double P, N;
-    count_classes(y, n, &P, &N);
+    double P = r->P, N = r->N;
+    size_t n = r->n;
+    const scored *s = r->s;
     out->n = 0;
     if (P == 0 || (roc && N == 0))
         return rdm_errf(err, RDM_EINVAL, "curve: need both classes (%g positive, %g negative)", P,
                         N);
-    scored *s = sorted_desc(p, y, n);
     double *buf = malloc(3 * (n + 1) * sizeof *buf);
-    if (!s || !buf) {
-        free(s);
-        free(buf);
+    if (!buf)
         return rdm_errf(err, RDM_ENOMEM, "curve: out of memory");
-    }
     double *cx = buf, *cy = buf + n + 1, *ct = buf + 2 * (n + 1);
     size_t m = 0;
     if (roc) {
@@ -274,19 +330,41 @@ static int curve(const double *p, const float *y, size_t n, rdm_curve *out, int 
         i = j;
     }
     downsample(cx, cy, ct, m, out);
-    free(s);
     free(buf);
     return RDM_OK;
 }
 
+int rdm_ranked_roc_curve(const rdm_ranked *r, rdm_curve *out, rdm_err *err)
+{
+    return curve(r, out, 1, err);
+}
+
+int rdm_ranked_pr_curve(const rdm_ranked *r, rdm_curve *out, rdm_err *err)
+{
+    return curve(r, out, 0, err);
+}
+
+static int curve_of(const double *p, const float *y, size_t n, rdm_curve *out, int roc,
+                    rdm_err *err)
+{
+    rdm_ranked *r = rdm_ranked_create(p, y, n);
+    if (!r) {
+        out->n = 0;
+        return rdm_errf(err, RDM_ENOMEM, "curve: out of memory");
+    }
+    int rc = curve(r, out, roc, err);
+    rdm_ranked_free(r);
+    return rc;
+}
+
 int rdm_roc_curve(const double *p, const float *y, size_t n, rdm_curve *out, rdm_err *err)
 {
-    return curve(p, y, n, out, 1, err);
+    return curve_of(p, y, n, out, 1, err);
 }
 
 int rdm_pr_curve(const double *p, const float *y, size_t n, rdm_curve *out, rdm_err *err)
 {
-    return curve(p, y, n, out, 0, err);
+    return curve_of(p, y, n, out, 0, err);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -305,20 +383,22 @@ static double quantile(const double *v, int m, double q)
     return v[lo] + (h - lo) * (v[lo + 1] - v[lo]);
 }
 
-int rdm_auc_bootstrap(const double *p, const float *y, size_t n, int B, uint64_t seed, double *lo,
-                      double *hi, rdm_err *err)
+int rdm_ranked_auc_bootstrap(const rdm_ranked *r, int B, uint64_t seed, double *lo, double *hi,
+                             rdm_err *err)
 {
+    size_t n = r->n;
     *lo = *hi = NAN;
     if (n == 0 || B <= 0)
         return rdm_errf(err, RDM_EINVAL, "bootstrap: need rows and B > 0");
-    scored *s = sorted_desc(p, y, n);
+    const scored *s = r->s;
     uint32_t *cnt = malloc(n * sizeof *cnt);
     size_t *gend = malloc(n * sizeof *gend); /* end of the tie group starting at i */
+    uint32_t *pos = malloc(n * sizeof *pos); /* 1 for a positive row, else 0 */
     double *aucs = malloc((size_t)B * sizeof *aucs);
-    if (!s || !cnt || !gend || !aucs) {
-        free(s);
+    if (!cnt || !gend || !pos || !aucs) {
         free(cnt);
         free(gend);
+        free(pos);
         free(aucs);
         return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
     }
@@ -326,8 +406,10 @@ int rdm_auc_bootstrap(const double *p, const float *y, size_t n, int B, uint64_t
         size_t j = i;
         while (j < n && s[j].p == s[i].p)
             j++;
-        for (size_t k = i; k < j; k++)
+        for (size_t k = i; k < j; k++) {
             gend[k] = j;
+            pos[k] = s[k].y > 0.5f;
+        }
         i = j;
     }
     rdm_rng rng;
@@ -339,16 +421,17 @@ int rdm_auc_bootstrap(const double *p, const float *y, size_t n, int B, uint64_t
         // drawing original rows uniformly: it is a permutation of them.
         for (size_t k = 0; k < n; k++)
             cnt[rdm_rng_below(&rng, n)]++;
+        /* a group's counts are integers (exact in any order), without a
+         * branch on the class per row */
         double tp = 0, P = 0, N = 0, sum = 0;
         for (size_t i = 0; i < n;) {
             size_t j = gend[i];
-            double gp = 0, gn = 0;
+            uint64_t all = 0, gpos = 0;
             for (size_t k = i; k < j; k++) {
-                if (s[k].y > 0.5f)
-                    gp += cnt[k];
-                else
-                    gn += cnt[k];
+                all += cnt[k];
+                gpos += cnt[k] * pos[k];
             }
+            double gp = (double)gpos, gn = (double)(all - gpos);
             sum += gn * (tp + gp / 2);
             tp += gp;
             P += gp;
@@ -363,14 +446,31 @@ int rdm_auc_bootstrap(const double *p, const float *y, size_t n, int B, uint64_t
         *lo = quantile(aucs, m, 0.025);
         *hi = quantile(aucs, m, 0.975);
     }
-    free(s);
     free(cnt);
     free(gend);
+    free(pos);
     free(aucs);
     if (m == 0)
         return rdm_errf(err, RDM_EINVAL, "bootstrap: every resample had a single class");
     return RDM_OK;
 }
+
+int rdm_auc_bootstrap(const double *p, const float *y, size_t n, int B, uint64_t seed, double *lo,
+                      double *hi, rdm_err *err)
+{
+    *lo = *hi = NAN;
+    if (n == 0 || B <= 0)
+        return rdm_errf(err, RDM_EINVAL, "bootstrap: need rows and B > 0");
+    rdm_ranked *r = rdm_ranked_create(p, y, n);
+    if (!r)
+        return rdm_errf(err, RDM_ENOMEM, "bootstrap: out of memory");
+    int rc = rdm_ranked_auc_bootstrap(r, B, seed, lo, hi, err);
+    rdm_ranked_free(r);
+    return rc;
+}
+
+static void metrics_rest(const double *p, const float *y, size_t n, double threshold,
+                         rdm_metrics *out);
 
 void rdm_metrics_compute(const double *p, const float *y, size_t n, double threshold,
                          rdm_metrics *out)
@@ -381,6 +481,24 @@ void rdm_metrics_compute(const double *p, const float *y, size_t n, double thres
     out->positive_rate = n ? P / (double)n : NAN;
     out->roc_auc = rdm_roc_auc(p, y, n);
     out->pr_auc = rdm_average_precision(p, y, n);
+    metrics_rest(p, y, n, threshold, out);
+}
+
+void rdm_ranked_metrics(const rdm_ranked *r, const double *p, const float *y, double threshold,
+                        rdm_metrics *out)
+{
+    size_t n = r->n;
+    out->n = n;
+    out->positive_rate = n ? r->P / (double)n : NAN;
+    out->roc_auc = rdm_ranked_roc_auc(r);
+    out->pr_auc = rdm_ranked_average_precision(r);
+    metrics_rest(p, y, n, threshold, out);
+}
+
+/* the metrics that need no order */
+static void metrics_rest(const double *p, const float *y, size_t n, double threshold,
+                         rdm_metrics *out)
+{
     out->log_loss = rdm_log_loss(p, y, n);
     out->brier = rdm_brier(p, y, n);
     out->accuracy = rdm_accuracy(p, y, n, 0.5);
@@ -408,6 +526,16 @@ int rdm_metric_known(const char *metric)
 int rdm_metric_higher_better(const char *metric)
 {
     return strcmp(metric, "log_loss") != 0 && strcmp(metric, "brier") != 0;
+}
+
+double rdm_ranked_metric_by_name(const char *metric, const rdm_ranked *r, const double *p,
+                                 const float *y)
+{
+    if (!strcmp(metric, "roc_auc"))
+        return rdm_ranked_roc_auc(r);
+    if (!strcmp(metric, "pr_auc"))
+        return rdm_ranked_average_precision(r);
+    return rdm_metric_by_name(metric, p, y, r->n);
 }
 
 double rdm_metric_by_name(const char *metric, const double *p, const float *y, size_t n)

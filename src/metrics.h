@@ -102,4 +102,25 @@ typedef struct rdm_metrics {
 void rdm_metrics_compute(const double *p, const float *y, size_t n, double threshold,
                          rdm_metrics *out);
 
+/* ---- the rows sorted once ----
+ * The metrics above that need the order of the scores, on one sorted copy of
+ * (p, y): the same values as the functions above, which sort for themselves,
+ * for the cost of one sort. p and y must stay as they were given. */
+typedef struct rdm_ranked rdm_ranked;
+/* NULL when out of memory. */
+rdm_ranked *rdm_ranked_create(const double *p, const float *y, size_t n);
+void rdm_ranked_free(rdm_ranked *r);
+double rdm_ranked_roc_auc(const rdm_ranked *r);
+double rdm_ranked_average_precision(const rdm_ranked *r);
+double rdm_ranked_best_f1_threshold(const rdm_ranked *r, double *f1);
+int rdm_ranked_roc_curve(const rdm_ranked *r, rdm_curve *out, rdm_err *err);
+int rdm_ranked_pr_curve(const rdm_ranked *r, rdm_curve *out, rdm_err *err);
+int rdm_ranked_auc_bootstrap(const rdm_ranked *r, int B, uint64_t seed, double *lo, double *hi,
+                             rdm_err *err);
+/* rdm_metrics_compute and rdm_metric_by_name of the (p, y) r was made from */
+void rdm_ranked_metrics(const rdm_ranked *r, const double *p, const float *y, double threshold,
+                        rdm_metrics *out);
+double rdm_ranked_metric_by_name(const char *metric, const rdm_ranked *r, const double *p,
+                                 const float *y);
+
 #endif

@@ -21,45 +21,9 @@ void rdm_rng_seed(rdm_rng *r, uint64_t seed)
         r->s[i] = rdm_splitmix64(&st);
 }
 
-static inline uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-uint64_t rdm_rng_next(rdm_rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
 double rdm_rng_uniform(rdm_rng *r)
 {
     return (double)(rdm_rng_next(r) >> 11) * 0x1.0p-53;
-}
-
-uint64_t rdm_rng_below(rdm_rng *r, uint64_t n)
-{
-    // Lemire's multiply-shift with rejection: unbiased.
-    uint64_t x = rdm_rng_next(r);
-    __uint128_t m = (__uint128_t)x * n;
-    uint64_t l = (uint64_t)m;
-    if (l < n) {
-        uint64_t t = (0 - n) % n;
-        while (l < t) {
-            x = rdm_rng_next(r);
-            m = (__uint128_t)x * n;
-            l = (uint64_t)m;
-        }
-    }
-    return (uint64_t)(m >> 64);
 }
 
 void rdm_rng_jump(rdm_rng *r)

@@ -308,14 +308,15 @@ static void split_rec_release(split_rec *r)
     memset(r, 0, sizeof *r);
 }
 
-static int measure_split(trainer *t, int split, const double *p, double thr, split_rec *r,
-                         rdm_err *err)
+/* `rk`: p and the split's targets, sorted once (rdm_ranked_create) */
+static int measure_split(trainer *t, int split, const double *p, const rdm_ranked *rk, double thr,
+                         split_rec *r, rdm_err *err)
 {
     const rdm_dataset *ds = &t->ds;
     size_t n = ds->count[split];
     const float *y = ds->ys[split];
     rdm_metrics m;
-    rdm_metrics_compute(p, y, n, thr, &m);
+    rdm_ranked_metrics(rk, p, y, thr, &m);
     double vals[SPLIT_KEYS] = {
         (double)n,       m.positive_rate, m.roc_auc,       m.pr_auc,        m.log_loss, m.brier,
         m.accuracy,      m.threshold,     m.accuracy_thr,  m.precision,     m.recall,   m.f1,
@@ -325,22 +326,22 @@ static int measure_split(trainer *t, int split, const double *p, double thr, spl
     if (split == RDM_SPLIT_TEST && t->cfg->train.bootstrap > 0) {
         double lo = NAN, hi = NAN;
         rdm_err ignore = {0};
-        if (rdm_auc_bootstrap(p, y, n, t->cfg->train.bootstrap, (uint64_t)t->cfg->train.seed, &lo,
-                              &hi, &ignore) == RDM_OK) {
+        if (rdm_ranked_auc_bootstrap(rk, t->cfg->train.bootstrap, (uint64_t)t->cfg->train.seed, &lo,
+                                     &hi, &ignore) == RDM_OK) {
             r->vals[16] = lo;
             r->vals[17] = hi;
         }
         r->nk = 18;
     }
-    r->metric = rdm_metric_by_name(t->cfg->train.metric, p, y, n);
+    r->metric = rdm_ranked_metric_by_name(t->cfg->train.metric, rk, p, y);
     rdm_curve *c = malloc(sizeof *c);
     if (!c)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     rdm_err ignore = {0};
     int oom = 0;
-    if (rdm_roc_curve(p, y, n, c, &ignore) == RDM_OK)
+    if (rdm_ranked_roc_curve(rk, c, &ignore) == RDM_OK)
         r->curve[0] = json_text(curve_json(c), &oom);
-    if (rdm_pr_curve(p, y, n, c, &ignore) == RDM_OK)
+    if (rdm_ranked_pr_curve(rk, c, &ignore) == RDM_OK)
         r->curve[1] = json_text(curve_json(c), &oom);
     free(c);
     r->curve[2] = json_text(calib_json(p, y, n), &oom);
@@ -501,6 +502,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     double *ps = malloc(sizeof *ps * (ns ? ns : 1));
     rdm_buf bytes = RDM_BUF_INIT;
     rdm_model *loaded = NULL;
+    rdm_ranked *rkv = NULL, *rkt = NULL;
     split_rec sv = {0}, st = {0};
     char *imp = NULL, *xj = NULL, *gj = NULL;
     int rc = RDM_OK, in_tx = 0, locked = 0, oom = 0;
@@ -510,10 +512,16 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
         goto done;
     }
-    /* threshold from validation, through the scoring path */
+    /* threshold from validation, through the scoring path; the validation
+     * rows sorted by score once, for it and the validation metrics (of the
+     * saved model's scores, checked equal below) */
     if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, pool, pv, err)))
         goto done;
-    double thr = rdm_best_f1_threshold(pv, ds->ys[RDM_SPLIT_VALID], nv, NULL);
+    if (!(rkv = rdm_ranked_create(pv, ds->ys[RDM_SPLIT_VALID], nv))) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    double thr = rdm_ranked_best_f1_threshold(rkv, NULL);
     rdm_model_set_threshold(m, thr);
     char b[64], now[32];
     if ((rc = set_valid_meta(m, pv, ds->ys[RDM_SPLIT_VALID], nv, err)))
@@ -569,8 +577,12 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         gj = json_text(groups_test(t, loaded, ps, thr, pool), &oom);
     ts_groups = rdm_now();
     cs_groups = cpu_now();
-    if ((rc = measure_split(t, RDM_SPLIT_VALID, pv2, thr, &sv, err)) ||
-        (rc = measure_split(t, RDM_SPLIT_TEST, ps, thr, &st, err)))
+    if (!(rkt = rdm_ranked_create(ps, ds->ys[RDM_SPLIT_TEST], ns))) {
+        rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = measure_split(t, RDM_SPLIT_VALID, pv2, rkv, thr, &sv, err)) ||
+        (rc = measure_split(t, RDM_SPLIT_TEST, ps, rkt, thr, &st, err)))
         goto done;
     imp = importance_text(loaded, &oom);
     if (oom) {
@@ -627,6 +639,8 @@ done:
     free(pv);
     free(pv2);
     free(ps);
+    rdm_ranked_free(rkv);
+    rdm_ranked_free(rkt);
     rdm_buf_release(&bytes);
     split_rec_release(&sv);
     split_rec_release(&st);

@@ -3,6 +3,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "bootstrap.h"
 #include "metrics.h"
 #include "rng.h"
 
@@ -171,6 +172,123 @@ static void test_bootstrap(void)
     free(y);
 }
 
+/* The bootstrap interval against a plain resampling: the same draws (sorted
+ * positions, as rdm_auc_bootstrap draws them) given as row weights to
+ * rdm_auc_weighted, then the percentiles. Scores are distinct or tied only
+ * within a class, so every sort puts the same class at each position; the
+ * sums are of whole counts, so the intervals are equal to the last bit. */
+static void bootstrap_reference(const double *p, const float *y, size_t n, int B, uint64_t seed)
+{
+    size_t *order = malloc(n * sizeof *order);
+    double *w = malloc(n * sizeof *w), *aucs = malloc((size_t)B * sizeof *aucs);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(order);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(w);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(aucs);
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) /* insertion sort by decreasing score */
+        for (size_t k = i; k > 0 && p[order[k - 1]] < p[order[k]]; k--) {
+            size_t t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    rdm_rng r;
+    rdm_rng_seed(&r, seed);
+    for (int b = 0; b < B; b++) {
+        for (size_t i = 0; i < n; i++)
+            w[i] = 0;
+        for (size_t k = 0; k < n; k++)
+            w[order[rdm_rng_below(&r, n)]] += 1;
+        aucs[b] = rdm_auc_weighted(p, y, w, n);
+    }
+    for (int i = 1; i < B; i++) /* ascending */
+        for (int k = i; k > 0 && aucs[k - 1] > aucs[k]; k--) {
+            double t = aucs[k];
+            aucs[k] = aucs[k - 1];
+            aucs[k - 1] = t;
+        }
+    double lo, hi, rlo, rhi;
+    CU_ASSERT_EQUAL_FATAL(rdm_auc_bootstrap(p, y, n, B, seed, &lo, &hi, NULL), RDM_OK);
+    rlo = rdm_percentile_sorted(aucs, (size_t)B, 0.025);
+    rhi = rdm_percentile_sorted(aucs, (size_t)B, 0.975);
+    CU_ASSERT_EQUAL(lo, rlo);
+    CU_ASSERT_EQUAL(hi, rhi);
+    CU_ASSERT(lo < hi);
+    /* the same from the rows sorted once */
+    rdm_ranked *rk = rdm_ranked_create(p, y, n);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+    CU_ASSERT_EQUAL(rdm_ranked_auc_bootstrap(rk, B, seed, &lo, &hi, NULL), RDM_OK);
+    CU_ASSERT_EQUAL(lo, rlo);
+    CU_ASSERT_EQUAL(hi, rhi);
+    rdm_ranked_free(rk);
+    free(order);
+    free(w);
+    free(aucs);
+}
+
+static void test_bootstrap_exact(void)
+{
+    enum { N = 1500 };
+
+    static double p[N];
+    static float y[N];
+    rdm_rng r;
+    rdm_rng_seed(&r, 3);
+    for (size_t i = 0; i < N; i++) { /* distinct scores */
+        y[i] = rdm_rng_uniform(&r) < 0.2;
+        p[i] = (0.2 * y[i] + rdm_rng_uniform(&r)) / 1.2;
+    }
+    bootstrap_reference(p, y, N, 60, 42);
+    for (size_t i = 0; i < N; i++) /* ties within a class: odd hundredths positive */
+        p[i] = (double)(2 * rdm_rng_below(&r, 40) + (y[i] > 0.5f) + 20 * (y[i] > 0.5f)) / 100.0;
+    bootstrap_reference(p, y, N, 60, 7);
+}
+
+/* The metrics from rows sorted once are those of the functions sorting for
+ * themselves, ties included. */
+static void test_ranked(void)
+{
+    static const float one[] = {1, 1, 1, 1, 1, 1};
+    rdm_ranked *rk = rdm_ranked_create(P6, Y6, 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+    CU_ASSERT_DOUBLE_EQUAL(rdm_ranked_roc_auc(rk), 6.0 / 9.0, 1e-12);
+    CU_ASSERT_EQUAL(rdm_ranked_roc_auc(rk), rdm_roc_auc(P6, Y6, 6));
+    CU_ASSERT_EQUAL(rdm_ranked_average_precision(rk), rdm_average_precision(P6, Y6, 6));
+    CU_ASSERT_EQUAL(rdm_ranked_metric_by_name("pr_auc", rk, P6, Y6),
+                    rdm_metric_by_name("pr_auc", P6, Y6, 6));
+    CU_ASSERT_EQUAL(rdm_ranked_metric_by_name("log_loss", rk, P6, Y6),
+                    rdm_metric_by_name("log_loss", P6, Y6, 6));
+    double f1a, f1b;
+    CU_ASSERT_EQUAL(rdm_ranked_best_f1_threshold(rk, &f1a), rdm_best_f1_threshold(P6, Y6, 6, &f1b));
+    CU_ASSERT_EQUAL(f1a, f1b);
+    rdm_metrics a, b;
+    rdm_ranked_metrics(rk, P6, Y6, 0.8, &a);
+    rdm_metrics_compute(P6, Y6, 6, 0.8, &b);
+    CU_ASSERT_EQUAL(a.roc_auc, b.roc_auc);
+    CU_ASSERT_EQUAL(a.pr_auc, b.pr_auc);
+    CU_ASSERT_EQUAL(a.log_loss, b.log_loss);
+    CU_ASSERT_EQUAL(a.cm.tp, b.cm.tp);
+    CU_ASSERT_EQUAL(a.f1, b.f1);
+    rdm_curve c1, c2;
+    CU_ASSERT_EQUAL_FATAL(rdm_ranked_roc_curve(rk, &c1, NULL), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(rdm_roc_curve(P6, Y6, 6, &c2, NULL), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(c1.n, c2.n);
+    for (int i = 0; i < c1.n; i++)
+        CU_ASSERT(c1.x[i] == c2.x[i] && c1.y[i] == c2.y[i]);
+    CU_ASSERT_EQUAL_FATAL(rdm_ranked_pr_curve(rk, &c1, NULL), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(rdm_pr_curve(P6, Y6, 6, &c2, NULL), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(c1.n, c2.n);
+    for (int i = 0; i < c1.n; i++)
+        CU_ASSERT(c1.x[i] == c2.x[i] && c1.y[i] == c2.y[i]);
+    rdm_ranked_free(rk);
+    /* one class: undefined AUC, no ROC curve */
+    rk = rdm_ranked_create(P6, one, 6);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(rk);
+    CU_ASSERT(isnan(rdm_ranked_roc_auc(rk)));
+    CU_ASSERT_EQUAL(rdm_ranked_roc_curve(rk, &c1, NULL), RDM_EINVAL);
+    rdm_ranked_free(rk);
+}
+
 static void test_rng(void)
 {
     rdm_rng a, b;
@@ -204,7 +322,8 @@ int test_metrics_register(void)
     return (s && CU_ADD_TEST(s, test_auc_ties) && CU_ADD_TEST(s, test_average_precision) &&
             CU_ADD_TEST(s, test_log_loss_brier) && CU_ADD_TEST(s, test_threshold_metrics) &&
             CU_ADD_TEST(s, test_calibration) && CU_ADD_TEST(s, test_curves) &&
-            CU_ADD_TEST(s, test_bootstrap) && CU_ADD_TEST(s, test_rng))
+            CU_ADD_TEST(s, test_bootstrap) && CU_ADD_TEST(s, test_bootstrap_exact) &&
+            CU_ADD_TEST(s, test_ranked) && CU_ADD_TEST(s, test_rng))
                ? 0
                : -1;
 }
