@@ -68,30 +68,32 @@ size_t rdm_clean_scratch_size(const char *const raw[RDM_NCOLS])
     return n;
 }
 
-int rdm_clean_type_row(const char *const raw[RDM_NCOLS], char *scratch, rdm_clean_row *row,
-                       rdm_clean_issue *issue)
+/* Type a row whose values f[i] (NULL = SQL NULL, n[i] bytes, NUL-terminated,
+ * writable) are trimmed where they lie: row->val[i] points into them and
+ * len[i] is the length of the value kept (0 when missing). */
+static int type_fields(char *const f[RDM_NCOLS], const size_t n[RDM_NCOLS], rdm_clean_row *row,
+                       size_t len[RDM_NCOLS], rdm_clean_issue *issue)
 {
     const rdm_column *cols = rdm_schema_columns();
-    char *p = scratch;
     for (int i = 0; i < RDM_NCOLS; i++) {
         row->num[i] = 0;
         row->val[i] = NULL;
-        const char *v = raw[i];
-        if (!v)
+        len[i] = 0;
+        if (!f[i])
             continue;
-        size_t n = rdm_value_normalize(v, p, strlen(v) + 1);
-        if (rdm_value_is_missing(p)) {
-            p += n + 1;
+        size_t at, k = rdm_value_trim(f[i], n[i], &at);
+        char *v = f[i] + at;
+        v[k] = '\0';
+        if (rdm_value_is_missing(v))
             continue;
-        }
-        row->val[i] = p;
-        p += n + 1;
+        row->val[i] = v;
+        len[i] = k;
         if (is_int_kind(cols[i].kind)) {
-            int rc = rdm_clean_parse_int(row->val[i], cols[i].kind, &row->num[i]);
+            int rc = rdm_clean_parse_int(v, cols[i].kind, &row->num[i]);
             if (rc < 0) {
                 char s[64];
                 issue_set(issue, "type:", cols[i].name, "%s='%s' is not an integer%s", cols[i].name,
-                          shorten(row->val[i], s),
+                          shorten(v, s),
                           cols[i].kind == RDM_COL_ID ? "" : " (or out of the integer range)");
                 return -1;
             }
@@ -102,6 +104,25 @@ int rdm_clean_type_row(const char *const raw[RDM_NCOLS], char *scratch, rdm_clea
     row->group[1] = rdm_icd9_chapter(row->val[RDM_C_DIAG_2]);
     row->group[2] = rdm_icd9_chapter(row->val[RDM_C_DIAG_3]);
     return 0;
+}
+
+int rdm_clean_type_row(const char *const raw[RDM_NCOLS], char *scratch, rdm_clean_row *row,
+                       rdm_clean_issue *issue)
+{
+    char *f[RDM_NCOLS];
+    size_t n[RDM_NCOLS], len[RDM_NCOLS];
+    char *p = scratch;
+    for (int i = 0; i < RDM_NCOLS; i++) {
+        f[i] = NULL;
+        n[i] = 0;
+        if (!raw[i])
+            continue;
+        n[i] = strlen(raw[i]);
+        memcpy(p, raw[i], n[i] + 1);
+        f[i] = p;
+        p += n[i] + 1;
+    }
+    return type_fields(f, n, row, len, issue);
 }
 
 static int rule_col(const rdm_rule *r)
@@ -215,6 +236,7 @@ typedef struct allowed_set {
     long *nums; /* numeric: the values that parse as integers */
     int nnums;
     const char **slot; /* strings: open addressing, NULL = empty */
+    size_t *slen;      /* their lengths */
     size_t mask;
 } allowed_set;
 
@@ -237,20 +259,22 @@ static int aset_build(allowed_set *a, const rdm_rule *r)
     size_t cap = 8;
     while (cap < (size_t)r->nallowed * 2)
         cap *= 2;
-    if (!(a->slot = calloc(cap, sizeof *a->slot)))
+    if (!(a->slot = calloc(cap, sizeof *a->slot)) || !(a->slen = calloc(cap, sizeof *a->slen)))
         return RDM_ENOMEM;
     a->mask = cap - 1;
     for (int i = 0; i < r->nallowed; i++) {
-        size_t j = rdm_hash_str(r->allowed[i]) & a->mask;
+        size_t n = strlen(r->allowed[i]);
+        size_t j = rdm_hash_n(r->allowed[i], n) & a->mask;
         while (a->slot[j] && strcmp(a->slot[j], r->allowed[i]) != 0)
             j = (j + 1) & a->mask;
         a->slot[j] = r->allowed[i];
+        a->slen[j] = n;
     }
     return RDM_OK;
 }
 
-/* 1 when the row's (present) value of the rule's column is in the set. */
-static int aset_has(const allowed_set *a, const rdm_clean_row *row)
+/* 1 when the row's (present) value of the rule's column, `n` bytes, is in the set. */
+static int aset_has(const allowed_set *a, const rdm_clean_row *row, size_t n)
 {
     if (a->numeric) {
         for (int i = 0; i < a->nnums; i++)
@@ -259,8 +283,8 @@ static int aset_has(const allowed_set *a, const rdm_clean_row *row)
         return 0;
     }
     const char *v = row->val[a->col];
-    for (size_t j = rdm_hash_str(v) & a->mask; a->slot[j]; j = (j + 1) & a->mask)
-        if (strcmp(a->slot[j], v) == 0)
+    for (size_t j = rdm_hash_n(v, n) & a->mask; a->slot[j]; j = (j + 1) & a->mask)
+        if (a->slen[j] == n && memcmp(a->slot[j], v, n) == 0)
             return 1;
     return 0;
 }
@@ -269,6 +293,7 @@ static void aset_release(allowed_set *a)
 {
     free(a->nums);
     free(a->slot);
+    free(a->slen);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -280,14 +305,6 @@ typedef struct idset {
     int has_max;
 } idset;
 
-static uint64_t mix(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return x;
-}
-
 static int idset_grow(idset *s)
 {
     size_t cap = s->cap ? s->cap * 2 : 1024;
@@ -297,7 +314,7 @@ static int idset_grow(idset *s)
     for (size_t i = 0; i < s->cap; i++) {
         if (!s->keys[i])
             continue;
-        size_t j = mix(s->keys[i]) & (cap - 1);
+        size_t j = rdm_hash_u64(s->keys[i]) & (cap - 1);
         while (k[j])
             j = (j + 1) & (cap - 1);
         k[j] = s->keys[i];
@@ -319,7 +336,7 @@ static int idset_add(idset *s, long id)
     }
     if ((s->n + 1) * 2 > s->cap && idset_grow(s))
         return RDM_ENOMEM;
-    size_t j = mix(k) & (s->cap - 1);
+    size_t j = rdm_hash_u64(k) & (s->cap - 1);
     while (s->keys[j]) {
         if (s->keys[j] == k)
             return 1;
@@ -420,51 +437,71 @@ static int add_reject(run *R, const char *batch, const char *line_no, const char
     return rc;
 }
 
-static int add_clean(run *R, const char *batch, const char *line_no, const rdm_clean_row *row)
+/* The clean row as a line of COPY text, written straight into R->enc: `batch`
+ * and `line_no` as read (nb and nl bytes), the values with their lengths. */
+static int add_clean(run *R, const char *batch, size_t nb, const char *line_no, size_t nl,
+                     const rdm_clean_row *row, const size_t len[RDM_NCOLS])
 {
     const rdm_column *cols = rdm_schema_columns();
     rdm_buf *b = &R->enc;
-    int rc = put_long(b, row->num[RDM_C_ENCOUNTER_ID]);
-    rc = rc ? rc : rdm_buf_addc(b, '\t');
-    rc = rc ? rc : put_long(b, row->num[RDM_C_PATIENT_NBR]);
-    rc = rc ? rc : rdm_buf_addc(b, '\t');
-    rc = rc ? rc : rdm_buf_adds(b, batch);
-    rc = rc ? rc : rdm_buf_addc(b, '\t');
-    rc = rc ? rc : rdm_buf_adds(b, line_no);
-    for (int i = 2; i < RDM_NCOLS && !rc; i++) {
-        rc = rdm_buf_addc(b, '\t');
-        if (rc)
-            break;
-        if (is_int_kind(cols[i].kind) && row->val[i])
-            rc = put_long(b, row->num[i]);
-        else
-            rc = rdm_copy_escape(b, row->val[i]);
+    size_t need = nb + nl + 3 * 32 + 8;
+    for (int i = 0; i < RDM_NCOLS; i++)
+        need += 2 * len[i] + 24;
+    if (rdm_buf_reserve(b, need))
+        return RDM_ENOMEM;
+    char *w = b->data + b->len;
+    w += rdm_fmt_long(row->num[RDM_C_ENCOUNTER_ID], w);
+    *w++ = '\t';
+    w += rdm_fmt_long(row->num[RDM_C_PATIENT_NBR], w);
+    *w++ = '\t';
+    memcpy(w, batch, nb);
+    w += nb;
+    *w++ = '\t';
+    memcpy(w, line_no, nl);
+    w += nl;
+    for (int i = 2; i < RDM_NCOLS; i++) {
+        *w++ = '\t';
+        if (!row->val[i]) {
+            *w++ = '\\';
+            *w++ = 'N';
+        } else if (is_int_kind(cols[i].kind)) {
+            w += rdm_fmt_long(row->num[i], w);
+        } else {
+            w = rdm_copy_escape_to(w, row->val[i], len[i]);
+        }
     }
-    for (int g = 0; g < 3 && !rc; g++) {
-        rc = rdm_buf_addc(b, '\t');
-        rc = rc ? rc : rdm_buf_adds(b, row->group[g]);
+    for (int g = 0; g < 3; g++) {
+        size_t n = strlen(row->group[g]);
+        *w++ = '\t';
+        memcpy(w, row->group[g], n);
+        w += n;
     }
-    rc = rc ? rc : rdm_buf_adds(b, row->target ? "\t1\n" : "\t0\n");
-    return rc;
+    memcpy(w, row->target ? "\t1\n" : "\t0\n", 3);
+    w += 3;
+    b->len = (size_t)(w - b->data);
+    b->data[b->len] = '\0';
+    return RDM_OK;
 }
 
 /* Add the clean row just written to the profile, with the values it was
- * written with (integers as their decimal text): what rdm_profile_store
- * would read back from clean.encounters. */
-static int profile_row(run *R, const rdm_clean_row *row, rdm_err *err)
+ * written with: what rdm_profile_store would read back from clean.encounters. */
+static int profile_row(run *R, const rdm_clean_row *row, const size_t len[RDM_NCOLS], rdm_err *err)
 {
-    const rdm_column *cols = rdm_schema_columns();
-    char num[RDM_NCOLS][24];
     const char *f[RDM_PROFILE_NFIELDS];
-    for (int i = 0; i < RDM_NCOLS; i++)
-        f[i] = is_int_kind(cols[i].kind) && row->val[i]
-                   ? (rdm_fmt_long(row->num[i], num[i]), num[i])
-                   : row->val[i];
+    size_t n[RDM_PROFILE_NFIELDS];
+    for (int i = 0; i < RDM_NCOLS; i++) {
+        f[i] = row->val[i];
+        n[i] = len[i];
+    }
     f[RDM_PROFILE_F_BATCH] = NULL;
-    for (int g = 0; g < 3; g++)
+    n[RDM_PROFILE_F_BATCH] = 0;
+    for (int g = 0; g < 3; g++) {
         f[RDM_PROFILE_F_GROUP1 + g] = row->group[g];
+        n[RDM_PROFILE_F_GROUP1 + g] = strlen(row->group[g]);
+    }
     f[RDM_PROFILE_F_TARGET] = row->target ? "1" : "0";
-    return rdm_profile_add_typed(R->prof, f, row->num, R->cur->batch_id, err);
+    n[RDM_PROFILE_F_TARGET] = 1;
+    return rdm_profile_add_typed(R->prof, f, n, row->num, R->cur->batch_id, err);
 }
 
 #define HANDOFF (1u << 20) /* clean rows passed from the reader to the writer at a time */
@@ -516,6 +553,51 @@ static int find_batch(run *R, long id)
 
 #define RAW_FIELDS (RDM_NCOLS + 2)
 
+/* Split a raw row (COPY text) in place into f[] with the lengths n[]; a
+ * row with a backslash (an escape or \N) goes through rdm_copy_split. */
+static int split_raw(char *line, size_t len, char *f[RAW_FIELDS], size_t n[RAW_FIELDS])
+{
+    if (memchr(line, '\\', len)) {
+        int nf = rdm_copy_split(line, len, f, RAW_FIELDS);
+        for (int i = 0; i < nf; i++)
+            n[i] = f[i] ? strlen(f[i]) : 0;
+        return nf;
+    }
+    if (len && line[len - 1] == '\n')
+        len--;
+    char *p = line, *end = line + len;
+    int nf = 0;
+    for (;;) {
+        if (nf >= RAW_FIELDS)
+            return -1;
+        char *q = p;
+        while (q < end && *q != '\t')
+            q++;
+        f[nf] = p;
+        n[nf++] = (size_t)(q - p);
+        if (q == end) {
+            *q = '\0';
+            return nf;
+        }
+        *q = '\0';
+        p = q + 1;
+    }
+}
+
+/* A rejected row: its encounter_id as in raw.encounters (the row's values
+ * were trimmed in place while being typed: taken again from `line`). */
+static int reject_row(run *R, const char *line, size_t len, const char *batch, const char *line_no,
+                      const rdm_clean_issue *is, rdm_err *err)
+{
+    char *f[RAW_FIELDS];
+    rdm_buf_reset(&R->scratch);
+    if (rdm_buf_add(&R->scratch, line, len) ||
+        rdm_copy_split(R->scratch.data, R->scratch.len, f, RAW_FIELDS) != RAW_FIELDS ||
+        add_reject(R, batch, line_no, f[2], is))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    return RDM_OK;
+}
+
 static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
 {
     run *R = ud;
@@ -524,14 +606,14 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     if (rdm_buf_add(&R->line, line, len))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     char *f[RAW_FIELDS];
-    int nf = rdm_copy_split(R->line.data, R->line.len, f, RAW_FIELDS);
+    size_t n[RAW_FIELDS];
+    int nf = split_raw(R->line.data, R->line.len, f, n);
     if (nf != RAW_FIELDS || !f[0] || !f[1])
         return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.encounters (%d fields)", nf);
     long bid;
     if (rdm_parse_long(f[0], &bid) || find_batch(R, bid))
         return rdm_errf(err, RDM_EDB, "clean: row of unexpected batch %s", f[0]);
     batch_acc *B = R->cur;
-    const char *const *raw = (const char *const *)(f + 2);
     B->rows_in++;
     R->done++;
 
@@ -541,20 +623,16 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
             continue;
         int c = rule_col(r);
         B->checked[k]++;
-        if (c >= 0 && raw_missing(raw[c]))
+        if (c >= 0 && raw_missing(f[2 + c]))
             B->viol[k]++;
     }
 
-    size_t need = rdm_clean_scratch_size(raw);
-    rdm_buf_reset(&R->scratch);
-    if (rdm_buf_reserve(&R->scratch, need))
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
     rdm_clean_row row;
     rdm_clean_issue is;
-    if (rdm_clean_type_row(raw, R->scratch.data, &row, &is)) {
+    size_t vlen[RDM_NCOLS];
+    if (type_fields(f + 2, n + 2, &row, vlen, &is)) {
         B->type_rej++;
-        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory")
-                                                      : 0;
+        return reject_row(R, line, len, f[0], f[1], &is, err);
     }
     int hard = 0;
     for (int k = 0; k < cfg->clean.nrules; k++) {
@@ -563,7 +641,7 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
             continue;
         B->checked[k]++;
         const allowed_set *a = &R->aset[k];
-        if (a->col >= 0 && (!row.val[a->col] || aset_has(a, &row)))
+        if (a->col >= 0 && (!row.val[a->col] || aset_has(a, &row, vlen[a->col])))
             continue; /* present and allowed, or missing: not violated */
         if (rdm_clean_rule_violated(r, &row, (r->hard && !hard) ? &is : NULL)) {
             B->viol[k]++;
@@ -576,8 +654,7 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         hard = 1;
     }
     if (hard)
-        return add_reject(R, f[0], f[1], raw[0], &is) ? rdm_errf(err, RDM_ENOMEM, "out of memory")
-                                                      : 0;
+        return reject_row(R, line, len, f[0], f[1], &is, err);
     int d = idset_add(&R->seen, row.num[RDM_C_ENCOUNTER_ID]);
     if (d < 0)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -591,9 +668,9 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     }
     B->clean++;
     B->positives += row.target == 1;
-    if (add_clean(R, f[0], f[1], &row))
+    if (add_clean(R, f[0], n[0], f[1], n[1], &row, vlen))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
-    if (R->prof && profile_row(R, &row, err))
+    if (R->prof && profile_row(R, &row, vlen, err))
         return err->code;
     if (R->rdb && R->enc.len >= HANDOFF && hand_over(R, err))
         return err->code;

@@ -736,36 +736,40 @@ int rdm_copy_escape(rdm_buf *out, const char *v)
 {
     if (!v)
         return rdm_buf_add(out, "\\N", 2);
-    const char *run = v;
-    for (const char *p = v;; p++) {
-        char c = *p;
-        const char *esc = NULL;
+    size_t n = strlen(v);
+    if (rdm_buf_reserve(out, 2 * n))
+        return RDM_ENOMEM;
+    out->len = (size_t)(rdm_copy_escape_to(out->data + out->len, v, n) - out->data);
+    out->data[out->len] = '\0';
+    return RDM_OK;
+}
+
+char *rdm_copy_escape_to(char *w, const char *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = v[i];
         switch (c) {
         case '\\':
-            esc = "\\\\";
+            *w++ = '\\';
+            *w++ = '\\';
             break;
         case '\t':
-            esc = "\\t";
+            *w++ = '\\';
+            *w++ = 't';
             break;
         case '\n':
-            esc = "\\n";
+            *w++ = '\\';
+            *w++ = 'n';
             break;
         case '\r':
-            esc = "\\r";
+            *w++ = '\\';
+            *w++ = 'r';
             break;
         default:
-            break;
-        }
-        if (esc || c == '\0') {
-            if (p > run && rdm_buf_add(out, run, (size_t)(p - run)))
-                return RDM_ENOMEM;
-            if (c == '\0')
-                return RDM_OK;
-            if (rdm_buf_add(out, esc, 2))
-                return RDM_ENOMEM;
-            run = p + 1;
+            *w++ = c;
         }
     }
+    return w;
 }
 
 static int migration_done(rdm_db *db, const char *ver, int *done, rdm_err *err)

@@ -138,6 +138,9 @@ double rdm_copy_epoch(const rdm_copy_field *f, double dflt);
 int rdm_copy_split(char *line, size_t len, char **fields, int max);
 /* Append `v` escaped for COPY text format (NULL -> \N) to out. */
 int rdm_copy_escape(rdm_buf *out, const char *v) __attribute__((warn_unused_result));
+/* The same escape of v[0..n) (not NULL) written at `w`, which has room for
+ * 2 * n bytes; returns the end of what was written. */
+char *rdm_copy_escape_to(char *w, const char *v, size_t n);
 
 /* ---- LISTEN / NOTIFY ----
  * LISTEN is a statement like any other (rdm_db_exec). */

@@ -12,12 +12,16 @@
 
 enum { K_CAT, K_NUM, K_ID };
 
+/* A value and its counts: text s[0..len), or the integer k when s is NULL
+ * (the values of integer columns, written as their decimal text). */
 typedef struct vent {
     char *s;
+    size_t len;
+    long k;
     long count, pos;
 } vent;
 
-/* String -> counts, open addressing over indexes into `e`. */
+/* Value -> counts, open addressing over indexes into `e`. */
 typedef struct vmap {
     vent *e;
     size_t n, cap;
@@ -30,6 +34,7 @@ typedef struct vmap {
 typedef struct pcol {
     const char *name;
     int kind;
+    int intval; /* an integer column (INT or CODE): values counted by number */
     long missing;
     vmap map;   /* K_CAT, K_NUM */
     long *nums; /* K_NUM, K_ID */
@@ -62,6 +67,7 @@ rdm_profile *rdm_profile_new(void)
         p->col[i].kind = cols[i].kind == RDM_COL_ID    ? K_ID
                          : cols[i].kind == RDM_COL_INT ? K_NUM
                                                        : K_CAT;
+        p->col[i].intval = cols[i].kind == RDM_COL_INT || cols[i].kind == RDM_COL_CODE;
     }
     for (int i = 0; i < 4; i++) {
         p->col[RDM_NCOLS + i].name = DERIVED[i];
@@ -86,6 +92,11 @@ void rdm_profile_free(rdm_profile *p)
     free(p);
 }
 
+static size_t vent_hash(const vent *e)
+{
+    return e->s ? (size_t)rdm_hash_n(e->s, e->len) : (size_t)rdm_hash_u64((uint64_t)e->k);
+}
+
 static int vmap_rehash(vmap *m)
 {
     size_t ns = m->nslot ? m->nslot * 2 : 64;
@@ -93,7 +104,7 @@ static int vmap_rehash(vmap *m)
     if (!sl)
         return RDM_ENOMEM;
     for (size_t i = 0; i < m->n; i++) {
-        size_t j = rdm_hash_str(m->e[i].s) & (ns - 1);
+        size_t j = vent_hash(&m->e[i]) & (ns - 1);
         while (sl[j])
             j = (j + 1) & (ns - 1);
         sl[j] = (uint32_t)(i + 1);
@@ -104,39 +115,48 @@ static int vmap_rehash(vmap *m)
     return RDM_OK;
 }
 
-static int vmap_add(vmap *m, const char *s, int positive)
+static int same(const vent *e, const vent *v)
 {
-    if (m->last && strcmp(m->e[m->last - 1].s, s) == 0) {
-        m->e[m->last - 1].count++;
-        m->e[m->last - 1].pos += positive;
-        return RDM_OK;
-    }
-    if ((m->n + 1) * 2 > m->nslot && vmap_rehash(m))
-        return RDM_ENOMEM;
-    size_t j = rdm_hash_str(s) & (m->nslot - 1);
-    while (m->slot[j]) {
-        vent *e = &m->e[m->slot[j] - 1];
-        if (strcmp(e->s, s) == 0) {
-            e->count++;
-            e->pos += positive;
-            m->last = m->slot[j];
-            return RDM_OK;
+    if (!e->s || !v->s)
+        return !e->s && !v->s && e->k == v->k;
+    if (e->len != v->len)
+        return 0;
+    for (size_t i = 0; i < v->len; i++)
+        if (e->s[i] != v->s[i])
+            return 0;
+    return 1;
+}
+
+/* Count the value `v` (its text borrowed: copied when it is new). */
+static int vmap_add(vmap *m, const vent *v, int positive)
+{
+    vent *e = m->last ? &m->e[m->last - 1] : NULL;
+    if (!e || !same(e, v)) {
+        if ((m->n + 1) * 2 > m->nslot && vmap_rehash(m))
+            return RDM_ENOMEM;
+        size_t j = vent_hash(v) & (m->nslot - 1);
+        while (m->slot[j] && !same(&m->e[m->slot[j] - 1], v))
+            j = (j + 1) & (m->nslot - 1);
+        if (!m->slot[j]) {
+            void *ev = m->e;
+            if (rdm_grow(&ev, &m->cap, m->n + 1, sizeof *m->e))
+                return RDM_ENOMEM;
+            m->e = ev;
+            char *c = NULL;
+            if (v->s && !(c = malloc(v->len + 1)))
+                return RDM_ENOMEM;
+            if (c) {
+                memcpy(c, v->s, v->len);
+                c[v->len] = '\0';
+            }
+            m->e[m->n++] = (vent){c, v->len, v->k, 0, 0};
+            m->slot[j] = (uint32_t)m->n;
         }
-        j = (j + 1) & (m->nslot - 1);
+        m->last = m->slot[j];
+        e = &m->e[m->last - 1];
     }
-    void *ev = m->e;
-    if (rdm_grow(&ev, &m->cap, m->n + 1, sizeof *m->e))
-        return RDM_ENOMEM;
-    m->e = ev;
-    size_t n = strlen(s) + 1;
-    char *c = malloc(n);
-    if (!c)
-        return RDM_ENOMEM;
-    memcpy(c, s, n);
-    m->e[m->n] = (vent){c, 1, positive};
-    m->slot[j] = (uint32_t)(m->n + 1);
-    m->n++;
-    m->last = m->n;
+    e->count++;
+    e->pos += positive;
     return RDM_OK;
 }
 
@@ -166,10 +186,13 @@ static int batch_add(rdm_profile *p, long id, int positive)
     return RDM_OK;
 }
 
-/* Add one row: the text values `f` (profile field order) and, when `num` is
- * not NULL, the numbers of the integer columns (num[i] for f[i] present;
- * f[i] is then their decimal text) and the batch id. */
-static int add_row(rdm_profile *p, const char *const *f, const long *num, long bid, rdm_err *err)
+/* Add one row: the text values `f` (profile field order; `len` their
+ * lengths, or NULL) and, when `num` is not NULL, the numbers of the integer
+ * columns (num[i] for f[i] present, f[i] then not read) and the batch id.
+ * An integer column's value is counted by number when it is given as one or
+ * as its canonical decimal text, by text otherwise (the text it had). */
+static int add_row(rdm_profile *p, const char *const *f, const size_t *len, const long *num,
+                   long bid, rdm_err *err)
 {
     const char *t = f[RDM_PROFILE_F_TARGET];
     int positive = t && t[0] == '1' && t[1] == '\0';
@@ -180,23 +203,38 @@ static int add_row(rdm_profile *p, const char *const *f, const long *num, long b
     if (batch_add(p, bid, positive))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     for (int i = 0; i < NPCOLS; i++) {
-        const char *v = f[i < RDM_NCOLS ? i : i + 1]; /* skip batch_id */
+        int fi = i < RDM_NCOLS ? i : i + 1; /* skip batch_id */
+        const char *v = f[fi];
         pcol *c = &p->col[i];
         if (v == NULL) {
             c->missing++;
             continue;
         }
-        if (c->kind != K_CAT) {
-            long x;
-            if (num)
+        long x = 0;
+        int by_num = 0;
+        if (c->kind != K_CAT || c->intval) {
+            if (num) {
                 x = num[i];
-            else if (rdm_parse_long(v, &x))
+                by_num = 1;
+            } else if (rdm_parse_long(v, &x) == 0) {
+                char d[24];
+                rdm_fmt_long(x, d);
+                by_num = strcmp(d, v) == 0;
+            } else if (c->kind != K_CAT) {
                 return rdm_errf(err, RDM_EINVAL, "profile: column %s: '%s' is not an integer",
                                 c->name, v);
-            if (nums_add(c, x))
+            }
+            if (c->kind != K_CAT && nums_add(c, x))
                 return rdm_errf(err, RDM_ENOMEM, "out of memory");
         }
-        if (c->kind != K_ID && vmap_add(&c->map, v, positive))
+        if (c->kind == K_ID)
+            continue;
+        vent key = {NULL, 0, x, 0, 0};
+        if (!by_num || !c->intval) {
+            key.s = (char *)v;
+            key.len = len ? len[fi] : strlen(v);
+        }
+        if (vmap_add(&c->map, &key, positive))
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
     }
     return RDM_OK;
@@ -204,13 +242,13 @@ static int add_row(rdm_profile *p, const char *const *f, const long *num, long b
 
 int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
 {
-    return add_row(p, f, NULL, 0, err);
+    return add_row(p, f, NULL, NULL, 0, err);
 }
 
-int rdm_profile_add_typed(rdm_profile *p, const char *const *f, const long *num, long batch_id,
-                          rdm_err *err)
+int rdm_profile_add_typed(rdm_profile *p, const char *const *f, const size_t *len, const long *num,
+                          long batch_id, rdm_err *err)
 {
-    return add_row(p, f, num, batch_id, err);
+    return add_row(p, f, len, num, batch_id, err);
 }
 
 /* Sort `a` ascending: least significant byte first, passes over bytes that
@@ -365,16 +403,27 @@ static json_t *column_json(const pcol *c, long rows, int *bad)
     put(o, "missing", json_integer(c->missing), bad);
     put(o, "missing_rate", json_real(rows ? (double)c->missing / (double)rows : 0.0), bad);
     if (c->kind != K_ID) {
-        put(o, "distinct", json_integer((json_int_t)c->map.n), bad);
-        const vent **sorted = malloc(sizeof *sorted * (c->map.n ? c->map.n : 1));
+        /* integer values as their decimal text */
+        size_t n = c->map.n;
+        put(o, "distinct", json_integer((json_int_t)n), bad);
+        const vent **sorted = malloc(sizeof *sorted * (n ? n : 1));
+        vent *ie = malloc(sizeof *ie * (n ? n : 1));
+        char *digits = malloc(24 * (n ? n : 1));
         json_t *top = json_array();
-        if (!sorted || !top) {
+        if (!sorted || !ie || !digits || !top) {
             *bad = 1;
         } else {
-            for (size_t i = 0; i < c->map.n; i++)
+            for (size_t i = 0; i < n; i++) {
                 sorted[i] = &c->map.e[i];
-            qsort(sorted, c->map.n, sizeof *sorted, cmp_vent_ptr);
-            for (size_t i = 0; i < c->map.n && i < 10; i++) {
+                if (!c->map.e[i].s) {
+                    ie[i] = c->map.e[i];
+                    ie[i].s = digits + 24 * i;
+                    ie[i].len = rdm_fmt_long(ie[i].k, ie[i].s);
+                    sorted[i] = &ie[i];
+                }
+            }
+            qsort(sorted, n, sizeof *sorted, cmp_vent_ptr);
+            for (size_t i = 0; i < n && i < 10; i++) {
                 json_t *t = json_object();
                 if (!t) {
                     *bad = 1;
@@ -388,6 +437,8 @@ static json_t *column_json(const pcol *c, long rows, int *bad)
             }
         }
         free(sorted);
+        free(ie);
+        free(digits);
         put(o, "top", top, bad);
     }
     if (c->kind != K_CAT && numeric_stats(c, o))

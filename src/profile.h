@@ -53,10 +53,11 @@ void rdm_profile_free(rdm_profile *p);
 int rdm_profile_add(rdm_profile *p, const char *const *f, rdm_err *err)
     __attribute__((warn_unused_result));
 /* rdm_profile_add for a row whose numbers the caller has: num[i] is the
- * value of integer column i (f[i], present, its decimal text), batch_id the
- * row's batch (f[RDM_PROFILE_F_BATCH] is not read). */
-int rdm_profile_add_typed(rdm_profile *p, const char *const *f, const long *num, long batch_id,
-                          rdm_err *err) __attribute__((warn_unused_result));
+ * value of integer column i (f[i] only says whether it is present), len[k]
+ * the length of f[k] (NULL: strlen), batch_id the row's batch
+ * (f[RDM_PROFILE_F_BATCH] is not read). */
+int rdm_profile_add_typed(rdm_profile *p, const char *const *f, const size_t *len, const long *num,
+                          long batch_id, rdm_err *err) __attribute__((warn_unused_result));
 /* The profile as JSON: a new reference owned by the caller (json_decref), or
  * NULL with err. */
 json_t *rdm_profile_json(const rdm_profile *p, rdm_err *err);

@@ -124,17 +124,23 @@ size_t rdm_value_normalize(const char *v, char *out, size_t outsz)
         out[0] = '\0';
         return 0;
     }
-    const char *s = v, *e = v + strlen(v);
+    size_t at, n = rdm_value_trim(v, strlen(v), &at);
+    if (n >= outsz)
+        n = outsz - 1;
+    memcpy(out, v + at, n);
+    out[n] = '\0';
+    return n;
+}
+
+size_t rdm_value_trim(const char *v, size_t n, size_t *start)
+{
+    const char *s = v, *e = v + n;
     while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
         s++;
     while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
         e--;
-    size_t n = (size_t)(e - s);
-    if (n >= outsz)
-        n = outsz - 1;
-    memcpy(out, s, n);
-    out[n] = '\0';
-    return n;
+    *start = (size_t)(s - v);
+    return (size_t)(e - s);
 }
 
 static const char *const CHAPTERS[] = {

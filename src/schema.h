@@ -48,6 +48,9 @@ int rdm_value_is_missing(const char *v);
  * the normalised length. Used by clean and by the encoder, so training and
  * serving see the same strings. */
 size_t rdm_value_normalize(const char *v, char *out, size_t outsz);
+/* The same trim on v[0..n) where it lies: sets *start to the offset of the
+ * first byte kept and returns the length kept. */
+size_t rdm_value_trim(const char *v, size_t n, size_t *start);
 
 /* ICD-9 chapter group of a diagnosis code ("circulatory", "diabetes", ...);
  * "missing" for a missing code, "other" for an unrecognised one. Static string. */

@@ -192,7 +192,7 @@ static void test_profile_typed_same(void)
         f[RDM_PROFILE_F_BATCH] = bid;
         CU_ASSERT_EQUAL(rdm_profile_add(a, f, &err), 0);
         f[RDM_PROFILE_F_BATCH] = NULL;
-        CU_ASSERT_EQUAL(rdm_profile_add_typed(b, f, num, batch, &err), 0);
+        CU_ASSERT_EQUAL(rdm_profile_add_typed(b, f, NULL, num, batch, &err), 0);
     }
     rdm_err err = {0};
     json_t *ja = rdm_profile_json(a, &err), *jb = rdm_profile_json(b, &err);
