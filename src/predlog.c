@@ -69,7 +69,8 @@ struct rdm_predlog {
     pthread_mutex_t spill_mu;
     int spill_fd;              /* own spill file, -1 when closed (guarded by spill_mu) */
     long spill_bytes;          /* its size (guarded by spill_mu) */
-    _Atomic int spill_pending; /* spill files may exist */
+    _Atomic int spill_pending; /* spill files of gone writers may exist */
+    _Atomic int raw_spilled;   /* the own spill file holds entries (the writer takes them) */
     int64_t warn_us;           /* last "dropping" warning */
     uint64_t seq;              /* guarded by mu */
     uint64_t boot_us;
@@ -749,7 +750,7 @@ static void spill_append(rdm_predlog *l, const char *data, size_t n, uint64_t ro
     pthread_mutex_unlock(&l->spill_mu);
     if (ok) {
         atomic_fetch_add(&l->c->spilled, rows);
-        l->spill_pending = 1;
+        l->raw_spilled = 1;
         return;
     }
     atomic_fetch_add(&l->c->dropped, rows);
@@ -1115,42 +1116,48 @@ static int pid_alive(int pid)
     return pid > 0 && (kill(pid, 0) == 0 || errno != ESRCH);
 }
 
-/* Rename the own spill file and every spill file whose writer is gone to a
- * "replay" name this process owns. */
+/* 1 when the file at `path` is a queue file (formatted rows). */
+static int is_queue_file(const char *path)
+{
+    char head[8];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int yes = fd >= 0 && read(fd, head, sizeof head) == (ssize_t)sizeof head &&
+              !memcmp(head, RDM_PREDQ_MAGIC, sizeof head);
+    if (fd >= 0)
+        close(fd);
+    return yes;
+}
+
+/* Rename every spill and queue file whose writer is gone to a "replay" name
+ * this process owns: queue files first, so that they are replayed before
+ * the spill files of entries (a writer killed while it moved its spill file
+ * into its queue file leaves some records in both: stored from the queue
+ * file first, the spill file's replay leaves them out by request id). The
+ * own files are the writer's and the sender's. */
 static void claim_spills(rdm_predlog *l)
 {
-    // own active file first: new spills go to a fresh file from now on
-    pthread_mutex_lock(&l->spill_mu);
-    if (l->spill_fd >= 0) {
-        close(l->spill_fd);
-        l->spill_fd = -1;
+    char to[1100], suffix[48];
+    for (int pass = 0; pass < 2; pass++) {
+        DIR *d = opendir(l->cfg->monitor.spill_dir);
+        if (!d)
+            return;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+            int pid = 0, n = 0;
+            if (sscanf(de->d_name, "predlog-%d%n", &pid, &n) != 1 || pid == (int)getpid() ||
+                pid_alive(pid))
+                continue;
+            char from[1100];
+            snprintf(from, sizeof from, "%s/%s", l->cfg->monitor.spill_dir, de->d_name);
+            if (is_queue_file(from) != (pass == 0))
+                continue;
+            snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
+            spill_name(l, to, sizeof to, suffix);
+            if (rename(from, to) == 0) // a peer may have claimed it first: then it is theirs
+                rdm_log(RDM_LOG_INFO, "predlog: claimed %s of gone process %d", from, pid);
+        }
+        closedir(d);
     }
-    char to[1100];
-    char suffix[48];
-    snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
-    spill_name(l, to, sizeof to, suffix);
-    char msg[128];
-    if (rename(l->spill_path, to) != 0 && errno != ENOENT)
-        rdm_log(RDM_LOG_WARN, "predlog: rename %s: %s", l->spill_path,
-                rdm_errno_text(errno, msg, sizeof msg));
-    pthread_mutex_unlock(&l->spill_mu);
-    DIR *d = opendir(l->cfg->monitor.spill_dir);
-    if (!d)
-        return;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        int pid = 0, n = 0;
-        if (sscanf(de->d_name, "predlog-%d%n", &pid, &n) != 1 || pid == (int)getpid() ||
-            pid_alive(pid))
-            continue;
-        char from[1100];
-        snprintf(from, sizeof from, "%s/%s", l->cfg->monitor.spill_dir, de->d_name);
-        snprintf(suffix, sizeof suffix, "-%06u.replay", l->replay_no++);
-        spill_name(l, to, sizeof to, suffix);
-        if (rename(from, to) == 0) // a peer may have claimed it first: then it is theirs
-            rdm_log(RDM_LOG_INFO, "predlog: claimed %s of gone process %d", from, pid);
-    }
-    closedir(d);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -1228,8 +1235,12 @@ static int spill_files_present(const rdm_predlog *l)
         int pid = 0, n = 0;
         if (sscanf(de->d_name, "predlog-%d%n", &pid, &n) != 1)
             continue;
-        // the own queue file is the sender's, not a spill file to replay
-        found = pid == (int)getpid() ? strcmp(de->d_name + n, ".queue") != 0 : !pid_alive(pid);
+        // the own queue and spill files are the writer's and the sender's;
+        // claimed files not replayed yet are "-NNNNNN.replay"
+        size_t k = strlen(de->d_name);
+        found = pid == (int)getpid() ? k > 7 && !strcmp(de->d_name + k - 7, ".replay")
+                                     : !pid_alive(pid);
+        (void)n;
     }
     closedir(d);
     return found;
@@ -1284,19 +1295,25 @@ static void queue_unhealthy(rdm_predlog *l, int force)
 }
 
 /* Writer thread: the buffered entries of `batch` as batch rows, queued. */
-static void enqueue(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, int64_t oldest,
-                    rdm_buf *rows)
+static void enqueue(rdm_predlog *l, const char *data, size_t len, uint64_t nrows, int64_t oldest,
+                    int spilled, rdm_buf *rows)
 {
-    if (!batch->len)
+    if (!len)
         return;
     uint64_t n = 0, bad = 0;
     rdm_buf_reset(rows);
-    int rc = format_all(l, batch->data, batch->len, &l->pb, rows, &n, &bad);
+    int rc = format_all(l, data, len, &l->pb, rows, &n, &bad);
     atomic_fetch_add(&l->c->dropped, bad);
-    if (rc != RDM_OK) { // out of memory: the entries go to the spill file as they are
+    if (rc != RDM_OK && !spilled) { // out of memory: the entries go to the spill file as they are
         rdm_log(RDM_LOG_WARN, "predlog: cannot format %llu records; spilling them",
                 (unsigned long long)nrows);
-        spill_append(l, batch->data, batch->len, nrows - bad);
+        spill_append(l, data, len, nrows - bad);
+        return;
+    }
+    if (rc != RDM_OK) {
+        atomic_fetch_add(&l->c->dropped, nrows - bad);
+        rdm_log(RDM_LOG_WARN, "predlog: cannot format %llu spilled records: dropped",
+                (unsigned long long)nrows);
         return;
     }
     if (!n || rows->len < RDM_PREDBATCH_HEADER + RDM_PREDBATCH_TRAILER)
@@ -1306,11 +1323,11 @@ static void enqueue(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, int64_
     pthread_mutex_lock(&l->qmu);
     rc = rdm_predq_push(&l->q, rows->data + RDM_PREDBATCH_HEADER,
                         rows->len - RDM_PREDBATCH_HEADER - RDM_PREDBATCH_TRAILER, n, oldest,
-                        l->healthy, &to_file, &err);
+                        l->healthy && !spilled, &to_file, &err);
     pthread_cond_signal(&l->qwake);
     pthread_mutex_unlock(&l->qmu);
     if (rc == RDM_OK) {
-        if (to_file)
+        if (to_file && !spilled) // spilled ones were counted when they were
             atomic_fetch_add(&l->c->spilled, n);
         return;
     }
@@ -1318,6 +1335,56 @@ static void enqueue(rdm_predlog *l, const rdm_buf *batch, uint64_t nrows, int64_
     if (rc != RDM_ESTATE)
         rdm_log(RDM_LOG_WARN, "%s", err.msg);
     warn_dropped(l, l->q.path);
+}
+
+/* Writer thread: entries the serving threads spilled while the buffer was
+ * full, formatted and queued in the queue file (the order they had among
+ * the others is not kept; they are told apart by request id). The file is
+ * renamed first (".taking": a later writer replays it if this one dies
+ * before it is done, leaving out what reached the database). */
+static void take_spilled(rdm_predlog *l, rdm_buf *data, rdm_buf *rows)
+{
+    if (!atomic_exchange(&l->raw_spilled, 0))
+        return;
+    char taking[1100], msg[128];
+    spill_name(l, taking, sizeof taking, ".taking");
+    pthread_mutex_lock(&l->spill_mu);
+    if (l->spill_fd >= 0)
+        close(l->spill_fd);
+    l->spill_fd = -1;
+    int moved = rename(l->spill_path, taking) == 0;
+    pthread_mutex_unlock(&l->spill_mu);
+    rdm_err err = {0};
+    rdm_buf_reset(data);
+    if (!moved || rdm_read_file(taking, data, &err) != RDM_OK) {
+        if (!moved && errno != ENOENT)
+            rdm_log(RDM_LOG_WARN, "predlog: rename %s: %s", l->spill_path,
+                    rdm_errno_text(errno, msg, sizeof msg));
+        else if (moved)
+            rdm_log(RDM_LOG_WARN, "%s", err.msg);
+        return;
+    }
+    size_t off = 0, chunk = (size_t)l->cfg->monitor.buffer_bytes;
+    while (off < data->len) {
+        size_t start = off;
+        uint64_t n = 0;
+        entry_view v;
+        while (off < data->len && off - start < chunk &&
+               parse_entry(data->data + off, data->len - off, &v)) {
+            off += v.h.len;
+            n += v.aside ? 0 : v.h.rows;
+        }
+        if (off == start) {
+            rdm_log(RDM_LOG_WARN, "predlog: %s: %zu unreadable bytes at the end skipped", taking,
+                    data->len - off);
+            break;
+        }
+        entry_hdr first;
+        memcpy(&first, data->data + start, sizeof first);
+        enqueue(l, data->data + start, off - start, n, first.served_us, 1, rows);
+    }
+    unlink(taking);
+    rdm_buf_reset(data);
 }
 
 /* Writer thread, on a flush: until what is queued in memory is stored, or
@@ -1373,8 +1440,9 @@ static void *writer_main(void *arg)
         l->fmt_oldest_us = oldest;
         pthread_mutex_unlock(&l->qmu);
         pthread_mutex_unlock(&l->mu);
-        enqueue(l, &batch, nrows, oldest, &rows);
+        enqueue(l, batch.data, batch.len, nrows, oldest, 0, &rows);
         rdm_buf_reset(&batch);
+        take_spilled(l, &batch, &rows);
         pthread_mutex_lock(&l->qmu);
         l->fmt_oldest_us = 0;
         pthread_mutex_unlock(&l->qmu);

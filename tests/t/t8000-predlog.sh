@@ -128,4 +128,14 @@ check_eq "saturated: spilled = replayed" "$(val spilled "$T_TMP/j.out")" "$(val 
 check_eq "saturated: 100000 rows" 100000 "$(sql 'SELECT count(*) FROM monitor.predictions')"
 check_eq "saturated: none doubled" 100000 "$(sql 'SELECT count(DISTINCT encounter_id) FROM monitor.predictions')"
 check_eq "saturated: no file left" "" "$(ls "$T_TMP/spill" | grep -v '^poison$')"
+# the same with the smallest buffer: the serving side finds it full and
+# spills entries as they are; the writer takes them into the queue file
+sql 'TRUNCATE monitor.prediction_batches'
+PREDLOG_DRIVE_PLAIN=1 PREDLOG_DRIVE_BATCH=100 "$DRIVE" "$conf" 100000 0 monitor.queue_memory_bytes=0 \
+    monitor.buffer_bytes=65536 >"$T_TMP/k.out" 2>"$T_TMP/k.err"
+cat "$T_TMP/k.out"
+check_eq "buffer full: nothing dropped" 0 "$(val dropped "$T_TMP/k.out")"
+check_eq "buffer full: logged + replayed = sent" 100000 $(( $(val logged "$T_TMP/k.out") + $(val replayed "$T_TMP/k.out") ))
+check_eq "buffer full: 100000 rows, none doubled" "100000:100000" "$(sql 'SELECT count(*), count(DISTINCT encounter_id) FROM monitor.predictions' | tr '|' ':')"
+check_eq "buffer full: no file left" "" "$(ls "$T_TMP/spill" | grep -v '^poison$')"
 t_done

@@ -19,12 +19,42 @@
 /* n records, `per` to a request: the log fed as the pool feeds it. */
 static void pace(const struct timespec *t0, long i, double rate);
 
+/* PREDLOG_DRIVE_BODIES=FILE: one JSON record per line, taken in turn as the
+ * records of the batches instead of the generated ones (for measurements
+ * with real inputs). */
+static char **bodies;
+static size_t nbodies;
+
+static void load_bodies(const char *path)
+{
+    FILE *f = path ? fopen(path, "r") : NULL;
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while (f && (len = getline(&line, &cap, f)) > 0) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        char **g = realloc(bodies, (nbodies + 1) * sizeof *g);
+        if (!g || !(g[nbodies] = strdup(line)))
+            break;
+        bodies = g;
+        nbodies++;
+    }
+    free(line);
+    if (f)
+        fclose(f);
+}
+
 static int drive_batches(rdm_predlog *log, long n, long per, double rate)
 {
+    load_bodies(getenv("PREDLOG_DRIVE_BODIES"));
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static const char *const sep[] = {",", " ,\n  ", "\t,"};
-    size_t cap = (size_t)per * 200 + 64;
+    size_t longest = 200;
+    for (size_t b = 0; b < nbodies; b++)
+        longest = strlen(bodies[b]) + 8 > longest ? strlen(bodies[b]) + 8 : longest;
+    size_t cap = (size_t)per * longest + 64;
     // PREDLOG_DRIVE_PLAIN: no escaped quote (the bodies real clients send)
     const char *payer = getenv("PREDLOG_DRIVE_PLAIN") ? "MC" : "M\\\"C";
     char *body = malloc(cap), *resp = malloc(cap);
@@ -32,10 +62,15 @@ static int drive_batches(rdm_predlog *log, long n, long per, double rate)
         int bl = snprintf(body, cap, "{ \"instances\" :\n [");
         int rl = snprintf(resp, cap, "{\"predictions\":[");
         for (long k = i; k < i + per && k <= n; k++) {
-            bl += snprintf(body + bl, cap - (size_t)bl,
-                           "%s{\"encounter_id\": %ld,\"patient_nbr\" : %ld, \"age\": \"[70-80)\", "
-                           "\"time_in_hospital\":%ld, \"payer_code\": \"%s\"}",
-                           k == i ? " " : sep[k % 3], k, 1000 + k % 97, 1 + k % 14, payer);
+            if (nbodies)
+                bl += snprintf(body + bl, cap - (size_t)bl, "%s%s", k == i ? "" : ",",
+                               bodies[(size_t)(k - 1) % nbodies]);
+            else
+                bl += snprintf(
+                    body + bl, cap - (size_t)bl,
+                    "%s{\"encounter_id\": %ld,\"patient_nbr\" : %ld, \"age\": \"[70-80)\", "
+                    "\"time_in_hospital\":%ld, \"payer_code\": \"%s\"}",
+                    k == i ? " " : sep[k % 3], k, 1000 + k % 97, 1 + k % 14, payer);
             double p = (double)(k % 1000) / 1000.0;
             rl += snprintf(resp + rl, cap - (size_t)rl,
                            "%s{\"encounter_id\":%ld,\"probability\":%.6f,\"decision\":%s,"
@@ -52,6 +87,9 @@ static int drive_batches(rdm_predlog *log, long n, long per, double rate)
     int ok = body && resp;
     free(body);
     free(resp);
+    for (size_t b = 0; b < nbodies; b++)
+        free(bodies[b]);
+    free(bodies);
     return ok;
 }
 
