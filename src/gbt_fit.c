@@ -2,6 +2,7 @@
  * growth (row partitions, leaf values), gradients and losses, sampling,
  * early stopping. Binning is gbt_bin.c, histograms and splits gbt_hist.c. */
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -63,6 +64,11 @@ static inline double row_grad(const fitctx *c, double z, double y, ghq *out)
     return e;
 }
 
+/* One round's pass over the rows, one pool job of two phases. Phase 1: per
+ * chunk of training rows, the last tree's leaf values added to the margins
+ * (leaves mode) and the next gradients (and loss sums); per leaf, its value
+ * added to the margins of its validation rows. Phase 2 (vloss), once every
+ * item of phase 1 is done: the validation loss per chunk. */
 typedef struct gradjob {
     fitctx *c;
     const float *y;
@@ -74,6 +80,15 @@ typedef struct gradjob {
     const double *lw;
     int nleaves;
     size_t npos; /* rows in idx (positions mode) or n */
+    /* validation: nvleaf leaves of vl (values vw) added to their rows, then
+     * with vloss the loss of the yv labels per chunk in vpart */
+    const leaf *vl;
+    const double *vw;
+    int nvleaf, vloss;
+    const float *yv;
+    _Alignas(64) atomic_size_t done1; /* phase-1 items completed */
+    atomic_size_t next2;              /* next phase-2 item */
+    atomic_int open2;                 /* phase 2 may start */
 } gradjob;
 
 /* First position in idx[a..b) (ascending rows) whose row is >= r. */
@@ -89,66 +104,91 @@ static size_t lower_row(const uint32_t *idx, size_t a, size_t b, size_t r)
     return a;
 }
 
+/* Training rows of chunk ch. */
+static void grad_chunk(gradjob *gj, int tid, size_t ch)
+{
+    fitctx *c = gj->c;
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < gj->npos ? lo + CHUNK : gj->npos;
+    double *wl = c->wlv[tid];
+    logprod lp = {1.0, 0, 0};
+    double s = 0;
+    if (gj->lv) {
+        /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
+         * write disjoint parts of margin and gh): each row's leaf value
+         * first (within each leaf the positions hold ascending rows:
+         * stable partitions of 0..n-1), then the rows in order */
+        for (int l = 0; l < gj->nleaves; l++) {
+            size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
+            size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
+            double w = gj->lw[l];
+            for (size_t k = a; k < b; k++)
+                wl[c->idx[k] - lo] = w;
+        }
+        for (size_t i = lo; i < hi; i++)
+            gj->margin[i] += wl[i - lo];
+    }
+    for (size_t i = lo; i < hi; i++) {
+        double z = gj->margin[i], yi = gj->y[i];
+        double e = row_grad(c, z, yi, &c->gh[i]);
+        if (gj->want_loss) {
+            lp_mul(&lp, 1.0 + e);
+            s += (z > 0 ? z : 0) - yi * z;
+        }
+    }
+    if (gj->want_loss)
+        gj->part[ch] = s + lp_log(&lp);
+}
+
+/* Leaf l's value added to the margins of its validation rows. */
+static void vleaf_item(gradjob *gj, int l)
+{
+    fitctx *c = gj->c;
+    double w = gj->vw[l];
+    for (uint32_t k = gj->vl[l].vbegin; k < gj->vl[l].vend; k++)
+        c->vmargin[c->vidx[k]] += w;
+}
+
+/* Validation loss of chunk ch (margins already updated). */
+static void vloss_chunk(gradjob *gj, size_t ch)
+{
+    fitctx *c = gj->c;
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
+    logprod lp = {1.0, 0, 0};
+    double s = 0;
+    for (size_t i = lo; i < hi; i++) {
+        double z = c->vmargin[i], yi = gj->yv[i];
+        lp_mul(&lp, 1.0 + exp(-fabs(z)));
+        s += (z > 0 ? z : 0) - yi * z;
+    }
+    c->vpart[ch] = s + lp_log(&lp);
+}
+
 static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
-    fitctx *c = gj->c;
-    size_t lo, hi;
-    double *wl = c->wlv[tid];
-    for (long ch; (ch = next_chunk(pl, gj->npos, &lo, &hi)) >= 0;) {
-        logprod lp = {1.0, 0, 0};
-        double s = 0;
-        if (gj->lv) {
-            /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
-             * write disjoint parts of margin and gh): each row's leaf value
-             * first (within each leaf the positions hold ascending rows:
-             * stable partitions of 0..n-1), then the rows in order */
-            for (int l = 0; l < gj->nleaves; l++) {
-                size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
-                size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
-                double w = gj->lw[l];
-                for (size_t k = a; k < b; k++)
-                    wl[c->idx[k] - lo] = w;
-            }
-            for (size_t i = lo; i < hi; i++)
-                gj->margin[i] += wl[i - lo];
-        }
-        for (size_t i = lo; i < hi; i++) {
-            double z = gj->margin[i], yi = gj->y[i];
-            double e = row_grad(c, z, yi, &c->gh[i]);
-            if (gj->want_loss) {
-                lp_mul(&lp, 1.0 + e);
-                s += (z > 0 ? z : 0) - yi * z;
-            }
-        }
-        if (gj->want_loss)
-            gj->part[ch] = s + lp_log(&lp);
+    size_t nch = (gj->npos + CHUNK - 1) / CHUNK, n1 = nch + (size_t)gj->nvleaf;
+    for (size_t it; (it = rdm_pool_next(pl)) < n1;) {
+        if (it < nch)
+            grad_chunk(gj, tid, it);
+        else
+            vleaf_item(gj, (int)(it - nch));
+        if (atomic_fetch_add_explicit(&gj->done1, 1, memory_order_acq_rel) + 1 == n1)
+            atomic_store_explicit(&gj->open2, 1, memory_order_release);
     }
+    if (!gj->vloss)
+        return;
+    rdm_pool_await(&gj->open2);
+    size_t n2 = (gj->c->nv + CHUNK - 1) / CHUNK;
+    for (size_t it; (it = atomic_fetch_add_explicit(&gj->next2, 1, memory_order_relaxed)) < n2;)
+        vloss_chunk(gj, it);
 }
 
-typedef struct validjob {
-    const float *y;
-    size_t n;
-    const double *margin;
-    double *part;
-} validjob;
-
-/* Validation loss per chunk (margins already updated). */
-static void valid_job(void *arg, int tid, rdm_pool *pl)
+static void run_grad(fitctx *c, gradjob *gj)
 {
-    validjob *vj = arg;
-    size_t lo, hi;
-    (void)tid;
-    for (long ch; (ch = next_chunk(pl, vj->n, &lo, &hi)) >= 0;) {
-        logprod lp = {1.0, 0, 0};
-        double s = 0;
-        for (size_t i = lo; i < hi; i++) {
-            double z = vj->margin[i], yi = vj->y[i];
-            lp_mul(&lp, 1.0 + exp(-fabs(z)));
-            s += (z > 0 ? z : 0) - yi * z;
-        }
-        vj->part[ch] = s + lp_log(&lp);
-    }
+    atomic_init(&gj->done1, 0);
+    atomic_init(&gj->next2, 0);
+    atomic_init(&gj->open2, 0);
+    rdm_pool_run(c->pool, grad_job, gj);
 }
 
 /* Binned traversal of the training rows (used with row subsampling). */
@@ -483,8 +523,7 @@ static int split_leaf(fitctx *c, rdm_gbt *m, int root, int bl, int *nleaves, int
 }
 
 /* Grow one tree, leaf-wise (best gain first), over idx[0..nin); sets the
- * leaf values and adds them to the validation margins. Returns the number of
- * leaves, or -1 (out of memory). */
+ * leaf values. Returns the number of leaves, or -1 (out of memory). */
 static int grow_tree(fitctx *c, rdm_gbt *m, const rdm_gbt_params *p, uint32_t nin)
 {
     if (rdm_gbt_tree_begin(m) != 0)
@@ -515,33 +554,46 @@ static int grow_tree(fitctx *c, rdm_gbt *m, const rdm_gbt_params *p, uint32_t ni
         leaf *lf = &c->leaves[l];
         double w = -((double)lf->g * c->inv) / ((double)lf->h * c->inv + c->l2) * p->learning_rate;
         m->nodes[lf->node].value = w;
-        for (uint32_t k = lf->vbegin; k < lf->vend; k++)
-            c->vmargin[c->vidx[k]] += w;
     }
     if (rdm_gbt_tree_end(m) != 0)
         return -1;
     return nleaves;
 }
 
-/* Training margins of the last tree and the next gradients (one pass);
- * with want_loss, the per-chunk training losses in c->part. */
+/* Training and validation margins of the last tree and the next gradients;
+ * with want_loss, the per-chunk training losses in c->part; with validation
+ * rows (labels yv), the per-chunk validation losses in c->vpart. */
 static void update_train(fitctx *c, const rdm_gbt *m, const rdm_gbt_params *p, const float *y,
-                         int nleaves, int want_loss)
+                         const float *yv, int nleaves, int want_loss)
 {
     size_t n = c->n;
-    if (p->subsample >= 1.0) {
-        memcpy(c->sorted, c->leaves, (size_t)nleaves * sizeof *c->sorted);
-        qsort(c->sorted, (size_t)nleaves, sizeof *c->sorted, cmp_leaf_begin);
-        for (int l = 0; l < nleaves; l++)
-            c->lw[l] = m->nodes[c->sorted[l].node].value;
-        gradjob gj = {c, y, c->margin, c->part, want_loss, c->sorted, c->lw, nleaves, n};
-        rdm_pool_run(c->pool, grad_job, &gj);
-    } else {
+    memcpy(c->sorted, c->leaves, (size_t)nleaves * sizeof *c->sorted);
+    qsort(c->sorted, (size_t)nleaves, sizeof *c->sorted, cmp_leaf_begin);
+    for (int l = 0; l < nleaves; l++)
+        c->lw[l] = m->nodes[c->sorted[l].node].value;
+    int nvl = c->nv ? nleaves : 0;
+    gradjob gj = {.c = c,
+                  .y = y,
+                  .margin = c->margin,
+                  .part = c->part,
+                  .want_loss = want_loss,
+                  .lv = c->sorted,
+                  .lw = c->lw,
+                  .nleaves = nleaves,
+                  .npos = n,
+                  .vl = c->sorted,
+                  .vw = c->lw,
+                  .nvleaf = nvl,
+                  .vloss = nvl > 0,
+                  .yv = yv};
+    if (p->subsample < 1.0) {
         binjob bj = {c, m, m->ntrees - 1, c->tbin, c->margin};
         rdm_pool_run(c->pool, bintrav_job, &bj);
-        gradjob gj = {c, y, c->margin, c->part, want_loss, NULL, NULL, 0, n};
-        rdm_pool_run(c->pool, grad_job, &gj);
+        gj.lv = NULL;
+        gj.lw = NULL;
+        gj.nleaves = 0;
     }
+    run_grad(c, &gj);
 }
 
 /* Early stopping on the validation loss. */
@@ -610,21 +662,18 @@ rdm_gbt *rdm_gbt_fit(const float *X, const float *y, size_t n, int d, const int 
         c.vmargin[i] = m->base;
     uint64_t rng = p->seed ^ 0x5851f42d4c957f2dULL;
     stopper st = {INFINITY, -1, 0};
-    gradjob gj = {&c, y, c.margin, c.part, 0, NULL, NULL, 0, n};
-    rdm_pool_run(c.pool, grad_job, &gj);
+    gradjob gj = {.c = &c, .y = y, .margin = c.margin, .part = c.part, .npos = n};
+    run_grad(&c, &gj);
     for (int it = 0; it < p->max_iter; it++) {
         sample_features(&c, p, &rng);
         uint32_t nin = sample_rows(&c, p, &rng);
         int nleaves = grow_tree(&c, m, p, nin);
         if (nleaves < 0)
             goto nomem;
-        update_train(&c, m, p, y, nleaves, cb != NULL);
+        update_train(&c, m, p, y, yv, nleaves, cb != NULL);
         double tloss = cb ? sum_parts(c.part, n) / (double)n : NAN, vloss = NAN;
-        if (nv) {
-            validjob vj = {yv, nv, c.vmargin, c.vpart};
-            rdm_pool_run(c.pool, valid_job, &vj);
+        if (nv)
             vloss = sum_parts(c.vpart, nv) / (double)nv;
-        }
         if (cb)
             cb(it, tloss, vloss, ud);
         if (nv && p->early_stopping > 0 && stop_now(&st, it, vloss, p->early_stopping))

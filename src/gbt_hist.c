@@ -171,13 +171,14 @@ static inline void hist_row(const fitctx *c, ghq *H, uint32_t i)
 #define PREFETCH 16 /* rows ahead */
 
 /* Add rows[0..m) into thread tid's partial histogram (cleared at its first
- * use in a job). One partial per thread, not one per thread and row parity:
- * the feature items then read half as much of the other threads' memory,
- * which costs more than the waits of consecutive rows updating the same
- * entry. */
-static void hist_add(fitctx *c, int tid, const uint32_t *rows, uint32_t m)
+ * use in a job): thread 0's is h0, the smaller child's own histogram, so that
+ * on one thread nothing is to be added up afterwards. One partial per
+ * thread, not one per thread and row parity: the feature items then read
+ * half as much of the other threads' memory, which costs more than the waits
+ * of consecutive rows updating the same entry. */
+static void hist_add(fitctx *c, int tid, ghq *h0, const uint32_t *rows, uint32_t m)
 {
-    ghq *H = c->thist[tid];
+    ghq *H = tid == 0 ? h0 : c->thist[tid];
     if (!c->tused[tid]) {
         memset(H, 0, (size_t)c->htb * sizeof *H);
         c->tused[tid] = 1;
@@ -219,14 +220,15 @@ typedef struct splitjob {
     int hist;         /* children's histograms and best splits wanted */
     uint8_t lut[256]; /* per bin of the split feature: 1 = left */
     const uint8_t *col;
+    ghq *h0;        /* thread 0's partial histogram: the smaller child's */
     uint32_t begin; /* P's rows: idx[begin .. end), chunks of `chunk` rows */
     uint32_t end, chunk;
     size_t nch, vitem, nfeat; /* chunks; 1 when the validation rows are an item; features */
     uint32_t vmid;
-    atomic_size_t done1;    /* phase-1 items completed */
-    atomic_size_t next2;    /* next phase-2 item */
-    atomic_int open2;       /* phase 2 may start */
-    ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
+    _Alignas(64) atomic_size_t done1;    /* phase-1 items completed */
+    atomic_size_t next2;                 /* next phase-2 item */
+    atomic_int open2;                    /* phase 2 may start */
+    _Alignas(64) ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
 } splitjob;
 
 static void chunk_range(const splitjob *sj, size_t ch, uint32_t *lo, uint32_t *hi)
@@ -276,9 +278,9 @@ static void part_chunk(splitjob *sj, int tid, size_t ch)
     c->pnl[ch] = a;
     c->pnr[ch] = b;
     if (sj->small == 0)
-        hist_add(c, tid, l, a);
+        hist_add(c, tid, sj->h0, l, a);
     else if (sj->small == 1)
-        hist_add(c, tid, r, b);
+        hist_add(c, tid, sj->h0, r, b);
 }
 
 static void phase1_item(splitjob *sj, int tid, size_t it)
@@ -291,7 +293,7 @@ static void phase1_item(splitjob *sj, int tid, size_t it)
     } else { /* the root */
         uint32_t lo, hi;
         chunk_range(sj, it - sj->vitem, &lo, &hi);
-        hist_add(c, tid, c->idx + lo, hi - lo);
+        hist_add(c, tid, sj->h0, c->idx + lo, hi - lo);
         ghq t = {0, 0};
         for (uint32_t q = lo; q < hi; q++)
             hadd(&t, c->gh[c->idx[q]]);
@@ -299,7 +301,8 @@ static void phase1_item(splitjob *sj, int tid, size_t it)
     }
 }
 
-/* Feature q of the tree: S's histogram from the partials (its most frequent
+/* Feature q of the tree: S's histogram from the partials (thread 0's is in
+ * place already; S's most frequent
  * bin from S's totals: the rows' lists leave it out), L's as parent - S, and
  * the best split of each that can split, in c->ra[q] (A) and c->rb[q] (B). */
 static void finish_feature(splitjob *sj, size_t q)
@@ -315,10 +318,11 @@ static void finish_feature(splitjob *sj, size_t q)
     ghq *hs = sj->S->hist + off, sum = {0, 0};
     for (int u = 0; u <= nbj; u++) {
         ghq v = {0, 0};
-        for (int t = 0; t < c->nt; t++)
-            if (c->tused[t]) {
+        if (c->tused[0])
+            v = hs[u];
+        for (int t = 1; t < c->nt; t++)
+            if (c->tused[t])
                 hadd(&v, c->thist[t][off + (size_t)u]);
-            }
         hs[u] = v;
         hadd(&sum, v);
     }
@@ -345,13 +349,29 @@ static void finish_feature(splitjob *sj, size_t q)
     }
 }
 
+/* Phase 2's items: groups of FGROUP features (one feature is too little
+ * work for a claim from the shared counter), then one per chunk. */
+#define FGROUP 4
+
+static size_t feat_items(const splitjob *sj)
+{
+    return (sj->nfeat + FGROUP - 1) / FGROUP;
+}
+
+static size_t phase2_items(const splitjob *sj)
+{
+    return feat_items(sj) + (sj->P ? sj->nch : 0);
+}
+
 static void phase2_item(splitjob *sj, size_t it)
 {
     fitctx *c = sj->c;
-    if (it < sj->nfeat) {
-        finish_feature(sj, it);
+    size_t nfi = feat_items(sj);
+    if (it < nfi) {
+        for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++)
+            finish_feature(sj, q);
     } else {
-        size_t ch = it - sj->nfeat;
+        size_t ch = it - nfi;
         uint32_t lo, hi;
         chunk_range(sj, ch, &lo, &hi);
         memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
@@ -414,7 +434,7 @@ static void split_job(void *arg, int tid, rdm_pool *pl)
         for (size_t it = 0; it < n1; it++)
             phase1_item(sj, tid, it);
         mid_step(sj);
-        size_t n2 = sj->nfeat + (sj->P ? sj->nch : 0);
+        size_t n2 = phase2_items(sj);
         for (size_t it = 0; it < n2; it++)
             phase2_item(sj, it);
         return;
@@ -427,7 +447,7 @@ static void split_job(void *arg, int tid, rdm_pool *pl)
         }
     }
     rdm_pool_await(&sj->open2);
-    size_t n2 = sj->nfeat + (sj->P ? sj->nch : 0);
+    size_t n2 = phase2_items(sj);
     for (size_t it; (it = atomic_fetch_add_explicit(&sj->next2, 1, memory_order_relaxed)) < n2;)
         phase2_item(sj, it);
 }
@@ -473,6 +493,7 @@ void rdm_gbt_root_hist(fitctx *c, leaf *a)
     memset(&sj, 0, sizeof sj);
     sj.c = c;
     sj.A = sj.S = a;
+    sj.h0 = a->hist;
     sj.begin = a->begin;
     sj.end = a->end;
     run_split(c, &sj, a->end - a->begin >= PAR_SPLIT);
@@ -499,6 +520,7 @@ void rdm_gbt_split_rows(fitctx *c, const leaf *P, leaf *A, leaf *B, int large, i
     sj.vitem = c->nv && P->vend > P->vbegin;
     sj.vmid = P->vbegin;
     sj.small = hist ? 1 - large : -1; /* the side that does not hold P's histogram */
+    sj.h0 = large ? A->hist : B->hist;
     sj.large = large;
     sj.hist = hist;
     run_split(c, &sj, hist || P->end - P->begin >= PAR_SPLIT);
