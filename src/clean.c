@@ -68,11 +68,39 @@ size_t rdm_clean_scratch_size(const char *const raw[RDM_NCOLS])
     return n;
 }
 
+/* ICD-9 chapters of the codes seen, direct-mapped by hash (rdm_icd9_chapter
+ * is a pure function of the code; a run sees a few hundred codes). */
+#define CHAPTER_SLOTS 4096
+
+typedef struct chapter_memo {
+    struct {
+        char code[15];
+        unsigned char len; /* 0: empty */
+        const char *chapter;
+    } slot[CHAPTER_SLOTS];
+} chapter_memo;
+
+static const char *chapter_of(chapter_memo *m, const char *v, size_t n)
+{
+    if (!m || !v || n >= sizeof m->slot[0].code)
+        return rdm_icd9_chapter(v);
+    size_t j = rdm_hash_n(v, n) & (CHAPTER_SLOTS - 1);
+    if (m->slot[j].len == n && rdm_eq_n(m->slot[j].code, v, n))
+        return m->slot[j].chapter;
+    const char *c = rdm_icd9_chapter(v);
+    if (n > 0) {
+        memcpy(m->slot[j].code, v, n);
+        m->slot[j].len = (unsigned char)n;
+        m->slot[j].chapter = c;
+    }
+    return c;
+}
+
 /* Type a row whose values f[i] (NULL = SQL NULL, n[i] bytes, NUL-terminated,
  * writable) are trimmed where they lie: row->val[i] points into them and
  * len[i] is the length of the value kept (0 when missing). */
 static int type_fields(char *const f[RDM_NCOLS], const size_t n[RDM_NCOLS], rdm_clean_row *row,
-                       size_t len[RDM_NCOLS], rdm_clean_issue *issue)
+                       size_t len[RDM_NCOLS], chapter_memo *memo, rdm_clean_issue *issue)
 {
     const rdm_column *cols = rdm_schema_columns();
     for (int i = 0; i < RDM_NCOLS; i++) {
@@ -100,9 +128,9 @@ static int type_fields(char *const f[RDM_NCOLS], const size_t n[RDM_NCOLS], rdm_
         }
     }
     row->target = rdm_target_from(row->val[RDM_C_READMITTED]);
-    row->group[0] = rdm_icd9_chapter(row->val[RDM_C_DIAG_1]);
-    row->group[1] = rdm_icd9_chapter(row->val[RDM_C_DIAG_2]);
-    row->group[2] = rdm_icd9_chapter(row->val[RDM_C_DIAG_3]);
+    static const int DIAG[3] = {RDM_C_DIAG_1, RDM_C_DIAG_2, RDM_C_DIAG_3};
+    for (int g = 0; g < 3; g++)
+        row->group[g] = chapter_of(memo, row->val[DIAG[g]], len[DIAG[g]]);
     return 0;
 }
 
@@ -122,7 +150,7 @@ int rdm_clean_type_row(const char *const raw[RDM_NCOLS], char *scratch, rdm_clea
         f[i] = p;
         p += n[i] + 1;
     }
-    return type_fields(f, n, row, len, issue);
+    return type_fields(f, n, row, len, NULL, issue);
 }
 
 static int rule_col(const rdm_rule *r)
@@ -238,6 +266,7 @@ typedef struct allowed_set {
     const char **slot; /* strings: open addressing, NULL = empty */
     size_t *slen;      /* their lengths */
     size_t mask;
+    size_t last; /* the slot last found (columns mostly repeat one value) */
 } allowed_set;
 
 static int aset_build(allowed_set *a, const rdm_rule *r)
@@ -274,7 +303,7 @@ static int aset_build(allowed_set *a, const rdm_rule *r)
 }
 
 /* 1 when the row's (present) value of the rule's column, `n` bytes, is in the set. */
-static int aset_has(const allowed_set *a, const rdm_clean_row *row, size_t n)
+static int aset_has(allowed_set *a, const rdm_clean_row *row, size_t n)
 {
     if (a->numeric) {
         for (int i = 0; i < a->nnums; i++)
@@ -283,9 +312,13 @@ static int aset_has(const allowed_set *a, const rdm_clean_row *row, size_t n)
         return 0;
     }
     const char *v = row->val[a->col];
+    if (a->slot[a->last] && a->slen[a->last] == n && rdm_eq_n(a->slot[a->last], v, n))
+        return 1;
     for (size_t j = rdm_hash_n(v, n) & a->mask; a->slot[j]; j = (j + 1) & a->mask)
-        if (a->slen[j] == n && memcmp(a->slot[j], v, n) == 0)
+        if (a->slen[j] == n && rdm_eq_n(a->slot[j], v, n)) {
+            a->last = j;
             return 1;
+        }
     return 0;
 }
 
@@ -378,8 +411,11 @@ typedef struct run {
     batch_acc *b;
     int nb;
     batch_acc *cur;
-    int next;          /* read_all: the first batch not cleaned yet */
-    allowed_set *aset; /* per rule of cfg->clean.rules */
+    int next;           /* read_all: the first batch not cleaned yet */
+    allowed_set *aset;  /* per rule of cfg->clean.rules */
+    int *mrule, nmrule; /* the MISSING rules (batch rules), by index */
+    int *rrule, nrrule; /* the row rules, by index */
+    chapter_memo *memo;
     rdm_buf enc, rej, line, scratch;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
@@ -462,8 +498,7 @@ static int add_clean(run *R, const char *batch, size_t nb, const char *line_no, 
     for (int i = 2; i < RDM_NCOLS; i++) {
         *w++ = '\t';
         if (!row->val[i]) {
-            *w++ = '\\';
-            *w++ = 'N';
+            /* NULL: the empty field (clean_copy_in_encounters*.sql) */
         } else if (is_int_kind(cols[i].kind)) {
             w += rdm_fmt_long(row->num[i], w);
         } else {
@@ -617,11 +652,9 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     B->rows_in++;
     R->done++;
 
-    for (int k = 0; k < cfg->clean.nrules; k++) {
-        const rdm_rule *r = &cfg->clean.rules[k];
-        if (r->kind != RDM_RULE_MISSING)
-            continue;
-        int c = rule_col(r);
+    for (int m = 0; m < R->nmrule; m++) {
+        int k = R->mrule[m];
+        int c = rule_col(&cfg->clean.rules[k]);
         B->checked[k]++;
         if (c >= 0 && raw_missing(f[2 + c]))
             B->viol[k]++;
@@ -630,17 +663,16 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     rdm_clean_row row;
     rdm_clean_issue is;
     size_t vlen[RDM_NCOLS];
-    if (type_fields(f + 2, n + 2, &row, vlen, &is)) {
+    if (type_fields(f + 2, n + 2, &row, vlen, R->memo, &is)) {
         B->type_rej++;
         return reject_row(R, line, len, f[0], f[1], &is, err);
     }
     int hard = 0;
-    for (int k = 0; k < cfg->clean.nrules; k++) {
+    for (int m = 0; m < R->nrrule; m++) {
+        int k = R->rrule[m];
         const rdm_rule *r = &cfg->clean.rules[k];
-        if (r->kind == RDM_RULE_MISSING)
-            continue;
         B->checked[k]++;
-        const allowed_set *a = &R->aset[k];
+        allowed_set *a = &R->aset[k];
         if (a->col >= 0 && (!row.val[a->col] || aset_has(a, &row, vlen[a->col])))
             continue; /* present and allowed, or missing: not violated */
         if (rdm_clean_rule_violated(r, &row, (r->hard && !hard) ? &is : NULL)) {
@@ -908,6 +940,9 @@ static void run_release(run *R)
     for (int k = 0; R->aset && k < R->cfg->clean.nrules; k++)
         aset_release(&R->aset[k]);
     free(R->aset);
+    free(R->mrule);
+    free(R->rrule);
+    free(R->memo);
     idset_release(&R->seen);
     rdm_buf_release(&R->enc);
     rdm_buf_release(&R->rej);
@@ -1012,6 +1047,48 @@ static int raw_line_cmp(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Put ix[0..n) in line order: by place when the line numbers are distinct
+ * and span at most 4n (a batch's lines, some of them elsewhere: rejected by
+ * ingest or continued over several lines), else by a stable sort. */
+static int order_lines(raw_line *ix, long n)
+{
+    long lo = n ? ix[0].line_no : 0, hi = lo;
+    for (long i = 1; i < n; i++) {
+        lo = ix[i].line_no < lo ? ix[i].line_no : lo;
+        hi = ix[i].line_no > hi ? ix[i].line_no : hi;
+    }
+    if (n > 1 && hi - lo < 4 * n) {
+        size_t span = (size_t)(hi - lo) + 1;
+        long *at = malloc(sizeof *at * span);
+        raw_line *out = malloc(sizeof *out * (size_t)n);
+        if (!at || !out) {
+            free(at);
+            free(out);
+            return RDM_ENOMEM;
+        }
+        for (size_t k = 0; k < span; k++)
+            at[k] = -1;
+        int distinct = 1;
+        for (long i = 0; i < n && distinct; i++) {
+            long *a = &at[ix[i].line_no - lo];
+            distinct = *a < 0;
+            *a = i;
+        }
+        long m = 0;
+        for (size_t k = 0; k < span && distinct; k++)
+            if (at[k] >= 0)
+                out[m++] = ix[at[k]];
+        if (distinct)
+            memcpy(ix, out, sizeof *ix * (size_t)n);
+        free(at);
+        free(out);
+        if (distinct)
+            return RDM_OK;
+    }
+    qsort(ix, (size_t)n, sizeof *ix, raw_line_cmp);
+    return RDM_OK;
+}
+
 /* The decimal number at the start of `s` (up to a tab), or -1. */
 static long lead_number(const char *s, const char *end, const char **after)
 {
@@ -1053,7 +1130,10 @@ static int clean_buffered(run *R, batch_acc *B, rdm_err *err)
             n++;
             p = nl + 1;
         }
-        qsort(ix, (size_t)n, sizeof *ix, raw_line_cmp);
+        if (order_lines(ix, n)) {
+            free(ix);
+            return rdm_errf(err, RDM_ENOMEM, "out of memory");
+        }
         for (long i = 0; i < n && rc == RDM_OK; i++)
             rc = on_raw_row(B->raw.data + ix[i].at, ix[i].len, R, err);
         free(ix);
@@ -1419,6 +1499,18 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         rc = aset_build(&R.aset[k], &cfg->clean.rules[k]);
     if (rc)
         goto out;
+    size_t nr = (size_t)(cfg->clean.nrules ? cfg->clean.nrules : 1);
+    if (!(R.mrule = malloc(sizeof *R.mrule * nr)) || !(R.rrule = malloc(sizeof *R.rrule * nr)) ||
+        !(R.memo = calloc(1, sizeof *R.memo))) {
+        rc = RDM_ENOMEM;
+        goto out;
+    }
+    for (int k = 0; k < cfg->clean.nrules; k++) {
+        if (cfg->clean.rules[k].kind == RDM_RULE_MISSING)
+            R.mrule[R.nmrule++] = k;
+        else
+            R.rrule[R.nrrule++] = k;
+    }
 
     if ((rc = rdm_db_begin(db, err)))
         goto out;

@@ -115,16 +115,11 @@ static int vmap_rehash(vmap *m)
     return RDM_OK;
 }
 
-static int same(const vent *e, const vent *v)
+static inline int same(const vent *e, const vent *v)
 {
     if (!e->s || !v->s)
         return !e->s && !v->s && e->k == v->k;
-    if (e->len != v->len)
-        return 0;
-    for (size_t i = 0; i < v->len; i++)
-        if (e->s[i] != v->s[i])
-            return 0;
-    return 1;
+    return e->len == v->len && rdm_eq_n(e->s, v->s, v->len);
 }
 
 /* Count the value `v` (its text borrowed: copied when it is new). */

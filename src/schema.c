@@ -111,11 +111,6 @@ int rdm_schema_find(const char *name)
     return -1;
 }
 
-int rdm_value_is_missing(const char *v)
-{
-    return v == NULL || v[0] == '\0' || (v[0] == '?' && v[1] == '\0');
-}
-
 size_t rdm_value_normalize(const char *v, char *out, size_t outsz)
 {
     if (outsz == 0)
@@ -130,17 +125,6 @@ size_t rdm_value_normalize(const char *v, char *out, size_t outsz)
     memcpy(out, v + at, n);
     out[n] = '\0';
     return n;
-}
-
-size_t rdm_value_trim(const char *v, size_t n, size_t *start)
-{
-    const char *s = v, *e = v + n;
-    while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
-        s++;
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
-        e--;
-    *start = (size_t)(s - v);
-    return (size_t)(e - s);
 }
 
 static const char *const CHAPTERS[] = {

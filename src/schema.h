@@ -42,15 +42,28 @@ int rdm_schema_find(const char *name);
 
 /* True when a raw value means "missing": NULL, "" or "?". The string "None" is
  * NOT missing (it is a category: "not measured"). */
-int rdm_value_is_missing(const char *v);
+static inline int rdm_value_is_missing(const char *v)
+{
+    return v == NULL || v[0] == '\0' || (v[0] == '?' && v[1] == '\0');
+}
 
 /* Normalise a raw categorical value into `out` (trim ASCII whitespace); returns
  * the normalised length. Used by clean and by the encoder, so training and
  * serving see the same strings. */
 size_t rdm_value_normalize(const char *v, char *out, size_t outsz);
+
 /* The same trim on v[0..n) where it lies: sets *start to the offset of the
  * first byte kept and returns the length kept. */
-size_t rdm_value_trim(const char *v, size_t n, size_t *start);
+static inline size_t rdm_value_trim(const char *v, size_t n, size_t *start)
+{
+    const char *s = v, *e = v + n;
+    while (s < e && (*s == ' ' || *s == '\t' || *s == '\r' || *s == '\n'))
+        s++;
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n'))
+        e--;
+    *start = (size_t)(s - v);
+    return (size_t)(e - s);
+}
 
 /* ICD-9 chapter group of a diagnosis code ("circulatory", "diabetes", ...);
  * "missing" for a missing code, "other" for an unrecognised one. Static string. */
