@@ -71,7 +71,7 @@ ifeq ($(RDM_LOCKED)$(DRY_RUN),)
 ## register: register the best run; promote it to champion if it passes the gate
 ## monitor: outcomes from new batches, drift, live and estimated performance, retrain trigger
 ## report: write the static HTML reports (reports/index.html)
-## up: the pipeline, and the pool serving its champion as soon as register is done; monitor and report run beside it with make -j2 up
+## up: the pipeline, and the pool serving its champion: started beside register (make -j2 up), it serves the champion as soon as register promotes it; details, monitor and report run beside it
 # Take the lock, then run the goal in a make that reads the state afresh. The
 # lock's descriptor is not passed on: a server a stage starts (the private
 # PostgreSQL) must not hold the lock after make returns.
@@ -87,13 +87,16 @@ else # the stages themselves, under the lock (or for make -n / -q)
 
 pipeline: $(STATE)/report.ran
 
-# The pool serves the champion of the registry: it needs register, not
-# monitor or report (which only read what register wrote), so with -j the
-# pool starts while they run. A pool already running follows the new
-# champion by itself (LISTEN readmit_model); serve.sh start then says so.
-up: $(STATE)/report.ran serve-champion
+# The pool serves the champion of the registry and follows it (LISTEN
+# readmit_model): it starts once training is done (the schema and the runs
+# exist), beside register, and serves the new champion the moment register
+# promotes it (503 until there is one); it needs neither details, monitor nor
+# report, which run beside it with -j2 (serve-champion comes first, so that
+# make gives it the first free job). A pool already running follows the new
+# champion by itself; serve.sh start then says so.
+up: serve-champion $(STATE)/report.ran
 .PHONY: serve-champion
-serve-champion: $(STATE)/register.stamp $(READMIT_FCGI) | $(DB_UP)
+serve-champion: $(STATE)/train.stamp $(READMIT_FCGI) | $(DB_UP)
 	@READMIT_CONFIG=$(CONF) READMIT_FCGI=$(READMIT_FCGI) READMIT_MODEL_CACHE=$(abspath $(VAR))/models \
 	  READMIT_FCGI_OPTS="$(DB_OPTS) $(if $(REPORT_DIR),-o report.dir=$(abspath $(REPORT_DIR))) $(READMIT_FCGI_OPTS)" \
 	  $(CURDIR)/scripts/serve.sh start
