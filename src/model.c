@@ -355,6 +355,20 @@ static int check_ints(const char *const values[RDM_NCOLS], rdm_err *err)
     return RDM_OK;
 }
 
+/* The scorer half of the path, on encoded rows (one or a block): the same
+ * code for raw records and for rows encoded beforehand. */
+static double lin_prob(const rdm_model *m, const int32_t *idx, const float *val)
+{
+    return sigmoid(rdm_logreg_margin(m->lr, idx, val, rdm_encoder_lin_nnz(m->enc)));
+}
+
+static void tree_probs(const rdm_model *m, const float *X, size_t n, double *prob)
+{
+    rdm_gbt_margins(m->gbt, X, n, prob);
+    for (size_t i = 0; i < n; i++)
+        prob[i] = sigmoid(prob[i]);
+}
+
 int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], double *prob,
                     rdm_warnings *w, rdm_err *err)
 {
@@ -371,15 +385,14 @@ int rdm_model_score(const rdm_model *m, const char *const values[RDM_NCOLS], dou
         rc = rdm_encoder_lin_row(m->enc, values, idx, val, w, err);
         if (rc)
             return rc;
-        *prob = sigmoid(rdm_logreg_margin(m->lr, idx, val, rdm_encoder_lin_nnz(m->enc)));
+        *prob = lin_prob(m, idx, val);
         return RDM_OK;
     }
     case RDM_MODEL_GBT:
         rc = rdm_encoder_tree_row(m->enc, values, x, w, err);
         if (rc)
             return rc;
-        rdm_gbt_margins(m->gbt, x, 1, prob); /* a block of one, as rdm_model_score_rows */
-        *prob = sigmoid(*prob);
+        tree_probs(m, x, 1, prob); /* a block of one, as rdm_model_score_rows */
         return RDM_OK;
     default:
         rc = m->enc ? rdm_encoder_tree_row(m->enc, values, x, w, err) : check_ints(values, err);
@@ -413,9 +426,7 @@ int rdm_model_score_block(const rdm_model *m, const char *const *const *rows, si
     for (size_t a = 0; a < n; a += SCORE_BLOCK) {
         size_t k = n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, ok = 0;
         int rc = rdm_encoder_tree_block(m->enc, rows + a, k, X, w ? w + a : NULL, &ok, err);
-        rdm_gbt_margins(m->gbt, X, ok, prob + a); /* rows before a failing one are scored */
-        for (size_t i = 0; i < ok; i++)
-            prob[a + i] = sigmoid(prob[a + i]);
+        tree_probs(m, X, ok, prob + a); /* rows before a failing one are scored */
         *nok = a + ok;
         if (rc != RDM_OK)
             return rc;
@@ -440,6 +451,36 @@ int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const siz
         }
     }
     return RDM_OK;
+}
+
+int rdm_model_score_encoded(const rdm_model *m, const float *tree_x, const int32_t *lin_cols,
+                            const float *lin_vals, size_t n, double *prob, rdm_err *err)
+{
+    if (!m || (n > 0 && !prob))
+        return rdm_errf(err, RDM_EINVAL, "score: NULL argument");
+    if (m->type == RDM_MODEL_GBT && (tree_x || n == 0)) {
+        size_t d = (size_t)rdm_encoder_tree_dim(m->enc);
+        for (size_t a = 0; a < n; a += SCORE_BLOCK) /* the blocks of rdm_model_score_rows */
+            tree_probs(m, tree_x + a * d, n - a < SCORE_BLOCK ? n - a : SCORE_BLOCK, prob + a);
+        return RDM_OK;
+    }
+    if (m->type == RDM_MODEL_LOGREG && ((lin_cols && lin_vals) || n == 0)) {
+        size_t nnz = (size_t)rdm_encoder_lin_nnz(m->enc);
+        for (size_t r = 0; r < n; r++)
+            prob[r] = lin_prob(m, lin_cols + r * nnz, lin_vals + r * nnz);
+        return RDM_OK;
+    }
+    return rdm_errf(err, RDM_EINVAL, "score: no encoded rows of this model's kind (%s)",
+                    TYPE_NAMES[m->type]);
+}
+
+int rdm_model_encoder_text_is(const rdm_model *m, const char *text, size_t n)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    int same = m && m->enc && rdm_encoder_save(m->enc, &b, NULL) == RDM_OK && b.len == n &&
+               !memcmp(b.data, text, n);
+    rdm_buf_release(&b);
+    return same;
 }
 
 const struct rdm_logreg *rdm_model_logreg(const rdm_model *m)

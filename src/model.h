@@ -125,4 +125,17 @@ int rdm_model_score_rows(const rdm_model *m, const char *const *cells, const siz
 int rdm_model_score_block(const rdm_model *m, const char *const *const *rows, size_t n,
                           double *prob, rdm_warnings *w, size_t *nok, rdm_err *err);
 
+/* The scorer half of rdm_model_score on rows encoded beforehand by an
+ * encoder equal to the model's (rdm_model_encoder_text_is): boosted trees
+ * read tree_x (n x tree_dim, as rdm_encoder_tree_matrix writes it), a
+ * logistic regression lin_cols and lin_vals (n x nnz, as
+ * rdm_encoder_lin_matrix writes them); the others may be NULL. prob[n] gets
+ * the same probabilities, bit for bit, as rdm_model_score_rows on the raw
+ * records. RDM_EINVAL for a baseline or a missing matrix. Thread-safe. */
+int rdm_model_score_encoded(const rdm_model *m, const float *tree_x, const int32_t *lin_cols,
+                            const float *lin_vals, size_t n, double *prob, rdm_err *err);
+/* 1 when the model's encoder saves to exactly text[0..n) (rdm_encoder_save):
+ * it encodes as every encoder loaded from that text does. */
+int rdm_model_encoder_text_is(const rdm_model *m, const char *text, size_t n);
+
 #endif

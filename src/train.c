@@ -62,6 +62,13 @@ typedef struct trainer {
     float *Xt, *Xv;
     int32_t *Lc;
     float *Lv;
+    /* the validation and test rows encoded once for every run's evaluation,
+     * by an encoder loaded from enc_text (what each model holds); NULL when
+     * a row does not encode (the runs then score raw records) */
+    rdm_encoder *eval_enc;
+    float *eval_x[RDM_NSPLITS];
+    int32_t *eval_c[RDM_NSPLITS];
+    float *eval_v[RDM_NSPLITS];
     rdm_code_labels labels; /* the meaning of the code columns (raw.code_labels) */
     int defer_details;      /* the test split's details are left to rdm_train_details */
 } trainer;
@@ -492,6 +499,62 @@ static int set_valid_meta(rdm_model *m, const double *pv, const float *y, size_t
     return rc;
 }
 
+/* The evaluation's scores of `split` by m: from the rows encoded once
+ * (trainer's eval_*) when m holds the training's encoder (its saved text),
+ * with the first SPOT_ROWS also scored from the raw records and required to
+ * be the same bits; else, and for a baseline, from the raw records. */
+enum { SPOT_ROWS = 64, EVAL_CHUNK = 2048 };
+
+typedef struct eval_job {
+    const rdm_model *m;
+    const float *x;
+    const int32_t *c;
+    const float *v;
+    size_t n, tdim, nnz;
+    double *p;
+} eval_job;
+
+static void eval_chunk(void *arg, size_t item, int tid)
+{
+    eval_job *j = arg;
+    (void)tid;
+    size_t a = item * EVAL_CHUNK, k = j->n - a < EVAL_CHUNK ? j->n - a : EVAL_CHUNK;
+    (void)rdm_model_score_encoded(j->m, j->x ? j->x + a * j->tdim : NULL,
+                                  j->c ? j->c + a * j->nnz : NULL, j->v ? j->v + a * j->nnz : NULL,
+                                  k, j->p + a, NULL);
+}
+
+static int score_split(trainer *t, const rdm_model *m, int split, rdm_pool *pool, double *p,
+                       rdm_err *err)
+{
+    const rdm_dataset *ds = &t->ds;
+    size_t n = ds->count[split];
+    rdm_model_type ty = rdm_model_get_type(m);
+    if (!t->eval_enc || ty == RDM_MODEL_BASELINE ||
+        !rdm_model_encoder_text_is(m, t->enc_text.data, t->enc_text.len))
+        return rdm_score_rows(m, ds, ds->idx[split], n, pool, p, err);
+    eval_job j = {m,
+                  ty == RDM_MODEL_GBT ? t->eval_x[split] : NULL,
+                  ty == RDM_MODEL_LOGREG ? t->eval_c[split] : NULL,
+                  ty == RDM_MODEL_LOGREG ? t->eval_v[split] : NULL,
+                  n,
+                  (size_t)t->tdim,
+                  (size_t)t->lnnz,
+                  p};
+    if ((ty == RDM_MODEL_GBT && !j.x) || (ty == RDM_MODEL_LOGREG && !j.c))
+        return rdm_score_rows(m, ds, ds->idx[split], n, pool, p, err);
+    rdm_pool_for(pool, (n + EVAL_CHUNK - 1) / EVAL_CHUNK, eval_chunk, &j);
+    double spot[SPOT_ROWS];
+    size_t ns = n < SPOT_ROWS ? n : SPOT_ROWS;
+    int rc = rdm_model_score_rows(m, ds->cells, ds->idx[split], ns, spot, err);
+    for (size_t i = 0; rc == RDM_OK && i < ns; i++)
+        if (spot[i] != p[i] && !(isnan(spot[i]) && isnan(p[i])))
+            rc = rdm_errf(err, RDM_ESTATE,
+                          "%s row %zu scores %.17g from its record, %.17g encoded beforehand",
+                          rdm_split_name(split), i + 1, spot[i], p[i]);
+    return rc;
+}
+
 static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, rdm_model *m,
                                double fit_s, double t0, rdm_pool *pool, run_outcome *out,
                                rdm_err *err)
@@ -515,7 +578,7 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
     /* threshold from validation, through the scoring path; the validation
      * rows sorted by score once, for it and the validation metrics (of the
      * saved model's scores, checked equal below) */
-    if ((rc = rdm_score_rows(m, ds, ds->idx[RDM_SPLIT_VALID], nv, pool, pv, err)))
+    if ((rc = score_split(t, m, RDM_SPLIT_VALID, pool, pv, err)))
         goto done;
     if (!(rkv = rdm_ranked_create(pv, ds->ys[RDM_SPLIT_VALID], nv))) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -555,8 +618,8 @@ static int evaluate_and_record(trainer *t, const run_spec *s, long long run_id, 
         rdm_err_prefix(err, "reloading the saved model");
         goto done;
     }
-    if ((rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_VALID], nv, pool, pv2, err)) ||
-        (rc = rdm_score_rows(loaded, ds, ds->idx[RDM_SPLIT_TEST], ns, pool, ps, err)))
+    if ((rc = score_split(t, loaded, RDM_SPLIT_VALID, pool, pv2, err)) ||
+        (rc = score_split(t, loaded, RDM_SPLIT_TEST, pool, ps, err)))
         goto done;
     for (size_t i = 0; i < nv; i++)
         if (pv[i] != pv2[i] && !(isnan(pv[i]) && isnan(pv2[i]))) {
@@ -770,53 +833,60 @@ static int run_lanes(trainer *t, const run_spec *specs, int nspecs, run_outcome 
 
 /* ---- the whole training ---- */
 
-/* The encoded matrices (trees: training and validation rows; linear:
- * training rows) in chunks of rows spread over a pool: each chunk writes its
- * own rows, so the matrices are the same for any thread count. */
-enum { ENCODE_CHUNK = 4096 };
+/* Encoded matrices in chunks of rows spread over a pool: each chunk writes
+ * its own rows, so the matrices are the same for any thread count. A target
+ * is one split's rows encoded by one encoder, as tree or linear features. */
+enum { ENCODE_CHUNK = 4096, MAX_TARGETS = 8 };
+
+typedef struct enc_target {
+    const rdm_encoder *enc;
+    int split, linear;
+    float *X;   /* tree features */
+    int32_t *C; /* linear: columns and values */
+    float *V;
+} enc_target;
 
 typedef struct encode_job {
-    trainer *t;
-    size_t nchunks[3], total;
+    const rdm_dataset *ds;
+    const enc_target *tg;
+    int ntg;
+    size_t nchunks[MAX_TARGETS], total;
     int *rc; /* per chunk */
 } encode_job;
+
+static int encode_rows(const enc_target *g, const rdm_dataset *ds, size_t lo, size_t n,
+                       rdm_err *err)
+{
+    const size_t *idx = ds->idx[g->split] + lo;
+    if (!g->linear)
+        return rdm_encoder_tree_matrix(g->enc, ds->cells, idx, n,
+                                       g->X + lo * (size_t)rdm_encoder_tree_dim(g->enc), err);
+    size_t nnz = (size_t)rdm_encoder_lin_nnz(g->enc);
+    return rdm_encoder_lin_matrix(g->enc, ds->cells, idx, n, g->C + lo * nnz, g->V + lo * nnz, err);
+}
 
 static void encode_item(void *arg, size_t item, int tid)
 {
     encode_job *j = arg;
-    trainer *t = j->t;
-    const rdm_dataset *ds = &t->ds;
     (void)tid;
     size_t k = item;
     int m = 0;
     while (k >= j->nchunks[m])
         k -= j->nchunks[m++];
-    int split = m == 1 ? RDM_SPLIT_VALID : RDM_SPLIT_TRAIN;
-    size_t lo = k * ENCODE_CHUNK, n = ds->count[split] - lo;
-    if (n > ENCODE_CHUNK)
-        n = ENCODE_CHUNK;
-    const size_t *idx = ds->idx[split] + lo;
-    if (m < 2)
-        j->rc[item] = rdm_encoder_tree_matrix(
-            t->enc, ds->cells, idx, n, (m == 0 ? t->Xt : t->Xv) + lo * (size_t)t->tdim, NULL);
-    else
-        j->rc[item] =
-            rdm_encoder_lin_matrix(t->enc, ds->cells, idx, n, t->Lc + lo * (size_t)t->lnnz,
-                                   t->Lv + lo * (size_t)t->lnnz, NULL);
+    size_t lo = k * ENCODE_CHUNK, n = j->ds->count[j->tg[m].split] - lo;
+    j->rc[item] = encode_rows(&j->tg[m], j->ds, lo, n > ENCODE_CHUNK ? ENCODE_CHUNK : n, NULL);
 }
 
-static int encode_matrices(trainer *t, rdm_pool *pool, rdm_err *err)
+/* Every target's rows; the first row that does not encode is named in err
+ * (its matrix encoded again from its first row, on this thread). */
+static int encode_targets(const rdm_dataset *ds, const enc_target *tg, int ntg, rdm_pool *pool,
+                          rdm_err *err)
 {
-    const rdm_dataset *ds = &t->ds;
-    size_t nt = ds->count[RDM_SPLIT_TRAIN], nv = ds->count[RDM_SPLIT_VALID];
-    encode_job j = {.t = t};
-    if (t->Xt) {
-        j.nchunks[0] = (nt + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
-        j.nchunks[1] = (nv + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
+    encode_job j = {.ds = ds, .tg = tg, .ntg = ntg};
+    for (int i = 0; i < ntg; i++) {
+        j.nchunks[i] = (ds->count[tg[i].split] + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
+        j.total += j.nchunks[i];
     }
-    if (t->Lc)
-        j.nchunks[2] = (nt + ENCODE_CHUNK - 1) / ENCODE_CHUNK;
-    j.total = j.nchunks[0] + j.nchunks[1] + j.nchunks[2];
     j.rc = calloc(j.total + 1, sizeof *j.rc);
     if (!j.rc)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -827,16 +897,49 @@ static int encode_matrices(trainer *t, rdm_pool *pool, rdm_err *err)
     free(j.rc);
     if (bad == j.total)
         return RDM_OK;
-    /* a row that does not encode: that matrix again from its first row, on
-     * this thread, for the error naming the row */
-    int rc =
-        bad < j.nchunks[0]
-            ? rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Xt, err)
-        : bad < j.nchunks[0] + j.nchunks[1]
-            ? rdm_encoder_tree_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_VALID], nv, t->Xv, err)
-            : rdm_encoder_lin_matrix(t->enc, ds->cells, ds->idx[RDM_SPLIT_TRAIN], nt, t->Lc, t->Lv,
-                                     err);
+    int m = 0;
+    for (size_t k = bad; k >= j.nchunks[m]; m++)
+        k -= j.nchunks[m];
+    int rc = encode_rows(&tg[m], ds, 0, ds->count[tg[m].split], err);
     return rc ? rc : rdm_errf(err, RDM_ESTATE, "encoding failed on a thread, not on its own");
+}
+
+/* The validation and test rows for the runs' evaluation (see trainer): on
+ * any failure the runs score raw records instead. */
+static void encode_eval(trainer *t, rdm_pool *pool)
+{
+    const rdm_dataset *ds = &t->ds;
+    rdm_err e = {0};
+    enc_target tg[4];
+    int n = 0, ok = (t->eval_enc = encoder_copy(t, &e)) != NULL;
+    static const int SPLITS[] = {RDM_SPLIT_VALID, RDM_SPLIT_TEST};
+    for (int i = 0; ok && i < 2; i++) {
+        int s = SPLITS[i];
+        size_t rows = ds->count[s] ? ds->count[s] : 1;
+        if (t->Xt) {
+            ok = (t->eval_x[s] = malloc(sizeof(float) * rows * (size_t)t->tdim)) != NULL;
+            tg[n++] = (enc_target){t->eval_enc, s, 0, t->eval_x[s], NULL, NULL};
+        }
+        if (ok && t->Lc) {
+            ok = (t->eval_c[s] = malloc(sizeof(int32_t) * rows * (size_t)t->lnnz)) &&
+                 (t->eval_v[s] = malloc(sizeof(float) * rows * (size_t)t->lnnz));
+            tg[n++] = (enc_target){t->eval_enc, s, 1, NULL, t->eval_c[s], t->eval_v[s]};
+        }
+    }
+    if (ok && encode_targets(ds, tg, n, pool, &e) == RDM_OK)
+        return;
+    rdm_log(RDM_LOG_INFO, "train: the runs score raw records (%s)",
+            e.msg[0] ? e.msg : "out of memory");
+    rdm_encoder_free(t->eval_enc);
+    t->eval_enc = NULL;
+    for (int s = 0; s < RDM_NSPLITS; s++) {
+        free(t->eval_x[s]);
+        free(t->eval_c[s]);
+        free(t->eval_v[s]);
+        t->eval_x[s] = NULL;
+        t->eval_c[s] = NULL;
+        t->eval_v[s] = NULL;
+    }
 }
 
 static int prepare_on(trainer *t, rdm_pool *pool, rdm_err *err)
@@ -871,8 +974,17 @@ static int prepare_on(trainer *t, rdm_pool *pool, rdm_err *err)
         if (!t->Lc || !t->Lv)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
     }
-    if ((rc = encode_matrices(t, pool, err)))
+    enc_target tg[3];
+    int ntg = 0;
+    if (t->Xt) {
+        tg[ntg++] = (enc_target){t->enc, RDM_SPLIT_TRAIN, 0, t->Xt, NULL, NULL};
+        tg[ntg++] = (enc_target){t->enc, RDM_SPLIT_VALID, 0, t->Xv, NULL, NULL};
+    }
+    if (t->Lc)
+        tg[ntg++] = (enc_target){t->enc, RDM_SPLIT_TRAIN, 1, NULL, t->Lc, t->Lv};
+    if ((rc = encode_targets(ds, tg, ntg, pool, err)))
         return rc;
+    encode_eval(t, pool);
     say(t, "train encoder tree_features=%d linear_features=%d seconds=%.2f", t->tdim, t->ldim,
         rdm_now() - t0);
     rdm_log(RDM_LOG_INFO,
@@ -957,6 +1069,12 @@ static void trainer_release(trainer *t)
     free(t->Xv);
     free(t->Lc);
     free(t->Lv);
+    rdm_encoder_free(t->eval_enc);
+    for (int s = 0; s < RDM_NSPLITS; s++) {
+        free(t->eval_x[s]);
+        free(t->eval_c[s]);
+        free(t->eval_v[s]);
+    }
 }
 
 int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm_train_result *res,

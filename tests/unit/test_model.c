@@ -183,6 +183,42 @@ static void check_block(const rdm_model *m, const table *t)
     free(w2);
 }
 
+/* rdm_model_score_encoded on rows its own encoder encoded: the same bits as
+ * rdm_model_score_rows on the raw records; rdm_model_encoder_text_is true for
+ * that encoder's text only. */
+static void check_encoded(const rdm_model *m, const table *t)
+{
+    const rdm_encoder *e = rdm_model_encoder(m);
+    int lin = rdm_model_get_type(m) == RDM_MODEL_LOGREG;
+    size_t d = (size_t)rdm_encoder_tree_dim(e), nnz = (size_t)rdm_encoder_lin_nnz(e);
+    float *X = malloc(N * d * sizeof *X), *V = malloc(N * nnz * sizeof *V);
+    int32_t *C = malloc(N * nnz * sizeof *C);
+    double *p1 = malloc(N * sizeof *p1), *p2 = malloc(N * sizeof *p2);
+    CU_ASSERT_FATAL(X && V && C && p1 && p2);
+    CU_ASSERT_EQUAL_FATAL(rdm_model_score_rows(m, t->cells, NULL, N, p1, NULL), RDM_OK);
+    int rc = lin ? rdm_encoder_lin_matrix(e, t->cells, NULL, N, C, V, NULL)
+                 : rdm_encoder_tree_matrix(e, t->cells, NULL, N, X, NULL);
+    CU_ASSERT_EQUAL_FATAL(rc, RDM_OK);
+    CU_ASSERT_EQUAL(
+        rdm_model_score_encoded(m, lin ? NULL : X, lin ? C : NULL, lin ? V : NULL, N, p2, NULL),
+        RDM_OK);
+    CU_ASSERT(memcmp(p1, p2, N * sizeof *p1) == 0);
+    rdm_err err = {0};
+    CU_ASSERT_EQUAL(rdm_model_score_encoded(m, NULL, NULL, NULL, N, p2, &err), RDM_EINVAL);
+    rdm_buf b = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_encoder_save(e, &b, NULL), RDM_OK);
+    CU_ASSERT(rdm_model_encoder_text_is(m, b.data, b.len));
+    CU_ASSERT(!rdm_model_encoder_text_is(m, b.data, b.len - 1));
+    b.data[b.len / 2] ^= 1;
+    CU_ASSERT(!rdm_model_encoder_text_is(m, b.data, b.len));
+    rdm_buf_release(&b);
+    free(X);
+    free(V);
+    free(C);
+    free(p1);
+    free(p2);
+}
+
 static void test_logreg_model(void)
 {
     table t;
@@ -211,6 +247,7 @@ static void test_logreg_model(void)
     CU_ASSERT(rdm_roc_auc(p, t.y, N) > 0.7);
     roundtrip(m, &t);
     check_block(m, &t);
+    check_encoded(m, &t);
     // importance: names of linear columns, decreasing
     int d = rdm_model_feature_importance(m, NULL, NULL, 0);
     CU_ASSERT_EQUAL(d, rdm_encoder_lin_dim(e));
@@ -290,6 +327,8 @@ static void test_baseline(void)
     CU_ASSERT(p == 0.113);
     CU_ASSERT_EQUAL(rdm_model_feature_importance(m, NULL, NULL, 0), 0);
     CU_ASSERT_EQUAL(rdm_model_input_count(m), 47);
+    CU_ASSERT_EQUAL(rdm_model_score_encoded(m, NULL, NULL, NULL, 1, &p, NULL), RDM_EINVAL);
+    CU_ASSERT(!rdm_model_encoder_text_is(m, "x", 1));
     roundtrip(m, &t);
     const char *row[RDM_NCOLS];
     memcpy(row, t.cells, sizeof row);
@@ -561,6 +600,7 @@ static void test_gbt_roundtrip(void)
     rdm_model_free(m2);
     roundtrip(m, &t);
     check_block(m, &t);
+    check_encoded(m, &t);
     int nf = rdm_model_feature_importance(m, NULL, NULL, 0);
     CU_ASSERT_EQUAL(nf, d);
     rdm_model_free(m);
