@@ -220,7 +220,8 @@ static void test_sql_columns_agree(void)
     static const rdm_sql_id stmts[] = {
         RDM_SQL_RAW_COPY_IN_ENCOUNTERS, RDM_SQL_CLEAN_COPY_RAW_BATCH,
         RDM_SQL_CLEAN_COPY_RAW_BATCHES, RDM_SQL_CLEAN_COPY_IN_ENCOUNTERS,
-        RDM_SQL_CLEAN_COPY_PROFILE,     RDM_SQL_TRAIN_COPY_ENCOUNTERS};
+        RDM_SQL_CLEAN_COPY_PROFILE,     RDM_SQL_TRAIN_COPY_ENCOUNTERS,
+        RDM_SQL_TRAIN_COPY_SPLIT_ENCOUNTERS, RDM_SQL_TRAIN_COPY_RANGE_ENCOUNTERS};
     for (size_t i = 0; i < sizeof stmts / sizeof stmts[0]; i++)
         check_sql(stmts[i], 0);
 }
