@@ -260,3 +260,27 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
     r->len = (size_t)(q - u);
     return 1;
 }
+
+int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
+{
+    if (row_len < 2 || rdm_buf_reserve(out, row_len + 4 + 20 + (size_t)n * 12) != RDM_OK)
+        return RDM_ENOMEM;
+    unsigned char *p = (unsigned char *)out->data + out->len;
+    be(p, 24, 2); /* one field more */
+    memcpy(p + 2, row + 2, row_len - 2);
+    p += row_len;
+    be(p, 20 + (uint64_t)n * 12, 4);
+    be(p + 4, 1, 4); /* dimensions */
+    be(p + 8, 0, 4); /* no NULL */
+    be(p + 12, RDM_OID_INT8, 4);
+    be(p + 16, n, 4);
+    be(p + 20, 1, 4); /* lower bound */
+    p += 24;
+    for (uint32_t i = 0; i < n; i++, p += 12) {
+        be(p, 8, 4);
+        be(p + 4, (uint64_t)(first + (int64_t)i), 8);
+    }
+    out->len = (size_t)((char *)p - out->data);
+    out->data[out->len] = '\0';
+    return RDM_OK;
+}

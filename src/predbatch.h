@@ -100,6 +100,12 @@ typedef struct rdm_predbatch_row {
  * row of this layout is there (a torn end, or another kind of data). */
 int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r);
 
+/* The row `row` (row_len bytes, as the encoder wrote it: n predictions)
+ * appended to `out` with one more field, its prediction ids first, first + 1,
+ * ..., as an int8 array (the last column of sql/monitor_copy_predictions.sql). */
+int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
+    __attribute__((warn_unused_result));
+
 /* The COPY stream's header (19 bytes) and trailer (2 bytes). */
 #define RDM_PREDBATCH_HEADER  19
 #define RDM_PREDBATCH_TRAILER 2

@@ -866,20 +866,49 @@ static int replay_each(rdm_predlog *l, const char *path, const char *data, size_
 
 /* ---- formatted batches: live, from the queue file, set aside ---- */
 
-/* A COPY of queued rows, header and trailer around them. */
+/* A COPY of queued rows rows[0..len), each given its prediction ids (a
+ * range reserved for all of them first, in row order), header and trailer
+ * around them; rows marked set aside are left out. */
 static int copy_framed(rdm_db *db, const char *rows, size_t len, rdm_buf *frame, rdm_err *err)
 {
+    uint64_t total = 0;
+    for (size_t off = 0; off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        off += r.len;
+        total += r.aside ? 0 : r.n;
+    }
+    if (!total)
+        return RDM_OK;
+    char n[24];
+    snprintf(n, sizeof n, "%llu", (unsigned long long)total);
+    const char *p[] = {n};
+    rdm_res *res = rdm_db_query(db, RDM_SQL_PREDLOG_RESERVE_IDS, 1, p, err);
+    if (!res)
+        return RDM_EDB;
+    int64_t id = (int64_t)rdm_res_ll(res, 0, "first");
+    int rc = rdm_res_check(res, err);
+    rdm_res_free(res);
+    if (rc != RDM_OK)
+        return rc;
     rdm_buf_reset(frame);
-    if (rdm_predbatch_frame(frame, 0) != RDM_OK)
-        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
-    int rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
+    rc = rdm_predbatch_frame(frame, 0);
+    for (size_t off = 0; rc == RDM_OK && off < len;) {
+        rdm_predbatch_row r;
+        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
+            break;
+        if (!r.aside) {
+            rc = rdm_predbatch_row_ids(frame, rows + off, r.len, r.n, id);
+            id += r.n;
+        }
+        off += r.len;
+    }
     if (rc == RDM_OK)
-        rc = rdm_db_copy_put(db, frame->data, frame->len, err);
-    if (rc == RDM_OK && len)
-        rc = rdm_db_copy_put(db, rows, len, err);
-    rdm_buf_reset(frame);
-    if (rc == RDM_OK && rdm_predbatch_frame(frame, 1) != RDM_OK)
-        rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+        rc = rdm_predbatch_frame(frame, 1);
+    if (rc != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
     if (rc == RDM_OK)
         rc = rdm_db_copy_put(db, frame->data, frame->len, err);
     if (rc == RDM_OK)

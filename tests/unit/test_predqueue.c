@@ -187,6 +187,31 @@ static void test_row_scan(void)
     CU_ASSERT_EQUAL(r.aside, 1);
     CU_ASSERT_EQUAL(left - r.len, RDM_PREDBATCH_TRAILER);
     CU_ASSERT_EQUAL(rdm_predbatch_row_scan(p + r.len, left - r.len, &r), 0); // the trailer
+    // the first row with its prediction ids: one field more, the ids last
+    rdm_predbatch_row w;
+    const char *row0 = out.data + RDM_PREDBATCH_HEADER;
+    CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_scan(row0, out.len, &w), 1);
+    rdm_buf ids = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_ids(&ids, row0, w.len, w.n, 41), RDM_OK);
+    const unsigned char *u = (const unsigned char *)ids.data;
+    CU_ASSERT_EQUAL(u[0] << 8 | u[1], 24);
+    CU_ASSERT_EQUAL(ids.len, w.len + 4 + 20 + 2 * 12);
+    CU_ASSERT_EQUAL(memcmp(ids.data + 2, row0 + 2, w.len - 2), 0);
+    rdm_pbarray a;
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, u + w.len + 4, 20 + 2 * 12, RDM_OID_INT8), 0);
+    CU_ASSERT_EQUAL(a.n, 2);
+    const unsigned char *e = NULL;
+    size_t el = 0;
+    for (int64_t want = 41; want < 43; want++) {
+        CU_ASSERT_EQUAL_FATAL(rdm_pbarray_next(&a, &e, &el), 1);
+        CU_ASSERT_EQUAL(el, 8);
+        int64_t got = 0;
+        for (int k = 0; k < 8; k++)
+            got = got << 8 | e[k];
+        CU_ASSERT_EQUAL(got, want);
+    }
+    CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &el), 0);
+    rdm_buf_release(&ids);
     rdm_buf_release(&out);
     rdm_predbatch_release(&b);
 }
@@ -210,6 +235,6 @@ int test_predqueue_register(void)
     CU_add_test(s, "memory first, then the file, in push order", test_order);
     CU_add_test(s, "put back first; memory to the file; stored offset", test_putback_and_spill);
     CU_add_test(s, "the file's limit counts unsent rows", test_limit);
-    CU_add_test(s, "batch rows scanned as replay reads them", test_row_scan);
+    CU_add_test(s, "batch rows scanned as replay reads them, given their ids", test_row_scan);
     return 0;
 }
