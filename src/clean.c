@@ -419,6 +419,7 @@ typedef struct run {
     rdm_buf enc, rej, line, scratch;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
+    json_t *prof_json; /* its document, made by the reader after its last row */
     int fresh;         /* clean.* emptied in this transaction: rows copied in frozen */
     /* reading raw rows on a second connection while this one writes clean
      * rows: the reader hands R->enc over through `slot` (guarded by mu) */
@@ -950,6 +951,7 @@ static void run_release(run *R)
     rdm_buf_release(&R->scratch);
     rdm_buf_release(&R->slot);
     rdm_profile_free(R->prof);
+    json_decref(R->prof_json);
 }
 
 /* Read the current snapshot into `st`; when the clean config changed since it
@@ -1211,6 +1213,9 @@ static void *reader_main(void *arg)
         rc = read_all(R, R->rdb, &e);
     if (rc == RDM_OK && R->enc.len)
         rc = hand_over(R, &e);
+    /* the profile's document while the server stores the last rows */
+    if (rc == RDM_OK && R->prof && !(R->prof_json = rdm_profile_json(R->prof, &e)))
+        rc = e.code ? e.code : RDM_ENOMEM;
     rdm_db_rollback(R->rdb);
     pthread_mutex_lock(&R->mu);
     R->reader_done = 1;
@@ -1452,8 +1457,9 @@ static int write_snapshot(run *R, const vlist *V, const char *cfg_sha, const rdm
     if ((rc = seal_snapshot(R, sid, cfgtext, st, err)))
         goto out;
     double t_prof = rdm_now();
-    if ((rc =
-             R->prof ? rdm_profile_save(db, sid, R->prof, err) : rdm_profile_store(db, sid, err))) {
+    if ((rc = R->prof_json ? rdm_profile_save_json(db, sid, R->prof_json, err)
+              : R->prof    ? rdm_profile_save(db, sid, R->prof, err)
+                           : rdm_profile_store(db, sid, err))) {
         rdm_err_prefix(err, "profile");
         goto out;
     }

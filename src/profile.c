@@ -507,10 +507,17 @@ static int on_row(const char *line, size_t len, void *ud, rdm_err *err)
 int rdm_profile_save(rdm_db *db, int snapshot_id, const rdm_profile *p, rdm_err *err)
 {
     json_t *j = rdm_profile_json(p, err);
-    char *text = NULL;
-    int rc = RDM_OK;
     if (!j)
         return RDM_ENOMEM;
+    int rc = rdm_profile_save_json(db, snapshot_id, j, err);
+    json_decref(j);
+    return rc;
+}
+
+int rdm_profile_save_json(rdm_db *db, int snapshot_id, json_t *j, rdm_err *err)
+{
+    int rc = RDM_OK;
+    char *text = NULL;
     json_object_set_new(j, "snapshot_id", json_integer(snapshot_id));
     if (!(text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER))) {
         rc = rdm_errf(err, RDM_ENOMEM, "out of memory");
@@ -521,7 +528,6 @@ int rdm_profile_save(rdm_db *db, int snapshot_id, const rdm_profile *p, rdm_err 
         rc = rdm_db_exec(db, RDM_SQL_CLEAN_INSERT_PROFILE, 2, prm, err);
     }
     free(text);
-    json_decref(j);
     return rc;
 }
 

@@ -70,5 +70,9 @@ int rdm_profile_store(rdm_db *db, int snapshot_id, rdm_err *err)
  * `snapshot_id` in clean.profiles. */
 int rdm_profile_save(rdm_db *db, int snapshot_id, const rdm_profile *p, rdm_err *err)
     __attribute__((warn_unused_result));
+/* Store the document `j` (rdm_profile_json, made earlier; its "snapshot_id"
+ * is set here, `j` stays the caller's) as the profile of `snapshot_id`. */
+int rdm_profile_save_json(rdm_db *db, int snapshot_id, json_t *j, rdm_err *err)
+    __attribute__((warn_unused_result));
 
 #endif
