@@ -533,13 +533,13 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
         double sum = 0, sumsq = 0, cnt = 0;
         size_t miss = 0;
         for (size_t r = 0; r < n; r++) {
-            const char *v = cell(cells, idx, r, c->col);
+            const char *v = cell(cells, idx, r, c->col), *nv;
             double x;
-            if (norm_value(v, buf)) {
+            if (norm_view(v, buf, &nv)) {
                 miss++;
                 continue;
             }
-            int rc = parse_int(sc, buf, &x, err);
+            int rc = parse_int(sc, nv, &x, err);
             if (rc) {
                 rdm_err_prefix(err, "training row %zu", r + 1);
                 return rc;
@@ -557,9 +557,9 @@ static int fit_col(rdm_encoder *e, enc_col *c, const char *const *cells, const s
     htab h = {NULL, 0, 0};
     int rc = RDM_OK;
     for (size_t r = 0; r < n && rc == RDM_OK; r++) {
-        const char *v = cell(cells, idx, r, c->col);
-        if (!norm_value(v, buf))
-            rc = htab_add(&h, buf);
+        const char *v = cell(cells, idx, r, c->col), *nv;
+        if (!norm_view(v, buf, &nv))
+            rc = htab_add(&h, nv);
     }
     if (rc) {
         htab_free(&h);
