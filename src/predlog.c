@@ -86,6 +86,7 @@ struct rdm_predlog {
     pthread_cond_t qwake, qdone;
     rdm_predq q;
     int inflight;          /* a chunk of memory is being sent */
+    int64_t inflight_us;   /* served time of the oldest record being sent (0: none) */
     int healthy;           /* the sender reaches the database: chunks may wait in memory */
     int qstop;             /* the writer is done: send what is left */
     int64_t fmt_oldest_us; /* served time of the batch being formatted (0: none) */
@@ -1225,7 +1226,8 @@ static int replay_spills(rdm_predlog *l)
         n++;
     }
     closedir(d);
-    qsort(names, n, sizeof *names, cmp_str);
+    if (n)
+        qsort(names, n, sizeof *names, cmp_str);
     int ok = 1;
     for (size_t i = 0; i < n; i++) {
         char path[1100];
@@ -1281,7 +1283,9 @@ static void refresh_oldest(rdm_predlog *l)
 {
     pthread_mutex_lock(&l->mu);
     pthread_mutex_lock(&l->qmu);
-    int64_t t = rdm_predq_oldest(&l->q);
+    int64_t t = l->inflight_us; // older than what is queued
+    if (!t)
+        t = rdm_predq_oldest(&l->q);
     if (!t)
         t = l->fmt_oldest_us;
     if (!t && l->active.len >= sizeof(entry_hdr)) {
@@ -1580,6 +1584,7 @@ static void *sender_main(void *arg)
         rdm_err err = {0};
         int got = rdm_predq_take(&l->q, SEND_MAX, &data, &sp, &err);
         l->inflight = got > 0;
+        l->inflight_us = got > 0 ? sp.oldest_us : 0;
         pthread_mutex_unlock(&l->qmu);
         if (got < 0) {
             rdm_log(RDM_LOG_WARN, "%s", err.msg);
@@ -1593,6 +1598,7 @@ static void *sender_main(void *arg)
         int rc = send_span(l, &data, &sp, &frame, &err);
         pthread_mutex_lock(&l->qmu);
         l->inflight = 0;
+        l->inflight_us = 0;
         if (rc == RDM_OK) {
             rdm_predq_done(&l->q, &sp);
         } else {

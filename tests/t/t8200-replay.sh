@@ -3,7 +3,8 @@
 # prediction log, end to end: N records sent, N rows logged with the version
 # that answered; a worker SIGKILLed mid-replay and every record accounted for;
 # PostgreSQL stopped mid-replay, its spilled records replayed once; outcomes
-# joined; the drifted field flagged and the others left alone.
+# joined; the drifted field flagged and the others left alone; saturated
+# batch traffic: every record served is stored, none dropped.
 export READMIT_PGDIR=$(mktemp -d /tmp/readmit-t8200-pg.XXXXXX)
 chmod 755 "$READMIT_PGDIR"
 . "$(dirname "$0")/lib.sh"
@@ -65,6 +66,38 @@ check_eq "only age alerts after it" 1 "$(jq '[.windows[3].drift.fields[] | selec
 check_eq "realized AUC on 300 outcomes" 300 "$(jq '.windows[0].versions[0].realized.n' m.json)"
 check_eq "last day: no outcome yet, estimate only" null "$(jq '.windows[3].versions[0].realized' m.json)"
 check "estimated AUC on the last day" jq -e '.windows[3].versions[0].estimated.roc_auc > 0.5' m.json
+
+# 1b. saturated batch traffic with the log on (wrk: 16 connections, batches
+# of 100, 3 s): every record the pool served is in the database or counted
+# dropped, and none is dropped within the spill limit
+# (served / logged / replayed / dropped from /metrics)
+counts() {
+    curl -s "$URL/metrics" | awk '/^readmit_predictions_total/ {s = $2} /outcome="logged"/ {l = $2}
+        /outcome="replayed"/ {r = $2} /outcome="dropped"/ {d = $2} END {print s + 0, l + 0, r + 0, d + 0}'
+}
+caught_up() { # no queue or spill file left, lag 0
+    [ -z "$(ls "$T_TMP/var/spill" 2>/dev/null | grep -v '^poison$')" ] &&
+        curl -s "$URL/metrics" | grep -q '^readmit_prediction_log_lag_seconds 0.000$'
+}
+if command -v wrk >/dev/null; then
+    "$READMIT" synth --rows 3000 --seed 36 | awk -F, 'NR == 1 {print; next} {$1 = 600000000 + NR; print}' OFS=, >sat.csv
+    awk -v batch=100 -v max=20 -f "$TOP/nginx/bench/records.awk" sat.csv >sat.jsonl
+    read -r s0 l0 r0 d0 < <(counts)
+    rows0=$(logged)
+    wrk -t2 -c16 -d3s --timeout 10s -s "$TOP/nginx/bench/predict.lua" "$URL/api/v1/predict" -- "$T_TMP/sat.jsonl" >sat.txt 2>&1
+    grep RESULT sat.txt
+    check "saturated batches: the log caught up" wait_for 120 caught_up
+    read -r s1 l1 r1 d1 < <(counts)
+    served=$((s1 - s0))
+    echo "# saturated batches: served $served, logged $((l1 - l0)), replayed $((r1 - r0)), dropped $((d1 - d0))"
+    check "saturated batches: served some" test "$served" -gt 1000
+    check_eq "saturated batches: no failed request" "non200=0 sockerr=0" "$(grep -o 'non200=[0-9]* sockerr=[0-9]*' sat.txt)"
+    check_eq "saturated batches: none dropped" 0 $((d1 - d0))
+    check_eq "saturated batches: served = logged + replayed" "$served" $((l1 - l0 + r1 - r0))
+    check_eq "saturated batches: served = rows stored" "$served" $(( $(logged) - rows0 ))
+else
+    skip "saturated batches" "wrk is not installed"
+fi
 
 # 2. a worker SIGKILLed mid-replay: logged = answered 200 - lost, lost counted
 before=$(logged)
