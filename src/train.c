@@ -1075,6 +1075,21 @@ static void trainer_release(trainer *t)
         free(t->eval_c[s]);
         free(t->eval_v[s]);
     }
+    pthread_mutex_destroy(&t->db_mu);
+    pthread_mutex_destroy(&t->say_mu);
+}
+
+/* The parts of a trainer both entry points set the same way. */
+static void trainer_init(trainer *t, const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->db = db;
+    t->progress = opts ? opts->progress : NULL;
+    t->ud = opts ? opts->ud : NULL;
+    t->threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
+    pthread_mutex_init(&t->db_mu, NULL);
+    pthread_mutex_init(&t->say_mu, NULL);
 }
 
 int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm_train_result *res,
@@ -1082,20 +1097,13 @@ int rdm_train(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *opts, rdm
 {
     memset(res, 0, sizeof *res);
     trainer t;
-    memset(&t, 0, sizeof t);
-    t.cfg = cfg;
-    t.db = db;
-    t.progress = opts ? opts->progress : NULL;
-    t.ud = opts ? opts->ud : NULL;
+    trainer_init(&t, cfg, db, opts);
     t.code_version = opts && opts->code_version ? opts->code_version : RDM_VERSION;
     t.defer_details = opts ? opts->defer_details : 0;
-    t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
     double t0 = rdm_now();
     run_spec *specs = NULL;
     run_outcome *outs = NULL;
     int nspecs = 0, rc, locked = 0;
-    pthread_mutex_init(&t.db_mu, NULL);
-    pthread_mutex_init(&t.say_mu, NULL);
     /* one training at a time: a run left 'running' is then a dead one */
     if ((rc = rdm_registry_lock_training(db, err)))
         goto done;
@@ -1215,8 +1223,6 @@ done:
     free(specs);
     free(outs);
     trainer_release(&t);
-    pthread_mutex_destroy(&t.db_mu);
-    pthread_mutex_destroy(&t.say_mu);
     return rc;
 }
 
@@ -1284,13 +1290,7 @@ int rdm_train_details(const rdm_config *cfg, rdm_db *db, const rdm_train_opts *o
 {
     memset(res, 0, sizeof *res);
     trainer t;
-    memset(&t, 0, sizeof t);
-    t.cfg = cfg;
-    t.db = db;
-    t.progress = opts ? opts->progress : NULL;
-    t.ud = opts ? opts->ud : NULL;
-    t.threads = cfg->train.threads > 0 ? cfg->train.threads : rdm_ncpu();
-    pthread_mutex_init(&t.say_mu, NULL);
+    trainer_init(&t, cfg, db, opts);
     double t0 = rdm_now();
     rdm_pool *pool = NULL;
     const char *pn[] = {cfg->registry.model_name};
@@ -1348,6 +1348,5 @@ done:
     rdm_res_free(r);
     rdm_pool_free(pool);
     trainer_release(&t);
-    pthread_mutex_destroy(&t.say_mu);
     return rc;
 }
