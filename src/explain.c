@@ -901,24 +901,32 @@ int rdm_explain(const rdm_explainer *x, const char *const values[RDM_NCOLS], rdm
 {
     if (!x || !values || !out)
         return rdm_errf(err, RDM_EINVAL, "explain: NULL argument");
-    int rc = rdm_model_score(x->m, values, &out->prob, w, err);
-    if (rc)
-        return rc;
+    /* the row is encoded once: the probability is the scorer's half of
+     * rdm_model_score on the same encoding, so it matches it bit for bit */
     double phi[RDM_NCOLS] = {0};
     const rdm_encoder *enc = rdm_model_encoder(x->m);
+    int rc;
+    if (w)
+        w->n = 0;
     if (x->type == RDM_MODEL_GBT) {
         float row[RDM_ENC_MAX_TREE];
-        rc = rdm_encoder_tree_row(enc, values, row, NULL, err);
+        rc = rdm_encoder_tree_row(enc, values, row, w, err);
+        if (!rc)
+            rc = rdm_model_score_encoded(x->m, row, NULL, NULL, 1, &out->prob, err);
         if (!rc)
             rc = explain_gbt(x, row, phi, err);
     } else if (x->type == RDM_MODEL_LOGREG) {
         int32_t idx[RDM_ENC_MAX_NNZ];
         float val[RDM_ENC_MAX_NNZ];
-        rc = rdm_encoder_lin_row(enc, values, idx, val, NULL, err);
+        rc = rdm_encoder_lin_row(enc, values, idx, val, w, err);
+        if (!rc)
+            rc = rdm_model_score_encoded(x->m, NULL, idx, val, 1, &out->prob, err);
         for (int i = 0; !rc && i < x->ninput; i++)
             phi[i] = x->lin_const[i];
         for (int k = 0; !rc && k < rdm_encoder_lin_nnz(enc); k++)
             phi[x->field[idx[k]]] += x->w[idx[k]] * (double)val[k];
+    } else {
+        rc = rdm_model_score(x->m, values, &out->prob, w, err);
     }
     if (rc)
         return rc;
