@@ -3,6 +3,7 @@
  * early stopping. Binning is gbt_bin.c, histograms and splits gbt_hist.c. */
 #include <math.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -87,8 +88,10 @@ typedef struct gradjob {
     int nvleaf, vloss;
     const float *yv;
     _Alignas(64) atomic_size_t done1; /* phase-1 items completed */
-    atomic_size_t next2;              /* next phase-2 item */
     atomic_int open2;                 /* phase 2 may start */
+    /* items by thread: a thread's block of chunks is the same rows round
+     * after round, as are its rows of the split jobs (gbt_hist.c) */
+    rdm_pool_share sh1, sh2;
 } gradjob;
 
 /* First position in idx[a..b) (ascending rows) whose row is >= r. */
@@ -167,7 +170,8 @@ static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
     size_t nch = (gj->npos + CHUNK - 1) / CHUNK, n1 = nch + (size_t)gj->nvleaf;
-    for (size_t it; (it = rdm_pool_next(pl)) < n1;) {
+    (void)pl;
+    for (size_t it; (it = rdm_pool_share_next(&gj->sh1, tid)) != SIZE_MAX;) {
         if (it < nch)
             grad_chunk(gj, tid, it);
         else
@@ -178,16 +182,16 @@ static void grad_job(void *arg, int tid, rdm_pool *pl)
     if (!gj->vloss)
         return;
     rdm_pool_await(&gj->open2);
-    size_t n2 = (gj->c->nv + CHUNK - 1) / CHUNK;
-    for (size_t it; (it = atomic_fetch_add_explicit(&gj->next2, 1, memory_order_relaxed)) < n2;)
+    for (size_t it; (it = rdm_pool_share_next(&gj->sh2, tid)) != SIZE_MAX;)
         vloss_chunk(gj, it);
 }
 
 static void run_grad(fitctx *c, gradjob *gj)
 {
     atomic_init(&gj->done1, 0);
-    atomic_init(&gj->next2, 0);
     atomic_init(&gj->open2, 0);
+    rdm_pool_share_init(&gj->sh1, (gj->npos + CHUNK - 1) / CHUNK + (size_t)gj->nvleaf, c->nt);
+    rdm_pool_share_init(&gj->sh2, gj->vloss ? (c->nv + CHUNK - 1) / CHUNK : 0, c->nt);
     rdm_pool_run(c->pool, grad_job, gj);
 }
 

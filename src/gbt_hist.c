@@ -4,6 +4,8 @@
  * numeric or categorical split of each feature (features spread over
  * threads). */
 #include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #if defined(__SSE2__)
@@ -226,9 +228,16 @@ typedef struct splitjob {
     size_t nch, vitem, nfeat; /* chunks; 1 when the validation rows are an item; features */
     uint32_t vmid;
     _Alignas(64) atomic_size_t done1;    /* phase-1 items completed */
-    atomic_size_t next2;                 /* next phase-2 item */
     atomic_int open2;                    /* phase 2 may start */
     _Alignas(64) ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
+    /* Items by thread (run_split initialises them; the memset of a new job
+     * stops here): phase 1 the chunks then the validation rows, phase 2
+     * the chunks' moves back into idx and the feature groups. Thread t's
+     * block of chunks is about the same range of positions (so of rows: a
+     * leaf's rows are ascending) split after split, and its block of
+     * features the same features: their rows' lists, gradients and
+     * histogram entries stay in its cache. */
+    rdm_pool_share sh1, shc, shf;
 } splitjob;
 
 static void chunk_range(const splitjob *sj, size_t ch, uint32_t *lo, uint32_t *hi)
@@ -283,16 +292,17 @@ static void part_chunk(splitjob *sj, int tid, size_t ch)
         hist_add(c, tid, sj->h0, r, b);
 }
 
+/* Phase 1's items: the chunks, then the validation rows (when an item). */
 static void phase1_item(splitjob *sj, int tid, size_t it)
 {
     fitctx *c = sj->c;
-    if (it < sj->vitem) {
+    if (it >= sj->nch) {
         sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
     } else if (sj->P) {
-        part_chunk(sj, tid, it - sj->vitem);
+        part_chunk(sj, tid, it);
     } else { /* the root */
         uint32_t lo, hi;
-        chunk_range(sj, it - sj->vitem, &lo, &hi);
+        chunk_range(sj, it, &lo, &hi);
         hist_add(c, tid, sj->h0, c->idx + lo, hi - lo);
         ghq t = {0, 0};
         for (uint32_t q = lo; q < hi; q++)
@@ -349,8 +359,8 @@ static void finish_feature(splitjob *sj, size_t q)
     }
 }
 
-/* Phase 2's items: groups of FGROUP features (one feature is too little
- * work for a claim from the shared counter), then one per chunk. */
+/* Phase 2's feature items: groups of FGROUP features (one feature is too
+ * little work for a claim). */
 #define FGROUP 4
 
 static size_t feat_items(const splitjob *sj)
@@ -358,25 +368,20 @@ static size_t feat_items(const splitjob *sj)
     return (sj->nfeat + FGROUP - 1) / FGROUP;
 }
 
-static size_t phase2_items(const splitjob *sj)
+static void feature_item(splitjob *sj, size_t it)
 {
-    return feat_items(sj) + (sj->P ? sj->nch : 0);
+    for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++)
+        finish_feature(sj, q);
 }
 
-static void phase2_item(splitjob *sj, size_t it)
+/* Chunk ch's partitioned rows back into idx. */
+static void move_item(splitjob *sj, size_t ch)
 {
     fitctx *c = sj->c;
-    size_t nfi = feat_items(sj);
-    if (it < nfi) {
-        for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++)
-            finish_feature(sj, q);
-    } else {
-        size_t ch = it - nfi;
-        uint32_t lo, hi;
-        chunk_range(sj, ch, &lo, &hi);
-        memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
-        memcpy(c->idx + c->por[ch], c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
-    }
+    uint32_t lo, hi;
+    chunk_range(sj, ch, &lo, &hi);
+    memcpy(c->idx + c->pol[ch], c->tmpl + lo, (size_t)c->pnl[ch] * sizeof *c->idx);
+    memcpy(c->idx + c->por[ch], c->tmpr + lo, (size_t)c->pnr[ch] * sizeof *c->idx);
 }
 
 /* Between the phases, once: the root's totals, or where the children's rows
@@ -393,7 +398,6 @@ static void mid_step(splitjob *sj)
         a->g = t.g;
         a->h = t.h;
         a->can_split = rdm_gbt_can_split(c, a->depth, a->end - a->begin, a->h);
-        sj->nfeat = (size_t)c->nf;
         return;
     }
     const leaf *P = sj->P;
@@ -421,7 +425,6 @@ static void mid_step(splitjob *sj)
     if (sj->hist) {
         sj->S = sj->large ? A : B;
         sj->L = sj->large ? B : A;
-        sj->nfeat = (size_t)c->nf;
     }
 }
 
@@ -429,17 +432,18 @@ static void mid_step(splitjob *sj)
 static void split_job(void *arg, int tid, rdm_pool *pl)
 {
     splitjob *sj = arg;
-    size_t n1 = sj->nch + sj->vitem;
+    size_t n1 = sj->nch + sj->vitem, nm = sj->P ? sj->nch : 0, it;
     if (!pl) {
-        for (size_t it = 0; it < n1; it++)
+        for (it = 0; it < n1; it++)
             phase1_item(sj, tid, it);
         mid_step(sj);
-        size_t n2 = phase2_items(sj);
-        for (size_t it = 0; it < n2; it++)
-            phase2_item(sj, it);
+        for (it = 0; it < nm; it++)
+            move_item(sj, it);
+        for (it = 0; it < feat_items(sj); it++)
+            feature_item(sj, it);
         return;
     }
-    for (size_t it; (it = rdm_pool_next(pl)) < n1;) {
+    while ((it = rdm_pool_share_next(&sj->sh1, tid)) != SIZE_MAX) {
         phase1_item(sj, tid, it);
         if (atomic_fetch_add_explicit(&sj->done1, 1, memory_order_acq_rel) + 1 == n1) {
             mid_step(sj);
@@ -447,9 +451,10 @@ static void split_job(void *arg, int tid, rdm_pool *pl)
         }
     }
     rdm_pool_await(&sj->open2);
-    size_t n2 = phase2_items(sj);
-    for (size_t it; (it = atomic_fetch_add_explicit(&sj->next2, 1, memory_order_relaxed)) < n2;)
-        phase2_item(sj, it);
+    while ((it = rdm_pool_share_next(&sj->shc, tid)) != SIZE_MAX)
+        move_item(sj, it);
+    while ((it = rdm_pool_share_next(&sj->shf, tid)) != SIZE_MAX)
+        feature_item(sj, it);
 }
 
 /* The best of the per-feature splits, first feature on ties (the same for
@@ -477,20 +482,24 @@ static void run_split(fitctx *c, splitjob *sj, int parallel)
 {
     sj->chunk = chunk_rows(c, sj->end - sj->begin, parallel);
     sj->nch = (sj->end - sj->begin + sj->chunk - 1) / sj->chunk;
+    sj->nfeat = !sj->P || sj->hist ? (size_t)c->nf : 0;
     atomic_init(&sj->done1, 0);
-    atomic_init(&sj->next2, 0);
     atomic_init(&sj->open2, 0);
     memset(c->tused, 0, sizeof c->tused);
-    if (parallel && c->nt > 1)
+    if (parallel && c->nt > 1) {
+        rdm_pool_share_init(&sj->sh1, sj->nch + sj->vitem, c->nt);
+        rdm_pool_share_init(&sj->shc, sj->P ? sj->nch : 0, c->nt);
+        rdm_pool_share_init(&sj->shf, feat_items(sj), c->nt);
         rdm_pool_run(c->pool, split_job, sj);
-    else
+    } else {
         split_job(sj, 0, NULL);
+    }
 }
 
 void rdm_gbt_root_hist(fitctx *c, leaf *a)
 {
     splitjob sj;
-    memset(&sj, 0, sizeof sj);
+    memset(&sj, 0, offsetof(splitjob, sh1));
     sj.c = c;
     sj.A = sj.S = a;
     sj.h0 = a->hist;
@@ -505,7 +514,7 @@ void rdm_gbt_split_rows(fitctx *c, const leaf *P, leaf *A, leaf *B, int large, i
     const split *s = &P->best;
     int j = s->feat, miss = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
     splitjob sj;
-    memset(&sj, 0, sizeof sj);
+    memset(&sj, 0, offsetof(splitjob, sh1));
     sj.c = c;
     sj.P = P;
     sj.A = A;

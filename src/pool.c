@@ -58,6 +58,30 @@ size_t rdm_pool_next(rdm_pool *p)
     return atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed);
 }
 
+void rdm_pool_share_init(rdm_pool_share *s, size_t n, int threads)
+{
+    int nb = threads < 1 ? 1 : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
+    s->nb = nb;
+    for (int t = 0; t < nb; t++) {
+        atomic_init(&s->b[t].next, n * (size_t)t / (size_t)nb);
+        s->b[t].end = n * (size_t)(t + 1) / (size_t)nb;
+    }
+}
+
+size_t rdm_pool_share_next(rdm_pool_share *s, int tid)
+{
+    int nb = s->nb, t = tid % nb;
+    for (int k = 0; k < nb; k++, t = t + 1 == nb ? 0 : t + 1) {
+        /* a block already taken costs a load, not a write to its line */
+        if (atomic_load_explicit(&s->b[t].next, memory_order_relaxed) >= s->b[t].end)
+            continue;
+        size_t i = atomic_fetch_add_explicit(&s->b[t].next, 1, memory_order_relaxed);
+        if (i < s->b[t].end)
+            return i;
+    }
+    return SIZE_MAX;
+}
+
 int rdm_pool_threads(const rdm_pool *p)
 {
     return p ? p->nt : 1;

@@ -25,6 +25,7 @@
 
 #include <stdatomic.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "readmit.h"
 
@@ -63,6 +64,29 @@ typedef void (*rdm_pool_job_fn)(void *arg, int tid, rdm_pool *p);
 void rdm_pool_run(rdm_pool *p, rdm_pool_job_fn fn, void *arg);
 /* The next unclaimed item of the running job (0, 1, 2, ...). */
 size_t rdm_pool_next(rdm_pool *p);
+
+/* Items 0 .. n - 1 of one phase of a job, in one contiguous block per
+ * thread: thread t claims the items of block t first, then those left in
+ * the other blocks (t + 1, t + 2, ... wrapping), so a thread the scheduler is
+ * late to start holds nothing up, while on time every thread gets the same
+ * block job after job: the data of its items (rows of a range, features of
+ * a range) stays in its core's cache, and the claims touch no line another
+ * thread is writing. Each block's counter has a cache line of its own. The
+ * caller initialises it (rdm_pool_share_init) before the job or phase that
+ * uses it; only the first `threads` blocks are touched. */
+typedef struct rdm_pool_share {
+    struct {
+        _Alignas(64) atomic_size_t next;
+        size_t end;
+    } b[RDM_POOL_MAX];
+
+    int nb;
+} rdm_pool_share;
+
+/* n items over `threads` blocks (clamped to 1 .. RDM_POOL_MAX). */
+void rdm_pool_share_init(rdm_pool_share *s, size_t n, int threads);
+/* The next item for thread tid, or SIZE_MAX when every item is claimed. */
+size_t rdm_pool_share_next(rdm_pool_share *s, int tid);
 
 /* Inside a job: wait until *flag is nonzero (set, with release order, by
  * another thread of the same job), spinning, then yielding the core. For a
