@@ -3,7 +3,10 @@
 # ARGS... runs psql on the private cluster (or the external server), quietly.
 pg() { PGOPTIONS='-c client_min_messages=warning' READMIT_DBNAME=$1 scripts/pg.sh psql -X -v ON_ERROR_STOP=1 -qtA "${@:2}"; }
 bench_db_cleanup() {
-    pg postgres -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null 2>&1 || true
+    local d
+    for d in "$DB" "${DB}_other"; do # (bench-ingest: a second binary's database)
+        pg postgres -c "DROP DATABASE IF EXISTS \"$d\" WITH (FORCE)" >/dev/null 2>&1 || true
+    done
     rm -rf "$TMP"
 }
 trap bench_db_cleanup EXIT

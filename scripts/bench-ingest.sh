@@ -11,7 +11,9 @@
 #   default: $READMIT_REAL_DATA, else ../shared/data/dataset_diabetes.zip
 #   env: READMIT (binary, default $BUILD/readmit), BENCH_RUNS (rounds, default 5),
 #        BENCH_OTHER (a second readmit binary, e.g. the previous build: it
-#        ingests and cleans in every round too, alternating with READMIT)
+#        ingests and cleans in every round too, alternating with READMIT, in
+#        a database of its own: each binary migrates its database to its
+#        own schema)
 #   The server's CPU time is that of every process of the private cluster
 #   during the step (n/a on an external server).
 set -euo pipefail
@@ -34,7 +36,7 @@ TMP=$(mktemp -d /tmp/readmit-bench-ingest.XXXXXX)
 chmod 755 "$TMP"
 . scripts/bench-db.sh
 pg postgres -c "CREATE DATABASE \"$DB\""
-rdm() { "$READMIT" "$1" -c "$CONF" -o "db.name=$DB" "${@:2}"; }
+[ -z "$OTHER" ] || pg postgres -c "CREATE DATABASE \"${DB}_other\""
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.6f\", $1 }"; }
 
@@ -78,17 +80,19 @@ step() {
 }
 [ -x /usr/bin/time ] || { echo "bench-ingest: /usr/bin/time is needed" >&2; exit 1; }
 
-reset_db() {
-    pg "$DB" -c "DO \$\$ BEGIN IF to_regclass('raw.batches') IS NOT NULL THEN
-        TRUNCATE raw.batches, raw.encounters, raw.rejects, clean.encounters, clean.rejects,
+reset_db() { # reset_db DBNAME: no batch loaded or cleaned (raw rows in raw.records from 012 on)
+    pg "$1" -c "DO \$\$ BEGIN IF to_regclass('raw.batches') IS NOT NULL THEN
+        TRUNCATE raw.batches, raw.rejects, clean.encounters, clean.rejects,
                  clean.batches, clean.validation, clean.profiles, clean.snapshots CASCADE;
+        IF to_regclass('raw.records') IS NOT NULL THEN TRUNCATE raw.records;
+        ELSE TRUNCATE raw.encounters; END IF;
         END IF; END \$\$" >/dev/null
 }
 
-# ingest_clean LABEL BIN: ingest the file, then clean it, with BIN
+# ingest_clean LABEL BIN DBNAME: ingest the file, then clean it, with BIN
 ingest_clean() {
-    local label=$1 bin=$2
-    reset_db
+    local label=$1 bin=$2 DB=$3
+    reset_db "$DB"
     step "ingest:$label" "$bin" ingest -q -c "$CONF" -o "db.name=$DB" --source "$SRC" >"$TMP/ingest.out"
     read -r r a j < <(sed -n 's/^read \([0-9]*\) accepted \([0-9]*\) rejected \([0-9]*\)$/\1 \2 \3/p' "$TMP/ingest.out")
     [ "$r" = "$ROWS" ] || { echo "bench-ingest: $label ingest read $r rows, the file has $ROWS" >&2; exit 1; }
@@ -106,7 +110,7 @@ echo "bench-ingest: $ROWS rows, $RUNS rounds; load average $(cut -d' ' -f1-3 /pr
 for i in $(seq 1 "$RUNS"); do
     # (the first ingest also applies the migrations)
     for label in $labels; do
-        if [ "$label" = other ]; then ingest_clean other "$OTHER"; else ingest_clean new "$READMIT"; fi
+        if [ "$label" = other ]; then ingest_clean other "$OTHER" "${DB}_other"; else ingest_clean new "$READMIT" "$DB"; fi
     done
     pg "$DB" -c "TRUNCATE bench_plain" >/dev/null
     step copy env PGOPTIONS='-c client_min_messages=warning' READMIT_DBNAME="$DB" scripts/pg.sh psql -X \

@@ -12,6 +12,7 @@
 
 #include "hash.h"
 #include "profile.h"
+#include "rawrec.h"
 #include "utf8.h"
 
 /* ------------------------------------------------------------------------ */
@@ -416,7 +417,7 @@ typedef struct run {
     int *mrule, nmrule; /* the MISSING rules (batch rules), by index */
     int *rrule, nrrule; /* the row rules, by index */
     chapter_memo *memo;
-    rdm_buf enc, rej, line, scratch;
+    rdm_buf enc, rej, line, scratch, row;
     rdm_profile *prof; /* the snapshot's profile, built from its rows as they are
                           written (when the run starts from an empty snapshot) */
     json_t *prof_json; /* its document, made by the reader after its last row */
@@ -589,46 +590,56 @@ static int find_batch(run *R, long id)
 
 #define RAW_FIELDS (RDM_NCOLS + 2)
 
-/* Split a raw row (COPY text) in place into f[] with the lengths n[]; a
- * row with a backslash (an escape or \N) goes through rdm_copy_split. */
+/* A raw row as buffered, "batch_id\tline_no\trecord" (NUL at line[len]),
+ * split in place into f[] with the lengths n[]: the two numbers, then the
+ * record's fields. Returns the field count (-1: malformed). */
 static int split_raw(char *line, size_t len, char *f[RAW_FIELDS], size_t n[RAW_FIELDS])
 {
-    if (memchr(line, '\\', len)) {
-        int nf = rdm_copy_split(line, len, f, RAW_FIELDS);
-        for (int i = 0; i < nf; i++)
-            n[i] = f[i] ? strlen(f[i]) : 0;
-        return nf;
-    }
-    if (len && line[len - 1] == '\n')
-        len--;
     char *p = line, *end = line + len;
-    int nf = 0;
-    for (;;) {
-        if (nf >= RAW_FIELDS)
+    for (int i = 0; i < 2; i++) {
+        char *q = memchr(p, '\t', (size_t)(end - p));
+        if (!q)
             return -1;
-        char *q = p;
-        while (q < end && *q != '\t')
-            q++;
-        f[nf] = p;
-        n[nf++] = (size_t)(q - p);
-        if (q == end) {
-            *q = '\0';
-            return nf;
-        }
         *q = '\0';
+        f[i] = p;
+        n[i] = (size_t)(q - p);
         p = q + 1;
     }
+    int nf = rdm_rawrec_split(p, (size_t)(end - p), f + 2, n + 2, RDM_NCOLS);
+    return nf < 0 ? -1 : nf + 2;
 }
 
-/* A rejected row: its encounter_id as in raw.encounters (the row's values
+/* Append a row of the binary COPY of raw.records (batch_id, line_no,
+ * record) to b as split_raw reads it, NUL-terminated. */
+static int put_raw(rdm_buf *b, const rdm_copy_field *f, rdm_err *err)
+{
+    if (!f[0].data || !f[1].data || !f[2].data || f[0].len != 8 || f[1].len != 8)
+        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.records");
+    if (rdm_buf_reserve(b, 2 * 24 + f[2].len + 1))
+        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    char *w = b->data + b->len;
+    w += rdm_fmt_long((long)rdm_copy_int(&f[0], 0), w);
+    *w++ = '\t';
+    w += rdm_fmt_long((long)rdm_copy_int(&f[1], 0), w);
+    *w++ = '\t';
+    memcpy(w, f[2].data, f[2].len);
+    w += f[2].len;
+    *w++ = '\0';
+    b->len = (size_t)(w - b->data);
+    *w = '\0';
+    return RDM_OK;
+}
+
+/* A rejected row: its encounter_id as in the source (the row's values
  * were trimmed in place while being typed: taken again from `line`). */
 static int reject_row(run *R, const char *line, size_t len, const char *batch, const char *line_no,
                       const rdm_clean_issue *is, rdm_err *err)
 {
     char *f[RAW_FIELDS];
+    size_t n[RAW_FIELDS];
     rdm_buf_reset(&R->scratch);
     if (rdm_buf_add(&R->scratch, line, len) ||
-        rdm_copy_split(R->scratch.data, R->scratch.len, f, RAW_FIELDS) != RAW_FIELDS ||
+        split_raw(R->scratch.data, R->scratch.len, f, n) != RAW_FIELDS ||
         add_reject(R, batch, line_no, f[2], is))
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     return RDM_OK;
@@ -645,7 +656,7 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
     size_t n[RAW_FIELDS];
     int nf = split_raw(R->line.data, R->line.len, f, n);
     if (nf != RAW_FIELDS || !f[0] || !f[1])
-        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.encounters (%d fields)", nf);
+        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.records (%d fields)", nf);
     long bid;
     if (rdm_parse_long(f[0], &bid) || find_batch(R, bid))
         return rdm_errf(err, RDM_EDB, "clean: row of unexpected batch %s", f[0]);
@@ -949,6 +960,7 @@ static void run_release(run *R)
     rdm_buf_release(&R->rej);
     rdm_buf_release(&R->line);
     rdm_buf_release(&R->scratch);
+    rdm_buf_release(&R->row);
     rdm_buf_release(&R->slot);
     rdm_profile_free(R->prof);
     json_decref(R->prof_json);
@@ -1021,6 +1033,15 @@ static void warn_rows(const batch_acc *B)
                 B->rows_in, B->expected);
 }
 
+/* A row of the read of one batch, cleaned at once. */
+static int on_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
+{
+    run *R = ud;
+    rdm_buf_reset(&R->row);
+    int rc = put_raw(&R->row, f, err);
+    return rc ? rc : on_raw_row(R->row.data, R->row.len - 1, R, err);
+}
+
 /* Read, type, validate, deduplicate and filter the rows of batch `B` (on
  * connection `db`); the clean and rejected rows go to R->enc and R->rej. */
 static int read_batch(run *R, rdm_db *db, batch_acc *B, rdm_err *err)
@@ -1031,7 +1052,7 @@ static int read_batch(run *R, rdm_db *db, batch_acc *B, rdm_err *err)
     R->cur = B;
     int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCH, 1, p, err);
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, on_raw_row, R, err);
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_CLEAN_COPY_RAW_BATCH, 3, on_batch_row, R, err);
     if (rc == RDM_OK)
         warn_rows(B);
     return rc;
@@ -1112,10 +1133,9 @@ static int clean_buffered(run *R, batch_acc *B, rdm_err *err)
     R->cur = B;
     if (!B->raw_unsorted) {
         while (p < end && rc == RDM_OK) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
-            size_t n = (size_t)(nl - p) + 1;
+            size_t n = strlen(p);
             rc = on_raw_row(p, n, R, err);
-            p += n;
+            p += n + 1;
         }
     } else { /* rows stored out of line order: sort them by line number */
         raw_line *ix = malloc(sizeof *ix * (size_t)B->raw_rows);
@@ -1123,14 +1143,14 @@ static int clean_buffered(run *R, batch_acc *B, rdm_err *err)
             return rdm_errf(err, RDM_ENOMEM, "out of memory");
         long n = 0;
         while (p < end && n < B->raw_rows) {
-            char *nl = memchr(p, '\n', (size_t)(end - p));
+            char *nul = p + strlen(p);
             const char *q;
-            lead_number(p, nl, &q);
-            ix[n].line_no = lead_number(q, nl, &q);
+            lead_number(p, nul, &q);
+            ix[n].line_no = lead_number(q, nul, &q);
             ix[n].at = (size_t)(p - B->raw.data);
-            ix[n].len = (size_t)(nl - p) + 1;
+            ix[n].len = (size_t)(nul - p);
             n++;
-            p = nl + 1;
+            p = nul + 1;
         }
         if (order_lines(ix, n)) {
             free(ix);
@@ -1162,14 +1182,12 @@ static int clean_ready(run *R, int all, rdm_err *err)
  * can be cleaned. The table holds a batch's rows in line order and batches
  * mostly one after the other (two loaders interleave neighbours), so a batch
  * is usually complete, and cleaned, a batch or two after it started. */
-static int on_scan_row(const char *line, size_t len, void *ud, rdm_err *err)
+static int on_scan_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
     run *R = ud;
-    const char *end = line + len, *q;
-    long bid = lead_number(line, end, &q);
-    long ln = bid < 0 ? -1 : lead_number(q, end, &q);
-    if (ln < 0)
-        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.encounters");
+    if (!f[0].data || f[0].len != 8 || !f[1].data || f[1].len != 8)
+        return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.records");
+    long bid = (long)rdm_copy_int(&f[0], 0), ln = (long)rdm_copy_int(&f[1], 0);
     int i = batch_index(R, bid);
     if (i < 0)
         return RDM_OK; /* a batch in the id range that this run does not clean */
@@ -1182,8 +1200,9 @@ static int on_scan_row(const char *line, size_t len, void *ud, rdm_err *err)
         B->raw_unsorted = 1;
     B->raw_last = ln;
     B->raw_rows++;
-    if (rdm_buf_add(&B->raw, line, len) || (line[len - 1] != '\n' && rdm_buf_addc(&B->raw, '\n')))
-        return rdm_errf(err, RDM_ENOMEM, "out of memory");
+    int rc = put_raw(&B->raw, f, err);
+    if (rc)
+        return rc;
     return i == R->next && B->raw_rows >= B->expected ? clean_ready(R, 0, err) : RDM_OK;
 }
 
@@ -1198,7 +1217,7 @@ static int read_all(run *R, rdm_db *db, rdm_err *err)
     R->next = 0;
     int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCHES, 2, p, err);
     rc = rc ? rc : clean_ready(R, 0, err); /* batches with no rows */
-    rc = rc ? rc : rdm_db_copy_out(db, RDM_SQL_CLEAN_COPY_RAW_BATCHES, on_scan_row, R, err);
+    rc = rc ? rc : rdm_db_copy_out_bin(db, RDM_SQL_CLEAN_COPY_RAW_BATCHES, 3, on_scan_row, R, err);
     return rc ? rc : clean_ready(R, 1, err);
 }
 

@@ -1,4 +1,4 @@
-/* clean.h - raw.encounters (text) -> clean.encounters (typed, filtered,
+/* clean.h - raw.records (text) -> clean.encounters (typed, filtered,
  * validated), incremental by raw batch, one transaction per run.
  *
  * A row goes through, in order:

@@ -1,4 +1,4 @@
-/* ingest.c - source CSV -> raw.batches / raw.encounters / raw.rejects, one
+/* ingest.c - source CSV -> raw.batches / raw.records / raw.rejects, one
  * transaction per batch, streaming (see ingest.h). */
 #include "ingest.h"
 
@@ -10,6 +10,7 @@
 
 #include "codes.h"
 #include "csv.h"
+#include "rawrec.h"
 #include "schema.h"
 #include "source.h"
 
@@ -442,15 +443,10 @@ static int add_reject(run *r, long long batch_id, const rdm_csv_record *rec, cha
     return rdm_buf_addc(&r->rej, '\n');
 }
 
-/* Bytes that COPY text format escapes. */
-static unsigned char ESC[256];
-
-/* Append one accepted record as a COPY text line: batch_id, line_no, fields.
- * Same output as rdm_copy_escape() field by field, written in one pass. */
+/* Append one accepted record as a COPY text line of raw.records: batch_id,
+ * line_no, the fields as one record (rawrec.h). */
 static int add_row(run *r, const char *prefix, size_t plen, const rdm_csv_record *rec)
 {
-    if (!ESC['\\'])
-        ESC['\\'] = ESC['\t'] = ESC['\n'] = ESC['\r'] = 1;
     size_t need = plen + 24 + (size_t)rec->nfields * 2 + 2;
     for (int i = 0; i < rec->nfields; i++)
         need += rec->lens[i] * 2;
@@ -459,24 +455,8 @@ static int add_row(run *r, const char *prefix, size_t plen, const rdm_csv_record
     char *w = r->copy.data + r->copy.len;
     memcpy(w, prefix, plen);
     w += plen;
-    w += snprintf(w, 24, "%ld", rec->line);
-    for (int i = 0; i < rec->nfields; i++) {
-        *w++ = '\t';
-        const unsigned char *f = (const unsigned char *)rec->fields[i];
-        size_t n = rec->lens[i], j = 0;
-        while (j < n) {
-            size_t s = j;
-            while (j < n && !ESC[f[j]])
-                j++;
-            memcpy(w, f + s, j - s);
-            w += j - s;
-            if (j < n) {
-                unsigned char c = f[j++];
-                *w++ = '\\';
-                *w++ = c == '\\' ? '\\' : c == '\t' ? 't' : c == '\n' ? 'n' : 'r';
-            }
-        }
-    }
+    w += snprintf(w, 24, "%ld\t", rec->line);
+    w = rdm_rawrec_put_copy(w, rec->fields, rec->lens, rec->nfields);
     *w++ = '\n';
     r->copy.len = (size_t)(w - r->copy.data);
     *w = '\0';
@@ -548,7 +528,7 @@ static int send_batch(loader *l, int *committed, rdm_err *err)
     rc = res ? rdm_res_check(res, err) : RDM_EDB;
     rdm_res_free(res);
     if (rc == RDM_OK &&
-        (rc = rdm_db_copy_in_begin(l->db, RDM_SQL_RAW_COPY_IN_ENCOUNTERS, err)) == RDM_OK)
+        (rc = rdm_db_copy_in_begin(l->db, RDM_SQL_RAW_COPY_IN_RECORDS, err)) == RDM_OK)
         in_copy = 1;
     pthread_mutex_lock(&r->mu);
     l->batch_id = batch_id;

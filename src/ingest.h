@@ -7,7 +7,7 @@
  * re-running over the same file is a no-op, a run with another batch size
  * loads exactly the records not yet loaded, and a changed file (new sha256)
  * appends new batches. Each batch is one transaction: its ledger
- * row in raw.batches, its accepted rows in raw.encounters (COPY) and its
+ * row in raw.batches, its accepted rows in raw.records (COPY) and its
  * rejects in raw.rejects (COPY); a failure or a kill mid-batch leaves nothing
  * of that batch. Batches go to the server over two connections (the caller's
  * and one more opened from cfg; one when that fails), so that the server

@@ -8,6 +8,7 @@
 #include <sys/mman.h>
 
 #include "predbatch.h"
+#include "rawrec.h"
 
 static int set_param(rdm_db *db, const char *name, const char *value, rdm_err *err)
 {
@@ -697,19 +698,23 @@ typedef struct batch_ctx {
     rdm_drift_counts *dc;
 } batch_ctx;
 
-/* One raw row: batch_id, line_no, then the RDM_NCOLS source columns. */
+/* One raw row: batch_id, line_no, then the record of the RDM_NCOLS source
+ * columns (rawrec.h). */
 static int batch_row(const char *line, size_t len, void *ud, rdm_err *err)
 {
     batch_ctx *c = ud;
-    char *f[RDM_NCOLS + 3];
+    char *row[4], *f[RDM_NCOLS + 1];
+    size_t flen[RDM_NCOLS + 1];
     rdm_buf_reset(&c->scratch);
     if (rdm_buf_add(&c->scratch, line, len) != RDM_OK)
         return rdm_errf(err, RDM_ENOMEM, "monitor: out of memory");
-    int n = rdm_copy_split(c->scratch.data, len, f, RDM_NCOLS + 3);
-    if (n != RDM_NCOLS + 2)
-        return rdm_errf(err, RDM_EDB, "monitor: raw.encounters has %d columns, expected %d", n,
-                        RDM_NCOLS + 2);
-    rdm_drift_counts_add(c->dc, c->ref, (const char *const *)(f + 2));
+    int n = rdm_copy_split(c->scratch.data, len, row, 4);
+    if (n == 3 && row[2])
+        n = rdm_rawrec_split(row[2], strlen(row[2]), f, flen, RDM_NCOLS + 1);
+    if (n != RDM_NCOLS)
+        return rdm_errf(err, RDM_EDB, "monitor: a raw.records row has %d columns, expected %d", n,
+                        RDM_NCOLS);
+    rdm_drift_counts_add(c->dc, c->ref, (const char *const *)f);
     return RDM_OK;
 }
 

@@ -159,7 +159,7 @@ if command -v zip >/dev/null; then
                        FROM raw.encounters e JOIN raw.batches b USING (batch_id) WHERE b.source_sha256 = '$1'"; }
     bsha=$(sha256sum "$T_TMP/b.csv" | cut -c1-64)
     bmd5=$(rows_of "$bsha")
-    t_sql "TRUNCATE raw.batches, raw.encounters, raw.rejects CASCADE" >/dev/null 2>&1
+    t_sql "TRUNCATE raw.batches, raw.records, raw.rejects CASCADE" >/dev/null 2>&1
     ing --source "$T_TMP/b.zip" >"$T_TMP/out11" 2>"$T_TMP/err11"
     check "zip into an empty ledger loads its rows" test "$(counts "$T_TMP/out11" | cut -d' ' -f1)" -gt 0
     check_eq "... under the CSV's sha256" "$bsha" "$(t_sql "SELECT string_agg(DISTINCT source_sha256, ',') FROM raw.batches")"

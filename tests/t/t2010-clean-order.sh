@@ -1,5 +1,5 @@
 #!/bin/bash
-# clean reads every new batch in one scan of raw.encounters and puts each
+# clean reads every new batch in one scan of raw.records and puts each
 # batch's rows in line order itself: the same clean rows (in the same order),
 # rejects, duplicates, validation and profile whatever order the table holds
 # the raw rows in, and a row of a batch cleaned before is not read again.
@@ -47,12 +47,12 @@ check_eq "clean rows stored in batch and line order" "0" "$(q "SELECT count(*) F
 d1=$(digest)
 
 # the raw rows in reverse, then in a random order: same result
-q "CREATE TABLE public.raw_copy AS SELECT * FROM raw.encounters" >/dev/null
+q "CREATE TABLE public.raw_copy AS SELECT * FROM raw.records" >/dev/null
 for order in "batch_id DESC, line_no DESC" "random()"; do
     reset_clean
-    q "TRUNCATE raw.encounters; INSERT INTO raw.encounters SELECT * FROM public.raw_copy ORDER BY $order" >/dev/null
+    q "TRUNCATE raw.records; INSERT INTO raw.records SELECT * FROM public.raw_copy ORDER BY $order" >/dev/null
     check "raw rows stored as $order" test "$(q "SELECT count(*) FROM (
-      SELECT (batch_id, line_no) < lag((batch_id, line_no)) OVER (ORDER BY ctid) AS back FROM raw.encounters) x
+      SELECT (batch_id, line_no) < lag((batch_id, line_no)) OVER (ORDER BY ctid) AS back FROM raw.records) x
       WHERE back")" -gt 0
     rdm clean -q >/dev/null
     check_eq "raw rows stored as $order: the same clean result" "$d1" "$(digest)"
@@ -64,8 +64,8 @@ done
 rdm ingest -q --source "$T_TMP/c.csv" >/dev/null
 last=$(q "SELECT max(batch_id) FROM raw.batches")
 snap=$(q "SELECT max(snapshot_id) FROM clean.snapshots")
-q "CREATE TABLE public.raw_copy2 AS SELECT * FROM raw.encounters;
-   TRUNCATE raw.encounters; INSERT INTO raw.encounters SELECT * FROM public.raw_copy2 ORDER BY random()" >/dev/null
+q "CREATE TABLE public.raw_copy2 AS SELECT * FROM raw.records;
+   TRUNCATE raw.records; INSERT INTO raw.records SELECT * FROM public.raw_copy2 ORDER BY random()" >/dev/null
 rdm clean -q >"$T_TMP/out2"
 check "incremental run cleans one batch" grep -q "clean: 1 batch:" "$T_TMP/out2"
 check_eq "the new batch's rows accounted" "$(q "SELECT rows_accepted FROM raw.batches WHERE batch_id = $last")" \

@@ -1,0 +1,1 @@
+COPY raw.records (batch_id, line_no, record) FROM STDIN
