@@ -1,6 +1,7 @@
 /* predbatch.c - prediction log batches as binary COPY rows. */
 #include "predbatch.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in unix microseconds */
@@ -76,6 +77,7 @@ void rdm_predbatch_release(rdm_predbatch *b)
     for (int a = 0; a < RDM_PB_NARRAYS; a++)
         rdm_buf_release(&b->arr[a]);
     rdm_buf_release(&b->inputs);
+    free(b->spans);
     rdm_buf_release(&b->model);
     rdm_buf_release(&b->writer);
     memset(b, 0, sizeof *b);
@@ -123,8 +125,22 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
         rdm_buf_reset(&b->arr[a]);
         b->hasnull[a] = 0;
     }
-    rc = rc ? rc : add_val(out, b->inputs.data, b->inputs.len);
+    // the inputs, each copied once from where it lies
+    rc = rc ? rc : add_be(out, (uint32_t)b->input_len, 4);
+    rc = rc ? rc : rdm_buf_reserve(out, b->input_len);
+    if (rc == RDM_OK) {
+        char *q = out->data + out->len;
+        for (size_t i = 0; i < b->nspans; i++) {
+            const rdm_pbspan *s = &b->spans[i];
+            memcpy(q, s->p ? s->p : b->inputs.data + s->off, s->len);
+            q += s->len;
+        }
+        out->len += b->input_len;
+        out->data[out->len] = '\0';
+    }
     rdm_buf_reset(&b->inputs);
+    b->nspans = 0;
+    b->input_len = 0;
     b->n = 0;
     b->rows++;
     return rc;
@@ -141,7 +157,7 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
 {
     int rc = RDM_OK;
     if (b->n && (b->n >= RDM_PREDBATCH_MAX_ROWS ||
-                 b->inputs.len + it->input_len > RDM_PREDBATCH_MAX_INPUTS ||
+                 b->input_len + it->input_len > RDM_PREDBATCH_MAX_INPUTS ||
                  !same(&b->model, model) || !same(&b->writer, writer)))
         rc = flush(b, out);
     if (rc == RDM_OK && !b->n) {
@@ -179,12 +195,34 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
     rc = rc ? rc : elem_text(b, RDM_PB_RACE, it->race);
     rc = rc ? rc : elem_text(b, RDM_PB_GENDER, it->gender);
     rc = rc ? rc : elem_text(b, RDM_PB_AGE, it->age);
-    rc = rc ? rc : rdm_buf_add(&b->inputs, it->input, it->input_len);
-    const int32_t end = (int32_t)b->inputs.len;
+    if (rc == RDM_OK && b->nspans == b->capspans) {
+        void *v = b->spans;
+        rc = rdm_grow(&v, &b->capspans, b->nspans + 1, sizeof *b->spans);
+        b->spans = v;
+    }
+    if (rc == RDM_OK) {
+        rdm_pbspan sp = {it->input, 0, it->input_len};
+        if (!it->input_stable) {
+            sp.p = NULL;
+            sp.off = b->inputs.len;
+            rc = rdm_buf_add(&b->inputs, it->input, it->input_len);
+        }
+        b->spans[b->nspans] = sp;
+    }
+    const int32_t end = (int32_t)(b->input_len + it->input_len);
     rc = rc ? rc : elem_int(b, RDM_PB_INPUT_END, &end, 4);
+    if (rc == RDM_OK) {
+        b->nspans++;
+        b->input_len += it->input_len;
+    }
     if (rc == RDM_OK)
         b->n++;
     return rc;
+}
+
+int rdm_predbatch_flush(rdm_predbatch *b, rdm_buf *out)
+{
+    return flush(b, out);
 }
 
 int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out)
@@ -261,14 +299,11 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
     return 1;
 }
 
-int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
+int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)
 {
-    if (row_len < 2 || rdm_buf_reserve(out, row_len + 4 + 20 + (size_t)n * 12) != RDM_OK)
+    if (rdm_buf_reserve(out, 4 + 20 + (size_t)n * 12) != RDM_OK)
         return RDM_ENOMEM;
     unsigned char *p = (unsigned char *)out->data + out->len;
-    be(p, 24, 2); /* one field more */
-    memcpy(p + 2, row + 2, row_len - 2);
-    p += row_len;
     be(p, 20 + (uint64_t)n * 12, 4);
     be(p + 4, 1, 4); /* dimensions */
     be(p + 8, 0, 4); /* no NULL */
@@ -283,4 +318,12 @@ int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_
     out->len = (size_t)((char *)p - out->data);
     out->data[out->len] = '\0';
     return RDM_OK;
+}
+
+int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
+{
+    if (row_len < 2 || add_be(out, 24, 2) != RDM_OK || /* one field more */
+        rdm_buf_add(out, row + 2, row_len - 2) != RDM_OK)
+        return RDM_ENOMEM;
+    return rdm_predbatch_ids_field(out, n, first);
 }

@@ -36,6 +36,10 @@ typedef struct rdm_predbatch_item {
     const char *race, *gender, *age; /* NULL = missing */
     const char *input;
     size_t input_len;
+    /* 1: `input` stays valid until the batch row holding it is written
+     * (by rdm_predbatch_flush/_end or the add that writes it), and is
+     * copied once, into the row, instead of twice */
+    int input_stable;
 } rdm_predbatch_item;
 
 enum {
@@ -57,10 +61,19 @@ enum {
     RDM_PB_NARRAYS
 };
 
+/* Where one input of the open batch is: borrowed (p) or in inputs at off. */
+typedef struct rdm_pbspan {
+    const char *p;
+    size_t off, len;
+} rdm_pbspan;
+
 typedef struct rdm_predbatch {
     rdm_buf arr[RDM_PB_NARRAYS]; /* elements: int32 length, then the value */
     int hasnull[RDM_PB_NARRAYS];
-    rdm_buf inputs;
+    rdm_buf inputs; /* the inputs that are not stable (copied) */
+    rdm_pbspan *spans;
+    size_t nspans, capspans;
+    size_t input_len; /* bytes of all the open batch's inputs */
     rdm_buf model, writer;
     uint32_t n;
     int64_t first_us, last_us;
@@ -81,6 +94,10 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
 
 /* Write the open batch and end the stream. */
 int rdm_predbatch_end(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unused_result));
+
+/* Write the open batch as a row of `out`, no trailer (rows as a queue holds
+ * them: a stream of their own needs rdm_predbatch_frame around them). */
+int rdm_predbatch_flush(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unused_result));
 
 /* One row of such a stream (the rows between header and trailer, as a
  * queue file holds them): its length and what tells it from the others. */
@@ -104,6 +121,11 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r);
  * appended to `out` with one more field, its prediction ids first, first + 1,
  * ..., as an int8 array (the last column of sql/monitor_copy_predictions.sql). */
 int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
+    __attribute__((warn_unused_result));
+
+/* That last field alone (appended to `out`): a row sent as its field count
+ * 24, its bytes after the count, then this field, is the row above. */
+int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)
     __attribute__((warn_unused_result));
 
 /* The COPY stream's header (19 bytes) and trailer (2 bytes). */

@@ -117,7 +117,7 @@ static const char *find(const char *h, size_t n, const char *needle, size_t k)
     for (const char *p = h; k > 0 && (size_t)(end - p) >= k; p++) {
         if (!(p = memchr(p, needle[0], (size_t)(end - p) - k + 1)))
             return NULL;
-        if (!memcmp(p, needle, k))
+        if ((k < 2 || p[1] == needle[1]) && !memcmp(p, needle, k)) // most candidates fail at once
             return p;
     }
     return NULL;
@@ -192,6 +192,30 @@ static const char *int_text(const char *v, char *buf, size_t n)
     return (*v == '\0' || *v == '"') ? buf : NULL;
 }
 
+/* The number at s as strtod reads it. The pool writes probabilities with six
+ * decimals and thresholds with %.6g: a decimal of at most 15 digits and no
+ * exponent is m / 10^k with m and 10^k exact doubles, and one division
+ * rounds it as strtod does (correctly); anything else goes to strtod. */
+static double decimal(const char *s)
+{
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const char *c = s;
+    int neg = *c == '-';
+    c += neg;
+    uint64_t m = 0;
+    int digits = 0, k = 0;
+    for (; *c >= '0' && *c <= '9'; c++, digits++)
+        m = m * 10 + (uint64_t)(*c - '0');
+    if (*c == '.')
+        for (c++; *c >= '0' && *c <= '9'; c++, digits++, k++)
+            m = m * 10 + (uint64_t)(*c - '0');
+    if (digits == 0 || digits > 15 || *c == 'e' || *c == 'E')
+        return strtod(s, NULL);
+    double v = (double)m / p10[k];
+    return neg ? -v : v;
+}
+
 /* Next "probability", "decision" and "threshold" of a response from *pos. */
 static int next_prediction(const char *r, size_t n, size_t *pos, double *p, int *d, double *thr)
 {
@@ -199,11 +223,11 @@ static int next_prediction(const char *r, size_t n, size_t *pos, double *p, int 
     const char *end = r + n, *s = find(r + *pos, n - *pos, kp, sizeof kp - 1);
     if (!s)
         return 0;
-    *p = strtod(s + sizeof kp - 1, NULL);
+    *p = decimal(s + sizeof kp - 1);
     const char *sd = find(s, (size_t)(end - s), kd, sizeof kd - 1);
     const char *st = find(s, (size_t)(end - s), kt, sizeof kt - 1);
     *d = sd && sd[sizeof kd - 1] == 't';
-    *thr = st ? strtod(st + sizeof kt - 1, NULL) : 0;
+    *thr = st ? decimal(st + sizeof kt - 1) : 0;
     *pos = (size_t)(s - r) + sizeof kp - 1;
     return 1;
 }
@@ -217,10 +241,17 @@ static void format_time(int64_t us, char out[40])
     snprintf(out + k, 40 - k, ".%06ld+00", (long)(us % 1000000));
 }
 
-/* jsonb refuses \u0000 in strings: such an input is logged without its text. */
-static const char *loggable(const char *json)
+/* jsonb refuses \u0000 in strings: such an input (json[0..n)) is logged
+ * without its text. Only an escape counts (an escaped backslash followed by
+ * "u0000" is text); a body without a backslash is one memchr. */
+static const char *loggable(const char *json, size_t n)
 {
-    return strstr(json, "\\u0000") ? "{\"unloggable\": \"\\\\u0000 in a string\"}" : json;
+    const char *end = json + n;
+    for (const char *p = json; (p = memchr(p, '\\', (size_t)(end - p))) != NULL && end - p >= 2;
+         p += 2)
+        if (end - p >= 6 && !memcmp(p, "\\u0000", 6))
+            return "{\"unloggable\": \"\\\\u0000 in a string\"}";
+    return json;
 }
 
 /* One prediction of an entry, as decoded for either way of sending it. */
@@ -279,7 +310,7 @@ static int bigint_of(const char *t, const char *field, int64_t *v, char *why, si
     return 0;
 }
 
-static int emit_batch(const pred *x, sink *to)
+static int emit_batch(const pred *x, int stable, sink *to)
 {
     rdm_predbatch *b = to->batch;
     rdm_buf *out = to->out;
@@ -301,7 +332,8 @@ static int emit_batch(const pred *x, sink *to)
                              x->gender,
                              x->age,
                              x->input,
-                             x->input_len};
+                             x->input_len,
+                             stable};
     return rdm_predbatch_add(b, x->v->name, x->writer, x->v->h.seq, &it, out);
 }
 
@@ -549,7 +581,10 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         char *dumped = NULL;
         const char *input = v->body;
         size_t input_len = v->h.body_len;
-        if (spans) {
+        if (spans && to->batch) { // in place: the batch row copies it (input_stable)
+            input = v->body + at[i];
+            input_len = len[i];
+        } else if (spans) { // the text rows need it NUL-terminated
             rdm_buf_reset(&one);
             if (rdm_buf_add(&one, v->body + at[i], len[i]) != RDM_OK ||
                 rdm_buf_addc(&one, '\0') != RDM_OK) {
@@ -570,7 +605,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         const rdm_api_record *r = scanned || pfs ? NULL : &req.recs[i];
         const rdm_predfields *f = pfs ? &pfs[i] : &pf;
         const char *id = r ? r->id : f->id;
-        const char *logged = loggable(input);
+        const char *logged = loggable(input, input_len);
         pred x = {v,
                   writer,
                   version,
@@ -594,7 +629,9 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
                   !r             ? f->age
                   : col_age >= 0 ? r->values[col_age]
                                  : NULL};
-        rc = to->batch ? emit_batch(&x, to) : emit_text(&x, to->out);
+        // the entry (or the set-aside text) outlives the batch row; a
+        // re-serialised record is freed below
+        rc = to->batch ? emit_batch(&x, !dumped || logged != input, to) : emit_text(&x, to->out);
         free(dumped);
         if (rc == RDM_OK)
             (*rows)++;
@@ -608,18 +645,17 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 }
 
 /* COPY data of every entry in data[0..n): text rows of the staging table, or
- * with `batch` the binary rows of monitor.prediction_batches. Entries that
- * cannot be read are counted in *bad (rows) and skipped. */
+ * with `batch` the binary rows of monitor.prediction_batches (rows only, as
+ * the queue holds them: no header or trailer). Entries that cannot be read
+ * are counted in *bad (rows) and skipped. */
 static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char *bytes, size_t len,
                      uint64_t rows, const char *reason, int row);
 
-static int format_all(rdm_predlog *l, const char *data, size_t n, rdm_predbatch *batch,
-                      rdm_buf *out, uint64_t *rows, uint64_t *bad)
+static int format_entries(rdm_predlog *l, const char *data, size_t n, rdm_predbatch *batch,
+                          rdm_buf *out, uint64_t *rows, uint64_t *bad)
 {
     *rows = *bad = 0;
     sink to = {out, batch, "", 0, 0, ""};
-    if (batch && rdm_predbatch_begin(batch, out) != RDM_OK)
-        return RDM_ENOMEM;
     for (size_t off = 0; off < n;) {
         entry_view v;
         if (!parse_entry(data + off, n - off, &v))
@@ -645,9 +681,20 @@ static int format_all(rdm_predlog *l, const char *data, size_t n, rdm_predbatch 
         }
         off += v.h.len;
     }
-    if (batch && rdm_predbatch_end(batch, out) != RDM_OK)
+    if (batch && rdm_predbatch_flush(batch, out) != RDM_OK)
         return RDM_ENOMEM;
     return RDM_OK;
+}
+
+static int format_all(rdm_predlog *l, const char *data, size_t n, rdm_predbatch *batch,
+                      rdm_buf *out, uint64_t *rows, uint64_t *bad)
+{
+    int rc = format_entries(l, data, n, batch, out, rows, bad);
+    // the open batch borrows inputs from data (input_stable): after a
+    // failure nothing of it may outlive the call
+    if (rc != RDM_OK && batch)
+        rdm_predbatch_release(batch);
+    return rc;
 }
 
 /* ---- database ---- */
@@ -867,10 +914,8 @@ static int replay_each(rdm_predlog *l, const char *path, const char *data, size_
 
 /* ---- formatted batches: live, from the queue file, set aside ---- */
 
-/* A COPY of queued rows rows[0..len), each given its prediction ids (a
- * range reserved for all of them first, in row order), header and trailer
- * around them; rows marked set aside are left out. */
-static int copy_framed(rdm_db *db, const char *rows, size_t len, rdm_buf *frame, rdm_err *err)
+/* Predictions in the queued rows rows[0..len) not set aside. */
+static uint64_t rows_total(const char *rows, size_t len)
 {
     uint64_t total = 0;
     for (size_t off = 0; off < len;) {
@@ -880,6 +925,17 @@ static int copy_framed(rdm_db *db, const char *rows, size_t len, rdm_buf *frame,
         off += r.len;
         total += r.aside ? 0 : r.n;
     }
+    return total;
+}
+
+/* A COPY of queued rows rows[0..len) (`total` predictions, rows_total()),
+ * each given its prediction ids (a range reserved for all of them first, in
+ * row order); rows marked set aside are left out. The rows are sent from
+ * where they lie, each as its field count, its bytes and its ids (built in
+ * `ids`), between the stream's header and trailer. */
+static int copy_framed(rdm_db *db, const char *rows, size_t len, uint64_t total, rdm_buf *ids,
+                       rdm_err *err)
+{
     if (!total)
         return RDM_OK;
     char n[24];
@@ -893,25 +949,38 @@ static int copy_framed(rdm_db *db, const char *rows, size_t len, rdm_buf *frame,
     rdm_res_free(res);
     if (rc != RDM_OK)
         return rc;
-    rdm_buf_reset(frame);
-    rc = rdm_predbatch_frame(frame, 0);
+    rdm_buf_reset(ids);
+    if (rdm_predbatch_frame(ids, 0) != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    static const char count[2] = {0, 24}; /* one field more than queued */
+    rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
+    if (rc == RDM_OK)
+        rc = rdm_db_copy_put(db, ids->data, ids->len, err);
     for (size_t off = 0; rc == RDM_OK && off < len;) {
         rdm_predbatch_row r;
         if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
             break;
         if (!r.aside) {
-            rc = rdm_predbatch_row_ids(frame, rows + off, r.len, r.n, id);
+            rdm_buf_reset(ids);
+            if (rdm_predbatch_ids_field(ids, r.n, id) != RDM_OK)
+                rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
             id += r.n;
+            if (rc == RDM_OK)
+                rc = rdm_db_copy_put(db, count, sizeof count, err);
+            if (rc == RDM_OK)
+                rc = rdm_db_copy_put(db, rows + off + 2, r.len - 2, err);
+            if (rc == RDM_OK)
+                rc = rdm_db_copy_put(db, ids->data, ids->len, err);
         }
         off += r.len;
     }
+    if (rc == RDM_OK) {
+        rdm_buf_reset(ids);
+        if (rdm_predbatch_frame(ids, 1) != RDM_OK)
+            rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    }
     if (rc == RDM_OK)
-        rc = rdm_predbatch_frame(frame, 1);
-    if (rc != RDM_OK)
-        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
-    rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
-    if (rc == RDM_OK)
-        rc = rdm_db_copy_put(db, frame->data, frame->len, err);
+        rc = rdm_db_copy_put(db, ids->data, ids->len, err);
     if (rc == RDM_OK)
         return rdm_db_copy_end(db, NULL, err);
     rdm_db_copy_end(db, "aborted", NULL);
@@ -962,6 +1031,7 @@ static int send_checked(rdm_predlog *l, const char *rows, size_t len, rdm_buf *f
                         uint64_t *present, rdm_err *err)
 {
     *present = 0;
+    uint64_t kept = 0; /* predictions in keep */
     seq_range *have = NULL;
     size_t nhave = 0;
     rdm_buf keep = RDM_BUF_INIT;
@@ -1003,10 +1073,11 @@ static int send_checked(rdm_predlog *l, const char *rows, size_t len, rdm_buf *f
             *present += r.n;
         if (!stored && !r.aside && rdm_buf_add(&keep, rows + off, r.len) != RDM_OK)
             rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+        kept += stored || r.aside ? 0 : r.n;
         off += r.len;
     }
     if (rc == RDM_OK)
-        rc = copy_framed(l->db, keep.data, keep.len, frame, err);
+        rc = copy_framed(l->db, keep.data, keep.len, kept, frame, err);
     if (rc == RDM_OK)
         rc = rdm_db_commit(l->db, err);
     if (rc != RDM_OK)
@@ -1024,17 +1095,10 @@ static int send_checked(rdm_predlog *l, const char *rows, size_t len, rdm_buf *f
 static int send_rows(rdm_predlog *l, const char *rows, size_t len, int checked, const char *path,
                      uint64_t base, rdm_buf *frame, uint64_t *stored, rdm_err *err)
 {
-    uint64_t present = 0, total = 0;
+    uint64_t present = 0, total = rows_total(rows, len);
     *stored = 0;
-    for (size_t off = 0; off < len;) {
-        rdm_predbatch_row r;
-        if (rdm_predbatch_row_scan(rows + off, len - off, &r) != 1)
-            break;
-        off += r.len;
-        total += r.aside ? 0 : r.n;
-    }
     int rc = checked ? send_checked(l, rows, len, frame, &present, err)
-                     : copy_framed(l->db, rows, len, frame, err);
+                     : copy_framed(l->db, rows, len, total, frame, err);
     if (rc == RDM_OK) {
         *stored = total;
         return rc;
@@ -1048,7 +1112,7 @@ static int send_rows(rdm_predlog *l, const char *rows, size_t len, int checked, 
         if (!r.aside) {
             rdm_err e = {0};
             rc = checked ? send_checked(l, rows + off, r.len, frame, &present, &e)
-                         : copy_framed(l->db, rows + off, r.len, frame, &e);
+                         : copy_framed(l->db, rows + off, r.len, r.n, frame, &e);
             if (rc == RDM_OK)
                 *stored += r.n;
             else if (!(refused_for_data(l) &&
@@ -1349,14 +1413,13 @@ static void enqueue(rdm_predlog *l, const char *data, size_t len, uint64_t nrows
                 (unsigned long long)nrows);
         return;
     }
-    if (!n || rows->len < RDM_PREDBATCH_HEADER + RDM_PREDBATCH_TRAILER)
+    if (!n || !rows->len)
         return;
     rdm_err err = {0};
     int to_file = 0;
     pthread_mutex_lock(&l->qmu);
-    rc = rdm_predq_push(&l->q, rows->data + RDM_PREDBATCH_HEADER,
-                        rows->len - RDM_PREDBATCH_HEADER - RDM_PREDBATCH_TRAILER, n, oldest,
-                        l->healthy && !spilled, &to_file, &err);
+    // in memory the rows buffer itself is queued (*rows gets a free one)
+    rc = rdm_predq_push_buf(&l->q, rows, n, oldest, l->healthy && !spilled, &to_file, &err);
     pthread_cond_signal(&l->qwake);
     pthread_mutex_unlock(&l->qmu);
     if (rc == RDM_OK) {

@@ -26,6 +26,7 @@ void rdm_predq_release(rdm_predq *q)
         rdm_buf_release(&q->mem[i].data);
     free(q->mem);
     free(q->seg);
+    rdm_buf_release(&q->spare);
     if (q->fd >= 0)
         close(q->fd);
     memset(q, 0, sizeof *q);
@@ -141,13 +142,40 @@ static int grow_mem(rdm_predq *q)
     return rc;
 }
 
+/* A chunk of `len` bytes may wait in memory. */
+static int mem_room(const rdm_predq *q, size_t len, int mem_ok)
+{
+    return mem_ok && q->seg0 == q->nseg && (q->nmem == 0 || q->mem_bytes + len <= q->max_mem);
+}
+
+int rdm_predq_push_buf(rdm_predq *q, rdm_buf *rows, uint64_t n, int64_t oldest_us, int mem_ok,
+                       int *to_file, rdm_err *err)
+{
+    *to_file = 0;
+    if (!rows->len)
+        return RDM_OK;
+    if (!mem_room(q, rows->len, mem_ok)) {
+        *to_file = 1;
+        return append_file(q, rows->data, rows->len, n, oldest_us, err);
+    }
+    if (grow_mem(q) != RDM_OK)
+        return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
+    q->mem[q->nmem++] = (rdm_predq_chunk){*rows, n, oldest_us};
+    q->mem_bytes += rows->len;
+    q->mem_rows += n;
+    *rows = q->spare;
+    q->spare = (rdm_buf)RDM_BUF_INIT;
+    rdm_buf_reset(rows);
+    return RDM_OK;
+}
+
 int rdm_predq_push(rdm_predq *q, const char *data, size_t len, uint64_t rows, int64_t oldest_us,
                    int mem_ok, int *to_file, rdm_err *err)
 {
     *to_file = 0;
     if (!len)
         return RDM_OK;
-    if (mem_ok && q->seg0 == q->nseg && (q->nmem == 0 || q->mem_bytes + len <= q->max_mem)) {
+    if (mem_room(q, len, mem_ok)) {
         if (grow_mem(q) != RDM_OK)
             return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
         rdm_predq_chunk *c = &q->mem[q->nmem];
@@ -177,7 +205,10 @@ int rdm_predq_take(rdm_predq *q, size_t max_bytes, rdm_buf *out, rdm_predq_span 
         q->mem_rows -= c.rows;
         rdm_buf tmp = *out;
         *out = c.data;
-        rdm_buf_release(&tmp);
+        if (!q->spare.data) // the next push_buf takes it
+            q->spare = tmp;
+        else
+            rdm_buf_release(&tmp);
         sp->len = out->len;
         sp->rows = c.rows;
         sp->oldest_us = c.oldest_us;

@@ -52,6 +52,7 @@ typedef struct rdm_predq {
     rdm_predq_seg *seg;
     size_t nseg, capseg, seg0; /* segments seg[seg0..nseg) not sent yet */
     uint64_t file_rows;
+    rdm_buf spare; /* the buffer of a chunk sent last, for the next push_buf */
 } rdm_predq;
 
 /* What rdm_predq_take() handed out. */
@@ -73,7 +74,15 @@ void rdm_predq_release(rdm_predq *q);
 int rdm_predq_push(rdm_predq *q, const char *data, size_t len, uint64_t rows, int64_t oldest_us,
                    int mem_ok, int *to_file, rdm_err *err) __attribute__((warn_unused_result));
 
-/* The oldest chunk in memory (its buffer swapped into `out`), else at most
+/* rdm_predq_push of the whole buffer `*rows`: queued in memory it is the
+ * buffer itself (no copy) and *rows gets an empty one back (the storage of
+ * a chunk taken before, so that memory is reused); appended to the file it
+ * is copied and *rows stays as it was. */
+int rdm_predq_push_buf(rdm_predq *q, rdm_buf *rows, uint64_t n, int64_t oldest_us, int mem_ok,
+                       int *to_file, rdm_err *err) __attribute__((warn_unused_result));
+
+/* The oldest chunk in memory (its buffer swapped into `out`; the storage
+ * `out` had is kept for rdm_predq_push_buf), else at most
  * `max_bytes` of the oldest rows of the file (at least one segment) read
  * into `out`. Returns 1, or 0 when the queue is empty, or a negative code
  * when the file cannot be read. */

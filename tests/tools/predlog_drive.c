@@ -7,7 +7,8 @@
  * refuses (past bigint). PREDLOG_DRIVE_BATCH=K sends the records K to a
  * request, as {"instances": [...]} bodies laid out with varied white space
  * (record i: encounter_id i, patient_nbr 1000 + i % 97, time_in_hospital
- * 1 + i % 14, a string with an escaped quote). */
+ * 1 + i % 14, a string with an escaped quote). PREDLOG_DRIVE_BODIES=FILE
+ * without a batch size: the records of FILE, one to a request. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,7 +48,6 @@ static void load_bodies(const char *path)
 
 static int drive_batches(rdm_predlog *log, long n, long per, double rate)
 {
-    load_bodies(getenv("PREDLOG_DRIVE_BODIES"));
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     static const char *const sep[] = {",", " ,\n  ", "\t,"};
@@ -87,9 +87,6 @@ static int drive_batches(rdm_predlog *log, long n, long per, double rate)
     int ok = body && resp;
     free(body);
     free(resp);
-    for (size_t b = 0; b < nbodies; b++)
-        free(bodies[b]);
-    free(bodies);
     return ok;
 }
 
@@ -134,6 +131,7 @@ int main(int argc, char **argv)
     rdm_predlog *log = rdm_predlog_start(&cfg, &cs, &err);
     if (!log)
         goto fail;
+    load_bodies(getenv("PREDLOG_DRIVE_BODIES"));
     if (per > 0 && !drive_batches(log, n, per, rate)) {
         fprintf(stderr, "predlog-drive: out of memory\n");
         rdm_predlog_stop(log);
@@ -143,13 +141,20 @@ int main(int argc, char **argv)
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (long i = 1; per <= 0 && i <= n; i++) {
-        char body[256], resp[256];
-        int bl = snprintf(body, sizeof body,
+        char buf[256], resp[256];
+        const char *body = buf;
+        int bl = snprintf(buf, sizeof buf,
                           "{\"encounter_id\": %ld, \"patient_nbr\": %ld, \"age\": \"[70-80)\", "
                           "\"time_in_hospital\": %ld}",
                           i, 1000 + i % 97, 1 + i % 14);
-        if (i == poison) // an encounter id past bigint: refused by the database
-            bl = snprintf(body, sizeof body, "{\"encounter_id\": \"99999999999999999999\"}");
+        if (nbodies) {
+            body = bodies[(size_t)(i - 1) % nbodies];
+            bl = (int)strlen(body);
+        }
+        if (i == poison) { // an encounter id past bigint: refused by the database
+            bl = snprintf(buf, sizeof buf, "{\"encounter_id\": \"99999999999999999999\"}");
+            body = buf;
+        }
         double p = (double)(i % 1000) / 1000.0;
         int rl = snprintf(resp, sizeof resp,
                           "{\"model\":{\"name\":\"readmission\",\"version\":\"1\"},"
@@ -169,6 +174,9 @@ int main(int argc, char **argv)
         rdm_predlog_flush(log);
     }
     rdm_predlog_stop(log); // everything sent, or spilled (counted)
+    for (size_t b = 0; b < nbodies; b++)
+        free(bodies[b]);
+    free(bodies);
     printf("queued=%llu\nlogged=%llu\nspilled=%llu\nreplayed=%llu\ndropped=%llu\nsampled=%llu\n"
            "set_aside=%llu\n",
            (unsigned long long)c->queued, (unsigned long long)c->logged,

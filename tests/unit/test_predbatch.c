@@ -44,16 +44,20 @@ static void test_stream(void)
     rdm_predbatch_init(&b);
     int64_t enc = 1234567890123, pat = 42;
     int32_t ver = 3;
+    // the first input is copied at once (not stable: overwritten after the
+    // add), the second borrowed until its row is written
+    char in0[] = "{\"a\":1}";
     rdm_predbatch_item it[3] = {
         {1700000000000001, "w1-7", 0, &enc, &pat, &ver, "champion", 0.25, 0, 0.3, 900, "Asian",
-         "Female", "[70-80)", "{\"a\":1}", 7},
+         "Female", "[70-80)", in0, 7, 0},
         {1700000000000000, "w1-8", 1, NULL, NULL, &ver, "champion", 0.75, 1, 0.3, 901, NULL, NULL,
-         NULL, "{\"é\":2}", 8},
+         NULL, "{\"é\":2}", 8, 1},
         {1700000000000002, "w1-9", 0, &enc, &pat, NULL, "", 0.5, 1, 0.4, 902, "Other", "Male",
-         "[10-20)", "{}", 2},
+         "[10-20)", "{}", 2, 1},
     };
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w1", 7, &it[0], &out), RDM_OK);
+    memset(in0, 'X', 7);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w1", 8, &it[1], &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "other", "w1", 9, &it[2], &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
@@ -134,7 +138,8 @@ static void test_full_batch_splits(void)
                              NULL,
                              NULL,
                              "{}",
-                             2};
+                             2,
+                             1};
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     for (int i = 0; i < RDM_PREDBATCH_MAX_ROWS + 1; i++)
         CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", (uint64_t)i, &it, &out), RDM_OK);

@@ -70,6 +70,50 @@ static void test_order(void)
     rdm_predq_release(&q);
 }
 
+/* A buffer pushed to memory is queued itself (no copy) and the pusher gets
+ * the storage of a chunk taken before; one pushed to the file is copied and
+ * stays the pusher's. */
+static void test_push_buf(void)
+{
+    char path[128];
+    path_in(path, sizeof path, "buf.queue");
+    rdm_predq q;
+    rdm_predq_init(&q, path, 1 << 20, 150);
+    rdm_buf rows = RDM_BUF_INIT, out = RDM_BUF_INIT;
+    rdm_err err = {0};
+    int to_file = -1;
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&rows, "aaaaaaaaaa", 10), RDM_OK);
+    char *first = rows.data;
+    CU_ASSERT_EQUAL(rdm_predq_push_buf(&q, &rows, 1, 10, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(to_file, 0);
+    CU_ASSERT(rows.data == NULL && rows.len == 0); // nothing taken yet: no spare
+    rdm_predq_span sp;
+    CU_ASSERT_EQUAL_FATAL(rdm_predq_take(&q, 100, &out, &sp, &err), 1);
+    CU_ASSERT(out.data == first && out.len == 10 && sp.rows == 1 && !sp.from_file);
+    rdm_predq_done(&q, &sp);
+    // the next take leaves the first buffer as the spare; the next push gets it
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&rows, "bbbbb", 5), RDM_OK);
+    char *second = rows.data;
+    CU_ASSERT_EQUAL(rdm_predq_push_buf(&q, &rows, 2, 20, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL_FATAL(rdm_predq_take(&q, 100, &out, &sp, &err), 1);
+    CU_ASSERT(out.data == second && out.len == 5 && out.data[0] == 'b');
+    rdm_predq_done(&q, &sp);
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&rows, "cccccccccc", 10), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predq_push_buf(&q, &rows, 3, 30, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT(rows.data == first && rows.len == 0); // reused
+    // not in memory (mem_ok 0): copied to the file, the buffer stays
+    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&rows, "dddd", 4), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predq_push_buf(&q, &rows, 4, 40, 0, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(to_file, 1);
+    CU_ASSERT(rows.data == first && rows.len == 4);
+    take_is(&q, 'c', 10, 0);
+    take_is(&q, 'd', 4, 1);
+    CU_ASSERT(rdm_predq_empty(&q));
+    rdm_buf_release(&rows);
+    rdm_buf_release(&out);
+    rdm_predq_release(&q);
+}
+
 static void test_putback_and_spill(void)
 {
     char path[128], a[64], b[64];
@@ -157,7 +201,8 @@ static void test_row_scan(void)
                              NULL,
                              NULL,
                              "{}",
-                             2};
+                             2,
+                             0};
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 4, &it, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 9, &it, &out), RDM_OK);
@@ -211,6 +256,11 @@ static void test_row_scan(void)
         CU_ASSERT_EQUAL(got, want);
     }
     CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &el), 0);
+    // the ids field alone is the end of that row
+    rdm_buf f = RDM_BUF_INIT;
+    CU_ASSERT_EQUAL_FATAL(rdm_predbatch_ids_field(&f, w.n, 41), RDM_OK);
+    CU_ASSERT(f.len == 4 + 20 + 2 * 12 && !memcmp(f.data, ids.data + w.len, f.len));
+    rdm_buf_release(&f);
     rdm_buf_release(&ids);
     rdm_buf_release(&out);
     rdm_predbatch_release(&b);
@@ -233,6 +283,7 @@ int test_predqueue_register(void)
     if (!s)
         return -1;
     CU_add_test(s, "memory first, then the file, in push order", test_order);
+    CU_add_test(s, "a pushed buffer queued itself, storage reused", test_push_buf);
     CU_add_test(s, "put back first; memory to the file; stored offset", test_putback_and_spill);
     CU_add_test(s, "the file's limit counts unsent rows", test_limit);
     CU_add_test(s, "batch rows scanned as replay reads them, given their ids", test_row_scan);
