@@ -1550,6 +1550,9 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
     if (!have_snap && (rc = rdm_db_exec(db, RDM_SQL_CLEAN_TRUNCATE, 0, NULL, err)))
         goto out;
     R.fresh = !have_snap || st->recleaned;
+    /* into an empty table: the primary key is built after the load */
+    if (R.fresh && R.nb > 0 && (rc = rdm_db_exec(db, RDM_SQL_CLEAN_DROP_KEY, 0, NULL, err)))
+        goto out;
     /* clean.encounters starts empty: the profile is built as rows are written */
     if ((!have_snap || st->recleaned) && !(R.prof = rdm_profile_new())) {
         rc = RDM_ENOMEM;
@@ -1570,6 +1573,8 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         rc = fail_validation(&R, &V, fails, cfg_sha, st, err);
         goto out;
     }
+    if (R.fresh && R.nb > 0 && (rc = rdm_db_exec(db, RDM_SQL_CLEAN_ADD_KEY, 0, NULL, err)))
+        goto out;
     if ((rc = write_snapshot(&R, &V, cfg_sha, &cfgtext, st, err)))
         goto out;
     in_tx = 0;

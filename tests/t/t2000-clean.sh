@@ -92,6 +92,11 @@ check "soft rule counted, not rejected" test "$(q "SELECT sum(violations) FROM c
   WHERE rule = 'payer_code_present' AND snapshot_id = (SELECT max(snapshot_id) FROM clean.snapshots)")" -gt 0
 check_eq "soft rule rejects nothing" "0" "$(q "SELECT count(*) FROM clean.rejects WHERE rule = 'payer_code_present'")"
 check_eq "re-clean: one more clean row" "$((rows2 + 1))" "$(q "SELECT count(*) FROM clean.encounters")"
+# (a run into an emptied clean.encounters builds its primary key after the load)
+pkey() { q "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'clean.encounters'::regclass AND contype = 'p'"; }
+check_eq "re-clean: the primary key built again" "PRIMARY KEY (encounter_id)" "$(pkey)"
+check "re-clean: the primary key refuses a second row of an id" \
+    eval '! q "INSERT INTO clean.encounters SELECT * FROM clean.encounters LIMIT 1" >/dev/null 2>&1'
 T_CONF="$T_TMP/rules.yaml" rdm clean -q >"$T_TMP/out5"
 check "same config again: nothing to do" grep -q "nothing to do" "$T_TMP/out5"
 
@@ -115,6 +120,7 @@ check_eq "previous snapshot rows intact" "$good_rows" "$(q "SELECT count(*) FROM
 check_eq "previous snapshot still the latest ok" "$good_snap" "$(q "SELECT max(snapshot_id) FROM clean.snapshots WHERE status = 'ok'")"
 check_eq "failure recorded" "failed" "$(q "SELECT status FROM clean.snapshots ORDER BY snapshot_id DESC LIMIT 1")"
 check_eq "failure's validation stored" "f" "$(q "SELECT passed FROM clean.validation WHERE rule = 'weight_mostly_present' AND batch_id = 1")"
+check_eq "failed re-clean: the primary key kept" "PRIMARY KEY (encounter_id)" "$(pkey)"
 
 # status
 rdm status >"$T_TMP/status.txt"

@@ -1,0 +1,1 @@
+ALTER TABLE clean.encounters ADD CONSTRAINT encounters_pkey PRIMARY KEY ("encounter_id")
