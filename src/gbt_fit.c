@@ -67,9 +67,10 @@ static inline double row_grad(const fitctx *c, double z, double y, ghq *out)
 
 /* One round's pass over the rows, one pool job of two phases. Phase 1: per
  * chunk of training rows, the last tree's leaf values added to the margins
- * (leaves mode) and the next gradients (and loss sums); per leaf, its value
- * added to the margins of its validation rows. Phase 2 (vloss), once every
- * item of phase 1 is done: the validation loss per chunk. */
+ * (leaves mode) and the next gradients (and loss sums); per chunk of
+ * validation rows, their leaves' values added to their margins. Phase 2
+ * (vloss), once every item of phase 1 is done: the validation loss per
+ * chunk. */
 typedef struct gradjob {
     fitctx *c;
     const float *y;
@@ -81,7 +82,8 @@ typedef struct gradjob {
     const double *lw;
     int nleaves;
     size_t npos; /* rows in idx (positions mode) or n */
-    /* validation: nvleaf leaves of vl (values vw) added to their rows, then
+    /* validation: the values vw of the nvleaf leaves of vl added to their
+     * rows (vidx[vbegin..vend)), then
      * with vloss the loss of the yv labels per chunk in vpart */
     const leaf *vl;
     const double *vw;
@@ -107,7 +109,26 @@ static size_t lower_row(const uint32_t *idx, size_t a, size_t b, size_t r)
     return a;
 }
 
-/* Training rows of chunk ch. */
+/* Rows lo..hi-1's leaf values into wl[0 .. hi-lo): per leaf, the range of
+ * its positions in idx holding those rows (within each leaf the positions
+ * hold ascending rows: stable partitions of 0..n-1); the validation ranges
+ * of the leaves with `valid`. Items of rows, not of positions: threads then
+ * write disjoint parts of the margins and gradients. */
+static void leaf_values(const uint32_t *idx, const leaf *lv, const double *lw, int nl, int valid,
+                        size_t lo, size_t hi, double *wl)
+{
+    for (int l = 0; l < nl; l++) {
+        size_t a =
+            lower_row(idx, valid ? lv[l].vbegin : lv[l].begin, valid ? lv[l].vend : lv[l].end, lo);
+        size_t b = lower_row(idx, a, valid ? lv[l].vend : lv[l].end, hi);
+        double w = lw[l];
+        for (size_t k = a; k < b; k++)
+            wl[idx[k] - lo] = w;
+    }
+}
+
+/* Training rows of chunk ch: the last tree's leaf values added to their
+ * margins (leaves mode), then the gradients in order. */
 static void grad_chunk(gradjob *gj, int tid, size_t ch)
 {
     fitctx *c = gj->c;
@@ -116,17 +137,7 @@ static void grad_chunk(gradjob *gj, int tid, size_t ch)
     logprod lp = {1.0, 0, 0};
     double s = 0;
     if (gj->lv) {
-        /* rows lo..hi-1 (a chunk of rows, not of positions: threads then
-         * write disjoint parts of margin and gh): each row's leaf value
-         * first (within each leaf the positions hold ascending rows:
-         * stable partitions of 0..n-1), then the rows in order */
-        for (int l = 0; l < gj->nleaves; l++) {
-            size_t a = lower_row(c->idx, gj->lv[l].begin, gj->lv[l].end, lo);
-            size_t b = lower_row(c->idx, a, gj->lv[l].end, hi);
-            double w = gj->lw[l];
-            for (size_t k = a; k < b; k++)
-                wl[c->idx[k] - lo] = w;
-        }
+        leaf_values(c->idx, gj->lv, gj->lw, gj->nleaves, 0, lo, hi, wl);
         for (size_t i = lo; i < hi; i++)
             gj->margin[i] += wl[i - lo];
     }
@@ -142,13 +153,16 @@ static void grad_chunk(gradjob *gj, int tid, size_t ch)
         gj->part[ch] = s + lp_log(&lp);
 }
 
-/* Leaf l's value added to the margins of its validation rows. */
-static void vleaf_item(gradjob *gj, int l)
+/* Validation rows of chunk ch: their leaves' values added to their
+ * margins. */
+static void vmargin_chunk(gradjob *gj, int tid, size_t ch)
 {
     fitctx *c = gj->c;
-    double w = gj->vw[l];
-    for (uint32_t k = gj->vl[l].vbegin; k < gj->vl[l].vend; k++)
-        c->vmargin[c->vidx[k]] += w;
+    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
+    double *wl = c->wlv[tid];
+    leaf_values(c->vidx, gj->vl, gj->vw, gj->nvleaf, 1, lo, hi, wl);
+    for (size_t i = lo; i < hi; i++)
+        c->vmargin[i] += wl[i - lo];
 }
 
 /* Validation loss of chunk ch (margins already updated). */
@@ -166,16 +180,22 @@ static void vloss_chunk(gradjob *gj, size_t ch)
     c->vpart[ch] = s + lp_log(&lp);
 }
 
+/* Phase 1's validation items. */
+static size_t vchunks(const gradjob *gj)
+{
+    return gj->nvleaf > 0 ? (gj->c->nv + CHUNK - 1) / CHUNK : 0;
+}
+
 static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
-    size_t nch = (gj->npos + CHUNK - 1) / CHUNK, n1 = nch + (size_t)gj->nvleaf;
+    size_t nch = (gj->npos + CHUNK - 1) / CHUNK, n1 = nch + vchunks(gj);
     (void)pl;
     for (size_t it; (it = rdm_pool_share_next(&gj->sh1, tid)) != SIZE_MAX;) {
         if (it < nch)
             grad_chunk(gj, tid, it);
         else
-            vleaf_item(gj, (int)(it - nch));
+            vmargin_chunk(gj, tid, it - nch);
         if (atomic_fetch_add_explicit(&gj->done1, 1, memory_order_acq_rel) + 1 == n1)
             atomic_store_explicit(&gj->open2, 1, memory_order_release);
     }
@@ -190,7 +210,7 @@ static void run_grad(fitctx *c, gradjob *gj)
 {
     atomic_init(&gj->done1, 0);
     atomic_init(&gj->open2, 0);
-    rdm_pool_share_init(&gj->sh1, (gj->npos + CHUNK - 1) / CHUNK + (size_t)gj->nvleaf, c->nt);
+    rdm_pool_share_init(&gj->sh1, (gj->npos + CHUNK - 1) / CHUNK + vchunks(gj), c->nt);
     rdm_pool_share_init(&gj->sh2, gj->vloss ? (c->nv + CHUNK - 1) / CHUNK : 0, c->nt);
     rdm_pool_run(c->pool, grad_job, gj);
 }
