@@ -44,7 +44,9 @@ SELECT now() - interval '30 days' + (g * (interval '30 days' / :n)), 'bench-' ||
        0.02 + 0.5 * (CASE WHEN e.readmitted = '<30' THEN 0.3 ELSE 0 END) + 0.4 * ((g::bigint * 7919) % 1000) / 1000.0,
        0, 0.3, 250
 FROM generate_series(1, :n) g
-JOIN raw.encounters e ON e.line_no = 2 + g % 20000;
+-- (the 20,000 rows taken apart once: raw.encounters is a view over raw.records)
+JOIN (SELECT * FROM raw.encounters WHERE line_no BETWEEN 2 AND 20001 OFFSET 0) e
+  ON e.line_no = 2 + g % 20000;
 INSERT INTO monitor.outcomes (encounter_id, readmitted, label, observed_at, source)
 SELECT p.encounter_id, 'NO', CASE WHEN p.probability > 0.3 THEN 1 ELSE 0 END,
        p.served_at + interval '31 days', 'bench'
