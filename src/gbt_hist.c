@@ -314,13 +314,12 @@ static void phase1_item(splitjob *sj, int tid, size_t it)
 /* Feature q of the tree: S's histogram from the partials (thread 0's is in
  * place already; S's most frequent
  * bin from S's totals: the rows' lists leave it out), L's as parent - S, and
- * the best split of each that can split, in c->ra[q] (A) and c->rb[q] (B). */
-static void finish_feature(splitjob *sj, size_t q)
+ * the best split of each that can split, in *sa (A) and *sb (B), which the
+ * caller initialised. */
+static void finish_feature(splitjob *sj, size_t q, split *sa, split *sb)
 {
     fitctx *c = sj->c;
     int j = c->fl[q];
-    rdm_gbt_split_init(&c->ra[q]);
-    rdm_gbt_split_init(&c->rb[q]);
     if (!c->splittable[j])
         return;
     int nbj = c->ncat[j] > 0 ? c->ncat[j] : c->nb[j];
@@ -350,7 +349,7 @@ static void finish_feature(splitjob *sj, size_t q)
         leaf *lf = side ? sj->B : sj->A;
         if (!lf || !lf->can_split)
             continue;
-        split *s = side ? &c->rb[q] : &c->ra[q];
+        split *s = side ? sb : sa;
         const ghq *h = lf->hist + off;
         if (c->ncat[j] > 0)
             split_categorical(c, j, h, lf->g, lf->h, s);
@@ -368,10 +367,30 @@ static size_t feat_items(const splitjob *sj)
     return (sj->nfeat + FGROUP - 1) / FGROUP;
 }
 
+/* *r into *best when it is a split of higher gain (the first on ties). */
+static void keep_better(split *best, const split *r)
+{
+    if (r->feat >= 0 && r->gain > best->gain)
+        *best = *r;
+}
+
+/* Feature group it, its best splits for A and B (the first feature on
+ * ties) in c->ra[it] and c->rb[it]: the caller's thread then reads a few
+ * groups' results, not one per feature, from the other threads' lines. */
 static void feature_item(splitjob *sj, size_t it)
 {
-    for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++)
-        finish_feature(sj, q);
+    split ga, gb, sa, sb;
+    rdm_gbt_split_init(&ga);
+    rdm_gbt_split_init(&gb);
+    for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++) {
+        rdm_gbt_split_init(&sa);
+        rdm_gbt_split_init(&sb);
+        finish_feature(sj, q, &sa, &sb);
+        keep_better(&ga, &sa);
+        keep_better(&gb, &sb);
+    }
+    sj->c->ra[it] = ga;
+    sj->c->rb[it] = gb;
 }
 
 /* Chunk ch's partitioned rows back into idx. */
@@ -457,14 +476,13 @@ static void split_job(void *arg, int tid, rdm_pool *pl)
         feature_item(sj, it);
 }
 
-/* The best of the per-feature splits, first feature on ties (the same for
- * every thread count). */
+/* The best of the feature groups' splits, first feature on ties (the same
+ * for every thread count). */
 static void reduce_best(const fitctx *c, const split *r, split *best)
 {
     rdm_gbt_split_init(best);
-    for (int q = 0; q < c->nf; q++)
-        if (r[q].feat >= 0 && r[q].gain > best->gain)
-            *best = r[q];
+    for (size_t g = 0; g < ((size_t)c->nf + FGROUP - 1) / FGROUP; g++)
+        keep_better(best, &r[g]);
 }
 
 /* Rows per chunk of a split job: about four chunks per thread, 512 to
