@@ -5,14 +5,19 @@
 # per second and the CPU time per 1000 requests of the pool (supervisor and
 # workers, log writer threads included), nginx, PostgreSQL (every process of
 # the private cluster: backends, WAL writer, checkpointer, autovacuum) and
-# wrk; then the COPY of the logged batches alone (server CPU per prediction).
+# wrk, and of the log's own threads (each worker's threads but its busiest,
+# the serving one: the writer and the sender); then the COPY of the logged
+# batches alone (server CPU per prediction). BENCH_OTHER=FILE (another
+# build's readmit-fcgi) runs every row with that binary too, alternated with
+# this one; BENCH_ROUNDS=N repeats the whole sequence.
 # On a machine whose cores are all busy the throughput ratio follows the
 # CPU ratio; the CPU figures also hold when other work shares the machine.
 #
 # Needs: built binaries, wrk, a champion in the registry (run `make` first)
 # or READMIT_BENCH_MODEL=FILE, and the private cluster (PostgreSQL CPU is
 # "n/a" with an external server).
-# Environment: READMIT_CONFIG, READMIT_BENCH_PORT (18091), READMIT_BENCH_SECONDS (10), BUILD.
+# Environment: READMIT_CONFIG, READMIT_BENCH_PORT (18091), READMIT_BENCH_SECONDS (10), BUILD,
+#   BENCH_OTHER, BENCH_ROUNDS (1).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -51,22 +56,42 @@ cpu_tree() { [ -n "$1" ] && [ -r "/proc/$1/stat" ] || { echo 0; return; }; echo 
 pool_pid() { cat "$WORK/var/run/readmit-fcgi.pid"; }
 nginx_pid() { cat "$WORK/var/nginx/nginx.pid"; }
 
+# utime + stime of every thread of every worker: "worker thread ticks" lines
+thread_ticks() {
+    local w t
+    for w in $(pgrep -P "$(pool_pid)" || true); do
+        for t in /proc/"$w"/task/*; do
+            echo "$w ${t##*/} $(awk '{print $14 + $15}' "$t/stat" 2>/dev/null || echo 0)"
+        done
+    done
+}
+# ticks of the log's threads between two thread_ticks files: per worker, all
+# but the busiest thread and the main one
+log_ticks() {
+    awk 'NR == FNR {a[$1 " " $2] = $3; next}
+         ($1 " " $2) in a && $1 != $2 {d = $3 - a[$1 " " $2]; s[$1] += d; if (d > m[$1]) m[$1] = d}
+         END {for (w in s) t += s[w] - m[w]; print t + 0}' "$1" "$2"
+}
+
 declare -A RPS CPU
 measure() { # label conns
-    local p0 n0 g0 p1 n1 g1 out req
+    local p0 n0 g0 p1 n1 g1 out req lt
+    thread_ticks >"$WORK/threads0"
     p0=$(cpu_tree "$(pool_pid)") n0=$(cpu_tree "$(nginx_pid)") g0=$(cpu_tree "$PM")
     out=$({ /usr/bin/time -f 'WRKCPU %U %S' wrk -t2 -c"$2" -d"${SECS}s" --timeout 10s -s "$LUA" \
         "$URL/api/v1/predict" -- "$WORK/single.jsonl"; } 2>&1 | grep -E 'RESULT|WRKCPU')
     sleep 1.5 # the writers' last batches (monitor.flush_ms) reach the database
     p1=$(cpu_tree "$(pool_pid)") n1=$(cpu_tree "$(nginx_pid)") g1=$(cpu_tree "$PM")
+    thread_ticks >"$WORK/threads1"
+    lt=$(log_ticks "$WORK/threads0" "$WORK/threads1")
     req=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$out")
     RPS[$1,$2]=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$out")
     local line
     line=$(awk -v l="$1" -v c="$2" -v r="${RPS[$1,$2]}" -v n="$req" -v p=$((p1 - p0)) -v x=$((n1 - n0)) \
         -v g=$((g1 - g0)) -v pg="$PM" -v w="$(awk '/WRKCPU/ {print ($2 + $3)}' <<<"$out")" -v hz="$HZ" \
-        'BEGIN { k = 1e6 / n / hz; w *= hz
-                 printf "| %s | %d | %.0f | %.1f | %.1f | %s | %.1f | %.1f |", l, c, r, p * k, x * k,
-                        pg ? sprintf("%.1f", g * k) : "n/a", w * k, (p + x + g + w) * k }')
+        -v lt="$lt" 'BEGIN { k = 1e6 / n / hz; w *= hz
+                 printf "| %s | %d | %.0f | %.1f | %.1f | %s | %.1f | %.1f | %.2f |", l, c, r, p * k, x * k,
+                        pg ? sprintf("%.1f", g * k) : "n/a", w * k, (p + x + g + w) * k, lt * k }')
     echo "$line"
     CPU[$1,$2]=$(awk -F'|' '{print $5 + 0, $7 + 0, $9 + 0}' <<<"$line")
 }
@@ -78,26 +103,40 @@ up() {
 }
 
 echo "bench-log: load before: $(uptime)"
-echo "| prediction log | connections | req/s | CPU ms per 1000 requests: pool | nginx | PostgreSQL | wrk | total |"
-echo "|---|---|---|---|---|---|---|---|"
-up "$MODEL_OPTS"
-measure on 32
-measure on 128
-serve "" stop
-up "$MODEL_OPTS -o monitor.log_fraction=0"
-measure off 32
-measure off 128
-serve "" stop
-up "$MODEL_OPTS"
-measure on_again 32
-measure on_again 128
+echo "| prediction log | connections | req/s | CPU ms per 1000 requests: pool | nginx | PostgreSQL | wrk | total | of the pool: log threads |"
+echo "|---|---|---|---|---|---|---|---|---|"
+[ -z "${BENCH_OTHER:-}" ] || [ -x "$BENCH_OTHER" ] || die "BENCH_OTHER: $BENCH_OTHER is not an executable"
+BINS=("$TOP/$BUILD/readmit-fcgi" ${BENCH_OTHER:+"$BENCH_OTHER"})
+for round in $(seq "${BENCH_ROUNDS:-1}"); do
+    for bin in "${BINS[@]}"; do
+        tag=""
+        [ "$bin" = "${BINS[0]}" ] || tag="other "
+        export READMIT_FCGI=$bin
+        up "$MODEL_OPTS"
+        measure "${tag}on" 32
+        measure "${tag}on" 128
+        serve "" stop
+        up "$MODEL_OPTS -o monitor.log_fraction=0"
+        measure "${tag}off" 32
+        measure "${tag}off" 128
+        serve "" stop
+        up "$MODEL_OPTS"
+        measure "${tag}on_again" 32
+        measure "${tag}on_again" 128
+        serve "" stop
+    done
+done
+export READMIT_FCGI=${BINS[0]}
+[ -z "${BENCH_OTHER:-}" ] || echo "bench-log: \"other\" rows: $BENCH_OTHER"
 echo "bench-log: load after: $(uptime)"
-for c in 32 128; do
-    awk -v c="$c" -v on="${RPS[on,$c]}" -v off="${RPS[off,$c]}" -v again="${RPS[on_again,$c]}" \
-        -v a="${CPU[on,$c]}" -v b="${CPU[off,$c]}" 'BEGIN {
-        split(a, x, " "); split(b, y, " ")
-        printf "bench-log: %d conns: log on / off = %.0f%% (on again: %.0f%%); CPU per request: %.1f us with the log, %.1f us without (pool %+.1f us, PostgreSQL %+.1f us)\n",
-               c, 100 * on / off, 100 * again / off, x[3], y[3], x[1] - y[1], x[2] - y[2] }'
+for tag in "" ${BENCH_OTHER:+"other "}; do
+    for c in 32 128; do
+        awk -v c="$c" -v t="$tag" -v on="${RPS[${tag}on,$c]}" -v off="${RPS[${tag}off,$c]}" \
+            -v again="${RPS[${tag}on_again,$c]}" -v a="${CPU[${tag}on,$c]}" -v b="${CPU[${tag}off,$c]}" 'BEGIN {
+            split(a, x, " "); split(b, y, " ")
+            printf "bench-log: %s%d conns (last round): log on / off = %.0f%% (on again: %.0f%%); CPU per request: %.1f us with the log, %.1f us without (pool %+.1f us, PostgreSQL %+.1f us)\n",
+                   t, c, 100 * on / off, 100 * again / off, x[3], y[3], x[1] - y[1], x[2] - y[2] }'
+    done
 done
 
 # The database's side alone: the batches this run logged, stored again by one
