@@ -43,4 +43,11 @@ check_eq "defaults of the view" "0||{\"age\": null}" \
 check "a malformed row is refused" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc \"INSERT INTO monitor.predictions (served_at, request_id, model_name, input, probability, decision, threshold) VALUES (now(), 'bad', 'm', '{}', 1.5, 0, 0.3)\" 2>/dev/null"
 check_eq "nothing left pending" 0 "$(t_sql 'SELECT count(*) FROM monitor.prediction_pending')"
 check_eq "2499 predictions" 2499 "$(t_sql 'SELECT count(*) FROM monitor.predictions')"
+# ANALYZE (autovacuum's too) keeps no statistics of the per-prediction arrays
+# and inputs (migration 014: counting their elements cost seconds per run on
+# a large log), and keeps those of the batch columns
+t_sql "ANALYZE monitor.prediction_batches" >/dev/null
+stats() { t_sql "SELECT string_agg(attname, ',' ORDER BY attname) FROM pg_stats WHERE schemaname = 'monitor' AND tablename = 'prediction_batches' AND attname IN ($1)"; }
+check_eq "no statistics of the arrays and inputs" "" "$(stats "'prediction_id', 'encounter_id', 'probability', 'race', 'input_end', 'inputs'")"
+check_eq "statistics of the batch columns" "batch_id,model_name,n" "$(stats "'batch_id', 'model_name', 'n'")"
 t_done
