@@ -169,30 +169,6 @@ int rdm_predq_push_buf(rdm_predq *q, rdm_buf *rows, uint64_t n, int64_t oldest_u
     return RDM_OK;
 }
 
-int rdm_predq_push(rdm_predq *q, const char *data, size_t len, uint64_t rows, int64_t oldest_us,
-                   int mem_ok, int *to_file, rdm_err *err)
-{
-    *to_file = 0;
-    if (!len)
-        return RDM_OK;
-    if (mem_room(q, len, mem_ok)) {
-        if (grow_mem(q) != RDM_OK)
-            return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
-        rdm_predq_chunk *c = &q->mem[q->nmem];
-        c->data = (rdm_buf)RDM_BUF_INIT;
-        if (rdm_buf_add(&c->data, data, len) != RDM_OK)
-            return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
-        c->rows = rows;
-        c->oldest_us = oldest_us;
-        q->nmem++;
-        q->mem_bytes += len;
-        q->mem_rows += rows;
-        return RDM_OK;
-    }
-    *to_file = 1;
-    return append_file(q, data, len, rows, oldest_us, err);
-}
-
 int rdm_predq_take(rdm_predq *q, size_t max_bytes, rdm_buf *out, rdm_predq_span *sp, rdm_err *err)
 {
     memset(sp, 0, sizeof *sp);

@@ -66,18 +66,14 @@ void rdm_predq_init(rdm_predq *q, const char *path, uint64_t max_file, size_t ma
 /* Close the file (it stays on disk when it holds unsent rows) and free memory. */
 void rdm_predq_release(rdm_predq *q);
 
-/* Queue `len` bytes of rows (`rows` predictions, the oldest served at
- * `oldest_us`). In memory when `mem_ok`, the file holds nothing unsent and
- * there is room; else appended to the file (*to_file = 1). RDM_ESTATE when
- * the file would pass max_file (nothing queued: the caller counts the rows
- * dropped), RDM_EIO when it cannot be written. */
-int rdm_predq_push(rdm_predq *q, const char *data, size_t len, uint64_t rows, int64_t oldest_us,
-                   int mem_ok, int *to_file, rdm_err *err) __attribute__((warn_unused_result));
-
-/* rdm_predq_push of the whole buffer `*rows`: queued in memory it is the
- * buffer itself (no copy) and *rows gets an empty one back (the storage of
- * a chunk taken before, so that memory is reused); appended to the file it
- * is copied and *rows stays as it was. */
+/* Queue the rows in the whole buffer `*rows` (`n` predictions, the oldest
+ * served at `oldest_us`). In memory when `mem_ok`, the file holds nothing
+ * unsent and there is room: the chunk is the buffer itself (no copy) and
+ * *rows gets an empty one back (the storage of a chunk taken before, so that
+ * memory is reused). Else the rows are appended to the file (*to_file = 1)
+ * and *rows stays as it was. RDM_ESTATE when the file would pass max_file
+ * (nothing queued: the caller counts the rows dropped), RDM_EIO when it
+ * cannot be written. */
 int rdm_predq_push_buf(rdm_predq *q, rdm_buf *rows, uint64_t n, int64_t oldest_us, int mem_ok,
                        int *to_file, rdm_err *err) __attribute__((warn_unused_result));
 

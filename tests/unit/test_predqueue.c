@@ -41,6 +41,18 @@ static void take_is(rdm_predq *q, char tag, size_t len, int from_file)
     rdm_buf_release(&out);
 }
 
+/* Queue a copy of data[0..len) as the log does: a buffer of its own. */
+static int push(rdm_predq *q, const char *data, size_t len, uint64_t rows, int64_t oldest_us,
+                int mem_ok, int *to_file, rdm_err *err)
+{
+    rdm_buf b = RDM_BUF_INIT;
+    int rc = rdm_buf_add(&b, data, len) != RDM_OK
+                 ? RDM_ENOMEM
+                 : rdm_predq_push_buf(q, &b, rows, oldest_us, mem_ok, to_file, err);
+    rdm_buf_release(&b);
+    return rc;
+}
+
 static void test_order(void)
 {
     char path[128], a[100], b[100], c[100];
@@ -52,11 +64,11 @@ static void test_order(void)
     chunk(c, 'c', sizeof c);
     int to_file = -1;
     rdm_err err = {0};
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 10, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 10, 1, &to_file, &err), RDM_OK);
     CU_ASSERT_EQUAL(to_file, 0);
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, b, sizeof b, 2, 20, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, b, sizeof b, 2, 20, 1, &to_file, &err), RDM_OK);
     CU_ASSERT_EQUAL(to_file, 1); // memory full
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, c, sizeof c, 3, 30, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, c, sizeof c, 3, 30, 1, &to_file, &err), RDM_OK);
     CU_ASSERT_EQUAL(to_file, 1); // the file holds unsent rows: in order behind them
     CU_ASSERT_EQUAL(access(path, F_OK), 0);
     CU_ASSERT_EQUAL(rdm_predq_oldest(&q), 10);
@@ -124,8 +136,8 @@ static void test_putback_and_spill(void)
     chunk(b, 'b', sizeof b);
     int to_file = 0;
     rdm_err err = {0};
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 5, 1, 1, &to_file, &err), RDM_OK);
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, b, sizeof b, 7, 2, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 5, 1, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, b, sizeof b, 7, 2, 1, &to_file, &err), RDM_OK);
     rdm_buf out = RDM_BUF_INIT;
     rdm_predq_span sp;
     CU_ASSERT_EQUAL(rdm_predq_take(&q, 1 << 20, &out, &sp, &err), 1);
@@ -138,7 +150,7 @@ static void test_putback_and_spill(void)
     CU_ASSERT_EQUAL(dropped, 0);
     CU_ASSERT_EQUAL(q.nmem, 0);
     // not in memory while the file holds rows (mem_ok or not)
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 3, 1, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 3, 1, &to_file, &err), RDM_OK);
     CU_ASSERT_EQUAL(to_file, 1);
     // two segments at most 128 bytes: 'a' and 'b' together, the stored offset after them
     CU_ASSERT_EQUAL(rdm_predq_take(&q, 128, &out, &sp, &err), 1);
@@ -170,12 +182,12 @@ static void test_limit(void)
     chunk(a, 'a', sizeof a);
     int to_file = 0;
     rdm_err err = {0};
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_ESTATE);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_ESTATE);
     // sent rows no longer count against the limit
     take_is(&q, 'a', 100, 1);
-    CU_ASSERT_EQUAL(rdm_predq_push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
+    CU_ASSERT_EQUAL(push(&q, a, sizeof a, 1, 1, 0, &to_file, &err), RDM_OK);
     rdm_predq_release(&q);
     unlink(path);
 }
