@@ -1541,6 +1541,7 @@ int rdm_clean(const rdm_config *cfg, rdm_db *db, rdm_clean_progress progress, vo
         goto out;
     in_tx = 1;
     if ((rc = rdm_db_exec(db, RDM_SQL_CLEAN_LOCK, 0, NULL, err)) ||
+        (rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_FLUSH, 0, NULL, err)) ||
         (rc = read_snapshot(db, cfg_sha, st, &have_snap, err)) || (rc = read_batches(&R, err)))
         goto out;
     if (R.nb == 0 && !st->recleaned)
