@@ -428,6 +428,7 @@ typedef struct run {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rdm_buf slot; /* clean rows to send; empty when the writer took them */
+    size_t handoff; /* R->enc handed over when it holds this much */
     int reader_done, writer_failed, reader_rc;
     rdm_err reader_err;
     long done, total;
@@ -541,7 +542,11 @@ static int profile_row(run *R, const rdm_clean_row *row, const size_t len[RDM_NC
     return rdm_profile_add_typed(R->prof, f, n, row->num, R->cur->batch_id, err);
 }
 
-#define HANDOFF (1u << 20) /* clean rows passed from the reader to the writer at a time */
+/* Clean rows passed from the reader to the writer at a time: 1 MB, but the
+ * first hand-overs smaller (64 KB, doubling), so that the server starts on
+ * the first rows of the first batch instead of waiting for a megabyte. */
+#define HANDOFF (1u << 20)
+#define HANDOFF_FIRST (1u << 16)
 
 /* Reader: give R->enc to the writer (waiting for it to take the last one). */
 static int hand_over(run *R, rdm_err *err)
@@ -558,6 +563,8 @@ static int hand_over(run *R, rdm_err *err)
         pthread_cond_broadcast(&R->cv);
     }
     pthread_mutex_unlock(&R->mu);
+    if (R->handoff < HANDOFF)
+        R->handoff *= 2;
     return failed ? rdm_errf(err, RDM_EDB, "clean: writing clean rows failed") : RDM_OK;
 }
 
@@ -716,7 +723,7 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     if (R->prof && profile_row(R, &row, vlen, err))
         return err->code;
-    if (R->rdb && R->enc.len >= HANDOFF && hand_over(R, err))
+    if (R->rdb && R->enc.len >= R->handoff && hand_over(R, err))
         return err->code;
     if (R->progress && (R->done & 4095) == 0) {
         double now = rdm_now();
@@ -1260,6 +1267,7 @@ static int write_rows(run *R, rdm_err *err)
 {
     rdm_buf out = RDM_BUF_INIT;
     pthread_t th;
+    R->handoff = HANDOFF_FIRST;
     int rc = rdm_db_copy_in_begin(R->db, enc_copy(R), err), in_copy = !rc;
     if (rc == RDM_OK && pthread_create(&th, NULL, reader_main, R) != 0) {
         rc = rdm_errf(err, RDM_ENOMEM, "clean: cannot start the reader thread");
