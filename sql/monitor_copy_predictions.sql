@@ -3,5 +3,6 @@
 COPY monitor.prediction_batches (model_name, n, first_served, last_served, writer, seq_lo, seq_hi,
                                  served_at, request_id, item, encounter_id, patient_nbr,
                                  model_version, alias, probability, decision, threshold,
-                                 latency_us, race, gender, age, input_end, inputs, prediction_id)
+                                 latency_us, race, gender, age, input_end, inputs, input_keys,
+                                 prediction_id)
 FROM STDIN WITH (FORMAT binary)

@@ -80,6 +80,7 @@ void rdm_predbatch_release(rdm_predbatch *b)
     free(b->spans);
     rdm_buf_release(&b->model);
     rdm_buf_release(&b->writer);
+    rdm_buf_release(&b->keys);
     memset(b, 0, sizeof *b);
 }
 
@@ -103,7 +104,7 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
 {
     if (!b->n)
         return RDM_OK;
-    int rc = add_be(out, 23, 2);
+    int rc = add_be(out, RDM_PREDBATCH_FIELDS, 2);
     rc = rc ? rc : add_val(out, b->model.data, b->model.len);
     rc = rc ? rc : add_int(out, b->n, 4);
     rc = rc ? rc : add_int(out, (uint64_t)(b->first_us - PG_EPOCH_US), 8);
@@ -138,12 +139,148 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
         out->len += b->input_len;
         out->data[out->len] = '\0';
     }
+    // input_keys: a text[] of the keys, or NULL
+    if (rc == RDM_OK && b->nkeys) {
+        unsigned char h[24];
+        be(h, 20 + b->keys.len, 4);
+        be(h + 4, 1, 4); /* dimensions */
+        be(h + 8, 0, 4); /* no NULL */
+        be(h + 12, RDM_OID_TEXT, 4);
+        be(h + 16, b->nkeys, 4);
+        be(h + 20, 1, 4); /* lower bound */
+        rc = rdm_buf_add(out, h, sizeof h);
+        rc = rc ? rc : rdm_buf_add(out, b->keys.data, b->keys.len);
+    } else if (rc == RDM_OK) {
+        rc = add_be(out, UINT32_MAX, 4);
+    }
+    rdm_buf_reset(&b->keys);
+    b->nkeys = 0;
     rdm_buf_reset(&b->inputs);
     b->nspans = 0;
     b->input_len = 0;
     b->n = 0;
     b->rows++;
     return rc;
+}
+
+/* ---- inputs stored without their keys ---- */
+
+#define KEYLESS_MARK 0x1f /* before each value */
+#define KEYLESS_NULL 0x1e /* a null value */
+
+static const char *skip_ws(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* Copy the bytes of the string that starts at p to *w (advanced) up to its
+ * closing quote: the quote, or NULL when the string has a control character
+ * or no end. The input has no backslash: the next quote ends it. */
+static const char *copy_string(const char *p, const char *end, char **w)
+{
+    char *q = *w;
+    for (; p < end; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '"') {
+            *w = q;
+            return p;
+        }
+        if (c < 0x20)
+            return NULL;
+        *q++ = (char)c;
+    }
+    return NULL;
+}
+
+static uint32_t get32(const unsigned char *p);
+
+/* Whether the key elements k[0..len) (text[] elements) name one key twice. */
+static int dup_keys(const char *k, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)k;
+    for (size_t a = 0; a < len;) {
+        uint32_t na = get32(u + a);
+        for (size_t c = a + 4 + na; c < len; c += 4 + get32(u + c))
+            if (get32(u + c) == na && !memcmp(u + a + 4, u + c + 4, na))
+                return 1;
+        a += 4 + na;
+    }
+    return 0;
+}
+
+/* Append input s[0..n) to b->inputs without its keys when it can be (see
+ * predbatch.h): 1 when appended, 0 when it is to be stored as sent, or
+ * RDM_ENOMEM. The first such input of a batch sets the batch's keys. */
+static int add_keyless(rdm_predbatch *b, const char *s, size_t n)
+{
+    if (n < 2 || memchr(s, '\\', n))
+        return 0;
+    // the values take fewer bytes than the record: written in place
+    if (rdm_buf_reserve(&b->inputs, n) != RDM_OK)
+        return RDM_ENOMEM;
+    const int first = b->nkeys == 0;
+    const char *p = skip_ws(s, s + n), *end = s + n;
+    char *w = b->inputs.data + b->inputs.len;
+    const unsigned char *key = (const unsigned char *)b->keys.data, *keys_end = key + b->keys.len;
+    uint32_t k = 0;
+    int ok = 0;
+    if (p == end || *p++ != '{')
+        return 0;
+    for (p = skip_ws(p, end); p < end && *p == '"';) {
+        const char *e = ++p;
+        if (first) {
+            while (e < end && *e != '"' && (unsigned char)*e >= 0x20)
+                e++;
+            if (e == end || *e != '"' || add_val(&b->keys, p, (size_t)(e - p)) != RDM_OK)
+                break;
+        } else {
+            if (key >= keys_end)
+                break;
+            uint32_t klen = get32(key);
+            if ((size_t)(end - p) <= klen || memcmp(key + 4, p, klen) || p[klen] != '"')
+                break;
+            e = p + klen;
+            key += 4 + klen;
+        }
+        p = skip_ws(e + 1, end);
+        if (p == end || *p != ':')
+            break;
+        p = skip_ws(p + 1, end);
+        *w++ = KEYLESS_MARK;
+        if (p < end && *p == '"') {
+            if (!(p = copy_string(p + 1, end, &w)))
+                break;
+            p++;
+        } else if (end - p >= 4 && !memcmp(p, "null", 4)) {
+            *w++ = KEYLESS_NULL;
+            p += 4;
+        } else {
+            break;
+        }
+        k++;
+        p = skip_ws(p, end);
+        if (p < end && *p == ',') {
+            p = skip_ws(p + 1, end);
+            continue;
+        }
+        // the end: the object's brace, then nothing but white space; every
+        // key of the batch's, or (the first) two keys at least, none twice
+        ok = p < end && *p == '}' && skip_ws(p + 1, end) == end &&
+             (first ? k >= 2 && !dup_keys(b->keys.data, b->keys.len) : key == keys_end);
+        break;
+    }
+    if (ok) {
+        if (first)
+            b->nkeys = k;
+        b->inputs.len = (size_t)(w - b->inputs.data);
+        b->inputs.data[b->inputs.len] = '\0';
+        return 1;
+    }
+    if (first)
+        rdm_buf_reset(&b->keys);
+    return 0;
 }
 
 static int same(const rdm_buf *b, const char *s)
@@ -200,20 +337,28 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
         rc = rdm_grow(&v, &b->capspans, b->nspans + 1, sizeof *b->spans);
         b->spans = v;
     }
+    size_t stored = it->input_len;
     if (rc == RDM_OK) {
         rdm_pbspan sp = {it->input, 0, it->input_len};
-        if (!it->input_stable) {
+        size_t at = b->inputs.len;
+        int k = add_keyless(b, it->input, it->input_len);
+        if (k == 1) {
+            sp = (rdm_pbspan){NULL, at, b->inputs.len - at};
+            stored = sp.len;
+        } else if (k != 0) {
+            rc = k;
+        } else if (!it->input_stable) {
             sp.p = NULL;
-            sp.off = b->inputs.len;
+            sp.off = at;
             rc = rdm_buf_add(&b->inputs, it->input, it->input_len);
         }
         b->spans[b->nspans] = sp;
     }
-    const int32_t end = (int32_t)(b->input_len + it->input_len);
+    const int32_t end = (int32_t)(b->input_len + stored);
     rc = rc ? rc : elem_int(b, RDM_PB_INPUT_END, &end, 4);
     if (rc == RDM_OK) {
         b->nspans++;
-        b->input_len += it->input_len;
+        b->input_len += stored;
     }
     if (rc == RDM_OK)
         b->n++;
@@ -271,17 +416,23 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
     unsigned nf = (unsigned)(u[0] << 8 | u[1]);
     if (nf == 0xffff)
         return 0;
-    if (nf != 23 && nf != RDM_PREDBATCH_ASIDE)
+    r->aside = nf == RDM_PREDBATCH_ASIDE || nf == RDM_PREDBATCH_ASIDE_V1;
+    r->fields = nf == RDM_PREDBATCH_FIELDS || nf == RDM_PREDBATCH_ASIDE ? RDM_PREDBATCH_FIELDS
+                : nf == RDM_PREDBATCH_FIELDS_V1 || nf == RDM_PREDBATCH_ASIDE_V1
+                    ? RDM_PREDBATCH_FIELDS_V1
+                    : 0;
+    if (!r->fields)
         return -1;
-    r->aside = nf == RDM_PREDBATCH_ASIDE;
     const unsigned char *q = u + 2;
-    for (unsigned i = 0; i < 23; i++) {
+    for (int i = 0; i < r->fields; i++) {
         if (end - q < 4)
             return -1;
         uint32_t n = get32(q);
         q += 4;
+        if (n == UINT32_MAX && i == RDM_PREDBATCH_FIELDS - 1)
+            continue; /* input_keys may be NULL */
         if (n == UINT32_MAX)
-            return -1; /* no field of a batch row is NULL */
+            return -1; /* no other field of a batch row is NULL */
         if ((size_t)(end - q) < n)
             return -1;
         if (i == 1 && n == 4)
@@ -297,6 +448,17 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
     }
     r->len = (size_t)(q - u);
     return 1;
+}
+
+void rdm_predbatch_send_shape(const rdm_predbatch_row *r, unsigned char count[2],
+                              const unsigned char **gap, size_t *gap_len)
+{
+    static const unsigned char null_field[4] = {0xff, 0xff, 0xff, 0xff};
+    const int v1 = r->fields == RDM_PREDBATCH_FIELDS_V1;
+    count[0] = 0;
+    count[1] = (unsigned char)(RDM_PREDBATCH_FIELDS + 1);
+    *gap = null_field;
+    *gap_len = v1 ? sizeof null_field : 0;
 }
 
 int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)
@@ -322,8 +484,15 @@ int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)
 
 int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
 {
-    if (row_len < 2 || add_be(out, 24, 2) != RDM_OK || /* one field more */
-        rdm_buf_add(out, row + 2, row_len - 2) != RDM_OK)
+    rdm_predbatch_row r;
+    unsigned char count[2];
+    const unsigned char *gap;
+    size_t gap_len;
+    if (rdm_predbatch_row_scan(row, row_len, &r) != 1 || r.len != row_len)
+        return RDM_EINVAL;
+    rdm_predbatch_send_shape(&r, count, &gap, &gap_len);
+    if (rdm_buf_add(out, count, 2) != RDM_OK || rdm_buf_add(out, row + 2, row_len - 2) != RDM_OK ||
+        rdm_buf_add(out, gap, gap_len) != RDM_OK)
         return RDM_ENOMEM;
     return rdm_predbatch_ids_field(out, n, first);
 }

@@ -8,7 +8,16 @@
  * the order of sql/monitor_copy_predictions.sql: model_name, n, first_served,
  * last_served, writer, seq_lo, seq_hi, then the arrays served_at, request_id,
  * item, encounter_id, patient_nbr, model_version, alias, probability,
- * decision, threshold, latency_us, race, gender, age, input_end, and inputs. */
+ * decision, threshold, latency_us, race, gender, age, input_end, then inputs
+ * and input_keys.
+ *
+ * An input that is one flat JSON object of string and null values (no
+ * escape, no control character) with the keys of the batch's first such
+ * input, in their order, is stored without its keys: byte 0x1f before each
+ * value, a null as the one byte 0x1e (migration 015; the view
+ * monitor.predictions gives the object again). input_keys holds those keys
+ * (NULL when no input of the batch is stored so); any other input is stored
+ * as it was sent. */
 #ifndef RDM_PREDBATCH_H
 #define RDM_PREDBATCH_H
 
@@ -67,6 +76,11 @@ typedef struct rdm_pbspan {
     size_t off, len;
 } rdm_pbspan;
 
+/* Fields of a batch row (RDM_PREDBATCH_FIELDS_V1: rows queued before
+ * input_keys, which the sender gives a NULL input_keys). */
+#define RDM_PREDBATCH_FIELDS    24
+#define RDM_PREDBATCH_FIELDS_V1 23
+
 typedef struct rdm_predbatch {
     rdm_buf arr[RDM_PB_NARRAYS]; /* elements: int32 length, then the value */
     int hasnull[RDM_PB_NARRAYS];
@@ -75,6 +89,8 @@ typedef struct rdm_predbatch {
     size_t nspans, capspans;
     size_t input_len; /* bytes of all the open batch's inputs */
     rdm_buf model, writer;
+    rdm_buf keys;   /* the open batch's input keys, as text[] elements */
+    uint32_t nkeys; /* 0: none yet */
     uint32_t n;
     int64_t first_us, last_us;
     uint64_t seq_lo, seq_hi;
@@ -104,27 +120,37 @@ int rdm_predbatch_flush(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unus
 typedef struct rdm_predbatch_row {
     size_t len; /* bytes of the row */
     int aside;  /* marked set aside (RDM_PREDBATCH_ASIDE): skip it */
+    int fields; /* RDM_PREDBATCH_FIELDS, or _V1 (also for a row set aside) */
     uint32_t n; /* predictions */
     const char *writer;
     size_t writer_len;
     uint64_t seq_lo, seq_hi;
 } rdm_predbatch_row;
 
-/* The field count written over a row that was set aside. */
-#define RDM_PREDBATCH_ASIDE 0x5858
+/* The field count written over a row that was set aside (_V1: over one of
+ * RDM_PREDBATCH_FIELDS_V1 fields). */
+#define RDM_PREDBATCH_ASIDE    0x5859
+#define RDM_PREDBATCH_ASIDE_V1 0x5858
 
 /* 1 with *r for the row at p[0..avail), 0 at the trailer, -1 when no whole
  * row of this layout is there (a torn end, or another kind of data). */
 int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r);
 
-/* The row `row` (row_len bytes, as the encoder wrote it: n predictions)
- * appended to `out` with one more field, its prediction ids first, first + 1,
- * ..., as an int8 array (the last column of sql/monitor_copy_predictions.sql). */
+/* The row `row` (row_len bytes, as queued: n predictions) appended to `out`
+ * as sql/monitor_copy_predictions.sql takes it: its fields (with a NULL
+ * input_keys for a RDM_PREDBATCH_FIELDS_V1 row), then one more field, its
+ * prediction ids first, first + 1, ..., as an int8 array. */
 int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
     __attribute__((warn_unused_result));
 
-/* That last field alone (appended to `out`): a row sent as its field count
- * 24, its bytes after the count, then this field, is the row above. */
+/* The field count and what goes between a row's fields and its ids field
+ * when sent (the NULL input_keys of a RDM_PREDBATCH_FIELDS_V1 row): a row
+ * sent as count[2], its bytes after its count, gap[0..*gap_len), then the
+ * ids field is the row above. */
+void rdm_predbatch_send_shape(const rdm_predbatch_row *r, unsigned char count[2],
+                              const unsigned char **gap, size_t *gap_len);
+
+/* That last field alone (appended to `out`). */
 int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)
     __attribute__((warn_unused_result));
 

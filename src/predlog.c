@@ -862,7 +862,12 @@ static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char 
     }
     if (path) {
         const uint32_t aside = ASIDE_MAGIC;
-        const unsigned char mark[2] = {RDM_PREDBATCH_ASIDE >> 8, RDM_PREDBATCH_ASIDE & 0xff};
+        rdm_predbatch_row r;
+        const unsigned aside_nf = row && rdm_predbatch_row_scan(bytes, len, &r) == 1 &&
+                                          r.fields == RDM_PREDBATCH_FIELDS_V1
+                                      ? RDM_PREDBATCH_ASIDE_V1
+                                      : RDM_PREDBATCH_ASIDE;
+        const unsigned char mark[2] = {(unsigned char)(aside_nf >> 8), aside_nf & 0xff};
         size_t k = row ? sizeof mark : sizeof aside;
         int fd = open(path, O_WRONLY | O_CLOEXEC);
         if (fd < 0 || pwrite(fd, row ? (const void *)mark : (const void *)&aside, k, (off_t)off) !=
@@ -952,7 +957,6 @@ static int copy_framed(rdm_db *db, const char *rows, size_t len, uint64_t total,
     rdm_buf_reset(ids);
     if (rdm_predbatch_frame(ids, 0) != RDM_OK)
         return rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
-    static const char count[2] = {0, 24}; /* one field more than queued */
     rc = rdm_db_copy_in_begin(db, RDM_SQL_MONITOR_COPY_PREDICTIONS, err);
     if (rc == RDM_OK)
         rc = rdm_db_copy_put(db, ids->data, ids->len, err);
@@ -965,10 +969,16 @@ static int copy_framed(rdm_db *db, const char *rows, size_t len, uint64_t total,
             if (rdm_predbatch_ids_field(ids, r.n, id) != RDM_OK)
                 rc = rdm_errf(err, RDM_ENOMEM, "predlog: out of memory");
             id += r.n;
+            unsigned char count[2];
+            const unsigned char *gap;
+            size_t gap_len;
+            rdm_predbatch_send_shape(&r, count, &gap, &gap_len);
             if (rc == RDM_OK)
-                rc = rdm_db_copy_put(db, count, sizeof count, err);
+                rc = rdm_db_copy_put(db, (const char *)count, sizeof count, err);
             if (rc == RDM_OK)
                 rc = rdm_db_copy_put(db, rows + off + 2, r.len - 2, err);
+            if (rc == RDM_OK && gap_len)
+                rc = rdm_db_copy_put(db, (const char *)gap, gap_len, err);
             if (rc == RDM_OK)
                 rc = rdm_db_copy_put(db, ids->data, ids->len, err);
         }

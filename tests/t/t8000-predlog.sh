@@ -113,6 +113,32 @@ check_eq "batches: an input as sent" '{"encounter_id": 2,"patient_nbr" : 1002, "
                 FOR b.input_end[u.k] - coalesce(b.input_end[u.k - 1], 0)), 'UTF8')
             FROM monitor.prediction_batches b, unnest(b.encounter_id) WITH ORDINALITY u(e, k) WHERE u.e = 2")"
 
+# 6b. records of string and null values with the same keys are stored
+# without their keys (migration 015), the others as sent; the view gives
+# each as the jsonb of the record sent
+sql 'TRUNCATE monitor.prediction_batches'
+for i in $(seq 1 400); do
+    case $((i % 8)) in
+    2) echo "{\"encounter_id\": \"$i\"}" ;;                                                          # other keys
+    3) echo "{\"encounter_id\":\"$i\",\"race\":\"Caucasian\",\"age\":\"[70-80)\",\"payer_code\":\"M\\\"C\"}" ;; # an escape
+    4) echo "{\"encounter_id\":\"$i\",\"race\":\"Asian\",\"age\":\"[70-80)\",\"payer_code\":$i}" ;;        # a number
+    *) echo "{\"encounter_id\":\"$i\",\"race\":$([ $((i % 3)) = 0 ] && echo null || echo '"Asian"'), \"age\" : \"[70-80)\",\"payer_code\":\"é $i\"}" ;;
+    esac
+done >"$T_TMP/bodies.jsonl"
+PREDLOG_DRIVE_BODIES=$T_TMP/bodies.jsonl "$DRIVE" "$conf" 400 0 >"$T_TMP/k.out"
+check_eq "keyless: all records logged" 400 "$(val logged "$T_TMP/k.out")"
+sql "CREATE TABLE public.sent (line text)" >/dev/null
+READMIT_DBNAME=predlog "$PG" psql -qc "\\copy public.sent FROM '$T_TMP/bodies.jsonl' WITH (FORMAT csv, QUOTE e'\\x01', DELIMITER e'\\x02')"
+check_eq "keyless: each input the record sent" "400:0" "$(sql "SELECT count(*), count(*) FILTER (WHERE p.input IS DISTINCT FROM s.line::jsonb)
+    FROM monitor.predictions p JOIN public.sent s ON (s.line::jsonb)->>'encounter_id' = p.encounter_id::text" | tr '|' ':')"
+check_eq "keyless: the batches' keys" "{encounter_id,race,age,payer_code}" \
+    "$(sql 'SELECT DISTINCT input_keys FROM monitor.prediction_batches')"
+check_eq "keyless: stored without keys, the others as sent" "250:150" \
+    "$(sql "SELECT count(*) FILTER (WHERE substring(s FOR 1) = '\\x1f'::bytea), count(*) FILTER (WHERE substring(s FOR 1) = '{')
+            FROM monitor.prediction_batches b, unnest(b.input_end, array_prepend(0, b.input_end)) u(e, st),
+                 substring(b.inputs FROM u.st + 1 FOR u.e - u.st) s" | tr '|' ':')"
+sql "DROP TABLE public.sent" >/dev/null
+
 # 7. saturated batch traffic: records queued as fast as the driver can (far
 # faster than the pool serves them), with one formatted batch at most waiting
 # in memory: what the database cannot take at once waits in the queue file,

@@ -2,7 +2,8 @@
 # t8010-predlog-migrate: migration 009 moves a log of one row per prediction
 # (as migrations 001-008 left it) into batches: every row kept with its id and
 # values, the raw inputs readable through the view, new rows numbered on from
-# the old ones; the view takes INSERTs and a malformed one is refused whole.
+# the old ones; the view takes INSERTs and a malformed one is refused whole;
+# inputs stored without their keys (migration 015) read as the records sent.
 . "$(dirname "$0")/lib.sh"
 t_fresh_db
 cd "$TOP"
@@ -43,6 +44,23 @@ check_eq "defaults of the view" "0||{\"age\": null}" \
 check "a malformed row is refused" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc \"INSERT INTO monitor.predictions (served_at, request_id, model_name, input, probability, decision, threshold) VALUES (now(), 'bad', 'm', '{}', 1.5, 0, 0.3)\" 2>/dev/null"
 check_eq "nothing left pending" 0 "$(t_sql 'SELECT count(*) FROM monitor.prediction_pending')"
 check_eq "2499 predictions" 2499 "$(t_sql 'SELECT count(*) FROM monitor.predictions')"
+# an input stored without its keys (migration 015: its batch's input_keys,
+# a 0x1f before each value, 0x1e for null) reads as the record it was,
+# beside one stored as sent; the monitor's sample of inputs reads both
+t_sql "INSERT INTO monitor.prediction_batches (model_name, n, first_served, last_served, writer,
+         seq_lo, seq_hi, prediction_id, served_at, request_id, item, encounter_id, patient_nbr,
+         model_version, alias, probability, decision, threshold, latency_us, race, gender, age,
+         input_end, inputs, input_keys)
+       VALUES ('readmission', 2, now(), now(), 'k', 1, 2, '{9001,9002}', ARRAY[now(), now()],
+               '{k-1,k-2}', '{0,0}', '{1,2}', '{NULL,NULL}', '{NULL,NULL}', '{\"\",\"\"}', '{0.5,0.5}',
+               '{1,1}', '{0.3,0.3}', '{1,1}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}', '{10,18}',
+               convert_to(E'\\x1fAsiaé\\x1f\\x1e\\x1f' || '{\"n\": 1}', 'UTF8'), '{race,age,w}')" >/dev/null
+check_eq "an input without its keys, one as sent" '{"w": "", "age": null, "race": "Asiaé"}|{"n": 1}' \
+    "$(t_sql "SELECT string_agg(input::text, '|' ORDER BY prediction_id) FROM monitor.predictions WHERE batch_id = (SELECT max(batch_id) FROM monitor.prediction_batches)")"
+check_eq "the monitor's sample of inputs" "$(printf '9001\t{"w": "", "age": null, "race": "Asiaé"}\n9002\t{"n": 1}')" \
+    "$("$TOP/scripts/pg.sh" psql -d "$T_DB" -qAt -c "SET readmit.model_name = 'readmission'" -c "SET readmit.input_share = 1" \
+       -c "$(cat sql/monitor_copy_out_inputs.sql)" | grep '^900[12]' | sort)"
+t_sql "DELETE FROM monitor.prediction_batches WHERE writer = 'k'" >/dev/null
 # ANALYZE (autovacuum's too) keeps no statistics of the per-prediction arrays
 # and inputs (migration 014: counting their elements cost seconds per run on
 # a large log), and keeps those of the batch columns

@@ -20,13 +20,13 @@ static uint64_t be64(const unsigned char *p)
 }
 
 /* The fields of the binary row at *p (advanced past it); 0 at the trailer. */
-static int next_row(const unsigned char **p, rdm_copy_field f[23])
+static int next_row(const unsigned char **p, rdm_copy_field f[24])
 {
     unsigned n = (unsigned)((*p)[0] << 8 | (*p)[1]);
     *p += 2;
     if (n == 0xffff)
         return 0;
-    CU_ASSERT_EQUAL_FATAL(n, 23);
+    CU_ASSERT_EQUAL_FATAL(n, 24);
     for (unsigned i = 0; i < n; i++) {
         uint32_t len = be32(*p);
         *p += 4;
@@ -65,7 +65,7 @@ static void test_stream(void)
     const unsigned char *p = (const unsigned char *)out.data;
     CU_ASSERT_EQUAL_FATAL(memcmp(p, "PGCOPY\n\377\r\n\0", 11), 0);
     p += 19;
-    rdm_copy_field f[23];
+    rdm_copy_field f[24];
     CU_ASSERT_FATAL(next_row(&p, f));
     CU_ASSERT(f[0].len == 1 && f[0].data[0] == 'm');
     CU_ASSERT_EQUAL(be32(f[1].data), 2);                                  /* n */
@@ -106,6 +106,7 @@ static void test_stream(void)
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be32(e) == 7);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be32(e) == 15);
     CU_ASSERT(f[22].len == 15 && !memcmp(f[22].data, "{\"a\":1}{\"é\":2}", 15));
+    CU_ASSERT_PTR_NULL(f[23].data); /* no input stored without its keys */
     /* the other model: a row of its own; no version is a NULL element */
     CU_ASSERT_FATAL(next_row(&p, f));
     CU_ASSERT(f[0].len == 5 && !memcmp(f[0].data, "other", 5));
@@ -116,6 +117,99 @@ static void test_stream(void)
     CU_ASSERT_EQUAL((size_t)(p - (const unsigned char *)out.data), out.len);
     rdm_predbatch_release(&b);
     rdm_buf_release(&out);
+}
+
+/* The inputs of a row and its keys (NULL: none) after add()ing `in`. */
+static void keyless_row(const char *const *in, size_t n, rdm_buf *inputs, rdm_buf *keys)
+{
+    rdm_predbatch b;
+    rdm_buf out = RDM_BUF_INIT;
+    rdm_predbatch_init(&b);
+    CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
+    for (size_t i = 0; i < n; i++) {
+        rdm_predbatch_item it = {1700000000000000,
+                                 "w-1",
+                                 0,
+                                 NULL,
+                                 NULL,
+                                 NULL,
+                                 "",
+                                 0.5,
+                                 0,
+                                 0.5,
+                                 1,
+                                 NULL,
+                                 NULL,
+                                 NULL,
+                                 in[i],
+                                 strlen(in[i]),
+                                 1};
+        CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", i, &it, &out), RDM_OK);
+    }
+    CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
+    const unsigned char *p = (const unsigned char *)out.data + RDM_PREDBATCH_HEADER;
+    rdm_copy_field f[24];
+    CU_ASSERT_FATAL(next_row(&p, f));
+    rdm_buf_reset(inputs);
+    rdm_buf_reset(keys);
+    CU_ASSERT_EQUAL(rdm_buf_add(inputs, f[22].data, f[22].len), RDM_OK);
+    rdm_pbarray a;
+    const unsigned char *e;
+    size_t len;
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[23].data, f[23].len, RDM_OID_TEXT), 0);
+    while (rdm_pbarray_next(&a, &e, &len) == 1)
+        CU_ASSERT(rdm_buf_add(keys, e, len) == RDM_OK && rdm_buf_addc(keys, ',') == RDM_OK);
+    CU_ASSERT_EQUAL(f[21].len, 20 + 8 * n); /* input_end */
+    rdm_predbatch_release(&b);
+    rdm_buf_release(&out);
+}
+
+static void test_keyless_inputs(void)
+{
+    rdm_buf in = RDM_BUF_INIT, keys = RDM_BUF_INIT;
+    // string and null values with the first one's keys: values only
+    const char *same[] = {"{\"race\":\"Asian\",\"age\":null,\"w\":\"\"}",
+                          " { \"race\" : \"é x\" , \"age\" : \"[1-2)\", \"w\":null }\n"};
+    keyless_row(same, 2, &in, &keys);
+    CU_ASSERT_STRING_EQUAL(keys.data, "race,age,w,");
+    CU_ASSERT(in.len == 22 && !memcmp(in.data,
+                                      "\x1f"
+                                      "Asian\x1f\x1e\x1f"
+                                      "\x1f"
+                                      "é x\x1f[1-2)\x1f\x1e",
+                                      22));
+    // other keys, another order, a number, an escape, nesting, a control
+    // character, trailing bytes: as sent
+    const char *other[] = {"{\"a\":\"1\",\"b\":\"2\"}",
+                           "{\"b\":\"2\",\"a\":\"1\"}",
+                           "{\"a\":1,\"b\":\"2\"}",
+                           "{\"a\":\"\\u0041\",\"b\":\"2\"}",
+                           "{\"a\":{},\"b\":\"2\"}",
+                           "{\"a\":\"\x1f\",\"b\":\"2\"}",
+                           "{\"a\":\"1\",\"b\":\"2\"}x",
+                           "{\"a\":\"1\"}",
+                           "{\"a\":\"1\",\"b\":\"2\",\"c\":null}",
+                           "{\"a\":\"1\"",
+                           "{\"a\":\"1\",\"b\":nul}"};
+    keyless_row(other, sizeof other / sizeof *other, &in, &keys);
+    CU_ASSERT_STRING_EQUAL(keys.data, "a,b,");
+    size_t want = 4;
+    for (size_t i = 1; i < sizeof other / sizeof *other; i++)
+        want += strlen(other[i]);
+    CU_ASSERT(in.len == want &&
+              !memcmp(in.data,
+                      "\x1f"
+                      "1\x1f"
+                      "2",
+                      4) &&
+              !memcmp(in.data + 4, other[1], strlen(other[1])));
+    // a single key, or one key twice: no keys for the batch
+    const char *none[] = {"{\"a\":\"\"}", "{\"a\":\"1\",\"a\":\"2\"}", "{}"};
+    keyless_row(none, 3, &in, &keys);
+    CU_ASSERT_EQUAL(keys.len, 0);
+    CU_ASSERT(in.len == 27 && !memcmp(in.data, "{\"a\":\"\"}{\"a\":\"1\",\"a\":\"2\"}{}", 27));
+    rdm_buf_release(&in);
+    rdm_buf_release(&keys);
 }
 
 static void test_full_batch_splits(void)
@@ -174,6 +268,7 @@ int test_predbatch_register(void)
 {
     CU_pSuite s = CU_add_suite("predbatch", NULL, NULL);
     if (!s || !CU_add_test(s, "a stream of batch rows", test_stream) ||
+        !CU_add_test(s, "inputs stored without their keys", test_keyless_inputs) ||
         !CU_add_test(s, "a full batch or another writer starts a row", test_full_batch_splits) ||
         !CU_add_test(s, "malformed arrays are refused", test_malformed_arrays))
         return -1;
