@@ -65,12 +65,13 @@ static inline double row_grad(const fitctx *c, double z, double y, ghq *out)
     return e;
 }
 
-/* One round's pass over the rows, one pool job of two phases. Phase 1: per
- * chunk of training rows, the last tree's leaf values added to the margins
- * (leaves mode) and the next gradients (and loss sums); per chunk of
- * validation rows, their leaves' values added to their margins. Phase 2
- * (vloss), once every item of phase 1 is done: the validation loss per
- * chunk. */
+/* One round's pass over the rows, one pool job of one phase: per chunk of
+ * validation rows, their leaves' values added to their margins, then (vloss)
+ * the chunk's validation loss, which needs no other chunk's margins, so no
+ * thread waits for another between the two; then per chunk of training rows,
+ * the last tree's leaf values added to the margins (leaves mode) and the next
+ * gradients (and loss sums). The validation chunks, the larger items, come
+ * first: the last items claimed are the smaller training ones. */
 typedef struct gradjob {
     fitctx *c;
     const float *y;
@@ -89,11 +90,9 @@ typedef struct gradjob {
     const double *vw;
     int nvleaf, vloss;
     const float *yv;
-    _Alignas(64) atomic_size_t done1; /* phase-1 items completed */
-    atomic_int open2;                 /* phase 2 may start */
-    /* items by thread: a thread's block of chunks is the same rows round
-     * after round, as are its rows of the split jobs (gbt_hist.c) */
-    rdm_pool_share sh1, sh2;
+    /* items by thread: a thread's block of rows is the same round after
+     * round, as are its rows of the split jobs (gbt_hist.c) */
+    rdm_pool_share shv, sht;
 } gradjob;
 
 /* First position in idx[a..b) (ascending rows) whose row is >= r. */
@@ -154,8 +153,8 @@ static void grad_chunk(gradjob *gj, int tid, size_t ch)
 }
 
 /* Validation rows of chunk ch: their leaves' values added to their
- * margins. */
-static void vmargin_chunk(gradjob *gj, int tid, size_t ch)
+ * margins, then (vloss) the chunk's loss. */
+static void valid_chunk(gradjob *gj, int tid, size_t ch)
 {
     fitctx *c = gj->c;
     size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
@@ -163,13 +162,8 @@ static void vmargin_chunk(gradjob *gj, int tid, size_t ch)
     leaf_values(c->vidx, gj->vl, gj->vw, gj->nvleaf, 1, lo, hi, wl);
     for (size_t i = lo; i < hi; i++)
         c->vmargin[i] += wl[i - lo];
-}
-
-/* Validation loss of chunk ch (margins already updated). */
-static void vloss_chunk(gradjob *gj, size_t ch)
-{
-    fitctx *c = gj->c;
-    size_t lo = ch * CHUNK, hi = lo + CHUNK < c->nv ? lo + CHUNK : c->nv;
+    if (!gj->vloss)
+        return;
     logprod lp = {1.0, 0, 0};
     double s = 0;
     for (size_t i = lo; i < hi; i++) {
@@ -180,38 +174,21 @@ static void vloss_chunk(gradjob *gj, size_t ch)
     c->vpart[ch] = s + lp_log(&lp);
 }
 
-/* Phase 1's validation items. */
-static size_t vchunks(const gradjob *gj)
-{
-    return gj->nvleaf > 0 ? (gj->c->nv + CHUNK - 1) / CHUNK : 0;
-}
-
 static void grad_job(void *arg, int tid, rdm_pool *pl)
 {
     gradjob *gj = arg;
-    size_t nch = (gj->npos + CHUNK - 1) / CHUNK, n1 = nch + vchunks(gj);
     (void)pl;
-    for (size_t it; (it = rdm_pool_share_next(&gj->sh1, tid)) != SIZE_MAX;) {
-        if (it < nch)
-            grad_chunk(gj, tid, it);
-        else
-            vmargin_chunk(gj, tid, it - nch);
-        if (atomic_fetch_add_explicit(&gj->done1, 1, memory_order_acq_rel) + 1 == n1)
-            atomic_store_explicit(&gj->open2, 1, memory_order_release);
-    }
-    if (!gj->vloss)
-        return;
-    rdm_pool_await(&gj->open2);
-    for (size_t it; (it = rdm_pool_share_next(&gj->sh2, tid)) != SIZE_MAX;)
-        vloss_chunk(gj, it);
+    for (size_t it; (it = rdm_pool_share_next(&gj->shv, tid)) != SIZE_MAX;)
+        valid_chunk(gj, tid, it);
+    for (size_t it; (it = rdm_pool_share_next(&gj->sht, tid)) != SIZE_MAX;)
+        grad_chunk(gj, tid, it);
 }
 
 static void run_grad(fitctx *c, gradjob *gj)
 {
-    atomic_init(&gj->done1, 0);
-    atomic_init(&gj->open2, 0);
-    rdm_pool_share_init(&gj->sh1, (gj->npos + CHUNK - 1) / CHUNK + vchunks(gj), c->nt);
-    rdm_pool_share_init(&gj->sh2, gj->vloss ? (c->nv + CHUNK - 1) / CHUNK : 0, c->nt);
+    size_t nvch = gj->nvleaf > 0 ? (c->nv + CHUNK - 1) / CHUNK : 0;
+    rdm_pool_share_init(&gj->shv, nvch, c->nt);
+    rdm_pool_share_init(&gj->sht, (gj->npos + CHUNK - 1) / CHUNK, c->nt);
     rdm_pool_run(c->pool, grad_job, gj);
 }
 
