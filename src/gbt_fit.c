@@ -294,7 +294,7 @@ static void fit_release(fitctx *c)
                      c->pnr,      c->por,        c->vbins,  c->vidx,    c->vtmp, c->fl,
                      c->ncat_own, c->tbin,       c->margin, c->vmargin, c->part, c->vpart,
                      c->histmem,  c->freeh,      c->leaves, c->sorted,  c->lw,   c->ra,
-                     c->rb,       c->wlv};
+                     c->rb,       c->wlv,        c->fitem,  c->fstart,  c->fsort};
     for (size_t k = 0; k < sizeof owned / sizeof owned[0]; k++)
         free(owned[k]);
     memset(c, 0, sizeof *c);
@@ -341,6 +341,9 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->pol = malloc((n / SCHUNK_MIN + 2) * sizeof *c->pol);
     c->por = malloc((n / SCHUNK_MIN + 2) * sizeof *c->por);
     c->fl = malloc((size_t)d * sizeof *c->fl);
+    c->fitem = malloc((size_t)d * sizeof *c->fitem);
+    c->fstart = malloc(((size_t)d + 1) * sizeof *c->fstart);
+    c->fsort = malloc((size_t)d * sizeof *c->fsort);
     c->wbuf = calloc((size_t)nt, sizeof *c->wbuf);
     c->wkey = calloc((size_t)nt, sizeof *c->wkey);
     c->thist = calloc((size_t)nt, sizeof *c->thist);
@@ -356,8 +359,9 @@ static int fit_alloc(fitctx *c, size_t n, int d, const int *ncat_in, size_t nv,
     c->rb = malloc((size_t)d * sizeof *c->rb);
     if (!c->pool || !c->nb || !c->off || !c->defb || !c->splittable || !c->edges || !c->cbins ||
         !c->rowp || !c->gh || !c->idx || !c->tmpl || !c->tmpr || !c->pnl || !c->pnr || !c->fl ||
-        !c->pol || !c->por || !c->wbuf || !c->wkey || !c->thist || !c->wlv || !c->margin ||
-        !c->part || !c->freeh || !c->leaves || !c->sorted || !c->lw || !c->tbin || !c->ra || !c->rb)
+        !c->fitem || !c->fstart || !c->fsort || !c->pol || !c->por || !c->wbuf || !c->wkey ||
+        !c->thist || !c->wlv || !c->margin || !c->part || !c->freeh || !c->leaves || !c->sorted ||
+        !c->lw || !c->tbin || !c->ra || !c->rb)
         return -1;
     if (nv) {
         c->vmargin = malloc(nv * sizeof *c->vmargin);

@@ -207,11 +207,12 @@ static void hist_add(fitctx *c, int tid, ghq *h0, const uint32_t *rows, uint32_t
 /* One split of a leaf P (or the root's histogram: P NULL) in one job of two
  * phases. Phase 1 partitions P's rows chunk by chunk and adds the smaller
  * side's rows to the threads' partial histograms (the validation rows are one
- * more item); the thread that completes its last item sets the children's
- * row ranges (mid_step) and opens phase 2, for which the other threads wait
- * inside the job. Phase 2, per feature, adds the partials into the smaller
- * child's histogram, derives the other child's, finds both children's best
- * splits, and moves the partitioned rows back into idx. */
+ * more item, the first); the thread that completes its last item sets the
+ * children's row ranges (mid_step) and opens phase 2, for which the other
+ * threads wait inside the job. Phase 2 moves the partitioned rows back into
+ * idx, then per feature item adds the partials into the smaller child's
+ * histogram, derives the other child's and finds both children's best
+ * splits. */
 typedef struct splitjob {
     fitctx *c;
     const leaf *P;
@@ -225,14 +226,15 @@ typedef struct splitjob {
     ghq *h0;        /* thread 0's partial histogram: the smaller child's */
     uint32_t begin; /* P's rows: idx[begin .. end), chunks of `chunk` rows */
     uint32_t end, chunk;
-    size_t nch, vitem, nfeat; /* chunks; 1 when the validation rows are an item; features */
+    size_t nch, vitem; /* chunks; 1 when the validation rows are an item */
+    int nfeat;         /* children's best splits wanted (feature items) */
     uint32_t vmid;
     _Alignas(64) atomic_size_t done1;    /* phase-1 items completed */
     atomic_int open2;                    /* phase 2 may start */
     _Alignas(64) ghq tsum[RDM_POOL_MAX]; /* root: per thread, the sum of its rows */
     /* Items by thread (run_split initialises them; the memset of a new job
-     * stops here): phase 1 the chunks then the validation rows, phase 2
-     * the chunks' moves back into idx and the feature groups. Thread t's
+     * stops here): phase 1 the validation rows then the chunks, phase 2
+     * the chunks' moves back into idx and the feature items. Thread t's
      * block of chunks is about the same range of positions (so of rows: a
      * leaf's rows are ascending) split after split, and its block of
      * features the same features: their rows' lists, gradients and
@@ -292,14 +294,15 @@ static void part_chunk(splitjob *sj, int tid, size_t ch)
         hist_add(c, tid, sj->h0, r, b);
 }
 
-/* Phase 1's items: the chunks, then the validation rows (when an item). */
+/* Phase 1's items: the validation rows (when an item; the largest, so
+ * first, not the last claimed), then the chunks. */
 static void phase1_item(splitjob *sj, int tid, size_t it)
 {
     fitctx *c = sj->c;
-    if (it >= sj->nch) {
+    if (it < sj->vitem) {
         sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
     } else if (sj->P) {
-        part_chunk(sj, tid, it);
+        part_chunk(sj, tid, it - sj->vitem);
     } else { /* the root */
         uint32_t lo, hi;
         chunk_range(sj, it, &lo, &hi);
@@ -358,39 +361,40 @@ static void finish_feature(splitjob *sj, size_t q, split *sa, split *sb)
     }
 }
 
-/* Phase 2's feature items: groups of FGROUP features (one feature is too
- * little work for a claim). */
-#define FGROUP 4
-
+/* Phase 2's feature items (none without children's histograms). */
 static size_t feat_items(const splitjob *sj)
 {
-    return (sj->nfeat + FGROUP - 1) / FGROUP;
+    return sj->nfeat ? (size_t)sj->c->nfi : 0;
 }
 
-/* *r into *best when it is a split of higher gain (the first on ties). */
+/* *r into *best when it is a split of higher gain, or of the same gain on a
+ * feature before best's: of all features, the first of the highest gain,
+ * whichever features an item holds and in whichever order (features of a
+ * tree are ascending). */
 static void keep_better(split *best, const split *r)
 {
-    if (r->feat >= 0 && r->gain > best->gain)
+    if (r->feat >= 0 && (r->gain > best->gain || (r->gain == best->gain && r->feat < best->feat)))
         *best = *r;
 }
 
-/* Feature group it, its best splits for A and B (the first feature on
- * ties) in c->ra[it] and c->rb[it]: the caller's thread then reads a few
- * groups' results, not one per feature, from the other threads' lines. */
+/* Feature item it, its best splits for A and B in c->ra[it] and c->rb[it]:
+ * the caller's thread then reads a few items' results, not one per feature,
+ * from the other threads' lines. */
 static void feature_item(splitjob *sj, size_t it)
 {
+    fitctx *c = sj->c;
     split ga, gb, sa, sb;
     rdm_gbt_split_init(&ga);
     rdm_gbt_split_init(&gb);
-    for (size_t q = it * FGROUP; q < sj->nfeat && q < (it + 1) * FGROUP; q++) {
+    for (int k = c->fstart[it]; k < c->fstart[it + 1]; k++) {
         rdm_gbt_split_init(&sa);
         rdm_gbt_split_init(&sb);
-        finish_feature(sj, q, &sa, &sb);
+        finish_feature(sj, (size_t)c->fitem[k], &sa, &sb);
         keep_better(&ga, &sa);
         keep_better(&gb, &sb);
     }
-    sj->c->ra[it] = ga;
-    sj->c->rb[it] = gb;
+    c->ra[it] = ga;
+    c->rb[it] = gb;
 }
 
 /* Chunk ch's partitioned rows back into idx. */
@@ -476,13 +480,71 @@ static void split_job(void *arg, int tid, rdm_pool *pl)
         feature_item(sj, it);
 }
 
-/* The best of the feature groups' splits, first feature on ties (the same
+/* The best of the feature items' splits, first feature on ties (the same
  * for every thread count). */
 static void reduce_best(const fitctx *c, const split *r, split *best)
 {
     rdm_gbt_split_init(best);
-    for (size_t g = 0; g < ((size_t)c->nf + FGROUP - 1) / FGROUP; g++)
-        keep_better(best, &r[g]);
+    for (int k = 0; k < c->nfi; k++)
+        keep_better(best, &r[k]);
+}
+
+#define FCOST0     6 /* work of a feature's split finding besides its bins, in bins */
+#define FITEMS_PER 6 /* feature items per thread, about */
+
+static int fcost_cmp(const void *a, const void *b)
+{
+    const fcost *x = a, *y = b;
+    if (x->cost != y->cost)
+        return x->cost > y->cost ? -1 : 1;
+    return (x->q > y->q) - (x->q < y->q);
+}
+
+/* The tree's feature items. A feature's work is about its bins (entries
+ * added up, subtracted and scanned for splits) plus FCOST0; features by
+ * decreasing work go to the thread of least work so far, then each
+ * thread's features, in that order, are cut into items of about
+ * 1/FITEMS_PER of its work: the large features make items of their own at
+ * the front of its block, the small ones share the last items, so a thread
+ * done with its block takes small items from the other's. The same features
+ * go to the same threads split after split (their histogram entries stay in
+ * that core's cache). */
+static void feature_items(fitctx *c)
+{
+    int nf = c->nf, nt = c->nt, nfi = 0, k = 0;
+    long load[RDM_POOL_MAX] = {0}, total = 0;
+    for (int q = 0; q < nf; q++) {
+        int j = c->fl[q];
+        c->fsort[q].q = q;
+        c->fsort[q].cost =
+            c->splittable[j] ? (c->ncat[j] > 0 ? c->ncat[j] : c->nb[j]) + 1 + FCOST0 : 1;
+        total += c->fsort[q].cost;
+    }
+    qsort(c->fsort, (size_t)nf, sizeof *c->fsort, fcost_cmp);
+    for (int r = 0; r < nf; r++) {
+        int t = 0;
+        for (int u = 1; u < nt; u++)
+            if (load[u] < load[t])
+                t = u;
+        load[t] += c->fsort[r].cost;
+        c->fsort[r].t = t;
+    }
+    long target = total / ((long)nt * FITEMS_PER) + 1;
+    for (int t = 0; t < nt; t++) {
+        long acc = 0;
+        for (int r = 0; r < nf; r++) {
+            if (c->fsort[r].t != t)
+                continue;
+            if (acc == 0)
+                c->fstart[nfi++] = k; /* a new item from this feature on */
+            c->fitem[k++] = c->fsort[r].q;
+            if ((acc += c->fsort[r].cost) >= target)
+                acc = 0;
+        }
+        c->fend[t] = (size_t)nfi;
+    }
+    c->fstart[nfi] = nf;
+    c->nfi = nfi;
 }
 
 /* Rows per chunk of a split job: about four chunks per thread, 512 to
@@ -500,14 +562,17 @@ static void run_split(fitctx *c, splitjob *sj, int parallel)
 {
     sj->chunk = chunk_rows(c, sj->end - sj->begin, parallel);
     sj->nch = (sj->end - sj->begin + sj->chunk - 1) / sj->chunk;
-    sj->nfeat = !sj->P || sj->hist ? (size_t)c->nf : 0;
+    sj->nfeat = !sj->P || sj->hist;
     atomic_init(&sj->done1, 0);
     atomic_init(&sj->open2, 0);
     memset(c->tused, 0, sizeof c->tused);
     if (parallel && c->nt > 1) {
         rdm_pool_share_init(&sj->sh1, sj->nch + sj->vitem, c->nt);
         rdm_pool_share_init(&sj->shc, sj->P ? sj->nch : 0, c->nt);
-        rdm_pool_share_init(&sj->shf, feat_items(sj), c->nt);
+        if (feat_items(sj))
+            rdm_pool_share_init_ends(&sj->shf, c->fend, c->nt);
+        else
+            rdm_pool_share_init(&sj->shf, 0, c->nt);
         rdm_pool_run(c->pool, split_job, sj);
     } else {
         split_job(sj, 0, NULL);
@@ -523,6 +588,7 @@ void rdm_gbt_root_hist(fitctx *c, leaf *a)
     sj.h0 = a->hist;
     sj.begin = a->begin;
     sj.end = a->end;
+    feature_items(c);
     run_split(c, &sj, a->end - a->begin >= PAR_SPLIT);
     reduce_best(c, c->ra, &a->best);
 }

@@ -40,6 +40,12 @@ typedef struct split {
     uint32_t set[8]; /* categorical: bins (= codes) going left */
 } split;
 
+/* A feature's share of the split finding (gbt_hist.c): its work, its
+ * position in the tree's features and the thread it goes to. */
+typedef struct fcost {
+    int cost, q, t;
+} fcost;
+
 typedef struct leaf {
     int node;              /* absolute node index in the model */
     uint32_t begin, end;   /* training rows idx[begin..end) */
@@ -84,6 +90,13 @@ typedef struct fitctx {
     uint8_t *vbins; /* column-major d x nv */
     uint32_t *vidx, *vtmp;
     int *fl, nf; /* features used by the current tree */
+    /* The tree's feature items of a split (gbt_hist.c), of about equal work
+     * and in one block of about equal work per thread: item k holds the
+     * features at positions fitem[fstart[k] .. fstart[k + 1]) of fl, thread
+     * t's block ends before item fend[t]. */
+    int *fitem, *fstart, nfi;
+    size_t fend[RDM_POOL_MAX];
+    fcost *fsort; /* scratch: the features by work */
     double l2, mcw;
     int max_depth;
     rdm_pool *pool;
@@ -142,7 +155,8 @@ int rdm_gbt_bin_build(fitctx *c, int max_bins, rdm_err *err);
 /* No split yet (gain MIN_GAIN, feature -1). */
 void rdm_gbt_split_init(split *s);
 /* The root leaf's histogram (rows idx[a->begin..a->end)), its totals a->g,
- * a->h, a->can_split and its best split in a->best. */
+ * a->h, a->can_split and its best split in a->best; first the tree's feature
+ * items (c->fitem ...) for the features c->fl[0 .. c->nf). */
 void rdm_gbt_root_hist(fitctx *c, leaf *a);
 /* Stable partition of P's training rows (idx) and validation rows (vidx) by
  * P->best into the children A (left) and B (right): sets their begin/end and

@@ -68,6 +68,16 @@ void rdm_pool_share_init(rdm_pool_share *s, size_t n, int threads)
     }
 }
 
+void rdm_pool_share_init_ends(rdm_pool_share *s, const size_t *ends, int threads)
+{
+    int nb = threads < 1 ? 1 : threads > RDM_POOL_MAX ? RDM_POOL_MAX : threads;
+    s->nb = nb;
+    for (int t = 0; t < nb; t++) {
+        atomic_init(&s->b[t].next, t > 0 ? ends[t - 1] : 0);
+        s->b[t].end = ends[t];
+    }
+}
+
 size_t rdm_pool_share_next(rdm_pool_share *s, int tid)
 {
     int nb = s->nb, t = tid % nb;

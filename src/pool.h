@@ -85,6 +85,11 @@ typedef struct rdm_pool_share {
 
 /* n items over `threads` blocks (clamped to 1 .. RDM_POOL_MAX). */
 void rdm_pool_share_init(rdm_pool_share *s, size_t n, int threads);
+/* The same with blocks of the caller's sizes: block t holds items
+ * ends[t - 1] .. ends[t] - 1 (block 0 from item 0); ends ascending, one per
+ * block (threads clamped as above). For items of unequal work, blocks of
+ * about equal work. */
+void rdm_pool_share_init_ends(rdm_pool_share *s, const size_t *ends, int threads);
 /* The next item for thread tid, or SIZE_MAX when every item is claimed. */
 size_t rdm_pool_share_next(rdm_pool_share *s, int tid);
 

@@ -1069,6 +1069,58 @@ static void test_gbt_bad_input(void)
     rdm_gbt_free(m);
 }
 
+/* Two copies of the signal column (features 2 and 3, equal histograms, so
+ * equal gains at every split): the first is chosen on every split, on 1, 2
+ * and 3 threads, whichever thread and feature item finds each copy's split
+ * (on 2 threads, by their bins, feature 0 goes to one thread, 1 and 2 to the
+ * other, 3 to the first); features 0 and 1 are categorical noise. */
+static void test_gbt_ties_first_feature(void)
+{
+    enum { D = 4 };
+
+    static const int ncat[D] = {93, 53, 0, 0};
+    size_t n = 6000;
+    float *X = malloc(n * D * sizeof *X), *y = malloc(n * sizeof *y);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(X);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(y);
+    lcg_state = 99;
+    for (size_t i = 0; i < n; i++) {
+        float *x = X + i * D;
+        x[0] = (float)(int)(unif() * 93);
+        x[1] = (float)(int)(unif() * 53);
+        x[2] = (float)(int)(unif() * 44);
+        x[3] = x[2];
+        y[i] = unif() < 0.1 + 0.8 * x[2] / 44.0 ? 1.0f : 0.0f;
+    }
+    char *text[3] = {NULL, NULL, NULL};
+    for (int t = 0; t < 3; t++) {
+        rdm_gbt_params p;
+        params(&p);
+        p.threads = t + 1;
+        p.max_iter = 10;
+        rdm_err err = {0};
+        rdm_gbt *m = rdm_gbt_fit(X, y, n, D, ncat, NULL, NULL, 0, &p, NULL, NULL, &err);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(m);
+        double g[D];
+        rdm_gbt_importance(m, g);
+        CU_ASSERT(g[2] > 0.0);
+        CU_ASSERT_EQUAL(g[3], 0.0);
+        rdm_buf buf = RDM_BUF_INIT;
+        CU_ASSERT_EQUAL(rdm_gbt_save(m, &buf, &err), RDM_OK);
+        text[t] = rdm_buf_take(&buf);
+        rdm_gbt_free(m);
+    }
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[0]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[1]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(text[2]);
+    CU_ASSERT_STRING_EQUAL(text[0], text[1]);
+    CU_ASSERT_STRING_EQUAL(text[0], text[2]);
+    for (int t = 0; t < 3; t++)
+        free(text[t]);
+    free(X);
+    free(y);
+}
+
 int test_gbt_register(void)
 {
     CU_pSuite s = CU_add_suite("gbt", NULL, NULL);
@@ -1082,7 +1134,7 @@ int test_gbt_register(void)
         !CU_ADD_TEST(s, test_gbt_load_errors) || !CU_ADD_TEST(s, test_gbt_threads_large) ||
         !CU_ADD_TEST(s, test_gbt_sparse_rows) || !CU_ADD_TEST(s, test_gbt_hand_five_trees) ||
         !CU_ADD_TEST(s, test_gbt_bad_input) || !CU_ADD_TEST(s, test_gbt_block_scoring) ||
-        !CU_ADD_TEST(s, test_gbt_splits_are_best))
+        !CU_ADD_TEST(s, test_gbt_splits_are_best) || !CU_ADD_TEST(s, test_gbt_ties_first_feature))
         return -1;
     return 0;
 }

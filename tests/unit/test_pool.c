@@ -115,6 +115,18 @@ static void test_pool_share_order(void)
     rdm_pool_share_init(&s, 5, 0); /* threads clamped to 1: one block */
     for (size_t k = 0; k < 5; k++)
         CU_ASSERT_EQUAL(rdm_pool_share_next(&s, 0), k);
+    /* blocks of given sizes [0,1) [1,1) [1,6): thread 1's own is empty */
+    const size_t ends[3] = {1, 1, 6}, want1[6] = {1, 2, 3, 4, 5, 0};
+    rdm_pool_share_init_ends(&s, ends, 3);
+    CU_ASSERT_EQUAL(rdm_pool_share_next(&s, 2), 1);
+    CU_ASSERT_EQUAL(rdm_pool_share_next(&s, 0), 0);
+    CU_ASSERT_EQUAL(rdm_pool_share_next(&s, 0), 2); /* its own done: the next block's */
+    rdm_pool_share_init_ends(&s, ends, 3);
+    wrong = 0;
+    for (int k = 0; k < 6; k++)
+        wrong += rdm_pool_share_next(&s, 1) != want1[k];
+    CU_ASSERT_EQUAL(wrong, 0);
+    CU_ASSERT_EQUAL(rdm_pool_share_next(&s, 2), SIZE_MAX);
 }
 
 typedef struct sharejob {
