@@ -427,22 +427,21 @@ static void sample_features(fitctx *c, const rdm_gbt_params *p, uint64_t *rng)
     c->nf = nf;
 }
 
-/* Rows for this tree in c->idx (ascending); returns their number. */
+/* Rows for this tree in c->idx (ascending); returns their number. Every
+ * row (no subsampling): the root's job writes them, chunk by chunk
+ * (c->idx_all). */
 static uint32_t sample_rows(fitctx *c, const rdm_gbt_params *p, uint64_t *rng)
 {
     uint32_t nin = 0;
     size_t n = c->n;
-    if (p->subsample < 1.0) {
-        for (size_t i = 0; i < n; i++)
-            if (rdm_splitmix64_uniform(rng) < p->subsample)
-                c->idx[nin++] = (uint32_t)i;
-        if (nin == 0)
-            c->idx[nin++] = (uint32_t)(rdm_splitmix64(rng) % n);
-    } else {
-        for (size_t i = 0; i < n; i++)
-            c->idx[i] = (uint32_t)i;
-        nin = (uint32_t)n;
-    }
+    c->idx_all = p->subsample >= 1.0;
+    if (c->idx_all)
+        return (uint32_t)n;
+    for (size_t i = 0; i < n; i++)
+        if (rdm_splitmix64_uniform(rng) < p->subsample)
+            c->idx[nin++] = (uint32_t)i;
+    if (nin == 0)
+        c->idx[nin++] = (uint32_t)(rdm_splitmix64(rng) % n);
     return nin;
 }
 

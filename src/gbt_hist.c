@@ -306,6 +306,9 @@ static void phase1_item(splitjob *sj, int tid, size_t it)
     } else { /* the root */
         uint32_t lo, hi;
         chunk_range(sj, it, &lo, &hi);
+        if (c->idx_all)
+            for (uint32_t q = lo; q < hi; q++)
+                c->idx[q] = q;
         hist_add(c, tid, sj->h0, c->idx + lo, hi - lo);
         ghq t = {0, 0};
         for (uint32_t q = lo; q < hi; q++)

@@ -81,6 +81,7 @@ typedef struct fitctx {
     ghq *gh;
     double scale, inv; /* fixed point: value = integer * inv */
     uint32_t *idx, *tmpl, *tmpr;
+    int idx_all;         /* the tree has every row: the root's job sets idx[i] = i */
     uint32_t *pnl, *pnr; /* per split chunk: rows going left / right */
     uint32_t *pol, *por; /* per split chunk: where its left / right rows go in idx */
     /* validation rows, binned with the training edges and partitioned with the
@@ -154,7 +155,8 @@ int rdm_gbt_bin_build(fitctx *c, int max_bins, rdm_err *err);
 
 /* No split yet (gain MIN_GAIN, feature -1). */
 void rdm_gbt_split_init(split *s);
-/* The root leaf's histogram (rows idx[a->begin..a->end)), its totals a->g,
+/* The root leaf's histogram (rows idx[a->begin..a->end), which it first sets
+ * to 0, 1, ... with c->idx_all), its totals a->g,
  * a->h, a->can_split and its best split in a->best; first the tree's feature
  * items (c->fitem ...) for the features c->fl[0 .. c->nf). */
 void rdm_gbt_root_hist(fitctx *c, leaf *a);
