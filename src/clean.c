@@ -331,9 +331,14 @@ static void aset_release(allowed_set *a)
 }
 
 /* ------------------------------------------------------------------------ */
-/* Set of encounter ids (open addressing) */
+/* Set of encounter ids: the ids that came in ascending order in a sorted
+ * array (a source sorted by encounter id, as the UCI file nearly is, adds
+ * each id with one comparison and an append), the others in a hash table
+ * (open addressing). Every id of the table is below the array's last. */
 
 typedef struct idset {
+    long *asc; /* ascending */
+    size_t nasc, capasc;
     uint64_t *keys; /* 0 = empty slot; key k stored as k + 1 (k = UINT64_MAX kept apart) */
     size_t cap, n;
     int has_max;
@@ -359,8 +364,8 @@ static int idset_grow(idset *s)
     return RDM_OK;
 }
 
-/* Add `id`; returns 1 if it was already there, 0 if added, <0 on ENOMEM. */
-static int idset_add(idset *s, long id)
+/* Add `id` to the hash table; returns 1 if it was already there, 0 if added, <0 on ENOMEM. */
+static int idset_hash_add(idset *s, long id)
 {
     uint64_t k = (uint64_t)id + 1;
     if (k == 0) {
@@ -381,8 +386,35 @@ static int idset_add(idset *s, long id)
     return 0;
 }
 
+/* Add `id`; returns 1 if it was already there, 0 if added, <0 on ENOMEM. */
+static int idset_add(idset *s, long id)
+{
+    if (!s->nasc || id > s->asc[s->nasc - 1]) { /* above every id of the set */
+        if (s->nasc == s->capasc) {
+            void *p = s->asc;
+            if (rdm_grow(&p, &s->capasc, s->nasc + 1, sizeof *s->asc))
+                return RDM_ENOMEM;
+            s->asc = p;
+        }
+        s->asc[s->nasc++] = id;
+        return 0;
+    }
+    size_t lo = 0, hi = s->nasc;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (s->asc[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (s->asc[lo] == id)
+        return 1;
+    return idset_hash_add(s, id);
+}
+
 static void idset_release(idset *s)
 {
+    free(s->asc);
     free(s->keys);
     memset(s, 0, sizeof *s);
 }
