@@ -31,13 +31,19 @@ typedef struct vmap {
                     mostly repeat one value */
 } vmap;
 
+/* Values 0..SMALL_INTS-1 of an integer column counted by number: in an
+ * array indexed by the value (codes, counts and durations: nearly all of
+ * them), not in the map. */
+#define SMALL_INTS 256
+
 typedef struct pcol {
     const char *name;
     int kind;
     int intval; /* an integer column (INT or CODE): values counted by number */
     long missing;
-    vmap map;   /* K_CAT, K_NUM */
-    long *nums; /* K_NUM, K_ID */
+    vmap map;    /* K_CAT, K_NUM */
+    long *small; /* intval: rows of each small value, then their positives (NULL: none yet) */
+    long *nums;  /* K_NUM, K_ID */
     size_t nn, capn;
 } pcol;
 
@@ -86,6 +92,7 @@ void rdm_profile_free(rdm_profile *p)
             free(c->map.e[j].s);
         free(c->map.e);
         free(c->map.slot);
+        free(c->small);
         free(c->nums);
     }
     free(p->b);
@@ -157,11 +164,23 @@ static int vmap_add(vmap *m, const vent *v, int positive)
 
 static int nums_add(pcol *c, long v)
 {
-    void *p = c->nums;
-    if (rdm_grow(&p, &c->capn, c->nn + 1, sizeof *c->nums))
-        return RDM_ENOMEM;
-    c->nums = p;
+    if (c->nn == c->capn) {
+        void *p = c->nums;
+        if (rdm_grow(&p, &c->capn, c->nn + 1, sizeof *c->nums))
+            return RDM_ENOMEM;
+        c->nums = p;
+    }
     c->nums[c->nn++] = v;
+    return RDM_OK;
+}
+
+/* Count the small value x of an integer column (0 <= x < SMALL_INTS). */
+static int small_add(pcol *c, long x, int positive)
+{
+    if (!c->small && !(c->small = calloc(2 * SMALL_INTS, sizeof *c->small)))
+        return RDM_ENOMEM;
+    c->small[x]++;
+    c->small[SMALL_INTS + x] += positive;
     return RDM_OK;
 }
 
@@ -224,6 +243,11 @@ static int add_row(rdm_profile *p, const char *const *f, const size_t *len, cons
         }
         if (c->kind == K_ID)
             continue;
+        if (by_num && c->intval && x >= 0 && x < SMALL_INTS) {
+            if (small_add(c, x, positive))
+                return rdm_errf(err, RDM_ENOMEM, "out of memory");
+            continue;
+        }
         vent key = {NULL, 0, x, 0, 0};
         if (!by_num || !c->intval) {
             key.s = (char *)v;
@@ -398,8 +422,11 @@ static json_t *column_json(const pcol *c, long rows, int *bad)
     put(o, "missing", json_integer(c->missing), bad);
     put(o, "missing_rate", json_real(rows ? (double)c->missing / (double)rows : 0.0), bad);
     if (c->kind != K_ID) {
-        /* integer values as their decimal text */
+        /* the map's values, then the small integers counted apart; integer
+         * values as their decimal text */
         size_t n = c->map.n;
+        for (int x = 0; c->small && x < SMALL_INTS; x++)
+            n += c->small[x] > 0;
         put(o, "distinct", json_integer((json_int_t)n), bad);
         const vent **sorted = malloc(sizeof *sorted * (n ? n : 1));
         vent *ie = malloc(sizeof *ie * (n ? n : 1));
@@ -408,14 +435,23 @@ static json_t *column_json(const pcol *c, long rows, int *bad)
         if (!sorted || !ie || !digits || !top) {
             *bad = 1;
         } else {
-            for (size_t i = 0; i < n; i++) {
-                sorted[i] = &c->map.e[i];
-                if (!c->map.e[i].s) {
-                    ie[i] = c->map.e[i];
-                    ie[i].s = digits + 24 * i;
-                    ie[i].len = rdm_fmt_long(ie[i].k, ie[i].s);
-                    sorted[i] = &ie[i];
+            size_t k = 0;
+            for (; k < c->map.n; k++) {
+                sorted[k] = &c->map.e[k];
+                if (!c->map.e[k].s) {
+                    ie[k] = c->map.e[k];
+                    ie[k].s = digits + 24 * k;
+                    ie[k].len = rdm_fmt_long(ie[k].k, ie[k].s);
+                    sorted[k] = &ie[k];
                 }
+            }
+            for (int x = 0; c->small && x < SMALL_INTS; x++) {
+                if (!c->small[x])
+                    continue;
+                ie[k] = (vent){digits + 24 * k, 0, x, c->small[x], c->small[SMALL_INTS + x]};
+                ie[k].len = rdm_fmt_long(x, ie[k].s);
+                sorted[k] = &ie[k];
+                k++;
             }
             qsort(sorted, n, sizeof *sorted, cmp_vent_ptr);
             for (size_t i = 0; i < n && i < 10; i++) {
