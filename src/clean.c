@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,7 +461,8 @@ typedef struct run {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     rdm_buf slot; /* clean rows to send; empty when the writer took them */
-    size_t handoff; /* R->enc handed over when it holds this much */
+    size_t handoff;           /* R->enc handed over when it holds this much */
+    atomic_int writer_idle;   /* the writer waits for clean rows (a hint to the reader) */
     int reader_done, writer_failed, reader_rc;
     rdm_err reader_err;
     long done, total;
@@ -576,7 +578,9 @@ static int profile_row(run *R, const rdm_clean_row *row, const size_t len[RDM_NC
 
 /* Clean rows passed from the reader to the writer at a time: 1 MB, but the
  * first hand-overs smaller (64 KB, doubling), so that the server starts on
- * the first rows of the first batch instead of waiting for a megabyte. */
+ * the first rows of the first batch instead of waiting for a megabyte; and
+ * 64 KB or more whenever the writer waits for rows (the server stores them
+ * about as fast as the reader cleans them: it would wait for a megabyte). */
 #define HANDOFF (1u << 20)
 #define HANDOFF_FIRST (1u << 16)
 
@@ -755,7 +759,10 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         return rdm_errf(err, RDM_ENOMEM, "out of memory");
     if (R->prof && profile_row(R, &row, vlen, err))
         return err->code;
-    if (R->rdb && R->enc.len >= R->handoff && hand_over(R, err))
+    if (R->rdb &&
+        (R->enc.len >= R->handoff ||
+         (R->enc.len >= HANDOFF_FIRST && atomic_load_explicit(&R->writer_idle, memory_order_relaxed))) &&
+        hand_over(R, err))
         return err->code;
     if (R->progress && (R->done & 4095) == 0) {
         double now = rdm_now();
@@ -1300,6 +1307,7 @@ static int write_rows(run *R, rdm_err *err)
     rdm_buf out = RDM_BUF_INIT;
     pthread_t th;
     R->handoff = HANDOFF_FIRST;
+    atomic_init(&R->writer_idle, 0);
     int rc = rdm_db_copy_in_begin(R->db, enc_copy(R), err), in_copy = !rc;
     if (rc == RDM_OK && pthread_create(&th, NULL, reader_main, R) != 0) {
         rc = rdm_errf(err, RDM_ENOMEM, "clean: cannot start the reader thread");
@@ -1310,8 +1318,11 @@ static int write_rows(run *R, rdm_err *err)
         return rc;
     for (;;) {
         pthread_mutex_lock(&R->mu);
-        while (!R->slot.len && !R->reader_done)
+        while (!R->slot.len && !R->reader_done) {
+            atomic_store_explicit(&R->writer_idle, 1, memory_order_relaxed);
             pthread_cond_wait(&R->cv, &R->mu);
+        }
+        atomic_store_explicit(&R->writer_idle, 0, memory_order_relaxed);
         int last = !R->slot.len; /* the reader is done and nothing is left */
         rdm_buf t = R->slot;
         R->slot = out;
