@@ -454,8 +454,6 @@ static void root_leaf(fitctx *c, int node, uint32_t nin, int *nfree)
     L->node = node;
     L->end = nin;
     L->vend = (uint32_t)c->nv;
-    for (size_t i = 0; i < c->nv; i++)
-        c->vidx[i] = (uint32_t)i;
     L->hist = c->freeh[--*nfree];
     rdm_gbt_root_hist(c, L);
 }

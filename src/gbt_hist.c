@@ -295,17 +295,21 @@ static void part_chunk(splitjob *sj, int tid, size_t ch)
 }
 
 /* Phase 1's items: the validation rows (when an item; the largest, so
- * first, not the last claimed), then the chunks. */
+ * first, not the last claimed: their partition, or at the root their list
+ * 0, 1, ...), then the chunks. */
 static void phase1_item(splitjob *sj, int tid, size_t it)
 {
     fitctx *c = sj->c;
-    if (it < sj->vitem) {
+    if (it < sj->vitem && !sj->P) { /* the root's validation rows: all, in order */
+        for (size_t i = 0; i < c->nv; i++)
+            c->vidx[i] = (uint32_t)i;
+    } else if (it < sj->vitem) {
         sj->vmid = partition_valid(c, sj->P->best.feat, sj->lut, sj->P->vbegin, sj->P->vend);
     } else if (sj->P) {
         part_chunk(sj, tid, it - sj->vitem);
     } else { /* the root */
         uint32_t lo, hi;
-        chunk_range(sj, it, &lo, &hi);
+        chunk_range(sj, it - sj->vitem, &lo, &hi);
         if (c->idx_all)
             for (uint32_t q = lo; q < hi; q++)
                 c->idx[q] = q;
@@ -591,6 +595,7 @@ void rdm_gbt_root_hist(fitctx *c, leaf *a)
     sj.h0 = a->hist;
     sj.begin = a->begin;
     sj.end = a->end;
+    sj.vitem = c->nv > 0;
     feature_items(c);
     run_split(c, &sj, a->end - a->begin >= PAR_SPLIT);
     reduce_best(c, c->ra, &a->best);

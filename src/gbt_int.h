@@ -156,9 +156,9 @@ int rdm_gbt_bin_build(fitctx *c, int max_bins, rdm_err *err);
 /* No split yet (gain MIN_GAIN, feature -1). */
 void rdm_gbt_split_init(split *s);
 /* The root leaf's histogram (rows idx[a->begin..a->end), which it first sets
- * to 0, 1, ... with c->idx_all), its totals a->g,
- * a->h, a->can_split and its best split in a->best; first the tree's feature
- * items (c->fitem ...) for the features c->fl[0 .. c->nf). */
+ * to 0, 1, ... with c->idx_all; the validation rows' list vidx too), its
+ * totals a->g, a->h, a->can_split and its best split in a->best; first the
+ * tree's feature items (c->fitem ...) for the features c->fl[0 .. c->nf). */
 void rdm_gbt_root_hist(fitctx *c, leaf *a);
 /* Stable partition of P's training rows (idx) and validation rows (vidx) by
  * P->best into the children A (left) and B (right): sets their begin/end and
