@@ -554,14 +554,16 @@ static void feature_items(fitctx *c)
     c->nfi = nfi;
 }
 
-/* Rows per chunk of a split job: about four chunks per thread, 512 to
- * SCHUNK rows (the partition is stable and the histogram sums exact, so the
- * chunks change nothing in the result). */
+/* Rows per chunk of a split job: about eight chunks per thread (the last
+ * chunks claimed, which one thread may do while the other waits at the
+ * phase's end, small), SCHUNK_MIN to SCHUNK rows (the partition is stable
+ * and the histogram sums exact, so the chunks change nothing in the
+ * result). One thread: chunks of SCHUNK. */
 static uint32_t chunk_rows(const fitctx *c, uint32_t rows, int parallel)
 {
     if (!parallel || c->nt <= 1)
         return SCHUNK;
-    uint32_t k = rows / (4u * (uint32_t)c->nt) + 1;
+    uint32_t k = rows / (8u * (uint32_t)c->nt) + 1;
     return k < SCHUNK_MIN ? SCHUNK_MIN : k > SCHUNK ? SCHUNK : k;
 }
 

@@ -22,7 +22,7 @@
 #define CAT_SMOOTH  50.0   /* hessian added to each category when ordering categories */
 #define MIN_GAIN    1e-10
 #define SCHUNK      2048 /* rows of a leaf per item of a split job, at most */
-#define SCHUNK_MIN  512  /* ... and at least (but the last) */
+#define SCHUNK_MIN  256  /* ... and at least (but the last) */
 #define PAR_SPLIT   1024 /* rows from which a leaf's partition alone uses all threads */
 
 /* Fixed-point gradient and hessian of a row, and histogram entries: sums of
