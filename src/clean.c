@@ -430,12 +430,11 @@ typedef struct batch_acc {
     long *viol;    /* per rule: violating rows (row rules) or missing values (MISSING) */
     long *checked; /* per rule: rows looked at */
     /* the batch's raw rows as the one scan of every batch delivers them
-     * (read_all), kept until the batch is complete and the ones before it
-     * are cleaned */
+     * (scan_all, on the scanning thread), kept until the batch is complete
+     * and the ones before it are too (then handed to the cleaning thread) */
     rdm_buf raw;
     long raw_rows, raw_last; /* rows in `raw`, line_no of the last one */
     int raw_unsorted;        /* a row came after one with a higher line_no */
-    int cleaned;             /* its rows went through on_raw_row */
 } batch_acc;
 
 typedef struct run {
@@ -445,7 +444,7 @@ typedef struct run {
     batch_acc *b;
     int nb;
     batch_acc *cur;
-    int next;           /* read_all: the first batch not cleaned yet */
+    int next;           /* clean_all: the first batch not cleaned yet */
     allowed_set *aset;  /* per rule of cfg->clean.rules */
     int *mrule, nmrule; /* the MISSING rules (batch rules), by index */
     int *rrule, nrrule; /* the row rules, by index */
@@ -460,11 +459,21 @@ typedef struct run {
     rdm_db *rdb;
     pthread_mutex_t mu;
     pthread_cond_t cv;
-    rdm_buf slot; /* clean rows to send; empty when the writer took them */
-    size_t handoff;           /* R->enc handed over when it holds this much */
-    atomic_int writer_idle;   /* the writer waits for clean rows (a hint to the reader) */
+    rdm_buf slot;           /* clean rows to send; empty when the writer took them */
+    size_t handoff;         /* R->enc handed over when it holds this much */
+    atomic_int writer_idle; /* the writer waits for clean rows (a hint to the reader) */
     int reader_done, writer_failed, reader_rc;
     rdm_err reader_err;
+    /* the scanning thread hands the batches it has all the rows of to the
+     * cleaning one (the reader above): released and the fields after it
+     * guarded by scan_mu */
+    int scan_next;        /* scanning thread's own: the first batch not released */
+    atomic_int scan_stop; /* the cleaning thread failed: the scan ends */
+    pthread_mutex_t scan_mu;
+    pthread_cond_t scan_cv;
+    int released; /* batches [0, released) have all their rows in `raw` */
+    int scan_done, scan_rc;
+    rdm_err scan_err;
     long done, total;
     rdm_clean_progress progress;
     void *ud;
@@ -581,7 +590,7 @@ static int profile_row(run *R, const rdm_clean_row *row, const size_t len[RDM_NC
  * the first rows of the first batch instead of waiting for a megabyte; and
  * 64 KB or more whenever the writer waits for rows (the server stores them
  * about as fast as the reader cleans them: it would wait for a megabyte). */
-#define HANDOFF (1u << 20)
+#define HANDOFF       (1u << 20)
 #define HANDOFF_FIRST (1u << 16)
 
 /* Reader: give R->enc to the writer (waiting for it to take the last one). */
@@ -761,7 +770,8 @@ static int on_raw_row(const char *line, size_t len, void *ud, rdm_err *err)
         return err->code;
     if (R->rdb &&
         (R->enc.len >= R->handoff ||
-         (R->enc.len >= HANDOFF_FIRST && atomic_load_explicit(&R->writer_idle, memory_order_relaxed))) &&
+         (R->enc.len >= HANDOFF_FIRST &&
+          atomic_load_explicit(&R->writer_idle, memory_order_relaxed))) &&
         hand_over(R, err))
         return err->code;
     if (R->progress && (R->done & 4095) == 0) {
@@ -1209,36 +1219,43 @@ static int clean_buffered(run *R, batch_acc *B, rdm_err *err)
     if (rc == RDM_OK)
         warn_rows(B);
     rdm_buf_release(&B->raw);
-    B->cleaned = 1;
     return rc;
 }
 
-/* Clean the batches from R->next on that have all their rows (every one
- * left when `all`), in batch order. */
-static int clean_ready(run *R, int all, rdm_err *err)
+/* Scanning thread: hand the batches from R->scan_next on that have all
+ * their rows (every one left when `all`) to the cleaning thread. */
+static void release_ready(run *R, int all)
 {
-    int rc = RDM_OK;
-    while (rc == RDM_OK && R->next < R->nb &&
-           (all || R->b[R->next].raw_rows >= R->b[R->next].expected))
-        rc = clean_buffered(R, &R->b[R->next++], err);
-    return rc;
+    int r = R->scan_next;
+    while (r < R->nb && (all || R->b[r].raw_rows >= R->b[r].expected))
+        r++;
+    if (r == R->scan_next)
+        return;
+    R->scan_next = r;
+    pthread_mutex_lock(&R->scan_mu);
+    R->released = r;
+    pthread_cond_broadcast(&R->scan_cv);
+    pthread_mutex_unlock(&R->scan_mu);
 }
 
 /* A row of the scan of every batch: kept with its batch until that batch
  * can be cleaned. The table holds a batch's rows in line order and batches
  * mostly one after the other (two loaders interleave neighbours), so a batch
- * is usually complete, and cleaned, a batch or two after it started. */
+ * is usually complete, and cleaned, a batch or two after it started. The
+ * scan goes on while the cleaning thread cleans the batches released. */
 static int on_scan_row(const rdm_copy_field *f, void *ud, rdm_err *err)
 {
     run *R = ud;
     if (!f[0].data || f[0].len != 8 || !f[1].data || f[1].len != 8)
         return rdm_errf(err, RDM_EDB, "clean: unexpected row from raw.records");
+    if (atomic_load_explicit(&R->scan_stop, memory_order_relaxed))
+        return rdm_errf(err, RDM_EDB, "clean: cleaning failed");
     long bid = (long)rdm_copy_int(&f[0], 0), ln = (long)rdm_copy_int(&f[1], 0);
     int i = batch_index(R, bid);
     if (i < 0)
         return RDM_OK; /* a batch in the id range that this run does not clean */
     batch_acc *B = &R->b[i];
-    if (B->cleaned)
+    if (i < R->scan_next)
         return rdm_errf(err, RDM_EDB,
                         "clean: raw batch %ld has more rows than its ledger's rows_accepted (%ld)",
                         B->batch_id, B->expected);
@@ -1249,39 +1266,96 @@ static int on_scan_row(const rdm_copy_field *f, void *ud, rdm_err *err)
     int rc = put_raw(&B->raw, f, err);
     if (rc)
         return rc;
-    return i == R->next && B->raw_rows >= B->expected ? clean_ready(R, 0, err) : RDM_OK;
+    if (i == R->scan_next && B->raw_rows >= B->expected)
+        release_ready(R, 0);
+    return RDM_OK;
 }
 
 /* Every batch in R->b on connection `db` in one scan of raw.encounters (the
- * ids from the first to the last), cleaned batch by batch in batch order. */
-static int read_all(run *R, rdm_db *db, rdm_err *err)
+ * ids from the first to the last), released batch by batch in batch order. */
+static int scan_all(run *R, rdm_db *db, rdm_err *err)
 {
     char first[24], last[24];
     snprintf(first, sizeof first, "%ld", R->b[0].batch_id);
     snprintf(last, sizeof last, "%ld", R->b[R->nb - 1].batch_id);
     const char *p[] = {first, last};
-    R->next = 0;
     int rc = rdm_db_exec(db, RDM_SQL_CLEAN_SET_BATCHES, 2, p, err);
-    rc = rc ? rc : clean_ready(R, 0, err); /* batches with no rows */
+    if (rc == RDM_OK)
+        release_ready(R, 0); /* batches with no rows */
     rc = rc ? rc : rdm_db_copy_out_bin(db, RDM_SQL_CLEAN_COPY_RAW_BATCHES, 3, on_scan_row, R, err);
-    return rc ? rc : clean_ready(R, 1, err);
+    if (rc == RDM_OK)
+        release_ready(R, 1);
+    return rc;
 }
 
-/* The reader thread: every batch in R->b on R->rdb, in one read-only
+/* The scanning thread: every batch in R->b on R->rdb, in one read-only
  * transaction (raw batches are committed and never change). */
-static void *reader_main(void *arg)
+static void *scan_main(void *arg)
 {
     run *R = arg;
     rdm_err e = {0};
     int rc = rdm_db_begin(R->rdb, &e);
     if (rc == RDM_OK)
-        rc = read_all(R, R->rdb, &e);
+        rc = scan_all(R, R->rdb, &e);
+    rdm_db_rollback(R->rdb);
+    pthread_mutex_lock(&R->scan_mu);
+    R->scan_done = 1;
+    R->scan_rc = rc;
+    R->scan_err = e;
+    pthread_cond_broadcast(&R->scan_cv);
+    pthread_mutex_unlock(&R->scan_mu);
+    return NULL;
+}
+
+/* Cleaning thread: clean the batches as the scanning thread releases them,
+ * in batch order. */
+static int clean_all(run *R, rdm_err *err)
+{
+    R->next = 0;
+    for (;;) {
+        pthread_mutex_lock(&R->scan_mu);
+        while (R->released == R->next && !R->scan_done)
+            pthread_cond_wait(&R->scan_cv, &R->scan_mu);
+        int rel = R->released, done = R->scan_done, rc = R->scan_rc;
+        if (done && rc)
+            *err = R->scan_err;
+        pthread_mutex_unlock(&R->scan_mu);
+        if (done && rc)
+            return rc;
+        while (R->next < rel)
+            if ((rc = clean_buffered(R, &R->b[R->next++], err)))
+                return rc;
+        if (done)
+            return RDM_OK;
+    }
+}
+
+/* The reader thread: the batches' rows scanned on R->rdb by a thread of its
+ * own while this one cleans the batches it has all the rows of. */
+static void *reader_main(void *arg)
+{
+    run *R = arg;
+    rdm_err e = {0};
+    pthread_t th;
+    int rc = RDM_OK;
+    pthread_mutex_init(&R->scan_mu, NULL);
+    pthread_cond_init(&R->scan_cv, NULL);
+    atomic_init(&R->scan_stop, 0);
+    if (pthread_create(&th, NULL, scan_main, R) != 0) {
+        rc = rdm_errf(&e, RDM_ENOMEM, "clean: cannot start the scanning thread");
+    } else {
+        rc = clean_all(R, &e);
+        if (rc)
+            atomic_store_explicit(&R->scan_stop, 1, memory_order_relaxed);
+        pthread_join(th, NULL);
+    }
+    pthread_cond_destroy(&R->scan_cv);
+    pthread_mutex_destroy(&R->scan_mu);
     if (rc == RDM_OK && R->enc.len)
         rc = hand_over(R, &e);
     /* the profile's document while the server stores the last rows */
     if (rc == RDM_OK && R->prof && !(R->prof_json = rdm_profile_json(R->prof, &e)))
         rc = e.code ? e.code : RDM_ENOMEM;
-    rdm_db_rollback(R->rdb);
     pthread_mutex_lock(&R->mu);
     R->reader_done = 1;
     R->reader_rc = rc;
