@@ -401,9 +401,16 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
     pred_ctx *c = ud;
     int na = c->groups ? LOG_ARRAYS : LA_THRESHOLD; /* the rest only for the groups */
     rdm_pbarray a[LOG_ARRAYS];
-    for (int k = 0; k < na; k++)
-        if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]) || a[k].n != a[0].n)
+    rdm_copy_field e[LOG_ARRAYS];
+    int once[LOG_ARRAYS] = {0}; /* one element for every prediction (predbatch.h) */
+    for (int k = 0; k < na; k++) {
+        if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]))
             return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+        once[k] = (k == LA_VERSION || k == LA_THRESHOLD) && a[k].n == 1 && a[0].n != 1;
+        if ((a[k].n != a[0].n && !once[k]) ||
+            (once[k] && rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1))
+            return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+    }
     if (c->ordered && c->nheld + a[0].n > c->capheld) {
         void *p = c->held;
         if (rdm_grow(&p, &c->capheld, c->nheld + a[0].n, sizeof *c->held))
@@ -414,9 +421,8 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
     for (int k = 0; k < AHEAD; k++)
         prefetch_next(&c->outcomes, &ahead);
     for (uint32_t i = 0; i < a[0].n; i++) {
-        rdm_copy_field e[LOG_ARRAYS];
         for (int k = 0; k < na; k++)
-            if (rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1)
+            if (!once[k] && rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1)
                 return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
         prefetch_next(&c->outcomes, &ahead);
         rdm_mon_row r;

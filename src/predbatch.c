@@ -99,6 +99,24 @@ int rdm_predbatch_begin(rdm_predbatch *b, rdm_buf *out)
     return rdm_predbatch_frame(out, 0);
 }
 
+/* The arrays stored as one element when all of a batch's are alike. */
+static int once_ok(int a)
+{
+    return a == RDM_PB_VERSION || a == RDM_PB_ALIAS || a == RDM_PB_THRESHOLD;
+}
+
+/* After element `a` of the n-th prediction was appended from byte `at`:
+ * note its length (the first) or whether it differs from the first. */
+static void note_elem(rdm_predbatch *b, int a, size_t at)
+{
+    const rdm_buf *x = &b->arr[a];
+    if (!b->n)
+        b->first_len[a] = x->len;
+    else if (!b->varies[a])
+        b->varies[a] =
+            x->len - at != b->first_len[a] || memcmp(x->data + at, x->data, b->first_len[a]);
+}
+
 /* The open batch as one row of `out`. */
 static int flush(rdm_predbatch *b, rdm_buf *out)
 {
@@ -113,18 +131,22 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
     rc = rc ? rc : add_int(out, b->seq_lo, 8);
     rc = rc ? rc : add_int(out, b->seq_hi, 8);
     for (int a = 0; rc == RDM_OK && a < RDM_PB_NARRAYS; a++) {
+        // one element for all when none differs (those kept so: once_ok)
+        const int once = once_ok(a) && !b->varies[a];
+        const size_t len = once ? b->first_len[a] : b->arr[a].len;
         unsigned char h[24];
-        be(h, 20 + b->arr[a].len, 4);
+        be(h, 20 + len, 4);
         be(h + 4, 1, 4); /* dimensions */
         be(h + 8, (uint64_t)b->hasnull[a], 4);
         be(h + 12, ARRAY_OID[a], 4);
-        be(h + 16, b->n, 4);
+        be(h + 16, once ? 1 : b->n, 4);
         be(h + 20, 1, 4); /* lower bound */
         rc = rdm_buf_add(out, h, sizeof h);
         if (rc == RDM_OK)
-            rc = rdm_buf_add(out, b->arr[a].data, b->arr[a].len);
+            rc = rdm_buf_add(out, b->arr[a].data, len);
         rdm_buf_reset(&b->arr[a]);
         b->hasnull[a] = 0;
+        b->varies[a] = 0;
     }
     // the inputs, each copied once from where it lies
     rc = rc ? rc : add_be(out, (uint32_t)b->input_len, 4);
@@ -323,11 +345,18 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
     rc = rc ? rc : elem_int(b, RDM_PB_ITEM, &item, 4);
     rc = rc ? rc : elem_int(b, RDM_PB_ENCOUNTER, it->encounter_id, 8);
     rc = rc ? rc : elem_int(b, RDM_PB_PATIENT, it->patient_nbr, 8);
+    const size_t at_version = b->arr[RDM_PB_VERSION].len, at_alias = b->arr[RDM_PB_ALIAS].len,
+                 at_threshold = b->arr[RDM_PB_THRESHOLD].len;
     rc = rc ? rc : elem_int(b, RDM_PB_VERSION, it->version, 4);
     rc = rc ? rc : elem_text(b, RDM_PB_ALIAS, it->alias ? it->alias : "");
     rc = rc ? rc : add_int(&b->arr[RDM_PB_PROB], float_bits(it->probability), 8);
     rc = rc ? rc : add_int(&b->arr[RDM_PB_DECISION], (uint16_t)decision, 2);
     rc = rc ? rc : add_int(&b->arr[RDM_PB_THRESHOLD], float_bits(it->threshold), 8);
+    if (rc == RDM_OK) {
+        note_elem(b, RDM_PB_VERSION, at_version);
+        note_elem(b, RDM_PB_ALIAS, at_alias);
+        note_elem(b, RDM_PB_THRESHOLD, at_threshold);
+    }
     rc = rc ? rc : elem_int(b, RDM_PB_LATENCY, &latency, 4);
     rc = rc ? rc : elem_text(b, RDM_PB_RACE, it->race);
     rc = rc ? rc : elem_text(b, RDM_PB_GENDER, it->gender);

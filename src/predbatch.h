@@ -84,7 +84,9 @@ typedef struct rdm_pbspan {
 typedef struct rdm_predbatch {
     rdm_buf arr[RDM_PB_NARRAYS]; /* elements: int32 length, then the value */
     int hasnull[RDM_PB_NARRAYS];
-    rdm_buf inputs; /* the inputs that are not stable (copied) */
+    int varies[RDM_PB_NARRAYS];       /* an element unlike the first was added */
+    size_t first_len[RDM_PB_NARRAYS]; /* bytes of the first element */
+    rdm_buf inputs;                   /* the inputs that are not stable (copied) */
     rdm_pbspan *spans;
     size_t nspans, capspans;
     size_t input_len; /* bytes of all the open batch's inputs */

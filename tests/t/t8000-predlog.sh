@@ -26,6 +26,9 @@ check_eq "fields parsed" "1:1001:[70-80):0:1" "$(sql "SELECT encounter_id, patie
 check_eq "nothing spilled" 0 "$(val spilled "$T_TMP/a.out")"
 check "stored as batches, not a row per prediction" test "$(sql 'SELECT count(*) FROM monitor.prediction_batches')" -lt 300
 check_eq "one id per prediction" 3000 "$(sql 'SELECT count(DISTINCT prediction_id) FROM monitor.predictions')"
+check_eq "one version, alias and threshold per batch, every prediction's" "0:3000" \
+    "$(sql "SELECT (SELECT count(*) FROM monitor.prediction_batches WHERE cardinality(model_version) + cardinality(alias) + cardinality(threshold) <> 3),
+                   (SELECT count(*) FROM monitor.predictions WHERE model_version = 1 AND alias = 'champion' AND threshold = 0.2)" | tr '|' ':')"
 check_eq "group fields kept beside the inputs" "3000" "$(sql "SELECT count(*) FROM monitor.prediction_batches b, unnest(b.age) a WHERE a = '[70-80)'")"
 
 # 2. the server stops mid-stream and comes back

@@ -3,7 +3,8 @@
 # (as migrations 001-008 left it) into batches: every row kept with its id and
 # values, the raw inputs readable through the view, new rows numbered on from
 # the old ones; the view takes INSERTs and a malformed one is refused whole;
-# inputs stored without their keys (migration 015) read as the records sent.
+# inputs stored without their keys (migration 015) read as the records sent,
+# a version, alias or threshold stored once for its batch (016) as each's.
 . "$(dirname "$0")/lib.sh"
 t_fresh_db
 cd "$TOP"
@@ -39,6 +40,8 @@ t_sql "INSERT INTO monitor.predictions (served_at, request_id, encounter_id, mod
          (now(), 'new-2', 6, 'readmission', '{\"age\": null}', 0.25, 0, 0.3)" >/dev/null
 check_eq "new rows numbered on from the old ids" "2501,2502" \
     "$(t_sql "SELECT string_agg(prediction_id::text, ',' ORDER BY prediction_id) FROM monitor.predictions WHERE request_id LIKE 'new-%'")"
+check_eq "alike versions, aliases and thresholds stored once" "1:1:1:2" \
+    "$(t_sql "SELECT cardinality(model_version), cardinality(alias), cardinality(threshold), n FROM monitor.prediction_batches WHERE writer = 'new'" | tr '|' ':')"
 check_eq "defaults of the view" "0||{\"age\": null}" \
     "$(t_sql "SELECT item, alias, input FROM monitor.predictions WHERE request_id = 'new-2'")"
 check "a malformed row is refused" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc \"INSERT INTO monitor.predictions (served_at, request_id, model_name, input, probability, decision, threshold) VALUES (now(), 'bad', 'm', '{}', 1.5, 0, 0.3)\" 2>/dev/null"
@@ -52,14 +55,18 @@ t_sql "INSERT INTO monitor.prediction_batches (model_name, n, first_served, last
          model_version, alias, probability, decision, threshold, latency_us, race, gender, age,
          input_end, inputs, input_keys)
        VALUES ('readmission', 2, now(), now(), 'k', 1, 2, '{9001,9002}', ARRAY[now(), now()],
-               '{k-1,k-2}', '{0,0}', '{1,2}', '{NULL,NULL}', '{NULL,NULL}', '{\"\",\"\"}', '{0.5,0.5}',
-               '{1,1}', '{0.3,0.3}', '{1,1}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}', '{10,18}',
+               '{k-1,k-2}', '{0,0}', '{1,2}', '{NULL,NULL}', '{5}', '{champion}', '{0.5,0.5}',
+               '{1,1}', '{0.25}', '{1,1}', '{NULL,NULL}', '{NULL,NULL}', '{NULL,NULL}', '{10,18}',
                convert_to(E'\\x1fAsiaé\\x1f\\x1e\\x1f' || '{\"n\": 1}', 'UTF8'), '{race,age,w}')" >/dev/null
 check_eq "an input without its keys, one as sent" '{"w": "", "age": null, "race": "Asiaé"}|{"n": 1}' \
     "$(t_sql "SELECT string_agg(input::text, '|' ORDER BY prediction_id) FROM monitor.predictions WHERE batch_id = (SELECT max(batch_id) FROM monitor.prediction_batches)")"
 check_eq "the monitor's sample of inputs" "$(printf '9001\t{"w": "", "age": null, "race": "Asiaé"}\n9002\t{"n": 1}')" \
     "$("$TOP/scripts/pg.sh" psql -d "$T_DB" -qAt -c "SET readmit.model_name = 'readmission'" -c "SET readmit.input_share = 1" \
        -c "$(cat sql/monitor_copy_out_inputs.sql)" | grep '^900[12]' | sort)"
+# a version, alias and threshold stored once for the batch (migration 016)
+# are every prediction's
+check_eq "one version, alias and threshold for the batch" "5|champion|0.25,5|champion|0.25" \
+    "$(t_sql "SELECT string_agg(concat_ws('|', model_version, alias, threshold), ',' ORDER BY prediction_id) FROM monitor.predictions WHERE request_id LIKE 'k-%'")"
 t_sql "DELETE FROM monitor.prediction_batches WHERE writer = 'k'" >/dev/null
 # ANALYZE (autovacuum's too) keeps no statistics of the per-prediction arrays
 # and inputs (migration 014: counting their elements cost seconds per run on

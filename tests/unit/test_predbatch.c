@@ -101,6 +101,19 @@ static void test_stream(void)
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[18].data, f[18].len, RDM_OID_TEXT), 0);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 5 && !memcmp(e, "Asian", 5));
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    /* version, alias and threshold alike for both: one element each */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
+    CU_ASSERT_EQUAL(a.n, 1);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 4 && be32(e) == 3);
+    CU_ASSERT_EQUAL(rdm_pbarray_next(&a, &e, &len), 0);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[13].data, f[13].len, RDM_OID_TEXT), 0);
+    CU_ASSERT(a.n == 1 && rdm_pbarray_next(&a, &e, &len) == 1 && len == 8 &&
+              !memcmp(e, "champion", 8));
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[16].data, f[16].len, RDM_OID_FLOAT8), 0);
+    CU_ASSERT_EQUAL(a.n, 1);
+    /* the latencies differ: one each */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[17].data, f[17].len, RDM_OID_INT4), 0);
+    CU_ASSERT_EQUAL(a.n, 2);
     /* input_end and the inputs they cut */
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[21].data, f[21].len, RDM_OID_INT4), 0);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && be32(e) == 7);
@@ -212,6 +225,56 @@ static void test_keyless_inputs(void)
     rdm_buf_release(&keys);
 }
 
+/* Version, alias and threshold: one element when alike, else one each. */
+static void test_batch_constants(void)
+{
+    rdm_predbatch b;
+    rdm_buf out = RDM_BUF_INIT;
+    rdm_predbatch_init(&b);
+    int32_t v1 = 1, v2 = 2;
+    rdm_predbatch_item it[3] = {
+        {1700000000000000, "w-1", 0, NULL, NULL, &v1, "a", 0.5, 1, 0.3, 1, NULL, NULL, NULL, "{}",
+         2, 1},
+        {1700000000000000, "w-2", 0, NULL, NULL, &v1, "a", 0.5, 1, 0.4, 1, NULL, NULL, NULL, "{}",
+         2, 1},
+        {1700000000000000, "w-3", 0, NULL, NULL, NULL, "b", 0.5, 1, 0.3, 1, NULL, NULL, NULL, "{}",
+         2, 1},
+    };
+    CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", (uint64_t)i + 1, &it[i], &out), RDM_OK);
+    // a second row: the same version twice, then another
+    it[2].version = &v2;
+    for (int i = 0; i < 2; i++)
+        CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "x", (uint64_t)i + 1, &it[0], &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "x", 3, &it[2], &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
+    const unsigned char *p = (const unsigned char *)out.data + RDM_PREDBATCH_HEADER;
+    rdm_copy_field f[24];
+    rdm_pbarray a;
+    const unsigned char *e;
+    size_t len;
+    CU_ASSERT_FATAL(next_row(&p, f));
+    /* versions 1, 1, NULL; aliases a, a, b; thresholds 0.3, 0.4, 0.3 */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
+    CU_ASSERT_EQUAL(a.n, 3);
+    CU_ASSERT_EQUAL(be32(f[12].data + 4), 1); /* has NULLs */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[13].data, f[13].len, RDM_OID_TEXT), 0);
+    CU_ASSERT_EQUAL(a.n, 3);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[16].data, f[16].len, RDM_OID_FLOAT8), 0);
+    CU_ASSERT_EQUAL(a.n, 3);
+    CU_ASSERT_FATAL(next_row(&p, f));
+    /* versions 1, 1, 2: one each; the aliases a, a, b too; thresholds 0.3 */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
+    CU_ASSERT_EQUAL(a.n, 3);
+    CU_ASSERT_EQUAL(be32(f[12].data + 4), 0);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[16].data, f[16].len, RDM_OID_FLOAT8), 0);
+    CU_ASSERT(a.n == 1 && rdm_pbarray_next(&a, &e, &len) == 1 && be64(e) == 0x3fd3333333333333);
+    CU_ASSERT_FALSE(next_row(&p, f));
+    rdm_predbatch_release(&b);
+    rdm_buf_release(&out);
+}
+
 static void test_full_batch_splits(void)
 {
     rdm_predbatch b;
@@ -269,6 +332,7 @@ int test_predbatch_register(void)
     CU_pSuite s = CU_add_suite("predbatch", NULL, NULL);
     if (!s || !CU_add_test(s, "a stream of batch rows", test_stream) ||
         !CU_add_test(s, "inputs stored without their keys", test_keyless_inputs) ||
+        !CU_add_test(s, "version, alias and threshold once when alike", test_batch_constants) ||
         !CU_add_test(s, "a full batch or another writer starts a row", test_full_batch_splits) ||
         !CU_add_test(s, "malformed arrays are refused", test_malformed_arrays))
         return -1;
