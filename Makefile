@@ -58,8 +58,9 @@ DEPS_OK := var/state/deps.ok
 ## all: build everything and bring the pipeline up to date
 all: build pipeline
 
-## build: compile the library, the readmit command, the FastCGI server and the tests
-build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI) $(READMIT_FCGI_BENCH)) $(TOOLS)
+## build: compile the library, the readmit command, the FastCGI server, the tests and the benchmarks' programs
+build: $(READMIT) $(UNIT) $(if $(FCGI_SRC),$(READMIT_FCGI) $(READMIT_FCGI_BENCH)) $(TOOLS) \
+       $(BUILD)/bench-score $(BUILD)/gbt-fit-matrix $(BUILD)/scale-matrix
 
 ## deps: install the Debian packages the project needs (as root; else prints the command)
 deps: $(DEPS_OK)
