@@ -1,6 +1,7 @@
 /* predfields.c - the logged fields of a served body, by a scan of its keys. */
 #include "predfields.h"
 
+#include <stdint.h>
 #include <string.h>
 
 #include "schema.h"
@@ -120,7 +121,8 @@ static int take(rdm_predfields *out, size_t *used, int f, int quoted, const char
     return 1;
 }
 
-int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out)
+/* The scan by key (strstr per field): any body the one pass below declines. */
+static int scan_by_key(const char *body, size_t len, rdm_predfields *out)
 {
     static const char *const KEYS[F_N] = {"\"encounter_id\"", "\"patient_nbr\"", "\"race\"",
                                           "\"gender\"", "\"age\""};
@@ -150,4 +152,219 @@ int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out)
             return 0;
     }
     return 1;
+}
+
+/* ---- one pass over a flat record ---- */
+
+/* The closing quote of a string whose bytes start at p (no backslash in
+ * it: the caller checked), or NULL before `end`. Eight bytes at a time. */
+static const char *string_end(const char *p, const char *end)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    while (end - p >= 8) {
+        uint64_t w;
+        memcpy(&w, p, sizeof w);
+        w ^= 0x2222222222222222ull; /* a quote is a zero byte now */
+        uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
+        if (z) /* the lowest marked byte is the first zero byte */
+            return p + (__builtin_ctzll(z) >> 3);
+        p += 8;
+    }
+#endif
+    while (p < end && *p != '"')
+        p++;
+    return p < end ? p : NULL;
+}
+
+static const char *ws_to(const char *p, const char *end)
+{
+    while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+        p++;
+    return p;
+}
+
+/* The logged field a key k[0..n) names, F_N for any other, -1 for
+ * "instances" (a batch: not a record). */
+static int field_of(const char *k, size_t n)
+{
+    switch (n) {
+    case 12:
+        return memcmp(k, "encounter_id", 12) ? F_N : F_ENCOUNTER;
+    case 11:
+        return memcmp(k, "patient_nbr", 11) ? F_N : F_PATIENT;
+    case 4:
+        return memcmp(k, "race", 4) ? F_N : F_RACE;
+    case 6:
+        return memcmp(k, "gender", 6) ? F_N : F_GENDER;
+    case 3:
+        return memcmp(k, "age", 3) ? F_N : F_AGE;
+    case 9:
+        return memcmp(k, "instances", 9) ? F_N : -1;
+    default:
+        return F_N;
+    }
+}
+
+/* 1 for the bytes that end a value that is not a string. */
+static const unsigned char ENDS[256] = {
+    [','] = 1, ['}'] = 1, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [']'] = 1, ['\0'] = 1,
+};
+
+/* The record (a flat object) at p[0] == '{' in [p, end), which has no
+ * backslash and no NUL: its fields into `out` and the byte after its
+ * closing brace into *after; 0 for anything else (a nested value, a key
+ * "instances", a field value the by-key scan would decline, no end). Each
+ * field is its first occurrence, as the by-key scan takes it; on a flat
+ * object without escapes the two agree (every quote delimits a string). */
+static int one_record(const char *p, const char *end, rdm_predfields *out, const char **after)
+{
+    memset(out, 0, offsetof(rdm_predfields, text));
+    size_t used = 0;
+    unsigned seen = 0;
+    p = ws_to(p + 1, end);
+    if (p < end && *p == '}') {
+        *after = p + 1;
+        return 1;
+    }
+    for (;;) {
+        if (p >= end || *p != '"')
+            return 0;
+        const char *k = p + 1, *ke = string_end(k, end);
+        if (!ke)
+            return 0;
+        int f = field_of(k, (size_t)(ke - k));
+        if (f < 0)
+            return 0;
+        p = ws_to(ke + 1, end);
+        if (p >= end || *p != ':')
+            return 0;
+        p = ws_to(p + 1, end);
+        if (p >= end || *p == '{' || *p == '[')
+            return 0;
+        const char *v, *ve;
+        int quoted = *p == '"';
+        if (quoted) {
+            v = p + 1;
+            if (!(ve = string_end(v, end)))
+                return 0;
+            p = ve + 1;
+        } else {
+            for (v = ve = p; ve < end && !ENDS[(unsigned char)*ve]; ve++)
+                ;
+            if (ve == v)
+                return 0;
+            p = ve;
+        }
+        if (f < F_N && !(seen & 1u << f)) {
+            seen |= 1u << f;
+            if ((quoted && !plain(v, (size_t)(ve - v))) ||
+                !take(out, &used, f, quoted, v, (size_t)(ve - v)))
+                return 0;
+        }
+        p = ws_to(p, end);
+        if (p < end && *p == ',') {
+            p = ws_to(p + 1, end);
+            continue;
+        }
+        if (p < end && *p == '}') {
+            *after = p + 1;
+            return 1;
+        }
+        return 0;
+    }
+}
+
+int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out)
+{
+    const char *end = body + len, *after;
+    // the one pass takes a flat object; anything else (and whatever it
+    // declines) is scanned by key, which declines what it cannot take
+    if (!memchr(body, '\0', len) && !memchr(body, '\\', len)) {
+        const char *p = ws_to(body, end);
+        if (p < end && *p == '{' && one_record(p, end, out, &after) && ws_to(after, end) == end)
+            return 1;
+    }
+    return scan_by_key(body, len, out);
+}
+
+/* The index after the JSON value at b[i] of a body without backslashes, or
+ * 0 (a value before or after "instances": rarely more than a scalar). */
+static size_t skip_plain_value(const char *b, size_t n, size_t i)
+{
+    const char *end = b + n;
+    if (i >= n)
+        return 0;
+    if (b[i] == '"') {
+        const char *e = string_end(b + i + 1, end);
+        return e ? (size_t)(e - b) + 1 : 0;
+    }
+    if (b[i] == '{' || b[i] == '[') {
+        int depth = 0;
+        while (i < n) {
+            if (b[i] == '"') {
+                const char *e = string_end(b + i + 1, end);
+                if (!e)
+                    return 0;
+                i = (size_t)(e - b) + 1;
+                continue;
+            }
+            if (b[i] == '{' || b[i] == '[')
+                depth++;
+            else if ((b[i] == '}' || b[i] == ']') && --depth == 0)
+                return i + 1;
+            i++;
+        }
+        return 0;
+    }
+    size_t s = i;
+    while (i < n && !ENDS[(unsigned char)b[i]])
+        i++;
+    return i > s ? i : 0;
+}
+
+int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
+                         rdm_predfields *out)
+{
+    if (memchr(b, '\0', n) || memchr(b, '\\', n))
+        return 0;
+    const char *end = b + n;
+    size_t i = (size_t)(ws_to(b, end) - b);
+    if (i >= n || b[i] != '{')
+        return 0;
+    i = (size_t)(ws_to(b + i + 1, end) - b);
+    while (i < n && b[i] == '"') {
+        const char *ke = string_end(b + i + 1, end);
+        if (!ke)
+            return 0;
+        int instances = ke - (b + i + 1) == 9 && !memcmp(b + i + 1, "instances", 9);
+        i = (size_t)(ws_to(ke + 1, end) - b);
+        if (i >= n || b[i] != ':')
+            return 0;
+        i = (size_t)(ws_to(b + i + 1, end) - b);
+        if (instances) {
+            if (i >= n || b[i] != '[')
+                return 0;
+            size_t m = 0;
+            for (i = (size_t)(ws_to(b + i + 1, end) - b); i < n && b[i] == '{';) {
+                const char *after;
+                if (m == want || !one_record(b + i, end, &out[m], &after))
+                    return 0;
+                at[m] = i;
+                len[m++] = (size_t)(after - (b + i));
+                i = (size_t)(ws_to(after, end) - b);
+                if (i < n && b[i] == ',')
+                    i = (size_t)(ws_to(b + i + 1, end) - b);
+                else
+                    break;
+            }
+            return i < n && b[i] == ']' && m == want;
+        }
+        if (!(i = skip_plain_value(b, n, i)))
+            return 0;
+        i = (size_t)(ws_to(b + i, end) - b);
+        if (i >= n || b[i] != ',')
+            return 0;
+        i = (size_t)(ws_to(b + i + 1, end) - b);
+    }
+    return 0;
 }

@@ -29,4 +29,13 @@ typedef struct rdm_predfields {
  * `len` is declined. */
 int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out);
 
+/* The `want` records of a batch body b[0..n) ({"instances": [...]}, other
+ * keys beside it): where each lies (b + at[k], len[k] bytes) and its fields
+ * (out[k]), as rdm_predfields_scan() gives them for that record alone, in
+ * one pass over the body. 1 when the body has no backslash and no NUL and
+ * exactly `want` records, each a flat object the scan takes; else 0 (the
+ * caller then takes the records apart another way). */
+int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
+                         rdm_predfields *out);
+
 #endif

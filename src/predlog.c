@@ -513,10 +513,20 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
     size_t *at = NULL, *len = NULL;
     rdm_predfields *pfs = NULL;
     int spans = 0;
+    int plain = 0; // the body has no backslash (found by the one pass)
     if (!scanned && v->h.rows > 0 && (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
         len = at + v->h.rows;
-        spans = instance_spans(v->body, v->h.body_len, v->h.rows, at, len) &&
-                (pfs = scan_records(v->body, at, len, v->h.rows)) != NULL;
+        // one pass for the records and their fields, else each record found,
+        // then scanned
+        if ((pfs = malloc(v->h.rows * sizeof *pfs)) != NULL &&
+            rdm_predfields_batch(v->body, v->h.body_len, v->h.rows, at, len, pfs)) {
+            spans = plain = 1;
+        } else {
+            free(pfs);
+            pfs = NULL;
+            spans = instance_spans(v->body, v->h.body_len, v->h.rows, at, len) &&
+                    (pfs = scan_records(v->body, at, len, v->h.rows)) != NULL;
+        }
         if (!spans) {
             free(at);
             at = NULL;
@@ -605,7 +615,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         const rdm_api_record *r = scanned || pfs ? NULL : &req.recs[i];
         const rdm_predfields *f = pfs ? &pfs[i] : &pf;
         const char *id = r ? r->id : f->id;
-        const char *logged = loggable(input, input_len);
+        const char *logged = plain ? input : loggable(input, input_len);
         pred x = {v,
                   writer,
                   version,

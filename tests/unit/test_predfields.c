@@ -137,13 +137,141 @@ static void test_hostile_corpus(void)
     CU_ASSERT(both > 0); /* some are plain records */
 }
 
+
+/* A batch body's records by the one pass: each where it lies, with the
+ * fields the parser gives it; returns whether the pass took the body. */
+static int batch_agrees(const char *body, size_t want, int served)
+{
+    size_t n = strlen(body), at[16], len[16];
+    rdm_predfields pf[16];
+    CU_ASSERT_FATAL(want <= 16);
+    if (!rdm_predfields_batch(body, n, want, at, len, pf))
+        return 0;
+    rdm_api_request req = RDM_API_REQUEST_INIT;
+    rdm_api_error e;
+    int st = rdm_api_parse_predict(body, n, 1000, &req, &e);
+    CU_ASSERT_EQUAL_FATAL(st == RDM_HTTP_OK, served);
+    CU_ASSERT_FATAL(!served || req.n == want);
+    for (size_t k = 0; k < want; k++) {
+        CU_ASSERT_EQUAL(body[at[k]], '{');
+        CU_ASSERT_EQUAL(body[at[k] + len[k] - 1], '}');
+        if (served) {
+            const rdm_api_record *r = &req.recs[k];
+            CU_ASSERT_STRING_EQUAL(pf[k].id, r->id);
+            CU_ASSERT(same_text(pf[k].patient, r->values[RDM_C_PATIENT_NBR]));
+            CU_ASSERT(same_text(pf[k].race, r->values[rdm_schema_find("race")]));
+            CU_ASSERT(same_text(pf[k].gender, r->values[rdm_schema_find("gender")]));
+            CU_ASSERT(same_text(pf[k].age, r->values[rdm_schema_find("age")]));
+        }
+        /* the record alone, scanned as a single body, gives the same */
+        char one[512];
+        CU_ASSERT_FATAL(len[k] < sizeof one);
+        memcpy(one, body + at[k], len[k]);
+        one[len[k]] = '\0';
+        rdm_predfields single;
+        CU_ASSERT_FATAL(rdm_predfields_scan(one, len[k], &single));
+        CU_ASSERT_STRING_EQUAL(single.id, pf[k].id);
+        CU_ASSERT(same_text(single.patient, pf[k].patient));
+        CU_ASSERT(same_text(single.race, pf[k].race));
+        CU_ASSERT(same_text(single.gender, pf[k].gender));
+        CU_ASSERT(same_text(single.age, pf[k].age));
+    }
+    rdm_api_request_release(&req);
+    return 1;
+}
+
+static void test_batch_one_pass(void)
+{
+    static const struct {
+        const char *body;
+        size_t n;
+        int served;
+    } taken[] = {
+        {"{\"instances\":[{\"encounter_id\":\"1\",\"race\":\"Caucasian\",\"gender\":\"Female\","
+         "\"age\":\"[10-20)\",\"weight\":null,\"diag_2\":\"250.01\"},{\"encounter_id\":\"2\","
+         "\"patient_nbr\":\"77\",\"race\":\"?\",\"age\":\"[0-10)\"}]}",
+         2, 1},
+        /* white space everywhere, a key before and after, unicode outside
+         * the logged fields */
+        {" {\n \"explain\" : false ,\t\"instances\" : [ { } ,\n"
+         "{ \"encounter_id\" : 12 , \"patient_nbr\" : 8675309 } ,{\"race\":\"age\",\"age\":"
+         "\"[50-60)\",\"medical_specialty\":\"Caf\xc3\xa9\"} ] } ",
+         3, 1},
+        {"{\"instances\":[{\"race\":\"Other\"}],\"explain\":true}", 1, 1},
+        /* nulls, missing and empty values, numbers as strings and as numbers */
+        {"{\"instances\":[{\"encounter_id\":null,\"patient_nbr\":null,\"race\":\"\",\"gender\":"
+         "null},{\"time_in_hospital\":3.0,\"num_lab_procedures\":41,\"race\":\"Other\"},"
+         "{\"patient_nbr\":\"123\",\"encounter_id\":\"x-1\"}]}",
+         3, 1},
+        /* strings of every length about the eight-byte steps */
+        {"{\"instances\":[{\"race\":\"a\",\"diag_1\":\"\",\"gender\":\"Male\",\"diag_2\":\"abcdefg\"},"
+         "{\"race\":\"abcdefgh\",\"diag_3\":\"abcdefghijklmno\",\"age\":\"abcdefghijklmnopq\"},"
+         "{\"medical_specialty\":\"x\",\"race\":\"AfricanAmerican\",\"payer_code\":\"abcdefghi\"}]}",
+         3, 1},
+        /* values that are no records' beside them: found, not validated */
+        {"{\"meta\":{\"a\":[1,\"]}\",{}]},\"instances\":[{\"race\":\"Other\"}],\"x\":\"y\"}", 1, 0},
+        {"{\"instances\":[]}", 0, 0}, /* refused when served */
+    };
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        CU_ASSERT(batch_agrees(taken[i].body, taken[i].n, taken[i].served));
+    static const struct {
+        const char *body;
+        size_t n;
+    } declined[] = {
+        {"{\"instances\":[{\"race\":\"Other\"}]}", 2},                  /* fewer records */
+        {"{\"instances\":[{\"race\":\"Other\"},{}]}", 1},               /* more */
+        {"{\"instances\":[{\"race\":\"O\\\"ther\"}]}", 1},              /* an escape */
+        {"{\"note\":\"\\u0041\",\"instances\":[{\"race\":\"Other\"}]}", 1}, /* anywhere */
+        {"{\"instances\":[{\"race\":\"Caf\xc3\xa9\"}]}", 1},            /* not plain */
+        {"{\"instances\":[{\"race\":7}]}", 1},                          /* a number */
+        {"{\"instances\":[{\"encounter_id\":-1}]}", 1},
+        {"{\"instances\":[{\"patient_nbr\":\"12a\"}]}", 1},
+        {"{\"instances\":[{\"diag\":{\"race\":\"x\"}}]}", 1},           /* nested */
+        {"{\"instances\":[{\"diag\":[1,2]}]}", 1},
+        {"{\"instances\":[{\"instances\":[]}]}", 1},
+        {"{\"instances\":[5]}", 1},
+        {"{\"instances\":{}}", 0},
+        {"{\"race\":\"Other\"}", 1},                                    /* no batch */
+        {"[{\"race\":\"Other\"}]", 1},
+        {"{\"instances\":[{\"race\":\"Other\"}", 1},                    /* no end */
+        {"{\"instances\":[{\"race\":\"Oth", 1},
+        {"{\"instances\":[{\"race\":nul", 1},
+        {"", 0},
+    };
+    for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
+        size_t at[4], len[4];
+        rdm_predfields pf[4];
+        CU_ASSERT_EQUAL(rdm_predfields_batch(declined[i].body, strlen(declined[i].body),
+                                             declined[i].n, at, len, pf),
+                        0);
+    }
+    /* a NUL inside the body */
+    static const char nul[] = "{\"instances\":[{\"race\":\"a\0\"}]}";
+    size_t at[1], len[1];
+    rdm_predfields pf[1];
+    CU_ASSERT_EQUAL(rdm_predfields_batch(nul, sizeof nul - 1, 1, at, len, pf), 0);
+    /* a body that ends inside a string, one byte short: every cut declined */
+    static const char whole[] =
+        "{\"instances\":[{\"encounter_id\":\"149190\",\"race\":\"Caucasian\",\"age\":\"[10-20)\"}]}";
+    for (size_t cut = 0; cut + 1 < sizeof whole - 1; cut++) {
+        char *b = malloc(cut + 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        memcpy(b, whole, cut);
+        b[cut] = '\0';
+        CU_ASSERT_EQUAL(rdm_predfields_batch(b, cut, 1, at, len, pf), 0);
+        free(b);
+    }
+    CU_ASSERT_EQUAL(rdm_predfields_batch(whole, sizeof whole - 1, 1, at, len, pf), 1);
+}
+
 int test_predfields_register(void)
 {
     CU_pSuite s = CU_add_suite("predfields", NULL, NULL);
     if (!s ||
         !CU_add_test(s, "logged fields taken as the parser gives them", test_taken_as_parsed) ||
         !CU_add_test(s, "anything unusual is left to the parser", test_declined) ||
-        !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus))
+        !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus) ||
+        !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass))
         return -1;
     return 0;
 }
