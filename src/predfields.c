@@ -2,6 +2,7 @@
 #include "predfields.h"
 
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "schema.h"
@@ -158,7 +159,7 @@ static int scan_by_key(const char *body, size_t len, rdm_predfields *out)
 
 /* The closing quote of a string whose bytes start at p (no backslash in
  * it: the caller checked), or NULL before `end`. Eight bytes at a time. */
-static const char *string_end(const char *p, const char *end)
+static inline const char *string_end(const char *p, const char *end)
 {
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
     while (end - p >= 8) {
@@ -176,8 +177,10 @@ static const char *string_end(const char *p, const char *end)
     return p < end ? p : NULL;
 }
 
-static const char *ws_to(const char *p, const char *end)
+static inline const char *ws_to(const char *p, const char *end)
 {
+    if (p < end && (unsigned char)*p > ' ') // compact JSON: most often no white space
+        return p;
     while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
         p++;
     return p;
@@ -367,4 +370,122 @@ int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_
         i = (size_t)(ws_to(b + i + 1, end) - b);
     }
     return 0;
+}
+
+/* ---- the predictions of a response ---- */
+
+/* First occurrence of `k` bytes `needle` in h[0..n), or NULL (memmem is a GNU extension). */
+static const char *find(const char *h, size_t n, const char *needle, size_t k)
+{
+    const char *end = h + n;
+    for (const char *p = h; k > 0 && (size_t)(end - p) >= k; p++) {
+        if (!(p = memchr(p, needle[0], (size_t)(end - p) - k + 1)))
+            return NULL;
+        if ((k < 2 || p[1] == needle[1]) && !memcmp(p, needle, k)) // most candidates fail at once
+            return p;
+    }
+    return NULL;
+}
+
+/* The key every prediction of a response has, and the index of its 'y',
+ * a byte no other key of a response has: found by a memchr for it. */
+static const char KEY_P[] = "\"probability\":";
+#define KEY_P_Y 11
+
+/* First occurrence of KEY_P in h[0..n), or NULL: each 'y' in turn, the key
+ * checked around it (the key has one 'y': an occurrence is one 'y'). */
+static const char *find_probability(const char *h, size_t n)
+{
+    const size_t k = sizeof KEY_P - 1;
+    if (n < k)
+        return NULL;
+    const char *end = h + n;
+    for (const char *y = h + KEY_P_Y; (y = memchr(y, 'y', (size_t)(end - y) - (k - KEY_P_Y - 1)));
+         y++)
+        if (!memcmp(y - KEY_P_Y, KEY_P, k))
+            return y - KEY_P_Y;
+    return NULL;
+}
+
+uint32_t rdm_predresp_rows(const char *r, size_t n)
+{
+    uint32_t rows = 0;
+    const char *end = r + n;
+    for (const char *p = r; p && p < end;) {
+        p = find_probability(p, (size_t)(end - p));
+        if (p) {
+            rows++;
+            p += sizeof KEY_P - 1;
+        }
+    }
+    return rows;
+}
+
+/* The number at s (before end) as strtod reads it. The pool writes
+ * probabilities with six decimals and thresholds with %.6g: a decimal of at
+ * most 15 digits and no exponent is m / 10^k with m and 10^k exact doubles,
+ * and one division rounds it as strtod does (correctly); anything else goes
+ * to strtod, on a NUL-terminated copy. */
+static double decimal(const char *s, const char *end)
+{
+    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
+    const char *c = s;
+    int neg = c < end && *c == '-';
+    c += neg;
+    uint64_t m = 0;
+    int digits = 0, k = 0;
+    for (; c < end && *c >= '0' && *c <= '9' && digits <= 15; c++, digits++)
+        m = m * 10 + (uint64_t)(*c - '0');
+    if (c < end && *c == '.')
+        for (c++; c < end && *c >= '0' && *c <= '9' && digits <= 15; c++, digits++, k++)
+            m = m * 10 + (uint64_t)(*c - '0');
+    if (digits == 0 || digits > 15 || (c < end && (*c == 'e' || *c == 'E'))) {
+        char tmp[512];
+        size_t n = (size_t)(end - s) < sizeof tmp - 1 ? (size_t)(end - s) : sizeof tmp - 1;
+        memcpy(tmp, s, n);
+        tmp[n] = '\0';
+        return strtod(tmp, NULL);
+    }
+    double v = (double)m / p10[k];
+    return neg ? -v : v;
+}
+
+/* `key` (k bytes) at p, within end? */
+static int at_key(const char *p, const char *end, const char *key, size_t k)
+{
+    return (size_t)(end - p) >= k && !memcmp(p, key, k);
+}
+
+/* The pool writes the three one after the other: taken there when they
+ * are, else searched for. */
+int rdm_predresp_next(const char *r, size_t n, size_t *pos, double *p, int *d, double *thr)
+{
+    static const char kd[] = ",\"decision\":", kt[] = ",\"threshold\":";
+    const size_t kdn = sizeof kd - 2, ktn = sizeof kt - 2; // the keys without the comma
+    const char *end = r + n, *s = find_probability(r + *pos, n - *pos);
+    if (!s)
+        return 0;
+    const char *v = s + sizeof KEY_P - 1, *e = v;
+    *p = decimal(v, end);
+    // the number as the pool writes it (digits, a point), then the decision
+    while (e < end && ((*e >= '0' && *e <= '9') || *e == '.' || *e == '-'))
+        e++;
+    const char *sd = NULL, *st = NULL;
+    if (e > v && at_key(e, end, kd, sizeof kd - 1)) {
+        sd = e + 1;
+        const char *b = sd + kdn;
+        const char *be = at_key(b, end, "true", 4) ? b + 4 : at_key(b, end, "false", 5) ? b + 5 : NULL;
+        if (be && at_key(be, end, kt, sizeof kt - 1))
+            st = be + 1;
+        else
+            st = find(s, (size_t)(end - s), kt + 1, ktn);
+    } else {
+        sd = find(s, (size_t)(end - s), kd + 1, kdn);
+        st = find(s, (size_t)(end - s), kt + 1, ktn);
+    }
+    *d = sd && sd + kdn < end && sd[kdn] == 't';
+    *thr = st ? decimal(st + ktn, end) : 0;
+    *pos = (size_t)(v - r);
+    return 1;
 }

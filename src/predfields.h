@@ -38,4 +38,14 @@ int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out);
 int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
                          rdm_predfields *out);
 
+/* Predictions in a response body: one per "probability" key. */
+uint32_t rdm_predresp_rows(const char *r, size_t n);
+
+/* The next prediction of a response r[0..n) from *pos (0 first): the first
+ * "probability" key from there, and after it the first "decision" (true
+ * when its value starts with 't') and "threshold" (0 without one); numbers
+ * as strtod reads them. *pos is moved past the probability's key. 0 when
+ * there is no further "probability" key. */
+int rdm_predresp_next(const char *r, size_t n, size_t *pos, double *p, int *d, double *thr);
+
 #endif

@@ -110,35 +110,6 @@ static size_t entry_size(const rdm_predlog_served *s, size_t name, size_t ver, s
     return sizeof(entry_hdr) + name + ver + alias + s->body_len + s->response_len + 5;
 }
 
-/* First occurrence of `k` bytes `needle` in h[0..n), or NULL (memmem is a GNU extension). */
-static const char *find(const char *h, size_t n, const char *needle, size_t k)
-{
-    const char *end = h + n;
-    for (const char *p = h; k > 0 && (size_t)(end - p) >= k; p++) {
-        if (!(p = memchr(p, needle[0], (size_t)(end - p) - k + 1)))
-            return NULL;
-        if ((k < 2 || p[1] == needle[1]) && !memcmp(p, needle, k)) // most candidates fail at once
-            return p;
-    }
-    return NULL;
-}
-
-/* Predictions in a response body: one per "probability" key. */
-static uint32_t response_rows(const char *r, size_t n)
-{
-    static const char key[] = "\"probability\":";
-    uint32_t rows = 0;
-    const char *end = r + n;
-    for (const char *p = r; p && p < end;) {
-        p = find(p, (size_t)(end - p), key, sizeof key - 1);
-        if (p) {
-            rows++;
-            p += sizeof key - 1;
-        }
-    }
-    return rows;
-}
-
 static int parse_entry(const char *p, size_t avail, entry_view *v)
 {
     if (avail < sizeof(entry_hdr))
@@ -190,46 +161,6 @@ static const char *int_text(const char *v, char *buf, size_t n)
         for (v++; *v == '0'; v++)
             ;
     return (*v == '\0' || *v == '"') ? buf : NULL;
-}
-
-/* The number at s as strtod reads it. The pool writes probabilities with six
- * decimals and thresholds with %.6g: a decimal of at most 15 digits and no
- * exponent is m / 10^k with m and 10^k exact doubles, and one division
- * rounds it as strtod does (correctly); anything else goes to strtod. */
-static double decimal(const char *s)
-{
-    static const double p10[] = {1e0, 1e1, 1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15};
-    const char *c = s;
-    int neg = *c == '-';
-    c += neg;
-    uint64_t m = 0;
-    int digits = 0, k = 0;
-    for (; *c >= '0' && *c <= '9'; c++, digits++)
-        m = m * 10 + (uint64_t)(*c - '0');
-    if (*c == '.')
-        for (c++; *c >= '0' && *c <= '9'; c++, digits++, k++)
-            m = m * 10 + (uint64_t)(*c - '0');
-    if (digits == 0 || digits > 15 || *c == 'e' || *c == 'E')
-        return strtod(s, NULL);
-    double v = (double)m / p10[k];
-    return neg ? -v : v;
-}
-
-/* Next "probability", "decision" and "threshold" of a response from *pos. */
-static int next_prediction(const char *r, size_t n, size_t *pos, double *p, int *d, double *thr)
-{
-    static const char kp[] = "\"probability\":", kd[] = "\"decision\":", kt[] = "\"threshold\":";
-    const char *end = r + n, *s = find(r + *pos, n - *pos, kp, sizeof kp - 1);
-    if (!s)
-        return 0;
-    *p = decimal(s + sizeof kp - 1);
-    const char *sd = find(s, (size_t)(end - s), kd, sizeof kd - 1);
-    const char *st = find(s, (size_t)(end - s), kt, sizeof kt - 1);
-    *d = sd && sd[sizeof kd - 1] == 't';
-    *thr = st ? decimal(st + sizeof kt - 1) : 0;
-    *pos = (size_t)(s - r) + sizeof kp - 1;
-    return 1;
 }
 
 static void format_time(int64_t us, char out[40])
@@ -300,11 +231,26 @@ static int emit_text(const pred *x, rdm_buf *out)
 
 /* The integer text `t` (int_text) as a bigint; 0 when past its range, with
  * the reason in why. */
+/* The integer text `t` ("-" and digits, int_text) as strtoll reads it: 1, or
+ * 0 past the range of a bigint. */
+static int text_bigint(const char *t, int64_t *v)
+{
+    int neg = *t == '-';
+    uint64_t m = 0, lim = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (t += neg; *t >= '0' && *t <= '9'; t++) {
+        uint64_t d = (uint64_t)(*t - '0');
+        if (m > (lim - d) / 10)
+            return 0;
+        m = m * 10 + d;
+    }
+    *v = neg && m ? -(int64_t)(m - 1) - 1 : (int64_t)m;
+    return 1;
+}
+
 static int bigint_of(const char *t, const char *field, int64_t *v, char *why, size_t n)
 {
-    errno = 0;
-    *v = t ? strtoll(t, NULL, 10) : 0;
-    if (errno != ERANGE)
+    *v = 0;
+    if (!t || text_bigint(t, v))
         return 1;
     snprintf(why, n, "%s %.40s is out of range for type bigint", field, t);
     return 0;
@@ -314,8 +260,11 @@ static int emit_batch(const pred *x, int stable, sink *to)
 {
     rdm_predbatch *b = to->batch;
     rdm_buf *out = to->out;
-    int64_t enc = x->enc ? strtoll(x->enc, NULL, 10) : 0; // in range: checked_ids()
-    int64_t pat = x->pat ? strtoll(x->pat, NULL, 10) : 0;
+    int64_t enc = 0, pat = 0; // in range: checked before (bigint_of)
+    if (x->enc)
+        text_bigint(x->enc, &enc);
+    if (x->pat)
+        text_bigint(x->pat, &pat);
     int32_t ver = x->version ? (int32_t)atoi(x->version) : 0;
     rdm_predbatch_item it = {x->v->h.served_us,
                              x->rid,
@@ -584,7 +533,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
     for (size_t i = 0; rc == RDM_OK && i < n; i++) {
         double p, t;
         int d;
-        if (!next_prediction(v->resp, v->h.resp_len, &pos, &p, &d, &t)) {
+        if (!rdm_predresp_next(v->resp, v->h.resp_len, &pos, &p, &d, &t)) {
             rc = RDM_EPARSE;
             break;
         }
@@ -1794,7 +1743,7 @@ void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s)
 {
     if (!l || !s)
         return;
-    uint32_t rows = response_rows(s->response, s->response_len);
+    uint32_t rows = rdm_predresp_rows(s->response, s->response_len);
     size_t nl = strnlen(nz(s->model_name), 1024), vl = strnlen(nz(s->model_version), 64),
            al = strnlen(nz(s->alias), 64);
     size_t need = entry_size(s, nl, vl, al);

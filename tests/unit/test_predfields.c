@@ -264,6 +264,104 @@ static void test_batch_one_pass(void)
     CU_ASSERT_EQUAL(rdm_predfields_batch(whole, sizeof whole - 1, 1, at, len, pf), 1);
 }
 
+/* The prediction after `pos` as the response's keys say, by plain search:
+ * the first "probability" key from pos, the first "decision" and
+ * "threshold" after it (strtod for the numbers). */
+static int ref_next(const char *r, size_t *pos, double *p, int *d, double *thr)
+{
+    const char *s = strstr(r + *pos, "\"probability\":");
+    if (!s)
+        return 0;
+    const char *sd = strstr(s, "\"decision\":"), *st = strstr(s, "\"threshold\":");
+    *p = strtod(s + 14, NULL);
+    *d = sd && sd[11] == 't';
+    *thr = st ? strtod(st + 12, NULL) : 0;
+    *pos = (size_t)(s - r) + 14;
+    return 1;
+}
+
+static void test_response_predictions(void)
+{
+    static const char *const resp[] = {
+        /* as the pool writes them: a batch and a single record */
+        "{\"model\":{\"name\":\"readmission\",\"version\":\"3\"},\"predictions\":[{\"encounter_id\":"
+        "\"149190\",\"probability\":0.080233,\"decision\":false,\"threshold\":0.137884,"
+        "\"warnings\":[]},{\"encounter_id\":\"62256\",\"probability\":0.943376,\"decision\":true,"
+        "\"threshold\":0.137884,\"warnings\":[]},{\"encounter_id\":null,\"probability\":1.000000,"
+        "\"decision\":true,\"threshold\":0.5,\"warnings\":[\"unknown value\"]}]}",
+        "{\"model\":{\"name\":\"readmission\",\"version\":\"file:383fe2afec1b\"},\"encounter_id\":"
+        "\"149190\",\"probability\":0.080233,\"decision\":false,\"threshold\":0.137884,"
+        "\"warnings\":[]}\n",
+        /* other orders, keys between, white space: the first after the key */
+        "{\"predictions\":[{\"decision\":true,\"threshold\":0.3,\"probability\":0.25},"
+        "{\"probability\":0.75,\"threshold\":0.2,\"decision\":false}]}",
+        "{\"probability\":0.5,\"why\":\"y\",\"decision\":true,\"threshold\":0.125}",
+        "{\"probability\": 0.5 ,\"decision\": true,\"threshold\": 1e-3}",
+        "{\"probability\":0.5, \"decision\":true, \"threshold\":0.25}",
+        "{\"probability\":0.5,\"decision\":true ,\"threshold\":0.25}",
+        /* numbers strtod takes the long way, out of range, negative */
+        "{\"probability\":1e-05,\"decision\":false,\"threshold\":2.5E-1}",
+        "{\"probability\":0.12345678901234567,\"decision\":false,\"threshold\":-0.5}",
+        "{\"probability\":-0.25,\"decision\":false,\"threshold\":100}",
+        /* missing decision or threshold; no key after the last */
+        "{\"probability\":0.5}",
+        "{\"probability\":0.5,\"decision\":true}",
+        "{\"probability\":0.5,\"threshold\":0.1}",
+        /* 'y' and near-keys elsewhere */
+        "{\"yy\":\"probability\",\"xprobability\":0.9,\"probabilityy\":0.8,\"probability\":0.7,"
+        "\"decision\":false,\"threshold\":0.6}",
+        "{\"encounter_id\":\"y\",\"probability\":",
+        "\"probability\":",
+        "",
+    };
+    for (size_t i = 0; i < sizeof resp / sizeof resp[0]; i++) {
+        const char *r = resp[i];
+        size_t n = strlen(r), pa = 0, pb = 0;
+        uint32_t rows = 0;
+        for (;;) {
+            double p1 = -9, t1 = -9, p2 = -9, t2 = -9;
+            int d1 = -9, d2 = -9;
+            int a = rdm_predresp_next(r, n, &pa, &p1, &d1, &t1), b = ref_next(r, &pb, &p2, &d2, &t2);
+            CU_ASSERT_EQUAL(a, b);
+            if (!a || !b)
+                break;
+            rows++;
+            CU_ASSERT_EQUAL(pa, pb);
+            CU_ASSERT_DOUBLE_EQUAL(p1, p2, 0);
+            CU_ASSERT_EQUAL(d1, d2);
+            CU_ASSERT_DOUBLE_EQUAL(t1, t2, 0);
+            CU_ASSERT_FATAL(rows < 10);
+        }
+        CU_ASSERT_EQUAL(rdm_predresp_rows(r, n), rows);
+    }
+    /* the three predictions of the first: read as written */
+    size_t pos = 0;
+    double p, t;
+    int d;
+    CU_ASSERT(rdm_predresp_next(resp[0], strlen(resp[0]), &pos, &p, &d, &t));
+    CU_ASSERT(p == 0.080233 && d == 0 && t == 0.137884);
+    CU_ASSERT(rdm_predresp_next(resp[0], strlen(resp[0]), &pos, &p, &d, &t));
+    CU_ASSERT(p == 0.943376 && d == 1);
+    CU_ASSERT(rdm_predresp_next(resp[0], strlen(resp[0]), &pos, &p, &d, &t));
+    CU_ASSERT(p == 1.0 && d == 1 && t == 0.5);
+    CU_ASSERT(!rdm_predresp_next(resp[0], strlen(resp[0]), &pos, &p, &d, &t));
+    /* a response cut anywhere is read within its bytes: a copy of each
+     * prefix without a NUL after it (ASan sees a read past it) */
+    const char *full = resp[0];
+    for (size_t cut = 0; cut <= strlen(full); cut++) {
+        char *b = malloc(cut ? cut : 1);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+        memcpy(b, full, cut);
+        size_t at = 0;
+        uint32_t k = 0;
+        while (rdm_predresp_next(b, cut, &at, &p, &d, &t) && k < 5)
+            k++;
+        CU_ASSERT(k <= 3);
+        CU_ASSERT_EQUAL(rdm_predresp_rows(b, cut), k);
+        free(b);
+    }
+}
+
 int test_predfields_register(void)
 {
     CU_pSuite s = CU_add_suite("predfields", NULL, NULL);
@@ -271,7 +369,8 @@ int test_predfields_register(void)
         !CU_add_test(s, "logged fields taken as the parser gives them", test_taken_as_parsed) ||
         !CU_add_test(s, "anything unusual is left to the parser", test_declined) ||
         !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus) ||
-        !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass))
+        !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass) ||
+        !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions))
         return -1;
     return 0;
 }
