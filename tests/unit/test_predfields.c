@@ -66,6 +66,8 @@ static void test_taken_as_parsed(void)
         "{\"medical_specialty\":\"Caf\xc3\xa9\",\"gender\":\"Male\",\"explain\":true}",
         /* a value that spells a key is no key */
         "{\"race\":\"age\",\"age\":\"[50-60)\"}",
+        /* every printable byte but the quote and the backslash is plain */
+        "{\"race\":\"AZaz09 !#$%&'()*+,-./:;<=>?@[]^_`{|}~\"}",
         "{\"encounter_id\":\"012345678901234567890123456789012345678901234\"}",
     };
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
@@ -143,7 +145,7 @@ static void test_hostile_corpus(void)
 static int batch_agrees(const char *body, size_t want, int served)
 {
     size_t n = strlen(body), at[16], len[16];
-    rdm_predfields pf[16];
+    static rdm_predfields pf[16];
     CU_ASSERT_FATAL(want <= 16);
     if (!rdm_predfields_batch(body, n, want, at, len, pf))
         return 0;
@@ -164,7 +166,7 @@ static int batch_agrees(const char *body, size_t want, int served)
             CU_ASSERT(same_text(pf[k].age, r->values[rdm_schema_find("age")]));
         }
         /* the record alone, scanned as a single body, gives the same */
-        char one[512];
+        char one[4096];
         CU_ASSERT_FATAL(len[k] < sizeof one);
         memcpy(one, body + at[k], len[k]);
         one[len[k]] = '\0';
@@ -362,6 +364,57 @@ static void test_response_predictions(void)
     }
 }
 
+/* Random batches (a fixed seed): values of every length up to 70 about the
+ * 64-byte blocks, white space or none, numbers, nulls; the one pass agrees
+ * with the parser on each. */
+static void test_batch_random(void)
+{
+    static const char *const keys[] = {"encounter_id", "patient_nbr", "race",   "gender",
+                                       "age",          "diag_1",      "diag_2", "medical_specialty",
+                                       "payer_code",   "num_lab_procedures"};
+    static const char *const spaces[] = {"", " ", "\n  ", "\t"};
+    unsigned seed = 12345;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
+    char *body = malloc(16384);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    for (int round = 0; round < 300; round++) {
+        size_t nrec = 1 + RND() % 8, k = 0;
+        k += (size_t)sprintf(body + k, "{%s\"instances\":[", spaces[RND() % 4]);
+        for (size_t r = 0; r < nrec; r++) {
+            k += (size_t)sprintf(body + k, "%s{", r ? "," : "");
+            size_t nk = RND() % 10;
+            for (size_t f = 0; f < nk; f++) {
+                const char *sp = spaces[RND() % 4];
+                size_t key = f; /* each key once */
+                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp, sp);
+                int kind = (int)(RND() % 6);
+                if (kind == 0) {
+                    k += (size_t)sprintf(body + k, "null");
+                } else if (kind == 1 && (key <= 1 || key == 9)) {
+                    k += (size_t)sprintf(body + k, "%u", 1 + RND() % 90000);
+                } else {
+                    size_t vl = RND() % 71;
+                    body[k++] = '"';
+                    if (key <= 1 || key == 9) /* ids and counts: digits */
+                        for (size_t c = 0; c < vl % 6 + 1; c++)
+                            body[k++] = (char)('1' + RND() % 9);
+                    else
+                        for (size_t c = 0; c < vl; c++)
+                            body[k++] = (char)("abc XYZ-[)(0.9,:{}]"[RND() % 19]);
+                    body[k++] = '"';
+                }
+                k += (size_t)sprintf(body + k, "%s", spaces[RND() % 4]);
+            }
+            k += (size_t)sprintf(body + k, "}");
+        }
+        k += (size_t)sprintf(body + k, "]}");
+        body[k] = '\0';
+        CU_ASSERT(batch_agrees(body, nrec, 1));
+    }
+#undef RND
+    free(body);
+}
+
 int test_predfields_register(void)
 {
     CU_pSuite s = CU_add_suite("predfields", NULL, NULL);
@@ -370,7 +423,8 @@ int test_predfields_register(void)
         !CU_add_test(s, "anything unusual is left to the parser", test_declined) ||
         !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus) ||
         !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass) ||
-        !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions))
+        !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions) ||
+        !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random))
         return -1;
     return 0;
 }
