@@ -148,7 +148,7 @@ if [ -n "$PM" ]; then
     SCRATCH=readmit_bench_log_$$
     COLS="prediction_id, model_name, n, first_served, last_served, writer, seq_lo, seq_hi, served_at,
           request_id, item, encounter_id, patient_nbr, model_version, alias, probability, decision,
-          threshold, latency_us, race, gender, age, input_end, inputs, input_keys"
+          threshold, latency_us, race, gender, age, input_end, inputs, input_keys, group_values, group_codes"
     psql_() { "$TOP/scripts/pg.sh" psql -v ON_ERROR_STOP=1 -qAt "$@"; }
     psql_ -d "$DBN" -c "\\copy (SELECT $COLS FROM monitor.prediction_batches ORDER BY batch_id DESC LIMIT 300) TO '$WORK/batches.bin' WITH (FORMAT binary)"
     N=$(psql_ -d "$DBN" -c "SELECT sum(n) FROM (SELECT n FROM monitor.prediction_batches ORDER BY batch_id DESC LIMIT 300) b")

@@ -380,7 +380,10 @@ enum {
     LA_RACE,
     LA_GENDER,
     LA_AGE,
-    LOG_ARRAYS
+    LA_GROUP_VALUES, /* migration 017: race, gender, age NULL, coded instead */
+    LA_GROUP_CODES,
+    LOG_FIELDS,
+    LOG_ARRAYS = LA_GROUP_VALUES
 };
 
 /* Fetch the outcome slot of the next encounter of cursor `a`. */
@@ -399,9 +402,14 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
         RDM_OID_INT8, RDM_OID_TIMESTAMPTZ, RDM_OID_INT4, RDM_OID_INT8, RDM_OID_FLOAT8, RDM_OID_INT2,
         RDM_OID_INT8, RDM_OID_FLOAT8,      RDM_OID_TEXT, RDM_OID_TEXT, RDM_OID_TEXT};
     pred_ctx *c = ud;
-    int na = c->groups ? LOG_ARRAYS : LA_THRESHOLD; /* the rest only for the groups */
+    /* the rest only for the groups; race, gender and age as arrays, or
+     * codes into the batch's values (predbatch.h) */
+    const int coded = c->groups && f[LA_GROUP_CODES].data;
+    int na = !c->groups ? LA_THRESHOLD : coded ? LA_RACE : LOG_ARRAYS;
     rdm_pbarray a[LOG_ARRAYS];
     rdm_copy_field e[LOG_ARRAYS];
+    rdm_copy_field vals[RDM_PREDBATCH_MAX_GROUP_VALUES];
+    uint32_t nvals = 0;
     int once[LOG_ARRAYS] = {0}; /* one element for every prediction (predbatch.h) */
     for (int k = 0; k < na; k++) {
         if (rdm_pbarray_open(&a[k], f[k].data, f[k].len, oid[k]))
@@ -410,6 +418,16 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
         if ((a[k].n != a[0].n && !once[k]) ||
             (once[k] && rdm_pbarray_next(&a[k], &e[k].data, &e[k].len) != 1))
             return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed arrays");
+    }
+    if (coded) {
+        rdm_pbarray v;
+        int k = rdm_pbarray_open(&v, f[LA_GROUP_VALUES].data, f[LA_GROUP_VALUES].len, RDM_OID_TEXT);
+        while (k == 0 && nvals < RDM_PREDBATCH_MAX_GROUP_VALUES &&
+               (k = rdm_pbarray_next(&v, &vals[nvals].data, &vals[nvals].len)) == 1) {
+            k = vals[nvals++].data ? 0 : -1;
+        }
+        if (k != 0 || v.n != nvals || f[LA_GROUP_CODES].len != 3 * (size_t)a[0].n)
+            return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed group codes");
     }
     if (c->ordered && c->nheld + a[0].n > c->capheld) {
         void *p = c->held;
@@ -441,6 +459,12 @@ static int log_batch_row(const rdm_copy_field *f, void *ud, rdm_err *err)
         r.label = o ? o->label : -1;
         r.observed = o ? o->observed : NAN;
         int rc = RDM_OK;
+        for (int g = 0; coded && o && g < 3; g++) {
+            const unsigned code = f[LA_GROUP_CODES].data[3 * (size_t)i + (size_t)g];
+            if (code > nvals)
+                return rdm_errf(err, RDM_EDB, "monitor: a log batch with malformed group codes");
+            e[LA_RACE + g] = code ? vals[code - 1] : (rdm_copy_field){NULL, 0};
+        }
         if (c->groups && o)
             rc = group_add(c, &r, el_float8(e[LA_THRESHOLD].data, e[LA_THRESHOLD].len, NAN),
                            &e[LA_RACE], err);
@@ -519,7 +543,7 @@ int rdm_mondb_predictions(rdm_db *db, const char *model_name, long input_rows, i
     free(oc.label);
     free(oc.observed);
     if (rc == RDM_OK)
-        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, LOG_ARRAYS,
+        rc = rdm_db_copy_out_bin(db, RDM_SQL_MONITOR_COPY_OUT_PREDICTIONS, LOG_FIELDS,
                                  log_batch_row, &c, err);
     if (rc == RDM_OK && ordered)
         rc = pass_held(&c, err);

@@ -7,9 +7,8 @@
 #define PG_EPOCH_US INT64_C(946684800000000) /* 2000-01-01 in unix microseconds */
 
 static const uint32_t ARRAY_OID[RDM_PB_NARRAYS] = {
-    RDM_OID_TIMESTAMPTZ, RDM_OID_TEXT, RDM_OID_INT4,   RDM_OID_INT8, RDM_OID_INT8,
-    RDM_OID_INT4,        RDM_OID_TEXT, RDM_OID_FLOAT8, RDM_OID_INT2, RDM_OID_FLOAT8,
-    RDM_OID_INT4,        RDM_OID_TEXT, RDM_OID_TEXT,   RDM_OID_TEXT, RDM_OID_INT4,
+    RDM_OID_TIMESTAMPTZ, RDM_OID_TEXT,   RDM_OID_INT4, RDM_OID_INT8,   RDM_OID_INT8, RDM_OID_INT4,
+    RDM_OID_TEXT,        RDM_OID_FLOAT8, RDM_OID_INT2, RDM_OID_FLOAT8, RDM_OID_INT4, RDM_OID_INT4,
 };
 
 static void be(unsigned char *p, uint64_t v, int n)
@@ -81,6 +80,8 @@ void rdm_predbatch_release(rdm_predbatch *b)
     rdm_buf_release(&b->model);
     rdm_buf_release(&b->writer);
     rdm_buf_release(&b->keys);
+    rdm_buf_release(&b->gvals);
+    rdm_buf_release(&b->gcodes);
     memset(b, 0, sizeof *b);
 }
 
@@ -117,6 +118,28 @@ static void note_elem(rdm_predbatch *b, int a, size_t at)
             x->len - at != b->first_len[a] || memcmp(x->data + at, x->data, b->first_len[a]);
 }
 
+/* A one-dimensional array field of `n` elements of type `oid` (elements:
+ * the bytes elems[0..len), each its length and its value); no NULL. */
+static int add_array(rdm_buf *out, uint32_t oid, uint32_t n, const char *elems, size_t len)
+{
+    unsigned char h[24];
+    if (!n) {
+        be(h, 12, 4);
+        be(h + 4, 0, 4); /* no dimension: an empty array */
+        be(h + 8, 0, 4);
+        be(h + 12, oid, 4);
+        return rdm_buf_add(out, h, 16);
+    }
+    be(h, 20 + len, 4);
+    be(h + 4, 1, 4); /* dimensions */
+    be(h + 8, 0, 4); /* no NULL */
+    be(h + 12, oid, 4);
+    be(h + 16, n, 4);
+    be(h + 20, 1, 4); /* lower bound */
+    int rc = rdm_buf_add(out, h, sizeof h);
+    return rc ? rc : rdm_buf_add(out, elems, len);
+}
+
 /* The open batch as one row of `out`. */
 static int flush(rdm_predbatch *b, rdm_buf *out)
 {
@@ -131,6 +154,10 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
     rc = rc ? rc : add_int(out, b->seq_lo, 8);
     rc = rc ? rc : add_int(out, b->seq_hi, 8);
     for (int a = 0; rc == RDM_OK && a < RDM_PB_NARRAYS; a++) {
+        if (a == RDM_PB_INPUT_END) /* race, gender, age: in group_codes */
+            rc = rdm_buf_add(out, "\377\377\377\377\377\377\377\377\377\377\377\377", 12);
+        if (rc != RDM_OK)
+            break;
         // one element for all when none differs (those kept so: once_ok)
         const int once = once_ok(a) && !b->varies[a];
         const size_t len = once ? b->first_len[a] : b->arr[a].len;
@@ -162,21 +189,19 @@ static int flush(rdm_predbatch *b, rdm_buf *out)
         out->data[out->len] = '\0';
     }
     // input_keys: a text[] of the keys, or NULL
-    if (rc == RDM_OK && b->nkeys) {
-        unsigned char h[24];
-        be(h, 20 + b->keys.len, 4);
-        be(h + 4, 1, 4); /* dimensions */
-        be(h + 8, 0, 4); /* no NULL */
-        be(h + 12, RDM_OID_TEXT, 4);
-        be(h + 16, b->nkeys, 4);
-        be(h + 20, 1, 4); /* lower bound */
-        rc = rdm_buf_add(out, h, sizeof h);
-        rc = rc ? rc : rdm_buf_add(out, b->keys.data, b->keys.len);
-    } else if (rc == RDM_OK) {
+    if (rc == RDM_OK && b->nkeys)
+        rc = add_array(out, RDM_OID_TEXT, b->nkeys, b->keys.data, b->keys.len);
+    else if (rc == RDM_OK)
         rc = add_be(out, UINT32_MAX, 4);
-    }
+    // group_values and group_codes
+    rc = rc ? rc : add_array(out, RDM_OID_TEXT, b->ngvals, b->gvals.data, b->gvals.len);
+    rc = rc ? rc : add_val(out, b->gcodes.data, b->gcodes.len);
     rdm_buf_reset(&b->keys);
     b->nkeys = 0;
+    rdm_buf_reset(&b->gvals);
+    rdm_buf_reset(&b->gcodes);
+    b->ngvals = 0;
+    memset(b->glast, 0, sizeof b->glast);
     rdm_buf_reset(&b->inputs);
     b->nspans = 0;
     b->input_len = 0;
@@ -305,6 +330,59 @@ static int add_keyless(rdm_predbatch *b, const char *s, size_t n)
     return 0;
 }
 
+/* ---- race, gender and age as codes ---- */
+
+#define GROUPS_FULL 1 /* add_groups: no room for the values */
+
+/* The code of value s in the open batch's group values (field f: the one
+ * it had last is tried first); 0 for a missing value, -1 when not there. */
+static int group_code(const rdm_predbatch *b, int f, const char *s, size_t n)
+{
+    if (!s)
+        return 0;
+    const unsigned char *v = (const unsigned char *)b->gvals.data;
+    const uint32_t last = b->glast[f];
+    if (last && get32(v + b->gval_at[last - 1]) == n &&
+        !memcmp(v + b->gval_at[last - 1] + 4, s, n))
+        return (int)last;
+    for (uint32_t k = 0; k < b->ngvals; k++)
+        if (get32(v + b->gval_at[k]) == n && !memcmp(v + b->gval_at[k] + 4, s, n))
+            return (int)k + 1;
+    return -1;
+}
+
+/* The codes of one prediction's race, gender and age appended to
+ * b->gcodes, values new to the batch added: RDM_OK, or GROUPS_FULL when
+ * they would be more than RDM_PREDBATCH_MAX_GROUP_VALUES (nothing added). */
+static int add_groups(rdm_predbatch *b, const char *const g[3])
+{
+    size_t len[3];
+    int code[3], fresh = 0;
+    for (int f = 0; f < 3; f++) {
+        len[f] = g[f] ? strlen(g[f]) : 0;
+        code[f] = group_code(b, f, g[f], len[f]);
+        fresh += code[f] < 0;
+    }
+    if (b->ngvals + (uint32_t)fresh > RDM_PREDBATCH_MAX_GROUP_VALUES)
+        return GROUPS_FULL;
+    for (int f = 0; f < 3; f++) {
+        if (code[f] < 0) {
+            // the same new value twice in one prediction: one entry
+            code[f] = group_code(b, f, g[f], len[f]);
+            if (code[f] < 0) {
+                b->gval_at[b->ngvals] = (uint32_t)b->gvals.len;
+                if (add_val(&b->gvals, g[f], len[f]) != RDM_OK)
+                    return RDM_ENOMEM;
+                code[f] = (int)++b->ngvals;
+            }
+        }
+        b->glast[f] = (unsigned char)code[f];
+    }
+    const unsigned char c[3] = {(unsigned char)code[0], (unsigned char)code[1],
+                                (unsigned char)code[2]};
+    return rdm_buf_add(&b->gcodes, c, sizeof c);
+}
+
 static int same(const rdm_buf *b, const char *s)
 {
     size_t n = strlen(s);
@@ -326,6 +404,21 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
         rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
         b->first_us = b->last_us = it->served_us;
         b->seq_lo = b->seq_hi = seq;
+    }
+    // race, gender and age first: a batch with too many distinct values of
+    // them is written before this prediction, which starts the next
+    const char *const g[3] = {it->race, it->gender, it->age};
+    if (rc == RDM_OK && (rc = add_groups(b, g)) == GROUPS_FULL) {
+        rc = flush(b, out);
+        if (rc == RDM_OK) {
+            rdm_buf_reset(&b->model);
+            rdm_buf_reset(&b->writer);
+            rc = rdm_buf_adds(&b->model, model);
+            rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
+            b->first_us = b->last_us = it->served_us;
+            b->seq_lo = b->seq_hi = seq;
+        }
+        rc = rc ? rc : add_groups(b, g);
     }
     if (rc != RDM_OK)
         return rc;
@@ -358,9 +451,6 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
         note_elem(b, RDM_PB_THRESHOLD, at_threshold);
     }
     rc = rc ? rc : elem_int(b, RDM_PB_LATENCY, &latency, 4);
-    rc = rc ? rc : elem_text(b, RDM_PB_RACE, it->race);
-    rc = rc ? rc : elem_text(b, RDM_PB_GENDER, it->gender);
-    rc = rc ? rc : elem_text(b, RDM_PB_AGE, it->age);
     if (rc == RDM_OK && b->nspans == b->capspans) {
         void *v = b->spans;
         rc = rdm_grow(&v, &b->capspans, b->nspans + 1, sizeof *b->spans);
@@ -445,8 +535,11 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
     unsigned nf = (unsigned)(u[0] << 8 | u[1]);
     if (nf == 0xffff)
         return 0;
-    r->aside = nf == RDM_PREDBATCH_ASIDE || nf == RDM_PREDBATCH_ASIDE_V1;
+    r->aside =
+        nf == RDM_PREDBATCH_ASIDE || nf == RDM_PREDBATCH_ASIDE_V2 || nf == RDM_PREDBATCH_ASIDE_V1;
     r->fields = nf == RDM_PREDBATCH_FIELDS || nf == RDM_PREDBATCH_ASIDE ? RDM_PREDBATCH_FIELDS
+                : nf == RDM_PREDBATCH_FIELDS_V2 || nf == RDM_PREDBATCH_ASIDE_V2
+                    ? RDM_PREDBATCH_FIELDS_V2
                 : nf == RDM_PREDBATCH_FIELDS_V1 || nf == RDM_PREDBATCH_ASIDE_V1
                     ? RDM_PREDBATCH_FIELDS_V1
                     : 0;
@@ -458,8 +551,8 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
             return -1;
         uint32_t n = get32(q);
         q += 4;
-        if (n == UINT32_MAX && i == RDM_PREDBATCH_FIELDS - 1)
-            continue; /* input_keys may be NULL */
+        if (n == UINT32_MAX && i >= 18 && i <= 23 && i != 21 && i != 22)
+            continue; /* input_keys may be NULL, and race, gender, age (coded) */
         if (n == UINT32_MAX)
             return -1; /* no other field of a batch row is NULL */
         if ((size_t)(end - q) < n)
@@ -482,12 +575,19 @@ int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r)
 void rdm_predbatch_send_shape(const rdm_predbatch_row *r, unsigned char count[2],
                               const unsigned char **gap, size_t *gap_len)
 {
-    static const unsigned char null_field[4] = {0xff, 0xff, 0xff, 0xff};
-    const int v1 = r->fields == RDM_PREDBATCH_FIELDS_V1;
+    static const unsigned char null_fields[12] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                                  0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
     count[0] = 0;
     count[1] = (unsigned char)(RDM_PREDBATCH_FIELDS + 1);
-    *gap = null_field;
-    *gap_len = v1 ? sizeof null_field : 0;
+    *gap = null_fields;
+    *gap_len = 4 * (size_t)(RDM_PREDBATCH_FIELDS - r->fields);
+}
+
+unsigned rdm_predbatch_aside_mark(int fields)
+{
+    return fields == RDM_PREDBATCH_FIELDS_V1   ? RDM_PREDBATCH_ASIDE_V1
+           : fields == RDM_PREDBATCH_FIELDS_V2 ? RDM_PREDBATCH_ASIDE_V2
+                                               : RDM_PREDBATCH_ASIDE;
 }
 
 int rdm_predbatch_ids_field(rdm_buf *out, uint32_t n, int64_t first)

@@ -8,8 +8,16 @@
  * the order of sql/monitor_copy_predictions.sql: model_name, n, first_served,
  * last_served, writer, seq_lo, seq_hi, then the arrays served_at, request_id,
  * item, encounter_id, patient_nbr, model_version, alias, probability,
- * decision, threshold, latency_us, race, gender, age, input_end, then inputs
- * and input_keys.
+ * decision, threshold, latency_us, then race, gender and age (NULL: see
+ * below), input_end, then inputs, input_keys, group_values and group_codes.
+ *
+ * The race, gender and age of the predictions (the input fields patient
+ * groups are formed on) are stored as codes into a dictionary of the batch
+ * (migration 017): group_values, a text[] of the batch's distinct values
+ * (at most RDM_PREDBATCH_MAX_GROUP_VALUES, in order of first appearance),
+ * and group_codes, a bytea of three bytes per prediction (race, gender,
+ * age), each 0 for a missing value or k for group_values[k]. A batch is
+ * written early when a prediction would bring more values than that.
  *
  * An input that is one flat JSON object of string and null values (no
  * escape, no control character) with the keys of the batch's first such
@@ -63,9 +71,6 @@ enum {
     RDM_PB_DECISION,
     RDM_PB_THRESHOLD,
     RDM_PB_LATENCY,
-    RDM_PB_RACE,
-    RDM_PB_GENDER,
-    RDM_PB_AGE,
     RDM_PB_INPUT_END,
     RDM_PB_NARRAYS
 };
@@ -77,9 +82,13 @@ typedef struct rdm_pbspan {
 } rdm_pbspan;
 
 /* Fields of a batch row (RDM_PREDBATCH_FIELDS_V1: rows queued before
- * input_keys, which the sender gives a NULL input_keys). */
-#define RDM_PREDBATCH_FIELDS    24
+ * input_keys, _V2: before group_values and group_codes, which the sender
+ * gives NULL, and which keep their race, gender and age arrays). */
+#define RDM_PREDBATCH_FIELDS    26
+#define RDM_PREDBATCH_FIELDS_V2 24
 #define RDM_PREDBATCH_FIELDS_V1 23
+
+#define RDM_PREDBATCH_MAX_GROUP_VALUES 255 /* distinct race, gender, age values per batch */
 
 typedef struct rdm_predbatch {
     rdm_buf arr[RDM_PB_NARRAYS]; /* elements: int32 length, then the value */
@@ -93,6 +102,11 @@ typedef struct rdm_predbatch {
     rdm_buf model, writer;
     rdm_buf keys;   /* the open batch's input keys, as text[] elements */
     uint32_t nkeys; /* 0: none yet */
+    rdm_buf gvals;  /* the open batch's group values, as text[] elements */
+    uint32_t ngvals;
+    uint32_t gval_at[RDM_PREDBATCH_MAX_GROUP_VALUES]; /* offset of each in gvals */
+    rdm_buf gcodes;                                   /* three bytes per prediction */
+    unsigned char glast[3];                           /* the code last given each field */
     uint32_t n;
     int64_t first_us, last_us;
     uint64_t seq_lo, seq_hi;
@@ -122,31 +136,34 @@ int rdm_predbatch_flush(rdm_predbatch *b, rdm_buf *out) __attribute__((warn_unus
 typedef struct rdm_predbatch_row {
     size_t len; /* bytes of the row */
     int aside;  /* marked set aside (RDM_PREDBATCH_ASIDE): skip it */
-    int fields; /* RDM_PREDBATCH_FIELDS, or _V1 (also for a row set aside) */
+    int fields; /* RDM_PREDBATCH_FIELDS, _V2 or _V1 (also for a row set aside) */
     uint32_t n; /* predictions */
     const char *writer;
     size_t writer_len;
     uint64_t seq_lo, seq_hi;
 } rdm_predbatch_row;
 
-/* The field count written over a row that was set aside (_V1: over one of
- * RDM_PREDBATCH_FIELDS_V1 fields). */
-#define RDM_PREDBATCH_ASIDE    0x5859
+/* The field count written over a row that was set aside (_V1, _V2: over
+ * one of RDM_PREDBATCH_FIELDS_V1, _V2 fields): rdm_predbatch_aside_mark. */
+#define RDM_PREDBATCH_ASIDE    0x585a
+#define RDM_PREDBATCH_ASIDE_V2 0x5859
 #define RDM_PREDBATCH_ASIDE_V1 0x5858
+unsigned rdm_predbatch_aside_mark(int fields);
 
 /* 1 with *r for the row at p[0..avail), 0 at the trailer, -1 when no whole
  * row of this layout is there (a torn end, or another kind of data). */
 int rdm_predbatch_row_scan(const char *p, size_t avail, rdm_predbatch_row *r);
 
 /* The row `row` (row_len bytes, as queued: n predictions) appended to `out`
- * as sql/monitor_copy_predictions.sql takes it: its fields (with a NULL
- * input_keys for a RDM_PREDBATCH_FIELDS_V1 row), then one more field, its
+ * as sql/monitor_copy_predictions.sql takes it: its fields (with NULL for
+ * the fields an older row has not: input_keys of a RDM_PREDBATCH_FIELDS_V1
+ * row, group_values and group_codes of _V1 and _V2), then one more field, its
  * prediction ids first, first + 1, ..., as an int8 array. */
 int rdm_predbatch_row_ids(rdm_buf *out, const char *row, size_t row_len, uint32_t n, int64_t first)
     __attribute__((warn_unused_result));
 
 /* The field count and what goes between a row's fields and its ids field
- * when sent (the NULL input_keys of a RDM_PREDBATCH_FIELDS_V1 row): a row
+ * when sent (the NULL fields of an older row, above): a row
  * sent as count[2], its bytes after its count, gap[0..*gap_len), then the
  * ids field is the row above. */
 void rdm_predbatch_send_shape(const rdm_predbatch_row *r, unsigned char count[2],

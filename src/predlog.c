@@ -822,10 +822,8 @@ static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char 
     if (path) {
         const uint32_t aside = ASIDE_MAGIC;
         rdm_predbatch_row r;
-        const unsigned aside_nf = row && rdm_predbatch_row_scan(bytes, len, &r) == 1 &&
-                                          r.fields == RDM_PREDBATCH_FIELDS_V1
-                                      ? RDM_PREDBATCH_ASIDE_V1
-                                      : RDM_PREDBATCH_ASIDE;
+        const unsigned aside_nf = rdm_predbatch_aside_mark(
+            row && rdm_predbatch_row_scan(bytes, len, &r) == 1 ? r.fields : RDM_PREDBATCH_FIELDS);
         const unsigned char mark[2] = {(unsigned char)(aside_nf >> 8), aside_nf & 0xff};
         size_t k = row ? sizeof mark : sizeof aside;
         int fd = open(path, O_WRONLY | O_CLOEXEC);

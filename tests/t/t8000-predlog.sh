@@ -29,7 +29,9 @@ check_eq "one id per prediction" 3000 "$(sql 'SELECT count(DISTINCT prediction_i
 check_eq "one version, alias and threshold per batch, every prediction's" "0:3000" \
     "$(sql "SELECT (SELECT count(*) FROM monitor.prediction_batches WHERE cardinality(model_version) + cardinality(alias) + cardinality(threshold) <> 3),
                    (SELECT count(*) FROM monitor.predictions WHERE model_version = 1 AND alias = 'champion' AND threshold = 0.2)" | tr '|' ':')"
-check_eq "group fields kept beside the inputs" "3000" "$(sql "SELECT count(*) FROM monitor.prediction_batches b, unnest(b.age) a WHERE a = '[70-80)'")"
+check_eq "group fields kept beside the inputs" "3000" "$(sql "SELECT count(*) FROM monitor.prediction_batches b, unnest(monitor.log_group(b.age, b.group_values, b.group_codes, 3)) a WHERE a = '[70-80)'")"
+check_eq "group fields coded, three bytes a prediction" "0:3000" \
+    "$(sql "SELECT count(*) FILTER (WHERE race IS NOT NULL OR gender IS NOT NULL OR age IS NOT NULL), sum(octet_length(group_codes)) / 3 FROM monitor.prediction_batches" | tr '|' ':')"
 
 # 2. the server stops mid-stream and comes back
 sql 'TRUNCATE monitor.prediction_batches'

@@ -4,7 +4,8 @@
 # values, the raw inputs readable through the view, new rows numbered on from
 # the old ones; the view takes INSERTs and a malformed one is refused whole;
 # inputs stored without their keys (migration 015) read as the records sent,
-# a version, alias or threshold stored once for its batch (016) as each's.
+# a version, alias or threshold stored once for its batch (016) as each's;
+# race, gender and age of new batches coded (017), of old ones as they were.
 . "$(dirname "$0")/lib.sh"
 t_fresh_db
 cd "$TOP"
@@ -42,6 +43,11 @@ check_eq "new rows numbered on from the old ids" "2501,2502" \
     "$(t_sql "SELECT string_agg(prediction_id::text, ',' ORDER BY prediction_id) FROM monitor.predictions WHERE request_id LIKE 'new-%'")"
 check_eq "alike versions, aliases and thresholds stored once" "1:1:1:2" \
     "$(t_sql "SELECT cardinality(model_version), cardinality(alias), cardinality(threshold), n FROM monitor.prediction_batches WHERE writer = 'new'" | tr '|' ':')"
+check_eq "group fields of new batches coded (migration 017), of old ones as they were" "{NULL,NULL}:{NULL,NULL}:\\x000000000000:{Asian}:{[10-)}" \
+    "$(t_sql "SELECT monitor.log_group(race, group_values, group_codes, 1), monitor.log_group(age, group_values, group_codes, 3), group_codes,
+                     (SELECT (monitor.log_group(race, group_values, group_codes, 1))[1:1] FROM monitor.prediction_batches WHERE prediction_id[1] = 1),
+                     (SELECT (monitor.log_group(age, group_values, group_codes, 3))[1:1] FROM monitor.prediction_batches WHERE prediction_id[1] = 1)
+              FROM monitor.prediction_batches WHERE writer = 'new'" | tr '|' ':')"
 check_eq "defaults of the view" "0||{\"age\": null}" \
     "$(t_sql "SELECT item, alias, input FROM monitor.predictions WHERE request_id = 'new-2'")"
 check "a malformed row is refused" bash -c "! '$TOP/scripts/pg.sh' psql -d '$T_DB' -qc \"INSERT INTO monitor.predictions (served_at, request_id, model_name, input, probability, decision, threshold) VALUES (now(), 'bad', 'm', '{}', 1.5, 0, 0.3)\" 2>/dev/null"

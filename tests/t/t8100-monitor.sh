@@ -93,6 +93,19 @@ check_eq "inputs sampled per window by hash bucket" \
     "$(per_window '(hashint8(prediction_id) & 65535) < 1000.0 / 6000 * 65536')" \
     "$(jq -r '[.windows[].drift.rows] | join(" ")' "$T_TMP/m3.json")"
 
+# Batches stored with race, gender and age arrays (before migration 017)
+# give the same groups as the batches coded into group_values/group_codes.
+check_eq "group codes stored" 0 "$(t_sql 'SELECT count(*) FROM monitor.prediction_batches WHERE group_codes IS NULL')"
+rdm monitor --json -o monitor.window_rows=3000 | jq -c .subgroups >"$T_TMP/g1.json"
+t_sql "UPDATE monitor.prediction_batches
+       SET race = monitor.log_group(race, group_values, group_codes, 1),
+           gender = monitor.log_group(gender, group_values, group_codes, 2),
+           age = monitor.log_group(age, group_values, group_codes, 3),
+           group_values = NULL, group_codes = NULL" >/dev/null
+rdm monitor --json -o monitor.window_rows=3000 | jq -c .subgroups >"$T_TMP/g2.json"
+check "groups read from either form" jq -e '.versions[0].groups | length > 10' "$T_TMP/g1.json"
+check_eq "the same groups from either form" "$(cat "$T_TMP/g1.json")" "$(cat "$T_TMP/g2.json")"
+
 # The next make re-runs train and register because of the trigger.
 cp "$T_TMP/retrain.stamp" "$T_TMP/var/state/retrain.stamp"
 plan=$("${M[@]}" -n pipeline DATA="$T_TMP/a.csv" | grep -oE 'readmit (train|register)' | tr '\n' ' ')

@@ -2,6 +2,7 @@
  * one row per model and writer, NULL elements, and the array reader on what
  * the encoder wrote. */
 #include <CUnit/CUnit.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "db.h"
@@ -20,13 +21,13 @@ static uint64_t be64(const unsigned char *p)
 }
 
 /* The fields of the binary row at *p (advanced past it); 0 at the trailer. */
-static int next_row(const unsigned char **p, rdm_copy_field f[24])
+static int next_row(const unsigned char **p, rdm_copy_field f[26])
 {
     unsigned n = (unsigned)((*p)[0] << 8 | (*p)[1]);
     *p += 2;
     if (n == 0xffff)
         return 0;
-    CU_ASSERT_EQUAL_FATAL(n, 24);
+    CU_ASSERT_EQUAL_FATAL(n, 26);
     for (unsigned i = 0; i < n; i++) {
         uint32_t len = be32(*p);
         *p += 4;
@@ -65,7 +66,7 @@ static void test_stream(void)
     const unsigned char *p = (const unsigned char *)out.data;
     CU_ASSERT_EQUAL_FATAL(memcmp(p, "PGCOPY\n\377\r\n\0", 11), 0);
     p += 19;
-    rdm_copy_field f[24];
+    rdm_copy_field f[26];
     CU_ASSERT_FATAL(next_row(&p, f));
     CU_ASSERT(f[0].len == 1 && f[0].data[0] == 'm');
     CU_ASSERT_EQUAL(be32(f[1].data), 2);                                  /* n */
@@ -97,10 +98,15 @@ static void test_stream(void)
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[15].data, f[15].len, RDM_OID_INT2), 0);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 2 && e[1] == 0);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 2 && e[1] == 1);
-    /* race: text, NULL for the second */
-    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[18].data, f[18].len, RDM_OID_TEXT), 0);
+    /* race, gender, age: NULL arrays, coded instead: the batch's values in
+     * order of first appearance, three codes per prediction (0: NULL) */
+    CU_ASSERT(!f[18].data && !f[19].data && !f[20].data);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[24].data, f[24].len, RDM_OID_TEXT), 0);
+    CU_ASSERT_EQUAL(a.n, 3);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 5 && !memcmp(e, "Asian", 5));
-    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 6 && !memcmp(e, "Female", 6));
+    CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && len == 7 && !memcmp(e, "[70-80)", 7));
+    CU_ASSERT(f[25].len == 6 && !memcmp(f[25].data, "\1\2\3\0\0\0", 6));
     /* version, alias and threshold alike for both: one element each */
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
     CU_ASSERT_EQUAL(a.n, 1);
@@ -126,6 +132,11 @@ static void test_stream(void)
     CU_ASSERT_EQUAL(be32(f[1].data), 1);
     CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[12].data, f[12].len, RDM_OID_INT4), 0);
     CU_ASSERT(rdm_pbarray_next(&a, &e, &len) == 1 && e == NULL);
+    /* its own group values: the first row's are not carried over */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[24].data, f[24].len, RDM_OID_TEXT), 0);
+    CU_ASSERT(a.n == 3 && rdm_pbarray_next(&a, &e, &len) == 1 && len == 5 &&
+              !memcmp(e, "Other", 5));
+    CU_ASSERT(f[25].len == 3 && !memcmp(f[25].data, "\1\2\3", 3));
     CU_ASSERT_FALSE(next_row(&p, f));
     CU_ASSERT_EQUAL((size_t)(p - (const unsigned char *)out.data), out.len);
     rdm_predbatch_release(&b);
@@ -161,7 +172,7 @@ static void keyless_row(const char *const *in, size_t n, rdm_buf *inputs, rdm_bu
     }
     CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
     const unsigned char *p = (const unsigned char *)out.data + RDM_PREDBATCH_HEADER;
-    rdm_copy_field f[24];
+    rdm_copy_field f[26];
     CU_ASSERT_FATAL(next_row(&p, f));
     rdm_buf_reset(inputs);
     rdm_buf_reset(keys);
@@ -250,7 +261,7 @@ static void test_batch_constants(void)
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "x", 3, &it[2], &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
     const unsigned char *p = (const unsigned char *)out.data + RDM_PREDBATCH_HEADER;
-    rdm_copy_field f[24];
+    rdm_copy_field f[26];
     rdm_pbarray a;
     const unsigned char *e;
     size_t len;
@@ -308,6 +319,78 @@ static void test_full_batch_splits(void)
     rdm_buf_release(&out);
 }
 
+/* Race, gender and age codes: a value met again (in another field too)
+ * keeps its code; no values at all is an empty array; more distinct values
+ * than a batch holds start a new row, each row's codes its own values'. */
+static void test_group_codes(void)
+{
+    rdm_predbatch b;
+    rdm_buf out = RDM_BUF_INIT;
+    rdm_predbatch_init(&b);
+    rdm_predbatch_item it = {1700000000000000, "w-1", 0, NULL, NULL, NULL, "", 0.5, 0, 0.5, 1,
+                             NULL, NULL, NULL, "{}", 2, 1};
+    char race[16], age[16];
+    CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "none", 1, &it, &out), RDM_OK);
+    it.race = "X";
+    it.gender = "Y";
+    it.age = "X";
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 1, &it, &out), RDM_OK);
+    it.gender = NULL;
+    it.age = "Y";
+    CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 2, &it, &out), RDM_OK);
+    /* 2 values, then 2 new ones a prediction: 126 of them fit in 255 */
+    for (int i = 0; i < 128; i++) {
+        snprintf(race, sizeof race, "r%d", i);
+        snprintf(age, sizeof age, "a%d", i);
+        it.race = race;
+        it.gender = "Y";
+        it.age = age;
+        CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 3 + (uint64_t)i, &it, &out), RDM_OK);
+    }
+    CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
+    CU_ASSERT_EQUAL(b.rows, 3);
+    const unsigned char *p = (const unsigned char *)out.data + RDM_PREDBATCH_HEADER;
+    rdm_copy_field f[26];
+    rdm_pbarray a;
+    const unsigned char *e;
+    size_t len;
+    CU_ASSERT_FATAL(next_row(&p, f));
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[24].data, f[24].len, RDM_OID_TEXT), 0);
+    CU_ASSERT_EQUAL(a.n, 0);
+    CU_ASSERT_EQUAL(be32(f[24].data), 0); /* no dimension */
+    CU_ASSERT(f[25].len == 3 && !memcmp(f[25].data, "\0\0\0", 3));
+    CU_ASSERT_FATAL(next_row(&p, f));
+    CU_ASSERT_EQUAL(be32(f[1].data), 128);
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[24].data, f[24].len, RDM_OID_TEXT), 0);
+    CU_ASSERT_EQUAL(a.n, 254);
+    CU_ASSERT_EQUAL_FATAL(f[25].len, 3 * 128);
+    CU_ASSERT(!memcmp(f[25].data, "\1\2\1\1\0\2", 6));
+    CU_ASSERT(!memcmp(f[25].data + 6, "\3\2\4", 3));
+    /* the last of the row: r125, Y, a125, the last two values */
+    const unsigned char *last = f[25].data + 3 * 127;
+    CU_ASSERT(last[0] == 253 && last[1] == 2 && last[2] == 254);
+    int seen = 0;
+    for (uint32_t k = 0; k < a.n && rdm_pbarray_next(&a, &e, &len) == 1; k++) {
+        if (k + 1 == 253)
+            seen += len == 4 && !memcmp(e, "r125", 4);
+        if (k + 1 == 254)
+            seen += len == 4 && !memcmp(e, "a125", 4);
+    }
+    CU_ASSERT_EQUAL(seen, 2);
+    /* the 127th would bring the 256th value: a row of its own */
+    CU_ASSERT_FATAL(next_row(&p, f));
+    CU_ASSERT_EQUAL(be32(f[1].data), 2);
+    CU_ASSERT_EQUAL(be64(f[5].data), 129); /* seq_lo of the new row */
+    CU_ASSERT_EQUAL(rdm_pbarray_open(&a, f[24].data, f[24].len, RDM_OID_TEXT), 0);
+    CU_ASSERT(a.n == 5 && rdm_pbarray_next(&a, &e, &len) == 1 && len == 4 &&
+              !memcmp(e, "r126", 4));
+    CU_ASSERT(f[25].len == 6 && !memcmp(f[25].data, "\1\2\3\4\2\5", 6));
+    CU_ASSERT_FALSE(next_row(&p, f));
+    rdm_predbatch_release(&b);
+    rdm_buf_release(&out);
+}
+
 static void test_malformed_arrays(void)
 {
     static const unsigned char two_dims[20] = {0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 20};
@@ -334,6 +417,7 @@ int test_predbatch_register(void)
         !CU_add_test(s, "inputs stored without their keys", test_keyless_inputs) ||
         !CU_add_test(s, "version, alias and threshold once when alike", test_batch_constants) ||
         !CU_add_test(s, "a full batch or another writer starts a row", test_full_batch_splits) ||
+        !CU_add_test(s, "race, gender and age as codes", test_group_codes) ||
         !CU_add_test(s, "malformed arrays are refused", test_malformed_arrays))
         return -1;
     return 0;

@@ -251,7 +251,7 @@ static void test_row_scan(void)
     rdm_buf ids = RDM_BUF_INIT;
     CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_ids(&ids, row0, w.len, w.n, 41), RDM_OK);
     const unsigned char *u = (const unsigned char *)ids.data;
-    CU_ASSERT_EQUAL(u[0] << 8 | u[1], 25);
+    CU_ASSERT_EQUAL(u[0] << 8 | u[1], RDM_PREDBATCH_FIELDS + 1);
     CU_ASSERT_EQUAL(ids.len, w.len + 4 + 20 + 2 * 12);
     CU_ASSERT_EQUAL(memcmp(ids.data + 2, row0 + 2, w.len - 2), 0);
     rdm_pbarray a;
@@ -272,24 +272,40 @@ static void test_row_scan(void)
     rdm_buf f = RDM_BUF_INIT;
     CU_ASSERT_EQUAL_FATAL(rdm_predbatch_ids_field(&f, w.n, 41), RDM_OK);
     CU_ASSERT(f.len == 4 + 20 + 2 * 12 && !memcmp(f.data, ids.data + w.len, f.len));
-    // a row queued before input_keys (23 fields: this one without its NULL
-    // input_keys) is sent with a NULL there: the same bytes as the new row
+    // rows queued before group_values and group_codes (24 fields) and
+    // before input_keys too (23: this one without its last 3 fields) are
+    // sent with NULL for what they have not; set aside, each is still
+    // walked over as a row of its fields
     CU_ASSERT_EQUAL(w.fields, RDM_PREDBATCH_FIELDS);
-    CU_ASSERT_EQUAL_FATAL(memcmp(row0 + w.len - 4, "\xff\xff\xff\xff", 4), 0);
-    rdm_buf old = RDM_BUF_INIT, sent = RDM_BUF_INIT;
-    CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&old, row0, w.len - 4), RDM_OK);
-    old.data[1] = RDM_PREDBATCH_FIELDS_V1;
-    rdm_predbatch_row v1;
-    CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_scan(old.data, old.len, &v1), 1);
-    CU_ASSERT(v1.fields == RDM_PREDBATCH_FIELDS_V1 && v1.len == old.len && v1.n == 2 &&
-              v1.seq_hi == 9);
-    CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_ids(&sent, old.data, old.len, v1.n, 41), RDM_OK);
-    CU_ASSERT(sent.len == ids.len && !memcmp(sent.data, ids.data, ids.len));
-    // set aside, it is still walked over as a row of 23 fields
-    old.data[0] = (char)(RDM_PREDBATCH_ASIDE_V1 >> 8);
-    old.data[1] = (char)(RDM_PREDBATCH_ASIDE_V1 & 0xff);
-    CU_ASSERT_EQUAL(rdm_predbatch_row_scan(old.data, old.len, &v1), 1);
-    CU_ASSERT(v1.aside && v1.len == old.len);
+    rdm_buf old = RDM_BUF_INIT, sent = RDM_BUF_INIT, want = RDM_BUF_INIT;
+    const size_t tail = 4 + 4 + 12 + 4 + 6; /* NULL input_keys, empty group_values, 2 codes */
+    CU_ASSERT_EQUAL_FATAL(memcmp(row0 + w.len - tail, "\xff\xff\xff\xff", 4), 0);
+    for (int k = 0; k < 2; k++) {
+        const int nf = k ? RDM_PREDBATCH_FIELDS_V1 : RDM_PREDBATCH_FIELDS_V2;
+        const size_t cut = k ? tail : tail - 4;
+        rdm_buf_reset(&old);
+        rdm_buf_reset(&sent);
+        rdm_buf_reset(&want);
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_add(&old, row0, w.len - cut), RDM_OK);
+        old.data[1] = (char)nf;
+        rdm_predbatch_row v;
+        CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_scan(old.data, old.len, &v), 1);
+        CU_ASSERT(v.fields == nf && v.len == old.len && v.n == 2 && v.seq_hi == 9 && !v.aside);
+        CU_ASSERT_EQUAL_FATAL(rdm_predbatch_row_ids(&sent, old.data, old.len, v.n, 41), RDM_OK);
+        CU_ASSERT(rdm_buf_add(&want, ids.data, w.len - tail) == RDM_OK &&
+                  rdm_buf_add(&want, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff",
+                              12) == RDM_OK && /* NULL input_keys, group_values, group_codes */
+                  rdm_buf_add(&want, f.data, f.len) == RDM_OK);
+        CU_ASSERT(sent.len == want.len && !memcmp(sent.data, want.data, want.len));
+        const unsigned mark = rdm_predbatch_aside_mark(nf);
+        CU_ASSERT_EQUAL(mark, k ? RDM_PREDBATCH_ASIDE_V1 : RDM_PREDBATCH_ASIDE_V2);
+        old.data[0] = (char)(mark >> 8);
+        old.data[1] = (char)(mark & 0xff);
+        CU_ASSERT_EQUAL(rdm_predbatch_row_scan(old.data, old.len, &v), 1);
+        CU_ASSERT(v.aside && v.len == old.len && v.fields == nf);
+    }
+    CU_ASSERT_EQUAL(rdm_predbatch_aside_mark(RDM_PREDBATCH_FIELDS), RDM_PREDBATCH_ASIDE);
+    rdm_buf_release(&want);
     rdm_buf_release(&old);
     rdm_buf_release(&sent);
     rdm_buf_release(&f);
