@@ -389,6 +389,19 @@ static int same(const rdm_buf *b, const char *s)
     return b->len == n && !memcmp(b->data, s, n);
 }
 
+/* An empty batch takes the model, writer, time and seq of its first prediction. */
+static int start(rdm_predbatch *b, const char *model, const char *writer, int64_t served_us,
+                 uint64_t seq)
+{
+    rdm_buf_reset(&b->model);
+    rdm_buf_reset(&b->writer);
+    int rc = rdm_buf_adds(&b->model, model);
+    rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
+    b->first_us = b->last_us = served_us;
+    b->seq_lo = b->seq_hi = seq;
+    return rc;
+}
+
 int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, uint64_t seq,
                       const rdm_predbatch_item *it, rdm_buf *out)
 {
@@ -397,27 +410,15 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
                  b->input_len + it->input_len > RDM_PREDBATCH_MAX_INPUTS ||
                  !same(&b->model, model) || !same(&b->writer, writer)))
         rc = flush(b, out);
-    if (rc == RDM_OK && !b->n) {
-        rdm_buf_reset(&b->model);
-        rdm_buf_reset(&b->writer);
-        rc = rdm_buf_adds(&b->model, model);
-        rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
-        b->first_us = b->last_us = it->served_us;
-        b->seq_lo = b->seq_hi = seq;
-    }
+    if (rc == RDM_OK && !b->n)
+        rc = start(b, model, writer, it->served_us, seq);
     // race, gender and age first: a batch with too many distinct values of
     // them is written before this prediction, which starts the next
     const char *const g[3] = {it->race, it->gender, it->age};
     if (rc == RDM_OK && (rc = add_groups(b, g)) == GROUPS_FULL) {
         rc = flush(b, out);
-        if (rc == RDM_OK) {
-            rdm_buf_reset(&b->model);
-            rdm_buf_reset(&b->writer);
-            rc = rdm_buf_adds(&b->model, model);
-            rc = rc ? rc : rdm_buf_adds(&b->writer, writer);
-            b->first_us = b->last_us = it->served_us;
-            b->seq_lo = b->seq_hi = seq;
-        }
+        if (rc == RDM_OK)
+            rc = start(b, model, writer, it->served_us, seq);
         rc = rc ? rc : add_groups(b, g);
     }
     if (rc != RDM_OK)
