@@ -330,6 +330,26 @@ static int add_keyless(rdm_predbatch *b, const char *s, size_t n)
     return 0;
 }
 
+/* add_keyless() for an input whose keyless form the caller gives (the
+ * item's kl_*): the same outcome without reading the input. */
+static int add_keyless_given(rdm_predbatch *b, const rdm_predbatch_item *it)
+{
+    if (b->nkeys == 0) {
+        if (it->kl_nkeys < 2 || dup_keys(it->kl_keys, it->kl_keys_len))
+            return 0;
+        if (rdm_buf_add(&b->keys, it->kl_keys, it->kl_keys_len) != RDM_OK) {
+            rdm_buf_reset(&b->keys);
+            return RDM_ENOMEM;
+        }
+        b->nkeys = it->kl_nkeys;
+    } else if (it->kl_keys_len != b->keys.len || memcmp(it->kl_keys, b->keys.data, b->keys.len)) {
+        return 0;
+    }
+    if (rdm_buf_add(&b->inputs, it->kl_vals, it->kl_vals_len) != RDM_OK)
+        return RDM_ENOMEM;
+    return 1;
+}
+
 /* ---- race, gender and age as codes ---- */
 
 #define GROUPS_FULL 1 /* add_groups: no room for the values */
@@ -461,7 +481,7 @@ int rdm_predbatch_add(rdm_predbatch *b, const char *model, const char *writer, u
     if (rc == RDM_OK) {
         rdm_pbspan sp = {it->input, 0, it->input_len};
         size_t at = b->inputs.len;
-        int k = add_keyless(b, it->input, it->input_len);
+        int k = it->kl_vals ? add_keyless_given(b, it) : add_keyless(b, it->input, it->input_len);
         if (k == 1) {
             sp = (rdm_pbspan){NULL, at, b->inputs.len - at};
             stored = sp.len;

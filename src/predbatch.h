@@ -57,6 +57,16 @@ typedef struct rdm_predbatch_item {
      * (by rdm_predbatch_flush/_end or the add that writes it), and is
      * copied once, into the row, instead of twice */
     int input_stable;
+    /* the input's keyless form when the caller has it (the input is then
+     * not read again for it): kl_vals[0..kl_vals_len), each value after
+     * byte 0x1f, a null as 0x1e, and its kl_nkeys keys kl_keys[0..
+     * kl_keys_len), each a 4-byte big-endian length and its bytes; copied.
+     * NULL kl_vals: the add finds the form itself */
+    const char *kl_vals;
+    size_t kl_vals_len;
+    const char *kl_keys;
+    size_t kl_keys_len;
+    uint32_t kl_nkeys;
 } rdm_predbatch_item;
 
 enum {

@@ -157,6 +157,32 @@ static int scan_by_key(const char *body, size_t len, rdm_predfields *out)
 
 /* ---- one pass over a flat record ---- */
 
+#define KEYLESS_MARK 0x1f /* before each value of a keyless form */
+#define KEYLESS_NULL 0x1e /* a null value */
+
+/* Copy s[0..n) to d: 0 (part copied) when a byte of it is a control byte
+ * (below 0x20), which a keyless form does not take. Eight bytes at a time. */
+static inline int copy_text(char *d, const char *s, size_t n)
+{
+    size_t i = 0;
+#if defined(__GNUC__)
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        // a byte below 0x20 sets its high bit here (no false alarm without one)
+        if ((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull)
+            return 0;
+        memcpy(d + i, &w, sizeof w);
+    }
+#endif
+    for (; i < n; i++) {
+        if ((unsigned char)s[i] < 0x20)
+            return 0;
+        d[i] = s[i];
+    }
+    return 1;
+}
+
 /* The closing quote of a string whose bytes start at p (no backslash in
  * it: the caller checked), or NULL before `end`. Eight bytes at a time. */
 static inline const char *string_end(const char *p, const char *end)
@@ -219,11 +245,17 @@ static const unsigned char ENDS[256] = {
  * "instances", a field value the by-key scan would decline, no end). Each
  * field is its first occurrence, as the by-key scan takes it; on a flat
  * object without escapes the two agree (every quote delimits a string). */
-static int one_record(const char *p, const char *end, rdm_predfields *out, const char **after)
+static int one_record(const char *p, const char *end, rdm_predfields *out, const char **after,
+                      rdm_predkeyless *kl)
 {
     memset(out, 0, offsetof(rdm_predfields, text));
     size_t used = 0;
     unsigned seen = 0;
+    // the keyless form, written as the record is read (space reserved by
+    // the caller: at most the record's length each); NULL once declined
+    char *wv = kl ? kl->vals.data + kl->vals.len : NULL;
+    char *wk = kl ? kl->keys.data + kl->keys.len : NULL;
+    uint32_t nk = 0;
     p = ws_to(p + 1, end);
     if (p < end && *p == '}') {
         *after = p + 1;
@@ -238,6 +270,15 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         int f = field_of(k, (size_t)(ke - k));
         if (f < 0)
             return 0;
+        if (wk) {
+            const size_t kn = (size_t)(ke - k);
+            wk[0] = (char)(kn >> 24), wk[1] = (char)(kn >> 16), wk[2] = (char)(kn >> 8),
+            wk[3] = (char)kn;
+            if (copy_text(wk + 4, k, kn))
+                wk += 4 + kn;
+            else
+                wk = wv = NULL;
+        }
         p = ws_to(ke + 1, end);
         if (p >= end || *p != ':')
             return 0;
@@ -258,6 +299,17 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
                 return 0;
             p = ve;
         }
+        if (wv) {
+            const size_t vn = (size_t)(ve - v);
+            *wv++ = KEYLESS_MARK;
+            if (quoted && copy_text(wv, v, vn))
+                wv += vn;
+            else if (!quoted && vn == 4 && !memcmp(v, "null", 4))
+                *wv++ = KEYLESS_NULL;
+            else
+                wk = wv = NULL;
+        }
+        nk++;
         if (f < F_N && !(seen & 1u << f)) {
             seen |= 1u << f;
             if ((quoted && !plain(v, (size_t)(ve - v))) ||
@@ -271,21 +323,53 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         }
         if (p < end && *p == '}') {
             *after = p + 1;
+            if (wv) {
+                out->keyless = 1;
+                out->nkeys = nk;
+                out->vals_off = kl->vals.len;
+                out->vals_len = (size_t)(wv - (kl->vals.data + kl->vals.len));
+                out->keys_off = kl->keys.len;
+                out->keys_len = (size_t)(wk - (kl->keys.data + kl->keys.len));
+                kl->vals.len += out->vals_len;
+                kl->keys.len += out->keys_len;
+            }
             return 1;
         }
         return 0;
     }
 }
 
+/* Room in kl for the keyless forms of a body of n bytes (each at most n);
+ * kl, or NULL when there is none (no keyless form then). */
+static rdm_predkeyless *room(rdm_predkeyless *kl, size_t n)
+{
+    if (kl && (rdm_buf_reserve(&kl->vals, n + 16) != RDM_OK ||
+               rdm_buf_reserve(&kl->keys, n + 16) != RDM_OK))
+        return NULL;
+    return kl;
+}
+
 int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out)
 {
+    return rdm_predfields_scan_keyless(body, len, out, NULL);
+}
+
+int rdm_predfields_scan_keyless(const char *body, size_t len, rdm_predfields *out,
+                                rdm_predkeyless *kl)
+{
     const char *end = body + len, *after;
+    const size_t vals_at = kl ? kl->vals.len : 0, keys_at = kl ? kl->keys.len : 0;
     // the one pass takes a flat object; anything else (and whatever it
     // declines) is scanned by key, which declines what it cannot take
     if (!memchr(body, '\0', len) && !memchr(body, '\\', len)) {
         const char *p = ws_to(body, end);
-        if (p < end && *p == '{' && one_record(p, end, out, &after) && ws_to(after, end) == end)
+        if (p < end && *p == '{' && one_record(p, end, out, &after, room(kl, len)) &&
+            ws_to(after, end) == end)
             return 1;
+        if (kl) { // what a declined record wrote is not kept
+            kl->vals.len = vals_at;
+            kl->keys.len = keys_at;
+        }
     }
     return scan_by_key(body, len, out);
 }
@@ -326,10 +410,11 @@ static size_t skip_plain_value(const char *b, size_t n, size_t i)
 }
 
 int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
-                         rdm_predfields *out)
+                         rdm_predfields *out, rdm_predkeyless *kl)
 {
     if (memchr(b, '\0', n) || memchr(b, '\\', n))
         return 0;
+    kl = room(kl, n);
     const char *end = b + n;
     size_t i = (size_t)(ws_to(b, end) - b);
     if (i >= n || b[i] != '{')
@@ -350,7 +435,7 @@ int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_
             size_t m = 0;
             for (i = (size_t)(ws_to(b + i + 1, end) - b); i < n && b[i] == '{';) {
                 const char *after;
-                if (m == want || !one_record(b + i, end, &out[m], &after))
+                if (m == want || !one_record(b + i, end, &out[m], &after, kl))
                     return 0;
                 at[m] = i;
                 len[m++] = (size_t)(after - (b + i));

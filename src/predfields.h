@@ -14,10 +14,20 @@
 #define RDM_PREDFIELDS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "api.h"
 
 typedef struct rdm_predfields {
+    /* with a keyless buffer: the record's keyless form (predbatch.h,
+     * migration 015), when every value is a string without a control byte
+     * or null: `keyless` 1, its values at kl->vals.data + vals_off (byte
+     * 0x1f before each value, a null as 0x1f 0x1e) and its keys at
+     * kl->keys.data + keys_off (each a 4-byte big-endian length and its
+     * bytes: the elements of a binary text[]) */
+    int keyless;
+    uint32_t nkeys;
+    size_t vals_off, vals_len, keys_off, keys_len;
     char id[48];         /* encounter_id as rdm_api_record.id holds it ("" = not sent) */
     const char *patient; /* values[RDM_C_PATIENT_NBR] of the parser (NULL = missing) */
     const char *race, *gender, *age;
@@ -29,14 +39,29 @@ typedef struct rdm_predfields {
  * `len` is declined. */
 int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out);
 
+/* Where the scans write the records' keyless forms (see rdm_predfields):
+ * appended to what the buffers hold. Owned by the caller: zero it
+ * (RDM_PREDKEYLESS_INIT), reset it between bodies as it likes, release it
+ * with rdm_buf_release on both buffers. */
+typedef struct rdm_predkeyless {
+    rdm_buf vals, keys;
+} rdm_predkeyless;
+#define RDM_PREDKEYLESS_INIT {RDM_BUF_INIT, RDM_BUF_INIT}
+
+/* rdm_predfields_scan() that also gives the record's keyless form in `kl`
+ * (NULL: none; out->keyless 0 when it has none or memory ran out). */
+int rdm_predfields_scan_keyless(const char *body, size_t len, rdm_predfields *out,
+                                rdm_predkeyless *kl);
+
 /* The `want` records of a batch body b[0..n) ({"instances": [...]}, other
  * keys beside it): where each lies (b + at[k], len[k] bytes) and its fields
  * (out[k]), as rdm_predfields_scan() gives them for that record alone, in
  * one pass over the body. 1 when the body has no backslash and no NUL and
  * exactly `want` records, each a flat object the scan takes; else 0 (the
- * caller then takes the records apart another way). */
+ * caller then takes the records apart another way). With `kl` (may be
+ * NULL) each record's keyless form too, as rdm_predfields_scan_keyless(). */
 int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
-                         rdm_predfields *out);
+                         rdm_predfields *out, rdm_predkeyless *kl);
 
 /* Predictions in a response body: one per "probability" key. */
 uint32_t rdm_predresp_rows(const char *r, size_t n);

@@ -198,6 +198,8 @@ typedef struct pred {
     double p, thr;
     int d;
     const char *race, *gender, *age;
+    const rdm_predfields *f; /* the fields scanned, with the keyless form (NULL: none) */
+    const rdm_predkeyless *kl;
 } pred;
 
 /* Where decoded predictions go: text rows of the replay staging table, or
@@ -209,6 +211,7 @@ typedef struct sink {
     uint64_t boot_us;
     int32_t pid;
     char why[200]; /* why an entry cannot be stored (RDM_EINVAL) */
+    rdm_predkeyless kl; /* the keyless forms of the entry's records (batch rows only) */
 } sink;
 
 static int emit_text(const pred *x, rdm_buf *out)
@@ -282,7 +285,19 @@ static int emit_batch(const pred *x, int stable, sink *to)
                              x->age,
                              x->input,
                              x->input_len,
-                             stable};
+                             stable,
+                             NULL,
+                             0,
+                             NULL,
+                             0,
+                             0};
+    if (x->f && x->f->keyless && x->kl) {
+        it.kl_vals = x->kl->vals.data + x->f->vals_off;
+        it.kl_vals_len = x->f->vals_len;
+        it.kl_keys = x->kl->keys.data + x->f->keys_off;
+        it.kl_keys_len = x->f->keys_len;
+        it.kl_nkeys = x->f->nkeys;
+    }
     return rdm_predbatch_add(b, x->v->name, x->writer, x->v->h.seq, &it, out);
 }
 
@@ -456,7 +471,10 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
     json_t *root = NULL;
     char rid[96], enc[32], pat[32], ver[16];
     *rows = 0;
-    int scanned = rdm_predfields_scan(v->body, v->h.body_len, &pf);
+    rdm_predkeyless *kl = to->batch ? &to->kl : NULL;
+    if (kl)
+        rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
+    int scanned = rdm_predfields_scan_keyless(v->body, v->h.body_len, &pf, kl);
     // a batch whose records are found (instance_spans) and each scanned as a
     // single record's body would be: no parse at all
     size_t *at = NULL, *len = NULL;
@@ -468,7 +486,7 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
         // one pass for the records and their fields, else each record found,
         // then scanned
         if ((pfs = malloc(v->h.rows * sizeof *pfs)) != NULL &&
-            rdm_predfields_batch(v->body, v->h.body_len, v->h.rows, at, len, pfs)) {
+            rdm_predfields_batch(v->body, v->h.body_len, v->h.rows, at, len, pfs, kl)) {
             spans = plain = 1;
         } else {
             free(pfs);
@@ -587,7 +605,10 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
                                     : NULL,
                   !r             ? f->age
                   : col_age >= 0 ? r->values[col_age]
-                                 : NULL};
+                                 : NULL,
+                  // the keyless form is of the input as sent
+                  !r && logged == input ? f : NULL,
+                  kl};
         // the entry (or the set-aside text) outlives the batch row; a
         // re-serialised record is freed below
         rc = to->batch ? emit_batch(&x, !dumped || logged != input, to) : emit_text(&x, to->out);
@@ -610,15 +631,23 @@ static int format_entry(const entry_view *v, sink *to, uint64_t *rows)
 static int set_aside(rdm_predlog *l, const char *path, uint64_t off, const char *bytes, size_t len,
                      uint64_t rows, const char *reason, int row);
 
+static void keyless_release(rdm_predkeyless *kl)
+{
+    rdm_buf_release(&kl->vals);
+    rdm_buf_release(&kl->keys);
+}
+
 static int format_entries(rdm_predlog *l, const char *data, size_t n, rdm_predbatch *batch,
                           rdm_buf *out, uint64_t *rows, uint64_t *bad)
 {
     *rows = *bad = 0;
-    sink to = {out, batch, "", 0, 0, ""};
+    sink to = {out, batch, "", 0, 0, "", RDM_PREDKEYLESS_INIT};
     for (size_t off = 0; off < n;) {
         entry_view v;
-        if (!parse_entry(data + off, n - off, &v))
+        if (!parse_entry(data + off, n - off, &v)) {
+            keyless_release(&to.kl);
             return RDM_EPARSE;
+        }
         if (v.aside) {
             off += v.h.len;
             continue;
@@ -626,8 +655,10 @@ static int format_entries(rdm_predlog *l, const char *data, size_t n, rdm_predba
         uint64_t r = 0;
         size_t mark = out->len;
         int rc = format_entry(&v, &to, &r);
-        if (rc == RDM_ENOMEM)
+        if (rc == RDM_ENOMEM) {
+            keyless_release(&to.kl);
             return rc;
+        }
         if (rc != RDM_OK) {
             out->len = mark;
             if (out->data)
@@ -640,6 +671,7 @@ static int format_entries(rdm_predlog *l, const char *data, size_t n, rdm_predba
         }
         off += v.h.len;
     }
+    keyless_release(&to.kl);
     if (batch && rdm_predbatch_flush(batch, out) != RDM_OK)
         return RDM_ENOMEM;
     return RDM_OK;

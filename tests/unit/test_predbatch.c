@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "predbatch.h"
+#include "predfields.h"
 
 int test_predbatch_register(void);
 
@@ -50,11 +51,11 @@ static void test_stream(void)
     char in0[] = "{\"a\":1}";
     rdm_predbatch_item it[3] = {
         {1700000000000001, "w1-7", 0, &enc, &pat, &ver, "champion", 0.25, 0, 0.3, 900, "Asian",
-         "Female", "[70-80)", in0, 7, 0},
+         "Female", "[70-80)", in0, 7, 0, NULL, 0, NULL, 0, 0},
         {1700000000000000, "w1-8", 1, NULL, NULL, &ver, "champion", 0.75, 1, 0.3, 901, NULL, NULL,
-         NULL, "{\"é\":2}", 8, 1},
+         NULL, "{\"é\":2}", 8, 1, NULL, 0, NULL, 0, 0},
         {1700000000000002, "w1-9", 0, &enc, &pat, NULL, "", 0.5, 1, 0.4, 902, "Other", "Male",
-         "[10-20)", "{}", 2, 1},
+         "[10-20)", "{}", 2, 1, NULL, 0, NULL, 0, 0},
     };
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w1", 7, &it[0], &out), RDM_OK);
@@ -167,7 +168,7 @@ static void keyless_row(const char *const *in, size_t n, rdm_buf *inputs, rdm_bu
                                  NULL,
                                  in[i],
                                  strlen(in[i]),
-                                 1};
+                                 1, NULL, 0, NULL, 0, 0};
         CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", i, &it, &out), RDM_OK);
     }
     CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out), RDM_OK);
@@ -245,11 +246,11 @@ static void test_batch_constants(void)
     int32_t v1 = 1, v2 = 2;
     rdm_predbatch_item it[3] = {
         {1700000000000000, "w-1", 0, NULL, NULL, &v1, "a", 0.5, 1, 0.3, 1, NULL, NULL, NULL, "{}",
-         2, 1},
+         2, 1, NULL, 0, NULL, 0, 0},
         {1700000000000000, "w-2", 0, NULL, NULL, &v1, "a", 0.5, 1, 0.4, 1, NULL, NULL, NULL, "{}",
-         2, 1},
+         2, 1, NULL, 0, NULL, 0, 0},
         {1700000000000000, "w-3", 0, NULL, NULL, NULL, "b", 0.5, 1, 0.3, 1, NULL, NULL, NULL, "{}",
-         2, 1},
+         2, 1, NULL, 0, NULL, 0, 0},
     };
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     for (int i = 0; i < 3; i++)
@@ -307,7 +308,7 @@ static void test_full_batch_splits(void)
                              NULL,
                              "{}",
                              2,
-                             1};
+                             1, NULL, 0, NULL, 0, 0};
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     for (int i = 0; i < RDM_PREDBATCH_MAX_ROWS + 1; i++)
         CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", (uint64_t)i, &it, &out), RDM_OK);
@@ -328,7 +329,7 @@ static void test_group_codes(void)
     rdm_buf out = RDM_BUF_INIT;
     rdm_predbatch_init(&b);
     rdm_predbatch_item it = {1700000000000000, "w-1", 0, NULL, NULL, NULL, "", 0.5, 0, 0.5, 1,
-                             NULL, NULL, NULL, "{}", 2, 1};
+                             NULL, NULL, NULL, "{}", 2, 1, NULL, 0, NULL, 0, 0};
     char race[16], age[16];
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "none", 1, &it, &out), RDM_OK);
@@ -410,11 +411,68 @@ static void test_malformed_arrays(void)
     CU_ASSERT_EQUAL(a.n, 0);
 }
 
+/* Rows built from the keyless forms the field scan gives are the rows the
+ * encoder builds reading each input itself, byte for byte: first inputs
+ * that set the keys or cannot, keys in another order, fewer or more keys,
+ * a number, one key, a batch's records. */
+static void test_keyless_given(void)
+{
+    static const char *const in[] = {
+        "{\"race\":\"A\",\"x\":3}",              /* not keyless: the next sets the keys */
+        "{\"race\":\"Caucasian\",\"age\":\"[70-80)\",\"weight\":null}",
+        "{\"race\":\"Other\",\"age\":\"[10-20)\",\"weight\":\"?\"}",
+        "{\"age\":\"[10-20)\",\"race\":\"Other\",\"weight\":\"?\"}", /* another order */
+        "{\"race\":\"Other\",\"age\":\"[10-20)\"}",                  /* fewer keys */
+        " {\"race\" : \"AfricanAmerican\", \"age\":\"[0-10)\" ,\"weight\":null } ",
+        "{\"race\":\"Other\",\"age\":\"[10-20)\",\"weight\":\"?\",\"z\":\"\"}",
+        "{\"only\":\"one\"}",
+    };
+    const size_t n = sizeof in / sizeof in[0];
+    rdm_buf out[2] = {RDM_BUF_INIT, RDM_BUF_INIT};
+    int given = 0;
+    for (int mode = 0; mode < 2; mode++) {
+        rdm_predbatch b;
+        rdm_predbatch_init(&b);
+        CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out[mode]), RDM_OK);
+        /* twice over: the second round starts a batch of its own */
+        for (size_t r = 0; r < 2 * n; r++) {
+            const char *input = in[r % n];
+            rdm_predfields pf;
+            rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
+            CU_ASSERT_FATAL(rdm_predfields_scan_keyless(input, strlen(input), &pf, &kl));
+            rdm_predbatch_item it = {1700000000000000 + (int64_t)r, "w-1", 0, NULL, NULL, NULL,
+                                     "", 0.5, 0, 0.5, 1, pf.race, NULL, pf.age, input,
+                                     strlen(input), 0, NULL, 0, NULL, 0, 0};
+            if (mode == 1 && pf.keyless) {
+                it.kl_vals = kl.vals.data + pf.vals_off;
+                it.kl_vals_len = pf.vals_len;
+                it.kl_keys = kl.keys.data + pf.keys_off;
+                it.kl_keys_len = pf.keys_len;
+                it.kl_nkeys = pf.nkeys;
+                given++;
+            }
+            CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", r < n ? "w" : "v", r, &it, &out[mode]),
+                            RDM_OK);
+            rdm_buf_release(&kl.vals);
+            rdm_buf_release(&kl.keys);
+        }
+        CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out[mode]), RDM_OK);
+        CU_ASSERT_EQUAL(b.rows, 2);
+        rdm_predbatch_release(&b);
+    }
+    CU_ASSERT_EQUAL(given, 2 * 7);
+    CU_ASSERT_EQUAL_FATAL(out[0].len, out[1].len);
+    CU_ASSERT(!memcmp(out[0].data, out[1].data, out[0].len));
+    rdm_buf_release(&out[0]);
+    rdm_buf_release(&out[1]);
+}
+
 int test_predbatch_register(void)
 {
     CU_pSuite s = CU_add_suite("predbatch", NULL, NULL);
     if (!s || !CU_add_test(s, "a stream of batch rows", test_stream) ||
         !CU_add_test(s, "inputs stored without their keys", test_keyless_inputs) ||
+        !CU_add_test(s, "keyless forms given by the field scan: the same rows", test_keyless_given) ||
         !CU_add_test(s, "version, alias and threshold once when alike", test_batch_constants) ||
         !CU_add_test(s, "a full batch or another writer starts a row", test_full_batch_splits) ||
         !CU_add_test(s, "race, gender and age as codes", test_group_codes) ||

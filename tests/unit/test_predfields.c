@@ -2,6 +2,7 @@
  * the parser's values, or declines. */
 #include <CUnit/CUnit.h>
 #include <dirent.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,12 @@ static int batch_agrees(const char *body, size_t want, int served)
     size_t n = strlen(body), at[16], len[16];
     static rdm_predfields pf[16];
     CU_ASSERT_FATAL(want <= 16);
-    if (!rdm_predfields_batch(body, n, want, at, len, pf))
+    rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
+    if (!rdm_predfields_batch(body, n, want, at, len, pf, &kl)) {
+        rdm_buf_release(&kl.vals);
+        rdm_buf_release(&kl.keys);
         return 0;
+    }
     rdm_api_request req = RDM_API_REQUEST_INIT;
     rdm_api_error e;
     int st = rdm_api_parse_predict(body, n, 1000, &req, &e);
@@ -177,9 +182,121 @@ static int batch_agrees(const char *body, size_t want, int served)
         CU_ASSERT(same_text(single.race, pf[k].race));
         CU_ASSERT(same_text(single.gender, pf[k].gender));
         CU_ASSERT(same_text(single.age, pf[k].age));
+        /* and the same keyless form as the record alone */
+        rdm_predkeyless one_kl = RDM_PREDKEYLESS_INIT;
+        CU_ASSERT_FATAL(rdm_predfields_scan_keyless(one, len[k], &single, &one_kl));
+        CU_ASSERT_EQUAL(single.keyless, pf[k].keyless);
+        if (single.keyless && pf[k].keyless) {
+            CU_ASSERT_EQUAL(single.nkeys, pf[k].nkeys);
+            CU_ASSERT_EQUAL(single.vals_len, pf[k].vals_len);
+            CU_ASSERT_EQUAL(single.keys_len, pf[k].keys_len);
+            CU_ASSERT(!memcmp(one_kl.vals.data + single.vals_off, kl.vals.data + pf[k].vals_off,
+                              single.vals_len));
+            CU_ASSERT(!memcmp(one_kl.keys.data + single.keys_off, kl.keys.data + pf[k].keys_off,
+                              single.keys_len));
+        }
+        rdm_buf_release(&one_kl.vals);
+        rdm_buf_release(&one_kl.keys);
     }
+    rdm_buf_release(&kl.vals);
+    rdm_buf_release(&kl.keys);
     rdm_api_request_release(&req);
     return 1;
+}
+
+/* The keyless form as jansson reads the record: every value a string
+ * without a control byte, or null, else none (0). */
+static int keyless_expected(const char *body, rdm_buf *vals, rdm_buf *keys, uint32_t *nkeys)
+{
+    json_t *o = json_loads(body, JSON_DECODE_ANY, NULL);
+    int ok = json_is_object(o) && json_object_size(o) > 0;
+    const char *k;
+    json_t *v;
+    *nkeys = 0;
+    json_object_foreach(o, k, v)
+    {
+        if (!ok)
+            break;
+        size_t kn = strlen(k);
+        unsigned char be[4] = {(unsigned char)(kn >> 24), (unsigned char)(kn >> 16),
+                               (unsigned char)(kn >> 8), (unsigned char)kn};
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_add(keys, be, 4), RDM_OK);
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_add(keys, k, kn), RDM_OK);
+        CU_ASSERT_EQUAL_FATAL(rdm_buf_addc(vals, 0x1f), RDM_OK);
+        if (json_is_null(v)) {
+            CU_ASSERT_EQUAL_FATAL(rdm_buf_addc(vals, 0x1e), RDM_OK);
+        } else if (json_is_string(v)) {
+            const char *t = json_string_value(v);
+            for (const char *c = t; *c; c++)
+                ok = ok && (unsigned char)*c >= 0x20;
+            CU_ASSERT_EQUAL_FATAL(rdm_buf_add(vals, t, strlen(t)), RDM_OK);
+        } else {
+            ok = 0;
+        }
+        (*nkeys)++;
+    }
+    json_decref(o);
+    return ok;
+}
+
+/* A record's keyless form, written as it is scanned: jansson's reading of
+ * it; none for numbers, booleans or control bytes; appended to what the
+ * buffers hold, nothing kept of a record declined. */
+static void test_keyless_form(void)
+{
+    static const char *const bodies[] = {
+        "{\"race\":\"Caucasian\",\"gender\":\"Female\",\"age\":\"[70-80)\",\"weight\":null,"
+        "\"diag_1\":\"428\"}",
+        " { \"encounter_id\" : \"12\" ,\n\"race\" : null , \"x\":\"\"} ",
+        "{\"a\":\"\",\"b\":\"1\",\"c\":\"12\",\"d\":\"1234567\",\"e\":\"12345678\",\"f\":"
+        "\"123456789\",\"g\":\"123456789012345\",\"h\":\"1234567890123456\",\"i\":"
+        "\"12345678901234567\",\"jjjjjjjjjjjjjjjjjj\":\"Caf\xc3\xa9\"}",
+        "{\"race\":\"Other\"}",
+        "{\"race\":\"A\",\"time_in_hospital\":3}",
+        "{\"race\":\"A\",\"x\":true}",
+        "{\"race\":\"A\",\"x\":\"long enough\x01 to reach a word\"}",
+        "{\"race\":\"A\",\"x\":\"a\x1f\"}",
+        "{\"race\":\"A\",\"k\x02\":\"v\"}",
+        "{\"race\":\"A\",\"kkkkkkkkkkkkkkkkkkkk\x7f\":\"v\x7f\"}",
+        "{}",
+    };
+    rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
+    int some = 0, none = 0;
+    for (size_t i = 0; i < sizeof bodies / sizeof bodies[0]; i++) {
+        rdm_buf vals = RDM_BUF_INIT, keys = RDM_BUF_INIT;
+        uint32_t nkeys;
+        int want = keyless_expected(bodies[i], &vals, &keys, &nkeys);
+        size_t vals_at = kl.vals.len, keys_at = kl.keys.len;
+        rdm_predfields pf;
+        CU_ASSERT_FATAL(rdm_predfields_scan_keyless(bodies[i], strlen(bodies[i]), &pf, &kl));
+        CU_ASSERT_EQUAL(pf.keyless, want);
+        if (pf.keyless && want) {
+            CU_ASSERT_EQUAL(pf.nkeys, nkeys);
+            CU_ASSERT_EQUAL(pf.vals_off, vals_at);
+            CU_ASSERT_EQUAL(pf.keys_off, keys_at);
+            CU_ASSERT_EQUAL_FATAL(pf.vals_len, vals.len);
+            CU_ASSERT_EQUAL_FATAL(pf.keys_len, keys.len);
+            CU_ASSERT(!memcmp(kl.vals.data + pf.vals_off, vals.data, vals.len));
+            CU_ASSERT(!memcmp(kl.keys.data + pf.keys_off, keys.data, keys.len));
+            some++;
+        } else {
+            CU_ASSERT_EQUAL(kl.vals.len, vals_at);
+            CU_ASSERT_EQUAL(kl.keys.len, keys_at);
+            none++;
+        }
+        rdm_buf_release(&vals);
+        rdm_buf_release(&keys);
+    }
+    CU_ASSERT(some >= 4 && none >= 6);
+    /* a body the one pass declines (a batch) keeps nothing either */
+    size_t vals_at = kl.vals.len;
+    rdm_predfields pf;
+    static const char batch[] = "{\"instances\":[{\"race\":\"A\"}]}";
+    CU_ASSERT_EQUAL(rdm_predfields_scan_keyless(batch, sizeof batch - 1, &pf, &kl), 0);
+    CU_ASSERT_EQUAL(kl.vals.len, vals_at);
+    CU_ASSERT_EQUAL(pf.keyless, 0);
+    rdm_buf_release(&kl.vals);
+    rdm_buf_release(&kl.keys);
 }
 
 static void test_batch_one_pass(void)
@@ -244,14 +361,14 @@ static void test_batch_one_pass(void)
         size_t at[4], len[4];
         rdm_predfields pf[4];
         CU_ASSERT_EQUAL(rdm_predfields_batch(declined[i].body, strlen(declined[i].body),
-                                             declined[i].n, at, len, pf),
+                                             declined[i].n, at, len, pf, NULL),
                         0);
     }
     /* a NUL inside the body */
     static const char nul[] = "{\"instances\":[{\"race\":\"a\0\"}]}";
     size_t at[1], len[1];
     rdm_predfields pf[1];
-    CU_ASSERT_EQUAL(rdm_predfields_batch(nul, sizeof nul - 1, 1, at, len, pf), 0);
+    CU_ASSERT_EQUAL(rdm_predfields_batch(nul, sizeof nul - 1, 1, at, len, pf, NULL), 0);
     /* a body that ends inside a string, one byte short: every cut declined */
     static const char whole[] =
         "{\"instances\":[{\"encounter_id\":\"149190\",\"race\":\"Caucasian\",\"age\":\"[10-20)\"}]}";
@@ -260,10 +377,10 @@ static void test_batch_one_pass(void)
         CU_ASSERT_PTR_NOT_NULL_FATAL(b);
         memcpy(b, whole, cut);
         b[cut] = '\0';
-        CU_ASSERT_EQUAL(rdm_predfields_batch(b, cut, 1, at, len, pf), 0);
+        CU_ASSERT_EQUAL(rdm_predfields_batch(b, cut, 1, at, len, pf, NULL), 0);
         free(b);
     }
-    CU_ASSERT_EQUAL(rdm_predfields_batch(whole, sizeof whole - 1, 1, at, len, pf), 1);
+    CU_ASSERT_EQUAL(rdm_predfields_batch(whole, sizeof whole - 1, 1, at, len, pf, NULL), 1);
 }
 
 /* The prediction after `pos` as the response's keys say, by plain search:
@@ -423,6 +540,7 @@ int test_predfields_register(void)
         !CU_add_test(s, "anything unusual is left to the parser", test_declined) ||
         !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus) ||
         !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass) ||
+        !CU_add_test(s, "a record's keyless form as jansson reads it", test_keyless_form) ||
         !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions) ||
         !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random))
         return -1;

@@ -214,7 +214,7 @@ static void test_row_scan(void)
                              NULL,
                              "{}",
                              2,
-                             0};
+                             0, NULL, 0, NULL, 0, 0};
     CU_ASSERT_EQUAL(rdm_predbatch_begin(&b, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 4, &it, &out), RDM_OK);
     CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", "w", 9, &it, &out), RDM_OK);
