@@ -129,10 +129,17 @@ bench-score: $(BUILD)/bench-score
 $(BUILD)/bench-score: $(BUILD)/tests/bench/bench_score.o $(BUILD)/libreadmit.a
 	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
 
+## bench-logformat: the prediction log writer's formatting alone, one core: predictions/s for single records and batches of 100 (DATA=...)
+bench-logformat: $(BUILD)/bench-logformat $(BUILD)/bench-score $(READMIT)
+	BUILD=$(BUILD) scripts/bench-logformat.sh $(if $(wildcard $(BENCH_DATA)),$(abspath $(BENCH_DATA)))
+
+$(BUILD)/bench-logformat: $(BUILD)/tests/bench/bench_logformat.o $(BUILD)/libreadmit.a
+	$(CC) $(OPT) $(EXTRA_CFLAGS) -o $@ $< $(BUILD)/libreadmit.a $(LDLIBS_ALL)
+
 ## bench-predict: readmit predict CSV -> CSV throughput, 1 and 2 threads, wall and CPU time (MODEL=file, READMIT_BENCH_ROWS)
 bench-predict: $(READMIT) $(BUILD)/bench-score
 	BUILD=$(BUILD) scripts/bench-predict.sh
-.PHONY: bench-score bench-predict
+.PHONY: bench-score bench-predict bench-logformat
 
 # the boosted trees on the peers' encoded matrix (scripts/bench-train.sh, bench-gbt-peers.py --ours)
 $(BUILD)/gbt-fit-matrix: $(BUILD)/tests/bench/gbt_fit_matrix.o $(BUILD)/libreadmit.a
