@@ -402,7 +402,9 @@ static int format_entry(const rdm_predentry *v, sink *to, uint64_t *rows)
     rdm_predkeyless *kl = to->batch ? &to->kl : NULL;
     if (kl)
         rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
-    int scanned = rdm_predfields_scan_keyless(v->body, v->h.body_len, &pf, kl);
+    // a single record answers one prediction; a batch's body (rows > 1) is
+    // not scanned as one (the scan would look for every key in vain)
+    int scanned = v->h.rows == 1 && rdm_predfields_scan_keyless(v->body, v->h.body_len, &pf, kl);
     // a batch whose records are found (instance_spans) and each scanned as a
     // single record's body would be: no parse at all
     size_t *at = NULL, *len = NULL;
