@@ -27,7 +27,7 @@ if [ ! -f "$MODEL" ]; then
 fi
 CHUNK=$("$BUILD/readmit" config -c "$CONF" --get monitor.batch_records)
 echo "bench-logformat: records from the $(cat "$WORK/source.txt"); chunks of $CHUNK predictions (monitor.batch_records); load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "| bodies | predictions | entry bytes per prediction | predictions/s (1 core) | us per prediction | row bytes per prediction |"
-echo "|---|---|---|---|---|---|"
+echo "| bodies | predictions | entry bytes per prediction | predictions/s (1 core) | us per prediction | row bytes per prediction | rows checksum |"
+echo "|---|---|---|---|---|---|---|"
 "$BUILD/bench-logformat" --model "$MODEL" --seconds "$SECS" --batch-records "$CHUNK" --max 20000 \
     "$WORK/single.jsonl" "$WORK/batch.jsonl"
