@@ -546,12 +546,6 @@ static int format_entry(const rdm_predentry *v, sink *to, uint64_t *rows)
     return rc;
 }
 
-static void keyless_release(rdm_predkeyless *kl)
-{
-    rdm_buf_release(&kl->vals);
-    rdm_buf_release(&kl->keys);
-}
-
 static int format_entries(const char *data, size_t n, rdm_predbatch *batch, rdm_buf *out,
                           uint64_t *rows, uint64_t *bad, rdm_predentry_aside_fn aside, void *ctx)
 {
@@ -560,7 +554,7 @@ static int format_entries(const char *data, size_t n, rdm_predbatch *batch, rdm_
     for (size_t off = 0; off < n;) {
         rdm_predentry v;
         if (!rdm_predentry_parse(data + off, n - off, &v)) {
-            keyless_release(&to.kl);
+            rdm_predkeyless_release(&to.kl);
             return RDM_EPARSE;
         }
         if (v.aside) {
@@ -571,7 +565,7 @@ static int format_entries(const char *data, size_t n, rdm_predbatch *batch, rdm_
         size_t mark = out->len;
         int rc = format_entry(&v, &to, &r);
         if (rc == RDM_ENOMEM) {
-            keyless_release(&to.kl);
+            rdm_predkeyless_release(&to.kl);
             return rc;
         }
         if (rc != RDM_OK) {
@@ -585,7 +579,7 @@ static int format_entries(const char *data, size_t n, rdm_predbatch *batch, rdm_
         }
         off += v.h.len;
     }
-    keyless_release(&to.kl);
+    rdm_predkeyless_release(&to.kl);
     if (batch && rdm_predbatch_flush(batch, out) != RDM_OK)
         return RDM_ENOMEM;
     return RDM_OK;

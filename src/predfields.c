@@ -160,20 +160,44 @@ static int scan_by_key(const char *body, size_t len, rdm_predfields *out)
 #define KEYLESS_MARK 0x1f /* before each value of a keyless form */
 #define KEYLESS_NULL 0x1e /* a null value */
 
+/* The bytes of w below 0x20, as high bits (exact for the lowest such byte;
+ * a byte above one may be marked too, which does not matter here). */
+static inline uint64_t control_bytes(uint64_t w)
+{
+    return (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
+}
+
+/* The low r bytes (1..7) of a word. */
+static inline uint64_t low_bytes(size_t r)
+{
+    return ~0ull >> (64 - 8 * r);
+}
+
 /* Copy s[0..n) to d: 0 (part copied) when a byte of it is a control byte
- * (below 0x20), which a keyless form does not take. Eight bytes at a time. */
-static inline int copy_text(char *d, const char *s, size_t n)
+ * (below 0x20), which a keyless form does not take. Eight bytes at a time;
+ * the last step reads up to lim (s[n..lim) is readable) and may write up to
+ * seven bytes past d + n (the callers' buffers have that room). */
+static inline int copy_text(char *d, const char *s, size_t n, const char *lim)
 {
     size_t i = 0;
-#if defined(__GNUC__)
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof w);
-        // a byte below 0x20 sets its high bit here (no false alarm without one)
-        if ((w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull)
+        if (control_bytes(w))
             return 0;
         memcpy(d + i, &w, sizeof w);
     }
+    if (i < n && lim - (s + i) >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof w);
+        if (control_bytes(w) & low_bytes(n - i))
+            return 0;
+        memcpy(d + i, &w, sizeof w);
+        return 1;
+    }
+#else
+    (void)lim;
 #endif
     for (; i < n; i++) {
         if ((unsigned char)s[i] < 0x20)
@@ -245,6 +269,63 @@ static const unsigned char ENDS[256] = {
  * "instances", a field value the by-key scan would decline, no end). Each
  * field is its first occurrence, as the by-key scan takes it; on a flat
  * object without escapes the two agree (every quote delimits a string). */
+/* a[0..n) == b[0..n), eight bytes at a time (the keys are short: a call to
+ * memcmp cost more than the compare); the last step reads eight bytes of
+ * each when a[n..lim) is readable (b, a template, is padded for it). */
+static inline int same_bytes(const char *a, const char *b, size_t n, const char *lim)
+{
+    for (; n >= 8; a += 8, b += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        if (x != y)
+            return 0;
+    }
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (n && lim - a >= 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return ((x ^ y) & low_bytes(n)) == 0;
+    }
+#else
+    (void)lim;
+#endif
+    for (; n; a++, b++, n--)
+        if (*a != *b)
+            return 0;
+    return 1;
+}
+
+static inline uint32_t get32(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+/* The record just scanned (its keys at k[0..n), m of them, their field ids
+ * in kl->fields) becomes the template of the next. */
+static void keep_template(rdm_predkeyless *kl, const char *k, size_t n, uint32_t m)
+{
+    kl->ntkeys = 0;
+    rdm_buf_reset(&kl->tkeys);
+    rdm_buf_reset(&kl->tfields);
+    // eight zero bytes after the keys: same_bytes reads the last key's word
+    if (rdm_buf_add(&kl->tkeys, k, n) == RDM_OK && rdm_buf_reserve(&kl->tkeys, 8) == RDM_OK &&
+        rdm_buf_add(&kl->tfields, kl->fields.data, m) == RDM_OK) {
+        memset(kl->tkeys.data + n, 0, 8);
+        kl->ntkeys = m;
+    }
+}
+
+/* The record (a flat object) at p[0] == '{' in [p, end), which has no
+ * backslash and no NUL: its fields into `out` and the byte after its
+ * closing brace into *after; 0 for anything else (a nested value, a key
+ * "instances", a field value the by-key scan would decline, no end). Each
+ * field is its first occurrence, as the by-key scan takes it; on a flat
+ * object without escapes the two agree (every quote delimits a string).
+ * With kl, its keyless form too; while its keys are those of kl's template
+ * they are matched, not read (the same keys either way). */
 static int one_record(const char *p, const char *end, rdm_predfields *out, const char **after,
                       rdm_predkeyless *kl)
 {
@@ -254,7 +335,13 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
     // the keyless form, written as the record is read (space reserved by
     // the caller: at most the record's length each); NULL once declined
     char *wv = kl ? kl->vals.data + kl->vals.len : NULL;
-    char *wk = kl ? kl->keys.data + kl->keys.len : NULL;
+    char *const wk0 = kl ? kl->keys.data + kl->keys.len : NULL;
+    char *wk = wk0;
+    // the template's next key while every key so far was the template's
+    // (the keys then written at the end, in one copy); NULL: read each
+    const char *tk = kl && kl->ntkeys ? kl->tkeys.data : NULL;
+    const unsigned char *tf = kl ? (const unsigned char *)kl->tfields.data : NULL;
+    unsigned char *nf = kl ? (unsigned char *)kl->fields.data : NULL;
     uint32_t nk = 0;
     p = ws_to(p + 1, end);
     if (p < end && *p == '}') {
@@ -264,21 +351,37 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
     for (;;) {
         if (p >= end || *p != '"')
             return 0;
-        const char *k = p + 1, *ke = string_end(k, end);
-        if (!ke)
-            return 0;
-        int f = field_of(k, (size_t)(ke - k));
-        if (f < 0)
-            return 0;
-        if (wk) {
-            const size_t kn = (size_t)(ke - k);
-            wk[0] = (char)(kn >> 24), wk[1] = (char)(kn >> 16), wk[2] = (char)(kn >> 8),
-            wk[3] = (char)kn;
-            if (copy_text(wk + 4, k, kn))
-                wk += 4 + kn;
-            else
-                wk = wv = NULL;
+        const char *k = p + 1, *ke;
+        int f;
+        size_t kn;
+        if (tk && nk < kl->ntkeys && (size_t)(end - k) > (kn = get32(tk)) && k[kn] == '"' &&
+            same_bytes(k, tk + 4, kn, end)) {
+            ke = k + kn;
+            f = tf[nk];
+            tk += 4 + kn;
+        } else {
+            if (tk && wk) { // the keys so far were the template's first nk
+                size_t m = (size_t)(tk - kl->tkeys.data);
+                memcpy(wk, kl->tkeys.data, m);
+                wk += m;
+            }
+            tk = NULL;
+            if (!(ke = string_end(k, end)))
+                return 0;
+            kn = (size_t)(ke - k);
+            if ((f = field_of(k, kn)) < 0)
+                return 0;
+            if (wk) {
+                wk[0] = (char)(kn >> 24), wk[1] = (char)(kn >> 16), wk[2] = (char)(kn >> 8),
+                wk[3] = (char)kn;
+                if (copy_text(wk + 4, k, kn, end))
+                    wk += 4 + kn;
+                else
+                    wk = wv = NULL;
+            }
         }
+        if (nf)
+            nf[nk] = (unsigned char)f;
         p = ws_to(ke + 1, end);
         if (p >= end || *p != ':')
             return 0;
@@ -302,7 +405,7 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         if (wv) {
             const size_t vn = (size_t)(ve - v);
             *wv++ = KEYLESS_MARK;
-            if (quoted && copy_text(wv, v, vn))
+            if (quoted && copy_text(wv, v, vn, end))
                 wv += vn;
             else if (!quoted && vn == 4 && !memcmp(v, "null", 4))
                 *wv++ = KEYLESS_NULL;
@@ -323,15 +426,25 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         }
         if (p < end && *p == '}') {
             *after = p + 1;
+            if (!kl)
+                return 1;
+            const int matched = tk != NULL && nk == kl->ntkeys;
+            if (tk && wk) { // the template's first nk keys
+                size_t m = (size_t)(tk - kl->tkeys.data);
+                memcpy(wk, kl->tkeys.data, m);
+                wk += m;
+            }
             if (wv) {
                 out->keyless = 1;
                 out->nkeys = nk;
                 out->vals_off = kl->vals.len;
                 out->vals_len = (size_t)(wv - (kl->vals.data + kl->vals.len));
                 out->keys_off = kl->keys.len;
-                out->keys_len = (size_t)(wk - (kl->keys.data + kl->keys.len));
+                out->keys_len = (size_t)(wk - wk0);
                 kl->vals.len += out->vals_len;
                 kl->keys.len += out->keys_len;
+                if (!matched)
+                    keep_template(kl, wk0, out->keys_len, nk);
             }
             return 1;
         }
@@ -344,9 +457,20 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
 static rdm_predkeyless *room(rdm_predkeyless *kl, size_t n)
 {
     if (kl && (rdm_buf_reserve(&kl->vals, n + 16) != RDM_OK ||
-               rdm_buf_reserve(&kl->keys, n + 16) != RDM_OK))
+               rdm_buf_reserve(&kl->keys, n + 16) != RDM_OK ||
+               rdm_buf_reserve(&kl->fields, n + 16) != RDM_OK))
         return NULL;
     return kl;
+}
+
+void rdm_predkeyless_release(rdm_predkeyless *kl)
+{
+    rdm_buf_release(&kl->vals);
+    rdm_buf_release(&kl->keys);
+    rdm_buf_release(&kl->tkeys);
+    rdm_buf_release(&kl->tfields);
+    rdm_buf_release(&kl->fields);
+    kl->ntkeys = 0;
 }
 
 int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out)
@@ -560,7 +684,9 @@ int rdm_predresp_next(const char *r, size_t n, size_t *pos, double *p, int *d, d
     if (e > v && at_key(e, end, kd, sizeof kd - 1)) {
         sd = e + 1;
         const char *b = sd + kdn;
-        const char *be = at_key(b, end, "true", 4) ? b + 4 : at_key(b, end, "false", 5) ? b + 5 : NULL;
+        const char *be = at_key(b, end, "true", 4)    ? b + 4
+                         : at_key(b, end, "false", 5) ? b + 5
+                                                      : NULL;
         if (be && at_key(be, end, kt, sizeof kt - 1))
             st = be + 1;
         else

@@ -40,13 +40,25 @@ typedef struct rdm_predfields {
 int rdm_predfields_scan(const char *body, size_t len, rdm_predfields *out);
 
 /* Where the scans write the records' keyless forms (see rdm_predfields):
- * appended to what the buffers hold. Owned by the caller: zero it
- * (RDM_PREDKEYLESS_INIT), reset it between bodies as it likes, release it
- * with rdm_buf_release on both buffers. */
+ * appended to what vals and keys hold. Owned by the caller: zero it
+ * (RDM_PREDKEYLESS_INIT), reset vals and keys between bodies as it likes,
+ * release it with rdm_predkeyless_release. It also keeps the keys of the
+ * last record scanned (tkeys, one field id per key in tfields, ntkeys), kept
+ * across resets: a record with the same keys (the records of a batch, the
+ * bodies of one client) is matched against them instead of read key by key;
+ * any other is read in full. */
 typedef struct rdm_predkeyless {
     rdm_buf vals, keys;
+    rdm_buf tkeys, tfields, fields; /* fields: scratch of the record being scanned */
+    uint32_t ntkeys;
 } rdm_predkeyless;
-#define RDM_PREDKEYLESS_INIT {RDM_BUF_INIT, RDM_BUF_INIT}
+
+#define RDM_PREDKEYLESS_INIT                                                    \
+    {                                                                           \
+        RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, 0 \
+    }
+
+void rdm_predkeyless_release(rdm_predkeyless *kl);
 
 /* rdm_predfields_scan() that also gives the record's keyless form in `kl`
  * (NULL: none; out->keyless 0 when it has none or memory ran out). */

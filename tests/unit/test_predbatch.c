@@ -453,8 +453,7 @@ static void test_keyless_given(void)
             }
             CU_ASSERT_EQUAL(rdm_predbatch_add(&b, "m", r < n ? "w" : "v", r, &it, &out[mode]),
                             RDM_OK);
-            rdm_buf_release(&kl.vals);
-            rdm_buf_release(&kl.keys);
+            rdm_predkeyless_release(&kl);
         }
         CU_ASSERT_EQUAL(rdm_predbatch_end(&b, &out[mode]), RDM_OK);
         CU_ASSERT_EQUAL(b.rows, 2);

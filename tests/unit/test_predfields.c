@@ -140,7 +140,6 @@ static void test_hostile_corpus(void)
     CU_ASSERT(both > 0); /* some are plain records */
 }
 
-
 /* A batch body's records by the one pass: each where it lies, with the
  * fields the parser gives it; returns whether the pass took the body. */
 static int batch_agrees(const char *body, size_t want, int served)
@@ -150,8 +149,7 @@ static int batch_agrees(const char *body, size_t want, int served)
     CU_ASSERT_FATAL(want <= 16);
     rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
     if (!rdm_predfields_batch(body, n, want, at, len, pf, &kl)) {
-        rdm_buf_release(&kl.vals);
-        rdm_buf_release(&kl.keys);
+        rdm_predkeyless_release(&kl);
         return 0;
     }
     rdm_api_request req = RDM_API_REQUEST_INIT;
@@ -195,11 +193,9 @@ static int batch_agrees(const char *body, size_t want, int served)
             CU_ASSERT(!memcmp(one_kl.keys.data + single.keys_off, kl.keys.data + pf[k].keys_off,
                               single.keys_len));
         }
-        rdm_buf_release(&one_kl.vals);
-        rdm_buf_release(&one_kl.keys);
+        rdm_predkeyless_release(&one_kl);
     }
-    rdm_buf_release(&kl.vals);
-    rdm_buf_release(&kl.keys);
+    rdm_predkeyless_release(&kl);
     rdm_api_request_release(&req);
     return 1;
 }
@@ -295,8 +291,83 @@ static void test_keyless_form(void)
     CU_ASSERT_EQUAL(rdm_predfields_scan_keyless(batch, sizeof batch - 1, &pf, &kl), 0);
     CU_ASSERT_EQUAL(kl.vals.len, vals_at);
     CU_ASSERT_EQUAL(pf.keyless, 0);
-    rdm_buf_release(&kl.vals);
-    rdm_buf_release(&kl.keys);
+    rdm_predkeyless_release(&kl);
+}
+
+/* Records scanned one after another with one buffer (each matched against
+ * the keys of the one before) read exactly as each scanned alone: the same
+ * keys, keys that part from the last record's midway, fewer, more, a key
+ * that is a prefix of the last one's, a record with no keyless form. */
+static void test_keys_template(void)
+{
+    static const char *const recs[] = {
+        "{\"race\":\"A\",\"gender\":\"F\",\"age\":\"[40-50)\",\"x\":\"1\"}",
+        "{\"race\":\"B\",\"gender\":\"M\",\"age\":\"[50-60)\",\"x\":\"2\"}",
+        "{\"race\":\"B\",\"gender\":\"M\",\"agex\":\"[50-60)\",\"x\":\"2\"}",
+        "{\"race\":\"B\",\"gender\":\"M\",\"ag\":\"[50-60)\",\"x\":\"2\"}",
+        "{\"race\":\"C\",\"gender\":\"M\"}",
+        "{\"race\":\"C\",\"gender\":\"M\",\"age\":\"[60-70)\",\"a_much_longer_key_name\":null}",
+        "{\"race\":\"C\",\"gender\":\"M\",\"age\":\"[60-70)\",\"a_much_longer_key_name\":3}",
+        "{\"race\":\"D\",\"gender\":\"M\",\"age\":\"[60-70)\",\"a_much_longer_key_name\":\"\"}",
+        "{\"encounter_id\":12,\"race\":\"E\",\"gender\":\"F\"}",
+        "{\"encounter_id\":13,\"race\":\"E\",\"gender\":\"F\"}",
+        "{\"gender\":\"F\",\"encounter_id\":14,\"race\":\"E\"}",
+        "{\"race\":\"E\",\"race\":\"F\",\"gender\":\"F\"}",
+        "{}",
+        "{\"race\":\"E\",\"race\":\"F\",\"gender\":\"F\"}",
+    };
+    const size_t n = sizeof recs / sizeof recs[0];
+    rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
+    int matched = 0;
+    for (int round = 0; round < 2; round++)
+        for (size_t i = 0; i < n; i++) {
+            rdm_predkeyless one = RDM_PREDKEYLESS_INIT;
+            rdm_predfields a, b;
+            const size_t len = strlen(recs[i]);
+            matched += kl.ntkeys > 0;
+            rdm_buf_reset(&kl.vals), rdm_buf_reset(&kl.keys);
+            CU_ASSERT_FATAL(rdm_predfields_scan_keyless(recs[i], len, &a, &kl));
+            CU_ASSERT_FATAL(rdm_predfields_scan_keyless(recs[i], len, &b, &one));
+            CU_ASSERT_EQUAL(a.keyless, b.keyless);
+            CU_ASSERT_STRING_EQUAL(a.id, b.id);
+            CU_ASSERT((a.race && b.race && !strcmp(a.race, b.race)) || (!a.race && !b.race));
+            CU_ASSERT((a.age && b.age && !strcmp(a.age, b.age)) || (!a.age && !b.age));
+            if (a.keyless && b.keyless) {
+                CU_ASSERT_EQUAL(a.nkeys, b.nkeys);
+                CU_ASSERT_EQUAL_FATAL(a.keys_len, b.keys_len);
+                CU_ASSERT_EQUAL_FATAL(a.vals_len, b.vals_len);
+                CU_ASSERT(
+                    !memcmp(kl.keys.data + a.keys_off, one.keys.data + b.keys_off, a.keys_len));
+                CU_ASSERT(
+                    !memcmp(kl.vals.data + a.vals_off, one.vals.data + b.vals_off, a.vals_len));
+            }
+            rdm_predkeyless_release(&one);
+        }
+    CU_ASSERT(matched >= (int)n); /* the template was there for most */
+    /* a batch's records: each against the one before */
+    static const char batch[] =
+        "{\"instances\":[{\"race\":\"A\",\"age\":\"[0-10)\"},{\"race\":\"B\",\"age\":\"[10-20)\"},"
+        "{\"race\":\"C\",\"ag\":\"[10-20)\"},{\"race\":\"D\",\"age\":\"[10-20)\"}]}";
+    size_t at[4], ln[4];
+    static rdm_predfields pf[4];
+    rdm_buf_reset(&kl.vals), rdm_buf_reset(&kl.keys);
+    CU_ASSERT_FATAL(rdm_predfields_batch(batch, sizeof batch - 1, 4, at, ln, pf, &kl));
+    for (int k = 0; k < 4; k++) {
+        char rec[128];
+        rdm_predkeyless one = RDM_PREDKEYLESS_INIT;
+        rdm_predfields s;
+        CU_ASSERT_FATAL(ln[k] < sizeof rec);
+        memcpy(rec, batch + at[k], ln[k]);
+        rec[ln[k]] = '\0';
+        CU_ASSERT_FATAL(rdm_predfields_scan_keyless(rec, ln[k], &s, &one));
+        CU_ASSERT_FATAL(pf[k].keyless && s.keyless);
+        CU_ASSERT_EQUAL_FATAL(pf[k].keys_len, s.keys_len);
+        CU_ASSERT(!memcmp(kl.keys.data + pf[k].keys_off, one.keys.data + s.keys_off, s.keys_len));
+        CU_ASSERT_EQUAL_FATAL(pf[k].vals_len, s.vals_len);
+        CU_ASSERT(!memcmp(kl.vals.data + pf[k].vals_off, one.vals.data + s.vals_off, s.vals_len));
+        rdm_predkeyless_release(&one);
+    }
+    rdm_predkeyless_release(&kl);
 }
 
 static void test_batch_one_pass(void)
@@ -323,40 +394,45 @@ static void test_batch_one_pass(void)
          "{\"patient_nbr\":\"123\",\"encounter_id\":\"x-1\"}]}",
          3, 1},
         /* strings of every length about the eight-byte steps */
-        {"{\"instances\":[{\"race\":\"a\",\"diag_1\":\"\",\"gender\":\"Male\",\"diag_2\":\"abcdefg\"},"
+        {"{\"instances\":[{\"race\":\"a\",\"diag_1\":\"\",\"gender\":\"Male\",\"diag_2\":"
+         "\"abcdefg\"},"
          "{\"race\":\"abcdefgh\",\"diag_3\":\"abcdefghijklmno\",\"age\":\"abcdefghijklmnopq\"},"
-         "{\"medical_specialty\":\"x\",\"race\":\"AfricanAmerican\",\"payer_code\":\"abcdefghi\"}]}",
+         "{\"medical_specialty\":\"x\",\"race\":\"AfricanAmerican\",\"payer_code\":\"abcdefghi\"}]"
+         "}",
          3, 1},
         /* values that are no records' beside them: found, not validated */
         {"{\"meta\":{\"a\":[1,\"]}\",{}]},\"instances\":[{\"race\":\"Other\"}],\"x\":\"y\"}", 1, 0},
         {"{\"instances\":[]}", 0, 0}, /* refused when served */
     };
+
     for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
         CU_ASSERT(batch_agrees(taken[i].body, taken[i].n, taken[i].served));
+
     static const struct {
         const char *body;
         size_t n;
     } declined[] = {
-        {"{\"instances\":[{\"race\":\"Other\"}]}", 2},                  /* fewer records */
-        {"{\"instances\":[{\"race\":\"Other\"},{}]}", 1},               /* more */
-        {"{\"instances\":[{\"race\":\"O\\\"ther\"}]}", 1},              /* an escape */
+        {"{\"instances\":[{\"race\":\"Other\"}]}", 2},                      /* fewer records */
+        {"{\"instances\":[{\"race\":\"Other\"},{}]}", 1},                   /* more */
+        {"{\"instances\":[{\"race\":\"O\\\"ther\"}]}", 1},                  /* an escape */
         {"{\"note\":\"\\u0041\",\"instances\":[{\"race\":\"Other\"}]}", 1}, /* anywhere */
-        {"{\"instances\":[{\"race\":\"Caf\xc3\xa9\"}]}", 1},            /* not plain */
-        {"{\"instances\":[{\"race\":7}]}", 1},                          /* a number */
+        {"{\"instances\":[{\"race\":\"Caf\xc3\xa9\"}]}", 1},                /* not plain */
+        {"{\"instances\":[{\"race\":7}]}", 1},                              /* a number */
         {"{\"instances\":[{\"encounter_id\":-1}]}", 1},
         {"{\"instances\":[{\"patient_nbr\":\"12a\"}]}", 1},
-        {"{\"instances\":[{\"diag\":{\"race\":\"x\"}}]}", 1},           /* nested */
+        {"{\"instances\":[{\"diag\":{\"race\":\"x\"}}]}", 1}, /* nested */
         {"{\"instances\":[{\"diag\":[1,2]}]}", 1},
         {"{\"instances\":[{\"instances\":[]}]}", 1},
         {"{\"instances\":[5]}", 1},
         {"{\"instances\":{}}", 0},
-        {"{\"race\":\"Other\"}", 1},                                    /* no batch */
+        {"{\"race\":\"Other\"}", 1}, /* no batch */
         {"[{\"race\":\"Other\"}]", 1},
-        {"{\"instances\":[{\"race\":\"Other\"}", 1},                    /* no end */
+        {"{\"instances\":[{\"race\":\"Other\"}", 1}, /* no end */
         {"{\"instances\":[{\"race\":\"Oth", 1},
         {"{\"instances\":[{\"race\":nul", 1},
         {"", 0},
     };
+
     for (size_t i = 0; i < sizeof declined / sizeof declined[0]; i++) {
         size_t at[4], len[4];
         rdm_predfields pf[4];
@@ -370,8 +446,8 @@ static void test_batch_one_pass(void)
     rdm_predfields pf[1];
     CU_ASSERT_EQUAL(rdm_predfields_batch(nul, sizeof nul - 1, 1, at, len, pf, NULL), 0);
     /* a body that ends inside a string, one byte short: every cut declined */
-    static const char whole[] =
-        "{\"instances\":[{\"encounter_id\":\"149190\",\"race\":\"Caucasian\",\"age\":\"[10-20)\"}]}";
+    static const char whole[] = "{\"instances\":[{\"encounter_id\":\"149190\",\"race\":"
+                                "\"Caucasian\",\"age\":\"[10-20)\"}]}";
     for (size_t cut = 0; cut + 1 < sizeof whole - 1; cut++) {
         char *b = malloc(cut + 1);
         CU_ASSERT_PTR_NOT_NULL_FATAL(b);
@@ -403,7 +479,8 @@ static void test_response_predictions(void)
 {
     static const char *const resp[] = {
         /* as the pool writes them: a batch and a single record */
-        "{\"model\":{\"name\":\"readmission\",\"version\":\"3\"},\"predictions\":[{\"encounter_id\":"
+        "{\"model\":{\"name\":\"readmission\",\"version\":\"3\"},\"predictions\":[{\"encounter_"
+        "id\":"
         "\"149190\",\"probability\":0.080233,\"decision\":false,\"threshold\":0.137884,"
         "\"warnings\":[]},{\"encounter_id\":\"62256\",\"probability\":0.943376,\"decision\":true,"
         "\"threshold\":0.137884,\"warnings\":[]},{\"encounter_id\":null,\"probability\":1.000000,"
@@ -440,7 +517,8 @@ static void test_response_predictions(void)
         for (;;) {
             double p1 = -9, t1 = -9, p2 = -9, t2 = -9;
             int d1 = -9, d2 = -9;
-            int a = rdm_predresp_next(r, n, &pa, &p1, &d1, &t1), b = ref_next(r, &pb, &p2, &d2, &t2);
+            int a = rdm_predresp_next(r, n, &pa, &p1, &d1, &t1),
+                b = ref_next(r, &pb, &p2, &d2, &t2);
             CU_ASSERT_EQUAL(a, b);
             if (!a || !b)
                 break;
@@ -486,8 +564,10 @@ static void test_response_predictions(void)
  * with the parser on each. */
 static void test_batch_random(void)
 {
-    static const char *const keys[] = {"encounter_id", "patient_nbr", "race",   "gender",
-                                       "age",          "diag_1",      "diag_2", "medical_specialty",
+    static const char *const keys[] = {"encounter_id", "patient_nbr",
+                                       "race",         "gender",
+                                       "age",          "diag_1",
+                                       "diag_2",       "medical_specialty",
                                        "payer_code",   "num_lab_procedures"};
     static const char *const spaces[] = {"", " ", "\n  ", "\t"};
     unsigned seed = 12345;
@@ -503,7 +583,8 @@ static void test_batch_random(void)
             for (size_t f = 0; f < nk; f++) {
                 const char *sp = spaces[RND() % 4];
                 size_t key = f; /* each key once */
-                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp, sp);
+                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp,
+                                     sp);
                 int kind = (int)(RND() % 6);
                 if (kind == 0) {
                     k += (size_t)sprintf(body + k, "null");
@@ -541,6 +622,8 @@ int test_predfields_register(void)
         !CU_add_test(s, "the hostile corpus: read alike where both read it", test_hostile_corpus) ||
         !CU_add_test(s, "a batch's records and fields in one pass", test_batch_one_pass) ||
         !CU_add_test(s, "a record's keyless form as jansson reads it", test_keyless_form) ||
+        !CU_add_test(s, "records matched against the last one's keys read as alone",
+                     test_keys_template) ||
         !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions) ||
         !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random))
         return -1;
