@@ -170,7 +170,15 @@ static inline uint64_t control_bytes(uint64_t w)
 /* The low r bytes (1..7) of a word. */
 static inline uint64_t low_bytes(size_t r)
 {
-    return ~0ull >> (64 - 8 * r);
+    static const uint64_t LOW[8] = {0,
+                                    0xffull,
+                                    0xffffull,
+                                    0xffffffull,
+                                    0xffffffffull,
+                                    0xffffffffffull,
+                                    0xffffffffffffull,
+                                    0xffffffffffffffull};
+    return LOW[r & 7];
 }
 
 /* Copy s[0..n) to d: 0 (part copied) when a byte of it is a control byte
@@ -225,6 +233,43 @@ static inline const char *string_end(const char *p, const char *end)
     while (p < end && *p != '"')
         p++;
     return p < end ? p : NULL;
+}
+
+/* string_end() that also copies the string to d (NULL: no copy) as
+ * copy_text() does, in the same pass: *ok 0 when d was given and a byte of
+ * the string is a control byte (the copy is then incomplete). May write up
+ * to seven bytes past the copy's end. */
+static inline const char *string_copy(const char *p, const char *end, char *d, int *ok)
+{
+    *ok = d != NULL;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+    if (d) {
+        for (; end - p >= 8; p += 8, d += 8) {
+            uint64_t w, q;
+            memcpy(&w, p, sizeof w);
+            q = w ^ 0x2222222222222222ull;
+            q = (q - 0x0101010101010101ull) & ~q & 0x8080808080808080ull;
+            const uint64_t c = control_bytes(w);
+            if (q) {
+                const size_t n = (size_t)__builtin_ctzll(q) >> 3;
+                if (n && (c & low_bytes(n)))
+                    *ok = 0;
+                memcpy(d, &w, sizeof w);
+                return p + n;
+            }
+            if (c) { // a control byte: find the end alone
+                *ok = 0;
+                return string_end(p, end);
+            }
+            memcpy(d, &w, sizeof w);
+        }
+    }
+#endif
+    const char *s = p;
+    const char *e = string_end(p, end);
+    if (e && d && !copy_text(d, s, (size_t)(e - s), end))
+        *ok = 0;
+    return e;
 }
 
 static inline const char *ws_to(const char *p, const char *end)
@@ -339,7 +384,10 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
     char *wk = wk0;
     // the template's next key while every key so far was the template's
     // (the keys then written at the end, in one copy); NULL: read each
-    const char *tk = kl && kl->ntkeys ? kl->tkeys.data : NULL;
+    // (held here: the byte stores below could alias kl's fields)
+    const char *const tbase = kl ? kl->tkeys.data : NULL;
+    const uint32_t ntk = kl ? kl->ntkeys : 0;
+    const char *tk = ntk ? tbase : NULL;
     const unsigned char *tf = kl ? (const unsigned char *)kl->tfields.data : NULL;
     unsigned char *nf = kl ? (unsigned char *)kl->fields.data : NULL;
     uint32_t nk = 0;
@@ -354,15 +402,15 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         const char *k = p + 1, *ke;
         int f;
         size_t kn;
-        if (tk && nk < kl->ntkeys && (size_t)(end - k) > (kn = get32(tk)) && k[kn] == '"' &&
+        if (tk && nk < ntk && (size_t)(end - k) > (kn = get32(tk)) && k[kn] == '"' &&
             same_bytes(k, tk + 4, kn, end)) {
             ke = k + kn;
             f = tf[nk];
             tk += 4 + kn;
         } else {
             if (tk && wk) { // the keys so far were the template's first nk
-                size_t m = (size_t)(tk - kl->tkeys.data);
-                memcpy(wk, kl->tkeys.data, m);
+                size_t m = (size_t)(tk - tbase);
+                memcpy(wk, tbase, m);
                 wk += m;
             }
             tk = NULL;
@@ -382,17 +430,24 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         }
         if (nf)
             nf[nk] = (unsigned char)f;
-        p = ws_to(ke + 1, end);
-        if (p >= end || *p != ':')
-            return 0;
-        p = ws_to(p + 1, end);
-        if (p >= end || *p == '{' || *p == '[')
+        if (end - ke > 2 && ke[1] == ':' && (unsigned char)ke[2] > ' ') { // compact
+            p = ke + 2;
+        } else {
+            p = ws_to(ke + 1, end);
+            if (p >= end || *p != ':')
+                return 0;
+            p = ws_to(p + 1, end);
+            if (p >= end)
+                return 0;
+        }
+        if (*p == '{' || *p == '[')
             return 0;
         const char *v, *ve;
-        int quoted = *p == '"';
+        int quoted = *p == '"', copied = 0;
         if (quoted) {
             v = p + 1;
-            if (!(ve = string_end(v, end)))
+            // with a keyless form, copied after its mark as it is found
+            if (!(ve = string_copy(v, end, wv ? wv + 1 : NULL, &copied)))
                 return 0;
             p = ve + 1;
         } else {
@@ -405,7 +460,7 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         if (wv) {
             const size_t vn = (size_t)(ve - v);
             *wv++ = KEYLESS_MARK;
-            if (quoted && copy_text(wv, v, vn, end))
+            if (quoted && copied)
                 wv += vn;
             else if (!quoted && vn == 4 && !memcmp(v, "null", 4))
                 *wv++ = KEYLESS_NULL;
@@ -419,6 +474,10 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
                 !take(out, &used, f, quoted, v, (size_t)(ve - v)))
                 return 0;
         }
+        if (end - p > 1 && p[0] == ',' && p[1] == '"') { // compact
+            p++;
+            continue;
+        }
         p = ws_to(p, end);
         if (p < end && *p == ',') {
             p = ws_to(p + 1, end);
@@ -428,10 +487,10 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
             *after = p + 1;
             if (!kl)
                 return 1;
-            const int matched = tk != NULL && nk == kl->ntkeys;
+            const int matched = tk != NULL && nk == ntk;
             if (tk && wk) { // the template's first nk keys
-                size_t m = (size_t)(tk - kl->tkeys.data);
-                memcpy(wk, kl->tkeys.data, m);
+                size_t m = (size_t)(tk - tbase);
+                memcpy(wk, tbase, m);
                 wk += m;
             }
             if (wv) {

@@ -252,6 +252,15 @@ static void test_keyless_form(void)
         "{\"race\":\"A\",\"x\":true}",
         "{\"race\":\"A\",\"x\":\"long enough\x01 to reach a word\"}",
         "{\"race\":\"A\",\"x\":\"a\x1f\"}",
+        /* a control byte in each place of a word, and just before the quote */
+        "{\"race\":\"A\",\"x\":\"\x01" "bcdefghijk\",\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"abcdefg\x01\",\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"abcdefgh\x1f\",\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"abc\x1f\",\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"abcdefghijklmno\x1e\",\"y\":\"z\"}",
+        /* control bytes after the string, in the same word: taken */
+        "{\"race\":\"A\",\"x\":\"ab\", \t\n\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"abcdefghi\"\r\n,\"y\":\"z\"}",
         "{\"race\":\"A\",\"k\x02\":\"v\"}",
         "{\"race\":\"A\",\"kkkkkkkkkkkkkkkkkkkk\x7f\":\"v\x7f\"}",
         "{}",
