@@ -4,6 +4,8 @@
 #include <jansson.h>
 #include <limits.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,6 +334,8 @@ typedef struct fcur {
 
 static void f_ws(fcur *c)
 {
+    if (c->p < c->end && (unsigned char)*c->p > ' ') // compact JSON: most often none
+        return;
     while (c->p < c->end && (*c->p == ' ' || *c->p == '\t' || *c->p == '\n' || *c->p == '\r'))
         c->p++;
 }
@@ -378,6 +382,55 @@ static int f_key(const char *k, int prev)
     return rdm_schema_find(k);
 }
 
+/* The columns' names zero-padded to KEY_ROOM bytes, and their lengths
+ * (SIZE_MAX: a name too long for the room, compared byte by byte), so that
+ * f_next_key compares eight bytes at a time. Filled once (fast_parse). */
+#define KEY_ROOM 48
+
+static struct {
+    char name[KEY_ROOM];
+    size_t len;
+} key_names[RDM_NCOLS];
+
+static pthread_once_t key_names_once = PTHREAD_ONCE_INIT;
+
+static void key_names_init(void)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    for (int i = 0; i < RDM_NCOLS; i++) {
+        size_t n = strlen(cols[i].name);
+        key_names[i].len = n + 8 <= KEY_ROOM ? n : SIZE_MAX;
+        if (n + 8 <= KEY_ROOM)
+            memcpy(key_names[i].name, cols[i].name, n);
+    }
+}
+
+/* k[0..n) == name[0..n) (name padded as key_names are); k[n..end) is
+ * readable. */
+static int same_name(const char *k, const char *name, size_t n, const char *end)
+{
+    for (; n >= 8; k += 8, name += 8, n -= 8) {
+        uint64_t x, y;
+        memcpy(&x, k, 8);
+        memcpy(&y, name, 8);
+        if (x != y)
+            return 0;
+    }
+    if (!n)
+        return 1;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    if (end - k >= 8) {
+        uint64_t x, y;
+        memcpy(&x, k, 8);
+        memcpy(&y, name, 8);
+        return ((x ^ y) & (~0ull >> (64 - 8 * n))) == 0;
+    }
+#else
+    (void)end;
+#endif
+    return memcmp(k, name, n) == 0;
+}
+
 /* The key at c->p when it is the next column's name or the one after's (the
  * usual order): its index as f_key gives it, with c->p past the closing
  * quote; -1 (c->p unchanged) otherwise. One comparison with the body. */
@@ -390,6 +443,15 @@ static int f_next_key(fcur *c, int prev)
     for (int next = prev + 1; next <= prev + 2 && next < RDM_NCOLS; next++) {
         if (next < 0)
             continue;
+        const size_t n = key_names[next].len;
+        if (n != SIZE_MAX) { // the name, then the closing quote, inside the body
+            if ((size_t)(c->end - k) > n && k[n] == '"' &&
+                same_name(k, key_names[next].name, n, c->end)) {
+                c->p = (char *)k + n + 1;
+                return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
+            }
+            continue;
+        }
         /* name and body side by side; the body ends in a NUL, so the walk
          * stops there at the latest */
         const char *a = cols[next].name, *b = k;
@@ -529,6 +591,7 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
 {
     if (len == 0 || len > (64u << 20) || memchr(body, '\0', len))
         return 0;
+    pthread_once(&key_names_once, key_names_init);
     req->arena = malloc(len + 1);
     if (!req->arena)
         return 0;
