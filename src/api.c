@@ -5,13 +5,13 @@
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "explain.h"
 #include "utf8.h"
+#include "word.h"
 
 int rdm_api_seterr(rdm_api_error *e, int status, const char *code, const char *field,
                    const char *fmt, ...)
@@ -405,32 +405,6 @@ static void key_names_init(void)
     }
 }
 
-/* k[0..n) == name[0..n) (name padded as key_names are); k[n..end) is
- * readable. */
-static int same_name(const char *k, const char *name, size_t n, const char *end)
-{
-    for (; n >= 8; k += 8, name += 8, n -= 8) {
-        uint64_t x, y;
-        memcpy(&x, k, 8);
-        memcpy(&y, name, 8);
-        if (x != y)
-            return 0;
-    }
-    if (!n)
-        return 1;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (end - k >= 8) {
-        uint64_t x, y;
-        memcpy(&x, k, 8);
-        memcpy(&y, name, 8);
-        return ((x ^ y) & (~0ull >> (64 - 8 * n))) == 0;
-    }
-#else
-    (void)end;
-#endif
-    return memcmp(k, name, n) == 0;
-}
-
 /* The key at c->p when it is the next column's name or the one after's (the
  * usual order): its index as f_key gives it, with c->p past the closing
  * quote; -1 (c->p unchanged) otherwise. One comparison with the body. */
@@ -446,7 +420,7 @@ static int f_next_key(fcur *c, int prev)
         const size_t n = key_names[next].len;
         if (n != SIZE_MAX) { // the name, then the closing quote, inside the body
             if ((size_t)(c->end - k) > n && k[n] == '"' &&
-                same_name(k, key_names[next].name, n, c->end)) {
+                rdm_word_same(k, key_names[next].name, n, c->end)) {
                 c->p = (char *)k + n + 1;
                 return next == RDM_C_ENCOUNTER_ID ? RDM_NCOLS : next;
             }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "schema.h"
+#include "word.h"
 
 enum { F_ENCOUNTER, F_PATIENT, F_RACE, F_GENDER, F_AGE, F_N };
 
@@ -160,27 +161,6 @@ static int scan_by_key(const char *body, size_t len, rdm_predfields *out)
 #define KEYLESS_MARK 0x1f /* before each value of a keyless form */
 #define KEYLESS_NULL 0x1e /* a null value */
 
-/* The bytes of w below 0x20, as high bits (exact for the lowest such byte;
- * a byte above one may be marked too, which does not matter here). */
-static inline uint64_t control_bytes(uint64_t w)
-{
-    return (w - 0x2020202020202020ull) & ~w & 0x8080808080808080ull;
-}
-
-/* The low r bytes (1..7) of a word. */
-static inline uint64_t low_bytes(size_t r)
-{
-    static const uint64_t LOW[8] = {0,
-                                    0xffull,
-                                    0xffffull,
-                                    0xffffffull,
-                                    0xffffffffull,
-                                    0xffffffffffull,
-                                    0xffffffffffffull,
-                                    0xffffffffffffffull};
-    return LOW[r & 7];
-}
-
 /* Copy s[0..n) to d: 0 (part copied) when a byte of it is a control byte
  * (below 0x20), which a keyless form does not take. Eight bytes at a time;
  * the last step reads up to lim (s[n..lim) is readable) and may write up to
@@ -188,18 +168,18 @@ static inline uint64_t low_bytes(size_t r)
 static inline int copy_text(char *d, const char *s, size_t n, const char *lim)
 {
     size_t i = 0;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+#if RDM_WORD_LE
     for (; i + 8 <= n; i += 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof w);
-        if (control_bytes(w))
+        if (rdm_word_control(w))
             return 0;
         memcpy(d + i, &w, sizeof w);
     }
     if (i < n && lim - (s + i) >= 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof w);
-        if (control_bytes(w) & low_bytes(n - i))
+        if (rdm_word_control(w) & rdm_word_low(n - i))
             return 0;
         memcpy(d + i, &w, sizeof w);
         return 1;
@@ -219,13 +199,12 @@ static inline int copy_text(char *d, const char *s, size_t n, const char *lim)
  * it: the caller checked), or NULL before `end`. Eight bytes at a time. */
 static inline const char *string_end(const char *p, const char *end)
 {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+#if RDM_WORD_LE
     while (end - p >= 8) {
         uint64_t w;
         memcpy(&w, p, sizeof w);
-        w ^= 0x2222222222222222ull; /* a quote is a zero byte now */
-        uint64_t z = (w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull;
-        if (z) /* the lowest marked byte is the first zero byte */
+        const uint64_t z = rdm_word_eq(w, '"');
+        if (z) /* the lowest marked byte is the first quote */
             return p + (__builtin_ctzll(z) >> 3);
         p += 8;
     }
@@ -242,17 +221,15 @@ static inline const char *string_end(const char *p, const char *end)
 static inline const char *string_copy(const char *p, const char *end, char *d, int *ok)
 {
     *ok = d != NULL;
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ && defined(__GNUC__)
+#if RDM_WORD_LE
     if (d) {
         for (; end - p >= 8; p += 8, d += 8) {
-            uint64_t w, q;
+            uint64_t w;
             memcpy(&w, p, sizeof w);
-            q = w ^ 0x2222222222222222ull;
-            q = (q - 0x0101010101010101ull) & ~q & 0x8080808080808080ull;
-            const uint64_t c = control_bytes(w);
+            const uint64_t q = rdm_word_eq(w, '"'), c = rdm_word_control(w);
             if (q) {
                 const size_t n = (size_t)__builtin_ctzll(q) >> 3;
-                if (n && (c & low_bytes(n)))
+                if (n && (c & rdm_word_low(n)))
                     *ok = 0;
                 memcpy(d, &w, sizeof w);
                 return p + n;
@@ -308,44 +285,19 @@ static const unsigned char ENDS[256] = {
     [','] = 1, ['}'] = 1, [' '] = 1, ['\t'] = 1, ['\n'] = 1, ['\r'] = 1, [']'] = 1, ['\0'] = 1,
 };
 
-/* The record (a flat object) at p[0] == '{' in [p, end), which has no
- * backslash and no NUL: its fields into `out` and the byte after its
- * closing brace into *after; 0 for anything else (a nested value, a key
- * "instances", a field value the by-key scan would decline, no end). Each
- * field is its first occurrence, as the by-key scan takes it; on a flat
- * object without escapes the two agree (every quote delimits a string). */
-/* a[0..n) == b[0..n), eight bytes at a time (the keys are short: a call to
- * memcmp cost more than the compare); the last step reads eight bytes of
- * each when a[n..lim) is readable (b, a template, is padded for it). */
-static inline int same_bytes(const char *a, const char *b, size_t n, const char *lim)
-{
-    for (; n >= 8; a += 8, b += 8, n -= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        if (x != y)
-            return 0;
-    }
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-    if (n && lim - a >= 8) {
-        uint64_t x, y;
-        memcpy(&x, a, 8);
-        memcpy(&y, b, 8);
-        return ((x ^ y) & low_bytes(n)) == 0;
-    }
-#else
-    (void)lim;
-#endif
-    for (; n; a++, b++, n--)
-        if (*a != *b)
-            return 0;
-    return 1;
-}
-
 static inline uint32_t get32(const char *p)
 {
     const unsigned char *u = (const unsigned char *)p;
     return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+/* The template's keys up to tk (those a record matched) written at wk;
+ * the byte after them. */
+static inline char *template_keys(char *wk, const char *tbase, const char *tk)
+{
+    const size_t m = (size_t)(tk - tbase);
+    memcpy(wk, tbase, m);
+    return wk + m;
 }
 
 /* The record just scanned (its keys at k[0..n), m of them, their field ids
@@ -355,7 +307,7 @@ static void keep_template(rdm_predkeyless *kl, const char *k, size_t n, uint32_t
     kl->ntkeys = 0;
     rdm_buf_reset(&kl->tkeys);
     rdm_buf_reset(&kl->tfields);
-    // eight zero bytes after the keys: same_bytes reads the last key's word
+    // eight zero bytes after the keys: rdm_word_same reads the last key's word
     if (rdm_buf_add(&kl->tkeys, k, n) == RDM_OK && rdm_buf_reserve(&kl->tkeys, 8) == RDM_OK &&
         rdm_buf_add(&kl->tfields, kl->fields.data, m) == RDM_OK) {
         memset(kl->tkeys.data + n, 0, 8);
@@ -403,16 +355,13 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
         int f;
         size_t kn;
         if (tk && nk < ntk && (size_t)(end - k) > (kn = get32(tk)) && k[kn] == '"' &&
-            same_bytes(k, tk + 4, kn, end)) {
+            rdm_word_same(k, tk + 4, kn, end)) {
             ke = k + kn;
             f = tf[nk];
             tk += 4 + kn;
         } else {
-            if (tk && wk) { // the keys so far were the template's first nk
-                size_t m = (size_t)(tk - tbase);
-                memcpy(wk, tbase, m);
-                wk += m;
-            }
+            if (tk && wk) // the keys so far were the template's first nk
+                wk = template_keys(wk, tbase, tk);
             tk = NULL;
             if (!(ke = string_end(k, end)))
                 return 0;
@@ -488,11 +437,8 @@ static int one_record(const char *p, const char *end, rdm_predfields *out, const
             if (!kl)
                 return 1;
             const int matched = tk != NULL && nk == ntk;
-            if (tk && wk) { // the template's first nk keys
-                size_t m = (size_t)(tk - tbase);
-                memcpy(wk, tbase, m);
-                wk += m;
-            }
+            if (tk && wk) // every key was the template's
+                wk = template_keys(wk, tbase, tk);
             if (wv) {
                 out->keyless = 1;
                 out->nkeys = nk;
