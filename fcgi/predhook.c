@@ -38,9 +38,22 @@ void srv_log_served(const srv_request *rq, const char *name, const char *version
 {
     if (!g_log || !rq->out)
         return;
-    rdm_predlog_served s = {name,         version,       alias,        rq->body,
-                            rq->body_len, rq->out->data, rq->out->len, (uint32_t)(seconds * 1e6)};
+    rdm_predlog_served s = {name,
+                            version,
+                            alias,
+                            rq->body,
+                            rq->body_len,
+                            rq->out->data,
+                            rq->out->len,
+                            (uint32_t)(seconds * 1e6),
+                            rq->layout ? rq->layout->data : NULL,
+                            rq->layout ? rq->layout->len : 0};
     rdm_predlog_put(g_log, &s);
+}
+
+int srv_log_on(void)
+{
+    return g_log != NULL;
 }
 
 void srv_log_stop(void)

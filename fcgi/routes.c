@@ -67,7 +67,9 @@ static int handle_predict(srv_request *rq, const srv_opts *o, const srv_loaded *
     api_model(l, &am);
     rdm_api_request req;
     rdm_api_error e;
-    int st = rdm_api_parse_predict(rq->body, rq->body_len, o->max_instances, &req, &e);
+    // with the log on, the parser describes the body for it (no second scan)
+    rdm_buf *lay = !named && srv_log_on() ? rq->layout : NULL;
+    int st = rdm_api_parse_predict_layout(rq->body, rq->body_len, o->max_instances, &req, &e, lay);
     if (st == RDM_HTTP_OK) {
         st = rdm_api_score(&am, &req, rq->out, &e);
         if (st == RDM_HTTP_OK)

@@ -147,6 +147,7 @@ typedef struct srv_request {
     const char *ctype;
     const char *headers;    /* extra header lines, each ending in \r\n, or NULL */
     rdm_buf *out;           /* response body */
+    rdm_buf *layout;        /* scratch for the body's layout (the prediction log), or NULL */
     long records;           /* records scored (0 unless a prediction) */
     char model_version[32]; /* model that answered ("" = none) */
 } srv_request;
@@ -175,6 +176,8 @@ void srv_log_start(const srv_opts *o, srv_slot *slot);
 void srv_log_served(const srv_request *rq, const char *name, const char *version, const char *alias,
                     double seconds);
 void srv_log_stop(void);
+/* 1 while the log runs (the predict route then has the body's layout made). */
+int srv_log_on(void);
 int srv_log_metrics(srv_shared *sh, int nw, rdm_buf *out);
 
 /* worker.c: run one worker process (never returns): slot `idx` of `sh`. */

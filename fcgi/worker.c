@@ -81,6 +81,7 @@ static void watch_scan(void)
 typedef struct tstate {
     rdm_buf body;
     rdm_buf out;
+    rdm_buf layout; /* a prediction body's layout, for the log (srv_request.layout) */
 } tstate;
 
 /* Append the decimal digits of v. */
@@ -235,7 +236,9 @@ static int handle(conn *c, tstate *ts)
     rq.route = R_OTHER;
     rq.ctype = "application/json";
     rq.out = &ts->body;
+    rq.layout = &ts->layout;
     rdm_buf_reset(&ts->body);
+    rdm_buf_reset(&ts->layout);
     if (!request_body(&c->rq, &rq)) {
         rq.status = 500;
         g_opts->handler(&rq, g_opts, g_sh);
@@ -248,6 +251,8 @@ static int handle(conn *c, tstate *ts)
         rdm_buf_release(&ts->body);
     if (ts->out.cap > (1u << 20))
         rdm_buf_release(&ts->out);
+    if (ts->layout.cap > (1u << 20))
+        rdm_buf_release(&ts->layout);
     return rc;
 }
 
@@ -405,7 +410,7 @@ static void serve_conn(conn *c, tstate *ts)
 static void *thread_main(void *arg)
 {
     (void)arg;
-    tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT};
+    tstate ts = {RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT};
     /* a few events per wait: under load one wakeup serves several
      * connections (each is this thread's until it is armed again) */
     int max = g_opts->threads > 1 ? 1 : 4;
@@ -421,6 +426,7 @@ static void *thread_main(void *arg)
     }
     rdm_buf_release(&ts.body);
     rdm_buf_release(&ts.out);
+    rdm_buf_release(&ts.layout);
     atomic_fetch_add(&g_done, 1);
     return NULL;
 }

@@ -439,8 +439,24 @@ static int f_next_key(fcur *c, int prev)
     return -1;
 }
 
-/* One flat record at c->p. Returns 1 when parsed, 0 to fall back. */
-static int f_record(fcur *c, rdm_api_record *rec)
+/* One key of a record's layout (api.h) at *w: column, kind, the value's
+ * length and offset from the record's first byte (the caller drops a
+ * layout whose record is too long for them). */
+static inline void lay_key(unsigned char **w, int col, int kind, size_t off, size_t n)
+{
+    unsigned char *q = *w;
+    const uint16_t l = (uint16_t)n, o = (uint16_t)off;
+    q[0] = (unsigned char)col;
+    q[1] = (unsigned char)kind;
+    memcpy(q + 2, &l, sizeof l);
+    memcpy(q + 4, &o, sizeof o);
+    *w = q + RDM_API_LAYOUT_KEY;
+}
+
+/* One flat record at c->p. Returns 1 when parsed, 0 to fall back. With
+ * lw (room for RDM_NCOLS + 1 keys), its keys' layout written there, *lw
+ * moved past them. */
+static int f_record(fcur *c, rdm_api_record *rec, unsigned char **lw)
 {
     const rdm_column *cols = rdm_schema_columns();
     uint64_t seen = 0;
@@ -448,6 +464,7 @@ static int f_record(fcur *c, rdm_api_record *rec)
     memset(rec, 0, sizeof *rec);
     if (c->p >= c->end || *c->p != '{')
         return 0;
+    const char *rs = c->p; // the record's first byte: the layout's offsets are from it
     c->p++;
     f_ws(c);
     if (c->p < c->end && *c->p == '}') {
@@ -483,6 +500,8 @@ static int f_record(fcur *c, rdm_api_record *rec)
             v = f_string(c, &vn);
             if (!v || vn > RDM_API_MAX_VALUE)
                 return 0;
+            if (lw)
+                lay_key(lw, col, RDM_API_LAYOUT_STRING, (size_t)(v - rs), vn);
             if (!cd) {
                 if (vn + 3 > sizeof rec->id)
                     return 0;
@@ -513,6 +532,8 @@ static int f_record(fcur *c, rdm_api_record *rec)
                 return 0;
             if (cd && (cd->kind == RDM_COL_CAT || cd->kind == RDM_COL_TARGET))
                 return 0;
+            if (lw)
+                lay_key(lw, col, RDM_API_LAYOUT_NUMBER, (size_t)(d - rs), nd);
             if (!cd) {
                 if (nd + 1 > sizeof rec->id)
                     return 0;
@@ -538,6 +559,8 @@ static int f_record(fcur *c, rdm_api_record *rec)
             }
             c->p++;
         } else if (c->end - c->p >= 4 && memcmp(c->p, "null", 4) == 0) {
+            if (lw)
+                lay_key(lw, col, RDM_API_LAYOUT_NULL, (size_t)(c->p - rs), 4);
             c->p += 4;
         } else {
             return 0;
@@ -560,11 +583,14 @@ static int f_record(fcur *c, rdm_api_record *rec)
 }
 
 /* Returns 1 when the whole body was parsed into req, 0 to fall back (req is
- * then released). */
-static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_request *req)
+ * then released). With `lay`, the body's layout appended to it (api.h;
+ * nothing when a record is too long for one). */
+static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_request *req,
+                      rdm_buf *lay)
 {
     if (len == 0 || len > (64u << 20) || memchr(body, '\0', len))
         return 0;
+    const size_t lay0 = lay ? lay->len : 0;
     pthread_once(&key_names_once, key_names_init);
     req->arena = malloc(len + 1);
     if (!req->arena)
@@ -598,6 +624,12 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
         }
     }
     req->batch = batch;
+    uint32_t nrec = 0, lbatch = (uint32_t)batch;
+    if (lay && (rdm_buf_add(lay, &nrec, sizeof nrec) != RDM_OK ||
+                rdm_buf_add(lay, &lbatch, sizeof lbatch) != RDM_OK)) {
+        lay->len = lay0;
+        lay = NULL;
+    }
     for (;;) {
         f_ws(&c);
         if (batch && (long)req->n >= max_instances)
@@ -606,8 +638,32 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
         if (rdm_grow(&r, &cap, req->n + 1, sizeof *req->recs))
             goto fallback;
         req->recs = r;
-        if (!f_record(&c, &req->recs[req->n]))
+        // the record's layout: its span and key count, then its keys
+        enum { HEAD = 2 * sizeof(uint32_t) + sizeof(uint16_t) };
+        if (lay && rdm_buf_reserve(lay, HEAD + (RDM_NCOLS + 1) * RDM_API_LAYOUT_KEY) != RDM_OK) {
+            lay->len = lay0;
+            lay = NULL;
+        }
+        unsigned char *head = lay ? (unsigned char *)lay->data + lay->len : NULL;
+        unsigned char *w = head ? head + HEAD : NULL;
+        const char *rs = c.p;
+        if (!f_record(&c, &req->recs[req->n], head ? &w : NULL))
             goto fallback;
+        if (lay) {
+            const size_t rlen = (size_t)(c.p - rs);
+            const uint32_t off = (uint32_t)(rs - req->arena), rl = (uint32_t)rlen;
+            const uint16_t nk = (uint16_t)((size_t)(w - head - HEAD) / RDM_API_LAYOUT_KEY);
+            if (rlen > UINT16_MAX) { // offsets in it would not fit: no layout
+                lay->len = lay0;
+                lay = NULL;
+            } else {
+                memcpy(head, &off, sizeof off);
+                memcpy(head + sizeof off, &rl, sizeof rl);
+                memcpy(head + 2 * sizeof off, &nk, sizeof nk);
+                lay->len += (size_t)(w - head);
+                nrec++;
+            }
+        }
         req->n++;
         if (!batch)
             break;
@@ -629,8 +685,17 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
     f_ws(&c);
     if (c.p != c.end)
         goto fallback;
+    if (lay) {
+        memcpy(lay->data + lay0, &nrec, sizeof nrec);
+        lay->data[lay->len] = '\0';
+    }
     return 1;
 fallback:
+    if (lay) {
+        lay->len = lay0;
+        if (lay->data)
+            lay->data[lay0] = '\0';
+    }
     rdm_api_request_release(req);
     return 0;
 }
@@ -638,8 +703,14 @@ fallback:
 int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_api_request *req,
                           rdm_api_error *e)
 {
+    return rdm_api_parse_predict_layout(body, len, max_instances, req, e, NULL);
+}
+
+int rdm_api_parse_predict_layout(const char *body, size_t len, long max_instances,
+                                 rdm_api_request *req, rdm_api_error *e, rdm_buf *layout)
+{
     *req = (rdm_api_request)RDM_API_REQUEST_INIT;
-    if (body && fast_parse(body, len, max_instances, req))
+    if (body && fast_parse(body, len, max_instances, req, layout))
         return RDM_HTTP_OK;
     return rdm_api_parse_predict_jansson(body, len, max_instances, req, e);
 }

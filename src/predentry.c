@@ -1,4 +1,4 @@
-/* predentry.c - the prediction log's entries: their layout, and the COPY
+/* predentry.c - the prediction log's entries: their format, and the COPY
  * rows they become. */
 #include "predentry.h"
 
@@ -17,8 +17,10 @@
 size_t rdm_predentry_size(const rdm_predentry_hdr *h)
 {
     return sizeof *h + (size_t)h->name_len + h->version_len + h->alias_len + h->body_len +
-           h->resp_len + 5;
+           h->resp_len + 5 + (h->flags & RDM_PREDENTRY_LAYOUT ? h->layout_len : 0);
 }
+
+_Static_assert(sizeof(rdm_predentry_hdr) == 64, "the entries' header is as spill files hold it");
 
 static void put_str(char **q, const char *s, size_t n)
 {
@@ -28,7 +30,8 @@ static void put_str(char **q, const char *s, size_t n)
 }
 
 void rdm_predentry_write(char *q, const rdm_predentry_hdr *h, const char *name, const char *version,
-                         const char *alias, const char *body, const char *resp)
+                         const char *alias, const char *body, const char *resp,
+                         const char *layout)
 {
     memcpy(q, h, sizeof *h);
     q += sizeof *h;
@@ -37,6 +40,8 @@ void rdm_predentry_write(char *q, const rdm_predentry_hdr *h, const char *name, 
     put_str(&q, alias, h->alias_len);
     put_str(&q, body, h->body_len);
     put_str(&q, resp, h->resp_len);
+    if (h->flags & RDM_PREDENTRY_LAYOUT)
+        memcpy(q, layout, h->layout_len);
 }
 
 int rdm_predentry_parse(const char *p, size_t avail, rdm_predentry *v)
@@ -59,6 +64,9 @@ int rdm_predentry_parse(const char *p, size_t avail, rdm_predentry *v)
     v->body = q;
     q += h->body_len + 1;
     v->resp = q;
+    q += h->resp_len + 1;
+    v->layout = h->flags & RDM_PREDENTRY_LAYOUT ? q : NULL;
+    v->layout_len = v->layout ? h->layout_len : 0;
     return 1;
 }
 
@@ -402,16 +410,46 @@ static int format_entry(const rdm_predentry *v, sink *to, uint64_t *rows)
     rdm_predkeyless *kl = to->batch ? &to->kl : NULL;
     if (kl)
         rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
-    // a single record answers one prediction; a batch's body (rows > 1) is
-    // not scanned as one (the scan would look for every key in vain)
-    int scanned = v->h.rows == 1 && rdm_predfields_scan_keyless(v->body, v->h.body_len, &pf, kl);
-    // a batch whose records are found (instance_spans) and each scanned as a
-    // single record's body would be: no parse at all
     size_t *at = NULL, *len = NULL;
     rdm_predfields *pfs = NULL;
     int spans = 0;
-    int plain = 0; // the body has no backslash (found by the one pass)
-    if (!scanned && v->h.rows > 0 && (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
+    int plain = 0; // the body has no backslash (found by the one pass, or the parser's layout)
+    int scanned = 0;
+    // the body as the parser described it when it served it: no scan
+    if (v->layout && v->h.rows == 1) {
+        size_t at1, len1;
+        int batch = 0;
+        scanned = rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, 1,
+                                        &batch, &at1, &len1, &pf, kl) &&
+                  !batch;
+        if (!scanned && kl) // a batch of one: read again below, as a batch
+            rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
+    }
+    if (v->layout && !scanned && v->h.rows > 0 &&
+        (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
+        len = at + v->h.rows;
+        int batch = 0;
+        if ((pfs = malloc(v->h.rows * sizeof *pfs)) != NULL &&
+            rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, v->h.rows,
+                                  &batch, at, len, pfs, kl) &&
+            batch) {
+            spans = plain = 1;
+        } else {
+            free(pfs);
+            free(at);
+            pfs = NULL;
+            at = len = NULL;
+            if (kl)
+                rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
+        }
+    }
+    // a single record answers one prediction; a batch's body (rows > 1) is
+    // not scanned as one (the scan would look for every key in vain)
+    if (!scanned && !pfs && v->h.rows == 1)
+        scanned = rdm_predfields_scan_keyless(v->body, v->h.body_len, &pf, kl);
+    // a batch whose records are found (instance_spans) and each scanned as a
+    // single record's body would be: no parse at all
+    if (!scanned && !pfs && v->h.rows > 0 && (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
         len = at + v->h.rows;
         // one pass for the records and their fields, else each record found,
         // then scanned

@@ -4,8 +4,12 @@
  * rows of the replay staging table).
  *
  * An entry is a header, then the model name, version, alias, request body
- * and response body, each followed by a NUL. Spill files store entries as
- * they are (same machine, same layout). */
+ * and response body, each followed by a NUL, then, with the flag
+ * RDM_PREDENTRY_LAYOUT, the body's layout as the API's parser gave it
+ * (rdm_api_parse_predict_layout, layout_len bytes): the writer then reads
+ * the body's records and fields from it instead of scanning the body again.
+ * Spill files store entries as they are (same machine, same layout); the
+ * entries of earlier versions have no flag (and no layout). */
 #ifndef RDM_PREDENTRY_H
 #define RDM_PREDENTRY_H
 
@@ -27,15 +31,20 @@ typedef struct rdm_predentry_hdr {
     uint32_t latency_us;
     uint64_t boot_us;
     uint32_t rows; /* predictions in the response */
-    uint16_t name_len, version_len, alias_len, pad;
+    uint16_t name_len, version_len, alias_len, flags;
     uint32_t body_len, resp_len;
+    uint32_t layout_len; /* with RDM_PREDENTRY_LAYOUT (earlier entries: padding, not read) */
 } rdm_predentry_hdr;
+
+#define RDM_PREDENTRY_LAYOUT 1u /* flags: the body's layout follows the response */
 
 /* An entry as read in place (rdm_predentry_parse): the strings point into
  * the bytes parsed. */
 typedef struct rdm_predentry {
     rdm_predentry_hdr h;
     const char *name, *version, *alias, *body, *resp;
+    const char *layout; /* NULL: none */
+    size_t layout_len;
     int aside; /* set aside before: skipped */
 } rdm_predentry;
 
@@ -43,9 +52,11 @@ typedef struct rdm_predentry {
 size_t rdm_predentry_size(const rdm_predentry_hdr *h);
 
 /* Write the entry at q (rdm_predentry_size(h) bytes): the header as given,
- * then each string of the length h gives and a NUL. */
+ * then each string of the length h gives and a NUL, then (with the flag)
+ * the layout's h->layout_len bytes. */
 void rdm_predentry_write(char *q, const rdm_predentry_hdr *h, const char *name, const char *version,
-                         const char *alias, const char *body, const char *resp);
+                         const char *alias, const char *body, const char *resp,
+                         const char *layout);
 
 /* 1 with v filled when p[0..avail) starts with a whole entry (or one set
  * aside), else 0. */

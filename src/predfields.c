@@ -1,6 +1,7 @@
 /* predfields.c - the logged fields of a served body, by a scan of its keys. */
 #include "predfields.h"
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -470,6 +471,8 @@ static rdm_predkeyless *room(rdm_predkeyless *kl, size_t n)
 
 void rdm_predkeyless_release(rdm_predkeyless *kl)
 {
+    rdm_buf_release(&kl->lcols);
+    rdm_buf_release(&kl->lkeys);
     rdm_buf_release(&kl->vals);
     rdm_buf_release(&kl->keys);
     rdm_buf_release(&kl->tkeys);
@@ -584,6 +587,190 @@ int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_
         i = (size_t)(ws_to(b + i + 1, end) - b);
     }
     return 0;
+}
+
+/* ---- a body as the API's parser described it (its layout, api.h) ---- */
+
+/* Per layout column (RDM_NCOLS: "encounter_id"): the logged field it is
+ * (F_N: none), and its key as a binary text[] element (4-byte big-endian
+ * length, bytes). Filled once. */
+static struct {
+    unsigned char field[RDM_NCOLS + 1];
+    char key[RDM_NCOLS + 1][4 + 64];
+    uint8_t key_len[RDM_NCOLS + 1];
+} lay_cols;
+static pthread_once_t lay_cols_once = PTHREAD_ONCE_INIT;
+
+static void lay_cols_init(void)
+{
+    const rdm_column *cols = rdm_schema_columns();
+    for (int c = 0; c <= RDM_NCOLS; c++) {
+        const char *name = cols[c < RDM_NCOLS ? c : RDM_C_ENCOUNTER_ID].name;
+        size_t n = strlen(name);
+        int f = field_of(name, n);
+        lay_cols.field[c] = (unsigned char)(c == RDM_C_ENCOUNTER_ID || f < 0 ? F_N : f);
+        if (n > 64) // no column's name is this long: such a key is never matched
+            n = 64;
+        char *k = lay_cols.key[c];
+        k[0] = 0, k[1] = 0, k[2] = (char)(n >> 8), k[3] = (char)n;
+        memcpy(k + 4, name, n);
+        lay_cols.key_len[c] = (uint8_t)(4 + n);
+    }
+}
+
+static inline uint32_t lay32(const char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline uint16_t lay16(const char *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* Copy s[0..n) to d, eight bytes at a time when s[0..n rounded up to
+ * eight) lies before lim; may then write up to seven bytes past d + n. */
+static inline void copy_value(char *d, const char *s, size_t n, const char *lim)
+{
+#if RDM_WORD_LE
+    if ((size_t)(lim - s) >= ((n + 7) & ~(size_t)7)) {
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t w;
+            memcpy(&w, s + i, sizeof w);
+            memcpy(d + i, &w, sizeof w);
+        }
+        return;
+    }
+#else
+    (void)lim;
+#endif
+    memcpy(d, s, n);
+}
+
+/* The keys of the columns cols[0..nk) appended to kl->keys: those of the
+ * previous record when its columns were the same (one comparison), else
+ * written from the table (and kept for the next). 0 when out of memory. */
+static int lay_keys(rdm_predkeyless *kl, const unsigned char *cols, size_t nk, size_t *keys_len)
+{
+    if (kl->lcols.len != nk || (nk && memcmp(kl->lcols.data, cols, nk))) {
+        rdm_buf_reset(&kl->lcols);
+        rdm_buf_reset(&kl->lkeys);
+        int ok = 1;
+        for (size_t i = 0; ok && i < nk; i++)
+            ok = rdm_buf_add(&kl->lkeys, lay_cols.key[cols[i]], lay_cols.key_len[cols[i]]) ==
+                 RDM_OK;
+        // the columns last: kept only with all their keys
+        if (!ok || rdm_buf_add(&kl->lcols, cols, nk) != RDM_OK) {
+            rdm_buf_reset(&kl->lcols);
+            return 0;
+        }
+    }
+    *keys_len = kl->lkeys.len;
+    return rdm_buf_add(&kl->keys, kl->lkeys.data, kl->lkeys.len) == RDM_OK;
+}
+
+/* One record of a layout at lay[0..lay_len) (its head and keys) on the body
+ * b[0..n): its fields into out, its span into *at, *len, and with kl its
+ * keyless form; the bytes of the layout it took, or 0 (declined). */
+static size_t lay_record(const char *b, size_t n, const char *lay, size_t lay_len,
+                         rdm_predfields *out, size_t *at, size_t *len, rdm_predkeyless *kl)
+{
+    enum { HEAD = 2 * sizeof(uint32_t) + sizeof(uint16_t) };
+    if (lay_len < HEAD)
+        return 0;
+    const size_t off = lay32(lay), rlen = lay32(lay + 4), nk = lay16(lay + 8);
+    const size_t took = HEAD + nk * RDM_API_LAYOUT_KEY;
+    if (off > n || rlen > n - off || rlen < 2 || b[off] != '{' || b[off + rlen - 1] != '}' ||
+        nk > RDM_NCOLS + 1 || took > lay_len)
+        return 0;
+    const char *r = b + off;
+    memset(out, 0, offsetof(rdm_predfields, text));
+    size_t used = 0;
+    unsigned seen = 0;
+    // the keyless form (room: the record's length, two bytes per key), NULL
+    // once a value is a number; the columns, in kl->fields
+    char *wv = NULL;
+    unsigned char *cols = NULL;
+    if (kl && rdm_buf_reserve(&kl->vals, rlen + 2 * nk + 16) == RDM_OK &&
+        rdm_buf_reserve(&kl->fields, nk + 16) == RDM_OK) {
+        wv = kl->vals.data + kl->vals.len;
+        cols = (unsigned char *)kl->fields.data;
+    }
+    char *const wv0 = wv;
+    const char *k = lay + HEAD;
+    for (size_t i = 0; i < nk; i++, k += RDM_API_LAYOUT_KEY) {
+        const unsigned col = (unsigned char)k[0], kind = (unsigned char)k[1];
+        const size_t vn = lay16(k + 2), vo = lay16(k + 4);
+        if (col > RDM_NCOLS || vo + vn > rlen)
+            return 0;
+        const char *v = r + vo;
+        const int quoted = kind == RDM_API_LAYOUT_STRING;
+        if (quoted ? vo < 1 || vo + vn >= rlen || v[-1] != '"' || v[vn] != '"'
+            : kind == RDM_API_LAYOUT_NULL ? vn != 4 || memcmp(v, "null", 4)
+            : kind != RDM_API_LAYOUT_NUMBER)
+            return 0;
+        if (cols)
+            cols[i] = (unsigned char)col;
+        if (wv) {
+            *wv++ = KEYLESS_MARK;
+            if (quoted) { // the parser's strings are printable ASCII: no control byte
+                copy_value(wv, v, vn, b + n);
+                wv += vn;
+            } else if (kind == RDM_API_LAYOUT_NULL) {
+                *wv++ = KEYLESS_NULL;
+            } else {
+                wv = NULL;
+            }
+        }
+        const unsigned f = lay_cols.field[col];
+        if (f < F_N && !(seen & 1u << f)) {
+            seen |= 1u << f;
+            if (!take(out, &used, (int)f, quoted, v, vn))
+                return 0;
+        }
+    }
+    *at = off;
+    *len = rlen;
+    size_t keys_len = 0;
+    // an empty record has no keyless form (as the scan gives it)
+    if (wv && nk && lay_keys(kl, cols, nk, &keys_len)) {
+        out->keyless = 1;
+        out->nkeys = (uint32_t)nk;
+        out->vals_off = kl->vals.len;
+        out->vals_len = (size_t)(wv - wv0);
+        out->keys_off = kl->keys.len - keys_len;
+        out->keys_len = keys_len;
+        kl->vals.len += out->vals_len;
+    }
+    return took;
+}
+
+int rdm_predfields_layout(const char *b, size_t n, const char *lay, size_t lay_len, size_t want,
+                          int *batch, size_t *at, size_t *len, rdm_predfields *out,
+                          rdm_predkeyless *kl)
+{
+    pthread_once(&lay_cols_once, lay_cols_init);
+    if (!lay || lay_len < 2 * sizeof(uint32_t) || lay32(lay) != want || lay32(lay + 4) > 1)
+        return 0;
+    *batch = (int)lay32(lay + 4);
+    const size_t vals_at = kl ? kl->vals.len : 0, keys_at = kl ? kl->keys.len : 0;
+    size_t pos = 2 * sizeof(uint32_t);
+    for (size_t k = 0; k < want; k++) {
+        size_t took = lay_record(b, n, lay + pos, lay_len - pos, &out[k], &at[k], &len[k], kl);
+        if (!took) {
+            if (kl) { // what a declined record wrote is not kept
+                kl->vals.len = vals_at;
+                kl->keys.len = keys_at;
+            }
+            return 0;
+        }
+        pos += took;
+    }
+    return pos == lay_len;
 }
 
 /* ---- the predictions of a response ---- */

@@ -51,11 +51,15 @@ typedef struct rdm_predkeyless {
     rdm_buf vals, keys;
     rdm_buf tkeys, tfields, fields; /* fields: scratch of the record being scanned */
     uint32_t ntkeys;
+    /* rdm_predfields_layout: the columns of the last record read from a
+     * layout (one byte each) and their keys as `keys` holds them */
+    rdm_buf lcols, lkeys;
 } rdm_predkeyless;
 
-#define RDM_PREDKEYLESS_INIT                                                    \
-    {                                                                           \
-        RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, 0 \
+#define RDM_PREDKEYLESS_INIT                                                       \
+    {                                                                              \
+        RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, 0, \
+            RDM_BUF_INIT, RDM_BUF_INIT                                             \
     }
 
 void rdm_predkeyless_release(rdm_predkeyless *kl);
@@ -74,6 +78,18 @@ int rdm_predfields_scan_keyless(const char *body, size_t len, rdm_predfields *ou
  * NULL) each record's keyless form too, as rdm_predfields_scan_keyless(). */
 int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_t *len,
                          rdm_predfields *out, rdm_predkeyless *kl);
+
+/* The `want` records of a served body b[0..n) as the API's parser
+ * described them (its layout, lay[0..lay_len): rdm_api_parse_predict_layout)
+ * instead of scanned: where each lies (at, len), its fields (out) and with
+ * kl its keyless form, as rdm_predfields_batch() gives them for a batch and
+ * rdm_predfields_scan_keyless() for a single record (*batch tells which the
+ * body is). 1 when the layout is whole and fits the body (exactly `want`
+ * records, each value inside its record, each string between quotes) and
+ * every record's fields are ones the scan takes; else 0 (scan the body). */
+int rdm_predfields_layout(const char *b, size_t n, const char *lay, size_t lay_len, size_t want,
+                          int *batch, size_t *at, size_t *len, rdm_predfields *out,
+                          rdm_predkeyless *kl);
 
 /* Predictions in a response body: one per "probability" key. */
 uint32_t rdm_predresp_rows(const char *r, size_t n);

@@ -1153,7 +1153,7 @@ static const char *nz(const char *s)
 static void write_entry(char *q, const rdm_predentry_hdr *h, const rdm_predlog_served *s)
 {
     rdm_predentry_write(q, h, nz(s->model_name), nz(s->model_version), nz(s->alias), s->body,
-                        s->response);
+                        s->response, s->layout);
 }
 
 void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s)
@@ -1176,7 +1176,12 @@ void rdm_predlog_put(rdm_predlog *l, const rdm_predlog_served *s)
                            (uint16_t)al,
                            0,
                            (uint32_t)s->body_len,
-                           (uint32_t)s->response_len};
+                           (uint32_t)s->response_len,
+                           0};
+    if (s->layout && s->layout_len && s->layout_len <= UINT32_MAX) {
+        h.flags = RDM_PREDENTRY_LAYOUT;
+        h.layout_len = (uint32_t)s->layout_len;
+    }
     size_t need = rdm_predentry_size(&h);
     h.len = (uint32_t)need;
     pthread_mutex_lock(&l->mu);

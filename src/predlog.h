@@ -75,6 +75,10 @@ typedef struct rdm_predlog_served {
     const char *response;
     size_t response_len;
     uint32_t latency_us;
+    /* the body's layout as the API's parser gave it
+     * (rdm_api_parse_predict_layout; NULL or 0 bytes: none) */
+    const char *layout;
+    size_t layout_len;
 } rdm_predlog_served;
 
 /* Queue one answered request (never blocks on the database; with the buffer

@@ -6,7 +6,11 @@
  * monitor.batch_records predictions, as the writer thread formats them).
  * No thread, no database: the CPU time of this one step per prediction.
  *
- * usage: bench-logformat --model FILE [--seconds S] [--batch-records N] [--max N] BODIES...
+ * usage: bench-logformat --model FILE [--seconds S] [--batch-records N] [--max N] [--no-layout]
+ *        BODIES...
+ * The entries carry the body's layout as the serving route gives it
+ * (rdm_api_parse_predict_layout); --no-layout leaves it out (the writer then
+ * scans each body, as for the entries of earlier versions).
  * Prints one line per bodies file: predictions per second and microseconds
  * per prediction (CPU time of the thread), the bytes of rows per prediction
  * and a checksum of the rows (FNV-1a: the same bodies and model give the
@@ -33,8 +37,9 @@ static double cpu_now(void)
  * `entries`; chunk starts (offsets) where a chunk reaches `per_chunk`
  * predictions in `cuts` (the last is entries->len). */
 static int load_entries(const char *path, const rdm_api_model *am, long max, long per_chunk,
-                        rdm_buf *entries, rdm_buf *cuts, uint64_t *preds)
+                        int with_layout, rdm_buf *entries, rdm_buf *cuts, uint64_t *preds)
 {
+    rdm_buf layout = RDM_BUF_INIT;
     FILE *f = fopen(path, "r");
     if (!f) {
         perror(path);
@@ -59,9 +64,19 @@ static int load_entries(const char *path, const rdm_api_model *am, long max, lon
         if (!len)
             continue;
         rdm_buf_reset(&resp);
-        if (rdm_api_predict(am, line, len, 1000000, &resp) != 200) {
-            fprintf(stderr, "bench-logformat: %s:%ld: not answered: %.200s\n", path, lineno,
-                    resp.data ? resp.data : "");
+        rdm_buf_reset(&layout);
+        // as the serving route answers: parsed (with the layout), then scored
+        rdm_api_request req;
+        rdm_api_error e;
+        int st = rdm_api_parse_predict_layout(line, len, 1000000, &req, &e,
+                                              with_layout ? &layout : NULL);
+        if (st == 200) {
+            st = rdm_api_score(am, &req, &resp, &e);
+            rdm_api_request_release(&req);
+        }
+        if (st != 200) {
+            fprintf(stderr, "bench-logformat: %s:%ld: not answered (%d): %.200s\n", path, lineno,
+                    st, e.message);
             rc = -1;
             break;
         }
@@ -79,7 +94,10 @@ static int load_entries(const char *path, const rdm_api_model *am, long max, lon
                                (uint16_t)strlen(am->alias),
                                0,
                                (uint32_t)len,
-                               (uint32_t)resp.len};
+                               (uint32_t)resp.len,
+                               (uint32_t)layout.len};
+        if (layout.len)
+            h.flags = RDM_PREDENTRY_LAYOUT;
         size_t need = rdm_predentry_size(&h);
         h.len = (uint32_t)need;
         if (rdm_buf_reserve(entries, need) != RDM_OK) {
@@ -87,7 +105,7 @@ static int load_entries(const char *path, const rdm_api_model *am, long max, lon
             break;
         }
         rdm_predentry_write(entries->data + entries->len, &h, am->name, am->version, am->alias,
-                            line, resp.data);
+                            line, resp.data, layout.data);
         entries->len += need;
         *preds += rows;
         if ((in_chunk += rows) >= (uint64_t)per_chunk) {
@@ -101,6 +119,7 @@ static int load_entries(const char *path, const rdm_api_model *am, long max, lon
     free(line);
     fclose(f);
     rdm_buf_release(&resp);
+    rdm_buf_release(&layout);
     if (rc == 0 && !seq) {
         fprintf(stderr, "bench-logformat: %s: no bodies\n", path);
         rc = -1;
@@ -156,7 +175,7 @@ static int time_format(const rdm_buf *entries, const rdm_buf *cuts, uint64_t pre
 static int usage(void)
 {
     fprintf(stderr, "usage: bench-logformat --model FILE [--seconds S] [--batch-records N] "
-                    "[--max N] BODIES...\n");
+                    "[--max N] [--no-layout] BODIES...\n");
     return 2;
 }
 
@@ -165,7 +184,7 @@ int main(int argc, char **argv)
     const char *model_path = NULL;
     double seconds = 2.0;
     long per_chunk = 1000, max = 0;
-    int first = argc;
+    int first = argc, with_layout = 1;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--model") == 0 && i + 1 < argc)
             model_path = argv[++i];
@@ -175,6 +194,8 @@ int main(int argc, char **argv)
             per_chunk = atol(argv[++i]);
         else if (strcmp(argv[i], "--max") == 0 && i + 1 < argc)
             max = atol(argv[++i]);
+        else if (strcmp(argv[i], "--no-layout") == 0)
+            with_layout = 0;
         else if (argv[i][0] == '-')
             return usage();
         else {
@@ -197,7 +218,7 @@ int main(int argc, char **argv)
         uint64_t preds = 0;
         double us = 0, bytes = 0;
         uint64_t sum = 0;
-        rc = load_entries(argv[i], &am, max, per_chunk, &entries, &cuts, &preds);
+        rc = load_entries(argv[i], &am, max, per_chunk, with_layout, &entries, &cuts, &preds);
         if (rc == 0)
             rc = time_format(&entries, &cuts, preds, seconds, &us, &bytes, &sum);
         const char *base = strrchr(argv[i], '/');

@@ -8,14 +8,34 @@
  * request, as {"instances": [...]} bodies laid out with varied white space
  * (record i: encounter_id i, patient_nbr 1000 + i % 97, time_in_hospital
  * 1 + i % 14, a string with an escaped quote). PREDLOG_DRIVE_BODIES=FILE
- * without a batch size: the records of FILE, one to a request. */
+ * without a batch size: the records of FILE, one to a request. Each body
+ * is parsed as the predict route parses it, its layout given to the log
+ * with it (PREDLOG_DRIVE_NO_LAYOUT: none, as entries of earlier versions). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "api.h"
 #include "config.h"
 #include "predlog.h"
+
+/* Queue s as the pool does: with the layout of its body the parser gives
+ * (none when it goes to jansson, or with PREDLOG_DRIVE_NO_LAYOUT). */
+static void put_served(rdm_predlog *log, rdm_predlog_served *s)
+{
+    static rdm_buf lay = RDM_BUF_INIT;
+    rdm_buf_reset(&lay);
+    if (!getenv("PREDLOG_DRIVE_NO_LAYOUT")) {
+        rdm_api_request req;
+        rdm_api_error e;
+        if (rdm_api_parse_predict_layout(s->body, s->body_len, 1000000, &req, &e, &lay) == 200)
+            rdm_api_request_release(&req);
+    }
+    s->layout = lay.len ? lay.data : NULL;
+    s->layout_len = lay.len;
+    rdm_predlog_put(log, s);
+}
 
 /* n records, `per` to a request: the log fed as the pool feeds it. */
 static void pace(const struct timespec *t0, long i, double rate);
@@ -79,9 +99,9 @@ static int drive_batches(rdm_predlog *log, long n, long per, double rate)
         }
         bl += snprintf(body + bl, cap - (size_t)bl, " ]\n}");
         rl += snprintf(resp + rl, cap - (size_t)rl, "]}\n");
-        rdm_predlog_served s = {"readmission", "1",  "champion", body,
-                                (size_t)bl,    resp, (size_t)rl, 250};
-        rdm_predlog_put(log, &s);
+        rdm_predlog_served s = {"readmission", "1",  "champion", body, (size_t)bl,
+                                resp,          (size_t)rl, 250, NULL,       0};
+        put_served(log, &s);
         pace(&t0, i + per - 1, rate);
     }
     int ok = body && resp;
@@ -161,9 +181,9 @@ int main(int argc, char **argv)
                           "\"encounter_id\":%ld,\"probability\":%.6f,\"decision\":%s,"
                           "\"threshold\":0.2,\"warnings\":[]}\n",
                           i, p, p >= 0.2 ? "true" : "false");
-        rdm_predlog_served s = {"readmission", "1",  "champion", body,
-                                (size_t)bl,    resp, (size_t)rl, 250};
-        rdm_predlog_put(log, &s);
+        rdm_predlog_served s = {"readmission", "1",  "champion", body, (size_t)bl,
+                                resp,          (size_t)rl, 250, NULL,       0};
+        put_served(log, &s);
         pace(&t0, i, rate);
     }
     rdm_predlog_flush(log);

@@ -622,6 +622,220 @@ static void test_batch_random(void)
     free(body);
 }
 
+/* ---- the parser's layout of a body (rdm_api_parse_predict_layout) ---- */
+
+/* The layout of `body` as the parser gives it (empty: none); the parser's
+ * record count and kind in *n, *batch. */
+static void layout_of(const char *body, size_t len, rdm_buf *lay, size_t *n, int *batch)
+{
+    rdm_api_request req;
+    rdm_api_error e;
+    rdm_buf_reset(lay);
+    *n = 0;
+    *batch = 0;
+    if (rdm_api_parse_predict_layout(body, len, 1000, &req, &e, lay) == RDM_HTTP_OK) {
+        *n = req.n;
+        *batch = req.batch;
+        rdm_api_request_release(&req);
+    } else {
+        CU_ASSERT_EQUAL(lay->len, 0); /* a refused body has none */
+    }
+}
+
+static void same_fields(const rdm_predfields *a, const rdm_predkeyless *ka, const rdm_predfields *b,
+                        const rdm_predkeyless *kb)
+{
+    CU_ASSERT_STRING_EQUAL(a->id, b->id);
+    CU_ASSERT(same_text(a->patient, b->patient));
+    CU_ASSERT(same_text(a->race, b->race));
+    CU_ASSERT(same_text(a->gender, b->gender));
+    CU_ASSERT(same_text(a->age, b->age));
+    CU_ASSERT_EQUAL(a->keyless, b->keyless);
+    if (a->keyless && b->keyless) {
+        CU_ASSERT_EQUAL(a->nkeys, b->nkeys);
+        CU_ASSERT_EQUAL_FATAL(a->vals_len, b->vals_len);
+        CU_ASSERT_EQUAL_FATAL(a->keys_len, b->keys_len);
+        CU_ASSERT(!memcmp(ka->vals.data + a->vals_off, kb->vals.data + b->vals_off, a->vals_len));
+        CU_ASSERT(!memcmp(ka->keys.data + a->keys_off, kb->keys.data + b->keys_off, a->keys_len));
+    }
+}
+
+/* Where the parser gives a layout of `body`, reading it gives what the scan
+ * of the body gives: the same records, spans, fields and keyless forms,
+ * byte for byte. `kl`, `sk`: the two sides' keyless buffers, kept across
+ * calls as the writer keeps them (their templates carry over). Returns
+ * 1 when there was a layout. */
+static int layout_agrees(const char *body, rdm_predkeyless *kl, rdm_predkeyless *sk)
+{
+    size_t n = strlen(body), want;
+    int batch;
+    rdm_buf lay = RDM_BUF_INIT;
+    layout_of(body, n, &lay, &want, &batch);
+    if (!lay.len) {
+        rdm_buf_release(&lay);
+        return 0;
+    }
+    CU_ASSERT_FATAL(want >= 1 && want <= 16);
+    size_t at[16], len[16], at2[16], len2[16];
+    static rdm_predfields a[16], b[16];
+    rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
+    rdm_buf_reset(&sk->vals), rdm_buf_reset(&sk->keys);
+    int lbatch = -1;
+    int took = rdm_predfields_layout(body, n, lay.data, lay.len, want, &lbatch, at, len, a, kl);
+    int scanned = batch ? rdm_predfields_batch(body, n, want, at2, len2, b, sk)
+                        : rdm_predfields_scan_keyless(body, n, b, sk);
+    CU_ASSERT(took);
+    CU_ASSERT_EQUAL(lbatch, batch);
+    CU_ASSERT_EQUAL(scanned, took);
+    for (size_t k = 0; took && scanned && k < want; k++) {
+        if (batch) {
+            CU_ASSERT_EQUAL(at[k], at2[k]);
+            CU_ASSERT_EQUAL(len[k], len2[k]);
+        }
+        same_fields(&a[k], kl, &b[k], sk);
+    }
+    /* a layout that is not whole, or not of this body, is declined */
+    int x;
+    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len - 1, want, &x, at, len, a, kl));
+    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len, want + 1, &x, at, len, a, kl));
+    if (n > 2)
+        CU_ASSERT(!rdm_predfields_layout(body + 1, n - 1, lay.data, lay.len, want, &x, at, len, a,
+                                         kl));
+    rdm_buf_release(&lay);
+    return 1;
+}
+
+static void test_layout_agrees(void)
+{
+    static const char *const fixed[] = {
+        "{\"encounter_id\":\"1\",\"patient_nbr\":\"7\",\"race\":\"Caucasian\","
+        "\"gender\":\"Female\",\"age\":\"[70-80)\",\"payer_code\":\"?\"}",
+        " { \"race\" : null ,\n\"gender\":\"\", \"age\":\"?\",\"encounter_id\": 12 } ",
+        "{\"patient_nbr\":88,\"num_lab_procedures\":41,\"race\":\"Other\"}",
+        "{}",
+        "{\"instances\":[{\"race\":\"AfricanAmerican\",\"age\":\"[10-20)\"}]}",
+        "{ \"instances\" : [ {\"encounter_id\":\"5\"} ,\n {\"encounter_id\":6,\"race\":null},{} ] }",
+        "{\"instances\":[{\"gender\":\"Male\",\"race\":\"Asian\"},"
+        "{\"race\":\"Asian\",\"gender\":\"Male\"}]}",
+    };
+    rdm_predkeyless kl = RDM_PREDKEYLESS_INIT, sk = RDM_PREDKEYLESS_INIT;
+    int with = 0;
+    for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++)
+        with += layout_agrees(fixed[i], &kl, &sk);
+    CU_ASSERT_EQUAL(with, (int)(sizeof fixed / sizeof *fixed));
+    /* bodies the parser leaves to jansson have none */
+    CU_ASSERT(!layout_agrees("{\"race\":\"O\\\"ther\"}", &kl, &sk));
+    CU_ASSERT(!layout_agrees("{\"race\":\"Other\",\"explain\":true}", &kl, &sk));
+    CU_ASSERT(!layout_agrees("{\"race\":7}", &kl, &sk));
+    /* random single records and batches, with the keys in varied orders */
+    static const char *const keys[] = {"encounter_id", "patient_nbr",       "race",
+                                       "gender",       "age",               "diag_1",
+                                       "diag_2",       "medical_specialty", "payer_code",
+                                       "num_lab_procedures"};
+    static const char *const spaces[] = {"", " ", "\n  ", "\t"};
+    unsigned seed = 777;
+#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
+    char *body = malloc(16384);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(body);
+    int laid = 0;
+    for (int round = 0; round < 400; round++) {
+        int as_batch = (int)(RND() % 2);
+        size_t nrec = as_batch ? 1 + RND() % 8 : 1, k = 0;
+        if (as_batch)
+            k += (size_t)sprintf(body + k, "{%s\"instances\":[", spaces[RND() % 4]);
+        size_t order[10];
+        for (size_t f = 0; f < 10; f++)
+            order[f] = f;
+        if (RND() % 3 == 0) /* another order than the columns' */
+            for (size_t f = 9; f > 0; f--) {
+                size_t j = RND() % (f + 1), t = order[f];
+                order[f] = order[j], order[j] = t;
+            }
+        for (size_t r = 0; r < nrec; r++) {
+            k += (size_t)sprintf(body + k, "%s%s{", r ? "," : "", spaces[RND() % 4]);
+            size_t nk = RND() % 11;
+            for (size_t f = 0; f < nk; f++) {
+                const char *sp = spaces[RND() % 4];
+                size_t key = order[f];
+                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp,
+                                     sp);
+                int kind = (int)(RND() % 7);
+                if (kind == 0) {
+                    k += (size_t)sprintf(body + k, "null");
+                } else if (kind == 1 && (key <= 1 || key == 9)) {
+                    k += (size_t)sprintf(body + k, "%u", 1 + RND() % 90000);
+                } else if (kind == 2) {
+                    k += (size_t)sprintf(body + k, "\"%s\"", RND() % 2 ? "?" : "");
+                } else {
+                    body[k++] = '"';
+                    if (key <= 1 || key == 9) /* ids and counts: digits */
+                        for (size_t c = 0, vl = RND() % 5 + 1; c < vl; c++)
+                            body[k++] = (char)('1' + RND() % 9);
+                    else
+                        for (size_t c = 0, vl = RND() % 40; c < vl; c++)
+                            body[k++] = (char)("abc XYZ-[)(0.9,:{}]"[RND() % 19]);
+                    body[k++] = '"';
+                }
+                k += (size_t)sprintf(body + k, "%s", spaces[RND() % 4]);
+            }
+            k += (size_t)sprintf(body + k, "}");
+        }
+        if (as_batch)
+            k += (size_t)sprintf(body + k, "]}");
+        body[k] = '\0';
+        laid += layout_agrees(body, &kl, &sk);
+    }
+#undef RND
+    CU_ASSERT(laid > 300); /* most are bodies the parser takes */
+    free(body);
+    rdm_predkeyless_release(&kl);
+    rdm_predkeyless_release(&sk);
+}
+
+/* Any byte of a layout changed: read without a fault (the sanitizers'
+ * runs check it), and a layout for another body's bytes is declined. */
+static void test_layout_damaged(void)
+{
+    const char *body = "{\"instances\":[{\"encounter_id\":\"1\",\"race\":\"Caucasian\","
+                       "\"age\":\"[70-80)\"},{\"patient_nbr\":5,\"gender\":null}]}";
+    size_t n = strlen(body), want;
+    int batch;
+    rdm_buf lay = RDM_BUF_INIT;
+    layout_of(body, n, &lay, &want, &batch);
+    CU_ASSERT_FATAL(lay.len > 0 && want == 2 && batch == 1);
+    char *copy = malloc(lay.len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(copy);
+    size_t at[2], len[2];
+    static rdm_predfields f[2];
+    rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
+    int x, accepted = 0, declined = 0;
+    for (size_t i = 0; i < lay.len; i++) {
+        static const unsigned char flips[] = {0x01, 0x10, 0x80, 0xff};
+        for (size_t j = 0; j < sizeof flips; j++) {
+            memcpy(copy, lay.data, lay.len);
+            copy[i] = (char)(copy[i] ^ flips[j]);
+            if (rdm_predfields_layout(body, n, copy, lay.len, want, &x, at, len, f, &kl)) {
+                accepted++;
+                CU_ASSERT(at[0] < n && len[0] <= n - at[0]);
+                CU_ASSERT(at[1] < n && len[1] <= n - at[1]);
+            } else {
+                declined++;
+            }
+        }
+    }
+    CU_ASSERT(declined > accepted); /* most damage is seen */
+    /* the same layout over other bytes of the same length */
+    char *other = strdup(body);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(other);
+    char *q = strstr(other, "[70-80)");
+    q[-1] = 'x'; /* a string no longer starts with a quote */
+    CU_ASSERT(!rdm_predfields_layout(other, n, lay.data, lay.len, want, &x, at, len, f, &kl));
+    free(other);
+    free(copy);
+    rdm_buf_release(&lay);
+    rdm_predkeyless_release(&kl);
+}
+
 int test_predfields_register(void)
 {
     CU_pSuite s = CU_add_suite("predfields", NULL, NULL);
@@ -634,7 +848,10 @@ int test_predfields_register(void)
         !CU_add_test(s, "records matched against the last one's keys read as alone",
                      test_keys_template) ||
         !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions) ||
-        !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random))
+        !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random) ||
+        !CU_add_test(s, "the parser's layout read as the scan reads the body", test_layout_agrees) ||
+        !CU_add_test(s, "a damaged layout read safely, a foreign one declined",
+                     test_layout_damaged))
         return -1;
     return 0;
 }
