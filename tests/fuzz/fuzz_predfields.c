@@ -7,13 +7,17 @@
  * that buffer, with a fresh one and without one, as one record and as a
  * batch of 1 to 4 records: every way must agree (taken or declined, the five
  * fields, where each record lies, the keyless values and keys byte for
- * byte). Each body sits in an allocation of exactly its length and a NUL, so
- * a read past it is an AddressSanitizer error. */
+ * byte). When the API's fast parser takes the body, the layout it gives
+ * (rdm_api_parse_predict_layout) must be read (rdm_predfields_layout) to
+ * what the scan of the body gives. Each body sits in an allocation of
+ * exactly its length and a NUL, so a read past it is an AddressSanitizer
+ * error. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "api.h"
 #include "predfields.h"
 
 #define MAX_RECORDS 4
@@ -100,6 +104,39 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         rdm_predkeyless_release(&one);
     }
+
+    /* the parser's layout, where it gives one, read as the scan reads the body */
+    rdm_api_request req;
+    rdm_api_error e;
+    rdm_buf lay = RDM_BUF_INIT;
+    if (rdm_api_parse_predict_layout(b, nb, MAX_RECORDS, &req, &e, &lay) == RDM_HTTP_OK) {
+        const size_t want = req.n;
+        const int batch = req.batch;
+        rdm_api_request_release(&req);
+        if (lay.len) {
+            rdm_predkeyless ly = RDM_PREDKEYLESS_INIT, sc = RDM_PREDKEYLESS_INIT;
+            int lb = -1;
+            if (want < 1 || want > MAX_RECORDS ||
+                !rdm_predfields_layout(b, nb, lay.data, lay.len, want, &lb, at1, len1, f1, &ly))
+                fail("the parser's layout is not read");
+            if (lb != batch)
+                fail("the layout says batch or not otherwise than the parser");
+            int q = batch ? rdm_predfields_batch(b, nb, want, at2, len2, f2, &sc)
+                          : rdm_predfields_scan_keyless(b, nb, &f2[0], &sc);
+            if (!q)
+                fail("the scan declines a body the layout describes");
+            for (size_t k = 0; k < want; k++) {
+                if (batch && (at1[k] != at2[k] || len1[k] != len2[k]))
+                    fail("the layout places a record otherwise than the scan");
+                same_fields(&f1[k], &ly, &f2[k], &sc);
+            }
+            rdm_predkeyless_release(&ly);
+            rdm_predkeyless_release(&sc);
+        }
+    } else if (lay.len) {
+        fail("a layout of a body the parser refused");
+    }
+    rdm_buf_release(&lay);
     rdm_predkeyless_release(&kl);
     free(a);
     free(b);

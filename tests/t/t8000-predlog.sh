@@ -144,6 +144,38 @@ check_eq "keyless: stored without keys, the others as sent" "250:150" \
                  substring(b.inputs FROM u.st + 1 FOR u.e - u.st) s" | tr '|' ':')"
 sql "DROP TABLE public.sent" >/dev/null
 
+# 6c. entries with the body's layout as the parser gave it (the pool's) and
+# without one (earlier versions': the writer scans the body) are stored
+# alike: each prediction's fields, stored input bytes and its batch's keys
+for i in $(seq 1 400); do
+    case $((i % 5)) in
+    1) echo "{\"encounter_id\": \"$i\", \"patient_nbr\": $((1000 + i % 37))}" ;;
+    2) echo "{\"encounter_id\":$i,\"race\":\"Asian\",\"age\":\"[70-80)\",\"payer_code\":$i}" ;;
+    *) echo "{\"encounter_id\":\"$i\",\"race\":$([ $((i % 3)) = 0 ] && echo null || echo '"Asian"'), \"age\" : \"?\",\"gender\":\"\",\"payer_code\":\"MC $i\"}" ;;
+    esac
+done >"$T_TMP/plain.jsonl"
+stored() {
+    sql "SELECT count(*), md5(string_agg(concat_ws('|', p.e, b.patient_nbr[p.k], b.decision[p.k],
+                 encode(substring(b.inputs FROM coalesce(b.input_end[p.k - 1], 0) + 1
+                                  FOR b.input_end[p.k] - coalesce(b.input_end[p.k - 1], 0)), 'hex'),
+                 b.input_keys::text, (monitor.log_group(b.race, b.group_values, b.group_codes, 1))[p.k],
+                 (monitor.log_group(b.age, b.group_values, b.group_codes, 3))[p.k]), ',' ORDER BY p.e))
+         FROM monitor.prediction_batches b, unnest(b.encounter_id) WITH ORDINALITY p(e, k)" | tr '|' ':'
+}
+for mode in layout scan; do
+    sql 'TRUNCATE monitor.prediction_batches'
+    if [ $mode = scan ]; then export PREDLOG_DRIVE_NO_LAYOUT=1; fi
+    PREDLOG_DRIVE_BODIES=$T_TMP/plain.jsonl "$DRIVE" "$conf" 400 0 >"$T_TMP/l-$mode.out"
+    unset PREDLOG_DRIVE_NO_LAYOUT
+    check_eq "layout ($mode): all records logged" 400 "$(val logged "$T_TMP/l-$mode.out")"
+    stored >"$T_TMP/l-$mode.rows"
+done
+check_eq "layout: 400 predictions stored" 400 "$(cut -d: -f1 "$T_TMP/l-layout.rows")"
+check_eq "layout: stored as from a scan of the bodies" "$(cat "$T_TMP/l-scan.rows")" "$(cat "$T_TMP/l-layout.rows")"
+check_eq "layout: the plain records stored without keys" 240 "$(sql "SELECT count(*) FILTER (WHERE substring(s FOR 1) = '\\x1f'::bytea)
+            FROM monitor.prediction_batches b, unnest(b.input_end, array_prepend(0, b.input_end)) u(e, st),
+                 substring(b.inputs FROM u.st + 1 FOR u.e - u.st) s")"
+
 # 7. saturated batch traffic: records queued as fast as the driver can (far
 # faster than the pool serves them), with one formatted batch at most waiting
 # in memory: what the database cannot take at once waits in the queue file,
