@@ -18,7 +18,8 @@
 # READMIT_REAL_DATA), synthetic only when there is no data. Every part that
 # could not run is a NOT RUN row, with the reason, in the last table.
 # Environment: READMIT_CONFIG, READMIT_BENCH_PORT (18090), READMIT_BENCH_SECONDS (10),
-#   READMIT_BENCH_RSS_REQUESTS (1000000), READMIT_BENCH_CYCLES (10), BUILD (build).
+#   READMIT_BENCH_RSS_REQUESTS (1000000), READMIT_BENCH_CYCLES (10),
+#   READMIT_BENCH_ALTERNATE (5: rounds of the log on / off alternation), BUILD (build).
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/.." && pwd)
@@ -166,6 +167,32 @@ session off "$MODEL_OPTS -o monitor.log_fraction=0" nolog_off:$P:single nolog_ba
 session on "$MODEL_OPTS -o monitor.log_fraction=0" nolog:$P:single nolog_batch:$P:batch
 session on "$MODEL_OPTS" single:$P:single
 session on "$MODEL_OPTS" batch:$P:batch
+# ---- the log's cost, alternated ----
+# One record per request at 32 connections, keep-alive on, the log on and
+# off in turn, ALT rounds of a fresh pool each: the median of each side's
+# requests/s (one pair of rows above swings with whatever else the machine
+# does), and the machine's busy CPU per request (/proc/stat: every process,
+# wrk and PostgreSQL included), whose ratio is what the log costs when the
+# cores are the limit.
+ALT=${READMIT_BENCH_ALTERNATE:-5}
+machine_busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8}' /proc/stat; }
+alt_rps=() alt_busy=()
+for i in $(seq "$ALT"); do
+    for side in on off; do
+        opts=$MODEL_OPTS
+        [ $side = on ] || opts="$opts -o monitor.log_fraction=0"
+        serve "$opts" start
+        ready
+        b0=$(machine_busy)
+        out=$(wrk -t2 -c32 -d"${SECS}s" --timeout 10s -s "$LUA" "$URL$P" -- "$WORK/single.jsonl" | grep RESULT)
+        b1=$(machine_busy)
+        [ $side = off ] || drain "alternation $i, log on" >/dev/null
+        serve "" stop
+        n=$(sed 's/.*requests=\([0-9]*\).*/\1/' <<<"$out")
+        alt_rps+=("$side $(sed 's/.*rps=\([0-9.]*\).*/\1/' <<<"$out")")
+        alt_busy+=("$side $(awk -v a="$b0" -v b="$b1" -v n="$n" -v t="$TCK" 'BEGIN {printf "%.2f", (n > 0 ? (b - a) / t * 1e6 / n : 0)}')")
+    done
+done
 serve "$MODEL_OPTS" start
 ready
 threads=$("$FCGI" -c "$CONF" $MODEL_OPTS --print-config | sed -n 's/^threads=//p')
@@ -221,6 +248,18 @@ echo "targets (32 connections; wall rates hold only on a quiet machine): one rec
     "$(awk -v a="${RPS[single,32]}" -v b="${RPS[empty_off,32]}" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}') (log off $(awk -v a="${RPS[nolog,32]}" -v b="${RPS[empty_off,32]}" 'BEGIN {printf "%.2fx", (b > 0 ? a / b : 0)}'));" \
     "p99 < 5 ms: ${P99[single,32]} ms (log off ${P99[nolog,32]} ms); batches >= 400,000 records/s:" \
     "$(awk -v r="${RPS[batch,32]}" 'BEGIN {printf "%.0f", r * 100}') (log off $(awk -v r="${RPS[nolog_batch,32]}" 'BEGIN {printf "%.0f", r * 100}')); errors in all rows: $(for k in "${!ERR[@]}"; do echo "${ERR[$k]}"; done | awk '{s += $1} END {print s + 0}')"
+
+median() { # side, then "side value" lines on stdin
+    awk -v s="$1" '$1 == s {v[++n] = $2} END {
+        for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (v[j] < v[i]) {t = v[i]; v[i] = v[j]; v[j] = t}
+        printf "%s", (n ? (n % 2 ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2) : 0)}'
+}
+ron=$(printf '%s\n' "${alt_rps[@]}" | median on) roff=$(printf '%s\n' "${alt_rps[@]}" | median off)
+con=$(printf '%s\n' "${alt_busy[@]}" | median on) coff=$(printf '%s\n' "${alt_busy[@]}" | median off)
+echo "log on / off alternated ($ALT rounds of ${SECS} s, one record per request, 32 connections, keep-alive on): median $ron vs $roff req/s" \
+    "($(awk -v a="$ron" -v b="$roff" 'BEGIN {printf "%.0f%%", (b > 0 ? 100 * a / b : 0)}'));" \
+    "machine CPU per request (every process) $con vs $coff us ($(awk -v a="$con" -v b="$coff" 'BEGIN {printf "%.0f%%", (a > 0 ? 100 * b / a : 0)}') of the cost with the log on);" \
+    "each round: $(paste -d' ' <(printf '%s\n' "${alt_rps[@]}") <(printf '%s\n' "${alt_busy[@]}" | cut -d' ' -f2) | awk '{printf "%s%s %.0f req/s %.1f us", (NR > 1 ? ", " : ""), $1, $2, $3}')"
 
 # ---- scoring micro-benchmark ----
 mpath=$(awk '{print $3}' "$WORK"/var/models/serving-*.txt 2>/dev/null | head -n 1 || true) # none when READMIT_BENCH_MODEL pins a file
