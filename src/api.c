@@ -638,8 +638,10 @@ static int fast_parse(const char *body, size_t len, long max_instances, rdm_api_
         if (rdm_grow(&r, &cap, req->n + 1, sizeof *req->recs))
             goto fallback;
         req->recs = r;
+
         // the record's layout: its span and key count, then its keys
         enum { HEAD = 2 * sizeof(uint32_t) + sizeof(uint16_t) };
+
         if (lay && rdm_buf_reserve(lay, HEAD + (RDM_NCOLS + 1) * RDM_API_LAYOUT_KEY) != RDM_OK) {
             lay->len = lay0;
             lay = NULL;

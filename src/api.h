@@ -82,6 +82,11 @@ int rdm_api_parse_predict(const char *body, size_t len, long max_instances, rdm_
                           rdm_api_error *e);
 void rdm_api_request_release(rdm_api_request *req);
 
+/* The same, always through jansson (rdm_api_parse_predict first tries a fast
+ * path for plain flat records and falls back to this). For tests. */
+int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instances,
+                                  rdm_api_request *req, rdm_api_error *e);
+
 /* rdm_api_parse_predict() that also describes the body when its fast path
  * took it (a flat record, or {"instances": [...]} of them, of plain strings,
  * small integers and nulls): appended to `layout` (may be NULL), where each
@@ -90,19 +95,18 @@ void rdm_api_request_release(rdm_api_request *req);
  * log's writer, predfields.h) need not scan them again. Nothing is appended
  * when the body went to jansson or a record is longer than 65,535 bytes.
  * Native byte order (one machine):
- *   uint32 records, uint32 batch (1: {"instances": [...]}); per record: uint32 off, uint32 len (the record's bytes
- *   in the body, braces included), uint16 keys; per key RDM_API_LAYOUT_KEY
+ *   uint32 records, uint32 batch (1: {"instances": [...]}); per record:
+ *   uint32 off, uint32 len (the record's bytes in the body, braces
+ *   included), uint16 keys; per key RDM_API_LAYOUT_KEY
  *   bytes: uint8 column (RDM_NCOLS for "encounter_id"), uint8 kind
  *   (RDM_API_LAYOUT_*), uint16 value length, uint16 value offset from the
  *   record's first byte (a string's bytes without its quotes). */
 int rdm_api_parse_predict_layout(const char *body, size_t len, long max_instances,
                                  rdm_api_request *req, rdm_api_error *e, rdm_buf *layout);
+
 enum { RDM_API_LAYOUT_STRING = 0, RDM_API_LAYOUT_NUMBER = 1, RDM_API_LAYOUT_NULL = 2 };
+
 #define RDM_API_LAYOUT_KEY 6
-/* The same, always through jansson (rdm_api_parse_predict first tries a fast
- * path for plain flat records and falls back to this). For tests. */
-int rdm_api_parse_predict_jansson(const char *body, size_t len, long max_instances,
-                                  rdm_api_request *req, rdm_api_error *e);
 
 /* What the server knows about the model it serves (all borrowed). */
 typedef struct rdm_api_model {

@@ -30,8 +30,7 @@ static void put_str(char **q, const char *s, size_t n)
 }
 
 void rdm_predentry_write(char *q, const rdm_predentry_hdr *h, const char *name, const char *version,
-                         const char *alias, const char *body, const char *resp,
-                         const char *layout)
+                         const char *alias, const char *body, const char *resp, const char *layout)
 {
     memcpy(q, h, sizeof *h);
     q += sizeof *h;
@@ -419,8 +418,8 @@ static int format_entry(const rdm_predentry *v, sink *to, uint64_t *rows)
     if (v->layout && v->h.rows == 1) {
         size_t at1, len1;
         int batch = 0;
-        scanned = rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, 1,
-                                        &batch, &at1, &len1, &pf, kl) &&
+        scanned = rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, 1, &batch,
+                                        &at1, &len1, &pf, kl) &&
                   !batch;
         if (!scanned && kl) // a batch of one: read again below, as a batch
             rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);

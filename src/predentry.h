@@ -55,8 +55,7 @@ size_t rdm_predentry_size(const rdm_predentry_hdr *h);
  * then each string of the length h gives and a NUL, then (with the flag)
  * the layout's h->layout_len bytes. */
 void rdm_predentry_write(char *q, const rdm_predentry_hdr *h, const char *name, const char *version,
-                         const char *alias, const char *body, const char *resp,
-                         const char *layout);
+                         const char *alias, const char *body, const char *resp, const char *layout);
 
 /* 1 with v filled when p[0..avail) starts with a whole entry (or one set
  * aside), else 0. */

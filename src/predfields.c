@@ -599,6 +599,7 @@ static struct {
     char key[RDM_NCOLS + 1][4 + 64];
     uint8_t key_len[RDM_NCOLS + 1];
 } lay_cols;
+
 static pthread_once_t lay_cols_once = PTHREAD_ONCE_INIT;
 
 static void lay_cols_init(void)
@@ -661,8 +662,8 @@ static int lay_keys(rdm_predkeyless *kl, const unsigned char *cols, size_t nk, s
         rdm_buf_reset(&kl->lkeys);
         int ok = 1;
         for (size_t i = 0; ok && i < nk; i++)
-            ok = rdm_buf_add(&kl->lkeys, lay_cols.key[cols[i]], lay_cols.key_len[cols[i]]) ==
-                 RDM_OK;
+            ok =
+                rdm_buf_add(&kl->lkeys, lay_cols.key[cols[i]], lay_cols.key_len[cols[i]]) == RDM_OK;
         // the columns last: kept only with all their keys
         if (!ok || rdm_buf_add(&kl->lcols, cols, nk) != RDM_OK) {
             rdm_buf_reset(&kl->lcols);
@@ -680,6 +681,7 @@ static size_t lay_record(const char *b, size_t n, const char *lay, size_t lay_le
                          rdm_predfields *out, size_t *at, size_t *len, rdm_predkeyless *kl)
 {
     enum { HEAD = 2 * sizeof(uint32_t) + sizeof(uint16_t) };
+
     if (lay_len < HEAD)
         return 0;
     const size_t off = lay32(lay), rlen = lay32(lay + 4), nk = lay16(lay + 8);
@@ -711,7 +713,7 @@ static size_t lay_record(const char *b, size_t n, const char *lay, size_t lay_le
         const int quoted = kind == RDM_API_LAYOUT_STRING;
         if (quoted ? vo < 1 || vo + vn >= rlen || v[-1] != '"' || v[vn] != '"'
             : kind == RDM_API_LAYOUT_NULL ? vn != 4 || memcmp(v, "null", 4)
-            : kind != RDM_API_LAYOUT_NUMBER)
+                                          : kind != RDM_API_LAYOUT_NUMBER)
             return 0;
         if (cols)
             cols[i] = (unsigned char)col;

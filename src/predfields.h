@@ -56,10 +56,10 @@ typedef struct rdm_predkeyless {
     rdm_buf lcols, lkeys;
 } rdm_predkeyless;
 
-#define RDM_PREDKEYLESS_INIT                                                       \
-    {                                                                              \
-        RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, 0, \
-            RDM_BUF_INIT, RDM_BUF_INIT                                             \
+#define RDM_PREDKEYLESS_INIT                                                                   \
+    {                                                                                          \
+        RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, RDM_BUF_INIT, 0, RDM_BUF_INIT, \
+            RDM_BUF_INIT                                                                       \
     }
 
 void rdm_predkeyless_release(rdm_predkeyless *kl);

@@ -99,8 +99,8 @@ static int drive_batches(rdm_predlog *log, long n, long per, double rate)
         }
         bl += snprintf(body + bl, cap - (size_t)bl, " ]\n}");
         rl += snprintf(resp + rl, cap - (size_t)rl, "]}\n");
-        rdm_predlog_served s = {"readmission", "1",  "champion", body, (size_t)bl,
-                                resp,          (size_t)rl, 250, NULL,       0};
+        rdm_predlog_served s = {"readmission", "1",        "champion", body, (size_t)bl,
+                                resp,          (size_t)rl, 250,        NULL, 0};
         put_served(log, &s);
         pace(&t0, i + per - 1, rate);
     }
@@ -181,8 +181,8 @@ int main(int argc, char **argv)
                           "\"encounter_id\":%ld,\"probability\":%.6f,\"decision\":%s,"
                           "\"threshold\":0.2,\"warnings\":[]}\n",
                           i, p, p >= 0.2 ? "true" : "false");
-        rdm_predlog_served s = {"readmission", "1",  "champion", body, (size_t)bl,
-                                resp,          (size_t)rl, 250, NULL,       0};
+        rdm_predlog_served s = {"readmission", "1",        "champion", body, (size_t)bl,
+                                resp,          (size_t)rl, 250,        NULL, 0};
         put_served(log, &s);
         pace(&t0, i, rate);
     }

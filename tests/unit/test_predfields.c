@@ -253,7 +253,8 @@ static void test_keyless_form(void)
         "{\"race\":\"A\",\"x\":\"long enough\x01 to reach a word\"}",
         "{\"race\":\"A\",\"x\":\"a\x1f\"}",
         /* a control byte in each place of a word, and just before the quote */
-        "{\"race\":\"A\",\"x\":\"\x01" "bcdefghijk\",\"y\":\"z\"}",
+        "{\"race\":\"A\",\"x\":\"\x01"
+        "bcdefghijk\",\"y\":\"z\"}",
         "{\"race\":\"A\",\"x\":\"abcdefg\x01\",\"y\":\"z\"}",
         "{\"race\":\"A\",\"x\":\"abcdefgh\x1f\",\"y\":\"z\"}",
         "{\"race\":\"A\",\"x\":\"abc\x1f\",\"y\":\"z\"}",
@@ -699,8 +700,8 @@ static int layout_agrees(const char *body, rdm_predkeyless *kl, rdm_predkeyless 
     CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len - 1, want, &x, at, len, a, kl));
     CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len, want + 1, &x, at, len, a, kl));
     if (n > 2)
-        CU_ASSERT(!rdm_predfields_layout(body + 1, n - 1, lay.data, lay.len, want, &x, at, len, a,
-                                         kl));
+        CU_ASSERT(
+            !rdm_predfields_layout(body + 1, n - 1, lay.data, lay.len, want, &x, at, len, a, kl));
     rdm_buf_release(&lay);
     return 1;
 }
@@ -714,7 +715,8 @@ static void test_layout_agrees(void)
         "{\"patient_nbr\":88,\"num_lab_procedures\":41,\"race\":\"Other\"}",
         "{}",
         "{\"instances\":[{\"race\":\"AfricanAmerican\",\"age\":\"[10-20)\"}]}",
-        "{ \"instances\" : [ {\"encounter_id\":\"5\"} ,\n {\"encounter_id\":6,\"race\":null},{} ] }",
+        "{ \"instances\" : [ {\"encounter_id\":\"5\"} ,\n {\"encounter_id\":6,\"race\":null},{} ] "
+        "}",
         "{\"instances\":[{\"gender\":\"Male\",\"race\":\"Asian\"},"
         "{\"race\":\"Asian\",\"gender\":\"Male\"}]}",
     };
@@ -728,10 +730,11 @@ static void test_layout_agrees(void)
     CU_ASSERT(!layout_agrees("{\"race\":\"Other\",\"explain\":true}", &kl, &sk));
     CU_ASSERT(!layout_agrees("{\"race\":7}", &kl, &sk));
     /* random single records and batches, with the keys in varied orders */
-    static const char *const keys[] = {"encounter_id", "patient_nbr",       "race",
-                                       "gender",       "age",               "diag_1",
-                                       "diag_2",       "medical_specialty", "payer_code",
-                                       "num_lab_procedures"};
+    static const char *const keys[] = {"encounter_id", "patient_nbr",
+                                       "race",         "gender",
+                                       "age",          "diag_1",
+                                       "diag_2",       "medical_specialty",
+                                       "payer_code",   "num_lab_procedures"};
     static const char *const spaces[] = {"", " ", "\n  ", "\t"};
     unsigned seed = 777;
 #define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
@@ -849,7 +852,8 @@ int test_predfields_register(void)
                      test_keys_template) ||
         !CU_add_test(s, "a response's predictions as its keys say", test_response_predictions) ||
         !CU_add_test(s, "random batches: the one pass agrees with the parser", test_batch_random) ||
-        !CU_add_test(s, "the parser's layout read as the scan reads the body", test_layout_agrees) ||
+        !CU_add_test(s, "the parser's layout read as the scan reads the body",
+                     test_layout_agrees) ||
         !CU_add_test(s, "a damaged layout read safely, a foreign one declined",
                      test_layout_damaged))
         return -1;
