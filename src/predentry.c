@@ -414,32 +414,24 @@ static int format_entry(const rdm_predentry *v, sink *to, uint64_t *rows)
     int spans = 0;
     int plain = 0; // the body has no backslash (found by the one pass, or the parser's layout)
     int scanned = 0;
-    // the body as the parser described it when it served it: no scan
-    if (v->layout && v->h.rows == 1) {
-        size_t at1, len1;
-        int batch = 0;
-        scanned = rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, 1, &batch,
-                                        &at1, &len1, &pf, kl) &&
-                  !batch;
-        if (!scanned && kl) // a batch of one: read again below, as a batch
-            rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
-    }
+    // the body as the parser described it when it served it: no scan (a
+    // single record, else a batch; a layout declined leaves kl as it was)
+    size_t at1, len1;
+    if (v->layout && v->h.rows == 1)
+        scanned = rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, 1, 0,
+                                        &at1, &len1, &pf, kl);
     if (v->layout && !scanned && v->h.rows > 0 &&
         (at = malloc(2 * v->h.rows * sizeof *at)) != NULL) {
         len = at + v->h.rows;
-        int batch = 0;
         if ((pfs = malloc(v->h.rows * sizeof *pfs)) != NULL &&
-            rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, v->h.rows,
-                                  &batch, at, len, pfs, kl) &&
-            batch) {
+            rdm_predfields_layout(v->body, v->h.body_len, v->layout, v->layout_len, v->h.rows, 1,
+                                  at, len, pfs, kl)) {
             spans = plain = 1;
         } else {
             free(pfs);
             free(at);
             pfs = NULL;
             at = len = NULL;
-            if (kl)
-                rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
         }
     }
     // a single record answers one prediction; a batch's body (rows > 1) is

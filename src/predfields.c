@@ -752,27 +752,26 @@ static size_t lay_record(const char *b, size_t n, const char *lay, size_t lay_le
 }
 
 int rdm_predfields_layout(const char *b, size_t n, const char *lay, size_t lay_len, size_t want,
-                          int *batch, size_t *at, size_t *len, rdm_predfields *out,
+                          int batch, size_t *at, size_t *len, rdm_predfields *out,
                           rdm_predkeyless *kl)
 {
     pthread_once(&lay_cols_once, lay_cols_init);
-    if (!lay || lay_len < 2 * sizeof(uint32_t) || lay32(lay) != want || lay32(lay + 4) > 1)
+    if (!lay || lay_len < 2 * sizeof(uint32_t) || lay32(lay) != want ||
+        lay32(lay + 4) != (uint32_t)batch)
         return 0;
-    *batch = (int)lay32(lay + 4);
     const size_t vals_at = kl ? kl->vals.len : 0, keys_at = kl ? kl->keys.len : 0;
-    size_t pos = 2 * sizeof(uint32_t);
-    for (size_t k = 0; k < want; k++) {
-        size_t took = lay_record(b, n, lay + pos, lay_len - pos, &out[k], &at[k], &len[k], kl);
-        if (!took) {
-            if (kl) { // what a declined record wrote is not kept
-                kl->vals.len = vals_at;
-                kl->keys.len = keys_at;
-            }
-            return 0;
-        }
+    size_t pos = 2 * sizeof(uint32_t), took = 1;
+    for (size_t k = 0; took && k < want; k++) {
+        took = lay_record(b, n, lay + pos, lay_len - pos, &out[k], &at[k], &len[k], kl);
         pos += took;
     }
-    return pos == lay_len;
+    if (took && pos == lay_len)
+        return 1;
+    if (kl) { // what a declined layout wrote is not kept
+        kl->vals.len = vals_at;
+        kl->keys.len = keys_at;
+    }
+    return 0;
 }
 
 /* ---- the predictions of a response ---- */

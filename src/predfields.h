@@ -82,13 +82,14 @@ int rdm_predfields_batch(const char *b, size_t n, size_t want, size_t *at, size_
 /* The `want` records of a served body b[0..n) as the API's parser
  * described them (its layout, lay[0..lay_len): rdm_api_parse_predict_layout)
  * instead of scanned: where each lies (at, len), its fields (out) and with
- * kl its keyless form, as rdm_predfields_batch() gives them for a batch and
- * rdm_predfields_scan_keyless() for a single record (*batch tells which the
- * body is). 1 when the layout is whole and fits the body (exactly `want`
- * records, each value inside its record, each string between quotes) and
- * every record's fields are ones the scan takes; else 0 (scan the body). */
+ * kl its keyless form, as rdm_predfields_batch() gives them for a batch
+ * (`batch` 1) and rdm_predfields_scan_keyless() for a single record (0).
+ * 1 when the layout is whole, of that kind of body and fits the body
+ * (exactly `want` records, each value inside its record, each string
+ * between quotes) and every record's fields are ones the scan takes; else
+ * 0 (scan the body), with nothing left in kl. */
 int rdm_predfields_layout(const char *b, size_t n, const char *lay, size_t lay_len, size_t want,
-                          int *batch, size_t *at, size_t *len, rdm_predfields *out,
+                          int batch, size_t *at, size_t *len, rdm_predfields *out,
                           rdm_predkeyless *kl);
 
 /* Predictions in a response body: one per "probability" key. */

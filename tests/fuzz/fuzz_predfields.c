@@ -115,11 +115,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rdm_api_request_release(&req);
         if (lay.len) {
             rdm_predkeyless ly = RDM_PREDKEYLESS_INIT, sc = RDM_PREDKEYLESS_INIT;
-            int lb = -1;
             if (want < 1 || want > MAX_RECORDS ||
-                !rdm_predfields_layout(b, nb, lay.data, lay.len, want, &lb, at1, len1, f1, &ly))
+                !rdm_predfields_layout(b, nb, lay.data, lay.len, want, batch, at1, len1, f1, &ly))
                 fail("the parser's layout is not read");
-            if (lb != batch)
+            if (rdm_predfields_layout(b, nb, lay.data, lay.len, want, !batch, at2, len2, f2, &sc))
                 fail("the layout says batch or not otherwise than the parser");
             int q = batch ? rdm_predfields_batch(b, nb, want, at2, len2, f2, &sc)
                           : rdm_predfields_scan_keyless(b, nb, &f2[0], &sc);

@@ -572,54 +572,72 @@ static void test_response_predictions(void)
 /* Random batches (a fixed seed): values of every length up to 70 about the
  * 64-byte blocks, white space or none, numbers, nulls; the one pass agrees
  * with the parser on each. */
-static void test_batch_random(void)
-{
-    static const char *const keys[] = {"encounter_id", "patient_nbr",
+/* Random bodies for the tests below: a linear congruential generator, and
+ * the nk keys of one record (keys[order[f]], each once) written at body + k
+ * with varied white space and values (null, integers for the ids and
+ * counts, strings; with `missing` also "?" and ""); the new length. */
+static const char *const rnd_keys[] = {"encounter_id", "patient_nbr",
                                        "race",         "gender",
                                        "age",          "diag_1",
                                        "diag_2",       "medical_specialty",
                                        "payer_code",   "num_lab_procedures"};
-    static const char *const spaces[] = {"", " ", "\n  ", "\t"};
+static const char *const rnd_spaces[] = {"", " ", "\n  ", "\t"};
+
+static unsigned rnd(unsigned *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+    return (*seed >> 16) & 0x7fff;
+}
+
+static size_t random_keys(char *body, size_t k, unsigned *seed, const size_t *order, size_t nk,
+                          int missing)
+{
+    for (size_t f = 0; f < nk; f++) {
+        const char *sp = rnd_spaces[rnd(seed) % 4];
+        size_t key = order[f];
+        k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, rnd_keys[key], sp, sp);
+        int kind = (int)(rnd(seed) % (missing ? 7 : 6));
+        if (kind == 0) {
+            k += (size_t)sprintf(body + k, "null");
+        } else if (kind == 1 && (key <= 1 || key == 9)) {
+            k += (size_t)sprintf(body + k, "%u", 1 + rnd(seed) % 90000);
+        } else if (kind == 6) {
+            k += (size_t)sprintf(body + k, "\"%s\"", rnd(seed) % 2 ? "?" : "");
+        } else {
+            size_t vl = rnd(seed) % 71;
+            body[k++] = '"';
+            if (key <= 1 || key == 9) /* ids and counts: digits */
+                for (size_t c = 0; c < vl % 6 + 1; c++)
+                    body[k++] = (char)('1' + rnd(seed) % 9);
+            else
+                for (size_t c = 0; c < vl; c++)
+                    body[k++] = (char)("abc XYZ-[)(0.9,:{}]"[rnd(seed) % 19]);
+            body[k++] = '"';
+        }
+        k += (size_t)sprintf(body + k, "%s", rnd_spaces[rnd(seed) % 4]);
+    }
+    return k;
+}
+
+static void test_batch_random(void)
+{
+    static const size_t in_order[10] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
     unsigned seed = 12345;
-#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
     char *body = malloc(16384);
     CU_ASSERT_PTR_NOT_NULL_FATAL(body);
     for (int round = 0; round < 300; round++) {
-        size_t nrec = 1 + RND() % 8, k = 0;
-        k += (size_t)sprintf(body + k, "{%s\"instances\":[", spaces[RND() % 4]);
+        size_t nrec = 1 + rnd(&seed) % 8, k = 0;
+        k += (size_t)sprintf(body + k, "{%s\"instances\":[", rnd_spaces[rnd(&seed) % 4]);
         for (size_t r = 0; r < nrec; r++) {
             k += (size_t)sprintf(body + k, "%s{", r ? "," : "");
-            size_t nk = RND() % 10;
-            for (size_t f = 0; f < nk; f++) {
-                const char *sp = spaces[RND() % 4];
-                size_t key = f; /* each key once */
-                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp,
-                                     sp);
-                int kind = (int)(RND() % 6);
-                if (kind == 0) {
-                    k += (size_t)sprintf(body + k, "null");
-                } else if (kind == 1 && (key <= 1 || key == 9)) {
-                    k += (size_t)sprintf(body + k, "%u", 1 + RND() % 90000);
-                } else {
-                    size_t vl = RND() % 71;
-                    body[k++] = '"';
-                    if (key <= 1 || key == 9) /* ids and counts: digits */
-                        for (size_t c = 0; c < vl % 6 + 1; c++)
-                            body[k++] = (char)('1' + RND() % 9);
-                    else
-                        for (size_t c = 0; c < vl; c++)
-                            body[k++] = (char)("abc XYZ-[)(0.9,:{}]"[RND() % 19]);
-                    body[k++] = '"';
-                }
-                k += (size_t)sprintf(body + k, "%s", spaces[RND() % 4]);
-            }
+            size_t nk = rnd(&seed) % 10;
+            k = random_keys(body, k, &seed, in_order, nk, 0);
             k += (size_t)sprintf(body + k, "}");
         }
         k += (size_t)sprintf(body + k, "]}");
         body[k] = '\0';
         CU_ASSERT(batch_agrees(body, nrec, 1));
     }
-#undef RND
     free(body);
 }
 
@@ -681,12 +699,15 @@ static int layout_agrees(const char *body, rdm_predkeyless *kl, rdm_predkeyless 
     static rdm_predfields a[16], b[16];
     rdm_buf_reset(&kl->vals), rdm_buf_reset(&kl->keys);
     rdm_buf_reset(&sk->vals), rdm_buf_reset(&sk->keys);
-    int lbatch = -1;
-    int took = rdm_predfields_layout(body, n, lay.data, lay.len, want, &lbatch, at, len, a, kl);
+    /* the layout says what kind of body it is: the other kind is declined,
+     * leaving nothing in kl */
+    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len, want, !batch, at, len, a, kl));
+    CU_ASSERT_EQUAL(kl->vals.len, 0);
+    CU_ASSERT_EQUAL(kl->keys.len, 0);
+    int took = rdm_predfields_layout(body, n, lay.data, lay.len, want, batch, at, len, a, kl);
     int scanned = batch ? rdm_predfields_batch(body, n, want, at2, len2, b, sk)
                         : rdm_predfields_scan_keyless(body, n, b, sk);
     CU_ASSERT(took);
-    CU_ASSERT_EQUAL(lbatch, batch);
     CU_ASSERT_EQUAL(scanned, took);
     for (size_t k = 0; took && scanned && k < want; k++) {
         if (batch) {
@@ -696,12 +717,14 @@ static int layout_agrees(const char *body, rdm_predkeyless *kl, rdm_predkeyless 
         same_fields(&a[k], kl, &b[k], sk);
     }
     /* a layout that is not whole, or not of this body, is declined */
-    int x;
-    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len - 1, want, &x, at, len, a, kl));
-    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len, want + 1, &x, at, len, a, kl));
+    const size_t vals_len = kl->vals.len, keys_len = kl->keys.len;
+    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len - 1, want, batch, at, len, a, kl));
+    CU_ASSERT(!rdm_predfields_layout(body, n, lay.data, lay.len, want + 1, batch, at, len, a, kl));
     if (n > 2)
-        CU_ASSERT(
-            !rdm_predfields_layout(body + 1, n - 1, lay.data, lay.len, want, &x, at, len, a, kl));
+        CU_ASSERT(!rdm_predfields_layout(body + 1, n - 1, lay.data, lay.len, want, batch, at, len,
+                                         a, kl));
+    CU_ASSERT_EQUAL(kl->vals.len, vals_len); /* declined: nothing kept */
+    CU_ASSERT_EQUAL(kl->keys.len, keys_len);
     rdm_buf_release(&lay);
     return 1;
 }
@@ -730,57 +753,26 @@ static void test_layout_agrees(void)
     CU_ASSERT(!layout_agrees("{\"race\":\"Other\",\"explain\":true}", &kl, &sk));
     CU_ASSERT(!layout_agrees("{\"race\":7}", &kl, &sk));
     /* random single records and batches, with the keys in varied orders */
-    static const char *const keys[] = {"encounter_id", "patient_nbr",
-                                       "race",         "gender",
-                                       "age",          "diag_1",
-                                       "diag_2",       "medical_specialty",
-                                       "payer_code",   "num_lab_procedures"};
-    static const char *const spaces[] = {"", " ", "\n  ", "\t"};
     unsigned seed = 777;
-#define RND() (seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff)
     char *body = malloc(16384);
     CU_ASSERT_PTR_NOT_NULL_FATAL(body);
     int laid = 0;
     for (int round = 0; round < 400; round++) {
-        int as_batch = (int)(RND() % 2);
-        size_t nrec = as_batch ? 1 + RND() % 8 : 1, k = 0;
+        int as_batch = (int)(rnd(&seed) % 2);
+        size_t nrec = as_batch ? 1 + rnd(&seed) % 8 : 1, k = 0;
         if (as_batch)
-            k += (size_t)sprintf(body + k, "{%s\"instances\":[", spaces[RND() % 4]);
+            k += (size_t)sprintf(body + k, "{%s\"instances\":[", rnd_spaces[rnd(&seed) % 4]);
         size_t order[10];
         for (size_t f = 0; f < 10; f++)
             order[f] = f;
-        if (RND() % 3 == 0) /* another order than the columns' */
+        if (rnd(&seed) % 3 == 0) /* another order than the columns' */
             for (size_t f = 9; f > 0; f--) {
-                size_t j = RND() % (f + 1), t = order[f];
+                size_t j = rnd(&seed) % (f + 1), t = order[f];
                 order[f] = order[j], order[j] = t;
             }
         for (size_t r = 0; r < nrec; r++) {
-            k += (size_t)sprintf(body + k, "%s%s{", r ? "," : "", spaces[RND() % 4]);
-            size_t nk = RND() % 11;
-            for (size_t f = 0; f < nk; f++) {
-                const char *sp = spaces[RND() % 4];
-                size_t key = order[f];
-                k += (size_t)sprintf(body + k, "%s%s\"%s\"%s:%s", f ? "," : "", sp, keys[key], sp,
-                                     sp);
-                int kind = (int)(RND() % 7);
-                if (kind == 0) {
-                    k += (size_t)sprintf(body + k, "null");
-                } else if (kind == 1 && (key <= 1 || key == 9)) {
-                    k += (size_t)sprintf(body + k, "%u", 1 + RND() % 90000);
-                } else if (kind == 2) {
-                    k += (size_t)sprintf(body + k, "\"%s\"", RND() % 2 ? "?" : "");
-                } else {
-                    body[k++] = '"';
-                    if (key <= 1 || key == 9) /* ids and counts: digits */
-                        for (size_t c = 0, vl = RND() % 5 + 1; c < vl; c++)
-                            body[k++] = (char)('1' + RND() % 9);
-                    else
-                        for (size_t c = 0, vl = RND() % 40; c < vl; c++)
-                            body[k++] = (char)("abc XYZ-[)(0.9,:{}]"[RND() % 19]);
-                    body[k++] = '"';
-                }
-                k += (size_t)sprintf(body + k, "%s", spaces[RND() % 4]);
-            }
+            k += (size_t)sprintf(body + k, "%s%s{", r ? "," : "", rnd_spaces[rnd(&seed) % 4]);
+            k = random_keys(body, k, &seed, order, rnd(&seed) % 11, 1);
             k += (size_t)sprintf(body + k, "}");
         }
         if (as_batch)
@@ -788,7 +780,6 @@ static void test_layout_agrees(void)
         body[k] = '\0';
         laid += layout_agrees(body, &kl, &sk);
     }
-#undef RND
     CU_ASSERT(laid > 300); /* most are bodies the parser takes */
     free(body);
     rdm_predkeyless_release(&kl);
@@ -811,13 +802,13 @@ static void test_layout_damaged(void)
     size_t at[2], len[2];
     static rdm_predfields f[2];
     rdm_predkeyless kl = RDM_PREDKEYLESS_INIT;
-    int x, accepted = 0, declined = 0;
+    int accepted = 0, declined = 0;
     for (size_t i = 0; i < lay.len; i++) {
         static const unsigned char flips[] = {0x01, 0x10, 0x80, 0xff};
         for (size_t j = 0; j < sizeof flips; j++) {
             memcpy(copy, lay.data, lay.len);
             copy[i] = (char)(copy[i] ^ flips[j]);
-            if (rdm_predfields_layout(body, n, copy, lay.len, want, &x, at, len, f, &kl)) {
+            if (rdm_predfields_layout(body, n, copy, lay.len, want, 1, at, len, f, &kl)) {
                 accepted++;
                 CU_ASSERT(at[0] < n && len[0] <= n - at[0]);
                 CU_ASSERT(at[1] < n && len[1] <= n - at[1]);
@@ -832,7 +823,7 @@ static void test_layout_damaged(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(other);
     char *q = strstr(other, "[70-80)");
     q[-1] = 'x'; /* a string no longer starts with a quote */
-    CU_ASSERT(!rdm_predfields_layout(other, n, lay.data, lay.len, want, &x, at, len, f, &kl));
+    CU_ASSERT(!rdm_predfields_layout(other, n, lay.data, lay.len, want, 1, at, len, f, &kl));
     free(other);
     free(copy);
     rdm_buf_release(&lay);
