@@ -138,7 +138,7 @@ int srv_fcgi_frame(rdm_buf *out, int id);
  * the handler answers. The body has been read in full before the call. */
 typedef struct srv_request {
     /* in */
-    const char *method, *path, *query, *content_type, *request_id;
+    const char *method, *path, *query, *content_type;
     const char *body;
     size_t body_len;
     /* out, filled by the handler */

@@ -167,12 +167,10 @@ static void request_params(const srv_fcgi *f, srv_request *rq)
         path = srv_fcgi_param(f, "SCRIPT_NAME");
     const char *query = srv_fcgi_param(f, "QUERY_STRING");
     const char *ctype = srv_fcgi_param(f, "CONTENT_TYPE");
-    const char *id = srv_fcgi_param(f, "REQUEST_ID");
     rq->method = method ? method : "GET";
     rq->path = path ? path : "/";
     rq->query = query ? query : "";
     rq->content_type = ctype ? ctype : "";
-    rq->request_id = id ? id : "";
 }
 
 /* The request body, as much of it as CONTENT_LENGTH says. Returns 0, or an
